@@ -1,0 +1,1 @@
+"""The ``seismo`` command. One module per subcommand (``cmd_*.py``), discovered by name."""

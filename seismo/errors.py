@@ -1,0 +1,51 @@
+"""The one exception hierarchy of seismo.
+
+Every error raised on purpose by the library derives from :class:`SeismoError`.
+Messages say what was wrong and where (file, key, station, time).
+"""
+
+from __future__ import annotations
+
+
+class SeismoError(Exception):
+    """Base class of every error raised by seismo."""
+
+
+class ConfigError(SeismoError):
+    """The configuration file is missing, malformed or invalid."""
+
+
+class InventoryError(SeismoError):
+    """StationXML is missing, unreadable or lacks what is needed."""
+
+
+class FeedError(SeismoError):
+    """A station feed failed (timeout, refused connection, garbage data)."""
+
+    def __init__(self, message: str, station: str | None = None) -> None:
+        super().__init__(message)
+        self.station = station
+
+
+class DataError(SeismoError):
+    """Waveform data is unusable (corrupt miniSEED, no data in window, ...)."""
+
+
+class PickerError(SeismoError):
+    """The picker could not process a trace."""
+
+
+class LocationError(SeismoError):
+    """An event could not be located."""
+
+
+class StoreError(SeismoError):
+    """The result store (InfluxDB) failed or rejected data."""
+
+
+class AlertError(SeismoError):
+    """An alert could not be built or delivered."""
+
+
+class SimulationError(SeismoError):
+    """The simulator was given an impossible scenario or fault."""

@@ -1,0 +1,177 @@
+"""StationXML -> stations, channels and responses.
+
+Nothing here knows which network is loaded: everything comes from the
+StationXML given (a file, or a directory of ``*.xml`` files).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from obspy import Inventory, UTCDateTime, read_inventory
+from obspy.core.inventory import Channel
+
+from seismo.errors import InventoryError
+from seismo.model import ChannelKind
+
+log = logging.getLogger(__name__)
+
+#: Response input units -> channel kind. SEED/StationXML unit strings (upper-cased).
+_KIND_BY_UNITS: dict[str, ChannelKind] = {
+    "M/S": "velocity",
+    "M/SEC": "velocity",
+    "NM/S": "velocity",
+    "M/S**2": "acceleration",
+    "M/S2": "acceleration",
+    "M/SEC**2": "acceleration",
+    "NM/S**2": "acceleration",
+}
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    network: str
+    station: str
+    location: str
+    channel: str
+    latitude: float
+    longitude: float
+    elevation_m: float
+    depth_m: float
+    azimuth: float
+    dip: float
+    sampling_rate: float
+    kind: ChannelKind | None  # None when the response units are neither velocity nor acceleration
+    sensitivity: float | None  # counts per input unit at the sensitivity frequency
+
+    @property
+    def seed_id(self) -> str:
+        return f"{self.network}.{self.station}.{self.location}.{self.channel}"
+
+    @property
+    def component(self) -> str:
+        return self.channel[-1:]
+
+
+@dataclass(frozen=True)
+class StationInfo:
+    network: str
+    station: str
+    latitude: float
+    longitude: float
+    elevation_m: float
+    site_name: str
+    channels: tuple[ChannelInfo, ...]
+
+    @property
+    def id(self) -> str:
+        return f"{self.network}.{self.station}"
+
+    def kinds(self) -> set[ChannelKind]:
+        return {c.kind for c in self.channels if c.kind is not None}
+
+
+def load_inventory(path: str | Path) -> Inventory:
+    """Read StationXML from a file or from every ``*.xml`` in a directory.
+
+    Raises:
+        InventoryError: the path does not exist, holds no StationXML, or does
+            not parse.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InventoryError(f"inventory not found: {p}")
+    files = sorted(p.glob("*.xml")) if p.is_dir() else [p]
+    if not files:
+        raise InventoryError(f"inventory directory {p} holds no *.xml StationXML files")
+    inv = Inventory(networks=[], source="seismo")
+    for f in files:
+        try:
+            inv += read_inventory(str(f))
+        except Exception as exc:  # ObsPy raises many types for bad XML
+            raise InventoryError(f"cannot read StationXML {f}: {exc}") from None
+    if not inv.networks or not any(n.stations for n in inv.networks):
+        raise InventoryError(f"inventory {p} contains no stations")
+    return inv
+
+
+def channel_kind(channel: Channel) -> ChannelKind | None:
+    """Velocity or acceleration, from the response's input units (None if unknown)."""
+    resp = channel.response
+    units = None
+    if resp is not None:
+        if resp.instrument_sensitivity is not None:
+            units = resp.instrument_sensitivity.input_units
+        if not units and resp.response_stages:
+            units = resp.response_stages[0].input_units
+    if units:
+        return _KIND_BY_UNITS.get(units.strip().upper())
+    # Fall back on the SEED band/instrument code convention (H = seismometer, N = accelerometer).
+    inst = channel.code[1:2]
+    if inst in ("H", "L"):
+        return "velocity"
+    if inst in ("N", "G"):
+        return "acceleration"
+    return None
+
+
+def stations(inv: Inventory, time: UTCDateTime | None = None) -> list[StationInfo]:
+    """Stations and their channels, sorted by id; ``time`` selects active epochs."""
+    out: list[StationInfo] = []
+    for net in inv.networks:
+        for sta in net.stations:
+            if time is not None and not sta.is_active(time=time):
+                continue
+            chans = []
+            for ch in sta.channels:
+                if time is not None and not ch.is_active(time=time):
+                    continue
+                sens = None
+                if ch.response is not None and ch.response.instrument_sensitivity is not None:
+                    sens = ch.response.instrument_sensitivity.value
+                chans.append(
+                    ChannelInfo(
+                        network=net.code,
+                        station=sta.code,
+                        location=ch.location_code or "",
+                        channel=ch.code,
+                        latitude=ch.latitude if ch.latitude is not None else sta.latitude,
+                        longitude=ch.longitude if ch.longitude is not None else sta.longitude,
+                        elevation_m=ch.elevation if ch.elevation is not None else sta.elevation,
+                        depth_m=ch.depth or 0.0,
+                        azimuth=ch.azimuth if ch.azimuth is not None else 0.0,
+                        dip=ch.dip if ch.dip is not None else 0.0,
+                        sampling_rate=float(ch.sample_rate or 0.0),
+                        kind=channel_kind(ch),
+                        sensitivity=sens,
+                    )
+                )
+            out.append(
+                StationInfo(
+                    network=net.code,
+                    station=sta.code,
+                    latitude=sta.latitude,
+                    longitude=sta.longitude,
+                    elevation_m=sta.elevation,
+                    site_name=(sta.site.name if sta.site and sta.site.name else ""),
+                    channels=tuple(sorted(chans, key=lambda c: (c.location, c.channel))),
+                )
+            )
+    out.sort(key=lambda s: s.id)
+    return out
+
+
+def station_map(inv: Inventory) -> dict[str, StationInfo]:
+    """``{"NET.STA": StationInfo}``."""
+    return {s.id: s for s in stations(inv)}
+
+
+def select_station(inv: Inventory, station_id: str) -> StationInfo:
+    """One station by ``NET.STA``; InventoryError if absent."""
+    smap = station_map(inv)
+    try:
+        return smap[station_id]
+    except KeyError:
+        raise InventoryError(f"station {station_id!r} is not in the inventory") from None

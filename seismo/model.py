@@ -1,0 +1,268 @@
+"""Domain results: small frozen dataclasses that flow between pipeline stages.
+
+Times are ObsPy :class:`~obspy.UTCDateTime` (UTC). Every class round-trips
+through plain JSON-able dicts (``to_dict`` / ``from_dict``) so that results can
+cross process boundaries (Airflow XCom, files) without pickling.
+
+Units are in the field names or docstrings: seconds, km, degrees, nm, m/s, m/s².
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from obspy import UTCDateTime
+
+Phase = Literal["P", "S"]
+Polarity = Literal["positive", "negative"]
+ChannelKind = Literal["velocity", "acceleration"]
+ReviewStatus = Literal["automatic", "confirmed", "rejected"]
+HealthStatus = Literal["OK", "WARN", "FAIL"]
+
+T = TypeVar("T")
+
+
+def _enc(v: Any) -> Any:
+    if isinstance(v, UTCDateTime):
+        return {"__utc__": v.isoformat() + "Z"}
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {f.name: _enc(getattr(v, f.name)) for f in dataclasses.fields(v)}
+    if isinstance(v, list | tuple):
+        return [_enc(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _enc(x) for k, x in v.items()}
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _dec(v: Any) -> Any:
+    if isinstance(v, dict):
+        if set(v) == {"__utc__"}:
+            return UTCDateTime(v["__utc__"])
+        return {k: _dec(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_dec(x) for x in v]
+    return v
+
+
+class _Serial:
+    def to_dict(self) -> dict[str, Any]:
+        out = _enc(self)
+        assert isinstance(out, dict)
+        return out
+
+    @classmethod
+    def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+        kwargs: dict[str, Any] = {}
+        hints = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        for name, value in data.items():
+            if name not in hints:
+                continue
+            nested = _NESTED.get((cls.__name__, name))
+            if nested is not None and value is not None:
+                kwargs[name] = tuple(nested.from_dict(x) for x in value)
+            else:
+                val = _dec(value)
+                kwargs[name] = tuple(val) if isinstance(val, list) else val
+        return cls(**kwargs)
+
+
+def seed_id(network: str, station: str, location: str, channel: str) -> str:
+    """The SEED identifier ``NET.STA.LOC.CHA``."""
+    return f"{network}.{station}.{location}.{channel}"
+
+
+@dataclass(frozen=True)
+class Pick(_Serial):
+    """A phase onset on one channel.
+
+    ``id`` is stable: it depends only on the channel, phase and the onset time
+    rounded to 10 ms, so a pick seen in overlapping windows has one identity.
+    """
+
+    id: str
+    network: str
+    station: str
+    location: str
+    channel: str
+    phase: Phase
+    time: UTCDateTime
+    uncertainty_s: float
+    snr: float
+    amplitude: float  # peak absolute amplitude of the filtered trace after onset (counts)
+    polarity: Polarity | None = None
+    kind: ChannelKind = "velocity"
+    trigger_on: UTCDateTime | None = None
+    trigger_off: UTCDateTime | None = None
+
+    @property
+    def station_id(self) -> str:
+        return f"{self.network}.{self.station}"
+
+    @property
+    def seed_id(self) -> str:
+        return seed_id(self.network, self.station, self.location, self.channel)
+
+    @staticmethod
+    def make_id(sid: str, phase: str, time: UTCDateTime) -> str:
+        # 10 ms resolution: centiseconds since epoch, as an integer.
+        cs = round(float(time.timestamp) * 100.0)
+        return f"{sid}.{phase}.{cs}"
+
+
+@dataclass(frozen=True)
+class AmplitudeSeries(_Serial):
+    """Per-second peak amplitudes of one station, for magnitude and intensity.
+
+    Element ``i`` covers ``[start + i*step_s, start + (i+1)*step_s)``. NaN (None
+    in JSON) marks seconds without data. ``clipped`` lists the indices of
+    seconds where a channel of the station touched digitizer full scale.
+    """
+
+    network: str
+    station: str
+    start: UTCDateTime
+    step_s: float
+    wa_n_nm: tuple[float | None, ...] = ()  # Wood-Anderson (gain 1) |disp| peak, north, nm
+    wa_e_nm: tuple[float | None, ...] = ()  # same, east
+    pga_ms2: tuple[float | None, ...] = ()  # 3-component vector-sum peak acceleration, m/s²
+    pgv_ms: tuple[float | None, ...] = ()  # 3-component vector-sum peak velocity, m/s
+    clipped: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class StationResult(_Serial):
+    """What one station contributes to one window (no waveforms)."""
+
+    network: str
+    station: str
+    picks: tuple[Pick, ...] = ()
+    amplitudes: AmplitudeSeries | None = None
+    error: str | None = None  # the feed or processing error, if any
+    n_samples: int = 0
+    channels: tuple[str, ...] = ()
+
+    @property
+    def station_id(self) -> str:
+        return f"{self.network}.{self.station}"
+
+
+@dataclass(frozen=True)
+class Arrival(_Serial):
+    pick_id: str
+    network: str
+    station: str
+    channel: str
+    phase: Phase
+    time: UTCDateTime
+    distance_km: float  # epicentral
+    azimuth_deg: float  # source to station
+    residual_s: float
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class StationMagnitude(_Serial):
+    network: str
+    station: str
+    channel: str  # component used, e.g. "HHN"
+    amplitude_nm: float  # zero-to-peak Wood-Anderson amplitude, gain 1, nm
+    hypo_distance_km: float
+    ml: float
+    used: bool = True
+
+
+@dataclass(frozen=True)
+class StationIntensity(_Serial):
+    network: str
+    station: str
+    latitude: float
+    longitude: float
+    pga_ms2: float
+    pgv_ms: float
+    intensity_cn: float  # GB/T 17742-2020 instrumental intensity, one decimal
+    mmi: float  # Worden et al. (2012)
+    epi_distance_km: float = float("nan")
+
+
+@dataclass(frozen=True)
+class SiteIntensity(_Serial):
+    name: str
+    kind: str  # district, nuclear_plant, shelter, ...
+    latitude: float
+    longitude: float
+    distance_km: float  # hypocentral
+    intensity_cn: float
+    mmi: float
+
+
+@dataclass(frozen=True)
+class Event(_Serial):
+    """A located event. ``id`` depends only on its earliest pick (stable across windows)."""
+
+    id: str
+    time: UTCDateTime
+    latitude: float
+    longitude: float
+    depth_km: float
+    rms_s: float
+    azimuthal_gap_deg: float
+    n_phases: int
+    n_stations: int
+    horizontal_uncertainty_km: float
+    vertical_uncertainty_km: float
+    outside_network: bool
+    arrivals: tuple[Arrival, ...] = ()
+    picks: tuple[Pick, ...] = ()
+    magnitude: float | None = None
+    magnitude_type: str = "ML"
+    magnitude_uncertainty: float | None = None
+    n_magnitude_stations: int = 0
+    station_magnitudes: tuple[StationMagnitude, ...] = ()
+    station_intensities: tuple[StationIntensity, ...] = ()
+    site_intensities: tuple[SiteIntensity, ...] = ()
+    max_intensity: float | None = None  # highest observed GB/T 17742-2020 intensity
+    max_mmi: float | None = None
+    n_clipped_stations: int = 0
+    status: ReviewStatus = "automatic"
+    version: int = 1
+    creation_time: UTCDateTime | None = None
+
+
+@dataclass(frozen=True)
+class StationHealth(_Serial):
+    """Health of one channel (or station when ``channel`` is "") over a window."""
+
+    network: str
+    station: str
+    location: str
+    channel: str
+    time: UTCDateTime  # end of the assessed window
+    status: HealthStatus
+    reasons: tuple[str, ...] = ()
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+_NESTED: dict[tuple[str, str], type[_Serial]] = {
+    ("StationResult", "picks"): Pick,
+    ("Event", "arrivals"): Arrival,
+    ("Event", "picks"): Pick,
+    ("Event", "station_magnitudes"): StationMagnitude,
+    ("Event", "station_intensities"): StationIntensity,
+    ("Event", "site_intensities"): SiteIntensity,
+}
+
+
+def _amp_from_dict(data: dict[str, Any]) -> AmplitudeSeries:
+    return AmplitudeSeries.from_dict(data)
+
+
+def station_result_from_dict(data: dict[str, Any]) -> StationResult:
+    """Decode a :class:`StationResult` including its nested amplitude series."""
+    res = StationResult.from_dict({k: v for k, v in data.items() if k != "amplitudes"})
+    amp = data.get("amplitudes")
+    return dataclasses.replace(res, amplitudes=_amp_from_dict(amp) if amp else None)
