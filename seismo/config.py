@@ -81,6 +81,12 @@ class SimulatorConfig(_Model):
     scenario: str | None = Field(None, description="Scenario played by sim:// (None: noise only)")
     urban_noise_fraction: Annotated[float, Field(ge=0, le=1)] = 0.55
     rural_noise_fraction: Annotated[float, Field(ge=0, le=1)] = 0.35
+    urban_site_marker: str = Field(
+        "urban=1", description="A station is urban if its StationXML Site description contains this"
+    )
+    digitizer_noise_counts: NonNegFloat = Field(
+        1.0, description="White digitizer self-noise added to every channel (counts RMS)"
+    )
     seedlink_host: str = "127.0.0.1"
     seedlink_port: Annotated[int, Field(ge=0, le=65535)] = 18000
     record_seconds: PosFloat = Field(1.0, description="Seconds of data per SeedLink record")
@@ -123,6 +129,18 @@ class PickerConfig(_Model):
         default_factory=lambda: ["velocity", "acceleration"],
         description="Which channel kinds are picked",
     )
+    # Data-quality and pick-quality settings (sources and reasoning: seismo/picker.py docstring).
+    taper_s: NonNegFloat = Field(1.0, description="Cosine taper at segment start (s)")
+    full_scale_counts: PosFloat = Field(2.0**23, description="Digitizer full scale (counts)")
+    clip_fraction: Annotated[float, Field(gt=0, le=1)] = 0.98
+    flat_std_counts: NonNegFloat = Field(0.5, description="Raw std below this: dead channel")
+    spike_mad: NonNegFloat = Field(50.0, description="Isolated-spike threshold (x MAD); 0: off")
+    min_snr: NonNegFloat = Field(3.0, description="Reject picks with a lower rms SNR")
+    amplitude_window_s: PosFloat = Field(2.0, description="Peak-amplitude window after onset")
+    station_merge_s: PosFloat = Field(1.0, description="P picks of one station this close: one")
+    polarity_min_ratio: PosFloat = Field(5.0, description="First motion / noise rms for polarity")
+    s_min_delay_s: PosFloat = Field(0.5, description="Minimum S-P delay for S picks (s)")
+    s_max_delay_s: PosFloat = Field(30.0, description="Maximum S-P delay for S picks (s)")
 
     @model_validator(mode="after")
     def _check(self) -> PickerConfig:
@@ -135,20 +153,56 @@ class PickerConfig(_Model):
 
 # --------------------------------------------------------------------------- events
 class AssociateConfig(_Model):
+    """Picks -> event candidates by a space-time grid stack (docs/location.md).
+
+    SeisComP scautoloc defaults (minPhaseCount 6, maxRMS 3.5 s, maxResidual 7 s)
+    are teleseismic-oriented; a local network with ~0.1 s picks and a 1-D model
+    good to a few tenths of a second uses tighter residuals (HYPOINVERSE-style
+    local practice: residuals above ~1 s mark a wrong pick).
+    """
+
     min_stations: Annotated[int, Field(ge=3)] = 4
+    min_phases: Annotated[int, Field(ge=4)] = Field(
+        5, description="4 unknowns (x, y, z, t0) + 1 redundant phase, so RMS means something"
+    )
     max_residual_s: PosFloat = 1.5
     max_rms_s: PosFloat = 1.0
-    max_distance_km: PosFloat = 300.0
+    max_distance_km: PosFloat = Field(300.0, description="extent of the association grid (km)")
+    grid_spacing_km: PosFloat = Field(3.0, description="inner grid step (km) near the network")
+    grid_margin_km: NonNegFloat = Field(30.0, description="inner grid beyond the network (km)")
+    azimuth_step_deg: PosFloat = Field(4.0, description="outer polar grid azimuth step (deg)")
+    depths_km: tuple[float, ...] = (2.0, 6.0, 10.0, 15.0, 22.0, 30.0)
+    stack_window_s: PosFloat = Field(1.5, description="origin-time bin width of the stack (s)")
+    relabel_phases: bool = Field(False, description="a P pick may become the S of an event")
+    min_station_ratio: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.5, description="associated / stations closer than the farthest associated one"
+    )
+    max_attempts: PosInt = Field(20, description="stack peaks tried per call (bounds run time)")
 
 
 class LocateConfig(_Model):
-    grid_spacing_km: PosFloat = 2.0
-    grid_margin_km: NonNegFloat = 150.0
+    """Grid search (polar, coarse-to-fine) + Levenberg-Marquardt (docs/location.md)."""
+
+    grid_spacing_km: PosFloat = Field(5.0, description="coarse grid step (km) near the network")
+    grid_margin_km: NonNegFloat = Field(30.0, description="constant-step zone beyond the network")
+    max_distance_km: PosFloat = Field(
+        1000.0, description="search radius (km); covers the Manila Trench and Taiwan"
+    )
     depth_min_km: NonNegFloat = 0.0
     depth_max_km: PosFloat = 40.0
-    depth_step_km: PosFloat = 2.0
+    depth_step_km: PosFloat = Field(5.0, description="coarse depth step (km)")
     max_iterations: PosInt = 20
-    pick_sigma_s: PosFloat = 0.1
+    pick_sigma_s: PosFloat = Field(0.1, description="floor of the pick standard error (s)")
+    fixed_depth_km: NonNegFloat = Field(
+        10.0, description="depth used when depth is unconstrained (NEIC-style 10 km default)"
+    )
+    max_depth_sigma_km: PosFloat = Field(
+        15.0, description="free-depth 1-sigma above which the depth is fixed"
+    )
+    fix_depth_beyond_km: PosFloat = Field(
+        100.0, description="fix the depth when the nearest station is farther (km)"
+    )
+    elevation_correction: bool = Field(True, description="vertical-ray station elevation delay")
 
 
 class MagnitudeConfig(_Model):
@@ -164,9 +218,21 @@ class MagnitudeConfig(_Model):
 
 
 class IntensityConfig(_Model):
-    freqmin: PosFloat = 0.1
-    freqmax: PosFloat = 10.0
+    """PGA/PGV processing and intensity prediction (see seismo/intensity.py for sources)."""
+
+    freqmin: PosFloat = 0.1  # Hz, Song et al. (2021), GB/T 17742-2020 processing
+    freqmax: PosFloat = 10.0  # Hz, same source
     relation: Literal["atkinson_wald_2007", "china_east_2015"] = "atkinson_wald_2007"
+    china_axis: Literal["mean", "long"] = Field(
+        "mean", description="China ellipse relation: mean of long/short axis, or long (upper)"
+    )
+    window_s: PosFloat = Field(60.0, description="PGA/PGV window after the S arrival, s")
+    max_anchor_correction: NonNegFloat = Field(
+        1.5, description="Bound on the observed-minus-predicted shift applied at sites"
+    )
+    min_anchor_stations: PosInt = Field(
+        2, description="Observations needed before predictions are shifted"
+    )
 
 
 class PipelineConfig(_Model):
@@ -174,6 +240,8 @@ class PipelineConfig(_Model):
     preroll_s: NonNegFloat = 30.0
     postroll_s: NonNegFloat = 60.0
     safety_margin_s: NonNegFloat = 30.0
+    event_id_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,15}$")] = "seismo"
+    chunk_s: PosFloat = Field(3600.0, description="seismo detect reads this much data at once")
 
 
 # --------------------------------------------------------------------------- store
@@ -194,6 +262,9 @@ class StoreConfig(_Model):
         None, description="Airflow Connection (influxdb type) supplying url/token under Airflow"
     )
     server_data_dir: Path = Path("../var/influxdb")
+    retry_interval_s: NonNegFloat = Field(
+        30.0, description="After a failed write, seconds during which writes only spool"
+    )
 
 
 # --------------------------------------------------------------------------- alerts
@@ -210,6 +281,9 @@ class ChannelConfig(_Model):
     recipients: list[str] = Field(default_factory=list)
     path: Path | None = None
     timeout_s: PosFloat = 10.0
+    format: Literal["cap", "json"] = Field(
+        "cap", description="webhook body: CAP XML (application/cap+xml) or a JSON wrapper"
+    )
 
     @model_validator(mode="after")
     def _needs(self) -> ChannelConfig:
@@ -221,12 +295,29 @@ class ChannelConfig(_Model):
 
 
 class AlertRulesConfig(_Model):
+    """Alert thresholds. Sources of every default: docs/alerts.md and seismo/alerts/rules.py."""
+
+    # design choice: ML 2.5 is about the threshold of being felt in a city (see docs/alerts.md)
     oncall_min_magnitude: float = 2.5
+    # GB/T 17742-2020 degree III: felt indoors by a few people at rest [3P]
     oncall_min_intensity: float = 3.0
+    # JMA NWPTAC advises for M >= 6.5 in its area incl. the South China Sea [V]
     tsunami_min_magnitude: float = 6.5
+    # JMA NWPTAC: no tsunami potential for depth >= 100 km [V]
     tsunami_max_depth_km: PosFloat = 100.0
+    # design choice: a local ML >= 5.5 from far away or with clipped records is a lower bound
     saturation_magnitude: float = 5.5
     saturation_min_clipped_stations: PosInt = 3
+    # design choice: beyond ~2x a city network's aperture its location and ML are unreliable
+    saturation_far_distance_km: PosFloat = 100.0
+    # design choice: the offshore test also probes the epicentre's uncertainty circle (capped)
+    offshore_uncertainty_max_km: NonNegFloat = 30.0
+    # Update thresholds (issue "Alerts"): |dML| >= 0.3 or hypocentre moved >= 10 km
+    update_min_magnitude_change: PosFloat = 0.3
+    update_min_location_change_km: PosFloat = 10.0
+    # one CAP <area> per site whose predicted intensity reaches this (GB/T 17742 degree III)
+    area_min_site_intensity: float = 3.0
+    area_site_radius_km: NonNegFloat = 5.0
 
 
 class AlertsConfig(_Model):
@@ -241,9 +332,21 @@ class AlertsConfig(_Model):
     groups: dict[str, list[str]] = Field(
         default_factory=dict, description="Recipient group -> channel names"
     )
+    public_groups: list[str] = Field(
+        default_factory=list, description="Groups whose CAP scope is Public (else Restricted)"
+    )
+    restriction: str = Field(
+        "seismic network duty staff and designated agencies only",
+        description="CAP <restriction> text for Restricted messages",
+    )
 
     @model_validator(mode="after")
     def _groups_known(self) -> AlertsConfig:
+        if self.backoff_initial_s > self.backoff_max_s:
+            raise ValueError(
+                f"backoff_initial_s ({self.backoff_initial_s}) exceeds backoff_max_s "
+                f"({self.backoff_max_s})"
+            )
         for group, names in self.groups.items():
             for name in names:
                 if name not in self.channels:
@@ -262,6 +365,55 @@ class HealthConfig(_Model):
     clip_fraction: Annotated[float, Field(gt=0, le=1)] = 0.95
     flat_std_counts: NonNegFloat = 0.5
     psd_warn_db_above_nhnm: float = 0.0
+    # --- added for seismo.health (sources in seismo/health/metrics.py and docs/health.md)
+    full_scale_counts: PosFloat = Field(
+        8388608.0, description="Digitizer full scale, counts (24-bit: 2**23)"
+    )
+    warn_clip_pct: NonNegFloat = Field(0.0, description="WARN when clipped samples % > this")
+    fail_clip_pct: NonNegFloat = Field(1.0, description="FAIL when clipped samples % > this")
+    flat_run_s: PosFloat = Field(10.0, description="FAIL when identical values last this long, s")
+    spike_context_s: PosFloat = Field(0.5, description="A spike is isolated within +-this, s")
+    warn_spikes: Annotated[int, Field(ge=0)] = Field(0, description="WARN when spikes > this")
+    fail_spikes: Annotated[int, Field(ge=0)] = Field(50, description="FAIL when spikes > this")
+    warn_overlaps: Annotated[int, Field(ge=0)] = Field(0, description="WARN when overlaps > this")
+    warn_offset_pct_fs: Annotated[float, Field(ge=0, le=100)] = Field(
+        10.0, description="WARN when |mean| exceeds this % of full scale"
+    )
+    warn_timing_quality: Annotated[float, Field(ge=0, le=100)] = Field(
+        80.0, description="WARN when miniSEED blockette 1001 timing quality (%) is below this"
+    )
+    rate_tolerance: PosFloat = Field(
+        1e-4, description="FAIL when |rate/StationXML rate - 1| exceeds this"
+    )
+    psd_length_s: PosFloat = Field(300.0, description="PPSD segment length, s (<= window)")
+    psd_bands_s: list[tuple[float, float]] = Field(
+        default_factory=lambda: [(0.1, 1.0), (1.0, 10.0)],
+        description="Period bands (s) compared with Peterson's NLNM/NHNM",
+    )
+    psd_warn_db_below_nlnm: float = Field(
+        0.0, description="WARN when the band-mean PSD is this many dB below NLNM"
+    )
+    state_file: Path = Field(
+        Path("../var/health_state.json"), description="Last status per station (change alerts)"
+    )
+    notify_group: str = Field("engineers", description="Alerts group told of status changes")
+
+    @model_validator(mode="after")
+    def _check_health(self) -> HealthConfig:
+        if self.fail_latency_s < self.warn_latency_s:
+            raise ValueError(
+                f"fail_latency_s ({self.fail_latency_s}) must be >= warn_latency_s "
+                f"({self.warn_latency_s})"
+            )
+        if self.fail_availability_pct > self.warn_availability_pct:
+            raise ValueError(
+                f"fail_availability_pct ({self.fail_availability_pct}) must be <= "
+                f"warn_availability_pct ({self.warn_availability_pct})"
+            )
+        for lo, hi in self.psd_bands_s:
+            if not 0 < lo < hi:
+                raise ValueError(f"psd_bands_s band ({lo}, {hi}) must satisfy 0 < low < high")
+        return self
 
 
 # --------------------------------------------------------------------------- airflow

@@ -35,6 +35,10 @@ class PickerError(SeismoError):
     """The picker could not process a trace."""
 
 
+class PickerInputError(PickerError, ValueError):
+    """Invalid arguments to a picker kernel (also a ValueError, as in ObsPy)."""
+
+
 class LocationError(SeismoError):
     """An event could not be located."""
 

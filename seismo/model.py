@@ -132,6 +132,10 @@ class AmplitudeSeries(_Serial):
     pga_ms2: tuple[float | None, ...] = ()  # 3-component vector-sum peak acceleration, m/s²
     pgv_ms: tuple[float | None, ...] = ()  # 3-component vector-sum peak velocity, m/s
     clipped: tuple[int, ...] = ()
+    # "LOC.CHA" of the channels behind wa_n_nm, wa_e_nm (e.g. ("00.HHN", "00.HHE")) and behind
+    # pga_ms2/pgv_ms (e.g. ("10.HNZ", "10.HNN", "10.HNE")).
+    wa_channels: tuple[str, ...] = ()
+    motion_channels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

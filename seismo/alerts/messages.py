@@ -1,0 +1,421 @@
+"""Bilingual (zh-CN, en-US) alert content: CAP info blocks, e-mail subject, SMS text.
+
+Origin times are given in UTC and in Beijing time (UTC+08:00). Intensities
+are GB/T 17742-2020 degrees (Roman numerals) with one-decimal values in the
+CAP parameters. Magnitudes flagged as saturated are written as lower bounds
+("≥ 6.1 (ML saturated)").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from seismo.alerts import geo
+from seismo.alerts.cap import CapAlert, CapArea, CapInfo, cap_datetime, circle, to_xml
+from seismo.alerts.rules import (
+    TSUNAMI_CERTAINTY,
+    AlertDecision,
+    earthquake_certainty,
+    roman,
+    severity_from_intensity,
+    tsunami_radius_km,
+    tsunami_severity,
+)
+from seismo.config import AlertRulesConfig
+from seismo.model import Event
+
+BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
+_DIRS_EN = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+_DIRS_ZH = ("北", "东北", "东", "东南", "南", "西南", "西", "西北")
+
+
+@dataclass(frozen=True)
+class Built:
+    """A finished message: the CAP model, its XML, an e-mail subject and an SMS text."""
+
+    alert: CapAlert
+    xml: str
+    subject: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Header:
+    """The alert-level fields shared by every message kind."""
+
+    identifier: str
+    sender: str
+    sent: str
+    status: str
+    msg_type: str
+    scope: str
+    restriction: str | None
+    references: tuple[str, ...] = ()
+    sender_name: str = ""
+
+
+def _bearing(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dl = math.radians(lon2 - lon1)
+    y = math.sin(dl) * math.cos(p2)
+    x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
+    return (math.degrees(math.atan2(y, x)) + 360.0) % 360.0
+
+
+def _latlon(lat: float, lon: float) -> str:
+    ns = "N" if lat >= 0 else "S"
+    ew = "E" if lon >= 0 else "W"
+    return f"{abs(lat):.2f}°{ns} {abs(lon):.2f}°{ew}"
+
+
+def _fmt_utc(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _fmt_bjt(t: dt.datetime) -> str:
+    return t.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def magnitude_text(event: Event, saturated: bool, lang: str) -> str:
+    """The magnitude as text, a lower bound when saturated (e.g. "≥ 6.1 (ML saturated)")."""
+    m = event.magnitude
+    mt = event.magnitude_type or "ML"
+    if m is None or not math.isfinite(m):
+        if saturated:
+            return "未知（记录限幅）" if lang == "zh" else "unknown (records clipped)"
+        return "未测定" if lang == "zh" else "not determined"
+    if saturated:
+        return f"≥{m:.1f}（{mt}饱和）" if lang == "zh" else f"≥ {m:.1f} ({mt} saturated)"
+    return f"{mt}{m:.1f}" if lang == "zh" else f"{mt} {m:.1f}"
+
+
+def _near(event: Event, sites_zh: dict[str, str], lang: str) -> str:
+    """ "12 km NE of Futian District" for the nearest site within 100 km (epicentral)."""
+    best: tuple[float, str, float] | None = None
+    for s in event.site_intensities:
+        d = geo.haversine_km(s.latitude, s.longitude, event.latitude, event.longitude)
+        if best is None or d < best[0]:
+            best = (d, s.name, _bearing(s.latitude, s.longitude, event.latitude, event.longitude))
+    if best is None or best[0] > 100.0:
+        return ""
+    d, name, az = best
+    k = int(((az + 22.5) % 360) // 45)
+    if lang == "zh":
+        return f"{sites_zh.get(name, name)}{_DIRS_ZH[k]}{d:.0f}千米"
+    return f"{d:.0f} km {_DIRS_EN[k]} of {name}"
+
+
+def _site_lines(
+    event: Event, rules: AlertRulesConfig, sites_zh: dict[str, str], lang: str
+) -> list[tuple[str, str, float, float]]:
+    """(description, intensity roman, lat, lon) of sites at or above the area threshold."""
+    out = []
+    sites = sorted(event.site_intensities, key=lambda s: -s.intensity_cn)
+    for s in sites:
+        if not math.isfinite(s.intensity_cn) or s.intensity_cn < rules.area_min_site_intensity:
+            continue
+        r = roman(s.intensity_cn)
+        if lang == "zh":
+            desc = f"{sites_zh.get(s.name, s.name)}：预测烈度{r}度（{s.intensity_cn:.1f}）"
+        else:
+            desc = f"{s.name}: predicted intensity {r} ({s.intensity_cn:.1f}, GB/T 17742)"
+        out.append((desc, r, s.latitude, s.longitude))
+    return out
+
+
+def _parameters(event: Event, decision: AlertDecision, kind: str) -> tuple[tuple[str, str], ...]:
+    def num(x: float | None, fmt: str) -> str:
+        return "unknown" if x is None or not math.isfinite(x) else format(x, fmt)
+
+    params = [
+        ("event_id", event.id),
+        ("event_version", str(event.version)),
+        ("origin_time", cap_datetime(event.time)),
+        ("latitude", num(event.latitude, ".4f")),
+        ("longitude", num(event.longitude, ".4f")),
+        ("depth_km", num(event.depth_km, ".1f")),
+        ("magnitude", num(event.magnitude, ".1f")),
+        ("magnitude_type", event.magnitude_type or "ML"),
+        ("magnitude_saturated", "true" if decision.saturated else "false"),
+        ("max_intensity", num(event.max_intensity, ".1f")),
+        ("max_predicted_or_observed_intensity", num(decision.max_intensity, ".1f")),
+        ("intensity_scale", "GB/T 17742-2020"),
+        ("n_stations", str(event.n_stations)),
+        ("review_status", event.status),
+    ]
+    if kind == "Tsunami":
+        params.append(("offshore", "true" if decision.offshore else "false"))
+    return tuple(params)
+
+
+def _texts(
+    event: Event,
+    decision: AlertDecision,
+    kind: str,
+    rules: AlertRulesConfig,
+    sites_zh: dict[str, str],
+    network: str,
+    lang: str,
+) -> tuple[str, str, str]:
+    """(headline, description, instruction) in ``lang`` ("zh" or "en")."""
+    t = event.time.datetime.replace(tzinfo=dt.UTC)
+    mag = magnitude_text(event, decision.saturated, lang)
+    near = _near(event, sites_zh, lang)
+    pos = _latlon(event.latitude, event.longitude)
+    depth = "?" if not math.isfinite(event.depth_km) else f"{event.depth_km:.0f}"
+    sites = _site_lines(event, rules, sites_zh, lang)
+    review = event.status == "confirmed"
+    if lang == "zh":
+        what = "海啸可能性通报" if kind == "Tsunami" else "地震速报"
+        head = f"{what}：{near or pos} {mag}级地震"
+        desc = [
+            f"{network}{'正式' if review else '自动'}测定：北京时间{_fmt_bjt(t)}"
+            f"（{_fmt_utc(t)}），{pos}{'（' + near + '）' if near else ''}发生{mag}级地震，"
+            f"震源深度{depth}千米。"
+        ]
+        if event.max_intensity is not None and math.isfinite(event.max_intensity):
+            desc.append(f"台站观测最大烈度{roman(event.max_intensity)}度（GB/T 17742-2020）。")
+        if sites:
+            desc.append("预测烈度：" + "；".join(s[0] for s in sites) + "。")
+        if decision.saturated:
+            desc.append(
+                "注意：本地震级已饱和或不可靠（记录限幅或震中远离台网），实际震级可能更大。"
+            )
+        if kind == "Tsunami":
+            desc.append(
+                "震中位于海域且震源较浅，可能引发海啸。本系统不计算海浪高度，请结合潮位站观测评估。"
+            )
+            instr = "请立即评估海啸风险并按预案发布预警。"
+        else:
+            instr = "请值班人员复核自动结果。" if not review else "请按预案处置。"
+        return head, "".join(desc), instr
+    what = "Tsunami potential: " if kind == "Tsunami" else ""
+    head = f"{what}{mag} earthquake {near or pos}"
+    desc = [
+        f"{'Reviewed' if review else 'Automatic'} solution of the {network}: origin time "
+        f"{_fmt_utc(t)} ({_fmt_bjt(t)} Beijing time), epicentre {pos}"
+        f"{' (' + near + ')' if near else ''}, depth {depth} km, magnitude {mag}."
+    ]
+    if event.max_intensity is not None and math.isfinite(event.max_intensity):
+        desc.append(f" Maximum observed intensity {roman(event.max_intensity)} (GB/T 17742-2020).")
+    if sites:
+        desc.append(" Predicted intensity: " + "; ".join(s[0] for s in sites) + ".")
+    if decision.saturated:
+        desc.append(
+            " Caution: the local magnitude is saturated or unreliable (clipped records or an"
+            " epicentre far outside the network); the true magnitude may be much larger."
+        )
+    if kind == "Tsunami":
+        desc.append(
+            " Shallow offshore epicentre: tsunami potential. seismo does not model wave"
+            " heights; evaluate with tide-gauge observations."
+        )
+        instr = "Evaluate the tsunami threat now and warn according to the plan."
+    else:
+        instr = "Duty seismologist: review the automatic solution." if not review else ""
+    return head, "".join(desc), instr
+
+
+def _areas(
+    event: Event,
+    decision: AlertDecision,
+    kind: str,
+    rules: AlertRulesConfig,
+    sites_zh: dict[str, str],
+    lang: str,
+) -> tuple[CapArea, ...]:
+    if kind == "Tsunami":
+        r = tsunami_radius_km(event.magnitude, decision.saturated)
+        desc = (
+            f"震中周边{r:.0f}千米海域及沿岸" if lang == "zh"
+            else f"Sea and coasts within {r:.0f} km of the epicentre"
+        )  # fmt: skip
+    else:
+        r = geo.felt_radius_km(event.magnitude, event.depth_km)
+        desc = (
+            f"震中周边有感范围（半径{r:.0f}千米）" if lang == "zh"
+            else f"Felt area around the epicentre (radius {r:.0f} km, predicted MMI III)"
+        )  # fmt: skip
+    areas = [CapArea(desc, (circle(event.latitude, event.longitude, r),))]
+    for sdesc, _, lat, lon in _site_lines(event, rules, sites_zh, lang):
+        areas.append(CapArea(sdesc, (circle(lat, lon, rules.area_site_radius_km),)))
+    return tuple(areas)
+
+
+def _info(
+    event: Event,
+    decision: AlertDecision,
+    kind: str,
+    rules: AlertRulesConfig,
+    sites_zh: dict[str, str],
+    header: Header,
+    lang: str,
+) -> CapInfo:
+    head, desc, instr = _texts(event, decision, kind, rules, sites_zh, header.sender_name, lang)
+    if kind == "Tsunami":
+        severity = tsunami_severity(event.magnitude, decision.saturated)
+        certainty = TSUNAMI_CERTAINTY
+    else:
+        severity = severity_from_intensity(decision.max_intensity)
+        certainty = earthquake_certainty(event, decision.saturated)
+    return CapInfo(
+        language="zh-CN" if lang == "zh" else "en-US",
+        category="Geo",
+        event=("海啸" if kind == "Tsunami" else "地震") if lang == "zh" else kind,
+        urgency="Immediate",
+        severity=severity,
+        certainty=certainty,
+        headline=head,
+        description=desc,
+        instruction=instr,
+        sender_name=header.sender_name,
+        onset=cap_datetime(event.time),
+        parameters=_parameters(event, decision, kind),
+        areas=_areas(event, decision, kind, rules, sites_zh, lang),
+    )
+
+
+def _prefix(header: Header) -> str:
+    tags = []
+    if header.status != "Actual":
+        tags.append(header.status.upper())
+    if header.msg_type != "Alert":
+        tags.append(header.msg_type.upper())
+    return "".join(f"[{t}]" for t in tags) + (" " if tags else "")
+
+
+def _sms(event: Event, decision: AlertDecision, kind: str, header: Header) -> str:
+    t = event.time.datetime.replace(tzinfo=dt.UTC)
+    depth = "?" if not math.isfinite(event.depth_km) else f"{event.depth_km:.0f}"
+    imax = decision.max_intensity
+    zh_i = f"，最大烈度{roman(imax)}度" if imax is not None else ""
+    en_i = f", max intensity {roman(imax)}" if imax is not None else ""
+    zh_k = "【海啸可能】" if kind == "Tsunami" else "【地震】"
+    en_k = "TSUNAMI POTENTIAL: " if kind == "Tsunami" else ""
+    zh = (
+        f"{zh_k}北京时间{_fmt_bjt(t)} {_latlon(event.latitude, event.longitude)} "
+        f"{magnitude_text(event, decision.saturated, 'zh')}级，深度{depth}千米{zh_i}"
+    )
+    en = (
+        f"{en_k}{magnitude_text(event, decision.saturated, 'en')} quake {_fmt_utc(t)} "
+        f"{_latlon(event.latitude, event.longitude)} depth {depth} km{en_i}. id {event.id}"
+    )
+    return f"{_prefix(header)}{zh}\n{en}"
+
+
+def build_event_message(
+    event: Event,
+    decision: AlertDecision,
+    kind: str,
+    header: Header,
+    rules: AlertRulesConfig,
+    sites_zh: dict[str, str],
+) -> Built:
+    """An Alert or Update for ``event``; ``kind`` is "Earthquake" or "Tsunami".
+
+    A Tsunami message carries the Tsunami info blocks (zh-CN, en-US) followed by
+    the Earthquake blocks, so the tsunami centre also gets the earthquake
+    parameters with their (possibly lowered) certainty.
+    """
+    kinds = ["Tsunami", "Earthquake"] if kind == "Tsunami" else ["Earthquake"]
+    infos = tuple(
+        _info(event, decision, k, rules, sites_zh, header, lang)
+        for k in kinds
+        for lang in ("zh", "en")
+    )
+    alert = CapAlert(
+        identifier=header.identifier,
+        sender=header.sender,
+        sent=header.sent,
+        status=header.status,
+        msg_type=header.msg_type,
+        scope=header.scope,
+        restriction=header.restriction if header.scope == "Restricted" else None,
+        references=header.references,
+        incidents=event.id.replace(" ", "_").replace(",", "_"),
+        infos=infos,
+    )
+    head_en = infos[1].headline
+    return Built(
+        alert, to_xml(alert), f"{_prefix(header)}{head_en}", _sms(event, decision, kind, header)
+    )
+
+
+def build_cancel_message(event: Event, kind: str, reason: str, header: Header) -> Built:
+    """A Cancel of earlier messages about ``event`` (e.g. rejected by the seismologist)."""
+    t = event.time.datetime.replace(tzinfo=dt.UTC)
+    pos = _latlon(event.latitude, event.longitude)
+    r = geo.felt_radius_km(event.magnitude, event.depth_km)
+    infos = []
+    for lang in ("zh", "en"):
+        if lang == "zh":
+            what = "地震/海啸" if kind == "Tsunami" else "地震"
+            head = f"取消：{_fmt_bjt(t)}（北京时间）{pos}{what}信息"
+            desc = f"此前发布的事件{event.id}信息已撤销。原因：{reason}"
+            area = CapArea("原通报震中", (circle(event.latitude, event.longitude, r),))
+        else:
+            head = f"CANCELLED: {kind.lower()} message for {_fmt_utc(t)} at {pos}"
+            desc = f"Earlier messages about event {event.id} are withdrawn. Reason: {reason}"
+            area = CapArea(
+                "Epicentre of the withdrawn message", (circle(event.latitude, event.longitude, r),)
+            )
+        infos.append(
+            CapInfo(
+                language="zh-CN" if lang == "zh" else "en-US",
+                category="Geo",
+                event=("海啸" if kind == "Tsunami" else "地震") if lang == "zh" else kind,
+                urgency="Past",
+                severity="Minor",
+                certainty="Unlikely",
+                headline=head,
+                description=desc,
+                sender_name=header.sender_name,
+                parameters=(("event_id", event.id), ("cancel_reason", reason)),
+                areas=(area,),
+            )
+        )
+    alert = CapAlert(
+        identifier=header.identifier,
+        sender=header.sender,
+        sent=header.sent,
+        status=header.status,
+        msg_type="Cancel",
+        scope=header.scope,
+        restriction=header.restriction if header.scope == "Restricted" else None,
+        references=header.references,
+        incidents=event.id.replace(" ", "_").replace(",", "_"),
+        infos=tuple(infos),
+    )
+    subject = f"{_prefix(header)}{infos[1].headline}"
+    text = f"{_prefix(header)}{infos[0].headline}\n{infos[1].headline}. {reason}"
+    return Built(alert, to_xml(alert), subject, text)
+
+
+def build_notice_message(subject: str, text: str, header: Header, area_desc: str) -> Built:
+    """A generic operational notice (e.g. station health change) as CAP category Infra."""
+    info = CapInfo(
+        language="en-US",
+        category="Infra",
+        event="Seismic network status",
+        urgency="Expected",
+        severity="Minor",
+        certainty="Observed",
+        headline=subject[:160],
+        description=text,
+        sender_name=header.sender_name,
+        areas=(CapArea(area_desc or "seismic network"),),
+    )
+    alert = CapAlert(
+        identifier=header.identifier,
+        sender=header.sender,
+        sent=header.sent,
+        status=header.status,
+        msg_type=header.msg_type,
+        scope=header.scope,
+        restriction=header.restriction if header.scope == "Restricted" else None,
+        references=header.references,
+        infos=(info,),
+    )
+    return Built(alert, to_xml(alert), f"{_prefix(header)}{subject}", f"{_prefix(header)}{text}")

@@ -1,0 +1,375 @@
+"""The persistent outbox: no alert is lost, none is delivered twice (barring one window).
+
+Layout under the outbox directory::
+
+    messages/<key>.json              one record per CAP message (the message history)
+    pending/<key>__<channel>.json    one delivery item per (message, channel), not yet delivered
+    delivered/<key>__<channel>.json  the delivered marker (the item, with delivered_at)
+    dead/<key>__<channel>.json       expired items (undelivered after expire_s), logged loudly
+
+``<key>`` is ``<stream>__<event>__<group>__<seq>__<msgType>`` where stream is
+``actual`` or ``exercise``. The file name is the dedupe key: an item is created
+only if no file of that name exists in pending/, delivered/ or dead/ (checked in
+that order, which is safe against a concurrent pending -> delivered move because
+the marker is written before the pending file is removed).
+
+Every file is written atomically: a temporary file in the same directory is
+written and fsync'ed, then linked (new files: fails if the name exists) or
+renamed (updates) into place, and the directory is fsync'ed.
+
+Delivery guarantee. An item is sent, then its delivered marker is written. If
+the process dies after the receiver accepted the message but before the marker
+is on disk, the item is sent again on the next run: delivery is *at least once*
+in that window and exactly once otherwise. The CAP identifier (and e-mail
+Message-ID) is deterministic, so a receiver can drop the duplicate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import glob
+import json
+import logging
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seismo.alerts.cap import short_hash
+from seismo.errors import AlertError
+
+log = logging.getLogger(__name__)
+
+_SAFE = re.compile(r"^[A-Za-z0-9.@\-]+$")
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe token for ``text`` (unchanged if already safe, else slug + hash)."""
+    if _SAFE.match(text) and ".." not in text and not text.startswith("."):
+        return text
+    slug = re.sub(r"[^A-Za-z0-9.@\-]", "-", text).replace("..", "-")[:80]
+    return f"{slug}-{short_hash(text, 8)}"
+
+
+def thread_key(stream: str, subject_id: str, group: str) -> str:
+    """Key of one message thread: all messages about one event (or notice) to one group."""
+    return f"{stream}__{safe_name(subject_id)}__{safe_name(group)}"
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    """A CAP message recorded in the outbox, with the channels it goes to.
+
+    ``magnitude``, ``latitude``, ``longitude``, ``depth_km`` (degrees, km) and
+    ``saturated`` snapshot the event as alerted, for Update decisions.
+    ``created`` is epoch seconds (UTC).
+    """
+
+    key: str
+    thread: str
+    seq: int
+    identifier: str
+    sender: str
+    sent: str
+    status: str
+    msg_type: str
+    subject_id: str
+    group: str
+    channels: tuple[str, ...]
+    subject: str
+    text: str
+    xml: str
+    created: float
+    magnitude: float | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    depth_km: float | None = None
+    saturated: bool = False
+
+    @property
+    def reference(self) -> str:
+        """This message as a CAP reference triplet "sender,identifier,sent"."""
+        return f"{self.sender},{self.identifier},{self.sent}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QueuedMessage:
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in data.items() if k in names}
+        kw["channels"] = tuple(kw.get("channels", ()))
+        return cls(**kw)
+
+
+@dataclass(frozen=True)
+class DeliveryItem:
+    """One (message, channel) delivery. Times are epoch seconds (UTC)."""
+
+    key: str
+    message_key: str
+    channel: str
+    identifier: str
+    sender: str
+    sent: str
+    msg_type: str
+    group: str
+    subject: str
+    text: str
+    xml: str
+    created: float
+    attempts: int = 0
+    next_attempt: float = 0.0
+    last_error: str | None = None
+    delivered_at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeliveryItem:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """Result of one delivery pass: items delivered, attempts failed, items still
+    pending (including not yet due), items expired to dead/. ``busy``: another
+    process held the delivery lock, nothing was attempted."""
+
+    delivered: int = 0
+    failed: int = 0
+    pending: int = 0
+    expired: int = 0
+    busy: bool = False
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _tmp_write(path: Path, data: bytes) -> Path:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return tmp
+
+
+def write_new(path: Path, data: bytes) -> bool:
+    """Atomically create ``path`` with ``data``; False (nothing written) if it exists."""
+    tmp = _tmp_write(path, data)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+    return True
+
+
+def write_replace(path: Path, data: bytes) -> None:
+    """Atomically write ``path`` (replacing any previous content)."""
+    tmp = _tmp_write(path, data)
+    try:
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+
+
+def _dumps(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+
+
+class Outbox:
+    """The on-disk outbox rooted at ``root`` (created if missing)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.messages = self.root / "messages"
+        self.pending = self.root / "pending"
+        self.delivered = self.root / "delivered"
+        self.dead = self.root / "dead"
+        try:
+            for d in (self.messages, self.pending, self.delivered, self.dead):
+                d.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AlertError(f"cannot create outbox directory {self.root}: {exc}") from None
+
+    # ------------------------------------------------------------------ locks
+    @contextlib.contextmanager
+    def _lock(self, name: str, blocking: bool) -> Iterator[bool]:
+        fd = os.open(self.root / name, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def enqueue_lock(self) -> contextlib.AbstractContextManager[bool]:
+        """Serialise message creation between processes (blocking)."""
+        return self._lock(".enqueue.lock", blocking=True)
+
+    # ------------------------------------------------------------------ messages
+    def _load(self, path: Path) -> dict[str, Any]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise AlertError(f"unreadable outbox file {path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise AlertError(f"outbox file {path} does not hold a JSON object")
+        return data
+
+    def history(self, thread: str) -> list[QueuedMessage]:
+        """Messages of one thread, oldest first."""
+        pattern = str(self.messages / f"{glob.escape(thread)}__*.json")
+        out = [QueuedMessage.from_dict(self._load(Path(p))) for p in glob.glob(pattern)]
+        return sorted(out, key=lambda m: m.seq)
+
+    def threads(self, prefix: str) -> list[str]:
+        """Thread keys that start with ``prefix`` (e.g. ``actual__<event>__``)."""
+        pattern = str(self.messages / f"{glob.escape(prefix)}*.json")
+        found = {Path(p).name.rsplit("__", 2)[0] for p in glob.glob(pattern)}
+        return sorted(found)
+
+    def add(self, msg: QueuedMessage) -> tuple[QueuedMessage, bool]:
+        """Record ``msg`` and create its missing delivery items (idempotent).
+
+        Returns the recorded message (the earlier one if ``msg.key`` was already
+        recorded) and whether it was new.
+        """
+        path = self.messages / f"{msg.key}.json"
+        created = write_new(path, _dumps(msg.to_dict()))
+        rec = msg if created else QueuedMessage.from_dict(self._load(path))
+        for ch in rec.channels:
+            self._ensure_item(rec, ch)
+        return rec, created
+
+    def _ensure_item(self, msg: QueuedMessage, channel: str) -> None:
+        name = f"{msg.key}__{safe_name(channel)}.json"
+        # Order matters: pending, then delivered, then dead (see module docstring).
+        for d in (self.pending, self.delivered, self.dead):
+            if (d / name).exists():
+                return
+        item = DeliveryItem(
+            key=name[:-5],
+            message_key=msg.key,
+            channel=channel,
+            identifier=msg.identifier,
+            sender=msg.sender,
+            sent=msg.sent,
+            msg_type=msg.msg_type,
+            group=msg.group,
+            subject=msg.subject,
+            text=msg.text,
+            xml=msg.xml,
+            created=msg.created,
+            next_attempt=msg.created,
+        )
+        if write_new(self.pending / name, _dumps(item.to_dict())):
+            log.info("queued %s for channel %s", msg.identifier, channel)
+
+    # ------------------------------------------------------------------ delivery
+    def counts(self) -> dict[str, int]:
+        """Number of files in pending/, delivered/ and dead/."""
+        return {
+            d.name: sum(1 for p in d.glob("*.json") if not p.name.startswith("."))
+            for d in (self.pending, self.delivered, self.dead)
+        }
+
+    def _move(self, item: DeliveryItem, src: Path, dest_dir: Path) -> None:
+        write_new(dest_dir / src.name, _dumps(item.to_dict()))
+        src.unlink(missing_ok=True)
+        _fsync_dir(src.parent)
+
+    def deliver_due(
+        self,
+        send: Callable[[DeliveryItem], None],
+        now: float,
+        *,
+        backoff_initial_s: float,
+        backoff_max_s: float,
+        expire_s: float,
+    ) -> DeliveryReport:
+        """Attempt every pending item that is due at ``now`` (epoch s).
+
+        ``send`` delivers one item or raises. A failed item is retried after
+        ``min(backoff_max_s, backoff_initial_s * 2**(attempts-1))`` seconds; an
+        item older than ``expire_s`` is moved to dead/ and logged as an error.
+        After a failure, further items of the same channel wait for the next
+        pass (a down server costs one timeout per pass, not one per item).
+        """
+        with self._lock(".deliver.lock", blocking=False) as got:
+            if not got:
+                log.info("outbox %s: another process is delivering", self.root)
+                return DeliveryReport(busy=True)
+            delivered = failed = pending = expired = 0
+            down: set[str] = set()
+            paths = sorted(p for p in self.pending.glob("*.json") if not p.name.startswith("."))
+            for path in paths:
+                try:
+                    item = DeliveryItem.from_dict(self._load(path))
+                except (AlertError, TypeError) as exc:
+                    log.error("OUTBOX: moving corrupt item %s to dead/: %s", path, exc)
+                    with contextlib.suppress(OSError):
+                        os.replace(path, self.dead / path.name)
+                    expired += 1
+                    continue
+                if (self.delivered / path.name).exists():  # interrupted move: finish it
+                    path.unlink(missing_ok=True)
+                    continue
+                if now >= item.created + expire_s:
+                    self._move(item, path, self.dead)
+                    expired += 1
+                    log.error(
+                        "ALERT EXPIRED UNDELIVERED: %s to channel %s after %d attempts "
+                        "(last error: %s); moved to %s",
+                        item.identifier, item.channel, item.attempts, item.last_error, self.dead,
+                    )  # fmt: skip
+                    continue
+                if item.next_attempt > now or item.channel in down:
+                    pending += 1
+                    continue
+                try:
+                    send(item)
+                except Exception as exc:  # any channel failure is retried, never fatal
+                    attempts = item.attempts + 1
+                    delay = min(backoff_max_s, backoff_initial_s * 2.0 ** (attempts - 1))
+                    err = str(exc)[:500] or type(exc).__name__
+                    new = dataclasses.replace(
+                        item, attempts=attempts, next_attempt=now + delay, last_error=err
+                    )
+                    write_replace(path, _dumps(new.to_dict()))
+                    down.add(item.channel)
+                    failed += 1
+                    pending += 1
+                    log.warning(
+                        "delivery of %s to %s failed (attempt %d, retry in %.1f s): %s",
+                        item.identifier, item.channel, attempts, delay, err,
+                    )  # fmt: skip
+                    continue
+                done = dataclasses.replace(item, attempts=item.attempts + 1, delivered_at=now)
+                self._move(done, path, self.delivered)
+                delivered += 1
+                log.info("delivered %s to %s", item.identifier, item.channel)
+            return DeliveryReport(delivered, failed, pending, expired)

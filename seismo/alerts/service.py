@@ -1,0 +1,384 @@
+"""The alert service: rules -> CAP messages -> outbox -> channels.
+
+Typical use (one pipeline window)::
+
+    svc = AlertService.from_settings(settings, exercise=False, alert_dir=None)
+    svc.process_events(events)   # decide, build Alert/Update, enqueue (durable)
+    svc.deliver_due()            # try every due item; retried on later calls
+
+Message threads. Each (event, group) has a thread of messages with sequence
+numbers 1, 2, ...: the first is an Alert, later ones are Updates (when the
+magnitude changed by >= ``update_min_magnitude_change`` or the hypocentre moved
+by >= ``update_min_location_change_km``, compared with the last message of the
+thread, as recorded in the outbox on disk) and a Cancel ends the thread. The
+CAP identifier is ``<sender>.<event id>.<group>.v<seq>`` (plus ``.exercise``),
+and Updates/Cancels reference every earlier message of the thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+
+from obspy import UTCDateTime
+
+from seismo.alerts import geo
+from seismo.alerts.cap import cap_datetime, make_identifier, validate_cap
+from seismo.alerts.channels import Channel, DirectoryChannel, build_channel
+from seismo.alerts.messages import (
+    Built,
+    Header,
+    build_cancel_message,
+    build_event_message,
+    build_notice_message,
+)
+from seismo.alerts.outbox import (
+    DeliveryItem,
+    DeliveryReport,
+    Outbox,
+    QueuedMessage,
+    thread_key,
+)
+from seismo.alerts.rules import ENGINEERS, ONCALL, TSUNAMI, AlertDecision, evaluate
+from seismo.config import AlertsConfig, Settings
+from seismo.errors import AlertError
+from seismo.model import Event
+
+log = logging.getLogger(__name__)
+
+#: Name of the directory channel added by ``alert_dir`` (``seismo detect --alert-dir``).
+ALERT_DIR_CHANNEL = "alert-dir"
+
+
+def _epoch(now: UTCDateTime | None) -> float:
+    return time.time() if now is None else float(now.timestamp)
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def load_site_names_zh(path: Path) -> dict[str, str]:
+    """``name -> name_zh`` from the sites file (config/sites.toml); {} (warning) if unusable."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        log.warning("sites file %s unusable for Chinese site names: %s", path, exc)
+        return {}
+    out: dict[str, str] = {}
+    for site in data.get("sites", []):
+        if isinstance(site, dict) and isinstance(site.get("name"), str):
+            out[site["name"]] = str(site.get("name_zh") or site["name"])
+    return out
+
+
+class AlertService:
+    """Decide, build, queue and deliver alerts. See the module docstring.
+
+    Args:
+        config: the ``[alerts]`` section.
+        region: monitored region (lat_min, lat_max, lon_min, lon_max), degrees.
+        channels: delivery channels by name.
+        groups: recipient group -> channel names.
+        network_name: shown as CAP senderName and in texts.
+        sites_zh: English site name -> Chinese name.
+        exercise: drills: CAP status Exercise, separate identifiers and threads.
+    """
+
+    def __init__(
+        self,
+        config: AlertsConfig,
+        *,
+        region: tuple[float, float, float, float],
+        channels: dict[str, Channel],
+        groups: dict[str, list[str]],
+        network_name: str = "seismic network",
+        sites_zh: dict[str, str] | None = None,
+        exercise: bool = False,
+    ) -> None:
+        for group, names in groups.items():
+            for n in names:
+                if n not in channels:
+                    raise AlertError(f"alert group '{group}' names unknown channel '{n}'")
+        self.config = config
+        self.rules = config.rules
+        self.region = region
+        self.channels = channels
+        self.groups = {g: list(dict.fromkeys(names)) for g, names in groups.items()}
+        self.network_name = network_name
+        self.sites_zh = dict(sites_zh or {})
+        self.exercise = exercise
+        self.status = "Exercise" if exercise else "Actual"
+        self.stream = "exercise" if exercise else "actual"
+        self.outbox = Outbox(config.outbox_dir)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, exercise: bool = False, alert_dir: Path | None = None
+    ) -> AlertService:
+        """Build the service from the configuration.
+
+        ``alert_dir`` adds a directory channel (``alert-dir``) to every group,
+        including oncall, tsunami and engineers, for this run only.
+        """
+        cfg = settings.alerts
+        channels: dict[str, Channel] = {n: build_channel(n, c) for n, c in cfg.channels.items()}
+        groups = {g: list(names) for g, names in cfg.groups.items()}
+        if alert_dir is not None:
+            channels[ALERT_DIR_CHANNEL] = DirectoryChannel(ALERT_DIR_CHANNEL, Path(alert_dir))
+            for g in (ONCALL, TSUNAMI, ENGINEERS):
+                groups.setdefault(g, [])
+            for names in groups.values():
+                names.append(ALERT_DIR_CHANNEL)
+        return cls(
+            cfg,
+            region=settings.network.region,
+            channels=channels,
+            groups=groups,
+            network_name=settings.network.name,
+            sites_zh=load_site_names_zh(settings.network.sites),
+            exercise=exercise,
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _scope(self, group: str) -> tuple[str, str | None]:
+        if group in self.config.public_groups:
+            return "Public", None
+        return "Restricted", self.config.restriction
+
+    def _channels_for(self, group: str) -> tuple[str, ...]:
+        names = tuple(self.groups.get(group, ()))
+        if not names:
+            log.error(
+                "ALERT GROUP '%s' HAS NO CHANNELS: the message is recorded in %s but cannot be "
+                "delivered; configure alerts.groups.%s",
+                group, self.outbox.messages, group,
+            )  # fmt: skip
+        return names
+
+    def _header(
+        self, subject_id: str, group: str, seq: int, msg_type: str, refs: Iterable[str], now: float
+    ) -> Header:
+        scope, restriction = self._scope(group)
+        return Header(
+            identifier=make_identifier(self.config.sender, subject_id, group, seq, self.status),
+            sender=self.config.sender,
+            sent=cap_datetime(UTCDateTime(now)),
+            status=self.status,
+            msg_type=msg_type,
+            scope=scope,
+            restriction=restriction,
+            references=tuple(refs),
+            sender_name=self.network_name,
+        )
+
+    def _record(
+        self,
+        built: Built,
+        *,
+        thread: str,
+        seq: int,
+        subject_id: str,
+        group: str,
+        now: float,
+        event: Event | None = None,
+        saturated: bool = False,
+    ) -> tuple[QueuedMessage, bool]:
+        problems = validate_cap(built.xml)
+        if problems:  # a bug in the builders; never silently send invalid CAP
+            raise AlertError(f"invalid CAP for {built.alert.identifier}: {'; '.join(problems)}")
+        a = built.alert
+        msg = QueuedMessage(
+            key=f"{thread}__{seq:03d}__{a.msg_type}",
+            thread=thread,
+            seq=seq,
+            identifier=a.identifier,
+            sender=a.sender,
+            sent=a.sent,
+            status=a.status,
+            msg_type=a.msg_type,
+            subject_id=subject_id,
+            group=group,
+            channels=self._channels_for(group),
+            subject=built.subject,
+            text=built.text,
+            xml=built.xml,
+            created=now,
+            magnitude=None if event is None else _finite(event.magnitude),
+            latitude=None if event is None else _finite(event.latitude),
+            longitude=None if event is None else _finite(event.longitude),
+            depth_km=None if event is None else _finite(event.depth_km),
+            saturated=saturated,
+        )
+        return self.outbox.add(msg)
+
+    def _changed(self, last: QueuedMessage, event: Event, saturated: bool) -> bool:
+        """Whether ``event`` differs enough from the last message to send an Update."""
+        mag = _finite(event.magnitude)
+        if (mag is None) != (last.magnitude is None) or saturated != last.saturated:
+            return True
+        dmag = 0.0 if mag is None or last.magnitude is None else abs(mag - last.magnitude)
+        if dmag >= self.rules.update_min_magnitude_change - 1e-9:  # tolerance: 3.5-3.2 < 0.3
+            return True
+        if last.latitude is None or last.longitude is None:
+            return True
+        epi = geo.haversine_km(last.latitude, last.longitude, event.latitude, event.longitude)
+        dz = 0.0
+        depth = _finite(event.depth_km)
+        if depth is not None and last.depth_km is not None:
+            dz = depth - last.depth_km
+        return math.hypot(epi, dz) >= self.rules.update_min_location_change_km
+
+    # ------------------------------------------------------------------ public API
+    def decide(self, event: Event) -> AlertDecision:
+        """The rule decision for ``event`` (no side effect)."""
+        return evaluate(event, self.rules, self.region)
+
+    def process_events(
+        self, events: list[Event], *, now: UTCDateTime | None = None
+    ) -> list[QueuedMessage]:
+        """Decide, build and enqueue Alerts/Updates; return the newly queued messages.
+
+        Reprocessing the same events queues nothing new (and repairs any delivery
+        item lost to a crash). A rejected event cancels its earlier messages.
+        One failing event is logged and does not stop the others.
+        """
+        if not self.config.enabled:
+            log.info("alerts disabled: %d events not evaluated", len(events))
+            return []
+        t = _epoch(now)
+        out: list[QueuedMessage] = []
+        for event in events:
+            try:
+                if event.status == "rejected":
+                    out += self._cancel(event, "rejected by seismologist review", t)
+                    continue
+                out += self._process_one(event, t)
+            except Exception:  # one bad event never stops the others; logged loudly
+                log.exception("alert processing failed for event %s", event.id)
+        return out
+
+    def _process_one(self, event: Event, now: float) -> list[QueuedMessage]:
+        decision = self.decide(event)
+        if decision.groups:
+            log.info(
+                "event %s alerts %s: %s", event.id, decision.groups, "; ".join(decision.reasons)
+            )
+        out: list[QueuedMessage] = []
+        with self.outbox.enqueue_lock():
+            for group in (ONCALL, TSUNAMI):
+                thread = thread_key(self.stream, event.id, group)
+                history = self.outbox.history(thread)
+                if not history and group not in decision.groups:
+                    continue
+                if history:
+                    last = history[-1]
+                    if last.msg_type == "Cancel":
+                        continue
+                    if not self._changed(last, event, decision.saturated):
+                        self.outbox.add(last)  # idempotent: re-creates lost items only
+                        continue
+                    msg_type, seq = "Update", last.seq + 1
+                    refs = [m.reference for m in history]
+                else:
+                    msg_type, seq, refs = "Alert", 1, []
+                kind = "Tsunami" if group == TSUNAMI else "Earthquake"
+                header = self._header(event.id, group, seq, msg_type, refs, now)
+                built = build_event_message(
+                    event, decision, kind, header, self.rules, self.sites_zh
+                )
+                rec, new = self._record(
+                    built, thread=thread, seq=seq, subject_id=event.id, group=group, now=now,
+                    event=event, saturated=decision.saturated,
+                )  # fmt: skip
+                if new:
+                    out.append(rec)
+        return out
+
+    def cancel(
+        self, event: Event, reason: str, *, now: UTCDateTime | None = None
+    ) -> list[QueuedMessage]:
+        """Cancel every open thread of ``event`` (seismologist rejected it).
+
+        Each Cancel references all earlier messages of its thread. Nothing is
+        queued for groups that were never alerted or are already cancelled.
+        """
+        return self._cancel(event, reason, _epoch(now))
+
+    def _cancel(self, event: Event, reason: str, now: float) -> list[QueuedMessage]:
+        out: list[QueuedMessage] = []
+        with self.outbox.enqueue_lock():
+            for group in (ONCALL, TSUNAMI):
+                thread = thread_key(self.stream, event.id, group)
+                history = self.outbox.history(thread)
+                if not history:
+                    continue
+                last = history[-1]
+                if last.msg_type == "Cancel":
+                    self.outbox.add(last)
+                    continue
+                seq = last.seq + 1
+                header = self._header(
+                    event.id, group, seq, "Cancel", [m.reference for m in history], now
+                )
+                kind = "Tsunami" if group == TSUNAMI else "Earthquake"
+                built = build_cancel_message(event, kind, reason, header)
+                rec, new = self._record(
+                    built, thread=thread, seq=seq, subject_id=event.id, group=group, now=now,
+                    event=event,
+                )  # fmt: skip
+                if new:
+                    log.warning("event %s cancelled for %s: %s", event.id, group, reason)
+                    out.append(rec)
+        return out
+
+    def send_notice(
+        self,
+        group: str,
+        subject: str,
+        text: str,
+        key: str,
+        *,
+        now: UTCDateTime | None = None,
+    ) -> list[QueuedMessage]:
+        """Queue an operational notice (e.g. a station-health state change) to ``group``.
+
+        ``key`` identifies the notice (e.g. ``"health.NET.STA.FAIL.2026-11-29T12:00"``):
+        the same key is queued once, however often it is sent.
+        """
+        t = _epoch(now)
+        subject_id = f"notice.{key}"
+        thread = thread_key(self.stream, subject_id, group)
+        with self.outbox.enqueue_lock():
+            history = self.outbox.history(thread)
+            if history:
+                self.outbox.add(history[0])
+                return []
+            header = self._header(subject_id, group, 1, "Alert", [], t)
+            built = build_notice_message(subject, text, header, self.network_name)
+            rec, new = self._record(
+                built, thread=thread, seq=1, subject_id=subject_id, group=group, now=t
+            )
+        return [rec] if new else []
+
+    def _send(self, item: DeliveryItem) -> None:
+        channel = self.channels.get(item.channel)
+        if channel is None:
+            raise AlertError(
+                f"channel '{item.channel}' of queued item {item.key} is not configured"
+            )
+        channel.send(item)
+
+    def deliver_due(self, now: UTCDateTime | None = None) -> DeliveryReport:
+        """Deliver every due outbox item; failures are retried with exponential backoff."""
+        return self.outbox.deliver_due(
+            self._send,
+            _epoch(now),
+            backoff_initial_s=self.config.backoff_initial_s,
+            backoff_max_s=self.config.backoff_max_s,
+            expire_s=self.config.expire_s,
+        )

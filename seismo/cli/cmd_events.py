@@ -1,0 +1,69 @@
+"""``seismo events``: a table of the events stored in InfluxDB.
+
+Structure (for extension, e.g. review subcommands): :func:`register` builds the
+parser, :func:`fetch_events` reads from the store, :func:`format_events` renders.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from seismo.cli.common import parse_time, settings_from_args, table
+
+if TYPE_CHECKING:
+    from seismo.model import Event
+
+STATUSES = ("automatic", "confirmed", "rejected")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("events", help="list events stored in InfluxDB")
+    add_filter_arguments(p)
+    p.set_defaults(func=_run)
+
+
+def add_filter_arguments(p: argparse.ArgumentParser) -> None:
+    """The time and filter options (shared with future ``events`` subcommands)."""
+    p.add_argument("--since", help="origin time from (ISO 8601, UTC; default: 24 h ago)")
+    p.add_argument("--until", help="origin time until (ISO 8601, UTC; default: now)")
+    p.add_argument("--min-magnitude", type=float, help="only events with ML >= this")
+    p.add_argument("--status", choices=STATUSES, help="only events with this review status")
+
+
+def fetch_events(args: argparse.Namespace) -> list[Event]:
+    """Events matching ``args`` (latest version per event id), oldest first."""
+    from obspy import UTCDateTime
+
+    from seismo.store import InfluxStore
+
+    until = parse_time(args.until, "--until") if args.until else UTCDateTime()
+    since = parse_time(args.since, "--since") if args.since else until - 86400.0
+    settings = settings_from_args(args)
+    with InfluxStore.from_settings(settings) as store:
+        return store.query_events(since, until, status=args.status,
+                                  min_magnitude=args.min_magnitude)
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def format_events(events: list[Event]) -> str:
+    """The events as a plain-text table."""
+    rows = [
+        (e.time.strftime("%Y-%m-%d %H:%M:%S.%f")[:-4], e.id, f"{e.latitude:.4f}",
+         f"{e.longitude:.4f}", f"{e.depth_km:.1f}", _num(e.magnitude, ".1f"),
+         _num(e.max_intensity, ".1f"), e.status, e.n_stations, e.version)
+        for e in events
+    ]
+    head = ["time (UTC)", "id", "lat", "lon", "depth_km", "ML", "max_int", "status",
+            "n_sta", "ver"]
+    return table(head, rows)
+
+
+def _run(args: argparse.Namespace) -> int:
+    events = fetch_events(args)
+    print(format_events(events))
+    print(f"{len(events)} events")
+    return 0

@@ -1,0 +1,70 @@
+"""``seismo health``: station QC of one window, as a table and optionally an HTML report."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from seismo.cli.common import UsageError, parse_time, settings_from_args, table
+
+_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: str, name: str = "--window") -> float:
+    """Seconds from "600", "90s", "10m", "1h", "1.5h" or "1d"; UsageError otherwise."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)\s*", value.lower())
+    if not m:
+        raise UsageError(
+            f"{name}: not a duration: {value!r} (use e.g. 600, 90s, 10m, 1h, 1d)"
+        )
+    seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds <= 0:
+        raise UsageError(f"{name}: duration must be positive: {value!r}")
+    return seconds
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("health", help="station health (QC metrics, OK/WARN/FAIL) of one window")
+    p.add_argument("--station", action="append", metavar="S",
+                   help="NET.STA or station code (repeatable; default: all stations)")
+    p.add_argument("--window", help="window length, e.g. 600, 10m, 1h (default: from config)")
+    p.add_argument("--end", help="window end, ISO 8601 UTC (default: now)")
+    p.add_argument("--feed", metavar="URL", help="fetch every station from this feed URL")
+    p.add_argument("--report", metavar="DIR", help="write an offline HTML report into DIR")
+    p.add_argument("--channels", action="store_true", help="also list every channel")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    if args.window:
+        health = settings.health.model_copy(update={"window_s": parse_duration(args.window)})
+        settings = settings.model_copy(update={"health": health})
+    end = parse_time(args.end, "--end") if args.end else None
+
+    from seismo.health.run import assess_network
+
+    run = assess_network(settings, end=end, stations=args.station, feed_url=args.feed)
+    rows = []
+    for h in run.results:
+        if h.channel and not args.channels:
+            continue
+        m = h.metrics
+        lat = m.get("latency")
+        name = f"{h.network}.{h.station}" + (f".{h.location}.{h.channel}" if h.channel else "")
+        rows.append((
+            name, h.status, f"{m.get('availability', 0.0):.1f}",
+            "-" if lat is None else f"{lat:.0f}",
+            "; ".join(h.reasons) if h.reasons else "",
+        ))
+    print(f"window {run.start} - {run.end} (latency at {run.now})")
+    print(table(["station", "status", "avail_%", "latency_s", "reasons"], rows))
+    summ = run.summaries()
+    counts = {s: sum(1 for h in summ if h.status == s) for s in ("OK", "WARN", "FAIL")}
+    print(f"{len(summ)} stations: {counts['OK']} OK, {counts['WARN']} WARN, {counts['FAIL']} FAIL")
+    if args.report:
+        from seismo.health.report import write_report
+
+        path = write_report(run, args.report)
+        print(f"report: {path}")
+    return 0

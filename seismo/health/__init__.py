@@ -1,0 +1,27 @@
+"""Station health: QC metrics, OK/WARN/FAIL status, change tracking and reports.
+
+See docs/health.md. Public API::
+
+    assess_channel, assess_station          pure: ObsPy data -> StationHealth
+    check_network, run_health               fetch + assess (+ store, notices)
+    HealthStateTracker                      status changes since the last run
+    seismo.health.report.write_report       offline HTML report (imports matplotlib)
+"""
+
+from __future__ import annotations
+
+from seismo.health.run import HealthRun, HealthRunResult, check_network, run_health
+from seismo.health.state import HealthStateTracker, StatusChange
+from seismo.health.status import assess_channel, assess_station, worst
+
+__all__ = [
+    "HealthRun",
+    "HealthRunResult",
+    "HealthStateTracker",
+    "StatusChange",
+    "assess_channel",
+    "assess_station",
+    "check_network",
+    "run_health",
+    "worst",
+]

@@ -1,0 +1,227 @@
+"""Network health runs: fetch a window, assess every station, store, notify on change.
+
+Side effects (feeds, store, alerts, state file) live here, at the edge; the
+metrics and status rules in :mod:`seismo.health.status` are pure.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from obspy import Inventory, UTCDateTime
+
+from seismo.config import Settings
+from seismo.errors import InventoryError, SeismoError
+from seismo.health.state import HealthStateTracker, StatusChange
+from seismo.health.status import ChannelAssessment, assess_station_full
+from seismo.inventory import StationInfo, load_inventory
+from seismo.inventory import stations as inv_stations
+from seismo.model import StationHealth
+
+log = logging.getLogger(__name__)
+
+
+class HealthSink(Protocol):
+    """What :func:`run_health` needs from the store (``seismo.store.InfluxStore``)."""
+
+    def write_health(self, healths: Iterable[StationHealth]) -> Any: ...
+
+
+class NoticeSender(Protocol):
+    """What :func:`run_health` needs from the alerts (``seismo.alerts.AlertService``)."""
+
+    def send_notice(self, group: str, subject: str, text: str, key: str) -> Any: ...
+
+
+@dataclass
+class HealthRun:
+    """One assessed window: results plus what reports draw."""
+
+    start: UTCDateTime
+    end: UTCDateTime
+    now: UTCDateTime
+    results: list[StationHealth]
+    channels: dict[str, list[ChannelAssessment]] = field(default_factory=dict)  # by NET.STA
+
+    def summaries(self) -> list[StationHealth]:
+        """The station summaries (``channel == ""``)."""
+        return [h for h in self.results if not h.channel]
+
+
+@dataclass
+class HealthRunResult:
+    """What :func:`run_health` did."""
+
+    run: HealthRun
+    changes: list[StatusChange]
+    write_report: Any = None
+    notice_sent: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def results(self) -> list[StationHealth]:
+        return self.run.results
+
+
+def _select(inventory: Inventory, ids: Sequence[str] | None, at: UTCDateTime) -> list[StationInfo]:
+    infos = inv_stations(inventory, at)
+    if ids is None:
+        return infos
+    by_id = {s.id: s for s in infos}
+    by_code: dict[str, list[StationInfo]] = {}
+    for s in infos:
+        by_code.setdefault(s.station, []).append(s)
+    out: list[StationInfo] = []
+    for sid in ids:
+        if sid in by_id:
+            out.append(by_id[sid])
+        elif len(by_code.get(sid, [])) == 1:  # a bare station code, unambiguous
+            out.append(by_code[sid][0])
+        else:
+            raise InventoryError(f"station {sid!r} is not (unambiguously) in the inventory")
+    return out
+
+
+def window_for(
+    settings: Settings, end: UTCDateTime | None, now: UTCDateTime | None
+) -> tuple[UTCDateTime, UTCDateTime, UTCDateTime]:
+    """``(start, end, now)``: ``end`` defaults to ``now`` (wall clock); ``now`` to ``end``.
+
+    A past window is judged as seen at its end unless ``now`` is given.
+    """
+    if end is None:
+        now = now if now is not None else UTCDateTime.now()
+        end = now
+    elif now is None:
+        now = end
+    return end - settings.health.window_s, end, now
+
+
+def assess_network(
+    settings: Settings,
+    inventory: Inventory | None = None,
+    end: UTCDateTime | None = None,
+    *,
+    stations: Sequence[str] | None = None,
+    feed_url: str | None = None,
+    now: UTCDateTime | None = None,
+) -> HealthRun:
+    """Fetch ``[end - window_s, end)`` from every station and assess it (see check_network)."""
+    from seismo.feeds import fetch_window
+
+    inv = inventory if inventory is not None else load_inventory(settings.network.inventory)
+    start, end, now = window_for(settings, end, now)
+    infos = _select(inv, stations, start)
+    fetched = fetch_window(
+        settings, inv, start, end, feed_url=feed_url, stations=[s.id for s in infos]
+    )
+    results: list[StationHealth] = []
+    channels: dict[str, list[ChannelAssessment]] = {}
+    for info in infos:
+        fr = fetched.get(info.id)
+        stream = fr.stream if fr is not None else None
+        error = fr.error if fr is not None else "not fetched"
+        try:
+            chans, summary = assess_station_full(
+                stream, info, start, end, now, settings.health, fetch_error=error, inventory=inv
+            )
+        except SeismoError as exc:  # one failing station never stops the others
+            log.warning("health of %s failed: %s", info.id, exc)
+            chans, summary = assess_station_full(
+                None, info, start, end, now, settings.health, fetch_error=str(exc)
+            )
+        channels[info.id] = chans
+        results.extend(a.health for a in chans)
+        results.append(summary)
+    return HealthRun(start=start, end=end, now=now, results=results, channels=channels)
+
+
+def check_network(
+    settings: Settings,
+    inventory: Inventory | None = None,
+    end: UTCDateTime | None = None,
+    *,
+    stations: Sequence[str] | None = None,
+    feed_url: str | None = None,
+    now: UTCDateTime | None = None,
+) -> list[StationHealth]:
+    """Health of every station (channels then summary) over ``[end - window_s, end)``.
+
+    Data come from :func:`seismo.feeds.fetch_window` (``feed_url`` overrides the
+    configured feeds). ``end`` defaults to the wall clock; latency is measured
+    at ``now``, which defaults to ``end``. ``stations`` restricts the run to
+    ``NET.STA`` ids (or unambiguous station codes).
+
+    Raises:
+        InventoryError: a requested station is not in the inventory.
+    """
+    return assess_network(
+        settings, inventory, end, stations=stations, feed_url=feed_url, now=now
+    ).results
+
+
+def notice_text(changes: Sequence[StatusChange], run: HealthRun) -> tuple[str, str, str]:
+    """``(subject, text, key)`` of the engineers' notice for status changes."""
+    worse = sum(1 for c in changes if c.new != "OK")
+    subject = (
+        f"Station health: {len(changes)} station(s) changed status "
+        f"({worse} degraded, {len(changes) - worse} recovered)"
+    )
+    lines = [f"Window {run.start} - {run.end} (UTC)", ""]
+    lines += [c.describe() for c in changes]
+    key = "health:" + ",".join(f"{c.station_id}={c.new}" for c in changes) + f"@{run.end}"
+    return subject, "\n".join(lines) + "\n", key
+
+
+def run_health(
+    settings: Settings,
+    inventory: Inventory | None = None,
+    end: UTCDateTime | None = None,
+    *,
+    stations: Sequence[str] | None = None,
+    feed_url: str | None = None,
+    now: UTCDateTime | None = None,
+    store: HealthSink | None = None,
+    alerts: NoticeSender | None = None,
+    tracker: HealthStateTracker | None = None,
+) -> HealthRunResult:
+    """Assess the network, write every result to ``store``, notify engineers of changes.
+
+    ``store`` (e.g. ``InfluxStore.from_settings(settings)``) receives all
+    results on every run. Status changes since the last run come from
+    ``tracker`` (default: ``HealthStateTracker(settings.health.state_file)``);
+    when there are any, one notice goes to ``alerts`` group
+    ``settings.health.notify_group``. The new state is saved only after the
+    notice was handed over (or when there is no ``alerts``), so a failed notice
+    is retried next run. ``store``/``alerts`` None: that side effect is skipped.
+    Store and alert failures are logged and listed in ``errors``; they never raise.
+    """
+    run = assess_network(settings, inventory, end, stations=stations, feed_url=feed_url, now=now)
+    out = HealthRunResult(run=run, changes=[])
+    if store is not None:
+        try:
+            out.write_report = store.write_health(run.results)
+        except SeismoError as exc:
+            log.error("writing health results failed: %s", exc)
+            out.errors.append(f"store: {exc}")
+    tr = tracker if tracker is not None else HealthStateTracker(settings.health.state_file)
+    summaries = run.summaries()
+    out.changes = tr.changes(summaries)
+    for c in out.changes:
+        log.info("health change %s", c.describe())
+    commit = True
+    if out.changes and alerts is not None:
+        subject, text, key = notice_text(out.changes, run)
+        try:
+            alerts.send_notice(settings.health.notify_group, subject, text, key)
+            out.notice_sent = True
+        except SeismoError as exc:
+            log.error("health notice to %r failed: %s", settings.health.notify_group, exc)
+            out.errors.append(f"alerts: {exc}")
+            commit = False
+    if commit:
+        tr.record(summaries)
+    return out

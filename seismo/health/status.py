@@ -1,0 +1,362 @@
+"""Channel and station status (OK / WARN / FAIL) with human-readable reasons.
+
+Thresholds come from :class:`seismo.config.HealthConfig`; every rule is listed
+in docs/health.md. Metric names follow SeisComP scqc (availability, latency,
+gap, overlap, offset, rms, spike, timing, outage) plus ``clip_pct``,
+``flat_s``, ``rate_hz`` and the PSD band deviations ``psd_minus_nhnm_db_<band>``
+and ``psd_minus_nlnm_db_<band>``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from obspy import Inventory, Stream, Trace, UTCDateTime
+from obspy.core.inventory.response import Response
+
+from seismo.config import HealthConfig
+from seismo.errors import DataError
+from seismo.health import metrics as m
+from seismo.health.psd import NoisePSD, band_deviation, band_key, noise_psd
+from seismo.inventory import ChannelInfo, StationInfo
+from seismo.model import HealthStatus, StationHealth
+
+log = logging.getLogger(__name__)
+
+_RANK: dict[HealthStatus, int] = {"OK": 0, "WARN": 1, "FAIL": 2}
+
+
+def worst(statuses: Sequence[HealthStatus]) -> HealthStatus:
+    """The most severe status (OK < WARN < FAIL); OK for an empty sequence."""
+    return max(statuses, key=lambda s: _RANK[s], default="OK")
+
+
+@dataclass
+class ChannelAssessment:
+    """A channel's health plus what the report draws (PSD, covered intervals)."""
+
+    health: StationHealth
+    psd: NoisePSD | None = None
+    intervals: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass
+class _Verdict:
+    status: HealthStatus = "OK"
+    reasons: list[str] = field(default_factory=list)
+
+    def add(self, status: HealthStatus, reason: str) -> None:
+        self.reasons.append(reason)
+        if _RANK[status] > _RANK[self.status]:
+            self.status = status
+
+
+def _fmt_s(v: float) -> str:
+    return f"{v:.0f} s" if v >= 10 else f"{v:.1f} s"
+
+
+def _as_traces(data: Trace | Stream | Sequence[Trace] | None) -> list[Trace]:
+    if data is None:
+        return []
+    if isinstance(data, Trace):
+        return [data]
+    return list(data)
+
+
+def response_for(
+    inventory: Inventory | None, info: ChannelInfo, time: UTCDateTime
+) -> Response | None:
+    """The StationXML response of a channel at ``time`` (None if unavailable)."""
+    if inventory is None:
+        return None
+    try:
+        return inventory.get_response(info.seed_id, time)
+    except Exception:  # ObsPy raises plain Exception when no epoch matches
+        return None
+
+
+def assess_channel_full(
+    data: Trace | Stream | Sequence[Trace] | None,
+    info: ChannelInfo,
+    window_start: UTCDateTime,
+    window_end: UTCDateTime,
+    now: UTCDateTime,
+    cfg: HealthConfig,
+    *,
+    response: Response | None = None,
+) -> ChannelAssessment:
+    """:func:`assess_channel` plus the PSD and covered intervals (for reports)."""
+    if window_end <= window_start:
+        raise DataError(
+            f"{info.seed_id}: health window end {window_end} is not after start {window_start}"
+        )
+    window = float(window_end - window_start)
+    traces = [
+        t
+        for t in _as_traces(data)
+        if (t.stats.channel, t.stats.location or "") == (info.channel, info.location)
+    ]
+    traces = m.trim_to_window(traces, window_start, window_end)
+    met: dict[str, float] = {}
+    v = _Verdict()
+
+    def done(psd: NoisePSD | None = None, intervals: tuple[tuple[float, float], ...] = ()) -> (
+        ChannelAssessment
+    ):
+        h = StationHealth(
+            network=info.network,
+            station=info.station,
+            location=info.location,
+            channel=info.channel,
+            time=window_end,
+            status=v.status,
+            reasons=tuple(v.reasons),
+            metrics=met,
+        )
+        return ChannelAssessment(h, psd, intervals)
+
+    gs = m.gap_stats(traces, window_start, window_end)
+    met["availability"] = gs.availability_pct
+    met["outage"] = 0.0 if traces else 1.0
+    if not traces:
+        v.add("FAIL", f"outage: no data in the {_fmt_s(window)} window")
+        return done()
+
+    # -- timeliness and continuity
+    lat = m.latency_s(gs.last_end, now)
+    met.update(
+        latency=lat,
+        gap=float(gs.n_gaps),
+        gap_s=gs.gap_s,
+        overlap=float(gs.n_overlaps),
+        overlap_s=gs.overlap_s,
+    )
+    rate = float(np.median([t.stats.sampling_rate for t in traces]))
+    met["rate_hz"] = rate
+    if info.sampling_rate > 0 and abs(rate / info.sampling_rate - 1.0) > cfg.rate_tolerance:
+        v.add("FAIL", f"sampling rate {rate:g} Hz != {info.sampling_rate:g} Hz in StationXML")
+    if lat > cfg.fail_latency_s:
+        v.add("FAIL", f"latency {lat:.0f} s > {cfg.fail_latency_s:g} s")
+    elif lat > cfg.warn_latency_s:
+        v.add("WARN", f"latency {lat:.0f} s > {cfg.warn_latency_s:g} s")
+    avail = gs.availability_pct
+    if avail < cfg.warn_availability_pct:
+        level: HealthStatus = "FAIL" if avail < cfg.fail_availability_pct else "WARN"
+        if gs.n_gaps:
+            what = f"{gs.n_gaps} gap{'s' if gs.n_gaps > 1 else ''} totalling {gs.gap_s:.1f} s"
+            v.add(level, f"{what} (availability {avail:.1f} %)")
+        else:
+            v.add(level, f"availability {avail:.1f} % (no data in the last {_fmt_s(gs.tail_s)})")
+    if gs.n_overlaps > cfg.warn_overlaps:
+        v.add("WARN", f"{gs.n_overlaps} overlaps totalling {gs.overlap_s:.1f} s")
+
+    # -- amplitudes (counts)
+    x = np.concatenate([np.asarray(t.data, dtype=np.float64) for t in traces])
+    offset = float(np.mean(x))
+    rms = float(np.std(x))  # RMS after removing the offset (mean)
+    met.update(offset=offset, rms=rms)
+    if info.sensitivity:
+        # counts / (counts per m/s or m/s²) -> m/s or m/s² at the sensitivity frequency
+        met["offset_si"] = offset / info.sensitivity
+        met["rms_si"] = rms / info.sensitivity
+    fs = cfg.full_scale_counts
+    dead = rms < cfg.flat_std_counts
+    if dead:
+        v.add("FAIL", f"dead channel (std {rms:.1f} counts over {_fmt_s(gs.covered_s)})")
+    flat = max(m.longest_flat_run(np.asarray(t.data)) * t.stats.delta for t in traces)
+    met["flat_s"] = flat
+    if not dead and flat >= cfg.flat_run_s:
+        v.add("FAIL", f"flat line: {flat:.1f} s of identical values")
+    if abs(offset) > cfg.warn_offset_pct_fs / 100.0 * fs:
+        v.add("WARN", f"offset {offset:.3g} counts ({100 * abs(offset) / fs:.0f} % of full scale)")
+    cp = m.clip_pct(x, fs, cfg.clip_fraction)
+    met["clip_pct"] = cp
+    if cp > cfg.warn_clip_pct:
+        v.add(
+            "FAIL" if cp > cfg.fail_clip_pct else "WARN",
+            f"clipping: {cp:.2f} % of samples at >= {100 * cfg.clip_fraction:g} % of full scale",
+        )
+    spikes = sum(
+        m.count_spikes(np.asarray(t.data), t.stats.sampling_rate, cfg.spike_threshold,
+                       cfg.spike_context_s)
+        for t in traces
+    )
+    met["spike"] = float(spikes)
+    if spikes > cfg.warn_spikes:
+        v.add(
+            "FAIL" if spikes > cfg.fail_spikes else "WARN",
+            f"{spikes} spike{'s' if spikes > 1 else ''} (> {cfg.spike_threshold:g} x MAD level)",
+        )
+    tq = m.timing_quality(traces)
+    if tq is not None:
+        met["timing"] = tq
+        if tq < cfg.warn_timing_quality:
+            v.add("WARN", f"timing quality {tq:.0f} % < {cfg.warn_timing_quality:g} %")
+
+    # -- noise PSD against Peterson's models
+    psd = None
+    if response is not None and not dead:
+        length = min(cfg.psd_length_s, float(window_end - window_start))
+        try:
+            psd = noise_psd(traces, response, length)
+        except Exception as exc:  # PPSD raises plain exceptions on odd responses
+            log.warning("%s: PSD failed: %s", info.seed_id, exc)
+    if psd is not None:
+        for lo, hi in cfg.psd_bands_s:
+            dev = band_deviation(psd, lo, hi)
+            if dev is None:
+                continue
+            above_hi, above_lo = dev
+            key = band_key(lo, hi)
+            met[f"psd_minus_nhnm_db_{key}"] = above_hi
+            met[f"psd_minus_nlnm_db_{key}"] = above_lo
+            if above_hi > cfg.psd_warn_db_above_nhnm:
+                v.add("WARN", f"noisy: PSD {above_hi:.1f} dB above NHNM at {lo:g}-{hi:g} s")
+            elif -above_lo > cfg.psd_warn_db_below_nlnm:
+                v.add(
+                    "WARN",
+                    f"PSD {-above_lo:.1f} dB below NLNM at {lo:g}-{hi:g} s (check gain/response)",
+                )
+    return done(psd, gs.intervals)
+
+
+def assess_channel(
+    trace_or_stream: Trace | Stream | Sequence[Trace] | None,
+    channel_info: ChannelInfo,
+    window_start: UTCDateTime,
+    window_end: UTCDateTime,
+    now: UTCDateTime,
+    cfg: HealthConfig,
+    *,
+    response: Response | None = None,
+) -> StationHealth:
+    """Health of one channel over ``[window_start, window_end)`` as seen at ``now``.
+
+    ``trace_or_stream`` holds the channel's data in counts (other channels are
+    ignored; several traces mean gaps or overlaps). ``response`` (StationXML)
+    enables the noise-PSD checks; rms/offset in SI units use
+    ``channel_info.sensitivity``.
+
+    Raises:
+        DataError: the window is empty or reversed.
+    """
+    return assess_channel_full(
+        trace_or_stream, channel_info, window_start, window_end, now, cfg, response=response
+    ).health
+
+
+def _labels(infos: Sequence[ChannelInfo]) -> dict[tuple[str, str], str]:
+    codes = [c.channel for c in infos]
+    return {
+        (c.location, c.channel): c.channel if codes.count(c.channel) == 1
+        else f"{c.location}.{c.channel}"
+        for c in infos
+    }
+
+
+def summarize_station(
+    station_info: StationInfo,
+    channels: Sequence[StationHealth],
+    window_end: UTCDateTime,
+    *,
+    fetch_error: str | None = None,
+) -> StationHealth:
+    """The station summary (``channel == ""``): worst channel status, prefixed reasons."""
+    labels = _labels(station_info.channels)
+    met: dict[str, float] = {}
+    counts = {s: sum(1 for c in channels if c.status == s) for s in ("OK", "WARN", "FAIL")}
+    met.update(n_ok=float(counts["OK"]), n_warn=float(counts["WARN"]),
+               n_fail=float(counts["FAIL"]))
+    with_data = [c for c in channels if c.metrics.get("outage", 1.0) == 0.0]
+    if channels:
+        met["availability"] = float(np.mean([c.metrics.get("availability", 0.0) for c in channels]))
+    lats = [c.metrics["latency"] for c in with_data if math.isfinite(c.metrics.get("latency", 0))]
+    if lats:
+        met["latency"] = max(lats)
+    reasons: list[str] = []
+    status: HealthStatus
+    if not with_data:
+        met["outage"] = 1.0
+        status = "FAIL"
+        reasons.append(f"outage: {fetch_error}" if fetch_error else "outage: no data in window")
+    else:
+        met["outage"] = 0.0
+        status = worst([c.status for c in channels])
+        if fetch_error:
+            status = worst([status, "WARN"])
+            reasons.append(f"feed error: {fetch_error}")
+        for c in channels:
+            label = labels.get((c.location, c.channel), c.channel)
+            reasons.extend(f"{label}: {r}" for r in c.reasons)
+    return StationHealth(
+        network=station_info.network,
+        station=station_info.station,
+        location="",
+        channel="",
+        time=window_end,
+        status=status,
+        reasons=tuple(reasons),
+        metrics=met,
+    )
+
+
+def assess_station_full(
+    stream: Stream | Sequence[Trace] | None,
+    station_info: StationInfo,
+    window_start: UTCDateTime,
+    window_end: UTCDateTime,
+    now: UTCDateTime,
+    cfg: HealthConfig,
+    *,
+    fetch_error: str | None = None,
+    inventory: Inventory | None = None,
+) -> tuple[list[ChannelAssessment], StationHealth]:
+    """:func:`assess_station` plus per-channel PSDs and intervals (for reports)."""
+    traces = [
+        t for t in _as_traces(stream)
+        if (t.stats.network, t.stats.station) == (station_info.network, station_info.station)
+    ]
+    known = {(c.location, c.channel) for c in station_info.channels}
+    extra = sorted({t.id for t in traces if (t.stats.location or "", t.stats.channel) not in known})
+    if extra:
+        log.warning("%s: channels not in StationXML ignored: %s", station_info.id, ", ".join(extra))
+    out = []
+    for info in station_info.channels:
+        out.append(
+            assess_channel_full(
+                traces, info, window_start, window_end, now, cfg,
+                response=response_for(inventory, info, window_start),
+            )
+        )
+    summary = summarize_station(
+        station_info, [a.health for a in out], window_end, fetch_error=fetch_error
+    )
+    return out, summary
+
+
+def assess_station(
+    stream: Stream | Sequence[Trace] | None,
+    station_info: StationInfo,
+    window_start: UTCDateTime,
+    window_end: UTCDateTime,
+    now: UTCDateTime,
+    cfg: HealthConfig,
+    *,
+    fetch_error: str | None = None,
+    inventory: Inventory | None = None,
+) -> list[StationHealth]:
+    """Health of every StationXML channel of a station, then the station summary (last).
+
+    A station with no data in any channel is FAIL "outage" (with
+    ``fetch_error`` as the reason when given). ``inventory`` supplies responses
+    for the noise-PSD checks (skipped without it).
+    """
+    chans, summary = assess_station_full(
+        stream, station_info, window_start, window_end, now, cfg,
+        fetch_error=fetch_error, inventory=inventory,
+    )
+    return [a.health for a in chans] + [summary]

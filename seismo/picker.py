@@ -1,0 +1,573 @@
+"""STA/LTA kernels, triggering, AIC onset refinement and the windowed P/S picker.
+
+Kernels
+    :func:`classic_sta_lta` and :func:`recursive_sta_lta` compute the same
+    characteristic functions as ObsPy's C routines ``obspy.signal.trigger``
+    ``classic_sta_lta`` / ``recursive_sta_lta`` (identical definitions):
+
+    * classic: ``cft[i] = (sum(a[i-nsta+1..i]**2)/nsta) / (sum(a[i-nlta+1..i]**2)/nlta)``,
+      the first ``nlta - 1`` samples are 0 (ObsPy ``stalta.c``);
+    * recursive (Withers et al. 1998, p. 98): ``sta_i = a_i**2/nsta + (1 - 1/nsta) sta_{i-1}``,
+      same for lta with ``nlta``, both started at 0 at sample 1 (sample 0 is not used,
+      as in ObsPy ``recstalta.c``); ``cft = sta/lta``, the first ``nlta`` samples are 0.
+
+    Where the LTA is exactly 0 (all-zero data) we return 0 instead of ObsPy's NaN.
+    Input is 1-D or 2-D (channels x samples); the output has the input's shape.
+
+Picker defaults (``seismo.config.PickerConfig``), for a local urban network at 100 Hz:
+
+* ``sta_s = 0.5`` s, ``lta_s = 10`` s: Trnkoczy (2012), IASPEI NMSOP-2 IS 8.1
+  "Understanding and parameter setting of STA/LTA trigger algorithm", recommends
+  STA 0.2-0.5 s for local events and LTA of ~10-60 s (short LTA for local networks,
+  it follows changing urban noise). SeisComP ``scautopick`` uses STALTA(2, 80) s,
+  which suits teleseismic P and is too slow for city-scale distances.
+* ``trig_on = 4.0``, ``trig_off = 1.5``: Trnkoczy (2012) suggests trigger ratios of
+  ~3.5-4 for noisy (urban) sites; ``trig_off`` 1.5 as in scautopick.
+* band 2-15 Hz (4 corners, causal): local-event P energy sits at 2-20 Hz, microseism
+  (< 1 Hz) is removed; scautopick's BW(4, 0.7, 2) is teleseismic [3P: common
+  local-network practice, not a formal standard].
+* ``dead_time_s = 5`` (scautopick: 30 s, teleseismic coda; a city network sees
+  local aftershocks seconds apart), ``max_gap_s = 0.5`` (scautopick 4.5 s; shorter
+  here because a 0.5 s interpolated gap can hide a local P onset).
+* ``full_scale_counts = 2**23`` (24-bit digitizer), ``clip_fraction = 0.98``.
+* ``min_snr = 3``, ``polarity_min_ratio = 5`` [heuristic, measured on synthetics in
+  tests/test_picker.py], ``station_merge_s = 1`` s.
+
+Onset refinement: the AIC picker of Maeda (1985),
+``AIC(k) = k log var(x[0:k]) + (N - k - 1) log var(x[k:N])``, on a causally
+band-passed snippet of ``aic_window_s`` before to ``aic_window_s / 2`` after the
+trigger-on (the STA/LTA trigger lags the onset). Causal, because a zero-phase
+filter spreads energy ahead of the onset: on the synthetics of the tests it picked
+~0.2 s early, the causal one ~0.03 s late. The snippet is built from raw counts
+with fixed sample offsets from the trigger, so the same trigger gives the same pick
+in every overlapping window.
+
+Recursive STA/LTA warm-up: the picker (not the public kernel) divides the
+recursive ratio by its start-up bias ``(1 - (1-1/nsta)^i) / (1 - (1-1/nlta)^i)``
+(the exponential averages' missing weight), so a segment that just started (or
+restarted after a gap) does not trigger on its own warm-up. The first ``nlta``
+samples never trigger: callers fetch a pre-roll of at least ``lta_s``.
+
+One P per station per onset: P picks of one station closer than
+``station_merge_s`` are merged into one, chosen by (1) an onset without clipped
+samples in the amplitude window, (2) velocity before acceleration, (3) vertical
+before horizontal, (4) higher SNR, (5) seed id (deterministic). An onset between
+``s_min_delay_s`` and ``s_max_delay_s`` after a station's P whose horizontal SNR
+beats its vertical SNR is taken as the S arrival and dropped from the P list.
+
+S picks (``s_picks``): an onset on a station's horizontals between ``s_min_delay_s``
+and ``s_max_delay_s`` after its P, with horizontal SNR above the vertical one, is
+the S arrival: the best horizontal pick (unclipped, velocity, SNR) becomes phase "S".
+S onsets that do not trigger the STA/LTA over the P coda are missed (known limit).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import scipy.signal
+from obspy import Inventory, Stream, Trace, UTCDateTime
+
+from seismo.config import PickerConfig
+from seismo.errors import PickerInputError, SeismoError
+from seismo.model import Pick, Polarity
+
+log = logging.getLogger(__name__)
+
+# Time-block length (samples) of the kernels: 8192 float64 = 64 KiB per work array,
+# so the working set stays in L2 cache.
+_BLOCK = 8192
+
+__all__ = [
+    "aic_onset",
+    "classic_sta_lta",
+    "pick_stream",
+    "recursive_sta_lta",
+    "trigger_onsets",
+]
+
+
+# --------------------------------------------------------------------------- kernels
+def _check_kernel_args(a: Any, nsta: int, nlta: int) -> np.ndarray:
+    """Validate and return a C-contiguous float64 2-D view (channels x samples)."""
+    for name, val in (("nsta", nsta), ("nlta", nlta)):
+        if isinstance(val, bool) or not isinstance(val, int | np.integer):
+            raise PickerInputError(f"{name} ({val!r}) must be an integer number of samples")
+        if val <= 0:
+            raise PickerInputError(f"{name} ({val}) must be positive")
+    if nsta >= nlta:
+        raise PickerInputError(f"nsta ({nsta}) must be shorter than nlta ({nlta})")
+    x = np.ascontiguousarray(a, dtype=np.float64)
+    if x.ndim not in (1, 2):
+        raise PickerInputError(f"data must be 1-D or 2-D (channels x samples), got {x.ndim}-D")
+    n = x.shape[-1]
+    if n < nlta:
+        raise PickerInputError(f"data length ({n}) is shorter than nlta ({nlta})")
+    if not np.isfinite(x).all():
+        bad = int(np.count_nonzero(~np.isfinite(x)))
+        raise PickerInputError(f"data contain {bad} NaN/inf sample(s)")
+    return x.reshape(-1, n)
+
+
+def classic_sta_lta(a: Any, nsta: int, nlta: int) -> np.ndarray:
+    """Classic STA/LTA of squared amplitudes (ObsPy ``classic_sta_lta`` definition).
+
+    Args:
+        a: trace(s), 1-D (samples) or 2-D (channels x samples), any unit.
+        nsta: STA window length in samples.
+        nlta: LTA window length in samples (> nsta).
+
+    Returns:
+        float64 array of ``a``'s shape (dimensionless ratio); the first ``nlta - 1``
+        samples of each channel are 0.
+
+    Raises:
+        PickerInputError (a ValueError): non-positive or non-integer lengths, nsta >= nlta,
+            data shorter than nlta, NaN/inf in data.
+
+    Implementation: per channel, time blocks of ``_BLOCK`` samples; each block's
+    cumulative sum of squares carries the previous block's last ``nlta`` values,
+    re-based to 0 each block so that rounding does not grow over long traces.
+    """
+    x2 = _check_kernel_args(a, nsta, nlta)
+    out = np.empty_like(x2)
+    frac = float(nlta) / float(nsta)
+    n = x2.shape[1]
+    blk = _BLOCK
+    buf = np.empty(nlta + blk)
+    sta = np.empty(blk)
+    lta = np.empty(blk)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for row, orow in zip(x2, out, strict=True):
+            buf[:nlta] = 0.0
+            for b0 in range(0, n, blk):
+                m = min(blk, n - b0)
+                cur = buf[nlta : nlta + m]
+                np.square(row[b0 : b0 + m], out=cur)
+                cur[0] += buf[nlta - 1]
+                np.cumsum(cur, out=cur)
+                np.subtract(cur, buf[nlta - nsta : nlta - nsta + m], out=sta[:m])
+                np.subtract(cur, buf[:m], out=lta[:m])
+                o = orow[b0 : b0 + m]
+                np.divide(sta[:m], lta[:m], out=o)
+                o *= frac
+                if not lta[:m].min() > 0.0:  # all-zero stretches: 0, not NaN
+                    o[lta[:m] <= 0.0] = 0.0
+                buf[:nlta] = buf[m : m + nlta]
+                buf[:nlta] -= buf[0]
+    out[:, : nlta - 1] = 0.0
+    return out.reshape(np.shape(a))
+
+
+def recursive_sta_lta(a: Any, nsta: int, nlta: int) -> np.ndarray:
+    """Recursive STA/LTA (ObsPy ``recursive_sta_lta`` definition; Withers et al. 1998).
+
+    Args:
+        a: trace(s), 1-D (samples) or 2-D (channels x samples), any unit.
+        nsta, nlta: averaging lengths in samples (``csta = 1/nsta``, ``clta = 1/nlta``).
+
+    Returns:
+        float64 array of ``a``'s shape; the first ``nlta`` samples are 0.
+
+    Raises:
+        PickerInputError (a ValueError): as :func:`classic_sta_lta`.
+
+    Both averages are first-order IIR filters of the squared data
+    (``scipy.signal.lfilter([c], [1, c - 1])``), run over all channels at once in
+    time blocks with carried filter state.
+    """
+    x2 = _check_kernel_args(a, nsta, nlta)
+    nch, n = x2.shape
+    out = np.empty_like(x2)
+    csta = 1.0 / nsta
+    clta = 1.0 / nlta
+    bs, as_ = np.array([csta]), np.array([1.0, -(1.0 - csta)])
+    bl, al = np.array([clta]), np.array([1.0, -(1.0 - clta)])
+    zs = np.zeros((nch, 1))
+    zl = np.zeros((nch, 1))
+    blk = max(256, _BLOCK // max(nch, 1) * 4)
+    sq = np.empty((nch, blk))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for b0 in range(0, n, blk):
+            m = min(blk, n - b0)
+            s = sq[:, :m]
+            np.square(x2[:, b0 : b0 + m], out=s)
+            if b0 == 0:
+                s[:, 0] = 0.0  # ObsPy's recursion starts at sample 1
+            ysta, zs = scipy.signal.lfilter(bs, as_, s, axis=-1, zi=zs)
+            ylta, zl = scipy.signal.lfilter(bl, al, s, axis=-1, zi=zl)
+            o = out[:, b0 : b0 + m]
+            np.divide(ysta, ylta, out=o)
+            if not ylta.min() > 0.0:
+                o[ylta <= 0.0] = 0.0
+    out[:, :nlta] = 0.0
+    return out.reshape(np.shape(a))
+
+
+def recursive_bias(n: int, nsta: int, nlta: int) -> np.ndarray:
+    """Start-up bias of :func:`recursive_sta_lta` at sample ``i`` (dimensionless).
+
+    For stationary data, ``E[cft_i] = bias_i`` with
+    ``bias_i = (1 - (1 - 1/nsta)^i) / (1 - (1 - 1/nlta)^i)`` (sum of the missing
+    exponential weights; the recursion starts at sample 1). Dividing by it removes
+    the false high ratio just after a (re)start.
+    """
+    i = np.arange(n, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = -np.expm1(i * math.log1p(-1.0 / nsta)) / -np.expm1(i * math.log1p(-1.0 / nlta))
+    b[0] = 1.0
+    return b
+
+
+# --------------------------------------------------------------------------- triggering
+def trigger_onsets(
+    cft: Any,
+    on: float,
+    off: float,
+    *,
+    min_len: int,
+    max_len: int,
+    dead_time: int,
+) -> list[tuple[int, int]]:
+    """Trigger intervals ``(i_on, i_off)`` (sample indices) of a characteristic function.
+
+    A trigger starts at the first sample with ``cft > on`` and ends at the first
+    later sample with ``cft <= off`` (hysteresis: the picker re-arms only after
+    ``cft`` fell to ``off``). Rules:
+
+    * shorter than ``min_len`` samples: dropped (spikes, glitches), no dead time;
+    * longer than ``max_len``: ``i_off`` is forced to ``i_on + max_len`` (kept), and
+      the next trigger still needs ``cft <= off`` first;
+    * after an accepted trigger-on, no new trigger starts before ``i_on + dead_time``
+      (a trigger that started inside the dead time is ignored until it ends);
+    * a trigger still on at the end of ``cft`` is returned with ``i_off = len - 1``
+      if it already lasted ``min_len``; otherwise dropped (undecided).
+
+    Raises:
+        PickerInputError: ``off >= on``, negative lengths, ``max_len < min_len``, cft not 1-D.
+    """
+    c = np.asarray(cft, dtype=np.float64)
+    if c.ndim != 1:
+        raise PickerInputError(f"cft must be 1-D, got {c.ndim}-D")
+    if not off < on:
+        raise PickerInputError(f"off ({off}) must be below on ({on})")
+    for name, val in (("min_len", min_len), ("max_len", max_len), ("dead_time", dead_time)):
+        if val < 0:
+            raise PickerInputError(f"{name} ({val}) must be >= 0")
+    if max_len < max(min_len, 1):
+        raise PickerInputError(f"max_len ({max_len}) must be >= min_len ({min_len}) and >= 1")
+    n = c.size
+    ons = np.flatnonzero(c > on)
+    offs = np.flatnonzero(c <= off)
+    out: list[tuple[int, int]] = []
+    pos = 0
+    while True:
+        k = int(np.searchsorted(ons, pos))
+        if k >= ons.size:
+            break
+        i_on = int(ons[k])
+        j = int(np.searchsorted(offs, i_on))
+        if i_on == pos and pos > 0 and c[pos - 1] > on:
+            # landed inside a trigger that started during the dead time: skip all of it
+            if j >= offs.size:
+                break
+            pos = int(offs[j]) + 1
+            continue
+        is_open = j >= offs.size
+        i_end = n - 1 if is_open else int(offs[j])
+        length = i_end - i_on
+        if length < min_len:
+            if is_open:
+                break
+            pos = i_end + 1
+            continue
+        i_off = min(i_end, i_on + max_len)
+        out.append((i_on, i_off))
+        pos = max(i_end + 1, i_on + dead_time)
+    return out
+
+
+# --------------------------------------------------------------------------- AIC
+def aic_curve(x: Any) -> np.ndarray:
+    """Maeda (1985) AIC of every split ``k`` (first segment ``x[0:k]``).
+
+    ``AIC(k) = k log var(x[0:k]) + (N - k - 1) log var(x[k:N])``; entries with fewer
+    than 2 samples on a side are ``inf``.
+    """
+    y = np.asarray(x, dtype=np.float64)
+    n = y.size
+    y = y - y.mean()
+    scale = float(np.abs(y).max()) or 1.0
+    y = y / scale
+    c1 = np.cumsum(y)
+    c2 = np.cumsum(y * y)
+    k = np.arange(1, n, dtype=np.float64)  # first-segment lengths 1..n-1
+    s1, q1 = c1[:-1], c2[:-1]
+    s2, q2 = c1[-1] - s1, c2[-1] - q1
+    v1 = q1 / k - (s1 / k) ** 2
+    v2 = q2 / (n - k) - (s2 / (n - k)) ** 2
+    tiny = 1e-30
+    aic = np.full(n, np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vals = k * np.log(np.maximum(v1, tiny)) + (n - k - 1) * np.log(np.maximum(v2, tiny))
+    aic[1:] = vals
+    aic[:2] = np.inf
+    aic[n - 1 :] = np.inf
+    return aic
+
+
+def aic_onset(x: Any) -> int:
+    """Onset index of ``x`` by the Maeda (1985) AIC: the first sample of the signal part.
+
+    Args:
+        x: 1-D snippet (any unit) holding noise followed by the onset.
+
+    Raises:
+        PickerInputError: fewer than 5 samples, not 1-D, or NaN/inf.
+    """
+    y = np.asarray(x, dtype=np.float64)
+    if y.ndim != 1 or y.size < 5:
+        raise PickerInputError(f"aic_onset needs a 1-D array of >= 5 samples, got {y.shape}")
+    if not np.isfinite(y).all():
+        raise PickerInputError("aic_onset: data contain NaN/inf")
+    return int(np.argmin(aic_curve(y)))
+
+
+# --------------------------------------------------------------------------- picker
+@dataclass
+class _Cand:
+    pick: Pick
+    clipped: bool
+    vertical: bool
+
+
+def _filter_snippet(raw: np.ndarray, fs: float, band: Any, zerophase: bool) -> np.ndarray:
+    from seismo.processing import bandpass
+
+    y = raw - raw[: max(1, raw.size // 4)].mean()
+    return bandpass(y, fs, band, zerophase=zerophase, taper_n=max(1, raw.size // 10))
+
+
+def _is_vertical(tr: Trace) -> bool:
+    dip = tr.stats.seismo.get("dip")
+    if dip is not None and abs(float(dip)) > 60.0:
+        return True
+    return bool(dip is None and tr.stats.channel.endswith("Z"))
+
+
+def _pick_segment(tr: Trace, cfg: PickerConfig) -> list[_Cand]:
+    """P candidates on one gap-free, conditioned segment (raw counts in tr.data)."""
+    from seismo.processing import bandpass
+
+    meta = tr.stats.seismo
+    if meta.get("dead") or meta.get("kind") not in cfg.channel_kinds:
+        return []
+    fs = float(tr.stats.sampling_rate)
+    nsta = max(1, round(cfg.sta_s * fs))
+    nlta = max(nsta + 1, round(cfg.lta_s * fs))
+    raw = np.asarray(tr.data, dtype=np.float64)
+    n = raw.size
+    if n <= nlta + nsta:
+        return []
+    band = cfg.bands[meta["kind"]]
+    filt = bandpass(
+        raw - raw.mean(), fs, band, zerophase=not cfg.causal, taper_n=round(cfg.taper_s * fs)
+    )
+    if cfg.method == "classic":
+        cft = classic_sta_lta(filt, nsta, nlta)
+    else:
+        cft = recursive_sta_lta(filt, nsta, nlta) / recursive_bias(n, nsta, nlta)
+    trig = trigger_onsets(
+        cft,
+        cfg.trig_on,
+        cfg.trig_off,
+        min_len=round(cfg.min_trigger_s * fs),
+        max_len=max(1, round(cfg.max_trigger_s * fs)),
+        dead_time=round(cfg.dead_time_s * fs),
+    )
+    clip_idx = np.asarray(meta.get("clipped_idx", ()), dtype=np.int64)
+    w_before = round(cfg.aic_window_s * fs)
+    w_after = round(cfg.aic_window_s * fs / 2)
+    pad = round(1.0 * fs)
+    t0 = tr.stats.starttime
+    out: list[_Cand] = []
+    for i_on, i_off in trig:
+        i0, i1 = max(0, i_on - w_before), min(n, i_on + w_after)
+        if i1 - i0 < 10:
+            continue
+        p0 = max(0, i0 - pad)
+        snip = _filter_snippet(raw[p0:i1], fs, band, zerophase=False)[i0 - p0 :]
+        aic = aic_curve(snip)
+        k = int(np.argmin(aic))
+        onset = i0 + k
+        if k < 5 or snip.size - k < 5:
+            continue
+        noise = float(np.sqrt(np.mean(snip[:k] ** 2))) or 1e-30
+        sig = float(np.sqrt(np.mean(snip[k:] ** 2)))
+        snr = sig / noise
+        if snr < cfg.min_snr:
+            continue
+        pre_clip = np.count_nonzero((clip_idx >= i0) & (clip_idx < onset))
+        if pre_clip:
+            log.debug("%s: trigger at %s rejected, clipped before onset", tr.id, t0 + i_on / fs)
+            continue
+        a1 = min(n, onset + max(1, round(cfg.amplitude_window_s * fs)))
+        amp = float(np.abs(filt[onset:a1]).max())
+        clipped = bool(np.count_nonzero((clip_idx >= onset) & (clip_idx < a1)))
+        # Uncertainty: half-width of the AIC minimum where AIC <= min + 2 (ΔAIC = 2,
+        # a likelihood-ratio interval [heuristic]), at least one sample.
+        good = np.flatnonzero(aic <= aic[k] + 2.0)
+        unc = max(1.0 / fs, max(k - int(good.min()), int(good.max()) - k) / fs)
+        vertical = _is_vertical(tr)
+        polarity = _polarity(raw, onset, fs, band, cfg, unc) if vertical else None
+        if polarity is not None and float(meta.get("dip") or -90.0) > 0:
+            polarity = "negative" if polarity == "positive" else "positive"  # dip +90: down
+        time = t0 + onset / fs
+        pick = Pick(
+            id=Pick.make_id(tr.id, "P", time),
+            network=tr.stats.network,
+            station=tr.stats.station,
+            location=tr.stats.location,
+            channel=tr.stats.channel,
+            phase="P",
+            time=time,
+            uncertainty_s=round(unc, 4),
+            snr=round(snr, 2),
+            amplitude=amp,
+            polarity=polarity,
+            kind=meta["kind"],
+            trigger_on=t0 + i_on / fs,
+            trigger_off=t0 + i_off / fs,
+        )
+        out.append(_Cand(pick, clipped, vertical))
+    return out
+
+
+def _polarity(
+    raw: np.ndarray, onset: int, fs: float, band: Any, cfg: PickerConfig, unc: float
+) -> Polarity | None:
+    """First-motion sign on a causally filtered snippet, only when clear.
+
+    Clear: the first sample after the onset exceeding ``polarity_min_ratio`` x the
+    pre-onset rms comes within ``max(3 * uncertainty, 0.05 s)`` of the onset, and
+    the pick uncertainty is at most 0.05 s [heuristic].
+    """
+    if unc > 0.05:
+        return None
+    pre = round(2.0 * fs)
+    post = round(0.5 * fs)
+    p0 = max(0, onset - pre)
+    seg = raw[p0 : onset + post]
+    if onset - p0 < round(0.5 * fs) or seg.size <= onset - p0 + 2:
+        return None
+    # Causal filter: no energy leaks before the onset, first-motion sign is kept.
+    y = _filter_snippet(seg, fs, band, zerophase=False)
+    k = onset - p0
+    noise = float(np.sqrt(np.mean(y[k - round(0.5 * fs) : k] ** 2))) or 1e-30
+    thr = cfg.polarity_min_ratio * noise
+    idx = np.flatnonzero(np.abs(y[k:]) > thr)
+    if idx.size == 0 or idx[0] > max(3.0 * unc, 0.05) * fs:
+        return None
+    return "positive" if y[k + idx[0]] > 0 else "negative"
+
+
+def _merge_station(cands: list[_Cand], cfg: PickerConfig) -> tuple[list[_Cand], list[Pick]]:
+    """One P per station per onset, and S picks (rules in the module docstring)."""
+    by_sta: dict[str, list[_Cand]] = {}
+    for c in cands:
+        by_sta.setdefault(c.pick.station_id, []).append(c)
+    kept: list[_Cand] = []
+    s_picks: list[Pick] = []
+    for group in by_sta.values():
+        group.sort(key=lambda c: float(c.pick.time))
+        clusters: list[list[_Cand]] = []
+        for c in group:
+            if clusters and float(c.pick.time) - float(clusters[-1][0].pick.time) <= (
+                cfg.station_merge_s
+            ):
+                clusters[-1].append(c)
+            else:
+                clusters.append([c])
+        last_p: UTCDateTime | None = None
+        for cl in clusters:
+            cl.sort(
+                key=lambda c: (
+                    c.clipped,
+                    c.pick.kind != "velocity",
+                    not c.vertical,
+                    -c.pick.snr,
+                    c.pick.seed_id,
+                )
+            )
+            best = cl[0]
+            z_snr = max((c.pick.snr for c in cl if c.vertical), default=0.0)
+            h_snr = max((c.pick.snr for c in cl if not c.vertical), default=0.0)
+            if (
+                last_p is not None
+                and cfg.s_min_delay_s <= best.pick.time - last_p <= cfg.s_max_delay_s
+                and h_snr > z_snr
+            ):
+                # horizontal-dominant onset after a P: the S arrival, not a new P
+                hor = min(
+                    (c for c in cl if not c.vertical),
+                    key=lambda c: (
+                        c.clipped,
+                        c.pick.kind != "velocity",
+                        -c.pick.snr,
+                        c.pick.seed_id,
+                    ),
+                )
+                p = hor.pick
+                s_picks.append(
+                    replace(p, phase="S", polarity=None, id=Pick.make_id(p.seed_id, "S", p.time))
+                )
+                continue
+            kept.append(best)
+            last_p = best.pick.time
+    return kept, s_picks
+
+
+def pick_stream(
+    stream: Stream,
+    inventory: Inventory,
+    cfg: PickerConfig,
+    *,
+    start: UTCDateTime | None = None,
+    end: UTCDateTime | None = None,
+) -> list[Pick]:
+    """P (and optionally S) picks on a stream of raw counts.
+
+    Args:
+        stream: raw waveforms (counts), possibly gappy, overlapping, masked, at mixed
+            sampling rates. Fetch it with a pre-roll of at least ``cfg.lta_s`` (better
+            3 x) before ``start`` and a post-roll of ``aic_window_s`` after ``end``.
+        inventory: StationXML inventory (channel kind, orientation).
+        cfg: picker configuration.
+        start, end: only picks with ``start <= time < end`` are returned.
+
+    Returns:
+        picks sorted by time then id. One failing channel is logged and skipped.
+    """
+    from seismo.processing import condition_stream
+
+    segs = condition_stream(stream, inventory, cfg)
+    cands: list[_Cand] = []
+    for tr in segs:
+        try:
+            cands.extend(_pick_segment(tr, cfg))
+        except SeismoError as exc:
+            log.warning("picker skipped %s: %s", tr.id, exc)
+    p_cands, s_picks = _merge_station(cands, cfg)
+    picks = [c.pick for c in p_cands]
+    if cfg.s_picks:
+        picks.extend(s_picks)
+    if start is not None:
+        picks = [p for p in picks if p.time >= start]
+    if end is not None:
+        picks = [p for p in picks if p.time < end]
+    picks.sort(key=lambda p: (float(p.time), p.id))
+    return picks

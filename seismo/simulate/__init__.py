@@ -1,0 +1,32 @@
+"""The simulated seismic network: noise, scenario earthquakes, faults, SDS output.
+
+Public API::
+
+    from seismo.simulate import Simulator, Scenario, ScenarioEvent, Fault, load_scenarios
+
+See docs/simulator.md for the physical model and its limits.
+"""
+
+from __future__ import annotations
+
+from seismo.simulate.scenario import (
+    FAULT_KINDS,
+    Fault,
+    Scenario,
+    ScenarioEvent,
+    get_scenario,
+    load_scenarios,
+)
+from seismo.simulate.simulator import FULL_SCALE, Simulator, TruthEvent
+
+__all__ = [
+    "FAULT_KINDS",
+    "FULL_SCALE",
+    "Fault",
+    "Scenario",
+    "ScenarioEvent",
+    "Simulator",
+    "TruthEvent",
+    "get_scenario",
+    "load_scenarios",
+]

@@ -1,0 +1,121 @@
+"""Sites where intensity is predicted for every located event (``config/sites.toml``).
+
+File format::
+
+    [[sites]]
+    name = "Futian District"      # unique, non-empty
+    name_zh = "福田区"             # optional
+    kind = "district"             # district | nuclear_plant | shelter | airport | ... (free word)
+    latitude = 22.541             # degrees, WGS84, [-90, 90]
+    longitude = 114.055           # degrees, WGS84, [-180, 180]
+
+Validation is strict: an unknown key, a missing key, a wrong type, an
+out-of-range coordinate or a duplicate name raises
+:class:`~seismo.errors.ConfigError` naming the file and the key
+(``sites[3].latitude``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from seismo.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Site:
+    """A named place; coordinates in degrees (WGS84)."""
+
+    name: str
+    kind: str
+    latitude: float
+    longitude: float
+    name_zh: str = ""
+
+
+class _SiteModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    name: Annotated[str, Field(min_length=1)]
+    name_zh: str = ""
+    kind: Annotated[str, Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")]
+    latitude: Annotated[float, Field(ge=-90, le=90)]
+    longitude: Annotated[float, Field(ge=-180, le=180)]
+
+    @field_validator("latitude", "longitude", mode="before")
+    @classmethod
+    def _int_ok(cls, v: object) -> object:
+        # TOML "22" is an int; accept it as degrees (strict mode would refuse).
+        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+class _SitesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sites: list[_SiteModel] = Field(default_factory=list)
+
+
+def _format(path: Path, err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        loc = e["loc"]
+        key = ""
+        for p in loc:
+            key += f"[{p}]" if isinstance(p, int) else (f".{p}" if key else str(p))
+        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        got = "" if e["type"] in ("missing", "extra_forbidden") else f" (got {e.get('input')!r})"
+        parts.append(f"{key or '<top level>'}: {msg}{got}")
+    return f"invalid sites file {path}: " + "; ".join(parts)
+
+
+def parse_sites(data: dict[str, object], source: Path | str = "<memory>") -> list[Site]:
+    """Validate a parsed sites mapping. Raises ConfigError naming ``source`` and the key."""
+    src = Path(source)
+    try:
+        model = _SitesFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format(src, exc)) from None
+    seen: dict[str, int] = {}
+    out = []
+    for i, s in enumerate(model.sites):
+        if s.name in seen:
+            raise ConfigError(
+                f"invalid sites file {src}: sites[{i}].name: duplicate name {s.name!r} "
+                f"(first at sites[{seen[s.name]}])"
+            )
+        seen[s.name] = i
+        out.append(
+            Site(
+                name=s.name,
+                kind=s.kind,
+                latitude=s.latitude,
+                longitude=s.longitude,
+                name_zh=s.name_zh,
+            )
+        )
+    return out
+
+
+def load_sites(path: str | Path) -> list[Site]:
+    """Read and validate a sites TOML file (see module doc).
+
+    Raises:
+        ConfigError: missing/unreadable file, invalid TOML, or invalid content.
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"sites file not found: {p}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read sites file {p}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"invalid sites file {p}: not valid TOML: {exc}") from None
+    return parse_sites(data, p)

@@ -1,0 +1,369 @@
+"""Model objects -> InfluxDB points (line protocol), and point validation.
+
+The schema is documented in ``docs/influx_schema.md``. Rules (DESIGN.md §5):
+
+* tags only for bounded, queried keys (network, station, location, channel, phase,
+  status, kind, group, plus ``site`` and ``msg_type`` whose values come from config);
+  ids and values are fields;
+* deterministic timestamps (pick time, origin time, window end, sent time) at
+  microsecond precision, so reprocessing overwrites instead of duplicating;
+* one type per field, always (float fields are always written as floats), so a
+  rerun never hits a field-type conflict.
+
+Validation happens per point, before the point joins a batch: a bad point raises
+:class:`~seismo.errors.StoreError` naming the value, and the caller drops only it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+from influxdb_client import Point, WritePrecision
+from obspy import UTCDateTime
+
+from seismo.errors import StoreError
+from seismo.model import (
+    Event,
+    Pick,
+    SiteIntensity,
+    StationHealth,
+    StationIntensity,
+    StationMagnitude,
+    StationResult,
+)
+
+PRECISION = WritePrecision.US
+
+PICKS = "picks"
+EVENTS = "events"
+STATION_MAGNITUDES = "station_magnitudes"
+STATION_INTENSITY = "station_intensity"
+SITE_INTENSITY = "site_intensity"
+STATION_HEALTH = "station_health"
+ALERTS = "alerts"
+STATION_STATUS = "station_status"
+
+#: Tag keys per measurement (everything else is a field).
+TAGS: dict[str, tuple[str, ...]] = {
+    PICKS: ("network", "station", "location", "channel", "phase", "kind"),
+    EVENTS: ("status",),
+    STATION_MAGNITUDES: ("network", "station", "channel"),
+    STATION_INTENSITY: ("network", "station"),
+    SITE_INTENSITY: ("site", "kind"),
+    STATION_HEALTH: ("network", "station", "location", "channel", "status"),
+    ALERTS: ("group", "channel", "status", "msg_type"),
+    STATION_STATUS: ("network", "station"),
+}
+
+#: A field present in every point of the measurement (used by ``count``).
+KEY_FIELD: dict[str, str] = {
+    PICKS: "pick_id",
+    EVENTS: "event_id",
+    STATION_MAGNITUDES: "ml",
+    STATION_INTENSITY: "intensity_cn",
+    SITE_INTENSITY: "intensity_cn",
+    STATION_HEALTH: "status_code",
+    ALERTS: "identifier",
+    STATION_STATUS: "samples",
+}
+
+#: Health status -> numeric code (for plotting / thresholds).
+STATUS_CODE = {"OK": 0, "WARN": 1, "FAIL": 2}
+
+#: InfluxDB 1.x limits a string field to 64 KiB; above this we store zlib+base64.
+MAX_JSON_BYTES = 60_000
+
+_RESERVED_KEYS = {"time", "_field", "_measurement"}
+
+
+# --------------------------------------------------------------------------- time
+def time_us(t: UTCDateTime | dt.datetime | str) -> int:
+    """Microseconds since 1970-01-01 UTC (rounded half up from ObsPy's ns)."""
+    if isinstance(t, dt.datetime) and t.tzinfo is None:
+        raise StoreError(f"naive datetime {t.isoformat()} (timezone-aware or UTCDateTime only)")
+    try:
+        ns = (t if isinstance(t, UTCDateTime) else UTCDateTime(t)).ns
+    except Exception:
+        raise StoreError(f"not a time: {t!r}") from None
+    return (int(ns) + 500) // 1000
+
+
+def utc_from_us(us: int) -> UTCDateTime:
+    """Inverse of :func:`time_us`."""
+    return UTCDateTime(ns=int(us) * 1000)
+
+
+def iso_us(t: UTCDateTime) -> str:
+    """RFC 3339 with microseconds and ``Z`` (for InfluxQL time literals)."""
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# --------------------------------------------------------------------------- validation
+def _check_name(what: str, value: str, measurement: str) -> None:
+    if not isinstance(value, str) or value == "":
+        raise StoreError(f"{measurement}: {what} {value!r} must be a non-empty string")
+    bad = [c for c in value if ord(c) < 32 or ord(c) == 127]
+    if bad:
+        raise StoreError(
+            f"{measurement}: {what} {value!r} contains a control character ({bad[0]!r}); "
+            "newlines and other control characters cannot be stored in line protocol"
+        )
+
+
+def _check_tag_value(key: str, value: str, measurement: str) -> None:
+    _check_name(f"tag {key}=", value, measurement)
+    if value.endswith("\\"):
+        raise StoreError(
+            f"{measurement}: tag {key}={value!r} ends with a backslash, which does not "
+            "round-trip through line protocol"
+        )
+
+
+def _check_string_field(key: str, value: str, measurement: str) -> None:
+    if "\n" in value or "\r" in value:
+        raise StoreError(
+            f"{measurement}: string field {key}={value!r} contains a newline; "
+            "newlines are rejected (DESIGN.md §5)"
+        )
+
+
+def make_point(
+    measurement: str,
+    tags: Mapping[str, str | None],
+    fields: Mapping[str, Any],
+    time: int | UTCDateTime | dt.datetime,
+) -> Point:
+    """Build a validated :class:`influxdb_client.Point` at µs precision.
+
+    ``None`` tags and ``None``/non-finite fields are dropped. Raises StoreError
+    naming the offending key or value.
+    """
+    p = Point(measurement)
+    for k, v in tags.items():
+        if v is None or v == "":
+            continue
+        p.tag(k, str(v))
+    for k, v in fields.items():
+        if v is None:
+            continue
+        p.field(k, v)
+    p.time(time if isinstance(time, int) else time_us(time), PRECISION)
+    validate_point(p)
+    return p
+
+
+def validate_point(p: Point) -> None:
+    """Check that ``p`` round-trips through line protocol; raise StoreError if not.
+
+    Reads the point's (private, stable since influxdb-client 1.x) attributes.
+    """
+    measurement = p._name
+    _check_name("measurement", measurement, "<point>")
+    if measurement.startswith("#"):
+        raise StoreError(f"measurement {measurement!r} starts with '#' (a comment)")
+    for k, v in p._tags.items():
+        _check_name("tag key", k, measurement)
+        if k in _RESERVED_KEYS:
+            raise StoreError(f"{measurement}: tag key {k!r} is reserved")
+        if v is not None and v != "":
+            _check_tag_value(k, str(v), measurement)
+    n_fields = 0
+    for k, v in p._fields.items():
+        _check_name("field key", k, measurement)
+        if k in _RESERVED_KEYS:
+            raise StoreError(f"{measurement}: field key {k!r} is reserved")
+        if isinstance(v, str):
+            _check_string_field(k, v, measurement)
+        elif not isinstance(v, bool | int | float) and v is not None:
+            raise StoreError(f"{measurement}: field {k}={v!r} has unsupported type")
+        n_fields += v is not None
+    if n_fields == 0:
+        raise StoreError(f"{measurement}: point has no fields")
+    if not isinstance(p._time, int):
+        raise StoreError(f"{measurement}: point needs an integer µs timestamp")
+
+
+def to_line(p: Point) -> str:
+    """Validate ``p`` and render one line of line protocol (µs timestamps)."""
+    validate_point(p)
+    line = p.to_line_protocol(PRECISION)
+    if not line:  # every field was None/NaN
+        raise StoreError(f"{p._name}: point has no finite field values")
+    return line
+
+
+def describe_point(p: Point) -> str:
+    """Short log-safe identity of a point: measurement, tags and time."""
+    tags = ",".join(f"{k}={v!r}" for k, v in sorted(p._tags.items()))
+    return f"{p._name}[{tags}]@{p._time}"
+
+
+def one_line(text: str) -> str:
+    """Free text (error messages, reasons) made storable: control chars become spaces."""
+    return "".join(" " if ord(c) < 32 else c for c in text).strip()
+
+
+def _f(x: float | None) -> float | None:
+    return None if x is None else float(x)
+
+
+# --------------------------------------------------------------------------- converters
+def pick_point(p: Pick) -> Point:
+    """``picks``: one point per pick at the pick time."""
+    return make_point(
+        PICKS,
+        {"network": p.network, "station": p.station, "location": p.location,
+         "channel": p.channel, "phase": p.phase, "kind": p.kind},
+        {"pick_id": p.id, "uncertainty_s": _f(p.uncertainty_s), "snr": _f(p.snr),
+         "amplitude": _f(p.amplitude), "polarity": p.polarity,
+         "trigger_on_us": time_us(p.trigger_on) if p.trigger_on is not None else None,
+         "trigger_off_us": time_us(p.trigger_off) if p.trigger_off is not None else None},
+        p.time,
+    )
+
+
+def event_json(e: Event) -> tuple[str, str]:
+    """(field name, value) holding ``Event.to_dict()``: ``json`` or, if large, ``json_z``."""
+    text = json.dumps(e.to_dict(), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    if len(text.encode("utf-8")) <= MAX_JSON_BYTES:
+        return "json", text
+    packed = base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
+    if len(packed) > MAX_JSON_BYTES:
+        raise StoreError(f"event {e.id}: JSON too large to store ({len(packed)} bytes packed)")
+    return "json_z", packed
+
+
+def event_point(e: Event) -> Point:
+    """``events``: one point per event version at the origin time; status is a tag."""
+    jkey, jval = event_json(e)
+    return make_point(
+        EVENTS,
+        {"status": e.status},
+        {"event_id": e.id, "version": int(e.version), "latitude": _f(e.latitude),
+         "longitude": _f(e.longitude), "depth_km": _f(e.depth_km),
+         "magnitude": _f(e.magnitude), "magnitude_type": e.magnitude_type,
+         "magnitude_uncertainty": _f(e.magnitude_uncertainty),
+         "n_magnitude_stations": int(e.n_magnitude_stations), "rms_s": _f(e.rms_s),
+         "azimuthal_gap_deg": _f(e.azimuthal_gap_deg), "n_stations": int(e.n_stations),
+         "n_phases": int(e.n_phases),
+         "horizontal_uncertainty_km": _f(e.horizontal_uncertainty_km),
+         "vertical_uncertainty_km": _f(e.vertical_uncertainty_km),
+         "max_intensity": _f(e.max_intensity), "max_mmi": _f(e.max_mmi),
+         "outside_network": bool(e.outside_network),
+         "n_clipped_stations": int(e.n_clipped_stations), jkey: jval},
+        e.time,
+    )
+
+
+def station_magnitude_point(m: StationMagnitude, event_id: str, origin: UTCDateTime) -> Point:
+    """``station_magnitudes``: one point per component amplitude, at the origin time."""
+    return make_point(
+        STATION_MAGNITUDES,
+        {"network": m.network, "station": m.station, "channel": m.channel},
+        {"event_id": event_id, "amplitude_nm": _f(m.amplitude_nm),
+         "hypo_distance_km": _f(m.hypo_distance_km), "ml": _f(m.ml), "used": bool(m.used)},
+        origin,
+    )
+
+
+def station_intensity_point(s: StationIntensity, event_id: str, origin: UTCDateTime) -> Point:
+    """``station_intensity``: observed PGA/PGV/intensity per station, at the origin time."""
+    return make_point(
+        STATION_INTENSITY,
+        {"network": s.network, "station": s.station},
+        {"event_id": event_id, "latitude": _f(s.latitude), "longitude": _f(s.longitude),
+         "pga_ms2": _f(s.pga_ms2), "pgv_ms": _f(s.pgv_ms), "intensity_cn": _f(s.intensity_cn),
+         "mmi": _f(s.mmi), "epi_distance_km": _f(s.epi_distance_km)},
+        origin,
+    )
+
+
+def site_intensity_point(s: SiteIntensity, event_id: str, origin: UTCDateTime) -> Point:
+    """``site_intensity``: predicted intensity at a configured site, at the origin time."""
+    return make_point(
+        SITE_INTENSITY,
+        {"site": s.name, "kind": s.kind},
+        {"event_id": event_id, "latitude": _f(s.latitude), "longitude": _f(s.longitude),
+         "distance_km": _f(s.distance_km), "intensity_cn": _f(s.intensity_cn),
+         "mmi": _f(s.mmi)},
+        origin,
+    )
+
+
+def event_points(e: Event, details: bool = True) -> list[Point]:
+    """The ``events`` point plus (``details``) its station magnitudes and intensities."""
+    pts = [event_point(e)]
+    if details:
+        pts += [station_magnitude_point(m, e.id, e.time) for m in e.station_magnitudes]
+        pts += [station_intensity_point(s, e.id, e.time) for s in e.station_intensities]
+        pts += [site_intensity_point(s, e.id, e.time) for s in e.site_intensities]
+    return pts
+
+
+_HEALTH_FIXED = {"status_code", "reasons"}
+
+
+def health_point(h: StationHealth) -> Point:
+    """``station_health``: status tag, ``status_code``, ``reasons`` and one field per metric."""
+    fields: dict[str, Any] = {
+        "status_code": STATUS_CODE.get(h.status, 3),
+        "reasons": "; ".join(one_line(r) for r in h.reasons) if h.reasons else None,
+    }
+    for k, v in h.metrics.items():
+        if k in _HEALTH_FIXED:
+            raise StoreError(
+                f"station_health {h.network}.{h.station}: metric name {k!r} is reserved"
+            )
+        fields[k] = None if v is None else float(v)
+    return make_point(
+        STATION_HEALTH,
+        {"network": h.network, "station": h.station, "location": h.location,
+         "channel": h.channel, "status": h.status},
+        fields,
+        h.time,
+    )
+
+
+def station_status_point(r: StationResult, window_end: UTCDateTime) -> Point:
+    """``station_status``: per-window feed status of one station, at the window end."""
+    return make_point(
+        STATION_STATUS,
+        {"network": r.network, "station": r.station},
+        {"samples": int(r.n_samples), "error": r.error is not None,
+         "error_message": one_line(r.error) if r.error else None,
+         "n_channels": len(r.channels), "n_picks": len(r.picks)},
+        window_end,
+    )
+
+
+_ALERT_TAGS = TAGS[ALERTS]
+
+
+def alert_point(record: Mapping[str, Any]) -> Point:
+    """``alerts``: one point per delivery record at its ``sent`` time.
+
+    ``record`` needs ``identifier`` and ``sent``; ``group``, ``channel``, ``status``,
+    ``msg_type`` become tags; every other scalar becomes a field (times as ISO strings).
+    """
+    if not record.get("identifier"):
+        raise StoreError(f"alert record without identifier: keys {sorted(record)}")
+    if record.get("sent") is None:
+        raise StoreError(f"alert record {record['identifier']!r} without 'sent' time")
+    tags = {k: (None if record.get(k) is None else str(record[k])) for k in _ALERT_TAGS}
+    fields: dict[str, Any] = {}
+    for k, v in record.items():
+        if k in _ALERT_TAGS or k == "sent" or v is None:
+            continue
+        if isinstance(v, UTCDateTime):
+            v = v.isoformat() + "Z"
+        elif isinstance(v, dt.datetime):
+            v = v.isoformat()
+        elif not isinstance(v, bool | int | float | str):
+            v = str(v)
+        fields[k] = float(v) if isinstance(v, float) else v
+    return make_point(ALERTS, tags, fields, time_us(record["sent"]))

@@ -1,0 +1,165 @@
+"""Write-ahead spool of line protocol on local disk.
+
+Every batch is written to a *segment* before any network attempt:
+
+1. the lines go to ``<dir>/<name>.tmp``, which is flushed and ``fsync``'d;
+2. the file is renamed to ``<dir>/<name>.lp`` and the directory is ``fsync``'d
+   (rename is atomic: a segment is either complete or absent);
+3. the store sends the segment and deletes it only after the server accepted it.
+
+A process killed anywhere in this sequence loses nothing it acknowledged: an
+``.lp`` segment left behind is replayed by the next :meth:`Spool.drain` (any
+process, any store object). Replaying a segment that was in fact already sent
+writes the same points again, which is harmless because every point has a
+deterministic timestamp (same measurement + tags + time = overwrite).
+
+Segment names sort in creation order (``<ns since epoch>-<pid>-<counter>``), so
+replay preserves write order across processes that share the directory. A
+``flock`` on ``<dir>/.lock`` serialises draining between processes (Airflow
+mapped tasks). Lines rejected by the server for being malformed are moved to
+``<dir>/rejected.log`` (with a comment line giving the reason) and never retried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import itertools
+import logging
+import os
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from seismo.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ".lp"
+REJECTED = "rejected.log"
+_STALE_TMP_S = 600.0  # a .tmp older than this belongs to a killed writer
+_counter = itertools.count()
+
+
+class Spool:
+    """A directory of fsync'd line-protocol segments (see module docstring)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+
+    # ------------------------------------------------------------------ writing
+    def _ensure_dir(self) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create spool directory {self.directory}: {exc.strerror}"
+            ) from None
+
+    def _fsync_dir(self) -> None:
+        fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def append(self, lines: Sequence[str]) -> Path:
+        """Durably store ``lines`` as a new segment; return its path.
+
+        Raises:
+            StoreError: the spool directory is not writable (disk full, permissions).
+        """
+        self._ensure_dir()
+        name = f"{time.time_ns():020d}-{os.getpid():08d}-{next(_counter):08d}"
+        tmp = self.directory / (name + ".tmp")
+        final = self.directory / (name + SUFFIX)
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+            self._fsync_dir()
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise StoreError(
+                f"cannot write spool segment in {self.directory}: {exc.strerror}"
+            ) from None
+        return final
+
+    def reject(self, rejected: Sequence[tuple[str, str]]) -> None:
+        """Append server-rejected lines (with their reason as a comment) to ``rejected.log``."""
+        if not rejected:
+            return
+        self._ensure_dir()
+        text = "".join(
+            f"# rejected: {' '.join(reason.split())}\n{line}\n" for line, reason in rejected
+        )
+        try:
+            with open(self.directory / REJECTED, "ab") as fh:
+                fh.write(text.encode("utf-8"))
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            log.error("cannot record %d rejected lines in %s: %s", len(rejected),
+                      self.directory / REJECTED, exc.strerror)
+
+    # ------------------------------------------------------------------ reading
+    def segments(self) -> list[Path]:
+        """Pending segments, oldest first."""
+        if not self.directory.is_dir():
+            return []
+        self._clean_stale_tmp()
+        return sorted(self.directory.glob("[0-9]*" + SUFFIX), key=lambda p: p.name)
+
+    def _clean_stale_tmp(self) -> None:
+        now = time.time()
+        for tmp in self.directory.glob("*.tmp"):
+            with contextlib.suppress(OSError):
+                if now - tmp.stat().st_mtime > _STALE_TMP_S:
+                    log.warning("removing incomplete spool file %s (writer was killed)", tmp)
+                    tmp.unlink()
+
+    @staticmethod
+    def read(segment: Path) -> list[str] | None:
+        """The lines of ``segment`` (None if another process already removed it)."""
+        try:
+            text = segment.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        return [ln for ln in text.split("\n") if ln and not ln.startswith("#")]
+
+    @staticmethod
+    def remove(segment: Path) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            segment.unlink()
+
+    def pending_lines(self) -> int:
+        """Number of points waiting in the spool."""
+        return sum(len(self.read(s) or ()) for s in self.segments())
+
+    # ------------------------------------------------------------------ locking
+    @contextlib.contextmanager
+    def lock(self, timeout_s: float) -> Iterator[bool]:
+        """Hold the spool's drain lock; yields False if not acquired within ``timeout_s``."""
+        self._ensure_dir()
+        fh = open(self.directory / ".lock", "a+b")  # noqa: SIM115 - held for the context
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        yield False
+                        return
+                    time.sleep(0.02)
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        finally:
+            fh.close()

@@ -1,0 +1,215 @@
+"""1-D layered velocity model and first-arrival travel times.
+
+The model (``config/velocity_model.toml``) is a stack of constant-velocity
+layers over a half-space. Travel times are those of a flat layered earth
+(Shearer, *Introduction to Seismology*, 2nd ed., ch. 4; the same ray model
+as HYPO71, Lee & Lahr 1975):
+
+* the direct (up-going) ray from the source depth to the surface, found by
+  solving X(p) = x for the ray parameter p by bisection, with
+  X(p) = sum h_i p v_i / sqrt(1 - p² v_i²) and T(p) = sum h_i / (v_i sqrt(1 - p² v_i²));
+* the head wave along the top of every faster layer below the source,
+  T = x / v_n + sum_legs h_i sqrt(1/v_i² - 1/v_n²), valid beyond its critical
+  distance x_c = sum_legs h_i tan(theta_i).
+
+The first arrival is the minimum. Times are tabulated once per model and
+phase on a (depth, distance) grid and bilinearly interpolated.
+
+Flat-earth times are good for local and regional distances; at 700 km the
+Pn time differs from iasp91 by about 1-2 s, well inside what a city network
+can resolve for such an event (documented in docs).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from seismo.errors import ConfigError
+
+PHASES = ("P", "S")
+
+
+@dataclass(frozen=True)
+class VelocityModel:
+    """Layer tops (km) and P velocities (km/s); S from ``vp_vs``."""
+
+    name: str
+    tops_km: tuple[float, ...]
+    vp: tuple[float, ...]
+    vp_vs: float = 1.73
+    max_distance_km: float = 1500.0
+    max_depth_km: float = 80.0
+    _tables: dict[str, TravelTimeTable] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.tops_km) != len(self.vp) or not self.vp:
+            raise ConfigError(f"velocity model {self.name!r}: tops and velocities differ in length")
+        if self.tops_km[0] != 0.0:
+            raise ConfigError(f"velocity model {self.name!r}: first layer top must be 0 km")
+        if any(b <= a for a, b in zip(self.tops_km, self.tops_km[1:], strict=False)):
+            raise ConfigError(f"velocity model {self.name!r}: layer tops must increase")
+        if any(v <= 0 for v in self.vp) or self.vp_vs <= 1.0:
+            raise ConfigError(f"velocity model {self.name!r}: velocities must be > 0, vp_vs > 1")
+
+    def velocities(self, phase: str) -> NDArray:
+        v = np.asarray(self.vp, dtype=float)
+        if phase == "P":
+            return v
+        if phase == "S":
+            return v / self.vp_vs
+        raise ValueError(f"phase ({phase!r}) must be 'P' or 'S'")
+
+    def velocity_at(self, depth_km: float, phase: str = "P") -> float:
+        i = int(np.searchsorted(self.tops_km, depth_km, side="right") - 1)
+        return float(self.velocities(phase)[max(i, 0)])
+
+    def table(self, phase: str) -> TravelTimeTable:
+        """The (cached) travel-time table of ``phase``."""
+        if phase not in self._tables:
+            self._tables[phase] = TravelTimeTable.build(self, phase)
+        return self._tables[phase]
+
+    def travel_time(self, phase: str, distance_km: ArrayLike, depth_km: ArrayLike) -> NDArray:
+        """First-arrival time (s) of ``phase`` at epicentral ``distance_km`` from ``depth_km``."""
+        return self.table(phase).time(distance_km, depth_km)
+
+
+def load_velocity_model(path: str | Path) -> VelocityModel:
+    """Read a model file: ``name``, ``vp_vs`` and ``[[layers]]`` with ``top_km`` and ``vp``."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"velocity model not found: {p}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"invalid velocity model {p}: not valid TOML: {exc}") from None
+    allowed = {"name", "vp_vs", "layers", "max_distance_km", "max_depth_km"}
+    extra = set(data) - allowed
+    if extra:
+        raise ConfigError(f"invalid velocity model {p}: unknown key(s) {sorted(extra)}")
+    layers = data.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise ConfigError(f"invalid velocity model {p}: 'layers' must be a non-empty list")
+    tops, vps = [], []
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, dict) or set(layer) != {"top_km", "vp"}:
+            raise ConfigError(f"invalid velocity model {p}: layers[{i}] needs exactly top_km and vp")
+        try:
+            tops.append(float(layer["top_km"]))
+            vps.append(float(layer["vp"]))
+        except (TypeError, ValueError):
+            raise ConfigError(f"invalid velocity model {p}: layers[{i}] values must be numbers") from None
+    try:
+        return VelocityModel(
+            name=str(data.get("name", p.stem)),
+            tops_km=tuple(tops),
+            vp=tuple(vps),
+            vp_vs=float(data.get("vp_vs", 1.73)),
+            max_distance_km=float(data.get("max_distance_km", 1500.0)),
+            max_depth_km=float(data.get("max_depth_km", 80.0)),
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"invalid velocity model {p}: {exc}") from None
+
+
+def _legs(tops: NDArray, depth: float) -> tuple[NDArray, NDArray]:
+    """Thickness of each layer between the surface and ``depth`` (km), and layer indices."""
+    bottoms = np.append(tops[1:], np.inf)
+    thick = np.clip(np.minimum(bottoms, depth) - tops, 0.0, None)
+    idx = np.nonzero(thick > 0)[0]
+    return thick[idx], idx
+
+
+def first_arrival(model: VelocityModel, phase: str, x_km: NDArray, depth_km: float) -> NDArray:
+    """Exact first-arrival times (s) at distances ``x_km`` for one source depth."""
+    v = model.velocities(phase)
+    tops = np.asarray(model.tops_km, dtype=float)
+    x = np.asarray(x_km, dtype=float)
+    h, idx = _legs(tops, depth_km)
+    if h.size == 0:  # source at the surface: straight line in the top layer
+        direct = x / v[0]
+    else:
+        vl = v[idx]
+        pmax = 1.0 / vl.max()
+        lo = np.zeros_like(x)
+        hi = np.full_like(x, pmax * (1 - 1e-12))
+        for _ in range(60):  # bisection on X(p) = x; X is monotonic in p
+            pm = 0.5 * (lo + hi)
+            s = pm[:, None] * vl[None, :]
+            xp = np.sum(h[None, :] * s / np.sqrt(1 - s * s), axis=1)
+            too_far = xp > x
+            hi = np.where(too_far, pm, hi)
+            lo = np.where(too_far, lo, pm)
+        s = (0.5 * (lo + hi))[:, None] * vl[None, :]
+        direct = np.sum(h[None, :] / (vl[None, :] * np.sqrt(1 - s * s)), axis=1)
+        # residual horizontal misfit (large x, ray grazing): add it at the fastest speed
+        xp = np.sum(h[None, :] * s / np.sqrt(1 - s * s), axis=1)
+        direct = direct + np.abs(x - xp) / vl.max()
+    best = direct
+    # head waves along the top of every layer below the source faster than all above
+    for n in range(1, len(tops)):
+        if tops[n] < depth_km:
+            continue
+        vn = v[n]
+        above = v[:n]
+        if np.any(above >= vn):
+            continue
+        up, iu = _legs(tops, tops[n])
+        down_thick = np.clip(np.minimum(np.append(tops[1:], np.inf), tops[n]) - np.maximum(tops, depth_km), 0, None)
+        idn = np.nonzero(down_thick > 0)[0]
+        legs_h = np.concatenate([up, down_thick[idn]])
+        legs_v = np.concatenate([v[iu], v[idn]])
+        slow = np.sqrt(1.0 / legs_v**2 - 1.0 / vn**2)
+        intercept = float(np.sum(legs_h * slow))
+        xc = float(np.sum(legs_h * (legs_v / vn) / np.sqrt(1 - (legs_v / vn) ** 2)))
+        head = np.where(x >= xc, x / vn + intercept, np.inf)
+        best = np.minimum(best, head)
+    return best
+
+
+@dataclass(frozen=True)
+class TravelTimeTable:
+    """First-arrival times on a regular (depth, distance) grid, bilinearly interpolated."""
+
+    phase: str
+    depths_km: NDArray
+    distances_km: NDArray
+    times_s: NDArray  # shape (n_depths, n_distances)
+
+    @classmethod
+    def build(
+        cls, model: VelocityModel, phase: str, d_step_km: float = 1.0, z_step_km: float = 1.0
+    ) -> TravelTimeTable:
+        dists = np.arange(0.0, model.max_distance_km + d_step_km, d_step_km)
+        depths = np.arange(0.0, model.max_depth_km + z_step_km, z_step_km)
+        times = np.vstack([first_arrival(model, phase, dists, float(z)) for z in depths])
+        return cls(phase, depths, dists, times)
+
+    @cached_property
+    def _steps(self) -> tuple[float, float]:
+        return float(self.depths_km[1] - self.depths_km[0]), float(
+            self.distances_km[1] - self.distances_km[0]
+        )
+
+    def time(self, distance_km: ArrayLike, depth_km: ArrayLike) -> NDArray:
+        """Travel time (s); distances and depths beyond the grid are clamped to its edge."""
+        dz, dx = self._steps
+        x = np.clip(np.asarray(distance_km, dtype=float), 0.0, self.distances_km[-1])
+        z = np.clip(np.asarray(depth_km, dtype=float), 0.0, self.depths_km[-1])
+        fx, fz = x / dx, z / dz
+        ix = np.minimum(fx.astype(int), len(self.distances_km) - 2)
+        iz = np.minimum(fz.astype(int), len(self.depths_km) - 2)
+        tx, tz = fx - ix, fz - iz
+        t = self.times_s
+        return (
+            t[iz, ix] * (1 - tx) * (1 - tz)
+            + t[iz, ix + 1] * tx * (1 - tz)
+            + t[iz + 1, ix] * (1 - tx) * tz
+            + t[iz + 1, ix + 1] * tx * tz
+        )

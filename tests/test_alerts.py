@@ -1,0 +1,629 @@
+"""Alerts without network: geography, rules, CAP building/validation, outbox, directory channel."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import tomllib
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+from obspy import UTCDateTime
+
+from seismo.alerts import geo
+from seismo.alerts.cap import (
+    CAP_NS,
+    CapAlert,
+    CapArea,
+    CapInfo,
+    cap_datetime,
+    make_identifier,
+    to_xml,
+    validate_cap,
+)
+from seismo.alerts.outbox import DeliveryItem, Outbox, QueuedMessage
+from seismo.alerts.rules import (
+    evaluate,
+    severity_from_intensity,
+    tsunami_severity,
+)
+from seismo.alerts.service import AlertService
+from seismo.config import DEFAULT_CONFIG, AlertRulesConfig, Settings, parse_settings
+from seismo.errors import AlertError, ConfigError
+from seismo.model import Arrival, Event, SiteIntensity
+
+NS = {"c": CAP_NS}
+T0 = UTCDateTime("2026-11-29T12:00:00")
+REGION = (22.2, 23.1, 113.5, 114.9)
+RULES = AlertRulesConfig()
+# The Manila Trench case: M7.5 at 19.5N 119.8E, depth 20 km, ~690 km from Shenzhen.
+MANILA = (19.5, 119.8)
+DAYA_BAY_SEA = (22.45, 114.70)  # offshore (ocean in the land mask)
+SHENZHEN_LAND = (22.62, 114.08)  # onshore
+
+
+def make_event(
+    lat: float = 22.55,
+    lon: float = 114.10,
+    depth: float = 10.0,
+    mag: float | None = 3.4,
+    *,
+    eid: str = "SZ.2026ABC",
+    outside: bool = False,
+    clipped: int = 0,
+    imax: float | None = None,
+    station_km: float | None = None,
+    sites: tuple[SiteIntensity, ...] = (),
+    status: str = "automatic",
+    hunc: float = 2.0,
+    vunc: float = 4.0,
+    version: int = 1,
+) -> Event:
+    arrivals: tuple[Arrival, ...] = ()
+    if station_km is not None:
+        arrivals = (
+            Arrival("p1", "XX", "AAA", "HHZ", "P", T0 + 10, station_km, 300.0, 0.1),
+            Arrival("p2", "XX", "BBB", "HHZ", "P", T0 + 11, station_km + 20, 305.0, -0.1),
+        )
+    return Event(
+        id=eid,
+        time=T0,
+        latitude=lat,
+        longitude=lon,
+        depth_km=depth,
+        rms_s=0.3,
+        azimuthal_gap_deg=300.0 if outside else 90.0,
+        n_phases=20,
+        n_stations=12,
+        horizontal_uncertainty_km=hunc,
+        vertical_uncertainty_km=vunc,
+        outside_network=outside,
+        arrivals=arrivals,
+        magnitude=mag,
+        max_intensity=imax,
+        site_intensities=sites,
+        n_clipped_stations=clipped,
+        status=status,  # type: ignore[arg-type]
+        version=version,
+    )
+
+
+def site(name: str, lat: float, lon: float, intensity: float) -> SiteIntensity:
+    return SiteIntensity(name, "district", lat, lon, 15.0, intensity, intensity + 0.3)
+
+
+def make_settings(tmp_path: Path, alerts: dict[str, Any] | None = None) -> Settings:
+    data = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    data["alerts"] = alerts or {
+        "sender": "seismo@test.example",
+        "outbox_dir": str(tmp_path / "outbox"),
+        "backoff_initial_s": 1.0,
+        "backoff_max_s": 8.0,
+        "expire_s": 3600.0,
+        "channels": {"audit": {"kind": "directory", "path": str(tmp_path / "audit")}},
+        "groups": {"oncall": ["audit"], "tsunami": ["audit"], "engineers": ["audit"]},
+    }
+    return parse_settings(data, DEFAULT_CONFIG)
+
+
+def infos(xml: str) -> list[ET.Element]:
+    return ET.fromstring(xml).findall("c:info", NS)
+
+
+def field(el: ET.Element, path: str) -> str:
+    found = el.find(path, NS)
+    assert found is not None, path
+    return found.text or ""
+
+
+def params(info: ET.Element) -> dict[str, str]:
+    out = {}
+    for p in info.findall("c:parameter", NS):
+        out[field(p, "c:valueName")] = field(p, "c:value")
+    return out
+
+
+def assert_valid(xml: str) -> None:
+    assert validate_cap(xml) == [], xml
+
+
+# --------------------------------------------------------------------------- geography
+def test_land_mask_points() -> None:
+    assert geo.is_ocean(*DAYA_BAY_SEA)
+    assert not geo.is_ocean(*SHENZHEN_LAND)
+    assert geo.is_ocean(*MANILA)
+    # the uncertainty circle reaches the sea from a coastal land point
+    assert not geo.is_offshore(*SHENZHEN_LAND, 2.0)
+    assert geo.is_offshore(*SHENZHEN_LAND, 30.0)
+
+
+def test_haversine_and_destination() -> None:
+    # one degree of latitude on the mean sphere: 2*pi*R/360 = 111.195 km
+    assert geo.haversine_km(0.0, 0.0, 1.0, 0.0) == pytest.approx(111.195, abs=0.01)
+    la, lo = geo.destination(22.5, 114.0, 90.0, 50.0)
+    assert geo.haversine_km(22.5, 114.0, la, lo) == pytest.approx(50.0, abs=1e-6)
+    assert geo.haversine_km(22.5, 114.0, *MANILA) == pytest.approx(690.0, abs=10.0)
+
+
+def test_felt_radius_grows_with_magnitude() -> None:
+    radii = [geo.felt_radius_km(m, 10.0) for m in (3.0, 5.0, 6.0, 7.0, 8.0)]
+    assert radii == sorted(radii) and radii[0] < radii[-1]
+    assert geo.felt_radius_km(None, 10.0) == 100.0
+    # the radius is where AW07 reaches MMI III
+    r = geo.felt_radius_km(6.0, 10.0)
+    assert geo.aw07_mmi(6.0, math.hypot(r - 1, 10.0)) >= 3.0 > geo.aw07_mmi(6.0, math.hypot(r + 1, 10.0))
+
+
+def test_bad_coordinates_are_named() -> None:
+    with pytest.raises(AlertError, match="latitude 95"):
+        geo.is_ocean(95.0, 114.0)
+
+
+# --------------------------------------------------------------------------- rules
+def test_small_city_event_alerts_oncall_only() -> None:
+    d = evaluate(make_event(mag=3.0), RULES, REGION)
+    assert d.groups == ("oncall",) and d.in_region and not d.offshore
+
+
+def test_below_threshold_event_alerts_nobody() -> None:
+    d = evaluate(make_event(mag=2.0, imax=2.1), RULES, REGION)
+    assert d.groups == ()
+
+
+def test_intensity_alerts_oncall_outside_region() -> None:
+    far = make_event(23.5, 113.0, mag=4.0, outside=True, station_km=60.0)
+    assert evaluate(far, RULES, REGION).groups == ()
+    felt = make_event(
+        23.5, 113.0, mag=4.0, outside=True, station_km=60.0,
+        sites=(site("Futian District", 22.541, 114.055, 3.4),),
+    )  # fmt: skip
+    assert evaluate(felt, RULES, REGION).groups == ("oncall",)
+
+
+def test_offshore_shallow_m68_alerts_tsunami() -> None:
+    d = evaluate(make_event(*DAYA_BAY_SEA, depth=10.0, mag=6.8), RULES, REGION)
+    assert d.offshore and d.shallow and not d.saturated
+    assert d.groups == ("oncall", "tsunami")
+
+
+def test_onshore_m7_is_not_a_tsunami() -> None:
+    d = evaluate(make_event(*SHENZHEN_LAND, depth=10.0, mag=7.0, hunc=1.0), RULES, REGION)
+    assert not d.offshore
+    assert d.groups == ("oncall",)
+
+
+def test_offshore_m6_below_tsunami_threshold() -> None:
+    d = evaluate(make_event(*DAYA_BAY_SEA, depth=10.0, mag=6.0), RULES, REGION)
+    assert d.groups == ("oncall",)
+
+
+def test_deep_offshore_m7_no_tsunami() -> None:
+    ev = make_event(*DAYA_BAY_SEA, depth=150.0, mag=7.0, vunc=10.0)
+    d = evaluate(ev, RULES, REGION)
+    assert d.offshore and not d.shallow and not d.tsunami
+    # within one sigma of 100 km the rule errs toward alerting
+    d2 = evaluate(make_event(*DAYA_BAY_SEA, depth=105.0, mag=7.0, vunc=10.0), RULES, REGION)
+    assert d2.tsunami
+
+
+def test_manila_trench_saturated_ml_still_alerts_tsunami() -> None:
+    # A 20-station city network ~690 km away reports an unreliable ML 6.1 for an M7.5.
+    ev = make_event(*MANILA, depth=20.0, mag=6.1, outside=True, station_km=690.0, hunc=80.0)
+    d = evaluate(ev, RULES, REGION)
+    assert d.saturated and d.offshore and d.tsunami
+    assert d.groups == ("oncall", "tsunami")
+    assert any("saturated" in r for r in d.reasons)
+
+
+def test_mislocated_great_event_at_grid_edge_still_alerts() -> None:
+    # The locator may pin a distant event at its grid edge ~150 km away with a low ML.
+    ev = make_event(21.3, 115.6, depth=10.0, mag=5.6, outside=True, station_km=150.0)
+    assert evaluate(ev, RULES, REGION).tsunami
+
+
+def test_clipped_records_saturate() -> None:
+    ev = make_event(*DAYA_BAY_SEA, depth=15.0, mag=5.8, clipped=6)
+    d = evaluate(ev, RULES, REGION)
+    assert d.saturated and d.tsunami
+    # magnitude unknown but many clipped records: still told
+    d2 = evaluate(make_event(*DAYA_BAY_SEA, depth=15.0, mag=None, clipped=6), RULES, REGION)
+    assert d2.saturated and d2.tsunami
+    # a small event clipping nearby broadband sensors is not a tsunami
+    d3 = evaluate(make_event(*DAYA_BAY_SEA, depth=15.0, mag=4.0, clipped=6), RULES, REGION)
+    assert not d3.saturated and not d3.tsunami
+
+
+def test_moderate_far_offshore_event_is_not_saturated() -> None:
+    ev = make_event(21.0, 116.5, depth=10.0, mag=4.8, outside=True, station_km=250.0)
+    d = evaluate(ev, RULES, REGION)
+    assert not d.saturated and d.groups == ()
+
+
+def test_rejected_event_alerts_nobody() -> None:
+    d = evaluate(make_event(*DAYA_BAY_SEA, mag=7.0, status="rejected"), RULES, REGION)
+    assert d.groups == ()
+
+
+@pytest.mark.parametrize(
+    ("intensity", "severity"),
+    [
+        (None, "Unknown"), (2.0, "Minor"), (3.4, "Minor"), (3.5, "Moderate"), (5.4, "Moderate"),
+        (5.5, "Severe"), (7.4, "Severe"), (7.5, "Extreme"), (10.0, "Extreme"),
+    ],
+)  # fmt: skip
+def test_severity_from_intensity(intensity: float | None, severity: str) -> None:
+    assert severity_from_intensity(intensity) == severity
+
+
+def test_tsunami_severity_bands() -> None:
+    assert tsunami_severity(6.6, False) == "Moderate"
+    assert tsunami_severity(7.3, False) == "Severe"
+    assert tsunami_severity(8.0, False) == "Extreme"
+    assert tsunami_severity(6.1, True) == "Severe"
+    assert tsunami_severity(None, True) == "Severe"
+
+
+# --------------------------------------------------------------------------- CAP
+def _minimal(**kw: Any) -> str:
+    base: dict[str, Any] = dict(
+        identifier="a.b.1",
+        sender="s@x",
+        sent="2026-11-29T12:00:00+00:00",
+        status="Actual",
+        msg_type="Alert",
+        scope="Public",
+        infos=(
+            CapInfo(
+                "en-US", "Geo", "Earthquake", "Immediate", "Minor", "Likely",
+                areas=(CapArea("here", ("22.5,114.0 10",)),),
+            ),
+        ),
+    )  # fmt: skip
+    base.update(kw)
+    return to_xml(CapAlert(**base))
+
+
+def test_cap_datetime_format() -> None:
+    assert cap_datetime(UTCDateTime("2026-11-29T12:00:00.987")) == "2026-11-29T12:00:00+00:00"
+    with pytest.raises(AlertError, match="naive"):
+        import datetime as dt
+
+        cap_datetime(dt.datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+def test_identifier_is_deterministic() -> None:
+    a = make_identifier("s@x", "EV 1,2", "oncall", 2, "Actual")
+    assert a == make_identifier("s@x", "EV 1,2", "oncall", 2, "Actual")
+    assert a == "s@x.EV_1_2.oncall.v2"
+    assert make_identifier("s@x", "EV", "oncall", 1, "Exercise").endswith(".exercise")
+
+
+def test_validator_accepts_minimal_and_root_namespace() -> None:
+    xml = _minimal()
+    assert_valid(xml)
+    assert ET.fromstring(xml).tag == f"{{{CAP_NS}}}alert"
+
+
+@pytest.mark.parametrize(
+    ("kw", "problem"),
+    [
+        ({"identifier": ""}, "identifier is missing"),
+        ({"identifier": "a b"}, "contains a space"),
+        ({"status": "Real"}, "alert/status 'Real'"),
+        ({"msg_type": "Notice"}, "alert/msgType"),
+        ({"scope": "World"}, "alert/scope"),
+        ({"scope": "Restricted"}, "restriction is required"),
+        ({"sent": "2026-11-29T12:00:00Z"}, "explicit offset"),
+        ({"sent": "2026-11-29T12:00:00.5+00:00"}, "explicit offset"),
+        ({"msg_type": "Update"}, "references is required"),
+        ({"msg_type": "Cancel", "references": ("s@x,a.b.0",)}, "sender,identifier,sent"),
+        ({"msg_type": "Update", "references": ("s@x,a.b.0,2026-11-29T11:00:00",)}, "offset"),
+        (
+            {"infos": (CapInfo("en", "Quake", "E", "Now", "Big", "Sure"),)},
+            "category 'Quake'",
+        ),
+        (
+            {"infos": (CapInfo("en", "Geo", "E", "Now", "Minor", "Likely"),)},
+            "urgency 'Now'",
+        ),
+        (
+            {"infos": (CapInfo("en", "Geo", "E", "Past", "Big", "Likely"),)},
+            "severity 'Big'",
+        ),
+        (
+            {"infos": (CapInfo("en", "Geo", "E", "Past", "Minor", "Sure"),)},
+            "certainty 'Sure'",
+        ),
+        (
+            {"infos": (CapInfo("en", "Geo", "", "Past", "Minor", "Likely"),)},
+            "event is missing",
+        ),
+        (
+            {
+                "infos": (
+                    CapInfo("en", "Geo", "E", "Past", "Minor", "Likely", areas=(CapArea(""),)),
+                )
+            },
+            "areaDesc is missing",
+        ),
+        (
+            {
+                "infos": (
+                    CapInfo(
+                        "en", "Geo", "E", "Past", "Minor", "Likely",
+                        areas=(CapArea("x", ("22.5 114.0 10",)),),
+                    ),
+                )
+            },
+            "not 'lat,lon radius'",
+        ),
+    ],
+)  # fmt: skip
+def test_validator_rejects(kw: dict[str, Any], problem: str) -> None:
+    errors = validate_cap(_minimal(**kw))
+    assert any(problem in e for e in errors), errors
+
+
+def test_validator_rejects_garbage_and_wrong_namespace() -> None:
+    assert "not well-formed" in validate_cap("<alert>")[0]
+    assert "expected" in validate_cap("<alert xmlns='urn:oasis:names:tc:emergency:cap:1.1'/>")[0]
+    bare = _minimal().replace(f' xmlns="{CAP_NS}"', "")
+    assert validate_cap(bare)
+
+
+# --------------------------------------------------------------------------- service (offline)
+def test_alert_message_content(tmp_path: Path) -> None:
+    svc = AlertService.from_settings(make_settings(tmp_path))
+    ev = make_event(
+        22.55, 114.10, mag=3.4, imax=4.6,
+        sites=(site("Futian District", 22.541, 114.055, 4.8), site("Dapeng New District",
+               22.588, 114.478, 2.1)),
+    )  # fmt: skip
+    [msg] = svc.process_events([ev], now=T0 + 30)
+    assert_valid(msg.xml)
+    root = ET.fromstring(msg.xml)
+    assert field(root, "c:identifier") == "seismo@test.example.SZ.2026ABC.oncall.v1"
+    assert field(root, "c:sent") == "2026-11-29T12:00:30+00:00"
+    assert field(root, "c:status") == "Actual" and field(root, "c:msgType") == "Alert"
+    assert field(root, "c:scope") == "Restricted" and field(root, "c:restriction")
+    zh, en = infos(msg.xml)
+    assert field(zh, "c:language") == "zh-CN" and field(en, "c:language") == "en-US"
+    assert field(en, "c:event") == "Earthquake" and field(en, "c:category") == "Geo"
+    assert field(en, "c:severity") == "Moderate"  # max(4.6 observed, 4.8 predicted) -> V
+    assert field(en, "c:certainty") == "Likely"
+    p = params(en)
+    assert p["magnitude"] == "3.4" and p["depth_km"] == "10.0" and p["max_intensity"] == "4.6"
+    assert p["event_id"] == "SZ.2026ABC" and p["origin_time"] == "2026-11-29T12:00:00+00:00"
+    areas = en.findall("c:area", NS)
+    # epicentre circle + Futian (4.8 >= 3.0); Dapeng (2.1) is below the area threshold
+    assert len(areas) == 2
+    assert field(areas[0], "c:circle").startswith("22.5500,114.1000 ")
+    assert "Futian District" in field(areas[1], "c:areaDesc")
+    assert "福田区" in field(zh.findall("c:area", NS)[1], "c:areaDesc")
+    assert "ML 3.4" in msg.subject
+    assert "ML3.4" in msg.text and "ML 3.4" in msg.text and len(msg.text) < 400
+
+
+def test_manila_trench_message_reports_lower_bound(tmp_path: Path) -> None:
+    svc = AlertService.from_settings(make_settings(tmp_path))
+    ev = make_event(*MANILA, depth=20.0, mag=6.1, outside=True, station_km=690.0, hunc=80.0)
+    msgs = svc.process_events([ev], now=T0 + 60)
+    assert [m.group for m in msgs] == ["oncall", "tsunami"]
+    tsu = msgs[1]
+    assert_valid(tsu.xml)
+    blocks = infos(tsu.xml)
+    assert [field(b, "c:event") for b in blocks] == ["海啸", "Tsunami", "地震", "Earthquake"]
+    tsu_en, eq_en = blocks[1], blocks[3]
+    assert "≥ 6.1 (ML saturated)" in field(tsu_en, "c:headline")
+    assert "≥6.1（ML饱和）" in field(blocks[0], "c:headline")
+    assert field(tsu_en, "c:certainty") == "Possible"
+    assert field(tsu_en, "c:severity") == "Severe"
+    assert field(eq_en, "c:certainty") == "Possible"  # Likely lowered one step
+    assert params(tsu_en)["magnitude_saturated"] == "true"
+    assert field(tsu_en.find("c:area", NS), "c:circle").endswith(" 1000.0")  # type: ignore[arg-type]
+    assert "≥ 6.1 (ML saturated)" in tsu.subject
+
+
+def test_update_on_magnitude_change_and_cancel(tmp_path: Path) -> None:
+    svc = AlertService.from_settings(make_settings(tmp_path))
+    [a] = svc.process_events([make_event(mag=3.4)], now=T0 + 20)
+    assert svc.process_events([make_event(mag=3.6)], now=T0 + 40) == []  # |dM| 0.2 < 0.3
+    [u] = svc.process_events([make_event(mag=3.7, version=2)], now=T0 + 60)  # |dM| = 0.3
+    assert u.msg_type == "Update" and u.seq == 2
+    assert_valid(u.xml)
+    root = ET.fromstring(u.xml)
+    assert field(root, "c:references") == a.reference
+    assert a.reference == f"seismo@test.example,{a.identifier},2026-11-29T12:00:20+00:00"
+    assert params(infos(u.xml)[1])["magnitude"] == "3.7"
+    # location change of ~12 km -> second update referencing both
+    [u2] = svc.process_events([make_event(22.55, 114.217, mag=3.7)], now=T0 + 80)
+    assert field(ET.fromstring(u2.xml), "c:references") == f"{a.reference} {u.reference}"
+    [c] = svc.cancel(make_event(), "quarry blast", now=T0 + 100)
+    assert c.msg_type == "Cancel" and c.seq == 4
+    assert_valid(c.xml)
+    assert field(ET.fromstring(c.xml), "c:references").split() == [
+        a.reference, u.reference, u2.reference,
+    ]  # fmt: skip
+    assert "quarry blast" in c.xml
+    # cancelled: no more messages for this event, and a second cancel is a no-op
+    assert svc.process_events([make_event(mag=4.5)], now=T0 + 120) == []
+    assert svc.cancel(make_event(), "again", now=T0 + 130) == []
+    report = svc.deliver_due(now=T0 + 140)
+    assert report.delivered == 4 and report.pending == 0
+    assert len(list((tmp_path / "audit").glob("*.cap.xml"))) == 4
+
+
+def test_rejected_event_in_batch_cancels(tmp_path: Path) -> None:
+    svc = AlertService.from_settings(make_settings(tmp_path))
+    svc.process_events([make_event(*DAYA_BAY_SEA, mag=6.9)], now=T0)
+    out = svc.process_events([make_event(*DAYA_BAY_SEA, mag=6.9, status="rejected")], now=T0 + 5)
+    assert sorted((m.group, m.msg_type) for m in out) == [
+        ("oncall", "Cancel"), ("tsunami", "Cancel"),
+    ]  # fmt: skip
+    for m in out:
+        assert_valid(m.xml)
+
+
+def test_reprocessing_and_restart_deliver_once(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    events = [make_event(eid="E1", mag=3.0), make_event(eid="E2", mag=2.0)]
+    first = AlertService.from_settings(settings)
+    assert [m.subject_id for m in first.process_events(events, now=T0)] == ["E1"]
+    del first  # "killed" after queuing, before any delivery
+    second = AlertService.from_settings(settings)
+    assert second.process_events(events, now=T0 + 10) == []  # reprocessing: nothing new
+    assert second.deliver_due(now=T0 + 11).delivered == 1
+    assert second.process_events(events, now=T0 + 12) == []
+    assert second.deliver_due(now=T0 + 13).delivered == 0
+    assert second.outbox.counts() == {"pending": 0, "delivered": 1, "dead": 0}
+    assert len(list((tmp_path / "audit").glob("*.cap.xml"))) == 1
+
+
+def test_lost_delivery_item_is_recreated(tmp_path: Path) -> None:
+    svc = AlertService.from_settings(make_settings(tmp_path))
+    [m] = svc.process_events([make_event()], now=T0)
+    # crash between recording the message and writing its item
+    for p in svc.outbox.pending.glob("*.json"):
+        p.unlink()
+    assert svc.process_events([make_event()], now=T0 + 1) == []
+    assert svc.outbox.counts()["pending"] == 1
+    assert svc.deliver_due(now=T0 + 2).delivered == 1
+
+
+def test_interrupted_mark_finishes_without_resend(tmp_path: Path) -> None:
+    svc = AlertService.from_settings(make_settings(tmp_path))
+    svc.process_events([make_event()], now=T0)
+    [pending] = list(svc.outbox.pending.glob("*.json"))
+    saved = pending.read_bytes()
+    assert svc.deliver_due(now=T0 + 1).delivered == 1
+    # killed between writing the delivered marker and removing the pending item
+    pending.write_bytes(saved)
+    written = next((tmp_path / "audit").glob("*.cap.xml"))
+    written.unlink()
+    report = svc.deliver_due(now=T0 + 2)
+    assert report.delivered == 0 and not pending.exists() and not written.exists()
+
+
+def test_killed_after_send_before_mark_is_at_least_once(tmp_path: Path) -> None:
+    """The documented window: sent, but no marker on disk -> sent again, same identifier."""
+    svc = AlertService.from_settings(make_settings(tmp_path))
+    [m] = svc.process_events([make_event()], now=T0)
+    [pending] = list(svc.outbox.pending.glob("*.json"))
+    item = DeliveryItem.from_dict(json.loads(pending.read_text()))
+    svc.channels["audit"].send(item)  # the send succeeded, then the process died
+    assert svc.deliver_due(now=T0 + 1).delivered == 1  # sent again...
+    files = list((tmp_path / "audit").glob("*.cap.xml"))
+    assert len(files) == 1 and m.identifier in files[0].read_text()  # ...same identifier
+
+
+def test_backoff_and_expiry(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    alerts = {
+        "sender": "seismo@test.example",
+        "outbox_dir": str(tmp_path / "outbox"),
+        "backoff_initial_s": 1.0,
+        "backoff_max_s": 3.0,
+        "expire_s": 10.0,
+        "channels": {"bad": {"kind": "directory", "path": str(blocker)}},
+        "groups": {"oncall": ["bad"]},
+    }
+    svc = AlertService.from_settings(make_settings(tmp_path, alerts))
+    svc.process_events([make_event()], now=T0)
+    [path] = list(svc.outbox.pending.glob("*.json"))
+    delays = []
+    t = T0
+    for _ in range(4):
+        r = svc.deliver_due(now=t)
+        assert r.failed == 1 and r.pending == 1
+        item = DeliveryItem.from_dict(json.loads(path.read_text()))
+        delays.append(item.next_attempt - float(t.timestamp))
+        assert "not-a-dir" in (item.last_error or "")
+        assert svc.deliver_due(now=t).failed == 0  # not due again yet
+        t = UTCDateTime(item.next_attempt)
+    assert delays == [1.0, 2.0, 3.0, 3.0]  # exponential, capped at backoff_max_s
+    with caplog.at_level(logging.ERROR, logger="seismo.alerts.outbox"):
+        r = svc.deliver_due(now=T0 + 10)
+    assert r.expired == 1 and r.pending == 0
+    assert svc.outbox.counts() == {"pending": 0, "delivered": 0, "dead": 1}
+    assert "EXPIRED UNDELIVERED" in caplog.text
+
+
+def test_exercise_is_separate_from_actual(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    real = AlertService.from_settings(settings)
+    drill = AlertService.from_settings(settings, exercise=True)
+    [r] = real.process_events([make_event()], now=T0)
+    [d] = drill.process_events([make_event()], now=T0)
+    assert field(ET.fromstring(d.xml), "c:status") == "Exercise"
+    assert d.identifier.endswith(".exercise") and d.identifier != r.identifier
+    assert d.subject.startswith("[EXERCISE]") and d.text.startswith("[EXERCISE]")
+    assert_valid(d.xml)
+
+
+def test_send_notice_dedupes_by_key(tmp_path: Path) -> None:
+    svc = AlertService.from_settings(make_settings(tmp_path))
+    text = "XX.AAA changed OK -> FAIL: latency 900 s"
+    [n] = svc.send_notice("engineers", "Station XX.AAA FAIL", text, "XX.AAA.FAIL.1", now=T0)
+    assert svc.send_notice("engineers", "Station XX.AAA FAIL", text, "XX.AAA.FAIL.1") == []
+    assert_valid(n.xml)
+    info = infos(n.xml)[0]
+    assert field(info, "c:category") == "Infra" and text in field(info, "c:description")
+    assert svc.deliver_due(now=T0 + 1).delivered == 1
+
+
+def test_alert_dir_adds_directory_channel(tmp_path: Path) -> None:
+    svc = AlertService.from_settings(make_settings(tmp_path), alert_dir=tmp_path / "run")
+    [m] = svc.process_events([make_event()], now=T0)
+    assert m.channels == ("audit", "alert-dir")
+    assert svc.deliver_due(now=T0 + 1).delivered == 2
+    [f] = list((tmp_path / "run").glob("*.cap.xml"))
+    assert f.read_text() == m.xml
+
+
+def test_disabled_alerts_queue_nothing(tmp_path: Path) -> None:
+    alerts = {"enabled": False, "outbox_dir": str(tmp_path / "outbox")}
+    svc = AlertService.from_settings(make_settings(tmp_path, alerts))
+    assert svc.process_events([make_event(*DAYA_BAY_SEA, mag=7.0)], now=T0) == []
+
+
+def test_group_without_channels_is_recorded_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    alerts = {
+        "outbox_dir": str(tmp_path / "outbox"),
+        "channels": {"audit": {"kind": "directory", "path": str(tmp_path / "audit")}},
+        "groups": {"oncall": ["audit"]},
+    }
+    svc = AlertService.from_settings(make_settings(tmp_path, alerts))
+    with caplog.at_level(logging.ERROR):
+        msgs = svc.process_events([make_event(*DAYA_BAY_SEA, mag=7.0)], now=T0)
+    assert [(m.group, m.channels) for m in msgs] == [("oncall", ("audit",)), ("tsunami", ())]
+    assert "HAS NO CHANNELS" in caplog.text
+
+
+def test_config_rejects_unknown_channel_and_bad_backoff(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown channel 'nope'"):
+        make_settings(tmp_path, {"groups": {"oncall": ["nope"]}})
+    with pytest.raises(ConfigError, match="backoff_initial_s"):
+        make_settings(tmp_path, {"backoff_initial_s": 10.0, "backoff_max_s": 5.0})
+    with pytest.raises(ConfigError, match="needs 'url'"):
+        make_settings(tmp_path, {"channels": {"w": {"kind": "webhook"}}})
+
+
+def test_one_bad_event_does_not_stop_others(tmp_path: Path) -> None:
+    svc = AlertService.from_settings(make_settings(tmp_path))
+    bad = make_event(eid="BAD", lat=123.0, mag=5.0)  # impossible latitude
+    out = svc.process_events([bad, make_event(eid="GOOD")], now=T0)
+    assert [m.subject_id for m in out] == ["GOOD"]
+
+
+def test_queued_message_round_trip(tmp_path: Path) -> None:
+    svc = AlertService.from_settings(make_settings(tmp_path))
+    [m] = svc.process_events([make_event()], now=T0)
+    again = Outbox(tmp_path / "outbox").history(m.thread)
+    assert again == [m]
+    assert QueuedMessage.from_dict(json.loads(json.dumps(m.to_dict()))) == m
