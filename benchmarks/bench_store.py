@@ -121,7 +121,8 @@ def main() -> None:
     print(f"synthesized {args.hours:g} h: {len(picks)} picks, {len(health)} health, "
           f"{len(status)} station_status = {total} points")
     lines, enc_s = encode(picks, health, status)
-    print(f"encode (model -> Point -> line protocol): {enc_s:.2f} s, {total / enc_s:,.0f} points/s, "
+    print(f"encode (model -> Point -> line protocol): {enc_s:.2f} s, "
+          f"{total / enc_s:,.0f} points/s, "
           f"{sum(len(x) + 1 for x in lines) / total:.0f} bytes/point")
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -26,12 +26,18 @@ _cfg = settings().airflow
     tags=["seismo", "detection"],
 )
 def seismo_detect() -> None:
-    @task(multiple_outputs=True)
+    @task
     def plan() -> dict:
         from seismo.orchestration import plan_detect
 
         ctx = get_current_context()
-        return plan_detect(ctx.get("logical_date"), ctx["dag_run"].run_after)
+        return plan_detect(ctx.get("logical_date"), ctx["dag_run"].run_after)["window"]
+
+    @task
+    def stations() -> list:
+        from seismo.orchestration import station_ids
+
+        return station_ids()
 
     @task
     def pick(station_id: str, window: dict) -> dict:
@@ -51,10 +57,10 @@ def seismo_detect() -> None:
 
         return run(list(results), evs, window)
 
-    p = plan()
-    picked = pick.partial(window=p["window"]).expand(station_id=p["stations"])
-    evs = events(picked, p["window"])
-    store_and_alert(picked, evs, p["window"])
+    window = plan()
+    picked = pick.partial(window=window).expand(station_id=stations())
+    evs = events(picked, window)
+    store_and_alert(picked, evs, window)
 
 
 seismo_detect()

@@ -49,7 +49,8 @@ from seismo.velocity import VelocityModel
 
 log = logging.getLogger(__name__)
 
-_MAX_PEAKS = 500  # stack peaks inspected per pass (cheap; locations are bounded by max_attempts)
+_DEPTH_BLIND_KM = 150.0  # beyond network radius + this, one trial depth per node
+_MAX_PEAKS = 2000  # grid nodes inspected per pass (cheap; locations are capped by max_attempts)
 
 
 @dataclass(frozen=True)
@@ -115,10 +116,14 @@ def _grid(
     lat0, lon0 = float(slat.mean()), float(slon.mean())
     r_net = float(distance_km(lat0, lon0, slat, slon).max())
     la, lo, _ = polar_nodes(lat0, lon0, r_net + margin, max_dist, spacing, az_step)
-    nz = len(depths)
-    lat = np.repeat(la, nz)
-    lon = np.repeat(lo, nz)
-    z = np.tile(np.asarray(depths, float), len(la))
+    zs = np.asarray(depths, float)
+    # far away the moveout across the network hardly depends on depth (head waves:
+    # depth only shifts the intercept time, which the origin time absorbs): one depth
+    deep = distance_km(lat0, lon0, la, lo) <= r_net + _DEPTH_BLIND_KM
+    z_far = zs[np.argmin(np.abs(zs - 10.0))]
+    lat = np.concatenate([np.repeat(la[deep], len(zs)), la[~deep]])
+    lon = np.concatenate([np.repeat(lo[deep], len(zs)), lo[~deep]])
+    z = np.concatenate([np.tile(zs, int(deep.sum())), np.full(int((~deep).sum()), z_far)])
     dist = distance_km(lat[:, None], lon[:, None], slat[None, :], slon[None, :])
     zz = np.broadcast_to(z[:, None], dist.shape)
     tt = np.empty((2, *dist.shape))
@@ -226,14 +231,15 @@ def associate(
             (b * n_nodes + np.arange(n_nodes)[None, :]).ravel(), minlength=nbins * n_nodes
         ).reshape(nbins, n_nodes)
         score = counts[:-1] + counts[1:]
-        # walk the stack peaks, best first, until one grows into an accepted event
-        for _peak in range(_MAX_PEAKS):
-            k = int(np.argmax(score))
-            bbest, node = divmod(k, n_nodes)
-            best = int(score[bbest, node])
+        # walk the nodes by their best stack value until one grows into an accepted event;
+        # nodes of one cluster share their seed picks, so repeats are skipped cheaply
+        node_bin = np.argmax(score, axis=0)
+        node_best = score[node_bin, np.arange(n_nodes)]
+        order = np.argsort(-node_best, kind="stable")[:_MAX_PEAKS]
+        for node in order.tolist():
+            bbest, best = int(node_bin[node]), int(node_best[node])
             if best < cfg.min_phases:
                 break
-            score[max(bbest - 1, 0) : bbest + 2, node] = 0
             members = np.nonzero((b[:, node] == bbest) | (b[:, node] == bbest + 1))[0]
             t0_est = float(np.median(t0[members, node]))
             dev = np.abs(t0[:, node] - t0_est)
@@ -250,8 +256,9 @@ def associate(
                 continue
             # cheap pre-check of the station ratio at the node, before any location
             dn = distance_km(grid.lat[node], grid.lon[node], slat, slon)
-            within = int(np.sum(dn <= dn[list(seed_sta)].max() + 1e-3))
-            if len(seed_sta) / within < cfg.min_station_ratio:
+            dsel = dn[list(seed_sta)]
+            within = int(np.sum(dn <= _reach(float(dsel.min()), float(dsel.max()))))
+            if len(seed_sta) / max(within, 1) < cfg.min_station_ratio:
                 continue
             attempts += 1
             initial = (float(grid.lat[node]), float(grid.lon[node]), float(grid.depth[node]))
@@ -332,16 +339,29 @@ def _grow(
     return EventCandidate(picks=origin.picks, origin=origin, stack_count=0)
 
 
-def _station_ratio(origin: Origin, stations: Mapping[str, StationInfo]) -> float:
-    """Associated stations / stations no farther than the farthest associated one.
+def _reach(nearest_km: float, farthest_km: float) -> float:
+    """Distance (km) within which stations are expected to have picked the event.
 
-    A real event is picked at most stations closer than the farthest that
-    picked it; a chance alignment of noise picks is not.
+    Every station no farther than the farthest associated one, and at least
+    those within 2 x the nearest distance: amplitudes fall roughly as 1/R
+    (geometric spreading), so a station 2 x farther sees half the
+    amplitude and should usually trigger too. For a distant event this covers
+    the whole network. [heuristic; the factor is ours]
     """
-    far = max(a.distance_km for a in origin.arrivals)
+    return max(farthest_km, 2.0 * nearest_km) + 1e-3
+
+
+def _station_ratio(origin: Origin, stations: Mapping[str, StationInfo]) -> float:
+    """Associated stations / stations within :func:`_reach` of the epicentre.
+
+    A real event is picked at most of the stations that are as close as the
+    ones that picked it; a chance alignment of noise picks is not.
+    """
+    dist = [a.distance_km for a in origin.arrivals]
     lat = np.array([s.latitude for s in stations.values()])
     lon = np.array([s.longitude for s in stations.values()])
-    n_within = int(np.sum(distance_km(origin.latitude, origin.longitude, lat, lon) <= far + 1e-3))
+    d_all = distance_km(origin.latitude, origin.longitude, lat, lon)
+    n_within = int(np.sum(d_all <= _reach(min(dist), max(dist))))
     return origin.n_stations / max(n_within, 1)
 
 

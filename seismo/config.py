@@ -166,8 +166,12 @@ class AssociateConfig(_Model):
         5, description="4 unknowns (x, y, z, t0) + 1 redundant phase, so RMS means something"
     )
     max_residual_s: PosFloat = 1.5
-    max_rms_s: PosFloat = 1.0
-    max_distance_km: PosFloat = Field(300.0, description="extent of the association grid (km)")
+    max_rms_s: PosFloat = Field(
+        0.5, description="local events with a 1-D model locate with RMS ~0.1-0.3 s (HYPOINVERSE)"
+    )
+    max_distance_km: PosFloat = Field(
+        1000.0, description="extent of the association grid (km); Manila Trench ~700-900 km"
+    )
     grid_spacing_km: PosFloat = Field(3.0, description="inner grid step (km) near the network")
     grid_margin_km: NonNegFloat = Field(30.0, description="inner grid beyond the network (km)")
     azimuth_step_deg: PosFloat = Field(4.0, description="outer polar grid azimuth step (deg)")
@@ -541,13 +545,22 @@ def _mask(node: Any) -> Any:
     return node
 
 
+def settings_to_toml(settings: Settings) -> str:
+    """A loadable TOML file of ``settings`` (absolute paths, env var names, no secrets)."""
+    return dump_toml(settings.model_dump(mode="json"), skip_none=True)
+
+
 def effective_config(settings: Settings) -> dict[str, Any]:
     """The effective configuration as plain data, secrets reduced to set/unset."""
     return _mask(settings.model_dump(mode="python"))
 
 
-def dump_toml(data: dict[str, Any]) -> str:
-    """Render nested plain data as TOML (enough for :func:`effective_config`)."""
+def dump_toml(data: dict[str, Any], *, skip_none: bool = False) -> str:
+    """Render nested plain data as TOML (enough for :func:`effective_config`).
+
+    ``skip_none`` leaves out None values (for a file to load again); otherwise
+    they are shown as ``"<none>"``.
+    """
     lines: list[str] = []
 
     def scalar(v: Any) -> str:
@@ -563,7 +576,10 @@ def dump_toml(data: dict[str, Any]) -> str:
         return f'"{s}"'
 
     def walk(prefix: str, node: dict[str, Any]) -> None:
-        simple = {k: v for k, v in node.items() if not isinstance(v, dict)}
+        simple = {
+            k: v for k, v in node.items()
+            if not isinstance(v, dict) and not (skip_none and v is None)
+        }
         nested = {k: v for k, v in node.items() if isinstance(v, dict)}
         if prefix and simple:
             lines.append(f"[{prefix}]")

@@ -135,7 +135,7 @@ def polar_nodes(
     """Epicentre nodes (lat, lon, cell size km) on rings around (lat0, lon0).
 
     Rings are ``step_km`` apart up to ``r_inner_km``, then ``growth`` x distance
-    apart up to ``r_max_km``; along a ring nodes are ``step_km`` apart (in
+    apart up to ``r_max_km``; along a ring nodes are one ring step apart (in
     arc length) but never more than ``max_az_step_deg``.
     """
     radii = [0.0]
@@ -442,7 +442,7 @@ def _lm(
                 improved = True
                 break
             lam *= 10.0
-        if not improved or np.hypot(step[0], step[1]) < 1e-3 and abs(step[2]) < 1e-3:
+        if not improved or (np.hypot(step[0], step[1]) < 1e-3 and abs(step[2]) < 1e-3):
             break
     _, j = _jacobian(d, model, lat, lon, z, fixed)
     jtwj = (j.T * d.w) @ j
@@ -517,8 +517,9 @@ def locate(
     ``stations`` maps "NET.STA" to :class:`~seismo.inventory.StationInfo`;
     ``initial`` is an optional (lat, lon, depth_km) trial hypocentre (added to
     the coarse grid); with ``full_search=False`` only a local search around
-    ``initial`` is made (relocation after adding picks). Picks of unknown stations are ignored (logged); at most
-    one P and one S per station are used. Raises
+    ``initial`` is made (relocation after adding picks). Picks of unknown
+    stations are ignored (logged); at most one P and one S per station are
+    used. Raises
     :class:`~seismo.errors.LocationError` with fewer than 3 stations or 4 phases.
     """
     if cfg.depth_max_km <= cfg.depth_min_km:
@@ -528,6 +529,19 @@ def locate(
     d = _prepare(picks, stations, model, cfg)
     centre = (float(np.mean(d.lat)), float(np.mean(d.lon)))
     r_net = float(np.max(distance_km(centre[0], centre[1], d.lat, d.lon)))
+    # the travel-time table clamps beyond its edges: keep the search inside it
+    reach = model.max_distance_km - r_net
+    if cfg.max_distance_km > reach or cfg.depth_max_km > model.max_depth_km:
+        log.warning(
+            "search limited to the velocity model's table (%.0f km, %.0f km deep)",
+            reach, model.max_depth_km,
+        )
+        cfg = cfg.model_copy(
+            update={
+                "max_distance_km": min(cfg.max_distance_km, reach),
+                "depth_max_km": min(cfg.depth_max_km, model.max_depth_km),
+            }
+        )
 
     def solve(fixed: float | None) -> tuple[float, float, float, float, float, NDArray]:
         if initial is not None and not full_search:

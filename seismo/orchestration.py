@@ -63,6 +63,11 @@ def plan_detect(logical_date: Any, run_after: Any) -> dict[str, Any]:
     return {"window": w.to_dict(), "stations": sorted(ctx.stations)}
 
 
+def station_ids() -> list[str]:
+    """The stations of the inventory (one mapped task each): adding one to stations/ adds a task."""
+    return sorted(context().stations)
+
+
 def pick_station(station_id: str, window: dict[str, Any]) -> dict[str, Any]:
     """Fetch, pick and measure one station; errors are returned, never raised."""
     res = process_station(context(), station_id, Window.from_dict(window))
@@ -99,12 +104,36 @@ def store_and_alert(
 # --------------------------------------------------------------------------- health DAG
 def station_health(logical_date: Any, run_after: Any) -> dict[str, Any]:
     """Assess every station over the health window ending at the run time; store; notify."""
+    from collections import Counter
+
     from seismo.health import run_health
 
     s = settings()
     end = run_time(logical_date, run_after)
-    summary = run_health(s, end=end)
-    return summary if isinstance(summary, dict) else {"result": str(summary)}
+    store = alerts = None
+    if s.store.enabled:
+        from seismo.store import InfluxStore
+
+        store = InfluxStore.from_settings(s)
+    if s.alerts.enabled:
+        from seismo.alerts.service import AlertService
+
+        alerts = AlertService.from_settings(s)
+    try:
+        res = run_health(s, end=end, store=store, alerts=alerts)
+        delivered = alerts.deliver_due().delivered if alerts is not None else 0
+    finally:
+        if store is not None:
+            store.close()
+    statuses = Counter(h.status for h in res.run.summaries())
+    return {
+        "end": str(end),
+        "status": dict(statuses),
+        "changes": [str(c) for c in res.changes],
+        "notice_sent": res.notice_sent,
+        "notices_delivered": delivered,
+        "errors": res.errors,
+    }
 
 
 # --------------------------------------------------------------------------- daily report DAG

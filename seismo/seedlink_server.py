@@ -378,15 +378,20 @@ class _Connection:
         self.streaming = True
         while self._alive():
             progressed = False
-            last = srv.last_block()
+            lasts: dict[tuple[str, str], int] = {}
             for cur in self.cursors:
+                last = lasts.setdefault(
+                    (cur.network, cur.station), srv.last_block(cur.network, cur.station)
+                )
                 hi = last if cur.end_block is None else min(last, cur.end_block)
                 if cur.next_block <= hi:
                     b1 = min(hi, cur.next_block + 59)
                     self.send_blocks(cur, cur.next_block, b1)
                     cur.next_block, cur.skip = b1 + 1, 0
                     progressed = True
-            self.cursors = [c for c in self.cursors if not self._finished(c, last)]
+            self.cursors = [
+                c for c in self.cursors if not self._finished(c, lasts[(c.network, c.station)])
+            ]
             if not self.cursors:
                 self.send(b"END")
                 self.finish()
@@ -453,6 +458,8 @@ class SeedLinkServer:
         clock: current time as UTC epoch seconds.
         organization: the second line of the HELLO answer.
         descriptions: optional ``{"NET.STA": "site name"}`` for INFO and CAT.
+        station_latency: optional ``f(network, station, now) -> seconds``, an extra
+            per-station delivery delay (e.g. the simulator's "late" faults).
 
     Faults for tests: ``latency_s`` and ``down`` may be changed while running;
     ``down = True`` drops every client and refuses new ones until set back.
@@ -470,8 +477,10 @@ class SeedLinkServer:
         clock: Callable[[], float] = time.time,
         organization: str = "seismo",
         descriptions: dict[str, str] | None = None,
+        station_latency: Callable[[str, str, UTCDateTime], float] | None = None,
     ) -> None:
         self.source = source
+        self.station_latency = station_latency
         self.stations = [(str(n), str(s)) for n, s in stations]
         if not self.stations:
             raise SeedLinkServerError("a SeedLink server needs at least one station")
@@ -628,9 +637,13 @@ class SeedLinkServer:
             log.debug("SeedLink client %s gone", conn.peer)
 
     # -------------------------------------------------------------- time and blocks
-    def last_block(self) -> int:
-        """Index of the newest complete block (its end <= now - latency)."""
-        return math.floor((self.clock() - self.latency_s) / self.record_seconds + 1e-9) - 1
+    def last_block(self, network: str | None = None, station: str | None = None) -> int:
+        """Index of the newest complete block (its end <= now - latency), per station."""
+        now = self.clock()
+        delay = self.latency_s
+        if self.station_latency is not None and network is not None and station is not None:
+            delay += max(0.0, float(self.station_latency(network, station, UTCDateTime(now))))
+        return math.floor((now - delay) / self.record_seconds + 1e-9) - 1
 
     def first_block(self) -> int:
         """Index of the oldest block still in the (virtual) ring buffer."""
@@ -651,8 +664,13 @@ class SeedLinkServer:
         args: list[str],
     ) -> list[_Cursor]:
         """Cursors for an action command (raises ValueError on bad arguments)."""
+        return [self._make_cursor(n, s, selectors, verb, args) for n, s in stations]
+
+    def _make_cursor(
+        self, network: str, station: str, selectors: list[_Selector], verb: str, args: list[str]
+    ) -> _Cursor:
         rs = self.record_seconds
-        last, first = self.last_block(), self.first_block()
+        last, first = self.last_block(network, station), self.first_block()
         start, skip, end, stop = last + 1, 0, None, verb == "FETCH"
         if verb == "TIME":
             if not 1 <= len(args) <= 2:
@@ -681,18 +699,15 @@ class SeedLinkServer:
             start = blk
         if stop and end is None:
             end = last
-        return [
-            _Cursor(
-                n,
-                s,
-                list(selectors),
-                next_block=start,
-                skip=skip,
-                end_block=end,
-                stop_when_caught_up=stop,
-            )
-            for n, s in stations
-        ]
+        return _Cursor(
+            network,
+            station,
+            list(selectors),
+            next_block=start,
+            skip=skip,
+            end_block=end,
+            stop_when_caught_up=stop,
+        )
 
     def records(self, network: str, station: str, b0: int, b1: int) -> dict[int, list[bytes]]:
         """Records of blocks ``b0..b1`` (inclusive) of one station, made on demand."""
@@ -854,6 +869,10 @@ def serve_simulation(
             st: Stream = sim.waveforms(network, station, start, end)
         return st
 
+    def station_latency(network: str, station: str, now: UTCDateTime) -> float:
+        with lock:
+            return float(sim.latency_s(f"{network}.{station}", now))
+
     server = SeedLinkServer(
         source,
         [(s.network, s.station) for s in infos],
@@ -864,5 +883,6 @@ def serve_simulation(
         latency_s=latency_s,
         organization=settings.network.name,
         descriptions={s.id: s.site_name or s.id for s in infos},
+        station_latency=station_latency,
     )
     return server.start()

@@ -99,12 +99,16 @@ def load_velocity_model(path: str | Path) -> VelocityModel:
     tops, vps = [], []
     for i, layer in enumerate(layers):
         if not isinstance(layer, dict) or set(layer) != {"top_km", "vp"}:
-            raise ConfigError(f"invalid velocity model {p}: layers[{i}] needs exactly top_km and vp")
+            raise ConfigError(
+                f"invalid velocity model {p}: layers[{i}] needs exactly top_km and vp"
+            )
         try:
             tops.append(float(layer["top_km"]))
             vps.append(float(layer["vp"]))
         except (TypeError, ValueError):
-            raise ConfigError(f"invalid velocity model {p}: layers[{i}] values must be numbers") from None
+            raise ConfigError(
+                f"invalid velocity model {p}: layers[{i}] values must be numbers"
+            ) from None
     try:
         return VelocityModel(
             name=str(data.get("name", p.stem)),
@@ -161,7 +165,8 @@ def first_arrival(model: VelocityModel, phase: str, x_km: NDArray, depth_km: flo
         if np.any(above >= vn):
             continue
         up, iu = _legs(tops, tops[n])
-        down_thick = np.clip(np.minimum(np.append(tops[1:], np.inf), tops[n]) - np.maximum(tops, depth_km), 0, None)
+        bottoms = np.append(tops[1:], np.inf)
+        down_thick = np.clip(np.minimum(bottoms, tops[n]) - np.maximum(tops, depth_km), 0, None)
         idn = np.nonzero(down_thick > 0)[0]
         legs_h = np.concatenate([up, down_thick[idn]])
         legs_v = np.concatenate([v[iu], v[idn]])

@@ -23,7 +23,14 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 from obspy import Stream, Trace, UTCDateTime
 
-CHANNELS = (("00", "HHZ"), ("00", "HHN"), ("00", "HHE"), ("10", "HNZ"), ("10", "HNN"), ("10", "HNE"))
+CHANNELS = (
+    ("00", "HHZ"),
+    ("00", "HHN"),
+    ("00", "HHE"),
+    ("10", "HNZ"),
+    ("10", "HNN"),
+    ("10", "HNE"),
+)
 
 
 def synthetic_source(
@@ -36,9 +43,13 @@ def synthetic_source(
     channels: tuple[tuple[str, str], ...] = CHANNELS,
     amplitude: int = 10000,
 ) -> Stream:
-    """Deterministic int32 counts for samples at times k/sampling_rate in ``[start, end)``."""
-    n0 = int(np.ceil(start.timestamp * sampling_rate - 1e-6))
-    n1 = int(np.ceil(end.timestamp * sampling_rate - 1e-6))
+    """Deterministic int32 counts for samples at times k/sampling_rate in ``[start, end)``.
+
+    Sample indices come from exact integer nanoseconds (``sampling_rate`` must be whole Hz).
+    """
+    sr = int(sampling_rate)
+    n0 = -((-start.ns * sr) // 10**9)  # ceil(start * sr), exact
+    n1 = -((-end.ns * sr) // 10**9)
     st = Stream()
     if n1 <= n0:
         return st
@@ -54,7 +65,7 @@ def synthetic_source(
                 "location": loc,
                 "channel": cha,
                 "sampling_rate": sampling_rate,
-                "starttime": UTCDateTime(n0 / sampling_rate),
+                "starttime": UTCDateTime(ns=n0 * (10**9 // sr)),
             },
         )
     return st

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import math
@@ -10,6 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from obspy import UTCDateTime
 
@@ -140,6 +142,23 @@ def test_land_mask_points() -> None:
     assert geo.is_offshore(*SHENZHEN_LAND, 30.0)
 
 
+@pytest.mark.slow
+def test_land_mask_reader_matches_globe() -> None:
+    """The streaming reader answers exactly as globe.is_ocean (which loads ~1 GB)."""
+    from global_land_mask import globe
+
+    rng = np.random.default_rng(20261129)
+    coast = np.column_stack([rng.uniform(18.0, 25.0, 300), rng.uniform(108.0, 122.0, 300)])
+    world = np.column_stack([rng.uniform(-89.9, 89.9, 40), rng.uniform(-180.0, 179.99, 40)])
+    pts = [(float(a), float(b)) for a, b in np.vstack([coast, world])]
+    pts += [DAYA_BAY_SEA, SHENZHEN_LAND, MANILA, (90.0, 0.0), (-90.0, 179.999)]
+    mask = geo.LandMask(geo._land_mask().path)  # type: ignore[union-attr]
+    mask.MAX_ROWS = mask.MAX_SPAN  # exercise eviction too
+    got = mask.is_ocean_many(pts)
+    assert got == [bool(globe.is_ocean(a, b)) for a, b in pts]
+    assert 0.2 < np.mean(got) < 0.8  # both land and sea were sampled
+
+
 def test_haversine_and_destination() -> None:
     # one degree of latitude on the mean sphere: 2*pi*R/360 = 111.195 km
     assert geo.haversine_km(0.0, 0.0, 1.0, 0.0) == pytest.approx(111.195, abs=0.01)
@@ -154,7 +173,11 @@ def test_felt_radius_grows_with_magnitude() -> None:
     assert geo.felt_radius_km(None, 10.0) == 100.0
     # the radius is where AW07 reaches MMI III
     r = geo.felt_radius_km(6.0, 10.0)
-    assert geo.aw07_mmi(6.0, math.hypot(r - 1, 10.0)) >= 3.0 > geo.aw07_mmi(6.0, math.hypot(r + 1, 10.0))
+    assert (
+        geo.aw07_mmi(6.0, math.hypot(r - 1, 10.0))
+        >= 3.0
+        > geo.aw07_mmi(6.0, math.hypot(r + 1, 10.0))
+    )
 
 
 def test_bad_coordinates_are_named() -> None:
@@ -165,7 +188,8 @@ def test_bad_coordinates_are_named() -> None:
 # --------------------------------------------------------------------------- rules
 def test_small_city_event_alerts_oncall_only() -> None:
     d = evaluate(make_event(mag=3.0), RULES, REGION)
-    assert d.groups == ("oncall",) and d.in_region and not d.offshore
+    assert d.groups == ("oncall",) and d.in_region
+    assert d.offshore is None  # the land mask is not consulted for small events
 
 
 def test_below_threshold_event_alerts_nobody() -> None:
@@ -191,7 +215,7 @@ def test_offshore_shallow_m68_alerts_tsunami() -> None:
 
 def test_onshore_m7_is_not_a_tsunami() -> None:
     d = evaluate(make_event(*SHENZHEN_LAND, depth=10.0, mag=7.0, hunc=1.0), RULES, REGION)
-    assert not d.offshore
+    assert d.offshore is False
     assert d.groups == ("oncall",)
 
 
@@ -289,9 +313,7 @@ def _minimal(**kw: Any) -> str:
 def test_cap_datetime_format() -> None:
     assert cap_datetime(UTCDateTime("2026-11-29T12:00:00.987")) == "2026-11-29T12:00:00+00:00"
     with pytest.raises(AlertError, match="naive"):
-        import datetime as dt
-
-        cap_datetime(dt.datetime(2026, 1, 1))  # noqa: DTZ001
+        cap_datetime(dt.datetime(2026, 1, 1))
 
 
 def test_identifier_is_deterministic() -> None:
@@ -456,6 +478,37 @@ def test_update_on_magnitude_change_and_cancel(tmp_path: Path) -> None:
     assert len(list((tmp_path / "audit").glob("*.cap.xml"))) == 4
 
 
+def test_tsunami_update_when_revised_below_criteria(tmp_path: Path) -> None:
+    svc = AlertService.from_settings(make_settings(tmp_path))
+    first = svc.process_events([make_event(*DAYA_BAY_SEA, mag=6.7)], now=T0)
+    assert [m.group for m in first] == ["oncall", "tsunami"]
+    revised = svc.process_events([make_event(*DAYA_BAY_SEA, mag=6.1)], now=T0 + 60)
+    assert [(m.group, m.msg_type) for m in revised] == [
+        ("oncall", "Update"), ("tsunami", "Update"),
+    ]  # fmt: skip
+    tsu = revised[1]
+    assert_valid(tsu.xml)
+    en = infos(tsu.xml)[1]
+    assert field(en, "c:headline").startswith("Revised: tsunami criteria no longer met")
+    assert field(en, "c:certainty") == "Unlikely"
+    assert params(en)["tsunami_criteria_met"] == "false"
+
+
+def test_deliver_lock_makes_second_deliverer_wait(tmp_path: Path) -> None:
+    import fcntl
+    import os
+
+    svc = AlertService.from_settings(make_settings(tmp_path))
+    svc.process_events([make_event()], now=T0)
+    fd = os.open(tmp_path / "outbox" / ".deliver.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert svc.deliver_due(now=T0 + 1).busy
+    finally:
+        os.close(fd)
+    assert svc.deliver_due(now=T0 + 1).delivered == 1
+
+
 def test_rejected_event_in_batch_cancels(tmp_path: Path) -> None:
     svc = AlertService.from_settings(make_settings(tmp_path))
     svc.process_events([make_event(*DAYA_BAY_SEA, mag=6.9)], now=T0)
@@ -484,7 +537,7 @@ def test_reprocessing_and_restart_deliver_once(tmp_path: Path) -> None:
 
 def test_lost_delivery_item_is_recreated(tmp_path: Path) -> None:
     svc = AlertService.from_settings(make_settings(tmp_path))
-    [m] = svc.process_events([make_event()], now=T0)
+    svc.process_events([make_event()], now=T0)
     # crash between recording the message and writing its item
     for p in svc.outbox.pending.glob("*.json"):
         p.unlink()

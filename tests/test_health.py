@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from obspy import Stream, UTCDateTime, read
@@ -139,7 +141,8 @@ def test_spikes(clean, info, cfg, inventory) -> None:
 def test_earthquake_wave_train_is_not_a_spike(clean, info, cfg) -> None:
     tr = _only(clean, "HHZ").copy()
     t = np.arange(3000) / 100.0
-    quake = 200.0 * tr.std() * np.exp(-t / 5.0) * np.sin(2 * np.pi * 8.0 * t) * (1 - np.exp(-t * 20))
+    envelope = np.exp(-t / 5.0) * (1 - np.exp(-t * 20))
+    quake = 200.0 * tr.std() * envelope * np.sin(2 * np.pi * 8.0 * t)
     tr.data = tr.data.astype(np.float64)
     tr.data[20000:23000] += quake
     assert m.count_spikes(tr.data, 100.0, cfg.spike_threshold, cfg.spike_context_s) == 0
@@ -263,7 +266,7 @@ def test_gap_stats_agree_with_obspy_mseedmetadata(clean, tmp_path) -> None:
 
 def _flat_run_reference(x) -> int:
     best = run = 1 if len(x) else 0
-    for a, b in zip(x[:-1], x[1:], strict=True):
+    for a, b in itertools.pairwise(x):
         run = run + 1 if a == b else 1
         best = max(best, run)
     return best

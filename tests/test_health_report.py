@@ -67,7 +67,7 @@ def test_check_network_from_sds(settings, inventory, archive) -> None:
 
 
 def test_unknown_station_is_an_inventory_error(settings, inventory, archive) -> None:
-    with pytest.raises(InventoryError, match="'XX.NOPE'"):
+    with pytest.raises(InventoryError, match=r"'XX\.NOPE'"):
         check_network(settings, inventory, T_END, stations=["XX.NOPE"], feed_url=archive["url"])
 
 
@@ -167,7 +167,7 @@ def test_parse_duration_rejects_malformed(text) -> None:
 
 
 def test_cli_health_table_and_report(archive, capsys, tmp_path) -> None:
-    a, b, c = archive["ids"]
+    a, b, _ = archive["ids"]
     args = ["health", "--feed", archive["url"], "--end", str(T_END), "--window", "10m",
             "--station", a, "--station", b, "--report", str(tmp_path / "rep")]
     assert main(args) == 0
@@ -181,3 +181,60 @@ def test_cli_health_table_and_report(archive, capsys, tmp_path) -> None:
 def test_cli_health_bad_window_is_a_clear_error(capsys) -> None:
     assert main(["health", "--window", "soon"]) == 1
     assert "--window: not a duration: 'soon'" in capsys.readouterr().err
+
+
+def test_run_health_notifies_engineers_once_per_change(settings, inventory, archive,
+                                                       tmp_path) -> None:
+    from seismo.alerts.service import AlertService
+
+    alerts_cfg = settings.alerts.model_copy(update={"outbox_dir": tmp_path / "outbox"})
+    s = settings.model_copy(update={"alerts": alerts_cfg})
+    svc = AlertService.from_settings(s, alert_dir=tmp_path / "delivered")
+    tracker = HealthStateTracker(tmp_path / "state.json")
+    kw = dict(stations=archive["ids"], feed_url=archive["url"], alerts=svc, tracker=tracker)
+    first = run_health(s, inventory, T_END, **kw)
+    assert first.notice_sent and len(first.changes) == 2
+    svc.deliver_due()
+    files = list((tmp_path / "delivered").glob("*.xml"))
+    assert len(files) == 1
+    xml = files[0].read_text(encoding="utf-8")
+    _, b, c = archive["ids"]
+    assert f"{b}: OK -&gt; FAIL" in xml or f"{b}: OK -> FAIL" in xml
+    assert c in xml
+    second = run_health(s, inventory, T_END, **kw)
+    assert second.changes == [] and not second.notice_sent
+    svc.deliver_due()
+    assert len(list((tmp_path / "delivered").glob("*.xml"))) == 1
+
+
+def test_simulated_faults_are_found(settings, inventory) -> None:
+    """End to end through the simulator: its scenario faults, and nothing else."""
+    from seismo.simulate import get_scenario
+
+    scen = get_scenario(settings.simulator.scenarios, "noise_spikes")
+    faulty = {f.kind: f.station for f in scen.faults}
+    end = scen.reference + 1200.0  # both faults fall inside [end - 600 s, end)
+    summ = _summaries(check_network(settings, inventory, end,
+                                    feed_url="sim://?scenario=noise_spikes"))
+    assert any(re.search(r"\d+ spikes", r) for r in summ[faulty["spikes"]].reasons)
+    assert any(re.search(r"1 gap totalling 30\.0 s", r) for r in summ[faulty["gap"]].reasons)
+    others = [h for sid, h in summ.items() if sid not in faulty.values()]
+    assert len(others) == len(summ) - 2
+    assert all(h.status == "OK" for h in others), [(h.station, h.reasons) for h in others]
+
+
+def test_felt_earthquake_is_not_a_fault(settings, inventory) -> None:
+    """A felt M3 inside the network: no spikes, no noisy site, every station OK."""
+    from seismo.simulate import get_scenario
+
+    scen = get_scenario(settings.simulator.scenarios, "felt_m3_city")
+    end = scen.reference + 600.0  # the event (origin +120 s) is inside the window
+    ev = scen.events[0]
+    near = sorted(stations(inventory),
+                  key=lambda s: (s.latitude - ev.latitude) ** 2 + (s.longitude - ev.longitude) ** 2)
+    ids = [s.id for s in near[:6]]  # the strongest records
+    res = check_network(settings, inventory, end, stations=ids,
+                        feed_url="sim://?scenario=felt_m3_city")
+    assert len(res) > 6
+    assert all(h.status == "OK" for h in res), [(h.station, h.channel, h.reasons) for h in res
+                                                 if h.status != "OK"]

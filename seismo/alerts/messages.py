@@ -146,7 +146,8 @@ def _parameters(event: Event, decision: AlertDecision, kind: str) -> tuple[tuple
         ("review_status", event.status),
     ]
     if kind == "Tsunami":
-        params.append(("offshore", "true" if decision.offshore else "false"))
+        off = {True: "true", False: "false", None: "not evaluated"}[decision.offshore]
+        params += [("offshore", off), ("tsunami_criteria_met", str(decision.tsunami).lower())]
     return tuple(params)
 
 
@@ -254,7 +255,16 @@ def _info(
     lang: str,
 ) -> CapInfo:
     head, desc, instr = _texts(event, decision, kind, rules, sites_zh, header.sender_name, lang)
-    if kind == "Tsunami":
+    if kind == "Tsunami" and not decision.tsunami:
+        # An Update after revision below the criteria: say so, do not keep warning.
+        severity, certainty = "Minor", "Unlikely"
+        if lang == "zh":
+            head = "修正：已不满足海啸可能性条件 — " + head
+            instr = "修正后的参数已不满足海啸可能性条件，请据此复核。"
+        else:
+            head = "Revised: tsunami criteria no longer met — " + head
+            instr = "The revised parameters no longer meet the tsunami-potential criteria."
+    elif kind == "Tsunami":
         severity = tsunami_severity(event.magnitude, decision.saturated)
         certainty = TSUNAMI_CERTAINTY
     else:

@@ -138,7 +138,7 @@ class AlertDecision:
     oncall: bool
     tsunami: bool
     in_region: bool
-    offshore: bool
+    offshore: bool | None  # None: not evaluated (neither big enough nor saturated)
     shallow: bool
     saturated: bool
     max_intensity: float | None
@@ -232,17 +232,18 @@ def evaluate(
     saturated, sat_reasons = is_saturated(event, rules, region)
     reasons += [f"ML saturated: {r}" for r in sat_reasons]
 
-    unc = _finite(event.horizontal_uncertainty_km) or 0.0
-    probe = min(max(unc, 0.0), rules.offshore_uncertainty_max_km)
-    offshore = geo.is_offshore(event.latitude, event.longitude, probe)
-
     depth = _finite(event.depth_km)
     vunc = _finite(event.vertical_uncertainty_km) or 0.0
     shallowest = None if depth is None else max(0.0, depth - max(0.0, vunc))
     shallow = shallowest is None or shallowest < rules.tsunami_max_depth_km
 
     big = mag is not None and mag >= rules.tsunami_min_magnitude
-    tsunami = offshore and shallow and (big or saturated)
+    offshore: bool | None = None  # the land mask costs ~1-2 s: asked only when it matters
+    if big or saturated:
+        unc = _finite(event.horizontal_uncertainty_km) or 0.0
+        probe = min(max(unc, 0.0), rules.offshore_uncertainty_max_km)
+        offshore = geo.is_offshore(event.latitude, event.longitude, probe)
+    tsunami = bool(offshore) and shallow and (big or saturated)
     if tsunami:
         why = f"ML {mag:.1f} >= {rules.tsunami_min_magnitude:g}" if big else "ML saturated"
         reasons.append(

@@ -23,6 +23,12 @@ def parse_duration(value: str, name: str = "--window") -> float:
     return seconds
 
 
+def _brief(reasons: tuple[str, ...], keep: int = 3) -> str:
+    """The first ``keep`` reasons, then "(+N more)" (the HTML report lists them all)."""
+    text = "; ".join(reasons[:keep])
+    return text + (f" (+{len(reasons) - keep} more)" if len(reasons) > keep else "")
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("health", help="station health (QC metrics, OK/WARN/FAIL) of one window")
     p.add_argument("--station", action="append", metavar="S",
@@ -55,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
         rows.append((
             name, h.status, f"{m.get('availability', 0.0):.1f}",
             "-" if lat is None else f"{lat:.0f}",
-            "; ".join(h.reasons) if h.reasons else "",
+            _brief(h.reasons),
         ))
     print(f"window {run.start} - {run.end} (latency at {run.now})")
     print(table(["station", "status", "avail_%", "latency_s", "reasons"], rows))

@@ -91,9 +91,9 @@ def trim_half_open(stream: Stream, start: UTCDateTime, end: UTCDateTime) -> Stre
         i1 = min(tr.stats.npts, math.ceil((end - t0) * sr - _EDGE_TOL))
         if i1 <= i0:
             continue
-        new = Trace(data=np.array(tr.data[i0:i1]), header=dict(tr.stats))
-        new.stats.starttime = t0 + i0 / sr
-        out.append(new)
+        header = {k: v for k, v in tr.stats.items() if k not in ("npts", "endtime")}
+        header["starttime"] = t0 + i0 / sr
+        out.append(Trace(data=np.array(tr.data[i0:i1]), header=header))
     return out
 
 

@@ -8,14 +8,38 @@ per-request state), so one feed may serve several threads at once.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from obspy import Stream, UTCDateTime
+from obspy.clients.seedlink.basic_client import Client
+from obspy.clients.seedlink.client.seedlinkconnection import SeedLinkConnection
 
 from seismo.errors import FeedError
 from seismo.feeds.base import Feed
 
 #: Default SeedLink TCP port (IANA service "seedlink", 18000/tcp).
 DEFAULT_PORT = 18000
+
+
+class _Connection(SeedLinkConnection):  # type: ignore[misc]
+    """ObsPy's connection, but a closed socket is an error at once.
+
+    ObsPy 1.5 reads an end-of-stream as "no data yet" and polls it for 30 s
+    while waiting for a command reply, whatever the timeout.
+    """
+
+    def receive_data(self, maxbytes: int, code: Any) -> bytes:
+        data: bytes = self.socket.recv(maxbytes)
+        if not data:
+            raise ConnectionResetError(f"SeedLink server {code} closed the connection")
+        return data
+
+
+class _Client(Client):  # type: ignore[misc]
+    def _connect(self) -> None:
+        self._slclient.slconn = _Connection(timeout=self.timeout)
+        self._slclient.slconn.set_sl_address(self._server_url)
+        self._slclient.slconn.netto = self.timeout
 
 
 class SeedLinkFeed(Feed):
@@ -40,8 +64,6 @@ class SeedLinkFeed(Feed):
         end: UTCDateTime,
         warnings: list[str],
     ) -> Stream:
-        from obspy.clients.seedlink.basic_client import Client
-
         # Turn the '*' globs into SeedLink '?' wildcards so that no INFO round trip is
         # needed: a SeedLink selector is LLCCC with '?' matching any character.
         loc = "??" if location == "*" else location
@@ -51,7 +73,7 @@ class SeedLinkFeed(Feed):
         # SeedLink TIME takes whole seconds (ObsPy truncates): widen to cover [start, end).
         t0 = UTCDateTime(math.floor(start.timestamp))
         t1 = UTCDateTime(math.ceil(end.timestamp) + 1)
-        client = Client(self.host, self.port, timeout=self.timeout_s)
+        client = _Client(self.host, self.port, timeout=self.timeout_s)
         try:
             return client.get_waveforms(network, station, loc, cha, t0, t1)
         except ValueError as exc:

@@ -1,6 +1,8 @@
 """The built-in simulated network as a feed (``sim://``).
 
 ``sim://`` plays the scenario named in ``[simulator]`` of the configuration;
+data end at the simulator's ``available_until(now)`` (no future samples, and
+"late" faults delay delivery as a real station would);
 ``sim://?scenario=NAME`` plays another one and ``sim://?scenario=`` plays
 noise only; ``&reference=ISO-TIME`` pins the scenario's reference time.
 The simulator (:mod:`seismo.simulate`) is imported on first use.
@@ -67,7 +69,12 @@ class SimFeed(Feed):
     ) -> Stream:
         with self._lock:  # the simulator is not assumed to be thread-safe
             sim = self._simulator()
+            # A live feed cannot deliver what the simulated station has not sent yet
+            # ("late" faults, and the future).
+            until = sim.available_until(f"{network}.{station}", UTCDateTime())
+            if until <= start:
+                return Stream()
             st: Stream = sim.waveforms(
-                network, station, start, end, location=location or "", channel=channel
+                network, station, start, min(end, until), location=location or "", channel=channel
             )
         return st

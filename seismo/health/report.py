@@ -63,7 +63,7 @@ def plot_psd(ca: ChannelAssessment, path: Path) -> None:
     ax.set_ylim(-200, -50)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.17, right=0.97, bottom=0.14, top=0.92)
     _save(fig, path)
 
 

@@ -15,6 +15,7 @@ keep the simulator's window independence.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from fractions import Fraction
@@ -40,7 +41,7 @@ def segments(
                     cuts.add(t.ns)
     edges = [UTCDateTime(ns=ns) for ns in sorted(cuts)]
     pieces: list[tuple[UTCDateTime, UTCDateTime, float]] = []
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
+    for a, b in itertools.pairwise(edges):
         if any(f.kind == "gap" and f.active(a) for f in faults):
             continue
         fs = nominal_fs

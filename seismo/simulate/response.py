@@ -59,7 +59,7 @@ class ResponseCache:
         try:
             out[1:] = ch.response.get_evalresp_response_for_frequencies(freqs[1:], output="ACC")
         except Exception as exc:  # evalresp rejects some incomplete responses
-            log.warning("channel %s: evalresp failed (%s); using its flat sensitivity", seed_id, exc)
+            log.warning("channel %s: evalresp failed (%s); flat sensitivity used", seed_id, exc)
             out[1:] = self._flat(seed_id, freqs[1:])
         if not np.all(np.isfinite(out)):
             out[~np.isfinite(out)] = 0.0

@@ -151,9 +151,9 @@ def _event(data: Any, where: str, ref: UTCDateTime, path: Path) -> ScenarioEvent
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise ConfigError(f"invalid scenario file {path}: {where}: latitude/longitude out of range")
     if not 0 <= depth <= 700:
-        raise ConfigError(f"invalid scenario file {path}: {where}.depth_km: {depth} not in [0, 700]")
+        raise ConfigError(f"invalid scenario file {path}: {where}.depth_km: {depth} not in 0-700")
     if not -2 <= mag <= 9.5:
-        raise ConfigError(f"invalid scenario file {path}: {where}.magnitude: {mag} not in [-2, 9.5]")
+        raise ConfigError(f"invalid scenario file {path}: {where}.magnitude: {mag} not in -2-9.5")
     if sd <= 0:
         raise ConfigError(f"invalid scenario file {path}: {where}.stress_drop_bar must be > 0")
     origin = ref + _num(data["origin_s"], f"{where}.origin_s", path)
@@ -166,7 +166,7 @@ def _fault(data: Any, where: str, ref: UTCDateTime, path: Path) -> Fault:
     kind = data.get("kind")
     if kind not in FAULT_KINDS:
         raise ConfigError(
-            f"invalid scenario file {path}: {where}.kind: {kind!r} is not one of {list(FAULT_KINDS)}"
+            f"invalid scenario file {path}: {where}.kind: {kind!r} not one of {list(FAULT_KINDS)}"
         )
     _unknown(set(data), _FAULT_COMMON | set(FAULT_PARAMS[kind]), where, path)
     station = data.get("station")
@@ -215,7 +215,9 @@ def parse_scenarios(data: dict[str, Any], path: Path) -> dict[str, Scenario]:
                 key=lambda e: e.origin,
             )
         )
-        faults = tuple(_fault(f, f"{name}.faults[{i}]", ref, path) for i, f in enumerate(faults_raw))
+        faults = tuple(
+            _fault(f, f"{name}.faults[{i}]", ref, path) for i, f in enumerate(faults_raw)
+        )
         out[name] = Scenario(name, ref, str(table.get("description", "")), events, faults)
     return out
 

@@ -52,9 +52,15 @@ def _clear_range(path: Path, start: UTCDateTime, end: UTCDateTime) -> None:
         old = read(str(path), format="MSEED")
     except Exception as exc:
         raise SimulationError(f"cannot read existing SDS file {path}: {exc}") from None
-    old.cutout(start, end - 1e-9)
-    if len(old):
-        old.write(str(path), format="MSEED", reclen=RECLEN, encoding=ENCODING)
+    keep = Stream()
+    for tr in old:
+        eps = 0.1 / tr.stats.sampling_rate
+        for part in (tr.slice(endtime=start - eps, nearest_sample=False),
+                     tr.slice(starttime=end, nearest_sample=False)):
+            if part.stats.npts:
+                keep.append(part)
+    if len(keep):
+        keep.write(str(path), format="MSEED", reclen=RECLEN, encoding=ENCODING)
     else:
         path.unlink()
 

@@ -154,11 +154,7 @@ class Simulator:
         sim_cfg = settings.simulator
         if isinstance(scenario, _Default):
             scenario = sim_cfg.scenario
-        scen: Scenario | None
-        if isinstance(scenario, str):
-            scen = get_scenario(sim_cfg.scenarios, scenario)
-        else:
-            scen = scenario
+        scen = get_scenario(sim_cfg.scenarios, scenario) if isinstance(scenario, str) else scenario
         if scen is not None and reference is not None:
             scen = scen.rebased(UTCDateTime(reference))
         inv = inventory if inventory is not None else load_inventory(settings.network.inventory)
@@ -184,7 +180,8 @@ class Simulator:
         try:
             return self._stations[station_id]
         except KeyError:
-            raise SimulationError(f"station {station_id!r} is not in the simulated inventory") from None
+            msg = f"station {station_id!r} is not in the simulated inventory"
+            raise SimulationError(msg) from None
 
     def is_urban(self, station_id: str) -> bool:
         return station_id in self._urban
@@ -323,7 +320,7 @@ class Simulator:
         if hit is not None:
             return hit
         tp, ts = self.arrivals(ev, sta.id)
-        epi, hyp, az = self._geometry(ev, sta)
+        _, hyp, az = self._geometry(ev, sta)
         ip = index_ceil(tp, fr)
         npre = max(4, math.ceil(_PRE_P_S * fs))
         p_offset = float(Fraction(ip) / fr - Fraction(tp.ns, 10**9))

@@ -267,6 +267,9 @@ class InfluxStore:
         return self.spool.pending_lines()
 
     def _drain(self) -> _DrainResult:
+        """Send every pending segment, oldest first; small segments are coalesced into
+        requests of up to ``batch_size`` lines (a long outage leaves one segment per
+        write call). A segment is deleted only after its request succeeded."""
         out = _DrainResult()
         with self.spool.lock(self.lock_timeout_s) as got:
             if not got:
@@ -274,40 +277,58 @@ class InfluxStore:
                 return out
             try:
                 transport = self._get_transport()
+                group: list[tuple[Path, list[str]]] = []
                 for seg in self.spool.segments():
                     lines = Spool.read(seg)
                     if lines is None:  # removed by another drainer
                         continue
-                    bad = self._send_isolating(transport, lines)
-                    if bad:
-                        self.spool.reject(bad)
-                        log.error("InfluxDB rejected %d points from %s: first: %s", len(bad),
-                                  seg.name, bad[0][1])
-                    Spool.remove(seg)
-                    out.sent[seg] = len(lines)
-                    out.rejected[seg] = [(_line_desc(ln), why) for ln, why in bad]
+                    if group and sum(len(g[1]) for g in group) + len(lines) > self.batch_size:
+                        self._send_group(transport, group, out)
+                        group = []
+                    group.append((seg, lines))
+                if group:
+                    self._send_group(transport, group, out)
             except StoreUnavailable as exc:
                 out.error = str(exc)
                 self._down_until = time.monotonic() + self.retry_interval_s
                 self.close()  # re-detect the API on the next attempt
         return out
 
+    def _send_group(
+        self, transport: Transport, group: list[tuple[Path, list[str]]], out: _DrainResult
+    ) -> None:
+        lines = [ln for _, seg_lines in group for ln in seg_lines]
+        bad = self._send_isolating(transport, lines, 0)
+        if bad:
+            self.spool.reject([(lines[i], why) for i, why in bad])
+            log.error("InfluxDB rejected %d points: first: %s", len(bad), bad[0][1])
+        start = 0
+        for seg, seg_lines in group:
+            stop = start + len(seg_lines)
+            out.sent[seg] = len(seg_lines)
+            out.rejected[seg] = [(_line_desc(lines[i]), why) for i, why in bad
+                                 if start <= i < stop]
+            Spool.remove(seg)
+            start = stop
+
     def _get_transport(self) -> Transport:
         if self._transport is None:
             self._transport = make_transport(self.connection)
         return self._transport
 
-    def _send_isolating(self, transport: Transport, lines: Sequence[str]) -> list[tuple[str, str]]:
-        """Send ``lines``; on a data rejection bisect; return the rejected (line, reason)."""
+    def _send_isolating(
+        self, transport: Transport, lines: Sequence[str], offset: int
+    ) -> list[tuple[int, str]]:
+        """Send ``lines``; on a data rejection bisect; return (index, reason) of bad lines."""
         try:
             transport.write(lines)
             return []
         except StoreRejected as exc:
             if len(lines) == 1:
-                return [(lines[0], str(exc))]
+                return [(offset, str(exc))]
             mid = len(lines) // 2
-            return (self._send_isolating(transport, lines[:mid])
-                    + self._send_isolating(transport, lines[mid:]))
+            return (self._send_isolating(transport, lines[:mid], offset)
+                    + self._send_isolating(transport, lines[mid:], offset + mid))
 
     # ------------------------------------------------------------------ reading
     def query(self, q: str) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import re
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -79,6 +80,9 @@ STATUS_CODE = {"OK": 0, "WARN": 1, "FAIL": 2}
 MAX_JSON_BYTES = 60_000
 
 _RESERVED_KEYS = {"time", "_field", "_measurement"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NEWLINE = re.compile(r"[\n\r]")
+_VALIDATED = "_seismo_validated"  # attribute set on points built (and checked) by make_point
 
 
 # --------------------------------------------------------------------------- time
@@ -107,10 +111,10 @@ def iso_us(t: UTCDateTime) -> str:
 def _check_name(what: str, value: str, measurement: str) -> None:
     if not isinstance(value, str) or value == "":
         raise StoreError(f"{measurement}: {what} {value!r} must be a non-empty string")
-    bad = [c for c in value if ord(c) < 32 or ord(c) == 127]
+    bad = _CONTROL.search(value)
     if bad:
         raise StoreError(
-            f"{measurement}: {what} {value!r} contains a control character ({bad[0]!r}); "
+            f"{measurement}: {what} {value!r} contains a control character ({bad.group()!r}); "
             "newlines and other control characters cannot be stored in line protocol"
         )
 
@@ -125,7 +129,7 @@ def _check_tag_value(key: str, value: str, measurement: str) -> None:
 
 
 def _check_string_field(key: str, value: str, measurement: str) -> None:
-    if "\n" in value or "\r" in value:
+    if _NEWLINE.search(value):
         raise StoreError(
             f"{measurement}: string field {key}={value!r} contains a newline; "
             "newlines are rejected (DESIGN.md §5)"
@@ -154,6 +158,7 @@ def make_point(
         p.field(k, v)
     p.time(time if isinstance(time, int) else time_us(time), PRECISION)
     validate_point(p)
+    setattr(p, _VALIDATED, True)
     return p
 
 
@@ -184,13 +189,17 @@ def validate_point(p: Point) -> None:
         n_fields += v is not None
     if n_fields == 0:
         raise StoreError(f"{measurement}: point has no fields")
+    both = set(p._tags) & set(p._fields)
+    if both:
+        raise StoreError(f"{measurement}: key(s) {sorted(both)} used as both tag and field")
     if not isinstance(p._time, int):
         raise StoreError(f"{measurement}: point needs an integer µs timestamp")
 
 
 def to_line(p: Point) -> str:
-    """Validate ``p`` and render one line of line protocol (µs timestamps)."""
-    validate_point(p)
+    """Validate ``p`` (unless built by :func:`make_point`) and render one line (µs)."""
+    if not getattr(p, _VALIDATED, False):
+        validate_point(p)
     line = p.to_line_protocol(PRECISION)
     if not line:  # every field was None/NaN
         raise StoreError(f"{p._name}: point has no finite field values")
@@ -315,7 +324,7 @@ def health_point(h: StationHealth) -> Point:
         "reasons": "; ".join(one_line(r) for r in h.reasons) if h.reasons else None,
     }
     for k, v in h.metrics.items():
-        if k in _HEALTH_FIXED:
+        if k in _HEALTH_FIXED or k in TAGS[STATION_HEALTH]:
             raise StoreError(
                 f"station_health {h.network}.{h.station}: metric name {k!r} is reserved"
             )

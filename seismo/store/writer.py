@@ -158,7 +158,12 @@ class V1Transport:
         ):
             self._db_checked = True
             log.info("creating database %r on %s", self.conn.database, self.conn.base_url)
-            self.create_database()
+            try:
+                self.create_database()
+            except StoreError as exc:  # e.g. no admin rights: keep spooling, say why
+                raise StoreUnavailable(
+                    f"database {self.conn.database!r} not found and cannot be created: {exc}"
+                ) from None
             status, _, resp = _http(self.conn, "POST", "/write", params, body,
                                     {"Content-Type": "text/plain; charset=utf-8"})
         if status // 100 != 2:

@@ -15,6 +15,7 @@ from seismo.store import (
     InfluxConnection,
     InfluxServer,
     InfluxStore,
+    WriteReport,
     ensure_local_influx,
     free_port,
 )
@@ -220,6 +221,36 @@ def test_killed_between_spool_and_send(store: InfluxStore) -> None:
     assert fresh.flush_spool().replayed == 12
     assert fresh.count(P.PICKS) == 12
     fresh.close()
+
+
+def test_concurrent_writers_share_a_spool(store: InfluxStore) -> None:
+    """Several store objects (as parallel Airflow tasks) on one spool: nothing lost."""
+    import threading
+
+    reports: list[object] = []
+
+    def work(k: int) -> None:
+        st = InfluxStore(store.connection, store.spool.directory, batch_size=7)
+        try:
+            for j in range(8):
+                reports.append(st.write_picks([make_pick(f"W{k}", dt=100 * j + i)
+                                               for i in range(10)]))
+        except Exception as exc:  # surfaced by the assertion below
+            reports.append(exc)
+        st.close()
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(reports) == 32
+    for rep in reports:
+        assert isinstance(rep, WriteReport), rep
+        assert rep.spooled + rep.written == 10 and not rep.rejected
+    store.flush_spool()
+    assert store.pending() == 0
+    assert store.count(P.PICKS) == 4 * 8 * 10
 
 
 # --------------------------------------------------------------------------- helpers, CLI

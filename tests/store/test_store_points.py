@@ -96,6 +96,10 @@ def test_reserved_and_empty() -> None:
     h = make_health()
     with pytest.raises(StoreError, match="reserved"):
         P.health_point(type(h)(**{**h.__dict__, "metrics": {"status_code": 1.0}}))
+    with pytest.raises(StoreError, match="reserved"):
+        P.health_point(type(h)(**{**h.__dict__, "metrics": {"station": 1.0}}))
+    with pytest.raises(StoreError, match="both tag and field"):
+        P.make_point("picks", {"station": "A"}, {"station": 1.0}, T0)
 
 
 def test_float_fields_stay_float() -> None:
