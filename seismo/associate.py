@@ -17,7 +17,9 @@ onto a space-time grid), in the vectorised form of REAL (Zhang et al. 2019):
 3. Iteratively: the best-supported (node, time) is taken; the picks that agree
    there (one P and one S per station) are located with
    :func:`seismo.locate.locate`; then all remaining picks within
-   ``cfg.max_residual_s`` of the located origin's predicted times are taken,
+   tolerance of the located origin's predicted times are taken (see
+   :func:`tolerance_s`: 0.5 s + 5 % of the travel time, capped at
+   ``cfg.max_residual_s``),
    the event is relocated, outliers are dropped, and the event is accepted
    when it has ``cfg.min_stations`` stations, ``cfg.min_phases`` phases and an
    RMS below ``cfg.max_rms_s``. Its picks leave the pool and the stack is
@@ -150,6 +152,36 @@ def stack_grid(
     )
 
 
+def remove_glitches(picks: Sequence[Pick], cfg: AssociateConfig) -> list[Pick]:
+    """Drop bursts of picks at ``cfg.glitch_min_stations`` or more stations within
+    ``cfg.glitch_window_s`` of each other.
+
+    Seismic waves reach stations at different distances at different times; a
+    burst of simultaneous onsets across the network is a telemetry, timing or
+    power glitch (any 3 stations are equidistant from their circumcentre, so the
+    test starts at 4). ``glitch_min_stations = 0`` disables it.
+    """
+    n_min = cfg.glitch_min_stations
+    if n_min == 0 or len(picks) < n_min:
+        return list(picks)
+    order = sorted(picks, key=lambda p: p.time)
+    times = np.array([float(p.time - order[0].time) for p in order])
+    bad: set[int] = set()
+    j = 0
+    for i in range(len(order)):
+        while times[i] - times[j] > cfg.glitch_window_s:
+            j += 1
+        group = range(j, i + 1)
+        if len({order[k].station_id for k in group}) >= n_min:
+            bad.update(group)
+    if bad:
+        log.warning(
+            "%d simultaneous pick(s) at %d stations dropped as a glitch (at %s)",
+            len(bad), len({order[k].station_id for k in bad}), order[min(bad)].time,
+        )
+    return [p for k, p in enumerate(order) if k not in bad]
+
+
 def _best_per_station(
     idx: Sequence[int], picks: Sequence[Pick], misfit: NDArray
 ) -> list[int]:
@@ -166,8 +198,10 @@ def _residuals(
     origin: Origin, picks: Sequence[Pick], stations: Mapping[str, StationInfo],
     model: VelocityModel, loc_cfg: LocateConfig, phase: str | None = None,
 ) -> NDArray:
-    """Residual (s) of every pick against ``origin`` (as ``phase`` if given)."""
+    """Residual (s) of every pick against ``origin`` (as ``phase`` if given) and the
+    predicted travel time (s)."""
     out = np.full(len(picks), np.inf)
+    tt = np.zeros(len(picks))
     for i, p in enumerate(picks):
         s = stations[p.station_id]
         ph = phase or p.phase
@@ -176,7 +210,18 @@ def _residuals(
         if loc_cfg.elevation_correction:
             t += elevation_delay_s(model, ph, s.elevation_m)
         out[i] = float(p.time - origin.time) - t
-    return out
+        tt[i] = t
+    return out, tt
+
+
+def tolerance_s(cfg: AssociateConfig, travel_time_s: NDArray | float) -> NDArray:
+    """Largest residual (s) that still associates a pick with travel time ``travel_time_s``.
+
+    ``residual_floor_s`` (pick error) + ``residual_fraction`` x travel time (a
+    1-D model is good to a few percent in velocity), capped at ``max_residual_s``.
+    """
+    t = np.asarray(travel_time_s, dtype=float)
+    return np.minimum(cfg.max_residual_s, cfg.residual_floor_s + cfg.residual_fraction * t)
 
 
 def _as_s(p: Pick) -> Pick:
@@ -200,6 +245,7 @@ def associate(
         unknown = sorted({p.station_id for p in picks if p.station_id not in stations})
         log.warning("%d pick(s) ignored (unknown station or phase): %s",
                     len(picks) - len(pool), unknown)
+    pool = remove_glitches(pool, cfg)
     if len({p.station_id for p in pool}) < cfg.min_stations:
         return []
     grid = stack_grid(stations, model, cfg, loc_cfg.elevation_correction)
@@ -300,9 +346,10 @@ def _grow(
     for _ in range(3):
         live = [int(i) for i in np.nonzero(alive)[0]]
         cands = [pool[i] for i in live]
-        res = np.abs(_residuals(origin, cands, stations, model, loc_cfg))
+        res, tt = _residuals(origin, cands, stations, model, loc_cfg)
+        ratio = np.abs(res) / tolerance_s(cfg, tt)
         chosen = _best_per_station(
-            [j for j in range(len(cands)) if res[j] <= cfg.max_residual_s], cands, res
+            [j for j in range(len(cands)) if ratio[j] <= 1.0], cands, ratio
         )
         sel = [cands[j] for j in chosen]
         if cfg.relabel_phases:
@@ -320,10 +367,15 @@ def _grow(
             except LocationError as exc:
                 log.debug("candidate rejected: %s", exc)
                 return None
-            worst = max(new.arrivals, key=lambda a: abs(a.residual_s))
-            if abs(worst.residual_s) <= cfg.max_residual_s:
+            excess = [
+                abs(a.residual_s)
+                / float(tolerance_s(cfg, float(a.time - new.time) - a.residual_s))
+                for a in new.arrivals
+            ]
+            k = int(np.argmax(excess))
+            if excess[k] <= 1.0:
                 break
-            sel = [p for p in sel if p.id != worst.pick_id]
+            sel = [p for p in sel if p.id != new.arrivals[k].pick_id]
         same = {p.id for p in new.picks} == {p.id for p in origin.picks}
         origin = new
         if same:
@@ -375,11 +427,12 @@ def _relabel(
     p_only = [p for p in cands if p.phase == "P" and p.id not in used]
     if not p_only:
         return sel
-    res = np.abs(_residuals(origin, p_only, stations, model, loc_cfg, phase="S"))
+    res, tt = _residuals(origin, p_only, stations, model, loc_cfg, phase="S")
+    ratio = np.abs(res) / tolerance_s(cfg, tt)
     out = list(sel)
-    for j in np.argsort(res):
+    for j in np.argsort(ratio):
         p = p_only[int(j)]
-        if res[j] <= cfg.max_residual_s and (p.station_id, "S") not in have:
+        if ratio[j] <= 1.0 and (p.station_id, "S") not in have:
             out.append(_as_s(p))
             have.add((p.station_id, "S"))
     return out

@@ -165,7 +165,13 @@ class AssociateConfig(_Model):
     min_phases: Annotated[int, Field(ge=4)] = Field(
         5, description="4 unknowns (x, y, z, t0) + 1 redundant phase, so RMS means something"
     )
-    max_residual_s: PosFloat = 1.5
+    max_residual_s: PosFloat = Field(1.5, description="cap of the residual tolerance (s)")
+    residual_floor_s: PosFloat = Field(
+        0.5, description="residual tolerance at zero travel time (s): ~3-5 x a local pick error"
+    )
+    residual_fraction: NonNegFloat = Field(
+        0.05, description="tolerance growth per second of travel time: 1-D model ~5 % in velocity"
+    )
     max_rms_s: PosFloat = Field(
         0.5, description="local events with a 1-D model locate with RMS ~0.1-0.3 s (HYPOINVERSE)"
     )
@@ -182,6 +188,12 @@ class AssociateConfig(_Model):
         0.5, description="associated / stations closer than the farthest associated one"
     )
     max_attempts: PosInt = Field(20, description="stack peaks tried per call (bounds run time)")
+    glitch_min_stations: Annotated[int, Field(ge=0)] = Field(
+        4, description="simultaneous picks at this many stations are a glitch (0: off)"
+    )
+    glitch_window_s: NonNegFloat = Field(
+        0.02, description="'simultaneous' for glitches: 2 samples at 100 Hz (s)"
+    )
 
 
 class LocateConfig(_Model):
@@ -216,7 +228,9 @@ class MagnitudeConfig(_Model):
     b: float = 0.00189
     c: float = -2.09
     min_distance_km: NonNegFloat = 0.0
-    max_distance_km: PosFloat = 600.0
+    # IASPEI (2013) ML: the -log A0 term is defined for hypocentral distances up to
+    # ~1000 km (Hutton & Boore 1987 data reach ~700 km) [3P]; beyond it ML is not used.
+    max_distance_km: PosFloat = 1000.0
     outlier_mad: PosFloat = 3.0
     amplitude_window_s: PosFloat = 30.0
 
@@ -575,6 +589,9 @@ def dump_toml(data: dict[str, Any], *, skip_none: bool = False) -> str:
         s = str(v).replace("\\", "\\\\").replace('"', '\\"')
         return f'"{s}"'
 
+    def bare(k: str) -> str:
+        return k if k and all(c.isalnum() or c in "_-" for c in k) else scalar(k)
+
     def walk(prefix: str, node: dict[str, Any]) -> None:
         simple = {
             k: v for k, v in node.items()
@@ -584,11 +601,11 @@ def dump_toml(data: dict[str, Any], *, skip_none: bool = False) -> str:
         if prefix and simple:
             lines.append(f"[{prefix}]")
         for k, v in simple.items():
-            lines.append(f"{k} = {scalar(v)}")
+            lines.append(f"{bare(k)} = {scalar(v)}")
         if simple:
             lines.append("")
         for k, v in nested.items():
-            key = k if all(c.isalnum() or c in "_-" for c in k) else f'"{k}"'
+            key = bare(k)
             walk(f"{prefix}.{key}" if prefix else key, v)
 
     walk("", data)

@@ -188,6 +188,7 @@ def event_magnitude(
         (ML or None, uncertainty or None, station magnitudes incl. rejected ones)
     """
     out: list[StationMagnitude] = []
+    partial: set[int] = set()  # indices into ``out`` whose window ends before S
     for sid, series in sorted(amplitudes.items()):
         info = stations.get(sid)
         if info is None:
@@ -206,9 +207,16 @@ def event_magnitude(
             continue
         win = series_window(series, t_p - 1.0, t_s + cfg.amplitude_window_s)
         s_idx = series_window(series, t_s, t_s)
-        if win.stop <= win.start or s_idx.stop <= s_idx.start:
-            log.debug("magnitude: series of %s does not cover the S arrival", sid)
+        if win.stop <= win.start:
             continue
+        if s_idx.stop <= s_idx.start:
+            # The data end before S (a distant event near the end of a window): the
+            # peak since P is a lower bound of the S amplitude, kept apart below.
+            p_idx = series_window(series, t_p, t_p)
+            if p_idx.stop <= p_idx.start:
+                continue
+            s_idx = slice(p_idx.start, win.stop)
+            partial.add(len(out))
         clipped = any(win.start <= i < win.stop for i in series.clipped)
         labels = (*tuple(series.wa_channels), None, None)
         for comp, values, label in (
@@ -236,7 +244,13 @@ def event_magnitude(
             )
         if clipped:
             log.info("magnitude: %s clipped within the amplitude window, not used", sid)
-    candidates = [i for i, m in enumerate(out) if m.used]
+    # each station appends up to two components; mark both as partial
+    partial |= {i + 1 for i in partial if i + 1 < len(out) and out[i + 1].station == out[i].station}
+    complete = [i for i, m in enumerate(out) if m.used and i not in partial]
+    # Lower bounds (S not yet in the data) count only when no station has its S window.
+    candidates = complete or [i for i, m in enumerate(out) if m.used]
+    for i in set(range(len(out))) - set(candidates):
+        out[i] = dataclasses.replace(out[i], used=False)
     if not candidates:
         return None, None, out
     mag, unc, mask = network_magnitude([out[i].ml for i in candidates], cfg.outlier_mad)

@@ -235,6 +235,10 @@ class Event(_Serial):
     status: ReviewStatus = "automatic"
     version: int = 1
     creation_time: UTCDateTime | None = None
+    # seismologist review (seismo.review): who, when (UTC) and why; None for automatic versions
+    reviewer: str | None = None
+    review_time: UTCDateTime | None = None
+    review_comment: str | None = None
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,7 @@ class Runner:
                 rep.spooled += wr.spooled
                 rep.rejected += wr.n_rejected
         if self.alerts is not None:
+            queued: list[Any] = []
             try:
                 queued = self.alerts.process_events(list(fresh))
                 rep.alerts_queued = len(queued)
@@ -136,8 +137,8 @@ class Runner:
                 rep.alerts_pending = dr.pending
             except Exception:  # alerts never stop detection; the outbox keeps what was queued
                 log.exception("alerting failed for window %s", window)
-                if self.store is not None and queued:
-                    self.store.write_alerts([alert_record(q) for q in queued])
+            if self.store is not None and queued:  # the `alerts` measurement (event show)
+                self.store.write_alerts([alert_record(q) for q in queued])
         return rep
 
 

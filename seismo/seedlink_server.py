@@ -120,11 +120,15 @@ def _info_records(xml: str) -> list[bytes]:
 
 
 def _record_stream_id(rec: bytes) -> tuple[str, str, str]:
-    """(location, channel, quality) of a miniSEED record header (blank location = '  ')."""
+    """(location, channel, SeedLink type) of a record (blank location = '  ').
+
+    Every record served is a data record: SeedLink type "D" whatever its
+    miniSEED quality byte (D/R/Q/M).
+    """
     return (
         rec[13:15].decode("ascii", "replace"),
         rec[15:18].decode("ascii", "replace").strip(),
-        rec[6:7].decode("ascii", "replace"),
+        "D",
     )
 
 

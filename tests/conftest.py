@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,15 @@ import pytest
 from seismo.config import DEFAULT_CONFIG, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Airflow reads its configuration once, at first import: point it at a private,
+# throw-away home (SQLite metadata, our dags/, no examples) before any test imports it.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="seismo-airflow-"))
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}"
+os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
 
 
 @pytest.fixture(scope="session")

@@ -78,9 +78,10 @@ def free_port() -> int:
 class Hook:
     """A real HTTP server recording POSTs; answers 500 to the first ``fail_first``."""
 
-    def __init__(self, port: int = 0, fail_first: int = 0) -> None:
+    def __init__(self, port: int = 0, fail_first: int = 0, fail_code: int = 500) -> None:
         self.requests: list[dict[str, Any]] = []
         self.fail_first = fail_first
+        self.fail_code = fail_code
         self.lock = threading.Lock()
         hook = self
 
@@ -91,7 +92,9 @@ class Hook:
                     n = len(hook.requests)
                     ok = n >= hook.fail_first
                     hook.requests.append({"headers": dict(self.headers), "body": body, "ok": ok})
-                self.send_response(200 if ok else 500)
+                self.send_response(200 if ok else hook.fail_code)
+                if not ok and 300 <= hook.fail_code < 400:
+                    self.send_header("Location", "/elsewhere")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -192,6 +195,19 @@ def test_webhook_500_then_ok_delivers_exactly_once(
         assert text(cap_of(req), "identifier") == m.identifier
         assert "s3cret-token-value" not in caplog.text
         assert "HTTP 500" in caplog.text
+    finally:
+        h.stop()
+
+
+def test_webhook_redirect_is_not_a_delivery(tmp_path: Path) -> None:
+    h = Hook(fail_first=1, fail_code=302)
+    try:
+        svc = AlertService.from_settings(webhook_settings(tmp_path, h.url))
+        svc.process_events([make_event()], now=T0)
+        assert svc.deliver_due(now=T0 + 1).failed == 1
+        assert [r["ok"] for r in h.requests] == [False]  # not followed as a GET
+        assert svc.deliver_due(now=T0 + 10).delivered == 1
+        assert len(h.accepted) == 1
     finally:
         h.stop()
 

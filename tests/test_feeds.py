@@ -17,7 +17,7 @@ from seismo.feeds.base import check_codes
 from seismo.seedlink_server import SeedLinkServer
 
 T_NOW = UTCDateTime(2026, 3, 1, 12, 0, 0)
-STATIONS = [("SZ", "AAA"), ("SZ", "BBB"), ("SZ", "A-B"), ("X1", "x1")]
+STATIONS = [("SZ", "AAA"), ("SZ", "BBBB5"), ("SZ", "A-B"), ("X1", "x1")]  # 5 chars, "-", lower
 
 
 def _settings(base: Settings, default: str, overrides: dict[str, str] | None = None) -> Settings:
@@ -128,6 +128,7 @@ def test_sds_gap_is_kept(tmp_path: Path) -> None:
     assert out[1].stats.starttime == t0 + 30
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_sds_corrupt_file_is_named_and_others_still_read(tmp_path: Path) -> None:
     t0 = UTCDateTime(2026, 1, 3, 10)
     paths = _write_sds(tmp_path, "SZ", "BBB", t0, t0 + 60)
@@ -185,18 +186,22 @@ def test_seedlink_feed_window_and_odd_codes(seedlink_server: SeedLinkServer) -> 
     assert [tr.id for tr in st] == ["SZ.A-B.00.HHZ"]
     # nothing yet for a window in the (server's) future: empty, no error
     assert len(feed.get_waveforms("SZ", "AAA", "*", "*", T_NOW + 10, T_NOW + 20)) == 0
+    # a station the server does not serve is an error at once, not a silent timeout
+    with pytest.raises(FeedError, match=r"does not serve SZ\.NOPE") as info:
+        feed.get_waveforms("SZ", "NOPE", "*", "*", a, b)
+    assert info.value.station == "SZ.NOPE"
 
 
 @pytest.mark.network
 def test_dead_feed_among_live_ones(seedlink_server: SeedLinkServer, settings: Settings) -> None:
     dead = f"seedlink://127.0.0.1:{_closed_port()}"
-    cfg = _settings(settings, seedlink_server.url, overrides={"SZ.BBB": dead})
+    cfg = _settings(settings, seedlink_server.url, overrides={"SZ.BBBB5": dead})
     ids = [f"{n}.{s}" for n, s in STATIONS]
     a, b = T_NOW - 60, T_NOW
     res = fetch_window(cfg, None, a, b, stations=ids, max_workers=4)
-    err = res["SZ.BBB"].error or ""
-    assert res["SZ.BBB"].stream is None
-    assert "SZ.BBB" in err and dead in err and "2 attempt" in err
+    err = res["SZ.BBBB5"].error or ""
+    assert res["SZ.BBBB5"].stream is None
+    assert "SZ.BBBB5" in err and dead in err and "2 attempt" in err
     for sid in ("SZ.AAA", "SZ.A-B", "X1.x1"):
         assert res[sid].ok and res[sid].n_samples == 6 * 6000
 

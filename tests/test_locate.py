@@ -20,7 +20,7 @@ from seismo.config import LocateConfig
 from seismo.errors import LocationError
 from seismo.geo import azimuth_deg, destination, distance_km
 from seismo.inventory import StationInfo, station_map
-from seismo.locate import Origin, inside_hull, locate, local_xy
+from seismo.locate import Origin, inside_hull, local_xy, locate
 from seismo.model import Event, Pick
 from seismo.velocity import VelocityModel, load_velocity_model
 
@@ -139,7 +139,8 @@ def test_far_event_plane_wave(sz, model, cfg) -> None:  # type: ignore[no-untype
     """M7.5-like event on the Manila Trench (~740 km): P only -> back-azimuth, not distance."""
     rng = np.random.default_rng(13)
     lat, lon, z = 18.0, 119.3, 20.0
-    centre = (np.mean([s.latitude for s in sz.values()]), np.mean([s.longitude for s in sz.values()]))
+    centre = (np.mean([s.latitude for s in sz.values()]),
+              np.mean([s.longitude for s in sz.values()]))
     true_baz = float(azimuth_deg(centre[0], centre[1], lat, lon))
     o = locate(synth_picks(sz, model, lat, lon, z, phases="P", noise=0.05, rng=rng), sz, model,
                cfg)

@@ -339,3 +339,31 @@ def test_down_toggle_drops_and_refuses_clients(server: SeedLinkServer) -> None:
     with socket.create_connection((host, port), timeout=5) as s3:
         s3.sendall(b"HELLO\r")
         assert s3.recv(4096).startswith(b"SeedLink v3.1")
+
+
+@pytest.mark.network
+def test_serve_simulation_serves_the_simulator(settings, inventory) -> None:  # type: ignore[no-untyped-def]
+    from seismo.feeds import open_feed
+    from seismo.inventory import stations
+    from seismo.seedlink_server import serve_simulation
+    from seismo.simulate import Simulator
+
+    info = stations(inventory)[-1]
+    server = serve_simulation(settings, scenario=None, host="127.0.0.1", port=0)
+    try:
+        assert server.address[1] != 0
+        t1 = UTCDateTime(int(time.time()) - 5)
+        t0 = t1 - 12.5
+        st = open_feed(server.url, timeout_s=10, retries=0).get_waveforms(
+            info.network, info.station, "*", "*", t0, t1
+        )
+    finally:
+        server.stop()
+    want = Simulator.from_settings(settings, scenario=None).waveforms(
+        info.network, info.station, t0, t1
+    )
+    assert sorted(tr.id for tr in st) == sorted(tr.id for tr in want) and len(st) >= 3
+    for tr in st:
+        ref = want.select(id=tr.id)[0]
+        assert tr.stats.starttime == ref.stats.starttime
+        np.testing.assert_array_equal(tr.data, ref.data)

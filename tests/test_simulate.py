@@ -223,7 +223,7 @@ def test_wood_anderson_recovers_ml(m3, inventory) -> None:  # type: ignore[no-un
     assert min(checked) < 15 and max(checked) > 40
 
 
-def test_great_distant_event_ml_and_clipping(settings, inventory, model, scenarios) -> None:  # type: ignore[no-untyped-def]
+def test_great_distant_event_reaches_full_scale(settings, inventory, model, scenarios) -> None:  # type: ignore[no-untyped-def]
     sim = Simulator(inventory, model, scenarios["m75_manila_trench"], seed=7)
     truth = sim.truth(peaks=False)[0]
     tp, ts = truth.arrivals["SZ.YANT"]

@@ -8,6 +8,7 @@ named in the configuration at send time and never appear in messages or logs.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import smtplib
@@ -52,11 +53,24 @@ def _redact(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse redirects: urllib would turn a redirected POST into a GET without the body."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def _opener() -> urllib.request.OpenerDirector:
+    return urllib.request.build_opener(_NoRedirect)
+
+
 class WebhookChannel:
     """POST each message to ``url``: CAP XML (``application/cap+xml``) or a JSON wrapper.
 
-    A 2xx answer is a delivery; anything else (HTTP error, refused connection,
-    timeout after ``timeout_s`` seconds) raises AlertError and the outbox retries.
+    A 2xx answer is a delivery; anything else (HTTP error, a redirect, refused
+    connection, timeout after ``timeout_s`` seconds) raises AlertError and the
+    outbox retries.
     ``token_env`` names the environment variable holding a bearer token.
     """
 
@@ -108,7 +122,7 @@ class WebhookChannel:
         req = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
         where = f"webhook channel '{self.name}' ({_redact(self.url)})"
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+            with _opener().open(req, timeout=self.timeout_s) as resp:
                 status = resp.status
                 resp.read(65536)
         except urllib.error.HTTPError as exc:

@@ -300,8 +300,8 @@ def _sms(event: Event, decision: AlertDecision, kind: str, header: Header) -> st
     t = event.time.datetime.replace(tzinfo=dt.UTC)
     depth = "?" if not math.isfinite(event.depth_km) else f"{event.depth_km:.0f}"
     imax = decision.max_intensity
-    zh_i = f"，最大烈度{roman(imax)}度" if imax is not None else ""
-    en_i = f", max intensity {roman(imax)}" if imax is not None else ""
+    zh_i = f"，最大烈度（观测/预测）{roman(imax)}度" if imax is not None else ""
+    en_i = f", max intensity (obs./pred.) {roman(imax)}" if imax is not None else ""
     zh_k = "【海啸可能】" if kind == "Tsunami" else "【地震】"
     en_k = "TSUNAMI POTENTIAL: " if kind == "Tsunami" else ""
     zh = (

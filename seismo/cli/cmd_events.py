@@ -29,6 +29,21 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--until", help="origin time until (ISO 8601, UTC; default: now)")
     p.add_argument("--min-magnitude", type=float, help="only events with ML >= this")
     p.add_argument("--status", choices=STATUSES, help="only events with this review status")
+    p.add_argument("--region", metavar="LAT_MIN,LAT_MAX,LON_MIN,LON_MAX",
+                   help="only epicentres inside this box (degrees)")
+
+
+def parse_region(value: str) -> tuple[float, float, float, float]:
+    """``lat_min,lat_max,lon_min,lon_max`` (degrees) -> tuple; UsageError if malformed."""
+    from seismo.cli.common import UsageError
+
+    try:
+        la0, la1, lo0, lo1 = (float(v) for v in value.split(","))
+    except ValueError:
+        raise UsageError(f"--region: need lat_min,lat_max,lon_min,lon_max, got {value!r}") from None
+    if not (-90 <= la0 < la1 <= 90 and -180 <= lo0 < lo1 <= 180):
+        raise UsageError(f"--region {value!r}: need lat_min < lat_max and lon_min < lon_max")
+    return la0, la1, lo0, lo1
 
 
 def fetch_events(args: argparse.Namespace) -> list[Event]:
@@ -39,10 +54,15 @@ def fetch_events(args: argparse.Namespace) -> list[Event]:
 
     until = parse_time(args.until, "--until") if args.until else UTCDateTime()
     since = parse_time(args.since, "--since") if args.since else until - 86400.0
+    region = parse_region(args.region) if getattr(args, "region", None) else None
     settings = settings_from_args(args)
     with InfluxStore.from_settings(settings) as store:
-        return store.query_events(since, until, status=args.status,
-                                  min_magnitude=args.min_magnitude)
+        events = store.query_events(since, until, status=args.status,
+                                    min_magnitude=args.min_magnitude)
+    if region is not None:
+        la0, la1, lo0, lo1 = region
+        events = [e for e in events if la0 <= e.latitude <= la1 and lo0 <= e.longitude <= lo1]
+    return events
 
 
 def _num(value: float | None, fmt: str) -> str:

@@ -12,14 +12,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "fetch",
         help="pull a window from the configured feeds (or --feed) and report per station",
     )
-    p.add_argument("--feed", metavar="URL",
-                   help="fetch every station from this URL (seedlink://, fdsnws://, http(s)://, "
-                        "sds:///path, sim://); default: [feeds] of the config")
+    p.add_argument(
+        "--feed",
+        metavar="URL",
+        help="fetch every station from this URL (seedlink://, fdsnws://, http(s)://, "
+        "sds:///path, sim://); default: [feeds] of the config",
+    )
     p.add_argument("--inventory", help="StationXML file or directory (default: from config)")
     p.add_argument("--start", help="window start, ISO 8601 UTC (default: end - 60 s)")
     p.add_argument("--end", help="window end, ISO 8601 UTC (default: now)")
-    p.add_argument("--station", action="append", metavar="NET.STA",
-                   help="station to fetch (repeatable; default: every station of the inventory)")
+    p.add_argument(
+        "--station",
+        action="append",
+        metavar="NET.STA",
+        help="station to fetch (repeatable; default: every station of the inventory)",
+    )
     p.add_argument("--workers", type=int, default=4, help="parallel requests (default: 4)")
     p.add_argument("--channels", action="store_true", help="also list every channel")
     p.set_defaults(func=_run)
@@ -49,22 +56,37 @@ def _run(args: argparse.Namespace) -> int:
             stations.append(s)
 
     results = fetch_window(
-        settings, inventory, start, end,
-        feed_url=args.feed, stations=stations, max_workers=args.workers,
+        settings,
+        inventory,
+        start,
+        end,
+        feed_url=args.feed,
+        stations=stations,
+        max_workers=args.workers,
     )
     rows: list[tuple[object, ...]] = []
     for sid, r in results.items():
         last = r.last_sample_end
         latency = f"{now - last:.1f}" if last is not None else "-"
         problem = r.error or "; ".join(r.warnings) or ("no data" if not r.n_samples else "")
-        rows.append((sid, len(r.channel_samples), r.n_samples, latency, f"{r.elapsed_s:.2f}",
-                     r.feed_url, problem))
+        rows.append(
+            (
+                sid,
+                len(r.channel_samples),
+                r.n_samples,
+                latency,
+                f"{r.elapsed_s:.2f}",
+                r.feed_url,
+                problem,
+            )
+        )
         if args.channels:
             for cid, n in sorted(r.channel_samples.items()):
                 rows.append((f"  {cid}", "", n, "", "", "", ""))
     print(f"window [{start} - {end})")
-    print(table(["station", "channels", "samples", "latency_s", "elapsed_s", "feed", "error"],
-                rows))
+    print(
+        table(["station", "channels", "samples", "latency_s", "elapsed_s", "feed", "error"], rows)
+    )
     n_data = sum(1 for r in results.values() if r.n_samples)
     n_err = sum(1 for r in results.values() if r.error)
     print(f"{len(results)} stations: {n_data} with data, {n_err} errors")

@@ -245,6 +245,8 @@ def _describe(exc: BaseException | None) -> str:
     if exc is None:
         return "unknown error"
     text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, SeismoError):
+        return text
     if isinstance(exc, TimeoutError):
         text = f"timed out ({text})"
     elif isinstance(exc, ConnectionRefusedError):

@@ -13,6 +13,7 @@ from typing import Any
 from obspy import Stream, UTCDateTime
 from obspy.clients.seedlink.basic_client import Client
 from obspy.clients.seedlink.client.seedlinkconnection import SeedLinkConnection
+from obspy.clients.seedlink.seedlinkexception import SeedLinkException
 
 from seismo.errors import FeedError
 from seismo.feeds.base import Feed
@@ -27,6 +28,18 @@ class _Connection(SeedLinkConnection):  # type: ignore[misc]
     ObsPy 1.5 reads an end-of-stream as "no data yet" and polls it for 30 s
     while waiting for a command reply, whatever the timeout.
     """
+
+    rejected = False
+
+    def negotiate_multi_station(self) -> None:
+        try:
+            super().negotiate_multi_station()
+        except SeedLinkException:
+            # ObsPy would reconnect and retry until its timeout; a station the server
+            # refuses will not appear by waiting.
+            self.rejected = True
+            self.terminate_flag = True
+            raise
 
     def receive_data(self, maxbytes: int, code: Any) -> bytes:
         data: bytes = self.socket.recv(maxbytes)
@@ -75,9 +88,15 @@ class SeedLinkFeed(Feed):
         t1 = UTCDateTime(math.ceil(end.timestamp) + 1)
         client = _Client(self.host, self.port, timeout=self.timeout_s)
         try:
-            return client.get_waveforms(network, station, loc, cha, t0, t1)
+            st: Stream = client.get_waveforms(network, station, loc, cha, t0, t1)
         except ValueError as exc:
             # basic_client concatenates the received records; none received -> ValueError.
+            if getattr(client._slclient.slconn, "rejected", False):
+                raise FeedError(
+                    f"SeedLink server {self.url} does not serve {network}.{station} "
+                    f"(STATION or SELECT {loc}{cha} refused)"
+                ) from None
             if not getattr(client, "bulk_data_container", None):
                 return Stream()
             raise FeedError(f"bad answer from {self.url}: {exc}") from exc
+        return st

@@ -140,4 +140,3 @@ def noise_segment(
         block = np.fft.irfft(amplitude * (z[0] + 1j * z[1]), n)
         out[lo - i0 : hi - i0] += block[lo - b0 : hi - b0] * win[lo - b0 : hi - b0]
     return out
-

@@ -55,8 +55,10 @@ def _clear_range(path: Path, start: UTCDateTime, end: UTCDateTime) -> None:
     keep = Stream()
     for tr in old:
         eps = 0.1 / tr.stats.sampling_rate
-        for part in (tr.slice(endtime=start - eps, nearest_sample=False),
-                     tr.slice(starttime=end, nearest_sample=False)):
+        for part in (
+            tr.slice(endtime=start - eps, nearest_sample=False),
+            tr.slice(starttime=end, nearest_sample=False),
+        ):
             if part.stats.npts:
                 keep.append(part)
     if len(keep):

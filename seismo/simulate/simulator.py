@@ -400,8 +400,16 @@ class Simulator:
                     pga[sid], pgv[sid] = peak_motion(motion.zne, float(fr))
             out.append(
                 TruthEvent(
-                    ev.origin, ev.latitude, ev.longitude, ev.depth_km, ev.magnitude,
-                    arr, epi_d, hyp_d, pga, pgv,
+                    ev.origin,
+                    ev.latitude,
+                    ev.longitude,
+                    ev.depth_km,
+                    ev.magnitude,
+                    arr,
+                    epi_d,
+                    hyp_d,
+                    pga,
+                    pgv,
                 )
             )
         return out

@@ -195,9 +195,7 @@ def synthesize(
     t = (np.arange(n) - onset) / fs + p_offset_s  # seconds after the P arrival
     live = np.arange(n) >= onset
     tt = np.where(live, t, 0.0)
-    w_p = np.where(
-        live, (1.0 - np.exp(-(tt + 0.5 / fs) / par.p_rise_s)) * np.exp(-tt / dur_p), 0.0
-    )
+    w_p = np.where(live, (1.0 - np.exp(-(tt + 0.5 / fs) / par.p_rise_s)) * np.exp(-tt / dur_p), 0.0)
     w_p[onset + math.ceil(6.0 * dur_p * fs) :] = 0.0
     w_s = np.where(tt >= s_delay_s, saragoni_hart(tt - s_delay_s, tw_s), 0.0)
     w_s[onset + math.ceil((s_delay_s + 1.5 * tw_s) * fs) :] = 0.0

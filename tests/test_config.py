@@ -1,0 +1,127 @@
+"""Configuration: strict validation, messages naming file and key, secrets never shown."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from seismo.cli.main import main
+from seismo.config import (
+    DEFAULT_CONFIG,
+    config_path,
+    effective_config,
+    load_settings,
+    settings_to_toml,
+)
+from seismo.errors import ConfigError
+
+BASE = DEFAULT_CONFIG.read_text(encoding="utf-8")
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    # Keep relative paths working: rewrite them to absolute ones of the shipped config dir.
+    cfg_dir = DEFAULT_CONFIG.parent
+    text = text.replace('"../', f'"{cfg_dir.parent}/').replace(
+        'velocity_model = "', f'velocity_model = "{cfg_dir}/'
+    ).replace('sites = "', f'sites = "{cfg_dir}/').replace('scenarios = "', f'scenarios = "{cfg_dir}/')
+    p = tmp_path / "seismo.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_shipped_config_loads_and_resolves_paths() -> None:
+    s = load_settings(DEFAULT_CONFIG)
+    assert s.source == DEFAULT_CONFIG
+    assert s.network.inventory.is_absolute() and s.network.inventory.exists()
+    assert s.network.velocity_model.exists() and s.network.sites.exists()
+    assert s.feeds.default == "sim://"
+
+
+def test_unknown_key_is_named_with_file(tmp_path: Path) -> None:
+    p = _write(tmp_path, BASE.replace("[feeds]\n", "[feeds]\nbogus_key = 1\n"))
+    with pytest.raises(ConfigError) as e:
+        load_settings(p)
+    msg = str(e.value)
+    assert str(p) in msg and "feeds.bogus_key: unknown key" in msg
+
+
+def test_wrong_type_is_named(tmp_path: Path) -> None:
+    p = _write(tmp_path, BASE.replace("timeout_s = 10.0", 'timeout_s = "soon"'))
+    with pytest.raises(ConfigError, match=r"feeds\.timeout_s: .*\(got 'soon'\)"):
+        load_settings(p)
+
+
+def test_out_of_range_is_named(tmp_path: Path) -> None:
+    p = _write(tmp_path, BASE.replace("window_s = 60.0", "window_s = -5"))
+    with pytest.raises(ConfigError, match=r"pipeline\.window_s: Input should be greater than 0 \(got -5\)"):
+        load_settings(p)
+
+
+def test_cross_field_rule_is_named(tmp_path: Path) -> None:
+    p = _write(tmp_path, BASE + "\n[picker]\nsta_s = 20.0\nlta_s = 10.0\n")
+    with pytest.raises(ConfigError, match=r"picker: .*sta_s \(20.0\) must be shorter than lta_s \(10.0\)"):
+        load_settings(p)
+
+
+def test_unknown_alert_channel_in_group(tmp_path: Path) -> None:
+    p = _write(tmp_path, BASE.replace('oncall = ["audit"]', 'oncall = ["pager"]'))
+    with pytest.raises(ConfigError, match="group 'oncall' names unknown channel 'pager'"):
+        load_settings(p)
+
+
+def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="configuration file not found: .*nope.toml"):
+        load_settings(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[feeds\ndefault = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"invalid configuration in {bad}: not valid TOML"):
+        load_settings(bad)
+
+
+def test_missing_required_section(tmp_path: Path) -> None:
+    p = tmp_path / "empty.toml"
+    p.write_text("", encoding="utf-8")
+    with pytest.raises(ConfigError, match="network: Field required"):
+        load_settings(p)
+
+
+def test_seismo_config_env_selects_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = _write(tmp_path, BASE.replace('default = "sim://"', 'default = "sds:///data/archive"'))
+    monkeypatch.setenv("SEISMO_CONFIG", str(p))
+    assert config_path() == p
+    assert load_settings().feeds.default == "sds:///data/archive"
+
+
+def test_secrets_masked_in_check_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = "s3cr3t-token-value-123"
+    monkeypatch.setenv("SEISMO_INFLUX_TOKEN", secret)
+    monkeypatch.delenv("SEISMO_INFLUX_PASSWORD", raising=False)
+    assert main(["--config", str(DEFAULT_CONFIG), "config", "check"]) == 0
+    out = capsys.readouterr().out
+    assert secret not in out
+    assert 'token_env = "SEISMO_INFLUX_TOKEN (set)"' in out
+    assert 'password_env = "SEISMO_INFLUX_PASSWORD (unset)"' in out
+    eff = effective_config(load_settings(DEFAULT_CONFIG))
+    assert secret not in repr(eff)
+
+
+def test_config_check_reports_error_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    p = _write(tmp_path, BASE.replace("retries = 2", "retries = 99"))
+    assert main(["--config", str(p), "config", "check"]) == 1
+    err = capsys.readouterr().err
+    assert "feeds.retries" in err and str(p) in err
+    assert err.count("\n") == 1  # one clear message
+
+
+def test_settings_round_trip_through_toml(tmp_path: Path) -> None:
+    s = load_settings(DEFAULT_CONFIG)
+    p = tmp_path / "copy.toml"
+    p.write_text(settings_to_toml(s), encoding="utf-8")
+    assert load_settings(p).model_dump() == s.model_dump()
+    assert "SEISMO_INFLUX_TOKEN" in p.read_text() and os.environ.get("X_UNUSED") is None

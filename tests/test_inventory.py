@@ -1,0 +1,93 @@
+"""The shipped network: 20 stations on land, complete responses to physical units."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from global_land_mask import globe
+from obspy import Trace, UTCDateTime
+
+from seismo.errors import InventoryError
+from seismo.inventory import load_inventory, select_station, stations
+
+
+def test_twenty_stations_in_the_city(inventory, settings) -> None:  # type: ignore[no-untyped-def]
+    stas = stations(inventory)
+    assert len(stas) == 20
+    la0, la1, lo0, lo1 = 22.45, 22.85, 113.75, 114.65  # issue: the Shenzhen area
+    for s in stas:
+        assert la0 <= s.latitude <= la1 and lo0 <= s.longitude <= lo1, s.id
+        assert globe.is_land(s.latitude, s.longitude), f"{s.id} is not on land"
+        assert s.kinds(), s.id
+    kinds = [frozenset(s.kinds()) for s in stas]
+    assert frozenset({"velocity"}) in kinds and frozenset({"acceleration"}) in kinds
+    assert frozenset({"velocity", "acceleration"}) in kinds
+
+
+def test_azimuthal_coverage_of_city_centre(inventory) -> None:  # type: ignore[no-untyped-def]
+    from seismo.geo import azimuth_deg, azimuthal_gap_deg
+
+    lat = np.array([s.latitude for s in stations(inventory)])
+    lon = np.array([s.longitude for s in stations(inventory)])
+    # seen from the middle of the city, no azimuth gap larger than 90 degrees
+    assert azimuthal_gap_deg(azimuth_deg(22.62, 114.1, lat, lon)) < 90
+
+
+def test_three_components_at_100_hz(inventory) -> None:  # type: ignore[no-untyped-def]
+    for s in stations(inventory):
+        by_band: dict[tuple[str, str], set[str]] = {}
+        for c in s.channels:
+            assert c.sampling_rate == 100.0
+            by_band.setdefault((c.location, c.channel[:2]), set()).add(c.component)
+        for comps in by_band.values():
+            assert comps == {"Z", "N", "E"}
+
+
+@pytest.mark.parametrize("kind,output", [("velocity", "VEL"), ("acceleration", "ACC")])
+def test_responses_remove_to_physical_units(inventory, kind: str, output: str) -> None:  # type: ignore[no-untyped-def]
+    """A 2 Hz sine of known ground amplitude, forward-modelled to counts, comes back."""
+    fs, f0, amp = 100.0, 2.0, 1e-4  # m/s or m/s^2
+    n = 6000
+    t = np.arange(n) / fs
+    ground = amp * np.sin(2 * np.pi * f0 * t) * np.hanning(n)
+    for s in stations(inventory):
+        for c in s.channels:
+            if c.kind != kind:
+                continue
+            resp = inventory.get_response(c.seed_id, UTCDateTime(2026, 1, 1))
+            freqs = np.fft.rfftfreq(n, 1 / fs)
+            h = resp.get_evalresp_response_for_frequencies(freqs, output=output)
+            counts = np.fft.irfft(np.fft.rfft(ground) * h, n)
+            tr = Trace(counts, header={"network": c.network, "station": c.station,
+                                       "location": c.location, "channel": c.channel,
+                                       "sampling_rate": fs,
+                                       "starttime": UTCDateTime(2026, 1, 1)})
+            tr.remove_response(inventory=inventory, output=output, water_level=None,
+                               pre_filt=(0.2, 0.5, 30.0, 40.0), zero_mean=False, taper=False)
+            mid = slice(n // 4, 3 * n // 4)
+            err = np.max(np.abs(tr.data[mid] - ground[mid])) / amp
+            assert err < 0.02, f"{c.seed_id}: {err:.3f}"
+            # the sensitivity is what the stages multiply to (counts per unit)
+            assert c.sensitivity == pytest.approx(abs(h[np.argmin(np.abs(freqs - 1.0))]), rel=0.01)
+
+
+def test_inventory_errors(tmp_path: Path) -> None:
+    with pytest.raises(InventoryError, match="inventory not found"):
+        load_inventory(tmp_path / "missing.xml")
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<FDSNStationXML>broken", encoding="utf-8")
+    with pytest.raises(InventoryError, match=f"cannot read StationXML {bad}"):
+        load_inventory(bad)
+    empty_dir = tmp_path / "d"
+    empty_dir.mkdir()
+    with pytest.raises(InventoryError, match="holds no"):
+        load_inventory(empty_dir)
+
+
+def test_select_station(inventory) -> None:  # type: ignore[no-untyped-def]
+    sid = stations(inventory)[0].id
+    assert select_station(inventory, sid).id == sid
+    with pytest.raises(InventoryError, match="'XX.NOPE' is not in the inventory"):
+        select_station(inventory, "XX.NOPE")
