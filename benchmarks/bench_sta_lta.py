@@ -3,11 +3,15 @@
 Data: 20 stations x 3 channels of float64 white noise at 100 Hz, one day each
 (``--quick``: one hour). Each station is one 2-D (3 x samples) call of the seismo
 kernels (the multi-channel path); ObsPy's C kernels take 1-D traces, so they are
-called per channel. nsta/nlta = 0.5 s / 10 s (the picker defaults).
+called per channel (so is the "1-D per channel" seismo row). nsta/nlta = 0.5 s / 10 s
+(the picker defaults). The "numpy fallback" rows are the kernels used when numba is
+not importable. The "floor" row is one numpy pass that reads the input and writes a
+new output array (``np.square``): no kernel that returns a fresh array can be faster.
 
-Reports throughput (samples/s, best of ``--repeat``) and peak memory of one
-station call (tracemalloc, measured in a separate untimed call), prints a Markdown
-table for benchmarks/README.md.
+Reports throughput (samples/s, best of ``--repeat``; numba compilation is done by an
+untimed warm-up call) and peak memory of one station call (tracemalloc, measured in a
+separate untimed call; numba's own ~0.5 MB of work arrays are not seen by
+tracemalloc), prints a Markdown table for benchmarks/README.md.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_sta_lta.py [--quick]
 """
@@ -29,7 +33,13 @@ from collections.abc import Callable  # noqa: E402
 import numpy as np  # noqa: E402
 from obspy.signal import trigger as obspy_trigger  # noqa: E402
 
-from seismo.picker import classic_sta_lta, recursive_sta_lta  # noqa: E402
+from seismo.picker import (  # noqa: E402
+    _classic_sta_lta_numpy,
+    _jit_kernels,
+    _recursive_sta_lta_numpy,
+    classic_sta_lta,
+    recursive_sta_lta,
+)
 
 FS = 100.0
 NSTA, NLTA = int(0.5 * FS), int(10 * FS)
@@ -42,6 +52,10 @@ def _obspy(fn: Callable[..., np.ndarray]) -> Callable[[np.ndarray], list[np.ndar
 
 def _seismo(fn: Callable[..., np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
     return lambda x: fn(x, NSTA, NLTA)
+
+
+def _floor(x: np.ndarray) -> np.ndarray:
+    return np.square(x)
 
 
 def _peak_mb(f: Callable[[np.ndarray], object], x: np.ndarray) -> float:
@@ -62,12 +76,20 @@ def main(argv: list[str] | None = None) -> int:
     n = int(seconds * FS)
     x = np.random.default_rng(0).standard_normal((N_COMP, n))  # one station, reused
     total = N_STATIONS * N_COMP * n
+    engine = "numba" if _jit_kernels() is not None else "numpy (numba not importable)"
     cases = {
+        "floor (np.square into a new array, 2-D)": _floor,
         "classic (seismo, 2-D per station)": _seismo(classic_sta_lta),
+        "classic (seismo, 1-D per channel)": _obspy(classic_sta_lta),
+        "classic (seismo numpy fallback, 2-D)": _seismo(_classic_sta_lta_numpy),
         "classic (ObsPy C, per channel)": _obspy(obspy_trigger.classic_sta_lta),
         "recursive (seismo, 2-D per station)": _seismo(recursive_sta_lta),
+        "recursive (seismo, 1-D per channel)": _obspy(recursive_sta_lta),
+        "recursive (seismo numpy fallback, 2-D)": _seismo(_recursive_sta_lta_numpy),
         "recursive (ObsPy C, per channel)": _obspy(obspy_trigger.recursive_sta_lta),
     }
+    for f in cases.values():  # warm-up: numba compilation / disk-cache load
+        f(x[:, : 20 * NLTA])
     rates: dict[str, float] = {}
     times: dict[str, float] = {}
     mems: dict[str, float] = {}
@@ -91,12 +113,14 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nRun {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, `{cmd}`, "
         f"{N_STATIONS}x{N_COMP} channels x {seconds} s at {FS:g} Hz "
-        f"({total / 1e6:.0f} M samples), nsta={NSTA}, nlta={NLTA}.\n"
+        f"({total / 1e6:.0f} M samples), nsta={NSTA}, nlta={NLTA}, seismo kernels: {engine}.\n"
     )
     print("| kernel | time (s) | M samples/s | peak MB (one station call) | vs ObsPy |")
     print("|---|---|---|---|---|")
     for name in cases:
         ref = name.split(" (")[0] + " (ObsPy C, per channel)"
+        if ref not in rates:  # the floor row: compare with classic
+            ref = "classic (ObsPy C, per channel)"
         ratio = rates[name] / rates[ref]
         print(
             f"| {name} | {times[name]:.2f} | {rates[name] / 1e6:.0f} | "

@@ -197,7 +197,7 @@ def _best_per_station(
 def _residuals(
     origin: Origin, picks: Sequence[Pick], stations: Mapping[str, StationInfo],
     model: VelocityModel, loc_cfg: LocateConfig, phase: str | None = None,
-) -> NDArray:
+) -> tuple[NDArray, NDArray]:
     """Residual (s) of every pick against ``origin`` (as ``phase`` if given) and the
     predicted travel time (s)."""
     out = np.full(len(picks), np.inf)
@@ -367,11 +367,14 @@ def _grow(
             except LocationError as exc:
                 log.debug("candidate rejected: %s", exc)
                 return None
-            excess = [
-                abs(a.residual_s)
-                / float(tolerance_s(cfg, float(a.time - new.time) - a.residual_s))
-                for a in new.arrivals
-            ]
+            res_abs = np.array([abs(a.residual_s) for a in new.arrivals])
+            tol = tolerance_s(cfg, np.array([float(a.time - new.time) for a in new.arrivals])
+                              - np.array([a.residual_s for a in new.arrivals]))
+            # robust trim: a least-squares fit spreads an outlier's error over the good
+            # picks, so also cut at 4 robust sigmas (1.4826 x median |res|, Gaussian MAD),
+            # never below the tolerance floor
+            robust = max(4.0 * 1.4826 * float(np.median(res_abs)), cfg.residual_floor_s)
+            excess = res_abs / np.minimum(tol, robust)
             k = int(np.argmax(excess))
             if excess[k] <= 1.0:
                 break

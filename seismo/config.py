@@ -209,6 +209,10 @@ class LocateConfig(_Model):
     depth_step_km: PosFloat = Field(5.0, description="coarse depth step (km)")
     max_iterations: PosInt = 20
     pick_sigma_s: PosFloat = Field(0.1, description="floor of the pick standard error (s)")
+    s_sigma_factor: Annotated[float, Field(ge=1)] = Field(
+        2.0, description="S floor = factor x pick_sigma_s: S onsets in the P coda are ~2x less "
+        "precise than P (Diehl et al. 2009 pick-quality classes [3P])"
+    )
     fixed_depth_km: NonNegFloat = Field(
         10.0, description="depth used when depth is unconstrained (NEIC-style 10 km default)"
     )

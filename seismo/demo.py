@@ -69,12 +69,19 @@ def run_detect_dag(
     env = airflow_env(home, config_file)
     with log_file.open("ab") as fh:
         if not (home / "airflow.db").exists():
-            subprocess.run([_airflow_bin(), "db", "migrate"], env=env, stdout=fh,
-                           stderr=subprocess.STDOUT, check=True)
+            subprocess.run(
+                [_airflow_bin(), "db", "migrate"],
+                env=env,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                check=True,
+            )
         t0 = time.perf_counter()
         proc = subprocess.run(
             [_airflow_bin(), "dags", "test", "seismo_detect", run_time.isoformat() + "+00:00"],
-            env=env, stdout=fh, stderr=subprocess.STDOUT,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
         )
     return proc.returncode, time.perf_counter() - t0
 
@@ -111,29 +118,46 @@ def run_demo(
     reference = origin - (scen.events[0].origin - scen.reference)
 
     influx = ensure_local_influx(settings)
-    echo(f"InfluxDB: {settings.store.url} ({'started, data in ' + str(settings.store.server_data_dir) if influx else 'already running'})")
+    state = f"started, data in {settings.store.server_data_dir}" if influx else "already running"
+    echo(f"InfluxDB: {settings.store.url} ({state})")
     port = free_port()
-    server = serve_simulation(settings, scenario=name, reference=reference,
-                              host="127.0.0.1", port=port)
+    server = serve_simulation(
+        settings, scenario=name, reference=reference, host="127.0.0.1", port=port
+    )
     try:
-        echo(f"SeedLink: simulated network on seedlink://127.0.0.1:{port}, scenario {name!r}: "
-             f"{scen.description}")
+        echo(
+            f"SeedLink: simulated network on seedlink://127.0.0.1:{port}, scenario {name!r}: "
+            f"{scen.description}"
+        )
         echo(f"          earthquake at {origin} (inside window {window})")
         from seismo.config import AlertsConfig, ChannelConfig, FeedsConfig
 
-        alerts = settings.alerts.model_copy(update={
-            "outbox_dir": work / "outbox",
-            "channels": {**settings.alerts.channels,
-                         "demo": ChannelConfig(kind="directory", path=alert_dir)},
-            "groups": {g: [*names, "demo"] for g, names in
-                       (settings.alerts.groups or {"oncall": [], "tsunami": []}).items()},
-        })
-        demo_settings = settings.model_copy(update={
-            "feeds": FeedsConfig(default=f"seedlink://127.0.0.1:{port}",
-                                 timeout_s=settings.feeds.timeout_s, retries=settings.feeds.retries,
-                                 retry_delay_s=settings.feeds.retry_delay_s),
-            "alerts": AlertsConfig.model_validate(alerts.model_dump()),
-        })
+        alerts = settings.alerts.model_copy(
+            update={
+                "outbox_dir": work / "outbox",
+                "channels": {
+                    **settings.alerts.channels,
+                    "demo": ChannelConfig(kind="directory", path=alert_dir),
+                },
+                "groups": {
+                    g: [*names, "demo"]
+                    for g, names in (
+                        settings.alerts.groups or {"oncall": [], "tsunami": []}
+                    ).items()
+                },
+            }
+        )
+        demo_settings = settings.model_copy(
+            update={
+                "feeds": FeedsConfig(
+                    default=f"seedlink://127.0.0.1:{port}",
+                    timeout_s=settings.feeds.timeout_s,
+                    retries=settings.feeds.retries,
+                    retry_delay_s=settings.feeds.retry_delay_s,
+                ),
+                "alerts": AlertsConfig.model_validate(alerts.model_dump()),
+            }
+        )
         cfg_file = work / "seismo.toml"
         cfg_file.write_text(settings_to_toml(demo_settings), encoding="utf-8")
         log_file = work / "airflow.log"
@@ -144,8 +168,13 @@ def run_demo(
             time.sleep(0.5)
         echo(f"Airflow: running DAG seismo_detect for run time {now} (log: {log_file})")
         rc, secs = run_detect_dag(work / "airflow", cfg_file, now, log_file)
-        result = DemoResult(window=window, origin=origin, dag_state="success" if rc == 0 else
-                            f"failed (exit {rc})", dag_seconds=secs, log_file=log_file)
+        result = DemoResult(
+            window=window,
+            origin=origin,
+            dag_state="success" if rc == 0 else f"failed (exit {rc})",
+            dag_seconds=secs,
+            log_file=log_file,
+        )
         with InfluxStore.from_settings(demo_settings) as store:
             result.events = store.query_events(window.start - 60, window.end + 60)
         result.alert_files = sorted(alert_dir.glob("*.xml")) if alert_dir.exists() else []
@@ -167,16 +196,22 @@ def render(result: DemoResult) -> str:
             f"rms {e.rms_s:.2f} s, gap {e.azimuthal_gap_deg:.0f}°, "
             f"±{e.horizontal_uncertainty_km:.1f} km)"
         )
-        lines.append(f"  true origin {result.origin} — origin-time error "
-                     f"{float(e.time - result.origin):+.2f} s")
+        lines.append(
+            f"  true origin {result.origin} — origin-time error "
+            f"{float(e.time - result.origin):+.2f} s"
+        )
         top = sorted(e.station_intensities, key=lambda s: -s.intensity_cn)[:5]
         if top:
-            lines.append("  observed intensity (GB/T 17742-2020 / MMI): " + ", ".join(
-                f"{s.station} {s.intensity_cn:.1f}/{s.mmi:.1f}" for s in top))
+            lines.append(
+                "  observed intensity (GB/T 17742-2020 / MMI): "
+                + ", ".join(f"{s.station} {s.intensity_cn:.1f}/{s.mmi:.1f}" for s in top)
+            )
         sites = sorted(e.site_intensities, key=lambda s: -s.intensity_cn)[:5]
         if sites:
-            lines.append("  predicted at sites: " + ", ".join(
-                f"{s.name} {s.intensity_cn:.1f}" for s in sites))
+            lines.append(
+                "  predicted at sites: "
+                + ", ".join(f"{s.name} {s.intensity_cn:.1f}" for s in sites)
+            )
     for f in result.alert_files:
         lines.append(f"alert file: {f}")
     return "\n".join(lines)

@@ -21,7 +21,7 @@ from seismo.config import Settings
 from seismo.errors import DataError, FeedError
 from seismo.model import Event
 from seismo.pipeline import Context, Window, process_window, windows_between
-from seismo.run import RunReport, Runner
+from seismo.run import Runner, RunReport
 
 log = logging.getLogger(__name__)
 
@@ -64,15 +64,39 @@ class DetectSummary:
             lines.append(f"station errors (windows): {worst}")
         if self.events:
             rows = [
-                (e.id, str(e.time)[:22], f"{e.latitude:.3f}", f"{e.longitude:.3f}",
-                 f"{e.depth_km:.1f}", "-" if e.magnitude is None else f"{e.magnitude:.1f}",
-                 "-" if e.max_intensity is None else f"{e.max_intensity:.1f}",
-                 e.n_stations, f"{e.rms_s:.2f}", f"{e.azimuthal_gap_deg:.0f}",
-                 "outside" if e.outside_network else "")
+                (
+                    e.id,
+                    str(e.time)[:22],
+                    f"{e.latitude:.3f}",
+                    f"{e.longitude:.3f}",
+                    f"{e.depth_km:.1f}",
+                    "-" if e.magnitude is None else f"{e.magnitude:.1f}",
+                    "-" if e.max_intensity is None else f"{e.max_intensity:.1f}",
+                    e.n_stations,
+                    f"{e.rms_s:.2f}",
+                    f"{e.azimuthal_gap_deg:.0f}",
+                    "outside" if e.outside_network else "",
+                )
                 for e in self.events
             ]
-            lines.append(table(["id", "origin (UTC)", "lat", "lon", "depth", "ML", "I_cn",
-                                "nsta", "rms", "gap", ""], rows))
+            lines.append(
+                table(
+                    [
+                        "id",
+                        "origin (UTC)",
+                        "lat",
+                        "lon",
+                        "depth",
+                        "ML",
+                        "I_cn",
+                        "nsta",
+                        "rms",
+                        "gap",
+                        "",
+                    ],
+                    rows,
+                )
+            )
         return "\n".join(lines)
 
 
@@ -87,8 +111,9 @@ class ChunkSource:
     def load(self, t0: UTCDateTime, t1: UTCDateTime) -> int:
         from seismo.feeds import fetch_window
 
-        res = fetch_window(self.ctx.settings, self.ctx.inventory, t0, t1, feed_url=self.feed_url,
-                           max_workers=4)
+        res = fetch_window(
+            self.ctx.settings, self.ctx.inventory, t0, t1, feed_url=self.feed_url, max_workers=4
+        )
         self.cache = {}
         n = 0
         for sid, r in res.items():
@@ -135,12 +160,13 @@ def detect_range(
     summary = DetectSummary(start, end, n_windows=len(windows), n_stations=len(ctx.stations))
     chunk_n = max(1, int(settings.pipeline.chunk_s // settings.pipeline.window_s))
     source = ChunkSource(ctx, feed_url)
-    runner = Runner.from_settings(settings, store=store, alerts=alerts, alert_dir=alert_dir,
-                                  exercise=exercise)
+    runner = Runner.from_settings(
+        settings, store=store, alerts=alerts, alert_dir=alert_dir, exercise=exercise
+    )
     seen: set[str] = set()
     try:
         for i0 in range(0, len(windows), chunk_n):
-            chunk: list[Window] = windows[i0:i0 + chunk_n]
+            chunk: list[Window] = windows[i0 : i0 + chunk_n]
             summary.samples += source.load(chunk[0].data_start, chunk[-1].data_end)
             for j, w in enumerate(chunk):
                 res = process_window(ctx, w, source=source)

@@ -64,8 +64,9 @@ def run_drill(
     t0 = reference + first - PRE_S
     t1 = min(reference + last + POST_S, now)
     log.info("drill %s: reference %s, range %s - %s", scenario, reference, t0, t1)
-    summary = detect_range(settings, t0, t1, feed_url=url, store=store, alerts=True,
-                           alert_dir=alert_dir, exercise=True)
+    summary = detect_range(
+        settings, t0, t1, feed_url=url, store=store, alerts=True, alert_dir=alert_dir, exercise=True
+    )
     svc = AlertService.from_settings(settings, exercise=True, alert_dir=alert_dir)
     decisions = {e.id: list(svc.decide(e).groups) for e in summary.events}
     notes = []

@@ -11,7 +11,8 @@ Method (details, limits and the far-event discussion in ``docs/location.md``):
    At every node the origin time is solved analytically as the weighted mean
    residual (Tarantola & Valette 1982; NonLinLoc does the same), and the misfit
    is the weighted sum of squared residuals, chi² = sum w_i (t_i - T_i - t0)²,
-   w_i = 1/sigma_i², sigma_i = max(pick uncertainty, ``cfg.pick_sigma_s``).
+   w_i = 1/sigma_i², sigma_i = max(pick uncertainty, ``cfg.pick_sigma_s``), the
+   floor multiplied by ``cfg.s_sigma_factor`` for S picks.
 2. **Refinement**: a 7x7x5 local Cartesian grid around the best three distinct
    coarse nodes, shrunk by 0.4 per level down to ~0.1 km.
 3. **Levenberg-Marquardt** (Marquardt 1963) on (east, north, depth, t0) with
@@ -265,7 +266,13 @@ def _prepare(
             for p, s in zip(chosen, st, strict=True)
         ]
     )
-    sigma = np.array([max(float(p.uncertainty_s), cfg.pick_sigma_s) for p in chosen])
+    sigma = np.array(
+        [
+            max(float(p.uncertainty_s),
+                cfg.pick_sigma_s * (cfg.s_sigma_factor if p.phase == "S" else 1.0))
+            for p in chosen
+        ]
+    )
     ids = sorted({p.station_id for p in chosen})
     return _Data(
         picks=tuple(chosen),

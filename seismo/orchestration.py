@@ -81,8 +81,16 @@ def build_events(results: list[dict[str, Any]], window: dict[str, Any]) -> list[
     sres = [station_result_from_dict(r) for r in results]
     events = process_events(context(), sres, Window.from_dict(window))
     for e in events:
-        log.info("event %s %s lat %.3f lon %.3f depth %.1f ML %s I %s", e.id, e.time,
-                 e.latitude, e.longitude, e.depth_km, e.magnitude, e.max_intensity)
+        log.info(
+            "event %s %s lat %.3f lon %.3f depth %.1f ML %s I %s",
+            e.id,
+            e.time,
+            e.latitude,
+            e.longitude,
+            e.depth_km,
+            e.magnitude,
+            e.max_intensity,
+        )
     return [e.to_dict() for e in events]
 
 

@@ -120,7 +120,9 @@ class Context:
     sites: list = field(default_factory=list)
 
     @classmethod
-    def from_settings(cls, settings: Settings, inventory: str | Path | Inventory | None = None) -> Context:
+    def from_settings(
+        cls, settings: Settings, inventory: str | Path | Inventory | None = None
+    ) -> Context:
         from seismo.sites import load_sites
 
         if isinstance(inventory, Inventory):
@@ -153,8 +155,13 @@ def fetch_station(
     from seismo.feeds import fetch_window
 
     res = fetch_window(
-        ctx.settings, ctx.inventory, window.data_start, window.data_end,
-        feed_url=feed_url, stations=[station_id], max_workers=1,
+        ctx.settings,
+        ctx.inventory,
+        window.data_start,
+        window.data_end,
+        feed_url=feed_url,
+        stations=[station_id],
+        max_workers=1,
     )[station_id]
     if res.error:
         raise FeedError(res.error, station=station_id)
@@ -189,21 +196,39 @@ def process_station(
     if n_samples == 0:
         return StationResult(network=net, station=sta, error="no data in window", channels=channels)
     try:
-        picks = pick_stream(st, ctx.inventory, ctx.settings.picker,
-                            start=window.data_start, end=window.data_end)
-        n_sec = int(round(window.data_end - window.data_start))
-        amps = station_amplitudes(st, ctx.inventory, window.data_start, n_sec, ctx.settings.intensity)
+        picks = pick_stream(
+            st, ctx.inventory, ctx.settings.picker, start=window.data_start, end=window.data_end
+        )
+        n_sec = round(window.data_end - window.data_start)
+        amps = station_amplitudes(
+            st, ctx.inventory, window.data_start, n_sec, ctx.settings.intensity
+        )
     except SeismoError as exc:
         log.warning("station %s: processing failed: %s", station_id, exc)
-        return StationResult(network=net, station=sta, error=f"processing failed: {exc}",
-                             n_samples=n_samples, channels=channels)
+        return StationResult(
+            network=net,
+            station=sta,
+            error=f"processing failed: {exc}",
+            n_samples=n_samples,
+            channels=channels,
+        )
     except Exception as exc:  # keep the other stations going; the error is reported
         log.exception("station %s: unexpected processing error", station_id)
-        return StationResult(network=net, station=sta,
-                             error=f"processing failed: {type(exc).__name__}: {exc}",
-                             n_samples=n_samples, channels=channels)
-    return StationResult(network=net, station=sta, picks=tuple(picks), amplitudes=amps,
-                         n_samples=n_samples, channels=channels)
+        return StationResult(
+            network=net,
+            station=sta,
+            error=f"processing failed: {type(exc).__name__}: {exc}",
+            n_samples=n_samples,
+            channels=channels,
+        )
+    return StationResult(
+        network=net,
+        station=sta,
+        picks=tuple(picks),
+        amplitudes=amps,
+        n_samples=n_samples,
+        channels=channels,
+    )
 
 
 # --------------------------------------------------------------------------- events
@@ -213,9 +238,7 @@ def event_id(prefix: str, first_pick_time: UTCDateTime) -> str:
     return f"{prefix}{t.strftime('%Y%m%dT%H%M%S')}{t.microsecond // 10000:02d}"
 
 
-def process_events(
-    ctx: Context, results: Sequence[StationResult], window: Window
-) -> list[Event]:
+def process_events(ctx: Context, results: Sequence[StationResult], window: Window) -> list[Event]:
     """Associate, locate, and add magnitude and intensity for the window's events."""
     from seismo.associate import associate
     from seismo.intensity import predict_sites, station_intensities
@@ -227,7 +250,10 @@ def process_events(
     if not picks:
         return []
     try:
-        candidates = associate(picks, ctx.stations, ctx.velocity, s.associate, s.locate)
+        # only the stations that delivered data count for "who should have picked it"
+        live = {r.station_id for r in results if not r.error and r.n_samples > 0}
+        stations = {k: v for k, v in ctx.stations.items() if k in live}
+        candidates = associate(picks, stations, ctx.velocity, s.associate, s.locate)
     except LocationError as exc:
         log.warning("window %s: association failed: %s", window, exc)
         return []
@@ -240,18 +266,33 @@ def process_events(
             continue  # owned by the neighbouring window
         ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
         ml, ml_unc, smags = event_magnitude(
-            origin.time, origin.latitude, origin.longitude, origin.depth_km,
-            amps, ctx.stations, ctx.p_time, ctx.s_time, s.magnitude,
+            origin.time,
+            origin.latitude,
+            origin.longitude,
+            origin.depth_km,
+            amps,
+            ctx.stations,
+            ctx.p_time,
+            ctx.s_time,
+            s.magnitude,
         )
         obs = station_intensities(
-            origin.time, origin.latitude, origin.longitude, origin.depth_km,
-            amps, ctx.stations, ctx.p_time, ctx.s_time, s.intensity,
+            origin.time,
+            origin.latitude,
+            origin.longitude,
+            origin.depth_km,
+            amps,
+            ctx.stations,
+            ctx.p_time,
+            ctx.s_time,
+            s.intensity,
         )
         clipped = _clipped_stations(origin, amps, ctx)
         site_int = []
         if ml is not None and ctx.sites:
-            site_int = predict_sites(origin.latitude, origin.longitude, origin.depth_km, ml,
-                                     ctx.sites, obs, s.intensity)
+            site_int = predict_sites(
+                origin.latitude, origin.longitude, origin.depth_km, ml, ctx.sites, obs, s.intensity
+            )
         ev = dataclasses.replace(
             ev,
             magnitude=None if ml is None else round(ml, 2),

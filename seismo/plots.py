@@ -182,14 +182,14 @@ def plot_record_section(
                     label=f"predicted {phase}")
     marked = {"P": False, "S": False}
     for p in picks:
-        tr = by_sta.get(p.station_id)
-        if tr is None:
+        line = by_sta.get(p.station_id)
+        if line is None:
             continue
         color = "tab:red" if p.phase == "P" else "tab:blue"
         label = None if marked[p.phase] else f"{p.phase} pick"
         marked[p.phase] = True
         t = float(p.time - event.time)
-        ax.plot([t, t], [tr.distance_km - scale, tr.distance_km + scale], color=color,
+        ax.plot([t, t], [line.distance_km - scale, line.distance_km + scale], color=color,
                 linewidth=2.0, label=label)
     ax.set_xlabel(f"time after origin {str(event.time)[:22]} UTC (s)")
     ax.set_ylabel("epicentral distance (km)")

@@ -298,7 +298,7 @@ def bulletin_html(
     """The bulletin page (offline: images are relative file names)."""
     name = html.escape(settings.network.name)
     date = day.strftime("%Y-%m-%d")
-    expected = int(round(86400.0 / settings.pipeline.window_s))
+    expected = round(86400.0 / settings.pipeline.window_s)
     cover = 100.0 * n_windows / expected if expected else 0.0
     img = {k: html.escape(v) for k, v in images.items()}
     return f"""<!DOCTYPE html>

@@ -7,7 +7,13 @@ import pytest
 from obspy import UTCDateTime
 from test_locate import T0, ring_network, synth_picks  # shared synthetic-pick helpers
 
-from seismo.associate import EventCandidate, associate, stack_grid
+from seismo.associate import (
+    EventCandidate,
+    associate,
+    remove_glitches,
+    stack_grid,
+    tolerance_s,
+)
 from seismo.config import AssociateConfig, LocateConfig
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo, station_map
@@ -176,3 +182,25 @@ def test_unknown_stations_ignored_and_grid_cached(sz, model) -> None:  # type: i
     assert len(events) == 1 and "ghost" not in {p.id for p in events[0].picks}
     assert stack_grid(sz, model, ACFG) is stack_grid(dict(sz), model, ACFG)
     assert associate([], sz, model, ACFG, LCFG) == []
+
+
+def test_remove_glitches(sz) -> None:  # type: ignore[no-untyped-def]
+    st = list(sz.values())
+
+    def pk(i: int, dt: float) -> Pick:
+        s = st[i]
+        return Pick(f"g{i}", s.network, s.station, "00", "HHZ", "P", T0 + dt, 0.05, 9.0, 1.0)
+
+    burst = [pk(i, 10.0 + 0.004 * i) for i in range(5)]  # 5 stations within 16 ms
+    three = [pk(i, 30.0) for i in range(5, 8)]  # 3 stations: may be a real circumcentre event
+    spread = [pk(i, 40.0 + 0.5 * i) for i in range(8, 14)]
+    kept = remove_glitches(burst + three + spread, ACFG)
+    assert {p.id for p in kept} == {p.id for p in three + spread}
+    off = AssociateConfig(glitch_min_stations=0)
+    assert len(remove_glitches(burst, off)) == 5
+
+
+def test_tolerance_grows_with_travel_time() -> None:
+    tol = tolerance_s(ACFG, np.array([0.0, 10.0, 100.0]))
+    np.testing.assert_allclose(tol, [ACFG.residual_floor_s, ACFG.residual_floor_s + 0.5,
+                                     ACFG.max_residual_s])

@@ -23,9 +23,12 @@ BASE = DEFAULT_CONFIG.read_text(encoding="utf-8")
 def _write(tmp_path: Path, text: str) -> Path:
     # Keep relative paths working: rewrite them to absolute ones of the shipped config dir.
     cfg_dir = DEFAULT_CONFIG.parent
-    text = text.replace('"../', f'"{cfg_dir.parent}/').replace(
-        'velocity_model = "', f'velocity_model = "{cfg_dir}/'
-    ).replace('sites = "', f'sites = "{cfg_dir}/').replace('scenarios = "', f'scenarios = "{cfg_dir}/')
+    text = (
+        text.replace('"../', f'"{cfg_dir.parent}/')
+        .replace('velocity_model = "', f'velocity_model = "{cfg_dir}/')
+        .replace('sites = "', f'sites = "{cfg_dir}/')
+        .replace('scenarios = "', f'scenarios = "{cfg_dir}/')
+    )
     p = tmp_path / "seismo.toml"
     p.write_text(text, encoding="utf-8")
     return p
@@ -55,13 +58,17 @@ def test_wrong_type_is_named(tmp_path: Path) -> None:
 
 def test_out_of_range_is_named(tmp_path: Path) -> None:
     p = _write(tmp_path, BASE.replace("window_s = 60.0", "window_s = -5"))
-    with pytest.raises(ConfigError, match=r"pipeline\.window_s: Input should be greater than 0 \(got -5\)"):
+    with pytest.raises(
+        ConfigError, match=r"pipeline\.window_s: Input should be greater than 0 \(got -5\)"
+    ):
         load_settings(p)
 
 
 def test_cross_field_rule_is_named(tmp_path: Path) -> None:
     p = _write(tmp_path, BASE + "\n[picker]\nsta_s = 20.0\nlta_s = 10.0\n")
-    with pytest.raises(ConfigError, match=r"picker: .*sta_s \(20.0\) must be shorter than lta_s \(10.0\)"):
+    with pytest.raises(
+        ConfigError, match=r"picker: .*sta_s \(20.0\) must be shorter than lta_s \(10.0\)"
+    ):
         load_settings(p)
 
 
@@ -72,7 +79,7 @@ def test_unknown_alert_channel_in_group(tmp_path: Path) -> None:
 
 
 def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="configuration file not found: .*nope.toml"):
+    with pytest.raises(ConfigError, match=r"configuration file not found: .*nope\.toml"):
         load_settings(tmp_path / "nope.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("[feeds\ndefault = 1\n", encoding="utf-8")

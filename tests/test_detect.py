@@ -27,19 +27,48 @@ def test_detect_from_sds_writes_json_and_quakeml(
     sds: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     js, qml = tmp_path / "ev.json", tmp_path / "ev.xml"
-    rc = main(["detect", "--start", str(REF + 60), "--end", str(REF + 240), "--feed", f"sds://{sds}",
-               "--no-store", "--no-alerts", "--quiet", "--json", str(js), "--quakeml", str(qml)])
+    rc = main(
+        [
+            "detect",
+            "--start",
+            str(REF + 60),
+            "--end",
+            str(REF + 240),
+            "--feed",
+            f"sds://{sds}",
+            "--no-store",
+            "--no-alerts",
+            "--quiet",
+            "--json",
+            str(js),
+            "--quakeml",
+            str(qml),
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "1 events" in out
     data = json.loads(js.read_text())
     assert list(data) == ["events"] and len(data["events"]) == 1
     ev = data["events"][0]
-    for key in ("id", "origin_time", "latitude", "longitude", "depth_km", "magnitude",
-                "magnitude_type", "n_stations", "rms_s", "azimuthal_gap_deg", "max_intensity",
-                "picks"):
+    for key in (
+        "id",
+        "origin_time",
+        "latitude",
+        "longitude",
+        "depth_km",
+        "magnitude",
+        "magnitude_type",
+        "n_stations",
+        "rms_s",
+        "azimuthal_gap_deg",
+        "max_intensity",
+        "picks",
+    ):
         assert key in ev, key
-    assert ev["origin_time"].endswith("Z") and abs(UTCDateTime(ev["origin_time"]) - (REF + 120)) < 0.5
+    assert (
+        ev["origin_time"].endswith("Z") and abs(UTCDateTime(ev["origin_time"]) - (REF + 120)) < 0.5
+    )
     assert abs(ev["magnitude"] - 3.0) < 0.3 and ev["magnitude_type"] == "ML"
     assert {"station", "channel", "phase", "time"} <= set(ev["picks"][0])
     cat = read_events(str(qml))
@@ -47,18 +76,40 @@ def test_detect_from_sds_writes_json_and_quakeml(
     assert cat[0].magnitudes[0].magnitude_type == "ML"
 
 
-def test_detect_with_alert_dir_writes_cap(sds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_detect_with_alert_dir_writes_cap(
+    sds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     s = load_settings(DEFAULT_CONFIG)
     cfg = tmp_path / "seismo.toml"
     from seismo.config import AlertsConfig, settings_to_toml
 
     alerts = AlertsConfig.model_validate(
-        {**s.alerts.model_dump(), "outbox_dir": str(tmp_path / "outbox"), "channels": {}, "groups": {}}
+        {
+            **s.alerts.model_dump(),
+            "outbox_dir": str(tmp_path / "outbox"),
+            "channels": {},
+            "groups": {},
+        }
     )
     cfg.write_text(settings_to_toml(s.model_copy(update={"alerts": alerts})), encoding="utf-8")
     adir = tmp_path / "alerts"
-    rc = main(["--config", str(cfg), "detect", "--start", str(REF + 60), "--end", str(REF + 240),
-               "--feed", f"sds://{sds}", "--no-store", "--quiet", "--alert-dir", str(adir)])
+    rc = main(
+        [
+            "--config",
+            str(cfg),
+            "detect",
+            "--start",
+            str(REF + 60),
+            "--end",
+            str(REF + 240),
+            "--feed",
+            f"sds://{sds}",
+            "--no-store",
+            "--quiet",
+            "--alert-dir",
+            str(adir),
+        ]
+    )
     assert rc == 0
     files = sorted(adir.glob("*.xml"))
     assert len(files) == 1 and "oncall" in files[0].name
@@ -71,26 +122,53 @@ def test_detect_with_alert_dir_writes_cap(sds: Path, tmp_path: Path, monkeypatch
     "args,message",
     [
         (["--start", "yesterday", "--end", "2026-01-15T03:05:00"], "--start: not an ISO 8601 time"),
-        (["--start", "2026-01-15T03:05:00", "--end", "2026-01-15T03:00:00"], "must be after --start"),
-        (["--start", "2026-01-15T03:00:00", "--end", "2026-01-15T03:02:00", "--inventory",
-          "/nonexistent/inv.xml"], "inventory not found: /nonexistent/inv.xml"),
+        (
+            ["--start", "2026-01-15T03:05:00", "--end", "2026-01-15T03:00:00"],
+            "must be after --start",
+        ),
+        (
+            [
+                "--start",
+                "2026-01-15T03:00:00",
+                "--end",
+                "2026-01-15T03:02:00",
+                "--inventory",
+                "/nonexistent/inv.xml",
+            ],
+            "inventory not found: /nonexistent/inv.xml",
+        ),
     ],
 )
-def test_detect_bad_input(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_detect_bad_input(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["detect", *args, "--no-store", "--no-alerts", "--quiet"]) != 0
     assert message in capsys.readouterr().err
 
 
 def test_detect_empty_archive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "empty").mkdir()
-    rc = main(["detect", "--start", "2026-01-15T03:00:00", "--end", "2026-01-15T03:02:00",
-               "--feed", f"sds://{tmp_path / 'empty'}", "--no-store", "--no-alerts", "--quiet"])
+    rc = main(
+        [
+            "detect",
+            "--start",
+            "2026-01-15T03:00:00",
+            "--end",
+            "2026-01-15T03:02:00",
+            "--feed",
+            f"sds://{tmp_path / 'empty'}",
+            "--no-store",
+            "--no-alerts",
+            "--quiet",
+        ]
+    )
     assert rc != 0
     assert "no data between" in capsys.readouterr().err
 
 
-def test_detect_inventory_not_matching_archive(sds: Path, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_detect_inventory_not_matching_archive(
+    sds: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """An inventory of other stations than the archive's: a clear error, not silence."""
     from obspy import read_inventory
 
@@ -99,8 +177,22 @@ def test_detect_inventory_not_matching_archive(sds: Path, tmp_path: Path,
         net.code = "XX"
     other = tmp_path / "other.xml"
     inv.write(str(other), format="STATIONXML")
-    rc = main(["detect", "--start", str(REF + 60), "--end", str(REF + 180), "--feed", f"sds://{sds}",
-               "--inventory", str(other), "--no-store", "--no-alerts", "--quiet"])
+    rc = main(
+        [
+            "detect",
+            "--start",
+            str(REF + 60),
+            "--end",
+            str(REF + 180),
+            "--feed",
+            f"sds://{sds}",
+            "--inventory",
+            str(other),
+            "--no-store",
+            "--no-alerts",
+            "--quiet",
+        ]
+    )
     assert rc != 0
     err = capsys.readouterr().err
     assert "does not describe the stations" in err and "XX." in err
@@ -115,11 +207,17 @@ def test_drill_far_offshore_event_reaches_tsunami_centre(tmp_path: Path) -> None
     from seismo.config import AlertsConfig
 
     alerts = AlertsConfig.model_validate(
-        {**s.alerts.model_dump(), "outbox_dir": str(tmp_path / "outbox"), "channels": {}, "groups": {}}
+        {
+            **s.alerts.model_dump(),
+            "outbox_dir": str(tmp_path / "outbox"),
+            "channels": {},
+            "groups": {},
+        }
     )
     s = s.model_copy(update={"alerts": alerts})
-    res = run_drill(s, "m75_manila_trench", alert_dir=tmp_path / "cap",
-                    now=UTCDateTime("2026-03-01T00:00:00"))
+    res = run_drill(
+        s, "m75_manila_trench", alert_dir=tmp_path / "cap", now=UTCDateTime("2026-03-01T00:00:00")
+    )
     assert len(res.summary.events) == 1
     ev = res.summary.events[0]
     assert ev.outside_network

@@ -60,12 +60,25 @@ def test_responses_remove_to_physical_units(inventory, kind: str, output: str) -
             freqs = np.fft.rfftfreq(n, 1 / fs)
             h = resp.get_evalresp_response_for_frequencies(freqs, output=output)
             counts = np.fft.irfft(np.fft.rfft(ground) * h, n)
-            tr = Trace(counts, header={"network": c.network, "station": c.station,
-                                       "location": c.location, "channel": c.channel,
-                                       "sampling_rate": fs,
-                                       "starttime": UTCDateTime(2026, 1, 1)})
-            tr.remove_response(inventory=inventory, output=output, water_level=None,
-                               pre_filt=(0.2, 0.5, 30.0, 40.0), zero_mean=False, taper=False)
+            tr = Trace(
+                counts,
+                header={
+                    "network": c.network,
+                    "station": c.station,
+                    "location": c.location,
+                    "channel": c.channel,
+                    "sampling_rate": fs,
+                    "starttime": UTCDateTime(2026, 1, 1),
+                },
+            )
+            tr.remove_response(
+                inventory=inventory,
+                output=output,
+                water_level=None,
+                pre_filt=(0.2, 0.5, 30.0, 40.0),
+                zero_mean=False,
+                taper=False,
+            )
             mid = slice(n // 4, 3 * n // 4)
             err = np.max(np.abs(tr.data[mid] - ground[mid])) / amp
             assert err < 0.02, f"{c.seed_id}: {err:.3f}"
@@ -89,5 +102,5 @@ def test_inventory_errors(tmp_path: Path) -> None:
 def test_select_station(inventory) -> None:  # type: ignore[no-untyped-def]
     sid = stations(inventory)[0].id
     assert select_station(inventory, sid).id == sid
-    with pytest.raises(InventoryError, match="'XX.NOPE' is not in the inventory"):
+    with pytest.raises(InventoryError, match=r"'XX\.NOPE' is not in the inventory"):
         select_station(inventory, "XX.NOPE")

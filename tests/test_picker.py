@@ -12,6 +12,7 @@ import pytest
 from obspy import Stream, Trace, UTCDateTime
 from obspy.signal import trigger as obspy_trigger
 
+from seismo import picker as picker_mod
 from seismo.config import PickerConfig
 from seismo.errors import PickerError
 from seismo.inventory import stations
@@ -113,6 +114,102 @@ def test_kernel_invalid_args(kernel, args, needle) -> None:
         kernel(*args)
     with pytest.raises(PickerError):
         kernel(*args)
+
+
+# --------------------------------------------------------------------------- kernel paths
+NUMPY_KERNELS = [
+    (picker_mod._classic_sta_lta_numpy, obspy_trigger.classic_sta_lta, 1),
+    (picker_mod._recursive_sta_lta_numpy, obspy_trigger.recursive_sta_lta, 0),
+]
+
+
+@pytest.mark.parametrize(("ours", "ref", "short"), NUMPY_KERNELS, ids=["classic", "recursive"])
+def test_numpy_fallback_matches_obspy(manz, rjob, ours, ref, short) -> None:
+    # the pure-numpy path (used when numba is not importable) keeps the same contract
+    for data in (manz, rjob):
+        for nsta, nlta in ((5, 10), (50, 1000)):
+            a = ours(data, nsta, nlta)
+            assert _rel(a, ref(data, nsta, nlta), nlta) <= 1e-6
+            assert not a[: nlta - short].any()
+
+
+@pytest.fixture(scope="module")
+def long_real(manz, rjob) -> np.ndarray:
+    """Real records end to end (243,500 samples: many kernel blocks), a strong event
+    (manz, peak 62,000 counts) next to quieter data (rjob, 500 counts rms)."""
+    return np.concatenate([rjob, manz, rjob[::-1], manz[::-1]])
+
+
+@pytest.mark.parametrize(("ours", "ref"), KERNELS, ids=["classic", "recursive"])
+@pytest.mark.parametrize(("nsta", "nlta"), [(50, 1000), (20, 200), (5, 10), (200, 5000)])
+def test_kernel_multi_block_real(long_real, ours, ref, nsta, nlta) -> None:
+    # spans many time blocks (block edges, carried state / re-read lead-in) and strong
+    # amplitude changes: rounding must not leak from the event into the quiet parts
+    data = long_real
+    assert _rel(ours(data, nsta, nlta), ref(data, nsta, nlta), nlta) <= 1e-6
+    # 2-D with rows of different content gives each row's 1-D result
+    x = np.vstack([data, data[::-1], np.roll(data, 12345)])
+    out = ours(x, nsta, nlta)
+    for row, o in zip(x, out, strict=True):
+        np.testing.assert_array_equal(o, ours(row, nsta, nlta))
+
+
+def _classic_exact(d: np.ndarray, nsta: int, nlta: int) -> np.ndarray:
+    """Classic STA/LTA by direct window sums in extended precision (reference)."""
+    s = d.astype(np.longdouble) ** 2
+    win = np.lib.stride_tricks.sliding_window_view
+    sta = win(s, nsta).sum(axis=1)[nlta - nsta :]
+    lta = win(s, nlta).sum(axis=1)
+    r = np.zeros(d.size)
+    r[nlta - 1 :] = (sta / lta * (nlta / nsta)).astype(np.float64)
+    return r
+
+
+@pytest.mark.parametrize("ours", [classic_sta_lta, picker_mod._classic_sta_lta_numpy])
+def test_classic_large_step_no_worse_than_obspy(manz, rjob, ours) -> None:
+    # quiet noise, an event 1e4 x larger, quiet again: every float64 running or
+    # cumulative sum loses digits right after the event; ours stay below ObsPy's loss
+    quiet = rjob - rjob.mean()
+    loud = manz / np.abs(manz).max() * np.abs(quiet).max() * 1e4
+    data = np.concatenate([quiet, loud, quiet, quiet[::-1], quiet])
+    nsta, nlta = 50, 1000
+    exact = _classic_exact(data, nsta, nlta)
+    err_ours = _rel(ours(data, nsta, nlta), exact, nlta)
+    err_obspy = _rel(obspy_trigger.classic_sta_lta(data, nsta, nlta), exact, nlta)
+    assert err_ours <= err_obspy
+    assert err_ours <= 1e-4
+
+
+@pytest.mark.parametrize(("ours", "ref"), KERNELS, ids=["classic", "recursive"])
+def test_kernel_edge_lengths_and_inputs(manz, rjob, ours, ref) -> None:
+    nsta, nlta = 4, 30
+    for n in (nlta, nlta + 1, nlta + 3, 4096 + nlta - 1, 4096 + 1, 16384 + nlta + 5, 16384):
+        d = manz[:n]
+        assert d.size == n
+        a = ours(d, nsta, nlta)
+        assert a.shape == (n,)
+        if n > nlta:
+            assert _rel(a, ref(d, nsta, nlta), nlta) <= 1e-6
+    # int counts, non-contiguous and Fortran-ordered input give the float64 result
+    d = np.round(rjob[:1750] * 10.0)  # integer-valued counts
+    want = ours(d, nsta, nlta)
+    np.testing.assert_array_equal(ours(d.astype(np.int64), nsta, nlta), want)
+    np.testing.assert_array_equal(ours(np.repeat(d, 2)[::2], nsta, nlta), want)
+    x = np.asfortranarray(np.vstack([d, d]))
+    np.testing.assert_array_equal(ours(x, nsta, nlta), np.vstack([want, want]))
+    # a zero stretch inside data: 0 where the LTA window is all zero, never NaN
+    z = d.copy()
+    z[1000:1100] = 0.0
+    out = ours(z, nsta, nlta)
+    assert np.isfinite(out).all()
+    if ours is classic_sta_lta:  # (the recursive LTA decays, it never reaches 0)
+        assert not out[1000 + nlta : 1100].any()
+
+
+def test_kernels_use_numba_when_importable() -> None:
+    pytest.importorskip("numba")
+    jit = picker_mod._jit_kernels()
+    assert jit is not None and set(jit) == {"classic", "recursive"}
 
 
 # --------------------------------------------------------------------------- triggering

@@ -69,13 +69,15 @@ def test_window_grid(settings) -> None:  # type: ignore[no-untyped-def]
     assert float(w.end - w.start) == p.window_s
     assert w.data_end <= UTCDateTime("2026-01-15T03:03:50") - p.safety_margin_s
     assert float(w.start.timestamp) % p.window_s == 0
-    ws = windows_between(settings, UTCDateTime("2026-01-15T03:00:30"), UTCDateTime("2026-01-15T03:03:00"))
+    ws = windows_between(
+        settings, UTCDateTime("2026-01-15T03:00:30"), UTCDateTime("2026-01-15T03:03:00")
+    )
     assert [str(x.start)[11:19] for x in ws] == ["03:00:00", "03:01:00", "03:02:00"]
     assert Window.from_dict(w.to_dict()) == w
 
 
 def test_event_inside_network(ctx, settings) -> None:  # type: ignore[no-untyped-def]
-    sim, truth, events, picks = _run(ctx, settings, "felt_m3_city")
+    _, truth, events, picks = _run(ctx, settings, "felt_m3_city")
     assert len(events) == 1
     e, t = events[0], truth[0]
     assert _epi(e, t) < 3.0
@@ -121,13 +123,13 @@ def test_two_overlapping_events(ctx, settings) -> None:  # type: ignore[no-untyp
 def test_noise_hour_with_spikes_has_no_event(ctx, settings) -> None:  # type: ignore[no-untyped-def]
     sim = Simulator.from_settings(settings, scenario="noise_spikes")
     ref = sim.scenario.reference
-    _, _, events, picks = _run(ctx, settings, "noise_spikes", ref, ref + 900)
+    _, _, events, _ = _run(ctx, settings, "noise_spikes", ref, ref + 900)
     assert events == []
 
 
 def test_overlapping_reads_give_one_event_with_stable_id(ctx, settings) -> None:  # type: ignore[no-untyped-def]
     """Reprocessing is idempotent and a window shifted by half its length sees the same event."""
-    sim, truth, events, _ = _run(ctx, settings, "felt_m3_city")
+    events = _run(ctx, settings, "felt_m3_city")[2]
     again = _run(ctx, settings, "felt_m3_city")[2]
     assert [e.id for e in events] == [e.id for e in again]
     assert [e.to_dict() | {"creation_time": None} for e in events] == [

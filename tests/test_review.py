@@ -135,7 +135,8 @@ def test_manual_pick_and_edit(inventory: Any) -> None:
     assert p.channel.endswith("Z") and p.uncertainty_s == MANUAL_PICK_UNCERTAINTY_S
     s = parse_manual_pick(f"{sid}:S:2026-01-15T03:02:03", stations)
     assert s.channel[-1] in "NE12" and s.time == UTCDateTime("2026-01-15T03:02:03")
-    for bad, word in ((f"{sta}:X:2026-01-15T03:02:01", "phase"), ("NOPE:P:2026-01-15T03:02", "NOPE"),
+    for bad, word in ((f"{sta}:X:2026-01-15T03:02:01", "phase"),
+                      ("NOPE:P:2026-01-15T03:02", "NOPE"),
                       (f"{sta}:P:yesterday", "yesterday"), (f"{sta}:P", "STATION:PHASE")):
         with pytest.raises(DataError, match=word):
             parse_manual_pick(bad, stations)
@@ -168,7 +169,11 @@ def test_events_command_filters(scenario: Scenario, capsys: pytest.CaptureFixtur
 
 @pytest.mark.influx
 def test_event_show(scenario: Scenario, capsys: pytest.CaptureFixture[str]) -> None:
-    ev = scenario.event
+    from seismo.review import load_event
+    from seismo.store import InfluxStore
+
+    with InfluxStore.from_settings(scenario.settings) as store:  # reviewed or not
+        ev = load_event(store, scenario.event.id)
     rc, out, _ = run_cli(capsys, "event", "show", ev.id)
     assert rc == 0, out
     assert f"Event {ev.id}" in out and "horizontal uncertainty" in out
@@ -238,7 +243,8 @@ def test_review_workflow(scenario: Scenario, capsys: pytest.CaptureFixture[str])
 
     ev = scenario.event
     before = cap_files(scenario.alert_dir)
-    alerts0 = [r for r in before.values() if cap_text(r, "msgType") == "Alert"]
+    alerts0 = [r for r in before.values()
+               if cap_text(r, "msgType") == "Alert" and ev.id in cap_text(r, "identifier")]
     assert len(alerts0) == 1, sorted(before)  # felt M3 in the city: one on-call alert
     alert_id = cap_text(alerts0[0], "identifier")
 
@@ -293,7 +299,7 @@ def test_review_workflow(scenario: Scenario, capsys: pytest.CaptureFixture[str])
     assert rc == 0, err
     assert "version 4 (rejected)" in out and "Cancel" in out
     after = cap_files(scenario.alert_dir)
-    new = {k: v for k, v in after.items() if k not in before}
+    new = {k: v for k, v in after.items() if k not in before and ev.id in k}
     assert len(new) == 1, sorted(new)
     cancel = next(iter(new.values()))
     assert cap_text(cancel, "msgType") == "Cancel"
@@ -320,3 +326,29 @@ def test_review_workflow(scenario: Scenario, capsys: pytest.CaptureFixture[str])
     rc, out, _ = run_cli(capsys, "event", "show", ev.id)
     assert "status rejected" in out and f"reviewed by {default_reviewer()} at" in out
     assert re.search(r"Cancel\s+oncall", out)
+
+
+@pytest.mark.influx
+def test_confirm_sends_update_when_changed(scenario: Scenario,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """An alerted event whose stored ML has since moved by >= 0.3: confirming sends an Update."""
+    from seismo.alerts.service import AlertService
+    from seismo.review import review_event
+    from seismo.store import InfluxStore
+
+    base = dataclasses.replace(scenario.event, id="sz20260115T03320150",
+                               time=UTCDateTime("2026-01-15T03:32:00"))
+    svc = AlertService.from_settings(scenario.settings)
+    first = svc.process_events([base])
+    svc.deliver_due()
+    assert [q.msg_type for q in first] == ["Alert"]
+    revised = dataclasses.replace(base, magnitude=(base.magnitude or 0.0) + 0.5)
+    with InfluxStore.from_settings(scenario.settings) as store:
+        assert store.write_events([revised]).ok
+    res = review_event(scenario.settings, base.id, "confirmed", reviewer="t")
+    assert res.event.version == 2 and res.alert_error is None
+    assert [m for m, _ in res.alerts] == ["Update"] and res.delivered == 1
+    files = {k: v for k, v in cap_files(scenario.alert_dir).items() if base.id in k}
+    assert sorted(cap_text(r, "msgType") for r in files.values()) == ["Alert", "Update"]
+    # confirming again with nothing changed sends nothing
+    assert review_event(scenario.settings, base.id, "confirmed", reviewer="t").alerts == []

@@ -11,7 +11,9 @@ from seismo.config import DEFAULT_CONFIG, dump_toml, effective_config
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("config", help="validate and print the configuration")
     csub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    chk = csub.add_parser("check", help="validate the file and print the effective configuration (secrets masked)")
+    chk = csub.add_parser(
+        "check", help="validate the file and print the effective configuration (secrets masked)"
+    )
     chk.set_defaults(func=_check)
     dflt = csub.add_parser("default", help="print the shipped default configuration file")
     dflt.set_defaults(func=_default)

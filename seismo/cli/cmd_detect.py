@@ -25,7 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--start", required=True, help="range start, ISO 8601 UTC")
     p.add_argument("--end", required=True, help="range end, ISO 8601 UTC")
-    p.add_argument("--feed", help="feed URL for every station (seedlink://, fdsnws://, http(s)://, sds:///, sim://)")
+    p.add_argument(
+        "--feed",
+        help="feed URL for every station (seedlink://, fdsnws://, http(s)://, sds:///, sim://)",
+    )
     p.add_argument("--inventory", help="StationXML file or directory (overrides the configuration)")
     p.add_argument("--quakeml", type=Path, help="write the events as QuakeML to this file")
     p.add_argument("--json", type=Path, help="write the events as JSON to this file")
@@ -49,7 +52,10 @@ class _Progress:
         el = time.monotonic() - self.t0
         eta = el / done * (self.total - done) if done else 0.0
         bar = "#" * (pct // 4) + "." * (25 - pct // 4)
-        line = f"[{bar}] {done}/{self.total} windows, {n_events} events, {el:.0f}s elapsed, ETA {eta:.0f}s"
+        line = (
+            f"[{bar}] {done}/{self.total} windows, {n_events} events, "
+            f"{el:.0f}s elapsed, ETA {eta:.0f}s"
+        )
         if self.tty:
             print("\r" + line, end="" if done < self.total else "\n", file=sys.stderr, flush=True)
         elif pct // 10 != self.last_pct // 10 or done == self.total:

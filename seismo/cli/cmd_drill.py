@@ -22,8 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _run(args: argparse.Namespace) -> int:
     from seismo.drill import run_drill
 
-    res = run_drill(settings_from_args(args), args.scenario, alert_dir=args.alert_dir,
-                    store=args.store)
+    res = run_drill(
+        settings_from_args(args), args.scenario, alert_dir=args.alert_dir, store=args.store
+    )
     print(f"drill {res.scenario} (scenario reference {res.reference}), status Exercise")
     print(res.summary.render())
     for eid, groups in res.decisions.items():

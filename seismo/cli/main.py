@@ -22,8 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="seismo",
         description="seismo: the data pipeline of a city seismic monitoring network.",
     )
-    parser.add_argument("--config", help="configuration file (default: $SEISMO_CONFIG or config/seismo.toml)")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
+    parser.add_argument(
+        "--config", help="configuration file (default: $SEISMO_CONFIG or config/seismo.toml)"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in sorted(pkgutil.iter_modules(seismo.cli.__path__), key=lambda m: m.name):
         if mod.name.startswith("cmd_"):
