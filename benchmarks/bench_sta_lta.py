@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             ref = "classic (ObsPy C, per channel)"
         ratio = rates[name] / rates[ref]
         print(
-            f"| {name} | {times[name]:.2f} | {rates[name] / 1e6:.0f} | "
+            f"| {name} | {times[name]:.3f} | {rates[name] / 1e6:.0f} | "
             f"{mems[name]:.0f} | {ratio:.2f}x |"
         )
     return 0

@@ -134,6 +134,39 @@ def _bandpass_power(freqs: NDArray, fmin: float, fmax: float) -> NDArray:
     return np.abs(h) ** 2
 
 
+_INVERSE_CACHE: dict[tuple[int, int, float, tuple[float, ...]], tuple[Response, NDArray]] = {}
+
+
+def _inverse_response(
+    response: Response, nfft: int, fs: float, pf: tuple[float, float, float, float]
+) -> NDArray:
+    """Pre-filter / (response to velocity, water-levelled) on the rfft grid, cached.
+
+    The cache keeps the response object with the result and checks identity, so a
+    re-used ``id()`` can never return another channel's response.
+    """
+    key = (id(response), nfft, fs, tuple(pf))
+    hit = _INVERSE_CACHE.get(key)
+    if hit is not None and hit[0] is response:
+        return hit[1]
+    freqs = np.fft.rfftfreq(nfft, 1.0 / fs)
+    resp = response.get_evalresp_response_for_frequencies(
+        freqs, output="VEL", hide_sensitivity_mismatch_warning=True
+    )
+    amp = np.abs(resp)
+    level = amp.max() * 10.0 ** (-WATER_LEVEL_DB / 20.0)
+    small = amp < level
+    resp = resp.copy()
+    resp[small] = level * np.exp(1j * np.angle(resp[small]))
+    resp[resp == 0] = level
+    inv = _cosine_prefilter(freqs, *pf) / resp
+    inv.setflags(write=False)
+    if len(_INVERSE_CACHE) > 512:
+        _INVERSE_CACHE.clear()
+    _INVERSE_CACHE[key] = (response, inv)
+    return inv
+
+
 def _process_segment(
     data: NDArray,
     fs: float,
@@ -159,16 +192,7 @@ def _process_segment(
     freqs = np.fft.rfftfreq(nfft, 1.0 / fs)
     nyq = fs / 2.0
     pf = pre_filt or (0.02, 0.04, 0.75 * nyq, 0.9 * nyq)
-    resp = response.get_evalresp_response_for_frequencies(
-        freqs, output="VEL", hide_sensitivity_mismatch_warning=True
-    )
-    amp = np.abs(resp)
-    level = amp.max() * 10.0 ** (-WATER_LEVEL_DB / 20.0)
-    small = amp < level
-    resp = resp.copy()
-    resp[small] = level * np.exp(1j * np.angle(resp[small]))
-    resp[resp == 0] = level
-    vel_spec = spec * _cosine_prefilter(freqs, *pf) / resp  # m/s
+    vel_spec = spec * _inverse_response(response, nfft, fs, pf)  # m/s
     s = 2j * np.pi * freqs
     out: dict[str, NDArray] = {}
     if want_wa:

@@ -24,6 +24,8 @@ Every trace is processed at its own sampling rate. Data units stay counts.
 
 from __future__ import annotations
 
+import functools
+
 import logging
 from typing import Any
 
@@ -56,6 +58,14 @@ def _kind_from_code(channel: str) -> str | None:
     return {"H": "velocity", "L": "velocity", "N": "acceleration", "G": "acceleration"}.get(inst)
 
 
+@functools.lru_cache(maxsize=256)
+def _butter_sos(corners: int, lo: float, hi: float) -> np.ndarray:
+    """Same design as obspy.signal.filter.bandpass (second-order sections), cached."""
+    sos = scipy.signal.iirfilter(corners, [lo, hi], btype="band", ftype="butter", output="sos")
+    sos.setflags(write=False)
+    return sos
+
+
 def bandpass(
     x: np.ndarray, fs: float, band: BandConfig, *, zerophase: bool, taper_n: int = 0
 ) -> np.ndarray:
@@ -80,10 +90,7 @@ def bandpass(
             y[:m] *= ramp
             if zerophase:
                 y[y.size - m :] *= ramp[::-1]
-    # Same design as obspy.signal.filter.bandpass (second-order sections).
-    sos = scipy.signal.iirfilter(
-        band.corners, [fmin / nyq, fmax / nyq], btype="band", ftype="butter", output="sos"
-    )
+    sos = _butter_sos(band.corners, fmin / nyq, fmax / nyq).copy()  # scipy wants it writable
     if zerophase:
         return np.asarray(scipy.signal.sosfiltfilt(sos, y, padtype=None))
     return np.asarray(scipy.signal.sosfilt(sos, y))
