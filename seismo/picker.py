@@ -99,8 +99,12 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- kernels
-def _check_kernel_args(a: Any, nsta: int, nlta: int) -> np.ndarray:
-    """Validate and return a C-contiguous float64 2-D view (channels x samples)."""
+def _check_kernel_args(a: Any, nsta: int, nlta: int, check_finite: bool = True) -> np.ndarray:
+    """Validate and return a C-contiguous float64 2-D view (channels x samples).
+
+    ``check_finite=False`` leaves the NaN/inf check to the caller (the numba kernels
+    detect non-finite sums on the fly and then call :func:`_raise_non_finite`).
+    """
     for name, val in (("nsta", nsta), ("nlta", nlta)):
         if isinstance(val, bool) or not isinstance(val, int | np.integer):
             raise PickerInputError(f"{name} ({val!r}) must be an integer number of samples")
@@ -114,19 +118,29 @@ def _check_kernel_args(a: Any, nsta: int, nlta: int) -> np.ndarray:
     n = x.shape[-1]
     if n < nlta:
         raise PickerInputError(f"data length ({n}) is shorter than nlta ({nlta})")
-    if not np.isfinite(x).all():
-        bad = int(np.count_nonzero(~np.isfinite(x)))
-        raise PickerInputError(f"data contain {bad} NaN/inf sample(s)")
+    if check_finite and not np.isfinite(x).all():
+        _raise_non_finite(x)
     return x.reshape(-1, n)
+
+
+def _raise_non_finite(x: np.ndarray) -> None:
+    """Raise PickerInputError naming the number of NaN/inf samples (or the overflow)."""
+    bad = int(np.count_nonzero(~np.isfinite(x)))
+    if bad:
+        raise PickerInputError(f"data contain {bad} NaN/inf sample(s)")
+    raise PickerInputError(
+        f"data overflow float64 when squared (max |value| {float(np.max(np.abs(x))):.3g})"
+    )
 
 
 # Kernel implementation.  The kernels are first-order running sums/filters: ObsPy's C
 # loop is bound by its sample-to-sample dependency chain (~450 M samples/s here), which
 # numpy cannot beat (each numpy pass is one more trip through memory, and cumsum/lfilter
 # are themselves sequential).  When numba is importable we run fused, block-local loops
-# compiled by LLVM in which that chain is broken algebraically, so the passes vectorise:
-#   * classic: the prefix sum of squares P[k] = P[k-64] + sum(x[k-63..k]**2), the 64-sample
-#     sum built from 4- and 16-sample partial sums (16 independent chains instead of one),
+# compiled by LLVM in which that chain is broken algebraically into 16 independent chains
+# (the elementwise passes vectorise, the chains run interleaved):
+#   * classic: the prefix sum of squares P[k] = P[k-16] + sum(x[k-15..k]**2), the 16-sample
+#     sum built from four 4-sample partial sums (16 independent chains instead of one),
 #     then STA/LTA = (P[k]-P[k-nsta]) / (P[k]-P[k-nlta]) * nlta/nsta.  P restarts at 0 in
 #     every time block (the block re-reads ``nlta`` lead-in samples), so rounding does not
 #     grow over a day (precision bound: see ``_BLOCK``).
@@ -136,7 +150,6 @@ def _check_kernel_args(a: Any, nsta: int, nlta: int) -> np.ndarray:
 #     re-associated (differences to the one-step recursion are rounding, ~1e-14).
 # numba is used only to fuse these passes (no threads, no fastmath: IEEE division).
 # Without numba the pure-numpy versions below are used (same results within 1e-12).
-_W = 64  # classic: prefix-sum stride (samples); recursive uses 16 (see above)
 # Classic numba block: the cancellation error grows with (nlta + block) / nsta (see
 # _BLOCK), the re-read lead-in costs nlta / block: block = 256 * nsta - nlta, within
 # [_BLOCK, 16384] (nsta=50, nlta=1000: 11264; measured <= 4.4e-7 vs ObsPy on the real
@@ -146,13 +159,17 @@ _JIT_BLOCK_RECURSIVE = 16384  # 4 work arrays of 128 KiB stay in L2
 
 def _classic_rows_loop(
     x: np.ndarray, nsta: int, nlta: int, blk: int, out: np.ndarray
-) -> None:  # pragma: no cover - compiled by numba (coverage cannot see it)
-    """Classic STA/LTA of each row of ``x`` into ``out`` (numba kernel, see above)."""
+) -> bool:  # pragma: no cover - compiled by numba (coverage cannot see it)
+    """Classic STA/LTA of each row of ``x`` into ``out`` (numba kernel, see above).
+
+    Returns False if a block's sum of squares is not finite (NaN/inf in ``x``, or
+    overflow): every sample enters some block sum, so this is the input check.
+    """
+    finite = True
     nch, n = x.shape
     frac = nlta / nsta
     m = nlta + blk + 64
     c4 = np.zeros(m)  # c4[64 + j] = x[lo+j-3..lo+j]**2 summed (0 before lo)
-    c16 = np.zeros(m)  # c16[64 + j]: 16-sample sums
     p = np.zeros(m)  # p[64 + j] = sum(x[lo..lo+j]**2), p[:64] = 0
     for ch in range(nch):
         xr = x[ch]
@@ -176,9 +193,12 @@ def _classic_rows_loop(
                 a3 = xs[j]
                 c4v[j] = (a0 * a0 + a1 * a1) + (a2 * a2 + a3 * a3)
             for j in range(cnt):
-                c16[j + 64] = (c4[j + 64] + c4[j + 60]) + (c4[j + 56] + c4[j + 52])
-            for j in range(cnt):
-                p[j + 64] = p[j] + ((c16[j + 64] + c16[j + 48]) + (c16[j + 32] + c16[j + 16]))
+                p[j + 64] = p[j + 48] + ((c4[j + 64] + c4[j + 60]) + (c4[j + 56] + c4[j + 52]))
+            tail = 0.0  # p's 16 chains each end with a sum over part of the block
+            for j in range(cnt + 48, cnt + 64):
+                tail += p[j]
+            if not np.isfinite(tail):
+                finite = False
             o0 = max(b0, nlta - 1)
             kb = o0 - lo + 64
             pk = p[kb:]
@@ -192,12 +212,18 @@ def _classic_rows_loop(
                 ob[j] = r if lta > 0.0 else 0.0
         for i in range(min(nlta - 1, n)):
             orow[i] = 0.0
+    return finite
 
 
 def _recursive_rows_loop(
     x: np.ndarray, nsta: int, nlta: int, blk: int, out: np.ndarray
-) -> None:  # pragma: no cover - compiled by numba
-    """Recursive STA/LTA of each row of ``x`` into ``out`` (numba kernel, see above)."""
+) -> bool:  # pragma: no cover - compiled by numba
+    """Recursive STA/LTA of each row of ``x`` into ``out`` (numba kernel, see above).
+
+    Returns False if the input has a NaN/inf (or overflows): it propagates to the end of
+    the 16 interleaved LTA chains (weights > 0; sample 0 is checked directly).
+    """
+    finite = True
     nch, n = x.shape
     cs = 1.0 / nsta
     cl = 1.0 / nlta
@@ -280,8 +306,14 @@ def _recursive_rows_loop(
                 ul[k] = ul[cnt + k]
                 ys[k] = ys[cnt + k]
                 yl[k] = yl[cnt + k]
+        tail = xr[0] * xr[0]
+        for k in range(16):
+            tail += yl[k]
+        if not np.isfinite(tail):
+            finite = False
         for i in range(min(nlta, n)):
             orow[i] = 0.0
+    return finite
 
 
 @functools.cache
@@ -327,10 +359,11 @@ def classic_sta_lta(a: Any, nsta: int, nlta: int) -> np.ndarray:
     jit = _jit_kernels()
     if jit is None:
         return _classic_sta_lta_numpy(a, nsta, nlta)
-    x2 = _check_kernel_args(a, nsta, nlta)
+    x2 = _check_kernel_args(a, nsta, nlta, check_finite=False)
     out = np.empty_like(x2)
     blk = min(max(_BLOCK, (256 * int(nsta) - int(nlta)) // 1024 * 1024), 16384)
-    jit["classic"](x2, int(nsta), int(nlta), blk, out)
+    if not jit["classic"](x2, int(nsta), int(nlta), blk, out):
+        _raise_non_finite(x2)
     return out.reshape(np.shape(a))
 
 
@@ -353,9 +386,10 @@ def recursive_sta_lta(a: Any, nsta: int, nlta: int) -> np.ndarray:
     jit = _jit_kernels()
     if jit is None:
         return _recursive_sta_lta_numpy(a, nsta, nlta)
-    x2 = _check_kernel_args(a, nsta, nlta)
+    x2 = _check_kernel_args(a, nsta, nlta, check_finite=False)
     out = np.empty_like(x2)
-    jit["recursive"](x2, int(nsta), int(nlta), _JIT_BLOCK_RECURSIVE, out)
+    if not jit["recursive"](x2, int(nsta), int(nlta), _JIT_BLOCK_RECURSIVE, out):
+        _raise_non_finite(x2)
     return out.reshape(np.shape(a))
 
 

@@ -206,6 +206,37 @@ def test_kernel_edge_lengths_and_inputs(manz, rjob, ours, ref) -> None:
         assert not out[1000 + nlta : 1100].any()
 
 
+@pytest.mark.parametrize("kernel", [classic_sta_lta, recursive_sta_lta])
+@pytest.mark.parametrize("pos", [0, 1, 4095, 4096, 30000, -1])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_kernel_non_finite_anywhere_is_rejected(manz, kernel, pos, bad) -> None:
+    # the numba path detects NaN/inf inside its loops: every position must be caught
+    x = np.vstack([manz[:40000], manz[40000:80000]])
+    x[1, pos] = bad
+    with pytest.raises(PickerError, match=re.escape("1 NaN/inf sample(s)")):
+        kernel(x, 50, 1000)
+
+
+@pytest.mark.parametrize("kernel", [classic_sta_lta, recursive_sta_lta])
+def test_kernel_overflow_is_rejected(kernel) -> None:
+    x = np.ones(2000)
+    x[1500] = 1e200  # finite, but its square is not
+    with pytest.raises(PickerError, match="overflow"):
+        kernel(x, 5, 50)
+
+
+def test_kernels_without_numba_use_numpy(monkeypatch, manz) -> None:
+    # what a deployment without numba runs: the public kernels fall back to numpy
+    monkeypatch.setattr(picker_mod, "_jit_kernels", lambda: None)
+    d = manz[:20000]
+    np.testing.assert_array_equal(
+        classic_sta_lta(d, 50, 1000), picker_mod._classic_sta_lta_numpy(d, 50, 1000)
+    )
+    np.testing.assert_array_equal(
+        recursive_sta_lta(d, 50, 1000), picker_mod._recursive_sta_lta_numpy(d, 50, 1000)
+    )
+
+
 def test_kernels_use_numba_when_importable() -> None:
     pytest.importorskip("numba")
     jit = picker_mod._jit_kernels()
