@@ -43,15 +43,20 @@ def _config(work: Path, seedlink: str, influx: str) -> Path:
     )
 
     s = load_settings()
-    store = StoreConfig.model_validate({**s.store.model_dump(), "url": influx,
-                                        "spool_dir": str(work / "spool")})
-    alerts = AlertsConfig.model_validate({
-        **s.alerts.model_dump(), "outbox_dir": str(work / "outbox"),
-        "channels": {"audit": ChannelConfig(kind="directory", path=work / "cap").model_dump()},
-        "groups": {"oncall": ["audit"], "tsunami": ["audit"]},
-    })
-    new = s.model_copy(update={"store": store, "alerts": alerts,
-                               "feeds": FeedsConfig(default=seedlink)})
+    store = StoreConfig.model_validate(
+        {**s.store.model_dump(), "url": influx, "spool_dir": str(work / "spool")}
+    )
+    alerts = AlertsConfig.model_validate(
+        {
+            **s.alerts.model_dump(),
+            "outbox_dir": str(work / "outbox"),
+            "channels": {"audit": ChannelConfig(kind="directory", path=work / "cap").model_dump()},
+            "groups": {"oncall": ["audit"], "tsunami": ["audit"]},
+        }
+    )
+    new = s.model_copy(
+        update={"store": store, "alerts": alerts, "feeds": FeedsConfig(default=seedlink)}
+    )
     p = work / "seismo.toml"
     p.write_text(settings_to_toml(new), encoding="utf-8")
     return p
@@ -60,11 +65,15 @@ def _config(work: Path, seedlink: str, influx: str) -> Path:
 def _env(work: Path, cfg: Path) -> dict[str, str]:
     home = work / "airflow"
     home.mkdir(parents=True, exist_ok=True)
-    return {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-            "SEISMO_CONFIG": str(cfg),
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "SEISMO_CONFIG": str(cfg),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
 
 
 def one_run(work: Path) -> None:
@@ -84,8 +93,12 @@ def one_run(work: Path) -> None:
     try:
         cfg = _config(work, sl.url, influx.url)
         env = _env(work, cfg)
-        subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         s = load_settings(cfg)
         run_at = origin + 60 + s.pipeline.postroll_s + s.pipeline.safety_margin_s
         code = (
@@ -97,8 +110,12 @@ def one_run(work: Path) -> None:
             "t0=time.perf_counter(); dr=d.test(logical_date=t)\n"
             "print('DAGTEST', time.perf_counter()-t0, dr.state)\n"
         )
-        p = subprocess.run([sys.executable, "-c", code, str(ROOT / "dags")], env=env,
-                           capture_output=True, text=True)
+        p = subprocess.run(
+            [sys.executable, "-c", code, str(ROOT / "dags")],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         line = [x for x in p.stdout.splitlines() if x.startswith("DAGTEST")]
         if not line:
             raise SystemExit(p.stdout[-2000:] + p.stderr[-3000:])
@@ -122,10 +139,11 @@ def one_run(work: Path) -> None:
             raise SystemExit(q.stderr[-3000:])
         _, direct, picking, n_ev = line[0].split()
         print(f"one per-minute run (dag.test, tasks sequential): {dag_wall:.1f} s wall")
-        print(f"  pipeline work (task bodies in one process): {float(direct):.1f} s "
-              f"(20 station tasks {float(picking):.1f} s), {n_ev} event(s)")
-        print(f"  Airflow overhead: {dag_wall - float(direct):.1f} s "
-              f"for {20 + 4} task instances")
+        print(
+            f"  pipeline work (task bodies in one process): {float(direct):.1f} s "
+            f"(20 station tasks {float(picking):.1f} s), {n_ev} event(s)"
+        )
+        print(f"  Airflow overhead: {dag_wall - float(direct):.1f} s for {20 + 4} task instances")
     finally:
         sl.stop()
         influx.stop()
@@ -152,8 +170,9 @@ def continuous(work: Path, timeout_s: float = 420.0) -> None:
         env = None
         t_start = UTCDateTime()
         origin = t_start + 90.0  # leave time for Airflow to start
-        sl = serve_simulation(base, scenario=SCENARIO, reference=origin - offset,
-                              host="127.0.0.1", port=0)
+        sl = serve_simulation(
+            base, scenario=SCENARIO, reference=origin - offset, host="127.0.0.1", port=0
+        )
         cfg = _config(work, sl.url, influx.url)
         env = _env(work, cfg)
         api_port = free_port()
@@ -163,16 +182,22 @@ def continuous(work: Path, timeout_s: float = 420.0) -> None:
         env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "False"
         env["AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL"] = "5"
         log = (work / "standalone.log").open("wb")
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "airflow"), "standalone"],
-                                env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "airflow"), "standalone"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         cap_dir = work / "cap"
         print(f"continuous: airflow standalone started; origin at {origin}")
         while UTCDateTime() - t_start < timeout_s:
             files = sorted(cap_dir.glob("*.xml")) if cap_dir.exists() else []
             if files:
                 t_file = UTCDateTime(files[0].stat().st_mtime)
-                print(f"  alert {files[0].name} left the outbox {float(t_file - origin):.1f} s "
-                      f"after the origin time")
+                print(
+                    f"  alert {files[0].name} left the outbox {float(t_file - origin):.1f} s "
+                    f"after the origin time"
+                )
                 return
             time.sleep(1.0)
         print("  no alert within the time limit; see", work / "standalone.log")
@@ -189,8 +214,9 @@ def continuous(work: Path, timeout_s: float = 420.0) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--continuous", action="store_true")
     ap.add_argument("--workdir", default="/tmp/seismo-af-bench")
     args = ap.parse_args()

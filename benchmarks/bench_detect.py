@@ -52,13 +52,18 @@ def scenario(hours: int):  # type: ignore[no-untyped-def]
     events = []
     for h in range(hours):
         lat, lon = destination(22.62, 114.1, float(rng.uniform(0, 360)), float(rng.uniform(0, 60)))
-        events.append(ScenarioEvent(
-            origin=t0 + 3600 * h + float(rng.uniform(300, 3300)),
-            latitude=lat, longitude=lon, depth_km=float(rng.uniform(5, 15)),
-            magnitude=round(float(rng.uniform(1.8, 3.8)), 1),
-        ))
-    return Scenario(name=f"bench{hours}h", reference=t0, description="benchmark",
-                    events=tuple(events))
+        events.append(
+            ScenarioEvent(
+                origin=t0 + 3600 * h + float(rng.uniform(300, 3300)),
+                latitude=lat,
+                longitude=lon,
+                depth_km=float(rng.uniform(5, 15)),
+                magnitude=round(float(rng.uniform(1.8, 3.8)), 1),
+            )
+        )
+    return Scenario(
+        name=f"bench{hours}h", reference=t0, description="benchmark", events=tuple(events)
+    )
 
 
 def make_sds(root: Path, hours: int) -> float:
@@ -73,8 +78,10 @@ def make_sds(root: Path, hours: int) -> float:
 
 
 def truth(hours: int) -> list[dict]:
-    return [{"t": float(e.origin.timestamp), "lat": e.latitude, "lon": e.longitude,
-             "m": e.magnitude} for e in scenario(hours).events]
+    return [
+        {"t": float(e.origin.timestamp), "lat": e.latitude, "lon": e.longitude, "m": e.magnitude}
+        for e in scenario(hours).events
+    ]
 
 
 def run_seismo(root: Path, hours: int) -> dict:
@@ -86,12 +93,18 @@ def run_seismo(root: Path, hours: int) -> dict:
     s = load_settings()
     t0 = UTCDateTime(START)
     t = time.perf_counter()
-    summ = detect_range(s, t0, t0 + 3600 * hours, feed_url=f"sds://{root}", store=False,
-                        alerts=False)
+    summ = detect_range(
+        s, t0, t0 + 3600 * hours, feed_url=f"sds://{root}", store=False, alerts=False
+    )
     wall = time.perf_counter() - t
-    return {"wall_s": wall, "events": [
-        {"t": float(e.time.timestamp), "lat": e.latitude, "lon": e.longitude, "m": e.magnitude}
-        for e in summ.events], "picks": summ.n_picks}
+    return {
+        "wall_s": wall,
+        "events": [
+            {"t": float(e.time.timestamp), "lat": e.latitude, "lon": e.longitude, "m": e.magnitude}
+            for e in summ.events
+        ],
+        "picks": summ.n_picks,
+    }
 
 
 def run_obspy(root: Path, hours: int) -> dict:
@@ -137,8 +150,10 @@ def score(kind: str, found: list, true: list) -> dict:
             if i in used:
                 continue
             if kind == "seismo":
-                ok = abs(f["t"] - ev["t"]) < 3 and distance_km(f["lat"], f["lon"], ev["lat"],
-                                                              ev["lon"]) < 10
+                ok = (
+                    abs(f["t"] - ev["t"]) < 3
+                    and distance_km(f["lat"], f["lon"], ev["lat"], ev["lon"]) < 10
+                )
             else:
                 ok = 0 <= f - ev["t"] <= 20
             if ok:
@@ -157,7 +172,9 @@ def child(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--hours", type=int, nargs="+", default=[1, 24])
     ap.add_argument("--workdir", default="/tmp/seismo-bench")
     ap.add_argument("--child", choices=["seismo", "obspy"], help=argparse.SUPPRESS)
@@ -172,9 +189,21 @@ def main() -> None:
         gen = make_sds(root, hours) if not root.exists() else float("nan")
         res = {}
         for kind in ("seismo", "obspy"):
-            p = subprocess.run([sys.executable, __file__, "--child", kind, "--hours", str(hours),
-                                "--workdir", args.workdir], capture_output=True, text=True,
-                               env={**os.environ, "PYTHONWARNINGS": "ignore"})
+            p = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    kind,
+                    "--hours",
+                    str(hours),
+                    "--workdir",
+                    args.workdir,
+                ],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            )
             line = [x for x in p.stdout.splitlines() if x.startswith("RESULT ")]
             if not line:
                 raise SystemExit(f"{kind} {hours} h failed:\n{p.stderr[-3000:]}")
@@ -187,14 +216,22 @@ def main() -> None:
         print(f"{hours} h: SDS written in {gen:.0f} s")
         for kind, scd in (("seismo detect", sc), ("ObsPy baseline", ob)):
             r = res["seismo" if kind.startswith("seismo") else "obspy"]
-            print(f"  {kind:15s} wall {r['wall_s']:7.1f} s  real-time x{span / r['wall_s']:6.0f}  "
-                  f"peak RSS {r['maxrss_mb']:6.0f} MB  detected {scd['detected']}/{scd['true']}"
-                  f"  false {scd['false']}")
-        mags = [abs(e["m"] - t["m"]) for e in res["seismo"]["events"] for t in tr
-                if abs(e["t"] - t["t"]) < 3 and e["m"] is not None]
+            print(
+                f"  {kind:15s} wall {r['wall_s']:7.1f} s  real-time x{span / r['wall_s']:6.0f}  "
+                f"peak RSS {r['maxrss_mb']:6.0f} MB  detected {scd['detected']}/{scd['true']}"
+                f"  false {scd['false']}"
+            )
+        mags = [
+            abs(e["m"] - t["m"])
+            for e in res["seismo"]["events"]
+            for t in tr
+            if abs(e["t"] - t["t"]) < 3 and e["m"] is not None
+        ]
         if mags:
-            print(f"  seismo ML error vs truth: median {sorted(mags)[len(mags) // 2]:.2f}, "
-                  f"max {max(mags):.2f}")
+            print(
+                f"  seismo ML error vs truth: median {sorted(mags)[len(mags) // 2]:.2f}, "
+                f"max {max(mags):.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -126,7 +126,7 @@ class PickerConfig(_Model):
     aic_window_s: PosFloat = 2.0
     s_picks: bool = True
     channel_kinds: list[Literal["velocity", "acceleration"]] = Field(
-        default_factory=lambda: ["velocity", "acceleration"],
+        default_factory=lambda: ["velocity", "acceleration"],  # type: ignore[arg-type]
         description="Which channel kinds are picked",
     )
     # Data-quality and pick-quality settings (sources and reasoning: seismo/picker.py docstring).

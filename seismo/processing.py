@@ -25,7 +25,6 @@ Every trace is processed at its own sampling rate. Data units stay counts.
 from __future__ import annotations
 
 import functools
-
 import logging
 from typing import Any
 

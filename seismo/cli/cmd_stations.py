@@ -19,6 +19,7 @@ def _run(args: argparse.Namespace) -> int:
 
     path = args.inventory or settings_from_args(args).network.inventory
     stas = stations(load_inventory(path))
+    rows: list[tuple[object, ...]]
     if args.channels:
         rows = [
             (c.seed_id, f"{c.latitude:.4f}", f"{c.longitude:.4f}", c.sampling_rate, c.kind or "?",
