@@ -141,6 +141,16 @@ class PickerConfig(_Model):
     polarity_min_ratio: PosFloat = Field(5.0, description="First motion / noise rms for polarity")
     s_min_delay_s: PosFloat = Field(0.5, description="Minimum S-P delay for S picks (s)")
     s_max_delay_s: PosFloat = Field(30.0, description="Maximum S-P delay for S picks (s)")
+    # Onset refinement and pick uncertainty (sources: seismo/picker.py docstring, docs/picker.md).
+    refine_band: BandConfig = Field(
+        default_factory=lambda: BandConfig(freqmin=1.0, freqmax=30.0, corners=2),
+        description="Causal band-pass of the AIC onset refinement (wider, less delay than bands)",
+    )
+    min_uncertainty_samples: PosFloat = Field(2.0, description="Pick uncertainty floor (samples)")
+    s_min_uncertainty_s: NonNegFloat = Field(0.05, description="S pick uncertainty floor (s)")
+    s_polarization_s: PosFloat = Field(
+        1.0, description="P window for the horizontal P direction (transverse S refinement, s)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> PickerConfig:

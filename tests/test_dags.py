@@ -81,13 +81,7 @@ def _config(tmp: Path, seedlink: str, influx: str, overrides: dict[str, str] | N
 
 
 def _run_dag(cfg: Path, logical_date: UTCDateTime, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    from airflow.dag_processing.dagbag import DagBag
-
-    monkeypatch.setenv("SEISMO_CONFIG", str(cfg))
-    bag = DagBag(dag_folder=str(ROOT / "dags"))
-    assert bag.import_errors == {}
-    dag = bag.get_dag("seismo_detect")
-    return dag.test(logical_date=logical_date.datetime.replace(tzinfo=__import__("datetime").UTC))
+    return _run("seismo_detect", cfg, logical_date, monkeypatch)
 
 
 def _store(cfg: Path):  # type: ignore[no-untyped-def]
@@ -194,3 +188,42 @@ def test_backfill_matches_seismo_detect(
         assert (a.latitude, a.longitude, a.depth_km) == pytest.approx(
             (b.latitude, b.longitude, b.depth_km)
         )
+
+
+def _run(dag_id: str, cfg: Path, logical_date: UTCDateTime, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    import datetime
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("SEISMO_CONFIG", str(cfg))
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert bag.import_errors == {}
+    return bag.get_dag(dag_id).test(logical_date=logical_date.datetime.replace(tzinfo=datetime.UTC))
+
+
+def test_station_health_dag_stores_health(
+    airflow_db: None, servers: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seedlink, influx = servers
+    cfg = _config(tmp_path, seedlink, influx)
+    end = ORIGIN + 300
+    dr = _run("seismo_station_health", cfg, end, monkeypatch)
+    assert str(dr.state) in ("success", "DagRunState.SUCCESS")
+    with _store(cfg) as st:
+        rows = st.query_health(end - 3600, end + 1)
+    summaries = [h for h in rows if not h.channel]
+    assert len({h.station for h in summaries}) == 20
+    assert {h.status for h in summaries} <= {"OK", "WARN", "FAIL"}
+
+
+def test_daily_report_dag_writes_bulletin(
+    airflow_db: None, servers: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seedlink, influx = servers
+    cfg = _config(tmp_path, seedlink, influx)
+    monkeypatch.setenv("SEISMO_REPORT_DIR", str(tmp_path / "reports"))
+    run_at = UTCDateTime(ORIGIN.date) + 86400 + 60  # the day after the scenario
+    dr = _run("seismo_daily_report", cfg, run_at, monkeypatch)
+    assert str(dr.state) in ("success", "DagRunState.SUCCESS")
+    names = {p.name for p in (tmp_path / "reports").rglob("*")}
+    assert {"bulletin.html", "events.xml"} <= names
