@@ -177,7 +177,11 @@ def run_demo(
         )
         with InfluxStore.from_settings(demo_settings) as store:
             result.events = store.query_events(window.start - 60, window.end + 60)
-        result.alert_files = sorted(alert_dir.glob("*.xml")) if alert_dir.exists() else []
+        ids = {e.id for e in result.events}
+        result.alert_files = sorted(
+            f for f in (alert_dir.glob("*.xml") if alert_dir.exists() else [])
+            if any(f".{i}." in f.name for i in ids)
+        )
         return result
     finally:
         server.stop()
@@ -200,11 +204,17 @@ def render(result: DemoResult) -> str:
             f"  true origin {result.origin} — origin-time error "
             f"{float(e.time - result.origin):+.2f} s"
         )
-        top = sorted(e.station_intensities, key=lambda s: -s.intensity_cn)[:5]
+        top = sorted(e.station_intensities, key=lambda s: (-s.intensity_cn, -s.pga_ms2))[:5]
         if top:
             lines.append(
-                "  observed intensity (GB/T 17742-2020 / MMI): "
-                + ", ".join(f"{s.station} {s.intensity_cn:.1f}/{s.mmi:.1f}" for s in top)
+                f"  max observed intensity {e.max_intensity} (GB/T 17742-2020), "
+                f"MMI {e.max_mmi} (Worden et al. 2012); strongest stations:"
+            )
+            lines.extend(
+                f"    {s.network}.{s.station:<6} {s.epi_distance_km:5.1f} km  "
+                f"PGA {100 * s.pga_ms2:6.2f} cm/s²  PGV {100 * s.pgv_ms:6.3f} cm/s  "
+                f"I {s.intensity_cn:.1f}  MMI {s.mmi:.1f}"
+                for s in top
             )
         sites = sorted(e.site_intensities, key=lambda s: -s.intensity_cn)[:5]
         if sites:
@@ -214,4 +224,22 @@ def render(result: DemoResult) -> str:
             )
     for f in result.alert_files:
         lines.append(f"alert file: {f}")
+        lines.extend(f"    {x}" for x in _cap_summary(f))
     return "\n".join(lines)
+
+
+def _cap_summary(path: Path) -> list[str]:
+    """msgType/status and the headlines of a CAP file, for the console."""
+    import xml.etree.ElementTree as ET
+
+    ns = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as exc:
+        return [f"(unreadable: {exc})"]
+    out = [f"CAP 1.2 {root.findtext('cap:msgType', '', ns)} / "
+           f"{root.findtext('cap:status', '', ns)} / {root.findtext('cap:scope', '', ns)}"]
+    for info in root.findall("cap:info", ns):
+        out.append(f"[{info.findtext('cap:language', '', ns)}] "
+                   f"{info.findtext('cap:headline', '', ns)}")
+    return out
