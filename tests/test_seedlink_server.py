@@ -367,3 +367,27 @@ def test_serve_simulation_serves_the_simulator(settings, inventory) -> None:  # 
         ref = want.select(id=tr.id)[0]
         assert tr.stats.starttime == ref.stats.starttime
         np.testing.assert_array_equal(tr.data, ref.data)
+
+
+@pytest.mark.network
+def test_seismo_fetch_one_minute_from_every_station_over_seedlink(  # type: ignore[no-untyped-def]
+    settings, inventory, capsys
+) -> None:
+    """The foundation's acceptance check: ``seismo fetch`` gets one minute of all stations."""
+    from seismo.cli.main import main
+    from seismo.inventory import stations
+    from seismo.seedlink_server import serve_simulation
+
+    infos = stations(inventory)
+    server = serve_simulation(settings, scenario=None, host="127.0.0.1", port=0)
+    try:
+        t1 = UTCDateTime(int(time.time()) // 60 * 60)
+        code = main(["fetch", "--feed", server.url, "--start", str(t1 - 60), "--end", str(t1)])
+    finally:
+        server.stop()
+    out = capsys.readouterr().out
+    assert code == 0
+    for info in infos:
+        n = 100 * 60 * len(info.channels)  # 100 Hz, every channel, one minute
+        line = next(ln for ln in out.splitlines() if ln.startswith(info.id + " "))
+        assert str(n) in line.split(), line
