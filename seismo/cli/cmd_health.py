@@ -60,7 +60,7 @@ def _run(args: argparse.Namespace) -> int:
         name = f"{h.network}.{h.station}" + (f".{h.location}.{h.channel}" if h.channel else "")
         rows.append((
             name, h.status, f"{m.get('availability', 0.0):.1f}",
-            "-" if lat is None else f"{lat:.0f}",
+            "-" if lat is None else f"{max(lat, 0.0):.0f}",
             _brief(h.reasons),
         ))
     print(f"window {run.start} - {run.end} (latency at {run.now})")
