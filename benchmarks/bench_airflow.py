@@ -80,7 +80,7 @@ def one_run(work: Path) -> None:
     from obspy import UTCDateTime
 
     from seismo.config import load_settings
-    from seismo.seedlink_server import serve_simulation
+    from seismo.seedlink import serve_simulation
     from seismo.store.server import InfluxServer, free_port
 
     base = load_settings()
@@ -155,7 +155,7 @@ def continuous(work: Path, timeout_s: float = 420.0) -> None:
     from obspy import UTCDateTime
 
     from seismo.config import load_settings
-    from seismo.seedlink_server import serve_simulation
+    from seismo.seedlink import serve_simulation
     from seismo.simulate import load_scenarios
     from seismo.store.server import InfluxServer, free_port
 

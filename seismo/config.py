@@ -129,7 +129,7 @@ class PickerConfig(_Model):
         default_factory=lambda: ["velocity", "acceleration"],  # type: ignore[arg-type]
         description="Which channel kinds are picked",
     )
-    # Data-quality and pick-quality settings (sources and reasoning: seismo/picker.py docstring).
+    # Data-quality and pick-quality settings (sources and reasoning: seismo.picker docstring).
     taper_s: NonNegFloat = Field(1.0, description="Cosine taper at segment start (s)")
     full_scale_counts: PosFloat = Field(2.0**23, description="Digitizer full scale (counts)")
     clip_fraction: Annotated[float, Field(gt=0, le=1)] = 0.98
@@ -141,7 +141,8 @@ class PickerConfig(_Model):
     polarity_min_ratio: PosFloat = Field(5.0, description="First motion / noise rms for polarity")
     s_min_delay_s: PosFloat = Field(0.5, description="Minimum S-P delay for S picks (s)")
     s_max_delay_s: PosFloat = Field(30.0, description="Maximum S-P delay for S picks (s)")
-    # Onset refinement and pick uncertainty (sources: seismo/picker.py docstring, docs/picker.md).
+    # Onset refinement and pick uncertainty (sources: docstring of seismo.picker.onset,
+    # docs/picker.md).
     refine_band: BandConfig = Field(
         default_factory=lambda: BandConfig(freqmin=1.0, freqmax=30.0, corners=2),
         description="Causal band-pass of the AIC onset refinement (wider, less delay than bands)",

@@ -94,7 +94,7 @@ def run_demo(
     echo=print,  # type: ignore[no-untyped-def]
 ) -> DemoResult:
     """Run the whole chain once; see the module docstring."""
-    from seismo.seedlink_server import serve_simulation
+    from seismo.seedlink import serve_simulation
     from seismo.simulate import load_scenarios
     from seismo.store import InfluxStore
     from seismo.store.server import ensure_local_influx, free_port

@@ -44,7 +44,7 @@ def airflow_db() -> None:
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    from seismo.seedlink_server import serve_simulation
+    from seismo.seedlink import serve_simulation
     from seismo.store.server import InfluxServer, free_port
 
     base = load_settings(DEFAULT_CONFIG)

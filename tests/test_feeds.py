@@ -14,7 +14,7 @@ from seismo.config import Settings
 from seismo.errors import DataError, FeedError
 from seismo.feeds import fetch_window, open_feed, safe_url, trim_half_open
 from seismo.feeds.base import check_codes
-from seismo.seedlink_server import SeedLinkServer
+from seismo.seedlink import SeedLinkServer
 
 T_NOW = UTCDateTime(2026, 3, 1, 12, 0, 0)
 STATIONS = [("SZ", "AAA"), ("SZ", "BBBB5"), ("SZ", "A-B"), ("X1", "x1")]  # 5 chars, "-", lower

@@ -11,7 +11,7 @@ from obspy import UTCDateTime
 from seismo.cli.main import main
 from seismo.config import Settings
 from seismo.inventory import stations
-from seismo.seedlink_server import SeedLinkServer
+from seismo.seedlink import SeedLinkServer
 
 
 def test_fetch_with_shipped_config_needs_no_server(inventory, capsys) -> None:  # type: ignore[no-untyped-def]

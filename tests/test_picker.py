@@ -227,7 +227,7 @@ def test_kernel_overflow_is_rejected(kernel) -> None:
 
 def test_kernels_without_numba_use_numpy(monkeypatch, manz) -> None:
     # what a deployment without numba runs: the public kernels fall back to numpy
-    monkeypatch.setattr(picker_mod, "_jit_kernels", lambda: None)
+    monkeypatch.setattr(picker_mod.kernels, "_jit_kernels", lambda: None)
     d = manz[:20000]
     np.testing.assert_array_equal(
         classic_sta_lta(d, 50, 1000), picker_mod._classic_sta_lta_numpy(d, 50, 1000)

@@ -16,14 +16,9 @@ from obspy.clients.seedlink.easyseedlink import EasySeedLinkClient
 from obspy.clients.seedlink.slclient import SLClient
 from obspy.clients.seedlink.slpacket import SLPacket
 
-from seismo.seedlink_server import (
-    RECLEN,
-    SeedLinkServer,
-    SeedLinkServerError,
-    _encode,
-    _selected,
-    _Selector,
-)
+from seismo.seedlink import RECLEN, SeedLinkServer, SeedLinkServerError
+from seismo.seedlink.records import _encode
+from seismo.seedlink.selectors import _selected, _Selector
 
 T_NOW = UTCDateTime(2026, 3, 1, 12, 0, 0)
 STATIONS = [("SZ", "AAA"), ("SZ", "BBB"), ("SZ", "A-B"), ("XY", "x1")]
@@ -345,7 +340,7 @@ def test_down_toggle_drops_and_refuses_clients(server: SeedLinkServer) -> None:
 def test_serve_simulation_serves_the_simulator(settings, inventory) -> None:  # type: ignore[no-untyped-def]
     from seismo.feeds import open_feed
     from seismo.inventory import stations
-    from seismo.seedlink_server import serve_simulation
+    from seismo.seedlink import serve_simulation
     from seismo.simulate import Simulator
 
     info = stations(inventory)[-1]
@@ -376,7 +371,7 @@ def test_seismo_fetch_one_minute_from_every_station_over_seedlink(  # type: igno
     """The foundation's acceptance check: ``seismo fetch`` gets one minute of all stations."""
     from seismo.cli.main import main
     from seismo.inventory import stations
-    from seismo.seedlink_server import serve_simulation
+    from seismo.seedlink import serve_simulation
 
     infos = stations(inventory)
     server = serve_simulation(settings, scenario=None, host="127.0.0.1", port=0)

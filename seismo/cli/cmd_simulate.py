@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
 
@@ -95,27 +94,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _serve(settings, scenario, reference, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    """Hand over to ``serve_simulation`` of the SeedLink server module."""
-    from seismo.errors import SeismoError
+    """Hand over to :func:`seismo.seedlink.serve_simulation`."""
+    from seismo.seedlink import serve_simulation
 
-    serve = None
-    for mod_name in ("seismo.simulate.seedlink_server", "seismo.seedlink_server"):
-        try:
-            module = importlib.import_module(mod_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod_name:
-                raise
-            continue
-        serve = getattr(module, "serve_simulation", None)
-        if serve is not None:
-            break
-    if serve is None:
-        raise SeismoError("the SeedLink server (serve_simulation) is not available in this build")
     host = args.host or settings.simulator.seedlink_host
     port = args.port if args.port is not None else settings.simulator.seedlink_port
     print(f"serving the simulation on seedlink://{host}:{port} (Ctrl-C stops)", file=sys.stderr)
-    server = serve(settings, scenario=scenario, reference=reference, host=host, port=port)
-    forever = getattr(server, "serve_forever", None)
-    if callable(forever):  # serve_simulation returns a started server: block until Ctrl-C
-        forever()
+    server = serve_simulation(
+        settings, scenario=scenario, reference=reference, host=host, port=port
+    )
+    server.serve_forever()  # serve_simulation returns a started server: block until Ctrl-C
     return 0
