@@ -529,6 +529,21 @@ def parse_settings(data: dict[str, Any], source: Path, base: Path | None = None)
     return resolved.model_copy(update={"source": source})
 
 
+def read_toml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
+    """Parse a TOML file; ConfigError naming ``what`` and the file if it is missing or bad."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found: {p}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {p}: {exc.strerror}") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"invalid {what} {p}: not valid TOML: {exc}") from None
+
+
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """Load and validate the configuration file.
 
@@ -537,17 +552,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
             message names the file and the offending key.
     """
     p = config_path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"configuration file not found: {p}") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read configuration file {p}: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"invalid configuration in {p}: not valid TOML: {exc}") from None
-    return parse_settings(data, p)
+    return parse_settings(read_toml(p, "configuration file"), p)
 
 
 def secret(env_name: str | None) -> str | None:

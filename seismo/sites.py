@@ -17,13 +17,13 @@ out-of-range coordinate or a duplicate name raises
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from seismo.config import read_toml
 from seismo.errors import ConfigError
 
 
@@ -108,14 +108,4 @@ def load_sites(path: str | Path) -> list[Site]:
         ConfigError: missing/unreadable file, invalid TOML, or invalid content.
     """
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"sites file not found: {p}") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read sites file {p}: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"invalid sites file {p}: not valid TOML: {exc}") from None
-    return parse_sites(data, p)
+    return parse_sites(read_toml(p, "sites file"), p)

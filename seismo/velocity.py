@@ -22,7 +22,6 @@ can resolve for such an event (documented in docs).
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from seismo.config import read_toml
 from seismo.errors import ConfigError
 
 PHASES = ("P", "S")
@@ -83,12 +83,7 @@ class VelocityModel:
 def load_velocity_model(path: str | Path) -> VelocityModel:
     """Read a model file: ``name``, ``vp_vs`` and ``[[layers]]`` with ``top_km`` and ``vp``."""
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"velocity model not found: {p}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"invalid velocity model {p}: not valid TOML: {exc}") from None
+    data = read_toml(p, "velocity model")
     allowed = {"name", "vp_vs", "layers", "max_distance_km", "max_depth_km"}
     extra = set(data) - allowed
     if extra:

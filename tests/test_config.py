@@ -83,7 +83,7 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
         load_settings(tmp_path / "nope.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("[feeds\ndefault = 1\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=f"invalid configuration in {bad}: not valid TOML"):
+    with pytest.raises(ConfigError, match=f"invalid configuration file {bad}: not valid TOML"):
         load_settings(bad)
 
 

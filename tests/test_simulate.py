@@ -7,36 +7,12 @@ import pytest
 from obspy import UTCDateTime
 from obspy.signal.trigger import recursive_sta_lta, trigger_onset
 from scipy.signal import welch
+from sim_helpers import wa_ml
 
 from seismo.errors import ConfigError, SimulationError
 from seismo.simulate import FULL_SCALE, Scenario, ScenarioEvent, Simulator, load_scenarios
 from seismo.simulate.noise import nlnm_nhnm_db, target_psd_db
 from seismo.velocity import load_velocity_model
-
-WA_PAZ = {
-    "poles": [-5.49779 + 5.60886j, -5.49779 - 5.60886j],
-    "zeros": [0j, 0j],
-    "gain": 1.0,
-    "sensitivity": 1.0,
-}
-
-
-def wa_ml(st, inventory, hypo_km: float, t0: UTCDateTime, t1: UTCDateTime) -> float:
-    """IASPEI ML from the mean N/E zero-to-peak WA amplitude of horizontal counts."""
-    amps = []
-    for tr in st:
-        if tr.stats.channel[-1] not in "NE":
-            continue
-        tr = tr.copy()
-        tr.data = tr.data.astype(float)
-        tr.remove_response(
-            inventory=inventory, output="DISP", pre_filt=(0.05, 0.1, 40, 45), water_level=None
-        )
-        tr.simulate(paz_simulate=WA_PAZ, simulate_sensitivity=False)
-        tr.trim(t0, t1)
-        amps.append(np.abs(tr.data).max() * 1e9)  # nm
-    assert len(amps) == 2
-    return float(np.log10(np.mean(amps)) + 1.11 * np.log10(hypo_km) + 0.00189 * hypo_km - 2.09)
 
 
 @pytest.fixture(scope="module")
@@ -217,7 +193,7 @@ def test_wood_anderson_recovers_ml(m3, inventory) -> None:  # type: ignore[no-un
             if not sub:
                 continue
             r = truth.hypocentral_km[sid]
-            ml = wa_ml(sub, inventory, r, tp - 1, ts + 40)
+            ml = wa_ml(sub, inventory, r, tp - 1, ts + 40, (0.05, 0.1, 40, 45))
             assert ml == pytest.approx(3.0, abs=0.1), (sid, band, r, ml)
             checked.append(r)
     assert min(checked) < 15 and max(checked) > 40

@@ -7,35 +7,11 @@ import pytest
 from obspy import Inventory, UTCDateTime
 from obspy.clients.filesystem.sds import Client as SDSClient
 from obspy.core.inventory import Channel, Network, Response, Site, Station
+from sim_helpers import wa_ml
 
 from seismo.cli.main import main
 from seismo.simulate import Scenario, ScenarioEvent, Simulator
 from seismo.velocity import load_velocity_model
-
-WA_PAZ = {
-    "poles": [-5.49779 + 5.60886j, -5.49779 - 5.60886j],
-    "zeros": [0j, 0j],
-    "gain": 1.0,
-    "sensitivity": 1.0,
-}
-
-
-def wa_ml(st, inventory, hypo_km: float, t0: UTCDateTime, t1: UTCDateTime) -> float:
-    """IASPEI ML from the mean of the two horizontal zero-to-peak WA amplitudes (nm)."""
-    amps = []
-    for tr in st:
-        if tr.stats.channel[-1] not in "NE12":
-            continue
-        tr = tr.copy()
-        tr.data = tr.data.astype(float)
-        tr.remove_response(
-            inventory=inventory, output="DISP", pre_filt=(0.05, 0.1, 20, 24), water_level=None
-        )
-        tr.simulate(paz_simulate=WA_PAZ, simulate_sensitivity=False)
-        tr.trim(t0, t1)
-        amps.append(np.abs(tr.data).max() * 1e9)
-    assert len(amps) == 2
-    return float(np.log10(np.mean(amps)) + 1.11 * np.log10(hypo_km) + 0.00189 * hypo_km - 2.09)
 
 REF = UTCDateTime("2026-05-05T23:50:00")  # the SDS range crosses midnight
 
@@ -104,7 +80,7 @@ def test_any_inventory(tiny_sim, tiny_inventory) -> None:  # type: ignore[no-unt
         r = ev_truth.hypocentral_km["XX.ALPH"]
         # rotated horizontals (1/2 at 30 and 120 degrees) still give back ML at any distance
         ml = wa_ml(tiny_sim.waveforms("XX", "ALPH", tp - 60, ts + 90), tiny_inventory, r,
-                   tp - 1, ts + 60)
+                   tp - 1, ts + 60, (0.05, 0.1, 20, 24))
         assert ml == pytest.approx(ev_truth.magnitude, abs=0.15), (r, ml)
     # the 50 Hz accelerometer records the near event far above its noise
     tp, ts = truth[0].arrivals["XX.BETA"]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -45,8 +44,9 @@ from seismo.alerts.outbox import (
 )
 from seismo.alerts.rules import ENGINEERS, ONCALL, TSUNAMI, AlertDecision, evaluate
 from seismo.config import AlertsConfig, Settings
-from seismo.errors import AlertError
+from seismo.errors import AlertError, ConfigError
 from seismo.model import Event
+from seismo.sites import load_sites
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +65,11 @@ def _finite(x: float | None) -> float | None:
 def load_site_names_zh(path: Path) -> dict[str, str]:
     """``name -> name_zh`` from the sites file (config/sites.toml); {} (warning) if unusable."""
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        sites = load_sites(path)
+    except ConfigError as exc:
         log.warning("sites file %s unusable for Chinese site names: %s", path, exc)
         return {}
-    out: dict[str, str] = {}
-    for site in data.get("sites", []):
-        if isinstance(site, dict) and isinstance(site.get("name"), str):
-            out[site["name"]] = str(site.get("name_zh") or site["name"])
+    out: dict[str, str] = {s.name: s.name_zh or s.name for s in sites}
     return out
 
 

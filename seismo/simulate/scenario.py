@@ -13,7 +13,6 @@ naming the file and the dotted key.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any, Literal
 
 from obspy import UTCDateTime
 
+from seismo.config import read_toml
 from seismo.errors import ConfigError
 
 FaultKind = Literal["gap", "dead", "spikes", "clip", "late", "rate", "noisy"]
@@ -230,13 +230,7 @@ def load_scenarios(path: str | Path) -> dict[str, Scenario]:
             message names the file and the dotted key).
     """
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"scenario file not found: {p}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"invalid scenario file {p}: not valid TOML: {exc}") from None
-    return parse_scenarios(data, p)
+    return parse_scenarios(read_toml(p, "scenario file"), p)
 
 
 def get_scenario(path: str | Path, name: str) -> Scenario:
