@@ -65,7 +65,7 @@ def test_out_of_range_is_named(tmp_path: Path) -> None:
 
 
 def test_cross_field_rule_is_named(tmp_path: Path) -> None:
-    p = _write(tmp_path, BASE + "\n[picker]\nsta_s = 20.0\nlta_s = 10.0\n")
+    p = _write(tmp_path, BASE.replace("sta_s = 0.5 ", "sta_s = 20.0 "))
     with pytest.raises(
         ConfigError, match=r"picker: .*sta_s \(20.0\) must be shorter than lta_s \(10.0\)"
     ):
