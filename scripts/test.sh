@@ -6,4 +6,5 @@ cd "$ROOT"
 bash scripts/setup.sh
 export PATH="$ROOT/.venv/bin:$PATH"
 ruff check seismo dags tests benchmarks stations
+mypy
 exec python -m pytest "$@"
