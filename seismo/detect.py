@@ -106,7 +106,6 @@ class ChunkSource:
     def __init__(self, ctx: Context, feed_url: str | None) -> None:
         self.ctx, self.feed_url = ctx, feed_url
         self.cache: dict[str, Stream | FeedError] = {}
-        self.span: tuple[UTCDateTime, UTCDateTime] | None = None
 
     def load(self, t0: UTCDateTime, t1: UTCDateTime) -> int:
         from seismo.feeds import fetch_window
@@ -123,7 +122,6 @@ class ChunkSource:
                 st = r.stream if r.stream is not None else Stream()
                 self.cache[sid] = st
                 n += r.n_samples
-        self.span = (t0, t1)
         return n
 
     def __call__(self, sid: str, t0: UTCDateTime, t1: UTCDateTime) -> Stream:

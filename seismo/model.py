@@ -265,12 +265,8 @@ _NESTED: dict[tuple[str, str], type[_Serial]] = {
 }
 
 
-def _amp_from_dict(data: dict[str, Any]) -> AmplitudeSeries:
-    return AmplitudeSeries.from_dict(data)
-
-
 def station_result_from_dict(data: dict[str, Any]) -> StationResult:
     """Decode a :class:`StationResult` including its nested amplitude series."""
     res = StationResult.from_dict({k: v for k, v in data.items() if k != "amplitudes"})
     amp = data.get("amplitudes")
-    return dataclasses.replace(res, amplitudes=_amp_from_dict(amp) if amp else None)
+    return dataclasses.replace(res, amplitudes=AmplitudeSeries.from_dict(amp) if amp else None)

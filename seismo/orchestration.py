@@ -17,7 +17,7 @@ from typing import Any
 from obspy import UTCDateTime
 
 from seismo.config import Settings, config_path, load_settings
-from seismo.model import Event, StationResult, station_result_from_dict
+from seismo.model import Event, station_result_from_dict
 from seismo.pipeline import Context, Window, process_events, process_station, window_for_run
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,3 @@ def daily_report(logical_date: Any, run_after: Any) -> dict[str, Any]:
     out_dir = os.environ.get("SEISMO_REPORT_DIR")
     paths = write_bulletin(s, day, out_dir=out_dir)
     return {"date": str(day), "files": [str(p) for p in paths]}
-
-
-def station_result(d: dict[str, Any]) -> StationResult:
-    return station_result_from_dict(d)

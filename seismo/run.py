@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from obspy import UTCDateTime
-
 from seismo.config import Settings
 from seismo.model import Event, Pick, StationResult
 from seismo.pipeline import Window, WindowResult
@@ -142,29 +140,6 @@ class Runner:
         return rep
 
 
-def run_window(
-    settings: Settings,
-    window: Window,
-    *,
-    ctx: Any = None,
-    runner: Runner | None = None,
-    feed_url: str | None = None,
-) -> tuple[WindowResult, RunReport]:
-    """Process one window and pass it through the edges (the minute job, in one call)."""
-    from seismo.pipeline import Context, process_window
-
-    ctx = ctx or Context.from_settings(settings)
-    result = process_window(ctx, window, feed_url=feed_url)
-    own_runner = runner is None
-    runner = runner or Runner.from_settings(settings)
-    try:
-        report = runner.handle(result)
-    finally:
-        if own_runner:
-            runner.close()
-    return result, report
-
-
 def alert_record(q: Any) -> dict[str, Any]:
     """The ``alerts`` measurement record of a queued CAP message."""
     return {
@@ -177,7 +152,3 @@ def alert_record(q: Any) -> dict[str, Any]:
         "sent": q.sent,
         "magnitude": q.magnitude,
     }
-
-
-def now_utc() -> UTCDateTime:
-    return UTCDateTime()
