@@ -7,7 +7,7 @@ Usage::
 Part 1 (always): one run of ``seismo_detect`` with ``dag.test()`` (in-process,
 tasks one after another) against the simulator's SeedLink server and a real
 InfluxDB, for a window holding the felt M3 scenario. The same window is then
-processed by calling the task bodies (:mod:`seismo.orchestration`) directly in
+processed by calling the task bodies (:mod:`seismo.shells.airflow_tasks`) directly in
 one process: that is the pipeline work; the difference is Airflow's overhead
 (task start-up, XCom, metadata database).
 
@@ -80,8 +80,8 @@ def one_run(work: Path) -> None:
     from obspy import UTCDateTime
 
     from seismo.config import load_settings
-    from seismo.seedlink import serve_simulation
-    from seismo.store.server import InfluxServer, free_port
+    from seismo.io.seedlink import serve_simulation
+    from seismo.io.store.server import InfluxServer, free_port
 
     base = load_settings()
     now = UTCDateTime()
@@ -125,7 +125,7 @@ def one_run(work: Path) -> None:
             "import time\n"
             "t0=time.perf_counter()\n"
             "from obspy import UTCDateTime\n"
-            "from seismo import orchestration as o\n"
+            "from seismo.shells import airflow_tasks as o\n"
             f"t=UTCDateTime('{run_at}')\n"
             "w=o.plan_detect(t, None)['window']\n"
             "res=[o.pick_station(s, w) for s in o.station_ids()]\n"
@@ -155,9 +155,9 @@ def continuous(work: Path, timeout_s: float = 420.0) -> None:
     from obspy import UTCDateTime
 
     from seismo.config import load_settings
-    from seismo.seedlink import serve_simulation
+    from seismo.io.seedlink import serve_simulation
+    from seismo.io.store.server import InfluxServer, free_port
     from seismo.simulate import load_scenarios
-    from seismo.store.server import InfluxServer, free_port
 
     base = load_settings()
     scen = load_scenarios(base.simulator.scenarios)[SCENARIO]

@@ -88,7 +88,7 @@ def run_seismo(root: Path, hours: int) -> dict:
     from obspy import UTCDateTime
 
     from seismo.config import load_settings
-    from seismo.detect import detect_range
+    from seismo.shells.detect import detect_range
 
     s = load_settings()
     t0 = UTCDateTime(START)

@@ -33,7 +33,7 @@ from collections.abc import Callable  # noqa: E402
 import numpy as np  # noqa: E402
 from obspy.signal import trigger as obspy_trigger  # noqa: E402
 
-from seismo.picker import (  # noqa: E402
+from seismo.station.picker import (  # noqa: E402
     _classic_sta_lta_numpy,
     _jit_kernels,
     _recursive_sta_lta_numpy,

@@ -4,7 +4,7 @@ Synthesizes, for every station of the configured inventory:
   * picks: ~4 per station per hour (P and S, random times), one channel each;
   * station_health: one point per channel every 10 min;
   * station_status: one point per station per minute;
-then writes them through :class:`seismo.store.InfluxStore` (write-ahead spool,
+then writes them through :class:`seismo.io.store.InfluxStore` (write-ahead spool,
 v1 API) into a fresh local influxd, for several batch sizes, and reports points/s.
 Also measures the steady-state pattern (one small write per minute-window) and
 the v2 path into VictoriaMetrics.
@@ -24,15 +24,15 @@ from obspy import UTCDateTime
 
 from seismo.config import load_settings
 from seismo.inventory import load_inventory, stations
-from seismo.model import Pick, StationHealth, StationResult
-from seismo.store import (
+from seismo.io.store import (
     InfluxConnection,
     InfluxServer,
     InfluxStore,
     VictoriaMetricsServer,
     free_port,
 )
-from seismo.store import points as P
+from seismo.io.store import points as P
+from seismo.model import Pick, StationHealth, StationResult
 
 START = UTCDateTime("2026-06-01T00:00:00Z")
 

@@ -1,6 +1,6 @@
 """Daily bulletin of the previous UTC day (HTML, QuakeML, PNGs).
 
-Wiring only; the task body is in :mod:`seismo.orchestration`.
+Wiring only; the task body is in :mod:`seismo.shells.airflow_tasks`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 
-from seismo.orchestration import settings
+from seismo.shells.airflow_tasks import settings
 
 _cfg = settings().airflow
 
@@ -27,7 +27,7 @@ _cfg = settings().airflow
 def seismo_daily_report() -> None:
     @task
     def bulletin() -> dict:
-        from seismo.orchestration import daily_report
+        from seismo.shells.airflow_tasks import daily_report
 
         ctx = get_current_context()
         return daily_report(ctx.get("logical_date"), ctx["dag_run"].run_after)

@@ -1,6 +1,6 @@
 """Minute-by-minute detection: one mapped task per station, then events, store and alerts.
 
-Wiring only; the task bodies are in :mod:`seismo.orchestration`.
+Wiring only; the task bodies are in :mod:`seismo.shells.airflow_tasks`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 
-from seismo.orchestration import settings
+from seismo.shells.airflow_tasks import settings
 
 _cfg = settings().airflow
 
@@ -28,32 +28,32 @@ _cfg = settings().airflow
 def seismo_detect() -> None:
     @task
     def plan() -> dict:
-        from seismo.orchestration import plan_detect
+        from seismo.shells.airflow_tasks import plan_detect
 
         ctx = get_current_context()
         return plan_detect(ctx.get("logical_date"), ctx["dag_run"].run_after)["window"]
 
     @task
     def stations() -> list:
-        from seismo.orchestration import station_ids
+        from seismo.shells.airflow_tasks import station_ids
 
         return station_ids()
 
     @task
     def pick(station_id: str, window: dict) -> dict:
-        from seismo.orchestration import pick_station
+        from seismo.shells.airflow_tasks import pick_station
 
         return pick_station(station_id, window)
 
     @task
     def events(results: list, window: dict) -> list:
-        from seismo.orchestration import build_events
+        from seismo.shells.airflow_tasks import build_events
 
         return build_events(list(results), window)
 
     @task
     def store_and_alert(results: list, evs: list, window: dict) -> dict:
-        from seismo.orchestration import store_and_alert as run
+        from seismo.shells.airflow_tasks import store_and_alert as run
 
         return run(list(results), evs, window)
 

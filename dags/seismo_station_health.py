@@ -1,6 +1,6 @@
 """Station health every few minutes: metrics, status, InfluxDB, notices on change.
 
-Wiring only; the task body is in :mod:`seismo.orchestration`.
+Wiring only; the task body is in :mod:`seismo.shells.airflow_tasks`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 
-from seismo.orchestration import settings
+from seismo.shells.airflow_tasks import settings
 
 _cfg = settings().airflow
 
@@ -27,7 +27,7 @@ _cfg = settings().airflow
 def seismo_station_health() -> None:
     @task
     def check() -> dict:
-        from seismo.orchestration import station_health
+        from seismo.shells.airflow_tasks import station_health
 
         ctx = get_current_context()
         return station_health(ctx.get("logical_date"), ctx["dag_run"].run_after)

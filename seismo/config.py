@@ -129,7 +129,7 @@ class PickerConfig(_Model):
         default_factory=lambda: ["velocity", "acceleration"],  # type: ignore[arg-type]
         description="Which channel kinds are picked",
     )
-    # Data-quality and pick-quality settings (sources and reasoning: seismo.picker docstring).
+    # Data-quality and pick-quality settings (sources: the seismo.station.picker docstring).
     taper_s: NonNegFloat = Field(1.0, description="Cosine taper at segment start (s)")
     full_scale_counts: PosFloat = Field(2.0**23, description="Digitizer full scale (counts)")
     clip_fraction: Annotated[float, Field(gt=0, le=1)] = 0.98
@@ -141,7 +141,7 @@ class PickerConfig(_Model):
     polarity_min_ratio: PosFloat = Field(5.0, description="First motion / noise rms for polarity")
     s_min_delay_s: PosFloat = Field(0.5, description="Minimum S-P delay for S picks (s)")
     s_max_delay_s: PosFloat = Field(30.0, description="Maximum S-P delay for S picks (s)")
-    # Onset refinement and pick uncertainty (sources: docstring of seismo.picker.onset,
+    # Onset refinement and pick uncertainty (sources: docstring of seismo.station.picker.onset,
     # docs/picker.md).
     refine_band: BandConfig = Field(
         default_factory=lambda: BandConfig(freqmin=1.0, freqmax=30.0, corners=2),
@@ -251,7 +251,7 @@ class MagnitudeConfig(_Model):
 
 
 class IntensityConfig(_Model):
-    """PGA/PGV processing and intensity prediction (see seismo/intensity.py for sources)."""
+    """PGA/PGV processing and intensity prediction (see seismo/event/intensity.py for sources)."""
 
     freqmin: PosFloat = 0.1  # Hz, Song et al. (2021), GB/T 17742-2020 processing
     freqmax: PosFloat = 10.0  # Hz, same source

@@ -235,7 +235,7 @@ class Event(_Serial):
     status: ReviewStatus = "automatic"
     version: int = 1
     creation_time: UTCDateTime | None = None
-    # seismologist review (seismo.review): who, when (UTC) and why; None for automatic versions
+    # review (seismo.shells.review): who, when (UTC) and why; None for automatic versions
     reviewer: str | None = None
     review_time: UTCDateTime | None = None
     review_comment: str | None = None

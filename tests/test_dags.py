@@ -21,7 +21,7 @@ from seismo.config import (
     load_settings,
     settings_to_toml,
 )
-from seismo.pipeline import window_for_run
+from seismo.shells.window import window_for_run
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.airflow, pytest.mark.influx, pytest.mark.network]
@@ -44,8 +44,8 @@ def airflow_db() -> None:
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    from seismo.seedlink import serve_simulation
-    from seismo.store.server import InfluxServer, free_port
+    from seismo.io.seedlink import serve_simulation
+    from seismo.io.store.server import InfluxServer, free_port
 
     base = load_settings(DEFAULT_CONFIG)
     influx = InfluxServer(tmp_path_factory.mktemp("influx"), free_port())
@@ -85,7 +85,7 @@ def _run_dag(cfg: Path, logical_date: UTCDateTime, monkeypatch: pytest.MonkeyPat
 
 
 def _store(cfg: Path):  # type: ignore[no-untyped-def]
-    from seismo.store import InfluxStore
+    from seismo.io.store import InfluxStore
 
     return InfluxStore.from_settings(load_settings(cfg))
 
@@ -169,7 +169,7 @@ def test_backfill_matches_seismo_detect(
     """Two consecutive DAG runs give the same events as ``seismo detect`` over that range."""
     from urllib.parse import quote
 
-    from seismo.detect import detect_range
+    from seismo.shells.detect import detect_range
 
     seedlink, influx = servers
     cfg = _config(tmp_path, seedlink, influx)

@@ -45,8 +45,8 @@ from seismo.alerts.outbox import (
 from seismo.alerts.rules import ENGINEERS, ONCALL, TSUNAMI, AlertDecision, evaluate
 from seismo.config import AlertsConfig, Settings
 from seismo.errors import AlertError, ConfigError
+from seismo.event.sites import load_sites
 from seismo.model import Event
-from seismo.sites import load_sites
 
 log = logging.getLogger(__name__)
 

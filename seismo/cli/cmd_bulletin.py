@@ -22,7 +22,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from obspy import UTCDateTime
 
-    from seismo.report import write_bulletin
+    from seismo.shells.report import write_bulletin
 
     if args.date:
         try:

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _run(args: argparse.Namespace) -> int:
-    from seismo.demo import render, run_demo
+    from seismo.shells.demo import render, run_demo
 
     result = run_demo(settings_from_args(args), scenario=args.scenario, work_dir=args.work_dir)
     print(render(result))

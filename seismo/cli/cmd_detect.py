@@ -1,7 +1,7 @@
 """``seismo detect``: run the pipeline over any time range, window by window.
 
 The range is cut into the same grid-aligned windows as the minute-by-minute
-DAG and each window goes through :func:`seismo.pipeline.process_window`.
+DAG and each window goes through :func:`seismo.shells.window.process_window`.
 Data are read in chunks (``pipeline.chunk_s``) per station and sliced per
 window in memory, so long replays do not re-read the archive every minute.
 """
@@ -64,7 +64,7 @@ class _Progress:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from seismo.detect import detect_range
+    from seismo.shells.detect import detect_range
 
     start = parse_time(args.start, "--start")
     end = parse_time(args.end, "--end")
@@ -95,11 +95,11 @@ def _run(args: argparse.Namespace) -> int:
         on_window=on_window,
     )
     if args.quakeml:
-        from seismo.output import write_quakeml
+        from seismo.io.output import write_quakeml
 
         write_quakeml(summary.events, args.quakeml)
     if args.json:
-        from seismo.output import write_json
+        from seismo.io.output import write_json
 
         write_json(summary.events, args.json)
     print(summary.render())

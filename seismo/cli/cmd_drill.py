@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _run(args: argparse.Namespace) -> int:
-    from seismo.drill import run_drill
+    from seismo.shells.drill import run_drill
 
     res = run_drill(
         settings_from_args(args), args.scenario, alert_dir=args.alert_dir, store=args.store

@@ -54,8 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _show(args: argparse.Namespace) -> int:
-    from seismo.review import alert_records, event_versions, format_event, outbox_messages
-    from seismo.store import InfluxStore
+    from seismo.io.store import InfluxStore
+    from seismo.shells.review import alert_records, event_versions, format_event, outbox_messages
 
     settings = settings_from_args(args)
     with InfluxStore.from_settings(settings) as store:
@@ -75,9 +75,9 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from seismo.report import plot_event, reports_root
-    from seismo.review import load_event
-    from seismo.store import InfluxStore
+    from seismo.io.store import InfluxStore
+    from seismo.shells.report import plot_event, reports_root
+    from seismo.shells.review import load_event
 
     settings = settings_from_args(args)
     with InfluxStore.from_settings(settings) as store:
@@ -89,7 +89,7 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from seismo.review import review_event
+    from seismo.shells.review import review_event
 
     res = review_event(settings_from_args(args), args.event_id, args.status,
                        comment=args.comment, reviewer=args.reviewer, alerts=not args.no_alerts)
@@ -98,7 +98,7 @@ def _review(args: argparse.Namespace) -> int:
 
 
 def _relocate(args: argparse.Namespace) -> int:
-    from seismo.review import relocate_event
+    from seismo.shells.review import relocate_event
 
     res = relocate_event(settings_from_args(args), args.event_id, drop_picks=args.drop_pick,
                          add_picks=args.pick, comment=args.comment, reviewer=args.reviewer,

@@ -50,7 +50,7 @@ def fetch_events(args: argparse.Namespace) -> list[Event]:
     """Events matching ``args`` (latest version per event id), oldest first."""
     from obspy import UTCDateTime
 
-    from seismo.store import InfluxStore
+    from seismo.io.store import InfluxStore
 
     until = parse_time(args.until, "--until") if args.until else UTCDateTime()
     since = parse_time(args.since, "--since") if args.since else until - 86400.0

@@ -35,8 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _run(args: argparse.Namespace) -> int:
     from obspy import UTCDateTime
 
-    from seismo.feeds import fetch_window
     from seismo.inventory import load_inventory
+    from seismo.io.feeds import fetch_window
 
     settings = settings_from_args(args)
     inventory = load_inventory(args.inventory or settings.network.inventory)

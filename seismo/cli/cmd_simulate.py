@@ -94,8 +94,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _serve(settings, scenario, reference, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    """Hand over to :func:`seismo.seedlink.serve_simulation`."""
-    from seismo.seedlink import serve_simulation
+    """Hand over to :func:`seismo.io.seedlink.serve_simulation`."""
+    from seismo.io.seedlink import serve_simulation
 
     host = args.host or settings.simulator.seedlink_host
     port = args.port if args.port is not None else settings.simulator.seedlink_port

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 class HealthSink(Protocol):
-    """What :func:`run_health` needs from the store (``seismo.store.InfluxStore``)."""
+    """What :func:`run_health` needs from the store (``seismo.io.store.InfluxStore``)."""
 
     def write_health(self, healths: Iterable[StationHealth]) -> Any: ...
 
@@ -110,7 +110,7 @@ def assess_network(
     now: UTCDateTime | None = None,
 ) -> HealthRun:
     """Fetch ``[end - window_s, end)`` from every station and assess it (see check_network)."""
-    from seismo.feeds import fetch_window
+    from seismo.io.feeds import fetch_window
 
     inv = inventory if inventory is not None else load_inventory(settings.network.inventory)
     start, end, now = window_for(settings, end, now)
@@ -150,7 +150,7 @@ def check_network(
 ) -> list[StationHealth]:
     """Health of every station (channels then summary) over ``[end - window_s, end)``.
 
-    Data come from :func:`seismo.feeds.fetch_window` (``feed_url`` overrides the
+    Data come from :func:`seismo.io.feeds.fetch_window` (``feed_url`` overrides the
     configured feeds). ``end`` defaults to the wall clock; latency is measured
     at ``now``, which defaults to ``end``. ``stations`` restricts the run to
     ``NET.STA`` ids (or unambiguous station codes).

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from obspy import Inventory, Stream, Trace, UTCDateTime
 
 from seismo.errors import SimulationError
+from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.geo import azimuth_deg, distance_km, hypocentral_km
 from seismo.inventory import ChannelInfo, StationInfo, load_inventory, stations
 from seismo.simulate.faults import apply_sample_faults, noise_gain, segments
@@ -32,7 +33,6 @@ from seismo.simulate.noise import block_amplitude, block_length, block_rng, nois
 from seismo.simulate.response import ResponseCache
 from seismo.simulate.scenario import Scenario, ScenarioEvent, get_scenario
 from seismo.simulate.source import Motion, SourceParams, durations, peak_motion, synthesize
-from seismo.velocity import VelocityModel, load_velocity_model
 
 if TYPE_CHECKING:
     from seismo.config import Settings

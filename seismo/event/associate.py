@@ -1,0 +1,441 @@
+"""Phase association: picks -> event candidates by a space-time grid stack.
+
+The idea is Earthworm binder_ew's (Dietz; a stack of pick times back-projected
+onto a space-time grid), in the vectorised form of REAL (Zhang et al. 2019):
+
+1. A grid of trial hypocentres covers the network (Cartesian-like rings of
+   ``cfg.grid_spacing_km`` out to the network radius + ``cfg.grid_margin_km``)
+   and the region beyond it (rings growing by 10 % of the distance, azimuth
+   step ``cfg.azimuth_step_deg``) out to ``cfg.max_distance_km``, at depths
+   ``cfg.depths_km``. P and S travel times from every node to every station
+   are computed once per (model, station set, grid) and cached.
+2. Every pick, back-projected to every node, gives an origin time
+   t0 = t_pick - T(node, station, phase). Picks of one event agree on t0 at the
+   nodes near its hypocentre; the stack counts, per node, the picks in two
+   adjacent origin-time bins of ``cfg.stack_window_s`` (a cluster narrower
+   than one bin always falls in two adjacent bins).
+3. Iteratively: the best-supported (node, time) is taken; the picks that agree
+   there (one P and one S per station) are located with
+   :func:`seismo.event.locate.locate`; then all remaining picks within
+   tolerance of the located origin's predicted times are taken (see
+   :func:`tolerance_s`: 0.5 s + 5 % of the travel time, capped at
+   ``cfg.max_residual_s``),
+   the event is relocated, outliers are dropped, and the event is accepted
+   when it has ``cfg.min_stations`` stations, ``cfg.min_phases`` phases and an
+   RMS below ``cfg.max_rms_s``. Its picks leave the pool and the stack is
+   recomputed, so overlapping events are found one after the other.
+
+Coincidence in time alone never makes an event: the picks must be travel-time
+consistent with one hypocentre, first on the grid, then after location.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from numpy.typing import NDArray
+from obspy import UTCDateTime
+
+from seismo.config import AssociateConfig, LocateConfig
+from seismo.errors import LocationError
+from seismo.event.locate import Origin, elevation_delay_s, locate, polar_nodes
+from seismo.event.velocity import VelocityModel
+from seismo.geo import distance_km
+from seismo.inventory import StationInfo
+from seismo.model import Pick
+
+log = logging.getLogger(__name__)
+
+_DEPTH_BLIND_KM = 150.0  # beyond network radius + this, one trial depth per node
+_MAX_PEAKS = 2000  # grid nodes inspected per pass (cheap; locations are capped by max_attempts)
+
+
+@dataclass(frozen=True)
+class EventCandidate:
+    """Associated picks (at most one P and one S per station) and their origin."""
+
+    picks: tuple[Pick, ...]
+    origin: Origin
+    stack_count: int  # picks that agreed at the grid node that seeded the event
+
+    @property
+    def time(self) -> UTCDateTime:
+        return self.origin.time
+
+    @property
+    def latitude(self) -> float:
+        return self.origin.latitude
+
+    @property
+    def longitude(self) -> float:
+        return self.origin.longitude
+
+    @property
+    def depth_km(self) -> float:
+        return self.origin.depth_km
+
+    @property
+    def n_stations(self) -> int:
+        return self.origin.n_stations
+
+
+@dataclass(frozen=True)
+class StackGrid:
+    """Trial hypocentres and their travel times to the stations (s).
+
+    ``tt`` has shape (2, n_nodes, n_stations): index 0 P, 1 S, elevation delay
+    included. ``xyz`` holds node (east, north, depth) km for distance tests.
+    """
+
+    station_ids: tuple[str, ...]
+    lat: NDArray
+    lon: NDArray
+    depth: NDArray
+    xyz: NDArray
+    tt: NDArray
+
+
+@lru_cache(maxsize=8)
+def _grid(
+    model: VelocityModel,
+    stakey: tuple[tuple[str, float, float, float], ...],
+    spacing: float,
+    margin: float,
+    max_dist: float,
+    az_step: float,
+    depths: tuple[float, ...],
+    elevation: bool,
+) -> StackGrid:
+    ids = tuple(k[0] for k in stakey)
+    slat = np.array([k[1] for k in stakey])
+    slon = np.array([k[2] for k in stakey])
+    selev = np.array([k[3] for k in stakey])
+    lat0, lon0 = float(slat.mean()), float(slon.mean())
+    r_net = float(distance_km(lat0, lon0, slat, slon).max())
+    la, lo, _ = polar_nodes(lat0, lon0, r_net + margin, max_dist, spacing, az_step)
+    zs = np.asarray(depths, float)
+    # far away the moveout across the network hardly depends on depth (head waves:
+    # depth only shifts the intercept time, which the origin time absorbs): one depth
+    deep = distance_km(lat0, lon0, la, lo) <= r_net + _DEPTH_BLIND_KM
+    z_far = zs[np.argmin(np.abs(zs - 10.0))]
+    lat = np.concatenate([np.repeat(la[deep], len(zs)), la[~deep]])
+    lon = np.concatenate([np.repeat(lo[deep], len(zs)), lo[~deep]])
+    z = np.concatenate([np.tile(zs, int(deep.sum())), np.full(int((~deep).sum()), z_far)])
+    dist = distance_km(lat[:, None], lon[:, None], slat[None, :], slon[None, :])
+    zz = np.broadcast_to(z[:, None], dist.shape)
+    tt = np.empty((2, *dist.shape))
+    for k, ph in enumerate(("P", "S")):
+        delay = np.array([elevation_delay_s(model, ph, e) if elevation else 0.0 for e in selev])
+        tt[k] = model.travel_time(ph, dist, zz) + delay[None, :]
+    x = (lon - lon0) * 111.195 * np.cos(np.radians(lat0))
+    y = (lat - lat0) * 111.195
+    log.debug("association grid: %d nodes x %d stations", len(lat), len(ids))
+    return StackGrid(ids, lat, lon, z, np.column_stack([x, y, z]), tt)
+
+
+def stack_grid(
+    stations: Mapping[str, StationInfo], model: VelocityModel, cfg: AssociateConfig,
+    elevation_correction: bool = True,
+) -> StackGrid:
+    """The (cached) association grid of ``stations``."""
+    key = tuple(
+        (sid, s.latitude, s.longitude, s.elevation_m) for sid, s in sorted(stations.items())
+    )
+    return _grid(
+        model, key, cfg.grid_spacing_km, cfg.grid_margin_km, cfg.max_distance_km,
+        cfg.azimuth_step_deg, tuple(sorted(cfg.depths_km)), elevation_correction,
+    )
+
+
+def remove_glitches(picks: Sequence[Pick], cfg: AssociateConfig) -> list[Pick]:
+    """Drop bursts of picks at ``cfg.glitch_min_stations`` or more stations within
+    ``cfg.glitch_window_s`` of each other.
+
+    Seismic waves reach stations at different distances at different times; a
+    burst of simultaneous onsets across the network is a telemetry, timing or
+    power glitch (any 3 stations are equidistant from their circumcentre, so the
+    test starts at 4). ``glitch_min_stations = 0`` disables it.
+    """
+    n_min = cfg.glitch_min_stations
+    if n_min == 0 or len(picks) < n_min:
+        return list(picks)
+    order = sorted(picks, key=lambda p: p.time)
+    times = np.array([float(p.time - order[0].time) for p in order])
+    bad: set[int] = set()
+    j = 0
+    for i in range(len(order)):
+        while times[i] - times[j] > cfg.glitch_window_s:
+            j += 1
+        group = range(j, i + 1)
+        if len({order[k].station_id for k in group}) >= n_min:
+            bad.update(group)
+    if bad:
+        log.warning(
+            "%d simultaneous pick(s) at %d stations dropped as a glitch (at %s)",
+            len(bad), len({order[k].station_id for k in bad}), order[min(bad)].time,
+        )
+    return [p for k, p in enumerate(order) if k not in bad]
+
+
+def _best_per_station(
+    idx: Sequence[int], picks: Sequence[Pick], misfit: NDArray
+) -> list[int]:
+    """From candidate pick indices keep the best-fitting one per (station, phase)."""
+    best: dict[tuple[str, str], int] = {}
+    for i in idx:
+        key = (picks[i].station_id, picks[i].phase)
+        if key not in best or misfit[i] < misfit[best[key]]:
+            best[key] = i
+    return sorted(best.values())
+
+
+def _residuals(
+    origin: Origin, picks: Sequence[Pick], stations: Mapping[str, StationInfo],
+    model: VelocityModel, loc_cfg: LocateConfig, phase: str | None = None,
+) -> tuple[NDArray, NDArray]:
+    """Residual (s) of every pick against ``origin`` (as ``phase`` if given) and the
+    predicted travel time (s)."""
+    out = np.full(len(picks), np.inf)
+    tt = np.zeros(len(picks))
+    for i, p in enumerate(picks):
+        s = stations[p.station_id]
+        ph = phase or p.phase
+        d = distance_km(origin.latitude, origin.longitude, s.latitude, s.longitude)
+        t = float(model.travel_time(ph, d, origin.depth_km))
+        if loc_cfg.elevation_correction:
+            t += elevation_delay_s(model, ph, s.elevation_m)
+        out[i] = float(p.time - origin.time) - t
+        tt[i] = t
+    return out, tt
+
+
+def tolerance_s(cfg: AssociateConfig, travel_time_s: NDArray | float) -> NDArray:
+    """Largest residual (s) that still associates a pick with travel time ``travel_time_s``.
+
+    ``residual_floor_s`` (pick error) + ``residual_fraction`` x travel time (a
+    1-D model is good to a few percent in velocity), capped at ``max_residual_s``.
+    """
+    t = np.asarray(travel_time_s, dtype=float)
+    return np.minimum(cfg.max_residual_s, cfg.residual_floor_s + cfg.residual_fraction * t)
+
+
+def _as_s(p: Pick) -> Pick:
+    return dataclasses.replace(p, phase="S", id=Pick.make_id(p.seed_id, "S", p.time))
+
+
+def associate(
+    picks: Sequence[Pick],
+    stations: Mapping[str, StationInfo],
+    model: VelocityModel,
+    cfg: AssociateConfig,
+    loc_cfg: LocateConfig,
+) -> list[EventCandidate]:
+    """Group ``picks`` into located event candidates, earliest first.
+
+    Picks of stations absent from ``stations`` are ignored (logged). Picks that
+    fit no event are left out. ``stations`` maps "NET.STA" to StationInfo.
+    """
+    pool = [p for p in picks if p.station_id in stations and p.phase in ("P", "S")]
+    if len(pool) < len(picks):
+        unknown = sorted({p.station_id for p in picks if p.station_id not in stations})
+        log.warning("%d pick(s) ignored (unknown station or phase): %s",
+                    len(picks) - len(pool), unknown)
+    pool = remove_glitches(pool, cfg)
+    if len({p.station_id for p in pool}) < cfg.min_stations:
+        return []
+    grid = stack_grid(stations, model, cfg, loc_cfg.elevation_correction)
+    col = {sid: i for i, sid in enumerate(grid.station_ids)}
+    t_ref = min(p.time for p in pool)
+    w = cfg.stack_window_s
+    tmax = max(float(p.time - t_ref) for p in pool)
+    t0_min = -float(grid.tt.max()) - w
+    nbins = int(np.ceil((tmax - t0_min) / w)) + 2
+    n_nodes = len(grid.lat)
+    slat = np.array([stations[sid].latitude for sid in grid.station_ids])
+    slon = np.array([stations[sid].longitude for sid in grid.station_ids])
+    events: list[EventCandidate] = []
+    alive = np.ones(len(pool), dtype=bool)
+    tried: set[frozenset[int]] = set()
+    attempts = 0
+    found = True
+    while found and attempts < cfg.max_attempts:
+        found = False
+        idx = np.nonzero(alive)[0]
+        if len({pool[i].station_id for i in idx}) < cfg.min_stations:
+            break
+        sta = np.array([col[pool[i].station_id] for i in idx])
+        ph = np.array([1 if pool[i].phase == "S" else 0 for i in idx])
+        t = np.array([float(pool[i].time - t_ref) for i in idx])
+        t0 = t[:, None] - grid.tt[ph, :, sta]  # (n_picks, n_nodes)
+        b = np.floor((t0 - t0_min) / w).astype(np.int64)
+        counts = np.bincount(
+            (b * n_nodes + np.arange(n_nodes)[None, :]).ravel(), minlength=nbins * n_nodes
+        ).reshape(nbins, n_nodes)
+        score = counts[:-1] + counts[1:]
+        # walk the nodes by their best stack value until one grows into an accepted event;
+        # nodes of one cluster share their seed picks, so repeats are skipped cheaply
+        node_bin = np.argmax(score, axis=0)
+        node_best = score[node_bin, np.arange(n_nodes)]
+        order = np.argsort(-node_best, kind="stable")[:_MAX_PEAKS]
+        for node in order.tolist():
+            bbest, best = int(node_bin[node]), int(node_best[node])
+            if best < cfg.min_phases:
+                break
+            members = np.nonzero((b[:, node] == bbest) | (b[:, node] == bbest + 1))[0]
+            t0_est = float(np.median(t0[members, node]))
+            dev = np.abs(t0[:, node] - t0_est)
+            close = [int(idx[j]) for j in np.nonzero(dev <= w)[0]]
+            misfit = np.full(len(pool), np.inf)
+            misfit[idx] = dev
+            seed = _best_per_station(close, pool, misfit)
+            key = frozenset(seed)
+            if key in tried:
+                continue
+            tried.add(key)
+            seed_sta = {col[pool[i].station_id] for i in seed}
+            if len(seed_sta) < cfg.min_stations or len(seed) < cfg.min_phases:
+                continue
+            # cheap pre-check of the station ratio at the node, before any location
+            dn = distance_km(grid.lat[node], grid.lon[node], slat, slon)
+            dsel = dn[list(seed_sta)]
+            within = int(np.sum(dn <= _reach(float(dsel.min()), float(dsel.max()))))
+            if len(seed_sta) / max(within, 1) < cfg.min_station_ratio:
+                continue
+            attempts += 1
+            initial = (float(grid.lat[node]), float(grid.lon[node]), float(grid.depth[node]))
+            cand = _grow(seed, pool, alive, stations, model, cfg, loc_cfg, initial)
+            if cand is None:
+                if attempts >= cfg.max_attempts:
+                    log.warning("association stopped after %d attempts", attempts)
+                    break
+                continue
+            used_ids = {p.id for p in cand.picks}
+            for i in np.nonzero(alive)[0]:
+                if pool[i].id in used_ids or _as_s(pool[i]).id in used_ids:
+                    alive[i] = False
+            events.append(dataclasses.replace(cand, stack_count=best))
+            log.info(
+                "event at %s %.3f %.3f %.1f km: %d stations, %d phases, rms %.2f s",
+                cand.time, cand.latitude, cand.longitude, cand.depth_km,
+                cand.origin.n_stations, cand.origin.n_phases, cand.origin.rms_s,
+            )
+            found = True
+            break
+    events.sort(key=lambda e: e.time)
+    return events
+
+
+def _grow(
+    seed: list[int], pool: Sequence[Pick], alive: NDArray, stations: Mapping[str, StationInfo],
+    model: VelocityModel, cfg: AssociateConfig, loc_cfg: LocateConfig,
+    initial: tuple[float, float, float],
+) -> EventCandidate | None:
+    """Locate the seed picks, gather the fitting ones, relocate, check; None if rejected."""
+    if len({pool[i].station_id for i in seed}) < cfg.min_stations or len(seed) < cfg.min_phases:
+        return None
+    try:
+        origin = locate([pool[i] for i in seed], stations, model, loc_cfg, initial=initial)
+    except LocationError as exc:
+        log.debug("seed rejected: %s", exc)
+        return None
+    for _ in range(3):
+        live = [int(i) for i in np.nonzero(alive)[0]]
+        cands = [pool[i] for i in live]
+        res, tt = _residuals(origin, cands, stations, model, loc_cfg)
+        ratio = np.abs(res) / tolerance_s(cfg, tt)
+        chosen = _best_per_station(
+            [j for j in range(len(cands)) if ratio[j] <= 1.0], cands, ratio
+        )
+        sel = [cands[j] for j in chosen]
+        if cfg.relabel_phases:
+            sel = _relabel(origin, cands, sel, stations, model, cfg, loc_cfg)
+        # drop the worst outliers one by one after each relocation
+        while True:
+            if (
+                len({p.station_id for p in sel}) < cfg.min_stations
+                or len(sel) < cfg.min_phases
+            ):
+                return None
+            try:
+                new = locate(sel, stations, model, loc_cfg, full_search=False,
+                             initial=(origin.latitude, origin.longitude, origin.depth_km))
+            except LocationError as exc:
+                log.debug("candidate rejected: %s", exc)
+                return None
+            res_abs = np.array([abs(a.residual_s) for a in new.arrivals])
+            tol = tolerance_s(cfg, np.array([float(a.time - new.time) for a in new.arrivals])
+                              - np.array([a.residual_s for a in new.arrivals]))
+            # robust trim: a least-squares fit spreads an outlier's error over the good
+            # picks, so also cut at 4 robust sigmas (1.4826 x median |res|, Gaussian MAD),
+            # never below the tolerance floor
+            robust = max(4.0 * 1.4826 * float(np.median(res_abs)), cfg.residual_floor_s)
+            excess = res_abs / np.minimum(tol, robust)
+            k = int(np.argmax(excess))
+            if excess[k] <= 1.0:
+                break
+            sel = [p for p in sel if p.id != new.arrivals[k].pick_id]
+        same = {p.id for p in new.picks} == {p.id for p in origin.picks}
+        origin = new
+        if same:
+            break
+    if origin.rms_s > cfg.max_rms_s:
+        log.debug("candidate rejected: rms %.2f s > %.2f s", origin.rms_s, cfg.max_rms_s)
+        return None
+    ratio = _station_ratio(origin, stations)
+    if ratio < cfg.min_station_ratio:
+        log.debug("candidate rejected: only %.0f %% of the stations within reach picked it",
+                  100 * ratio)
+        return None
+    return EventCandidate(picks=origin.picks, origin=origin, stack_count=0)
+
+
+def _reach(nearest_km: float, farthest_km: float) -> float:
+    """Distance (km) within which stations are expected to have picked the event.
+
+    Every station no farther than the farthest associated one, and at least
+    those within 2 x the nearest distance: amplitudes fall roughly as 1/R
+    (geometric spreading), so a station 2 x farther sees half the
+    amplitude and should usually trigger too. For a distant event this covers
+    the whole network. [heuristic; the factor is ours]
+    """
+    return max(farthest_km, 2.0 * nearest_km) + 1e-3
+
+
+def _station_ratio(origin: Origin, stations: Mapping[str, StationInfo]) -> float:
+    """Associated stations / stations within :func:`_reach` of the epicentre.
+
+    A real event is picked at most of the stations that are as close as the
+    ones that picked it; a chance alignment of noise picks is not.
+    """
+    dist = [a.distance_km for a in origin.arrivals]
+    lat = np.array([s.latitude for s in stations.values()])
+    lon = np.array([s.longitude for s in stations.values()])
+    d_all = distance_km(origin.latitude, origin.longitude, lat, lon)
+    n_within = int(np.sum(d_all <= _reach(min(dist), max(dist))))
+    return origin.n_stations / max(n_within, 1)
+
+
+def _relabel(
+    origin: Origin, cands: Sequence[Pick], sel: list[Pick], stations: Mapping[str, StationInfo],
+    model: VelocityModel, cfg: AssociateConfig, loc_cfg: LocateConfig,
+) -> list[Pick]:
+    """Add P-labelled picks that fit as S where the station has no S yet."""
+    have = {(p.station_id, p.phase) for p in sel}
+    used = {p.id for p in sel}
+    p_only = [p for p in cands if p.phase == "P" and p.id not in used]
+    if not p_only:
+        return sel
+    res, tt = _residuals(origin, p_only, stations, model, loc_cfg, phase="S")
+    ratio = np.abs(res) / tolerance_s(cfg, tt)
+    out = list(sel)
+    for j in np.argsort(ratio):
+        p = p_only[int(j)]
+        if ratio[j] <= 1.0 and (p.station_id, "S") not in have:
+            out.append(_as_s(p))
+            have.add((p.station_id, "S"))
+    return out

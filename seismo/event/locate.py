@@ -1,0 +1,628 @@
+"""Hypocentre location: grid search refined by Levenberg-Marquardt.
+
+Method (details, limits and the far-event discussion in ``docs/location.md``):
+
+1. **Coarse grid** over a polar grid centred on the picked stations, out to
+   ``cfg.max_distance_km``: constant steps of ``cfg.grid_spacing_km`` within the
+   network radius + ``cfg.grid_margin_km``, then rings growing by 10 % of the
+   distance (the differential moveout across a network of aperture A from a
+   source at distance r changes with a lateral shift d by about d*A/(r*v), so
+   coarser cells far away cost no resolution that the data have).
+   At every node the origin time is solved analytically as the weighted mean
+   residual (Tarantola & Valette 1982; NonLinLoc does the same), and the misfit
+   is the weighted sum of squared residuals, chi² = sum w_i (t_i - T_i - t0)²,
+   w_i = 1/sigma_i², sigma_i = max(pick uncertainty, ``cfg.pick_sigma_s``), the
+   floor multiplied by ``cfg.s_sigma_factor`` for S picks.
+2. **Refinement**: a 7x7x5 local Cartesian grid around the best three distinct
+   coarse nodes, shrunk by 0.4 per level down to ~0.1 km.
+3. **Levenberg-Marquardt** (Marquardt 1963) on (east, north, depth, t0) with
+   central-difference derivatives of the travel-time table (Geiger's method with
+   damping; Lee & Stewart 1981, *Principles and Applications of Microearthquake
+   Networks*, ch. 5). Depth is clamped to [depth_min_km, depth_max_km] and the
+   epicentre to ``cfg.max_distance_km`` from the network.
+4. **Uncertainty**: C = (J^T W J)^-1 * max(1, chi²/(n - m)) - the formal
+   covariance from the pick standard errors, inflated by the a-posteriori
+   variance factor when the residuals are larger than the pick errors (for
+   equal weights this is (J^T J)^-1 * max(rms, sigma)²). Horizontal uncertainty
+   is the 1-sigma semi-major axis of the epicentral 2x2 block, vertical the
+   depth 1-sigma; both are capped at ``cfg.max_distance_km``.
+5. **Depth fallback**: when the free-depth 1-sigma exceeds
+   ``cfg.max_depth_sigma_km`` or the nearest station is farther than
+   ``cfg.fix_depth_beyond_km`` (depth needs a station within about one to two
+   focal depths; Gomberg et al. 1990 [3P]) the depth is fixed at
+   ``cfg.fixed_depth_km`` and the event relocated; the vertical uncertainty is
+   then reported as half the allowed depth range.
+
+``outside_network`` is set when the epicentre lies outside the convex hull of
+the stations used, or the azimuthal gap exceeds 180 deg.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from obspy import UTCDateTime
+
+from seismo.config import LocateConfig
+from seismo.errors import LocationError
+from seismo.event.velocity import VelocityModel
+from seismo.geo import EARTH_RADIUS_KM, azimuth_deg, azimuthal_gap_deg, distance_km
+from seismo.inventory import StationInfo
+from seismo.model import Arrival, Event, Pick
+
+log = logging.getLogger(__name__)
+
+KM_PER_DEG = np.pi * EARTH_RADIUS_KM / 180.0  # km per degree of great circle (~111.195)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """A located hypocentre. Times UTC, distances km, angles degrees, residuals s."""
+
+    time: UTCDateTime
+    latitude: float
+    longitude: float
+    depth_km: float
+    rms_s: float  # weighted RMS residual
+    azimuthal_gap_deg: float
+    n_phases: int
+    n_stations: int
+    horizontal_uncertainty_km: float  # 1-sigma semi-major axis of the epicentre
+    vertical_uncertainty_km: float  # depth 1-sigma (half the depth range if fixed)
+    time_uncertainty_s: float  # origin-time 1-sigma
+    outside_network: bool
+    depth_fixed: bool
+    min_distance_km: float  # epicentral distance of the nearest station used
+    arrivals: tuple[Arrival, ...] = ()
+    picks: tuple[Pick, ...] = ()
+    backazimuth_deg: float | None = None  # plane-wave fit of the P picks (towards the source)
+    apparent_velocity_kms: float | None = None  # plane-wave fit of the P picks
+
+    def to_event(self, event_id: str, creation_time: UTCDateTime | None = None) -> Event:
+        """The :class:`~seismo.model.Event` of this origin (no magnitude yet)."""
+        return Event(
+            id=event_id,
+            time=self.time,
+            latitude=self.latitude,
+            longitude=self.longitude,
+            depth_km=self.depth_km,
+            rms_s=self.rms_s,
+            azimuthal_gap_deg=self.azimuthal_gap_deg,
+            n_phases=self.n_phases,
+            n_stations=self.n_stations,
+            horizontal_uncertainty_km=self.horizontal_uncertainty_km,
+            vertical_uncertainty_km=self.vertical_uncertainty_km,
+            outside_network=self.outside_network,
+            arrivals=self.arrivals,
+            picks=self.picks,
+            creation_time=creation_time,
+        )
+
+
+# --------------------------------------------------------------------------- geometry helpers
+def destination_vec(
+    lat: float, lon: float, azimuth: NDArray, dist_km: NDArray
+) -> tuple[NDArray, NDArray]:
+    """Vectorised :func:`seismo.geo.destination` (spherical direct problem)."""
+    d = np.asarray(dist_km, dtype=float) / EARTH_RADIUS_KM
+    p1, l1, a = np.radians(lat), np.radians(lon), np.radians(azimuth)
+    p2 = np.arcsin(np.sin(p1) * np.cos(d) + np.cos(p1) * np.sin(d) * np.cos(a))
+    l2 = l1 + np.arctan2(np.sin(a) * np.sin(d) * np.cos(p1), np.cos(d) - np.sin(p1) * np.sin(p2))
+    return np.degrees(p2), (np.degrees(l2) + 540.0) % 360.0 - 180.0
+
+
+def local_xy(lat0: float, lon0: float, lat: NDArray, lon: NDArray) -> tuple[NDArray, NDArray]:
+    """Equirectangular (east, north) km of points around (lat0, lon0); for < ~200 km."""
+    x = (np.asarray(lon) - lon0) * KM_PER_DEG * np.cos(np.radians(lat0))
+    y = (np.asarray(lat) - lat0) * KM_PER_DEG
+    return x, y
+
+
+def _offset(lat0: float, lon0: float, dx: NDArray, dy: NDArray) -> tuple[NDArray, NDArray]:
+    """Inverse of :func:`local_xy`."""
+    lat = lat0 + np.asarray(dy) / KM_PER_DEG
+    lon = lon0 + np.asarray(dx) / (KM_PER_DEG * np.cos(np.radians(lat0)))
+    return lat, lon
+
+
+def polar_nodes(
+    lat0: float, lon0: float, r_inner_km: float, r_max_km: float, step_km: float,
+    max_az_step_deg: float = 5.0, growth: float = 0.1,
+) -> tuple[NDArray, NDArray, NDArray]:
+    """Epicentre nodes (lat, lon, cell size km) on rings around (lat0, lon0).
+
+    Rings are ``step_km`` apart up to ``r_inner_km``, then ``growth`` x distance
+    apart up to ``r_max_km``; along a ring nodes are one ring step apart (in
+    arc length) but never more than ``max_az_step_deg``.
+    """
+    radii = [0.0]
+    r = 0.0
+    while r < r_max_km:
+        r = min(r + max(step_km, growth * r if r > r_inner_km else step_km), r_max_km)
+        radii.append(r)
+    lats, lons, cells = [np.array([lat0])], [np.array([lon0])], [np.array([step_km])]
+    prev = 0.0
+    for r in radii[1:]:
+        dr = r - prev
+        prev = r
+        daz = min(np.degrees(max(dr, step_km) / r), max_az_step_deg)
+        n = max(int(np.ceil(360.0 / daz)), 6)
+        az = np.arange(n) * (360.0 / n)
+        la, lo = destination_vec(lat0, lon0, az, np.full(n, r))
+        lats.append(la)
+        lons.append(lo)
+        cells.append(np.full(n, max(dr, np.radians(360.0 / n) * r)))
+    return np.concatenate(lats), np.concatenate(lons), np.concatenate(cells)
+
+
+def _convex_hull(x: NDArray, y: NDArray) -> NDArray:
+    """Indices of the convex hull, counter-clockwise (Andrew's monotone chain)."""
+    pts = sorted(set(zip(x.tolist(), y.tolist(), strict=True)))
+    if len(pts) < 3:
+        return np.array(pts)
+
+    def cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    lower: list[tuple[float, float]] = []
+    for p in pts:
+        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    upper: list[tuple[float, float]] = []
+    for p in reversed(pts):
+        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    return np.array(lower[:-1] + upper[:-1])
+
+
+def inside_hull(x: float, y: float, sx: NDArray, sy: NDArray) -> bool:
+    """True when (x, y) lies inside (or on) the convex hull of points (sx, sy)."""
+    hull = _convex_hull(np.asarray(sx, float), np.asarray(sy, float))
+    if len(hull) < 3:
+        return False
+    a = hull
+    b = np.roll(hull, -1, axis=0)
+    cross = (b[:, 0] - a[:, 0]) * (y - a[:, 1]) - (b[:, 1] - a[:, 1]) * (x - a[:, 0])
+    return bool(np.all(cross >= -1e-9))
+
+
+# --------------------------------------------------------------------------- data
+@dataclass(frozen=True)
+class _Data:
+    picks: tuple[Pick, ...]
+    lat: NDArray  # per pick
+    lon: NDArray
+    ulat: NDArray  # per distinct station
+    ulon: NDArray
+    sta: NDArray  # pick -> distinct station index
+    delay: NDArray  # station elevation delay, s
+    is_s: NDArray  # bool
+    t: NDArray  # s after t_ref
+    w: NDArray  # 1/sigma², 1/s²
+    t_ref: UTCDateTime
+
+    @property
+    def n(self) -> int:
+        return len(self.picks)
+
+
+def select_picks(picks: Sequence[Pick]) -> list[Pick]:
+    """At most one P and one S per station: the one with the smallest uncertainty."""
+    best: dict[tuple[str, str], Pick] = {}
+    for p in picks:
+        key = (p.station_id, p.phase)
+        if key in best:
+            log.warning("two %s picks at %s; keeping the more certain one", p.phase, p.station_id)
+            if p.uncertainty_s >= best[key].uncertainty_s:
+                continue
+        best[key] = p
+    return sorted(best.values(), key=lambda p: (p.time, p.station_id, p.phase))
+
+
+def elevation_delay_s(model: VelocityModel, phase: str, elevation_m: float) -> float:
+    """Vertical-ray delay (s) of a station ``elevation_m`` above the datum (sea level).
+
+    The model's top velocity is used above the datum (Lee & Stewart 1981, the
+    usual HYPO71 elevation correction without a separate near-surface layer).
+    """
+    return (elevation_m / 1000.0) / model.velocity_at(0.0, phase)
+
+
+def _prepare(
+    picks: Sequence[Pick], stations: Mapping[str, StationInfo], model: VelocityModel,
+    cfg: LocateConfig,
+) -> _Data:
+    usable = []
+    for p in picks:
+        if p.station_id not in stations:
+            log.warning("pick %s: station %s not in the inventory; ignored", p.id, p.station_id)
+            continue
+        if p.phase not in ("P", "S"):
+            log.warning("pick %s: phase %r not P or S; ignored", p.id, p.phase)
+            continue
+        usable.append(p)
+    chosen = select_picks(usable)
+    n_sta = len({p.station_id for p in chosen})
+    if n_sta < 3:
+        raise LocationError(
+            f"cannot locate: picks from {n_sta} station(s) "
+            f"({sorted({p.station_id for p in chosen})}), at least 3 needed"
+        )
+    if len(chosen) < 4:
+        raise LocationError(
+            f"cannot locate: {len(chosen)} phases for 4 unknowns (lat, lon, depth, time)"
+        )
+    t_ref = min(p.time for p in chosen)
+    st = [stations[p.station_id] for p in chosen]
+    delay = np.array(
+        [
+            elevation_delay_s(model, p.phase, s.elevation_m) if cfg.elevation_correction else 0.0
+            for p, s in zip(chosen, st, strict=True)
+        ]
+    )
+    sigma = np.array(
+        [
+            max(float(p.uncertainty_s),
+                cfg.pick_sigma_s * (cfg.s_sigma_factor if p.phase == "S" else 1.0))
+            for p in chosen
+        ]
+    )
+    ids = sorted({p.station_id for p in chosen})
+    return _Data(
+        picks=tuple(chosen),
+        lat=np.array([s.latitude for s in st]),
+        lon=np.array([s.longitude for s in st]),
+        ulat=np.array([stations[i].latitude for i in ids]),
+        ulon=np.array([stations[i].longitude for i in ids]),
+        sta=np.array([ids.index(p.station_id) for p in chosen]),
+        delay=delay,
+        is_s=np.array([p.phase == "S" for p in chosen]),
+        t=np.array([float(p.time - t_ref) for p in chosen]),
+        w=1.0 / sigma**2,
+        t_ref=t_ref,
+    )
+
+
+def predicted(
+    model: VelocityModel, d: _Data, lat: NDArray, lon: NDArray, depth: NDArray
+) -> NDArray:
+    """Predicted travel times (s), shape (n_nodes, n_picks)."""
+    lat, lon, depth = (np.atleast_1d(np.asarray(a, float)) for a in (lat, lon, depth))
+    dist = distance_km(lat[:, None], lon[:, None], d.ulat[None, :], d.ulon[None, :])[:, d.sta]
+    z = np.broadcast_to(depth[:, None], dist.shape)
+    tt = np.empty_like(dist)
+    p, s = ~d.is_s, d.is_s
+    if p.any():
+        tt[:, p] = model.travel_time("P", dist[:, p], z[:, p])
+    if s.any():
+        tt[:, s] = model.travel_time("S", dist[:, s], z[:, s])
+    return tt + d.delay[None, :]
+
+
+def _misfit(d: _Data, tt: NDArray) -> tuple[NDArray, NDArray]:
+    """Analytic origin time (weighted mean residual) and chi² per node."""
+    r = d.t[None, :] - tt
+    t0 = (r * d.w).sum(axis=1) / d.w.sum()
+    chi2 = (d.w * (r - t0[:, None]) ** 2).sum(axis=1)
+    return t0, chi2
+
+
+# --------------------------------------------------------------------------- grid search
+def _depths(cfg: LocateConfig, step: float, fixed: float | None) -> NDArray:
+    if fixed is not None:
+        return np.array([fixed])
+    n = max(int(np.ceil((cfg.depth_max_km - cfg.depth_min_km) / step)), 1)
+    return np.linspace(cfg.depth_min_km, cfg.depth_max_km, n + 1)
+
+
+def _coarse(
+    d: _Data, model: VelocityModel, cfg: LocateConfig, centre: tuple[float, float],
+    r_net: float, fixed: float | None, initial: tuple[float, float, float] | None,
+) -> list[tuple[float, float, float, float]]:
+    """Best (lat, lon, depth, cell_km) of the coarse grid, up to 3 distinct minima."""
+    la, lo, cell = polar_nodes(
+        centre[0], centre[1], r_net + cfg.grid_margin_km, cfg.max_distance_km, cfg.grid_spacing_km
+    )
+    if initial is not None:
+        la = np.append(la, initial[0])
+        lo = np.append(lo, initial[1])
+        cell = np.append(cell, cfg.grid_spacing_km)
+    zs = _depths(cfg, cfg.depth_step_km, fixed)
+    # beyond the distance where depth is fixed anyway, one trial depth is enough
+    r = distance_km(centre[0], centre[1], la, lo)
+    deep = r <= r_net + cfg.fix_depth_beyond_km
+    z_far = np.array([cfg.fixed_depth_km if fixed is None else fixed])
+    lat = np.concatenate([np.repeat(la[deep], len(zs)), la[~deep]])
+    lon = np.concatenate([np.repeat(lo[deep], len(zs)), lo[~deep]])
+    z = np.concatenate([np.tile(zs, int(deep.sum())), np.repeat(z_far, int((~deep).sum()))])
+    cells = np.concatenate([np.repeat(cell[deep], len(zs)), cell[~deep]])
+    _, chi2 = _misfit(d, predicted(model, d, lat, lon, z))
+    order = np.argsort(chi2)
+    out: list[tuple[float, float, float, float]] = []
+    for k in order:
+        node = (float(lat[k]), float(lon[k]), float(z[k]), float(cells[k]))
+        far = all(
+            float(distance_km(node[0], node[1], o[0], o[1])) > 2.0 * max(node[3], o[3])
+            for o in out
+        )
+        if far:
+            out.append(node)
+        if len(out) == 3:
+            break
+    return out
+
+
+def _refine(
+    d: _Data, model: VelocityModel, cfg: LocateConfig, start: tuple[float, float, float, float],
+    fixed: float | None,
+) -> tuple[float, float, float, float]:
+    """Shrinking local grid search; returns (lat, lon, depth, chi2)."""
+    lat0, lon0, z0, h = start
+    hz = cfg.depth_step_km
+    best = (lat0, lon0, z0, np.inf)
+    g = np.linspace(-1.0, 1.0, 7)
+    gz = np.linspace(-1.0, 1.0, 5)
+    for _ in range(25):
+        dx, dy = np.meshgrid(g * h, g * h, indexing="ij")
+        la, lo = _offset(lat0, lon0, dx.ravel(), dy.ravel())
+        if fixed is None:
+            zs = np.unique(np.clip(z0 + gz * hz, cfg.depth_min_km, cfg.depth_max_km))
+        else:
+            zs = np.array([fixed])
+        lat = np.repeat(la, len(zs))
+        lon = np.repeat(lo, len(zs))
+        z = np.tile(zs, len(la))
+        _, chi2 = _misfit(d, predicted(model, d, lat, lon, z))
+        k = int(np.argmin(chi2))
+        if chi2[k] <= best[3]:
+            best = (float(lat[k]), float(lon[k]), float(z[k]), float(chi2[k]))
+        lat0, lon0, z0 = best[0], best[1], best[2]
+        if h < 0.1 and hz < 0.1:
+            break
+        h *= 0.4
+        hz = max(hz * 0.4, 0.05)
+    return best
+
+
+# --------------------------------------------------------------------------- least squares
+def _jacobian(
+    d: _Data, model: VelocityModel, lat: float, lon: float, z: float, fixed: bool
+) -> tuple[NDArray, NDArray]:
+    """Predicted times (n,) and dT/d(east, north, depth, t0) (n, 4) by central differences."""
+    h = 0.05  # km; the table is bilinear on a 1 km grid, so any h < 0.5 km is exact
+    la, lo = _offset(lat, lon, np.array([0.0, h, -h, 0.0, 0.0]), np.array([0.0, 0.0, 0.0, h, -h]))
+    zs = np.full(5, z)
+    tt = predicted(model, d, la, lo, zs)
+    zp, zm = z + h, max(z - h, 0.0)
+    ttz = predicted(model, d, np.array([lat, lat]), np.array([lon, lon]), np.array([zp, zm]))
+    j = np.ones((d.n, 4))
+    j[:, 0] = (tt[1] - tt[2]) / (2 * h)
+    j[:, 1] = (tt[3] - tt[4]) / (2 * h)
+    j[:, 2] = 0.0 if fixed else (ttz[0] - ttz[1]) / (zp - zm)
+    return tt[0], j
+
+
+def _lm(
+    d: _Data, model: VelocityModel, cfg: LocateConfig, lat: float, lon: float, z: float,
+    fixed: bool, centre: tuple[float, float],
+) -> tuple[float, float, float, float, float, NDArray]:
+    """Levenberg-Marquardt; returns lat, lon, depth, t0 (s after t_ref), chi2, J^T W J."""
+    tt = predicted(model, d, np.array([lat]), np.array([lon]), np.array([z]))
+    t0a, chi2a = _misfit(d, tt)
+    t0, chi2 = float(t0a[0]), float(chi2a[0])
+    lam = 1e-3
+    jtwj = np.eye(4)
+    for _ in range(cfg.max_iterations):
+        tt1, j = _jacobian(d, model, lat, lon, z, fixed)
+        r = d.t - tt1 - t0
+        jtw = j.T * d.w
+        jtwj = jtw @ j
+        g = jtw @ r
+        if fixed:
+            jtwj[2, :] = jtwj[:, 2] = 0.0
+            jtwj[2, 2] = 1.0
+            g[2] = 0.0
+        improved = False
+        for _ in range(8):
+            a = jtwj + lam * np.diag(np.diag(jtwj))
+            try:
+                step = np.linalg.solve(a, g)
+            except np.linalg.LinAlgError:
+                step = np.linalg.lstsq(a, g, rcond=None)[0]
+            nla, nlo = _offset(lat, lon, step[0], step[1])
+            nla_f, nlo_f = float(nla), float(nlo)
+            nz = float(np.clip(z + step[2], cfg.depth_min_km, cfg.depth_max_km)) if not fixed else z
+            if float(distance_km(centre[0], centre[1], nla_f, nlo_f)) > cfg.max_distance_km:
+                lam *= 10.0
+                continue
+            ntt = predicted(model, d, np.array([nla_f]), np.array([nlo_f]), np.array([nz]))
+            nt0, nchi2 = _misfit(d, ntt)
+            if nchi2[0] < chi2:
+                lat, lon, z, t0, chi2 = nla_f, nlo_f, nz, float(nt0[0]), float(nchi2[0])
+                lam = max(lam / 10.0, 1e-7)
+                improved = True
+                break
+            lam *= 10.0
+        if not improved or (np.hypot(step[0], step[1]) < 1e-3 and abs(step[2]) < 1e-3):
+            break
+    _, j = _jacobian(d, model, lat, lon, z, fixed)
+    jtwj = (j.T * d.w) @ j
+    return lat, lon, z, t0, chi2, jtwj
+
+
+def _covariance(jtwj: NDArray, chi2: float, n: int, fixed: bool) -> NDArray:
+    """Scaled covariance of (east, north, depth, t0); depth row/col zero when fixed."""
+    idx = [0, 1, 3] if fixed else [0, 1, 2, 3]
+    sub = jtwj[np.ix_(idx, idx)]
+    m = len(idx)
+    scale = max(1.0, chi2 / (n - m)) if n > m else 1.0
+    try:
+        inv = np.linalg.inv(sub)
+    except np.linalg.LinAlgError:
+        inv = np.full((m, m), np.inf)
+    if not np.all(np.isfinite(inv)) or np.any(np.diag(inv) < 0):
+        inv = np.full((m, m), np.inf)
+    cov = np.zeros((4, 4))
+    cov[np.ix_(idx, idx)] = inv * scale
+    return cov
+
+
+def _ellipse(cov: NDArray, cap: float) -> tuple[float, float, float]:
+    """1-sigma horizontal semi-major (km), depth sigma (km), time sigma (s), capped."""
+    h = cov[:2, :2]
+    if np.all(np.isfinite(h)):
+        semi = float(np.sqrt(max(np.linalg.eigvalsh(h).max(), 0.0)))
+    else:
+        semi = np.inf
+    dz = float(np.sqrt(cov[2, 2])) if np.isfinite(cov[2, 2]) else np.inf
+    dt = float(np.sqrt(cov[3, 3])) if np.isfinite(cov[3, 3]) else np.inf
+    return min(semi, cap), min(dz, cap), min(dt, cap)
+
+
+def plane_wave(
+    d: _Data, centre: tuple[float, float]
+) -> tuple[float | None, float | None]:
+    """Back-azimuth (deg) and apparent velocity (km/s) from a plane-wave fit to the P picks.
+
+    t_i = a + s_x x_i + s_y y_i by weighted least squares over station (east,
+    north) km; the wave travels along +s, so the source lies at azimuth of -s.
+    """
+    p = ~d.is_s
+    if p.sum() < 3:
+        return None, None
+    x, y = local_xy(centre[0], centre[1], d.lat[p], d.lon[p])
+    a = np.column_stack([np.ones(p.sum()), x, y])
+    sw = np.sqrt(d.w[p])
+    coef, _, rank, _ = np.linalg.lstsq(a * sw[:, None], d.t[p] * sw, rcond=None)
+    if rank < 3:
+        return None, None
+    sx, sy = float(coef[1]), float(coef[2])
+    s = float(np.hypot(sx, sy))
+    if s <= 0:
+        return None, None
+    return float(np.degrees(np.arctan2(-sx, -sy)) % 360.0), 1.0 / s
+
+
+# --------------------------------------------------------------------------- public API
+def locate(
+    picks: Sequence[Pick],
+    stations: Mapping[str, StationInfo],
+    model: VelocityModel,
+    cfg: LocateConfig,
+    *,
+    initial: tuple[float, float, float] | None = None,
+    full_search: bool = True,
+) -> Origin:
+    """Locate one event from its P and S ``picks``.
+
+    ``stations`` maps "NET.STA" to :class:`~seismo.inventory.StationInfo`;
+    ``initial`` is an optional (lat, lon, depth_km) trial hypocentre (added to
+    the coarse grid); with ``full_search=False`` only a local search around
+    ``initial`` is made (relocation after adding picks). Picks of unknown
+    stations are ignored (logged); at most one P and one S per station are
+    used. Raises
+    :class:`~seismo.errors.LocationError` with fewer than 3 stations or 4 phases.
+    """
+    if cfg.depth_max_km <= cfg.depth_min_km:
+        raise LocationError(
+            f"depth_max_km ({cfg.depth_max_km}) must exceed depth_min_km ({cfg.depth_min_km})"
+        )
+    d = _prepare(picks, stations, model, cfg)
+    centre = (float(np.mean(d.lat)), float(np.mean(d.lon)))
+    r_net = float(np.max(distance_km(centre[0], centre[1], d.lat, d.lon)))
+    # the travel-time table clamps beyond its edges: keep the search inside it
+    reach = model.max_distance_km - r_net
+    if cfg.max_distance_km > reach or cfg.depth_max_km > model.max_depth_km:
+        log.warning(
+            "search limited to the velocity model's table (%.0f km, %.0f km deep)",
+            reach, model.max_depth_km,
+        )
+        cfg = cfg.model_copy(
+            update={
+                "max_distance_km": min(cfg.max_distance_km, reach),
+                "depth_max_km": min(cfg.depth_max_km, model.max_depth_km),
+            }
+        )
+
+    def solve(fixed: float | None) -> tuple[float, float, float, float, float, NDArray]:
+        if initial is not None and not full_search:
+            z0 = initial[2] if fixed is None else fixed
+            starts = [(initial[0], initial[1], z0, cfg.grid_spacing_km)]
+        else:
+            starts = _coarse(d, model, cfg, centre, r_net, fixed, initial)
+        refined = [_refine(d, model, cfg, s, fixed) for s in starts]
+        la, lo, z, _ = min(refined, key=lambda r: r[3])
+        return _lm(d, model, cfg, la, lo, z, fixed is not None, centre)
+
+    lat, lon, z, t0, chi2, jtwj = solve(None)
+    cov = _covariance(jtwj, chi2, d.n, fixed=False)
+    dist = distance_km(lat, lon, d.lat, d.lon)
+    _, dz, _ = _ellipse(cov, cfg.max_distance_km)
+    fixed = dz > cfg.max_depth_sigma_km or float(dist.min()) > cfg.fix_depth_beyond_km
+    if fixed:
+        log.info(
+            "depth unconstrained (sigma %.1f km, nearest station %.0f km): fixed at %.1f km",
+            dz, float(dist.min()), cfg.fixed_depth_km,
+        )
+        lat, lon, z, t0, chi2, jtwj = solve(cfg.fixed_depth_km)
+        cov = _covariance(jtwj, chi2, d.n, fixed=True)
+        dist = distance_km(lat, lon, d.lat, d.lon)
+    eh, ez, et = _ellipse(cov, cfg.max_distance_km)
+    if fixed:
+        ez = (cfg.depth_max_km - cfg.depth_min_km) / 2.0
+    return _build(d, model, lat, lon, z, t0, eh, ez, et, fixed, centre)
+
+
+def _build(
+    d: _Data, model: VelocityModel, lat: float, lon: float, z: float, t0: float,
+    eh: float, ez: float, et: float, fixed: bool, centre: tuple[float, float],
+) -> Origin:
+    tt = predicted(model, d, np.array([lat]), np.array([lon]), np.array([z]))[0]
+    res = d.t - tt - t0
+    dist = distance_km(lat, lon, d.lat, d.lon)
+    az = azimuth_deg(lat, lon, d.lat, d.lon)
+    wrel = d.w / d.w.max()
+    arrivals = tuple(
+        Arrival(
+            pick_id=p.id, network=p.network, station=p.station, channel=p.channel,
+            phase=p.phase, time=p.time, distance_km=round(float(dist[i]), 3),
+            azimuth_deg=round(float(az[i]), 2), residual_s=round(float(res[i]), 4),
+            weight=round(float(wrel[i]), 4),
+        )
+        for i, p in enumerate(d.picks)
+    )
+    rms = float(np.sqrt(np.sum(d.w * res**2) / d.w.sum()))
+    sta = sorted({p.station_id for p in d.picks})
+    first = {p.station_id: i for i, p in reversed(list(enumerate(d.picks)))}
+    idx = np.array([first[s] for s in sta])
+    gap = azimuthal_gap_deg(az[idx])
+    sx, sy = local_xy(centre[0], centre[1], d.lat[idx], d.lon[idx])
+    ex, ey = local_xy(centre[0], centre[1], np.array([lat]), np.array([lon]))
+    outside = gap > 180.0 or not inside_hull(float(ex[0]), float(ey[0]), sx, sy)
+    baz, vapp = plane_wave(d, centre)
+    return Origin(
+        time=d.t_ref + t0,
+        latitude=round(lat, 5),
+        longitude=round(lon, 5),
+        depth_km=round(z, 3),
+        rms_s=round(rms, 4),
+        azimuthal_gap_deg=round(gap, 1),
+        n_phases=d.n,
+        n_stations=len(sta),
+        horizontal_uncertainty_km=round(eh, 3),
+        vertical_uncertainty_km=round(ez, 3),
+        time_uncertainty_s=round(et, 3),
+        outside_network=bool(outside),
+        depth_fixed=fixed,
+        min_distance_km=round(float(dist.min()), 3),
+        arrivals=arrivals,
+        picks=d.picks,
+        backazimuth_deg=None if baz is None else round(baz, 1),
+        apparent_velocity_kms=None if vapp is None else round(vapp, 3),
+    )

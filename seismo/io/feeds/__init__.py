@@ -1,0 +1,20 @@
+"""Station feeds: SeedLink, FDSN dataselect, SDS archive and the built-in simulator.
+
+``open_feed(url)`` picks the backend from the URL; ``fetch_window`` pulls one
+window from every station in parallel, each from its configured feed.
+"""
+
+from seismo.io.feeds.base import Feed, FeedData, safe_url, trim_half_open
+from seismo.io.feeds.factory import feed_url_for, open_feed
+from seismo.io.feeds.fetch import FetchResult, fetch_window
+
+__all__ = [
+    "Feed",
+    "FeedData",
+    "FetchResult",
+    "feed_url_for",
+    "fetch_window",
+    "open_feed",
+    "safe_url",
+    "trim_half_open",
+]

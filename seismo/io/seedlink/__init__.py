@@ -1,0 +1,42 @@
+"""A SeedLink v3 server over TCP, generic over a data source.
+
+The server answers the SeedLink 3.1 protocol as spoken by ObsPy's clients
+(``basic_client.Client``, ``SLClient``, ``EasySeedLinkClient``) and by
+slarchive/slinktool-style clients: ``HELLO``, ``CAT``, ``INFO`` (ID,
+CAPABILITIES, STATIONS, STREAMS, GAPS, CONNECTIONS, ALL), ``STATION``,
+``SELECT``, ``DATA [seq [time]]``, ``FETCH [seq [time]]``, ``TIME begin [end]``,
+``END`` and ``BYE``. Protocol reference: SeisComP SeedLink documentation,
+"SeedLink protocol" (seiscomp.de/doc/apps/seedlink.html), and the client side
+in ``obspy/clients/seedlink/client/seedlinkconnection.py``.
+
+Data are made on demand: ``source(network, station, start, end) -> Stream``
+(counts) is asked for whole *blocks* of ``record_seconds`` (block ``b`` covers
+``[b*record_seconds, (b+1)*record_seconds)`` in UTC epoch seconds). Each
+channel's chunk of a block is encoded as its own 512-byte Steim2 miniSEED
+record (INT32 when Steim2 cannot hold the differences; more than one record if
+needed). A block is available once ``clock() - latency_s`` has passed its end;
+blocks older than ``history_s`` are gone, as from a ring buffer.
+
+Sequence numbers are deterministic: record ``j`` of block ``b`` of a station
+has number ``(b * 64 + j) mod 2**24``, so clients may resume with ``DATA seq``
+across reconnections and server restarts.
+
+Modules: ``records`` (miniSEED records, sequence numbers, SeedLink times),
+``selectors`` (``SELECT`` patterns), ``connection`` (one client session),
+``server`` (:class:`SeedLinkServer`), ``simulation`` (:func:`serve_simulation`).
+"""
+
+from seismo.io.seedlink.connection import HELLO_CAPS, SOFTWARE
+from seismo.io.seedlink.records import RECLEN, SeedLinkServerError
+from seismo.io.seedlink.server import SeedLinkServer, Source
+from seismo.io.seedlink.simulation import serve_simulation
+
+__all__ = [
+    "HELLO_CAPS",
+    "RECLEN",
+    "SOFTWARE",
+    "SeedLinkServer",
+    "SeedLinkServerError",
+    "Source",
+    "serve_simulation",
+]

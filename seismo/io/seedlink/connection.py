@@ -1,0 +1,284 @@
+"""One SeedLink client connection: command parsing and the data stream.
+
+Each connection runs in its own thread (started by
+:class:`~seismo.io.seedlink.server.SeedLinkServer`), reads command lines, and
+once streaming sends ``SL<seq>`` + 512-byte record packets, as the SeedLink
+3.1 protocol describes (seiscomp.de/doc/apps/seedlink.html).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import logging
+import re
+import select
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from seismo.io.seedlink.records import _SEQ_MOD, _SEQ_SLOTS, _info_records, _record_stream_id
+from seismo.io.seedlink.selectors import _selected, _Selector
+
+if TYPE_CHECKING:
+    from seismo.io.seedlink.server import SeedLinkServer
+
+log = logging.getLogger(__name__)
+
+SOFTWARE = "SeedLink v3.1 (seismo)"
+#: Capabilities announced after HELLO (SeedLink 3.1: protocol version, station wildcards).
+HELLO_CAPS = "SLPROTO:3.1 NSWILDCARD"
+_SEND_TIMEOUT_S = 30.0
+_POLL_S = 0.25
+
+
+@dataclass
+class _Cursor:
+    """Where one station of one connection stands."""
+
+    network: str
+    station: str
+    selectors: list[_Selector]
+    next_block: int
+    skip: int = 0  # records of next_block already delivered (resume inside a block)
+    end_block: int | None = None  # last block to send (None: real time)
+    stop_when_caught_up: bool = False  # TIME with end, FETCH: finish at the newest block
+
+
+@dataclass
+class _Request:
+    stations: list[tuple[str, str]]
+    selectors: list[_Selector] = field(default_factory=list)
+    action: tuple[str, list[str]] | None = None
+
+
+class _Connection:
+    def __init__(self, server: SeedLinkServer, sock: socket.socket, peer: Any) -> None:
+        self.server = server
+        self.sock = sock
+        self.peer = peer
+        self.buf = b""
+        self.requests: list[_Request] = []
+        self.current: _Request | None = None
+        self.uni_selectors: list[_Selector] = []
+        self.cursors: list[_Cursor] = []
+        self.closed = False
+        self.streaming = False
+
+    # -------------------------------------------------------------- I/O
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def reply(self, ok: bool) -> None:
+        self.send(b"OK\r\n" if ok else b"ERROR\r\n")
+
+    def _alive(self) -> bool:
+        return not (self.closed or self.server._stopping.is_set() or self.server.down)
+
+    def read_commands(self, timeout: float) -> list[str] | None:
+        """Complete command lines received within ``timeout`` s; None at EOF."""
+        ready, _, _ = select.select([self.sock], [], [], timeout)
+        if ready:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                return None
+            self.buf += chunk
+            if len(self.buf) > 65536:
+                raise ConnectionError("command line too long")
+        *lines, self.buf = re.split(rb"\r\n|\r|\n", self.buf)
+        return [ln.decode("ascii", "replace").strip() for ln in lines if ln.strip()]
+
+    # -------------------------------------------------------------- main loop
+    def run(self) -> None:
+        try:
+            self.sock.settimeout(_SEND_TIMEOUT_S)
+            while self._alive():
+                lines = self.read_commands(_POLL_S)
+                if lines is None:
+                    return
+                for line in lines:
+                    if not self.command(line) or not self._alive():
+                        return
+        except (OSError, ConnectionError) as exc:
+            log.debug("SeedLink client %s: %s", self.peer, exc)
+        except Exception:
+            log.exception("SeedLink client %s: internal error", self.peer)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            with contextlib.suppress(OSError):
+                self.sock.close()
+
+    def command(self, line: str) -> bool:
+        """Handle one command line; False ends the session."""
+        words = line.split()
+        verb, args = words[0].upper(), words[1:]
+        log.debug("SeedLink client %s: %s", self.peer, line)
+        srv = self.server
+        if verb == "HELLO":
+            self.send(f"{SOFTWARE} :: {HELLO_CAPS}\r\n{srv.organization}\r\n".encode())
+        elif verb == "BYE":
+            return False
+        elif verb == "CAT":
+            lines = [f"{n:<2} {s:<5}  {srv.description(n, s)}\r\n" for n, s in srv.stations]
+            self.send(("".join(lines) + "END").encode("ascii", "replace"))
+        elif verb == "INFO":
+            self.info(args[0].upper() if args else "")
+        elif verb == "STATION":
+            self.station(args)
+        elif verb == "SELECT":
+            self.select(args)
+        elif verb in ("DATA", "FETCH", "TIME"):
+            return self.action(verb, args)
+        elif verb == "END":
+            if not self.requests:
+                self.reply(False)
+                return True
+            return self.stream()
+        else:
+            self.reply(False)
+        return True
+
+    def info(self, level: str) -> None:
+        xml = self.server.info_xml(level)
+        if xml is None:
+            self.reply(False)
+            return
+        recs = _info_records(xml)
+        out = []
+        for i, rec in enumerate(recs):
+            flag = b"*" if i < len(recs) - 1 else b" "
+            out.append(b"SLINFO " + flag + rec)
+        self.send(b"".join(out))
+
+    def station(self, args: list[str]) -> None:
+        if not args or len(args) > 2:
+            self.reply(False)
+            return
+        sta_pat, net_pat = args[0], (args[1] if len(args) > 1 else "*")
+        matched = [
+            (n, s)
+            for n, s in self.server.stations
+            if fnmatch.fnmatchcase(s, sta_pat) and fnmatch.fnmatchcase(n, net_pat)
+        ]
+        if not matched:
+            self.current = None
+            self.reply(False)
+            return
+        self.current = _Request(stations=matched)
+        self.requests.append(self.current)
+        self.reply(True)
+
+    def select(self, args: list[str]) -> None:
+        target = self.current.selectors if self.current else self.uni_selectors
+        if not args:
+            target.clear()
+            self.reply(True)
+            return
+        try:
+            parsed = [_Selector.parse(a) for a in args]
+        except ValueError:
+            self.reply(False)
+            return
+        target.extend(parsed)
+        self.reply(True)
+
+    def action(self, verb: str, args: list[str]) -> bool:
+        uni = self.current is None
+        if uni:
+            if len(self.server.stations) != 1 or self.requests:
+                self.reply(False)
+                return True
+            req = _Request(stations=list(self.server.stations), selectors=self.uni_selectors)
+        else:
+            assert self.current is not None
+            req = self.current
+        try:
+            self.server._make_cursors(req.stations, req.selectors, verb, args)  # validate
+        except ValueError:
+            self.reply(False)
+            return True
+        req.action = (verb, args)
+        self.reply(True)
+        if uni:
+            self.requests.append(req)
+            return self.stream()
+        return True
+
+    # -------------------------------------------------------------- streaming
+    def stream(self) -> bool:
+        srv = self.server
+        for req in self.requests:
+            verb, args = req.action or ("DATA", [])
+            self.cursors.extend(srv._make_cursors(req.stations, req.selectors, verb, args))
+        self.streaming = True
+        while self._alive():
+            progressed = False
+            lasts: dict[tuple[str, str], int] = {}
+            for cur in self.cursors:
+                last = lasts.setdefault(
+                    (cur.network, cur.station), srv.last_block(cur.network, cur.station)
+                )
+                hi = last if cur.end_block is None else min(last, cur.end_block)
+                if cur.next_block <= hi:
+                    b1 = min(hi, cur.next_block + 59)
+                    self.send_blocks(cur, cur.next_block, b1)
+                    cur.next_block, cur.skip = b1 + 1, 0
+                    progressed = True
+            self.cursors = [
+                c for c in self.cursors if not self._finished(c, lasts[(c.network, c.station)])
+            ]
+            if not self.cursors:
+                self.send(b"END")
+                self.finish()
+                return False
+            if progressed:
+                continue
+            lines = self.read_commands(min(_POLL_S, srv.seconds_to_next_block()))
+            if lines is None:
+                return False
+            for line in lines:
+                verb = line.split()[0].upper()
+                if verb == "BYE":
+                    return False
+                if verb == "INFO":
+                    self.info(line.split()[1].upper() if len(line.split()) > 1 else "")
+        return False
+
+    @staticmethod
+    def _finished(cur: _Cursor, last: int) -> bool:
+        if cur.end_block is not None and cur.next_block > cur.end_block:
+            return True
+        return cur.stop_when_caught_up and cur.next_block > last
+
+    def send_blocks(self, cur: _Cursor, b0: int, b1: int) -> None:
+        blocks = self.server.records(cur.network, cur.station, b0, b1)
+        out = []
+        for b in range(b0, b1 + 1):
+            for j, rec in enumerate(blocks.get(b, ())):
+                if b == b0 and j < cur.skip:
+                    continue
+                if not _selected(cur.selectors, *_record_stream_id(rec)):
+                    continue
+                seq = (b * _SEQ_SLOTS + j) % _SEQ_MOD
+                out.append(b"SL%06X" % seq + rec)
+        if out:
+            self.send(b"".join(out))
+
+    def finish(self) -> None:
+        """Half-close and drain so the last packets are not lost to a TCP reset."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([self.sock], [], [], 0.2)
+                if ready and not self.sock.recv(4096):
+                    break
+                if self.server._stopping.is_set():
+                    break
+        except OSError:
+            pass

@@ -1,0 +1,57 @@
+"""A SeedLink server playing the built-in simulator."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from obspy import Stream, UTCDateTime
+
+from seismo.io.seedlink.server import SeedLinkServer
+
+
+def serve_simulation(
+    settings: Any,
+    scenario: str | None = None,
+    reference: UTCDateTime | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    latency_s: float = 0.0,
+    history_s: float = 3600.0,
+) -> SeedLinkServer:
+    """Start a SeedLink server playing the built-in simulator; returns it running.
+
+    Stations come from the configured inventory; host/port default to
+    ``[simulator] seedlink_host/seedlink_port``. Call ``serve_forever()`` (or
+    ``stop()``) on the result.
+    """
+    from seismo.inventory import load_inventory, stations
+    from seismo.simulate import Simulator  # type: ignore[attr-defined]
+
+    sim = Simulator.from_settings(settings, scenario=scenario, reference=reference)
+    infos = stations(load_inventory(settings.network.inventory))
+    lock = threading.Lock()
+
+    def source(network: str, station: str, start: UTCDateTime, end: UTCDateTime) -> Stream:
+        with lock:  # the simulator is not assumed to be thread-safe
+            st: Stream = sim.waveforms(network, station, start, end)
+        return st
+
+    def station_latency(network: str, station: str, now: UTCDateTime) -> float:
+        with lock:
+            return float(sim.latency_s(f"{network}.{station}", now))
+
+    server = SeedLinkServer(
+        source,
+        [(s.network, s.station) for s in infos],
+        host=host if host is not None else settings.simulator.seedlink_host,
+        port=port if port is not None else settings.simulator.seedlink_port,
+        record_seconds=settings.simulator.record_seconds,
+        history_s=history_s,
+        latency_s=latency_s,
+        organization=settings.network.name,
+        descriptions={s.id: s.site_name or s.id for s in infos},
+        station_latency=station_latency,
+    )
+    return server.start()

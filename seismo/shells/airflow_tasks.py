@@ -1,0 +1,156 @@
+"""Task bodies for the Airflow DAGs, free of Airflow imports.
+
+The DAG files in ``dags/`` only wire these functions into tasks. Every input
+and output is plain JSON-able data (XCom-safe); waveforms never leave
+:func:`pick_station`. Nothing is kept between tasks except what they return,
+so tasks run on any worker (LocalExecutor, Celery, Kubernetes).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from obspy import UTCDateTime
+
+from seismo.config import Settings, config_path, load_settings
+from seismo.model import Event, station_result_from_dict
+from seismo.shells.window import Context, Window, process_events, process_station, window_for_run
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=4)
+def _settings(path: str, mtime: float) -> Settings:
+    return load_settings(path)
+
+
+def settings() -> Settings:
+    """The configuration named by ``SEISMO_CONFIG`` (cached per file version)."""
+    p = config_path()
+    return _settings(str(p), p.stat().st_mtime if p.exists() else 0.0)
+
+
+@lru_cache(maxsize=4)
+def _context(path: str, mtime: float) -> Context:
+    return Context.from_settings(_settings(path, mtime))
+
+
+def context() -> Context:
+    p = config_path()
+    return _context(str(p), p.stat().st_mtime if p.exists() else 0.0)
+
+
+def run_time(logical_date: Any, run_after: Any) -> UTCDateTime:
+    """The time a run stands for: its logical date, else ``run_after`` (manual runs, Airflow 3)."""
+    t = logical_date if logical_date is not None else run_after
+    if t is None:
+        raise ValueError("neither logical_date nor run_after is set for this run")
+    if isinstance(t, datetime) and t.tzinfo is None:
+        raise ValueError(f"naive datetime {t!r}: run times must be timezone-aware")
+    return UTCDateTime(t)
+
+
+# --------------------------------------------------------------------------- detection DAG
+def plan_detect(logical_date: Any, run_after: Any) -> dict[str, Any]:
+    """The window of this run and the stations to map over (from the inventory)."""
+    ctx = context()
+    w = window_for_run(ctx.settings, run_time(logical_date, run_after))
+    log.info("detection window %s, %d stations", w, len(ctx.stations))
+    return {"window": w.to_dict(), "stations": sorted(ctx.stations)}
+
+
+def station_ids() -> list[str]:
+    """The stations of the inventory (one mapped task each): adding one to stations/ adds a task."""
+    return sorted(context().stations)
+
+
+def pick_station(station_id: str, window: dict[str, Any]) -> dict[str, Any]:
+    """Fetch, pick and measure one station; errors are returned, never raised."""
+    res = process_station(context(), station_id, Window.from_dict(window))
+    if res.error:
+        log.warning("station %s: %s", station_id, res.error)
+    return res.to_dict()
+
+
+def build_events(results: list[dict[str, Any]], window: dict[str, Any]) -> list[dict[str, Any]]:
+    """Associate, locate and characterise the window's events."""
+    sres = [station_result_from_dict(r) for r in results]
+    events = process_events(context(), sres, Window.from_dict(window))
+    for e in events:
+        log.info(
+            "event %s %s lat %.3f lon %.3f depth %.1f ML %s I %s",
+            e.id,
+            e.time,
+            e.latitude,
+            e.longitude,
+            e.depth_km,
+            e.magnitude,
+            e.max_intensity,
+        )
+    return [e.to_dict() for e in events]
+
+
+def store_and_alert(
+    results: list[dict[str, Any]], events: list[dict[str, Any]], window: dict[str, Any]
+) -> dict[str, Any]:
+    """Write picks, station status and events; queue and deliver alerts."""
+    from seismo.shells.publish import Runner
+
+    sres = [station_result_from_dict(r) for r in results]
+    evs = [Event.from_dict(e) for e in events]
+    with Runner.from_settings(settings()) as runner:
+        rep = runner.handle_parts(Window.from_dict(window), sres, evs)
+    if rep.station_errors:
+        log.warning("stations with errors: %s", rep.station_errors)
+    return rep.to_dict()
+
+
+# --------------------------------------------------------------------------- health DAG
+def station_health(logical_date: Any, run_after: Any) -> dict[str, Any]:
+    """Assess every station over the health window ending at the run time; store; notify."""
+    from collections import Counter
+
+    from seismo.health import run_health
+
+    s = settings()
+    end = run_time(logical_date, run_after)
+    store = alerts = None
+    if s.store.enabled:
+        from seismo.io.store import InfluxStore
+
+        store = InfluxStore.from_settings(s)
+    if s.alerts.enabled:
+        from seismo.alerts.service import AlertService
+
+        alerts = AlertService.from_settings(s)
+    try:
+        res = run_health(s, end=end, store=store, alerts=alerts)
+        delivered = alerts.deliver_due().delivered if alerts is not None else 0
+    finally:
+        if store is not None:
+            store.close()
+    statuses = Counter(h.status for h in res.run.summaries())
+    return {
+        "end": str(end),
+        "status": dict(statuses),
+        "changes": [str(c) for c in res.changes],
+        "notice_sent": res.notice_sent,
+        "notices_delivered": delivered,
+        "errors": res.errors,
+    }
+
+
+# --------------------------------------------------------------------------- daily report DAG
+def daily_report(logical_date: Any, run_after: Any) -> dict[str, Any]:
+    """Write the daily bulletin of the day before the run time."""
+    from seismo.shells.report import write_bulletin
+
+    s = settings()
+    day = (run_time(logical_date, run_after) - 86400).date
+    out_dir = os.environ.get("SEISMO_REPORT_DIR")
+    paths = write_bulletin(s, day, out_dir=out_dir)
+    return {"date": str(day), "files": [str(p) for p in paths]}

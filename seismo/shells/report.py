@@ -1,0 +1,381 @@
+"""Report files: event figures (``seismo event plot``) and the daily bulletin.
+
+Daily bulletin (:func:`write_bulletin`, ``seismo bulletin``, the daily-report DAG)
+for one UTC day, read from InfluxDB, written to one directory:
+
+* ``bulletin.html``: offline HTML (no external resource; images are the local PNGs
+  next to it): events table, map, magnitude-time plot, station availability;
+* ``events.xml``: QuakeML 1.2 of the listed events (:func:`seismo.io.output.write_quakeml`);
+* ``events.json``: the flat JSON bulletin (:func:`seismo.io.output.write_json`);
+* ``map.png``, ``magnitude_time.png``, ``availability.png``.
+
+Events are the latest version of each event with origin time in the day; rejected
+events are left out (and counted). Station availability comes from the
+``station_status`` measurement (one point per station per processed window, at
+the window end): availability = windows with data (samples > 0, no feed error)
+/ windows processed that day (distinct window ends of any station). The share of
+the day's windows that were processed at all is reported as pipeline coverage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from obspy import Stream, UTCDateTime
+
+from seismo.config import Settings
+from seismo.errors import DataError
+from seismo.model import Event
+
+if TYPE_CHECKING:
+    from seismo.io.plots import StationPoint, TraceLine
+    from seismo.io.store import InfluxStore
+    from seismo.shells.window import Context
+
+log = logging.getLogger(__name__)
+
+#: Record section span: from the origin minus this (s) ...
+RECORD_PRE_S = 10.0
+#: ... to the last predicted S arrival plus this (s) (issue "Event review").
+RECORD_POST_S = 30.0
+
+BULLETIN_FILES = ("bulletin.html", "events.xml", "events.json", "map.png",
+                  "magnitude_time.png", "availability.png")
+
+
+# --------------------------------------------------------------------------- helpers
+def day_start(day: UTCDateTime | dt.date | dt.datetime | str) -> UTCDateTime:
+    """00:00 UTC of ``day`` (a date, an aware datetime, a UTCDateTime or "YYYY-MM-DD")."""
+    if isinstance(day, dt.datetime):
+        if day.tzinfo is None:
+            raise DataError(f"naive datetime {day.isoformat()} (timezone-aware only)")
+        t = UTCDateTime(day)
+    elif isinstance(day, dt.date):
+        return UTCDateTime(day.year, day.month, day.day)
+    elif isinstance(day, UTCDateTime):
+        t = day
+    else:
+        try:
+            t = UTCDateTime(str(day))
+        except Exception:
+            raise DataError(f"day {day!r} is not a date (YYYY-MM-DD)") from None
+    return UTCDateTime(t.year, t.month, t.day)
+
+
+def reports_root(settings: Settings) -> Path:
+    """``reports/`` next to the spool directory (e.g. ``var/reports``)."""
+    return Path(settings.store.spool_dir).parent / "reports"
+
+
+def default_bulletin_dir(settings: Settings, day: UTCDateTime) -> Path:
+    return reports_root(settings) / day.strftime("%Y-%m-%d")
+
+
+def _station_points(ctx: Context) -> list[StationPoint]:
+    from seismo.io.plots import StationPoint
+
+    return [StationPoint(s.id, s.latitude, s.longitude) for s in ctx.stations.values()]
+
+
+# --------------------------------------------------------------------------- event figures
+def _display_trace(st: Stream, ctx: Context, sid: str) -> tuple[Any, str] | None:
+    """The vertical trace to draw for a station (velocity sensor first) and its kind."""
+    info = ctx.stations.get(sid)
+    order = []
+    if info is not None:
+        chans = sorted(info.channels, key=lambda c: (c.kind != "velocity", c.location, c.channel))
+        order = [(c.seed_id, c.kind or "velocity") for c in chans if c.component == "Z"]
+    for seed, kind in order:
+        sel = st.select(id=seed)
+        if len(sel):
+            return sel, kind
+    sel = st.select(component="Z") or st
+    if not len(sel):
+        return None
+    return sel.select(id=sel[0].id), "velocity"
+
+
+def event_traces(
+    settings: Settings, ctx: Context, event: Event, feed_url: str | None = None
+) -> tuple[list[TraceLine], dict[str, str], tuple[float, float]]:
+    """Band-passed, normalised vertical traces of the event's stations.
+
+    The span is origin - :data:`RECORD_PRE_S` to the last predicted S arrival +
+    :data:`RECORD_POST_S`. The band is the picker band of the channel kind
+    (``picker.bands``). Returns (traces, errors by station, band of velocity traces).
+    """
+    from seismo.geo import distance_km
+    from seismo.io.feeds import fetch_window
+    from seismo.io.plots import TraceLine
+
+    ids = sorted({f"{a.network}.{a.station}" for a in event.arrivals}
+                 | {p.station_id for p in event.picks})
+    ids = [i for i in ids if i in ctx.stations] or sorted(ctx.stations)
+    dist = {
+        sid: float(distance_km(event.latitude, event.longitude, ctx.stations[sid].latitude,
+                               ctx.stations[sid].longitude))
+        for sid in ids
+    }
+    depth = max(event.depth_km, 0.0)
+    last_s = max(float(ctx.velocity.travel_time("S", d, depth)) for d in dist.values())
+    t0, t1 = event.time - RECORD_PRE_S, event.time + last_s + RECORD_POST_S
+    fetched = fetch_window(settings, ctx.inventory, t0, t1, feed_url=feed_url, stations=ids)
+    traces: list[TraceLine] = []
+    errors: dict[str, str] = {}
+    bands = settings.picker.bands
+    for sid in ids:
+        res = fetched.get(sid)
+        if res is None or res.error or res.stream is None or not len(res.stream):
+            errors[sid] = (res.error if res is not None else None) or "no data"
+            continue
+        chosen = _display_trace(res.stream, ctx, sid)
+        if chosen is None:
+            errors[sid] = "no vertical channel"
+            continue
+        sel, kind = chosen
+        band = bands.get(kind) or bands.get("velocity")
+        try:
+            sel = sel.copy().merge(method=1, fill_value="interpolate")
+            tr = sel[0]
+            tr.data = tr.data.astype(np.float64)
+            tr.detrend("demean")
+            tr.detrend("linear")
+            tr.taper(0.05)
+            if band is not None:
+                fmax = min(band.freqmax, 0.45 * tr.stats.sampling_rate)
+                tr.filter("bandpass", freqmin=band.freqmin, freqmax=fmax, corners=band.corners,
+                          zerophase=True)
+        except Exception as exc:  # one bad station never stops the figure
+            errors[sid] = f"processing failed: {exc}"
+            continue
+        peak = float(np.max(np.abs(tr.data))) if tr.stats.npts else 0.0
+        if not peak > 0:
+            errors[sid] = "flat trace"
+            continue
+        times = tr.times() + float(tr.stats.starttime - event.time)
+        traces.append(TraceLine(sid, tr.stats.channel, dist[sid], times, tr.data / peak))
+    vb = bands.get("velocity")
+    band_hz = (vb.freqmin, vb.freqmax) if vb is not None else (0.0, 0.0)
+    return traces, errors, band_hz
+
+
+def plot_event(
+    settings: Settings,
+    event: Event,
+    out_dir: Path,
+    *,
+    feed_url: str | None = None,
+    ctx: Context | None = None,
+) -> list[Path]:
+    """Write ``<id>_record_section.png`` and ``<id>_map.png`` for ``event`` into ``out_dir``.
+
+    Raises:
+        DataError: no station of the event had waveforms in the feed.
+    """
+    from seismo.io.plots import plot_event_map, plot_record_section
+    from seismo.shells.window import Context
+
+    ctx = ctx or Context.from_settings(settings)
+    out_dir = Path(out_dir)
+    traces, errors, band = event_traces(settings, ctx, event, feed_url)
+    for sid, err in sorted(errors.items()):
+        log.warning("event %s: no trace for %s: %s", event.id, sid, err)
+    if not traces:
+        raise DataError(
+            f"event {event.id}: no waveforms from {feed_url or settings.feeds.default} for "
+            f"{event.time - RECORD_PRE_S} onwards ({len(errors)} stations failed, e.g. "
+            f"{next(iter(errors.items()), ('-', '-'))})"
+        )
+    dmax = max(t.distance_km for t in traces) * 1.05 + 1.0
+    d = np.linspace(0.0, dmax, 120)
+    depth = max(event.depth_km, 0.0)
+    predicted = {ph: (d, np.asarray(ctx.velocity.travel_time(ph, d, depth), dtype=float))
+                 for ph in ("P", "S")}
+    rs = plot_record_section(traces, event, predicted, out_dir / f"{event.id}_record_section.png",
+                             picks=event.picks, band_hz=band)
+    mp = plot_event_map(event, _station_points(ctx), out_dir / f"{event.id}_map.png")
+    return [rs, mp]
+
+
+# --------------------------------------------------------------------------- availability
+@dataclass(frozen=True)
+class StationAvailability:
+    """Windows with data of one station over the processed windows of a period."""
+
+    station_id: str
+    windows_with_data: int
+    windows: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.windows_with_data / self.windows if self.windows else 0.0
+
+
+def station_availability(
+    store: InfluxStore, start: UTCDateTime, end: UTCDateTime,
+    station_ids: Sequence[str] = (),
+) -> tuple[list[StationAvailability], int]:
+    """Per-station availability from ``station_status`` with window end in (start, end].
+
+    ``station_ids`` (e.g. the inventory) are listed even without any point.
+    Returns (availability per station sorted by id, number of processed windows).
+    """
+    from seismo.io.store import points as P
+    from seismo.io.store.writer import quote_ident, quote_str
+
+    q = (f"SELECT {quote_ident('samples')}, {quote_ident('error')}, {quote_ident('network')}, "
+         f"{quote_ident('station')} FROM {quote_ident(P.STATION_STATUS)} WHERE "
+         f"time > {quote_str(P.iso_us(start))} AND time <= {quote_str(P.iso_us(end))}")
+    rows = store.query(q)
+    windows = {r["time"] for r in rows}
+    good: dict[str, set[int]] = {sid: set() for sid in station_ids}
+    for r in rows:
+        sid = f"{r.get('network', '')}.{r.get('station', '')}"
+        ok = (r.get("samples") or 0) > 0 and not r.get("error")
+        good.setdefault(sid, set())
+        if ok:
+            good[sid].add(r["time"])
+    out = [StationAvailability(sid, len(ts), len(windows)) for sid, ts in sorted(good.items())]
+    return out, len(windows)
+
+
+# --------------------------------------------------------------------------- bulletin
+_CSS = """
+body{font-family:sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0 1.5em}
+th,td{border:1px solid #bbb;padding:3px 7px;text-align:right}
+th{background:#eee} td.l{text-align:left}
+img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}
+"""
+
+
+def _fmt(x: float | None, spec: str) -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def _events_table(events: Sequence[Event]) -> str:
+    head = ("origin time (UTC)", "id", "lat (deg)", "lon (deg)", "depth (km)", "ML",
+            "max I (GB/T 17742)", "stations", "rms (s)", "gap (deg)", "status", "version")
+    rows = []
+    for e in events:
+        cells = (str(e.time)[:22], e.id, f"{e.latitude:.4f}", f"{e.longitude:.4f}",
+                 f"{e.depth_km:.1f}", _fmt(e.magnitude, ".1f"), _fmt(e.max_intensity, ".1f"),
+                 str(e.n_stations), f"{e.rms_s:.2f}", f"{e.azimuthal_gap_deg:.0f}", e.status,
+                 str(e.version))
+        rows.append("<tr>" + "".join(
+            f'<td class="l">{html.escape(c)}</td>' if i in (0, 1, 10) else
+            f"<td>{html.escape(c)}</td>" for i, c in enumerate(cells)) + "</tr>")
+    if not rows:
+        rows = [f'<tr><td class="l" colspan="{len(head)}">no events</td></tr>']
+    return ("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"
+            + "".join(rows) + "</table>")
+
+
+def _availability_table(avail: Sequence[StationAvailability]) -> str:
+    rows = "".join(
+        f'<tr><td class="l">{html.escape(a.station_id)}</td><td>{a.windows_with_data}</td>'
+        f"<td>{a.windows}</td><td>{a.percent:.1f}</td></tr>" for a in avail)
+    return ("<table><tr><th>station</th><th>windows with data</th><th>windows</th>"
+            f"<th>availability (%)</th></tr>{rows}</table>")
+
+
+def bulletin_html(
+    settings: Settings,
+    day: UTCDateTime,
+    events: Sequence[Event],
+    n_rejected: int,
+    avail: Sequence[StationAvailability],
+    n_windows: int,
+    images: dict[str, str],
+) -> str:
+    """The bulletin page (offline: images are relative file names)."""
+    name = html.escape(settings.network.name)
+    date = day.strftime("%Y-%m-%d")
+    expected = round(86400.0 / settings.pipeline.window_s)
+    cover = 100.0 * n_windows / expected if expected else 0.0
+    img = {k: html.escape(v) for k, v in images.items()}
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{name}: bulletin {date}</title><style>{_CSS}</style></head>
+<body>
+<h1>{name}</h1>
+<h2>Daily bulletin {date} (UTC)</h2>
+<p>{len(events)} events listed; {n_rejected} rejected by review not listed.
+Generated {str(UTCDateTime())[:19]} UTC. Files: <a href="events.xml">QuakeML</a>,
+<a href="events.json">JSON</a>.</p>
+<h2>Events</h2>
+{_events_table(events)}
+<h2>Map</h2>
+<img src="{img['map']}" alt="map of stations and epicentres">
+<h2>Magnitude&ndash;time</h2>
+<img src="{img['magnitude_time']}" alt="ML against origin time">
+<h2>Station availability</h2>
+<p>Windows processed: {n_windows} of {expected} ({cover:.1f} % pipeline coverage).
+Availability = windows with data / windows processed.</p>
+<img src="{img['availability']}" alt="station availability">
+{_availability_table(avail)}
+</body>
+</html>
+"""
+
+
+def write_bulletin(
+    settings: Settings,
+    day: UTCDateTime | dt.date | dt.datetime | str,
+    out_dir: str | Path | None = None,
+) -> list[Path]:
+    """Write the daily bulletin of ``day`` (UTC) and return the written files.
+
+    ``out_dir`` defaults to ``reports/YYYY-MM-DD`` next to the spool directory.
+
+    Raises:
+        StoreError: the store cannot be queried.
+    """
+    from seismo.io.output import write_json, write_quakeml
+    from seismo.io.plots import plot_availability, plot_events_map, plot_magnitude_time
+    from seismo.io.store import InfluxStore
+    from seismo.shells.window import Context
+
+    d0 = day_start(day)
+    d1 = d0 + 86400.0
+    out = Path(out_dir) if out_dir is not None else default_bulletin_dir(settings, d0)
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = Context.from_settings(settings)
+    with InfluxStore.from_settings(settings) as store:
+        latest = store.query_events(d0, d1 - 1e-6)
+        avail, n_windows = station_availability(store, d0, d1, sorted(ctx.stations))
+    events = [e for e in latest if e.status != "rejected"]
+    n_rejected = len(latest) - len(events)
+    date = d0.strftime("%Y-%m-%d")
+    paths = [
+        write_quakeml(events, out / "events.xml"),
+        write_json(events, out / "events.json"),
+        plot_events_map(events, _station_points(ctx), out / "map.png",
+                        f"{settings.network.name}: {date} ({len(events)} events)"),
+        plot_magnitude_time(events, d0, d1, out / "magnitude_time.png", f"ML, {date}"),
+        plot_availability({a.station_id: a.percent for a in avail}, out / "availability.png",
+                          f"station availability {date} ({n_windows} windows)",
+                          warn_pct=settings.health.warn_availability_pct,
+                          fail_pct=settings.health.fail_availability_pct),
+    ]
+    images = {"map": "map.png", "magnitude_time": "magnitude_time.png",
+              "availability": "availability.png"}
+    page = out / "bulletin.html"
+    page.write_text(bulletin_html(settings, d0, events, n_rejected, avail, n_windows, images),
+                    encoding="utf-8")
+    log.info("bulletin %s: %d events (%d rejected), %d windows -> %s", date, len(events),
+             n_rejected, n_windows, out)
+    return [page, *paths]
+
+
+__all__ = [
+    "BULLETIN_FILES", "StationAvailability", "day_start", "default_bulletin_dir",
+    "event_traces", "plot_event", "station_availability", "write_bulletin",
+]

@@ -1,0 +1,540 @@
+"""Seismologist review of stored events: look up, confirm or reject, relocate.
+
+Every review stores a **new version** of the event in InfluxDB (``version + 1``)
+with the review status, the reviewer, the review time (UTC) and a comment; the
+earlier versions stay (the ``events`` point of a version is keyed by its status
+tag and origin time, so a second review with the same status and origin time
+replaces the previous reviewed point, while the automatic version is never
+touched). :class:`seismo.shells.publish.Runner` never overwrites an event whose latest
+stored version is reviewed.
+
+Alerts follow the review:
+
+* **rejected**: every open CAP thread of the event gets a ``Cancel`` that
+  references all its earlier messages (:meth:`AlertService.cancel`), delivered
+  at once;
+* **confirmed**: the event goes through the alert rules again; an ``Update`` is
+  sent only when the magnitude or the hypocentre changed beyond the configured
+  thresholds since the last message (typically after a relocation).
+
+Each queued message is also recorded in the ``alerts`` measurement.
+
+Manual relocation (:func:`relocate_event`) drops and/or adds picks, relocates
+with :func:`seismo.event.locate.locate`, recomputes ML from the stored Wood-Anderson
+amplitudes at the new hypocentral distances (the amplitudes themselves are not
+re-measured: the per-second peaks are not stored) and re-predicts the site
+intensities; the result is stored as a confirmed (manual) version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import logging
+import math
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from obspy import UTCDateTime
+
+from seismo.config import Settings
+from seismo.errors import AlertError, DataError, StoreError
+from seismo.model import Event, Pick
+
+if TYPE_CHECKING:
+    from seismo.inventory import StationInfo
+    from seismo.io.store import InfluxStore
+    from seismo.shells.window import Context
+
+log = logging.getLogger(__name__)
+
+REVIEW_STATUSES = ("confirmed", "rejected")
+
+#: The time part of an event id (see :func:`seismo.shells.window.event_id`): first pick
+#: time to 10 ms, e.g. ``sz20260115T03020155``.
+_ID_TIME = re.compile(r"(\d{8}T\d{6})(\d{2})$")
+
+#: Search window for an event's origin around the first-pick time encoded in its id,
+#: seconds. The origin precedes the first pick by the P travel time to the nearest
+#: station: < 3 min out to ~1500 km at P ~8 km/s; 30 min is a generous bound (design
+#: choice). A relocation (manual picks) may move the origin a little after it.
+ORIGIN_BEFORE_ID_S = 1800.0
+ORIGIN_AFTER_ID_S = 120.0
+
+#: 1-sigma uncertainty given to a manual pick, s. Design choice: an analyst's onset
+#: on a 100 Hz local record; comparable to the automatic pick floor.
+MANUAL_PICK_UNCERTAINTY_S = 0.05
+
+
+@dataclass
+class ReviewResult:
+    """What a review did: the stored version, the alerts it queued and delivered."""
+
+    event: Event
+    previous: Event
+    written: int = 0
+    spooled: int = 0
+    alerts: list[tuple[str, str]] = field(default_factory=list)  # (msg_type, identifier)
+    delivered: int = 0
+    alert_error: str | None = None
+
+    def render(self) -> str:
+        e = self.event
+        lines = [
+            f"event {e.id}: version {self.previous.version} ({self.previous.status}) -> "
+            f"version {e.version} ({e.status}) by {e.reviewer} at {e.review_time}",
+        ]
+        if self.spooled:
+            lines.append(f"store unavailable: the new version is spooled ({self.spooled} points)")
+        for msg_type, ident in self.alerts:
+            lines.append(f"alert queued: {msg_type} {ident}")
+        if self.alerts:
+            lines.append(f"alerts delivered: {self.delivered}")
+        if self.alert_error:
+            lines.append(f"ALERT ERROR: {self.alert_error}")
+        return "\n".join(lines)
+
+
+def default_reviewer() -> str:
+    """``$USER``, else the login name, else ``"unknown"``."""
+    user = os.environ.get("USER")
+    if user:
+        return user
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "unknown"
+
+
+def id_time(event_id: str) -> UTCDateTime | None:
+    """The first-pick time encoded in an event id, or None if the id has another form."""
+    m = _ID_TIME.search(event_id)
+    if not m:
+        return None
+    try:
+        return UTCDateTime(m.group(1)) + int(m.group(2)) / 100.0
+    except Exception:
+        return None
+
+
+# --------------------------------------------------------------------------- reading
+def _time_conds(event_id: str) -> list[str]:
+    from seismo.io.store import points as P
+    from seismo.io.store.writer import quote_str
+
+    t = id_time(event_id)
+    if t is None:
+        return []
+    return [f"time >= {quote_str(P.iso_us(t - ORIGIN_BEFORE_ID_S))}",
+            f"time <= {quote_str(P.iso_us(t + ORIGIN_AFTER_ID_S))}"]
+
+
+def event_versions(store: InfluxStore, event_id: str) -> list[Event]:
+    """Every stored version of ``event_id``, oldest version first."""
+    from seismo.io.store import points as P
+    from seismo.io.store.reader import event_from_row
+    from seismo.io.store.writer import quote_ident, quote_str
+
+    conds = [f"{quote_ident('event_id')} = {quote_str(event_id)}", *_time_conds(event_id)]
+    rows = store.query(f"SELECT * FROM {quote_ident(P.EVENTS)} WHERE " + " AND ".join(conds))
+    events = [event_from_row(r) for r in rows if r.get("event_id") == event_id]
+    return sorted(events, key=lambda e: (e.version, e.creation_time or e.time))
+
+
+def load_event(store: InfluxStore, event_id: str) -> Event:
+    """The latest stored version of ``event_id``.
+
+    Raises:
+        DataError: no such event in the store.
+    """
+    versions = event_versions(store, event_id)
+    if not versions:
+        raise DataError(f"event {event_id!r} not found in the store "
+                        f"({store.connection.describe()})")
+    return versions[-1]
+
+
+def alert_records(store: InfluxStore, event_id: str) -> list[dict[str, Any]]:
+    """Rows of the ``alerts`` measurement for ``event_id``, oldest first (``time`` in µs)."""
+    from seismo.io.store import points as P
+    from seismo.io.store.writer import quote_ident, quote_str
+
+    # alerts are sent after the first pick, possibly much later: lower time bound only
+    conds = [f"{quote_ident('event_id')} = {quote_str(event_id)}", *_time_conds(event_id)[:1]]
+    rows = store.query(f"SELECT * FROM {quote_ident(P.ALERTS)} WHERE " + " AND ".join(conds))
+    return sorted((r for r in rows if r.get("event_id") == event_id),
+                  key=lambda r: (r.get("time", 0), str(r.get("identifier"))))
+
+
+def outbox_messages(settings: Settings, event_id: str) -> list[dict[str, Any]]:
+    """CAP messages about ``event_id`` in the local alert outbox (when the store has none)."""
+    from seismo.alerts.outbox import Outbox, safe_name
+
+    root = Path(settings.alerts.outbox_dir)
+    if not (root / "messages").is_dir():
+        return []
+    out: list[dict[str, Any]] = []
+    try:
+        box = Outbox(root)
+        for stream in ("actual", "exercise"):
+            for thread in box.threads(f"{stream}__{safe_name(event_id)}__"):
+                for m in box.history(thread):
+                    out.append({"sent": m.sent, "msg_type": m.msg_type, "group": m.group,
+                                "status": m.status, "identifier": m.identifier,
+                                "channel": ",".join(m.channels)})
+    except (OSError, AlertError, ValueError) as exc:
+        log.warning("outbox %s unreadable: %s", root, exc)
+    return sorted(out, key=lambda r: (str(r["sent"]), r["identifier"]))
+
+
+# --------------------------------------------------------------------------- rendering
+def _n(x: float | None, fmt: str) -> str:
+    return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, fmt)
+
+
+def format_event(
+    event: Event,
+    alerts: Sequence[dict[str, Any]] = (),
+    versions: Sequence[Event] = (),
+    alerts_source: str = "store",
+) -> str:
+    """A plain-text report of one event: origin with uncertainties, arrivals with
+    residuals, station magnitudes, station and site intensities, alerts, versions."""
+    from seismo.cli.common import table
+    from seismo.io.store.points import utc_from_us
+
+    e = event
+    out = [
+        f"Event {e.id}   version {e.version}   status {e.status}",
+    ]
+    if e.reviewer or e.review_time:
+        out.append(f"reviewed by {e.reviewer or '?'} at {e.review_time or '?'}"
+                   + (f": {e.review_comment}" if e.review_comment else ""))
+    out += [
+        "",
+        "Origin",
+        f"  time        {str(e.time)[:23]} UTC",
+        f"  latitude    {e.latitude:.4f} deg   longitude {e.longitude:.4f} deg   "
+        f"(horizontal uncertainty {_n(e.horizontal_uncertainty_km, '.2f')} km, 1 sigma)",
+        f"  depth       {e.depth_km:.2f} km   (vertical uncertainty "
+        f"{_n(e.vertical_uncertainty_km, '.2f')} km)",
+        f"  rms         {_n(e.rms_s, '.3f')} s   azimuthal gap {_n(e.azimuthal_gap_deg, '.0f')} deg"
+        f"   phases {e.n_phases}   stations {e.n_stations}"
+        + ("   OUTSIDE NETWORK" if e.outside_network else ""),
+        f"  magnitude   {e.magnitude_type} {_n(e.magnitude, '.2f')} +/- "
+        f"{_n(e.magnitude_uncertainty, '.2f')} ({e.n_magnitude_stations} stations)",
+        f"  intensity   max {_n(e.max_intensity, '.1f')} (GB/T 17742-2020), max MMI "
+        f"{_n(e.max_mmi, '.1f')}, clipped stations {e.n_clipped_stations}",
+        f"  created     {e.creation_time or '-'}",
+        "",
+        f"Arrivals ({len(e.arrivals)})",
+    ]
+    arr = sorted(e.arrivals, key=lambda a: (a.distance_km, a.phase))
+    out.append(table(
+        ["station", "phase", "channel", "time (UTC)", "dist_km", "az_deg", "residual_s",
+         "weight"],
+        [(f"{a.network}.{a.station}", a.phase, a.channel, str(a.time)[11:23],
+          f"{a.distance_km:.2f}", f"{a.azimuth_deg:.0f}", f"{a.residual_s:+.3f}",
+          f"{a.weight:.2f}") for a in arr]))
+    out += ["", f"Station magnitudes ({len(e.station_magnitudes)})"]
+    out.append(table(
+        ["station", "channel", "amplitude_nm", "hypo_km", "ML", "used"],
+        [(f"{m.network}.{m.station}", m.channel, f"{m.amplitude_nm:.1f}",
+          f"{m.hypo_distance_km:.2f}", f"{m.ml:.2f}", "yes" if m.used else "no")
+         for m in sorted(e.station_magnitudes, key=lambda m: (m.hypo_distance_km, m.channel))]))
+    out += ["", f"Station intensities ({len(e.station_intensities)})"]
+    out.append(table(
+        ["station", "epi_km", "PGA_m/s2", "PGV_m/s", "I_cn", "MMI"],
+        [(f"{s.network}.{s.station}", _n(s.epi_distance_km, ".2f"), f"{s.pga_ms2:.4g}",
+          f"{s.pgv_ms:.4g}", f"{s.intensity_cn:.1f}", f"{s.mmi:.1f}")
+         for s in sorted(e.station_intensities, key=lambda s: -s.intensity_cn)]))
+    out += ["", f"Site intensities, predicted ({len(e.site_intensities)})"]
+    out.append(table(
+        ["site", "kind", "hypo_km", "I_cn", "MMI"],
+        [(s.name, s.kind, f"{s.distance_km:.1f}", f"{s.intensity_cn:.1f}", f"{s.mmi:.1f}")
+         for s in sorted(e.site_intensities, key=lambda s: -s.intensity_cn)]))
+    out += ["", f"Alerts sent ({len(alerts)}; source: {alerts_source})"]
+    rows = []
+    for r in alerts:
+        sent = r.get("sent")
+        if sent is None and isinstance(r.get("time"), int):
+            sent = str(utc_from_us(r["time"]))[:19]
+        rows.append((str(sent)[:25], r.get("msg_type"), r.get("group"), r.get("status"),
+                     r.get("identifier"), r.get("channel")))
+    out.append(table(["sent", "msgType", "group", "status", "identifier", "channel"], rows))
+    if versions:
+        out += ["", f"Versions ({len(versions)})"]
+        out.append(table(
+            ["version", "status", "origin (UTC)", "lat", "lon", "depth_km", "ML", "reviewer",
+             "comment"],
+            [(v.version, v.status, str(v.time)[:22], f"{v.latitude:.4f}", f"{v.longitude:.4f}",
+              f"{v.depth_km:.1f}", _n(v.magnitude, ".2f"), v.reviewer or "",
+              v.review_comment or "") for v in versions]))
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- writing
+def _store_and_alert(
+    settings: Settings,
+    store: InfluxStore,
+    new: Event,
+    previous: Event,
+    *,
+    alerts: bool,
+    alert_dir: Path | None,
+    now: UTCDateTime,
+) -> ReviewResult:
+    from seismo.io.store.points import one_line
+    from seismo.shells.publish import alert_record
+
+    rep = store.write_events([new])
+    if rep.rejected:
+        raise StoreError(f"event {new.id} version {new.version} rejected by the store: "
+                         f"{rep.rejected[0][1]}")
+    res = ReviewResult(event=new, previous=previous, written=rep.written, spooled=rep.spooled)
+    if rep.spooled:
+        log.warning("event %s version %d spooled (store unavailable); it will be written by "
+                    "the next successful store write", new.id, new.version)
+    if not alerts:
+        return res
+    try:
+        from seismo.alerts.service import AlertService
+
+        svc = AlertService.from_settings(settings, alert_dir=alert_dir)
+        if new.status == "rejected":
+            reason = f"rejected by seismologist review ({new.reviewer})"
+            if new.review_comment:
+                reason += f": {one_line(new.review_comment)}"
+            queued = svc.cancel(new, reason, now=now)
+        else:
+            queued = svc.process_events([new], now=now)
+        res.alerts = [(q.msg_type, q.identifier) for q in queued]
+        if queued:
+            res.delivered = svc.deliver_due(now=now).delivered
+            store.write_alerts([alert_record(q) for q in queued])
+    except (AlertError, OSError) as exc:
+        res.alert_error = str(exc)
+        log.error("event %s reviewed but alerting failed: %s", new.id, exc)
+    return res
+
+
+def _reviewed(
+    event: Event, status: str, reviewer: str | None, comment: str | None, now: UTCDateTime
+) -> dict[str, Any]:
+    return {
+        "status": status,
+        "version": event.version + 1,
+        "reviewer": reviewer or default_reviewer(),
+        "review_time": now,
+        "review_comment": comment or None,
+        "creation_time": now,
+    }
+
+
+def review_event(
+    settings: Settings,
+    event_id: str,
+    status: str,
+    *,
+    comment: str | None = None,
+    reviewer: str | None = None,
+    now: UTCDateTime | None = None,
+    alerts: bool = True,
+    alert_dir: Path | None = None,
+) -> ReviewResult:
+    """Confirm or reject ``event_id``: store version+1 with the review, then alert.
+
+    Raises:
+        DataError: unknown status or event.
+        StoreError: the store refused the new version or cannot be queried.
+    """
+    from seismo.io.store import InfluxStore
+
+    if status not in REVIEW_STATUSES:
+        raise DataError(f"review status {status!r} must be one of {', '.join(REVIEW_STATUSES)}")
+    now = UTCDateTime() if now is None else UTCDateTime(now)
+    with InfluxStore.from_settings(settings) as store:
+        prev = load_event(store, event_id)
+        new = dataclasses.replace(prev, **_reviewed(prev, status, reviewer, comment, now))
+        return _store_and_alert(settings, store, new, prev, alerts=alerts, alert_dir=alert_dir,
+                                now=now)
+
+
+# --------------------------------------------------------------------------- relocation
+def _find_station(text: str, stations: dict[str, StationInfo]) -> StationInfo:
+    if text in stations:
+        return stations[text]
+    matches = [s for s in stations.values() if s.station == text]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise DataError(f"manual pick: station {text!r} is not in the inventory")
+    raise DataError(f"manual pick: station {text!r} is ambiguous "
+                    f"({', '.join(s.id for s in matches)}); give NET.STA")
+
+
+def parse_manual_pick(text: str, stations: dict[str, StationInfo]) -> Pick:
+    """A manual pick from ``"STATION:PHASE:ISO-TIME"`` (STATION is ``STA`` or ``NET.STA``).
+
+    The channel is the station's vertical (P) or first horizontal (S) channel,
+    velocity sensors first; uncertainty :data:`MANUAL_PICK_UNCERTAINTY_S`.
+    """
+    parts = text.split(":", 2)
+    if len(parts) != 3 or not all(parts):
+        raise DataError(f"manual pick {text!r} must look like STATION:PHASE:ISO-TIME")
+    info = _find_station(parts[0].strip(), stations)
+    phase = parts[1].strip().upper()
+    if phase not in ("P", "S"):
+        raise DataError(f"manual pick {text!r}: phase {parts[1]!r} must be P or S")
+    try:
+        t = UTCDateTime(parts[2].strip())
+    except Exception:
+        raise DataError(f"manual pick {text!r}: {parts[2]!r} is not an ISO 8601 time") from None
+    comps = ("Z",) if phase == "P" else ("N", "E", "1", "2")
+    chans = sorted(info.channels, key=lambda c: (c.kind != "velocity", c.location, c.channel))
+    chan = next((c for c in chans if c.component in comps), chans[0] if chans else None)
+    if chan is None:
+        raise DataError(f"manual pick {text!r}: station {info.id} has no channel")
+    return Pick(
+        id=Pick.make_id(chan.seed_id, phase, t), network=info.network, station=info.station,
+        location=chan.location, channel=chan.channel, phase=phase,  # type: ignore[arg-type]
+        time=t, uncertainty_s=MANUAL_PICK_UNCERTAINTY_S, snr=0.0, amplitude=0.0,
+        kind=chan.kind or "velocity",
+    )
+
+
+def edit_picks(
+    picks: Sequence[Pick], drop: Sequence[str], add: Sequence[Pick]
+) -> list[Pick]:
+    """``picks`` without the ``drop`` ids; each added pick replaces the picks of its
+    station and phase. Raises DataError for an unknown pick id."""
+    ids = {p.id for p in picks}
+    unknown = [d for d in drop if d not in ids]
+    if unknown:
+        known = ", ".join(sorted(ids)[:6])
+        raise DataError(f"pick id(s) {', '.join(unknown)} not in the event "
+                        f"(its picks: {known}{', ...' if len(ids) > 6 else ''})")
+    replaced = {(p.station_id, p.phase) for p in add}
+    kept = [p for p in picks if p.id not in set(drop)
+            and (p.station_id, p.phase) not in replaced]
+    return sorted([*kept, *add], key=lambda p: (p.time, p.station_id, p.phase))
+
+
+def remagnitude(event: Event, ctx: Context) -> Event:
+    """``event`` with ML, station magnitudes, station distances and site intensities
+    recomputed for its (new) hypocentre from the stored WA amplitudes.
+
+    Station magnitudes flagged unused (clipped or outliers) stay out of the network
+    mean; the others go through the same robust median as the automatic ML.
+    """
+    from seismo.event.intensity import predict_sites
+    from seismo.event.magnitude import ml_iaspei, network_magnitude
+    from seismo.geo import distance_km, hypocentral_km
+
+    cfg = ctx.settings.magnitude
+    smags = []
+    for m in event.station_magnitudes:
+        info = ctx.stations.get(f"{m.network}.{m.station}")
+        if info is None or not m.amplitude_nm > 0:
+            smags.append(m)
+            continue
+        epi = float(distance_km(event.latitude, event.longitude, info.latitude, info.longitude))
+        hypo = max(float(hypocentral_km(epi, max(event.depth_km, 0.0))), 0.1)
+        ml = float(ml_iaspei(m.amplitude_nm, hypo, cfg.a, cfg.b, cfg.c))
+        in_range = cfg.min_distance_km <= hypo <= cfg.max_distance_km
+        smags.append(dataclasses.replace(m, hypo_distance_km=round(hypo, 3), ml=round(ml, 3),
+                                         used=m.used and in_range))
+    cand = [i for i, m in enumerate(smags) if m.used]
+    mag = unc = None
+    if cand:
+        mag, unc, mask = network_magnitude([smags[i].ml for i in cand], cfg.outlier_mad)
+        for i, keep in zip(cand, mask, strict=True):
+            if not keep:
+                smags[i] = dataclasses.replace(smags[i], used=False)
+    obs = tuple(
+        dataclasses.replace(s, epi_distance_km=round(float(distance_km(
+            event.latitude, event.longitude, s.latitude, s.longitude)), 3))
+        for s in event.station_intensities
+    )
+    sites = event.site_intensities
+    if mag is not None and ctx.sites:
+        sites = tuple(predict_sites(event.latitude, event.longitude, event.depth_km, mag,
+                                    ctx.sites, list(obs), ctx.settings.intensity))
+    return dataclasses.replace(
+        event,
+        magnitude=None if mag is None else round(mag, 2),
+        magnitude_uncertainty=None if unc is None else round(unc, 2),
+        n_magnitude_stations=len({(m.network, m.station) for m in smags if m.used}),
+        station_magnitudes=tuple(smags),
+        station_intensities=obs,
+        site_intensities=sites,
+    )
+
+
+def relocate_event(
+    settings: Settings,
+    event_id: str,
+    *,
+    drop_picks: Sequence[str] = (),
+    add_picks: Sequence[str] = (),
+    comment: str | None = None,
+    reviewer: str | None = None,
+    now: UTCDateTime | None = None,
+    alerts: bool = True,
+    alert_dir: Path | None = None,
+) -> ReviewResult:
+    """Relocate ``event_id`` from edited picks; store it as a confirmed (manual) version.
+
+    ``drop_picks`` are pick ids of the event; ``add_picks`` are ``STATION:PHASE:ISO``
+    texts (:func:`parse_manual_pick`). Added picks are also written to ``picks``.
+
+    Raises:
+        DataError: unknown event, pick id or station; malformed manual pick; the
+            stored event has no picks.
+        LocationError: too few picks remain to locate.
+    """
+    from seismo.event.locate import locate
+    from seismo.io.store import InfluxStore
+    from seismo.shells.window import Context
+
+    now = UTCDateTime() if now is None else UTCDateTime(now)
+    ctx = Context.from_settings(settings)
+    manual = [parse_manual_pick(t, ctx.stations) for t in add_picks]
+    with InfluxStore.from_settings(settings) as store:
+        prev = load_event(store, event_id)
+        if not prev.picks:
+            raise DataError(f"event {event_id}: the stored version {prev.version} has no picks "
+                            "to relocate from")
+        picks = edit_picks(prev.picks, list(drop_picks), manual)
+        origin = locate(picks, ctx.stations, ctx.velocity, settings.locate,
+                        initial=(prev.latitude, prev.longitude, prev.depth_km))
+        loc = origin.to_event(prev.id)
+        moved = dataclasses.replace(
+            prev,
+            **{f.name: getattr(loc, f.name) for f in dataclasses.fields(Event)
+               if f.name in ("time", "latitude", "longitude", "depth_km", "rms_s",
+                             "azimuthal_gap_deg", "n_phases", "n_stations",
+                             "horizontal_uncertainty_km", "vertical_uncertainty_km",
+                             "outside_network", "arrivals", "picks")},
+        )
+        moved = remagnitude(moved, ctx)
+        note = []
+        if drop_picks:
+            note.append("dropped " + ", ".join(drop_picks))
+        if manual:
+            note.append("added " + ", ".join(f"{p.station_id}:{p.phase}:{p.time}" for p in manual))
+        text = "relocated" + (f" ({'; '.join(note)})" if note else "")
+        if comment:
+            text += f": {comment}"
+        new = dataclasses.replace(moved, **_reviewed(prev, "confirmed", reviewer, text, now))
+        if manual:
+            store.write_picks(manual)
+        log.info("event %s relocated: %.4f %.4f %.1f km -> %.4f %.4f %.1f km, ML %s -> %s",
+                 event_id, prev.latitude, prev.longitude, prev.depth_km, new.latitude,
+                 new.longitude, new.depth_km, prev.magnitude, new.magnitude)
+        return _store_and_alert(settings, store, new, prev, alerts=alerts, alert_dir=alert_dir,
+                                now=now)

@@ -1,0 +1,380 @@
+"""One time window, end to end: the single code path of every shell.
+
+The Airflow DAG (one mapped task per station, then one event task), ``seismo
+detect`` (any range, in windows), drills and tests all call these functions,
+so they give the same answer for the same window.
+
+Windows
+    Windows are aligned on a grid of ``pipeline.window_s`` seconds. Each station
+    is read over ``[start - preroll_s, end + postroll_s)``: the pre-roll warms up
+    the STA/LTA and the filters, the post-roll lets events whose first pick is
+    late in the window be seen at every station. A pick belongs to the window
+    that contains its time; an event belongs to the window that contains its
+    earliest pick. Pick and event ids depend only on pick times, so overlapping
+    reads give one pick and one event with a stable identity, and reprocessing
+    a window is idempotent.
+
+Waveforms never leave :func:`process_station`: what crosses task boundaries is a
+:class:`~seismo.model.StationResult` (picks and per-second amplitude peaks).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+
+from obspy import Inventory, Stream, UTCDateTime
+
+from seismo.config import Settings
+from seismo.errors import FeedError, LocationError, SeismoError
+from seismo.event.velocity import VelocityModel, load_velocity_model
+from seismo.inventory import StationInfo, load_inventory, station_map
+from seismo.model import Event, Pick, StationResult
+
+log = logging.getLogger(__name__)
+
+StreamSource = Callable[[str, UTCDateTime, UTCDateTime], Stream]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A processing window ``[start, end)`` and the data span read for it."""
+
+    start: UTCDateTime
+    end: UTCDateTime
+    preroll_s: float
+    postroll_s: float
+
+    @property
+    def data_start(self) -> UTCDateTime:
+        return self.start - self.preroll_s
+
+    @property
+    def data_end(self) -> UTCDateTime:
+        return self.end + self.postroll_s
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "start": str(self.start),
+            "end": str(self.end),
+            "preroll_s": self.preroll_s,
+            "postroll_s": self.postroll_s,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, object]) -> Window:
+        return cls(
+            UTCDateTime(str(d["start"])),
+            UTCDateTime(str(d["end"])),
+            float(d["preroll_s"]),  # type: ignore[arg-type]
+            float(d["postroll_s"]),  # type: ignore[arg-type]
+        )
+
+    def __str__(self) -> str:
+        return f"[{self.start} – {self.end})"
+
+
+def _floor(t: UTCDateTime, step: float) -> UTCDateTime:
+    return UTCDateTime(math.floor(float(t.timestamp) / step) * step)
+
+
+def window_for_run(settings: Settings, run_time: UTCDateTime | datetime) -> Window:
+    """The newest complete window a run at ``run_time`` can process.
+
+    Its data end (window end + post-roll) is at least ``safety_margin_s`` before
+    ``run_time``, leaving that margin for late-arriving data.
+    """
+    p = settings.pipeline
+    t = UTCDateTime(run_time)
+    end = _floor(t - p.postroll_s - p.safety_margin_s, p.window_s)
+    return Window(end - p.window_s, end, p.preroll_s, p.postroll_s)
+
+
+def windows_between(settings: Settings, start: UTCDateTime, end: UTCDateTime) -> list[Window]:
+    """Grid-aligned windows covering ``[start, end)``."""
+    p = settings.pipeline
+    if end <= start:
+        raise SeismoError(f"end ({end}) must be after start ({start})")
+    t = _floor(start, p.window_s)
+    out = []
+    while t < end:
+        out.append(Window(t, t + p.window_s, p.preroll_s, p.postroll_s))
+        t = t + p.window_s
+    return out
+
+
+@dataclass
+class Context:
+    """What every window needs, loaded once: settings, inventory, model, sites."""
+
+    settings: Settings
+    inventory: Inventory
+    velocity: VelocityModel
+    sites: list = field(default_factory=list)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, inventory: str | Path | Inventory | None = None
+    ) -> Context:
+        from seismo.event.sites import load_sites
+
+        if isinstance(inventory, Inventory):
+            inv = inventory
+        else:
+            inv = load_inventory(inventory or settings.network.inventory)
+        return cls(
+            settings=settings,
+            inventory=inv,
+            velocity=load_velocity_model(settings.network.velocity_model),
+            sites=load_sites(settings.network.sites),
+        )
+
+    @cached_property
+    def stations(self) -> dict[str, StationInfo]:
+        return station_map(self.inventory)
+
+    def p_time(self, distance_km: float, depth_km: float) -> float:
+        return float(self.velocity.travel_time("P", distance_km, depth_km))
+
+    def s_time(self, distance_km: float, depth_km: float) -> float:
+        return float(self.velocity.travel_time("S", distance_km, depth_km))
+
+
+# --------------------------------------------------------------------------- stations
+def fetch_station(
+    ctx: Context, station_id: str, window: Window, feed_url: str | None = None
+) -> Stream:
+    """Read one station's data for ``window`` (with pre- and post-roll) from its feed."""
+    from seismo.io.feeds import fetch_window
+
+    res = fetch_window(
+        ctx.settings,
+        ctx.inventory,
+        window.data_start,
+        window.data_end,
+        feed_url=feed_url,
+        stations=[station_id],
+        max_workers=1,
+    )[station_id]
+    if res.error:
+        raise FeedError(res.error, station=station_id)
+    return res.stream if res.stream is not None else Stream()
+
+
+def process_station(
+    ctx: Context,
+    station_id: str,
+    window: Window,
+    *,
+    stream: Stream | None = None,
+    feed_url: str | None = None,
+) -> StationResult:
+    """Picks and per-second amplitude peaks of one station for one window.
+
+    Never raises for a station problem: a feed or processing failure is
+    returned in ``StationResult.error`` so that other stations go on.
+    """
+    from seismo.station.amplitudes import station_amplitudes
+    from seismo.station.picker import pick_stream
+
+    net, _, sta = station_id.partition(".")
+    try:
+        st = stream if stream is not None else fetch_station(ctx, station_id, window, feed_url)
+    except SeismoError as exc:
+        log.warning("station %s: %s", station_id, exc)
+        return StationResult(network=net, station=sta, error=str(exc))
+    st = st.slice(window.data_start, window.data_end)
+    n_samples = sum(int(tr.stats.npts) for tr in st)
+    channels = tuple(sorted({tr.id for tr in st}))
+    if n_samples == 0:
+        return StationResult(network=net, station=sta, error="no data in window", channels=channels)
+    try:
+        picks = pick_stream(
+            st, ctx.inventory, ctx.settings.picker, start=window.data_start, end=window.data_end
+        )
+        n_sec = round(window.data_end - window.data_start)
+        amps = station_amplitudes(
+            st, ctx.inventory, window.data_start, n_sec, ctx.settings.intensity
+        )
+    except SeismoError as exc:
+        log.warning("station %s: processing failed: %s", station_id, exc)
+        return StationResult(
+            network=net,
+            station=sta,
+            error=f"processing failed: {exc}",
+            n_samples=n_samples,
+            channels=channels,
+        )
+    except Exception as exc:  # keep the other stations going; the error is reported
+        log.exception("station %s: unexpected processing error", station_id)
+        return StationResult(
+            network=net,
+            station=sta,
+            error=f"processing failed: {type(exc).__name__}: {exc}",
+            n_samples=n_samples,
+            channels=channels,
+        )
+    return StationResult(
+        network=net,
+        station=sta,
+        picks=tuple(picks),
+        amplitudes=amps,
+        n_samples=n_samples,
+        channels=channels,
+    )
+
+
+# --------------------------------------------------------------------------- events
+def event_id(prefix: str, first_pick_time: UTCDateTime) -> str:
+    """A stable event id from the earliest associated pick (10 ms resolution)."""
+    t = UTCDateTime(round(float(first_pick_time.timestamp), 2))
+    return f"{prefix}{t.strftime('%Y%m%dT%H%M%S')}{t.microsecond // 10000:02d}"
+
+
+def process_events(ctx: Context, results: Sequence[StationResult], window: Window) -> list[Event]:
+    """Associate, locate, and add magnitude and intensity for the window's events."""
+    from seismo.event.associate import associate
+    from seismo.event.intensity import predict_sites, station_intensities
+    from seismo.event.magnitude import event_magnitude
+
+    s = ctx.settings
+    picks: list[Pick] = [p for r in results for p in r.picks]
+    amps = {r.station_id: r.amplitudes for r in results if r.amplitudes is not None}
+    if not picks:
+        return []
+    try:
+        # only the stations that delivered data count for "who should have picked it"
+        live = {r.station_id for r in results if not r.error and r.n_samples > 0}
+        stations = {k: v for k, v in ctx.stations.items() if k in live}
+        candidates = associate(picks, stations, ctx.velocity, s.associate, s.locate)
+    except LocationError as exc:
+        log.warning("window %s: association failed: %s", window, exc)
+        return []
+    events: list[Event] = []
+    now = UTCDateTime()
+    for cand in candidates:
+        origin = cand.origin
+        first = min(p.time for p in origin.picks)
+        if not (window.start <= first < window.end):
+            continue  # owned by the neighbouring window
+        ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
+        ml, ml_unc, smags = event_magnitude(
+            origin.time,
+            origin.latitude,
+            origin.longitude,
+            origin.depth_km,
+            amps,
+            ctx.stations,
+            ctx.p_time,
+            ctx.s_time,
+            s.magnitude,
+        )
+        obs = station_intensities(
+            origin.time,
+            origin.latitude,
+            origin.longitude,
+            origin.depth_km,
+            amps,
+            ctx.stations,
+            ctx.p_time,
+            ctx.s_time,
+            s.intensity,
+        )
+        clipped = _clipped_stations(origin, amps, ctx)
+        site_int = []
+        if ml is not None and ctx.sites:
+            site_int = predict_sites(
+                origin.latitude, origin.longitude, origin.depth_km, ml, ctx.sites, obs, s.intensity
+            )
+        ev = dataclasses.replace(
+            ev,
+            magnitude=None if ml is None else round(ml, 2),
+            magnitude_uncertainty=None if ml_unc is None else round(ml_unc, 2),
+            n_magnitude_stations=len({m.station for m in smags if m.used}),
+            station_magnitudes=tuple(smags),
+            station_intensities=tuple(obs),
+            site_intensities=tuple(site_int),
+            max_intensity=max((o.intensity_cn for o in obs), default=None),
+            max_mmi=max((o.mmi for o in obs), default=None),
+            n_clipped_stations=clipped,
+        )
+        events.append(ev)
+    events.sort(key=lambda e: e.time)
+    return events
+
+
+def _clipped_stations(origin, amps, ctx: Context) -> int:  # type: ignore[no-untyped-def]
+    """Stations whose records clipped between the P arrival and 60 s after S."""
+    from seismo.geo import distance_km
+    from seismo.station.amplitudes import series_window
+
+    n = 0
+    for sid, series in amps.items():
+        info = ctx.stations.get(sid)
+        if info is None or not series.clipped:
+            continue
+        d = float(distance_km(origin.latitude, origin.longitude, info.latitude, info.longitude))
+        t0 = origin.time + ctx.p_time(d, origin.depth_km) - 1.0
+        t1 = origin.time + ctx.s_time(d, origin.depth_km) + 60.0
+        sl = series_window(series, t0, t1)
+        lo, hi = sl.start or 0, sl.stop if sl.stop is not None else 10**9
+        if any(lo <= i < hi for i in series.clipped):
+            n += 1
+    return n
+
+
+# --------------------------------------------------------------------------- whole window
+@dataclass
+class WindowResult:
+    window: Window
+    stations: list[StationResult]
+    events: list[Event]
+    elapsed_s: float = 0.0
+
+    @property
+    def picks(self) -> list[Pick]:
+        """Picks owned by this window (time in ``[start, end)``)."""
+        w = self.window
+        return [p for r in self.stations for p in r.picks if w.start <= p.time < w.end]
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return {r.station_id: r.error for r in self.stations if r.error}
+
+
+def process_window(
+    ctx: Context,
+    window: Window,
+    *,
+    station_ids: Iterable[str] | None = None,
+    feed_url: str | None = None,
+    source: StreamSource | None = None,
+) -> WindowResult:
+    """Every station, then events, for one window.
+
+    ``source(station_id, t0, t1)`` supplies the stream when given (``seismo
+    detect`` reads long spans once and slices them); otherwise each station is
+    fetched from its feed.
+    """
+    t0 = time.perf_counter()
+    ids = list(station_ids) if station_ids is not None else list(ctx.stations)
+    results = []
+    for sid in ids:
+        stream = None
+        if source is not None:
+            try:
+                stream = source(sid, window.data_start, window.data_end)
+            except SeismoError as exc:
+                net, _, sta = sid.partition(".")
+                results.append(StationResult(network=net, station=sta, error=str(exc)))
+                continue
+        results.append(process_station(ctx, sid, window, stream=stream, feed_url=feed_url))
+    events = process_events(ctx, results, window)
+    return WindowResult(window, results, events, time.perf_counter() - t0)

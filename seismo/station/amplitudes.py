@@ -1,0 +1,438 @@
+"""One station's stream -> per-second peak amplitudes (:class:`~seismo.model.AmplitudeSeries`).
+
+Waveforms never leave the station task. What leaves it is, for every second of
+the window:
+
+* the Wood-Anderson (magnification 1) displacement peak on each horizontal
+  component, nm, for ML (IASPEI standard, see :mod:`seismo.event.magnitude`);
+* the peak 3-component vector sum of acceleration (m/s²) and velocity (m/s)
+  after a zero-phase 0.1-10 Hz band-pass, for instrumental intensity
+  (GB/T 17742-2020 processing as described by Song et al. 2021);
+* the seconds where a used channel touched digitizer full scale.
+
+Processing of one contiguous segment of one channel (one FFT, all outputs):
+
+1. counts -> float, remove mean and linear trend, cosine taper of
+   ``min(taper_s, 10 % of the segment)`` at each end, zero-pad to >= 2 n;
+2. divide by the channel response to ground velocity (ObsPy
+   ``Response.get_evalresp_response_for_frequencies(output="VEL")``) with a
+   water level (60 dB below the peak response, ObsPy's ``remove_response``
+   default) and a cosine pre-filter ``pre_filt`` (ObsPy convention
+   (f1, f2, f3, f4), Hz; default (0.02, 0.04, 0.75 fN, 0.9 fN));
+3. Wood-Anderson: multiply ground velocity by ``H_WA(s) / s``
+   (:func:`seismo.event.magnitude.wood_anderson_response`, displacement in ->
+   displacement out, gain 1), then m -> nm;
+4. velocity / acceleration: ground velocity (and ``s`` times it) multiplied by
+   ``|B(f)|**2`` where ``B`` is a 4-pole Butterworth band-pass
+   ``cfg.freqmin``-``cfg.freqmax`` (squared magnitude = forward-backward,
+   zero-phase filtering as ObsPy's ``zerophase=True``).
+
+Edge effects: the first and last ``taper_s`` seconds of each contiguous
+segment are attenuated by the taper, and the 0.1 Hz filter rings for ~10 s, so
+peaks there are biased low. Give the function data that extends beyond the
+seconds you care about (the pipeline's pre/post-roll) and start the series at
+the data start so that every window reports its full span.
+
+Sensor choice (a "sensor" is the channels sharing location and the first two
+channel letters, e.g. ``00.HH?``): WA prefers a velocity sensor that did not
+clip in the window, then an accelerometer; PGA/PGV prefer an accelerometer that
+did not clip, then a velocity sensor (a broadband sensor clips at ~13 mm/s on a
+typical 24-bit network; a ±2 g accelerometer does not for felt events).
+``clipped`` lists the seconds where a raw sample of a *used* channel reached
+``clip_fraction * full_scale_counts`` - a clipped broadband sensor replaced by
+an unclipped accelerometer does not mark the series as clipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.fft
+import scipy.signal
+from numpy.typing import NDArray
+from obspy import Inventory, Stream, Trace, UTCDateTime
+from obspy.core.inventory import Response
+
+from seismo.config import IntensityConfig
+from seismo.errors import DataError
+from seismo.inventory import channel_kind
+from seismo.model import AmplitudeSeries, ChannelKind
+
+log = logging.getLogger(__name__)
+
+#: Fraction of full scale at which a sample counts as clipped (our choice: a
+#: 24-bit digitizer's last 2 % is where the analogue front end saturates).
+CLIP_FRACTION = 0.98
+#: Water level for the spectral division, dB below the peak response (ObsPy default).
+WATER_LEVEL_DB = 60.0
+#: Shortest contiguous segment processed, seconds.
+MIN_SEGMENT_S = 2.0
+#: Butterworth order of the PGA/PGV band-pass (applied twice: zero phase).
+BANDPASS_CORNERS = 4
+
+
+@dataclass
+class _Sensor:
+    location: str
+    prefix: str  # first two channel letters, e.g. "HH"
+    kind: ChannelKind
+    traces: dict[str, list[Trace]] = field(default_factory=dict)  # channel code -> traces
+    comps: dict[str, str] = field(default_factory=dict)  # "Z"/"N"/"E" slot -> channel code
+    responses: dict[str, Response] = field(default_factory=dict)
+    clipped: set[int] = field(default_factory=set)
+
+    @property
+    def label(self) -> str:
+        return f"{self.location}.{self.prefix}?"
+
+
+def series_window(series: AmplitudeSeries, t0: UTCDateTime, t1: UTCDateTime) -> slice:
+    """Indices of the series' steps that overlap ``[t0, t1]`` (clamped to the series)."""
+    n = max(len(series.wa_n_nm), len(series.wa_e_nm), len(series.pga_ms2), len(series.pgv_ms))
+    i0 = math.floor((t0 - series.start) / series.step_s)
+    i1 = math.floor((t1 - series.start) / series.step_s) + 1
+    return slice(min(max(i0, 0), n), min(max(i1, 0), n))
+
+
+def series_values(values: Sequence[float | None]) -> NDArray[np.float64]:
+    """A series field as a float array (None -> NaN)."""
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def _cosine_prefilter(freqs: NDArray, f1: float, f2: float, f3: float, f4: float) -> NDArray:
+    """ObsPy-style cosine taper in frequency: 0 below f1/above f4, 1 in [f2, f3]."""
+    c = np.zeros_like(freqs)
+    up = (freqs >= f1) & (freqs < f2)
+    c[up] = 0.5 * (1 - np.cos(np.pi * (freqs[up] - f1) / (f2 - f1)))
+    c[(freqs >= f2) & (freqs <= f3)] = 1.0
+    down = (freqs > f3) & (freqs <= f4)
+    c[down] = 0.5 * (1 + np.cos(np.pi * (freqs[down] - f3) / (f4 - f3)))
+    return c
+
+
+def _bandpass_power(freqs: NDArray, fmin: float, fmax: float) -> NDArray:
+    """|B(f)|² of an analogue Butterworth band-pass (high-pass if fmax >= Nyquist)."""
+    nyq = float(freqs[-1])
+    w = 2 * np.pi * freqs
+    if fmax < nyq:
+        z, p, k = scipy.signal.butter(
+            BANDPASS_CORNERS,
+            [2 * np.pi * fmin, 2 * np.pi * fmax],
+            "bandpass",
+            analog=True,
+            output="zpk",
+        )
+    else:
+        z, p, k = scipy.signal.butter(
+            BANDPASS_CORNERS, 2 * np.pi * fmin, "highpass", analog=True, output="zpk"
+        )
+    _, h = scipy.signal.freqs_zpk(z, p, k, worN=w)
+    return np.abs(h) ** 2
+
+
+_INVERSE_CACHE: dict[tuple[int, int, float, tuple[float, ...]], tuple[Response, NDArray]] = {}
+
+
+def _inverse_response(
+    response: Response, nfft: int, fs: float, pf: tuple[float, float, float, float]
+) -> NDArray:
+    """Pre-filter / (response to velocity, water-levelled) on the rfft grid, cached.
+
+    The cache keeps the response object with the result and checks identity, so a
+    re-used ``id()`` can never return another channel's response.
+    """
+    key = (id(response), nfft, fs, tuple(pf))
+    hit = _INVERSE_CACHE.get(key)
+    if hit is not None and hit[0] is response:
+        return hit[1]
+    freqs = np.fft.rfftfreq(nfft, 1.0 / fs)
+    resp = response.get_evalresp_response_for_frequencies(
+        freqs, output="VEL", hide_sensitivity_mismatch_warning=True
+    )
+    amp = np.abs(resp)
+    level = amp.max() * 10.0 ** (-WATER_LEVEL_DB / 20.0)
+    small = amp < level
+    resp = resp.copy()
+    resp[small] = level * np.exp(1j * np.angle(resp[small]))
+    resp[resp == 0] = level
+    inv = _cosine_prefilter(freqs, *pf) / resp
+    inv.setflags(write=False)
+    if len(_INVERSE_CACHE) > 512:
+        _INVERSE_CACHE.clear()
+    _INVERSE_CACHE[key] = (response, inv)
+    return inv
+
+
+def _process_segment(
+    data: NDArray,
+    fs: float,
+    response: Response,
+    cfg: IntensityConfig,
+    want_wa: bool,
+    want_motion: bool,
+    taper_s: float,
+    pre_filt: tuple[float, float, float, float] | None,
+) -> dict[str, NDArray]:
+    """Counts -> {"wa": nm, "vel": m/s, "acc": m/s²} for one contiguous segment."""
+    from seismo.event.magnitude import wood_anderson_response  # magnitude imports this module
+
+    n = data.size
+    x = scipy.signal.detrend(np.asarray(data, dtype=float), type="linear")
+    nt = min(round(taper_s * fs), n // 10)
+    if nt > 1:
+        ramp = 0.5 * (1 - np.cos(np.pi * np.arange(nt) / nt))
+        x[:nt] *= ramp
+        x[-nt:] *= ramp[::-1]
+    nfft = scipy.fft.next_fast_len(2 * n)
+    spec = np.fft.rfft(x, nfft)
+    freqs = np.fft.rfftfreq(nfft, 1.0 / fs)
+    nyq = fs / 2.0
+    pf = pre_filt or (0.02, 0.04, 0.75 * nyq, 0.9 * nyq)
+    vel_spec = spec * _inverse_response(response, nfft, fs, pf)  # m/s
+    s = 2j * np.pi * freqs
+    out: dict[str, NDArray] = {}
+    if want_wa:
+        wa = np.zeros_like(vel_spec)
+        nz = freqs > 0
+        wa[nz] = vel_spec[nz] * wood_anderson_response(freqs[nz]) / s[nz]
+        out["wa"] = np.fft.irfft(wa, nfft)[:n] * 1e9  # m -> nm
+    if want_motion:
+        bp = _bandpass_power(freqs, cfg.freqmin, cfg.freqmax)
+        out["vel"] = np.fft.irfft(vel_spec * bp, nfft)[:n]
+        out["acc"] = np.fft.irfft(vel_spec * bp * s, nfft)[:n]
+    return out
+
+
+def _step_max(grid: NDArray, fs: float, step_s: float, n_steps: int) -> NDArray:
+    """Per-step max of a sample grid starting at the series start (NaN = no data)."""
+    edges = np.ceil(np.arange(n_steps) * step_s * fs - 1e-9).astype(int)
+    edges = np.clip(edges, 0, grid.size)
+    out = np.full(n_steps, np.nan)
+    filled = np.where(np.isnan(grid), -np.inf, grid)
+    if grid.size == 0:
+        return out
+    valid = edges < grid.size
+    red = np.maximum.reduceat(filled, edges[valid])
+    # reduceat of equal consecutive edges returns the element itself; treat empty steps.
+    nxt = np.append(edges[1:], grid.size)[valid]
+    red = np.where(nxt > edges[valid], red, -np.inf)
+    out[: valid.sum()] = np.where(np.isfinite(red), red, np.nan)
+    return out
+
+
+def _group_sensors(stream: Stream, inventory: Inventory) -> dict[tuple[str, str], _Sensor]:
+    sensors: dict[tuple[str, str], _Sensor] = {}
+    for tr in stream:
+        st = tr.stats
+        key = (st.location or "", st.channel[:2])
+        sensor = sensors.get(key)
+        if sensor is None or st.channel not in sensor.responses:
+            sel = inventory.select(
+                network=st.network,
+                station=st.station,
+                location=st.location,
+                channel=st.channel,
+                time=st.starttime,
+            )
+            chans = [c for n in sel for s in n for c in s]
+            if not chans or chans[0].response is None:
+                log.warning("amplitudes: no response for %s at %s, skipped", tr.id, st.starttime)
+                continue
+            ch = chans[0]
+            kind = channel_kind(ch)
+            if kind is None:
+                log.warning("amplitudes: %s is neither velocity nor acceleration", tr.id)
+                continue
+            if sensor is None:
+                sensor = sensors[key] = _Sensor(location=key[0], prefix=key[1], kind=kind)
+            sensor.responses[st.channel] = ch.response
+            dip = ch.dip if ch.dip is not None else 0.0
+            az = ch.azimuth if ch.azimuth is not None else 0.0
+            sensor.traces.setdefault(st.channel, [])
+            sensor.comps.setdefault(
+                "Z" if abs(dip) > 45 else f"H{abs(math.sin(math.radians(az))):.6f}", st.channel
+            )
+        sensor.traces[st.channel].append(tr)
+    for sensor in sensors.values():
+        # Horizontal slots: the most north-pointing channel fills "N", the other "E".
+        hor = sorted(k for k in sensor.comps if k.startswith("H"))
+        new = {"Z": sensor.comps["Z"]} if "Z" in sensor.comps else {}
+        for slot, k in zip(("N", "E"), hor, strict=False):
+            new[slot] = sensor.comps[k]
+        sensor.comps = new
+    return sensors
+
+
+def _merged(traces: list[Trace]) -> list[Trace]:
+    st = Stream(traces=[t.copy() for t in traces])
+    try:
+        st.merge(method=1, fill_value=None)
+    except Exception as exc:  # differing sampling rates or data types
+        raise DataError(f"cannot merge traces of {traces[0].id}: {exc}") from None
+    return list(st.split())
+
+
+def _clipped_steps(
+    traces: list[Trace], start: UTCDateTime, step_s: float, n_steps: int, limit: float
+) -> set[int]:
+    out: set[int] = set()
+    for tr in traces:
+        data: np.ma.MaskedArray = np.ma.masked_invalid(np.ma.asarray(tr.data, dtype=float))
+        hit = np.flatnonzero(np.ma.filled(np.abs(data) >= limit, False))
+        if hit.size:
+            t = (tr.stats.starttime - start) + hit / tr.stats.sampling_rate
+            idx = np.floor(t / step_s).astype(int)
+            out.update(int(i) for i in idx if 0 <= i < n_steps)
+    return out
+
+
+def _choose(sensors: list[_Sensor], need: Sequence[str]) -> _Sensor | None:
+    cands = [s for s in sensors if any(c in s.comps for c in need)]
+    if not cands:
+        return None
+    clean = [s for s in cands if not s.clipped]
+    return clean[0] if clean else min(cands, key=lambda s: len(s.clipped))
+
+
+def station_amplitudes(
+    stream: Stream,
+    inventory: Inventory,
+    start: UTCDateTime,
+    n_seconds: int,
+    cfg: IntensityConfig,
+    *,
+    step_s: float = 1.0,
+    full_scale_counts: float = 2**23,
+    clip_fraction: float = CLIP_FRACTION,
+    taper_s: float = 5.0,
+    pre_filt: tuple[float, float, float, float] | None = None,
+) -> AmplitudeSeries | None:
+    """Per-second WA, PGA and PGV peaks of one station over ``[start, start + n_seconds)``.
+
+    Args:
+        stream: one station's traces in counts (HH? velocity and/or HN?
+            acceleration; gaps and masked arrays allowed).
+        inventory: StationXML with the channels' full responses.
+        start: first second of the series (use the data start, see module doc).
+        n_seconds: length of the series, s.
+        cfg: PGA/PGV band-pass (``freqmin``/``freqmax``, Hz).
+        step_s: step of the series, s.
+        full_scale_counts: digitizer full scale (2**23 for 24 bit), counts.
+        clip_fraction: fraction of full scale that counts as clipping.
+        taper_s: cosine taper at each segment end, s.
+        pre_filt: ObsPy-style (f1, f2, f3, f4) pre-filter, Hz.
+    Returns:
+        The series, or None when no channel of the stream could be used.
+    Raises:
+        DataError: the stream mixes stations, or arguments are invalid.
+    """
+    if n_seconds <= 0 or step_s <= 0:
+        raise DataError(f"n_seconds ({n_seconds}) and step_s ({step_s}) must be > 0")
+    if len(stream) == 0:
+        return None
+    ids = {(tr.stats.network, tr.stats.station) for tr in stream}
+    if len(ids) > 1:
+        raise DataError(f"station_amplitudes needs one station's stream, got {sorted(ids)}")
+    net, sta = ids.pop()
+    n_steps = math.ceil(n_seconds / step_s - 1e-9)
+    sensors = _group_sensors(stream, inventory)
+    limit = clip_fraction * full_scale_counts
+    for s in sensors.values():
+        s.clipped = _clipped_steps(
+            [t for trs in s.traces.values() for t in trs], start, step_s, n_steps, limit
+        )
+    ordered = sorted(sensors.values(), key=lambda s: (s.location, s.prefix))
+    vel = [s for s in ordered if s.kind == "velocity"]
+    acc = [s for s in ordered if s.kind == "acceleration"]
+    wa_sensor = _choose(vel + acc, ("N", "E"))
+    mo_sensor = _choose(acc + vel, ("Z", "N", "E"))
+    if wa_sensor is None and mo_sensor is None:
+        log.warning("amplitudes: no usable channel for %s.%s", net, sta)
+        return None
+
+    nan = np.full(n_steps, np.nan)
+    wa_peaks = {"N": nan.copy(), "E": nan.copy()}
+    pga, pgv = nan.copy(), nan.copy()
+    for sensor in {id(s): s for s in (wa_sensor, mo_sensor) if s is not None}.values():
+        do_wa, do_mo = sensor is wa_sensor, sensor is mo_sensor
+        rates = {tr.stats.sampling_rate for trs in sensor.traces.values() for tr in trs}
+        if len(rates) != 1:
+            log.warning(
+                "amplitudes: %s.%s %s mixes sampling rates %s, skipped",
+                net,
+                sta,
+                sensor.label,
+                sorted(rates),
+            )
+            continue
+        fs = rates.pop()
+        n_grid = math.ceil(n_seconds * fs - 1e-9)
+        grids: dict[str, dict[str, NDArray]] = {}
+        for slot, code in sensor.comps.items():
+            g = {k: np.full(n_grid, np.nan) for k in ("wa", "vel", "acc")}
+            try:
+                segments = _merged(sensor.traces[code])
+            except DataError as exc:
+                log.warning("amplitudes: %s", exc)
+                continue
+            for seg in segments:
+                if seg.stats.npts < MIN_SEGMENT_S * fs:
+                    continue
+                res = _process_segment(
+                    np.asarray(seg.data, dtype=float),
+                    fs,
+                    sensor.responses[code],
+                    cfg,
+                    want_wa=do_wa and slot in ("N", "E"),
+                    want_motion=do_mo,
+                    taper_s=taper_s,
+                    pre_filt=pre_filt,
+                )
+                off = round((seg.stats.starttime - start) * fs)
+                lo, hi = max(off, 0), min(off + seg.stats.npts, n_grid)
+                if hi <= lo:
+                    continue
+                for k, v in res.items():
+                    g[k][lo:hi] = v[lo - off : hi - off]
+            grids[slot] = g
+        if do_wa:
+            for slot in ("N", "E"):
+                if slot in grids:
+                    wa_peaks[slot] = _step_max(np.abs(grids[slot]["wa"]), fs, step_s, n_steps)
+        if do_mo and grids:
+            for key, target in (("acc", pga), ("vel", pgv)):
+                stack = np.vstack([g[key] for g in grids.values()])
+                have = np.any(np.isfinite(stack), axis=0)
+                vsum = np.sqrt(np.nansum(stack**2, axis=0))
+                vsum[~have] = np.nan
+                target[:] = _step_max(vsum, fs, step_s, n_steps)
+
+    clipped: set[int] = set()
+    for used in (wa_sensor, mo_sensor):
+        if used is not None:
+            clipped |= used.clipped
+    if clipped:
+        log.info("amplitudes: %s.%s clipped in %d s", net, sta, len(clipped))
+
+    def labels(sensor: _Sensor | None, slots: Sequence[str]) -> tuple[str, ...]:
+        if sensor is None:
+            return ()
+        return tuple(f"{sensor.location}.{sensor.comps[k]}" for k in slots if k in sensor.comps)
+
+    return AmplitudeSeries(
+        network=net,
+        station=sta,
+        start=start,
+        step_s=float(step_s),
+        wa_n_nm=tuple(float(v) for v in wa_peaks["N"]),
+        wa_e_nm=tuple(float(v) for v in wa_peaks["E"]),
+        pga_ms2=tuple(float(v) for v in pga),
+        pgv_ms=tuple(float(v) for v in pgv),
+        clipped=tuple(sorted(clipped)),
+        wa_channels=labels(wa_sensor, ("N", "E")),
+        motion_channels=labels(mo_sensor, ("Z", "N", "E")),
+    )

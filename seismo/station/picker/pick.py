@@ -1,0 +1,270 @@
+"""The windowed P/S picker: per-segment P candidates, per-station merging, S picks.
+
+Recursive STA/LTA warm-up: the picker (not the public kernel) divides the
+recursive ratio by its start-up bias ``(1 - (1-1/nsta)^i) / (1 - (1-1/nlta)^i)``
+(the exponential averages' missing weight), so a segment that just started (or
+restarted after a gap) does not trigger on its own warm-up. The first ``nlta``
+samples never trigger: callers fetch a pre-roll of at least ``lta_s``.
+
+One P per station per onset: P picks of one station closer than
+``station_merge_s`` are merged into one, chosen by (1) an onset without clipped
+samples in the amplitude window, (2) velocity before acceleration, (3) vertical
+before horizontal, (4) higher SNR, (5) seed id (deterministic). An onset between
+``s_min_delay_s`` and ``s_max_delay_s`` after a station's P whose horizontal SNR
+beats its vertical SNR is taken as the S arrival and dropped from the P list.
+
+Two-stage P onset: AIC on the trigger band (robust against noise), then AIC on the
+wider, less delayed ``refine_band`` (causal 2-corner 1-30 Hz) restricted to at most
+``_MAX_SHIFT_S`` before the first onset. The causal 2-15 Hz filter delays the onset
+(its group delay: 0.16 s at 3 Hz, 0.07 s at 5 Hz); the 1-30 Hz 2-corner one much less
+(0.03 s at 3 Hz). On the simulator scenarios the median P error fell from +0.02 s to
++0.01 s (docs/picker.md). The SNR is still measured on the trigger band.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+import numpy as np
+from obspy import Inventory, Stream, Trace, UTCDateTime
+
+from seismo.config import PickerConfig
+from seismo.errors import SeismoError
+from seismo.model import Pick
+from seismo.station.picker.kernels import classic_sta_lta, recursive_bias, recursive_sta_lta
+from seismo.station.picker.onset import (
+    _filter_snippet,
+    _polarity,
+    _refine_s,
+    aic_curve,
+    onset_uncertainty,
+)
+from seismo.station.picker.trigger import trigger_onsets
+
+log = logging.getLogger(__name__)
+
+# Largest move of a P onset from the trigger-band AIC to the refinement-band AIC (s):
+# group delay of the default causal 4-corner 2-15 Hz Butterworth at 100 Hz
+# (scipy.signal.group_delay): 0.38 s at the 2 Hz corner, 0.16 s at 3 Hz, 0.07 s at 5 Hz;
+# an AIC onset lags by less than that (the envelope starts before its group delay).
+# The 2-corner 1-30 Hz refinement band: 0.03 s at 3 Hz, 0.015 s at 5 Hz.
+_MAX_SHIFT_S = 0.3
+
+
+@dataclass
+class _Cand:
+    pick: Pick
+    clipped: bool
+    vertical: bool
+
+    def rank(self) -> tuple[bool, bool, bool, float, str]:
+        """Sort key, best first (rules 1-5 of the module docstring)."""
+        return (
+            self.clipped,
+            self.pick.kind != "velocity",
+            not self.vertical,
+            -self.pick.snr,
+            self.pick.seed_id,
+        )
+
+
+def _is_vertical(tr: Trace) -> bool:
+    dip = tr.stats.seismo.get("dip")
+    if dip is not None and abs(float(dip)) > 60.0:
+        return True
+    return bool(dip is None and tr.stats.channel.endswith("Z"))
+
+
+def _pick_segment(tr: Trace, cfg: PickerConfig) -> list[_Cand]:
+    """P candidates on one gap-free, conditioned segment (raw counts in tr.data)."""
+    from seismo.station.processing import bandpass
+
+    meta = tr.stats.seismo
+    if meta.get("dead") or meta.get("kind") not in cfg.channel_kinds:
+        return []
+    fs = float(tr.stats.sampling_rate)
+    nsta = max(1, round(cfg.sta_s * fs))
+    nlta = max(nsta + 1, round(cfg.lta_s * fs))
+    raw = np.asarray(tr.data, dtype=np.float64)
+    n = raw.size
+    if n <= nlta + nsta:
+        return []
+    band = cfg.bands[meta["kind"]]
+    filt = bandpass(
+        raw - raw.mean(), fs, band, zerophase=not cfg.causal, taper_n=round(cfg.taper_s * fs)
+    )
+    if cfg.method == "classic":
+        cft = classic_sta_lta(filt, nsta, nlta)
+    else:
+        cft = recursive_sta_lta(filt, nsta, nlta) / recursive_bias(n, nsta, nlta)
+    trig = trigger_onsets(
+        cft,
+        cfg.trig_on,
+        cfg.trig_off,
+        min_len=round(cfg.min_trigger_s * fs),
+        max_len=max(1, round(cfg.max_trigger_s * fs)),
+        dead_time=round(cfg.dead_time_s * fs),
+    )
+    clip_idx = np.asarray(meta.get("clipped_idx", ()), dtype=np.int64)
+    w_before = round(cfg.aic_window_s * fs)
+    w_after = round(cfg.aic_window_s * fs / 2)
+    pad = round(1.0 * fs)
+    t0 = tr.stats.starttime
+    out: list[_Cand] = []
+    for i_on, i_off in trig:
+        i0, i1 = max(0, i_on - w_before), min(n, i_on + w_after)
+        if i1 - i0 < 10:
+            continue
+        p0 = max(0, i0 - pad)
+        # two stages: AIC on the trigger band (robust), then on the wide, less delayed
+        # refinement band, only up to _MAX_SHIFT_S earlier (it removes the filter delay)
+        snip = _filter_snippet(raw[p0:i1], fs, band, zerophase=False)[i0 - p0 :]
+        k0 = int(np.argmin(aic_curve(snip)))
+        ref = _filter_snippet(raw[p0:i1], fs, cfg.refine_band, zerophase=False)[i0 - p0 :]
+        aic = aic_curve(ref)
+        a0 = max(0, k0 - round(_MAX_SHIFT_S * fs))
+        k = a0 + int(np.argmin(aic[a0 : k0 + 3]))
+        onset = i0 + k
+        if k < 5 or ref.size - k < 5:
+            continue
+        noise = float(np.sqrt(np.mean(snip[:k] ** 2))) or 1e-30
+        sig = float(np.sqrt(np.mean(snip[k:] ** 2)))
+        snr = sig / noise
+        if snr < cfg.min_snr:
+            continue
+        pre_clip = np.count_nonzero((clip_idx >= i0) & (clip_idx < onset))
+        if pre_clip:
+            log.debug("%s: trigger at %s rejected, clipped before onset", tr.id, t0 + i_on / fs)
+            continue
+        a1 = min(n, onset + max(1, round(cfg.amplitude_window_s * fs)))
+        amp = float(np.abs(filt[onset:a1]).max())
+        clipped = bool(np.count_nonzero((clip_idx >= onset) & (clip_idx < a1)))
+        unc = onset_uncertainty(ref, k, aic, fs, cfg.min_uncertainty_samples / fs)
+        vertical = _is_vertical(tr)
+        polarity = _polarity(raw, onset, fs, band, cfg, unc) if vertical else None
+        if polarity is not None and float(meta.get("dip") or -90.0) > 0:
+            polarity = "negative" if polarity == "positive" else "positive"  # dip +90: down
+        time = t0 + onset / fs
+        pick = Pick(
+            id=Pick.make_id(tr.id, "P", time),
+            network=tr.stats.network,
+            station=tr.stats.station,
+            location=tr.stats.location,
+            channel=tr.stats.channel,
+            phase="P",
+            time=time,
+            uncertainty_s=round(unc, 4),
+            snr=round(snr, 2),
+            amplitude=amp,
+            polarity=polarity,
+            kind=meta["kind"],
+            trigger_on=t0 + i_on / fs,
+            trigger_off=t0 + i_off / fs,
+        )
+        out.append(_Cand(pick, clipped, vertical))
+    return out
+
+
+def _merge_station(
+    cands: list[_Cand], cfg: PickerConfig
+) -> tuple[list[_Cand], list[tuple[Pick, UTCDateTime]]]:
+    """One P per station per onset, and (S pick, its P time) (rules: module docstring)."""
+    by_sta: dict[str, list[_Cand]] = {}
+    for c in cands:
+        by_sta.setdefault(c.pick.station_id, []).append(c)
+    kept: list[_Cand] = []
+    s_picks: list[tuple[Pick, UTCDateTime]] = []
+    for group in by_sta.values():
+        group.sort(key=lambda c: float(c.pick.time))
+        clusters: list[list[_Cand]] = []
+        for c in group:
+            if clusters and float(c.pick.time) - float(clusters[-1][0].pick.time) <= (
+                cfg.station_merge_s
+            ):
+                clusters[-1].append(c)
+            else:
+                clusters.append([c])
+        last_p: UTCDateTime | None = None
+        for cl in clusters:
+            cl.sort(key=_Cand.rank)
+            best = cl[0]
+            z_snr = max((c.pick.snr for c in cl if c.vertical), default=0.0)
+            h_snr = max((c.pick.snr for c in cl if not c.vertical), default=0.0)
+            if (
+                last_p is not None
+                and cfg.s_min_delay_s <= best.pick.time - last_p <= cfg.s_max_delay_s
+                and h_snr > z_snr
+            ):
+                # horizontal-dominant onset after a P: the S arrival, not a new P
+                # (the "vertical" term of the rank is the same for all horizontals)
+                hor = min((c for c in cl if not c.vertical), key=_Cand.rank)
+                p = hor.pick
+                s_picks.append(
+                    (
+                        replace(
+                            p, phase="S", polarity=None, id=Pick.make_id(p.seed_id, "S", p.time)
+                        ),
+                        last_p,
+                    )
+                )
+                continue
+            kept.append(best)
+            last_p = best.pick.time
+    return kept, s_picks
+
+
+def pick_stream(
+    stream: Stream,
+    inventory: Inventory,
+    cfg: PickerConfig,
+    *,
+    start: UTCDateTime | None = None,
+    end: UTCDateTime | None = None,
+) -> list[Pick]:
+    """P (and optionally S) picks on a stream of raw counts.
+
+    Args:
+        stream: raw waveforms (counts), possibly gappy, overlapping, masked, at mixed
+            sampling rates. Fetch it with a pre-roll of at least ``cfg.lta_s`` (better
+            3 x) before ``start`` and a post-roll of ``aic_window_s`` after ``end``.
+        inventory: StationXML inventory (channel kind, orientation).
+        cfg: picker configuration.
+        start, end: only picks with ``start <= time < end`` are returned.
+
+    Returns:
+        picks sorted by time then id. One failing channel is logged and skipped.
+    """
+    from seismo.station.processing import condition_stream
+
+    segs = condition_stream(stream, inventory, cfg)
+    cands: list[_Cand] = []
+    for tr in segs:
+        try:
+            cands.extend(_pick_segment(tr, cfg))
+        except SeismoError as exc:
+            log.warning("picker skipped %s: %s", tr.id, exc)
+    p_cands, s_found = _merge_station(cands, cfg)
+    picks = [c.pick for c in p_cands]
+    if cfg.s_picks:
+        horiz: dict[str, list[Trace]] = {}  # instrument (seed id without component) -> segments
+        for tr in segs:
+            if not _is_vertical(tr) and not tr.stats.seismo.get("dead"):
+                horiz.setdefault(tr.id[:-1], []).append(tr)
+        for s, p_time in s_found:
+            trs = [
+                tr
+                for tr in horiz.get(s.seed_id[:-1], [])
+                if tr.stats.starttime <= s.time <= tr.stats.endtime
+            ]
+            try:
+                picks.append(_refine_s(s, p_time, trs, cfg))
+            except SeismoError as exc:
+                log.warning("S refinement skipped %s: %s", s.seed_id, exc)
+                picks.append(s)
+    if start is not None:
+        picks = [p for p in picks if p.time >= start]
+    if end is not None:
+        picks = [p for p in picks if p.time < end]
+    picks.sort(key=lambda p: (float(p.time), p.id))
+    return picks

@@ -1,0 +1,233 @@
+"""Instrumental and predicted intensity (seismo.event.intensity)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from obspy import UTCDateTime
+
+from seismo.config import IntensityConfig
+from seismo.errors import DataError
+from seismo.event import intensity as I
+from seismo.event.sites import Site
+from seismo.geo import distance_km, hypocentral_km
+from seismo.inventory import station_map
+from seismo.model import AmplitudeSeries, StationIntensity
+
+ORIGIN = UTCDateTime(2026, 3, 1, 12, 0, 10)
+START = UTCDateTime(2026, 3, 1, 12, 0, 0)
+
+
+def p_time(epi_km: float, depth_km: float) -> float:
+    return math.hypot(epi_km, depth_km) / 6.0
+
+
+def s_time(epi_km: float, depth_km: float) -> float:
+    return math.hypot(epi_km, depth_km) / 3.5
+
+
+# ---------------------------------------------------------------- GB/T 17742-2020
+@pytest.mark.parametrize(
+    ("pga", "pgv", "expected"), [(0.5, 0.05, 5.8), (1.0, 0.1, 6.8), (2.0, 0.2, 7.7)]
+)
+def test_intensity_cn_check_values(pga: float, pgv: float, expected: float) -> None:
+    assert I.intensity_cn(pga, pgv) == expected
+
+
+def test_intensity_cn_components_rule_and_clip() -> None:
+    ia, iv = I.intensity_cn_components(1.0, 0.1)
+    assert float(ia) == pytest.approx(6.59) and float(iv) == pytest.approx(6.77)
+    # I_A >= 6 but I_V < 6: the AND rule averages (6.59 + 5.867) / 2 = 6.2.
+    assert I.CN_COMBINATION == "and"
+    assert I.intensity_cn(1.0, 0.05) == 6.2
+    assert I.intensity_cn(1e-6, 1e-7) == 1.0
+    assert I.intensity_cn(1e3, 1e2) == 12.0
+    out = I.intensity_cn(np.array([0.5, 1.0]), np.array([0.05, 0.1]))
+    assert out.tolist() == [5.8, 6.8]
+    with pytest.raises(DataError, match="PGA"):
+        I.intensity_cn(0.0, 0.1)
+
+
+# ---------------------------------------------------------------- MMI
+def test_worden2012_check_values() -> None:
+    assert I.mmi_from_pga(0.1 * I.G) == pytest.approx(5.77, abs=0.005)
+    assert I.mmi_from_pgv(0.10) == pytest.approx(6.05, abs=0.005)
+    # Lower branch (log10 Y <= t1): PGA 10 cm/s² -> 1.78 + 1.55.
+    assert I.mmi_from_pga(0.10) == pytest.approx(3.33)
+    assert I.mmi_from_pgv(1e-7) == 1.0 and I.mmi_from_pga(1e4) == 10.0
+    with pytest.raises(DataError, match="PGV"):
+        I.mmi_from_pgv(-1.0)
+
+
+def test_worden2012_combination() -> None:
+    # Weak shaking: PGA-based; strong: PGV-based; between: a blend of the two.
+    weak_a, weak_v = 0.05, 0.001
+    assert I.mmi_worden2012(weak_a, weak_v) == round(I.mmi_from_pga(weak_a), 2)
+    strong_a, strong_v = 5.0, 0.6
+    assert I.mmi_worden2012(strong_a, strong_v) == round(I.mmi_from_pgv(strong_v), 2)
+    mid_a, mid_v = 1.0, 0.2  # MMI_A ≈ 5.8
+    ma, mv = I.mmi_from_pga(mid_a), I.mmi_from_pgv(mid_v)
+    assert 5 < ma < 7
+    assert min(ma, mv) < I.mmi_worden2012(mid_a, mid_v) < max(ma, mv)
+
+
+# ---------------------------------------------------------------- prediction
+def test_atkinson_wald_2007_values_and_trends() -> None:
+    # Hand computation: M3, Rrup 10 km -> R = sqrt(100 + 196).
+    r = math.sqrt(296.0)
+    lr = math.log10(r)
+    hand = 12.27 + 2.270 * -3 + 0.1304 * 9 - 1.30 * lr - 0.000707 * r - 0.577 * 3 * lr
+    assert I.mmi_atkinson_wald_2007(3.0, 10.0) == pytest.approx(hand)
+    # Beyond Rt = 30 km the B term applies.
+    r = math.sqrt(100.0**2 + 196.0)
+    lr = math.log10(r)
+    hand = (
+        12.27
+        + 2.270 * -1
+        + 0.1304 * 1
+        - 1.30 * lr
+        - 0.000707 * r
+        + 1.95 * math.log10(r / 30)
+        - 0.577 * 5 * lr
+    )
+    assert I.mmi_atkinson_wald_2007(5.0, 100.0) == pytest.approx(hand)
+    d = np.array([5.0, 20.0, 50.0, 150.0])
+    m5 = I.mmi_atkinson_wald_2007(5.0, d)
+    assert np.all(np.diff(m5) < 0)
+    assert np.all(I.mmi_atkinson_wald_2007(6.0, d) > m5)
+
+
+def test_china_east_relation() -> None:
+    # At R = 0 the long and short axes agree (the ellipse closes at the epicentre).
+    long0 = I.intensity_china_east(3.0, 0.0, "long")
+    short0 = I.intensity_china_east(3.0, 0.0, "short")
+    assert long0 == pytest.approx(5.7123 + 1.3626 * 3 - 4.2903 * math.log10(25))
+    assert short0 == pytest.approx(3.6588 + 1.3626 * 3 - 3.5406 * math.log10(13))
+    assert long0 == pytest.approx(short0, abs=0.01)
+    r = np.array([10.0, 50.0])
+    assert np.all(I.intensity_china_east(5.0, r, "long") > I.intensity_china_east(5.0, r, "short"))
+    mean = I.intensity_china_east(5.0, r, "mean")
+    assert np.allclose(
+        mean,
+        (I.intensity_china_east(5.0, r, "long") + I.intensity_china_east(5.0, r, "short")) / 2,
+    )
+
+
+# ---------------------------------------------------------------- observed at stations
+@pytest.fixture(scope="module")
+def smap(inventory):
+    return station_map(inventory)
+
+
+def _series(info, pga: float, pgv: float, *, clipped: tuple[int, ...] = ()) -> AmplitudeSeries:
+    n = 120
+    a = np.full(n, pga * 1e-3)
+    v = np.full(n, pgv * 1e-3)
+    a[25], v[26] = pga, pgv
+    return AmplitudeSeries(
+        network=info.network,
+        station=info.station,
+        start=START,
+        step_s=1.0,
+        wa_n_nm=tuple(np.ones(n)),
+        wa_e_nm=tuple(np.ones(n)),
+        pga_ms2=tuple(a),
+        pgv_ms=tuple(v),
+        clipped=clipped,
+    )
+
+
+def test_station_intensities(smap) -> None:
+    ids = sorted(smap)[:3]
+    info = [smap[i] for i in ids]
+    lat, lon = info[0].latitude, info[0].longitude + 0.05
+    amps = {
+        ids[0]: _series(info[0], 1.0, 0.1),
+        ids[1]: _series(info[1], 0.5, 0.05),
+        ids[2]: _series(info[2], 2.0, 0.2, clipped=(25,)),
+    }
+    cfg = IntensityConfig()
+    obs = I.station_intensities(ORIGIN, lat, lon, 8.0, amps, smap, p_time, s_time, cfg)
+    assert [o.station for o in obs] == [info[0].station, info[1].station]
+    assert obs[0].intensity_cn == 6.8 and obs[1].intensity_cn == 5.8
+    assert obs[0].pga_ms2 == 1.0 and obs[0].pgv_ms == 0.1
+    assert obs[0].mmi == pytest.approx(I.mmi_worden2012(1.0, 0.1))
+    expected_epi = float(distance_km(lat, lon, info[0].latitude, info[0].longitude))
+    assert obs[0].epi_distance_km == pytest.approx(expected_epi, abs=1e-3)
+    with_clipped = I.station_intensities(
+        ORIGIN, lat, lon, 8.0, amps, smap, p_time, s_time, cfg, include_clipped=True
+    )
+    assert len(with_clipped) == 3 and with_clipped[2].intensity_cn == 7.7
+    # The window [P - 1 s, S + window_s] excludes a peak before the P wave.
+    early = {ids[0]: _series(info[0], 1.0, 0.1)}
+    late_origin = ORIGIN + 30.0
+    late = I.station_intensities(late_origin, lat, lon, 8.0, early, smap, p_time, s_time, cfg)
+    assert late[0].pga_ms2 == pytest.approx(1e-3)
+
+
+# ---------------------------------------------------------------- sites, anchoring
+def _observed_at(smap, lat, lon, depth, mag, cfg, delta: float) -> list[StationIntensity]:
+    """Observations equal to the prediction plus ``delta`` at every station."""
+    out = []
+    for info in smap.values():
+        epi = float(distance_km(lat, lon, info.latitude, info.longitude))
+        hypo = float(hypocentral_km(epi, depth))
+        cn, mmi = I._predict(cfg.relation, mag, np.array([epi]), np.array([hypo]), cfg.china_axis)
+        out.append(
+            StationIntensity(
+                network=info.network,
+                station=info.station,
+                latitude=info.latitude,
+                longitude=info.longitude,
+                pga_ms2=0.1,
+                pgv_ms=0.01,
+                intensity_cn=float(cn[0]) + delta,
+                mmi=float(mmi[0]) + delta,
+            )
+        )
+    return out
+
+
+SITES = [
+    Site(name="Near", kind="district", latitude=22.60, longitude=114.05),
+    Site(name="Far", kind="nuclear_plant", latitude=22.60, longitude=114.55),
+]
+
+
+@pytest.mark.parametrize("relation", ["atkinson_wald_2007", "china_east_2015"])
+def test_predict_sites_anchored(smap, relation: str) -> None:
+    cfg = IntensityConfig(relation=relation)
+    lat, lon, depth, mag = 22.62, 114.06, 8.0, 5.0
+    plain = I.predict_sites(lat, lon, depth, mag, SITES, [], cfg)
+    assert [s.name for s in plain] == ["Near", "Far"]
+    assert plain[0].intensity_cn > plain[1].intensity_cn and plain[0].mmi > plain[1].mmi
+    assert plain[0].distance_km < plain[1].distance_km
+    up = I.predict_sites(
+        lat, lon, depth, mag, SITES, _observed_at(smap, lat, lon, depth, mag, cfg, 0.8), cfg
+    )
+    for p, u in zip(plain, up, strict=True):
+        assert u.intensity_cn == pytest.approx(p.intensity_cn + 0.8, abs=0.06)
+        assert u.mmi == pytest.approx(p.mmi + 0.8, abs=0.006)
+    # The shift is bounded by cfg.max_anchor_correction.
+    big = I.predict_sites(
+        lat, lon, depth, mag, SITES, _observed_at(smap, lat, lon, depth, mag, cfg, 4.0), cfg
+    )
+    assert big[0].mmi == pytest.approx(plain[0].mmi + cfg.max_anchor_correction, abs=0.006)
+
+
+def test_predict_sites_needs_enough_observations(smap) -> None:
+    cfg = IntensityConfig(min_anchor_stations=3)
+    lat, lon, depth, mag = 22.62, 114.06, 8.0, 4.0
+    obs = _observed_at(smap, lat, lon, depth, mag, cfg, 1.0)
+    plain = I.predict_sites(lat, lon, depth, mag, SITES, [], cfg)
+    two = I.predict_sites(lat, lon, depth, mag, SITES, obs[:2], cfg)
+    assert two == plain
+    # Observations at the scale floor do not anchor.
+    floor = [dataclasses.replace(o, intensity_cn=1.0, mmi=1.0) for o in obs]
+    assert I.predict_sites(lat, lon, depth, mag, SITES, floor, cfg) == plain
+    with pytest.raises(DataError, match="magnitude"):
+        I.predict_sites(lat, lon, depth, float("nan"), SITES, [], cfg)
+    assert I.predict_sites(lat, lon, depth, mag, [], obs, cfg) == []

@@ -1,0 +1,134 @@
+"""Travel times of seismo.event.velocity against closed-form layered-earth formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from seismo.errors import ConfigError
+from seismo.event.velocity import VelocityModel, first_arrival, load_velocity_model
+
+
+@pytest.fixture(scope="module")
+def halfspace() -> VelocityModel:
+    return VelocityModel("halfspace", (0.0,), (6.0,), vp_vs=1.75, max_distance_km=200.0,
+                         max_depth_km=40.0)
+
+
+@pytest.fixture(scope="module")
+def two_layer() -> VelocityModel:
+    # 10 km of 5 km/s over an 8 km/s half-space (a textbook "crust over mantle")
+    return VelocityModel("two", (0.0, 10.0), (5.0, 8.0), max_distance_km=300.0, max_depth_km=30.0)
+
+
+def test_shipped_model_loads(settings) -> None:  # type: ignore[no-untyped-def]
+    m = load_velocity_model(settings.network.velocity_model)
+    assert m.tops_km[0] == 0.0 and len(m.tops_km) == len(m.vp) >= 2
+    t = m.travel_time("P", np.array([0.0, 10.0, 100.0, 700.0]), 10.0)
+    assert np.all(np.diff(t) > 0)
+    # at 700 km the first arrival is Pn: apparent velocity = the mantle velocity
+    slope = (m.travel_time("P", 710.0, 10.0) - m.travel_time("P", 690.0, 10.0)) / 20.0
+    assert 1.0 / float(slope) == pytest.approx(m.vp[-1], rel=1e-3)
+
+
+def test_halfspace_exact(halfspace: VelocityModel) -> None:
+    """Straight rays: T = sqrt(x² + z²) / v."""
+    x = np.array([0.0, 0.5, 3.0, 10.0, 37.3, 120.0])
+    for z in (0.0, 0.7, 5.0, 17.0, 33.3):
+        t = first_arrival(halfspace, "P", x, z)
+        np.testing.assert_allclose(t, np.hypot(x, z) / 6.0, atol=1e-6)
+
+
+def test_halfspace_table_interpolation(halfspace: VelocityModel) -> None:
+    """The bilinear 1 km table is within 10 ms of the exact time away from the source."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(3.0, 190.0, 500)
+    z = rng.uniform(3.0, 39.0, 500)
+    t = halfspace.travel_time("P", x, z)
+    exact = np.hypot(x, z) / 6.0
+    assert np.max(np.abs(t - exact)) < 0.01
+    # on grid nodes the table is exact
+    np.testing.assert_allclose(halfspace.travel_time("P", 25.0, 12.0), np.hypot(25, 12) / 6.0,
+                               atol=1e-9)
+
+
+def test_head_wave_crossover(two_layer: VelocityModel) -> None:
+    """Surface source over one layer: crossover at x = 2h sqrt((v2+v1)/(v2-v1)).
+
+    Shearer, Introduction to Seismology, §4.3: T_head = x/v2 + 2h sqrt(1/v1² - 1/v2²).
+    """
+    h, v1, v2 = 10.0, 5.0, 8.0
+    x_cross = 2 * h * np.sqrt((v2 + v1) / (v2 - v1))  # 41.6 km
+    x = np.array([5.0, 20.0, x_cross - 1.0, x_cross + 1.0, 80.0, 250.0])
+    t = first_arrival(two_layer, "P", x, 0.0)
+    direct = x / v1
+    head = x / v2 + 2 * h * np.sqrt(1 / v1**2 - 1 / v2**2)
+    np.testing.assert_allclose(t, np.minimum(direct, head), atol=1e-6)
+    assert np.all(t[x < x_cross] == pytest.approx(direct[x < x_cross]))
+    assert np.all(t[x > x_cross] < direct[x > x_cross])
+
+
+def test_head_wave_buried_source(two_layer: VelocityModel) -> None:
+    """Source at depth z in the top layer: intercept uses (2h - z)."""
+    h, v1, v2, z = 10.0, 5.0, 8.0, 6.0
+    x = np.array([150.0, 300.0])
+    t = first_arrival(two_layer, "P", x, z)
+    np.testing.assert_allclose(t, x / v2 + (2 * h - z) * np.sqrt(1 / v1**2 - 1 / v2**2), atol=1e-6)
+    # below the interface the direct ray through both layers arrives first everywhere
+    t_deep = first_arrival(two_layer, "P", np.array([0.0]), 20.0)
+    assert t_deep[0] == pytest.approx(10.0 / v1 + 10.0 / v2, abs=1e-6)
+
+
+def test_s_is_p_times_vp_vs() -> None:
+    m = VelocityModel("ratio", (0.0, 2.0, 15.0), (5.0, 6.0, 6.8), vp_vs=1.78,
+                      max_distance_km=400.0, max_depth_km=30.0)
+    x = np.linspace(0.0, 390.0, 40)
+    for z in (0.0, 3.0, 14.0, 25.0):
+        np.testing.assert_allclose(m.travel_time("S", x, z), 1.78 * m.travel_time("P", x, z),
+                                   rtol=1e-9)
+
+
+def test_travel_time_broadcasts(two_layer: VelocityModel) -> None:
+    d = np.array([[10.0, 20.0], [30.0, 40.0]])
+    z = np.array([[5.0], [12.0]])
+    t = two_layer.travel_time("P", d, np.broadcast_to(z, d.shape))
+    assert t.shape == (2, 2)
+    assert t[1, 0] == pytest.approx(float(two_layer.travel_time("P", 30.0, 12.0)))
+
+
+def test_velocity_at(two_layer: VelocityModel) -> None:
+    assert two_layer.velocity_at(0.0) == 5.0
+    assert two_layer.velocity_at(9.99) == 5.0
+    assert two_layer.velocity_at(10.0) == 8.0
+    assert two_layer.velocity_at(0.0, "S") == pytest.approx(5.0 / 1.73)
+    with pytest.raises(ValueError, match="phase"):
+        two_layer.velocities("Q")
+
+
+@pytest.mark.parametrize(
+    ("tops", "vp", "match"),
+    [
+        ((0.0, 5.0), (6.0,), "differ in length"),
+        ((1.0,), (6.0,), "first layer top"),
+        ((0.0, 5.0, 5.0), (5.0, 6.0, 7.0), "must increase"),
+        ((0.0,), (-1.0,), "velocities"),
+    ],
+)
+def test_model_validation(tops: tuple, vp: tuple, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        VelocityModel("bad", tops, vp)
+
+
+def test_load_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match="not found"):
+        load_velocity_model(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\ncolour = 3\n[[layers]]\ntop_km = 0.0\nvp = 5.0\n')
+    with pytest.raises(ConfigError, match="colour"):
+        load_velocity_model(bad)
+    bad.write_text('[[layers]]\ntop_km = 0.0\nvp = "fast"\n')
+    with pytest.raises(ConfigError, match=r"layers\[0\]"):
+        load_velocity_model(bad)
+    bad.write_text("[[layers]]\ntop_km = 3.0\nvp = 5.0\n")
+    with pytest.raises(ConfigError, match="first layer top"):
+        load_velocity_model(bad)

@@ -1,0 +1,229 @@
+"""``seismo detect`` and ``seismo drill`` end to end (SDS archive / sim:// feed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from obspy import UTCDateTime, read_events
+
+from seismo.cli.main import main
+from seismo.config import DEFAULT_CONFIG, load_settings
+from seismo.simulate import Simulator
+
+REF = UTCDateTime("2026-01-15T03:00:00")  # felt_m3_city reference; origin at +120 s
+
+
+@pytest.fixture(scope="module")
+def sds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("sds")
+    sim = Simulator.from_settings(load_settings(DEFAULT_CONFIG), scenario="felt_m3_city")
+    sim.write_sds(root, REF, REF + 300)
+    return root
+
+
+def test_detect_from_sds_writes_json_and_quakeml(
+    sds: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    js, qml = tmp_path / "ev.json", tmp_path / "ev.xml"
+    rc = main(
+        [
+            "detect",
+            "--start",
+            str(REF + 60),
+            "--end",
+            str(REF + 240),
+            "--feed",
+            f"sds://{sds}",
+            "--no-store",
+            "--no-alerts",
+            "--quiet",
+            "--json",
+            str(js),
+            "--quakeml",
+            str(qml),
+        ]
+    )
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "1 events" in out
+    data = json.loads(js.read_text())
+    assert list(data) == ["events"] and len(data["events"]) == 1
+    ev = data["events"][0]
+    for key in (
+        "id",
+        "origin_time",
+        "latitude",
+        "longitude",
+        "depth_km",
+        "magnitude",
+        "magnitude_type",
+        "n_stations",
+        "rms_s",
+        "azimuthal_gap_deg",
+        "max_intensity",
+        "picks",
+    ):
+        assert key in ev, key
+    assert (
+        ev["origin_time"].endswith("Z") and abs(UTCDateTime(ev["origin_time"]) - (REF + 120)) < 0.5
+    )
+    assert abs(ev["magnitude"] - 3.0) < 0.3 and ev["magnitude_type"] == "ML"
+    assert {"station", "channel", "phase", "time"} <= set(ev["picks"][0])
+    cat = read_events(str(qml))
+    assert len(cat) == 1 and cat[0].origins[0].evaluation_mode == "automatic"
+    assert cat[0].magnitudes[0].magnitude_type == "ML"
+
+
+def test_detect_with_alert_dir_writes_cap(
+    sds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = load_settings(DEFAULT_CONFIG)
+    cfg = tmp_path / "seismo.toml"
+    from seismo.config import AlertsConfig, settings_to_toml
+
+    alerts = AlertsConfig.model_validate(
+        {
+            **s.alerts.model_dump(),
+            "outbox_dir": str(tmp_path / "outbox"),
+            "channels": {},
+            "groups": {},
+        }
+    )
+    cfg.write_text(settings_to_toml(s.model_copy(update={"alerts": alerts})), encoding="utf-8")
+    adir = tmp_path / "alerts"
+    rc = main(
+        [
+            "--config",
+            str(cfg),
+            "detect",
+            "--start",
+            str(REF + 60),
+            "--end",
+            str(REF + 240),
+            "--feed",
+            f"sds://{sds}",
+            "--no-store",
+            "--quiet",
+            "--alert-dir",
+            str(adir),
+        ]
+    )
+    assert rc == 0
+    files = sorted(adir.glob("*.xml"))
+    assert len(files) == 1 and "oncall" in files[0].name
+    from seismo.alerts.cap import validate_cap
+
+    assert validate_cap(files[0].read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--start", "yesterday", "--end", "2026-01-15T03:05:00"], "--start: not an ISO 8601 time"),
+        (
+            ["--start", "2026-01-15T03:05:00", "--end", "2026-01-15T03:00:00"],
+            "must be after --start",
+        ),
+        (
+            [
+                "--start",
+                "2026-01-15T03:00:00",
+                "--end",
+                "2026-01-15T03:02:00",
+                "--inventory",
+                "/nonexistent/inv.xml",
+            ],
+            "inventory not found: /nonexistent/inv.xml",
+        ),
+    ],
+)
+def test_detect_bad_input(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["detect", *args, "--no-store", "--no-alerts", "--quiet"]) != 0
+    assert message in capsys.readouterr().err
+
+
+def test_detect_empty_archive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "empty").mkdir()
+    rc = main(
+        [
+            "detect",
+            "--start",
+            "2026-01-15T03:00:00",
+            "--end",
+            "2026-01-15T03:02:00",
+            "--feed",
+            f"sds://{tmp_path / 'empty'}",
+            "--no-store",
+            "--no-alerts",
+            "--quiet",
+        ]
+    )
+    assert rc != 0
+    assert "no data between" in capsys.readouterr().err
+
+
+def test_detect_inventory_not_matching_archive(
+    sds: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An inventory of other stations than the archive's: a clear error, not silence."""
+    from obspy import read_inventory
+
+    inv = read_inventory(str(load_settings(DEFAULT_CONFIG).network.inventory))
+    for net in inv:
+        net.code = "XX"
+    other = tmp_path / "other.xml"
+    inv.write(str(other), format="STATIONXML")
+    rc = main(
+        [
+            "detect",
+            "--start",
+            str(REF + 60),
+            "--end",
+            str(REF + 180),
+            "--feed",
+            f"sds://{sds}",
+            "--inventory",
+            str(other),
+            "--no-store",
+            "--no-alerts",
+            "--quiet",
+        ]
+    )
+    assert rc != 0
+    err = capsys.readouterr().err
+    assert "does not describe the stations" in err and "XX." in err
+
+
+def test_drill_far_offshore_event_reaches_tsunami_centre(tmp_path: Path) -> None:
+    """M7.5 on the Manila Trench (~700 km): located outside, still sent to the tsunami centre."""
+    from seismo.alerts.cap import validate_cap
+    from seismo.shells.drill import run_drill
+
+    s = load_settings(DEFAULT_CONFIG)
+    from seismo.config import AlertsConfig
+
+    alerts = AlertsConfig.model_validate(
+        {
+            **s.alerts.model_dump(),
+            "outbox_dir": str(tmp_path / "outbox"),
+            "channels": {},
+            "groups": {},
+        }
+    )
+    s = s.model_copy(update={"alerts": alerts})
+    res = run_drill(
+        s, "m75_manila_trench", alert_dir=tmp_path / "cap", now=UTCDateTime("2026-03-01T00:00:00")
+    )
+    assert len(res.summary.events) == 1
+    ev = res.summary.events[0]
+    assert ev.outside_network
+    assert "tsunami" in res.decisions[ev.id]
+    files = sorted((tmp_path / "cap").glob("*.xml"))
+    tsunami = [f for f in files if ".tsunami." in f.name]
+    assert len(tsunami) == 1
+    xml = tsunami[0].read_text(encoding="utf-8")
+    assert validate_cap(xml) == [] and "<status>Exercise</status>" in xml

@@ -1,0 +1,155 @@
+"""The window pipeline on simulated scenarios, checked against the simulator's truth.
+
+Tolerances (defended in docs/location.md and docs/magnitude_intensity.md):
+* epicentre within 3 km inside the network and 5 km at its edge / offshore
+  (pick errors of a few 10 ms times apparent velocities ~6 km/s, plus the
+  trade-off with depth and origin time outside the network);
+* depth within 5 km inside the network (a few stations within one focal depth);
+* origin time within 0.5 s;
+* ML within 0.3 units (the simulator scales S waves to the IASPEI relation; the
+  spread of station magnitudes is ~0.1-0.2);
+* observed GB/T 17742 intensity within 1.0 degree of the intensity computed
+  from the simulator's true peak ground motion at the same stations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from obspy import UTCDateTime
+
+from seismo.event.intensity import intensity_cn
+from seismo.geo import distance_km
+from seismo.shells.window import Context, Window, process_window, window_for_run, windows_between
+from seismo.simulate import Simulator
+
+
+@pytest.fixture(scope="module")
+def ctx(settings):  # type: ignore[no-untyped-def]
+    return Context.from_settings(settings)
+
+
+def _run(ctx: Context, settings, name: str, t0=None, t1=None):  # type: ignore[no-untyped-def]
+    sim = Simulator.from_settings(settings, scenario=name)
+    truth = sim.truth()
+    ref = sim.scenario.reference if sim.scenario else UTCDateTime(2026, 1, 1)
+    t0 = t0 if t0 is not None else (truth[0].origin - 60 if truth else ref)
+    t1 = t1 if t1 is not None else (truth[-1].origin + 60 if truth else ref + 600)
+
+    def src(sid, a, b):  # type: ignore[no-untyped-def]
+        net, sta = sid.split(".")
+        return sim.waveforms(net, sta, a, b)
+
+    events, picks = [], []
+    for w in windows_between(settings, t0, t1):
+        r = process_window(ctx, w, source=src)
+        events += r.events
+        picks += r.picks
+    return sim, truth, events, picks
+
+
+def _epi(e, t) -> float:  # type: ignore[no-untyped-def]
+    return float(distance_km(e.latitude, e.longitude, t.latitude, t.longitude))
+
+
+def _check_intensity(e, t) -> None:  # type: ignore[no-untyped-def]
+    """Observed intensities agree with the simulator's true peaks at the same stations."""
+    diffs = []
+    for si in e.station_intensities:
+        sid = f"{si.network}.{si.station}"
+        if sid in t.pga and sid in t.pgv:
+            diffs.append(si.intensity_cn - float(intensity_cn(t.pga[sid], t.pgv[sid])))
+    assert diffs, "no station intensity to compare"
+    assert np.median(np.abs(diffs)) <= 1.0, diffs
+
+
+def test_window_grid(settings) -> None:  # type: ignore[no-untyped-def]
+    w = window_for_run(settings, UTCDateTime("2026-01-15T03:03:50"))
+    p = settings.pipeline
+    assert float(w.end - w.start) == p.window_s
+    assert w.data_end <= UTCDateTime("2026-01-15T03:03:50") - p.safety_margin_s
+    assert float(w.start.timestamp) % p.window_s == 0
+    ws = windows_between(
+        settings, UTCDateTime("2026-01-15T03:00:30"), UTCDateTime("2026-01-15T03:03:00")
+    )
+    assert [str(x.start)[11:19] for x in ws] == ["03:00:00", "03:01:00", "03:02:00"]
+    assert Window.from_dict(w.to_dict()) == w
+
+
+def test_event_inside_network(ctx, settings) -> None:  # type: ignore[no-untyped-def]
+    _, truth, events, picks = _run(ctx, settings, "felt_m3_city")
+    assert len(events) == 1
+    e, t = events[0], truth[0]
+    assert _epi(e, t) < 3.0
+    assert abs(e.depth_km - t.depth_km) < 5.0
+    assert abs(float(e.time - t.origin)) < 0.5
+    assert abs(e.magnitude - t.magnitude) < 0.3
+    assert not e.outside_network
+    assert e.n_stations >= 15 and e.azimuthal_gap_deg < 120
+    _check_intensity(e, t)
+    # P picks within 0.05 s of the true onset (median), as the picker promises at high SNR
+    errs = [abs(float(p.time - t.arrivals[p.station_id][0])) for p in picks if p.phase == "P"]
+    assert np.median(errs) < 0.05
+    assert {s.name for s in e.site_intensities} >= {"Futian District"}
+
+
+def test_event_at_network_edge(ctx, settings) -> None:  # type: ignore[no-untyped-def]
+    _, truth, events, _ = _run(ctx, settings, "edge_m35")
+    assert len(events) == 1
+    e, t = events[0], truth[0]
+    assert _epi(e, t) < 5.0 and abs(e.magnitude - t.magnitude) < 0.3
+    _check_intensity(e, t)
+
+
+def test_offshore_event(ctx, settings) -> None:  # type: ignore[no-untyped-def]
+    _, truth, events, _ = _run(ctx, settings, "m5_daya_bay")
+    assert len(events) == 1
+    e, t = events[0], truth[0]
+    assert _epi(e, t) < 5.0 and abs(e.magnitude - t.magnitude) < 0.3
+    assert e.outside_network
+    _check_intensity(e, t)
+
+
+def test_two_overlapping_events(ctx, settings) -> None:  # type: ignore[no-untyped-def]
+    _, truth, events, _ = _run(ctx, settings, "overlap_pair")
+    assert len(events) == 2
+    for t in truth:
+        best = min(events, key=lambda e: _epi(e, t))
+        assert _epi(best, t) < 5.0
+        assert abs(float(best.time - t.origin)) < 1.0
+        assert abs(best.magnitude - t.magnitude) < 0.4
+
+
+def test_noise_hour_with_spikes_has_no_event(ctx, settings) -> None:  # type: ignore[no-untyped-def]
+    sim = Simulator.from_settings(settings, scenario="noise_spikes")
+    ref = sim.scenario.reference
+    _, _, events, _ = _run(ctx, settings, "noise_spikes", ref, ref + 900)
+    assert events == []
+
+
+def test_overlapping_reads_give_one_event_with_stable_id(ctx, settings) -> None:  # type: ignore[no-untyped-def]
+    """Reprocessing is idempotent and a window shifted by half its length sees the same event."""
+    events = _run(ctx, settings, "felt_m3_city")[2]
+    again = _run(ctx, settings, "felt_m3_city")[2]
+    assert [e.id for e in events] == [e.id for e in again]
+    assert [e.to_dict() | {"creation_time": None} for e in events] == [
+        e.to_dict() | {"creation_time": None} for e in again
+    ]
+
+
+def test_dead_station_does_not_stop_others(ctx, settings) -> None:  # type: ignore[no-untyped-def]
+    from seismo.errors import FeedError
+
+    sim = Simulator.from_settings(settings, scenario="felt_m3_city")
+    t = sim.truth()[0]
+    dead = sorted(ctx.stations)[0]
+
+    def src(sid, a, b):  # type: ignore[no-untyped-def]
+        if sid == dead:
+            raise FeedError(f"connection refused for {sid}", station=sid)
+        return sim.waveforms(*sid.split("."), a, b)
+
+    w = windows_between(settings, t.origin, t.origin + 1)[0]
+    r = process_window(ctx, w, source=src)
+    assert dead in r.errors and "connection refused" in r.errors[dead]
+    assert len(r.events) == 1 and r.events[0].n_stations >= 15
