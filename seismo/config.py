@@ -12,6 +12,15 @@ reads it on use. Dumps (``seismo config check``) show only whether a secret is
 set.
 
 Relative paths in the file are resolved against the directory of the file.
+
+Overlays: a file may start with ``base = "PATH"`` (relative to the file). The base
+file is loaded first (itself possibly an overlay), and the tables of this file
+are merged onto it key by key, so adapting to another network needs only the
+settings that differ (velocity model, region, event-id prefix; see README,
+"Another network"). ``load_settings(path, overlays=[...])`` (CLI ``--overlay``)
+merges further files on top in the same way. The merged result is validated as
+strictly as one file: an unknown key is named with the file that brought it.
+Relative paths resolve against the directory of the file that set them.
 """
 
 from __future__ import annotations
@@ -86,6 +95,11 @@ class SimulatorConfig(_Model):
     )
     digitizer_noise_counts: NonNegFloat = Field(
         1.0, description="White digitizer self-noise added to every channel (counts RMS)"
+    )
+    velocity_model: Path | None = Field(
+        None,
+        description="1-D model the simulator generates with (default: network.velocity_model); "
+        "a different one simulates the locator's model error",
     )
     seedlink_host: str = "127.0.0.1"
     seedlink_port: Annotated[int, Field(ge=0, le=65535)] = 18000
@@ -544,15 +558,115 @@ def read_toml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
         raise ConfigError(f"invalid {what} {p}: not valid TOML: {exc}") from None
 
 
-def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
-    """Load and validate the configuration file.
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` merged onto ``base``: tables recursively, every other value replaced."""
+    out = dict(base)
+    for key, val in over.items():
+        if isinstance(val, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], val)
+        else:
+            out[key] = val
+    return out
+
+
+def _unknown_keys(data: Any, model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Dotted keys of ``data`` that ``model`` does not define (overlays are checked alone)."""
+    if not isinstance(data, dict):
+        return []
+    out = []
+    for key, val in data.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            out.append(f"{prefix}{key}")
+            continue
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out.extend(_unknown_keys(val, ann, f"{prefix}{key}."))
+    return out
+
+
+def _load_layer(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], list[Path]]:
+    """Raw data of ``path`` with its ``base`` chain merged in, and the files involved.
+
+    Relative paths are made absolute against the directory of the file that
+    sets them, so that a merged mapping no longer depends on where files sit.
+    """
+    real = path.resolve()
+    if real in seen:
+        chain = " -> ".join(str(p) for p in (*seen, real))
+        raise ConfigError(f"configuration base chain loops: {chain}")
+    data = read_toml(path, "configuration file")
+    base_ref = data.pop("base", None)
+    bad = _unknown_keys(data, Settings)
+    if bad:
+        raise ConfigError(f"invalid configuration in {path}: " + "; ".join(
+            f"{k}: unknown key" for k in bad))
+    data = _absolute_paths(data, Settings, path.parent.resolve())
+    if base_ref is None:
+        return data, [path]
+    if not isinstance(base_ref, str) or not base_ref:
+        raise ConfigError(f"invalid configuration in {path}: base: must be a file path")
+    base_path = Path(base_ref)
+    if not base_path.is_absolute():
+        base_path = path.parent / base_path
+    base_data, files = _load_layer(base_path, (*seen, real))
+    return _merge(base_data, data), [*files, path]
+
+
+def _absolute_paths(data: dict[str, Any], model: type[BaseModel], base: Path) -> dict[str, Any]:
+    """Relative values of Path-typed fields of ``data`` resolved against ``base``."""
+    out = dict(data)
+    for key, val in data.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            continue
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel) and isinstance(val, dict):
+            out[key] = _absolute_paths(val, ann, base)
+        elif _dict_of_models(ann) is not None and isinstance(val, dict):
+            sub = _dict_of_models(ann)
+            out[key] = {
+                k: _absolute_paths(v, sub, base) if isinstance(v, dict) else v  # type: ignore[arg-type]
+                for k, v in val.items()
+            }
+        elif isinstance(val, str) and _is_path_field(ann) and not Path(val).is_absolute():
+            out[key] = str((base / val).resolve())
+    return out
+
+
+def _dict_of_models(ann: Any) -> type[BaseModel] | None:
+    args: tuple[Any, ...] = tuple(getattr(ann, "__args__", ()))
+    if getattr(ann, "__origin__", None) is dict and len(args) == 2:
+        val = args[-1]
+        if isinstance(val, type) and issubclass(val, BaseModel):
+            return val
+    return None
+
+
+def _is_path_field(ann: Any) -> bool:
+    if ann is Path:
+        return True
+    return Path in getattr(ann, "__args__", ())
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    overlays: list[str | os.PathLike[str]] | tuple[str | os.PathLike[str], ...] = (),
+) -> Settings:
+    """Load and validate the configuration file, with its ``base`` chain and ``overlays``.
 
     Raises:
-        ConfigError: the file is missing, is not TOML, or fails validation. The
+        ConfigError: a file is missing, is not TOML, or fails validation. The
             message names the file and the offending key.
     """
     p = config_path(path)
-    return parse_settings(read_toml(p, "configuration file"), p)
+    data, files = _load_layer(p, ())
+    for ov in overlays:
+        extra, more = _load_layer(Path(ov), ())
+        data = _merge(data, extra)
+        files.extend(more)
+    source = files[-1]
+    return parse_settings(data, source)
 
 
 def secret(env_name: str | None) -> str | None:
