@@ -234,7 +234,7 @@ def _fmt(x: Any, spec: str = ".2f") -> str:
 
 def render(ev: Evaluation) -> str:
     """The evaluation as plain-text tables."""
-    from seismo.cli.common import table
+    from seismo.text import table
 
     e = ev.events
     lines = [f"== {ev.label}"]
