@@ -71,6 +71,7 @@ class DetectionRun:
     span_s: float
     notes: list[str] = field(default_factory=list)
     raw_events: list[Event] = field(default_factory=list)
+    raw_picks: list[Pick] = field(default_factory=list)
 
 
 def run_detection(
@@ -87,11 +88,11 @@ def run_detection(
     """``detect_range`` over ``[start, end)``, keeping every pick (not only associated ones)."""
     from seismo.shells.detect import detect_range
 
-    picks: list[CatalogPick] = []
+    raw: list[Pick] = []
     live: set[str] = set()
 
     def keep(res: Any) -> None:
-        picks.extend(pick_record(p) for p in res.picks)
+        raw.extend(res.picks)
         live.update(r.station_id for r in res.stations if not r.error and r.n_samples > 0)
 
     t0 = time.perf_counter()
@@ -102,12 +103,13 @@ def run_detection(
     wall = time.perf_counter() - t0
     return DetectionRun(
         events=[event_record(e) for e in summary.events],
-        picks=picks,
+        picks=[pick_record(p) for p in raw],
         live=live,
         wall_s=wall,
         span_s=float(end - start),
         notes=list(summary.notes),
         raw_events=list(summary.events),
+        raw_picks=raw,
     )
 
 
@@ -168,18 +170,21 @@ def evaluate(
     store: bool = False,
     alerts: bool = False,
     on_window: Callable[[int, int, int], None] | None = None,
+    run: DetectionRun | None = None,
 ) -> Evaluation:
     """Score ``detected`` (or a detection run over ``[start, end)``) against ``reference``.
 
-    Only reference events inside the range (when given) count.
+    Only reference events inside the range (when given) count. ``run``: a
+    detection run made before (its events and picks are scored, nothing is run).
     """
     rules = rules or MatchRules()
     inv = inventory if isinstance(inventory, Inventory) else load_inventory(
         inventory or settings.network.inventory
     )
     stations = station_map(inv)
-    run = None
-    if detected is None:
+    if run is not None:
+        detected = run.events
+    elif detected is None:
         if start is None or end is None:
             raise ValueError("evaluate needs start and end to run detection")
         run = run_detection(
