@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from seismo.event.consistency import distance_outside_km as hull_distance_km
 from seismo.geo import distance_km
 from seismo.io.catalog import CatalogEvent, CatalogPick
 
@@ -89,53 +90,8 @@ def _signed_stats(values: Sequence[float]) -> dict[str, float | int | None]:
 
 
 def distance_outside_km(lat: float, lon: float, stations: Sequence[StationXY]) -> float:
-    """Distance (km) of (lat, lon) outside the convex hull of ``stations``; 0 inside.
-
-    Local equirectangular projection around the network centre (good to ~1 %
-    within a few hundred km; farther, only "far outside" matters).
-    """
-    if not stations:
-        return 0.0
-    la0 = float(np.mean([s.latitude for s in stations]))
-    lo0 = float(np.mean([s.longitude for s in stations]))
-    k = 111.195
-    c = math.cos(math.radians(la0))
-    pts = sorted({((s.longitude - lo0) * k * c, (s.latitude - la0) * k) for s in stations})
-    x, y = (lon - lo0) * k * c, (lat - la0) * k
-    if len(pts) < 3:
-        return min(math.hypot(x - px, y - py) for px, py in pts)
-    hull = _hull(pts)
-    inside = all(
-        (b[0] - a[0]) * (y - a[1]) - (b[1] - a[1]) * (x - a[0]) >= -1e-9
-        for a, b in zip(hull, hull[1:] + hull[:1], strict=True)
-    )
-    if inside:
-        return 0.0
-    return min(_seg_dist(x, y, a, b) for a, b in zip(hull, hull[1:] + hull[:1], strict=True))
-
-
-def _hull(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    def cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
-        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
-
-    lower: list[tuple[float, float]] = []
-    for p in pts:
-        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
-            lower.pop()
-        lower.append(p)
-    upper: list[tuple[float, float]] = []
-    for p in reversed(pts):
-        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
-            upper.pop()
-        upper.append(p)
-    return lower[:-1] + upper[:-1]
-
-
-def _seg_dist(x: float, y: float, a: tuple[float, float], b: tuple[float, float]) -> float:
-    dx, dy = b[0] - a[0], b[1] - a[1]
-    L = dx * dx + dy * dy
-    t = 0.0 if L == 0 else max(0.0, min(1.0, ((x - a[0]) * dx + (y - a[1]) * dy) / L))
-    return math.hypot(x - a[0] - t * dx, y - a[1] - t * dy)
+    """Distance (km) of (lat, lon) outside the convex hull of ``stations``; 0 inside."""
+    return hull_distance_km(lat, lon, [(s.latitude, s.longitude) for s in stations])
 
 
 def _nearest_station_km(ev: CatalogEvent, stations: Sequence[StationXY]) -> float:
