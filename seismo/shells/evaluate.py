@@ -279,6 +279,13 @@ def render(ev: Evaluation) -> str:
     )
     if md["n_over_limit"]:
         lines.append(f"magnitude: {md['n_over_limit']} event(s) more than 1 unit off")
+    mt = e.get("extras_magnitude_vs_templates") or {}
+    if mt.get("n"):
+        lines.append(
+            f"extras matching a template: magnitude {mt['types']}: median |x| "
+            f"{_fmt(mt['median'])}, max {_fmt(mt['max'])}, {mt['n_over_limit']} more than "
+            "1 unit off (diagnostic: relative template magnitudes)"
+        )
     pk = ev.picks
     if pk:
         prow = []

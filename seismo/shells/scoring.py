@@ -169,12 +169,12 @@ def score_events(
         b[0] += i in hit_r
     # extras and their classification
     extras = [j for j in range(len(detected)) if j not in hit_d]
-    probably_real: set[int] = set()
+    probably_real: dict[int, CatalogEvent] = {}  # extra index -> its template detection
     if templates:
         own = {k for k, _ in match_events(templates, reference, rules, stations)}
         rest = [t for k, t in enumerate(templates) if k not in own]
         sub = [detected[j] for j in extras]
-        probably_real = {extras[j] for _, j in match_events(rest, sub, rules, stations)}
+        probably_real = {extras[j]: rest[k] for k, j in match_events(rest, sub, rules, stations)}
     extra_rows = []
     for j in extras:
         d = detected[j]
@@ -183,6 +183,7 @@ def score_events(
         n_p = sum(p.phase.upper().startswith("P") for p in d.picks)
         n_s = sum(p.phase.upper().startswith("S") for p in d.picks)
         kind = "probably real (template)" if j in probably_real else "unexplained"
+        tmpl = probably_real.get(j)
         extra_rows.append(
             {
                 "id": d.id,
@@ -196,6 +197,7 @@ def score_events(
                 "outside_network_km": round(outside, 1),
                 "phantom": outside > rules.phantom_outside_km,
                 "class": kind,
+                "template_magnitude": None if tmpl is None else tmpl.magnitude,
                 "n_stations": len(sta),
                 "n_p": n_p,
                 "n_s": n_s,
@@ -245,6 +247,10 @@ def score_events(
         for i, r in enumerate(reference) if i not in hit_r
     ]
     n_unexplained = sum(1 for x in extra_rows if x["class"] == "unexplained")
+    dm_tmpl = [
+        x["magnitude"] - x["template_magnitude"] for x in extra_rows
+        if x["magnitude"] is not None and x["template_magnitude"] is not None
+    ]
     dtype, rtype = _mtype(detected), _mtype(reference)
     all_outside = [distance_outside_km(d.latitude, d.longitude, stations) for d in detected]
     return {
@@ -270,6 +276,12 @@ def score_events(
             "types": f"{dtype} - {rtype}",
             **_signed_stats(dmag),
             "n_over_limit": sum(1 for x in dmag if abs(x) > rules.max_magnitude_error),
+        },
+        # diagnostic only: template magnitudes are relative (template M + log amplitude ratio)
+        "extras_magnitude_vs_templates": {
+            "types": f"{dtype} - {_mtype(list(templates or []))}",
+            **_signed_stats(dm_tmpl),
+            "n_over_limit": sum(1 for x in dm_tmpl if abs(x) > rules.max_magnitude_error),
         },
         "matched": matched_rows,
         "missed": missed,
