@@ -1,7 +1,8 @@
 """Local magnitude ML from Wood-Anderson amplitudes (IASPEI standard).
 
 The station task turns waveforms into per-second Wood-Anderson peaks
-(:func:`seismo.station.amplitudes.station_amplitudes`); this module turns those peaks
+(:func:`seismo.station.amplitudes.station_amplitudes`, Wood-Anderson response in
+:mod:`seismo.station.response`); this module turns those peaks
 into station and network magnitudes once the origin is known.
 
 Formula (IASPEI 2011/2013 standard, isc.ac.uk/standards/magnitudes) [V]::
@@ -43,55 +44,12 @@ log = logging.getLogger(__name__)
 #: Travel-time callable: (epicentral distance km, depth km) -> seconds after origin time.
 TravelTimeFn = Callable[[float, float], float]
 
-# Wood-Anderson standard torsion seismograph: natural period 0.8 s, damping 0.7,
-# static magnification 2080 (Uhrhammer & Collins 1990, BSSA 80(3); adopted by the
-# IASPEI 2011/2013 magnitude standard, which measures A at magnification 1).
-WA_PERIOD_S = 0.8
-WA_DAMPING = 0.7
-WA_NOMINAL_GAIN = 2080.0
-
 # Robust outlier rejection: MAD * 1.4826 estimates sigma for normal data
 # (Rousseeuw & Croux 1993). The floor keeps near-identical values from rejecting
 # a datum 0.05 units away; 0.1 ML units is our choice (typical station scatter is
 # 0.2-0.3, e.g. Bormann 2012, NMSOP-2 ch. 3).
 MAD_TO_SIGMA = 1.4826
 MIN_SIGMA = 0.1
-
-
-def wood_anderson_paz(gain: float = 1.0) -> dict[str, object]:
-    """Poles and zeros of the Wood-Anderson seismometer, displacement in -> displacement out.
-
-    ``H(s) = gain * s**2 / (s**2 + 2 h w0 s + w0**2)`` with ``w0 = 2 pi / 0.8 s`` and
-    ``h = 0.7`` (Uhrhammer & Collins 1990; IASPEI 2013). ``H -> gain`` well above
-    1.25 Hz, so with ``gain=1`` (the IASPEI convention) the output is in the same
-    unit as the input ground displacement (nm in, nm out).
-
-    Returns an ObsPy-style PAZ dict (``poles``, ``zeros``, ``gain``, ``sensitivity``):
-    ``gain`` is the normalisation factor A0 (1 here, the transfer function already
-    tends to 1), ``sensitivity`` the magnification.
-    """
-    w0 = 2.0 * math.pi / WA_PERIOD_S
-    h = WA_DAMPING
-    re, im = -h * w0, w0 * math.sqrt(1.0 - h * h)
-    return {
-        "poles": [complex(re, im), complex(re, -im)],
-        "zeros": [0j, 0j],
-        "gain": 1.0,
-        "sensitivity": float(gain),
-    }
-
-
-def wood_anderson_response(freqs: ArrayLike, gain: float = 1.0) -> NDArray[np.complex128]:
-    """Complex WA response (displacement -> displacement) at ``freqs`` (Hz)."""
-    paz = wood_anderson_paz(gain)
-    s = 2j * math.pi * np.asarray(freqs, dtype=float)
-    num = np.ones_like(s)
-    for z in paz["zeros"]:  # type: ignore[attr-defined]
-        num = num * (s - z)
-    den = np.ones_like(s)
-    for p in paz["poles"]:  # type: ignore[attr-defined]
-        den = den * (s - p)
-    return np.asarray(gain * num / den, dtype=np.complex128)
 
 
 def ml_iaspei(

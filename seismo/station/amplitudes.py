@@ -20,7 +20,7 @@ Processing of one contiguous segment of one channel (one FFT, all outputs):
    default) and a cosine pre-filter ``pre_filt`` (ObsPy convention
    (f1, f2, f3, f4), Hz; default (0.02, 0.04, 0.75 fN, 0.9 fN));
 3. Wood-Anderson: multiply ground velocity by ``H_WA(s) / s``
-   (:func:`seismo.event.magnitude.wood_anderson_response`, displacement in ->
+   (:func:`seismo.station.response.wood_anderson_response`, displacement in ->
    displacement out, gain 1), then m -> nm;
 4. velocity / acceleration: ground velocity (and ``s`` times it) multiplied by
    ``|B(f)|**2`` where ``B`` is a 4-pole Butterworth band-pass
@@ -61,18 +61,19 @@ from seismo.config import IntensityConfig
 from seismo.errors import DataError
 from seismo.inventory import channel_kind
 from seismo.model import AmplitudeSeries, ChannelKind
+from seismo.station.response import (
+    bandpass_power,
+    inverse_velocity_response,
+    wood_anderson_response,
+)
 
 log = logging.getLogger(__name__)
 
 #: Fraction of full scale at which a sample counts as clipped (our choice: a
 #: 24-bit digitizer's last 2 % is where the analogue front end saturates).
 CLIP_FRACTION = 0.98
-#: Water level for the spectral division, dB below the peak response (ObsPy default).
-WATER_LEVEL_DB = 60.0
 #: Shortest contiguous segment processed, seconds.
 MIN_SEGMENT_S = 2.0
-#: Butterworth order of the PGA/PGV band-pass (applied twice: zero phase).
-BANDPASS_CORNERS = 4
 
 
 @dataclass
@@ -103,70 +104,6 @@ def series_values(values: Sequence[float | None]) -> NDArray[np.float64]:
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
-def _cosine_prefilter(freqs: NDArray, f1: float, f2: float, f3: float, f4: float) -> NDArray:
-    """ObsPy-style cosine taper in frequency: 0 below f1/above f4, 1 in [f2, f3]."""
-    c = np.zeros_like(freqs)
-    up = (freqs >= f1) & (freqs < f2)
-    c[up] = 0.5 * (1 - np.cos(np.pi * (freqs[up] - f1) / (f2 - f1)))
-    c[(freqs >= f2) & (freqs <= f3)] = 1.0
-    down = (freqs > f3) & (freqs <= f4)
-    c[down] = 0.5 * (1 + np.cos(np.pi * (freqs[down] - f3) / (f4 - f3)))
-    return c
-
-
-def _bandpass_power(freqs: NDArray, fmin: float, fmax: float) -> NDArray:
-    """|B(f)|² of an analogue Butterworth band-pass (high-pass if fmax >= Nyquist)."""
-    nyq = float(freqs[-1])
-    w = 2 * np.pi * freqs
-    if fmax < nyq:
-        z, p, k = scipy.signal.butter(
-            BANDPASS_CORNERS,
-            [2 * np.pi * fmin, 2 * np.pi * fmax],
-            "bandpass",
-            analog=True,
-            output="zpk",
-        )
-    else:
-        z, p, k = scipy.signal.butter(
-            BANDPASS_CORNERS, 2 * np.pi * fmin, "highpass", analog=True, output="zpk"
-        )
-    _, h = scipy.signal.freqs_zpk(z, p, k, worN=w)
-    return np.abs(h) ** 2
-
-
-_INVERSE_CACHE: dict[tuple[int, int, float, tuple[float, ...]], tuple[Response, NDArray]] = {}
-
-
-def _inverse_response(
-    response: Response, nfft: int, fs: float, pf: tuple[float, float, float, float]
-) -> NDArray:
-    """Pre-filter / (response to velocity, water-levelled) on the rfft grid, cached.
-
-    The cache keeps the response object with the result and checks identity, so a
-    re-used ``id()`` can never return another channel's response.
-    """
-    key = (id(response), nfft, fs, tuple(pf))
-    hit = _INVERSE_CACHE.get(key)
-    if hit is not None and hit[0] is response:
-        return hit[1]
-    freqs = np.fft.rfftfreq(nfft, 1.0 / fs)
-    resp = response.get_evalresp_response_for_frequencies(
-        freqs, output="VEL", hide_sensitivity_mismatch_warning=True
-    )
-    amp = np.abs(resp)
-    level = amp.max() * 10.0 ** (-WATER_LEVEL_DB / 20.0)
-    small = amp < level
-    resp = resp.copy()
-    resp[small] = level * np.exp(1j * np.angle(resp[small]))
-    resp[resp == 0] = level
-    inv = _cosine_prefilter(freqs, *pf) / resp
-    inv.setflags(write=False)
-    if len(_INVERSE_CACHE) > 512:
-        _INVERSE_CACHE.clear()
-    _INVERSE_CACHE[key] = (response, inv)
-    return inv
-
-
 def _process_segment(
     data: NDArray,
     fs: float,
@@ -178,8 +115,6 @@ def _process_segment(
     pre_filt: tuple[float, float, float, float] | None,
 ) -> dict[str, NDArray]:
     """Counts -> {"wa": nm, "vel": m/s, "acc": m/s²} for one contiguous segment."""
-    from seismo.event.magnitude import wood_anderson_response  # magnitude imports this module
-
     n = data.size
     x = scipy.signal.detrend(np.asarray(data, dtype=float), type="linear")
     nt = min(round(taper_s * fs), n // 10)
@@ -192,7 +127,7 @@ def _process_segment(
     freqs = np.fft.rfftfreq(nfft, 1.0 / fs)
     nyq = fs / 2.0
     pf = pre_filt or (0.02, 0.04, 0.75 * nyq, 0.9 * nyq)
-    vel_spec = spec * _inverse_response(response, nfft, fs, pf)  # m/s
+    vel_spec = spec * inverse_velocity_response(response, nfft, fs, pf)  # m/s
     s = 2j * np.pi * freqs
     out: dict[str, NDArray] = {}
     if want_wa:
@@ -201,7 +136,7 @@ def _process_segment(
         wa[nz] = vel_spec[nz] * wood_anderson_response(freqs[nz]) / s[nz]
         out["wa"] = np.fft.irfft(wa, nfft)[:n] * 1e9  # m -> nm
     if want_motion:
-        bp = _bandpass_power(freqs, cfg.freqmin, cfg.freqmax)
+        bp = bandpass_power(freqs, cfg.freqmin, cfg.freqmax)
         out["vel"] = np.fft.irfft(vel_spec * bp, nfft)[:n]
         out["acc"] = np.fft.irfft(vel_spec * bp * s, nfft)[:n]
     return out

@@ -15,7 +15,6 @@ from seismo.event.magnitude import (
     ml_iaspei,
     network_magnitude,
     wa_amplitude_for_ml,
-    wood_anderson_paz,
 )
 from seismo.geo import distance_km, hypocentral_km
 from seismo.inventory import station_map
@@ -54,16 +53,6 @@ def test_ml_vectorised_and_bad_input() -> None:
         ml_iaspei(0.0, 10.0)
     with pytest.raises(DataError, match="distance"):
         ml_iaspei(1.0, -1.0)
-
-
-def test_wood_anderson_paz() -> None:
-    paz = wood_anderson_paz()
-    w0 = 2 * math.pi / 0.8
-    for p in paz["poles"]:
-        assert abs(p) == pytest.approx(w0)  # natural period 0.8 s
-        assert -p.real / abs(p) == pytest.approx(0.7)  # damping 0.7
-    assert paz["zeros"] == [0j, 0j] and paz["sensitivity"] == 1.0
-    assert wood_anderson_paz(2080.0)["sensitivity"] == 2080.0
 
 
 # ---------------------------------------------------------------- network magnitude
