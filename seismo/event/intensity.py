@@ -35,13 +35,13 @@ from obspy import UTCDateTime
 
 from seismo.config import IntensityConfig
 from seismo.errors import DataError
+from seismo.event.arrivals import TravelTimeFn, arrival_windows
 from seismo.event.attenuation import CN_MAX, CN_MIN, MMI_MAX, MMI_MIN, predict_intensity
-from seismo.event.magnitude import TravelTimeFn
 from seismo.event.sites import Site
 from seismo.geo import distance_km, hypocentral_km
 from seismo.inventory import StationInfo
 from seismo.model import AmplitudeSeries, SiteIntensity, StationIntensity
-from seismo.station.amplitudes import series_values, series_window
+from seismo.station.amplitudes import series_values
 
 log = logging.getLogger(__name__)
 
@@ -145,36 +145,27 @@ def station_intensities(
 ) -> list[StationIntensity]:
     """Observed intensities: PGA/PGV peaks within ``[P - 1 s, S + cfg.window_s]``.
 
-    Stations whose series has a clipped second in the window are left out
-    unless ``include_clipped`` (a clipped peak is a lower bound only). Stations
-    without PGA or PGV in the window are left out.
+    The window is :func:`seismo.event.arrivals.arrival_windows`. Stations whose
+    series has a clipped second in the window are left out unless
+    ``include_clipped`` (a clipped peak is a lower bound only). Stations without
+    PGA or PGV in the window are left out.
     """
     out: list[StationIntensity] = []
-    for sid, series in sorted(amplitudes.items()):
-        info = stations.get(sid)
-        if info is None:
-            log.warning("intensity: station %s has amplitudes but is not in the inventory", sid)
+    for w in arrival_windows(
+        origin_time, latitude, longitude, depth_km, amplitudes, stations,
+        p_time_fn, s_time_fn, cfg.window_s, what="intensity",
+    ):
+        if not include_clipped and w.clipped:
+            log.info("intensity: %s clipped within the window, left out", w.station_id)
             continue
-        epi = float(distance_km(latitude, longitude, info.latitude, info.longitude))
-        try:
-            t0 = origin_time + float(p_time_fn(epi, depth_km)) - 1.0
-            t1 = origin_time + float(s_time_fn(epi, depth_km)) + cfg.window_s
-        except Exception as exc:  # the velocity module raises its own errors
-            log.warning("intensity: no travel time for %s at %.1f km: %s", sid, epi, exc)
-            continue
-        win = series_window(series, t0, t1)
-        if win.stop <= win.start:
-            continue
-        if not include_clipped and any(win.start <= i < win.stop for i in series.clipped):
-            log.info("intensity: %s clipped within the window, left out", sid)
-            continue
-        pga_seg = series_values(series.pga_ms2[win])
-        pgv_seg = series_values(series.pgv_ms[win])
+        pga_seg = series_values(w.series.pga_ms2[w.steps])
+        pgv_seg = series_values(w.series.pgv_ms[w.steps])
         if not (np.any(np.isfinite(pga_seg)) and np.any(np.isfinite(pgv_seg))):
             continue
         pga, pgv = float(np.nanmax(pga_seg)), float(np.nanmax(pgv_seg))
         if not (pga > 0 and pgv > 0):
             continue
+        info = w.station
         out.append(
             StationIntensity(
                 network=info.network,
@@ -185,7 +176,7 @@ def station_intensities(
                 pgv_ms=pgv,
                 intensity_cn=float(intensity_cn(pga, pgv)),
                 mmi=float(mmi_worden2012(pga, pgv)),
-                epi_distance_km=round(epi, 3),
+                epi_distance_km=round(w.epi_km, 3),
             )
         )
     return out

@@ -232,15 +232,11 @@ def process_station(
 
 
 # --------------------------------------------------------------------------- events
-def event_id(prefix: str, first_pick_time: UTCDateTime) -> str:
-    """A stable event id from the earliest associated pick (10 ms resolution)."""
-    t = UTCDateTime(round(float(first_pick_time.timestamp), 2))
-    return f"{prefix}{t.strftime('%Y%m%dT%H%M%S')}{t.microsecond // 10000:02d}"
-
-
 def process_events(ctx: Context, results: Sequence[StationResult], window: Window) -> list[Event]:
     """Associate, locate, and add magnitude and intensity for the window's events."""
+    from seismo.event.arrivals import count_clipped_stations
     from seismo.event.associate import associate
+    from seismo.event.identity import event_id, first_pick_time
     from seismo.event.intensity import predict_sites, station_intensities
     from seismo.event.magnitude import event_magnitude
 
@@ -261,7 +257,7 @@ def process_events(ctx: Context, results: Sequence[StationResult], window: Windo
     now = UTCDateTime()
     for cand in candidates:
         origin = cand.origin
-        first = min(p.time for p in origin.picks)
+        first = first_pick_time(origin.picks)
         if not (window.start <= first < window.end):
             continue  # owned by the neighbouring window
         ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
@@ -287,7 +283,17 @@ def process_events(ctx: Context, results: Sequence[StationResult], window: Windo
             ctx.s_time,
             s.intensity,
         )
-        clipped = _clipped_stations(origin, amps, ctx)
+        clipped = count_clipped_stations(
+            origin.time,
+            origin.latitude,
+            origin.longitude,
+            origin.depth_km,
+            amps,
+            ctx.stations,
+            ctx.p_time,
+            ctx.s_time,
+            s.intensity.window_s,
+        )
         site_int = []
         if ml is not None and ctx.sites:
             site_int = predict_sites(
@@ -308,26 +314,6 @@ def process_events(ctx: Context, results: Sequence[StationResult], window: Windo
         events.append(ev)
     events.sort(key=lambda e: e.time)
     return events
-
-
-def _clipped_stations(origin, amps, ctx: Context) -> int:  # type: ignore[no-untyped-def]
-    """Stations whose records clipped between the P arrival and 60 s after S."""
-    from seismo.geo import distance_km
-    from seismo.station.amplitudes import series_window
-
-    n = 0
-    for sid, series in amps.items():
-        info = ctx.stations.get(sid)
-        if info is None or not series.clipped:
-            continue
-        d = float(distance_km(origin.latitude, origin.longitude, info.latitude, info.longitude))
-        t0 = origin.time + ctx.p_time(d, origin.depth_km) - 1.0
-        t1 = origin.time + ctx.s_time(d, origin.depth_km) + 60.0
-        sl = series_window(series, t0, t1)
-        lo, hi = sl.start or 0, sl.stop if sl.stop is not None else 10**9
-        if any(lo <= i < hi for i in series.clipped):
-            n += 1
-    return n
 
 
 # --------------------------------------------------------------------------- whole window
