@@ -196,12 +196,15 @@ def process_station(
     if n_samples == 0:
         return StationResult(network=net, station=sta, error="no data in window", channels=channels)
     try:
+        instrument = ctx.settings.instrument
         picks = pick_stream(
-            st, ctx.inventory, ctx.settings.picker, start=window.data_start, end=window.data_end
+            st, ctx.inventory, ctx.settings.picker, instrument=instrument,
+            start=window.data_start, end=window.data_end,
         )
         n_sec = round(window.data_end - window.data_start)
         amps = station_amplitudes(
-            st, ctx.inventory, window.data_start, n_sec, ctx.settings.intensity
+            st, ctx.inventory, window.data_start, n_sec, ctx.settings.intensity,
+            instrument=instrument,
         )
     except SeismoError as exc:
         log.warning("station %s: processing failed: %s", station_id, exc)

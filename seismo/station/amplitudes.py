@@ -38,9 +38,10 @@ channel letters, e.g. ``00.HH?``): WA prefers a velocity sensor that did not
 clip in the window, then an accelerometer; PGA/PGV prefer an accelerometer that
 did not clip, then a velocity sensor (a broadband sensor clips at ~13 mm/s on a
 typical 24-bit network; a ±2 g accelerometer does not for felt events).
-``clipped`` lists the seconds where a raw sample of a *used* channel reached
-``clip_fraction * full_scale_counts`` - a clipped broadband sensor replaced by
-an unclipped accelerometer does not mark the series as clipped.
+``clipped`` lists the seconds where a raw sample of a *used* channel reached the
+``[instrument]`` clip level (:class:`seismo.config.InstrumentConfig`) - a clipped
+broadband sensor replaced by an unclipped accelerometer does not mark the series
+as clipped.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ from numpy.typing import NDArray
 from obspy import Inventory, Stream, Trace, UTCDateTime
 from obspy.core.inventory import Response
 
-from seismo.config import IntensityConfig
+from seismo.config import InstrumentConfig, IntensityConfig
 from seismo.errors import DataError
 from seismo.inventory import channel_kind
 from seismo.model import AmplitudeSeries, ChannelKind
@@ -69,9 +70,6 @@ from seismo.station.response import (
 
 log = logging.getLogger(__name__)
 
-#: Fraction of full scale at which a sample counts as clipped (our choice: a
-#: 24-bit digitizer's last 2 % is where the analogue front end saturates).
-CLIP_FRACTION = 0.98
 #: Shortest contiguous segment processed, seconds.
 MIN_SEGMENT_S = 2.0
 
@@ -233,6 +231,117 @@ def _choose(sensors: list[_Sensor], need: Sequence[str]) -> _Sensor | None:
     return clean[0] if clean else min(cands, key=lambda s: len(s.clipped))
 
 
+@dataclass
+class _Peaks:
+    """Per-step peaks being filled (NaN = no data)."""
+
+    wa: dict[str, NDArray]  # "N"/"E" -> nm
+    pga: NDArray  # m/s²
+    pgv: NDArray  # m/s
+
+    @classmethod
+    def empty(cls, n_steps: int) -> _Peaks:
+        nan = np.full(n_steps, np.nan)
+        return cls({"N": nan.copy(), "E": nan.copy()}, nan.copy(), nan.copy())
+
+
+@dataclass(frozen=True)
+class _Processing:
+    """How a sensor's segments are processed (see :func:`station_amplitudes`)."""
+
+    cfg: IntensityConfig
+    start: UTCDateTime
+    n_seconds: int
+    step_s: float
+    n_steps: int
+    taper_s: float
+    pre_filt: tuple[float, float, float, float] | None
+
+
+def _select_sensors(
+    stream: Stream, inventory: Inventory, how: _Processing, clip_level: float
+) -> tuple[_Sensor | None, _Sensor | None]:
+    """The sensors used for WA and for PGA/PGV, their clipped steps marked.
+
+    WA prefers a velocity sensor that did not clip, then an accelerometer;
+    PGA/PGV an accelerometer that did not clip, then a velocity sensor.
+    """
+    sensors = _group_sensors(stream, inventory)
+    for s in sensors.values():
+        s.clipped = _clipped_steps(
+            [t for trs in s.traces.values() for t in trs],
+            how.start, how.step_s, how.n_steps, clip_level,
+        )
+    ordered = sorted(sensors.values(), key=lambda s: (s.location, s.prefix))
+    vel = [s for s in ordered if s.kind == "velocity"]
+    acc = [s for s in ordered if s.kind == "acceleration"]
+    return _choose(vel + acc, ("N", "E")), _choose(acc + vel, ("Z", "N", "E"))
+
+
+def _sensor_grids(
+    sensor: _Sensor, fs: float, how: _Processing, do_wa: bool, do_mo: bool
+) -> dict[str, dict[str, NDArray]]:
+    """Slot ("Z"/"N"/"E") -> {"wa", "vel", "acc"} sample grids from the series start."""
+    n_grid = math.ceil(how.n_seconds * fs - 1e-9)
+    grids: dict[str, dict[str, NDArray]] = {}
+    for slot, code in sensor.comps.items():
+        g = {k: np.full(n_grid, np.nan) for k in ("wa", "vel", "acc")}
+        try:
+            segments = _merged(sensor.traces[code])
+        except DataError as exc:
+            log.warning("amplitudes: %s", exc)
+            continue
+        for seg in segments:
+            if seg.stats.npts < MIN_SEGMENT_S * fs:
+                continue
+            res = _process_segment(
+                np.asarray(seg.data, dtype=float),
+                fs,
+                sensor.responses[code],
+                how.cfg,
+                want_wa=do_wa and slot in ("N", "E"),
+                want_motion=do_mo,
+                taper_s=how.taper_s,
+                pre_filt=how.pre_filt,
+            )
+            off = round((seg.stats.starttime - how.start) * fs)
+            lo, hi = max(off, 0), min(off + seg.stats.npts, n_grid)
+            if hi <= lo:
+                continue
+            for k, v in res.items():
+                g[k][lo:hi] = v[lo - off : hi - off]
+        grids[slot] = g
+    return grids
+
+
+def _fill_peaks(
+    peaks: _Peaks,
+    grids: dict[str, dict[str, NDArray]],
+    fs: float,
+    how: _Processing,
+    do_wa: bool,
+    do_mo: bool,
+) -> None:
+    """Per-step WA peaks per horizontal and the 3-component vector-sum PGA/PGV peaks."""
+    if do_wa:
+        for slot in ("N", "E"):
+            if slot in grids:
+                peaks.wa[slot] = _step_max(np.abs(grids[slot]["wa"]), fs, how.step_s, how.n_steps)
+    if do_mo and grids:
+        for key, target in (("acc", peaks.pga), ("vel", peaks.pgv)):
+            stack = np.vstack([g[key] for g in grids.values()])
+            have = np.any(np.isfinite(stack), axis=0)
+            vsum = np.sqrt(np.nansum(stack**2, axis=0))
+            vsum[~have] = np.nan
+            target[:] = _step_max(vsum, fs, how.step_s, how.n_steps)
+
+
+def _labels(sensor: _Sensor | None, slots: Sequence[str]) -> tuple[str, ...]:
+    if sensor is None:
+        return ()
+    return tuple(f"{sensor.location}.{sensor.comps[k]}" for k in slots if k in sensor.comps)
+
+
 def station_amplitudes(
     stream: Stream,
     inventory: Inventory,
@@ -240,9 +349,8 @@ def station_amplitudes(
     n_seconds: int,
     cfg: IntensityConfig,
     *,
+    instrument: InstrumentConfig,
     step_s: float = 1.0,
-    full_scale_counts: float = 2**23,
-    clip_fraction: float = CLIP_FRACTION,
     taper_s: float = 5.0,
     pre_filt: tuple[float, float, float, float] | None = None,
 ) -> AmplitudeSeries | None:
@@ -255,9 +363,8 @@ def station_amplitudes(
         start: first second of the series (use the data start, see module doc).
         n_seconds: length of the series, s.
         cfg: PGA/PGV band-pass (``freqmin``/``freqmax``, Hz).
+        instrument: the digitizer (clip level of the ``clipped`` seconds).
         step_s: step of the series, s.
-        full_scale_counts: digitizer full scale (2**23 for 24 bit), counts.
-        clip_fraction: fraction of full scale that counts as clipping.
         taper_s: cosine taper at each segment end, s.
         pre_filt: ObsPy-style (f1, f2, f3, f4) pre-filter, Hz.
     Returns:
@@ -273,78 +380,27 @@ def station_amplitudes(
     if len(ids) > 1:
         raise DataError(f"station_amplitudes needs one station's stream, got {sorted(ids)}")
     net, sta = ids.pop()
-    n_steps = math.ceil(n_seconds / step_s - 1e-9)
-    sensors = _group_sensors(stream, inventory)
-    limit = clip_fraction * full_scale_counts
-    for s in sensors.values():
-        s.clipped = _clipped_steps(
-            [t for trs in s.traces.values() for t in trs], start, step_s, n_steps, limit
-        )
-    ordered = sorted(sensors.values(), key=lambda s: (s.location, s.prefix))
-    vel = [s for s in ordered if s.kind == "velocity"]
-    acc = [s for s in ordered if s.kind == "acceleration"]
-    wa_sensor = _choose(vel + acc, ("N", "E"))
-    mo_sensor = _choose(acc + vel, ("Z", "N", "E"))
+    how = _Processing(
+        cfg, start, n_seconds, step_s, math.ceil(n_seconds / step_s - 1e-9), taper_s, pre_filt
+    )
+    wa_sensor, mo_sensor = _select_sensors(stream, inventory, how, instrument.clip_level_counts)
     if wa_sensor is None and mo_sensor is None:
         log.warning("amplitudes: no usable channel for %s.%s", net, sta)
         return None
 
-    nan = np.full(n_steps, np.nan)
-    wa_peaks = {"N": nan.copy(), "E": nan.copy()}
-    pga, pgv = nan.copy(), nan.copy()
+    peaks = _Peaks.empty(how.n_steps)
     for sensor in {id(s): s for s in (wa_sensor, mo_sensor) if s is not None}.values():
-        do_wa, do_mo = sensor is wa_sensor, sensor is mo_sensor
         rates = {tr.stats.sampling_rate for trs in sensor.traces.values() for tr in trs}
         if len(rates) != 1:
             log.warning(
                 "amplitudes: %s.%s %s mixes sampling rates %s, skipped",
-                net,
-                sta,
-                sensor.label,
-                sorted(rates),
+                net, sta, sensor.label, sorted(rates),
             )
             continue
         fs = rates.pop()
-        n_grid = math.ceil(n_seconds * fs - 1e-9)
-        grids: dict[str, dict[str, NDArray]] = {}
-        for slot, code in sensor.comps.items():
-            g = {k: np.full(n_grid, np.nan) for k in ("wa", "vel", "acc")}
-            try:
-                segments = _merged(sensor.traces[code])
-            except DataError as exc:
-                log.warning("amplitudes: %s", exc)
-                continue
-            for seg in segments:
-                if seg.stats.npts < MIN_SEGMENT_S * fs:
-                    continue
-                res = _process_segment(
-                    np.asarray(seg.data, dtype=float),
-                    fs,
-                    sensor.responses[code],
-                    cfg,
-                    want_wa=do_wa and slot in ("N", "E"),
-                    want_motion=do_mo,
-                    taper_s=taper_s,
-                    pre_filt=pre_filt,
-                )
-                off = round((seg.stats.starttime - start) * fs)
-                lo, hi = max(off, 0), min(off + seg.stats.npts, n_grid)
-                if hi <= lo:
-                    continue
-                for k, v in res.items():
-                    g[k][lo:hi] = v[lo - off : hi - off]
-            grids[slot] = g
-        if do_wa:
-            for slot in ("N", "E"):
-                if slot in grids:
-                    wa_peaks[slot] = _step_max(np.abs(grids[slot]["wa"]), fs, step_s, n_steps)
-        if do_mo and grids:
-            for key, target in (("acc", pga), ("vel", pgv)):
-                stack = np.vstack([g[key] for g in grids.values()])
-                have = np.any(np.isfinite(stack), axis=0)
-                vsum = np.sqrt(np.nansum(stack**2, axis=0))
-                vsum[~have] = np.nan
-                target[:] = _step_max(vsum, fs, step_s, n_steps)
+        do_wa, do_mo = sensor is wa_sensor, sensor is mo_sensor
+        grids = _sensor_grids(sensor, fs, how, do_wa, do_mo)
+        _fill_peaks(peaks, grids, fs, how, do_wa, do_mo)
 
     clipped: set[int] = set()
     for used in (wa_sensor, mo_sensor):
@@ -352,22 +408,16 @@ def station_amplitudes(
             clipped |= used.clipped
     if clipped:
         log.info("amplitudes: %s.%s clipped in %d s", net, sta, len(clipped))
-
-    def labels(sensor: _Sensor | None, slots: Sequence[str]) -> tuple[str, ...]:
-        if sensor is None:
-            return ()
-        return tuple(f"{sensor.location}.{sensor.comps[k]}" for k in slots if k in sensor.comps)
-
     return AmplitudeSeries(
         network=net,
         station=sta,
         start=start,
         step_s=float(step_s),
-        wa_n_nm=tuple(float(v) for v in wa_peaks["N"]),
-        wa_e_nm=tuple(float(v) for v in wa_peaks["E"]),
-        pga_ms2=tuple(float(v) for v in pga),
-        pgv_ms=tuple(float(v) for v in pgv),
+        wa_n_nm=tuple(float(v) for v in peaks.wa["N"]),
+        wa_e_nm=tuple(float(v) for v in peaks.wa["E"]),
+        pga_ms2=tuple(float(v) for v in peaks.pga),
+        pgv_ms=tuple(float(v) for v in peaks.pgv),
         clipped=tuple(sorted(clipped)),
-        wa_channels=labels(wa_sensor, ("N", "E")),
-        motion_channels=labels(mo_sensor, ("Z", "N", "E")),
+        wa_channels=_labels(wa_sensor, ("N", "E")),
+        motion_channels=_labels(mo_sensor, ("Z", "N", "E")),
     )

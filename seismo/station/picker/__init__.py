@@ -26,7 +26,8 @@ Picker defaults (``seismo.config.PickerConfig``), for a local urban network at 1
 * ``dead_time_s = 5`` (scautopick: 30 s, teleseismic coda; a city network sees
   local aftershocks seconds apart), ``max_gap_s = 0.5`` (scautopick 4.5 s; shorter
   here because a 0.5 s interpolated gap can hide a local P onset).
-* ``full_scale_counts = 2**23`` (24-bit digitizer), ``clip_fraction = 0.98``.
+* clipping: the ``[instrument]`` setting (:class:`seismo.config.InstrumentConfig`,
+  ``full_scale_counts = 2**23`` for a 24-bit digitizer, ``clip_fraction = 0.98``).
 * ``min_snr = 3``, ``polarity_min_ratio = 5`` [heuristic, measured on synthetics in
   tests/test_picker.py], ``station_merge_s = 1`` s.
 """

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from obspy import Inventory, Stream, Trace, UTCDateTime
 
-from seismo.config import PickerConfig
+from seismo.config import InstrumentConfig, PickerConfig
 from seismo.errors import SeismoError
 from seismo.model import Pick
 from seismo.station.picker.kernels import classic_sta_lta, recursive_bias, recursive_sta_lta
@@ -219,6 +219,7 @@ def pick_stream(
     inventory: Inventory,
     cfg: PickerConfig,
     *,
+    instrument: InstrumentConfig,
     start: UTCDateTime | None = None,
     end: UTCDateTime | None = None,
 ) -> list[Pick]:
@@ -230,6 +231,7 @@ def pick_stream(
             3 x) before ``start`` and a post-roll of ``aic_window_s`` after ``end``.
         inventory: StationXML inventory (channel kind, orientation).
         cfg: picker configuration.
+        instrument: the digitizer (clip level of the quality flags).
         start, end: only picks with ``start <= time < end`` are returned.
 
     Returns:
@@ -237,7 +239,7 @@ def pick_stream(
     """
     from seismo.station.processing import condition_stream
 
-    segs = condition_stream(stream, inventory, cfg)
+    segs = condition_stream(stream, inventory, cfg, instrument=instrument)
     cands: list[_Cand] = []
     for tr in segs:
         try:
