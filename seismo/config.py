@@ -469,6 +469,15 @@ class HealthConfig(_Model):
         return self
 
 
+# --------------------------------------------------------------------------- reports
+class ReportConfig(_Model):
+    """Where reports are written: daily bulletins (``<dir>/YYYY-MM-DD``) and event plots
+    (``<dir>/events/<id>``), by ``seismo bulletin``, ``seismo event plot`` and the daily
+    report DAG (docs/review.md)."""
+
+    dir: Path = Field(Path("../var/reports"), description="Root directory of the reports")
+
+
 # --------------------------------------------------------------------------- airflow
 class AirflowConfig(_Model):
     detect_schedule: str = "* * * * *"
@@ -495,6 +504,7 @@ class Settings(_Model):
     store: StoreConfig = Field(default_factory=StoreConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     airflow: AirflowConfig = Field(default_factory=AirflowConfig)
     source: Path = Field(Path("<memory>"), exclude=True)
 
