@@ -24,7 +24,7 @@ import dataclasses
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -36,7 +36,7 @@ from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
 from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.inventory import StationInfo, load_inventory, station_map
-from seismo.model import Event, Pick, StationResult
+from seismo.model import AmplitudeSeries, Event, Pick, StationResult
 
 log = logging.getLogger(__name__)
 
@@ -235,13 +235,44 @@ def process_station(
 
 
 # --------------------------------------------------------------------------- events
-def process_events(ctx: Context, results: Sequence[StationResult], window: Window) -> list[Event]:
-    """Associate, locate, and add magnitude and intensity for the window's events."""
+def measure_event(ctx: Context, ev: Event, amps: Mapping[str, AmplitudeSeries]) -> Event:
+    """``ev`` with ML, observed and predicted intensity and the clipped-station count.
+
+    Every measurement reads the stations' per-second peaks ``amps`` inside their
+    arrival window (:mod:`seismo.event.arrivals`).
+    """
     from seismo.event.arrivals import count_clipped_stations
-    from seismo.event.associate import associate
-    from seismo.event.identity import event_id, first_pick_time
     from seismo.event.intensity import predict_sites, station_intensities
     from seismo.event.magnitude import event_magnitude
+
+    s = ctx.settings
+    where = (ev.time, ev.latitude, ev.longitude, ev.depth_km, amps, ctx.stations)
+    ml, ml_unc, smags = event_magnitude(*where, ctx.p_time, ctx.s_time, s.magnitude)
+    obs = station_intensities(*where, ctx.p_time, ctx.s_time, s.intensity)
+    clipped = count_clipped_stations(*where, ctx.p_time, ctx.s_time, s.intensity.window_s)
+    site_int = []
+    if ml is not None and ctx.sites:
+        site_int = predict_sites(
+            ev.latitude, ev.longitude, ev.depth_km, ml, ctx.sites, obs, s.intensity
+        )
+    return dataclasses.replace(
+        ev,
+        magnitude=None if ml is None else round(ml, 2),
+        magnitude_uncertainty=None if ml_unc is None else round(ml_unc, 2),
+        n_magnitude_stations=len({m.station for m in smags if m.used}),
+        station_magnitudes=tuple(smags),
+        station_intensities=tuple(obs),
+        site_intensities=tuple(site_int),
+        max_intensity=max((o.intensity_cn for o in obs), default=None),
+        max_mmi=max((o.mmi for o in obs), default=None),
+        n_clipped_stations=clipped,
+    )
+
+
+def process_events(ctx: Context, results: Sequence[StationResult], window: Window) -> list[Event]:
+    """Associate, locate, and add magnitude and intensity for the window's events."""
+    from seismo.event.associate import associate
+    from seismo.event.identity import event_id, first_pick_time
 
     s = ctx.settings
     picks: list[Pick] = [p for r in results for p in r.picks]
@@ -259,62 +290,11 @@ def process_events(ctx: Context, results: Sequence[StationResult], window: Windo
     events: list[Event] = []
     now = UTCDateTime()
     for cand in candidates:
-        origin = cand.origin
-        first = first_pick_time(origin.picks)
+        first = first_pick_time(cand.origin.picks)
         if not (window.start <= first < window.end):
             continue  # owned by the neighbouring window
-        ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
-        ml, ml_unc, smags = event_magnitude(
-            origin.time,
-            origin.latitude,
-            origin.longitude,
-            origin.depth_km,
-            amps,
-            ctx.stations,
-            ctx.p_time,
-            ctx.s_time,
-            s.magnitude,
-        )
-        obs = station_intensities(
-            origin.time,
-            origin.latitude,
-            origin.longitude,
-            origin.depth_km,
-            amps,
-            ctx.stations,
-            ctx.p_time,
-            ctx.s_time,
-            s.intensity,
-        )
-        clipped = count_clipped_stations(
-            origin.time,
-            origin.latitude,
-            origin.longitude,
-            origin.depth_km,
-            amps,
-            ctx.stations,
-            ctx.p_time,
-            ctx.s_time,
-            s.intensity.window_s,
-        )
-        site_int = []
-        if ml is not None and ctx.sites:
-            site_int = predict_sites(
-                origin.latitude, origin.longitude, origin.depth_km, ml, ctx.sites, obs, s.intensity
-            )
-        ev = dataclasses.replace(
-            ev,
-            magnitude=None if ml is None else round(ml, 2),
-            magnitude_uncertainty=None if ml_unc is None else round(ml_unc, 2),
-            n_magnitude_stations=len({m.station for m in smags if m.used}),
-            station_magnitudes=tuple(smags),
-            station_intensities=tuple(obs),
-            site_intensities=tuple(site_int),
-            max_intensity=max((o.intensity_cn for o in obs), default=None),
-            max_mmi=max((o.mmi for o in obs), default=None),
-            n_clipped_stations=clipped,
-        )
-        events.append(ev)
+        ev = cand.origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
+        events.append(measure_event(ctx, ev, amps))
     events.sort(key=lambda e: e.time)
     return events
 
