@@ -15,10 +15,10 @@ from obspy.signal import trigger as obspy_trigger
 from seismo.config import InstrumentConfig, PickerConfig
 from seismo.errors import PickerError
 from seismo.inventory import stations
-from seismo.station import picker as picker_mod
 from seismo.station.picker import (
     aic_onset,
     classic_sta_lta,
+    kernels,
     pick_stream,
     recursive_sta_lta,
     trigger_onsets,
@@ -119,8 +119,8 @@ def test_kernel_invalid_args(kernel, args, needle) -> None:
 
 # --------------------------------------------------------------------------- kernel paths
 NUMPY_KERNELS = [
-    (picker_mod._classic_sta_lta_numpy, obspy_trigger.classic_sta_lta, 1),
-    (picker_mod._recursive_sta_lta_numpy, obspy_trigger.recursive_sta_lta, 0),
+    (kernels.classic_sta_lta_numpy, obspy_trigger.classic_sta_lta, 1),
+    (kernels.recursive_sta_lta_numpy, obspy_trigger.recursive_sta_lta, 0),
 ]
 
 
@@ -166,7 +166,7 @@ def _classic_exact(d: np.ndarray, nsta: int, nlta: int) -> np.ndarray:
     return r
 
 
-@pytest.mark.parametrize("ours", [classic_sta_lta, picker_mod._classic_sta_lta_numpy])
+@pytest.mark.parametrize("ours", [classic_sta_lta, kernels.classic_sta_lta_numpy])
 def test_classic_large_step_no_worse_than_obspy(manz, rjob, ours) -> None:
     # quiet noise, an event 1e4 x larger, quiet again: every float64 running or
     # cumulative sum loses digits right after the event; ours stay below ObsPy's loss
@@ -228,19 +228,19 @@ def test_kernel_overflow_is_rejected(kernel) -> None:
 
 def test_kernels_without_numba_use_numpy(monkeypatch, manz) -> None:
     # what a deployment without numba runs: the public kernels fall back to numpy
-    monkeypatch.setattr(picker_mod.kernels, "_jit_kernels", lambda: None)
+    monkeypatch.setattr(kernels, "jit_kernels", lambda: None)
     d = manz[:20000]
     np.testing.assert_array_equal(
-        classic_sta_lta(d, 50, 1000), picker_mod._classic_sta_lta_numpy(d, 50, 1000)
+        classic_sta_lta(d, 50, 1000), kernels.classic_sta_lta_numpy(d, 50, 1000)
     )
     np.testing.assert_array_equal(
-        recursive_sta_lta(d, 50, 1000), picker_mod._recursive_sta_lta_numpy(d, 50, 1000)
+        recursive_sta_lta(d, 50, 1000), kernels.recursive_sta_lta_numpy(d, 50, 1000)
     )
 
 
 def test_kernels_use_numba_when_importable() -> None:
     pytest.importorskip("numba")
-    jit = picker_mod._jit_kernels()
+    jit = kernels.jit_kernels()
     assert jit is not None and set(jit) == {"classic", "recursive"}
 
 

@@ -32,12 +32,7 @@ Picker defaults (``seismo.config.PickerConfig``), for a local urban network at 1
   tests/test_picker.py], ``station_merge_s = 1`` s.
 """
 
-from seismo.station.picker.kernels import _classic_sta_lta_numpy as _classic_sta_lta_numpy
-from seismo.station.picker.kernels import _jit_kernels as _jit_kernels
-from seismo.station.picker.kernels import _recursive_sta_lta_numpy as _recursive_sta_lta_numpy
 from seismo.station.picker.kernels import classic_sta_lta, recursive_sta_lta
-from seismo.station.picker.kernels import recursive_bias as recursive_bias
-from seismo.station.picker.onset import aic_curve as aic_curve
 from seismo.station.picker.onset import aic_onset, onset_uncertainty
 from seismo.station.picker.pick import pick_stream
 from seismo.station.picker.trigger import trigger_onsets
