@@ -24,7 +24,7 @@ from seismo.alerts.rules import (
     tsunami_severity,
 )
 from seismo.config import AlertRulesConfig
-from seismo.geo import distance_km
+from seismo.geo import azimuth_deg, distance_km
 from seismo.model import Event
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
@@ -55,14 +55,6 @@ class Header:
     restriction: str | None
     references: tuple[str, ...] = ()
     sender_name: str = ""
-
-
-def _bearing(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dl = math.radians(lon2 - lon1)
-    y = math.sin(dl) * math.cos(p2)
-    x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
-    return (math.degrees(math.atan2(y, x)) + 360.0) % 360.0
 
 
 def _latlon(lat: float, lon: float) -> str:
@@ -98,7 +90,8 @@ def _near(event: Event, sites_zh: dict[str, str], lang: str) -> str:
     for s in event.site_intensities:
         d = float(distance_km(s.latitude, s.longitude, event.latitude, event.longitude))
         if best is None or d < best[0]:
-            best = (d, s.name, _bearing(s.latitude, s.longitude, event.latitude, event.longitude))
+            az = float(azimuth_deg(s.latitude, s.longitude, event.latitude, event.longitude))
+            best = (d, s.name, az)
     if best is None or best[0] > 100.0:
         return ""
     d, name, az = best

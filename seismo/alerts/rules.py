@@ -53,7 +53,6 @@ ONCALL = "oncall"
 TSUNAMI = "tsunami"
 ENGINEERS = "engineers"
 
-SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
 CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
 
 

@@ -89,14 +89,13 @@ class StackGrid:
     """Trial hypocentres and their travel times to the stations (s).
 
     ``tt`` has shape (2, n_nodes, n_stations): index 0 P, 1 S, elevation delay
-    included. ``xyz`` holds node (east, north, depth) km for distance tests.
+    included.
     """
 
     station_ids: tuple[str, ...]
     lat: NDArray
     lon: NDArray
     depth: NDArray
-    xyz: NDArray
     tt: NDArray
 
 
@@ -132,10 +131,8 @@ def _grid(
     for k, ph in enumerate(("P", "S")):
         delay = np.array([elevation_delay_s(model, ph, e) if elevation else 0.0 for e in selev])
         tt[k] = model.travel_time(ph, dist, zz) + delay[None, :]
-    x = (lon - lon0) * 111.195 * np.cos(np.radians(lat0))
-    y = (lat - lat0) * 111.195
     log.debug("association grid: %d nodes x %d stations", len(lat), len(ids))
-    return StackGrid(ids, lat, lon, z, np.column_stack([x, y, z]), tt)
+    return StackGrid(ids, lat, lon, z, tt)
 
 
 def stack_grid(

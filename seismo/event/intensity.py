@@ -45,7 +45,7 @@ from seismo.station.amplitudes import series_values
 
 log = logging.getLogger(__name__)
 
-G = 9.80665  # standard gravity, m/s² (CGPM 1901)
+G = 9.80665  # standard gravity, m/s² (CGPM 1901), for PGA in g
 
 # --------------------------------------------------------------------------- GB/T 17742-2020
 #: How I_A and I_V combine. "and": I = I_V when I_A >= 6.0 AND I_V >= 6.0, else the

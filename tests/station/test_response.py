@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from seismo.station.response import (
+    WA_NOMINAL_GAIN,
     bandpass_power,
     cosine_prefilter,
     inverse_velocity_response,
@@ -23,7 +24,7 @@ def test_wood_anderson_paz() -> None:
         assert abs(p) == pytest.approx(w0)  # natural period 0.8 s
         assert -p.real / abs(p) == pytest.approx(0.7)  # damping 0.7
     assert paz["zeros"] == [0j, 0j] and paz["sensitivity"] == 1.0
-    assert wood_anderson_paz(2080.0)["sensitivity"] == 2080.0
+    assert wood_anderson_paz(WA_NOMINAL_GAIN)["sensitivity"] == 2080.0
 
 
 def test_wood_anderson_response_matches_obspy_paz() -> None:
