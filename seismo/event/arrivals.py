@@ -62,35 +62,46 @@ class ArrivalWindow:
         return series_window(self.series, t, t)
 
 
+@dataclass(frozen=True)
+class EventRecords:
+    """A located event and the records to measure it on.
+
+    The hypocentre (UTC origin time, degrees, km), every station's per-second
+    peaks (``"NET.STA"`` -> :class:`~seismo.model.AmplitudeSeries`), the
+    inventory (``"NET.STA"`` -> :class:`~seismo.inventory.StationInfo`) and the
+    travel-time callables that place the arrivals.
+    """
+
+    origin_time: UTCDateTime
+    latitude: float
+    longitude: float
+    depth_km: float
+    amplitudes: Mapping[str, AmplitudeSeries]
+    stations: Mapping[str, StationInfo]
+    p_time_fn: TravelTimeFn
+    s_time_fn: TravelTimeFn
+
+
 def arrival_windows(
-    origin_time: UTCDateTime,
-    latitude: float,
-    longitude: float,
-    depth_km: float,
-    amplitudes: Mapping[str, AmplitudeSeries],
-    stations: Mapping[str, StationInfo],
-    p_time_fn: TravelTimeFn,
-    s_time_fn: TravelTimeFn,
-    after_s_s: float,
-    *,
-    what: str = "arrival window",
+    records: EventRecords, after_s_s: float, *, what: str = "arrival window"
 ) -> Iterator[ArrivalWindow]:
     """The window ``[origin + P - 1 s, origin + S + after_s_s]`` of every station.
 
     Stations are taken in ``"NET.STA"`` order. A station missing from
-    ``stations`` or without a travel time is skipped with a warning naming
-    ``what`` (the caller, for the log); a station whose series does not overlap
-    the window is skipped silently.
+    ``records.stations`` or without a travel time is skipped with a warning
+    naming ``what`` (the caller, for the log); a station whose series does not
+    overlap the window is skipped silently.
     """
-    for sid, series in sorted(amplitudes.items()):
-        info = stations.get(sid)
+    r = records
+    for sid, series in sorted(r.amplitudes.items()):
+        info = r.stations.get(sid)
         if info is None:
             log.warning("%s: station %s has amplitudes but is not in the inventory", what, sid)
             continue
-        epi = float(distance_km(latitude, longitude, info.latitude, info.longitude))
+        epi = float(distance_km(r.latitude, r.longitude, info.latitude, info.longitude))
         try:
-            t_p = origin_time + float(p_time_fn(epi, depth_km))
-            t_s = origin_time + float(s_time_fn(epi, depth_km))
+            t_p = r.origin_time + float(r.p_time_fn(epi, r.depth_km))
+            t_s = r.origin_time + float(r.s_time_fn(epi, r.depth_km))
         except (SeismoError, ValueError) as exc:
             log.warning("%s: no travel time for %s at %.1f km: %s", what, sid, epi, exc)
             continue
@@ -100,24 +111,11 @@ def arrival_windows(
         yield ArrivalWindow(info, series, epi, t_p, t_s, steps)
 
 
-def count_clipped_stations(
-    origin_time: UTCDateTime,
-    latitude: float,
-    longitude: float,
-    depth_km: float,
-    amplitudes: Mapping[str, AmplitudeSeries],
-    stations: Mapping[str, StationInfo],
-    p_time_fn: TravelTimeFn,
-    s_time_fn: TravelTimeFn,
-    after_s_s: float,
-) -> int:
+def count_clipped_stations(records: EventRecords, after_s_s: float) -> int:
     """Stations whose records clipped inside their arrival window (``Event.n_clipped_stations``).
 
     Clipping is the ``clipped`` seconds of each :class:`~seismo.model.AmplitudeSeries`:
     a raw sample of a used channel at or beyond the ``[instrument]`` clip level.
     """
-    windows = arrival_windows(
-        origin_time, latitude, longitude, depth_km, amplitudes, stations,
-        p_time_fn, s_time_fn, after_s_s, what="clipped stations",
-    )
+    windows = arrival_windows(records, after_s_s, what="clipped stations")
     return sum(1 for w in windows if w.clipped)

@@ -26,21 +26,19 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from obspy import UTCDateTime
 
 from seismo.config import IntensityConfig
 from seismo.errors import DataError
-from seismo.event.arrivals import TravelTimeFn, arrival_windows
+from seismo.event.arrivals import EventRecords, arrival_windows
 from seismo.event.attenuation import CN_MAX, CN_MIN, MMI_MAX, MMI_MIN, predict_intensity
 from seismo.event.sites import Site
 from seismo.geo import distance_km, hypocentral_km
-from seismo.inventory import StationInfo
-from seismo.model import AmplitudeSeries, SiteIntensity, StationIntensity
+from seismo.model import SiteIntensity, StationIntensity
 from seismo.station.amplitudes import series_values
 
 log = logging.getLogger(__name__)
@@ -131,17 +129,7 @@ def mmi_worden2012(pga_ms2: ArrayLike, pgv_ms: ArrayLike) -> NDArray | float:
 
 # --------------------------------------------------------------------------- observations
 def station_intensities(
-    origin_time: UTCDateTime,
-    latitude: float,
-    longitude: float,
-    depth_km: float,
-    amplitudes: Mapping[str, AmplitudeSeries],
-    stations: Mapping[str, StationInfo],
-    p_time_fn: TravelTimeFn,
-    s_time_fn: TravelTimeFn,
-    cfg: IntensityConfig,
-    *,
-    include_clipped: bool = False,
+    records: EventRecords, cfg: IntensityConfig, *, include_clipped: bool = False
 ) -> list[StationIntensity]:
     """Observed intensities: PGA/PGV peaks within ``[P - 1 s, S + cfg.window_s]``.
 
@@ -151,10 +139,7 @@ def station_intensities(
     PGA or PGV in the window are left out.
     """
     out: list[StationIntensity] = []
-    for w in arrival_windows(
-        origin_time, latitude, longitude, depth_km, amplitudes, stations,
-        p_time_fn, s_time_fn, cfg.window_s, what="intensity",
-    ):
+    for w in arrival_windows(records, cfg.window_s, what="intensity"):
         if not include_clipped and w.clipped:
             log.info("intensity: %s clipped within the window, left out", w.station_id)
             continue

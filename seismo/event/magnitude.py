@@ -26,18 +26,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from obspy import UTCDateTime
 
 from seismo.config import MagnitudeConfig
 from seismo.errors import DataError
-from seismo.event.arrivals import ArrivalWindow, TravelTimeFn, arrival_windows
+from seismo.event.arrivals import ArrivalWindow, EventRecords, arrival_windows
 from seismo.geo import hypocentral_km
-from seismo.inventory import StationInfo
-from seismo.model import AmplitudeSeries, StationMagnitude
+from seismo.model import StationMagnitude
 from seismo.station.amplitudes import series_values
 
 log = logging.getLogger(__name__)
@@ -208,25 +206,15 @@ def combine_station_magnitudes(
 
 
 def event_magnitude(
-    origin_time: UTCDateTime,
-    latitude: float,
-    longitude: float,
-    depth_km: float,
-    amplitudes: Mapping[str, AmplitudeSeries],
-    stations: Mapping[str, StationInfo],
-    p_time_fn: TravelTimeFn,
-    s_time_fn: TravelTimeFn,
-    cfg: MagnitudeConfig,
+    records: EventRecords, cfg: MagnitudeConfig
 ) -> tuple[float | None, float | None, list[StationMagnitude]]:
     """Network ML of one located event from the stations' per-second WA peaks.
 
-    For each station (keys ``"NET.STA"`` in both mappings) the amplitude is the
-    largest per-second peak of each horizontal component within the arrival
-    window ``[origin + P - 1 s, origin + S + cfg.amplitude_window_s]``
-    (:func:`seismo.event.arrivals.arrival_windows`; P, S from the travel-time
-    callables, which take epicentral distance and depth in km). Stations
-    outside ``[cfg.min_distance_km, cfg.max_distance_km]`` (hypocentral) or
-    whose series does not cover the S arrival are skipped. Stations with a
+    For each station the amplitude is the largest per-second peak of each
+    horizontal component within the arrival window ``[origin + P - 1 s, origin +
+    S + cfg.amplitude_window_s]`` (:func:`seismo.event.arrivals.arrival_windows`).
+    Stations outside ``[cfg.min_distance_km, cfg.max_distance_km]`` (hypocentral)
+    or whose series does not cover the S arrival are skipped. Stations with a
     clipped second inside the window are reported with ``used=False`` (their
     amplitude is only a lower bound). Each horizontal component is one datum.
 
@@ -234,11 +222,8 @@ def event_magnitude(
         (ML or None, uncertainty or None, station magnitudes incl. rejected ones)
     """
     rows: list[tuple[StationMagnitude, bool]] = []
-    for w in arrival_windows(
-        origin_time, latitude, longitude, depth_km, amplitudes, stations,
-        p_time_fn, s_time_fn, cfg.amplitude_window_s, what="magnitude",
-    ):
-        hypo = hypocentral_distance_km(w.epi_km, depth_km)
+    for w in arrival_windows(records, cfg.amplitude_window_s, what="magnitude"):
+        hypo = hypocentral_distance_km(w.epi_km, records.depth_km)
         if cfg.min_distance_km <= hypo <= cfg.max_distance_km:
             rows += station_magnitudes(w, hypo, cfg)
     return combine_station_magnitudes(rows, cfg)

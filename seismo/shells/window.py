@@ -241,15 +241,18 @@ def measure_event(ctx: Context, ev: Event, amps: Mapping[str, AmplitudeSeries]) 
     Every measurement reads the stations' per-second peaks ``amps`` inside their
     arrival window (:mod:`seismo.event.arrivals`).
     """
-    from seismo.event.arrivals import count_clipped_stations
+    from seismo.event.arrivals import EventRecords, count_clipped_stations
     from seismo.event.intensity import predict_sites, station_intensities
     from seismo.event.magnitude import event_magnitude
 
     s = ctx.settings
-    where = (ev.time, ev.latitude, ev.longitude, ev.depth_km, amps, ctx.stations)
-    ml, ml_unc, smags = event_magnitude(*where, ctx.p_time, ctx.s_time, s.magnitude)
-    obs = station_intensities(*where, ctx.p_time, ctx.s_time, s.intensity)
-    clipped = count_clipped_stations(*where, ctx.p_time, ctx.s_time, s.intensity.window_s)
+    records = EventRecords(
+        ev.time, ev.latitude, ev.longitude, ev.depth_km, amps, ctx.stations,
+        ctx.p_time, ctx.s_time,
+    )
+    ml, ml_unc, smags = event_magnitude(records, s.magnitude)
+    obs = station_intensities(records, s.intensity)
+    clipped = count_clipped_stations(records, s.intensity.window_s)
     site_int = []
     if ml is not None and ctx.sites:
         site_int = predict_sites(

@@ -13,6 +13,7 @@ from seismo.config import IntensityConfig
 from seismo.errors import DataError
 from seismo.event import attenuation as A
 from seismo.event import intensity as I
+from seismo.event.arrivals import EventRecords
 from seismo.event.sites import Site
 from seismo.geo import distance_km, hypocentral_km
 from seismo.inventory import station_map
@@ -151,7 +152,9 @@ def test_station_intensities(smap) -> None:
         ids[2]: _series(info[2], 2.0, 0.2, clipped=(25,)),
     }
     cfg = IntensityConfig()
-    obs = I.station_intensities(ORIGIN, lat, lon, 8.0, amps, smap, p_time, s_time, cfg)
+    obs = I.station_intensities(
+        EventRecords(ORIGIN, lat, lon, 8.0, amps, smap, p_time, s_time), cfg
+    )
     assert [o.station for o in obs] == [info[0].station, info[1].station]
     assert obs[0].intensity_cn == 6.8 and obs[1].intensity_cn == 5.8
     assert obs[0].pga_ms2 == 1.0 and obs[0].pgv_ms == 0.1
@@ -159,13 +162,16 @@ def test_station_intensities(smap) -> None:
     expected_epi = float(distance_km(lat, lon, info[0].latitude, info[0].longitude))
     assert obs[0].epi_distance_km == pytest.approx(expected_epi, abs=1e-3)
     with_clipped = I.station_intensities(
-        ORIGIN, lat, lon, 8.0, amps, smap, p_time, s_time, cfg, include_clipped=True
+        EventRecords(ORIGIN, lat, lon, 8.0, amps, smap, p_time, s_time), cfg,
+        include_clipped=True,
     )
     assert len(with_clipped) == 3 and with_clipped[2].intensity_cn == 7.7
     # The window [P - 1 s, S + window_s] excludes a peak before the P wave.
     early = {ids[0]: _series(info[0], 1.0, 0.1)}
     late_origin = ORIGIN + 30.0
-    late = I.station_intensities(late_origin, lat, lon, 8.0, early, smap, p_time, s_time, cfg)
+    late = I.station_intensities(
+        EventRecords(late_origin, lat, lon, 8.0, early, smap, p_time, s_time), cfg
+    )
     assert late[0].pga_ms2 == pytest.approx(1e-3)
 
 

@@ -10,6 +10,7 @@ from obspy import UTCDateTime
 
 from seismo.config import MagnitudeConfig
 from seismo.errors import DataError
+from seismo.event.arrivals import EventRecords
 from seismo.event.magnitude import (
     event_magnitude,
     ml_iaspei,
@@ -32,6 +33,10 @@ def p_time(epi_km: float, depth_km: float) -> float:
 
 def s_time(epi_km: float, depth_km: float) -> float:
     return math.hypot(epi_km, depth_km) / VS
+
+
+def _records(amps, smap, lat: float, lon: float) -> EventRecords:  # type: ignore[no-untyped-def]
+    return EventRecords(ORIGIN, lat, lon, DEPTH, amps, smap, p_time, s_time)
 
 
 # ---------------------------------------------------------------- formula
@@ -120,7 +125,7 @@ def test_event_magnitude_recovers_ml(smap) -> None:
     lat, lon = _epicentre(smap)
     amps = {sid: _series_for(info, 3.2, lat, lon) for sid, info in smap.items()}
     cfg = MagnitudeConfig(amplitude_window_s=20.0)
-    ml, unc, sms = event_magnitude(ORIGIN, lat, lon, DEPTH, amps, smap, p_time, s_time, cfg)
+    ml, unc, sms = event_magnitude(_records(amps, smap, lat, lon), cfg)
     assert len(sms) == 2 * len(smap)  # each horizontal component is one datum
     assert ml == pytest.approx(3.2 - 0.025, abs=0.03)
     assert unc is not None and unc < 0.05
@@ -145,7 +150,7 @@ def test_event_magnitude_excludes_clipped_outliers_and_far(smap) -> None:
         wa_e_nm=full.wa_e_nm[:11],
     )
     cfg = MagnitudeConfig(amplitude_window_s=20.0)
-    ml, _, sms = event_magnitude(ORIGIN, lat, lon, DEPTH, amps, smap, p_time, s_time, cfg)
+    ml, _, sms = event_magnitude(_records(amps, smap, lat, lon), cfg)
     by_sta = {}
     for m in sms:
         by_sta.setdefault(f"{m.network}.{m.station}", []).append(m)
@@ -155,7 +160,7 @@ def test_event_magnitude_excludes_clipped_outliers_and_far(smap) -> None:
     assert ml == pytest.approx(3.0 - 0.025, abs=0.03)
 
     near = MagnitudeConfig(amplitude_window_s=20.0, max_distance_km=12.0)
-    _, _, sms_near = event_magnitude(ORIGIN, lat, lon, DEPTH, amps, smap, p_time, s_time, near)
+    _, _, sms_near = event_magnitude(_records(amps, smap, lat, lon), near)
     assert all(m.hypo_distance_km <= 12.0 for m in sms_near)
     assert len(sms_near) < len(sms)
 
@@ -163,7 +168,7 @@ def test_event_magnitude_excludes_clipped_outliers_and_far(smap) -> None:
 def test_event_magnitude_without_data(smap) -> None:
     lat, lon = _epicentre(smap)
     cfg = MagnitudeConfig()
-    assert event_magnitude(ORIGIN, lat, lon, DEPTH, {}, smap, p_time, s_time, cfg) == (
+    assert event_magnitude(_records({}, smap, lat, lon), cfg) == (
         None,
         None,
         [],
@@ -171,4 +176,4 @@ def test_event_magnitude_without_data(smap) -> None:
     # A station missing from the inventory is skipped with a warning, not an error.
     info = next(iter(smap.values()))
     amps = {"XX.NONE": _series_for(info, 3.0, lat, lon)}
-    assert event_magnitude(ORIGIN, lat, lon, DEPTH, amps, smap, p_time, s_time, cfg)[0] is None
+    assert event_magnitude(_records(amps, smap, lat, lon), cfg)[0] is None

@@ -225,6 +225,7 @@ def test_series_window_and_json_round_trip() -> None:
 def test_waveforms_to_event_magnitude(inventory) -> None:
     """End to end: counts at a few stations -> series -> event ML of the input size."""
     from seismo.config import MagnitudeConfig
+    from seismo.event.arrivals import EventRecords
     from seismo.event.magnitude import event_magnitude, wa_amplitude_for_ml
     from seismo.geo import distance_km, hypocentral_km
     from seismo.inventory import station_map
@@ -247,7 +248,8 @@ def test_waveforms_to_event_magnitude(inventory) -> None:
     def tt(epi: float, dep: float) -> float:
         return 15.0  # the packet is inside [P - 1, S + 30] for every station
 
-    ml, _, sms = event_magnitude(origin, lat, lon, depth, amps, smap, tt, tt, MagnitudeConfig())
+    records = EventRecords(origin, lat, lon, depth, amps, smap, tt, tt)
+    ml, _, sms = event_magnitude(records, MagnitudeConfig())
     assert len(sms) == 8
     north = [m.ml for m in sms if m.channel.endswith("N")]
     assert north == pytest.approx([3.0] * 4, abs=0.02)
