@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from seismo.alerts import region as geo_region
+from seismo.alerts.region import in_region, is_offshore
 from seismo.config import AlertRulesConfig
 from seismo.geo import distance_km
 from seismo.model import Event
@@ -221,7 +221,7 @@ def evaluate(
     mag = _finite(event.magnitude)
     imax = max_intensity(event)
     located = math.isfinite(event.latitude) and math.isfinite(event.longitude)
-    inside = located and geo_region.in_region(event.latitude, event.longitude, region)
+    inside = located and in_region(event.latitude, event.longitude, region)
     dist = nearest_station_km(event, region)
     if event.status == "rejected" or not located:
         why = "rejected by review" if event.status == "rejected" else "not located"
@@ -242,7 +242,7 @@ def evaluate(
     if big or saturated:
         unc = _finite(event.horizontal_uncertainty_km) or 0.0
         probe = min(max(unc, 0.0), rules.offshore_uncertainty_max_km)
-        offshore = geo_region.is_offshore(event.latitude, event.longitude, probe)
+        offshore = is_offshore(event.latitude, event.longitude, probe)
     tsunami = bool(offshore) and shallow and (big or saturated)
     if tsunami:
         why = f"ML {mag:.1f} >= {rules.tsunami_min_magnitude:g}" if big else "ML saturated"

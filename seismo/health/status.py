@@ -18,9 +18,9 @@ import numpy as np
 from obspy import Inventory, Stream, Trace, UTCDateTime
 from obspy.core.inventory.response import Response
 
+import seismo.health.metrics as m
 from seismo.config import HealthConfig, InstrumentConfig
 from seismo.errors import DataError
-from seismo.health import metrics as m
 from seismo.health.psd import NoisePSD, band_deviation, band_key, noise_psd
 from seismo.inventory import ChannelInfo, StationInfo
 from seismo.model import HealthStatus, StationHealth
