@@ -410,29 +410,27 @@ def remagnitude(event: Event, ctx: Context) -> Event:
     mean; the others go through the same robust median as the automatic ML.
     """
     from seismo.event.intensity import predict_sites
-    from seismo.event.magnitude import ml_iaspei, network_magnitude
-    from seismo.geo import distance_km, hypocentral_km
+    from seismo.event.magnitude import (
+        combine_station_magnitudes,
+        hypocentral_distance_km,
+        ml_iaspei,
+    )
+    from seismo.geo import distance_km
 
     cfg = ctx.settings.magnitude
-    smags = []
+    rows = []
     for m in event.station_magnitudes:
         info = ctx.stations.get(f"{m.network}.{m.station}")
         if info is None or not m.amplitude_nm > 0:
-            smags.append(m)
+            rows.append((m, False))
             continue
         epi = float(distance_km(event.latitude, event.longitude, info.latitude, info.longitude))
-        hypo = max(float(hypocentral_km(epi, max(event.depth_km, 0.0))), 0.1)
+        hypo = hypocentral_distance_km(epi, event.depth_km)
         ml = float(ml_iaspei(m.amplitude_nm, hypo, cfg.a, cfg.b, cfg.c))
         in_range = cfg.min_distance_km <= hypo <= cfg.max_distance_km
-        smags.append(dataclasses.replace(m, hypo_distance_km=round(hypo, 3), ml=round(ml, 3),
-                                         used=m.used and in_range))
-    cand = [i for i, m in enumerate(smags) if m.used]
-    mag = unc = None
-    if cand:
-        mag, unc, mask = network_magnitude([smags[i].ml for i in cand], cfg.outlier_mad)
-        for i, keep in zip(cand, mask, strict=True):
-            if not keep:
-                smags[i] = dataclasses.replace(smags[i], used=False)
+        rows.append((dataclasses.replace(m, hypo_distance_km=round(hypo, 3), ml=round(ml, 3),
+                                         used=m.used and in_range), False))
+    mag, unc, smags = combine_station_magnitudes(rows, cfg)
     obs = tuple(
         dataclasses.replace(s, epi_distance_km=round(float(distance_km(
             event.latitude, event.longitude, s.latitude, s.longitude)), 3))
