@@ -47,6 +47,7 @@ def write_config(tmp: Path, influx_url: str, database: str) -> Path:
                    "groups": {"oncall": ["audit"], "tsunami": ["audit"],
                               "engineers": ["audit"]}})
     data.setdefault("health", {})["state_file"] = "var/health_state.json"
+    data["report"] = {"dir": "var/reports"}
     path = tmp / "seismo.toml"
     path.write_text(dump_toml(data), encoding="utf-8")
     return path
