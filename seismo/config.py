@@ -178,7 +178,28 @@ class PickerConfig(_Model):
     station_merge_s: PosFloat = Field(1.0, description="P picks of one station this close: one")
     polarity_min_ratio: PosFloat = Field(5.0, description="First motion / noise rms for polarity")
     s_min_delay_s: PosFloat = Field(0.5, description="Minimum S-P delay for S picks (s)")
-    s_max_delay_s: PosFloat = Field(30.0, description="Maximum S-P delay for S picks (s)")
+    s_max_delay_s: PosFloat = Field(
+        90.0,
+        description="S-P delay up to which a station's P guides the S refinement (s); "
+        "90 s: S-P of Sg at ~700 km (regional events)",
+    )
+    # Re-arming in the coda and P/S labels (sources: docstrings of seismo.station.picker.pick
+    # and seismo.station.picker.polarization, docs/picker.md).
+    coda_sta_s: PosFloat = Field(
+        0.25, description="STA of the short-window (coda) detector (s): ~2 cycles at 8 Hz"
+    )
+    coda_lta_s: PosFloat = Field(
+        2.5, description="LTA of the coda detector (s): follows a local coda's decay"
+    )
+    coda_trig_on: NonNegFloat = Field(
+        5.0, description="Coda detector threshold (0: off); above trig_on: fewer samples"
+    )
+    polarization_window_s: PosFloat = Field(
+        0.5, description="Particle-motion window before/after an onset for the P/S label (s)"
+    )
+    polarization_dip_deg: Annotated[float, Field(gt=0, lt=90)] = Field(
+        35.26, description="P when the added motion dips steeper: free-surface S window"
+    )
     # Onset refinement and pick uncertainty (sources: docstring of seismo.station.picker.onset,
     # docs/picker.md).
     refine_band: BandConfig = Field(
@@ -197,6 +218,11 @@ class PickerConfig(_Model):
             raise ValueError(f"sta_s ({self.sta_s}) must be shorter than lta_s ({self.lta_s})")
         if self.trig_off >= self.trig_on:
             raise ValueError(f"trig_off ({self.trig_off}) must be below trig_on ({self.trig_on})")
+        if self.coda_sta_s >= self.coda_lta_s:
+            raise ValueError(
+                f"coda_sta_s ({self.coda_sta_s}) must be shorter than coda_lta_s "
+                f"({self.coda_lta_s})"
+            )
         return self
 
 
@@ -212,7 +238,9 @@ class AssociateConfig(_Model):
 
     min_stations: Annotated[int, Field(ge=3)] = 4
     min_phases: Annotated[int, Field(ge=4)] = Field(
-        5, description="4 unknowns (x, y, z, t0) + 1 redundant phase, so RMS means something"
+        6,
+        description="4 unknowns (x, y, z, t0) + 2 redundant phases: the fewest with which one "
+        "wrong pick stands out from the rest (with 1, any pick fits); docs/consistency.md",
     )
     max_residual_s: PosFloat = Field(1.5, description="cap of the residual tolerance (s)")
     residual_floor_s: PosFloat = Field(
@@ -242,6 +270,20 @@ class AssociateConfig(_Model):
     )
     glitch_window_s: NonNegFloat = Field(
         0.02, description="'simultaneous' for glitches: 2 samples at 100 Hz (s)"
+    )
+    # Consistency check of every event (seismo.event.consistency, docs/consistency.md).
+    min_p_phases: Annotated[int, Field(ge=0)] = Field(
+        1, description="P picks an event needs: S-only groups are what an S coda produces"
+    )
+    far_km: NonNegFloat = Field(
+        30.0, description="beyond this distance outside the network an event needs far-event "
+        "evidence (km; the grid margin)"
+    )
+    far_min_p_stations: Annotated[int, Field(ge=3)] = Field(
+        4, description="P picks a far event needs: a plane wave (3 unknowns) + 1 redundant"
+    )
+    far_max_azimuth_deg: Annotated[float, Field(gt=0, le=180)] = Field(
+        30.0, description="largest misfit between the P plane-wave direction and the epicentre"
     )
 
 

@@ -40,8 +40,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seismo.config import AssociateConfig
 from seismo.event.velocity import VelocityModel
-from seismo.geo import azimuth_deg
+from seismo.geo import azimuth_deg, hull_distance_km
 from seismo.inventory import StationInfo
 from seismo.model import StationMagnitude
 
@@ -58,6 +59,18 @@ class ConsistencyRules:
     moveout_tolerance_s: float = 0.5
     amplitude_min_distance_ratio: float = 1.5
     amplitude_max_rank_correlation: float = 0.5
+
+    @classmethod
+    def from_config(cls, cfg: AssociateConfig) -> ConsistencyRules:
+        """The rules with the thresholds that ``[associate]`` sets."""
+        return cls(
+            min_p_phases=cfg.min_p_phases,
+            far_km=cfg.far_km,
+            far_min_p_stations=cfg.far_min_p_stations,
+            far_max_azimuth_deg=cfg.far_max_azimuth_deg,
+            s_minus_p_tolerance_s=2 * cfg.residual_floor_s,
+            moveout_tolerance_s=cfg.residual_floor_s,
+        )
 
 
 def _rank_corr(a: Sequence[float], b: Sequence[float]) -> float:
@@ -83,55 +96,6 @@ def _rank_corr(a: Sequence[float], b: Sequence[float]) -> float:
     return float(np.mean((ra - ra.mean()) * (rb - rb.mean())) / (sa * sb))
 
 
-def distance_outside_km(lat: float, lon: float, points: Sequence[tuple[float, float]]) -> float:
-    """Distance (km) of (lat, lon) outside the convex hull of ``points`` (lat, lon); 0 inside.
-
-    Local equirectangular projection around the points' centre (good to ~1 %
-    within a few hundred km; farther, only "far outside" matters).
-    """
-    if not points:
-        return 0.0
-    la0 = float(np.mean([p[0] for p in points]))
-    lo0 = float(np.mean([p[1] for p in points]))
-    k = math.pi * 6371.0 / 180.0
-    c = math.cos(math.radians(la0))
-    pts = sorted({((p[1] - lo0) * k * c, (p[0] - la0) * k) for p in points})
-    x, y = (lon - lo0) * k * c, (lat - la0) * k
-    if len(pts) < 3:
-        return min(math.hypot(x - px, y - py) for px, py in pts)
-    hull = _hull(pts)
-    edges = list(zip(hull, hull[1:] + hull[:1], strict=True))
-    if all((b[0] - a[0]) * (y - a[1]) - (b[1] - a[1]) * (x - a[0]) >= -1e-9 for a, b in edges):
-        return 0.0
-    return min(_seg_dist(x, y, a, b) for a, b in edges)
-
-
-def _hull(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Convex hull, counter-clockwise (Andrew's monotone chain)."""
-
-    def cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
-        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
-
-    lower: list[tuple[float, float]] = []
-    for p in pts:
-        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
-            lower.pop()
-        lower.append(p)
-    upper: list[tuple[float, float]] = []
-    for p in reversed(pts):
-        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
-            upper.pop()
-        upper.append(p)
-    return lower[:-1] + upper[:-1]
-
-
-def _seg_dist(x: float, y: float, a: tuple[float, float], b: tuple[float, float]) -> float:
-    dx, dy = b[0] - a[0], b[1] - a[1]
-    ll = dx * dx + dy * dy
-    t = 0.0 if ll == 0 else max(0.0, min(1.0, ((x - a[0]) * dx + (y - a[1]) * dy) / ll))
-    return math.hypot(x - a[0] - t * dx, y - a[1] - t * dy)
-
-
 def check_origin(
     origin: object,
     stations: Mapping[str, StationInfo],
@@ -155,9 +119,9 @@ def check_origin(
         if p is None:
             continue
         sp = float(s.time - p.time)
-        pred = float(model.travel_time("S", s.distance_km, depth)) - float(
-            model.travel_time("P", p.distance_km, depth)
-        )
+        pred = float(model.travel_time(s.phase, s.distance_km, depth)) - float(
+            model.travel_time(p.phase, p.distance_km, depth)
+        )  # each arrival's own phase: Sg-Pn at regional distances
         if sp <= 0:
             out.append(f"S before P at {s.station}")
         elif abs(sp - pred) > rules.s_minus_p_tolerance_s:
@@ -173,7 +137,7 @@ def check_origin(
             out.append("P arrival times do not grow with distance")
     # far events
     pts = [(s.latitude, s.longitude) for s in stations.values()]
-    outside = distance_outside_km(lat, lon, pts)
+    outside = hull_distance_km(lat, lon, [p[0] for p in pts], [p[1] for p in pts])
     if outside > rules.far_km:
         n_p = len({(a.network, a.station) for a in p_arr})
         if n_p < rules.far_min_p_stations:

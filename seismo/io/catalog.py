@@ -58,9 +58,8 @@ class CatalogEvent:
     """One event of a catalogue. Degrees, km; ``depth_km``/``magnitude`` may be unknown.
 
     ``depth_fixed`` is True when the producer says that the depth was not
-    solved for (seismo's ``depth_fixed``, QuakeML ``depth_type``
-    "operator assigned"/"from location" fixed flags). ``outside_network`` and
-    ``flags`` carry what the producer said about the solution (seismo files).
+    solved for (seismo's JSON ``depth_fixed``, QuakeML ``depth_type`` "operator
+    assigned"). ``flags`` carries further remarks of the producer on the solution.
     """
 
     time: UTCDateTime
@@ -200,8 +199,7 @@ def _read_quakeml(p: Path) -> list[CatalogEvent]:
                 continue
             picks.append(CatalogPick(f"{w.network_code or ''}.{w.station_code or ''}",
                                      str(pk.phase_hint or "?"), pk.time))
-        fixed = str(getattr(org, "depth_type", "") or "") in ("operator assigned",)
-        quality = getattr(org, "quality", None)
+        fixed = str(getattr(org, "depth_type", "") or "") == "operator assigned"
         out.append(
             CatalogEvent(
                 time=org.time,
@@ -212,7 +210,7 @@ def _read_quakeml(p: Path) -> list[CatalogEvent]:
                 magnitude_type=None if mag is None else mag.magnitude_type,
                 id=str(ev.resource_id).rsplit("/", 1)[-1],
                 picks=tuple(picks),
-                depth_fixed=fixed or bool(getattr(quality, "depth_phase_count", None) == -1),
+                depth_fixed=fixed,
             )
         )
     return out

@@ -40,8 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from seismo.event.consistency import distance_outside_km as hull_distance_km
-from seismo.geo import distance_km
+from seismo.geo import distance_km, hull_distance_km
 from seismo.io.catalog import CatalogEvent, CatalogPick
 
 #: Travel time (s) of a phase at (epicentral km, depth km) to a station id.
@@ -91,7 +90,8 @@ def _signed_stats(values: Sequence[float]) -> dict[str, float | int | None]:
 
 def distance_outside_km(lat: float, lon: float, stations: Sequence[StationXY]) -> float:
     """Distance (km) of (lat, lon) outside the convex hull of ``stations``; 0 inside."""
-    return hull_distance_km(lat, lon, [(s.latitude, s.longitude) for s in stations])
+    return hull_distance_km(lat, lon, [s.latitude for s in stations],
+                            [s.longitude for s in stations])
 
 
 def _nearest_station_km(ev: CatalogEvent, stations: Sequence[StationXY]) -> float:
@@ -248,7 +248,8 @@ def score_events(
     ]
     n_unexplained = sum(1 for x in extra_rows if x["class"] == "unexplained")
     dm_tmpl = [
-        x["magnitude"] - x["template_magnitude"] for x in extra_rows
+        float(x["magnitude"]) - float(x["template_magnitude"])  # type: ignore[arg-type]
+        for x in extra_rows
         if x["magnitude"] is not None and x["template_magnitude"] is not None
     ]
     dtype, rtype = _mtype(detected), _mtype(reference)

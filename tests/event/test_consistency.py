@@ -12,11 +12,10 @@ from seismo.event.consistency import (
     ConsistencyRules,
     check_amplitudes,
     check_origin,
-    distance_outside_km,
 )
 from seismo.event.locate import locate
 from seismo.event.velocity import VelocityModel, load_velocity_model
-from seismo.geo import destination
+from seismo.geo import destination, hull_distance_km
 from seismo.model import StationMagnitude
 
 LAT, LON = 37.8, 140.0
@@ -42,8 +41,8 @@ def test_a_real_local_event_passes(net, model) -> None:  # type: ignore[no-untyp
 def test_a_real_distant_event_passes(net, model) -> None:  # type: ignore[no-untyped-def]
     lat, lon = destination(LAT, LON, 60.0, 250.0)
     o = locate(synth_picks(net, model, lat, lon, 10.0), net, model, LocateConfig())
-    assert distance_outside_km(o.latitude, o.longitude,
-                               [(s.latitude, s.longitude) for s in net.values()]) > 200
+    assert hull_distance_km(o.latitude, o.longitude, [s.latitude for s in net.values()],
+                            [s.longitude for s in net.values()]) > 200
     assert check_origin(o, net, model, RULES) == []
 
 
@@ -114,8 +113,9 @@ def test_amplitudes_must_decay_with_distance() -> None:
 
 
 def test_distance_outside() -> None:
-    sq = [(0.0, 0.0), (0.0, 1.0), (1.0, 1.0), (1.0, 0.0)]
-    assert distance_outside_km(0.5, 0.5, sq) == 0.0
-    assert distance_outside_km(0.5, 1.5, sq) == pytest.approx(55.6, rel=0.01)
+    lats, lons = [0.0, 0.0, 1.0, 1.0], [0.0, 1.0, 1.0, 0.0]
+    assert hull_distance_km(0.5, 0.5, lats, lons) == 0.0
+    assert hull_distance_km(0.5, 1.5, lats, lons) == pytest.approx(55.6, rel=0.01)
+    assert hull_distance_km(0.5, 0.5, [0.0], [0.0]) == pytest.approx(78.6, rel=0.01)
 
 
