@@ -57,10 +57,11 @@ log = logging.getLogger("scoreboard")
 
 # --------------------------------------------------------------------------- ObsPy baseline
 def obspy_triggers(sds: Path, inventory: Any, start: Any, end: Any) -> tuple[list[Any], float]:
-    """Coincidence-trigger times over ``[start, end)`` and the wall time (s)."""
+    """Coincidence-trigger times over ``[start, end)`` (``bench_detect``'s ObsPy baseline)
+    and the wall time (s)."""
+    from bench_detect import coincidence_triggers
     from obspy import Stream
     from obspy.clients.filesystem.sds import Client
-    from obspy.signal.trigger import coincidence_trigger
 
     from seismo.inventory import stations
 
@@ -69,16 +70,7 @@ def obspy_triggers(sds: Path, inventory: Any, start: Any, end: Any) -> tuple[lis
     st = Stream()
     for s in stations(inventory):
         st += client.get_waveforms(s.network, s.station, "*", "??Z", start - 30, end)
-    st.merge(method=1, fill_value=0)
-    keep, seen = Stream(), set()
-    for tr in sorted(st, key=lambda x: x.stats.channel):
-        if tr.stats.station not in seen:
-            seen.add(tr.stats.station)
-            keep.append(tr)
-    keep.detrend("demean")
-    keep.filter("bandpass", freqmin=2.0, freqmax=15.0)
-    trig = [t["time"] for t in coincidence_trigger("recstalta", 4.0, 1.5, keep, 4, sta=0.5,
-                                                    lta=10.0) if start <= t["time"] < end]
+    trig = [t for t in coincidence_triggers(st) if start <= t < end]
     return trig, time.perf_counter() - t0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from seismo.cli.common import UsageError, parse_time, settings_from_args
@@ -79,6 +80,19 @@ def store_alert_choice(
     return store, alerts, notes
 
 
+def progress_callback(quiet: bool) -> Callable[[int, int, int], None]:
+    """An ``on_window(done, total, n_events)`` that draws a progress bar on stderr."""
+    progress: _Progress | None = None
+
+    def on_window(done: int, total: int, n_events: int) -> None:
+        nonlocal progress
+        if progress is None:
+            progress = _Progress(total, not quiet)
+        progress.update(done, n_events)
+
+    return on_window
+
+
 class _Progress:
     def __init__(self, total: int, enabled: bool) -> None:
         self.total, self.enabled, self.t0 = total, enabled and total > 1, time.monotonic()
@@ -116,13 +130,7 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError(f"--{opt}: directory {path.parent} does not exist")
     settings = settings_from_args(args)
     store, alerts, notes = store_alert_choice(settings, args)
-    progress = None
-
-    def on_window(done: int, total: int, n_events: int) -> None:
-        nonlocal progress
-        if progress is None:
-            progress = _Progress(total, not args.quiet)
-        progress.update(done, n_events)
+    on_window = progress_callback(args.quiet)
 
     summary = detect_range(
         settings,

@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _run(args: argparse.Namespace) -> int:
-    from seismo.cli.cmd_detect import _Progress, store_alert_choice
+    from seismo.cli.cmd_detect import progress_callback, store_alert_choice
     from seismo.io.catalog import read_catalog
     from seismo.shells.evaluate import evaluate, render, scenario_reference
     from seismo.shells.scoring import MatchRules
@@ -82,13 +82,7 @@ def _run(args: argparse.Namespace) -> int:
     # sim:// of a scenario is the simulator, never another network's data
     guard_args = argparse.Namespace(**{**vars(args), "feed": None if args.scenario else feed})
     store, alerts, notes = store_alert_choice(settings, guard_args, default_on=False)
-    progress = None
-
-    def on_window(done: int, total: int, n_events: int) -> None:
-        nonlocal progress
-        if progress is None:
-            progress = _Progress(total, not args.quiet)
-        progress.update(done, n_events)
+    on_window = progress_callback(args.quiet)
 
     rules = MatchRules(max_time_s=args.match_time, max_distance_km=args.match_distance)
     ev = evaluate(

@@ -146,6 +146,20 @@ def _mtype(events: Sequence[CatalogEvent]) -> str:
     return "/".join(types) if types else "M"
 
 
+def _event_fields(d: CatalogEvent) -> dict[str, Any]:
+    """The detected event's own fields in a matched or extra row."""
+    return {
+        "id": d.id,
+        "time": str(d.time),
+        "latitude": d.latitude,
+        "longitude": d.longitude,
+        "depth_km": d.depth_km,
+        "depth_fixed": d.depth_fixed,
+        "magnitude": d.magnitude,
+        "magnitude_type": d.magnitude_type,
+    }
+
+
 def _pick_summary(p: CatalogPick) -> dict[str, Any]:
     return {"station": p.station_id, "phase": p.phase, "time": str(p.time)}
 
@@ -186,14 +200,7 @@ def score_events(
         tmpl = probably_real.get(j)
         extra_rows.append(
             {
-                "id": d.id,
-                "time": str(d.time),
-                "latitude": d.latitude,
-                "longitude": d.longitude,
-                "depth_km": d.depth_km,
-                "depth_fixed": d.depth_fixed,
-                "magnitude": d.magnitude,
-                "magnitude_type": d.magnitude_type,
+                **_event_fields(d),
                 "outside_network_km": round(outside, 1),
                 "phantom": outside > rules.phantom_outside_km,
                 "class": kind,
@@ -227,13 +234,7 @@ def score_events(
                 "reference_magnitude": r.magnitude,
                 "reference_latitude": r.latitude,
                 "reference_longitude": r.longitude,
-                "id": d.id,
-                "time": str(d.time),
-                "latitude": d.latitude,
-                "longitude": d.longitude,
-                "depth_km": d.depth_km,
-                "depth_fixed": d.depth_fixed,
-                "magnitude": d.magnitude,
+                **_event_fields(d),
                 "epicentral_error_km": round(e, 2),
                 "depth_error_km": None if dz is None else round(dz, 2),
                 "origin_time_error_s": round(float(d.time - r.time), 3),
