@@ -99,7 +99,7 @@ def associate_pyocto(
     assoc = pyocto.OctoAssociator.from_area(
         lat=(lat0 - pad, lat1 + pad), lon=(lon0 - padlon, lon1 + padlon),
         zlim=(0.0, settings.locate.depth_max_km), velocity_model=vm, time_before=t_net,
-        n_picks=a.min_phases, n_p_picks=3, n_s_picks=0, n_p_and_s_picks=0,
+        n_picks=a.min_phases, n_p_picks=max(1, a.min_p_phases), n_s_picks=0, n_p_and_s_picks=0,
         pick_match_tolerance=a.max_residual_s, n_threads=1,
     )
     assoc.transform_stations(sdf)

@@ -2,7 +2,10 @@
 
 One command regenerates it::
 
-    python benchmarks/scoreboard.py            # writes benchmarks/scoreboard.md and .json
+    python benchmarks/scoreboard.py   # benchmarks/scoreboard.md and .json; the READMEs' tables
+
+The tables between ``<!-- scoreboard:start -->`` and ``<!-- scoreboard:end -->`` in
+``README.md`` and ``benchmarks/README.md`` are replaced by the new ones.
 
 Rows (each scored by ``seismo evaluate``'s rules, docs/evaluation.md):
 
@@ -277,6 +280,20 @@ def markdown(title: str, rows: list[dict[str, Any]], note: str) -> str:
     return "\n".join([f"### {title}", "", note, "", head, sep, *body, ""])
 
 
+START, END = "<!-- scoreboard:start -->", "<!-- scoreboard:end -->"
+
+
+def update_readme(path: Path, text: str) -> None:
+    """Replace the marked scoreboard section of ``path`` (nothing if it has no markers)."""
+    doc = path.read_text(encoding="utf-8")
+    if START not in doc or END not in doc:
+        return
+    head, rest = doc.split(START, 1)
+    _, tail = rest.split(END, 1)
+    body = text.replace("### ", "#### ")
+    path.write_text(f"{head}{START}\n{body}\n{END}{tail}", encoding="utf-8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -305,6 +322,9 @@ def main() -> None:
             "model 4 % faster than the locator's; magnitudes: ML - ML (simulator input)."))
     text = "\n".join(parts)
     args.out.write_text(text, encoding="utf-8")
+    if not (args.skip_sim or args.skip_hinet):
+        for readme in (ROOT / "README.md", ROOT / "benchmarks" / "README.md"):
+            update_readme(readme, text)
     args.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n",
                                              encoding="utf-8")
     print(text)
