@@ -21,9 +21,15 @@ onto a space-time grid), in the vectorised form of REAL (Zhang et al. 2019):
    :func:`tolerance_s`: 0.5 s + 5 % of the travel time, capped at
    ``cfg.max_residual_s``),
    the event is relocated, outliers are dropped, and the event is accepted
-   when it has ``cfg.min_stations`` stations, ``cfg.min_phases`` phases and an
-   RMS below ``cfg.max_rms_s``. Its picks leave the pool and the stack is
+   when it has ``cfg.min_stations`` stations, ``cfg.min_phases`` phases, an
+   RMS below ``cfg.max_rms_s`` and passes the consistency check
+   (:mod:`seismo.event.consistency`). Its picks leave the pool and the stack is
    recomputed, so overlapping events are found one after the other.
+
+Each pick is associated with the explicit phase that fits it (Pg or Pn, Sg or
+Sn of the 1-D model; :func:`_residuals`), and a regional candidate with Sn
+arrivals is also tried with them as Sg (:func:`_grow`). The minimum counts adapt
+to what the live stations can give (:func:`adapt_to_network`).
 
 Coincidence in time alone never makes an event: the picks must be travel-time
 consistent with one hypocentre, first on the grid, then after location.
