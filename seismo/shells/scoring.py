@@ -21,7 +21,7 @@ Extras
     detection left over after the templates of the reference events themselves
     are matched away, "unexplained" otherwise; a "phantom" when its epicentre
     lies more than ``phantom_outside_km`` (50 km) outside the network's
-    convex hull.
+    convex hull (``n_far`` counts every detected event that far out, matched or not).
 
 Picks (:func:`score_picks`)
     For every reference event with a depth and every station, the P and S
@@ -266,7 +266,8 @@ def score_events(
         "n_extra": len(extras),
         "n_extra_probably_real": len(probably_real),
         "n_extra_unexplained": n_unexplained,
-        "n_phantom": sum(1 for o in all_outside if o > rules.phantom_outside_km),
+        "n_phantom": sum(1 for x in extra_rows if x["phantom"]),
+        "n_far": sum(1 for o in all_outside if o > rules.phantom_outside_km),
         "n_depth_zero": sum(
             1 for d in detected if d.depth_km == 0.0 and not d.depth_fixed
         ),
