@@ -260,7 +260,11 @@ class AssociateConfig(_Model):
     azimuth_step_deg: PosFloat = Field(4.0, description="outer polar grid azimuth step (deg)")
     depths_km: tuple[float, ...] = (2.0, 6.0, 10.0, 15.0, 22.0, 30.0)
     stack_window_s: PosFloat = Field(1.5, description="origin-time bin width of the stack (s)")
-    relabel_phases: bool = Field(False, description="a P pick may become the S of an event")
+    relabel_phases: bool = Field(
+        True,
+        description="an onset whose polarisation label does not fit may become the other "
+        "phase of an event at a station lacking that phase (its fit to the event)",
+    )
     min_station_ratio: Annotated[float, Field(ge=0, le=1)] = Field(
         0.5, description="associated / stations closer than the farthest associated one"
     )

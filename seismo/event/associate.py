@@ -54,7 +54,7 @@ from seismo.event.locate import Origin, elevation_delay_s, locate, polar_nodes
 from seismo.event.velocity import VelocityModel
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo
-from seismo.model import Pick
+from seismo.model import Phase, Pick
 
 log = logging.getLogger(__name__)
 
@@ -240,8 +240,9 @@ def tolerance_s(cfg: AssociateConfig, travel_time_s: NDArray | float) -> NDArray
     return np.minimum(cfg.max_residual_s, cfg.residual_floor_s + cfg.residual_fraction * t)
 
 
-def _as_s(p: Pick) -> Pick:
-    return dataclasses.replace(p, phase="S", id=Pick.make_id(p.seed_id, "S", p.time))
+def _as_phase(p: Pick, phase: Phase) -> Pick:
+    """``p`` relabelled as ``phase`` ("P"/"S"), with the id of that label."""
+    return dataclasses.replace(p, phase=phase, id=Pick.make_id(p.seed_id, phase, p.time))
 
 
 def _usable_picks(
@@ -369,10 +370,11 @@ def adapt_to_network(
 
 
 def _retire(alive: NDArray, pool: Sequence[Pick], cand: EventCandidate) -> None:
-    """Take the picks of ``cand`` (also as relabelled S) out of the pool."""
+    """Take the picks of ``cand`` (also relabelled ones) out of the pool."""
     used_ids = {p.id for p in cand.picks}
     for i in np.nonzero(alive)[0].tolist():
-        if pool[i].id in used_ids or _as_s(pool[i]).id in used_ids:
+        flip: Phase = "S" if pool[i].phase == "P" else "P"
+        if pool[i].id in used_ids or _as_phase(pool[i], flip).id in used_ids:
             alive[i] = False
 
 
@@ -578,21 +580,31 @@ def _relabel(
     model: VelocityModel, cfg: AssociateConfig, loc_cfg: LocateConfig,
     phases: dict[str, str] | None = None,
 ) -> list[Pick]:
-    """Add P-labelled picks that fit as S where the station has no S yet."""
-    have = {(p.station_id, p.phase) for p in sel}
-    used = {p.id for p in sel}
-    p_only = [p for p in cands if p.phase == "P" and p.id not in used]
-    if not p_only:
-        return sel
-    res, tt, names = _residuals(origin, p_only, stations, model, loc_cfg, phase="S")
-    ratio = np.abs(res) / tolerance_s(cfg, tt)
+    """Add picks that fit the event as the other phase where the station lacks that phase.
+
+    The label from the picker (polarisation) stands where it fits; an onset whose label
+    does not fit but which fits the event as the other phase at a station that has none
+    is taken as that phase (the arrival's fit to the event), e.g. the P of a large event
+    whose first second of motion was mislabelled S, or an S on a sensor without
+    usable horizontals.
+    """
     out = list(sel)
-    for j in np.argsort(ratio):
-        p = p_only[int(j)]
-        if ratio[j] <= 1.0 and (p.station_id, "S") not in have:
-            s = _as_s(p)
-            out.append(s)
-            have.add((p.station_id, "S"))
-            if phases is not None:
-                phases[s.id] = names[int(j)]
+    pairs: tuple[tuple[Phase, Phase], ...] = (("S", "P"), ("P", "S"))
+    for new, old in pairs:
+        have = {(p.station_id, p.phase) for p in out}
+        used = {p.id for p in out} | {_as_phase(p, "S" if p.phase == "P" else "P").id
+                                      for p in out}
+        other = [p for p in cands if p.phase == old and p.id not in used]
+        if not other:
+            continue
+        res, tt, names = _residuals(origin, other, stations, model, loc_cfg, phase=new)
+        ratio = np.abs(res) / tolerance_s(cfg, tt)
+        for j in np.argsort(ratio):
+            p = other[int(j)]
+            if ratio[j] <= 1.0 and (p.station_id, new) not in have:
+                q = _as_phase(p, new)
+                out.append(q)
+                have.add((p.station_id, new))
+                if phases is not None:
+                    phases[q.id] = names[int(j)]
     return out

@@ -155,13 +155,27 @@ def test_relabel_p_as_s(sz, model) -> None:  # type: ignore[no-untyped-def]
     wrong = Pick(Pick.make_id(victim.seed_id, "P", victim.time), victim.network, victim.station,
                  victim.location, victim.channel, "P", victim.time, 0.05, 10.0, 1.0)
     picks = [p for p in picks if p is not victim] + [wrong]
-    plain = associate(picks, sz, model, ACFG, LCFG)
+    plain = associate(picks, sz, model, AssociateConfig(relabel_phases=False), LCFG)
     assert len(plain) == 1 and wrong.id not in {p.id for p in plain[0].picks}
     assert plain[0].origin.n_phases == 39
     relabel = associate(picks, sz, model, AssociateConfig(relabel_phases=True), LCFG)
     assert len(relabel) == 1 and relabel[0].origin.n_phases == 40
     s = [p for p in relabel[0].picks if p.station == "LHUA" and p.phase == "S"]
     assert len(s) == 1 and s[0].time == victim.time
+
+
+def test_relabel_s_as_p(sz, model) -> None:  # type: ignore[no-untyped-def]
+    """A first arrival labelled S by its polarisation fits the event as P: it becomes the
+    station's P (the arrival's fit to the event)."""
+    picks = synth_picks(sz, model, 22.62, 114.10, 8.0)
+    victim = next(p for p in picks if p.station == "LHUA" and p.phase == "P")
+    wrong = Pick(Pick.make_id(victim.seed_id, "S", victim.time), victim.network, victim.station,
+                 victim.location, victim.channel, "S", victim.time, 0.05, 10.0, 1.0)
+    picks = [p for p in picks if p is not victim] + [wrong]
+    ev = associate(picks, sz, model, ACFG, LCFG)
+    assert len(ev) == 1 and ev[0].origin.n_phases == 40
+    p = [q for q in ev[0].picks if q.station == "LHUA" and q.phase == "P"]
+    assert len(p) == 1 and p[0].time == victim.time
 
 
 def test_synthetic_network_two_events(model) -> None:  # type: ignore[no-untyped-def]
