@@ -227,13 +227,7 @@ def station_availability(
     ``station_ids`` (e.g. the inventory) are listed even without any point.
     Returns (availability per station sorted by id, number of processed windows).
     """
-    from seismo.io.store import points as P
-    from seismo.io.store.writer import quote_ident, quote_str
-
-    q = (f"SELECT {quote_ident('samples')}, {quote_ident('error')}, {quote_ident('network')}, "
-         f"{quote_ident('station')} FROM {quote_ident(P.STATION_STATUS)} WHERE "
-         f"time > {quote_str(P.iso_us(start))} AND time <= {quote_str(P.iso_us(end))}")
-    rows = store.query(q)
+    rows = store.query_station_status(start, end)
     windows = {r["time"] for r in rows}
     good: dict[str, set[int]] = {sid: set() for sid in station_ids}
     for r in rows:

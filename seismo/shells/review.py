@@ -122,27 +122,19 @@ def id_time(event_id: str) -> UTCDateTime | None:
 
 
 # --------------------------------------------------------------------------- reading
-def _time_conds(event_id: str) -> list[str]:
-    from seismo.io.store import points as P
-    from seismo.io.store.writer import quote_str
-
+def _id_bounds(event_id: str) -> tuple[UTCDateTime | None, UTCDateTime | None]:
+    """Origin-time bounds around the first-pick time encoded in ``event_id`` (None, None
+    for an id of another form)."""
     t = id_time(event_id)
     if t is None:
-        return []
-    return [f"time >= {quote_str(P.iso_us(t - ORIGIN_BEFORE_ID_S))}",
-            f"time <= {quote_str(P.iso_us(t + ORIGIN_AFTER_ID_S))}"]
+        return None, None
+    return t - ORIGIN_BEFORE_ID_S, t + ORIGIN_AFTER_ID_S
 
 
 def event_versions(store: InfluxStore, event_id: str) -> list[Event]:
     """Every stored version of ``event_id``, oldest version first."""
-    from seismo.io.store import points as P
-    from seismo.io.store.reader import event_from_row
-    from seismo.io.store.writer import quote_ident, quote_str
-
-    conds = [f"{quote_ident('event_id')} = {quote_str(event_id)}", *_time_conds(event_id)]
-    rows = store.query(f"SELECT * FROM {quote_ident(P.EVENTS)} WHERE " + " AND ".join(conds))
-    events = [event_from_row(r) for r in rows if r.get("event_id") == event_id]
-    return sorted(events, key=lambda e: (e.version, e.creation_time or e.time))
+    since, until = _id_bounds(event_id)
+    return store.query_event_versions(event_id, since, until)
 
 
 def load_event(store: InfluxStore, event_id: str) -> Event:
@@ -160,14 +152,9 @@ def load_event(store: InfluxStore, event_id: str) -> Event:
 
 def alert_records(store: InfluxStore, event_id: str) -> list[dict[str, Any]]:
     """Rows of the ``alerts`` measurement for ``event_id``, oldest first (``time`` in µs)."""
-    from seismo.io.store import points as P
-    from seismo.io.store.writer import quote_ident, quote_str
-
     # alerts are sent after the first pick, possibly much later: lower time bound only
-    conds = [f"{quote_ident('event_id')} = {quote_str(event_id)}", *_time_conds(event_id)[:1]]
-    rows = store.query(f"SELECT * FROM {quote_ident(P.ALERTS)} WHERE " + " AND ".join(conds))
-    return sorted((r for r in rows if r.get("event_id") == event_id),
-                  key=lambda r: (r.get("time", 0), str(r.get("identifier"))))
+    since, _ = _id_bounds(event_id)
+    return store.query_alert_records(event_id, since)
 
 
 def outbox_messages(settings: Settings, event_id: str) -> list[dict[str, Any]]:

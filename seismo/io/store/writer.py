@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol
 
 from seismo.errors import StoreError
 from seismo.io.store.connection import InfluxConnection
+from seismo.io.store.queries import create_database
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ class V1Transport:
         self._db_checked = False
 
     def create_database(self) -> None:
-        query(self.conn, f'CREATE DATABASE "{self.conn.database}"', method="POST", db=None)
+        query(self.conn, create_database(self.conn.database), method="POST", db=None)
 
     def write(self, lines: Sequence[str]) -> None:
         body = ("\n".join(lines) + "\n").encode("utf-8")
@@ -266,13 +267,3 @@ def query(
                 row.update({c: v for c, v in zip(cols, values, strict=False) if v is not None})
                 rows.append(row)
     return rows
-
-
-def quote_ident(name: str) -> str:
-    """An InfluxQL identifier in double quotes."""
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def quote_str(value: str) -> str:
-    """An InfluxQL string literal in single quotes."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -106,6 +106,30 @@ def test_station_status_and_alerts(store: InfluxStore) -> None:
         ("SZ-ev1-1", "ev1", "oncall", P.time_us(T0 + 5))}
 
 
+def test_review_and_report_reads_quote_what_they_are_given(store: InfluxStore) -> None:
+    odd = "ev'1\\x"  # a quote and a backslash must neither break nor widen a query
+    v1 = make_event(odd, 1)
+    v2 = dataclasses.replace(make_event(odd, 2, "confirmed"), magnitude=3.4)
+    store.write_events([v2, v1, make_event("other", 1, dt=30.0)])
+    assert store.query_event_versions(odd) == [v1, v2]
+    assert store.query_event_versions(odd, T0 - 60, T0 + 60) == [v1, v2]
+    assert store.query_event_versions(odd, T0 + 1, T0 + 60) == []
+    assert store.query_event_versions("x' OR event_id =~ /.*/ OR '1'='1") == []
+    rec = {"identifier": "SZ-1", "sent": T0 + 5, "event_id": odd, "msg_type": "Alert",
+           "status": "Actual", "group": "oncall", "channel": "audit"}
+    store.write_alerts([{**rec, "identifier": "SZ-2", "sent": T0 + 50, "msg_type": "Update"},
+                        rec, {**rec, "event_id": "other", "sent": T0 + 7}])
+    got = store.query_alert_records(odd)
+    assert [(r["identifier"], r["msg_type"]) for r in got] == [
+        ("SZ-1", "Alert"), ("SZ-2", "Update")]
+    assert [r["identifier"] for r in store.query_alert_records(odd, T0 + 10)] == ["SZ-2"]
+    for end in (T0 + 60, T0 + 120):
+        store.write_station_results([make_result("ST01"), make_result("ST02", "down")], end)
+    rows = store.query_station_status(T0 + 60, T0 + 120)  # (after, until]
+    assert {(r["station"], r["samples"], r["error"], r["time"]) for r in rows} == {
+        ("ST01", 18000, False, P.time_us(T0 + 120)), ("ST02", 0, True, P.time_us(T0 + 120))}
+
+
 # --------------------------------------------------------------------------- idempotence
 def test_rerun_same_window_overwrites(store: InfluxStore) -> None:
     picks = [make_pick(f"ST{i:02d}") for i in range(10)]

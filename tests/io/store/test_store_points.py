@@ -267,3 +267,21 @@ def test_spool_lock_excludes(tmp_path: Path) -> None:
             assert not got2
     with sp.lock(0.1) as got3:
         assert got3
+
+
+def test_influxql_is_built_and_quoted_in_one_place() -> None:
+    from seismo.io.store import queries as Q
+
+    assert Q.quote_ident('a"b\\c') == '"a\\"b\\\\c"'
+    assert Q.quote_str("it's\\") == "'it\\'s\\\\'"
+    assert Q.event_versions("e'1", T0, T0 + 1) == (
+        "SELECT * FROM \"events\" WHERE \"event_id\" = 'e\\'1' AND "
+        f"time >= '{P.iso_us(T0)}' AND time <= '{P.iso_us(T0 + 1)}'"
+    )
+    assert Q.station_status(T0, T0 + 60) == (
+        'SELECT "samples", "error", "network", "station" FROM "station_status" WHERE '
+        f"time > '{P.iso_us(T0)}' AND time <= '{P.iso_us(T0 + 60)}'"
+    )
+    assert Q.picks(None, None, station="A") == 'SELECT * FROM "picks" WHERE "station" = \'A\''
+    assert Q.count("nothing_keyed") == 'SELECT COUNT(*) FROM "nothing_keyed"'
+    assert Q.create_database('x"y') == 'CREATE DATABASE "x\\"y"'
