@@ -37,6 +37,7 @@ from seismo.model import Event
 if TYPE_CHECKING:
     from seismo.io.plots import StationPoint, TraceLine
     from seismo.io.store import InfluxStore
+    from seismo.io.store.connection import InfluxConnection
     from seismo.shells.window import Context
 
 log = logging.getLogger(__name__)
@@ -324,10 +325,13 @@ def write_bulletin(
     settings: Settings,
     day: UTCDateTime | dt.date | dt.datetime | str,
     out_dir: str | Path | None = None,
+    *,
+    connection: InfluxConnection | None = None,
 ) -> list[Path]:
     """Write the daily bulletin of ``day`` (UTC) and return the written files.
 
-    ``out_dir`` defaults to ``reports/YYYY-MM-DD`` next to the spool directory.
+    ``out_dir`` defaults to ``reports/YYYY-MM-DD`` next to the spool directory;
+    ``connection`` replaces the store connection of the settings.
 
     Raises:
         StoreError: the store cannot be queried.
@@ -342,7 +346,7 @@ def write_bulletin(
     out = Path(out_dir) if out_dir is not None else default_bulletin_dir(settings, d0)
     out.mkdir(parents=True, exist_ok=True)
     ctx = Context.from_settings(settings)
-    with InfluxStore.from_settings(settings) as store:
+    with InfluxStore.from_settings(settings, connection) as store:
         latest = store.query_events(d0, d1 - 1e-6)
         avail, n_windows = station_availability(store, d0, d1, sorted(ctx.stations))
     events = [e for e in latest if e.status != "rejected"]

@@ -12,8 +12,8 @@ from obspy import Stream, Trace, UTCDateTime
 
 from seismo.config import Settings
 from seismo.errors import DataError, FeedError
-from seismo.io.feeds import fetch_window, open_feed, safe_url, trim_half_open
-from seismo.io.feeds.base import check_codes
+from seismo.io.feeds import fetch_window, open_feed
+from seismo.io.feeds.base import check_codes, safe_url, trim_half_open
 from seismo.io.seedlink import SeedLinkServer
 
 T_NOW = UTCDateTime(2026, 3, 1, 12, 0, 0)

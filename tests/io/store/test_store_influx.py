@@ -11,15 +11,9 @@ from influxdb_client import Point
 from store_factories import T0, make_event, make_health, make_pick, make_result
 
 from seismo.cli.main import main as cli_main
-from seismo.io.store import (
-    InfluxConnection,
-    InfluxServer,
-    InfluxStore,
-    WriteReport,
-    ensure_local_influx,
-    free_port,
-)
+from seismo.io.store import InfluxConnection, InfluxStore, WriteReport
 from seismo.io.store import points as P
+from seismo.io.store.server import InfluxServer, ensure_local_influx, free_port
 from seismo.io.store.spool import REJECTED
 
 pytestmark = pytest.mark.influx

@@ -18,10 +18,10 @@ from seismo.io.store import (
     InfluxStore,
     connection_from_airflow_fields,
     connection_from_settings,
-    free_port,
 )
 from seismo.io.store import points as P
 from seismo.io.store.reader import event_from_row, latest_versions
+from seismo.io.store.server import free_port
 from seismo.io.store.spool import Spool
 from seismo.io.store.writer import StoreUnavailable, api_for_version, query
 
