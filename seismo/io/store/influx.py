@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from influxdb_client import Point
 from obspy import UTCDateTime
 
 from seismo.config import Settings
@@ -159,8 +158,9 @@ class InfluxStore:
         return self._transport.api if self._transport else None
 
     # ------------------------------------------------------------------ writing
-    def write_points(self, points: Iterable[Point | Any]) -> WriteReport:
-        """Write already-built points (validated one by one)."""
+    def write_points(self, points: Iterable[P.StorePoint]) -> WriteReport:
+        """Write already-built points (:func:`seismo.io.store.points.make_point`); anything
+        else is rejected, named in the report."""
         lines: list[str] = []
         rejected: list[tuple[str, str]] = []
         for p in points:

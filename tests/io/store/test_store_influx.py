@@ -7,7 +7,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from influxdb_client import Point
 from store_factories import T0, make_event, make_health, make_pick, make_result
 
 from seismo.cli.main import main as cli_main
@@ -159,11 +158,24 @@ def test_escaping_round_trip_and_newline_isolated(store: InfluxStore) -> None:
     assert row["identifier"] == 'a "q" \\ b, c=d e' and row["event_id"] == "é"
 
 
+def test_first_large_batch_creates_the_missing_database(
+    influx_server: InfluxServer, tmp_path: Path
+) -> None:
+    """The database is created before the first batch is sent: a missing database's 404
+    comes back before a large body is sent, which lost the answer to a broken pipe."""
+    conn = InfluxConnection(url=influx_server.url, database=f"t_{uuid.uuid4().hex[:12]}")
+    picks = [make_pick(f"S{i % 500:03d}", dt=i * 0.01) for i in range(5000)]
+    with InfluxStore(conn, tmp_path / "spool", batch_size=5000, retry_interval_s=0.0) as st:
+        rep = st.write_picks(picks)
+        assert (rep.written, rep.spooled, rep.n_rejected) == (5000, 0, 0)
+        assert st.count(P.PICKS) == 5000
+
+
 def test_server_rejection_is_isolated_not_spooled(store: InfluxStore, tmp_path: Path) -> None:
     """A field-type conflict (HTTP 400) rejects only that point; the rest of the batch lands."""
     store.write_picks([make_pick("ST00")])  # snr is a float field
-    conflicting = Point("picks").tag("station", "ST50").field("snr", "high").field(
-        "pick_id", "x").time(P.time_us(T0 + 7), P.PRECISION)
+    conflicting = P.make_point("picks", {"station": "ST50"}, {"snr": "high", "pick_id": "x"},
+                               T0 + 7)
     good = [P.pick_point(make_pick(f"ST{i:02d}", dt=i)) for i in range(1, 20)]
     rep = store.write_points([*good[:9], conflicting, *good[9:]])
     assert rep.written == 19 and rep.n_rejected == 1 and rep.spooled == 0
