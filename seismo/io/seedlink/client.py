@@ -121,7 +121,8 @@ class Position:
     """Where one station's stream stands: the last sequence number received.
 
     ``time`` (the end of that record) lets the server restart from a time when
-    the sequence number has left its buffer. JSON-able with :meth:`to_dict`.
+    the sequence number has left its buffer (SeedLink times are whole seconds, so
+    such a restart may repeat the end of one record). JSON-able with :meth:`to_dict`.
     """
 
     sequence: int
