@@ -16,6 +16,7 @@ from seismo.config import (
     AlertsConfig,
     ChannelConfig,
     FeedsConfig,
+    ReportConfig,
     Settings,
     StoreConfig,
     load_settings,
@@ -85,7 +86,10 @@ def _config(
     feeds = FeedsConfig(
         default=seedlink, overrides=overrides or {}, timeout_s=5.0, retries=1, retry_delay_s=0.5
     )
-    new: Settings = s.model_copy(update={"store": store, "alerts": alerts, "feeds": feeds})
+    report = ReportConfig(dir=tmp / "reports")
+    new: Settings = s.model_copy(
+        update={"store": store, "alerts": alerts, "feeds": feeds, "report": report}
+    )
     p = tmp / "seismo.toml"
     p.write_text(settings_to_toml(new), encoding="utf-8")
     return p
@@ -232,7 +236,6 @@ def test_daily_report_dag_writes_bulletin(
 ) -> None:
     seedlink, influx = servers
     cfg = _config(tmp_path, seedlink, influx)
-    monkeypatch.setenv("SEISMO_REPORT_DIR", str(tmp_path / "reports"))
     run_at = UTCDateTime(ORIGIN.date) + 86400 + 60  # the day after the scenario
     dr = _run("seismo_daily_report", cfg, run_at, monkeypatch)
     assert str(dr.state) in ("success", "DagRunState.SUCCESS")
@@ -271,7 +274,6 @@ def test_store_from_airflow_connection(
         "conn_type": "influxdb", "host": real.hostname, "port": real.port, "schema": "http",
         "extra": {"database": "seismo_from_airflow"},
     }))
-    monkeypatch.setenv("SEISMO_REPORT_DIR", str(tmp_path / "reports"))
     run_at = UTCDateTime(ORIGIN.date) + 86400 + 60  # the day after the event
     dr = _run("seismo_daily_report", cfg, run_at, monkeypatch)
     assert str(dr.state) in ("success", "DagRunState.SUCCESS")

@@ -12,7 +12,6 @@ so tasks run on any worker (LocalExecutor, Celery, Kubernetes).
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -173,6 +172,5 @@ def daily_report(
 
     s = settings()
     day = (run_time(logical_date, run_after) - 86400).date
-    out_dir = os.environ.get("SEISMO_REPORT_DIR")
-    paths = write_bulletin(s, day, out_dir=out_dir, connection=store_connection)
+    paths = write_bulletin(s, day, connection=store_connection)  # into [report] dir
     return {"date": str(day), "files": [str(p) for p in paths]}
