@@ -1,7 +1,10 @@
 """Task bodies for the Airflow DAGs, free of Airflow imports.
 
 The DAG files in ``dags/`` only wire these functions into tasks. Every input
-and output is plain JSON-able data (XCom-safe); waveforms never leave
+and output is plain JSON-able data (XCom-safe), except ``store_connection``: the
+store connection the DAG task resolved from an Airflow Connection
+(:func:`seismo.shells.airflow_connection.store_connection`) and passes in
+process, never through XCom; waveforms never leave
 :func:`pick_station`. Nothing is kept between tasks except what they return,
 so tasks run on any worker (LocalExecutor, Celery, Kubernetes).
 """
@@ -11,13 +14,16 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from obspy import UTCDateTime
 
 from seismo.config import Settings, config_path, load_settings
 from seismo.model import Event, station_result_from_dict
 from seismo.shells.window import Context, Window, process_events, process_station, window_for_run
+
+if TYPE_CHECKING:
+    from seismo.io.store.connection import InfluxConnection
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +100,20 @@ def build_events(results: list[dict[str, Any]], window: dict[str, Any]) -> list[
 
 
 def store_and_alert(
-    results: list[dict[str, Any]], events: list[dict[str, Any]], window: dict[str, Any]
+    results: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    window: dict[str, Any],
+    store_connection: InfluxConnection | None = None,
 ) -> dict[str, Any]:
-    """Write picks, station status and events; queue and deliver alerts."""
+    """Write picks, station status and events; queue and deliver alerts.
+
+    ``store_connection`` (from the Airflow Connection) replaces the one of the settings.
+    """
     from seismo.shells.publish import Runner
 
     sres = [station_result_from_dict(r) for r in results]
     evs = [Event.from_dict(e) for e in events]
-    with Runner.from_settings(settings()) as runner:
+    with Runner.from_settings(settings(), connection=store_connection) as runner:
         rep = runner.handle_parts(Window.from_dict(window), sres, evs)
     if rep.station_errors:
         log.warning("stations with errors: %s", rep.station_errors)
@@ -109,8 +121,13 @@ def store_and_alert(
 
 
 # --------------------------------------------------------------------------- health DAG
-def station_health(logical_date: Any, run_after: Any) -> dict[str, Any]:
-    """Assess every station over the health window ending at the run time; store; notify."""
+def station_health(
+    logical_date: Any, run_after: Any, store_connection: InfluxConnection | None = None
+) -> dict[str, Any]:
+    """Assess every station over the health window ending at the run time; store; notify.
+
+    ``store_connection`` (from the Airflow Connection) replaces the one of the settings.
+    """
     from collections import Counter
 
     from seismo.health import run_health
@@ -121,7 +138,7 @@ def station_health(logical_date: Any, run_after: Any) -> dict[str, Any]:
     if s.store.enabled:
         from seismo.io.store import InfluxStore
 
-        store = InfluxStore.from_settings(s)
+        store = InfluxStore.from_settings(s, store_connection)
     if s.alerts.enabled:
         from seismo.alerts.service import AlertService
 
@@ -144,11 +161,16 @@ def station_health(logical_date: Any, run_after: Any) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- daily report DAG
-def daily_report(logical_date: Any, run_after: Any) -> dict[str, Any]:
-    """Write the daily bulletin of the day before the run time."""
+def daily_report(
+    logical_date: Any, run_after: Any, store_connection: InfluxConnection | None = None
+) -> dict[str, Any]:
+    """Write the daily bulletin of the day before the run time.
+
+    ``store_connection`` (from the Airflow Connection) replaces the one of the settings.
+    """
     from seismo.shells.report import write_bulletin
 
     s = settings()
     day = (run_time(logical_date, run_after) - 86400).date
-    paths = write_bulletin(s, day)  # into [report] dir
+    paths = write_bulletin(s, day, connection=store_connection)  # into [report] dir
     return {"date": str(day), "files": [str(p) for p in paths]}
