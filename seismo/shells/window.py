@@ -35,12 +35,21 @@ from obspy import Inventory, Stream, UTCDateTime
 
 from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
+from seismo.event.arrivals import EventRecords, count_clipped_stations
+from seismo.event.associate import associate
 from seismo.event.consistency import ConsistencyRules, check_amplitudes
+from seismo.event.identity import event_id, first_pick_time
+from seismo.event.intensity import predict_sites, station_intensities
 from seismo.event.locate import Origin
+from seismo.event.magnitude import event_magnitude
+from seismo.event.sites import load_sites
 from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo, load_inventory, station_map
+from seismo.io.feeds import fetch_window
 from seismo.model import AmplitudeSeries, Event, Pick, StationResult
+from seismo.station.amplitudes import station_amplitudes
+from seismo.station.picker import pick_stream
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +136,6 @@ class Context:
     def from_settings(
         cls, settings: Settings, inventory: str | Path | Inventory | None = None
     ) -> Context:
-        from seismo.event.sites import load_sites
 
         if isinstance(inventory, Inventory):
             inv = inventory
@@ -156,7 +164,6 @@ def fetch_station(
     ctx: Context, station_id: str, window: Window, feed_url: str | None = None
 ) -> Stream:
     """Read one station's data for ``window`` (with pre- and post-roll) from its feed."""
-    from seismo.io.feeds import fetch_window
 
     res = fetch_window(
         ctx.settings,
@@ -185,8 +192,6 @@ def process_station(
     Never raises for a station problem: a feed or processing failure is
     returned in ``StationResult.error`` so that other stations go on.
     """
-    from seismo.station.amplitudes import station_amplitudes
-    from seismo.station.picker import pick_stream
 
     net, _, sta = station_id.partition(".")
     try:
@@ -251,9 +256,6 @@ def measure_event(
     arrival window (:mod:`seismo.event.arrivals`), which ends before ``next_p``,
     the predicted P of the next located event at each station.
     """
-    from seismo.event.arrivals import EventRecords, count_clipped_stations
-    from seismo.event.intensity import predict_sites, station_intensities
-    from seismo.event.magnitude import event_magnitude
 
     s = ctx.settings
     records = EventRecords(
@@ -299,8 +301,6 @@ def next_arrivals(
 
 def process_events(ctx: Context, results: Sequence[StationResult], window: Window) -> list[Event]:
     """Associate, locate, and add magnitude and intensity for the window's events."""
-    from seismo.event.associate import associate
-    from seismo.event.identity import event_id, first_pick_time
 
     s = ctx.settings
     picks: list[Pick] = [p for r in results for p in r.picks]
