@@ -103,4 +103,4 @@ def _run(args: argparse.Namespace) -> int:
 
         write_json(summary.events, args.json)
     print(summary.render())
-    return 0
+    return 3 if summary.store_errors else 0

@@ -17,6 +17,7 @@ from typing import Any
 from obspy import UTCDateTime
 
 from seismo.config import Settings, config_path, load_settings
+from seismo.errors import StoreError
 from seismo.model import Event, station_result_from_dict
 from seismo.shells.window import Context, Window, process_events, process_station, window_for_run
 
@@ -97,7 +98,14 @@ def build_events(results: list[dict[str, Any]], window: dict[str, Any]) -> list[
 def store_and_alert(
     results: list[dict[str, Any]], events: list[dict[str, Any]], window: dict[str, Any]
 ) -> dict[str, Any]:
-    """Write picks, station status and events; queue and deliver alerts."""
+    """Queue and deliver alerts; write picks, station status and events.
+
+    Raises:
+        StoreError: after the alerts were processed, when points could not be
+            stored (spool unusable and server unreachable): the task fails, so
+            the failure is seen, and Airflow's retry stores them (alerts are
+            idempotent: the retry queues nothing twice).
+    """
     from seismo.shells.publish import Runner
 
     sres = [station_result_from_dict(r) for r in results]
@@ -106,6 +114,11 @@ def store_and_alert(
         rep = runner.handle_parts(Window.from_dict(window), sres, evs)
     if rep.station_errors:
         log.warning("stations with errors: %s", rep.station_errors)
+    if rep.store_error:
+        raise StoreError(
+            f"window {window['start']}: alerts processed ({rep.alerts_queued} queued, "
+            f"{rep.alerts_delivered} delivered) but storing failed: {rep.store_error}"
+        )
     return rep.to_dict()
 
 

@@ -41,8 +41,11 @@ class DetectSummary:
     spooled: int = 0
     alerts_queued: int = 0
     alerts_delivered: int = 0
+    store_errors: list[str] = field(default_factory=list)
 
     def add(self, rep: RunReport) -> None:
+        if rep.store_error:
+            self.store_errors.append(rep.store_error)
         self.written += rep.written
         self.spooled += rep.spooled
         self.alerts_queued += rep.alerts_queued
@@ -59,6 +62,11 @@ class DetectSummary:
             f"store: {self.written} points written, {self.spooled} spooled; "
             f"alerts: {self.alerts_queued} queued, {self.alerts_delivered} delivered",
         ]
+        if self.store_errors:
+            lines.append(
+                f"STORE FAILED in {len(self.store_errors)} windows (alerts were still "
+                f"processed); first: {self.store_errors[0]}"
+            )
         if self.station_errors:
             worst = ", ".join(f"{k} ({v})" for k, v in self.station_errors.most_common(5))
             lines.append(f"station errors (windows): {worst}")

@@ -3,21 +3,29 @@
 :class:`Runner` takes a :class:`~seismo.shells.window.WindowResult` (or its parts,
 as the Airflow DAG has them) and
 
+* queues alerts for the events and delivers what is due — first, and whatever
+  happens to storage (the outbox is its own directory, ``alerts.outbox_dir``,
+  which may live on another disk than the spool);
 * writes the window's own picks, the per-station status and the events to
   InfluxDB (when configured; an outage spools, it never stops detection);
-* never overwrites an event a seismologist has reviewed;
-* queues alerts for the events and delivers what is due.
+* never overwrites an event a seismologist has reviewed.
+
+A storage failure that loses points (spool unusable *and* server unreachable)
+is logged as an error and recorded in :attr:`RunReport.store_error`; the shells
+turn it into a failure after the alerts went out (the Airflow task fails and is
+retried; ``seismo detect`` exits non-zero).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from seismo.config import Settings
+from seismo.errors import StoreError
 from seismo.model import Event, Pick, StationResult
 from seismo.shells.window import Window, WindowResult
 
@@ -39,6 +47,8 @@ class RunReport:
     alerts_delivered: int = 0
     alerts_pending: int = 0
     event_ids: list[str] = field(default_factory=list)
+    store_error: str | None = None
+    alert_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -116,27 +126,42 @@ class Runner:
         rep.skipped_reviewed = sorted(reviewed)
         rep.events = len(events)
         rep.event_ids = [e.id for e in events]
-        if self.store is not None:
-            for wr in (
-                self.store.write_picks(own),
-                self.store.write_station_results(list(stations), window.end),
-                self.store.write_events(fresh),
-            ):
-                rep.written += wr.written
-                rep.spooled += wr.spooled
-                rep.rejected += wr.n_rejected
+        queued: list[Any] = []
         if self.alerts is not None:
-            queued: list[Any] = []
             try:
                 queued = self.alerts.process_events(list(fresh))
                 rep.alerts_queued = len(queued)
                 dr = self.alerts.deliver_due()
                 rep.alerts_delivered = dr.delivered
                 rep.alerts_pending = dr.pending
-            except Exception:  # alerts never stop detection; the outbox keeps what was queued
+            except Exception as exc:  # never stops detection; the outbox keeps what was queued
+                rep.alert_error = f"{type(exc).__name__}: {exc}"
                 log.exception("alerting failed for window %s", window)
-            if self.store is not None and queued:  # the `alerts` measurement (event show)
-                self.store.write_alerts([alert_record(q) for q in queued])
+        store = self.store
+        if store is not None:
+            errors: list[str] = []
+            writes: list[tuple[str, Callable[[], Any]]] = [
+                ("picks", lambda: store.write_picks(own)),
+                ("station status",
+                 lambda: store.write_station_results(list(stations), window.end)),
+                ("events", lambda: store.write_events(fresh)),
+            ]
+            if queued:  # the `alerts` measurement (event show)
+                writes.append(("alerts", lambda: store.write_alerts(
+                    [alert_record(q) for q in queued])))
+            for what, write in writes:
+                try:
+                    wr = write()
+                except StoreError as exc:  # each kind on its own: one failure never hides others
+                    errors.append(f"{what}: {exc}")
+                    continue
+                rep.written += wr.written
+                rep.spooled += wr.spooled
+                rep.rejected += wr.n_rejected
+            if errors:
+                rep.store_error = "; ".join(errors)
+                log.error("STORE FAILED for window %s (alerts were processed first): %s",
+                          window, rep.store_error)
         return rep
 
 
