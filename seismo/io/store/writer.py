@@ -146,7 +146,8 @@ class V1Transport:
         self._db_checked = False
 
     def create_database(self) -> None:
-        query(self.conn, f'CREATE DATABASE "{self.conn.database}"', method="POST", db=None)
+        query(self.conn, f"CREATE DATABASE {quote_ident(self.conn.database)}", method="POST",
+              db=None)
 
     def write(self, lines: Sequence[str]) -> None:
         body = ("\n".join(lines) + "\n").encode("utf-8")

@@ -188,3 +188,21 @@ def test_headerless_segment_from_older_release_is_replayed(store: InfluxStore) -
     Spool(store.spool.directory).append(lines)  # no destination: the old format
     assert store.flush_spool().replayed == 3
     assert store.count(P.PICKS) == 3
+
+
+def test_crafted_database_name_cannot_drop_another(
+    influx_server: InfluxServer, tmp_path: Path
+) -> None:
+    """The database name is quoted in CREATE DATABASE: it stays a name, never a statement."""
+    victim = InfluxStore(InfluxConnection(url=influx_server.url,
+                                          database=f"victim_{uuid.uuid4().hex[:8]}"),
+                         tmp_path / "v", retry_interval_s=0.0)
+    assert victim.write_picks([make_pick("ST01")]).written == 1
+    crafted = f'x{uuid.uuid4().hex[:6]}"; DROP DATABASE "{victim.connection.database}'
+    evil = InfluxStore(InfluxConnection(url=influx_server.url, database=crafted, api="v1"),
+                       tmp_path / "e", retry_interval_s=0.0)
+    rep = evil.write_picks([make_pick("ST02")])
+    assert victim.count(P.PICKS) == 1
+    assert rep.written == 1 and evil.count(P.PICKS) == 1  # its own, oddly named, database
+    victim.close()
+    evil.close()
