@@ -124,7 +124,11 @@ def store_and_alert(
 
 # --------------------------------------------------------------------------- health DAG
 def station_health(logical_date: Any, run_after: Any) -> dict[str, Any]:
-    """Assess every station over the health window ending at the run time; store; notify."""
+    """Assess every station over the health window ending at the run time; store; notify.
+
+    The result names the stations that are down (no data in the window) and
+    every failing station with its reasons.
+    """
     from collections import Counter
 
     from seismo.health import run_health
@@ -146,10 +150,20 @@ def station_health(logical_date: Any, run_after: Any) -> dict[str, Any]:
     finally:
         if store is not None:
             store.close()
-    statuses = Counter(h.status for h in res.run.summaries())
+    summaries = res.run.summaries()
+    statuses = Counter(h.status for h in summaries)
+    failing = {f"{h.network}.{h.station}": "; ".join(h.reasons)
+               for h in summaries if h.status == "FAIL"}
+    down = sorted(f"{h.network}.{h.station}" for h in summaries
+                  if h.metrics.get("outage", 0.0) >= 1.0)
+    if down:
+        log.error("stations down (no data in the %s s health window): %s",
+                  s.health.window_s, ", ".join(down))
     return {
         "end": str(end),
         "status": dict(statuses),
+        "down": down,
+        "failing": failing,
         "changes": [str(c) for c in res.changes],
         "notice_sent": res.notice_sent,
         "notices_delivered": delivered,

@@ -42,8 +42,11 @@ class DetectSummary:
     alerts_queued: int = 0
     alerts_delivered: int = 0
     store_errors: list[str] = field(default_factory=list)
+    network_down: int = 0
 
     def add(self, rep: RunReport) -> None:
+        if rep.network_down:
+            self.network_down += 1
         if rep.store_error:
             self.store_errors.append(rep.store_error)
         self.written += rep.written
@@ -62,6 +65,11 @@ class DetectSummary:
             f"store: {self.written} points written, {self.spooled} spooled; "
             f"alerts: {self.alerts_queued} queued, {self.alerts_delivered} delivered",
         ]
+        if self.network_down:
+            lines.append(
+                f"NETWORK DOWN in {self.network_down} of {self.n_windows} windows: too few "
+                f"stations delivered data to detect an event there"
+            )
         if self.store_errors:
             lines.append(
                 f"STORE FAILED in {len(self.store_errors)} windows (alerts were still "

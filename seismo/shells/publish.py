@@ -8,7 +8,16 @@ as the Airflow DAG has them) and
   which may live on another disk than the spool);
 * writes the window's own picks, the per-station status and the events to
   InfluxDB (when configured; an outage spools, it never stops detection);
-* never overwrites an event a seismologist has reviewed.
+* never overwrites an event a seismologist has reviewed;
+* says when a window saw too little to detect anything (see :func:`network_down`).
+
+A window in which fewer stations delivered data than an event needs
+(``associate.min_stations``) cannot show an earthquake however strong. The
+runner then queues a *network-down notice* to the on-call group through the
+outbox (the same channels as earthquake alerts; at most one per clock hour
+while the outage lasts) and logs an error. The run itself succeeds: the
+notice, not a red task in Airflow, is what reaches the people on call
+(docs/reliability.md).
 
 A storage failure that loses points (spool unusable *and* server unreachable)
 is logged as an error and recorded in :attr:`RunReport.store_error`; the shells
@@ -24,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seismo.alerts.rules import ONCALL
 from seismo.config import Settings
 from seismo.errors import StoreError
 from seismo.model import Event, Pick, StationResult
@@ -49,6 +59,7 @@ class RunReport:
     event_ids: list[str] = field(default_factory=list)
     store_error: str | None = None
     alert_error: str | None = None
+    network_down: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -127,9 +138,17 @@ class Runner:
         rep.events = len(events)
         rep.event_ids = [e.id for e in events]
         queued: list[Any] = []
+        rep.network_down = network_down(window, stations, self.settings.associate.min_stations)
+        if rep.network_down:
+            log.error("%s", rep.network_down)
         if self.alerts is not None:
             try:
-                queued = self.alerts.process_events(list(fresh))
+                if rep.network_down:
+                    queued += self.alerts.send_notice(
+                        ONCALL, "Seismic network down: earthquakes cannot be detected",
+                        rep.network_down, f"network-down.{window.start.strftime('%Y-%m-%dT%H')}",
+                    )
+                queued += self.alerts.process_events(list(fresh))
                 rep.alerts_queued = len(queued)
                 dr = self.alerts.deliver_due()
                 rep.alerts_delivered = dr.delivered
@@ -163,6 +182,23 @@ class Runner:
                 log.error("STORE FAILED for window %s (alerts were processed first): %s",
                           window, rep.store_error)
         return rep
+
+
+def network_down(
+    window: Window, stations: Sequence[StationResult], min_stations: int
+) -> str | None:
+    """The network-down message when fewer than ``min_stations`` delivered data, else None."""
+    live = [r for r in stations if not r.error and r.n_samples > 0]
+    if len(live) >= min_stations:
+        return None
+    dead = [r for r in stations if r not in live]
+    detail = "; ".join(f"{r.station_id}: {r.error or 'no data'}" for r in dead[:10])
+    more = f" (and {len(dead) - 10} more)" if len(dead) > 10 else ""
+    return (
+        f"NETWORK DOWN for window {window}: {len(live)} of {len(stations)} stations delivered "
+        f"data, fewer than the {min_stations} an event needs (associate.min_stations): an "
+        f"earthquake in this window cannot be detected. Without data: {detail}{more}"
+    )
 
 
 def alert_record(q: Any) -> dict[str, Any]:
