@@ -1,6 +1,8 @@
 """Detection over any time range (``seismo detect``, drills, benchmarks).
 
-The range is cut into the pipeline's grid-aligned windows. Each station's data
+The range is cut into the pipeline's grid-aligned windows, made lazily one chunk
+at a time (:func:`iter_chunks`), so a range of years costs no more memory than
+one chunk. Each station's data
 is read once per chunk (``pipeline.chunk_s`` plus the windows' pre- and
 post-roll) and sliced per window in memory; each window then goes through the
 same :func:`seismo.shells.window.process_window` as the minute-by-minute DAG.
@@ -9,9 +11,10 @@ same :func:`seismo.shells.window.process_window` as the minute-by-minute DAG.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,6 +152,30 @@ class ChunkSource:
         return got.slice(t0, t1).copy()
 
 
+def count_windows(settings: Settings, start: UTCDateTime, end: UTCDateTime) -> int:
+    """Number of grid windows covering ``[start, end)`` (without building them)."""
+    first = windows_between(settings, start, start + 1e-3)[0].start
+    return max(1, math.ceil(float(end - first) / settings.pipeline.window_s))
+
+
+def iter_chunks(
+    settings: Settings, start: UTCDateTime, end: UTCDateTime
+) -> Iterator[list[Window]]:
+    """The windows covering ``[start, end)``, made lazily, ``pipeline.chunk_s`` at a time.
+
+    A long range (years) never exists in memory as a whole: each chunk's windows
+    are built when the chunk is reached.
+    """
+    step = settings.pipeline.window_s
+    chunk_n = max(1, int(settings.pipeline.chunk_s // step))
+    t = windows_between(settings, start, start + 1e-3)[0].start
+    while t < end:
+        t1 = min(t + chunk_n * step, end)
+        chunk = windows_between(settings, t, t1)
+        yield chunk
+        t = chunk[-1].end
+
+
 def detect_range(
     settings: Settings,
     start: UTCDateTime,
@@ -170,19 +197,18 @@ def detect_range(
     """
     t_start = time.perf_counter()
     ctx = Context.from_settings(settings, inventory)
-    windows = windows_between(settings, start, end)
-    summary = DetectSummary(start, end, n_windows=len(windows), n_stations=len(ctx.stations))
-    chunk_n = max(1, int(settings.pipeline.chunk_s // settings.pipeline.window_s))
+    n_windows = count_windows(settings, start, end)
+    summary = DetectSummary(start, end, n_windows=n_windows, n_stations=len(ctx.stations))
     source = ChunkSource(ctx, feed_url)
     runner = Runner.from_settings(
         settings, store=store, alerts=alerts, alert_dir=alert_dir, exercise=exercise
     )
     seen: set[str] = set()
+    done = 0
     try:
-        for i0 in range(0, len(windows), chunk_n):
-            chunk: list[Window] = windows[i0 : i0 + chunk_n]
+        for chunk in iter_chunks(settings, start, end):
             summary.samples += source.load(chunk[0].data_start, chunk[-1].data_end)
-            for j, w in enumerate(chunk):
+            for w in chunk:
                 res = process_window(ctx, w, source=source)
                 for sid, err in res.errors.items():
                     summary.station_errors[sid] += 1
@@ -192,8 +218,9 @@ def detect_range(
                 seen.update(e.id for e in new)
                 summary.events.extend(new)
                 summary.add(runner.handle(res))
+                done += 1
                 if on_window:
-                    on_window(i0 + j + 1, len(windows), len(summary.events))
+                    on_window(done, n_windows, len(summary.events))
     finally:
         runner.close()
     if summary.samples == 0:
