@@ -58,7 +58,7 @@ class DetectSummary:
         self.alerts_delivered += rep.alerts_delivered
 
     def render(self) -> str:
-        from seismo.cli.common import table
+        from seismo.text import table
 
         span = float(self.end - self.start)
         lines = [

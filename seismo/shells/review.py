@@ -204,8 +204,8 @@ def format_event(
 ) -> str:
     """A plain-text report of one event: origin with uncertainties, arrivals with
     residuals, station magnitudes, station and site intensities, alerts, versions."""
-    from seismo.cli.common import table
     from seismo.io.store.points import utc_from_us
+    from seismo.text import table
 
     e = event
     out = [
