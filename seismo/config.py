@@ -394,6 +394,9 @@ class AlertRulesConfig(_Model):
     oncall_min_magnitude: Magnitude = 2.5
     # GB/T 17742-2020 degree III: felt indoors by a few people at rest [3P]
     oncall_min_intensity: Intensity = 3.0
+    # design choice: a located event in the region without ML or intensity (missing
+    # responses) goes to on-call; an event with no magnitude is still an event
+    oncall_unmeasured: bool = True
     # JMA NWPTAC advises for M >= 6.5 in its area incl. the South China Sea [V]
     tsunami_min_magnitude: Magnitude = 6.5
     # JMA NWPTAC: no tsunami potential for depth >= 100 km [V]
