@@ -7,6 +7,7 @@ StationXML given (a file, or a directory of ``*.xml`` files).
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,6 +162,87 @@ def stations(inv: Inventory, time: UTCDateTime | None = None) -> list[StationInf
             )
     out.sort(key=lambda s: s.id)
     return out
+
+
+@dataclass(frozen=True)
+class ResponseGap:
+    """A channel whose full instrument response is missing or unusable.
+
+    ``sensitivity`` is the stated overall sensitivity (counts per input unit)
+    that amplitudes fall back on, None when the channel states none either.
+    """
+
+    seed_id: str
+    reason: str
+    sensitivity: float | None
+    kind: ChannelKind | None
+
+
+def _full_response_problem(channel: Channel) -> str | None:
+    """Why ``channel``'s response cannot be evaluated to ground velocity (None: it can)."""
+    resp = channel.response
+    if resp is None:
+        return "no response"
+    if not resp.response_stages:
+        return "no response stages"
+    try:
+        val = resp.get_evalresp_response_for_frequencies(
+            [1.0], output="VEL", hide_sensitivity_mismatch_warning=True
+        )
+    except Exception as exc:  # ObsPy raises many kinds for incomplete responses
+        return f"response cannot be evaluated ({type(exc).__name__})"
+    if not (abs(complex(val[0])) > 0 and math.isfinite(abs(complex(val[0])))):
+        return "response is zero or not finite at 1 Hz"
+    return None
+
+
+def response_gaps(inv: Inventory, time: UTCDateTime | None = None) -> list[ResponseGap]:
+    """Channels (active at ``time``) without a usable full response, sorted by id."""
+    out: list[ResponseGap] = []
+    for net in inv.networks:
+        for sta in net.stations:
+            if time is not None and not sta.is_active(time=time):
+                continue
+            for ch in sta.channels:
+                if time is not None and not ch.is_active(time=time):
+                    continue
+                why = _full_response_problem(ch)
+                if why is None:
+                    continue
+                sens = None
+                resp = ch.response
+                if resp is not None and resp.instrument_sensitivity is not None:
+                    value = resp.instrument_sensitivity.value
+                    if value is not None and math.isfinite(value) and value > 0:
+                        sens = float(value)
+                sid = f"{net.code}.{sta.code}.{ch.location_code or ''}.{ch.code}"
+                out.append(ResponseGap(sid, why, sens, channel_kind(ch)))
+    return sorted(out, key=lambda g: g.seed_id)
+
+
+def describe_response_gaps(gaps: list[ResponseGap], n_channels: int) -> str | None:
+    """One message saying which channels lack a usable response and what that disables."""
+    if not gaps:
+        return None
+    flat = [g for g in gaps if g.sensitivity is not None and g.kind is not None]
+    none = [g for g in gaps if g not in flat]
+
+    def ids(gs: list[ResponseGap]) -> str:
+        shown = ", ".join(f"{g.seed_id} ({g.reason})" for g in gs[:12])
+        return shown + (f" and {len(gs) - 12} more" if len(gs) > 12 else "")
+
+    parts = [f"{len(gaps)} of {n_channels} channels lack a usable instrument response."]
+    if flat:
+        parts.append(
+            f"{len(flat)} use their stated sensitivity instead (flat response assumed: ML and "
+            f"intensity from them are approximate outside the sensor's flat band): {ids(flat)}."
+        )
+    if none:
+        parts.append(
+            f"{len(none)} state no usable sensitivity either: they are picked (events are "
+            f"located) but give NO ML and NO intensity: {ids(none)}."
+        )
+    return " ".join(parts)
 
 
 def station_map(inv: Inventory) -> dict[str, StationInfo]:

@@ -104,3 +104,26 @@ def test_select_station(inventory) -> None:  # type: ignore[no-untyped-def]
     assert select_station(inventory, sid).id == sid
     with pytest.raises(InventoryError, match=r"'XX\.NOPE' is not in the inventory"):
         select_station(inventory, "XX.NOPE")
+
+
+def test_channels_without_usable_response_are_named_with_what_they_lose(inventory) -> None:  # type: ignore[no-untyped-def]
+    import copy
+
+    from seismo.inventory import describe_response_gaps, response_gaps
+
+    assert response_gaps(inventory) == []
+    inv = copy.deepcopy(inventory)
+    sta = inv.networks[0].stations[0]
+    z, n = sorted(sta.channels, key=lambda c: c.code)[-1], sta.channels[0]
+    z.response = None  # nothing at all
+    n.response.response_stages = []  # only the stated sensitivity
+    gaps = {g.seed_id: g for g in response_gaps(inv)}
+    zid = f"{inv.networks[0].code}.{sta.code}.{z.location_code}.{z.code}"
+    nid = f"{inv.networks[0].code}.{sta.code}.{n.location_code}.{n.code}"
+    assert set(gaps) == {zid, nid}
+    assert gaps[zid].sensitivity is None and gaps[zid].reason == "no response"
+    assert gaps[nid].sensitivity == n.response.instrument_sensitivity.value
+    msg = describe_response_gaps(list(gaps.values()), 60)
+    assert msg is not None and "2 of 60 channels" in msg
+    assert f"{nid} (no response stages)" in msg and "stated sensitivity" in msg
+    assert f"{zid} (no response)" in msg and "NO ML and NO intensity" in msg
