@@ -327,6 +327,18 @@ class PipelineConfig(_Model):
     chunk_s: Annotated[float, Field(ge=10, le=86400)] = Field(
         3600.0, description="seismo detect reads this much data at once (s, <= one day)"
     )
+    # Event identity (seismo.event.identity, docs/reliability.md): a new solution is
+    # the same event as a known one when both its origin time and its epicentre are
+    # this close. Design choice: losing or regaining the nearest station of a city
+    # network moves the origin by ~0.1-2 s and the epicentre by a few km (more
+    # outside the network); two real events this close in time and space cannot be
+    # told apart by the associator either (stack_window_s).
+    event_match_time_s: Annotated[float, Field(gt=0, le=60)] = Field(
+        5.0, description="origin-time tolerance for matching a solution to a known event (s)"
+    )
+    event_match_distance_km: Annotated[float, Field(gt=0, le=200)] = Field(
+        30.0, description="epicentre tolerance for matching a solution to a known event (km)"
+    )
 
     @model_validator(mode="after")
     def _chunk(self) -> PipelineConfig:

@@ -22,6 +22,7 @@ import math
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from obspy import UTCDateTime
 
@@ -210,6 +211,7 @@ class AlertService:
             longitude=None if event is None else _finite(event.longitude),
             depth_km=None if event is None else _finite(event.depth_km),
             saturated=saturated,
+            origin_time=None if event is None else str(event.time),
         )
         return self.outbox.add(msg)
 
@@ -361,6 +363,25 @@ class AlertService:
                 built, thread=thread, seq=1, subject_id=subject_id, group=group, now=t
             )
         return [rec] if new else []
+
+    def known_events(self, since: UTCDateTime, until: UTCDateTime) -> list[Any]:
+        """Events alerted on (this service's stream) with origin time in [since, until].
+
+        Returns :class:`seismo.shells.publish.KnownEvent` entries (version 0:
+        the outbox does not know the stored version).
+        """
+        from seismo.shells.publish import KnownEvent
+
+        out = []
+        for m in self.outbox.latest_by_subject(self.stream,
+                                               lambda sid: not sid.startswith("notice.")):
+            if m.origin_time is None or m.latitude is None or m.longitude is None:
+                continue
+            t = UTCDateTime(m.origin_time)
+            if since <= t <= until:
+                out.append(KnownEvent(m.subject_id, t, m.latitude, m.longitude, m.depth_km,
+                                      m.magnitude, 0))
+        return out
 
     def _send(self, item: DeliveryItem) -> None:
         channel = self.channels.get(item.channel)

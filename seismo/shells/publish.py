@@ -27,11 +27,14 @@ retried; ``seismo detect`` exits non-zero).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from obspy import UTCDateTime
 
 from seismo.alerts.rules import ONCALL
 from seismo.config import Settings
@@ -72,6 +75,8 @@ class Runner:
         self.settings = settings
         self.store = store
         self.alerts = alerts
+        self._recent: list[KnownEvent] = []  # events handled by this runner (seismo detect)
+        self._stored_cache: tuple[tuple[Any, Any], list[Event]] | None = None
 
     @classmethod
     def from_settings(
@@ -106,19 +111,72 @@ class Runner:
         self.close()
 
     # ------------------------------------------------------------------ pieces
-    def reviewed(self, events: Sequence[Event]) -> dict[str, Event]:
-        """Stored reviewed versions (confirmed/rejected) of ``events``, by id."""
+    def _stored(self, events: Sequence[Event]) -> list[Event] | None:
+        """Stored events (latest versions) around ``events``; None if the store cannot tell."""
         if self.store is None or not events:
-            return {}
+            return None
         since = min(e.time for e in events) - 600
         until = max(e.time for e in events) + 600
+        if self._stored_cache is not None and self._stored_cache[0] == (since, until):
+            return self._stored_cache[1]
         try:
-            stored = self.store.query_events(since, until)
+            stored: list[Event] = self.store.query_events(since, until)
         except Exception as exc:  # store down: cannot tell, keep the automatic result
-            log.warning("cannot check review status (store unavailable): %s", exc)
-            return {}
+            log.warning("cannot read stored events (store unavailable): %s", exc)
+            return None
+        self._stored_cache = ((since, until), stored)
+        return stored
+
+    def reviewed(self, events: Sequence[Event]) -> dict[str, Event]:
+        """Stored reviewed versions (confirmed/rejected) of ``events``, by id."""
+        stored = self._stored(events) or []
         ids = {e.id for e in events}
         return {e.id: e for e in stored if e.id in ids and e.status != "automatic"}
+
+    def known_events(self, events: Sequence[Event]) -> list[KnownEvent]:
+        """Events already known near ``events``: stored, alerted (outbox) or handled here."""
+        if not events:
+            return []
+        since = min(e.time for e in events) - 600
+        until = max(e.time for e in events) + 600
+        found: list[KnownEvent] = [KnownEvent.of(e) for e in self._stored(events) or []]
+        if self.alerts is not None:
+            try:
+                found += self.alerts.known_events(since, until)
+            except Exception as exc:  # an unreadable outbox never stops detection
+                log.error("cannot read known events from the outbox: %s", exc)
+        found += [k for k in self._recent if since <= k.time <= until]
+        return merge_known(found)
+
+    def identify(self, events: Sequence[Event]) -> list[Event]:
+        """Give each new solution the id of the known event it is (see :func:`match_event`).
+
+        A solution matching a known event takes that event's id; a changed solution
+        becomes its next version (the alerts then send an Update, never a second
+        Alert), an unchanged one keeps the version (reprocessing is idempotent).
+        """
+        known = self.known_events(events)
+        tol = self.settings.pipeline
+        out: list[Event] = []
+        taken: set[str] = set()
+        for e in sorted(events, key=lambda ev: ev.time):
+            m = match_event(e, [k for k in known if k.id not in taken],
+                            tol.event_match_time_s, tol.event_match_distance_km)
+            if m is None:
+                out.append(e)
+                continue
+            taken.add(m.id)
+            version = max(m.version if same_solution(e, m) else m.version + 1, e.version, 1)
+            if m.id != e.id:
+                log.info("event %s is known event %s (origin %+.2f s, %.1f km apart): "
+                         "version %d", e.id, m.id, float(e.time - m.time),
+                         _distance(e.latitude, e.longitude, m.latitude, m.longitude), version)
+            out.append(dataclasses.replace(e, id=m.id, version=version)
+                       if (m.id, version) != (e.id, e.version) else e)
+        for e in out:
+            self._recent.append(KnownEvent.of(e))
+        del self._recent[:-_RECENT_MAX]
+        return out
 
     def handle(self, result: WindowResult) -> RunReport:
         return self.handle_parts(result.window, result.stations, result.events)
@@ -132,6 +190,8 @@ class Runner:
         ]
         rep.picks = len(own)
         rep.station_errors = {r.station_id: r.error for r in stations if r.error}
+        self._stored_cache = None
+        events = self.identify(events)
         reviewed = self.reviewed(events)
         fresh = [e for e in events if e.id not in reviewed]
         rep.skipped_reviewed = sorted(reviewed)
@@ -182,6 +242,78 @@ class Runner:
                 log.error("STORE FAILED for window %s (alerts were processed first): %s",
                           window, rep.store_error)
         return rep
+
+
+# ---------------------------------------------------------------------- event identity
+_RECENT_MAX = 1000
+
+
+@dataclass(frozen=True)
+class KnownEvent:
+    """What identifies an already known event: id, origin and version (0: not known)."""
+
+    id: str
+    time: UTCDateTime
+    latitude: float
+    longitude: float
+    depth_km: float | None = None
+    magnitude: float | None = None
+    version: int = 0
+
+    @classmethod
+    def of(cls, e: Event) -> KnownEvent:
+        return cls(e.id, e.time, e.latitude, e.longitude, e.depth_km, e.magnitude, e.version)
+
+
+def _distance(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    from seismo.geo import distance_km
+
+    return float(distance_km(lat1, lon1, lat2, lon2))
+
+
+def match_event(
+    event: Event, known: Sequence[KnownEvent], time_s: float, distance_km: float
+) -> KnownEvent | None:
+    """The known event that ``event`` is a solution of, or None.
+
+    A known event matches when its origin time is within ``time_s`` and its
+    epicentre within ``distance_km``; of several, the closest in normalised
+    time + distance wins.
+    """
+    best: tuple[float, KnownEvent] | None = None
+    for k in known:
+        dt = abs(float(event.time - k.time))
+        if dt > time_s:
+            continue
+        d = _distance(event.latitude, event.longitude, k.latitude, k.longitude)
+        if not d <= distance_km:
+            continue
+        score = dt / time_s + d / distance_km
+        if best is None or score < best[0]:
+            best = (score, k)
+    return None if best is None else best[1]
+
+
+def same_solution(event: Event, known: KnownEvent) -> bool:
+    """Whether ``event`` repeats ``known``'s solution (reprocessing the same data)."""
+    def close(a: float | None, b: float | None, tol: float) -> bool:
+        return (a is None) == (b is None) and (a is None or b is None or abs(a - b) <= tol)
+
+    return (abs(float(event.time - known.time)) <= 1e-3
+            and close(event.latitude, known.latitude, 1e-6)
+            and close(event.longitude, known.longitude, 1e-6)
+            and close(event.depth_km, known.depth_km, 1e-4)
+            and close(event.magnitude, known.magnitude, 1e-4))
+
+
+def merge_known(found: Sequence[KnownEvent]) -> list[KnownEvent]:
+    """One entry per id: the highest version (the outbox's version-less entries last)."""
+    best: dict[str, KnownEvent] = {}
+    for k in found:
+        cur = best.get(k.id)
+        if cur is None or k.version > cur.version:
+            best[k.id] = k
+    return list(best.values())
 
 
 def network_down(
