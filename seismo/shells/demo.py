@@ -23,7 +23,7 @@ from pathlib import Path
 
 from obspy import UTCDateTime
 
-from seismo.config import PROJECT_ROOT, Settings, settings_to_toml
+from seismo.config import PROJECT_ROOT, Settings, mask_url, settings_to_toml
 from seismo.errors import SeismoError
 from seismo.model import Event
 from seismo.shells.window import Window, window_for_run
@@ -119,7 +119,7 @@ def run_demo(
 
     influx = ensure_local_influx(settings)
     state = f"started, data in {settings.store.server_data_dir}" if influx else "already running"
-    echo(f"InfluxDB: {settings.store.url} ({state})")
+    echo(f"InfluxDB: {mask_url(settings.store.url)} ({state})")
     port = free_port()
     server = serve_simulation(
         settings, scenario=name, reference=reference, host="127.0.0.1", port=port

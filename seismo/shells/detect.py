@@ -20,7 +20,7 @@ from pathlib import Path
 
 from obspy import Inventory, Stream, UTCDateTime
 
-from seismo.config import Settings
+from seismo.config import Settings, mask_url
 from seismo.errors import DataError, FeedError
 from seismo.model import Event
 from seismo.shells.publish import Runner, RunReport
@@ -228,7 +228,7 @@ def detect_range(
         raise DataError(
             f"no data between {start} and {end} for any of the {len(ctx.stations)} inventory "
             f"stations ({codes}{', ...' if len(ctx.stations) > 8 else ''}) from "
-            f"{feed_url or settings.feeds.default}: the archive is empty for this range or the "
+            f"{mask_url(feed_url or settings.feeds.default)}: the archive is empty for this range or the "
             f"inventory does not describe the stations in it"
         )
     summary.events.sort(key=lambda e: e.time)
