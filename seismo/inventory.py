@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from obspy import Inventory, UTCDateTime, read_inventory
-from obspy.core.inventory import Channel
+from obspy.core.inventory import Channel, Response
 
 from seismo.errors import InventoryError
 from seismo.model import ChannelKind
@@ -196,6 +196,44 @@ def _full_response_problem(channel: Channel) -> str | None:
     return None
 
 
+def _stated_sensitivity(channel: Channel) -> float | None:
+    resp = channel.response
+    if resp is None or resp.instrument_sensitivity is None:
+        return None
+    value = resp.instrument_sensitivity.value
+    if value is None or not math.isfinite(value) or value <= 0:
+        return None
+    return float(value)
+
+
+def usable_response(channel: Channel) -> Response | None:
+    """The response to use for amplitudes (ML, PGA/PGV) of ``channel``.
+
+    The channel's full response when it can be evaluated; else a flat response
+    built from its stated overall sensitivity (counts per m/s or m/s², ObsPy's
+    public ``Response.from_paz`` with no poles and zeros), exact inside the
+    sensor's flat band and approximate outside it; None when the channel states
+    no usable sensitivity or its input units are neither velocity nor
+    acceleration (then it gives no ML and no intensity).
+    """
+    if _full_response_problem(channel) is None:
+        return channel.response
+    sens = _stated_sensitivity(channel)
+    if sens is None or channel.response is None:
+        return None
+    sensitivity = channel.response.instrument_sensitivity
+    units = (sensitivity.input_units or "").strip().upper() if sensitivity else ""
+    kind = _KIND_BY_UNITS.get(units)
+    if kind is None:
+        return None
+    scale = 1e9 if units.startswith("NM") else 1.0  # counts per nm/s -> counts per m/s
+    return Response.from_paz(
+        zeros=[], poles=[], stage_gain=sens * scale,
+        stage_gain_frequency=float(sensitivity.frequency or 1.0) if sensitivity else 1.0,
+        input_units="M/S" if kind == "velocity" else "M/S**2", output_units="COUNTS",
+    )
+
+
 def response_gaps(inv: Inventory, time: UTCDateTime | None = None) -> list[ResponseGap]:
     """Channels (active at ``time``) without a usable full response, sorted by id."""
     out: list[ResponseGap] = []
@@ -209,12 +247,7 @@ def response_gaps(inv: Inventory, time: UTCDateTime | None = None) -> list[Respo
                 why = _full_response_problem(ch)
                 if why is None:
                     continue
-                sens = None
-                resp = ch.response
-                if resp is not None and resp.instrument_sensitivity is not None:
-                    value = resp.instrument_sensitivity.value
-                    if value is not None and math.isfinite(value) and value > 0:
-                        sens = float(value)
+                sens = _stated_sensitivity(ch) if usable_response(ch) is not None else None
                 sid = f"{net.code}.{sta.code}.{ch.location_code or ''}.{ch.code}"
                 out.append(ResponseGap(sid, why, sens, channel_kind(ch)))
     return sorted(out, key=lambda g: g.seed_id)
@@ -224,7 +257,7 @@ def describe_response_gaps(gaps: list[ResponseGap], n_channels: int) -> str | No
     """One message saying which channels lack a usable response and what that disables."""
     if not gaps:
         return None
-    flat = [g for g in gaps if g.sensitivity is not None and g.kind is not None]
+    flat = [g for g in gaps if g.sensitivity is not None]
     none = [g for g in gaps if g not in flat]
 
     def ids(gs: list[ResponseGap]) -> str:

@@ -228,8 +228,8 @@ def detect_range(
         raise DataError(
             f"no data between {start} and {end} for any of the {len(ctx.stations)} inventory "
             f"stations ({codes}{', ...' if len(ctx.stations) > 8 else ''}) from "
-            f"{mask_url(feed_url or settings.feeds.default)}: the archive is empty for this range or the "
-            f"inventory does not describe the stations in it"
+            f"{mask_url(feed_url or settings.feeds.default)}: the archive is empty for this "
+            f"range or the inventory does not describe the stations in it"
         )
     summary.events.sort(key=lambda e: e.time)
     summary.elapsed_s = time.perf_counter() - t_start

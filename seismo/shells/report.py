@@ -189,7 +189,8 @@ def plot_event(
         log.warning("event %s: no trace for %s: %s", event.id, sid, err)
     if not traces:
         raise DataError(
-            f"event {event.id}: no waveforms from {mask_url(feed_url or settings.feeds.default)} for "
+            f"event {event.id}: no waveforms from "
+            f"{mask_url(feed_url or settings.feeds.default)} for "
             f"{event.time - RECORD_PRE_S} onwards ({len(errors)} stations failed, e.g. "
             f"{next(iter(errors.items()), ('-', '-'))})"
         )
