@@ -33,12 +33,12 @@ from collections.abc import Callable  # noqa: E402
 import numpy as np  # noqa: E402
 from obspy.signal import trigger as obspy_trigger  # noqa: E402
 
-from seismo.station.picker import (  # noqa: E402
-    _classic_sta_lta_numpy,
-    _jit_kernels,
-    _recursive_sta_lta_numpy,
+from seismo.station.picker.kernels import (  # noqa: E402
     classic_sta_lta,
+    classic_sta_lta_numpy,
+    jit_kernels,
     recursive_sta_lta,
+    recursive_sta_lta_numpy,
 )
 
 FS = 100.0
@@ -76,16 +76,16 @@ def main(argv: list[str] | None = None) -> int:
     n = int(seconds * FS)
     x = np.random.default_rng(0).standard_normal((N_COMP, n))  # one station, reused
     total = N_STATIONS * N_COMP * n
-    engine = "numba" if _jit_kernels() is not None else "numpy (numba not importable)"
+    engine = "numba" if jit_kernels() is not None else "numpy (numba not importable)"
     cases = {
         "floor (np.square into a new array, 2-D)": _floor,
         "classic (seismo, 2-D per station)": _seismo(classic_sta_lta),
         "classic (seismo, 1-D per channel)": _obspy(classic_sta_lta),
-        "classic (seismo numpy fallback, 2-D)": _seismo(_classic_sta_lta_numpy),
+        "classic (seismo numpy fallback, 2-D)": _seismo(classic_sta_lta_numpy),
         "classic (ObsPy C, per channel)": _obspy(obspy_trigger.classic_sta_lta),
         "recursive (seismo, 2-D per station)": _seismo(recursive_sta_lta),
         "recursive (seismo, 1-D per channel)": _obspy(recursive_sta_lta),
-        "recursive (seismo numpy fallback, 2-D)": _seismo(_recursive_sta_lta_numpy),
+        "recursive (seismo numpy fallback, 2-D)": _seismo(recursive_sta_lta_numpy),
         "recursive (ObsPy C, per channel)": _obspy(obspy_trigger.recursive_sta_lta),
     }
     for f in cases.values():  # warm-up: numba compilation / disk-cache load

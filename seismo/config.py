@@ -131,6 +131,32 @@ class SimulatorConfig(_Model):
     )
 
 
+# --------------------------------------------------------------------------- instrument
+class InstrumentConfig(_Model):
+    """The digitizer: one setting read by every stage that needs it.
+
+    The picker (clipped samples, dead channels), the amplitudes (the ML "used"
+    flag and ``Event.n_clipped_stations``, which drives the saturation alert) and
+    station health (``clip_pct``, the offset check) all read these two values.
+    A sample is clipped when ``|counts| >= clip_fraction * full_scale_counts``.
+    """
+
+    full_scale_counts: PosFloat = Field(
+        2.0**23,
+        description="Digitizer full scale, counts (24-bit: 2**23; stations/build_inventory.py)",
+    )
+    clip_fraction: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.98,
+        description="Fraction of full scale that counts as clipping (design choice: the "
+        "last 2 % of the range, where the analogue front end saturates)",
+    )
+
+    @property
+    def clip_level_counts(self) -> float:
+        """``clip_fraction * full_scale_counts``: a sample at or beyond it is clipped."""
+        return self.clip_fraction * self.full_scale_counts
+
+
 # --------------------------------------------------------------------------- processing / picker
 class BandConfig(_Model):
     freqmin: PosFloat
@@ -170,8 +196,6 @@ class PickerConfig(_Model):
     )
     # Data-quality and pick-quality settings (sources: the seismo.station.picker docstring).
     taper_s: SpanS = Field(1.0, description="Cosine taper at segment start (s)")
-    full_scale_counts: PosFloat = Field(2.0**23, description="Digitizer full scale (counts)")
-    clip_fraction: Annotated[float, Field(gt=0, le=1)] = 0.98
     flat_std_counts: NonNegFloat = Field(0.5, description="Raw std below this: dead channel")
     spike_mad: NonNegFloat = Field(50.0, description="Isolated-spike threshold (x MAD); 0: off")
     min_snr: NonNegFloat = Field(3.0, description="Reject picks with a lower rms SNR")
@@ -470,13 +494,9 @@ class HealthConfig(_Model):
     warn_availability_pct: Annotated[float, Field(ge=0, le=100)] = 98.0
     fail_availability_pct: Annotated[float, Field(ge=0, le=100)] = 80.0
     spike_threshold: PosFloat = 20.0
-    clip_fraction: Annotated[float, Field(gt=0, le=1)] = 0.95
     flat_std_counts: NonNegFloat = 0.5
     psd_warn_db_above_nhnm: float = 0.0
     # --- added for seismo.health (sources in seismo/health/metrics.py and docs/health.md)
-    full_scale_counts: PosFloat = Field(
-        8388608.0, description="Digitizer full scale, counts (24-bit: 2**23)"
-    )
     warn_clip_pct: NonNegFloat = Field(0.0, description="WARN when clipped samples % > this")
     fail_clip_pct: NonNegFloat = Field(1.0, description="FAIL when clipped samples % > this")
     flat_run_s: PosFloat = Field(10.0, description="FAIL when identical values last this long, s")
@@ -485,7 +505,7 @@ class HealthConfig(_Model):
     fail_spikes: Annotated[int, Field(ge=0)] = Field(50, description="FAIL when spikes > this")
     warn_overlaps: Annotated[int, Field(ge=0)] = Field(0, description="WARN when overlaps > this")
     warn_offset_pct_fs: Annotated[float, Field(ge=0, le=100)] = Field(
-        10.0, description="WARN when |mean| exceeds this % of full scale"
+        10.0, description="WARN when |mean| exceeds this % of [instrument] full scale"
     )
     warn_timing_quality: Annotated[float, Field(ge=0, le=100)] = Field(
         80.0, description="WARN when miniSEED blockette 1001 timing quality (%) is below this"
@@ -526,6 +546,15 @@ class HealthConfig(_Model):
         return self
 
 
+# --------------------------------------------------------------------------- reports
+class ReportConfig(_Model):
+    """Where reports are written: daily bulletins (``<dir>/YYYY-MM-DD``) and event plots
+    (``<dir>/events/<id>``), by ``seismo bulletin``, ``seismo event plot`` and the daily
+    report DAG (docs/review.md)."""
+
+    dir: Path = Field(Path("../var/reports"), description="Root directory of the reports")
+
+
 # --------------------------------------------------------------------------- airflow
 class AirflowConfig(_Model):
     detect_schedule: str = "* * * * *"
@@ -542,6 +571,7 @@ class Settings(_Model):
     network: NetworkConfig
     feeds: FeedsConfig = Field(default_factory=FeedsConfig)
     simulator: SimulatorConfig
+    instrument: InstrumentConfig = Field(default_factory=InstrumentConfig)
     picker: PickerConfig = Field(default_factory=PickerConfig)
     associate: AssociateConfig = Field(default_factory=AssociateConfig)
     locate: LocateConfig = Field(default_factory=LocateConfig)
@@ -551,6 +581,7 @@ class Settings(_Model):
     store: StoreConfig = Field(default_factory=StoreConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     airflow: AirflowConfig = Field(default_factory=AirflowConfig)
     source: Path = Field(Path("<memory>"), exclude=True)
 

@@ -1,9 +1,10 @@
-"""Geodesy helpers: epicentral distance and azimuth on the WGS84 ellipsoid.
+"""Geodesy: distance, azimuth, the direct problem and local plane coordinates.
 
-Distances use a spherical approximation with the WGS84 mean radius (6371.0088
-km, Moritz 2000, IUGG) for vectorised speed; for local networks (< 1000 km)
-the error against the ellipsoidal geodesic (ObsPy ``gps2dist_azimuth``,
-Karney 2013) is below 0.5 %, and it is tested against it.
+The one home of every Earth-geometry formula in seismo. Distances use a
+spherical approximation with the WGS84 mean radius (6371.0088 km, Moritz 2000,
+IUGG) for vectorised speed; for local networks (< 1000 km) the error against
+the ellipsoidal geodesic (ObsPy ``gps2dist_azimuth``, Karney 2013) is below
+0.5 %, and it is tested against it. Every function broadcasts over numpy arrays.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 EARTH_RADIUS_KM = 6371.0088  # WGS84 mean radius R1 (Moritz 2000)
+#: km per degree of great circle on that sphere (~111.195 km)
+KM_PER_DEG = np.pi * EARTH_RADIUS_KM / 180.0
 
 
 def distance_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> NDArray:
@@ -37,13 +40,40 @@ def hypocentral_km(epi_km: ArrayLike, depth_km: ArrayLike) -> NDArray:
     return np.hypot(np.asarray(epi_km, dtype=float), np.asarray(depth_km, dtype=float))
 
 
-def destination(lat: float, lon: float, azimuth: float, dist_km: float) -> tuple[float, float]:
-    """The point reached from (lat, lon) along ``azimuth`` (deg) after ``dist_km`` km."""
-    d = dist_km / EARTH_RADIUS_KM
+def destinations(
+    lat: ArrayLike, lon: ArrayLike, azimuth: ArrayLike, dist_km: ArrayLike
+) -> tuple[NDArray, NDArray]:
+    """Points reached from (lat, lon) along ``azimuth`` (deg) after ``dist_km`` km.
+
+    The spherical direct problem; broadcasts over arrays. Longitudes in [-180, 180).
+    """
+    d = np.asarray(dist_km, dtype=float) / EARTH_RADIUS_KM
     p1, l1, a = np.radians(lat), np.radians(lon), np.radians(azimuth)
     p2 = np.arcsin(np.sin(p1) * np.cos(d) + np.cos(p1) * np.sin(d) * np.cos(a))
     l2 = l1 + np.arctan2(np.sin(a) * np.sin(d) * np.cos(p1), np.cos(d) - np.sin(p1) * np.sin(p2))
-    return float(np.degrees(p2)), float((np.degrees(l2) + 540.0) % 360.0 - 180.0)
+    return np.degrees(p2), (np.degrees(l2) + 540.0) % 360.0 - 180.0
+
+
+def destination(lat: float, lon: float, azimuth: float, dist_km: float) -> tuple[float, float]:
+    """One point of :func:`destinations`, as floats."""
+    la, lo = destinations(lat, lon, azimuth, dist_km)
+    return float(la), float(lo)
+
+
+def local_xy(lat0: float, lon0: float, lat: ArrayLike, lon: ArrayLike) -> tuple[NDArray, NDArray]:
+    """Equirectangular (east, north) km of points around (lat0, lon0); for < ~200 km."""
+    x = (np.asarray(lon) - lon0) * KM_PER_DEG * np.cos(np.radians(lat0))
+    y = (np.asarray(lat) - lat0) * KM_PER_DEG
+    return x, y
+
+
+def from_local_xy(
+    lat0: float, lon0: float, x_km: ArrayLike, y_km: ArrayLike
+) -> tuple[NDArray, NDArray]:
+    """Inverse of :func:`local_xy`: (lat, lon) of (east, north) km offsets."""
+    lat = lat0 + np.asarray(y_km) / KM_PER_DEG
+    lon = lon0 + np.asarray(x_km) / (KM_PER_DEG * np.cos(np.radians(lat0)))
+    return lat, lon
 
 
 def azimuthal_gap_deg(azimuths: ArrayLike) -> float:

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from obspy import UTCDateTime
 
 from seismo.cli.main import main
 from seismo.config import (
@@ -16,6 +17,7 @@ from seismo.config import (
     settings_to_toml,
 )
 from seismo.errors import ConfigError
+from seismo.shells.report import default_bulletin_dir, reports_root
 
 BASE = DEFAULT_CONFIG.read_text(encoding="utf-8")
 
@@ -147,6 +149,29 @@ def test_cross_field_rule_is_named(tmp_path: Path) -> None:
         ConfigError, match=r"picker: .*sta_s \(20.0\) must be shorter than lta_s \(10.0\)"
     ):
         load_settings(p)
+
+
+def test_instrument_is_one_setting(tmp_path: Path) -> None:
+    s = load_settings(DEFAULT_CONFIG)
+    assert s.instrument.full_scale_counts == 2.0**23
+    assert s.instrument.clip_level_counts == pytest.approx(0.98 * 2**23)
+    # the old per-stage copies are gone: strict config names them as unknown keys
+    for section in ("picker", "health"):
+        old = BASE.replace(f"[{section}]\n", f"[{section}]\nclip_fraction = 0.95\n", 1)
+        with pytest.raises(ConfigError, match=rf"{section}\.clip_fraction: unknown key"):
+            load_settings(_write(tmp_path, old))
+    bad = BASE.replace("clip_fraction = 0.98 ", "clip_fraction = 1.5 ")
+    with pytest.raises(ConfigError, match=r"instrument\.clip_fraction: .*\(got 1\.5\)"):
+        load_settings(_write(tmp_path, bad))
+
+
+def test_report_dir_is_a_setting(tmp_path: Path) -> None:
+    s = load_settings(DEFAULT_CONFIG)
+    assert s.report.dir == (DEFAULT_CONFIG.parent.parent / "var" / "reports").resolve()
+    p = _write(tmp_path, BASE.replace('[report]\ndir = "../var/reports"', '[report]\ndir = "out"'))
+    s = load_settings(p)
+    assert reports_root(s) == tmp_path / "out"
+    assert default_bulletin_dir(s, UTCDateTime(2026, 1, 15)) == tmp_path / "out" / "2026-01-15"
 
 
 def test_unknown_alert_channel_in_group(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from seismo.config import (
     AlertsConfig,
     ChannelConfig,
     FeedsConfig,
+    ReportConfig,
     Settings,
     StoreConfig,
     load_settings,
@@ -74,7 +75,10 @@ def _config(tmp: Path, seedlink: str, influx: str, overrides: dict[str, str] | N
     feeds = FeedsConfig(
         default=seedlink, overrides=overrides or {}, timeout_s=5.0, retries=1, retry_delay_s=0.5
     )
-    new: Settings = s.model_copy(update={"store": store, "alerts": alerts, "feeds": feeds})
+    report = ReportConfig(dir=tmp / "reports")
+    new: Settings = s.model_copy(
+        update={"store": store, "alerts": alerts, "feeds": feeds, "report": report}
+    )
     p = tmp / "seismo.toml"
     p.write_text(settings_to_toml(new), encoding="utf-8")
     return p
@@ -258,7 +262,6 @@ def test_daily_report_dag_writes_bulletin(
 ) -> None:
     seedlink, influx = servers
     cfg = _config(tmp_path, seedlink, influx)
-    monkeypatch.setenv("SEISMO_REPORT_DIR", str(tmp_path / "reports"))
     run_at = UTCDateTime(ORIGIN.date) + 86400 + 60  # the day after the scenario
     dr = _run("seismo_daily_report", cfg, run_at, monkeypatch)
     assert str(dr.state) in ("success", "DagRunState.SUCCESS")

@@ -12,8 +12,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from seismo.alerts import geo
 from seismo.alerts.cap import CapAlert, CapArea, CapInfo, cap_datetime, circle, to_xml
+from seismo.alerts.region import felt_radius_km
 from seismo.alerts.rules import (
     TSUNAMI_CERTAINTY,
     AlertDecision,
@@ -24,6 +24,7 @@ from seismo.alerts.rules import (
     tsunami_severity,
 )
 from seismo.config import AlertRulesConfig
+from seismo.geo import azimuth_deg, distance_km
 from seismo.model import Event
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
@@ -54,14 +55,6 @@ class Header:
     restriction: str | None
     references: tuple[str, ...] = ()
     sender_name: str = ""
-
-
-def _bearing(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dl = math.radians(lon2 - lon1)
-    y = math.sin(dl) * math.cos(p2)
-    x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
-    return (math.degrees(math.atan2(y, x)) + 360.0) % 360.0
 
 
 def _latlon(lat: float, lon: float) -> str:
@@ -95,9 +88,10 @@ def _near(event: Event, sites_zh: dict[str, str], lang: str) -> str:
     """ "12 km NE of Futian District" for the nearest site within 100 km (epicentral)."""
     best: tuple[float, str, float] | None = None
     for s in event.site_intensities:
-        d = geo.haversine_km(s.latitude, s.longitude, event.latitude, event.longitude)
+        d = float(distance_km(s.latitude, s.longitude, event.latitude, event.longitude))
         if best is None or d < best[0]:
-            best = (d, s.name, _bearing(s.latitude, s.longitude, event.latitude, event.longitude))
+            az = float(azimuth_deg(s.latitude, s.longitude, event.latitude, event.longitude))
+            best = (d, s.name, az)
     if best is None or best[0] > 100.0:
         return ""
     d, name, az = best
@@ -234,7 +228,7 @@ def _areas(
             else f"Sea and coasts within {r:.0f} km of the epicentre"
         )  # fmt: skip
     else:
-        r = geo.felt_radius_km(event.magnitude, event.depth_km)
+        r = felt_radius_km(event.magnitude, event.depth_km)
         desc = (
             f"震中周边有感范围（半径{r:.0f}千米）" if lang == "zh"
             else f"Felt area around the epicentre (radius {r:.0f} km, predicted MMI III)"
@@ -357,7 +351,7 @@ def build_cancel_message(event: Event, kind: str, reason: str, header: Header) -
     """A Cancel of earlier messages about ``event`` (e.g. rejected by the seismologist)."""
     t = event.time.datetime.replace(tzinfo=dt.UTC)
     pos = _latlon(event.latitude, event.longitude)
-    r = geo.felt_radius_km(event.magnitude, event.depth_km)
+    r = felt_radius_km(event.magnitude, event.depth_km)
     infos = []
     for lang in ("zh", "en"):
         if lang == "zh":

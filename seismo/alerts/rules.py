@@ -49,15 +49,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from seismo.alerts import geo
+from seismo.alerts.region import in_region, is_offshore
 from seismo.config import AlertRulesConfig
+from seismo.geo import distance_km
 from seismo.model import Event
 
 ONCALL = "oncall"
 TSUNAMI = "tsunami"
 ENGINEERS = "engineers"
 
-SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
 CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
 
 
@@ -173,7 +173,7 @@ def _distance_to_region_km(
     lat: float, lon: float, region: tuple[float, float, float, float]
 ) -> float:
     la0, la1, lo0, lo1 = region
-    return geo.haversine_km(lat, lon, min(max(lat, la0), la1), min(max(lon, lo0), lo1))
+    return float(distance_km(lat, lon, min(max(lat, la0), la1), min(max(lon, lo0), lo1)))
 
 
 def nearest_station_km(event: Event, region: tuple[float, float, float, float]) -> float | None:
@@ -226,7 +226,7 @@ def evaluate(
     mag = _finite(event.magnitude)
     imax = max_intensity(event)
     located = math.isfinite(event.latitude) and math.isfinite(event.longitude)
-    inside = located and geo.in_region(event.latitude, event.longitude, region)
+    inside = located and in_region(event.latitude, event.longitude, region)
     dist = nearest_station_km(event, region)
     if event.status == "rejected" or not located:
         why = "rejected by review" if event.status == "rejected" else "not located"
@@ -247,7 +247,7 @@ def evaluate(
     if big or saturated:
         unc = _finite(event.horizontal_uncertainty_km) or 0.0
         probe = min(max(unc, 0.0), rules.offshore_uncertainty_max_km)
-        offshore = geo.is_offshore(event.latitude, event.longitude, probe)
+        offshore = is_offshore(event.latitude, event.longitude, probe)
     tsunami = bool(offshore) and shallow and (big or saturated)
     if tsunami:
         why = f"ML {mag:.1f} >= {rules.tsunami_min_magnitude:g}" if big else "ML saturated"

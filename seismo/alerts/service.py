@@ -26,7 +26,6 @@ from typing import Any
 
 from obspy import UTCDateTime
 
-from seismo.alerts import geo
 from seismo.alerts.cap import cap_datetime, make_identifier, validate_cap
 from seismo.alerts.channels import Channel, DirectoryChannel, build_channel
 from seismo.alerts.messages import (
@@ -47,6 +46,7 @@ from seismo.alerts.rules import ENGINEERS, ONCALL, TSUNAMI, AlertDecision, evalu
 from seismo.config import AlertsConfig, Settings
 from seismo.errors import AlertError, ConfigError
 from seismo.event.sites import load_sites
+from seismo.geo import distance_km
 from seismo.model import Event
 
 log = logging.getLogger(__name__)
@@ -225,7 +225,7 @@ class AlertService:
             return True
         if last.latitude is None or last.longitude is None:
             return True
-        epi = geo.haversine_km(last.latitude, last.longitude, event.latitude, event.longitude)
+        epi = float(distance_km(last.latitude, last.longitude, event.latitude, event.longitude))
         dz = 0.0
         depth = _finite(event.depth_km)
         if depth is not None and last.depth_km is not None:

@@ -12,8 +12,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("bulletin", help="write the daily bulletin of one UTC day")
     p.add_argument("--date", help="the UTC day, YYYY-MM-DD (default: yesterday)")
     p.add_argument("--out", type=Path,
-                   help="output directory (default: reports/YYYY-MM-DD next to the spool "
-                        "directory)")
+                   help="output directory (default: YYYY-MM-DD in the [report] dir setting)")
     p.set_defaults(func=_run)
 
 

@@ -28,8 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     pl = esub.add_parser("plot", help="record section and map (PNG)")
     pl.add_argument("event_id", metavar="ID")
-    pl.add_argument("--out", type=Path, help="output directory (default: reports/events/ID "
-                                             "next to the spool directory)")
+    pl.add_argument("--out", type=Path,
+                    help="output directory (default: events/ID in the [report] dir setting)")
     pl.add_argument("--feed", help="waveform feed URL (default: the configured feeds)")
     pl.set_defaults(func=_plot)
 

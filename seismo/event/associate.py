@@ -89,14 +89,13 @@ class StackGrid:
     """Trial hypocentres and their travel times to the stations (s).
 
     ``tt`` has shape (2, n_nodes, n_stations): index 0 P, 1 S, elevation delay
-    included. ``xyz`` holds node (east, north, depth) km for distance tests.
+    included.
     """
 
     station_ids: tuple[str, ...]
     lat: NDArray
     lon: NDArray
     depth: NDArray
-    xyz: NDArray
     tt: NDArray
 
 
@@ -132,10 +131,8 @@ def _grid(
     for k, ph in enumerate(("P", "S")):
         delay = np.array([elevation_delay_s(model, ph, e) if elevation else 0.0 for e in selev])
         tt[k] = model.travel_time(ph, dist, zz) + delay[None, :]
-    x = (lon - lon0) * 111.195 * np.cos(np.radians(lat0))
-    y = (lat - lat0) * 111.195
     log.debug("association grid: %d nodes x %d stations", len(lat), len(ids))
-    return StackGrid(ids, lat, lon, z, np.column_stack([x, y, z]), tt)
+    return StackGrid(ids, lat, lon, z, tt)
 
 
 def stack_grid(
@@ -228,6 +225,104 @@ def _as_s(p: Pick) -> Pick:
     return dataclasses.replace(p, phase="S", id=Pick.make_id(p.seed_id, "S", p.time))
 
 
+def _usable_picks(
+    picks: Sequence[Pick], stations: Mapping[str, StationInfo], cfg: AssociateConfig
+) -> list[Pick]:
+    """P and S picks of known stations, glitches removed (the rest logged)."""
+    pool = [p for p in picks if p.station_id in stations and p.phase in ("P", "S")]
+    if len(pool) < len(picks):
+        unknown = sorted({p.station_id for p in picks if p.station_id not in stations})
+        log.warning("%d pick(s) ignored (unknown station or phase): %s",
+                    len(picks) - len(pool), unknown)
+    return remove_glitches(pool, cfg)
+
+
+@dataclass
+class _Stack:
+    """The space-time stack of a pick pool: origin-time bins of width ``w`` per grid node."""
+
+    pool: list[Pick]
+    grid: StackGrid
+    col: dict[str, int]  # "NET.STA" -> station column of the grid
+    t_ref: UTCDateTime
+    w: float
+    t0_min: float  # s after t_ref, first bin edge
+    nbins: int
+    slat: NDArray
+    slon: NDArray
+
+    @classmethod
+    def build(
+        cls,
+        pool: list[Pick],
+        stations: Mapping[str, StationInfo],
+        model: VelocityModel,
+        cfg: AssociateConfig,
+        loc_cfg: LocateConfig,
+    ) -> _Stack:
+        grid = stack_grid(stations, model, cfg, loc_cfg.elevation_correction)
+        t_ref = min(p.time for p in pool)
+        w = cfg.stack_window_s
+        tmax = max(float(p.time - t_ref) for p in pool)
+        t0_min = -float(grid.tt.max()) - w
+        return cls(
+            pool=pool,
+            grid=grid,
+            col={sid: i for i, sid in enumerate(grid.station_ids)},
+            t_ref=t_ref,
+            w=w,
+            t0_min=t0_min,
+            nbins=int(np.ceil((tmax - t0_min) / w)) + 2,
+            slat=np.array([stations[sid].latitude for sid in grid.station_ids]),
+            slon=np.array([stations[sid].longitude for sid in grid.station_ids]),
+        )
+
+    def stack(self, idx: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+        """For the picks ``idx``: origin times (n_picks, n_nodes), their bins, and the
+        score (picks in two neighbouring bins, shape (nbins - 1, n_nodes))."""
+        n_nodes = len(self.grid.lat)
+        pool = self.pool
+        sta = np.array([self.col[pool[i].station_id] for i in idx])
+        ph = np.array([1 if pool[i].phase == "S" else 0 for i in idx])
+        t = np.array([float(pool[i].time - self.t_ref) for i in idx])
+        t0 = t[:, None] - self.grid.tt[ph, :, sta]  # (n_picks, n_nodes)
+        b = np.floor((t0 - self.t0_min) / self.w).astype(np.int64)
+        counts = np.bincount(
+            (b * n_nodes + np.arange(n_nodes)[None, :]).ravel(), minlength=self.nbins * n_nodes
+        ).reshape(self.nbins, n_nodes)
+        return t0, b, counts[:-1] + counts[1:]
+
+    def seed(self, node: int, bbest: int, idx: NDArray, t0: NDArray, b: NDArray) -> list[int]:
+        """Pool indices seeding an event at ``node``: the picks within ``w`` of the median
+        origin time of the best bin pair, the best per station."""
+        members = np.nonzero((b[:, node] == bbest) | (b[:, node] == bbest + 1))[0]
+        t0_est = float(np.median(t0[members, node]))
+        dev = np.abs(t0[:, node] - t0_est)
+        close = [int(idx[j]) for j in np.nonzero(dev <= self.w)[0]]
+        misfit = np.full(len(self.pool), np.inf)
+        misfit[idx] = dev
+        return _best_per_station(close, self.pool, misfit)
+
+    def plausible(self, seed: list[int], node: int, cfg: AssociateConfig) -> bool:
+        """Enough stations and phases, and the station ratio at the node (cheap, before
+        any location)."""
+        seed_sta = {self.col[self.pool[i].station_id] for i in seed}
+        if len(seed_sta) < cfg.min_stations or len(seed) < cfg.min_phases:
+            return False
+        dn = distance_km(self.grid.lat[node], self.grid.lon[node], self.slat, self.slon)
+        dsel = dn[list(seed_sta)]
+        within = int(np.sum(dn <= _reach(float(dsel.min()), float(dsel.max()))))
+        return len(seed_sta) / max(within, 1) >= cfg.min_station_ratio
+
+
+def _retire(alive: NDArray, pool: Sequence[Pick], cand: EventCandidate) -> None:
+    """Take the picks of ``cand`` (also as relabelled S) out of the pool."""
+    used_ids = {p.id for p in cand.picks}
+    for i in np.nonzero(alive)[0].tolist():
+        if pool[i].id in used_ids or _as_s(pool[i]).id in used_ids:
+            alive[i] = False
+
+
 def associate(
     picks: Sequence[Pick],
     stations: Mapping[str, StationInfo],
@@ -240,24 +335,11 @@ def associate(
     Picks of stations absent from ``stations`` are ignored (logged). Picks that
     fit no event are left out. ``stations`` maps "NET.STA" to StationInfo.
     """
-    pool = [p for p in picks if p.station_id in stations and p.phase in ("P", "S")]
-    if len(pool) < len(picks):
-        unknown = sorted({p.station_id for p in picks if p.station_id not in stations})
-        log.warning("%d pick(s) ignored (unknown station or phase): %s",
-                    len(picks) - len(pool), unknown)
-    pool = remove_glitches(pool, cfg)
+    pool = _usable_picks(picks, stations, cfg)
     if len({p.station_id for p in pool}) < cfg.min_stations:
         return []
-    grid = stack_grid(stations, model, cfg, loc_cfg.elevation_correction)
-    col = {sid: i for i, sid in enumerate(grid.station_ids)}
-    t_ref = min(p.time for p in pool)
-    w = cfg.stack_window_s
-    tmax = max(float(p.time - t_ref) for p in pool)
-    t0_min = -float(grid.tt.max()) - w
-    nbins = int(np.ceil((tmax - t0_min) / w)) + 2
-    n_nodes = len(grid.lat)
-    slat = np.array([stations[sid].latitude for sid in grid.station_ids])
-    slon = np.array([stations[sid].longitude for sid in grid.station_ids])
+    st = _Stack.build(pool, stations, model, cfg, loc_cfg)
+    n_nodes = len(st.grid.lat)
     events: list[EventCandidate] = []
     alive = np.ones(len(pool), dtype=bool)
     tried: set[frozenset[int]] = set()
@@ -268,15 +350,7 @@ def associate(
         idx = np.nonzero(alive)[0]
         if len({pool[i].station_id for i in idx}) < cfg.min_stations:
             break
-        sta = np.array([col[pool[i].station_id] for i in idx])
-        ph = np.array([1 if pool[i].phase == "S" else 0 for i in idx])
-        t = np.array([float(pool[i].time - t_ref) for i in idx])
-        t0 = t[:, None] - grid.tt[ph, :, sta]  # (n_picks, n_nodes)
-        b = np.floor((t0 - t0_min) / w).astype(np.int64)
-        counts = np.bincount(
-            (b * n_nodes + np.arange(n_nodes)[None, :]).ravel(), minlength=nbins * n_nodes
-        ).reshape(nbins, n_nodes)
-        score = counts[:-1] + counts[1:]
+        t0, b, score = st.stack(idx)
         # walk the nodes by their best stack value until one grows into an accepted event;
         # nodes of one cluster share their seed picks, so repeats are skipped cheaply
         node_bin = np.argmax(score, axis=0)
@@ -286,38 +360,23 @@ def associate(
             bbest, best = int(node_bin[node]), int(node_best[node])
             if best < cfg.min_phases:
                 break
-            members = np.nonzero((b[:, node] == bbest) | (b[:, node] == bbest + 1))[0]
-            t0_est = float(np.median(t0[members, node]))
-            dev = np.abs(t0[:, node] - t0_est)
-            close = [int(idx[j]) for j in np.nonzero(dev <= w)[0]]
-            misfit = np.full(len(pool), np.inf)
-            misfit[idx] = dev
-            seed = _best_per_station(close, pool, misfit)
+            seed = st.seed(node, bbest, idx, t0, b)
             key = frozenset(seed)
             if key in tried:
                 continue
             tried.add(key)
-            seed_sta = {col[pool[i].station_id] for i in seed}
-            if len(seed_sta) < cfg.min_stations or len(seed) < cfg.min_phases:
-                continue
-            # cheap pre-check of the station ratio at the node, before any location
-            dn = distance_km(grid.lat[node], grid.lon[node], slat, slon)
-            dsel = dn[list(seed_sta)]
-            within = int(np.sum(dn <= _reach(float(dsel.min()), float(dsel.max()))))
-            if len(seed_sta) / max(within, 1) < cfg.min_station_ratio:
+            if not st.plausible(seed, node, cfg):
                 continue
             attempts += 1
-            initial = (float(grid.lat[node]), float(grid.lon[node]), float(grid.depth[node]))
+            initial = (float(st.grid.lat[node]), float(st.grid.lon[node]),
+                       float(st.grid.depth[node]))
             cand = _grow(seed, pool, alive, stations, model, cfg, loc_cfg, initial)
             if cand is None:
                 if attempts >= cfg.max_attempts:
                     log.warning("association stopped after %d attempts", attempts)
                     break
                 continue
-            used_ids = {p.id for p in cand.picks}
-            for i in np.nonzero(alive)[0]:
-                if pool[i].id in used_ids or _as_s(pool[i]).id in used_ids:
-                    alive[i] = False
+            _retire(alive, pool, cand)
             events.append(dataclasses.replace(cand, stack_count=best))
             log.info(
                 "event at %s %.3f %.3f %.1f km: %d stations, %d phases, rms %.2f s",

@@ -1,8 +1,9 @@
 """Instrumental intensity (GB/T 17742-2020, MMI) and predicted intensity at sites.
 
-Every formula of the project about intensity lives here, with its source.
-**[V]** = checked against the cited source, **[3P]** = from third-party code or
-a secondary page (see /work/shared/DESIGN.md §4).
+Observed intensity is computed here; the attenuation relations that predict it
+from magnitude and distance live in :mod:`seismo.event.attenuation`. **[V]** =
+checked against the cited source, **[3P]** = from third-party code or a
+secondary page (docs/magnitude_intensity.md).
 
 Observed (from a station's peaks; PGA, PGV = 3-component vector sum after a
 0.1-10 Hz band-pass, Song et al. 2021 [V]):
@@ -15,15 +16,7 @@ Observed (from a station's peaks; PGA, PGV = 3-component vector sum after a
   combined as in the ShakeMap 3.5 technical guide (Wald et al. 1999b) [3P]:
   PGA-based below MMI V, PGV-based from VII, linear blend between.
 
-Predicted (from magnitude and distance, for sites without instruments):
-
-* Atkinson & Wald (2007), California coefficients [3P], MMI.
-* China eastern region, GB 18306-2015 background attenuation [3P], elliptical;
-  used here isotropically (fault strike unknown in real time) as the mean of
-  the long- and short-axis values, or the long axis (upper, conservative).
-  It takes Ms; we use Ms ≈ ML (our assumption, [3P]: reasonable for M 3-6 in
-  South China, unverified here).
-
+Predicted (for sites without instruments): :func:`seismo.event.attenuation.predict_intensity`.
 Predictions at sites are anchored to observations: the mean observed minus
 predicted intensity at the stations (bounded by ``cfg.max_anchor_correction``)
 is added to every site prediction.
@@ -33,25 +26,24 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from obspy import UTCDateTime
 
 from seismo.config import IntensityConfig
 from seismo.errors import DataError
-from seismo.event.magnitude import TravelTimeFn
+from seismo.event.arrivals import EventRecords, arrival_windows
+from seismo.event.attenuation import CN_MAX, CN_MIN, MMI_MAX, MMI_MIN, predict_intensity
 from seismo.event.sites import Site
 from seismo.geo import distance_km, hypocentral_km
-from seismo.inventory import StationInfo
-from seismo.model import AmplitudeSeries, SiteIntensity, StationIntensity
-from seismo.station.amplitudes import series_values, series_window
+from seismo.model import SiteIntensity, StationIntensity
+from seismo.station.amplitudes import series_values
 
 log = logging.getLogger(__name__)
 
-G = 9.80665  # standard gravity, m/s² (CGPM 1901)
+G = 9.80665  # standard gravity, m/s² (CGPM 1901), for PGA in g
 
 # --------------------------------------------------------------------------- GB/T 17742-2020
 #: How I_A and I_V combine. "and": I = I_V when I_A >= 6.0 AND I_V >= 6.0, else the
@@ -59,7 +51,6 @@ G = 9.80665  # standard gravity, m/s² (CGPM 1901)
 #: either is >= 6.0 (seen in some third-party implementations). Keep it in one place.
 CN_COMBINATION: Literal["and", "or"] = "and"
 CN_SWITCH = 6.0
-CN_MIN, CN_MAX = 1.0, 12.0
 
 
 def intensity_cn_components(pga_ms2: ArrayLike, pgv_ms: ArrayLike) -> tuple[NDArray, NDArray]:
@@ -96,7 +87,6 @@ _WGRW12 = {
     "pga": (1.78, 1.55, -1.60, 3.70, 1.57),  # Y = PGA in cm/s²
     "pgv": (3.78, 1.47, 2.89, 3.16, 0.53),  # Y = PGV in cm/s
 }
-MMI_MIN, MMI_MAX = 1.0, 10.0
 
 
 def _wgrw12(y: NDArray, which: str) -> NDArray:
@@ -137,103 +127,30 @@ def mmi_worden2012(pga_ms2: ArrayLike, pgv_ms: ArrayLike) -> NDArray | float:
     return float(out) if out.ndim == 0 else out
 
 
-# --------------------------------------------------------------------------- prediction
-# Atkinson & Wald (2007), "Did You Feel It?" intensity attenuation, California [3P]:
-# MMI = c1 + c2(M-6) + c3(M-6)² + c4 log R + c5 R + c6 B + c7 M log R,
-# R = sqrt(Rrup² + h²), B = 0 for R <= Rt else log(R/Rt).
-_AW07 = (12.27, 2.270, 0.1304, -1.30, -0.000707, 1.95, -0.577)
-_AW07_H_KM = 14.0
-_AW07_RT_KM = 30.0
-
-
-def mmi_atkinson_wald_2007(magnitude: float, rrup_km: ArrayLike) -> NDArray | float:
-    """Predicted MMI (Atkinson & Wald 2007, California) at rupture distance ``rrup_km``.
-
-    We use the hypocentral distance for Rrup (point source; underestimates
-    near-field shaking for M > ~5.5 where the rupture is extended). M is Mw; we
-    pass ML (≈ Mw for small local events, [3P]). Clipped to [1, 10].
-    """
-    c1, c2, c3, c4, c5, c6, c7 = _AW07
-    r = np.sqrt(np.asarray(rrup_km, dtype=float) ** 2 + _AW07_H_KM**2)
-    b = np.where(r > _AW07_RT_KM, np.log10(r / _AW07_RT_KM), 0.0)
-    dm = magnitude - 6.0
-    lr = np.log10(r)
-    mmi = c1 + c2 * dm + c3 * dm**2 + c4 * lr + c5 * r + c6 * b + c7 * magnitude * lr
-    out = np.clip(mmi, MMI_MIN, MMI_MAX)
-    return float(out) if out.ndim == 0 else out
-
-
-# China, eastern region (GB 18306-2015 background attenuation) [3P], epicentral distance
-# R in km along the ellipse axes:
-#   long axis:  I = 5.7123 + 1.3626 Ms - 4.2903 lg(R + 25)
-#   short axis: I = 3.6588 + 1.3626 Ms - 3.5406 lg(R + 13)
-def intensity_china_east(
-    ms: float, epi_km: ArrayLike, axis: Literal["mean", "long", "short"] = "mean"
-) -> NDArray | float:
-    """Predicted Chinese-scale intensity, eastern China ellipse relation [3P].
-
-    ``axis="mean"`` averages long and short axes (no fault strike known);
-    ``"long"`` is the upper (conservative) value. Clipped to [1, 12].
-    """
-    r = np.asarray(epi_km, dtype=float)
-    long_ = 5.7123 + 1.3626 * ms - 4.2903 * np.log10(r + 25.0)
-    short = 3.6588 + 1.3626 * ms - 3.5406 * np.log10(r + 13.0)
-    i = {"mean": (long_ + short) / 2.0, "long": long_, "short": short}[axis]
-    out = np.clip(i, CN_MIN, CN_MAX)
-    return float(out) if out.ndim == 0 else out
-
-
-def ms_from_ml(ml: float) -> float:
-    """Ms for the China relation: Ms ≈ ML (our assumption, [3P]; see module doc)."""
-    return ml
-
-
 # --------------------------------------------------------------------------- observations
 def station_intensities(
-    origin_time: UTCDateTime,
-    latitude: float,
-    longitude: float,
-    depth_km: float,
-    amplitudes: Mapping[str, AmplitudeSeries],
-    stations: Mapping[str, StationInfo],
-    p_time_fn: TravelTimeFn,
-    s_time_fn: TravelTimeFn,
-    cfg: IntensityConfig,
-    *,
-    include_clipped: bool = False,
+    records: EventRecords, cfg: IntensityConfig, *, include_clipped: bool = False
 ) -> list[StationIntensity]:
     """Observed intensities: PGA/PGV peaks within ``[P - 1 s, S + cfg.window_s]``.
 
-    Stations whose series has a clipped second in the window are left out
-    unless ``include_clipped`` (a clipped peak is a lower bound only). Stations
-    without PGA or PGV in the window are left out.
+    The window is :func:`seismo.event.arrivals.arrival_windows`. Stations whose
+    series has a clipped second in the window are left out unless
+    ``include_clipped`` (a clipped peak is a lower bound only). Stations without
+    PGA or PGV in the window are left out.
     """
     out: list[StationIntensity] = []
-    for sid, series in sorted(amplitudes.items()):
-        info = stations.get(sid)
-        if info is None:
-            log.warning("intensity: station %s has amplitudes but is not in the inventory", sid)
+    for w in arrival_windows(records, cfg.window_s, what="intensity"):
+        if not include_clipped and w.clipped:
+            log.info("intensity: %s clipped within the window, left out", w.station_id)
             continue
-        epi = float(distance_km(latitude, longitude, info.latitude, info.longitude))
-        try:
-            t0 = origin_time + float(p_time_fn(epi, depth_km)) - 1.0
-            t1 = origin_time + float(s_time_fn(epi, depth_km)) + cfg.window_s
-        except Exception as exc:  # the velocity module raises its own errors
-            log.warning("intensity: no travel time for %s at %.1f km: %s", sid, epi, exc)
-            continue
-        win = series_window(series, t0, t1)
-        if win.stop <= win.start:
-            continue
-        if not include_clipped and any(win.start <= i < win.stop for i in series.clipped):
-            log.info("intensity: %s clipped within the window, left out", sid)
-            continue
-        pga_seg = series_values(series.pga_ms2[win])
-        pgv_seg = series_values(series.pgv_ms[win])
+        pga_seg = series_values(w.series.pga_ms2[w.steps])
+        pgv_seg = series_values(w.series.pgv_ms[w.steps])
         if not (np.any(np.isfinite(pga_seg)) and np.any(np.isfinite(pgv_seg))):
             continue
         pga, pgv = float(np.nanmax(pga_seg)), float(np.nanmax(pgv_seg))
         if not (pga > 0 and pgv > 0):
             continue
+        info = w.station
         out.append(
             StationIntensity(
                 network=info.network,
@@ -244,26 +161,10 @@ def station_intensities(
                 pgv_ms=pgv,
                 intensity_cn=float(intensity_cn(pga, pgv)),
                 mmi=float(mmi_worden2012(pga, pgv)),
-                epi_distance_km=round(epi, 3),
+                epi_distance_km=round(w.epi_km, 3),
             )
         )
     return out
-
-
-def _predict(
-    relation: str, magnitude: float, epi: NDArray, hypo: NDArray, axis: str
-) -> tuple[NDArray, NDArray]:
-    """(Chinese-scale intensity, MMI) predicted at the given distances."""
-    mmi = np.asarray(mmi_atkinson_wald_2007(magnitude, hypo), dtype=float)
-    if relation == "china_east_2015":
-        cn = np.asarray(intensity_china_east(ms_from_ml(magnitude), epi, axis), dtype=float)  # type: ignore[arg-type]
-    elif relation == "atkinson_wald_2007":
-        # The Chinese scale follows MMI degree for degree (GB/T 17742 descriptions
-        # mirror MMI; our approximation, [3P]).
-        cn = mmi.copy()
-    else:
-        raise DataError(f"unknown intensity relation {relation!r}")
-    return cn, mmi
 
 
 def anchor_correction(
@@ -308,7 +209,9 @@ def predict_sites(
         olat = np.array([o.latitude for o in observed])
         olon = np.array([o.longitude for o in observed])
         oepi = np.asarray(distance_km(latitude, longitude, olat, olon), dtype=float)
-        cn_p, mmi_p = _predict(cfg.relation, magnitude, oepi, hypocentral_km(oepi, d), axis)
+        cn_p, mmi_p = predict_intensity(
+            cfg.relation, magnitude, oepi, hypocentral_km(oepi, d), axis
+        )
         bound, min_n = cfg.max_anchor_correction, cfg.min_anchor_stations
         shift_cn = anchor_correction([o.intensity_cn for o in observed], cn_p, bound, min_n)
         shift_mmi = anchor_correction([o.mmi for o in observed], mmi_p, bound, min_n)
@@ -319,7 +222,7 @@ def predict_sites(
     slon = np.array([s.longitude for s in sites])
     sepi = np.asarray(distance_km(latitude, longitude, slat, slon), dtype=float)
     shypo = np.asarray(hypocentral_km(sepi, d), dtype=float)
-    cn, mmi = _predict(cfg.relation, magnitude, sepi, shypo, axis)
+    cn, mmi = predict_intensity(cfg.relation, magnitude, sepi, shypo, axis)
     cn = np.round(np.clip(cn + shift_cn, CN_MIN, CN_MAX), 1)
     mmi = np.round(np.clip(mmi + shift_mmi, MMI_MIN, MMI_MAX), 2)
     return [

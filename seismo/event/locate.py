@@ -50,13 +50,18 @@ from obspy import UTCDateTime
 from seismo.config import LocateConfig
 from seismo.errors import LocationError
 from seismo.event.velocity import VelocityModel
-from seismo.geo import EARTH_RADIUS_KM, azimuth_deg, azimuthal_gap_deg, distance_km
+from seismo.geo import (
+    azimuth_deg,
+    azimuthal_gap_deg,
+    destinations,
+    distance_km,
+    from_local_xy,
+    local_xy,
+)
 from seismo.inventory import StationInfo
 from seismo.model import Arrival, Event, Pick
 
 log = logging.getLogger(__name__)
-
-KM_PER_DEG = np.pi * EARTH_RADIUS_KM / 180.0  # km per degree of great circle (~111.195)
 
 
 @dataclass(frozen=True)
@@ -103,32 +108,7 @@ class Origin:
         )
 
 
-# --------------------------------------------------------------------------- geometry helpers
-def destination_vec(
-    lat: float, lon: float, azimuth: NDArray, dist_km: NDArray
-) -> tuple[NDArray, NDArray]:
-    """Vectorised :func:`seismo.geo.destination` (spherical direct problem)."""
-    d = np.asarray(dist_km, dtype=float) / EARTH_RADIUS_KM
-    p1, l1, a = np.radians(lat), np.radians(lon), np.radians(azimuth)
-    p2 = np.arcsin(np.sin(p1) * np.cos(d) + np.cos(p1) * np.sin(d) * np.cos(a))
-    l2 = l1 + np.arctan2(np.sin(a) * np.sin(d) * np.cos(p1), np.cos(d) - np.sin(p1) * np.sin(p2))
-    return np.degrees(p2), (np.degrees(l2) + 540.0) % 360.0 - 180.0
-
-
-def local_xy(lat0: float, lon0: float, lat: NDArray, lon: NDArray) -> tuple[NDArray, NDArray]:
-    """Equirectangular (east, north) km of points around (lat0, lon0); for < ~200 km."""
-    x = (np.asarray(lon) - lon0) * KM_PER_DEG * np.cos(np.radians(lat0))
-    y = (np.asarray(lat) - lat0) * KM_PER_DEG
-    return x, y
-
-
-def _offset(lat0: float, lon0: float, dx: NDArray, dy: NDArray) -> tuple[NDArray, NDArray]:
-    """Inverse of :func:`local_xy`."""
-    lat = lat0 + np.asarray(dy) / KM_PER_DEG
-    lon = lon0 + np.asarray(dx) / (KM_PER_DEG * np.cos(np.radians(lat0)))
-    return lat, lon
-
-
+# --------------------------------------------------------------------------- grids
 def polar_nodes(
     lat0: float, lon0: float, r_inner_km: float, r_max_km: float, step_km: float,
     max_az_step_deg: float = 5.0, growth: float = 0.1,
@@ -152,7 +132,7 @@ def polar_nodes(
         daz = min(np.degrees(max(dr, step_km) / r), max_az_step_deg)
         n = max(int(np.ceil(360.0 / daz)), 6)
         az = np.arange(n) * (360.0 / n)
-        la, lo = destination_vec(lat0, lon0, az, np.full(n, r))
+        la, lo = destinations(lat0, lon0, az, np.full(n, r))
         lats.append(la)
         lons.append(lo)
         cells.append(np.full(n, max(dr, np.radians(360.0 / n) * r)))
@@ -370,7 +350,7 @@ def _refine(
     gz = np.linspace(-1.0, 1.0, 5)
     for _ in range(25):
         dx, dy = np.meshgrid(g * h, g * h, indexing="ij")
-        la, lo = _offset(lat0, lon0, dx.ravel(), dy.ravel())
+        la, lo = from_local_xy(lat0, lon0, dx.ravel(), dy.ravel())
         if fixed is None:
             zs = np.unique(np.clip(z0 + gz * hz, cfg.depth_min_km, cfg.depth_max_km))
         else:
@@ -396,7 +376,9 @@ def _jacobian(
 ) -> tuple[NDArray, NDArray]:
     """Predicted times (n,) and dT/d(east, north, depth, t0) (n, 4) by central differences."""
     h = 0.05  # km; the table is bilinear on a 1 km grid, so any h < 0.5 km is exact
-    la, lo = _offset(lat, lon, np.array([0.0, h, -h, 0.0, 0.0]), np.array([0.0, 0.0, 0.0, h, -h]))
+    la, lo = from_local_xy(
+        lat, lon, np.array([0.0, h, -h, 0.0, 0.0]), np.array([0.0, 0.0, 0.0, h, -h])
+    )
     zs = np.full(5, z)
     tt = predicted(model, d, la, lo, zs)
     zp, zm = z + h, max(z - h, 0.0)
@@ -435,7 +417,7 @@ def _lm(
                 step = np.linalg.solve(a, g)
             except np.linalg.LinAlgError:
                 step = np.linalg.lstsq(a, g, rcond=None)[0]
-            nla, nlo = _offset(lat, lon, step[0], step[1])
+            nla, nlo = from_local_xy(lat, lon, step[0], step[1])
             nla_f, nlo_f = float(nla), float(nlo)
             nz = float(np.clip(z + step[2], cfg.depth_min_km, cfg.depth_max_km)) if not fixed else z
             if float(distance_km(centre[0], centre[1], nla_f, nlo_f)) > cfg.max_distance_km:

@@ -1,7 +1,8 @@
 """Local magnitude ML from Wood-Anderson amplitudes (IASPEI standard).
 
 The station task turns waveforms into per-second Wood-Anderson peaks
-(:func:`seismo.station.amplitudes.station_amplitudes`); this module turns those peaks
+(:func:`seismo.station.amplitudes.station_amplitudes`, Wood-Anderson response in
+:mod:`seismo.station.response`); this module turns those peaks
 into station and network magnitudes once the origin is known.
 
 Formula (IASPEI 2011/2013 standard, isc.ac.uk/standards/magnitudes) [V]::
@@ -25,30 +26,19 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from obspy import UTCDateTime
 
 from seismo.config import MagnitudeConfig
 from seismo.errors import DataError
-from seismo.geo import distance_km, hypocentral_km
-from seismo.inventory import StationInfo
-from seismo.model import AmplitudeSeries, StationMagnitude
-from seismo.station.amplitudes import series_window
+from seismo.event.arrivals import ArrivalWindow, EventRecords, arrival_windows
+from seismo.geo import hypocentral_km
+from seismo.model import StationMagnitude
+from seismo.station.amplitudes import series_values
 
 log = logging.getLogger(__name__)
-
-#: Travel-time callable: (epicentral distance km, depth km) -> seconds after origin time.
-TravelTimeFn = Callable[[float, float], float]
-
-# Wood-Anderson standard torsion seismograph: natural period 0.8 s, damping 0.7,
-# static magnification 2080 (Uhrhammer & Collins 1990, BSSA 80(3); adopted by the
-# IASPEI 2011/2013 magnitude standard, which measures A at magnification 1).
-WA_PERIOD_S = 0.8
-WA_DAMPING = 0.7
-WA_NOMINAL_GAIN = 2080.0
 
 # Robust outlier rejection: MAD * 1.4826 estimates sigma for normal data
 # (Rousseeuw & Croux 1993). The floor keeps near-identical values from rejecting
@@ -56,42 +46,6 @@ WA_NOMINAL_GAIN = 2080.0
 # 0.2-0.3, e.g. Bormann 2012, NMSOP-2 ch. 3).
 MAD_TO_SIGMA = 1.4826
 MIN_SIGMA = 0.1
-
-
-def wood_anderson_paz(gain: float = 1.0) -> dict[str, object]:
-    """Poles and zeros of the Wood-Anderson seismometer, displacement in -> displacement out.
-
-    ``H(s) = gain * s**2 / (s**2 + 2 h w0 s + w0**2)`` with ``w0 = 2 pi / 0.8 s`` and
-    ``h = 0.7`` (Uhrhammer & Collins 1990; IASPEI 2013). ``H -> gain`` well above
-    1.25 Hz, so with ``gain=1`` (the IASPEI convention) the output is in the same
-    unit as the input ground displacement (nm in, nm out).
-
-    Returns an ObsPy-style PAZ dict (``poles``, ``zeros``, ``gain``, ``sensitivity``):
-    ``gain`` is the normalisation factor A0 (1 here, the transfer function already
-    tends to 1), ``sensitivity`` the magnification.
-    """
-    w0 = 2.0 * math.pi / WA_PERIOD_S
-    h = WA_DAMPING
-    re, im = -h * w0, w0 * math.sqrt(1.0 - h * h)
-    return {
-        "poles": [complex(re, im), complex(re, -im)],
-        "zeros": [0j, 0j],
-        "gain": 1.0,
-        "sensitivity": float(gain),
-    }
-
-
-def wood_anderson_response(freqs: ArrayLike, gain: float = 1.0) -> NDArray[np.complex128]:
-    """Complex WA response (displacement -> displacement) at ``freqs`` (Hz)."""
-    paz = wood_anderson_paz(gain)
-    s = 2j * math.pi * np.asarray(freqs, dtype=float)
-    num = np.ones_like(s)
-    for z in paz["zeros"]:  # type: ignore[attr-defined]
-        num = num * (s - z)
-    den = np.ones_like(s)
-    for p in paz["poles"]:  # type: ignore[attr-defined]
-        den = den * (s - p)
-    return np.asarray(gain * num / den, dtype=np.complex128)
 
 
 def ml_iaspei(
@@ -162,92 +116,83 @@ def _chan_code(label: str | None, fallback: str) -> str:
     return label.split(".")[-1]
 
 
-def event_magnitude(
-    origin_time: UTCDateTime,
-    latitude: float,
-    longitude: float,
-    depth_km: float,
-    amplitudes: Mapping[str, AmplitudeSeries],
-    stations: Mapping[str, StationInfo],
-    p_time_fn: TravelTimeFn,
-    s_time_fn: TravelTimeFn,
-    cfg: MagnitudeConfig,
-) -> tuple[float | None, float | None, list[StationMagnitude]]:
-    """Network ML of one located event from the stations' per-second WA peaks.
+def hypocentral_distance_km(epi_km: float, depth_km: float) -> float:
+    """Hypocentral distance for ML, km (at least 0.1 km: a station above a 0-km source)."""
+    return max(float(hypocentral_km(epi_km, max(depth_km, 0.0))), 0.1)
 
-    For each station (keys ``"NET.STA"`` in both mappings) the amplitude is the
-    largest per-second peak of each horizontal component within
-    ``[origin + P - 1 s, origin + S + cfg.amplitude_window_s]`` (P, S from the
-    travel-time callables, which take epicentral distance and depth in km).
-    Stations outside ``[cfg.min_distance_km, cfg.max_distance_km]`` (hypocentral)
-    or whose series does not cover the S arrival are skipped. Stations with a
-    clipped second inside the window are reported with ``used=False`` (their
-    amplitude is only a lower bound). Each horizontal component is one datum.
 
-    Returns:
-        (ML or None, uncertainty or None, station magnitudes incl. rejected ones)
+def _s_steps(w: ArrivalWindow) -> tuple[slice, bool] | None:
+    """Steps from which the S amplitude is read, and whether they are only partial.
+
+    When the data end before S (a distant event near the end of a window), the
+    peak since P is a lower bound of the S amplitude: those steps are returned
+    with ``partial=True``. None when the series does not reach P either.
     """
-    out: list[StationMagnitude] = []
-    partial: set[int] = set()  # indices into ``out`` whose window ends before S
-    for sid, series in sorted(amplitudes.items()):
-        info = stations.get(sid)
-        if info is None:
-            log.warning("magnitude: station %s has amplitudes but is not in the inventory", sid)
+    s_idx = w.steps_at(w.s_time)
+    if s_idx.stop > s_idx.start:
+        return s_idx, False
+    p_idx = w.steps_at(w.p_time)
+    if p_idx.stop <= p_idx.start:
+        return None
+    return slice(p_idx.start, w.steps.stop), True
+
+
+def station_magnitudes(
+    w: ArrivalWindow, hypo_km: float, cfg: MagnitudeConfig
+) -> list[tuple[StationMagnitude, bool]]:
+    """One station's ML per horizontal component, each with its "partial" flag.
+
+    The amplitude is the largest per-second WA peak of the component within the
+    arrival window; a component without a finite peak where S is read gives
+    nothing. ``used`` is False when the station clipped inside the window (the
+    amplitude is only a lower bound); "partial" as in :func:`_s_steps`.
+    """
+    s_read = _s_steps(w)
+    if s_read is None:
+        return []
+    s_idx, partial = s_read
+    clipped = w.clipped
+    info, series = w.station, w.series
+    labels = (*tuple(series.wa_channels), None, None)
+    out: list[tuple[StationMagnitude, bool]] = []
+    for comp, values, label in (
+        ("N", series.wa_n_nm, labels[0]),
+        ("E", series.wa_e_nm, labels[1]),
+    ):
+        seg = series_values(values[w.steps])
+        if seg.size == 0 or not np.any(np.isfinite(series_values(values[s_idx]))):
             continue
-        epi = float(distance_km(latitude, longitude, info.latitude, info.longitude))
-        hypo = float(hypocentral_km(epi, max(depth_km, 0.0)))
-        hypo = max(hypo, 0.1)  # a station right at a 0-km-deep hypocentre
-        if not cfg.min_distance_km <= hypo <= cfg.max_distance_km:
+        amp = float(np.nanmax(seg))
+        if not (math.isfinite(amp) and amp > 0):
             continue
-        try:
-            t_p = origin_time + float(p_time_fn(epi, depth_km))
-            t_s = origin_time + float(s_time_fn(epi, depth_km))
-        except Exception as exc:  # the velocity module raises its own errors
-            log.warning("magnitude: no travel time for %s at %.1f km: %s", sid, epi, exc)
-            continue
-        win = series_window(series, t_p - 1.0, t_s + cfg.amplitude_window_s)
-        s_idx = series_window(series, t_s, t_s)
-        if win.stop <= win.start:
-            continue
-        if s_idx.stop <= s_idx.start:
-            # The data end before S (a distant event near the end of a window): the
-            # peak since P is a lower bound of the S amplitude, kept apart below.
-            p_idx = series_window(series, t_p, t_p)
-            if p_idx.stop <= p_idx.start:
-                continue
-            s_idx = slice(p_idx.start, win.stop)
-            partial.add(len(out))
-        clipped = any(win.start <= i < win.stop for i in series.clipped)
-        labels = (*tuple(series.wa_channels), None, None)
-        for comp, values, label in (
-            ("N", series.wa_n_nm, labels[0]),
-            ("E", series.wa_e_nm, labels[1]),
-        ):
-            seg = np.array([np.nan if v is None else v for v in values[win]], dtype=float)
-            s_seg = np.array([np.nan if v is None else v for v in values[s_idx]], dtype=float)
-            if seg.size == 0 or not np.any(np.isfinite(s_seg)):
-                continue
-            amp = float(np.nanmax(seg))
-            if not (math.isfinite(amp) and amp > 0):
-                continue
-            ml = float(ml_iaspei(amp, hypo, cfg.a, cfg.b, cfg.c))
-            out.append(
-                StationMagnitude(
-                    network=info.network,
-                    station=info.station,
-                    channel=_chan_code(label, comp),
-                    amplitude_nm=amp,
-                    hypo_distance_km=hypo,
-                    ml=round(ml, 3),
-                    used=not clipped,
-                )
-            )
-        if clipped:
-            log.info("magnitude: %s clipped within the amplitude window, not used", sid)
-    # each station appends up to two components; mark both as partial
-    partial |= {i + 1 for i in partial if i + 1 < len(out) and out[i + 1].station == out[i].station}
-    complete = [i for i, m in enumerate(out) if m.used and i not in partial]
-    # Lower bounds (S not yet in the data) count only when no station has its S window.
+        ml = float(ml_iaspei(amp, hypo_km, cfg.a, cfg.b, cfg.c))
+        sm = StationMagnitude(
+            network=info.network,
+            station=info.station,
+            channel=_chan_code(label, comp),
+            amplitude_nm=amp,
+            hypo_distance_km=hypo_km,
+            ml=round(ml, 3),
+            used=not clipped,
+        )
+        out.append((sm, partial))
+    if clipped and out:
+        log.info("magnitude: %s clipped within the amplitude window, not used", w.station_id)
+    return out
+
+
+def combine_station_magnitudes(
+    rows: Sequence[tuple[StationMagnitude, bool]], cfg: MagnitudeConfig
+) -> tuple[float | None, float | None, list[StationMagnitude]]:
+    """Network ML from station magnitudes with their "partial" flags.
+
+    Unclipped complete values are combined by :func:`network_magnitude`; lower
+    bounds (partial: S not yet in the data) count only when no station has its S
+    window. Everything not combined, or rejected as an outlier, gets
+    ``used=False``.
+    """
+    out = [m for m, _ in rows]
+    complete = [i for i, (m, partial) in enumerate(rows) if m.used and not partial]
     candidates = complete or [i for i, m in enumerate(out) if m.used]
     for i in set(range(len(out))) - set(candidates):
         out[i] = dataclasses.replace(out[i], used=False)
@@ -257,8 +202,28 @@ def event_magnitude(
     for i, keep in zip(candidates, mask, strict=True):
         if not keep:
             out[i] = dataclasses.replace(out[i], used=False)
-    return (
-        round(mag, 2),
-        None if unc is None else round(unc, 2),
-        out,
-    )
+    return round(mag, 2), None if unc is None else round(unc, 2), out
+
+
+def event_magnitude(
+    records: EventRecords, cfg: MagnitudeConfig
+) -> tuple[float | None, float | None, list[StationMagnitude]]:
+    """Network ML of one located event from the stations' per-second WA peaks.
+
+    For each station the amplitude is the largest per-second peak of each
+    horizontal component within the arrival window ``[origin + P - 1 s, origin +
+    S + cfg.amplitude_window_s]`` (:func:`seismo.event.arrivals.arrival_windows`).
+    Stations outside ``[cfg.min_distance_km, cfg.max_distance_km]`` (hypocentral)
+    or whose series does not cover the S arrival are skipped. Stations with a
+    clipped second inside the window are reported with ``used=False`` (their
+    amplitude is only a lower bound). Each horizontal component is one datum.
+
+    Returns:
+        (ML or None, uncertainty or None, station magnitudes incl. rejected ones)
+    """
+    rows: list[tuple[StationMagnitude, bool]] = []
+    for w in arrival_windows(records, cfg.amplitude_window_s, what="magnitude"):
+        hypo = hypocentral_distance_km(w.epi_km, records.depth_km)
+        if cfg.min_distance_km <= hypo <= cfg.max_distance_km:
+            rows += station_magnitudes(w, hypo, cfg)
+    return combine_station_magnitudes(rows, cfg)

@@ -32,8 +32,6 @@ from numpy.typing import ArrayLike, NDArray
 from seismo.config import read_toml
 from seismo.errors import ConfigError
 
-PHASES = ("P", "S")
-
 
 @dataclass(frozen=True)
 class VelocityModel:

@@ -64,7 +64,7 @@ def noise_psd(traces: Sequence[Trace], response: Response, length_s: float) -> N
     ppsd = PPSD(usable[0].stats, metadata=response, ppsd_length=length_s, overlap=0.5)
     for tr in usable:
         ppsd.add(Stream([tr]))
-    psds = ppsd._binned_psds  # list of per-segment arrays over period_bin_centers
+    psds = ppsd.psd_values  # list of per-segment arrays over period_bin_centers (public API)
     if not psds:
         return None
     arr = np.asarray(psds, dtype=np.float64)

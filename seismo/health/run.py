@@ -126,12 +126,14 @@ def assess_network(
         error = fr.error if fr is not None else "not fetched"
         try:
             chans, summary = assess_station_full(
-                stream, info, start, end, now, settings.health, fetch_error=error, inventory=inv
+                stream, info, start, end, now, settings.health,
+                instrument=settings.instrument, fetch_error=error, inventory=inv,
             )
         except SeismoError as exc:  # one failing station never stops the others
             log.warning("health of %s failed: %s", info.id, exc)
             chans, summary = assess_station_full(
-                None, info, start, end, now, settings.health, fetch_error=str(exc)
+                None, info, start, end, now, settings.health,
+                instrument=settings.instrument, fetch_error=str(exc),
             )
         channels[info.id] = chans
         results.extend(a.health for a in chans)

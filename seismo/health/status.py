@@ -18,9 +18,9 @@ import numpy as np
 from obspy import Inventory, Stream, Trace, UTCDateTime
 from obspy.core.inventory.response import Response
 
-from seismo.config import HealthConfig
+import seismo.health.metrics as m
+from seismo.config import HealthConfig, InstrumentConfig
 from seismo.errors import DataError
-from seismo.health import metrics as m
 from seismo.health.psd import NoisePSD, band_deviation, band_key, noise_psd
 from seismo.inventory import ChannelInfo, StationInfo
 from seismo.model import HealthStatus, StationHealth
@@ -79,54 +79,16 @@ def response_for(
         return None
 
 
-def assess_channel_full(
-    data: Trace | Stream | Sequence[Trace] | None,
+def _check_timeliness(
+    v: _Verdict,
+    met: dict[str, float],
+    gs: m.GapStats,
+    traces: Sequence[Trace],
     info: ChannelInfo,
-    window_start: UTCDateTime,
-    window_end: UTCDateTime,
     now: UTCDateTime,
     cfg: HealthConfig,
-    *,
-    response: Response | None = None,
-) -> ChannelAssessment:
-    """:func:`assess_channel` plus the PSD and covered intervals (for reports)."""
-    if window_end <= window_start:
-        raise DataError(
-            f"{info.seed_id}: health window end {window_end} is not after start {window_start}"
-        )
-    window = float(window_end - window_start)
-    traces = [
-        t
-        for t in _as_traces(data)
-        if (t.stats.channel, t.stats.location or "") == (info.channel, info.location)
-    ]
-    traces = m.trim_to_window(traces, window_start, window_end)
-    met: dict[str, float] = {}
-    v = _Verdict()
-
-    def done(psd: NoisePSD | None = None, intervals: tuple[tuple[float, float], ...] = ()) -> (
-        ChannelAssessment
-    ):
-        h = StationHealth(
-            network=info.network,
-            station=info.station,
-            location=info.location,
-            channel=info.channel,
-            time=window_end,
-            status=v.status,
-            reasons=tuple(v.reasons),
-            metrics=met,
-        )
-        return ChannelAssessment(h, psd, intervals)
-
-    gs = m.gap_stats(traces, window_start, window_end)
-    met["availability"] = gs.availability_pct
-    met["outage"] = 0.0 if traces else 1.0
-    if not traces:
-        v.add("FAIL", f"outage: no data in the {_fmt_s(window)} window")
-        return done()
-
-    # -- timeliness and continuity
+) -> None:
+    """Latency, sampling rate, availability (gaps) and overlaps."""
     lat = m.latency_s(gs.last_end, now)
     met.update(
         latency=lat,
@@ -154,7 +116,17 @@ def assess_channel_full(
     if gs.n_overlaps > cfg.warn_overlaps:
         v.add("WARN", f"{gs.n_overlaps} overlaps totalling {gs.overlap_s:.1f} s")
 
-    # -- amplitudes (counts)
+
+def _check_amplitudes(
+    v: _Verdict,
+    met: dict[str, float],
+    traces: Sequence[Trace],
+    info: ChannelInfo,
+    covered_s: float,
+    cfg: HealthConfig,
+    instrument: InstrumentConfig,
+) -> bool:
+    """Offset, rms, dead channel, flat line, clipping, spikes, timing; True if dead."""
     x = np.concatenate([np.asarray(t.data, dtype=np.float64) for t in traces])
     offset = float(np.mean(x))
     rms = float(np.std(x))  # RMS after removing the offset (mean)
@@ -163,22 +135,23 @@ def assess_channel_full(
         # counts / (counts per m/s or m/s²) -> m/s or m/s² at the sensitivity frequency
         met["offset_si"] = offset / info.sensitivity
         met["rms_si"] = rms / info.sensitivity
-    fs = cfg.full_scale_counts
+    fs = instrument.full_scale_counts
     dead = rms < cfg.flat_std_counts
     if dead:
-        v.add("FAIL", f"dead channel (std {rms:.1f} counts over {_fmt_s(gs.covered_s)})")
+        v.add("FAIL", f"dead channel (std {rms:.1f} counts over {_fmt_s(covered_s)})")
     flat = max(m.longest_flat_run(np.asarray(t.data)) * t.stats.delta for t in traces)
     met["flat_s"] = flat
     if not dead and flat >= cfg.flat_run_s:
         v.add("FAIL", f"flat line: {flat:.1f} s of identical values")
     if abs(offset) > cfg.warn_offset_pct_fs / 100.0 * fs:
         v.add("WARN", f"offset {offset:.3g} counts ({100 * abs(offset) / fs:.0f} % of full scale)")
-    cp = m.clip_pct(x, fs, cfg.clip_fraction)
+    cp = m.clip_pct(x, fs, instrument.clip_fraction)
     met["clip_pct"] = cp
     if cp > cfg.warn_clip_pct:
         v.add(
             "FAIL" if cp > cfg.fail_clip_pct else "WARN",
-            f"clipping: {cp:.2f} % of samples at >= {100 * cfg.clip_fraction:g} % of full scale",
+            f"clipping: {cp:.2f} % of samples at >= {100 * instrument.clip_fraction:g} % "
+            "of full scale",
         )
     spikes = sum(
         m.count_spikes(np.asarray(t.data), t.stats.sampling_rate, cfg.spike_threshold,
@@ -196,32 +169,91 @@ def assess_channel_full(
         met["timing"] = tq
         if tq < cfg.warn_timing_quality:
             v.add("WARN", f"timing quality {tq:.0f} % < {cfg.warn_timing_quality:g} %")
+    return dead
 
-    # -- noise PSD against Peterson's models
+
+def _check_noise(
+    v: _Verdict,
+    met: dict[str, float],
+    traces: Sequence[Trace],
+    info: ChannelInfo,
+    response: Response,
+    window_s: float,
+    cfg: HealthConfig,
+) -> NoisePSD | None:
+    """Noise PSD against Peterson's models in the configured period bands."""
+    try:
+        psd = noise_psd(traces, response, min(cfg.psd_length_s, window_s))
+    except Exception as exc:  # PPSD raises plain exceptions on odd responses
+        log.warning("%s: PSD failed: %s", info.seed_id, exc)
+        return None
+    if psd is None:
+        return None
+    for lo, hi in cfg.psd_bands_s:
+        dev = band_deviation(psd, lo, hi)
+        if dev is None:
+            continue
+        above_hi, above_lo = dev
+        key = band_key(lo, hi)
+        met[f"psd_minus_nhnm_db_{key}"] = above_hi
+        met[f"psd_minus_nlnm_db_{key}"] = above_lo
+        if above_hi > cfg.psd_warn_db_above_nhnm:
+            v.add("WARN", f"noisy: PSD {above_hi:.1f} dB above NHNM at {lo:g}-{hi:g} s")
+        elif -above_lo > cfg.psd_warn_db_below_nlnm:
+            v.add(
+                "WARN",
+                f"PSD {-above_lo:.1f} dB below NLNM at {lo:g}-{hi:g} s (check gain/response)",
+            )
+    return psd
+
+
+def assess_channel_full(
+    data: Trace | Stream | Sequence[Trace] | None,
+    info: ChannelInfo,
+    window_start: UTCDateTime,
+    window_end: UTCDateTime,
+    now: UTCDateTime,
+    cfg: HealthConfig,
+    *,
+    instrument: InstrumentConfig,
+    response: Response | None = None,
+) -> ChannelAssessment:
+    """:func:`assess_channel` plus the PSD and covered intervals (for reports)."""
+    if window_end <= window_start:
+        raise DataError(
+            f"{info.seed_id}: health window end {window_end} is not after start {window_start}"
+        )
+    window = float(window_end - window_start)
+    traces = [
+        t
+        for t in _as_traces(data)
+        if (t.stats.channel, t.stats.location or "") == (info.channel, info.location)
+    ]
+    traces = m.trim_to_window(traces, window_start, window_end)
+    met: dict[str, float] = {}
+    v = _Verdict()
+    gs = m.gap_stats(traces, window_start, window_end)
+    met["availability"] = gs.availability_pct
+    met["outage"] = 0.0 if traces else 1.0
     psd = None
-    if response is not None and not dead:
-        length = min(cfg.psd_length_s, float(window_end - window_start))
-        try:
-            psd = noise_psd(traces, response, length)
-        except Exception as exc:  # PPSD raises plain exceptions on odd responses
-            log.warning("%s: PSD failed: %s", info.seed_id, exc)
-    if psd is not None:
-        for lo, hi in cfg.psd_bands_s:
-            dev = band_deviation(psd, lo, hi)
-            if dev is None:
-                continue
-            above_hi, above_lo = dev
-            key = band_key(lo, hi)
-            met[f"psd_minus_nhnm_db_{key}"] = above_hi
-            met[f"psd_minus_nlnm_db_{key}"] = above_lo
-            if above_hi > cfg.psd_warn_db_above_nhnm:
-                v.add("WARN", f"noisy: PSD {above_hi:.1f} dB above NHNM at {lo:g}-{hi:g} s")
-            elif -above_lo > cfg.psd_warn_db_below_nlnm:
-                v.add(
-                    "WARN",
-                    f"PSD {-above_lo:.1f} dB below NLNM at {lo:g}-{hi:g} s (check gain/response)",
-                )
-    return done(psd, gs.intervals)
+    if not traces:
+        v.add("FAIL", f"outage: no data in the {_fmt_s(window)} window")
+    else:
+        _check_timeliness(v, met, gs, traces, info, now, cfg)
+        dead = _check_amplitudes(v, met, traces, info, gs.covered_s, cfg, instrument)
+        if response is not None and not dead:
+            psd = _check_noise(v, met, traces, info, response, window, cfg)
+    health = StationHealth(
+        network=info.network,
+        station=info.station,
+        location=info.location,
+        channel=info.channel,
+        time=window_end,
+        status=v.status,
+        reasons=tuple(v.reasons),
+        metrics=met,
+    )
+    return ChannelAssessment(health, psd, gs.intervals if traces else ())
 
 
 def assess_channel(
@@ -232,12 +264,14 @@ def assess_channel(
     now: UTCDateTime,
     cfg: HealthConfig,
     *,
+    instrument: InstrumentConfig,
     response: Response | None = None,
 ) -> StationHealth:
     """Health of one channel over ``[window_start, window_end)`` as seen at ``now``.
 
     ``trace_or_stream`` holds the channel's data in counts (other channels are
-    ignored; several traces mean gaps or overlaps). ``response`` (StationXML)
+    ignored; several traces mean gaps or overlaps). ``instrument`` gives the
+    digitizer full scale and clip level. ``response`` (StationXML)
     enables the noise-PSD checks; rms/offset in SI units use
     ``channel_info.sensitivity``.
 
@@ -245,7 +279,8 @@ def assess_channel(
         DataError: the window is empty or reversed.
     """
     return assess_channel_full(
-        trace_or_stream, channel_info, window_start, window_end, now, cfg, response=response
+        trace_or_stream, channel_info, window_start, window_end, now, cfg,
+        instrument=instrument, response=response,
     ).health
 
 
@@ -312,6 +347,7 @@ def assess_station_full(
     now: UTCDateTime,
     cfg: HealthConfig,
     *,
+    instrument: InstrumentConfig,
     fetch_error: str | None = None,
     inventory: Inventory | None = None,
 ) -> tuple[list[ChannelAssessment], StationHealth]:
@@ -329,7 +365,7 @@ def assess_station_full(
         out.append(
             assess_channel_full(
                 traces, info, window_start, window_end, now, cfg,
-                response=response_for(inventory, info, window_start),
+                instrument=instrument, response=response_for(inventory, info, window_start),
             )
         )
     summary = summarize_station(
@@ -346,6 +382,7 @@ def assess_station(
     now: UTCDateTime,
     cfg: HealthConfig,
     *,
+    instrument: InstrumentConfig,
     fetch_error: str | None = None,
     inventory: Inventory | None = None,
 ) -> list[StationHealth]:
@@ -357,6 +394,6 @@ def assess_station(
     """
     chans, summary = assess_station_full(
         stream, station_info, window_start, window_end, now, cfg,
-        fetch_error=fetch_error, inventory=inventory,
+        instrument=instrument, fetch_error=fetch_error, inventory=inventory,
     )
     return [a.health for a in chans] + [summary]

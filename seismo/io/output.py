@@ -42,7 +42,6 @@ from seismo.model import Event
 log = logging.getLogger(__name__)
 
 AUTHORITY = "seismo"
-KM_PER_DEG = 111.19492664455873  # 2*pi*6371/360 (ObsPy kilometers2degrees radius)
 
 
 def _rid(kind: str, *parts: str) -> qml.ResourceIdentifier:
@@ -66,23 +65,13 @@ def _modes(ev: Event) -> tuple[str, str]:
     return "manual", "confirmed" if ev.status == "confirmed" else "rejected"
 
 
-def event_to_quakeml(ev: Event) -> qml.Event:
-    """One :class:`seismo.model.Event` as an ObsPy (QuakeML) event."""
-    mode, status = _modes(ev)
-    ctime = ev.creation_time or ev.time
-    cinfo = qml.CreationInfo(
-        agency_id=AUTHORITY, author=AUTHORITY, creation_time=ctime, version=str(ev.version)
-    )
-    origin_id = _rid("origin", ev.id, f"v{ev.version}")
-    out = qml.Event(
-        resource_id=_rid("event", ev.id),
-        event_type="not existing" if ev.status == "rejected" else "earthquake",
-        creation_info=cinfo,
-    )
+def _qml_picks(ev: Event) -> tuple[list[qml.Pick], dict[tuple[str, str, str], str]]:
+    """The event's picks, and the location code per (network, station, band+instrument)."""
     locs: dict[tuple[str, str, str], str] = {}
+    picks = []
     for p in ev.picks:
         locs.setdefault((p.network, p.station, p.channel[:2]), p.location)
-        out.picks.append(
+        picks.append(
             qml.Pick(
                 resource_id=_rid("pick", p.id),
                 time=p.time,
@@ -94,18 +83,26 @@ def event_to_quakeml(ev: Event) -> qml.Event:
                 method_id=_rid("method", "stalta"),
             )
         )
+    return picks, locs
+
+
+def _qml_origin(ev: Event, mode: str, status: str, cinfo: qml.CreationInfo) -> qml.Origin:
+    """The origin with its quality, uncertainties (degrees from km, ObsPy's
+    ``kilometers2degrees``) and arrivals."""
     h_km = _finite(ev.horizontal_uncertainty_km)
     v_km = _finite(ev.vertical_uncertainty_km)
     coslat = max(math.cos(math.radians(ev.latitude)), 1e-6)
     origin = qml.Origin(
-        resource_id=origin_id,
+        resource_id=_rid("origin", ev.id, f"v{ev.version}"),
         time=ev.time,
         latitude=ev.latitude,
         longitude=ev.longitude,
         depth=ev.depth_km * 1000.0,
-        latitude_errors=qml.QuantityError(uncertainty=None if h_km is None else h_km / KM_PER_DEG),
+        latitude_errors=qml.QuantityError(
+            uncertainty=None if h_km is None else kilometers2degrees(h_km)
+        ),
         longitude_errors=qml.QuantityError(
-            uncertainty=None if h_km is None else h_km / (KM_PER_DEG * coslat)
+            uncertainty=None if h_km is None else kilometers2degrees(h_km) / coslat
         ),
         depth_errors=qml.QuantityError(uncertainty=None if v_km is None else v_km * 1000.0),
         quality=qml.OriginQuality(
@@ -139,9 +136,17 @@ def event_to_quakeml(ev: Event) -> qml.Event:
                 time_weight=a.weight,
             )
         )
-    out.origins.append(origin)
-    out.preferred_origin_id = origin.resource_id
+    return origin
 
+
+def _add_station_magnitudes(
+    out: qml.Event,
+    ev: Event,
+    origin: qml.Origin,
+    locs: dict[tuple[str, str, str], str],
+    mode: str,
+) -> list[qml.StationMagnitudeContribution]:
+    """IAML amplitudes and station magnitudes into ``out``; their contributions to ML."""
     contributions = []
     for sm in ev.station_magnitudes:
         # Location code of the sensor: from a pick on the same band/instrument, else "".
@@ -176,6 +181,27 @@ def event_to_quakeml(ev: Event) -> qml.Event:
                 weight=1.0 if sm.used else 0.0,
             )
         )
+    return contributions
+
+
+def event_to_quakeml(ev: Event) -> qml.Event:
+    """One :class:`seismo.model.Event` as an ObsPy (QuakeML) event."""
+    mode, status = _modes(ev)
+    ctime = ev.creation_time or ev.time
+    cinfo = qml.CreationInfo(
+        agency_id=AUTHORITY, author=AUTHORITY, creation_time=ctime, version=str(ev.version)
+    )
+    out = qml.Event(
+        resource_id=_rid("event", ev.id),
+        event_type="not existing" if ev.status == "rejected" else "earthquake",
+        creation_info=cinfo,
+    )
+    picks, locs = _qml_picks(ev)
+    out.picks.extend(picks)
+    origin = _qml_origin(ev, mode, status, cinfo)
+    out.origins.append(origin)
+    out.preferred_origin_id = origin.resource_id
+    contributions = _add_station_magnitudes(out, ev, origin, locs, mode)
     if ev.magnitude is not None:
         mag = qml.Magnitude(
             resource_id=_rid("magnitude", ev.id, f"v{ev.version}"),

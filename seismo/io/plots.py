@@ -26,6 +26,7 @@ import numpy as np
 from obspy import UTCDateTime
 
 from seismo.errors import DataError
+from seismo.geo import KM_PER_DEG
 from seismo.model import Event, Pick
 
 log = logging.getLogger(__name__)
@@ -233,7 +234,7 @@ def plot_event_map(
     ax.scatter([event.longitude], [event.latitude], marker="*", s=320, c="tab:red",
                edgecolors="black", zorder=6, label="epicentre")
     if math.isfinite(event.horizontal_uncertainty_km) and event.horizontal_uncertainty_km > 0:
-        r_deg = event.horizontal_uncertainty_km / 111.19  # km per degree of latitude
+        r_deg = event.horizontal_uncertainty_km / KM_PER_DEG  # degrees of latitude
         circ = plt.Circle((event.longitude, event.latitude), r_deg, fill=False,
                           color="tab:red", linestyle="--", zorder=6)
         ax.add_patch(circ)

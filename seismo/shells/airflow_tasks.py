@@ -9,7 +9,6 @@ so tasks run on any worker (LocalExecutor, Celery, Kubernetes).
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -178,6 +177,5 @@ def daily_report(logical_date: Any, run_after: Any) -> dict[str, Any]:
 
     s = settings()
     day = (run_time(logical_date, run_after) - 86400).date
-    out_dir = os.environ.get("SEISMO_REPORT_DIR")
-    paths = write_bulletin(s, day, out_dir=out_dir)
+    paths = write_bulletin(s, day)  # into [report] dir
     return {"date": str(day), "files": [str(p) for p in paths]}

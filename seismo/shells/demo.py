@@ -20,13 +20,25 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from obspy import UTCDateTime
 
-from seismo.config import PROJECT_ROOT, Settings, mask_url, settings_to_toml
+from seismo.config import (
+    PROJECT_ROOT,
+    AlertsConfig,
+    ChannelConfig,
+    FeedsConfig,
+    Settings,
+    mask_url,
+    settings_to_toml,
+)
 from seismo.errors import SeismoError
 from seismo.model import Event
 from seismo.shells.window import Window, window_for_run
+
+if TYPE_CHECKING:
+    from seismo.simulate import Scenario
 
 log = logging.getLogger(__name__)
 
@@ -86,17 +98,8 @@ def run_detect_dag(
     return proc.returncode, time.perf_counter() - t0
 
 
-def run_demo(
-    settings: Settings,
-    *,
-    scenario: str | None = None,
-    work_dir: Path | None = None,
-    echo=print,  # type: ignore[no-untyped-def]
-) -> DemoResult:
-    """Run the whole chain once; see the module docstring."""
-    from seismo.io.seedlink import serve_simulation
-    from seismo.io.store import InfluxStore
-    from seismo.io.store.server import ensure_local_influx, free_port
+def _demo_scenario(settings: Settings, scenario: str | None) -> tuple[str, Scenario]:
+    """The scenario to play (named, or the configured one); it must hold an earthquake."""
     from seismo.simulate import load_scenarios
 
     name = scenario or settings.simulator.scenario
@@ -108,6 +111,64 @@ def run_demo(
     scen = scenarios[name]
     if not scen.events:
         raise SeismoError(f"scenario {name!r} has no earthquake")
+    return name, scen
+
+
+def _demo_settings(settings: Settings, port: int, work: Path, alert_dir: Path) -> Settings:
+    """``settings`` with the feed on the loopback SeedLink server and a demo alert channel."""
+    alerts = settings.alerts.model_copy(
+        update={
+            "outbox_dir": work / "outbox",
+            "channels": {
+                **settings.alerts.channels,
+                "demo": ChannelConfig(kind="directory", path=alert_dir),
+            },
+            "groups": {
+                g: [*names, "demo"]
+                for g, names in (settings.alerts.groups or {"oncall": [], "tsunami": []}).items()
+            },
+        }
+    )
+    return settings.model_copy(
+        update={
+            "feeds": FeedsConfig(
+                default=f"seedlink://127.0.0.1:{port}",
+                timeout_s=settings.feeds.timeout_s,
+                retries=settings.feeds.retries,
+                retry_delay_s=settings.feeds.retry_delay_s,
+            ),
+            "alerts": AlertsConfig.model_validate(alerts.model_dump()),
+        }
+    )
+
+
+def _collect(result: DemoResult, settings: Settings, alert_dir: Path) -> DemoResult:
+    """The window's events read back from InfluxDB and the CAP files written for them."""
+    from seismo.io.store import InfluxStore
+
+    w = result.window
+    with InfluxStore.from_settings(settings) as store:
+        result.events = store.query_events(w.start - 60, w.end + 60)
+    ids = {e.id for e in result.events}
+    result.alert_files = sorted(
+        f for f in (alert_dir.glob("*.xml") if alert_dir.exists() else [])
+        if any(f".{i}." in f.name for i in ids)
+    )
+    return result
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    scenario: str | None = None,
+    work_dir: Path | None = None,
+    echo=print,  # type: ignore[no-untyped-def]
+) -> DemoResult:
+    """Run the whole chain once; see the module docstring."""
+    from seismo.io.seedlink import serve_simulation
+    from seismo.io.store.server import ensure_local_influx, free_port
+
+    name, scen = _demo_scenario(settings, scenario)
     work = work_dir or (PROJECT_ROOT / "var" / "demo")
     work.mkdir(parents=True, exist_ok=True)
     alert_dir = work / "alerts"
@@ -130,34 +191,7 @@ def run_demo(
             f"{scen.description}"
         )
         echo(f"          earthquake at {origin} (inside window {window})")
-        from seismo.config import AlertsConfig, ChannelConfig, FeedsConfig
-
-        alerts = settings.alerts.model_copy(
-            update={
-                "outbox_dir": work / "outbox",
-                "channels": {
-                    **settings.alerts.channels,
-                    "demo": ChannelConfig(kind="directory", path=alert_dir),
-                },
-                "groups": {
-                    g: [*names, "demo"]
-                    for g, names in (
-                        settings.alerts.groups or {"oncall": [], "tsunami": []}
-                    ).items()
-                },
-            }
-        )
-        demo_settings = settings.model_copy(
-            update={
-                "feeds": FeedsConfig(
-                    default=f"seedlink://127.0.0.1:{port}",
-                    timeout_s=settings.feeds.timeout_s,
-                    retries=settings.feeds.retries,
-                    retry_delay_s=settings.feeds.retry_delay_s,
-                ),
-                "alerts": AlertsConfig.model_validate(alerts.model_dump()),
-            }
-        )
+        demo_settings = _demo_settings(settings, port, work, alert_dir)
         cfg_file = work / "seismo.toml"
         cfg_file.write_text(settings_to_toml(demo_settings), encoding="utf-8")
         log_file = work / "airflow.log"
@@ -175,14 +209,7 @@ def run_demo(
             dag_seconds=secs,
             log_file=log_file,
         )
-        with InfluxStore.from_settings(demo_settings) as store:
-            result.events = store.query_events(window.start - 60, window.end + 60)
-        ids = {e.id for e in result.events}
-        result.alert_files = sorted(
-            f for f in (alert_dir.glob("*.xml") if alert_dir.exists() else [])
-            if any(f".{i}." in f.name for i in ids)
-        )
-        return result
+        return _collect(result, demo_settings, alert_dir)
     finally:
         server.stop()
         if influx is not None:

@@ -70,11 +70,12 @@ def day_start(day: UTCDateTime | dt.date | dt.datetime | str) -> UTCDateTime:
 
 
 def reports_root(settings: Settings) -> Path:
-    """``reports/`` next to the spool directory (e.g. ``var/reports``)."""
-    return Path(settings.store.spool_dir).parent / "reports"
+    """The ``[report] dir`` setting (default ``var/reports``)."""
+    return Path(settings.report.dir)
 
 
 def default_bulletin_dir(settings: Settings, day: UTCDateTime) -> Path:
+    """``<[report] dir>/YYYY-MM-DD``."""
     return reports_root(settings) / day.strftime("%Y-%m-%d")
 
 
@@ -334,7 +335,7 @@ def write_bulletin(
 ) -> list[Path]:
     """Write the daily bulletin of ``day`` (UTC) and return the written files.
 
-    ``out_dir`` defaults to ``reports/YYYY-MM-DD`` next to the spool directory.
+    ``out_dir`` defaults to ``YYYY-MM-DD`` in the ``[report] dir`` setting.
 
     Raises:
         StoreError: the store cannot be queried.

@@ -33,7 +33,6 @@ import getpass
 import logging
 import math
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +42,7 @@ from obspy import UTCDateTime
 
 from seismo.config import Settings
 from seismo.errors import AlertError, DataError, StoreError
+from seismo.event.identity import origin_time_bounds
 from seismo.model import Event, Pick
 
 if TYPE_CHECKING:
@@ -53,17 +53,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REVIEW_STATUSES = ("confirmed", "rejected")
-
-#: The time part of an event id (see :func:`seismo.shells.window.event_id`): first pick
-#: time to 10 ms, e.g. ``sz20260115T03020155``.
-_ID_TIME = re.compile(r"(\d{8}T\d{6})(\d{2})$")
-
-#: Search window for an event's origin around the first-pick time encoded in its id,
-#: seconds. The origin precedes the first pick by the P travel time to the nearest
-#: station: < 3 min out to ~1500 km at P ~8 km/s; 30 min is a generous bound (design
-#: choice). A relocation (manual picks) may move the origin a little after it.
-ORIGIN_BEFORE_ID_S = 1800.0
-ORIGIN_AFTER_ID_S = 120.0
 
 #: 1-sigma uncertainty given to a manual pick, s. Design choice: an analyst's onset
 #: on a 100 Hz local record; comparable to the automatic pick floor.
@@ -110,27 +99,16 @@ def default_reviewer() -> str:
         return "unknown"
 
 
-def id_time(event_id: str) -> UTCDateTime | None:
-    """The first-pick time encoded in an event id, or None if the id has another form."""
-    m = _ID_TIME.search(event_id)
-    if not m:
-        return None
-    try:
-        return UTCDateTime(m.group(1)) + int(m.group(2)) / 100.0
-    except Exception:
-        return None
-
-
 # --------------------------------------------------------------------------- reading
 def _time_conds(event_id: str) -> list[str]:
     from seismo.io.store import points as P
     from seismo.io.store.writer import quote_str
 
-    t = id_time(event_id)
-    if t is None:
+    bounds = origin_time_bounds(event_id)
+    if bounds is None:
         return []
-    return [f"time >= {quote_str(P.iso_us(t - ORIGIN_BEFORE_ID_S))}",
-            f"time <= {quote_str(P.iso_us(t + ORIGIN_AFTER_ID_S))}"]
+    return [f"time >= {quote_str(P.iso_us(bounds[0]))}",
+            f"time <= {quote_str(P.iso_us(bounds[1]))}"]
 
 
 def event_versions(store: InfluxStore, event_id: str) -> list[Event]:
@@ -432,29 +410,27 @@ def remagnitude(event: Event, ctx: Context) -> Event:
     mean; the others go through the same robust median as the automatic ML.
     """
     from seismo.event.intensity import predict_sites
-    from seismo.event.magnitude import ml_iaspei, network_magnitude
-    from seismo.geo import distance_km, hypocentral_km
+    from seismo.event.magnitude import (
+        combine_station_magnitudes,
+        hypocentral_distance_km,
+        ml_iaspei,
+    )
+    from seismo.geo import distance_km
 
     cfg = ctx.settings.magnitude
-    smags = []
+    rows = []
     for m in event.station_magnitudes:
         info = ctx.stations.get(f"{m.network}.{m.station}")
         if info is None or not m.amplitude_nm > 0:
-            smags.append(m)
+            rows.append((m, False))
             continue
         epi = float(distance_km(event.latitude, event.longitude, info.latitude, info.longitude))
-        hypo = max(float(hypocentral_km(epi, max(event.depth_km, 0.0))), 0.1)
+        hypo = hypocentral_distance_km(epi, event.depth_km)
         ml = float(ml_iaspei(m.amplitude_nm, hypo, cfg.a, cfg.b, cfg.c))
         in_range = cfg.min_distance_km <= hypo <= cfg.max_distance_km
-        smags.append(dataclasses.replace(m, hypo_distance_km=round(hypo, 3), ml=round(ml, 3),
-                                         used=m.used and in_range))
-    cand = [i for i, m in enumerate(smags) if m.used]
-    mag = unc = None
-    if cand:
-        mag, unc, mask = network_magnitude([smags[i].ml for i in cand], cfg.outlier_mad)
-        for i, keep in zip(cand, mask, strict=True):
-            if not keep:
-                smags[i] = dataclasses.replace(smags[i], used=False)
+        rows.append((dataclasses.replace(m, hypo_distance_km=round(hypo, 3), ml=round(ml, 3),
+                                         used=m.used and in_range), False))
+    mag, unc, smags = combine_station_magnitudes(rows, cfg)
     obs = tuple(
         dataclasses.replace(s, epi_distance_km=round(float(distance_km(
             event.latitude, event.longitude, s.latitude, s.longitude)), 3))

@@ -24,7 +24,7 @@ import dataclasses
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -36,7 +36,7 @@ from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
 from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.inventory import StationInfo, load_inventory, station_map
-from seismo.model import Event, Pick, StationResult
+from seismo.model import AmplitudeSeries, Event, Pick, StationResult
 
 log = logging.getLogger(__name__)
 
@@ -196,12 +196,15 @@ def process_station(
     if n_samples == 0:
         return StationResult(network=net, station=sta, error="no data in window", channels=channels)
     try:
+        instrument = ctx.settings.instrument
         picks = pick_stream(
-            st, ctx.inventory, ctx.settings.picker, start=window.data_start, end=window.data_end
+            st, ctx.inventory, ctx.settings.picker, instrument=instrument,
+            start=window.data_start, end=window.data_end,
         )
         n_sec = round(window.data_end - window.data_start)
         amps = station_amplitudes(
-            st, ctx.inventory, window.data_start, n_sec, ctx.settings.intensity
+            st, ctx.inventory, window.data_start, n_sec, ctx.settings.intensity,
+            instrument=instrument,
         )
     except SeismoError as exc:
         log.warning("station %s: processing failed: %s", station_id, exc)
@@ -232,17 +235,47 @@ def process_station(
 
 
 # --------------------------------------------------------------------------- events
-def event_id(prefix: str, first_pick_time: UTCDateTime) -> str:
-    """A stable event id from the earliest associated pick (10 ms resolution)."""
-    t = UTCDateTime(round(float(first_pick_time.timestamp), 2))
-    return f"{prefix}{t.strftime('%Y%m%dT%H%M%S')}{t.microsecond // 10000:02d}"
+def measure_event(ctx: Context, ev: Event, amps: Mapping[str, AmplitudeSeries]) -> Event:
+    """``ev`` with ML, observed and predicted intensity and the clipped-station count.
+
+    Every measurement reads the stations' per-second peaks ``amps`` inside their
+    arrival window (:mod:`seismo.event.arrivals`).
+    """
+    from seismo.event.arrivals import EventRecords, count_clipped_stations
+    from seismo.event.intensity import predict_sites, station_intensities
+    from seismo.event.magnitude import event_magnitude
+
+    s = ctx.settings
+    records = EventRecords(
+        ev.time, ev.latitude, ev.longitude, ev.depth_km, amps, ctx.stations,
+        ctx.p_time, ctx.s_time,
+    )
+    ml, ml_unc, smags = event_magnitude(records, s.magnitude)
+    obs = station_intensities(records, s.intensity)
+    clipped = count_clipped_stations(records, s.intensity.window_s)
+    site_int = []
+    if ml is not None and ctx.sites:
+        site_int = predict_sites(
+            ev.latitude, ev.longitude, ev.depth_km, ml, ctx.sites, obs, s.intensity
+        )
+    return dataclasses.replace(
+        ev,
+        magnitude=None if ml is None else round(ml, 2),
+        magnitude_uncertainty=None if ml_unc is None else round(ml_unc, 2),
+        n_magnitude_stations=len({m.station for m in smags if m.used}),
+        station_magnitudes=tuple(smags),
+        station_intensities=tuple(obs),
+        site_intensities=tuple(site_int),
+        max_intensity=max((o.intensity_cn for o in obs), default=None),
+        max_mmi=max((o.mmi for o in obs), default=None),
+        n_clipped_stations=clipped,
+    )
 
 
 def process_events(ctx: Context, results: Sequence[StationResult], window: Window) -> list[Event]:
     """Associate, locate, and add magnitude and intensity for the window's events."""
     from seismo.event.associate import associate
-    from seismo.event.intensity import predict_sites, station_intensities
-    from seismo.event.magnitude import event_magnitude
+    from seismo.event.identity import event_id, first_pick_time
 
     s = ctx.settings
     picks: list[Pick] = [p for r in results for p in r.picks]
@@ -260,74 +293,13 @@ def process_events(ctx: Context, results: Sequence[StationResult], window: Windo
     events: list[Event] = []
     now = UTCDateTime()
     for cand in candidates:
-        origin = cand.origin
-        first = min(p.time for p in origin.picks)
+        first = first_pick_time(cand.origin.picks)
         if not (window.start <= first < window.end):
             continue  # owned by the neighbouring window
-        ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
-        ml, ml_unc, smags = event_magnitude(
-            origin.time,
-            origin.latitude,
-            origin.longitude,
-            origin.depth_km,
-            amps,
-            ctx.stations,
-            ctx.p_time,
-            ctx.s_time,
-            s.magnitude,
-        )
-        obs = station_intensities(
-            origin.time,
-            origin.latitude,
-            origin.longitude,
-            origin.depth_km,
-            amps,
-            ctx.stations,
-            ctx.p_time,
-            ctx.s_time,
-            s.intensity,
-        )
-        clipped = _clipped_stations(origin, amps, ctx)
-        site_int = []
-        if ml is not None and ctx.sites:
-            site_int = predict_sites(
-                origin.latitude, origin.longitude, origin.depth_km, ml, ctx.sites, obs, s.intensity
-            )
-        ev = dataclasses.replace(
-            ev,
-            magnitude=None if ml is None else round(ml, 2),
-            magnitude_uncertainty=None if ml_unc is None else round(ml_unc, 2),
-            n_magnitude_stations=len({m.station for m in smags if m.used}),
-            station_magnitudes=tuple(smags),
-            station_intensities=tuple(obs),
-            site_intensities=tuple(site_int),
-            max_intensity=max((o.intensity_cn for o in obs), default=None),
-            max_mmi=max((o.mmi for o in obs), default=None),
-            n_clipped_stations=clipped,
-        )
-        events.append(ev)
+        ev = cand.origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
+        events.append(measure_event(ctx, ev, amps))
     events.sort(key=lambda e: e.time)
     return events
-
-
-def _clipped_stations(origin, amps, ctx: Context) -> int:  # type: ignore[no-untyped-def]
-    """Stations whose records clipped between the P arrival and 60 s after S."""
-    from seismo.geo import distance_km
-    from seismo.station.amplitudes import series_window
-
-    n = 0
-    for sid, series in amps.items():
-        info = ctx.stations.get(sid)
-        if info is None or not series.clipped:
-            continue
-        d = float(distance_km(origin.latitude, origin.longitude, info.latitude, info.longitude))
-        t0 = origin.time + ctx.p_time(d, origin.depth_km) - 1.0
-        t1 = origin.time + ctx.s_time(d, origin.depth_km) + 60.0
-        sl = series_window(series, t0, t1)
-        lo, hi = sl.start or 0, sl.stop if sl.stop is not None else 10**9
-        if any(lo <= i < hi for i in series.clipped):
-            n += 1
-    return n
 
 
 # --------------------------------------------------------------------------- whole window

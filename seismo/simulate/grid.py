@@ -29,18 +29,8 @@ def index_ceil(t: UTCDateTime, fs: Fraction) -> int:
     return -((-num) // den)
 
 
-def index_floor(t: UTCDateTime, fs: Fraction) -> int:
-    """The last sample index whose time is <= ``t``."""
-    return (t.ns * fs.numerator) // (_NS * fs.denominator)
-
-
 def time_of(i: int, fs: Fraction) -> UTCDateTime:
     """The time of sample ``i`` (rounded to the nanosecond)."""
     num = i * _NS * fs.denominator
     den = fs.numerator
     return UTCDateTime(ns=(2 * num + den) // (2 * den))
-
-
-def seconds_of(i: int, fs: Fraction) -> float:
-    """Time of sample ``i`` in float seconds since the epoch (for relative arithmetic)."""
-    return float(Fraction(i) / fs)

@@ -97,10 +97,6 @@ class Fault:
         end = self.end
         return time >= self.start and (end is None or time < end)
 
-    def overlaps(self, start: UTCDateTime, end: UTCDateTime) -> bool:
-        fend = self.end
-        return self.start < end and (fend is None or fend > start)
-
 
 @dataclass(frozen=True)
 class Scenario:

@@ -20,7 +20,7 @@ Processing of one contiguous segment of one channel (one FFT, all outputs):
    default) and a cosine pre-filter ``pre_filt`` (ObsPy convention
    (f1, f2, f3, f4), Hz; default (0.02, 0.04, 0.75 fN, 0.9 fN));
 3. Wood-Anderson: multiply ground velocity by ``H_WA(s) / s``
-   (:func:`seismo.event.magnitude.wood_anderson_response`, displacement in ->
+   (:func:`seismo.station.response.wood_anderson_response`, displacement in ->
    displacement out, gain 1), then m -> nm;
 4. velocity / acceleration: ground velocity (and ``s`` times it) multiplied by
    ``|B(f)|**2`` where ``B`` is a 4-pole Butterworth band-pass
@@ -38,9 +38,10 @@ channel letters, e.g. ``00.HH?``): WA prefers a velocity sensor that did not
 clip in the window, then an accelerometer; PGA/PGV prefer an accelerometer that
 did not clip, then a velocity sensor (a broadband sensor clips at ~13 mm/s on a
 typical 24-bit network; a ±2 g accelerometer does not for felt events).
-``clipped`` lists the seconds where a raw sample of a *used* channel reached
-``clip_fraction * full_scale_counts`` - a clipped broadband sensor replaced by
-an unclipped accelerometer does not mark the series as clipped.
+``clipped`` lists the seconds where a raw sample of a *used* channel reached the
+``[instrument]`` clip level (:class:`seismo.config.InstrumentConfig`) - a clipped
+broadband sensor replaced by an unclipped accelerometer does not mark the series
+as clipped.
 """
 
 from __future__ import annotations
@@ -57,22 +58,20 @@ from numpy.typing import NDArray
 from obspy import Inventory, Stream, Trace, UTCDateTime
 from obspy.core.inventory import Response
 
-from seismo.config import IntensityConfig
+from seismo.config import InstrumentConfig, IntensityConfig
 from seismo.errors import DataError
 from seismo.inventory import channel_kind
 from seismo.model import AmplitudeSeries, ChannelKind
+from seismo.station.response import (
+    bandpass_power,
+    inverse_velocity_response,
+    wood_anderson_response,
+)
 
 log = logging.getLogger(__name__)
 
-#: Fraction of full scale at which a sample counts as clipped (our choice: a
-#: 24-bit digitizer's last 2 % is where the analogue front end saturates).
-CLIP_FRACTION = 0.98
-#: Water level for the spectral division, dB below the peak response (ObsPy default).
-WATER_LEVEL_DB = 60.0
 #: Shortest contiguous segment processed, seconds.
 MIN_SEGMENT_S = 2.0
-#: Butterworth order of the PGA/PGV band-pass (applied twice: zero phase).
-BANDPASS_CORNERS = 4
 
 
 @dataclass
@@ -103,70 +102,6 @@ def series_values(values: Sequence[float | None]) -> NDArray[np.float64]:
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
-def _cosine_prefilter(freqs: NDArray, f1: float, f2: float, f3: float, f4: float) -> NDArray:
-    """ObsPy-style cosine taper in frequency: 0 below f1/above f4, 1 in [f2, f3]."""
-    c = np.zeros_like(freqs)
-    up = (freqs >= f1) & (freqs < f2)
-    c[up] = 0.5 * (1 - np.cos(np.pi * (freqs[up] - f1) / (f2 - f1)))
-    c[(freqs >= f2) & (freqs <= f3)] = 1.0
-    down = (freqs > f3) & (freqs <= f4)
-    c[down] = 0.5 * (1 + np.cos(np.pi * (freqs[down] - f3) / (f4 - f3)))
-    return c
-
-
-def _bandpass_power(freqs: NDArray, fmin: float, fmax: float) -> NDArray:
-    """|B(f)|² of an analogue Butterworth band-pass (high-pass if fmax >= Nyquist)."""
-    nyq = float(freqs[-1])
-    w = 2 * np.pi * freqs
-    if fmax < nyq:
-        z, p, k = scipy.signal.butter(
-            BANDPASS_CORNERS,
-            [2 * np.pi * fmin, 2 * np.pi * fmax],
-            "bandpass",
-            analog=True,
-            output="zpk",
-        )
-    else:
-        z, p, k = scipy.signal.butter(
-            BANDPASS_CORNERS, 2 * np.pi * fmin, "highpass", analog=True, output="zpk"
-        )
-    _, h = scipy.signal.freqs_zpk(z, p, k, worN=w)
-    return np.abs(h) ** 2
-
-
-_INVERSE_CACHE: dict[tuple[int, int, float, tuple[float, ...]], tuple[Response, NDArray]] = {}
-
-
-def _inverse_response(
-    response: Response, nfft: int, fs: float, pf: tuple[float, float, float, float]
-) -> NDArray:
-    """Pre-filter / (response to velocity, water-levelled) on the rfft grid, cached.
-
-    The cache keeps the response object with the result and checks identity, so a
-    re-used ``id()`` can never return another channel's response.
-    """
-    key = (id(response), nfft, fs, tuple(pf))
-    hit = _INVERSE_CACHE.get(key)
-    if hit is not None and hit[0] is response:
-        return hit[1]
-    freqs = np.fft.rfftfreq(nfft, 1.0 / fs)
-    resp = response.get_evalresp_response_for_frequencies(
-        freqs, output="VEL", hide_sensitivity_mismatch_warning=True
-    )
-    amp = np.abs(resp)
-    level = amp.max() * 10.0 ** (-WATER_LEVEL_DB / 20.0)
-    small = amp < level
-    resp = resp.copy()
-    resp[small] = level * np.exp(1j * np.angle(resp[small]))
-    resp[resp == 0] = level
-    inv = _cosine_prefilter(freqs, *pf) / resp
-    inv.setflags(write=False)
-    if len(_INVERSE_CACHE) > 512:
-        _INVERSE_CACHE.clear()
-    _INVERSE_CACHE[key] = (response, inv)
-    return inv
-
-
 def _process_segment(
     data: NDArray,
     fs: float,
@@ -178,8 +113,6 @@ def _process_segment(
     pre_filt: tuple[float, float, float, float] | None,
 ) -> dict[str, NDArray]:
     """Counts -> {"wa": nm, "vel": m/s, "acc": m/s²} for one contiguous segment."""
-    from seismo.event.magnitude import wood_anderson_response  # magnitude imports this module
-
     n = data.size
     x = scipy.signal.detrend(np.asarray(data, dtype=float), type="linear")
     nt = min(round(taper_s * fs), n // 10)
@@ -192,7 +125,7 @@ def _process_segment(
     freqs = np.fft.rfftfreq(nfft, 1.0 / fs)
     nyq = fs / 2.0
     pf = pre_filt or (0.02, 0.04, 0.75 * nyq, 0.9 * nyq)
-    vel_spec = spec * _inverse_response(response, nfft, fs, pf)  # m/s
+    vel_spec = spec * inverse_velocity_response(response, nfft, fs, pf)  # m/s
     s = 2j * np.pi * freqs
     out: dict[str, NDArray] = {}
     if want_wa:
@@ -201,7 +134,7 @@ def _process_segment(
         wa[nz] = vel_spec[nz] * wood_anderson_response(freqs[nz]) / s[nz]
         out["wa"] = np.fft.irfft(wa, nfft)[:n] * 1e9  # m -> nm
     if want_motion:
-        bp = _bandpass_power(freqs, cfg.freqmin, cfg.freqmax)
+        bp = bandpass_power(freqs, cfg.freqmin, cfg.freqmax)
         out["vel"] = np.fft.irfft(vel_spec * bp, nfft)[:n]
         out["acc"] = np.fft.irfft(vel_spec * bp * s, nfft)[:n]
     return out
@@ -298,6 +231,117 @@ def _choose(sensors: list[_Sensor], need: Sequence[str]) -> _Sensor | None:
     return clean[0] if clean else min(cands, key=lambda s: len(s.clipped))
 
 
+@dataclass
+class _Peaks:
+    """Per-step peaks being filled (NaN = no data)."""
+
+    wa: dict[str, NDArray]  # "N"/"E" -> nm
+    pga: NDArray  # m/s²
+    pgv: NDArray  # m/s
+
+    @classmethod
+    def empty(cls, n_steps: int) -> _Peaks:
+        nan = np.full(n_steps, np.nan)
+        return cls({"N": nan.copy(), "E": nan.copy()}, nan.copy(), nan.copy())
+
+
+@dataclass(frozen=True)
+class _Processing:
+    """How a sensor's segments are processed (see :func:`station_amplitudes`)."""
+
+    cfg: IntensityConfig
+    start: UTCDateTime
+    n_seconds: int
+    step_s: float
+    n_steps: int
+    taper_s: float
+    pre_filt: tuple[float, float, float, float] | None
+
+
+def _select_sensors(
+    stream: Stream, inventory: Inventory, how: _Processing, clip_level: float
+) -> tuple[_Sensor | None, _Sensor | None]:
+    """The sensors used for WA and for PGA/PGV, their clipped steps marked.
+
+    WA prefers a velocity sensor that did not clip, then an accelerometer;
+    PGA/PGV an accelerometer that did not clip, then a velocity sensor.
+    """
+    sensors = _group_sensors(stream, inventory)
+    for s in sensors.values():
+        s.clipped = _clipped_steps(
+            [t for trs in s.traces.values() for t in trs],
+            how.start, how.step_s, how.n_steps, clip_level,
+        )
+    ordered = sorted(sensors.values(), key=lambda s: (s.location, s.prefix))
+    vel = [s for s in ordered if s.kind == "velocity"]
+    acc = [s for s in ordered if s.kind == "acceleration"]
+    return _choose(vel + acc, ("N", "E")), _choose(acc + vel, ("Z", "N", "E"))
+
+
+def _sensor_grids(
+    sensor: _Sensor, fs: float, how: _Processing, do_wa: bool, do_mo: bool
+) -> dict[str, dict[str, NDArray]]:
+    """Slot ("Z"/"N"/"E") -> {"wa", "vel", "acc"} sample grids from the series start."""
+    n_grid = math.ceil(how.n_seconds * fs - 1e-9)
+    grids: dict[str, dict[str, NDArray]] = {}
+    for slot, code in sensor.comps.items():
+        g = {k: np.full(n_grid, np.nan) for k in ("wa", "vel", "acc")}
+        try:
+            segments = _merged(sensor.traces[code])
+        except DataError as exc:
+            log.warning("amplitudes: %s", exc)
+            continue
+        for seg in segments:
+            if seg.stats.npts < MIN_SEGMENT_S * fs:
+                continue
+            res = _process_segment(
+                np.asarray(seg.data, dtype=float),
+                fs,
+                sensor.responses[code],
+                how.cfg,
+                want_wa=do_wa and slot in ("N", "E"),
+                want_motion=do_mo,
+                taper_s=how.taper_s,
+                pre_filt=how.pre_filt,
+            )
+            off = round((seg.stats.starttime - how.start) * fs)
+            lo, hi = max(off, 0), min(off + seg.stats.npts, n_grid)
+            if hi <= lo:
+                continue
+            for k, v in res.items():
+                g[k][lo:hi] = v[lo - off : hi - off]
+        grids[slot] = g
+    return grids
+
+
+def _fill_peaks(
+    peaks: _Peaks,
+    grids: dict[str, dict[str, NDArray]],
+    fs: float,
+    how: _Processing,
+    do_wa: bool,
+    do_mo: bool,
+) -> None:
+    """Per-step WA peaks per horizontal and the 3-component vector-sum PGA/PGV peaks."""
+    if do_wa:
+        for slot in ("N", "E"):
+            if slot in grids:
+                peaks.wa[slot] = _step_max(np.abs(grids[slot]["wa"]), fs, how.step_s, how.n_steps)
+    if do_mo and grids:
+        for key, target in (("acc", peaks.pga), ("vel", peaks.pgv)):
+            stack = np.vstack([g[key] for g in grids.values()])
+            have = np.any(np.isfinite(stack), axis=0)
+            vsum = np.sqrt(np.nansum(stack**2, axis=0))
+            vsum[~have] = np.nan
+            target[:] = _step_max(vsum, fs, how.step_s, how.n_steps)
+
+
+def _labels(sensor: _Sensor | None, slots: Sequence[str]) -> tuple[str, ...]:
+    if sensor is None:
+        return ()
+    return tuple(f"{sensor.location}.{sensor.comps[k]}" for k in slots if k in sensor.comps)
+
+
 def station_amplitudes(
     stream: Stream,
     inventory: Inventory,
@@ -305,9 +349,8 @@ def station_amplitudes(
     n_seconds: int,
     cfg: IntensityConfig,
     *,
+    instrument: InstrumentConfig,
     step_s: float = 1.0,
-    full_scale_counts: float = 2**23,
-    clip_fraction: float = CLIP_FRACTION,
     taper_s: float = 5.0,
     pre_filt: tuple[float, float, float, float] | None = None,
 ) -> AmplitudeSeries | None:
@@ -320,9 +363,8 @@ def station_amplitudes(
         start: first second of the series (use the data start, see module doc).
         n_seconds: length of the series, s.
         cfg: PGA/PGV band-pass (``freqmin``/``freqmax``, Hz).
+        instrument: the digitizer (clip level of the ``clipped`` seconds).
         step_s: step of the series, s.
-        full_scale_counts: digitizer full scale (2**23 for 24 bit), counts.
-        clip_fraction: fraction of full scale that counts as clipping.
         taper_s: cosine taper at each segment end, s.
         pre_filt: ObsPy-style (f1, f2, f3, f4) pre-filter, Hz.
     Returns:
@@ -338,78 +380,27 @@ def station_amplitudes(
     if len(ids) > 1:
         raise DataError(f"station_amplitudes needs one station's stream, got {sorted(ids)}")
     net, sta = ids.pop()
-    n_steps = math.ceil(n_seconds / step_s - 1e-9)
-    sensors = _group_sensors(stream, inventory)
-    limit = clip_fraction * full_scale_counts
-    for s in sensors.values():
-        s.clipped = _clipped_steps(
-            [t for trs in s.traces.values() for t in trs], start, step_s, n_steps, limit
-        )
-    ordered = sorted(sensors.values(), key=lambda s: (s.location, s.prefix))
-    vel = [s for s in ordered if s.kind == "velocity"]
-    acc = [s for s in ordered if s.kind == "acceleration"]
-    wa_sensor = _choose(vel + acc, ("N", "E"))
-    mo_sensor = _choose(acc + vel, ("Z", "N", "E"))
+    how = _Processing(
+        cfg, start, n_seconds, step_s, math.ceil(n_seconds / step_s - 1e-9), taper_s, pre_filt
+    )
+    wa_sensor, mo_sensor = _select_sensors(stream, inventory, how, instrument.clip_level_counts)
     if wa_sensor is None and mo_sensor is None:
         log.warning("amplitudes: no usable channel for %s.%s", net, sta)
         return None
 
-    nan = np.full(n_steps, np.nan)
-    wa_peaks = {"N": nan.copy(), "E": nan.copy()}
-    pga, pgv = nan.copy(), nan.copy()
+    peaks = _Peaks.empty(how.n_steps)
     for sensor in {id(s): s for s in (wa_sensor, mo_sensor) if s is not None}.values():
-        do_wa, do_mo = sensor is wa_sensor, sensor is mo_sensor
         rates = {tr.stats.sampling_rate for trs in sensor.traces.values() for tr in trs}
         if len(rates) != 1:
             log.warning(
                 "amplitudes: %s.%s %s mixes sampling rates %s, skipped",
-                net,
-                sta,
-                sensor.label,
-                sorted(rates),
+                net, sta, sensor.label, sorted(rates),
             )
             continue
         fs = rates.pop()
-        n_grid = math.ceil(n_seconds * fs - 1e-9)
-        grids: dict[str, dict[str, NDArray]] = {}
-        for slot, code in sensor.comps.items():
-            g = {k: np.full(n_grid, np.nan) for k in ("wa", "vel", "acc")}
-            try:
-                segments = _merged(sensor.traces[code])
-            except DataError as exc:
-                log.warning("amplitudes: %s", exc)
-                continue
-            for seg in segments:
-                if seg.stats.npts < MIN_SEGMENT_S * fs:
-                    continue
-                res = _process_segment(
-                    np.asarray(seg.data, dtype=float),
-                    fs,
-                    sensor.responses[code],
-                    cfg,
-                    want_wa=do_wa and slot in ("N", "E"),
-                    want_motion=do_mo,
-                    taper_s=taper_s,
-                    pre_filt=pre_filt,
-                )
-                off = round((seg.stats.starttime - start) * fs)
-                lo, hi = max(off, 0), min(off + seg.stats.npts, n_grid)
-                if hi <= lo:
-                    continue
-                for k, v in res.items():
-                    g[k][lo:hi] = v[lo - off : hi - off]
-            grids[slot] = g
-        if do_wa:
-            for slot in ("N", "E"):
-                if slot in grids:
-                    wa_peaks[slot] = _step_max(np.abs(grids[slot]["wa"]), fs, step_s, n_steps)
-        if do_mo and grids:
-            for key, target in (("acc", pga), ("vel", pgv)):
-                stack = np.vstack([g[key] for g in grids.values()])
-                have = np.any(np.isfinite(stack), axis=0)
-                vsum = np.sqrt(np.nansum(stack**2, axis=0))
-                vsum[~have] = np.nan
-                target[:] = _step_max(vsum, fs, step_s, n_steps)
+        do_wa, do_mo = sensor is wa_sensor, sensor is mo_sensor
+        grids = _sensor_grids(sensor, fs, how, do_wa, do_mo)
+        _fill_peaks(peaks, grids, fs, how, do_wa, do_mo)
 
     clipped: set[int] = set()
     for used in (wa_sensor, mo_sensor):
@@ -417,22 +408,16 @@ def station_amplitudes(
             clipped |= used.clipped
     if clipped:
         log.info("amplitudes: %s.%s clipped in %d s", net, sta, len(clipped))
-
-    def labels(sensor: _Sensor | None, slots: Sequence[str]) -> tuple[str, ...]:
-        if sensor is None:
-            return ()
-        return tuple(f"{sensor.location}.{sensor.comps[k]}" for k in slots if k in sensor.comps)
-
     return AmplitudeSeries(
         network=net,
         station=sta,
         start=start,
         step_s=float(step_s),
-        wa_n_nm=tuple(float(v) for v in wa_peaks["N"]),
-        wa_e_nm=tuple(float(v) for v in wa_peaks["E"]),
-        pga_ms2=tuple(float(v) for v in pga),
-        pgv_ms=tuple(float(v) for v in pgv),
+        wa_n_nm=tuple(float(v) for v in peaks.wa["N"]),
+        wa_e_nm=tuple(float(v) for v in peaks.wa["E"]),
+        pga_ms2=tuple(float(v) for v in peaks.pga),
+        pgv_ms=tuple(float(v) for v in peaks.pgv),
         clipped=tuple(sorted(clipped)),
-        wa_channels=labels(wa_sensor, ("N", "E")),
-        motion_channels=labels(mo_sensor, ("Z", "N", "E")),
+        wa_channels=_labels(wa_sensor, ("N", "E")),
+        motion_channels=_labels(mo_sensor, ("Z", "N", "E")),
     )

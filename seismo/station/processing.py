@@ -9,9 +9,9 @@ Every trace is processed at its own sampling rate. Data units stay counts.
 * Quality flags in ``trace.stats.seismo`` (a dict) of each segment:
   ``kind`` ("velocity"/"acceleration"/None, from the inventory response units),
   ``dip`` (degrees, inventory; None if unknown), ``clipped_idx`` (sample indices with
-  ``|counts| >= clip_fraction * full_scale_counts``; default 0.98 * 2**23 for a 24-bit
-  digitizer), ``n_clipped``, ``dead`` (raw std below ``flat_std_counts`` or mostly
-  clipped: a dead, flat or rail-stuck channel; no picks), ``n_spikes``.
+  ``|counts| >=`` the clip level of :class:`seismo.config.InstrumentConfig`),
+  ``n_clipped``, ``dead`` (raw std below ``flat_std_counts`` or mostly clipped: a
+  dead, flat or rail-stuck channel; no picks), ``n_spikes``.
 * Isolated spikes (1-2 samples above ``spike_mad`` x the median absolute deviation
   while both neighbours are below a third of that) are replaced by linear
   interpolation before filtering [heuristic; a real onset does not jump there and
@@ -32,7 +32,7 @@ import numpy as np
 import scipy.signal
 from obspy import Inventory, Stream, Trace
 
-from seismo.config import BandConfig, PickerConfig
+from seismo.config import BandConfig, InstrumentConfig, PickerConfig
 from seismo.errors import DataError
 from seismo.inventory import ChannelInfo, stations
 
@@ -146,8 +146,16 @@ def _despike(x: np.ndarray, k: float) -> int:
     return n
 
 
-def condition_stream(stream: Stream, inventory: Inventory | None, cfg: PickerConfig) -> list[Trace]:
+def condition_stream(
+    stream: Stream,
+    inventory: Inventory | None,
+    cfg: PickerConfig,
+    *,
+    instrument: InstrumentConfig,
+) -> list[Trace]:
     """Merged, gap-split, despiked raw segments (float64 counts) with quality flags.
+
+    ``instrument`` gives the clip level (digitizer full scale times clip fraction).
 
     One channel that cannot be merged (e.g. mixed sampling rates under one id) is
     logged and skipped; the others go on. Returns traces sorted by id and start.
@@ -172,15 +180,16 @@ def condition_stream(stream: Stream, inventory: Inventory | None, cfg: PickerCon
             log.info("%s not in inventory; kind %s from channel code", sid, kind)
         for tr in sub:
             for seg in _fill_and_split(tr, cfg.max_gap_s):
-                out.append(_flag(seg, kind, info, cfg))
+                out.append(_flag(seg, kind, info, cfg, instrument.clip_level_counts))
     out.sort(key=lambda t: (t.id, t.stats.starttime))
     return out
 
 
-def _flag(tr: Trace, kind: Any, info: ChannelInfo | None, cfg: PickerConfig) -> Trace:
+def _flag(
+    tr: Trace, kind: Any, info: ChannelInfo | None, cfg: PickerConfig, clip_level: float
+) -> Trace:
     x = np.array(tr.data, dtype=np.float64)
-    full = cfg.clip_fraction * cfg.full_scale_counts
-    clipped_idx = np.flatnonzero(np.abs(x) >= full)
+    clipped_idx = np.flatnonzero(np.abs(x) >= clip_level)
     n_spikes = _despike(x, cfg.spike_mad)
     std = float(np.std(x)) if x.size else 0.0
     dead = bool(x.size < 2 or std < cfg.flat_std_counts or clipped_idx.size > 0.5 * x.size)
@@ -198,7 +207,13 @@ def _flag(tr: Trace, kind: Any, info: ChannelInfo | None, cfg: PickerConfig) -> 
     return tr
 
 
-def prepare_stream(stream: Stream, inventory: Inventory | None, cfg: PickerConfig) -> Stream:
+def prepare_stream(
+    stream: Stream,
+    inventory: Inventory | None,
+    cfg: PickerConfig,
+    *,
+    instrument: InstrumentConfig,
+) -> Stream:
     """Pre-processed stream: one float64, band-passed trace per gap-free segment.
 
     Steps: :func:`condition_stream`, then per segment demean, linear detrend, taper
@@ -207,7 +222,7 @@ def prepare_stream(stream: Stream, inventory: Inventory | None, cfg: PickerConfi
     ``trace.stats.seismo``. Segments too short to filter (< 10 samples) are dropped.
     """
     out = Stream()
-    for tr in condition_stream(stream, inventory, cfg):
+    for tr in condition_stream(stream, inventory, cfg, instrument=instrument):
         if tr.stats.npts < 10:
             continue
         fs = float(tr.stats.sampling_rate)

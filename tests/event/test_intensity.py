@@ -11,7 +11,9 @@ from obspy import UTCDateTime
 
 from seismo.config import IntensityConfig
 from seismo.errors import DataError
+from seismo.event import attenuation as A
 from seismo.event import intensity as I
+from seismo.event.arrivals import EventRecords
 from seismo.event.sites import Site
 from seismo.geo import distance_km, hypocentral_km
 from seismo.inventory import station_map
@@ -80,7 +82,7 @@ def test_atkinson_wald_2007_values_and_trends() -> None:
     r = math.sqrt(296.0)
     lr = math.log10(r)
     hand = 12.27 + 2.270 * -3 + 0.1304 * 9 - 1.30 * lr - 0.000707 * r - 0.577 * 3 * lr
-    assert I.mmi_atkinson_wald_2007(3.0, 10.0) == pytest.approx(hand)
+    assert A.mmi_atkinson_wald_2007(3.0, 10.0) == pytest.approx(hand)
     # Beyond Rt = 30 km the B term applies.
     r = math.sqrt(100.0**2 + 196.0)
     lr = math.log10(r)
@@ -93,26 +95,26 @@ def test_atkinson_wald_2007_values_and_trends() -> None:
         + 1.95 * math.log10(r / 30)
         - 0.577 * 5 * lr
     )
-    assert I.mmi_atkinson_wald_2007(5.0, 100.0) == pytest.approx(hand)
+    assert A.mmi_atkinson_wald_2007(5.0, 100.0) == pytest.approx(hand)
     d = np.array([5.0, 20.0, 50.0, 150.0])
-    m5 = I.mmi_atkinson_wald_2007(5.0, d)
+    m5 = A.mmi_atkinson_wald_2007(5.0, d)
     assert np.all(np.diff(m5) < 0)
-    assert np.all(I.mmi_atkinson_wald_2007(6.0, d) > m5)
+    assert np.all(A.mmi_atkinson_wald_2007(6.0, d) > m5)
 
 
 def test_china_east_relation() -> None:
     # At R = 0 the long and short axes agree (the ellipse closes at the epicentre).
-    long0 = I.intensity_china_east(3.0, 0.0, "long")
-    short0 = I.intensity_china_east(3.0, 0.0, "short")
+    long0 = A.intensity_china_east(3.0, 0.0, "long")
+    short0 = A.intensity_china_east(3.0, 0.0, "short")
     assert long0 == pytest.approx(5.7123 + 1.3626 * 3 - 4.2903 * math.log10(25))
     assert short0 == pytest.approx(3.6588 + 1.3626 * 3 - 3.5406 * math.log10(13))
     assert long0 == pytest.approx(short0, abs=0.01)
     r = np.array([10.0, 50.0])
-    assert np.all(I.intensity_china_east(5.0, r, "long") > I.intensity_china_east(5.0, r, "short"))
-    mean = I.intensity_china_east(5.0, r, "mean")
+    assert np.all(A.intensity_china_east(5.0, r, "long") > A.intensity_china_east(5.0, r, "short"))
+    mean = A.intensity_china_east(5.0, r, "mean")
     assert np.allclose(
         mean,
-        (I.intensity_china_east(5.0, r, "long") + I.intensity_china_east(5.0, r, "short")) / 2,
+        (A.intensity_china_east(5.0, r, "long") + A.intensity_china_east(5.0, r, "short")) / 2,
     )
 
 
@@ -150,7 +152,9 @@ def test_station_intensities(smap) -> None:
         ids[2]: _series(info[2], 2.0, 0.2, clipped=(25,)),
     }
     cfg = IntensityConfig()
-    obs = I.station_intensities(ORIGIN, lat, lon, 8.0, amps, smap, p_time, s_time, cfg)
+    obs = I.station_intensities(
+        EventRecords(ORIGIN, lat, lon, 8.0, amps, smap, p_time, s_time), cfg
+    )
     assert [o.station for o in obs] == [info[0].station, info[1].station]
     assert obs[0].intensity_cn == 6.8 and obs[1].intensity_cn == 5.8
     assert obs[0].pga_ms2 == 1.0 and obs[0].pgv_ms == 0.1
@@ -158,13 +162,16 @@ def test_station_intensities(smap) -> None:
     expected_epi = float(distance_km(lat, lon, info[0].latitude, info[0].longitude))
     assert obs[0].epi_distance_km == pytest.approx(expected_epi, abs=1e-3)
     with_clipped = I.station_intensities(
-        ORIGIN, lat, lon, 8.0, amps, smap, p_time, s_time, cfg, include_clipped=True
+        EventRecords(ORIGIN, lat, lon, 8.0, amps, smap, p_time, s_time), cfg,
+        include_clipped=True,
     )
     assert len(with_clipped) == 3 and with_clipped[2].intensity_cn == 7.7
     # The window [P - 1 s, S + window_s] excludes a peak before the P wave.
     early = {ids[0]: _series(info[0], 1.0, 0.1)}
     late_origin = ORIGIN + 30.0
-    late = I.station_intensities(late_origin, lat, lon, 8.0, early, smap, p_time, s_time, cfg)
+    late = I.station_intensities(
+        EventRecords(late_origin, lat, lon, 8.0, early, smap, p_time, s_time), cfg
+    )
     assert late[0].pga_ms2 == pytest.approx(1e-3)
 
 
@@ -175,7 +182,9 @@ def _observed_at(smap, lat, lon, depth, mag, cfg, delta: float) -> list[StationI
     for info in smap.values():
         epi = float(distance_km(lat, lon, info.latitude, info.longitude))
         hypo = float(hypocentral_km(epi, depth))
-        cn, mmi = I._predict(cfg.relation, mag, np.array([epi]), np.array([hypo]), cfg.china_axis)
+        cn, mmi = A.predict_intensity(
+            cfg.relation, mag, np.array([epi]), np.array([hypo]), cfg.china_axis
+        )
         out.append(
             StationIntensity(
                 network=info.network,

@@ -18,9 +18,9 @@ from obspy import UTCDateTime
 
 from seismo.config import LocateConfig
 from seismo.errors import LocationError
-from seismo.event.locate import Origin, inside_hull, local_xy, locate
+from seismo.event.locate import Origin, inside_hull, locate
 from seismo.event.velocity import VelocityModel, load_velocity_model
-from seismo.geo import azimuth_deg, destination, distance_km
+from seismo.geo import azimuth_deg, destination, distance_km, local_xy
 from seismo.inventory import StationInfo, station_map
 from seismo.model import Event, Pick
 

@@ -10,12 +10,12 @@ from obspy import UTCDateTime
 
 from seismo.config import MagnitudeConfig
 from seismo.errors import DataError
+from seismo.event.arrivals import EventRecords
 from seismo.event.magnitude import (
     event_magnitude,
     ml_iaspei,
     network_magnitude,
     wa_amplitude_for_ml,
-    wood_anderson_paz,
 )
 from seismo.geo import distance_km, hypocentral_km
 from seismo.inventory import station_map
@@ -33,6 +33,10 @@ def p_time(epi_km: float, depth_km: float) -> float:
 
 def s_time(epi_km: float, depth_km: float) -> float:
     return math.hypot(epi_km, depth_km) / VS
+
+
+def _records(amps, smap, lat: float, lon: float) -> EventRecords:  # type: ignore[no-untyped-def]
+    return EventRecords(ORIGIN, lat, lon, DEPTH, amps, smap, p_time, s_time)
 
 
 # ---------------------------------------------------------------- formula
@@ -54,16 +58,6 @@ def test_ml_vectorised_and_bad_input() -> None:
         ml_iaspei(0.0, 10.0)
     with pytest.raises(DataError, match="distance"):
         ml_iaspei(1.0, -1.0)
-
-
-def test_wood_anderson_paz() -> None:
-    paz = wood_anderson_paz()
-    w0 = 2 * math.pi / 0.8
-    for p in paz["poles"]:
-        assert abs(p) == pytest.approx(w0)  # natural period 0.8 s
-        assert -p.real / abs(p) == pytest.approx(0.7)  # damping 0.7
-    assert paz["zeros"] == [0j, 0j] and paz["sensitivity"] == 1.0
-    assert wood_anderson_paz(2080.0)["sensitivity"] == 2080.0
 
 
 # ---------------------------------------------------------------- network magnitude
@@ -131,7 +125,7 @@ def test_event_magnitude_recovers_ml(smap) -> None:
     lat, lon = _epicentre(smap)
     amps = {sid: _series_for(info, 3.2, lat, lon) for sid, info in smap.items()}
     cfg = MagnitudeConfig(amplitude_window_s=20.0)
-    ml, unc, sms = event_magnitude(ORIGIN, lat, lon, DEPTH, amps, smap, p_time, s_time, cfg)
+    ml, unc, sms = event_magnitude(_records(amps, smap, lat, lon), cfg)
     assert len(sms) == 2 * len(smap)  # each horizontal component is one datum
     assert ml == pytest.approx(3.2 - 0.025, abs=0.03)
     assert unc is not None and unc < 0.05
@@ -156,7 +150,7 @@ def test_event_magnitude_excludes_clipped_outliers_and_far(smap) -> None:
         wa_e_nm=full.wa_e_nm[:11],
     )
     cfg = MagnitudeConfig(amplitude_window_s=20.0)
-    ml, _, sms = event_magnitude(ORIGIN, lat, lon, DEPTH, amps, smap, p_time, s_time, cfg)
+    ml, _, sms = event_magnitude(_records(amps, smap, lat, lon), cfg)
     by_sta = {}
     for m in sms:
         by_sta.setdefault(f"{m.network}.{m.station}", []).append(m)
@@ -166,7 +160,7 @@ def test_event_magnitude_excludes_clipped_outliers_and_far(smap) -> None:
     assert ml == pytest.approx(3.0 - 0.025, abs=0.03)
 
     near = MagnitudeConfig(amplitude_window_s=20.0, max_distance_km=12.0)
-    _, _, sms_near = event_magnitude(ORIGIN, lat, lon, DEPTH, amps, smap, p_time, s_time, near)
+    _, _, sms_near = event_magnitude(_records(amps, smap, lat, lon), near)
     assert all(m.hypo_distance_km <= 12.0 for m in sms_near)
     assert len(sms_near) < len(sms)
 
@@ -174,7 +168,7 @@ def test_event_magnitude_excludes_clipped_outliers_and_far(smap) -> None:
 def test_event_magnitude_without_data(smap) -> None:
     lat, lon = _epicentre(smap)
     cfg = MagnitudeConfig()
-    assert event_magnitude(ORIGIN, lat, lon, DEPTH, {}, smap, p_time, s_time, cfg) == (
+    assert event_magnitude(_records({}, smap, lat, lon), cfg) == (
         None,
         None,
         [],
@@ -182,4 +176,4 @@ def test_event_magnitude_without_data(smap) -> None:
     # A station missing from the inventory is skipped with a warning, not an error.
     info = next(iter(smap.values()))
     amps = {"XX.NONE": _series_for(info, 3.0, lat, lon)}
-    assert event_magnitude(ORIGIN, lat, lon, DEPTH, amps, smap, p_time, s_time, cfg)[0] is None
+    assert event_magnitude(_records(amps, smap, lat, lon), cfg)[0] is None

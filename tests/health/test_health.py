@@ -10,6 +10,7 @@ from obspy import Stream, UTCDateTime, read
 from obspy.signal.quality_control import MSEEDMetadata
 from test_health_synth import clean_stream
 
+from seismo.config import InstrumentConfig
 from seismo.errors import DataError
 from seismo.health import assess_channel, assess_station
 from seismo.health import metrics as m
@@ -17,6 +18,7 @@ from seismo.inventory import StationInfo, stations
 from seismo.model import StationHealth
 
 T0 = UTCDateTime(2026, 1, 15, 8, 0, 0)
+INSTRUMENT = InstrumentConfig()
 WIN = 600.0
 T1 = T0 + WIN
 
@@ -38,7 +40,9 @@ def cfg(settings):
 
 
 def _assess(st, info, cfg, inventory, now=None, **kw) -> dict[str, StationHealth]:
-    res = assess_station(st, info, T0, T1, now or T1 + 2.0, cfg, inventory=inventory, **kw)
+    res = assess_station(
+        st, info, T0, T1, now or T1 + 2.0, cfg, instrument=INSTRUMENT, inventory=inventory, **kw
+    )
     assert res[-1].channel == ""
     return {h.channel: h for h in res}
 
@@ -83,7 +87,7 @@ def test_results_round_trip_json(clean, info, cfg, inventory) -> None:
 
 def test_reversed_window_raises(clean, info, cfg) -> None:
     with pytest.raises(DataError, match="not after start"):
-        assess_channel(clean, _chan(info, "HHZ"), T1, T0, T1, cfg)
+        assess_channel(clean, _chan(info, "HHZ"), T1, T0, T1, cfg, instrument=INSTRUMENT)
 
 
 # --------------------------------------------------------------------------- faults
@@ -153,7 +157,7 @@ def test_earthquake_wave_train_is_not_a_spike(clean, info, cfg) -> None:
 def test_clipping(clean, info, cfg, inventory) -> None:
     st = clean.copy()
     tr = _only(st, "HHZ")
-    fs = cfg.full_scale_counts
+    fs = INSTRUMENT.full_scale_counts
     t = np.arange(tr.stats.npts) / 100.0
     burst = np.zeros_like(t)
     burst[30000:33000] = 3 * fs * np.sin(2 * np.pi * 1.0 * t[30000:33000])
@@ -234,7 +238,7 @@ def test_timing_quality_from_blockette_1001(clean, info, cfg, tmp_path) -> None:
     path = tmp_path / "tq.mseed"
     tr.write(str(path), format="MSEED", encoding="STEIM2")
     st = read(str(path), details=True)
-    h = assess_channel(st, _chan(info, "HHZ"), T0, T1, T1, cfg)
+    h = assess_channel(st, _chan(info, "HHZ"), T0, T1, T1, cfg, instrument=INSTRUMENT)
     assert h.metrics["timing"] == pytest.approx(30.0)
     assert h.status == "WARN"
     assert h.reasons == ("timing quality 30 % < 80 %",)

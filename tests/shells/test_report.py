@@ -76,7 +76,8 @@ def test_bulletin_default_dir_and_empty_day(scenario: Scenario) -> None:
     from seismo.shells.report import write_bulletin
 
     paths = write_bulletin(scenario.settings, (REF + 3600).date)
-    want = Path(scenario.settings.store.spool_dir).parent / "reports" / "2026-01-15"
+    want = scenario.root / "var" / "reports" / "2026-01-15"  # [report] dir = "var/reports"
+    assert Path(scenario.settings.report.dir) == scenario.root / "var" / "reports"
     assert paths[0] == want / "bulletin.html" and all(p.exists() for p in paths)
     # a day without events: the bulletin still renders, the QuakeML is empty but valid
     empty = write_bulletin(scenario.settings, dt.date(2026, 1, 14),

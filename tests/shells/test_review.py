@@ -47,6 +47,7 @@ def write_config(tmp: Path, influx_url: str, database: str) -> Path:
                    "groups": {"oncall": ["audit"], "tsunami": ["audit"],
                               "engineers": ["audit"]}})
     data.setdefault("health", {})["state_file"] = "var/health_state.json"
+    data["report"] = {"dir": "var/reports"}
     path = tmp / "seismo.toml"
     path.write_text(dump_toml(data), encoding="utf-8")
     return path
@@ -116,13 +117,6 @@ def is_png(path: Path) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------- pure helpers
-def test_id_time_parses_event_ids() -> None:
-    from seismo.shells.review import id_time
-
-    assert id_time("sz20260115T03020155") == UTCDateTime("2026-01-15T03:02:01.55")
-    assert id_time("custom-id") is None
-
-
 def test_manual_pick_and_edit(inventory: Any) -> None:
     from seismo.inventory import station_map
     from seismo.shells.review import MANUAL_PICK_UNCERTAINTY_S, edit_picks, parse_manual_pick

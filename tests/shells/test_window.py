@@ -153,3 +153,51 @@ def test_dead_station_does_not_stop_others(ctx, settings) -> None:  # type: igno
     r = process_window(ctx, w, source=src)
     assert dead in r.errors and "connection refused" in r.errors[dead]
     assert len(r.events) == 1 and r.events[0].n_stations >= 15
+
+
+def test_instrument_setting_moves_picker_ml_saturation_and_health(ctx, settings, inventory) -> None:  # type: ignore[no-untyped-def]
+    """One setting, one place: ``[instrument] full_scale_counts`` is read by the picker,
+    the ML "used" flag, the clipped-station count (saturation alert) and station health.
+
+    The felt M3 reaches ~34 % of a 24-bit full scale on the nearest broadband records
+    (BUJI HHE 338 k counts) and ~0.01 % on the accelerometers; at a 50 000-count full
+    scale the near broadbands clip and the accelerometers do not.
+    """
+    import dataclasses
+
+    from seismo.config import InstrumentConfig
+    from seismo.health import check_network
+
+    low = settings.model_copy(update={"instrument": InstrumentConfig(full_scale_counts=50_000.0)})
+    ctx_low = dataclasses.replace(ctx, settings=low)
+    (ev,) = _run(ctx, settings, "felt_m3_city")[2]
+    (ev_low,) = _run(ctx_low, low, "felt_m3_city")[2]
+
+    # picker: a broadband that clips after the onset loses its P pick to the accelerometer
+    def p_bands(e) -> dict[str, str]:  # type: ignore[no-untyped-def]
+        return {p.station: p.channel[:2] for p in e.picks if p.phase == "P"}
+
+    moved = {s for s, band in p_bands(ev).items() if band == "HH" and p_bands(ev_low)[s] == "HN"}
+    assert moved, (p_bands(ev), p_bands(ev_low))
+
+    # ML: every station magnitude is used at full scale; the clipped broadbands are not
+    assert all(m.used for m in ev.station_magnitudes)
+    unused = {m.station for m in ev_low.station_magnitudes if not m.used}
+    assert {"BUJI", "GUAM", "SHAJ"} <= unused
+
+    # saturation alert input: the clipped-station count
+    assert ev.n_clipped_stations == 0
+    assert ev_low.n_clipped_stations >= settings.alerts.rules.saturation_min_clipped_stations
+    assert ev_low.n_clipped_stations == len(unused)
+
+    # health: the clip check of the same station
+    sim = Simulator.from_settings(settings, scenario="felt_m3_city")
+    end = sim.scenario.reference + 600.0  # the event (origin +120 s) is inside the window
+    kw = {"stations": ["SZ.BUJI"], "feed_url": "sim://?scenario=felt_m3_city"}
+
+    def clip_reasons(s) -> list[str]:  # type: ignore[no-untyped-def]
+        res = check_network(s, inventory, end, **kw)
+        return [r for h in res if not h.channel for r in h.reasons if "clipping" in r]
+
+    assert clip_reasons(settings) == []
+    assert clip_reasons(low) and all("98 % of full scale" in r for r in clip_reasons(low))

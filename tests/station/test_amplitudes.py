@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from obspy import Stream, Trace, UTCDateTime
 
-from seismo.config import IntensityConfig
+from seismo.config import InstrumentConfig, IntensityConfig
 from seismo.errors import DataError
-from seismo.event.magnitude import wood_anderson_paz, wood_anderson_response
 from seismo.model import AmplitudeSeries
 from seismo.station.amplitudes import series_values, series_window, station_amplitudes
+from seismo.station.response import wood_anderson_paz, wood_anderson_response
 
 FS = 100.0
 N = 12_000  # 120 s
@@ -20,6 +20,7 @@ T0 = UTCDateTime(2026, 3, 1, 12, 0, 0)
 F0 = 2.0  # Hz
 DISP_M = 1e-6  # ground displacement amplitude (north), m
 CFG = IntensityConfig()
+INSTRUMENT = InstrumentConfig()
 
 
 def _station_with(inventory, kinds: set[str]) -> str:
@@ -86,23 +87,10 @@ def _peak(values) -> float:
     return float(np.nanmax(series_values(values)))
 
 
-def test_wood_anderson_response_matches_obspy_paz() -> None:
-    from obspy.signal.invsim import paz_to_freq_resp
-
-    paz = wood_anderson_paz()
-    nfft = 1024
-    h, f = paz_to_freq_resp(paz["poles"], paz["zeros"], paz["gain"], 0.01, nfft, freq=True)
-    ours = wood_anderson_response(f)
-    assert np.allclose(ours, h, rtol=1e-10, atol=1e-12)
-    # Damping 0.7 at the 0.8 s natural period: |H| = 1/(2h) at 1.25 Hz, -> 1 well above.
-    assert abs(wood_anderson_response([1.25])[0]) == pytest.approx(1 / 1.4, rel=1e-6)
-    assert abs(wood_anderson_response([40.0])[0]) == pytest.approx(1.0, abs=2e-3)
-
-
 @pytest.mark.parametrize("locs", [("00",), ("10",), ("00", "10")])
 def test_wa_amplitude_recovered_through_response(inventory, both, locs) -> None:
     st = _stream(inventory, both, locs=locs)
-    a = station_amplitudes(st, inventory, T0, 120, CFG)
+    a = station_amplitudes(st, inventory, T0, 120, CFG, instrument=INSTRUMENT)
     assert a is not None
     assert _peak(a.wa_n_nm) == pytest.approx(_expected_wa_nm(), rel=0.02)
     assert _peak(a.wa_e_nm) == pytest.approx(0.5 * _expected_wa_nm(), rel=0.03)
@@ -116,7 +104,7 @@ def test_wa_amplitude_recovered_through_response(inventory, both, locs) -> None:
 def test_wa_matches_obspy_remove_response_and_simulate(inventory, both) -> None:
     """Reference implementation: ObsPy remove_response(DISP) + simulate(WA PAZ)."""
     st = _stream(inventory, both, locs=("00",))
-    a = station_amplitudes(st, inventory, T0, 120, CFG)
+    a = station_amplitudes(st, inventory, T0, 120, CFG, instrument=INSTRUMENT)
     assert a is not None
     tr = st.select(channel="HHN")[0].copy()
     tr.detrend("linear")
@@ -131,10 +119,12 @@ def test_wa_matches_obspy_remove_response_and_simulate(inventory, both) -> None:
 
 def test_pga_pgv_velocity_and_acceleration_sensors_agree(inventory, both) -> None:
     vel = station_amplitudes(
-        _stream(inventory, both, locs=("00",), scale=50), inventory, T0, 120, CFG
+        _stream(inventory, both, locs=("00",), scale=50), inventory, T0, 120, CFG,
+        instrument=INSTRUMENT,
     )
     acc = station_amplitudes(
-        _stream(inventory, both, locs=("10",), scale=50), inventory, T0, 120, CFG
+        _stream(inventory, both, locs=("10",), scale=50), inventory, T0, 120, CFG,
+        instrument=INSTRUMENT,
     )
     assert vel is not None and acc is not None
     assert vel.motion_channels[0].startswith("00.") and acc.motion_channels[0].startswith("10.")
@@ -149,7 +139,9 @@ def test_pga_pgv_velocity_and_acceleration_sensors_agree(inventory, both) -> Non
 
 
 def test_series_layout_and_quiet_edges(inventory, both) -> None:
-    a = station_amplitudes(_stream(inventory, both, locs=("00",)), inventory, T0, 120, CFG)
+    a = station_amplitudes(
+        _stream(inventory, both, locs=("00",)), inventory, T0, 120, CFG, instrument=INSTRUMENT
+    )
     assert a is not None
     assert a.start == T0 and a.step_s == 1.0
     assert len(a.wa_n_nm) == len(a.pga_ms2) == len(a.pgv_ms) == 120
@@ -161,8 +153,10 @@ def test_series_layout_and_quiet_edges(inventory, both) -> None:
 def test_clipped_velocity_sensor_falls_back_to_accelerometer(inventory, both) -> None:
     # 1500x: 1.5 mm at 2 Hz = 19 mm/s north, above the ~13 mm/s full scale of the broadband.
     st = _stream(inventory, both, scale=1500)
-    hh = station_amplitudes(st.select(location="00"), inventory, T0, 120, CFG)
-    mixed = station_amplitudes(st, inventory, T0, 120, CFG)
+    hh = station_amplitudes(
+        st.select(location="00"), inventory, T0, 120, CFG, instrument=INSTRUMENT
+    )
+    mixed = station_amplitudes(st, inventory, T0, 120, CFG, instrument=INSTRUMENT)
     assert hh is not None and mixed is not None
     assert hh.clipped, "the broadband sensor alone must report clipped seconds"
     assert all(50 <= i <= 70 for i in hh.clipped)
@@ -177,7 +171,7 @@ def test_gap_gives_nan_seconds(inventory, both) -> None:
     for tr in st:
         gapped += tr.slice(T0, T0 + 40 - 0.01)
         gapped += tr.slice(T0 + 50, T0 + 120)
-    a = station_amplitudes(gapped, inventory, T0, 120, CFG)
+    a = station_amplitudes(gapped, inventory, T0, 120, CFG, instrument=INSTRUMENT)
     assert a is not None
     wa = series_values(a.wa_n_nm)
     assert np.all(np.isnan(wa[40:50]))
@@ -185,25 +179,25 @@ def test_gap_gives_nan_seconds(inventory, both) -> None:
     assert _peak(a.wa_n_nm) == pytest.approx(_expected_wa_nm(), rel=0.02)
     # A masked (merged) stream gives the same answer.
     merged = gapped.copy().merge(method=1, fill_value=None)
-    b = station_amplitudes(merged, inventory, T0, 120, CFG)
+    b = station_amplitudes(merged, inventory, T0, 120, CFG, instrument=INSTRUMENT)
     assert b is not None
     assert np.allclose(series_values(b.wa_n_nm), wa, equal_nan=True)
 
 
 def test_bad_input(inventory, both) -> None:
-    assert station_amplitudes(Stream(), inventory, T0, 60, CFG) is None
+    assert station_amplitudes(Stream(), inventory, T0, 60, CFG, instrument=INSTRUMENT) is None
     st = _stream(inventory, both, locs=("00",))
     other = st[0].copy()
     other.stats.station = "XXXX"
     with pytest.raises(DataError, match="XXXX"):
-        station_amplitudes(st + other, inventory, T0, 60, CFG)
+        station_amplitudes(st + other, inventory, T0, 60, CFG, instrument=INSTRUMENT)
     with pytest.raises(DataError, match="n_seconds"):
-        station_amplitudes(st, inventory, T0, 0, CFG)
+        station_amplitudes(st, inventory, T0, 0, CFG, instrument=INSTRUMENT)
     # Channels absent from the inventory are skipped, not fatal.
     unknown = Stream([tr.copy() for tr in st])
     for tr in unknown:
         tr.stats.location = "99"
-    assert station_amplitudes(unknown, inventory, T0, 60, CFG) is None
+    assert station_amplitudes(unknown, inventory, T0, 60, CFG, instrument=INSTRUMENT) is None
 
 
 def test_series_window_and_json_round_trip() -> None:
@@ -231,6 +225,7 @@ def test_series_window_and_json_round_trip() -> None:
 def test_waveforms_to_event_magnitude(inventory) -> None:
     """End to end: counts at a few stations -> series -> event ML of the input size."""
     from seismo.config import MagnitudeConfig
+    from seismo.event.arrivals import EventRecords
     from seismo.event.magnitude import event_magnitude, wa_amplitude_for_ml
     from seismo.geo import distance_km, hypocentral_km
     from seismo.inventory import station_map
@@ -244,7 +239,8 @@ def test_waveforms_to_event_magnitude(inventory) -> None:
         hypo = float(hypocentral_km(distance_km(lat, lon, info.latitude, info.longitude), depth))
         scale = wa_amplitude_for_ml(3.0, hypo) / _expected_wa_nm()
         series = station_amplitudes(
-            _stream(inventory, info.station, scale=scale), inventory, T0, 120, CFG
+            _stream(inventory, info.station, scale=scale), inventory, T0, 120, CFG,
+            instrument=INSTRUMENT,
         )
         assert series is not None
         amps[sid] = series
@@ -252,7 +248,8 @@ def test_waveforms_to_event_magnitude(inventory) -> None:
     def tt(epi: float, dep: float) -> float:
         return 15.0  # the packet is inside [P - 1, S + 30] for every station
 
-    ml, _, sms = event_magnitude(origin, lat, lon, depth, amps, smap, tt, tt, MagnitudeConfig())
+    records = EventRecords(origin, lat, lon, depth, amps, smap, tt, tt)
+    ml, _, sms = event_magnitude(records, MagnitudeConfig())
     assert len(sms) == 8
     north = [m.ml for m in sms if m.channel.endswith("N")]
     assert north == pytest.approx([3.0] * 4, abs=0.02)

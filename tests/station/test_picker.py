@@ -12,13 +12,13 @@ import pytest
 from obspy import Stream, Trace, UTCDateTime
 from obspy.signal import trigger as obspy_trigger
 
-from seismo.config import PickerConfig
+from seismo.config import InstrumentConfig, PickerConfig
 from seismo.errors import PickerError
 from seismo.inventory import stations
-from seismo.station import picker as picker_mod
 from seismo.station.picker import (
     aic_onset,
     classic_sta_lta,
+    kernels,
     pick_stream,
     recursive_sta_lta,
     trigger_onsets,
@@ -26,6 +26,7 @@ from seismo.station.picker import (
 
 OBSPY_DIR = Path(obspy.__file__).parent
 T0 = UTCDateTime("2026-03-01T00:00:00Z")
+INSTRUMENT = InstrumentConfig()
 FS = 100.0
 
 
@@ -118,8 +119,8 @@ def test_kernel_invalid_args(kernel, args, needle) -> None:
 
 # --------------------------------------------------------------------------- kernel paths
 NUMPY_KERNELS = [
-    (picker_mod._classic_sta_lta_numpy, obspy_trigger.classic_sta_lta, 1),
-    (picker_mod._recursive_sta_lta_numpy, obspy_trigger.recursive_sta_lta, 0),
+    (kernels.classic_sta_lta_numpy, obspy_trigger.classic_sta_lta, 1),
+    (kernels.recursive_sta_lta_numpy, obspy_trigger.recursive_sta_lta, 0),
 ]
 
 
@@ -165,7 +166,7 @@ def _classic_exact(d: np.ndarray, nsta: int, nlta: int) -> np.ndarray:
     return r
 
 
-@pytest.mark.parametrize("ours", [classic_sta_lta, picker_mod._classic_sta_lta_numpy])
+@pytest.mark.parametrize("ours", [classic_sta_lta, kernels.classic_sta_lta_numpy])
 def test_classic_large_step_no_worse_than_obspy(manz, rjob, ours) -> None:
     # quiet noise, an event 1e4 x larger, quiet again: every float64 running or
     # cumulative sum loses digits right after the event; ours stay below ObsPy's loss
@@ -227,19 +228,19 @@ def test_kernel_overflow_is_rejected(kernel) -> None:
 
 def test_kernels_without_numba_use_numpy(monkeypatch, manz) -> None:
     # what a deployment without numba runs: the public kernels fall back to numpy
-    monkeypatch.setattr(picker_mod.kernels, "_jit_kernels", lambda: None)
+    monkeypatch.setattr(kernels, "jit_kernels", lambda: None)
     d = manz[:20000]
     np.testing.assert_array_equal(
-        classic_sta_lta(d, 50, 1000), picker_mod._classic_sta_lta_numpy(d, 50, 1000)
+        classic_sta_lta(d, 50, 1000), kernels.classic_sta_lta_numpy(d, 50, 1000)
     )
     np.testing.assert_array_equal(
-        recursive_sta_lta(d, 50, 1000), picker_mod._recursive_sta_lta_numpy(d, 50, 1000)
+        recursive_sta_lta(d, 50, 1000), kernels.recursive_sta_lta_numpy(d, 50, 1000)
     )
 
 
 def test_kernels_use_numba_when_importable() -> None:
     pytest.importorskip("numba")
-    jit = picker_mod._jit_kernels()
+    jit = kernels.jit_kernels()
     assert jit is not None and set(jit) == {"classic", "recursive"}
 
 
@@ -374,7 +375,8 @@ def test_picks_on_synthetic_onsets(inventory, cfg) -> None:
     for i, snr in enumerate([10, 10, 15, 20, 30, 50, 100, 10, 20, 40]):
         p_time = 40.0 + rng.uniform(0, 10)
         st = synth_station(inventory, p_time=p_time, snr=snr, seed=100 + i)
-        picks = [p for p in pick_stream(st, inventory, cfg) if p.phase == "P"]
+        picks = pick_stream(st, inventory, cfg, instrument=INSTRUMENT)
+        picks = [p for p in picks if p.phase == "P"]
         assert len(picks) == 1, (snr, picks)
         p = picks[0]
         errors.append(float(p.time - (T0 + p_time)))
@@ -393,7 +395,7 @@ def obspy_id(p) -> str:
 def test_polarity_and_s_pick(inventory, cfg) -> None:
     for sign, expected in ((1.0, "positive"), (-1.0, "negative")):
         st = synth_station(inventory, p_time=45.0, snr=100, seed=3, polarity=sign, s_time=52.0)
-        picks = pick_stream(st, inventory, cfg)
+        picks = pick_stream(st, inventory, cfg, instrument=INSTRUMENT)
         ps = [p for p in picks if p.phase == "P"]
         ss = [p for p in picks if p.phase == "S"]
         assert len(ps) == 1 and ps[0].polarity == expected
@@ -403,29 +405,38 @@ def test_polarity_and_s_pick(inventory, cfg) -> None:
 
 def test_station_rule_prefers_velocity_unless_clipped(inventory, cfg) -> None:
     st = synth_station(inventory, p_time=45.0, snr=50, seed=5)
-    picks = pick_stream(st, inventory, cfg.model_copy(update={"s_picks": False}))
+    no_s = cfg.model_copy(update={"s_picks": False})
+    picks = pick_stream(st, inventory, no_s, instrument=INSTRUMENT)
     assert [p.channel[:2] for p in picks] == ["HH"]
     only_hn = synth_station(inventory, p_time=45.0, snr=50, seed=5, channels=("HN",))
-    picks = pick_stream(only_hn, inventory, cfg)
+    picks = pick_stream(only_hn, inventory, cfg, instrument=INSTRUMENT)
     assert [p.channel[:2] for p in picks if p.phase == "P"] == ["HN"]
     # a velocity channel clipping right after the onset loses to the accelerometer
     for tr in st.select(channel="HH?"):
         i = int(45.2 * FS)
         tr.data[i : i + 30] = 2**23 - 1
-    picks = [p for p in pick_stream(st, inventory, cfg) if p.phase == "P"]
+    picks = [p for p in pick_stream(st, inventory, cfg, instrument=INSTRUMENT) if p.phase == "P"]
     assert [p.channel[:2] for p in picks] == ["HN"]
 
 
 def test_overlapping_windows_same_pick(inventory, cfg) -> None:
     st = synth_station(inventory, p_time=70.0, snr=20, seed=11, duration=120.0)
-    a = pick_stream(st.slice(T0 + 0, T0 + 90), inventory, cfg, start=T0 + 30, end=T0 + 80)
-    b = pick_stream(st.slice(T0 + 20, T0 + 120), inventory, cfg, start=T0 + 50, end=T0 + 100)
+    a = pick_stream(
+        st.slice(T0 + 0, T0 + 90), inventory, cfg, instrument=INSTRUMENT,
+        start=T0 + 30, end=T0 + 80,
+    )
+    b = pick_stream(
+        st.slice(T0 + 20, T0 + 120), inventory, cfg, instrument=INSTRUMENT,
+        start=T0 + 50, end=T0 + 100,
+    )
     pa = [(p.id, p.time) for p in a if p.phase == "P"]
     pb = [(p.id, p.time) for p in b if p.phase == "P"]
     assert len(pa) == 1 and pa == pb
     # [start, end): the onset at 70 s is outside [71, 100) and outside [0, 69.5)
-    assert [p for p in pick_stream(st, inventory, cfg, start=T0 + 71) if p.phase == "P"] == []
-    assert [p for p in pick_stream(st, inventory, cfg, end=T0 + 69.5) if p.phase == "P"] == []
+    late = pick_stream(st, inventory, cfg, instrument=INSTRUMENT, start=T0 + 71)
+    early = pick_stream(st, inventory, cfg, instrument=INSTRUMENT, end=T0 + 69.5)
+    assert [p for p in late if p.phase == "P"] == []
+    assert [p for p in early if p.phase == "P"] == []
 
 
 def test_gap_resets_picker(inventory, cfg) -> None:
@@ -436,13 +447,13 @@ def test_gap_resets_picker(inventory, cfg) -> None:
         b.data = b.data + 5000  # DC step across the gap (e.g. a digitizer restart)
         gappy += a
         gappy += b
-    assert pick_stream(gappy, inventory, cfg) == []
+    assert pick_stream(gappy, inventory, cfg, instrument=INSTRUMENT) == []
     # a short gap (<= max_gap_s) is interpolated and does not trigger either
     short = Stream()
     for tr in st:
         short += tr.slice(T0, T0 + 50)
         short += tr.slice(T0 + 50.3, T0 + 120)
-    assert pick_stream(short, inventory, cfg) == []
+    assert pick_stream(short, inventory, cfg, instrument=INSTRUMENT) == []
 
 
 def test_flat_spiky_and_clipped_inputs(inventory, cfg) -> None:
@@ -450,17 +461,17 @@ def test_flat_spiky_and_clipped_inputs(inventory, cfg) -> None:
     flat = st.copy()
     for tr in flat:
         tr.data[:] = 1234
-    assert pick_stream(flat, inventory, cfg) == []
+    assert pick_stream(flat, inventory, cfg, instrument=INSTRUMENT) == []
     spiky = st.copy()
     rng = np.random.default_rng(0)
     for tr in spiky:
         for i in rng.integers(3000, 8500, 8):
             tr.data[i] += int(rng.choice([-1, 1]) * 2_000_000)
-    assert pick_stream(spiky, inventory, cfg) == []
+    assert pick_stream(spiky, inventory, cfg, instrument=INSTRUMENT) == []
     railed = st.copy()
     for tr in railed:
         tr.data[:] = 2**23 - 1
-    assert pick_stream(railed, inventory, cfg) == []
+    assert pick_stream(railed, inventory, cfg, instrument=INSTRUMENT) == []
 
 
 def test_pure_noise_false_trigger_rate(inventory, cfg) -> None:
@@ -470,7 +481,7 @@ def test_pure_noise_false_trigger_rate(inventory, cfg) -> None:
     hours = 0.0
     for seed in (21, 22, 23):
         st = synth_station(inventory, p_time=None, snr=0, seed=seed)
-        n_picks += len(pick_stream(st, inventory, cfg, start=T0 + 30))
+        n_picks += len(pick_stream(st, inventory, cfg, start=T0 + 30, instrument=INSTRUMENT))
         hours += len(st) * 60.0 / 3600.0
     assert n_picks / hours < 1.0
 
@@ -480,13 +491,13 @@ def test_mixed_rates_and_unknown_channel(inventory, cfg) -> None:
     for tr in st:
         if tr.stats.channel == "HHE":
             tr.decimate(2, no_filter=False)  # 50 Hz trace next to 100 Hz ones
-    picks = pick_stream(st, inventory, cfg)
+    picks = pick_stream(st, inventory, cfg, instrument=INSTRUMENT)
     assert len([p for p in picks if p.phase == "P"]) == 1
     odd = st.copy()
     for tr in odd:
         tr.stats.station = "NOPE"
     # not in the inventory: kind from the channel code, still picked
-    assert any(p.station == "NOPE" for p in pick_stream(odd, inventory, cfg))
+    assert any(p.station == "NOPE" for p in pick_stream(odd, inventory, cfg, instrument=INSTRUMENT))
 
 
 # --------------------------------------------------------------------------- simulator truth
@@ -509,7 +520,10 @@ def sim_errors(settings, inventory):  # type: ignore[no-untyped-def]
         st = Stream()
         for sid in sim.station_ids:
             st += sim.waveforms(*sid.split("."), t0, t0 + 130)
-        for p in pick_stream(st, inventory, settings.picker, start=t0 + 30, end=t0 + 128):
+        for p in pick_stream(
+            st, inventory, settings.picker, instrument=settings.instrument,
+            start=t0 + 30, end=t0 + 128,
+        ):
             refs = [t.arrivals[p.station_id][0 if p.phase == "P" else 1] for t in truth]
             err = min((float(p.time - r) for r in refs), key=abs)
             if abs(err) < 1.5:
@@ -538,7 +552,7 @@ def test_pick_errors_against_simulator_truth(sim_errors) -> None:
 def test_s_pick_onset_and_uncertainty(inventory, cfg) -> None:
     """A synthetic S (linear, perpendicular to the P motion): onset and honest uncertainty."""
     st = synth_station(inventory, p_time=45.0, snr=30, seed=21, s_time=52.0, channels=("HH",))
-    s = [p for p in pick_stream(st, inventory, cfg) if p.phase == "S"]
+    s = [p for p in pick_stream(st, inventory, cfg, instrument=INSTRUMENT) if p.phase == "S"]
     assert len(s) == 1
     assert abs(float(s[0].time - (T0 + 52.0))) <= 0.02  # causal 2-15 Hz AIC alone: +0.03 s
     assert 0.05 <= s[0].uncertainty_s < 0.5

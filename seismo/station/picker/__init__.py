@@ -26,17 +26,13 @@ Picker defaults (``seismo.config.PickerConfig``), for a local urban network at 1
 * ``dead_time_s = 5`` (scautopick: 30 s, teleseismic coda; a city network sees
   local aftershocks seconds apart), ``max_gap_s = 0.5`` (scautopick 4.5 s; shorter
   here because a 0.5 s interpolated gap can hide a local P onset).
-* ``full_scale_counts = 2**23`` (24-bit digitizer), ``clip_fraction = 0.98``.
+* clipping: the ``[instrument]`` setting (:class:`seismo.config.InstrumentConfig`,
+  ``full_scale_counts = 2**23`` for a 24-bit digitizer, ``clip_fraction = 0.98``).
 * ``min_snr = 3``, ``polarity_min_ratio = 5`` [heuristic, measured on synthetics in
   tests/test_picker.py], ``station_merge_s = 1`` s.
 """
 
-from seismo.station.picker.kernels import _classic_sta_lta_numpy as _classic_sta_lta_numpy
-from seismo.station.picker.kernels import _jit_kernels as _jit_kernels
-from seismo.station.picker.kernels import _recursive_sta_lta_numpy as _recursive_sta_lta_numpy
 from seismo.station.picker.kernels import classic_sta_lta, recursive_sta_lta
-from seismo.station.picker.kernels import recursive_bias as recursive_bias
-from seismo.station.picker.onset import aic_curve as aic_curve
 from seismo.station.picker.onset import aic_onset, onset_uncertainty
 from seismo.station.picker.pick import pick_stream
 from seismo.station.picker.trigger import trigger_onsets

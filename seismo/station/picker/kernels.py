@@ -262,7 +262,7 @@ def _recursive_rows_loop(
 
 
 @functools.cache
-def _jit_kernels() -> dict[str, Any] | None:
+def jit_kernels() -> dict[str, Any] | None:
     """numba-compiled kernels, or None when numba is not importable (numpy fallback).
 
     Compiled lazily on the first kernel call (~2 s, then cached on disk by numba when
@@ -299,7 +299,7 @@ def classic_sta_lta(a: Any, nsta: int, nlta: int) -> np.ndarray:
             data shorter than nlta, NaN/inf in data.
 
     Implementation: numba-fused block-local prefix sums when numba is importable,
-    else :func:`_classic_sta_lta_numpy` (see the comment above ``_classic_rows_loop``).
+    else :func:`classic_sta_lta_numpy` (see the comment above ``_classic_rows_loop``).
     """
     return _sta_lta("classic", a, nsta, nlta)
 
@@ -318,7 +318,7 @@ def recursive_sta_lta(a: Any, nsta: int, nlta: int) -> np.ndarray:
         PickerInputError (a ValueError): as :func:`classic_sta_lta`.
 
     Implementation: numba-fused 16-step-unrolled recursion when numba is importable,
-    else :func:`_recursive_sta_lta_numpy` (``scipy.signal.lfilter``).
+    else :func:`recursive_sta_lta_numpy` (``scipy.signal.lfilter``).
     """
     return _sta_lta("recursive", a, nsta, nlta)
 
@@ -333,7 +333,7 @@ def _classic_jit_block(nsta: int, nlta: int) -> int:
 def _sta_lta(method: str, a: Any, nsta: int, nlta: int) -> np.ndarray:
     """Run the ``method`` ("classic" / "recursive") kernel: numba when importable,
     else the numpy fallback. Same contract as :func:`classic_sta_lta`."""
-    jit = _jit_kernels()
+    jit = jit_kernels()
     if jit is None:
         return _NUMPY_KERNELS[method](a, nsta, nlta)
     x2 = _check_kernel_args(a, nsta, nlta, check_finite=False)
@@ -345,7 +345,7 @@ def _sta_lta(method: str, a: Any, nsta: int, nlta: int) -> np.ndarray:
     return out.reshape(np.shape(a))
 
 
-def _classic_sta_lta_numpy(a: Any, nsta: int, nlta: int) -> np.ndarray:
+def classic_sta_lta_numpy(a: Any, nsta: int, nlta: int) -> np.ndarray:
     """Pure-numpy :func:`classic_sta_lta` (fallback without numba; same arguments,
     result and errors).
 
@@ -383,7 +383,7 @@ def _classic_sta_lta_numpy(a: Any, nsta: int, nlta: int) -> np.ndarray:
     return out.reshape(np.shape(a))
 
 
-def _recursive_sta_lta_numpy(a: Any, nsta: int, nlta: int) -> np.ndarray:
+def recursive_sta_lta_numpy(a: Any, nsta: int, nlta: int) -> np.ndarray:
     """Pure-numpy :func:`recursive_sta_lta` (fallback without numba; same arguments,
     result and errors).
 
@@ -435,6 +435,6 @@ def recursive_bias(n: int, nsta: int, nlta: int) -> np.ndarray:
 
 
 _NUMPY_KERNELS: dict[str, Callable[[Any, int, int], np.ndarray]] = {
-    "classic": _classic_sta_lta_numpy,
-    "recursive": _recursive_sta_lta_numpy,
+    "classic": classic_sta_lta_numpy,
+    "recursive": recursive_sta_lta_numpy,
 }

@@ -27,9 +27,10 @@ import logging
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numpy.typing import NDArray
 from obspy import Inventory, Stream, Trace, UTCDateTime
 
-from seismo.config import PickerConfig
+from seismo.config import BandConfig, InstrumentConfig, PickerConfig
 from seismo.errors import SeismoError
 from seismo.model import Pick
 from seismo.station.picker.kernels import classic_sta_lta, recursive_bias, recursive_sta_lta
@@ -41,6 +42,7 @@ from seismo.station.picker.onset import (
     onset_uncertainty,
 )
 from seismo.station.picker.trigger import trigger_onsets
+from seismo.station.processing import bandpass, condition_stream
 
 log = logging.getLogger(__name__)
 
@@ -76,21 +78,15 @@ def _is_vertical(tr: Trace) -> bool:
     return bool(dip is None and tr.stats.channel.endswith("Z"))
 
 
-def _pick_segment(tr: Trace, cfg: PickerConfig) -> list[_Cand]:
-    """P candidates on one gap-free, conditioned segment (raw counts in tr.data)."""
-    from seismo.station.processing import bandpass
-
-    meta = tr.stats.seismo
-    if meta.get("dead") or meta.get("kind") not in cfg.channel_kinds:
-        return []
-    fs = float(tr.stats.sampling_rate)
+def _triggers(
+    raw: NDArray, fs: float, band: BandConfig, cfg: PickerConfig
+) -> tuple[NDArray, list[tuple[int, int]]]:
+    """The band-passed segment and its STA/LTA trigger (on, off) sample pairs."""
+    n = raw.size
     nsta = max(1, round(cfg.sta_s * fs))
     nlta = max(nsta + 1, round(cfg.lta_s * fs))
-    raw = np.asarray(tr.data, dtype=np.float64)
-    n = raw.size
     if n <= nlta + nsta:
-        return []
-    band = cfg.bands[meta["kind"]]
+        return raw, []
     filt = bandpass(
         raw - raw.mean(), fs, band, zerophase=not cfg.causal, taper_n=round(cfg.taper_s * fs)
     )
@@ -106,40 +102,62 @@ def _pick_segment(tr: Trace, cfg: PickerConfig) -> list[_Cand]:
         max_len=max(1, round(cfg.max_trigger_s * fs)),
         dead_time=round(cfg.dead_time_s * fs),
     )
+    return filt, [(int(on), int(off)) for on, off in trig]
+
+
+def _onset(
+    raw: NDArray, fs: float, i0: int, i1: int, band: BandConfig, cfg: PickerConfig
+) -> tuple[int, NDArray, NDArray, NDArray] | None:
+    """AIC onset (sample index in the segment) in ``[i0, i1)`` with the trigger-band
+    snippet, the refinement-band snippet and its AIC curve; None without a clear onset.
+
+    Two stages: AIC on the trigger band (robust), then on the wide, less delayed
+    refinement band, only up to ``_MAX_SHIFT_S`` earlier (it removes the filter delay).
+    """
+    p0 = max(0, i0 - round(1.0 * fs))
+    snip = _filter_snippet(raw[p0:i1], fs, band, zerophase=False)[i0 - p0 :]
+    k0 = int(np.argmin(aic_curve(snip)))
+    ref = _filter_snippet(raw[p0:i1], fs, cfg.refine_band, zerophase=False)[i0 - p0 :]
+    aic = aic_curve(ref)
+    a0 = max(0, k0 - round(_MAX_SHIFT_S * fs))
+    k = a0 + int(np.argmin(aic[a0 : k0 + 3]))
+    if k < 5 or ref.size - k < 5:
+        return None
+    return k, snip, ref, aic
+
+
+def _pick_segment(tr: Trace, cfg: PickerConfig) -> list[_Cand]:
+    """P candidates on one gap-free, conditioned segment (raw counts in tr.data)."""
+    meta = tr.stats.seismo
+    if meta.get("dead") or meta.get("kind") not in cfg.channel_kinds:
+        return []
+    fs = float(tr.stats.sampling_rate)
+    raw = np.asarray(tr.data, dtype=np.float64)
+    n = raw.size
+    band = cfg.bands[meta["kind"]]
+    filt, trig = _triggers(raw, fs, band, cfg)
     clip_idx = np.asarray(meta.get("clipped_idx", ()), dtype=np.int64)
     w_before = round(cfg.aic_window_s * fs)
     w_after = round(cfg.aic_window_s * fs / 2)
-    pad = round(1.0 * fs)
     t0 = tr.stats.starttime
     out: list[_Cand] = []
     for i_on, i_off in trig:
         i0, i1 = max(0, i_on - w_before), min(n, i_on + w_after)
         if i1 - i0 < 10:
             continue
-        p0 = max(0, i0 - pad)
-        # two stages: AIC on the trigger band (robust), then on the wide, less delayed
-        # refinement band, only up to _MAX_SHIFT_S earlier (it removes the filter delay)
-        snip = _filter_snippet(raw[p0:i1], fs, band, zerophase=False)[i0 - p0 :]
-        k0 = int(np.argmin(aic_curve(snip)))
-        ref = _filter_snippet(raw[p0:i1], fs, cfg.refine_band, zerophase=False)[i0 - p0 :]
-        aic = aic_curve(ref)
-        a0 = max(0, k0 - round(_MAX_SHIFT_S * fs))
-        k = a0 + int(np.argmin(aic[a0 : k0 + 3]))
-        onset = i0 + k
-        if k < 5 or ref.size - k < 5:
+        found = _onset(raw, fs, i0, i1, band, cfg)
+        if found is None:
             continue
+        k, snip, ref, aic = found
+        onset = i0 + k
         noise = float(np.sqrt(np.mean(snip[:k] ** 2))) or 1e-30
-        sig = float(np.sqrt(np.mean(snip[k:] ** 2)))
-        snr = sig / noise
+        snr = float(np.sqrt(np.mean(snip[k:] ** 2))) / noise
         if snr < cfg.min_snr:
             continue
-        pre_clip = np.count_nonzero((clip_idx >= i0) & (clip_idx < onset))
-        if pre_clip:
+        if np.count_nonzero((clip_idx >= i0) & (clip_idx < onset)):
             log.debug("%s: trigger at %s rejected, clipped before onset", tr.id, t0 + i_on / fs)
             continue
         a1 = min(n, onset + max(1, round(cfg.amplitude_window_s * fs)))
-        amp = float(np.abs(filt[onset:a1]).max())
-        clipped = bool(np.count_nonzero((clip_idx >= onset) & (clip_idx < a1)))
         unc = onset_uncertainty(ref, k, aic, fs, cfg.min_uncertainty_samples / fs)
         vertical = _is_vertical(tr)
         polarity = _polarity(raw, onset, fs, band, cfg, unc) if vertical else None
@@ -156,12 +174,13 @@ def _pick_segment(tr: Trace, cfg: PickerConfig) -> list[_Cand]:
             time=time,
             uncertainty_s=round(unc, 4),
             snr=round(snr, 2),
-            amplitude=amp,
+            amplitude=float(np.abs(filt[onset:a1]).max()),
             polarity=polarity,
             kind=meta["kind"],
             trigger_on=t0 + i_on / fs,
             trigger_off=t0 + i_off / fs,
         )
+        clipped = bool(np.count_nonzero((clip_idx >= onset) & (clip_idx < a1)))
         out.append(_Cand(pick, clipped, vertical))
     return out
 
@@ -219,6 +238,7 @@ def pick_stream(
     inventory: Inventory,
     cfg: PickerConfig,
     *,
+    instrument: InstrumentConfig,
     start: UTCDateTime | None = None,
     end: UTCDateTime | None = None,
 ) -> list[Pick]:
@@ -230,14 +250,13 @@ def pick_stream(
             3 x) before ``start`` and a post-roll of ``aic_window_s`` after ``end``.
         inventory: StationXML inventory (channel kind, orientation).
         cfg: picker configuration.
+        instrument: the digitizer (clip level of the quality flags).
         start, end: only picks with ``start <= time < end`` are returned.
 
     Returns:
         picks sorted by time then id. One failing channel is logged and skipped.
     """
-    from seismo.station.processing import condition_stream
-
-    segs = condition_stream(stream, inventory, cfg)
+    segs = condition_stream(stream, inventory, cfg, instrument=instrument)
     cands: list[_Cand] = []
     for tr in segs:
         try:

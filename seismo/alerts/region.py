@@ -1,4 +1,7 @@
-"""Geography for alert rules: distances, the monitored region, land or sea, felt radius.
+"""Where an event is, for the alert rules: the monitored region, land or sea, felt radius.
+
+Distances and the direct problem come from :mod:`seismo.geo`; the intensity
+attenuation behind the felt radius from :mod:`seismo.event.attenuation`.
 
 Land or sea comes from the ``global-land-mask`` package (GLOBE 1 km mask,
 shipped as data in the wheel; no download at run time). Importing its ``globe``
@@ -23,11 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from seismo.errors import AlertError
+from seismo.event.attenuation import mmi_atkinson_wald_2007
+from seismo.geo import destination
 
 log = logging.getLogger(__name__)
-
-#: Mean Earth radius, km (IUGG mean radius R1 = 6371.0088 km).
-EARTH_RADIUS_KM = 6371.0088
 
 
 def _check_latlon(lat: float, lon: float) -> None:
@@ -35,30 +37,6 @@ def _check_latlon(lat: float, lon: float) -> None:
         raise AlertError(f"latitude {lat!r} is not a valid latitude in degrees")
     if not (math.isfinite(lon) and -180.0 <= lon <= 360.0):
         raise AlertError(f"longitude {lon!r} is not a valid longitude in degrees")
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in km between two points given in degrees (haversine formula)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp = p2 - p1
-    dl = math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2.0 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
-def destination(
-    lat: float, lon: float, azimuth_deg: float, distance_km: float
-) -> tuple[float, float]:
-    """Point reached from (lat, lon) along ``azimuth_deg`` after ``distance_km`` (sphere)."""
-    d = distance_km / EARTH_RADIUS_KM
-    az = math.radians(azimuth_deg)
-    p1, l1 = math.radians(lat), math.radians(lon)
-    p2 = math.asin(math.sin(p1) * math.cos(d) + math.cos(p1) * math.sin(d) * math.cos(az))
-    l2 = l1 + math.atan2(
-        math.sin(az) * math.sin(d) * math.cos(p1), math.cos(d) - math.sin(p1) * math.sin(p2)
-    )
-    lon2 = (math.degrees(l2) + 540.0) % 360.0 - 180.0
-    return math.degrees(p2), lon2
 
 
 def in_region(lat: float, lon: float, region: tuple[float, float, float, float]) -> bool:
@@ -208,22 +186,8 @@ def is_offshore(lat: float, lon: float, uncertainty_km: float = 0.0) -> bool:
     return any(is_ocean_many(points))
 
 
-# Atkinson & Wald (2007) intensity prediction, California coefficients [3P, DESIGN.md §4]:
-# MMI = c1 + c2(M-6) + c3(M-6)^2 + c4 log R + c5 R + c6 B + c7 M log R,
-# R = sqrt(Rrup^2 + h^2), B = max(0, log(R/Rt)).
-_AW07 = (12.27, 2.270, 0.1304, -1.30, -0.000707, 1.95, -0.577)
-_AW07_H_KM = 14.0
-_AW07_RT_KM = 30.0
-
-
-def aw07_mmi(magnitude: float, rrup_km: float) -> float:
-    """Atkinson & Wald (2007) predicted MMI at rupture distance ``rrup_km`` (km) [3P]."""
-    c1, c2, c3, c4, c5, c6, c7 = _AW07
-    r = math.hypot(rrup_km, _AW07_H_KM)
-    b = max(0.0, math.log10(r / _AW07_RT_KM))
-    dm = magnitude - 6.0
-    lr = math.log10(r)
-    return c1 + c2 * dm + c3 * dm * dm + c4 * lr + c5 * r + c6 * b + c7 * magnitude * lr
+def _mmi(magnitude: float, rrup_km: float) -> float:
+    return float(mmi_atkinson_wald_2007(magnitude, rrup_km))
 
 
 def felt_radius_km(
@@ -237,22 +201,23 @@ def felt_radius_km(
 ) -> float:
     """Epicentral radius (km) inside which the predicted MMI reaches ``mmi``.
 
-    Uses :func:`aw07_mmi` with the hypocentral distance as rupture distance (a
-    point source; it underestimates the felt area of long ruptures). Returns
-    ``default_km`` when the magnitude is unknown; the result is clipped to
-    ``[min_km, max_km]`` and rounded to 1 km.
+    Uses :func:`seismo.event.attenuation.mmi_atkinson_wald_2007` with the
+    hypocentral distance as rupture distance (a point source; it underestimates
+    the felt area of long ruptures); that relation is clipped to MMI [1, 10], so
+    ``mmi`` is meaningful in (1, 10]. Returns ``default_km`` when the magnitude is
+    unknown; the result is clipped to ``[min_km, max_km]`` and rounded to 1 km.
     """
     if magnitude is None or not math.isfinite(magnitude):
         return default_km
     depth = max(0.0, depth_km) if math.isfinite(depth_km) else 10.0
     lo, hi = 0.0, max_km
-    if aw07_mmi(magnitude, math.hypot(lo, depth)) < mmi:
+    if _mmi(magnitude, math.hypot(lo, depth)) < mmi:
         return min_km
-    if aw07_mmi(magnitude, math.hypot(hi, depth)) >= mmi:
+    if _mmi(magnitude, math.hypot(hi, depth)) >= mmi:
         return max_km
     for _ in range(40):  # bisection; MMI decreases monotonically with distance here
         mid = 0.5 * (lo + hi)
-        if aw07_mmi(magnitude, math.hypot(mid, depth)) >= mmi:
+        if _mmi(magnitude, math.hypot(mid, depth)) >= mmi:
             lo = mid
         else:
             hi = mid

@@ -1,0 +1,114 @@
+"""Intensity prediction from magnitude and distance (attenuation relations).
+
+The one home of the intensity-attenuation coefficients: the intensity stage
+(:func:`seismo.event.intensity.predict_sites`) and the alert texts (felt radius,
+:mod:`seismo.alerts.region`) both call these functions. **[V]** = checked
+against the cited source, **[3P]** = from third-party code or a secondary page
+(docs/magnitude_intensity.md lists them).
+
+* Atkinson & Wald (2007), "Did You Feel It?" intensity attenuation, California
+  coefficients [3P], MMI from moment magnitude and rupture distance.
+* China, eastern region, GB 18306-2015 background attenuation [3P], elliptical;
+  used here isotropically (fault strike unknown in real time) as the mean of the
+  long- and short-axis values, or the long axis (upper, conservative). It takes
+  Ms; we use Ms ≈ ML (our assumption, [3P]: reasonable for M 3-6 in South China,
+  unverified here).
+
+Scale ranges: MMI I-X as ShakeMap reports it (Worden et al. 2012), Chinese
+intensity I-XII (GB/T 17742-2020).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from seismo.errors import DataError
+
+#: Range of the Chinese intensity scale (GB/T 17742-2020: degrees I-XII).
+CN_MIN, CN_MAX = 1.0, 12.0
+#: Range of MMI as reported (ShakeMap, Worden et al. 2012: I-X).
+MMI_MIN, MMI_MAX = 1.0, 10.0
+
+#: Names of the relations :func:`predict_intensity` knows (``IntensityConfig.relation``).
+RELATIONS = ("atkinson_wald_2007", "china_east_2015")
+
+# Atkinson & Wald (2007), "Did You Feel It?" intensity attenuation, California [3P]:
+# MMI = c1 + c2(M-6) + c3(M-6)² + c4 log R + c5 R + c6 B + c7 M log R,
+# R = sqrt(Rrup² + h²), B = 0 for R <= Rt else log(R/Rt).
+_AW07 = (12.27, 2.270, 0.1304, -1.30, -0.000707, 1.95, -0.577)
+_AW07_H_KM = 14.0
+_AW07_RT_KM = 30.0
+
+
+def mmi_atkinson_wald_2007(magnitude: float, rrup_km: ArrayLike) -> NDArray | float:
+    """Predicted MMI (Atkinson & Wald 2007, California) at rupture distance ``rrup_km``.
+
+    We use the hypocentral distance for Rrup (point source; underestimates
+    near-field shaking for M > ~5.5 where the rupture is extended). M is Mw; we
+    pass ML (≈ Mw for small local events, [3P]). Clipped to [1, 10].
+    """
+    c1, c2, c3, c4, c5, c6, c7 = _AW07
+    r = np.sqrt(np.asarray(rrup_km, dtype=float) ** 2 + _AW07_H_KM**2)
+    b = np.where(r > _AW07_RT_KM, np.log10(r / _AW07_RT_KM), 0.0)
+    dm = magnitude - 6.0
+    lr = np.log10(r)
+    mmi = c1 + c2 * dm + c3 * dm**2 + c4 * lr + c5 * r + c6 * b + c7 * magnitude * lr
+    out = np.clip(mmi, MMI_MIN, MMI_MAX)
+    return float(out) if out.ndim == 0 else out
+
+
+# China, eastern region (GB 18306-2015 background attenuation) [3P], epicentral distance
+# R in km along the ellipse axes:
+#   long axis:  I = 5.7123 + 1.3626 Ms - 4.2903 lg(R + 25)
+#   short axis: I = 3.6588 + 1.3626 Ms - 3.5406 lg(R + 13)
+def intensity_china_east(
+    ms: float, epi_km: ArrayLike, axis: Literal["mean", "long", "short"] = "mean"
+) -> NDArray | float:
+    """Predicted Chinese-scale intensity, eastern China ellipse relation [3P].
+
+    ``axis="mean"`` averages long and short axes (no fault strike known);
+    ``"long"`` is the upper (conservative) value. Clipped to [1, 12].
+    """
+    r = np.asarray(epi_km, dtype=float)
+    long_ = 5.7123 + 1.3626 * ms - 4.2903 * np.log10(r + 25.0)
+    short = 3.6588 + 1.3626 * ms - 3.5406 * np.log10(r + 13.0)
+    i = {"mean": (long_ + short) / 2.0, "long": long_, "short": short}[axis]
+    out = np.clip(i, CN_MIN, CN_MAX)
+    return float(out) if out.ndim == 0 else out
+
+
+def ms_from_ml(ml: float) -> float:
+    """Ms for the China relation: Ms ≈ ML (our assumption, [3P]; see module doc)."""
+    return ml
+
+
+def predict_intensity(
+    relation: str,
+    magnitude: float,
+    epi_km: NDArray,
+    hypo_km: NDArray,
+    axis: Literal["mean", "long", "short"] = "mean",
+) -> tuple[NDArray, NDArray]:
+    """(Chinese-scale intensity, MMI) predicted at the given distances (km).
+
+    MMI always comes from Atkinson & Wald (2007) at the hypocentral distance; the
+    Chinese-scale intensity from ``relation``: "china_east_2015" (the GB
+    18306-2015 ellipse relation at the epicentral distance, ``axis`` as in
+    :func:`intensity_china_east`) or "atkinson_wald_2007" (the AW2007 MMI taken
+    as Chinese degree: GB/T 17742 descriptions mirror MMI degree for degree; our
+    approximation, [3P]).
+
+    Raises:
+        DataError: an unknown ``relation``.
+    """
+    mmi = np.asarray(mmi_atkinson_wald_2007(magnitude, hypo_km), dtype=float)
+    if relation == "china_east_2015":
+        cn = np.asarray(intensity_china_east(ms_from_ml(magnitude), epi_km, axis), dtype=float)
+    elif relation == "atkinson_wald_2007":
+        cn = mmi.copy()
+    else:
+        raise DataError(f"unknown intensity relation {relation!r}; known: {', '.join(RELATIONS)}")
+    return cn, mmi
