@@ -22,7 +22,6 @@ import math
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from obspy import UTCDateTime
 
@@ -45,6 +44,7 @@ from seismo.alerts.outbox import (
 from seismo.alerts.rules import ENGINEERS, ONCALL, TSUNAMI, AlertDecision, evaluate
 from seismo.config import AlertsConfig, Settings
 from seismo.errors import AlertError, ConfigError
+from seismo.event.identity import KnownEvent, origin_time_bounds
 from seismo.event.sites import load_sites
 from seismo.geo import distance_km
 from seismo.model import Event
@@ -364,17 +364,22 @@ class AlertService:
             )
         return [rec] if new else []
 
-    def known_events(self, since: UTCDateTime, until: UTCDateTime) -> list[Any]:
+    def known_events(self, since: UTCDateTime, until: UTCDateTime) -> list[KnownEvent]:
         """Events alerted on (this service's stream) with origin time in [since, until].
 
-        Returns :class:`seismo.shells.publish.KnownEvent` entries (version 0:
-        the outbox does not know the stored version).
+        Returns :class:`~seismo.event.identity.KnownEvent` entries (version 0:
+        the outbox does not know the stored version). Only the messages of event
+        ids whose encoded time fits the range are read.
         """
-        from seismo.shells.publish import KnownEvent
 
-        out = []
-        for m in self.outbox.latest_by_subject(self.stream,
-                                               lambda sid: not sid.startswith("notice.")):
+        def near(subject_id: str) -> bool:
+            if subject_id.startswith("notice."):
+                return False
+            bounds = origin_time_bounds(subject_id)
+            return bounds is None or (bounds[0] <= until and since <= bounds[1])
+
+        out: list[KnownEvent] = []
+        for m in self.outbox.latest_by_subject(self.stream, near):
             if m.origin_time is None or m.latitude is None or m.longitude is None:
                 continue
             t = UTCDateTime(m.origin_time)

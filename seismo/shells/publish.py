@@ -34,15 +34,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from obspy import UTCDateTime
-
 from seismo.alerts.rules import ONCALL
 from seismo.config import Settings
 from seismo.errors import StoreError
+from seismo.event.identity import KnownEvent, match_event, merge_known, same_solution
+from seismo.geo import distance_km
 from seismo.model import Event, Pick, StationResult
 from seismo.shells.window import Window, WindowResult
 
 log = logging.getLogger(__name__)
+
+#: Events a runner remembers for matching (seismo detect without a store).
+RECENT_MAX = 1000
 
 
 @dataclass
@@ -170,12 +173,13 @@ class Runner:
             if m.id != e.id:
                 log.info("event %s is known event %s (origin %+.2f s, %.1f km apart): "
                          "version %d", e.id, m.id, float(e.time - m.time),
-                         _distance(e.latitude, e.longitude, m.latitude, m.longitude), version)
+                         float(distance_km(e.latitude, e.longitude, m.latitude, m.longitude)),
+                         version)
             out.append(dataclasses.replace(e, id=m.id, version=version)
                        if (m.id, version) != (e.id, e.version) else e)
         for e in out:
             self._recent.append(KnownEvent.of(e))
-        del self._recent[:-_RECENT_MAX]
+        del self._recent[:-RECENT_MAX]
         return out
 
     def handle(self, result: WindowResult) -> RunReport:
@@ -242,78 +246,6 @@ class Runner:
                 log.error("STORE FAILED for window %s (alerts were processed first): %s",
                           window, rep.store_error)
         return rep
-
-
-# ---------------------------------------------------------------------- event identity
-_RECENT_MAX = 1000
-
-
-@dataclass(frozen=True)
-class KnownEvent:
-    """What identifies an already known event: id, origin and version (0: not known)."""
-
-    id: str
-    time: UTCDateTime
-    latitude: float
-    longitude: float
-    depth_km: float | None = None
-    magnitude: float | None = None
-    version: int = 0
-
-    @classmethod
-    def of(cls, e: Event) -> KnownEvent:
-        return cls(e.id, e.time, e.latitude, e.longitude, e.depth_km, e.magnitude, e.version)
-
-
-def _distance(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    from seismo.geo import distance_km
-
-    return float(distance_km(lat1, lon1, lat2, lon2))
-
-
-def match_event(
-    event: Event, known: Sequence[KnownEvent], time_s: float, distance_km: float
-) -> KnownEvent | None:
-    """The known event that ``event`` is a solution of, or None.
-
-    A known event matches when its origin time is within ``time_s`` and its
-    epicentre within ``distance_km``; of several, the closest in normalised
-    time + distance wins.
-    """
-    best: tuple[float, KnownEvent] | None = None
-    for k in known:
-        dt = abs(float(event.time - k.time))
-        if dt > time_s:
-            continue
-        d = _distance(event.latitude, event.longitude, k.latitude, k.longitude)
-        if not d <= distance_km:
-            continue
-        score = dt / time_s + d / distance_km
-        if best is None or score < best[0]:
-            best = (score, k)
-    return None if best is None else best[1]
-
-
-def same_solution(event: Event, known: KnownEvent) -> bool:
-    """Whether ``event`` repeats ``known``'s solution (reprocessing the same data)."""
-    def close(a: float | None, b: float | None, tol: float) -> bool:
-        return (a is None) == (b is None) and (a is None or b is None or abs(a - b) <= tol)
-
-    return (abs(float(event.time - known.time)) <= 1e-3
-            and close(event.latitude, known.latitude, 1e-6)
-            and close(event.longitude, known.longitude, 1e-6)
-            and close(event.depth_km, known.depth_km, 1e-4)
-            and close(event.magnitude, known.magnitude, 1e-4))
-
-
-def merge_known(found: Sequence[KnownEvent]) -> list[KnownEvent]:
-    """One entry per id: the highest version (the outbox's version-less entries last)."""
-    best: dict[str, KnownEvent] = {}
-    for k in found:
-        cur = best.get(k.id)
-        if cur is None or k.version > cur.version:
-            best[k.id] = k
-    return list(best.values())
 
 
 def network_down(
