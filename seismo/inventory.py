@@ -206,6 +206,10 @@ def _stated_sensitivity(channel: Channel) -> float | None:
     return float(value)
 
 
+_USABLE: dict[int, tuple[Channel, Response | None]] = {}
+_USABLE_MAX = 4096
+
+
 def usable_response(channel: Channel) -> Response | None:
     """The response to use for amplitudes (ML, PGA/PGV) of ``channel``.
 
@@ -214,8 +218,20 @@ def usable_response(channel: Channel) -> Response | None:
     public ``Response.from_paz`` with no poles and zeros), exact inside the
     sensor's flat band and approximate outside it; None when the channel states
     no usable sensitivity or its input units are neither velocity nor
-    acceleration (then it gives no ML and no intensity).
+    acceleration (then it gives no ML and no intensity). Cached per channel
+    object (the check evaluates the response).
     """
+    hit = _USABLE.get(id(channel))
+    if hit is not None and hit[0] is channel:
+        return hit[1]
+    resp = _usable_response(channel)
+    if len(_USABLE) >= _USABLE_MAX:
+        _USABLE.clear()
+    _USABLE[id(channel)] = (channel, resp)
+    return resp
+
+
+def _usable_response(channel: Channel) -> Response | None:
     if _full_response_problem(channel) is None:
         return channel.response
     sens = _stated_sensitivity(channel)
@@ -276,6 +292,15 @@ def describe_response_gaps(gaps: list[ResponseGap], n_channels: int) -> str | No
             f"located) but give NO ML and NO intensity: {ids(none)}."
         )
     return " ".join(parts)
+
+
+def report_response_gaps(inv: Inventory) -> str | None:
+    """Log once, as a warning, which channels lack a usable response; return the message."""
+    n = sum(len(sta.channels) for net in inv.networks for sta in net.stations)
+    msg = describe_response_gaps(response_gaps(inv), n)
+    if msg:
+        log.warning("%s", msg)
+    return msg
 
 
 def station_map(inv: Inventory) -> dict[str, StationInfo]:

@@ -35,7 +35,7 @@ from obspy import Inventory, Stream, UTCDateTime
 from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
 from seismo.event.velocity import VelocityModel, load_velocity_model
-from seismo.inventory import StationInfo, load_inventory, station_map
+from seismo.inventory import StationInfo, load_inventory, report_response_gaps, station_map
 from seismo.model import AmplitudeSeries, Event, Pick, StationResult
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,7 @@ class Context:
             inv = inventory
         else:
             inv = load_inventory(inventory or settings.network.inventory)
+        report_response_gaps(inv)  # once, at start-up: which channels give no ML/intensity
         return cls(
             settings=settings,
             inventory=inv,
@@ -183,6 +184,7 @@ def process_station(
     """
     from seismo.station.amplitudes import station_amplitudes
     from seismo.station.picker import pick_stream
+    from seismo.station.processing import drop_foreign_rates
 
     net, _, sta = station_id.partition(".")
     try:
@@ -191,6 +193,9 @@ def process_station(
         log.warning("station %s: %s", station_id, exc)
         return StationResult(network=net, station=sta, error=str(exc))
     st = st.slice(window.data_start, window.data_end)
+    st, dropped = drop_foreign_rates(st, ctx.inventory)
+    for what in dropped:
+        log.warning("station %s: %s", station_id, what)
     n_samples = sum(int(tr.stats.npts) for tr in st)
     channels = tuple(sorted({tr.id for tr in st}))
     if n_samples == 0:
