@@ -24,14 +24,9 @@ from obspy import UTCDateTime
 
 from seismo.config import load_settings
 from seismo.inventory import load_inventory, stations
-from seismo.io.store import (
-    InfluxConnection,
-    InfluxServer,
-    InfluxStore,
-    VictoriaMetricsServer,
-    free_port,
-)
+from seismo.io.store import InfluxConnection, InfluxStore
 from seismo.io.store import points as P
+from seismo.io.store.server import InfluxServer, VictoriaMetricsServer, free_port
 from seismo.model import Pick, StationHealth, StationResult
 
 START = UTCDateTime("2026-06-01T00:00:00Z")

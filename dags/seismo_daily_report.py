@@ -27,10 +27,12 @@ _cfg = settings().airflow
 def seismo_daily_report() -> None:
     @task
     def bulletin() -> dict:
+        from seismo.shells.airflow_connection import store_connection
         from seismo.shells.airflow_tasks import daily_report
 
         ctx = get_current_context()
-        return daily_report(ctx.get("logical_date"), ctx["dag_run"].run_after)
+        conn = store_connection(settings())
+        return daily_report(ctx.get("logical_date"), ctx["dag_run"].run_after, conn)
 
     bulletin()
 

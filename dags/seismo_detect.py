@@ -53,9 +53,10 @@ def seismo_detect() -> None:
 
     @task
     def store_and_alert(results: list, evs: list, window: dict) -> dict:
+        from seismo.shells.airflow_connection import store_connection
         from seismo.shells.airflow_tasks import store_and_alert as run
 
-        return run(list(results), evs, window)
+        return run(list(results), evs, window, store_connection(settings()))
 
     window = plan()
     picked = pick.partial(window=window).expand(station_id=stations())

@@ -27,10 +27,12 @@ _cfg = settings().airflow
 def seismo_station_health() -> None:
     @task
     def check() -> dict:
+        from seismo.shells.airflow_connection import store_connection
         from seismo.shells.airflow_tasks import station_health
 
         ctx = get_current_context()
-        return station_health(ctx.get("logical_date"), ctx["dag_run"].run_after)
+        conn = store_connection(settings())
+        return station_health(ctx.get("logical_date"), ctx["dag_run"].run_after, conn)
 
     check()
 

@@ -59,10 +59,21 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
         influx.stop()
 
 
-def _config(tmp: Path, seedlink: str, influx: str, overrides: dict[str, str] | None = None) -> Path:
+def _config(
+    tmp: Path,
+    seedlink: str,
+    influx: str,
+    overrides: dict[str, str] | None = None,
+    airflow_conn_id: str | None = None,
+) -> Path:
     s = load_settings(DEFAULT_CONFIG)
     store = StoreConfig.model_validate(
-        {**s.store.model_dump(), "url": influx, "spool_dir": str(tmp / "spool")}
+        {
+            **s.store.model_dump(),
+            "url": influx,
+            "spool_dir": str(tmp / "spool"),
+            "airflow_conn_id": airflow_conn_id,
+        }
     )
     alerts = AlertsConfig.model_validate(
         {
@@ -267,3 +278,41 @@ def test_daily_report_dag_writes_bulletin(
     assert str(dr.state) in ("success", "DagRunState.SUCCESS")
     names = {p.name for p in (tmp_path / "reports").rglob("*")}
     assert {"bulletin.html", "events.xml"} <= names
+
+
+def test_store_from_airflow_connection(
+    airflow_db: None, servers: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``[store] airflow_conn_id``: the DAG task looks the Connection up and the task body
+    reads where it points (another database), although ``[store] url`` points at nothing."""
+    import json
+    import socket
+    from urllib.parse import urlsplit
+
+    from seismo.io.store import InfluxConnection, InfluxStore
+    from seismo.model import Event
+
+    seedlink, influx = servers
+    event = Event(
+        id="airflowconn1", time=ORIGIN, latitude=22.55, longitude=114.05, depth_km=8.0,
+        rms_s=0.1, azimuthal_gap_deg=90.0, n_phases=8, n_stations=4,
+        horizontal_uncertainty_km=1.0, vertical_uncertainty_km=2.0, outside_network=False,
+        magnitude=2.7,
+    )
+    conn = InfluxConnection(url=influx, database="seismo_from_airflow")
+    with InfluxStore(conn, tmp_path / "writer-spool") as st:
+        assert st.write_events([event]).written >= 1
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    cfg = _config(tmp_path, seedlink, dead, airflow_conn_id="seismo_test_influx")
+    real = urlsplit(influx)
+    monkeypatch.setenv("AIRFLOW_CONN_SEISMO_TEST_INFLUX", json.dumps({
+        "conn_type": "influxdb", "host": real.hostname, "port": real.port, "schema": "http",
+        "extra": {"database": "seismo_from_airflow"},
+    }))
+    run_at = UTCDateTime(ORIGIN.date) + 86400 + 60  # the day after the event
+    dr = _run("seismo_daily_report", cfg, run_at, monkeypatch)
+    assert str(dr.state) in ("success", "DagRunState.SUCCESS")
+    (listing,) = (tmp_path / "reports").rglob("events.json")
+    assert [e["id"] for e in json.loads(listing.read_text())["events"]] == ["airflowconn1"]

@@ -1,7 +1,10 @@
 """Task bodies for the Airflow DAGs, free of Airflow imports.
 
 The DAG files in ``dags/`` only wire these functions into tasks. Every input
-and output is plain JSON-able data (XCom-safe); waveforms never leave
+and output is plain JSON-able data (XCom-safe), except ``store_connection``: the
+store connection the DAG task resolved from an Airflow Connection
+(:func:`seismo.shells.airflow_connection.store_connection`) and passes in
+process, never through XCom; waveforms never leave
 :func:`pick_station`. Nothing is kept between tasks except what they return,
 so tasks run on any worker (LocalExecutor, Celery, Kubernetes).
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from obspy import UTCDateTime
 
@@ -19,6 +22,9 @@ from seismo.config import Settings, config_path, load_settings
 from seismo.errors import StoreError
 from seismo.model import Event, station_result_from_dict
 from seismo.shells.window import Context, Window, process_events, process_station, window_for_run
+
+if TYPE_CHECKING:
+    from seismo.io.store.connection import InfluxConnection
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +101,14 @@ def build_events(results: list[dict[str, Any]], window: dict[str, Any]) -> list[
 
 
 def store_and_alert(
-    results: list[dict[str, Any]], events: list[dict[str, Any]], window: dict[str, Any]
+    results: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    window: dict[str, Any],
+    store_connection: InfluxConnection | None = None,
 ) -> dict[str, Any]:
     """Queue and deliver alerts; write picks, station status and events.
+
+    ``store_connection`` (from the Airflow Connection) replaces the one of the settings.
 
     Raises:
         StoreError: after the alerts were processed, when points could not be
@@ -109,7 +120,7 @@ def store_and_alert(
 
     sres = [station_result_from_dict(r) for r in results]
     evs = [Event.from_dict(e) for e in events]
-    with Runner.from_settings(settings()) as runner:
+    with Runner.from_settings(settings(), connection=store_connection) as runner:
         rep = runner.handle_parts(Window.from_dict(window), sres, evs)
     if rep.station_errors:
         log.warning("stations with errors: %s", rep.station_errors)
@@ -122,11 +133,14 @@ def store_and_alert(
 
 
 # --------------------------------------------------------------------------- health DAG
-def station_health(logical_date: Any, run_after: Any) -> dict[str, Any]:
+def station_health(
+    logical_date: Any, run_after: Any, store_connection: InfluxConnection | None = None
+) -> dict[str, Any]:
     """Assess every station over the health window ending at the run time; store; notify.
 
     The result names the stations that are down (no data in the window) and
-    every failing station with its reasons.
+    every failing station with its reasons. ``store_connection`` (from the
+    Airflow Connection) replaces the one of the settings.
     """
     from collections import Counter
 
@@ -138,7 +152,7 @@ def station_health(logical_date: Any, run_after: Any) -> dict[str, Any]:
     if s.store.enabled:
         from seismo.io.store import InfluxStore
 
-        store = InfluxStore.from_settings(s)
+        store = InfluxStore.from_settings(s, store_connection)
     if s.alerts.enabled:
         from seismo.alerts.service import AlertService
 
@@ -171,11 +185,16 @@ def station_health(logical_date: Any, run_after: Any) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- daily report DAG
-def daily_report(logical_date: Any, run_after: Any) -> dict[str, Any]:
-    """Write the daily bulletin of the day before the run time."""
+def daily_report(
+    logical_date: Any, run_after: Any, store_connection: InfluxConnection | None = None
+) -> dict[str, Any]:
+    """Write the daily bulletin of the day before the run time.
+
+    ``store_connection`` (from the Airflow Connection) replaces the one of the settings.
+    """
     from seismo.shells.report import write_bulletin
 
     s = settings()
     day = (run_time(logical_date, run_after) - 86400).date
-    paths = write_bulletin(s, day)  # into [report] dir
+    paths = write_bulletin(s, day, connection=store_connection)  # into [report] dir
     return {"date": str(day), "files": [str(p) for p in paths]}

@@ -32,7 +32,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seismo.alerts.rules import ONCALL
 from seismo.config import Settings
@@ -41,6 +41,9 @@ from seismo.event.identity import KnownEvent, match_event, merge_known, same_sol
 from seismo.geo import distance_km
 from seismo.model import Event, Pick, StationResult
 from seismo.shells.window import Window, WindowResult
+
+if TYPE_CHECKING:
+    from seismo.io.store.connection import InfluxConnection
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +93,15 @@ class Runner:
         alerts: bool = True,
         alert_dir: Path | None = None,
         exercise: bool = False,
+        connection: InfluxConnection | None = None,
     ) -> Runner:
+        """Store and alerts as configured; ``connection`` replaces the store connection of
+        the settings (e.g. one resolved from an Airflow Connection)."""
         st = None
         if store and settings.store.enabled:
             from seismo.io.store import InfluxStore
 
-            st = InfluxStore.from_settings(settings)
+            st = InfluxStore.from_settings(settings, connection)
         al = None
         if alerts and (settings.alerts.enabled or alert_dir is not None):
             from seismo.alerts.service import AlertService

@@ -37,6 +37,7 @@ from seismo.model import Event
 if TYPE_CHECKING:
     from seismo.io.plots import StationPoint, TraceLine
     from seismo.io.store import InfluxStore
+    from seismo.io.store.connection import InfluxConnection
     from seismo.shells.window import Context
 
 log = logging.getLogger(__name__)
@@ -229,13 +230,7 @@ def station_availability(
     ``station_ids`` (e.g. the inventory) are listed even without any point.
     Returns (availability per station sorted by id, number of processed windows).
     """
-    from seismo.io.store import points as P
-    from seismo.io.store.writer import quote_ident, quote_str
-
-    q = (f"SELECT {quote_ident('samples')}, {quote_ident('error')}, {quote_ident('network')}, "
-         f"{quote_ident('station')} FROM {quote_ident(P.STATION_STATUS)} WHERE "
-         f"time > {quote_str(P.iso_us(start))} AND time <= {quote_str(P.iso_us(end))}")
-    rows = store.query(q)
+    rows = store.query_station_status(start, end)
     windows = {r["time"] for r in rows}
     good: dict[str, set[int]] = {sid: set() for sid in station_ids}
     for r in rows:
@@ -332,10 +327,13 @@ def write_bulletin(
     settings: Settings,
     day: UTCDateTime | dt.date | dt.datetime | str,
     out_dir: str | Path | None = None,
+    *,
+    connection: InfluxConnection | None = None,
 ) -> list[Path]:
     """Write the daily bulletin of ``day`` (UTC) and return the written files.
 
-    ``out_dir`` defaults to ``YYYY-MM-DD`` in the ``[report] dir`` setting.
+    ``out_dir`` defaults to ``YYYY-MM-DD`` in the ``[report] dir`` setting;
+    ``connection`` replaces the store connection of the settings.
 
     Raises:
         StoreError: the store cannot be queried.
@@ -350,7 +348,7 @@ def write_bulletin(
     out = Path(out_dir) if out_dir is not None else default_bulletin_dir(settings, d0)
     out.mkdir(parents=True, exist_ok=True)
     ctx = Context.from_settings(settings)
-    with InfluxStore.from_settings(settings) as store:
+    with InfluxStore.from_settings(settings, connection) as store:
         latest = store.query_events(d0, d1 - 1e-6)
         avail, n_windows = station_availability(store, d0, d1, sorted(ctx.stations))
     events = [e for e in latest if e.status != "rejected"]

@@ -100,27 +100,17 @@ def default_reviewer() -> str:
 
 
 # --------------------------------------------------------------------------- reading
-def _time_conds(event_id: str) -> list[str]:
-    from seismo.io.store import points as P
-    from seismo.io.store.writer import quote_str
-
+def _id_bounds(event_id: str) -> tuple[UTCDateTime | None, UTCDateTime | None]:
+    """Origin-time bounds of ``event_id`` (:func:`seismo.event.identity.origin_time_bounds`);
+    (None, None) for an id of another form."""
     bounds = origin_time_bounds(event_id)
-    if bounds is None:
-        return []
-    return [f"time >= {quote_str(P.iso_us(bounds[0]))}",
-            f"time <= {quote_str(P.iso_us(bounds[1]))}"]
+    return (None, None) if bounds is None else bounds
 
 
 def event_versions(store: InfluxStore, event_id: str) -> list[Event]:
     """Every stored version of ``event_id``, oldest version first."""
-    from seismo.io.store import points as P
-    from seismo.io.store.reader import event_from_row
-    from seismo.io.store.writer import quote_ident, quote_str
-
-    conds = [f"{quote_ident('event_id')} = {quote_str(event_id)}", *_time_conds(event_id)]
-    rows = store.query(f"SELECT * FROM {quote_ident(P.EVENTS)} WHERE " + " AND ".join(conds))
-    events = [event_from_row(r) for r in rows if r.get("event_id") == event_id]
-    return sorted(events, key=lambda e: (e.version, e.creation_time or e.time))
+    since, until = _id_bounds(event_id)
+    return store.query_event_versions(event_id, since, until)
 
 
 def load_event(store: InfluxStore, event_id: str) -> Event:
@@ -138,14 +128,9 @@ def load_event(store: InfluxStore, event_id: str) -> Event:
 
 def alert_records(store: InfluxStore, event_id: str) -> list[dict[str, Any]]:
     """Rows of the ``alerts`` measurement for ``event_id``, oldest first (``time`` in µs)."""
-    from seismo.io.store import points as P
-    from seismo.io.store.writer import quote_ident, quote_str
-
     # alerts are sent after the first pick, possibly much later: lower time bound only
-    conds = [f"{quote_ident('event_id')} = {quote_str(event_id)}", *_time_conds(event_id)[:1]]
-    rows = store.query(f"SELECT * FROM {quote_ident(P.ALERTS)} WHERE " + " AND ".join(conds))
-    return sorted((r for r in rows if r.get("event_id") == event_id),
-                  key=lambda r: (r.get("time", 0), str(r.get("identifier"))))
+    since, _ = _id_bounds(event_id)
+    return store.query_alert_records(event_id, since)
 
 
 def outbox_messages(settings: Settings, event_id: str) -> list[dict[str, Any]]:

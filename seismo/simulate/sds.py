@@ -1,27 +1,26 @@
 """Write simulated data to an SDS archive (the layout of SeisComP's slarchive).
 
-Layout: ``ROOT/YEAR/NET/STA/CHA.D/NET.STA.LOC.CHA.D.YEAR.DOY``, miniSEED
-records of 512 bytes, Steim-2 compressed, readable by
-``obspy.clients.filesystem.sds.Client``. Data are produced one station and
-one chunk (default 1 h, never across a day boundary) at a time and appended,
-so memory stays bounded for any range. The first time a call touches an
-existing day file, the data it already holds inside the written range are
-removed (the file is rewritten without them), so re-running a range replaces
-it instead of duplicating it.
+Layout: ``ROOT/YEAR/NET/STA/CHA.D/NET.STA.LOC.CHA.D.YEAR.DOY`` (see
+:mod:`seismo.io.sds`), miniSEED records of 512 bytes, Steim-2 compressed,
+readable by the SDS feed and by ``obspy.clients.filesystem.sds.Client``.
+Data are produced one station and one chunk (default 1 h, never across a day
+boundary) at a time and appended, so memory stays bounded for any range. The
+first time a call touches an existing day file, the data it already holds
+inside the written range are removed (the file is rewritten without them), so
+re-running a range replaces it instead of duplicating it.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from obspy import Stream, Trace, UTCDateTime, read
 
 from seismo.errors import SimulationError
-
-if TYPE_CHECKING:
-    from seismo.simulate.simulator import Simulator
+from seismo.inventory import StationInfo
+from seismo.io.sds import day_file
 
 log = logging.getLogger(__name__)
 
@@ -29,17 +28,23 @@ RECLEN = 512
 ENCODING = "STEIM2"
 
 
+class WaveformSource(Protocol):
+    """What :func:`write_sds` needs from a simulator (:class:`~seismo.simulate.Simulator`)."""
+
+    @property
+    def station_ids(self) -> list[str]: ...
+
+    def station(self, station_id: str) -> StationInfo: ...
+
+    def waveforms(
+        self, network: str, station: str, start: UTCDateTime, end: UTCDateTime
+    ) -> Stream: ...
+
+
 def sds_path(root: Path, tr: Trace, day: UTCDateTime) -> Path:
     """The SDS day file of trace ``tr`` for the day starting at ``day``."""
     s = tr.stats
-    return (
-        root
-        / f"{day.year:04d}"
-        / s.network
-        / s.station
-        / f"{s.channel}.D"
-        / f"{s.network}.{s.station}.{s.location}.{s.channel}.D.{day.year:04d}.{day.julday:03d}"
-    )
+    return day_file(root, s.network, s.station, s.location, s.channel, day)
 
 
 def _day_start(t: UTCDateTime) -> UTCDateTime:
@@ -68,7 +73,7 @@ def _clear_range(path: Path, start: UTCDateTime, end: UTCDateTime) -> None:
 
 
 def write_sds(
-    sim: Simulator,
+    sim: WaveformSource,
     root: Path,
     start: UTCDateTime,
     end: UTCDateTime,

@@ -32,6 +32,7 @@ from seismo.simulate.grid import index_ceil, rate_fraction, time_of
 from seismo.simulate.noise import block_amplitude, block_length, block_rng, noise_segment
 from seismo.simulate.response import ResponseCache
 from seismo.simulate.scenario import Scenario, ScenarioEvent, get_scenario
+from seismo.simulate.sds import write_sds
 from seismo.simulate.source import Motion, SourceParams, durations, peak_motion, synthesize
 
 if TYPE_CHECKING:
@@ -426,6 +427,4 @@ class Simulator:
 
         See :func:`seismo.simulate.sds.write_sds`.
         """
-        from seismo.simulate.sds import write_sds
-
         return write_sds(self, Path(root), UTCDateTime(start), UTCDateTime(end), stations)

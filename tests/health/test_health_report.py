@@ -112,7 +112,8 @@ def test_corrupt_state_file_names_the_file(tmp_path) -> None:
 
 def test_run_health_stores_every_run_and_tracks_changes(settings, inventory, archive,
                                                         tmp_path) -> None:
-    from seismo.io.store import InfluxConnection, InfluxStore, free_port
+    from seismo.io.store import InfluxConnection, InfluxStore
+    from seismo.io.store.server import free_port
 
     # A real store whose server is down: every point must be accepted into the spool.
     conn = InfluxConnection(url=f"http://127.0.0.1:{free_port()}", api="v1", timeout_s=1.0)

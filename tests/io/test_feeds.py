@@ -12,8 +12,8 @@ from obspy import Stream, Trace, UTCDateTime
 
 from seismo.config import Settings
 from seismo.errors import DataError, FeedError
-from seismo.io.feeds import fetch_window, open_feed, safe_url, trim_half_open
-from seismo.io.feeds.base import check_codes
+from seismo.io.feeds import fetch_window, open_feed
+from seismo.io.feeds.base import check_codes, safe_url, trim_half_open
 from seismo.io.seedlink import SeedLinkServer
 
 T_NOW = UTCDateTime(2026, 3, 1, 12, 0, 0)
@@ -126,6 +126,25 @@ def test_sds_gap_is_kept(tmp_path: Path) -> None:
     out = open_feed(f"sds://{tmp_path}").get_waveforms("SZ", "AAA", "00", "HHZ", t0, t0 + 60)
     assert [tr.stats.npts for tr in out] == [2000, 3000]
     assert out[1].stats.starttime == t0 + 30
+
+
+def test_sds_layout_and_data_past_midnight_in_the_previous_day_file(tmp_path: Path) -> None:
+    from seismo.io.sds import border_s, day_file, day_files
+
+    day = UTCDateTime(2026, 2, 1)
+    assert day_file("/r", "SZ", "AAA", "", "HHZ", day + 3600) == Path(
+        "/r/2026/SZ/AAA/HHZ.D/SZ.AAA..HHZ.D.2026.032"
+    )
+    assert border_s("HHZ") == 5000 / 80 and border_s("*") == 5000 / 20
+    # slarchive files a record by its start: the last record of Jan 31 reaches into Feb 1
+    st = synthetic_source("SZ", "AAA", day - 30, day + 30, channels=(("00", "HHZ"),))
+    path = day_file(tmp_path, "SZ", "AAA", "00", "HHZ", day - 30)
+    path.parent.mkdir(parents=True)
+    st.write(str(path), format="MSEED", reclen=512)
+    assert day_files(tmp_path, "SZ", "AAA", "*", "HH?", day + 5, day + 20) == [path]
+    assert day_files(tmp_path, "SZ", "AAA", "*", "HH?", day + 600, day + 620) == []
+    out = open_feed(f"sds://{tmp_path}").get_waveforms("SZ", "AAA", "00", "HHZ", day + 5, day + 20)
+    assert [tr.stats.npts for tr in out] == [1500] and out[0].stats.starttime == day + 5
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")

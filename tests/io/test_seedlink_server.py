@@ -17,8 +17,8 @@ from obspy.clients.seedlink.slclient import SLClient
 from obspy.clients.seedlink.slpacket import SLPacket
 
 from seismo.io.seedlink import RECLEN, SeedLinkServer, SeedLinkServerError
-from seismo.io.seedlink.records import _encode
-from seismo.io.seedlink.selectors import _selected, _Selector
+from seismo.io.seedlink.records import encode_records
+from seismo.io.seedlink.selectors import Selector, selected
 
 T_NOW = UTCDateTime(2026, 3, 1, 12, 0, 0)
 STATIONS = [("SZ", "AAA"), ("SZ", "BBB"), ("SZ", "A-B"), ("XY", "x1")]
@@ -62,20 +62,20 @@ def _expected(net: str, sta: str, t0: UTCDateTime, t1: UTCDateTime):  # type: ig
 
 # --------------------------------------------------------------------------- units
 def test_selector_parsing_and_matching() -> None:
-    sel = _Selector.parse("00HHZ.D")
+    sel = Selector.parse("00HHZ.D")
     assert (sel.location, sel.channel, sel.rtype) == ("00", "HHZ", "D")
     assert sel.matches("00", "HHZ", "D") and not sel.matches("10", "HHZ", "D")
     assert not sel.matches("00", "HHZ", "E")
-    any_d = _Selector.parse("?????.D")
+    any_d = Selector.parse("?????.D")
     assert any_d.matches("  ", "HNE", "D")  # '?' matches a blank location
-    chan_only = _Selector.parse("HH?")
+    chan_only = Selector.parse("HH?")
     assert chan_only.location is None and chan_only.matches("10", "HHN", "D")
     assert not chan_only.matches("10", "HNN", "D")
-    sels = [_Selector.parse("?????"), _Selector.parse("!10HN?")]
-    assert _selected(sels, "00", "HHZ", "D") and not _selected(sels, "10", "HNZ", "D")
+    sels = [Selector.parse("?????"), Selector.parse("!10HN?")]
+    assert selected(sels, "00", "HHZ", "D") and not selected(sels, "10", "HNZ", "D")
     for bad in ("TOOLONGX", "00HHZ.DD", "H*Z"):
         with pytest.raises(ValueError, match="selector"):
-            _Selector.parse(bad)
+            Selector.parse(bad)
 
 
 def test_records_are_512_bytes_and_fall_back_for_huge_differences() -> None:
@@ -83,7 +83,7 @@ def test_records_are_512_bytes_and_fall_back_for_huge_differences() -> None:
     big = np.array([2**30, -(2**30)] * 50, dtype=np.int32)  # differences need 32 bits
     st = synthetic_source("SZ", "AAA", t0, t0 + 1, sampling_rate=500.0, channels=(("00", "HHZ"),))
     traces = [st[0], Trace(big, {"station": "AAA", "channel": "HHN", "starttime": t0})]
-    recs = _encode(traces)
+    recs = encode_records(traces)
     assert all(len(r) == RECLEN for r in recs)
     assert len(recs) >= 3  # 500 noisy samples need several Steim2 records
     import io

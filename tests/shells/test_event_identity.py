@@ -20,7 +20,8 @@ from seismo.alerts.cap import CAP_NS
 from seismo.alerts.service import AlertService
 from seismo.config import Settings
 from seismo.errors import FeedError
-from seismo.io.store import InfluxConnection, InfluxServer, InfluxStore, free_port
+from seismo.io.store import InfluxConnection, InfluxStore
+from seismo.io.store.server import InfluxServer, free_port
 from seismo.shells.publish import Runner
 from seismo.shells.window import Context, process_window, windows_between
 from seismo.simulate import Simulator

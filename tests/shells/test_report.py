@@ -29,7 +29,7 @@ def test_day_start_accepts_dates() -> None:
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
-    from seismo.io.store import InfluxServer, free_port
+    from seismo.io.store.server import InfluxServer, free_port
 
     tmp = tmp_path_factory.mktemp("report")
     with pytest.MonkeyPatch.context() as mp:

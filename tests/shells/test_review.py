@@ -76,7 +76,7 @@ def stored_scenario(tmp: Path, influx_url: str, database: str) -> Scenario:
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
-    from seismo.io.store import InfluxServer, free_port
+    from seismo.io.store.server import InfluxServer, free_port
 
     tmp = tmp_path_factory.mktemp("review")
     with pytest.MonkeyPatch.context() as mp:

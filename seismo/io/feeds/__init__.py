@@ -4,7 +4,7 @@
 window from every station in parallel, each from its configured feed.
 """
 
-from seismo.io.feeds.base import Feed, FeedData, safe_url, trim_half_open
+from seismo.io.feeds.base import Feed, FeedData
 from seismo.io.feeds.factory import feed_url_for, open_feed
 from seismo.io.feeds.fetch import FetchResult, fetch_window
 
@@ -15,6 +15,4 @@ __all__ = [
     "feed_url_for",
     "fetch_window",
     "open_feed",
-    "safe_url",
-    "trim_half_open",
 ]

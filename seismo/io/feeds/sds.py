@@ -1,10 +1,10 @@
 """SDS archive feed: miniSEED day files as written by slarchive / SeisComP.
 
-URL: ``sds:///absolute/path`` (the SDS root, which holds
-``YEAR/NET/STA/CHAN.TYPE/NET.STA.LOC.CHAN.TYPE.YEAR.DOY``). Files are read one
-by one, so a corrupt file is reported by name (as a warning when other files
-of the request could be read, as DataError when none could) and never hides
-the good ones.
+URL: ``sds:///absolute/path`` (the SDS root; layout in :mod:`seismo.io.sds`).
+The candidate day files come from the SDS naming convention and are read one
+by one with ``obspy.read(..., starttime, endtime)``, so a corrupt file is
+reported by name (as a warning when other files of the request could be read,
+as DataError when none could) and never hides the good ones.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ import logging
 from pathlib import Path
 
 from obspy import Stream, UTCDateTime, read
+from obspy.io.mseed import ObsPyMSEEDFilesizeTooSmallError
 
 from seismo.errors import DataError, FeedError
 from seismo.io.feeds.base import Feed
+from seismo.io.sds import DATA_TYPE, day_files
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +27,14 @@ class SDSFeed(Feed):
 
     scheme = "sds"
 
-    def __init__(self, url: str, root: str | Path, *, sds_type: str = "D", **kwargs: float) -> None:
+    def __init__(
+        self, url: str, root: str | Path, *, sds_type: str = DATA_TYPE, **kwargs: float
+    ) -> None:
         super().__init__(url, **kwargs)  # type: ignore[arg-type]
-        from obspy.clients.filesystem.sds import Client
-
         self.root = Path(root)
         if not self.root.is_dir():
             raise FeedError(f"SDS root {self.root} (feed {self.url}) is not a directory")
-        self._client = Client(str(self.root), sds_type=sds_type)
+        self.sds_type = sds_type
 
     def _request(
         self,
@@ -44,18 +46,16 @@ class SDSFeed(Feed):
         end: UTCDateTime,
         warnings: list[str],
     ) -> Stream:
-        # The SDS client's own get_waveforms stops at the first unreadable file; list the
-        # candidate day files with it and read them ourselves.
-        paths = sorted(self._client._get_filenames(network, station, location, channel, start, end))
+        paths = day_files(self.root, network, station, location, channel, start, end, self.sds_type)
         out = Stream()
         bad: list[str] = []
         n_read = 0
         for path in paths:
             try:
-                st = read(path, format="MSEED", starttime=start, endtime=end)
+                st = read(str(path), format="MSEED", starttime=start, endtime=end)
+            except ObsPyMSEEDFilesizeTooSmallError:
+                continue  # an empty day file just opened by the writer
             except Exception as exc:  # ObsPy raises many types for corrupt miniSEED
-                if type(exc).__name__ == "ObsPyMSEEDFilesizeTooSmallError":
-                    continue  # an empty day file just opened by the writer
                 bad.append(f"corrupt miniSEED file {path}: {type(exc).__name__}: {exc}")
                 continue
             n_read += 1

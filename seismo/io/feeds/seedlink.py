@@ -1,58 +1,27 @@
-"""SeedLink feed: time-window requests through ObsPy's SeedLink client.
+"""SeedLink feed: time-window requests through seismo's own SeedLink v3 client.
 
 URL: ``seedlink://host[:port]`` (port 18000 by default, the IANA-registered
-SeedLink port). Each request opens its own connection (ObsPy's client keeps
-per-request state), so one feed may serve several threads at once.
+SeedLink port). Each request opens its own connection
+(:meth:`~seismo.io.seedlink.client.SeedLinkClient.fetch_records`), so one feed
+may serve several threads at once; the whole request (connection, handshake,
+data) must finish within ``timeout_s``.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 from obspy import Stream, UTCDateTime
-from obspy.clients.seedlink.basic_client import Client
-from obspy.clients.seedlink.client.seedlinkconnection import SeedLinkConnection
-from obspy.clients.seedlink.seedlinkexception import SeedLinkException
 
 from seismo.errors import FeedError
 from seismo.io.feeds.base import Feed
+from seismo.io.seedlink.client import (
+    DEFAULT_PORT,
+    SeedLinkClient,
+    StationRequest,
+    records_to_stream,
+    selector_for,
+)
 
-#: Default SeedLink TCP port (IANA service "seedlink", 18000/tcp).
-DEFAULT_PORT = 18000
-
-
-class _Connection(SeedLinkConnection):  # type: ignore[misc]
-    """ObsPy's connection, but a closed socket is an error at once.
-
-    ObsPy 1.5 reads an end-of-stream as "no data yet" and polls it for 30 s
-    while waiting for a command reply, whatever the timeout.
-    """
-
-    rejected = False
-
-    def negotiate_multi_station(self) -> None:
-        try:
-            super().negotiate_multi_station()
-        except SeedLinkException:
-            # ObsPy would reconnect and retry until its timeout; a station the server
-            # refuses will not appear by waiting.
-            self.rejected = True
-            self.terminate_flag = True
-            raise
-
-    def receive_data(self, maxbytes: int, code: Any) -> bytes:
-        data: bytes = self.socket.recv(maxbytes)
-        if not data:
-            raise ConnectionResetError(f"SeedLink server {code} closed the connection")
-        return data
-
-
-class _Client(Client):  # type: ignore[misc]
-    def _connect(self) -> None:
-        self._slclient.slconn = _Connection(timeout=self.timeout)
-        self._slclient.slconn.set_sl_address(self._server_url)
-        self._slclient.slconn.netto = self.timeout
+__all__ = ["DEFAULT_PORT", "SeedLinkFeed"]
 
 
 class SeedLinkFeed(Feed):
@@ -66,6 +35,7 @@ class SeedLinkFeed(Feed):
             raise FeedError(f"SeedLink URL {self.url} names no host")
         self.host = host
         self.port = int(port)
+        self.client = SeedLinkClient(host, self.port, timeout_s=self.timeout_s)
 
     def _request(
         self,
@@ -77,26 +47,9 @@ class SeedLinkFeed(Feed):
         end: UTCDateTime,
         warnings: list[str],
     ) -> Stream:
-        # Turn the '*' globs into SeedLink '?' wildcards so that no INFO round trip is
-        # needed: a SeedLink selector is LLCCC with '?' matching any character.
-        loc = "??" if location == "*" else location
-        cha = channel.replace("*", "???")[:3] if "*" in channel else channel
-        if "*" in loc:
-            loc = "??"
-        # SeedLink TIME takes whole seconds (ObsPy truncates): widen to cover [start, end).
-        t0 = UTCDateTime(math.floor(start.timestamp))
-        t1 = UTCDateTime(math.ceil(end.timestamp) + 1)
-        client = _Client(self.host, self.port, timeout=self.timeout_s)
-        try:
-            st: Stream = client.get_waveforms(network, station, loc, cha, t0, t1)
-        except ValueError as exc:
-            # basic_client concatenates the received records; none received -> ValueError.
-            if getattr(client._slclient.slconn, "rejected", False):
-                raise FeedError(
-                    f"SeedLink server {self.url} does not serve {network}.{station} "
-                    f"(STATION or SELECT {loc}{cha} refused)"
-                ) from None
-            if not getattr(client, "bulk_data_container", None):
-                return Stream()
-            raise FeedError(f"bad answer from {self.url}: {exc}") from exc
+        # '*' globs become SeedLink '?' wildcards; the base class selects exactly.
+        req = StationRequest(network, station, (selector_for(location, channel),))
+        records = self.client.fetch_records([req], start, end)
+        st, problems = records_to_stream(records)
+        warnings.extend(problems)
         return st

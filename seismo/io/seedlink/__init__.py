@@ -1,4 +1,4 @@
-"""A SeedLink v3 server over TCP, generic over a data source.
+"""SeedLink v3 over TCP: a server generic over a data source, and a client.
 
 The server answers the SeedLink 3.1 protocol as spoken by ObsPy's clients
 (``basic_client.Client``, ``SLClient``, ``EasySeedLinkClient``) and by
@@ -21,22 +21,41 @@ Sequence numbers are deterministic: record ``j`` of block ``b`` of a station
 has number ``(b * 64 + j) mod 2**24``, so clients may resume with ``DATA seq``
 across reconnections and server restarts.
 
-Modules: ``records`` (miniSEED records, sequence numbers, SeedLink times),
-``selectors`` (``SELECT`` patterns), ``connection`` (one client session),
-``server`` (:class:`SeedLinkServer`), ``simulation`` (:func:`serve_simulation`).
+A SeedLink v3 *client* of our own (:mod:`~seismo.io.seedlink.client`) fetches
+time windows for the SeedLink feed and streams real-time records, resumable
+by sequence number.
+
+Modules: ``records`` (the wire format: packets, miniSEED records, sequence
+numbers, SeedLink times), ``selectors`` (``SELECT`` patterns), ``session``
+(what a client connection shares with the server), ``connection`` (one client
+session), ``server`` (:class:`SeedLinkServer`), ``simulation``
+(:func:`serve_simulation`), ``client`` (:class:`SeedLinkClient`).
 """
 
-from seismo.io.seedlink.connection import HELLO_CAPS, SOFTWARE
+from seismo.io.seedlink.client import (
+    DEFAULT_PORT,
+    Backoff,
+    Position,
+    Record,
+    RecordStream,
+    SeedLinkClient,
+    StationRequest,
+)
 from seismo.io.seedlink.records import RECLEN, SeedLinkServerError
 from seismo.io.seedlink.server import SeedLinkServer, Source
 from seismo.io.seedlink.simulation import serve_simulation
 
 __all__ = [
-    "HELLO_CAPS",
+    "DEFAULT_PORT",
     "RECLEN",
-    "SOFTWARE",
+    "Backoff",
+    "Position",
+    "Record",
+    "RecordStream",
+    "SeedLinkClient",
     "SeedLinkServer",
     "SeedLinkServerError",
     "Source",
+    "StationRequest",
     "serve_simulation",
 ]

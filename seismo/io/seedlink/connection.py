@@ -16,53 +16,43 @@ import select
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from seismo.io.seedlink.records import _SEQ_MOD, _SEQ_SLOTS, _info_records, _record_stream_id
-from seismo.io.seedlink.selectors import _selected, _Selector
-
-if TYPE_CHECKING:
-    from seismo.io.seedlink.server import SeedLinkServer
+from seismo.io.seedlink.records import SEQ_MOD, SEQ_SLOTS, info_records, record_stream_id
+from seismo.io.seedlink.selectors import Selector, selected
+from seismo.io.seedlink.session import (
+    HELLO_CAPS,
+    POLL_S,
+    SOFTWARE,
+    Cursor,
+    ServerState,
+    make_cursors,
+)
 
 log = logging.getLogger(__name__)
 
-SOFTWARE = "SeedLink v3.1 (seismo)"
-#: Capabilities announced after HELLO (SeedLink 3.1: protocol version, station wildcards).
-HELLO_CAPS = "SLPROTO:3.1 NSWILDCARD"
 _SEND_TIMEOUT_S = 30.0
-_POLL_S = 0.25
-
-
-@dataclass
-class _Cursor:
-    """Where one station of one connection stands."""
-
-    network: str
-    station: str
-    selectors: list[_Selector]
-    next_block: int
-    skip: int = 0  # records of next_block already delivered (resume inside a block)
-    end_block: int | None = None  # last block to send (None: real time)
-    stop_when_caught_up: bool = False  # TIME with end, FETCH: finish at the newest block
 
 
 @dataclass
 class _Request:
     stations: list[tuple[str, str]]
-    selectors: list[_Selector] = field(default_factory=list)
+    selectors: list[Selector] = field(default_factory=list)
     action: tuple[str, list[str]] | None = None
 
 
-class _Connection:
-    def __init__(self, server: SeedLinkServer, sock: socket.socket, peer: Any) -> None:
+class Connection:
+    """One client session: commands, then the data stream (run by :meth:`run`)."""
+
+    def __init__(self, server: ServerState, sock: socket.socket, peer: Any) -> None:
         self.server = server
         self.sock = sock
         self.peer = peer
         self.buf = b""
         self.requests: list[_Request] = []
         self.current: _Request | None = None
-        self.uni_selectors: list[_Selector] = []
-        self.cursors: list[_Cursor] = []
+        self.uni_selectors: list[Selector] = []
+        self.cursors: list[Cursor] = []
         self.closed = False
         self.streaming = False
 
@@ -74,7 +64,7 @@ class _Connection:
         self.send(b"OK\r\n" if ok else b"ERROR\r\n")
 
     def _alive(self) -> bool:
-        return not (self.closed or self.server._stopping.is_set() or self.server.down)
+        return not self.closed and self.server.serving
 
     def read_commands(self, timeout: float) -> list[str] | None:
         """Complete command lines received within ``timeout`` s; None at EOF."""
@@ -94,7 +84,7 @@ class _Connection:
         try:
             self.sock.settimeout(_SEND_TIMEOUT_S)
             while self._alive():
-                lines = self.read_commands(_POLL_S)
+                lines = self.read_commands(POLL_S)
                 if lines is None:
                     return
                 for line in lines:
@@ -148,7 +138,7 @@ class _Connection:
         if xml is None:
             self.reply(False)
             return
-        recs = _info_records(xml)
+        recs = info_records(xml)
         out = []
         for i, rec in enumerate(recs):
             flag = b"*" if i < len(recs) - 1 else b" "
@@ -180,7 +170,7 @@ class _Connection:
             self.reply(True)
             return
         try:
-            parsed = [_Selector.parse(a) for a in args]
+            parsed = [Selector.parse(a) for a in args]
         except ValueError:
             self.reply(False)
             return
@@ -198,7 +188,7 @@ class _Connection:
             assert self.current is not None
             req = self.current
         try:
-            self.server._make_cursors(req.stations, req.selectors, verb, args)  # validate
+            make_cursors(self.server, req.stations, req.selectors, verb, args)  # validate
         except ValueError:
             self.reply(False)
             return True
@@ -214,7 +204,7 @@ class _Connection:
         srv = self.server
         for req in self.requests:
             verb, args = req.action or ("DATA", [])
-            self.cursors.extend(srv._make_cursors(req.stations, req.selectors, verb, args))
+            self.cursors.extend(make_cursors(srv, req.stations, req.selectors, verb, args))
         self.streaming = True
         while self._alive():
             progressed = False
@@ -230,7 +220,7 @@ class _Connection:
                     cur.next_block, cur.skip = b1 + 1, 0
                     progressed = True
             self.cursors = [
-                c for c in self.cursors if not self._finished(c, lasts[(c.network, c.station)])
+                c for c in self.cursors if not c.finished(lasts[(c.network, c.station)])
             ]
             if not self.cursors:
                 self.send(b"END")
@@ -238,7 +228,7 @@ class _Connection:
                 return False
             if progressed:
                 continue
-            lines = self.read_commands(min(_POLL_S, srv.seconds_to_next_block()))
+            lines = self.read_commands(min(POLL_S, srv.seconds_to_next_block()))
             if lines is None:
                 return False
             for line in lines:
@@ -249,22 +239,16 @@ class _Connection:
                     self.info(line.split()[1].upper() if len(line.split()) > 1 else "")
         return False
 
-    @staticmethod
-    def _finished(cur: _Cursor, last: int) -> bool:
-        if cur.end_block is not None and cur.next_block > cur.end_block:
-            return True
-        return cur.stop_when_caught_up and cur.next_block > last
-
-    def send_blocks(self, cur: _Cursor, b0: int, b1: int) -> None:
+    def send_blocks(self, cur: Cursor, b0: int, b1: int) -> None:
         blocks = self.server.records(cur.network, cur.station, b0, b1)
         out = []
         for b in range(b0, b1 + 1):
             for j, rec in enumerate(blocks.get(b, ())):
                 if b == b0 and j < cur.skip:
                     continue
-                if not _selected(cur.selectors, *_record_stream_id(rec)):
+                if not selected(cur.selectors, *record_stream_id(rec)):
                     continue
-                seq = (b * _SEQ_SLOTS + j) % _SEQ_MOD
+                seq = (b * SEQ_SLOTS + j) % SEQ_MOD
                 out.append(b"SL%06X" % seq + rec)
         if out:
             self.send(b"".join(out))
@@ -278,7 +262,7 @@ class _Connection:
                 ready, _, _ = select.select([self.sock], [], [], 0.2)
                 if ready and not self.sock.recv(4096):
                     break
-                if self.server._stopping.is_set():
+                if not self.server.serving:
                     break
         except OSError:
             pass

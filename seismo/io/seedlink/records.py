@@ -1,9 +1,16 @@
-"""miniSEED records and SeedLink times for the SeedLink server.
+"""The SeedLink v3 wire format shared by the server and the client.
 
-Records are fixed 512-byte miniSEED 2 records (SeedLink 3 carries nothing
-else), Steim2-encoded with an INT32 fallback; INFO answers are ASCII records.
-Sequence numbers: record ``j`` of block ``b`` of a station has number
-``(b * _SEQ_SLOTS + j) mod _SEQ_MOD`` (see the package docstring).
+Packets: ``SL`` + six hexadecimal digits (the sequence number, modulo 2**24)
++ one 512-byte miniSEED 2 record; INFO answers: ``SLINFO`` + a blank + ``*``
+(more follow) or a blank (last) + one ASCII miniSEED record; the server ends a
+windowed transfer (TIME with an end, FETCH) with the three bytes ``END``.
+Commands carry times as ``YYYY,MM,DD,hh,mm,ss``. Reference: SeisComP
+documentation, "SeedLink protocol" (seiscomp.de/doc/apps/seedlink.html), and
+``obspy/clients/seedlink/slpacket.py``.
+
+The server encodes records with Steim2 and an INT32 fallback. Its sequence
+numbers: record ``j`` of block ``b`` of a station has number
+``(b * SEQ_SLOTS + j) mod SEQ_MOD`` (see the package docstring).
 """
 
 from __future__ import annotations
@@ -17,8 +24,13 @@ from obspy import Stream, Trace, UTCDateTime
 from seismo.errors import SeismoError
 
 RECLEN = 512  # SeedLink 3 carries fixed 512-byte miniSEED 2 records
-_SEQ_SLOTS = 64  # sequence numbers reserved per station and block
-_SEQ_MOD = 0x1000000  # six hex digits
+SEQ_SLOTS = 64  # sequence numbers the server reserves per station and block
+SEQ_MOD = 0x1000000  # six hex digits
+HEADER_LEN = 8  # "SL" + 6 hex digits, or "SLINFO" + blank + flag
+PACKET_LEN = HEADER_LEN + RECLEN
+DATA_SIGNATURE = b"SL"
+INFO_SIGNATURE = b"SLINFO"
+END_SIGNATURE = b"END"
 _INFO_CHUNK = 400  # XML bytes per ASCII INFO record (fits the 456-byte payload of 512)
 _INT32 = np.iinfo(np.int32)
 
@@ -27,7 +39,8 @@ class SeedLinkServerError(SeismoError):
     """The SeedLink server cannot start or was configured wrongly."""
 
 
-def _to_int32(tr: Trace) -> np.ndarray:
+def to_int32(tr: Trace) -> np.ndarray:
+    """The samples of ``tr`` as int32 counts (rounded, clipped to the int32 range)."""
     data = np.asarray(tr.data)
     if data.dtype == np.int32:
         return data
@@ -36,7 +49,7 @@ def _to_int32(tr: Trace) -> np.ndarray:
     return np.clip(data, _INT32.min, _INT32.max).astype(np.int32)
 
 
-def _encode(traces: Sequence[Trace]) -> list[bytes]:
+def encode_records(traces: Sequence[Trace]) -> list[bytes]:
     """512-byte miniSEED records for ``traces`` (each trace starts a new record)."""
     from obspy.io.mseed import InternalMSEEDError
 
@@ -64,7 +77,7 @@ def _encode(traces: Sequence[Trace]) -> list[bytes]:
     return [raw[i : i + RECLEN] for i in range(0, len(raw), RECLEN)]
 
 
-def _info_records(xml: str) -> list[bytes]:
+def info_records(xml: str) -> list[bytes]:
     """The INFO XML as ASCII-encoded 512-byte miniSEED records."""
     data = xml.encode("ascii", "xmlcharrefreplace")
     traces = []
@@ -77,7 +90,7 @@ def _info_records(xml: str) -> list[bytes]:
     return [raw[i : i + RECLEN] for i in range(0, len(raw), RECLEN)]
 
 
-def _record_stream_id(rec: bytes) -> tuple[str, str, str]:
+def record_stream_id(rec: bytes) -> tuple[str, str, str]:
     """(location, channel, SeedLink type) of a record (blank location = '  ').
 
     Every record served is a data record: SeedLink type "D" whatever its
@@ -90,14 +103,29 @@ def _record_stream_id(rec: bytes) -> tuple[str, str, str]:
     )
 
 
-def _sl_time(t: UTCDateTime) -> str:
+def info_time(t: UTCDateTime) -> str:
+    """A time as INFO XML writes it: ``YYYY/MM/DD hh:mm:ss.ffff``."""
     return t.strftime("%Y/%m/%d %H:%M:%S.") + f"{t.microsecond // 100:04d}"
 
 
-def _parse_sl_time(text: str) -> UTCDateTime:
+def parse_command_time(text: str) -> UTCDateTime:
     """SeedLink time "YYYY,MM,DD,hh,mm,ss" (seconds may be fractional)."""
     parts = text.split(",")
     if len(parts) != 6:
         raise ValueError(f"SeedLink time {text!r} is not YYYY,MM,DD,hh,mm,ss")
     y, mo, d, h, mi = (int(p) for p in parts[:5])
     return UTCDateTime(y, mo, d, h, mi) + float(parts[5])
+
+
+def command_time(t: UTCDateTime) -> str:
+    """A time for the DATA/FETCH/TIME commands: ``YYYY,MM,DD,hh,mm,ss`` (whole seconds,
+    truncated)."""
+    return t.strftime("%Y,%m,%d,%H,%M,%S")
+
+
+def record_station(rec: bytes) -> tuple[str, str]:
+    """(network, station) from the fixed header of a miniSEED 2 record."""
+    return (
+        rec[18:20].decode("ascii", "replace").strip(),
+        rec[8:13].decode("ascii", "replace").strip(),
+    )

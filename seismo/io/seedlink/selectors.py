@@ -15,14 +15,16 @@ _SELECTOR_RE = re.compile(r"^(!?)([A-Za-z0-9?\- ]{0,5})(?:\.([A-Za-z?]))?$")
 
 
 @dataclass(frozen=True)
-class _Selector:
+class Selector:
+    """One SELECT pattern (see the module docstring); :meth:`parse` reads its text."""
+
     negate: bool
     location: str | None  # None: any location
     channel: str
     rtype: str | None  # None: any type
 
     @classmethod
-    def parse(cls, text: str) -> _Selector:
+    def parse(cls, text: str) -> Selector:
         m = _SELECTOR_RE.match(text)
         if not m:
             raise ValueError(f"bad selector {text!r}")
@@ -57,7 +59,9 @@ def _match_code(pattern: str, code: str) -> bool:
     return True
 
 
-def _selected(selectors: list[_Selector], loc: str, cha: str, rtype: str) -> bool:
+def selected(selectors: list[Selector], loc: str, cha: str, rtype: str) -> bool:
+    """Whether a record passes ``selectors``: any positive one matches (or there is
+    none), and no negated one does."""
     pos = [s for s in selectors if not s.negate]
     if pos and not any(s.matches(loc, cha, rtype) for s in pos):
         return False

@@ -16,18 +16,17 @@ from types import TracebackType
 import numpy as np
 from obspy import Stream, Trace, UTCDateTime
 
-from seismo.io.seedlink.connection import _POLL_S, SOFTWARE, _Connection, _Cursor
+from seismo.io.seedlink.connection import Connection
 from seismo.io.seedlink.records import (
-    _SEQ_MOD,
-    _SEQ_SLOTS,
+    SEQ_MOD,
+    SEQ_SLOTS,
     SeedLinkServerError,
-    _encode,
-    _parse_sl_time,
-    _record_stream_id,
-    _sl_time,
-    _to_int32,
+    encode_records,
+    info_time,
+    record_stream_id,
+    to_int32,
 )
-from seismo.io.seedlink.selectors import _Selector
+from seismo.io.seedlink.session import POLL_S, SOFTWARE
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +103,7 @@ class SeedLinkServer:
         self._listener: socket.socket | None = None
         self._stopping = threading.Event()
         self._accept_thread: threading.Thread | None = None
-        self._conns: set[_Connection] = set()
+        self._conns: set[Connection] = set()
         self._threads: set[threading.Thread] = set()
         self._conn_lock = threading.Lock()
 
@@ -131,7 +130,7 @@ class SeedLinkServer:
             raise SeedLinkServerError(
                 f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
             ) from None
-        lst.settimeout(_POLL_S)
+        lst.settimeout(POLL_S)
         self._listener = lst
         self._stopping.clear()
         self._accept_thread = threading.Thread(
@@ -183,6 +182,11 @@ class SeedLinkServer:
         self.stop()
 
     @property
+    def serving(self) -> bool:
+        """True while running and not marked ``down`` (client connections check it)."""
+        return not (self._stopping.is_set() or self.down)
+
+    @property
     def n_clients(self) -> int:
         """Connected clients."""
         with self._conn_lock:
@@ -207,7 +211,7 @@ class SeedLinkServer:
             if self.down:
                 sock.close()
                 continue
-            conn = _Connection(self, sock, peer)
+            conn = Connection(self, sock, peer)
             thread = threading.Thread(
                 target=self._serve, args=(conn,), name=f"seedlink-{peer}", daemon=True
             )
@@ -216,7 +220,7 @@ class SeedLinkServer:
                 self._threads.add(thread)
             thread.start()
 
-    def _serve(self, conn: _Connection) -> None:
+    def _serve(self, conn: Connection) -> None:
         log.debug("SeedLink client %s connected", conn.peer)
         try:
             conn.run()
@@ -245,59 +249,6 @@ class SeedLinkServer:
 
     def block_start(self, b: int) -> UTCDateTime:
         return UTCDateTime(b * self.record_seconds)
-
-    def _make_cursors(
-        self,
-        stations: list[tuple[str, str]],
-        selectors: list[_Selector],
-        verb: str,
-        args: list[str],
-    ) -> list[_Cursor]:
-        """Cursors for an action command (raises ValueError on bad arguments)."""
-        return [self._make_cursor(n, s, selectors, verb, args) for n, s in stations]
-
-    def _make_cursor(
-        self, network: str, station: str, selectors: list[_Selector], verb: str, args: list[str]
-    ) -> _Cursor:
-        rs = self.record_seconds
-        last, first = self.last_block(network, station), self.first_block()
-        start, skip, end, stop = last + 1, 0, None, verb == "FETCH"
-        if verb == "TIME":
-            if not 1 <= len(args) <= 2:
-                raise ValueError("TIME needs begin [end]")
-            begin = _parse_sl_time(args[0])
-            start = max(first, math.floor(begin.timestamp / rs + 1e-9))
-            if len(args) == 2:
-                t_end = _parse_sl_time(args[1])
-                if t_end <= begin:
-                    raise ValueError("TIME end before begin")
-                end = math.ceil(t_end.timestamp / rs - 1e-9) - 1
-                stop = True
-        elif args:  # DATA/FETCH seq [time]
-            if len(args) > 2:
-                raise ValueError("too many arguments")
-            seq = int(args[0], 16) % _SEQ_MOD
-            k_max = last * _SEQ_SLOTS + _SEQ_SLOTS - 1
-            k = k_max - ((k_max - seq) % _SEQ_MOD)
-            blk, skip = divmod(k, _SEQ_SLOTS)
-            if blk < first:
-                if len(args) == 2:
-                    blk = max(first, math.floor(_parse_sl_time(args[1]).timestamp / rs))
-                else:
-                    blk = first
-                skip = 0
-            start = blk
-        if stop and end is None:
-            end = last
-        return _Cursor(
-            network,
-            station,
-            list(selectors),
-            next_block=start,
-            skip=skip,
-            end_block=end,
-            stop_when_caught_up=stop,
-        )
 
     def records(self, network: str, station: str, b0: int, b1: int) -> dict[int, list[bytes]]:
         """Records of blocks ``b0..b1`` (inclusive) of one station, made on demand."""
@@ -339,7 +290,7 @@ class SeedLinkServer:
             sr = float(tr.stats.sampling_rate)
             if sr <= 0 or tr.stats.npts == 0:
                 continue
-            data = _to_int32(tr)
+            data = to_int32(tr)
             ts = tr.stats.starttime
             for b in range(b0, b1 + 1):
                 bs = b * rs
@@ -350,7 +301,7 @@ class SeedLinkServer:
                 hdr = {k: tr.stats[k] for k in ("network", "station", "location", "channel")}
                 hdr.update(sampling_rate=sr, starttime=ts + i0 / sr)
                 chunks.setdefault(b, []).append(Trace(np.ascontiguousarray(data[i0:i1]), hdr))
-        return {b: _encode(trs) for b, trs in chunks.items()}
+        return {b: encode_records(trs) for b, trs in chunks.items()}
 
     def channels(self, network: str, station: str) -> list[tuple[str, str]]:
         """(location, channel) pairs the station serves, learnt from its newest block."""
@@ -359,7 +310,7 @@ class SeedLinkServer:
             last = self.last_block()
             recs = self.records(network, station, last, last).get(last, [])
             found = sorted(
-                {(_record_stream_id(r)[0].strip(), _record_stream_id(r)[1]) for r in recs}
+                {(record_stream_id(r)[0].strip(), record_stream_id(r)[1]) for r in recs}
             )
             if not found:
                 return []
@@ -379,7 +330,7 @@ class SeedLinkServer:
             "seedlink",
             software=SOFTWARE,
             organization=self.organization,
-            started=_sl_time(self._started_at),
+            started=info_time(self._started_at),
         )
         if level in ("CAPABILITIES", "ALL"):
             for cap in (
@@ -404,8 +355,8 @@ class SeedLinkServer:
                     name=s,
                     network=n,
                     description=self.description(n, s),
-                    begin_seq=f"{(first * _SEQ_SLOTS) % _SEQ_MOD:06X}",
-                    end_seq=f"{(last * _SEQ_SLOTS) % _SEQ_MOD:06X}",
+                    begin_seq=f"{(first * SEQ_SLOTS) % SEQ_MOD:06X}",
+                    end_seq=f"{(last * SEQ_SLOTS) % SEQ_MOD:06X}",
                     stream_check="enabled",
                 )
                 if level != "STATIONS":
@@ -416,8 +367,8 @@ class SeedLinkServer:
                             location=loc,
                             seedname=cha,
                             type="D",
-                            begin_time=_sl_time(self.block_start(first)),
-                            end_time=_sl_time(self.block_start(last + 1)),
+                            begin_time=info_time(self.block_start(first)),
+                            end_time=info_time(self.block_start(last + 1)),
                         )
         if level in ("CONNECTIONS", "ALL"):
             with self._conn_lock:

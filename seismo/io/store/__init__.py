@@ -11,6 +11,12 @@ Public API::
     store.query_events(since, until)         # -> list[Event], latest version per id
     store.close()
 
+Reads: ``query_events``, ``query_picks``, ``query_health``, ``query_event_versions``,
+``query_alert_records``, ``query_station_status`` and ``count``; every InfluxQL
+statement is built in :mod:`seismo.io.store.queries`. Local servers for tests, the
+demo and development (``InfluxServer``, ``VictoriaMetricsServer``, ``free_port``,
+``ensure_local_influx``) live in :mod:`seismo.io.store.server`.
+
 Schema: ``docs/influx_schema.md``.
 """
 
@@ -18,28 +24,16 @@ from seismo.io.store.connection import (
     InfluxConnection,
     connection_from_airflow_fields,
     connection_from_settings,
-    settings_from_airflow_connection,
 )
 from seismo.io.store.influx import InfluxStore, WriteReport
-from seismo.io.store.server import (
-    InfluxServer,
-    VictoriaMetricsServer,
-    ensure_local_influx,
-    free_port,
-)
 from seismo.io.store.writer import StoreRejected, StoreUnavailable
 
 __all__ = [
     "InfluxConnection",
-    "InfluxServer",
     "InfluxStore",
     "StoreRejected",
     "StoreUnavailable",
-    "VictoriaMetricsServer",
     "WriteReport",
     "connection_from_airflow_fields",
     "connection_from_settings",
-    "ensure_local_influx",
-    "free_port",
-    "settings_from_airflow_connection",
 ]

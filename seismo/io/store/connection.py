@@ -1,9 +1,11 @@
-"""Connection settings for the InfluxDB store: config, environment, Airflow Connection.
+"""Connection settings for the InfluxDB store: config, Airflow Connection fields, environment.
 
 Precedence (lowest first):
 
 1. ``[store]`` in the configuration file;
-2. the Airflow Connection named by ``store.airflow_conn_id`` (only when set);
+2. the fields of the Airflow Connection named by ``store.airflow_conn_id``, when the
+   caller passes them (the DAG tasks do, through
+   :mod:`seismo.shells.airflow_connection`; this module never imports Airflow);
 3. environment variables ``SEISMO_INFLUX_URL``, ``SEISMO_INFLUX_DATABASE``,
    ``SEISMO_INFLUX_BUCKET``, ``SEISMO_INFLUX_ORG``, ``SEISMO_INFLUX_API``,
    ``SEISMO_INFLUX_USER``; the token from the variable named by ``store.token_env``
@@ -139,14 +141,19 @@ def _apply(conn: InfluxConnection, **changes: Any) -> InfluxConnection:
 
 
 def connection_from_settings(
-    settings: Settings, env: Mapping[str, str] | None = None, *, use_airflow: bool = True
+    settings: Settings,
+    env: Mapping[str, str] | None = None,
+    *,
+    airflow_fields: Mapping[str, Any] | None = None,
 ) -> InfluxConnection:
-    """Build the connection from config, the Airflow Connection (if named) and ``env``.
+    """Build the connection from config, Airflow Connection fields and ``env``.
 
     Args:
         settings: the configuration (``settings.store``).
         env: environment mapping (default ``os.environ``).
-        use_airflow: consult ``store.airflow_conn_id`` when it is set.
+        airflow_fields: the fields of the Airflow Connection named by
+            ``store.airflow_conn_id`` (keywords of :func:`connection_from_airflow_fields`:
+            host, port, schema, login, password, extra), looked up by the caller.
     """
     env = os.environ if env is None else env
     st = settings.store
@@ -155,8 +162,11 @@ def connection_from_settings(
         url=url, api=st.api, database=st.database, bucket=st.bucket, org=st.org,
         username=st.username or url_user, password=url_pw, timeout_s=st.timeout_s,
     )
-    if use_airflow and st.airflow_conn_id:
-        conn = settings_from_airflow_connection(st.airflow_conn_id, base=conn)
+    if airflow_fields is not None:
+        conn = connection_from_airflow_fields(**airflow_fields, base=conn)
+    elif st.airflow_conn_id:
+        log.debug("store.airflow_conn_id=%r is looked up by the Airflow tasks only; "
+                  "using [store] and the environment", st.airflow_conn_id)
 
     def get(name: str | None) -> str | None:
         return (env.get(name) or None) if name else None
@@ -187,8 +197,8 @@ def connection_from_airflow_fields(
     Same meaning as ``apache-airflow-providers-influxdb``'s ``InfluxDBHook.get_uri``:
     ``schema`` is the URL scheme (http/https), ``host`` and ``port`` the server. When
     ``port`` is empty we use 8086 for http and 443 for https (InfluxDB's documented
-    HTTP port). DESIGN.md §3 warns that some provider versions default the port to
-    7687 (Neo4j's port); never rely on the provider default — set the port.
+    HTTP port). Some provider versions default the port to 7687 (Neo4j's port);
+    never rely on the provider default — set the port.
     ``extra`` (JSON) may hold ``token``, ``org`` (or ``org_name``), ``bucket``,
     ``database``, ``api``, ``timeout_s``. ``login``/``password`` give basic auth.
     """
@@ -228,30 +238,4 @@ def connection_from_airflow_fields(
         bucket=extras.get("bucket") or None, database=extras.get("database") or None,
         api=extras.get("api") or None, username=login or None, password=password or None,
         timeout_s=float(timeout) if timeout else None,
-    )
-
-
-def settings_from_airflow_connection(
-    conn_id: str, base: InfluxConnection | None = None
-) -> InfluxConnection:
-    """Read the Airflow Connection ``conn_id`` (type influxdb) into an :class:`InfluxConnection`.
-
-    Airflow is imported here, lazily: seismo imports and runs without Airflow.
-    Raises:
-        StoreError: Airflow is not installed or the connection cannot be found.
-    """
-    try:
-        from airflow.sdk import Connection  # Airflow 3 task SDK
-    except ImportError:
-        raise StoreError(
-            f"store.airflow_conn_id={conn_id!r} is set but Airflow is not installed"
-        ) from None
-    try:
-        c = Connection.get(conn_id)
-    except Exception as exc:  # Airflow raises its own types (AirflowNotFoundException, ...)
-        raise StoreError(
-            f"Airflow connection {conn_id!r} not found or unreadable ({type(exc).__name__})"
-        ) from None
-    return connection_from_airflow_fields(
-        c.host, c.port, c.schema, c.login, c.password, c.extra, base=base
     )

@@ -35,12 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from influxdb_client import Point
 from obspy import UTCDateTime
 
 from seismo.config import Settings
 from seismo.errors import StoreError
 from seismo.io.store import points as P
+from seismo.io.store import queries as Q
 from seismo.io.store.connection import InfluxConnection, connection_from_settings
 from seismo.io.store.reader import event_from_row, health_from_row, latest_versions, pick_from_row
 from seismo.io.store.spool import Spool
@@ -49,8 +49,6 @@ from seismo.io.store.writer import (
     StoreUnavailable,
     Transport,
     make_transport,
-    quote_ident,
-    quote_str,
 )
 from seismo.io.store.writer import query as run_query
 from seismo.model import Event, Pick, StationHealth, StationResult
@@ -174,8 +172,9 @@ class InfluxStore:
         return self._transport.api if self._transport else None
 
     # ------------------------------------------------------------------ writing
-    def write_points(self, points: Iterable[Point | Any]) -> WriteReport:
-        """Write already-built points (validated one by one)."""
+    def write_points(self, points: Iterable[P.StorePoint]) -> WriteReport:
+        """Write already-built points (:func:`seismo.io.store.points.make_point`); anything
+        else is rejected, named in the report."""
         lines: list[str] = []
         rejected: list[tuple[str, str]] = []
         for p in points:
@@ -382,21 +381,6 @@ class InfluxStore:
         """Raw InfluxQL; rows as dicts with ``time`` in µs since epoch."""
         return run_query(self.connection, q)
 
-    @staticmethod
-    def _where_time(since: UTCDateTime | None, until: UTCDateTime | None) -> list[str]:
-        conds = []
-        if since is not None:
-            conds.append(f"time >= {quote_str(P.iso_us(UTCDateTime(since)))}")
-        if until is not None:
-            conds.append(f"time <= {quote_str(P.iso_us(UTCDateTime(until)))}")
-        return conds
-
-    def _select(self, measurement: str, conds: list[str]) -> list[dict[str, Any]]:
-        q = f"SELECT * FROM {quote_ident(measurement)}"
-        if conds:
-            q += " WHERE " + " AND ".join(conds)
-        return self.query(q)
-
     def query_events(
         self,
         since: UTCDateTime | None = None,
@@ -411,7 +395,7 @@ class InfluxStore:
         ``status`` / ``min_magnitude`` filter the latest versions (an event confirmed
         in version 2 is not returned as "automatic").
         """
-        events = [event_from_row(r) for r in self._select(P.EVENTS, self._where_time(since, until))]
+        events = [event_from_row(r) for r in self.query(Q.events(since, until))]
         if not all_versions:
             events = latest_versions(events)
         if status is not None:
@@ -430,11 +414,8 @@ class InfluxStore:
         phase: str | None = None,
     ) -> list[Pick]:
         """Picks with pick time in [since, until], sorted by time."""
-        conds = self._where_time(since, until)
-        for key, val in (("network", network), ("station", station), ("phase", phase)):
-            if val is not None:
-                conds.append(f"{quote_ident(key)} = {quote_str(val)}")
-        picks = [pick_from_row(r) for r in self._select(P.PICKS, conds)]
+        rows = self.query(Q.picks(since, until, network=network, station=station, phase=phase))
+        picks = [pick_from_row(r) for r in rows]
         return sorted(picks, key=lambda p: (p.time, p.seed_id, p.phase))
 
     def query_health(
@@ -446,25 +427,41 @@ class InfluxStore:
         status: str | None = None,
     ) -> list[StationHealth]:
         """Channel/station health with window end in [since, until]."""
-        conds = self._where_time(since, until)
-        for key, val in (("station", station), ("status", status)):
-            if val is not None:
-                conds.append(f"{quote_ident(key)} = {quote_str(val)}")
-        rows = self._select(P.STATION_HEALTH, conds)
+        rows = self.query(Q.health(since, until, station=station, status=status))
         out = [health_from_row(r) for r in rows]
         return sorted(out, key=lambda h: (h.time, h.network, h.station, h.location, h.channel))
+
+    def query_event_versions(
+        self,
+        event_id: str,
+        since: UTCDateTime | None = None,
+        until: UTCDateTime | None = None,
+    ) -> list[Event]:
+        """Every stored version of ``event_id`` (origin time in [since, until] when
+        given), oldest version first."""
+        rows = self.query(Q.event_versions(event_id, since, until))
+        events = [event_from_row(r) for r in rows if r.get("event_id") == event_id]
+        return sorted(events, key=lambda e: (e.version, e.creation_time or e.time))
+
+    def query_alert_records(
+        self, event_id: str, since: UTCDateTime | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows of the ``alerts`` measurement for ``event_id`` (sent at or after
+        ``since`` when given), oldest first; ``time`` in µs since epoch."""
+        rows = self.query(Q.alert_records(event_id, since))
+        return sorted((r for r in rows if r.get("event_id") == event_id),
+                      key=lambda r: (r.get("time", 0), str(r.get("identifier"))))
+
+    def query_station_status(self, after: UTCDateTime, until: UTCDateTime) -> list[dict[str, Any]]:
+        """``station_status`` rows (samples, error, network, station) of the windows
+        ending in (after, until]; ``time`` (the window end) in µs since epoch."""
+        return self.query(Q.station_status(after, until))
 
     def count(
         self, measurement: str, since: UTCDateTime | None = None, until: UTCDateTime | None = None
     ) -> int:
         """Number of points in ``measurement`` (optionally in a time range)."""
-        key = P.KEY_FIELD.get(measurement)
-        sel = f"COUNT({quote_ident(key)})" if key else "COUNT(*)"
-        q = f"SELECT {sel} FROM {quote_ident(measurement)}"
-        conds = self._where_time(since, until)
-        if conds:
-            q += " WHERE " + " AND ".join(conds)
-        rows = self.query(q)
+        rows = self.query(Q.count(measurement, since, until))
         if not rows:
             return 0
         counts = [v for k, v in rows[0].items() if k.startswith("count") and isinstance(v, int)]

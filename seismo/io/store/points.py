@@ -22,6 +22,7 @@ import json
 import re
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from influxdb_client import Point, WritePrecision
@@ -82,7 +83,6 @@ MAX_JSON_BYTES = 60_000
 _RESERVED_KEYS = {"time", "_field", "_measurement"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NEWLINE = re.compile(r"[\n\r]")
-_VALIDATED = "_seismo_validated"  # attribute set on points built (and checked) by make_point
 
 
 # --------------------------------------------------------------------------- time
@@ -136,80 +136,92 @@ def _check_string_field(key: str, value: str, measurement: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class StorePoint:
+    """One point of the schema: measurement, tags, fields and time (µs since epoch).
+
+    Made and validated by :func:`make_point` (None tags and fields are left out);
+    :func:`to_line` renders it through influxdb-client's public ``Point`` API.
+    """
+
+    measurement: str
+    tags: Mapping[str, str]
+    fields: Mapping[str, Any]
+    time_us: int
+
+
 def make_point(
     measurement: str,
     tags: Mapping[str, str | None],
     fields: Mapping[str, Any],
     time: int | UTCDateTime | dt.datetime,
-) -> Point:
-    """Build a validated :class:`influxdb_client.Point` at µs precision.
+) -> StorePoint:
+    """Build a validated :class:`StorePoint` at µs precision.
 
-    ``None`` tags and ``None``/non-finite fields are dropped. Raises StoreError
-    naming the offending key or value.
+    ``None`` tags and ``None`` fields are dropped (non-finite floats are dropped when
+    the line is rendered). Raises StoreError naming the offending key or value.
     """
-    p = Point(measurement)
-    for k, v in tags.items():
-        if v is None or v == "":
-            continue
-        p.tag(k, str(v))
-    for k, v in fields.items():
-        if v is None:
-            continue
-        p.field(k, v)
-    p.time(time if isinstance(time, int) else time_us(time), PRECISION)
+    p = StorePoint(
+        measurement,
+        {k: str(v) for k, v in tags.items() if v is not None and v != ""},
+        {k: v for k, v in fields.items() if v is not None},
+        time if isinstance(time, int) else time_us(time),
+    )
     validate_point(p)
-    setattr(p, _VALIDATED, True)
     return p
 
 
-def validate_point(p: Point) -> None:
-    """Check that ``p`` round-trips through line protocol; raise StoreError if not.
-
-    Reads the point's (private, stable since influxdb-client 1.x) attributes.
-    """
-    measurement = p._name
+def validate_point(p: StorePoint) -> None:
+    """Check that ``p`` round-trips through line protocol; raise StoreError if not."""
+    measurement = p.measurement
     _check_name("measurement", measurement, "<point>")
     if measurement.startswith("#"):
         raise StoreError(f"measurement {measurement!r} starts with '#' (a comment)")
-    for k, v in p._tags.items():
+    for k, v in p.tags.items():
         _check_name("tag key", k, measurement)
         if k in _RESERVED_KEYS:
             raise StoreError(f"{measurement}: tag key {k!r} is reserved")
-        if v is not None and v != "":
-            _check_tag_value(k, str(v), measurement)
-    n_fields = 0
-    for k, v in p._fields.items():
+        _check_tag_value(k, v, measurement)
+    for k, v in p.fields.items():
         _check_name("field key", k, measurement)
         if k in _RESERVED_KEYS:
             raise StoreError(f"{measurement}: field key {k!r} is reserved")
         if isinstance(v, str):
             _check_string_field(k, v, measurement)
-        elif not isinstance(v, bool | int | float) and v is not None:
+        elif not isinstance(v, bool | int | float):
             raise StoreError(f"{measurement}: field {k}={v!r} has unsupported type")
-        n_fields += v is not None
-    if n_fields == 0:
+    if not p.fields:
         raise StoreError(f"{measurement}: point has no fields")
-    both = set(p._tags) & set(p._fields)
+    both = set(p.tags) & set(p.fields)
     if both:
         raise StoreError(f"{measurement}: key(s) {sorted(both)} used as both tag and field")
-    if not isinstance(p._time, int):
+    if not isinstance(p.time_us, int):
         raise StoreError(f"{measurement}: point needs an integer µs timestamp")
 
 
-def to_line(p: Point) -> str:
-    """Validate ``p`` (unless built by :func:`make_point`) and render one line (µs)."""
-    if not getattr(p, _VALIDATED, False):
-        validate_point(p)
-    line = p.to_line_protocol(PRECISION)
-    if not line:  # every field was None/NaN
-        raise StoreError(f"{p._name}: point has no finite field values")
+def to_line(p: StorePoint) -> str:
+    """One line of line protocol (µs) for ``p``, escaped by influxdb-client's ``Point``."""
+    if not isinstance(p, StorePoint):
+        raise StoreError(
+            f"{type(p).__name__} is not a StorePoint: build points with "
+            "seismo.io.store.points.make_point (or the *_point converters)"
+        )
+    point = Point(p.measurement)
+    for k, v in p.tags.items():
+        point.tag(k, v)
+    for k, v in p.fields.items():
+        point.field(k, v)
+    point.time(p.time_us, PRECISION)
+    line = point.to_line_protocol(PRECISION)
+    if not line:  # every field was NaN/inf
+        raise StoreError(f"{p.measurement}: point has no finite field values")
     return line
 
 
-def describe_point(p: Point) -> str:
+def describe_point(p: StorePoint) -> str:
     """Short log-safe identity of a point: measurement, tags and time."""
-    tags = ",".join(f"{k}={v!r}" for k, v in sorted(p._tags.items()))
-    return f"{p._name}[{tags}]@{p._time}"
+    tags = ",".join(f"{k}={v!r}" for k, v in sorted(p.tags.items()))
+    return f"{p.measurement}[{tags}]@{p.time_us}"
 
 
 def one_line(text: str) -> str:
@@ -222,7 +234,7 @@ def _f(x: float | None) -> float | None:
 
 
 # --------------------------------------------------------------------------- converters
-def pick_point(p: Pick) -> Point:
+def pick_point(p: Pick) -> StorePoint:
     """``picks``: one point per pick at the pick time."""
     return make_point(
         PICKS,
@@ -247,7 +259,7 @@ def event_json(e: Event) -> tuple[str, str]:
     return "json_z", packed
 
 
-def event_point(e: Event) -> Point:
+def event_point(e: Event) -> StorePoint:
     """``events``: one point per event version at the origin time; status is a tag."""
     jkey, jval = event_json(e)
     return make_point(
@@ -269,7 +281,9 @@ def event_point(e: Event) -> Point:
     )
 
 
-def station_magnitude_point(m: StationMagnitude, event_id: str, origin: UTCDateTime) -> Point:
+def station_magnitude_point(
+    m: StationMagnitude, event_id: str, origin: UTCDateTime
+) -> StorePoint:
     """``station_magnitudes``: one point per component amplitude, at the origin time."""
     return make_point(
         STATION_MAGNITUDES,
@@ -280,7 +294,9 @@ def station_magnitude_point(m: StationMagnitude, event_id: str, origin: UTCDateT
     )
 
 
-def station_intensity_point(s: StationIntensity, event_id: str, origin: UTCDateTime) -> Point:
+def station_intensity_point(
+    s: StationIntensity, event_id: str, origin: UTCDateTime
+) -> StorePoint:
     """``station_intensity``: observed PGA/PGV/intensity per station, at the origin time."""
     return make_point(
         STATION_INTENSITY,
@@ -292,7 +308,9 @@ def station_intensity_point(s: StationIntensity, event_id: str, origin: UTCDateT
     )
 
 
-def site_intensity_point(s: SiteIntensity, event_id: str, origin: UTCDateTime) -> Point:
+def site_intensity_point(
+    s: SiteIntensity, event_id: str, origin: UTCDateTime
+) -> StorePoint:
     """``site_intensity``: predicted intensity at a configured site, at the origin time."""
     return make_point(
         SITE_INTENSITY,
@@ -304,7 +322,7 @@ def site_intensity_point(s: SiteIntensity, event_id: str, origin: UTCDateTime) -
     )
 
 
-def event_points(e: Event, details: bool = True) -> list[Point]:
+def event_points(e: Event, details: bool = True) -> list[StorePoint]:
     """The ``events`` point plus (``details``) its station magnitudes and intensities."""
     pts = [event_point(e)]
     if details:
@@ -317,7 +335,7 @@ def event_points(e: Event, details: bool = True) -> list[Point]:
 _HEALTH_FIXED = {"status_code", "reasons"}
 
 
-def health_point(h: StationHealth) -> Point:
+def health_point(h: StationHealth) -> StorePoint:
     """``station_health``: status tag, ``status_code``, ``reasons`` and one field per metric."""
     fields: dict[str, Any] = {
         "status_code": STATUS_CODE.get(h.status, 3),
@@ -338,7 +356,7 @@ def health_point(h: StationHealth) -> Point:
     )
 
 
-def station_status_point(r: StationResult, window_end: UTCDateTime) -> Point:
+def station_status_point(r: StationResult, window_end: UTCDateTime) -> StorePoint:
     """``station_status``: per-window feed status of one station, at the window end."""
     return make_point(
         STATION_STATUS,
@@ -353,7 +371,7 @@ def station_status_point(r: StationResult, window_end: UTCDateTime) -> Point:
 _ALERT_TAGS = TAGS[ALERTS]
 
 
-def alert_point(record: Mapping[str, Any]) -> Point:
+def alert_point(record: Mapping[str, Any]) -> StorePoint:
     """``alerts``: one point per delivery record at its ``sent`` time.
 
     ``record`` needs ``identifier`` and ``sent``; ``group``, ``channel``, ``status``,

@@ -252,7 +252,7 @@ def ensure_local_influx(settings: Settings) -> InfluxServer | None:
     """
     from seismo.io.store.connection import connection_from_settings
 
-    conn = connection_from_settings(settings, use_airflow=False)
+    conn = connection_from_settings(settings)
     if not conn.is_loopback:
         return None
     if _http_status(conn.base_url + "/ping", 1.0) is not None:

@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol
 
 from seismo.errors import StoreError
 from seismo.io.store.connection import InfluxConnection
+from seismo.io.store.queries import create_database
 
 log = logging.getLogger(__name__)
 
@@ -146,18 +147,22 @@ class V1Transport:
         self._db_checked = False
 
     def create_database(self) -> None:
-        query(self.conn, f"CREATE DATABASE {quote_ident(self.conn.database)}", method="POST",
-              db=None)
+        query(self.conn, create_database(self.conn.database), method="POST", db=None)
 
-    def write(self, lines: Sequence[str]) -> None:
-        body = ("\n".join(lines) + "\n").encode("utf-8")
+    def ensure_database(self) -> None:
+        """Create the database if it is missing, once per transport.
+
+        An empty ``/write`` answers 404 "database not found" for a missing database
+        (204 otherwise) without a body to send: a large first batch to a missing
+        database would otherwise get its 404 before the body is sent, and lose the
+        answer to a broken pipe.
+        """
+        if self._db_checked:
+            return
         params = {"db": self.conn.database, "precision": "u"}
-        status, _, resp = _http(self.conn, "POST", "/write", params, body,
+        status, _, resp = _http(self.conn, "POST", "/write", params, b"",
                                 {"Content-Type": "text/plain; charset=utf-8"})
-        if status == 404 and not self._db_checked and "database not found" in resp.decode(
-            "utf-8", "replace"
-        ):
-            self._db_checked = True
+        if status == 404 and "database not found" in resp.decode("utf-8", "replace"):
             log.info("creating database %r on %s", self.conn.database, self.conn.base_url)
             try:
                 self.create_database()
@@ -165,8 +170,16 @@ class V1Transport:
                 raise StoreUnavailable(
                     f"database {self.conn.database!r} not found and cannot be created: {exc}"
                 ) from None
-            status, _, resp = _http(self.conn, "POST", "/write", params, body,
-                                    {"Content-Type": "text/plain; charset=utf-8"})
+        elif status // 100 != 2:
+            raise classify(self.conn, status, _error_text(resp), "database check")
+        self._db_checked = True
+
+    def write(self, lines: Sequence[str]) -> None:
+        self.ensure_database()
+        body = ("\n".join(lines) + "\n").encode("utf-8")
+        params = {"db": self.conn.database, "precision": "u"}
+        status, _, resp = _http(self.conn, "POST", "/write", params, body,
+                                {"Content-Type": "text/plain; charset=utf-8"})
         if status // 100 != 2:
             raise classify(self.conn, status, _error_text(resp), f"write of {len(lines)} points")
 
@@ -267,13 +280,3 @@ def query(
                 row.update({c: v for c, v in zip(cols, values, strict=False) if v is not None})
                 rows.append(row)
     return rows
-
-
-def quote_ident(name: str) -> str:
-    """An InfluxQL identifier in double quotes."""
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def quote_str(value: str) -> str:
-    """An InfluxQL string literal in single quotes."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from seismo.io.store import InfluxConnection, InfluxServer, InfluxStore, free_port
+from seismo.io.store import InfluxConnection, InfluxStore
+from seismo.io.store.server import InfluxServer, free_port
 
 
 @pytest.fixture(scope="session")

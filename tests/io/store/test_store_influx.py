@@ -7,19 +7,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from influxdb_client import Point
 from store_factories import T0, make_event, make_health, make_pick, make_result
 
 from seismo.cli.main import main as cli_main
-from seismo.io.store import (
-    InfluxConnection,
-    InfluxServer,
-    InfluxStore,
-    WriteReport,
-    ensure_local_influx,
-    free_port,
-)
+from seismo.io.store import InfluxConnection, InfluxStore, WriteReport
 from seismo.io.store import points as P
+from seismo.io.store.server import InfluxServer, ensure_local_influx, free_port
 from seismo.io.store.spool import REJECTED
 
 pytestmark = pytest.mark.influx
@@ -106,6 +99,30 @@ def test_station_status_and_alerts(store: InfluxStore) -> None:
         ("SZ-ev1-1", "ev1", "oncall", P.time_us(T0 + 5))}
 
 
+def test_review_and_report_reads_quote_what_they_are_given(store: InfluxStore) -> None:
+    odd = "ev'1\\x"  # a quote and a backslash must neither break nor widen a query
+    v1 = make_event(odd, 1)
+    v2 = dataclasses.replace(make_event(odd, 2, "confirmed"), magnitude=3.4)
+    store.write_events([v2, v1, make_event("other", 1, dt=30.0)])
+    assert store.query_event_versions(odd) == [v1, v2]
+    assert store.query_event_versions(odd, T0 - 60, T0 + 60) == [v1, v2]
+    assert store.query_event_versions(odd, T0 + 1, T0 + 60) == []
+    assert store.query_event_versions("x' OR event_id =~ /.*/ OR '1'='1") == []
+    rec = {"identifier": "SZ-1", "sent": T0 + 5, "event_id": odd, "msg_type": "Alert",
+           "status": "Actual", "group": "oncall", "channel": "audit"}
+    store.write_alerts([{**rec, "identifier": "SZ-2", "sent": T0 + 50, "msg_type": "Update"},
+                        rec, {**rec, "event_id": "other", "sent": T0 + 7}])
+    got = store.query_alert_records(odd)
+    assert [(r["identifier"], r["msg_type"]) for r in got] == [
+        ("SZ-1", "Alert"), ("SZ-2", "Update")]
+    assert [r["identifier"] for r in store.query_alert_records(odd, T0 + 10)] == ["SZ-2"]
+    for end in (T0 + 60, T0 + 120):
+        store.write_station_results([make_result("ST01"), make_result("ST02", "down")], end)
+    rows = store.query_station_status(T0 + 60, T0 + 120)  # (after, until]
+    assert {(r["station"], r["samples"], r["error"], r["time"]) for r in rows} == {
+        ("ST01", 18000, False, P.time_us(T0 + 120)), ("ST02", 0, True, P.time_us(T0 + 120))}
+
+
 # --------------------------------------------------------------------------- idempotence
 def test_rerun_same_window_overwrites(store: InfluxStore) -> None:
     picks = [make_pick(f"ST{i:02d}") for i in range(10)]
@@ -141,11 +158,24 @@ def test_escaping_round_trip_and_newline_isolated(store: InfluxStore) -> None:
     assert row["identifier"] == 'a "q" \\ b, c=d e' and row["event_id"] == "é"
 
 
+def test_first_large_batch_creates_the_missing_database(
+    influx_server: InfluxServer, tmp_path: Path
+) -> None:
+    """The database is created before the first batch is sent: a missing database's 404
+    comes back before a large body is sent, which lost the answer to a broken pipe."""
+    conn = InfluxConnection(url=influx_server.url, database=f"t_{uuid.uuid4().hex[:12]}")
+    picks = [make_pick(f"S{i % 500:03d}", dt=i * 0.01) for i in range(5000)]
+    with InfluxStore(conn, tmp_path / "spool", batch_size=5000, retry_interval_s=0.0) as st:
+        rep = st.write_picks(picks)
+        assert (rep.written, rep.spooled, rep.n_rejected) == (5000, 0, 0)
+        assert st.count(P.PICKS) == 5000
+
+
 def test_server_rejection_is_isolated_not_spooled(store: InfluxStore, tmp_path: Path) -> None:
     """A field-type conflict (HTTP 400) rejects only that point; the rest of the batch lands."""
     store.write_picks([make_pick("ST00")])  # snr is a float field
-    conflicting = Point("picks").tag("station", "ST50").field("snr", "high").field(
-        "pick_id", "x").time(P.time_us(T0 + 7), P.PRECISION)
+    conflicting = P.make_point("picks", {"station": "ST50"}, {"snr": "high", "pick_id": "x"},
+                               T0 + 7)
     good = [P.pick_point(make_pick(f"ST{i:02d}", dt=i)) for i in range(1, 20)]
     rep = store.write_points([*good[:9], conflicting, *good[9:]])
     assert rep.written == 19 and rep.n_rejected == 1 and rep.spooled == 0

@@ -18,10 +18,10 @@ from seismo.io.store import (
     InfluxStore,
     connection_from_airflow_fields,
     connection_from_settings,
-    free_port,
 )
 from seismo.io.store import points as P
 from seismo.io.store.reader import event_from_row, latest_versions
+from seismo.io.store.server import free_port
 from seismo.io.store.spool import Spool
 from seismo.io.store.writer import StoreUnavailable, api_for_version, query
 
@@ -114,7 +114,7 @@ def test_event_point_and_json_round_trip() -> None:
     line = P.to_line(p)
     assert line.startswith("events,status=automatic ")
     assert "version=1i" in line and "outside_network=false" in line
-    row = {"time": P.time_us(e.time), **p._fields}
+    row = {"time": P.time_us(e.time), **p.fields}
     assert event_from_row(row) == e
 
 
@@ -126,7 +126,7 @@ def test_large_event_json_is_compressed() -> None:
 
 
 def test_event_points_details() -> None:
-    names = [p._name for p in P.event_points(make_event())]
+    names = [p.measurement for p in P.event_points(make_event())]
     assert names == ["events", "station_magnitudes", "station_magnitudes",
                      "station_intensity", "site_intensity"]
 
@@ -267,3 +267,33 @@ def test_spool_lock_excludes(tmp_path: Path) -> None:
             assert not got2
     with sp.lock(0.1) as got3:
         assert got3
+
+
+def test_influxql_is_built_and_quoted_in_one_place() -> None:
+    from seismo.io.store import queries as Q
+
+    assert Q.quote_ident('a"b\\c') == '"a\\"b\\\\c"'
+    assert Q.quote_str("it's\\") == "'it\\'s\\\\'"
+    assert Q.event_versions("e'1", T0, T0 + 1) == (
+        "SELECT * FROM \"events\" WHERE \"event_id\" = 'e\\'1' AND "
+        f"time >= '{P.iso_us(T0)}' AND time <= '{P.iso_us(T0 + 1)}'"
+    )
+    assert Q.station_status(T0, T0 + 60) == (
+        'SELECT "samples", "error", "network", "station" FROM "station_status" WHERE '
+        f"time > '{P.iso_us(T0)}' AND time <= '{P.iso_us(T0 + 60)}'"
+    )
+    assert Q.picks(None, None, station="A") == 'SELECT * FROM "picks" WHERE "station" = \'A\''
+    assert Q.count("nothing_keyed") == 'SELECT COUNT(*) FROM "nothing_keyed"'
+    assert Q.create_database('x"y') == 'CREATE DATABASE "x\\"y"'
+
+
+def test_only_store_points_are_rendered() -> None:
+    """Points are seismo's own StorePoint: influxdb-client's Point is only used (publicly)
+    to render line protocol, never inspected."""
+    from influxdb_client import Point
+
+    with pytest.raises(StoreError, match="not a StorePoint"):
+        P.to_line(Point("picks").tag("station", "A").field("snr", 1.0))  # type: ignore[arg-type]
+    p = P.make_point("picks", {"station": "A", "channel": None}, {"snr": 1.0, "x": None}, T0)
+    assert (p.measurement, dict(p.tags), dict(p.fields), p.time_us) == (
+        "picks", {"station": "A"}, {"snr": 1.0}, P.time_us(T0))

@@ -21,8 +21,9 @@ from store_factories import T0, make_event, make_pick, make_result
 from seismo.alerts.service import AlertService
 from seismo.config import Settings
 from seismo.errors import StoreError
-from seismo.io.store import InfluxConnection, InfluxServer, InfluxStore, free_port
+from seismo.io.store import InfluxConnection, InfluxStore
 from seismo.io.store import points as P
+from seismo.io.store.server import InfluxServer, free_port
 from seismo.io.store.spool import QUARANTINE, Spool
 from seismo.shells.publish import Runner
 from seismo.shells.window import Window

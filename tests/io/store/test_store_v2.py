@@ -12,15 +12,9 @@ from pathlib import Path
 import pytest
 from store_factories import make_event, make_health, make_pick
 
-from seismo.io.store import (
-    InfluxConnection,
-    InfluxServer,
-    InfluxStore,
-    VictoriaMetricsServer,
-    free_port,
-    settings_from_airflow_connection,
-)
+from seismo.io.store import InfluxConnection, InfluxStore
 from seismo.io.store import points as P
+from seismo.io.store.server import InfluxServer, VictoriaMetricsServer, free_port
 
 
 @pytest.fixture(scope="module")
@@ -109,20 +103,3 @@ def test_auto_detect_and_override(vm: VictoriaMetricsServer, tmp_path: Path) -> 
         st.close()
     finally:
         srv.stop()
-
-
-@pytest.mark.airflow
-def test_settings_from_airflow_connection(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
-    monkeypatch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-    monkeypatch.setenv("AIRFLOW_CONN_SEISMO_INFLUX_TEST", json.dumps({
-        "conn_type": "influxdb", "host": "influx.example", "port": 8086, "schema": "http",
-        "extra": {"token": "airflow-tok-123", "org": "sz", "bucket": "bk", "database": "sdb"},
-    }))
-    c = settings_from_airflow_connection("seismo_influx_test")
-    assert (c.url, c.org, c.bucket, c.database, c.token) == (
-        "http://influx.example:8086", "sz", "bk", "sdb", "airflow-tok-123")
-    assert "airflow-tok-123" not in repr(c)
-    with pytest.raises(Exception, match="not found") as err:
-        settings_from_airflow_connection("no_such_conn_xyz")
-    assert "airflow-tok-123" not in str(err.value)

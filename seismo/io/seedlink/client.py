@@ -1,0 +1,776 @@
+"""A SeedLink v3 client: windowed fetches and a resumable real-time record stream.
+
+Two ways to use it, both in multi-station mode over one TCP connection:
+
+* :meth:`SeedLinkClient.fetch` asks for a time window (``TIME begin end``) of
+  one or more stations and returns an ObsPy Stream once the server has sent
+  ``END``; the whole exchange must finish within ``timeout_s``.
+* :meth:`SeedLinkClient.stream` asks for real-time data (``DATA``) and returns
+  a :class:`RecordStream`, an iterator of :class:`Record` (one 512-byte
+  miniSEED record each, with its station's sequence number). Each record's
+  :attr:`Record.position` is what to pass back as ``resume`` after a broken
+  connection: the server then continues with the next record (``DATA seq
+  [time]``), so nothing is lost or received twice. Reconnection is the
+  caller's loop; :class:`Backoff` gives the delays::
+
+      positions: dict[str, Position] = load_state()       # {"NET.STA": Position}
+      backoff = Backoff()
+      while not stop.is_set():
+          try:
+              with client.stream(stations, resume=positions) as records:
+                  for rec in records:
+                      handle(rec.stream())
+                      positions[rec.station_id] = rec.position
+                      backoff.reset()
+          except FeedError as exc:
+              log.warning("SeedLink: %s", exc)
+          stop.wait(backoff.next_delay())
+
+Protocol (SeisComP documentation, "SeedLink protocol",
+seiscomp.de/doc/apps/seedlink.html; the client side of libslink and of
+``obspy/clients/seedlink/client/seedlinkconnection.py``):
+
+* ``HELLO`` is answered by two lines: the server id (``SeedLink v3.1 ...``)
+  and the organisation;
+* per station: ``STATION sta net``, ``SELECT pattern`` for each selector, then
+  one action, ``DATA [seq [time]]``, ``FETCH [seq [time]]`` or ``TIME begin
+  [end]``; each is answered ``OK`` or ``ERROR``. A refused station is left
+  out (and named); the others go on. ``END`` starts the transfer;
+* packets are ``SL`` + six hex digits + a 512-byte record, or ``SLINFO`` +
+  flag + an ASCII record (answers to ``INFO``, also the keepalive);
+  ``END`` closes a windowed transfer.
+
+Records are parsed with ObsPy's public ``obspy.read`` (format MSEED).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import math
+import re
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from obspy import Stream, UTCDateTime, read
+
+from seismo.errors import FeedError
+from seismo.io.seedlink.records import (
+    DATA_SIGNATURE,
+    END_SIGNATURE,
+    HEADER_LEN,
+    INFO_SIGNATURE,
+    PACKET_LEN,
+    RECLEN,
+    SEQ_MOD,
+    command_time,
+    record_station,
+    record_stream_id,
+)
+from seismo.io.seedlink.selectors import Selector
+
+log = logging.getLogger(__name__)
+
+#: Default SeedLink TCP port (IANA service "seedlink", 18000/tcp).
+DEFAULT_PORT = 18000
+
+_ERROR = b"ERROR"
+_HEX = re.compile(rb"^[0-9A-Fa-f]{6}$")
+_VERSION = re.compile(r"SeedLink v(\d+)\.(\d+)", re.IGNORECASE)
+_MAX_LINE = 4096
+
+
+# --------------------------------------------------------------------------- values
+@dataclass(frozen=True)
+class StationRequest:
+    """One station to ask for, with optional SeedLink ``SELECT`` patterns.
+
+    A selector is ``[LL]CCC[.T]`` with ``?`` wildcards (e.g. ``00HH?``,
+    ``HN?.D``); none means every stream of the station.
+    """
+
+    network: str
+    station: str
+    selectors: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        sid = f"{self.network}.{self.station}"
+        if not self.network or not self.station or " " in sid:
+            raise FeedError(f"SeedLink station {sid!r} needs network and station codes", sid)
+        for sel in self.selectors:
+            try:
+                Selector.parse(sel)
+            except ValueError:
+                raise FeedError(
+                    f"SeedLink selector {sel!r} for {sid} is not [!][LL]CCC[.T]", sid
+                ) from None
+
+    @property
+    def station_id(self) -> str:
+        """``NET.STA``."""
+        return f"{self.network}.{self.station}"
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where one station's stream stands: the last sequence number received.
+
+    ``time`` (the end of that record) lets the server restart from a time when
+    the sequence number has left its buffer (SeedLink times are whole seconds, so
+    such a restart may repeat the end of one record). JSON-able with :meth:`to_dict`.
+    """
+
+    sequence: int
+    time: UTCDateTime | None = None
+
+    @property
+    def next_sequence(self) -> int:
+        """The sequence number to resume from (the one after ``sequence``)."""
+        return (self.sequence + 1) % SEQ_MOD
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sequence": self.sequence, "time": None if self.time is None else str(self.time)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Position:
+        t = d.get("time")
+        return cls(int(d["sequence"]), None if t is None else UTCDateTime(t))
+
+
+class Record:
+    """One miniSEED record received over SeedLink, with its sequence number.
+
+    ``payload`` is the 512-byte record; :meth:`stream` parses it (once).
+    """
+
+    __slots__ = ("_stream", "network", "payload", "sequence", "station")
+
+    def __init__(self, network: str, station: str, sequence: int, payload: bytes) -> None:
+        self.network = network
+        self.station = station
+        self.sequence = sequence
+        self.payload = payload
+        self._stream: Stream | None = None
+
+    @property
+    def station_id(self) -> str:
+        """``NET.STA``."""
+        return f"{self.network}.{self.station}"
+
+    @property
+    def location(self) -> str:
+        return record_stream_id(self.payload)[0].strip()
+
+    @property
+    def channel(self) -> str:
+        return record_stream_id(self.payload)[1]
+
+    def stream(self) -> Stream:
+        """The record as an ObsPy Stream (counts), parsed with ``obspy.read``.
+
+        Raises:
+            FeedError: the record cannot be parsed (the message names it).
+        """
+        if self._stream is None:
+            try:
+                self._stream = read(io.BytesIO(self.payload), format="MSEED")
+            except Exception as exc:  # ObsPy raises many types for a corrupt record
+                raise FeedError(
+                    f"unreadable miniSEED record {self.sequence:06X} of {self.station_id}: "
+                    f"{type(exc).__name__}: {exc}",
+                    self.station_id,
+                ) from None
+        return self._stream.copy()
+
+    @property
+    def end_time(self) -> UTCDateTime | None:
+        """Time just after the last sample of the record (None if it has no samples)."""
+        st = self.stream()
+        if not len(st):
+            return None
+        return max(tr.stats.endtime + tr.stats.delta for tr in st)
+
+    @property
+    def position(self) -> Position:
+        """The position to resume after this record."""
+        return Position(self.sequence, self.end_time)
+
+    def __repr__(self) -> str:
+        return f"Record({self.station_id} {self.location}.{self.channel} seq {self.sequence:06X})"
+
+
+class Backoff:
+    """Reconnection delays: ``first_s``, then multiplied by ``factor`` up to ``max_s``."""
+
+    def __init__(self, first_s: float = 1.0, max_s: float = 60.0, factor: float = 2.0) -> None:
+        if first_s <= 0 or max_s < first_s or factor < 1:
+            raise FeedError(
+                f"Backoff(first_s={first_s}, max_s={max_s}, factor={factor}): need "
+                "0 < first_s <= max_s and factor >= 1"
+            )
+        self.first_s, self.max_s, self.factor = float(first_s), float(max_s), float(factor)
+        self._next = self.first_s
+
+    def next_delay(self) -> float:
+        """The delay before the next attempt, seconds (grows each call)."""
+        d = self._next
+        self._next = min(self.max_s, self._next * self.factor)
+        return d
+
+    def reset(self) -> None:
+        """Back to ``first_s`` (call it once data flows again)."""
+        self._next = self.first_s
+
+
+def selector_for(location: str, channel: str) -> str:
+    """A SeedLink selector for feed-style codes (``*`` globs): ``LLCCC`` or ``CCC``.
+
+    ``*`` becomes ``?`` wildcards; an empty location selects any location
+    (filter the result when only the blank location is wanted).
+    """
+    loc = "??" if "*" in location else location
+    cha = (channel.replace("*", "???")[:3] if "*" in channel else channel).ljust(3, "?")
+    return f"{loc}{cha}"
+
+
+def records_to_stream(records: Iterable[Record]) -> tuple[Stream, list[str]]:
+    """Parse records into one Stream (seamless pieces merged) and the problems met.
+
+    All records are parsed in one ``obspy.read`` call; if that fails they are
+    parsed one by one and each unreadable record is named in the problems.
+    """
+    recs = list(records)
+    problems: list[str] = []
+    if not recs:
+        return Stream(), problems
+    try:
+        st = read(io.BytesIO(b"".join(r.payload for r in recs)), format="MSEED")
+    except Exception:  # ObsPy raises many types for corrupt miniSEED: find the bad record
+        st = Stream()
+        for r in recs:
+            try:
+                st += r.stream()
+            except FeedError as exc:
+                problems.append(str(exc))
+    if len(st) > 1:
+        st.merge(method=-1)
+    st.sort(keys=["network", "station", "location", "channel", "starttime"])
+    return st, problems
+
+
+# --------------------------------------------------------------------------- the link
+class _Link:
+    """One TCP connection: command lines out, lines and packets in."""
+
+    def __init__(self, host: str, port: int, url: str, timeout_s: float) -> None:
+        self.url = url
+        self.buf = bytearray()
+        self.closed = False
+        try:
+            self.sock = socket.create_connection((host, port), timeout=timeout_s)
+        except TimeoutError:
+            raise FeedError(
+                f"SeedLink server {url}: no connection within {timeout_s:g} s"
+            ) from None
+        except OSError as exc:
+            raise FeedError(
+                f"SeedLink server {url}: cannot connect: {exc.strerror or exc}"
+            ) from None
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                self.sock.close()
+
+    def send(self, line: str, timeout_s: float) -> None:
+        log.debug("SeedLink %s > %s", self.url, line)
+        try:
+            self.sock.settimeout(max(timeout_s, 1e-3))
+            self.sock.sendall(line.encode("ascii") + b"\r\n")
+        except TimeoutError:
+            raise FeedError(f"SeedLink server {self.url}: sending {line!r} timed out") from None
+        except OSError as exc:
+            if self.closed:
+                raise _Closed from None
+            raise FeedError(
+                f"SeedLink server {self.url}: connection lost sending {line.split()[0]}: "
+                f"{exc.strerror or exc}"
+            ) from None
+
+    def fill(self, timeout_s: float) -> bool:
+        """Receive more bytes; False if nothing came within ``timeout_s``."""
+        if timeout_s <= 0:
+            return False
+        try:
+            self.sock.settimeout(timeout_s)
+            chunk = self.sock.recv(65536)
+        except TimeoutError:
+            return False
+        except OSError as exc:
+            if self.closed:
+                raise _Closed from None
+            raise FeedError(
+                f"SeedLink server {self.url}: connection lost: {exc.strerror or exc}"
+            ) from None
+        if not chunk:
+            if self.closed:
+                raise _Closed
+            raise FeedError(f"SeedLink server {self.url} closed the connection")
+        self.buf += chunk
+        return True
+
+    def read_line(self, deadline: float, what: str) -> str:
+        """One reply line (without CR/LF) before ``deadline`` (monotonic seconds)."""
+        while True:
+            i = self.buf.find(b"\n")
+            if i >= 0:
+                line = bytes(self.buf[: i + 1])
+                del self.buf[: i + 1]
+                text = line.decode("ascii", "replace").strip()
+                log.debug("SeedLink %s < %s", self.url, text)
+                return text
+            if len(self.buf) > _MAX_LINE:
+                raise FeedError(
+                    f"SeedLink server {self.url}: no line break in its answer to {what}"
+                )
+            if not self.fill(deadline - time.monotonic()):
+                raise FeedError(f"SeedLink server {self.url}: no answer to {what} in time")
+
+    def command(self, line: str, deadline: float) -> tuple[bool, str]:
+        """Send a handshake command; (accepted, reply line)."""
+        self.send(line, deadline - time.monotonic())
+        reply = self.read_line(deadline, line.split()[0])
+        if reply == "OK":
+            return True, reply
+        if reply.startswith("ERROR"):
+            return False, reply
+        raise FeedError(
+            f"SeedLink server {self.url}: unexpected answer {reply[:80]!r} to {line.split()[0]}"
+        )
+
+    def packet(self, wait_s: float) -> tuple[str, int, bytes] | None:
+        """The next packet: ("data", seq, record), ("info", last, record), ("end", 0, b"")
+        or ("error", 0, line); None if nothing complete arrived within ``wait_s``."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            got = self._parse()
+            if got is not None:
+                return got
+            if not self.fill(deadline - time.monotonic()):
+                return None
+
+    def _parse(self) -> tuple[str, int, bytes] | None:
+        buf = self.buf
+        if len(buf) >= 3 and buf[:3] == END_SIGNATURE:
+            del buf[:3]
+            return ("end", 0, b"")
+        if len(buf) >= 3 and buf[:3] == _ERROR[:3]:
+            i = buf.find(b"\n")
+            if i < 0:
+                return None
+            line = bytes(buf[: i + 1]).strip()
+            del buf[: i + 1]
+            return ("error", 0, line)
+        if len(buf) < HEADER_LEN:
+            return None
+        if buf[:6] == INFO_SIGNATURE:
+            if len(buf) < PACKET_LEN:
+                return None
+            last = buf[7:8] != b"*"
+            rec = bytes(buf[HEADER_LEN:PACKET_LEN])
+            del buf[:PACKET_LEN]
+            return ("info", int(last), rec)
+        if buf[:2] != DATA_SIGNATURE or not _HEX.match(bytes(buf[2:8])):
+            self._garbage()
+        if len(buf) < PACKET_LEN:
+            return None
+        seq = int(bytes(buf[2:8]), 16)
+        rec = bytes(buf[HEADER_LEN:PACKET_LEN])
+        del buf[:PACKET_LEN]
+        return ("data", seq, rec)
+
+    def _garbage(self) -> None:
+        raise FeedError(
+            f"SeedLink server {self.url} sent {bytes(self.buf[:16])!r} where a packet "
+            "('SL' + 6 hex digits, 'SLINFO', 'END') was expected"
+        )
+
+
+class _Closed(Exception):
+    """The link was closed by our own side (RecordStream.close from another thread)."""
+
+
+def _hello(link: _Link, deadline: float) -> tuple[str, str, tuple[int, int] | None]:
+    link.send("HELLO", deadline - time.monotonic())
+    server = link.read_line(deadline, "HELLO")
+    org = link.read_line(deadline, "HELLO")
+    m = _VERSION.search(server)
+    if not m:
+        raise FeedError(f"SeedLink server {link.url}: {server[:80]!r} is not a SeedLink HELLO")
+    return server, org, (int(m.group(1)), int(m.group(2)))
+
+
+def _negotiate(
+    link: _Link,
+    stations: Sequence[StationRequest],
+    action: Callable[[StationRequest], str],
+    deadline: float,
+) -> tuple[list[str], dict[str, str]]:
+    """STATION/SELECT/action for each station; (accepted ids, {refused id: why})."""
+    accepted: list[str] = []
+    refused: dict[str, str] = {}
+    for req in stations:
+        sid = req.station_id
+        ok, reply = link.command(f"STATION {req.station} {req.network}", deadline)
+        if not ok:
+            refused[sid] = f"STATION refused ({reply})"
+            continue
+        bad = None
+        for sel in req.selectors:
+            ok, reply = link.command(f"SELECT {sel}", deadline)
+            if not ok:
+                bad = f"SELECT {sel} refused ({reply})"
+                break
+        if bad is not None:
+            refused[sid] = bad
+            continue
+        verb = action(req)
+        ok, reply = link.command(verb, deadline)
+        if not ok:
+            refused[sid] = f"{verb} refused ({reply})"
+            continue
+        accepted.append(sid)
+    for sid, why in refused.items():
+        log.warning("SeedLink server %s does not serve %s: %s", link.url, sid, why)
+    return accepted, refused
+
+
+def _refused_error(url: str, refused: Mapping[str, str]) -> FeedError:
+    sids = sorted(refused)
+    why = "; ".join(f"{s}: {refused[s]}" for s in sids)
+    return FeedError(
+        f"SeedLink server {url} does not serve {', '.join(sids)} ({why})",
+        sids[0] if len(sids) == 1 else None,
+    )
+
+
+# --------------------------------------------------------------------------- the client
+class SeedLinkClient:
+    """A SeedLink v3 client for one server. Each call opens its own connection, so
+    one client may be used from several threads at once.
+
+    Args:
+        host, port: the server.
+        timeout_s: total time allowed for a windowed fetch (connection, handshake and
+            data), and for the connection and handshake of a real-time stream, seconds.
+    """
+
+    def __init__(self, host: str, port: int = DEFAULT_PORT, *, timeout_s: float = 10.0) -> None:
+        if not host:
+            raise FeedError("a SeedLink client needs a host")
+        if timeout_s <= 0:
+            raise FeedError(f"SeedLink timeout_s ({timeout_s}) must be positive")
+        self.host, self.port, self.timeout_s = host, int(port), float(timeout_s)
+
+    @property
+    def url(self) -> str:
+        return f"seedlink://{self.host}:{self.port}"
+
+    def __repr__(self) -> str:
+        return f"SeedLinkClient({self.url!r})"
+
+    def _open(self, timeout_s: float) -> tuple[_Link, float]:
+        deadline = time.monotonic() + timeout_s
+        return _Link(self.host, self.port, self.url, timeout_s), deadline
+
+    # ------------------------------------------------------------------ queries
+    def hello(self) -> tuple[str, str]:
+        """(server id line, organisation line) of the HELLO answer."""
+        link, deadline = self._open(self.timeout_s)
+        try:
+            server, org, _ = _hello(link, deadline)
+            link.send("BYE", deadline - time.monotonic())
+            return server, org
+        finally:
+            link.close()
+
+    def info(self, level: str = "ID") -> str:
+        """The server's ``INFO level`` answer (XML), e.g. ID, STATIONS, STREAMS.
+
+        Raises:
+            FeedError: the server refused the level or did not answer in time.
+        """
+        link, deadline = self._open(self.timeout_s)
+        try:
+            _hello(link, deadline)
+            link.send(f"INFO {level.upper()}", deadline - time.monotonic())
+            parts: list[bytes] = []
+            while True:
+                pkt = link.packet(deadline - time.monotonic())
+                if pkt is None:
+                    raise FeedError(
+                        f"SeedLink server {self.url}: INFO {level} not answered in time"
+                    )
+                kind, flag, body = pkt
+                if kind == "error":
+                    raise FeedError(f"SeedLink server {self.url} refused INFO {level}")
+                if kind != "info":
+                    continue
+                for tr in read(io.BytesIO(body), format="MSEED"):
+                    parts.append(tr.data.tobytes())
+                if flag:
+                    break
+            return b"".join(parts).decode("ascii", "replace").rstrip("\x00 ")
+        finally:
+            link.close()
+
+    # ------------------------------------------------------------------ windows
+    def fetch_records(
+        self,
+        stations: Sequence[StationRequest],
+        start: UTCDateTime,
+        end: UTCDateTime,
+        *,
+        timeout_s: float | None = None,
+    ) -> list[Record]:
+        """The records of ``stations`` overlapping ``[start, end)`` (``TIME begin end``).
+
+        SeedLink times are whole seconds: the request is widened to
+        ``[floor(start), ceil(end))``; records are returned whole, not trimmed.
+
+        Raises:
+            FeedError: no connection, a protocol error, every station refused (named
+                in the message), or no ``END`` within ``timeout_s`` (default: the
+                client's).
+        """
+        start, end = UTCDateTime(start), UTCDateTime(end)
+        if not end > start:
+            raise FeedError(f"SeedLink window end {end} is not after start {start}")
+        if not stations:
+            return []
+        limit = self.timeout_s if timeout_s is None else float(timeout_s)
+        t0 = UTCDateTime(math.floor(start.timestamp))
+        t1 = UTCDateTime(math.ceil(end.timestamp))
+        verb = f"TIME {command_time(t0)} {command_time(t1)}"
+        link, deadline = self._open(limit)
+        try:
+            _, _, version = _hello(link, deadline)
+            if version is not None and version < (3, 0):
+                raise FeedError(
+                    f"SeedLink server {self.url} speaks v{version[0]}.{version[1]}: "
+                    "time windows need v3"
+                )
+            accepted, refused = _negotiate(link, stations, lambda _: verb, deadline)
+            if not accepted:
+                raise _refused_error(self.url, refused)
+            link.send("END", deadline - time.monotonic())
+            wanted = set(accepted)
+            out: list[Record] = []
+            while True:
+                pkt = link.packet(deadline - time.monotonic())
+                if pkt is None:
+                    raise FeedError(
+                        f"SeedLink server {self.url}: window {start} - {end} of "
+                        f"{', '.join(accepted)} not complete within {limit:g} s"
+                    )
+                kind, seq, body = pkt
+                if kind == "end":
+                    return out
+                if kind == "error":
+                    raise FeedError(
+                        f"SeedLink server {self.url} answered {body[:80]!r} during the "
+                        f"window {start} - {end}"
+                    )
+                if kind == "data":
+                    net, sta = record_station(body)
+                    if f"{net}.{sta}" in wanted:
+                        out.append(Record(net, sta, seq, body))
+        finally:
+            link.close()
+
+    def fetch(
+        self,
+        stations: Sequence[StationRequest],
+        start: UTCDateTime,
+        end: UTCDateTime,
+        *,
+        timeout_s: float | None = None,
+    ) -> Stream:
+        """The records of ``stations`` overlapping ``[start, end)`` as one ObsPy Stream
+        (counts; seamless records merged; not trimmed). Unreadable records are left out
+        and logged. Raises as :meth:`fetch_records`."""
+        st, problems = records_to_stream(
+            self.fetch_records(stations, start, end, timeout_s=timeout_s)
+        )
+        for p in problems:
+            log.warning("%s", p)
+        return st
+
+    # ------------------------------------------------------------------ real time
+    def stream(
+        self,
+        stations: Sequence[StationRequest],
+        *,
+        resume: Mapping[str, Position] | None = None,
+        start: UTCDateTime | None = None,
+        keepalive_s: float = 30.0,
+        idle_timeout_s: float = 120.0,
+    ) -> RecordStream:
+        """Open a real-time stream of ``stations``; iterate the result for records.
+
+        Per station, in this order of preference:
+
+        * a position in ``resume`` (keyed ``NET.STA``): ``DATA next_seq [time]``, the
+          server continues right after the last record received;
+        * ``start``: ``TIME start``, data from that time on, then real time;
+        * neither: ``DATA``, only data that arrive from now on.
+
+        Stations the server refuses are named in :attr:`RecordStream.refused` and
+        logged; the others stream. While no packet arrives for ``keepalive_s`` the
+        client sends ``INFO ID`` (answered with an SLINFO packet, which proves the link
+        alive); after ``idle_timeout_s`` without any packet the iterator raises
+        FeedError, the signal to reconnect.
+
+        Raises:
+            FeedError: no connection or handshake within the client's ``timeout_s``,
+                or every station refused.
+        """
+        if keepalive_s <= 0 or idle_timeout_s <= 0:
+            raise FeedError(
+                f"SeedLink keepalive_s ({keepalive_s}) and idle_timeout_s "
+                f"({idle_timeout_s}) must be positive"
+            )
+        if not stations:
+            raise FeedError("a SeedLink stream needs at least one station")
+        positions = dict(resume or {})
+        begin = None if start is None else UTCDateTime(start)
+
+        def action(req: StationRequest) -> str:
+            pos = positions.get(req.station_id)
+            if pos is not None:
+                verb = f"DATA {pos.next_sequence:06X}"
+                return verb if pos.time is None else f"{verb} {command_time(pos.time)}"
+            if begin is not None:
+                return f"TIME {command_time(begin)}"
+            return "DATA"
+
+        link, deadline = self._open(self.timeout_s)
+        try:
+            server, _, _ = _hello(link, deadline)
+            accepted, refused = _negotiate(link, stations, action, deadline)
+            if not accepted:
+                raise _refused_error(self.url, refused)
+            link.send("END", deadline - time.monotonic())
+        except BaseException:
+            link.close()
+            raise
+        return RecordStream(link, server, accepted, refused, keepalive_s, idle_timeout_s)
+
+
+class RecordStream:
+    """Real-time records from one SeedLink connection (see :meth:`SeedLinkClient.stream`).
+
+    Iterating blocks until the next record. The iteration ends (StopIteration) after
+    :meth:`close` (callable from another thread) or when the server ends the
+    transfer with ``END``; a lost or silent connection raises FeedError.
+    """
+
+    def __init__(
+        self,
+        link: _Link,
+        server: str,
+        accepted: list[str],
+        refused: dict[str, str],
+        keepalive_s: float,
+        idle_timeout_s: float,
+    ) -> None:
+        self._link = link
+        self.server = server
+        self.accepted = accepted
+        self.refused = refused
+        self.keepalive_s = keepalive_s
+        self.idle_timeout_s = idle_timeout_s
+        self._wanted = set(accepted)
+        self._last_rx = time.monotonic()
+        self._done = False
+
+    @property
+    def url(self) -> str:
+        return self._link.url
+
+    def __iter__(self) -> Iterator[Record]:
+        return self
+
+    def __next__(self) -> Record:
+        link = self._link
+        while not self._done:
+            silent = time.monotonic() - self._last_rx
+            if silent >= self.idle_timeout_s:
+                self.close()
+                raise FeedError(
+                    f"SeedLink server {link.url}: nothing received for {silent:.0f} s "
+                    f"(idle_timeout_s {self.idle_timeout_s:g})"
+                )
+            wait = min(self.keepalive_s, self.idle_timeout_s - silent)
+            try:
+                pkt = link.packet(wait)
+                if pkt is None:
+                    link.send("INFO ID", self.keepalive_s)  # keepalive
+                    continue
+            except _Closed:
+                break
+            except FeedError:
+                if link.closed:
+                    break
+                self.close()
+                raise
+            self._last_rx = time.monotonic()
+            kind, seq, body = pkt
+            if kind == "data":
+                net, sta = record_station(body)
+                if f"{net}.{sta}" in self._wanted:
+                    return Record(net, sta, seq, body)
+            elif kind == "end":
+                break
+            elif kind == "error":
+                log.debug("SeedLink server %s: %s", link.url, body.decode("ascii", "replace"))
+        self.close()
+        raise StopIteration
+
+    def close(self) -> None:
+        """End the stream; safe to call from another thread, and more than once."""
+        self._done = True
+        self._link.close()
+
+    def __enter__(self) -> RecordStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+__all__ = [
+    "DEFAULT_PORT",
+    "RECLEN",
+    "Backoff",
+    "Position",
+    "Record",
+    "RecordStream",
+    "SeedLinkClient",
+    "StationRequest",
+    "records_to_stream",
+    "selector_for",
+]
