@@ -185,6 +185,77 @@ def test_fetch_window_sds_with_odd_codes_and_bad_ids(tmp_path: Path, settings: S
     assert res["SZ.NONE"].error is None and res["SZ.NONE"].n_samples == 0
 
 
+def test_oversized_sds_day_file_is_named_and_not_read(tmp_path: Path, settings: Settings) -> None:
+    """A 300 MB 'day file' for a 100 Hz channel (a sparse file: no disk used). Reading it
+    would take ObsPy about a minute; it is refused at once, the other channels are read."""
+    import os
+
+    t0 = UTCDateTime(2026, 1, 4, 0, 10)
+    (big,) = [p for p in _write_sds(tmp_path, "SZ", "AAA", t0, t0 + 60) if ".HHZ." in p.name]
+    os.truncate(big, 300 * 2**20)
+    res = fetch_window(_settings(settings, f"sds://{tmp_path}"), None, t0, t0 + 60,
+                       stations=["SZ.AAA"])["SZ.AAA"]
+    assert res.error is None and res.ok
+    assert "SZ.AAA.00.HHZ" not in res.channel_samples and len(res.channel_samples) == 5
+    (warning,) = res.warnings
+    assert str(big) in warning and "more than one day of channel HHZ can fill" in warning
+
+
+class _Trickler:
+    """A loopback HTTP server that answers one byte every 0.5 s (bounded: 60 bytes)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"[:60]:
+                    if self.stop.wait(0.5):
+                        return
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+@pytest.mark.network
+def test_trickling_feed_is_cut_at_the_station_deadline(tmp_path: Path, settings: Settings) -> None:
+    """feeds.timeout_s bounds a whole station request, even when every read gets a byte
+    in time (no per-read socket timeout fires): the other stations are served."""
+    t0 = UTCDateTime(2026, 1, 4, 0, 10)
+    _write_sds(tmp_path, "SZ", "BBBB5", t0, t0 + 60)
+    trickler = _Trickler()
+    try:
+        base = _settings(settings, f"sds://{tmp_path}",
+                         {"SZ.AAA": f"http://127.0.0.1:{trickler.port}"})
+        cfg = base.model_copy(update={"feeds": base.feeds.model_copy(
+            update={"timeout_s": 1.0, "retries": 0})})
+        res = fetch_window(cfg, None, t0, t0 + 60, stations=["SZ.AAA", "SZ.BBBB5"],
+                           max_workers=1)
+    finally:
+        trickler.close()
+    err = res["SZ.AAA"].error or ""
+    assert "no answer from http://127.0.0.1" in err and "within 1 s" in err
+    assert res["SZ.BBBB5"].ok and res["SZ.BBBB5"].n_samples == 6 * 6000
+
+
 # --------------------------------------------------------------------------- SeedLink
 @pytest.fixture
 def seedlink_server():  # type: ignore[no-untyped-def]
