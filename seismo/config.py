@@ -706,6 +706,9 @@ def mask_url(url: str) -> str:
     except ValueError:
         return "<unparsable url>"
     netloc = parts.netloc
+    secret_query = any(_SECRET_PARAM.search(k) for k, _ in parse_qsl(parts.query))
+    if "@" not in netloc and not secret_query:
+        return url  # nothing to mask: the URL as written (``sim://`` stays ``sim://``)
     if "@" in netloc:
         host = parts.hostname or ""
         if ":" in host:

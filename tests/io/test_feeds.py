@@ -10,10 +10,10 @@ import pytest
 from fdsn_server import FDSNDataselectServer, synthetic_source
 from obspy import Stream, Trace, UTCDateTime
 
-from seismo.config import Settings
+from seismo.config import Settings, mask_url
 from seismo.errors import DataError, FeedError
 from seismo.io.feeds import fetch_window, open_feed
-from seismo.io.feeds.base import check_codes, safe_url, trim_half_open
+from seismo.io.feeds.base import check_codes, trim_half_open
 from seismo.io.seedlink import SeedLinkServer
 
 T_NOW = UTCDateTime(2026, 3, 1, 12, 0, 0)
@@ -79,7 +79,7 @@ def test_trim_is_half_open_and_exact() -> None:
 
 
 def test_urls_and_codes_are_checked() -> None:
-    assert safe_url("seedlink://bob:secret@host:18000") == "seedlink://host:18000"
+    assert mask_url("seedlink://bob:secret@host:18000") == "seedlink://***@host:18000"
     with pytest.raises(FeedError, match="unknown feed scheme 'ftp'"):
         open_feed("ftp://user:pw@example.invalid/x")
     try:
@@ -340,6 +340,19 @@ def test_fdsn_garbage_and_refused_name_station_and_hide_credentials() -> None:
             "SZ", "AAA", "*", "*", T_NOW - 10, T_NOW
         )
     assert "hunter2" not in str(info.value) and "SZ.AAA" in str(info.value)
+
+
+def test_secrets_in_feed_urls_never_reach_results_or_logs(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"http://reader:hunter2@127.0.0.1:{_closed_port()}/fdsnws?apikey=K3yV4lue&x=1"
+    with caplog.at_level("DEBUG"):
+        res = fetch_window(_settings(settings, url), None, T_NOW - 10, T_NOW,
+                           stations=["SZ.AAA"])["SZ.AAA"]
+    assert res.error
+    for text in (res.feed_url, res.error, caplog.text):
+        assert "hunter2" not in text and "K3yV4lue" not in text
+    assert "apikey=***" in res.feed_url
 
 
 # --------------------------------------------------------------------------- simulator

@@ -24,8 +24,9 @@ from typing import Any
 
 from obspy import Stream, UTCDateTime
 
+from seismo.config import mask_url
 from seismo.errors import FeedError, SeismoError
-from seismo.io.feeds.base import Feed, safe_url
+from seismo.io.feeds.base import Feed
 from seismo.io.feeds.factory import feed_url_for, open_feed
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ def fetch_window(
     def one(sid: str) -> FetchResult:
         url = feed_url or feed_url_for(settings, sid)
         t0 = time.monotonic()
-        res = FetchResult(station_id=sid, feed_url=safe_url(url), stream=None)
+        res = FetchResult(station_id=sid, feed_url=mask_url(url), stream=None)
         try:
             net, sta = _split_id(sid)
             data = get_feed(url).fetch(net, sta, "*", "*", start, end)
@@ -190,7 +191,7 @@ def fetch_window(
                 for sid, t0 in list(started.items()):
                     if sid in done or now - t0 <= budget:
                         continue
-                    url = safe_url(feed_url or feed_url_for(settings, sid))
+                    url = mask_url(feed_url or feed_url_for(settings, sid))
                     msg = (f"station {sid}: no answer from {url} within {budget:g} s "
                            f"(feeds.timeout_s {feeds_cfg.timeout_s:g} s x "
                            f"{feeds_cfg.retries + 1} attempt(s)); abandoned")
