@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "detect",
         help="detect, locate and characterise events over a time range (replay / backfill)",
         description="Process [--start, --end) from the configured feeds (or --feed) in windows, "
-        "exactly as the minute-by-minute pipeline does.",
+        "exactly as the minute-by-minute pipeline does. Exit code 3: alerts were processed "
+        "but some results could not be stored (spool unusable and InfluxDB unreachable).",
     )
     p.add_argument("--start", required=True, help="range start, ISO 8601 UTC")
     p.add_argument("--end", required=True, help="range end, ISO 8601 UTC")
