@@ -206,7 +206,7 @@ def _stated_sensitivity(channel: Channel) -> float | None:
     return float(value)
 
 
-_USABLE: dict[int, tuple[Channel, Response | None]] = {}
+_USABLE: dict[int, tuple[Channel, object, int, Response | None]] = {}
 _USABLE_MAX = 4096
 
 
@@ -221,13 +221,14 @@ def usable_response(channel: Channel) -> Response | None:
     acceleration (then it gives no ML and no intensity). Cached per channel
     object (the check evaluates the response).
     """
+    stages = len(channel.response.response_stages) if channel.response is not None else -1
     hit = _USABLE.get(id(channel))
-    if hit is not None and hit[0] is channel:
-        return hit[1]
+    if hit is not None and hit[0] is channel and hit[1] is channel.response and hit[2] == stages:
+        return hit[3]
     resp = _usable_response(channel)
     if len(_USABLE) >= _USABLE_MAX:
         _USABLE.clear()
-    _USABLE[id(channel)] = (channel, resp)
+    _USABLE[id(channel)] = (channel, channel.response, stages, resp)
     return resp
 
 
