@@ -33,6 +33,8 @@ import sys
 import time
 from pathlib import Path
 
+from seismo.io.sds import write_sds
+
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -73,7 +75,7 @@ def make_sds(root: Path, hours: int) -> float:
     s = load_settings()
     sim = Simulator.from_settings(s, scenario=scenario(hours))
     t = time.perf_counter()
-    sim.write_sds(root, sim.scenario.reference, sim.scenario.reference + 3600 * hours)
+    write_sds(sim, root, sim.scenario.reference, sim.scenario.reference + 3600 * hours)
     return time.perf_counter() - t
 
 

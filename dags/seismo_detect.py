@@ -10,9 +10,9 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 
-from seismo.shells.airflow_tasks import settings
+from seismo.config import current_settings
 
-_cfg = settings().airflow
+_cfg = current_settings().airflow
 
 
 @dag(
@@ -56,7 +56,7 @@ def seismo_detect() -> None:
         from seismo.shells.airflow_connection import store_connection
         from seismo.shells.airflow_tasks import store_and_alert as run
 
-        return run(list(results), evs, window, store_connection(settings()))
+        return run(list(results), evs, window, store_connection(current_settings()))
 
     window = plan()
     picked = pick.partial(window=window).expand(station_id=stations())

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 
-from seismo.shells.airflow_tasks import settings
+from seismo.config import current_settings
 
-_cfg = settings().airflow
+_cfg = current_settings().airflow
 
 
 @dag(
@@ -31,7 +31,7 @@ def seismo_station_health() -> None:
         from seismo.shells.airflow_tasks import station_health
 
         ctx = get_current_context()
-        conn = store_connection(settings())
+        conn = store_connection(current_settings())
         return station_health(ctx.get("logical_date"), ctx["dag_run"].run_after, conn)
 
     check()

@@ -30,6 +30,7 @@ import math
 import os
 import re
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -679,6 +680,22 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """
     p = config_path(path)
     return parse_settings(read_toml(p, "configuration file"), p)
+
+
+@lru_cache(maxsize=4)
+def _settings_of(path: str, mtime: float) -> Settings:
+    return load_settings(path)
+
+
+def current_settings() -> Settings:
+    """The configuration named by ``SEISMO_CONFIG`` (or the default), cached per file version.
+
+    Long-lived processes (Airflow workers, the DAG processor) re-read the file
+    when its modification time changes. Cheap to import: the DAG files read their
+    schedules through it without importing the pipeline.
+    """
+    p = config_path()
+    return _settings_of(str(p), p.stat().st_mtime if p.exists() else 0.0)
 
 
 def secret(env_name: str | None) -> str | None:

@@ -24,6 +24,7 @@ from obspy.core.inventory import (
 from seismo.cli.main import main
 from seismo.config import DEFAULT_CONFIG, load_settings, settings_to_toml
 from seismo.geo import destination, distance_km
+from seismo.io.sds import write_sds
 
 CENTRE = (36.0, -117.5)  # far from the shipped network, on another continent
 REF = UTCDateTime("2026-05-01T10:00:00")
@@ -121,7 +122,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     lat, lon = destination(*CENTRE, 45.0, 5.0)
     scen = Scenario("xy", REF, events=(ScenarioEvent(REF + 100, lat, lon, 6.0, 2.8),))
     sim = Simulator(inv, s.network.velocity_model, scen, seed=7)
-    sim.write_sds(tmp / "sds", REF, REF + 240)
+    write_sds(sim, tmp / "sds", REF, REF + 240)
     cfg = s.model_copy(
         update={
             "network": s.network.model_copy(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from seismo.io.sds import write_sds
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
@@ -82,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
         stations = [s.strip() for s in args.stations.split(",") if s.strip()]
         for sid in stations:
             sim.station(sid)  # SimulationError naming an unknown station
-    n = sim.write_sds(args.sds, start, end, stations)
+    n = write_sds(sim, args.sds, start, end, stations)
     name = sim.scenario.name if sim.scenario is not None else "noise only"
     print(f"wrote {n} day files for {start} - {end} ({name}) under {args.sds}")
     for ev in sim.truth(peaks=False):

@@ -25,5 +25,5 @@ def parse_time(value: str, name: str) -> UTCDateTime:
     """Parse an ISO 8601 time (UTC); raise UsageError naming the option."""
     try:
         return UTCDateTime(value)
-    except Exception:
+    except (TypeError, ValueError):  # what UTCDateTime raises
         raise UsageError(f"{name}: not an ISO 8601 time: {value!r}") from None

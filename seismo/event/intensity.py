@@ -47,7 +47,7 @@ G = 9.80665  # standard gravity, m/s² (CGPM 1901), for PGA in g
 
 # --------------------------------------------------------------------------- GB/T 17742-2020
 #: How I_A and I_V combine. "and": I = I_V when I_A >= 6.0 AND I_V >= 6.0, else the
-#: mean (GB/T 17742-2020 Appendix A as quoted by DESIGN.md [3P]). "or": I = I_V when
+#: mean (GB/T 17742-2020 Appendix A as quoted in docs/references.md §4 [3P]). "or": I = I_V when
 #: either is >= 6.0 (seen in some third-party implementations). Keep it in one place.
 CN_COMBINATION: Literal["and", "or"] = "and"
 CN_SWITCH = 6.0
@@ -68,7 +68,7 @@ def intensity_cn(pga_ms2: ArrayLike, pgv_ms: ArrayLike) -> NDArray | float:
     Args:
         pga_ms2: peak ground acceleration (vector sum), m/s².
         pgv_ms: peak ground velocity (vector sum), m/s.
-    Check values (DESIGN.md): (0.5, 0.05) -> 5.8; (1.0, 0.1) -> 6.8; (2.0, 0.2) -> 7.7.
+    Check values (docs/references.md §4): (0.5, 0.05) -> 5.8; (1.0, 0.1) -> 6.8; (2.0, 0.2) -> 7.7.
     """
     ia, iv = intensity_cn_components(pga_ms2, pgv_ms)
     if CN_COMBINATION == "and":

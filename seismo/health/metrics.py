@@ -1,7 +1,7 @@
 """Station QC metrics on one channel: pure functions of ObsPy traces and numpy arrays.
 
 Names follow the SeisComP ``scqc`` vocabulary (availability, latency, gap,
-overlap, offset, rms, spike, timing, outage); see DESIGN.md §4 and
+overlap, offset, rms, spike, timing, outage); see docs/references.md §7 and
 docs/health.md. Units: counts for amplitudes, seconds for times, percent for
 availability, clipping and timing quality.
 

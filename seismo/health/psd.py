@@ -2,7 +2,7 @@
 
 PPSD (McNamara & Buland 2004, as implemented in ``obspy.signal.PPSD``) gives
 acceleration PSDs in dB re 1 (m/s²)²/Hz. Its defaults are 3600 s segments with
-50 % overlap (DESIGN.md §4); health windows are short (600 s by default), so
+50 % overlap (docs/references.md §7); health windows are short (600 s by default), so
 the segment length is ``HealthConfig.psd_length_s`` (300 s by default, clamped
 to the window) with PPSD's 50 % overlap. A segment needs contiguous data, so a
 window with many gaps may yield no PSD (the metrics are then absent).

@@ -19,6 +19,7 @@ from seismo.health.state import HealthStateTracker, StatusChange
 from seismo.health.status import ChannelAssessment, assess_station_full
 from seismo.inventory import StationInfo, load_inventory
 from seismo.inventory import stations as inv_stations
+from seismo.io.feeds import fetch_window
 from seismo.model import StationHealth
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,6 @@ def assess_network(
     now: UTCDateTime | None = None,
 ) -> HealthRun:
     """Fetch ``[end - window_s, end)`` from every station and assess it (see check_network)."""
-    from seismo.io.feeds import fetch_window
 
     inv = inventory if inventory is not None else load_inventory(settings.network.inventory)
     start, end, now = window_for(settings, end, now)

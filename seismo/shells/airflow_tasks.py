@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from obspy import UTCDateTime
 
-from seismo.config import Settings, config_path, load_settings
+from seismo.config import Settings, current_settings
 from seismo.errors import StoreError
 from seismo.model import Event, station_result_from_dict
 from seismo.shells.window import Context, Window, process_events, process_station, window_for_run
@@ -29,25 +28,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=4)
-def _settings(path: str, mtime: float) -> Settings:
-    return load_settings(path)
+settings = current_settings  # the DAG files read it from seismo.config directly
 
 
-def settings() -> Settings:
-    """The configuration named by ``SEISMO_CONFIG`` (cached per file version)."""
-    p = config_path()
-    return _settings(str(p), p.stat().st_mtime if p.exists() else 0.0)
-
-
-@lru_cache(maxsize=4)
-def _context(path: str, mtime: float) -> Context:
-    return Context.from_settings(_settings(path, mtime))
+_contexts: dict[int, tuple[Settings, Context]] = {}
 
 
 def context() -> Context:
-    p = config_path()
-    return _context(str(p), p.stat().st_mtime if p.exists() else 0.0)
+    """Inventory, velocity model and sites of the current configuration (once per version)."""
+    s = current_settings()  # the same object until the file changes
+    hit = _contexts.get(id(s))
+    if hit is None or hit[0] is not s:
+        _contexts.clear()
+        hit = _contexts[id(s)] = (s, Context.from_settings(s))
+    return hit[1]
 
 
 def run_time(logical_date: Any, run_after: Any) -> UTCDateTime:

@@ -34,8 +34,12 @@ from seismo.config import (
     settings_to_toml,
 )
 from seismo.errors import SeismoError
+from seismo.io.seedlink import serve_simulation
+from seismo.io.store import InfluxStore
+from seismo.io.store.server import ensure_local_influx, free_port
 from seismo.model import Event
 from seismo.shells.window import Window, window_for_run
+from seismo.simulate import load_scenarios
 
 if TYPE_CHECKING:
     from seismo.simulate import Scenario
@@ -100,7 +104,6 @@ def run_detect_dag(
 
 def _demo_scenario(settings: Settings, scenario: str | None) -> tuple[str, Scenario]:
     """The scenario to play (named, or the configured one); it must hold an earthquake."""
-    from seismo.simulate import load_scenarios
 
     name = scenario or settings.simulator.scenario
     if not name:
@@ -144,7 +147,6 @@ def _demo_settings(settings: Settings, port: int, work: Path, alert_dir: Path) -
 
 def _collect(result: DemoResult, settings: Settings, alert_dir: Path) -> DemoResult:
     """The window's events read back from InfluxDB and the CAP files written for them."""
-    from seismo.io.store import InfluxStore
 
     w = result.window
     with InfluxStore.from_settings(settings) as store:
@@ -165,8 +167,6 @@ def run_demo(
     echo=print,  # type: ignore[no-untyped-def]
 ) -> DemoResult:
     """Run the whole chain once; see the module docstring."""
-    from seismo.io.seedlink import serve_simulation
-    from seismo.io.store.server import ensure_local_influx, free_port
 
     name, scen = _demo_scenario(settings, scenario)
     work = work_dir or (PROJECT_ROOT / "var" / "demo")

@@ -22,9 +22,11 @@ from obspy import Inventory, Stream, UTCDateTime
 
 from seismo.config import Settings, mask_url
 from seismo.errors import DataError, FeedError
+from seismo.io.feeds import fetch_window
 from seismo.model import Event
 from seismo.shells.publish import Runner, RunReport
 from seismo.shells.window import Context, Window, process_window, windows_between
+from seismo.text import table
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,6 @@ class DetectSummary:
         self.alerts_delivered += rep.alerts_delivered
 
     def render(self) -> str:
-        from seismo.text import table
 
         span = float(self.end - self.start)
         lines = [
@@ -127,7 +128,6 @@ class ChunkSource:
         self.cache: dict[str, Stream | FeedError] = {}
 
     def load(self, t0: UTCDateTime, t1: UTCDateTime) -> int:
-        from seismo.io.feeds import fetch_window
 
         res = fetch_window(
             self.ctx.settings, self.ctx.inventory, t0, t1, feed_url=self.feed_url, max_workers=4

@@ -17,9 +17,11 @@ from urllib.parse import quote
 
 from obspy import UTCDateTime
 
+from seismo.alerts.service import AlertService
 from seismo.config import Settings
 from seismo.errors import SeismoError
 from seismo.shells.detect import DetectSummary, detect_range
+from seismo.simulate import load_scenarios
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +49,6 @@ def run_drill(
     minutes_ago: float = 10.0,
 ) -> DrillResult:
     """Play ``scenario`` (its first origin ``minutes_ago`` before ``now``) with Exercise alerts."""
-    from seismo.alerts.service import AlertService
-    from seismo.simulate import load_scenarios
 
     scenarios = load_scenarios(settings.simulator.scenarios)
     if scenario not in scenarios:

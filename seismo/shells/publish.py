@@ -35,10 +35,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seismo.alerts.rules import ONCALL
+from seismo.alerts.service import AlertService
 from seismo.config import Settings
 from seismo.errors import StoreError
 from seismo.event.identity import KnownEvent, match_event, merge_known, same_solution
 from seismo.geo import distance_km
+from seismo.io.store import InfluxStore
 from seismo.model import Event, Pick, StationResult
 from seismo.shells.window import Window, WindowResult
 
@@ -99,12 +101,10 @@ class Runner:
         the settings (e.g. one resolved from an Airflow Connection)."""
         st = None
         if store and settings.store.enabled:
-            from seismo.io.store import InfluxStore
 
             st = InfluxStore.from_settings(settings, connection)
         al = None
         if alerts and (settings.alerts.enabled or alert_dir is not None):
-            from seismo.alerts.service import AlertService
 
             al = AlertService.from_settings(settings, exercise=exercise, alert_dir=alert_dir)
         return cls(settings, store=st, alerts=al)

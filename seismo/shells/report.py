@@ -32,7 +32,12 @@ from obspy import Stream, UTCDateTime
 
 from seismo.config import Settings, mask_url
 from seismo.errors import DataError
+from seismo.geo import distance_km
+from seismo.io.feeds import fetch_window
+from seismo.io.output import write_json, write_quakeml
+from seismo.io.store import InfluxStore
 from seismo.model import Event
+from seismo.shells.window import Context
 
 if TYPE_CHECKING:
     from seismo.io.plots import StationPoint, TraceLine
@@ -65,7 +70,7 @@ def day_start(day: UTCDateTime | dt.date | dt.datetime | str) -> UTCDateTime:
     else:
         try:
             t = UTCDateTime(str(day))
-        except Exception:
+        except (TypeError, ValueError):  # what UTCDateTime raises
             raise DataError(f"day {day!r} is not a date (YYYY-MM-DD)") from None
     return UTCDateTime(t.year, t.month, t.day)
 
@@ -113,8 +118,6 @@ def event_traces(
     :data:`RECORD_POST_S`. The band is the picker band of the channel kind
     (``picker.bands``). Returns (traces, errors by station, band of velocity traces).
     """
-    from seismo.geo import distance_km
-    from seismo.io.feeds import fetch_window
     from seismo.io.plots import TraceLine
 
     ids = sorted({f"{a.network}.{a.station}" for a in event.arrivals}
@@ -182,7 +185,6 @@ def plot_event(
         DataError: no station of the event had waveforms in the feed.
     """
     from seismo.io.plots import plot_event_map, plot_record_section
-    from seismo.shells.window import Context
 
     ctx = ctx or Context.from_settings(settings)
     out_dir = Path(out_dir)
@@ -338,10 +340,7 @@ def write_bulletin(
     Raises:
         StoreError: the store cannot be queried.
     """
-    from seismo.io.output import write_json, write_quakeml
     from seismo.io.plots import plot_availability, plot_events_map, plot_magnitude_time
-    from seismo.io.store import InfluxStore
-    from seismo.shells.window import Context
 
     d0 = day_start(day)
     d1 = d0 + 86400.0

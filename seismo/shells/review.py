@@ -40,10 +40,25 @@ from typing import TYPE_CHECKING, Any
 
 from obspy import UTCDateTime
 
+from seismo.alerts.outbox import Outbox, safe_name
+from seismo.alerts.service import AlertService
 from seismo.config import Settings
 from seismo.errors import AlertError, DataError, StoreError
 from seismo.event.identity import origin_time_bounds
+from seismo.event.intensity import predict_sites
+from seismo.event.locate import locate
+from seismo.event.magnitude import (
+    combine_station_magnitudes,
+    hypocentral_distance_km,
+    ml_iaspei,
+)
+from seismo.geo import distance_km
+from seismo.io.store import InfluxStore
+from seismo.io.store.points import one_line, utc_from_us
 from seismo.model import Event, Pick
+from seismo.shells.publish import alert_record
+from seismo.shells.window import Context
+from seismo.text import table
 
 if TYPE_CHECKING:
     from seismo.inventory import StationInfo
@@ -95,7 +110,7 @@ def default_reviewer() -> str:
         return user
     try:
         return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
+    except (KeyError, OSError):  # no passwd entry in some containers
         return "unknown"
 
 
@@ -135,7 +150,6 @@ def alert_records(store: InfluxStore, event_id: str) -> list[dict[str, Any]]:
 
 def outbox_messages(settings: Settings, event_id: str) -> list[dict[str, Any]]:
     """CAP messages about ``event_id`` in the local alert outbox (when the store has none)."""
-    from seismo.alerts.outbox import Outbox, safe_name
 
     root = Path(settings.alerts.outbox_dir)
     if not (root / "messages").is_dir():
@@ -167,8 +181,6 @@ def format_event(
 ) -> str:
     """A plain-text report of one event: origin with uncertainties, arrivals with
     residuals, station magnitudes, station and site intensities, alerts, versions."""
-    from seismo.io.store.points import utc_from_us
-    from seismo.text import table
 
     e = event
     out = [
@@ -251,8 +263,6 @@ def _store_and_alert(
     alert_dir: Path | None,
     now: UTCDateTime,
 ) -> ReviewResult:
-    from seismo.io.store.points import one_line
-    from seismo.shells.publish import alert_record
 
     rep = store.write_events([new])
     if rep.rejected:
@@ -265,7 +275,6 @@ def _store_and_alert(
     if not alerts:
         return res
     try:
-        from seismo.alerts.service import AlertService
 
         svc = AlertService.from_settings(settings, alert_dir=alert_dir)
         if new.status == "rejected":
@@ -315,7 +324,6 @@ def review_event(
         DataError: unknown status or event.
         StoreError: the store refused the new version or cannot be queried.
     """
-    from seismo.io.store import InfluxStore
 
     if status not in REVIEW_STATUSES:
         raise DataError(f"review status {status!r} must be one of {', '.join(REVIEW_STATUSES)}")
@@ -355,7 +363,7 @@ def parse_manual_pick(text: str, stations: dict[str, StationInfo]) -> Pick:
         raise DataError(f"manual pick {text!r}: phase {parts[1]!r} must be P or S")
     try:
         t = UTCDateTime(parts[2].strip())
-    except Exception:
+    except (TypeError, ValueError):  # what UTCDateTime raises
         raise DataError(f"manual pick {text!r}: {parts[2]!r} is not an ISO 8601 time") from None
     comps = ("Z",) if phase == "P" else ("N", "E", "1", "2")
     chans = sorted(info.channels, key=lambda c: (c.kind != "velocity", c.location, c.channel))
@@ -394,13 +402,6 @@ def remagnitude(event: Event, ctx: Context) -> Event:
     Station magnitudes flagged unused (clipped or outliers) stay out of the network
     mean; the others go through the same robust median as the automatic ML.
     """
-    from seismo.event.intensity import predict_sites
-    from seismo.event.magnitude import (
-        combine_station_magnitudes,
-        hypocentral_distance_km,
-        ml_iaspei,
-    )
-    from seismo.geo import distance_km
 
     cfg = ctx.settings.magnitude
     rows = []
@@ -458,9 +459,6 @@ def relocate_event(
             stored event has no picks.
         LocationError: too few picks remain to locate.
     """
-    from seismo.event.locate import locate
-    from seismo.io.store import InfluxStore
-    from seismo.shells.window import Context
 
     now = UTCDateTime() if now is None else UTCDateTime(now)
     ctx = Context.from_settings(settings)

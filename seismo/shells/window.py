@@ -34,9 +34,19 @@ from obspy import Inventory, Stream, UTCDateTime
 
 from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
+from seismo.event.arrivals import EventRecords, count_clipped_stations
+from seismo.event.associate import associate
+from seismo.event.identity import event_id, first_pick_time
+from seismo.event.intensity import predict_sites, station_intensities
+from seismo.event.magnitude import event_magnitude
+from seismo.event.sites import load_sites
 from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.inventory import StationInfo, load_inventory, report_response_gaps, station_map
+from seismo.io.feeds import fetch_window
 from seismo.model import AmplitudeSeries, Event, Pick, StationResult
+from seismo.station.amplitudes import station_amplitudes
+from seismo.station.picker import pick_stream
+from seismo.station.processing import drop_foreign_rates
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +133,6 @@ class Context:
     def from_settings(
         cls, settings: Settings, inventory: str | Path | Inventory | None = None
     ) -> Context:
-        from seismo.event.sites import load_sites
 
         if isinstance(inventory, Inventory):
             inv = inventory
@@ -153,7 +162,6 @@ def fetch_station(
     ctx: Context, station_id: str, window: Window, feed_url: str | None = None
 ) -> Stream:
     """Read one station's data for ``window`` (with pre- and post-roll) from its feed."""
-    from seismo.io.feeds import fetch_window
 
     res = fetch_window(
         ctx.settings,
@@ -182,9 +190,6 @@ def process_station(
     Never raises for a station problem: a feed or processing failure is
     returned in ``StationResult.error`` so that other stations go on.
     """
-    from seismo.station.amplitudes import station_amplitudes
-    from seismo.station.picker import pick_stream
-    from seismo.station.processing import drop_foreign_rates
 
     net, _, sta = station_id.partition(".")
     try:
@@ -246,9 +251,6 @@ def measure_event(ctx: Context, ev: Event, amps: Mapping[str, AmplitudeSeries]) 
     Every measurement reads the stations' per-second peaks ``amps`` inside their
     arrival window (:mod:`seismo.event.arrivals`).
     """
-    from seismo.event.arrivals import EventRecords, count_clipped_stations
-    from seismo.event.intensity import predict_sites, station_intensities
-    from seismo.event.magnitude import event_magnitude
 
     s = ctx.settings
     records = EventRecords(
@@ -279,8 +281,6 @@ def measure_event(ctx: Context, ev: Event, amps: Mapping[str, AmplitudeSeries]) 
 
 def process_events(ctx: Context, results: Sequence[StationResult], window: Window) -> list[Event]:
     """Associate, locate, and add magnitude and intensity for the window's events."""
-    from seismo.event.associate import associate
-    from seismo.event.identity import event_id, first_pick_time
 
     s = ctx.settings
     picks: list[Pick] = [p for r in results for p in r.picks]

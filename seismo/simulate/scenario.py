@@ -197,7 +197,7 @@ def parse_scenarios(data: dict[str, Any], path: Path) -> dict[str, Scenario]:
             raise ConfigError(f"invalid scenario file {path}: {name}.reference: missing")
         try:
             ref = UTCDateTime(str(ref_raw))
-        except Exception:
+        except (TypeError, ValueError):  # what UTCDateTime raises
             raise ConfigError(
                 f"invalid scenario file {path}: {name}.reference: not a time ({ref_raw!r})"
             ) from None

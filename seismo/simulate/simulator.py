@@ -32,7 +32,6 @@ from seismo.simulate.grid import index_ceil, rate_fraction, time_of
 from seismo.simulate.noise import block_amplitude, block_length, block_rng, noise_segment
 from seismo.simulate.response import ResponseCache
 from seismo.simulate.scenario import Scenario, ScenarioEvent, get_scenario
-from seismo.simulate.sds import write_sds
 from seismo.simulate.source import Motion, SourceParams, durations, peak_motion, synthesize
 
 if TYPE_CHECKING:
@@ -414,17 +413,3 @@ class Simulator:
                 )
             )
         return out
-
-    # ------------------------------------------------------------------ archive
-    def write_sds(
-        self,
-        root: str | Path,
-        start: UTCDateTime,
-        end: UTCDateTime,
-        stations: list[str] | None = None,
-    ) -> int:
-        """Write ``[start, end)`` to an SDS archive under ``root``; returns files written.
-
-        See :func:`seismo.simulate.sds.write_sds`.
-        """
-        return write_sds(self, Path(root), UTCDateTime(start), UTCDateTime(end), stations)

@@ -47,7 +47,7 @@ def test_iaspei_check_values() -> None:
     assert a50 * 2080 / 1e6 == pytest.approx(2.68, abs=0.005)
     assert wa_amplitude_for_ml(3.0, 20.0) * 2080 / 1e6 == pytest.approx(8.44, abs=0.005)
     assert float(ml_iaspei(a50, 50.0)) == pytest.approx(3.0, abs=1e-9)
-    # Gain 2800 instead of 2080 raises ML by log10(2800/2080) = 0.13 (DESIGN.md).
+    # Gain 2800 instead of 2080 raises ML by log10(2800/2080) = 0.13 (docs/references.md §3).
     assert float(ml_iaspei(a50 * 2800 / 2080, 50.0)) - 3.0 == pytest.approx(0.13, abs=0.005)
 
 

@@ -10,6 +10,7 @@ from obspy import UTCDateTime, read_events
 
 from seismo.cli.main import main
 from seismo.config import DEFAULT_CONFIG, load_settings
+from seismo.io.sds import write_sds
 from seismo.simulate import Simulator
 
 REF = UTCDateTime("2026-01-15T03:00:00")  # felt_m3_city reference; origin at +120 s
@@ -19,7 +20,7 @@ REF = UTCDateTime("2026-01-15T03:00:00")  # felt_m3_city reference; origin at +1
 def sds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("sds")
     sim = Simulator.from_settings(load_settings(DEFAULT_CONFIG), scenario="felt_m3_city")
-    sim.write_sds(root, REF, REF + 300)
+    write_sds(sim, root, REF, REF + 300)
     return root
 
 

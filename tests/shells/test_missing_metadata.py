@@ -82,11 +82,12 @@ def test_stray_rate_record_drops_only_itself(
     from obspy import read
 
     from seismo.io.feeds import fetch_window
+    from seismo.io.sds import write_sds
     from seismo.shells.window import Window, process_station
 
     ref = UTCDateTime("2026-01-15T03:00:00")  # felt_m3_city: origin at ref + 120 s
     sim = Simulator.from_settings(settings, scenario="felt_m3_city")
-    sim.write_sds(tmp_path, ref + 60, ref + 240)
+    write_sds(sim, tmp_path, ref + 60, ref + 240)
     ctx = Context.from_settings(settings)
     sid = next(k for k, v in sorted(ctx.stations.items())
                if {"HHZ", "HHN", "HHE"} <= {c.channel for c in v.channels})

@@ -11,6 +11,7 @@ from sim_helpers import wa_ml
 
 from seismo.cli.main import main
 from seismo.event.velocity import load_velocity_model
+from seismo.io.sds import write_sds
 from seismo.simulate import Scenario, ScenarioEvent, Simulator
 
 REF = UTCDateTime("2026-05-05T23:50:00")  # the SDS range crosses midnight
@@ -90,7 +91,7 @@ def test_any_inventory(tiny_sim, tiny_inventory) -> None:  # type: ignore[no-unt
 
 def test_sds_archive_round_trip(tiny_sim, tmp_path) -> None:  # type: ignore[no-untyped-def]
     start, end = REF + 300, REF + 900  # 23:55 - 00:05, two days
-    n = tiny_sim.write_sds(tmp_path, start, end)
+    n = write_sds(tiny_sim, tmp_path, start, end)
     assert n == 12  # 6 channels x 2 days
     day1 = tmp_path / "2026" / "XX" / "ALPH" / "EHZ.D" / "XX.ALPH..EHZ.D.2026.125"
     assert day1.exists()
@@ -104,7 +105,7 @@ def test_sds_archive_round_trip(tiny_sim, tmp_path) -> None:  # type: ignore[no-
         np.testing.assert_array_equal(got[0].data, want[0].data)
     # writing the same range again replaces it, it does not duplicate it
     size = day1.stat().st_size
-    tiny_sim.write_sds(tmp_path, start, end, stations=["XX.ALPH"])
+    write_sds(tiny_sim, tmp_path, start, end, stations=["XX.ALPH"])
     assert day1.stat().st_size == size
     assert len(client.get_waveforms("XX", "ALPH", "", "EHZ", start, end)) == 1
 

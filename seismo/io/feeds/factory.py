@@ -87,7 +87,7 @@ def open_feed(
         if "reference" in query:
             try:
                 reference = UTCDateTime(query["reference"][0])
-            except Exception:
+            except (TypeError, ValueError):  # what UTCDateTime raises
                 raise FeedError(f"sim URL {shown}: reference is not an ISO time") from None
         return SimFeed(
             url,

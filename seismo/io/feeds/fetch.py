@@ -26,6 +26,7 @@ from obspy import Stream, UTCDateTime
 
 from seismo.config import mask_url
 from seismo.errors import FeedError, SeismoError
+from seismo.inventory import stations as inv_stations
 from seismo.io.feeds.base import Feed
 from seismo.io.feeds.factory import feed_url_for, open_feed
 
@@ -68,7 +69,6 @@ def _station_ids(inventory: Any, stations: Iterable[str] | None) -> list[str]:
         return list(dict.fromkeys(stations))
     if inventory is None:
         raise FeedError("fetch_window needs an inventory or an explicit list of stations")
-    from seismo.inventory import stations as inv_stations
 
     return [s.id for s in inv_stations(inventory)]
 

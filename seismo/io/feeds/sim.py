@@ -17,6 +17,7 @@ from obspy import Stream, UTCDateTime
 
 from seismo.errors import FeedError
 from seismo.io.feeds.base import Feed
+from seismo.simulate import Simulator
 
 
 class SimFeed(Feed):
@@ -45,10 +46,6 @@ class SimFeed(Feed):
 
     def _simulator(self) -> Any:
         if self._sim is None:
-            try:
-                from seismo.simulate import Simulator  # type: ignore[attr-defined]
-            except ImportError as exc:
-                raise FeedError(f"feed {self.url}: the simulator is not available: {exc}") from None
             scenario = self._scenario
             if scenario is None and self._use_config_scenario:
                 scenario = self._settings.simulator.scenario

@@ -7,7 +7,9 @@ from typing import Any
 
 from obspy import Stream, UTCDateTime
 
+from seismo.inventory import load_inventory, stations
 from seismo.io.seedlink.server import SeedLinkServer
+from seismo.simulate import Simulator  # type: ignore[attr-defined]
 
 
 def serve_simulation(
@@ -26,8 +28,6 @@ def serve_simulation(
     ``[simulator] seedlink_host/seedlink_port``. Call ``serve_forever()`` (or
     ``stop()``) on the result.
     """
-    from seismo.inventory import load_inventory, stations
-    from seismo.simulate import Simulator  # type: ignore[attr-defined]
 
     sim = Simulator.from_settings(settings, scenario=scenario, reference=reference)
     infos = stations(load_inventory(settings.network.inventory))

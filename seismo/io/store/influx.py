@@ -471,7 +471,7 @@ class InfluxStore:
 def _describe(p: Any) -> str:
     try:
         return P.describe_point(p)
-    except Exception:
+    except (AttributeError, TypeError, ValueError):  # not a StorePoint: show what it is
         return repr(p)[:120]
 
 

@@ -1,6 +1,6 @@
 """Model objects -> InfluxDB points (line protocol), and point validation.
 
-The schema is documented in ``docs/influx_schema.md``. Rules (DESIGN.md §5):
+The schema is documented in ``docs/influx_schema.md``. Rules (docs/references.md §8):
 
 * tags only for bounded, queried keys (network, station, location, channel, phase,
   status, kind, group, plus ``site`` and ``msg_type`` whose values come from config);
@@ -92,7 +92,7 @@ def time_us(t: UTCDateTime | dt.datetime | str) -> int:
         raise StoreError(f"naive datetime {t.isoformat()} (timezone-aware or UTCDateTime only)")
     try:
         ns = (t if isinstance(t, UTCDateTime) else UTCDateTime(t)).ns
-    except Exception:
+    except (TypeError, ValueError):  # what UTCDateTime raises
         raise StoreError(f"not a time: {t!r}") from None
     return (int(ns) + 500) // 1000
 
@@ -132,7 +132,7 @@ def _check_string_field(key: str, value: str, measurement: str) -> None:
     if _NEWLINE.search(value):
         raise StoreError(
             f"{measurement}: string field {key}={value!r} contains a newline; "
-            "newlines are rejected (DESIGN.md §5)"
+            "newlines are rejected (docs/references.md §8)"
         )
 
 

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from seismo.config import Settings
 from seismo.errors import StoreError
+from seismo.io.store.connection import connection_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +251,6 @@ def ensure_local_influx(settings: Settings) -> InfluxServer | None:
     (the caller stops it) or None when the URL is remote or a server already
     answers /ping.
     """
-    from seismo.io.store.connection import connection_from_settings
 
     conn = connection_from_settings(settings)
     if not conn.is_loopback:

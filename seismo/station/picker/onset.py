@@ -46,6 +46,7 @@ from obspy import Trace, UTCDateTime
 from seismo.config import PickerConfig
 from seismo.errors import PickerInputError
 from seismo.model import Pick, Polarity
+from seismo.station.processing import bandpass
 
 
 def aic_curve(x: Any) -> np.ndarray:
@@ -123,7 +124,6 @@ def onset_uncertainty(
 
 
 def _filter_snippet(raw: np.ndarray, fs: float, band: Any, zerophase: bool) -> np.ndarray:
-    from seismo.station.processing import bandpass
 
     y = raw - raw[: max(1, raw.size // 4)].mean()
     return bandpass(y, fs, band, zerophase=zerophase, taper_n=max(1, raw.size // 10))
