@@ -25,7 +25,13 @@ from seismo.errors import DataError, FeedError
 from seismo.io.feeds import fetch_window
 from seismo.model import Event
 from seismo.shells.publish import Runner, RunReport
-from seismo.shells.window import Context, Window, process_window, windows_between
+from seismo.shells.window import (
+    Context,
+    Window,
+    WindowResult,
+    process_window,
+    windows_between,
+)
 from seismo.text import table
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,9 @@ class DetectSummary:
     alerts_delivered: int = 0
     store_errors: list[str] = field(default_factory=list)
     network_down: int = 0
+    store_on: bool = True
+    alerts_on: bool = True
+    notes: list[str] = field(default_factory=list)
 
     def add(self, rep: RunReport) -> None:
         if rep.network_down:
@@ -66,8 +75,17 @@ class DetectSummary:
             f"{self.n_windows} windows, {self.n_stations} stations, {span:.0f} s of data "
             f"in {self.elapsed_s:.1f} s (real-time factor {span / max(self.elapsed_s, 1e-9):.0f}x)",
             f"{self.n_picks} picks, {len(self.events)} events; "
-            f"store: {self.written} points written, {self.spooled} spooled; "
-            f"alerts: {self.alerts_queued} queued, {self.alerts_delivered} delivered",
+            + (
+                f"store: {self.written} points written, {self.spooled} spooled; "
+                if self.store_on
+                else "store: off; "
+            )
+            + (
+                f"alerts: {self.alerts_queued} queued, {self.alerts_delivered} delivered"
+                if self.alerts_on
+                else "alerts: off"
+            ),
+            *self.notes,
         ]
         if self.network_down:
             lines.append(
@@ -118,6 +136,32 @@ class DetectSummary:
                 )
             )
         return "\n".join(lines)
+
+
+def foreign_data(
+    settings: Settings, feed_url: str | None, inventory: str | Path | Inventory | None
+) -> list[str]:
+    """Why a run does not process the configured network's own data (empty: it does).
+
+    Another network's inventory, or a feed that is neither the configured
+    default nor a configured per-station override, means the results do not
+    belong in the city's store and must not page anybody: the shells then turn
+    the store and alerts off unless asked (``--store`` / ``--alerts``).
+    """
+    reasons = []
+    if isinstance(inventory, Inventory):
+        reasons.append("an inventory object other than the configured file")
+    elif inventory is not None:
+        given = Path(inventory).resolve()
+        if given != Path(settings.network.inventory).resolve():
+            reasons.append(
+                f"inventory {given} is not the configured {settings.network.inventory}"
+            )
+    if feed_url is not None:
+        configured = {settings.feeds.default, *settings.feeds.overrides.values()}
+        if feed_url.strip() not in configured:
+            reasons.append(f"feed {mask_url(feed_url)} is not a configured feed")
+    return reasons
 
 
 class ChunkSource:
@@ -188,8 +232,13 @@ def detect_range(
     alert_dir: Path | None = None,
     exercise: bool = False,
     on_window: Callable[[int, int, int], None] | None = None,
+    on_result: Callable[[WindowResult], None] | None = None,
 ) -> DetectSummary:
     """Run the pipeline over ``[start, end)``; return every event found.
+
+    ``on_window(done, total, n_events)`` reports progress; ``on_result`` gets
+    every window's :class:`~seismo.shells.window.WindowResult` (picks, station
+    errors) after it was stored and alerted.
 
     Raises:
         DataError: no inventory station had any data in the whole range (an
@@ -198,7 +247,14 @@ def detect_range(
     t_start = time.perf_counter()
     ctx = Context.from_settings(settings, inventory)
     n_windows = count_windows(settings, start, end)
-    summary = DetectSummary(start, end, n_windows=n_windows, n_stations=len(ctx.stations))
+    summary = DetectSummary(
+        start,
+        end,
+        n_windows=n_windows,
+        n_stations=len(ctx.stations),
+        store_on=store and settings.store.enabled,
+        alerts_on=alerts and (settings.alerts.enabled or alert_dir is not None),
+    )
     source = ChunkSource(ctx, feed_url)
     runner = Runner.from_settings(
         settings, store=store, alerts=alerts, alert_dir=alert_dir, exercise=exercise
@@ -219,6 +275,8 @@ def detect_range(
                 summary.events.extend(new)
                 summary.add(runner.handle(res))
                 done += 1
+                if on_result:
+                    on_result(res)
                 if on_window:
                     on_window(done, n_windows, len(summary.events))
     finally:
