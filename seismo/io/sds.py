@@ -33,10 +33,11 @@ import logging
 from pathlib import Path
 from typing import Protocol
 
-from obspy import Stream, Trace, UTCDateTime, read
+from obspy import Stream, Trace, UTCDateTime
 
 from seismo.errors import SimulationError
 from seismo.inventory import StationInfo
+from seismo.io.mseed import read_mseed, write_mseed
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ def _day_start(t: UTCDateTime) -> UTCDateTime:
 def _clear_range(path: Path, start: UTCDateTime, end: UTCDateTime) -> None:
     """Remove data inside ``[start, end)`` from an existing day file."""
     try:
-        old = read(str(path), format="MSEED")
+        old = read_mseed(str(path))
     except Exception as exc:
         raise SimulationError(f"cannot read existing SDS file {path}: {exc}") from None
     keep = Stream()
@@ -176,7 +177,7 @@ def _clear_range(path: Path, start: UTCDateTime, end: UTCDateTime) -> None:
             if part.stats.npts:
                 keep.append(part)
     if len(keep):
-        keep.write(str(path), format="MSEED", reclen=RECLEN, encoding=ENCODING)
+        write_mseed(keep, str(path), reclen=RECLEN, encoding=ENCODING)
     else:
         path.unlink()
 
@@ -213,7 +214,7 @@ def write_sds(
                         _clear_range(path, start, end)
                     touched.add(path)
                 with path.open("ab") as fh:
-                    tr.write(fh, format="MSEED", reclen=RECLEN, encoding=ENCODING)
+                    write_mseed(Stream([tr]), fh, reclen=RECLEN, encoding=ENCODING)
             t = t_next
         log.info("station %s: wrote %s to %s", sid, f"{start} - {end}", root)
     return len(touched)

@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from obspy import Stream, UTCDateTime, read
+from obspy import Stream, UTCDateTime
 from obspy.io.mseed import ObsPyMSEEDFilesizeTooSmallError
 
 from seismo.errors import DataError, FeedError
 from seismo.io.feeds.base import Feed
+from seismo.io.mseed import read_mseed
 from seismo.io.sds import DATA_TYPE, day_files, max_day_file_bytes
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class SDSFeed(Feed):
                 )
                 continue
             try:
-                st = read(str(path), format="MSEED", starttime=start, endtime=end)
+                st = read_mseed(str(path), starttime=start, endtime=end)
             except ObsPyMSEEDFilesizeTooSmallError:
                 continue  # an empty day file just opened by the writer
             except Exception as exc:  # ObsPy raises many types for corrupt miniSEED
