@@ -63,7 +63,7 @@ from obspy.core.inventory import Response
 
 from seismo.config import InstrumentConfig, IntensityConfig
 from seismo.errors import DataError
-from seismo.inventory import channel_kind
+from seismo.inventory import channel_kind, usable_response
 from seismo.model import AmplitudeSeries, ChannelKind
 from seismo.station.processing import ChannelJoin
 from seismo.station.response import (
@@ -227,9 +227,10 @@ class StationMotion:
         sel = inventory.select(network=self.network, station=self.station, time=at)
         chans = [(c, s) for n in sel for s in n for c in s]
         for ch, _sta in chans:
-            if ch.response is None or ch.sample_rate is None or not ch.sample_rate:
-                log.warning("amplitudes: no response for %s.%s.%s.%s, skipped",
-                            self.network, self.station, ch.location_code, ch.code)
+            response = usable_response(ch) if ch.sample_rate else None
+            if response is None:  # said once at start-up (seismo.inventory.report_response_gaps)
+                log.debug("amplitudes: no usable response for %s.%s.%s.%s, skipped",
+                          self.network, self.station, ch.location_code, ch.code)
                 continue
             kind = channel_kind(ch)
             if kind is None:
@@ -250,7 +251,7 @@ class StationMotion:
             dip = ch.dip if ch.dip is not None else 0.0
             az = ch.azimuth if ch.azimuth is not None else 0.0
             slot = "Z" if abs(dip) > 45 else f"H{abs(math.sin(math.radians(az))):.6f}"
-            sensor.comps[ch.code] = _Comp(ch.code, slot, ch.response)
+            sensor.comps[ch.code] = _Comp(ch.code, slot, response)
         for sensor in self.sensors.values():
             # Horizontal slots: the most north-pointing channel fills "N", the other "E".
             hor = sorted((c for c in sensor.comps.values() if c.slot.startswith("H")),
