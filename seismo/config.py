@@ -432,6 +432,72 @@ class PipelineConfig(_Model):
         return self
 
 
+# --------------------------------------------------------------------------- stream
+class StreamConfig(_Model):
+    """``seismo stream``, the real-time detector (docs/streaming.md; every default's
+    reasoning there)."""
+
+    feed: str | None = Field(
+        None, description="SeedLink URL (seedlink://host:port) of every station; default: the "
+        "station's feed ([feeds] default/overrides) when that is a seedlink:// URL"
+    )
+    state_file: Path = Field(
+        Path("../var/stream_state.json"),
+        description="Where the stream keeps its sequence numbers, recent picks and open events",
+    )
+    pool_s: Annotated[float, Field(ge=30, le=3600)] = Field(
+        120.0, description="picks this recent take part in association (s); regional S-P "
+        "delays reach ~90 s"
+    )
+    close_after_s: Annotated[float, Field(ge=5, le=3600)] = Field(
+        60.0, description="an event is closed after this long without new picks or amplitudes (s)"
+    )
+    cancel_after_s: Annotated[float, Field(ge=1, le=3600)] = Field(
+        20.0, description="an announced event no association run has found for this long is "
+        "cancelled (s)"
+    )
+    associate_every_s: Annotated[float, Field(gt=0, le=60)] = Field(
+        0.5, description="shortest interval between two association runs (s)"
+    )
+    heartbeat_s: Annotated[float, Field(ge=1, le=600)] = Field(
+        10.0, description="heartbeat point to InfluxDB every this often (s)"
+    )
+    heartbeat_down_s: Annotated[float, Field(ge=10, le=86400)] = Field(
+        60.0, description="the health check reports the stream down when its newest "
+        "heartbeat is older than this (s)"
+    )
+    monitored: bool = Field(
+        True, description="the station-health check watches the heartbeat (a deployment "
+        "without seismo stream sets false)"
+    )
+    warmup_s: SpanS = Field(
+        30.0, description="data re-read before the resume point after a restart, to warm up "
+        "the filters (s; 3 x the LTA)"
+    )
+    retention_s: Annotated[float, Field(ge=30, le=3600)] = Field(
+        120.0, description="samples kept per channel (s): S refinement reads back to the P, "
+        "picker.s_max_delay_s"
+    )
+    amplitude_keep_s: Annotated[float, Field(ge=60, le=86400)] = Field(
+        900.0, description="per-second amplitude peaks kept per station (s)"
+    )
+    lag_s: Annotated[float, Field(gt=0, le=600)] = Field(
+        10.0, description="a channel this far behind its station's newest is not waited for (s)"
+    )
+    live_s: Annotated[float, Field(gt=0, le=3600)] = Field(
+        30.0, description="a station whose newest sample is older counts as not delivering "
+        "(who should have picked an event) (s)"
+    )
+    keepalive_s: TimeoutS = Field(10.0, description="SeedLink keepalive when nothing comes (s)")
+    idle_timeout_s: TimeoutS = Field(
+        30.0, description="SeedLink link given up (reconnect) after this long without a packet"
+    )
+    reconnect_max_s: TimeoutS = Field(30.0, description="longest delay between reconnections")
+    shutdown_s: TimeoutS = Field(
+        20.0, description="on SIGTERM, time allowed to flush the spool and deliver the outbox"
+    )
+
+
 # --------------------------------------------------------------------------- store
 class StoreConfig(_Model):
     enabled: bool = True
@@ -644,6 +710,7 @@ class Settings(_Model):
     health: HealthConfig = Field(default_factory=HealthConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     airflow: AirflowConfig = Field(default_factory=AirflowConfig)
+    stream: StreamConfig = Field(default_factory=StreamConfig)
     source: Path = Field(Path("<memory>"), exclude=True)
 
 

@@ -23,6 +23,9 @@ ArrivalPhase = Literal["P", "S", "Pg", "Pn", "Sg", "Sn"]
 Polarity = Literal["positive", "negative"]
 ChannelKind = Literal["velocity", "acceleration"]
 ReviewStatus = Literal["automatic", "confirmed", "rejected"]
+#: Which path made an event version: the minute-by-minute window pass (the DAG,
+#: ``seismo detect``; authoritative) or the real-time detector (``seismo stream``).
+Solution = Literal["window", "stream"]
 HealthStatus = Literal["OK", "WARN", "FAIL"]
 
 T = TypeVar("T")
@@ -238,7 +241,8 @@ class Event(_Serial):
     n_clipped_stations: int = 0
     status: ReviewStatus = "automatic"
     version: int = 1
-    creation_time: UTCDateTime | None = None
+    creation_time: UTCDateTime | None = None  # when this version was made (UTC)
+    solution: Solution = "window"
     # review (seismo.shells.review): who, when (UTC) and why; None for automatic versions
     reviewer: str | None = None
     review_time: UTCDateTime | None = None
