@@ -408,6 +408,12 @@ class PipelineConfig(_Model):
     preroll_s: SpanS = 30.0
     postroll_s: SpanS = 60.0
     safety_margin_s: SpanS = 30.0
+    window_offset_s: Annotated[float, Field(ge=0, le=3600)] = Field(
+        0.0, description="windows end at times that are this many seconds past a multiple "
+        "of window_s (s): with a run every window_s on the minute, postroll_s + "
+        "safety_margin_s before the next minute, so a run processes a window that has just "
+        "become complete (docs/streaming.md, DAG latency)"
+    )
     event_id_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,15}$")] = "seismo"
     chunk_s: Annotated[float, Field(ge=10, le=86400)] = Field(
         3600.0, description="seismo detect reads this much data at once (s, <= one day)"
@@ -429,6 +435,11 @@ class PipelineConfig(_Model):
     def _chunk(self) -> PipelineConfig:
         if self.chunk_s < self.window_s:
             raise ValueError(f"chunk_s ({self.chunk_s}) must be >= window_s ({self.window_s})")
+        if self.window_offset_s >= self.window_s:
+            raise ValueError(
+                f"window_offset_s ({self.window_offset_s}) must be below window_s "
+                f"({self.window_s})"
+            )
         return self
 
 

@@ -139,6 +139,7 @@ def station_health(
     from collections import Counter
 
     from seismo.health import run_health
+    from seismo.health.stream import check_stream
 
     s = settings()
     end = run_time(logical_date, run_after)
@@ -153,6 +154,7 @@ def station_health(
         alerts = AlertService.from_settings(s)
     try:
         res = run_health(s, end=end, store=store, alerts=alerts)
+        stream = check_stream(s, store, alerts, end)
         delivered = alerts.deliver_due().delivered if alerts is not None else 0
     finally:
         if store is not None:
@@ -175,6 +177,7 @@ def station_health(
         "notice_sent": res.notice_sent,
         "notices_delivered": delivered,
         "errors": res.errors,
+        "stream": stream.to_dict(),
     }
 
 

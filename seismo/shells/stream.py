@@ -203,6 +203,7 @@ class StreamService:
         self._deliver = threading.Event()
         self._lock = threading.Lock()
         self.started = time.time()
+        self._seen: dict[tuple[str, str], None] = {}  # picks logged (bounded)
         self.n_records = 0
         self.n_picks = 0
         self.n_versions = 0
@@ -461,6 +462,17 @@ class StreamService:
             if after is not None:
                 prov = [p for p in prov if p.time >= after]
             self.assoc.set_provisional(rec.station_id, prov)
+            self._log_picks(prov, "provisional")
+            self._log_picks(new, "final")
+
+    def _log_picks(self, picks: list[Pick], kind: str) -> None:
+        for p in picks:
+            key = (p.id, kind)
+            if key not in self._seen:
+                self._seen[key] = None
+                log.info("pick %s %s %s (%s)", p.seed_id, p.phase, p.time, kind)
+        while len(self._seen) > 5000:
+            self._seen.pop(next(iter(self._seen)))
 
     def _live(self, now: float) -> set[str]:
         return {sid for sid, s in self.stations.items()
@@ -474,6 +486,11 @@ class StreamService:
         except SeismoError as exc:
             log.warning("association failed: %s", exc)
             return
+        for tev in changes.new:
+            o = tev.candidate.origin
+            log.info("new origin %s %.3f %.3f %.1f km from %d stations (%d phases), %.1f s "
+                     "after its origin time", o.time, o.latitude, o.longitude, o.depth_km,
+                     o.n_stations, o.n_phases, now - float(o.time))
         for tev in changes.new + changes.relocated:
             self._publish(tev, now)
         for tev in changes.closed:

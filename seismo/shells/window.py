@@ -5,7 +5,10 @@ detect`` (any range, in windows), drills and tests all call these functions,
 so they give the same answer for the same window.
 
 Windows
-    Windows are aligned on a grid of ``pipeline.window_s`` seconds. Each station
+    Windows are aligned on a grid of ``pipeline.window_s`` seconds (shifted by
+    ``pipeline.window_offset_s``: the shipped setting makes a run on the minute
+    process the window that became complete ``postroll_s + safety_margin_s`` before
+    it). Each station
     is read over ``[start - preroll_s, end + postroll_s)``: the pre-roll warms up
     the STA/LTA and the filters, the post-roll lets events whose first pick is
     late in the window be seen at every station. A pick belongs to the window
@@ -95,8 +98,9 @@ class Window:
         return f"[{self.start} – {self.end})"
 
 
-def _floor(t: UTCDateTime, step: float) -> UTCDateTime:
-    return UTCDateTime(math.floor(float(t.timestamp) / step) * step)
+def _floor(t: UTCDateTime, step: float, offset: float = 0.0) -> UTCDateTime:
+    """The latest grid time (``offset + k * step``) not after ``t``."""
+    return UTCDateTime(math.floor((float(t.timestamp) - offset) / step) * step + offset)
 
 
 def window_for_run(settings: Settings, run_time: UTCDateTime | datetime) -> Window:
@@ -107,7 +111,7 @@ def window_for_run(settings: Settings, run_time: UTCDateTime | datetime) -> Wind
     """
     p = settings.pipeline
     t = UTCDateTime(run_time)
-    end = _floor(t - p.postroll_s - p.safety_margin_s, p.window_s)
+    end = _floor(t - p.postroll_s - p.safety_margin_s, p.window_s, p.window_offset_s)
     return Window(end - p.window_s, end, p.preroll_s, p.postroll_s)
 
 
@@ -116,7 +120,7 @@ def windows_between(settings: Settings, start: UTCDateTime, end: UTCDateTime) ->
     p = settings.pipeline
     if end <= start:
         raise SeismoError(f"end ({end}) must be after start ({start})")
-    t = _floor(start, p.window_s)
+    t = _floor(start, p.window_s, p.window_offset_s)
     out = []
     while t < end:
         out.append(Window(t, t + p.window_s, p.preroll_s, p.postroll_s))
