@@ -300,7 +300,7 @@ def main() -> int:
     scen = Scenario("latency", start, "latency benchmark",
                     tuple(ScenarioEvent(q.origin, q.latitude, q.longitude, q.depth_km,
                                         q.magnitude) for q in quakes))
-    end = quakes[-1].origin + 100.0
+    end = quakes[-1].origin + (60.0 if args.no_dag else 150.0)
 
     server = serve_simulation(s_stream, scenario=scen, host="127.0.0.1", port=free_port())
     cfg = work / "stream" / "seismo.toml"

@@ -195,7 +195,10 @@ class PickerConfig(_Model):
     max_trigger_s: TimeoutS = 60.0
     dead_time_s: SpanS = 5.0
     max_gap_s: SpanS = 0.5
-    causal: bool = True
+    causal: bool = Field(
+        True, description="zero-phase (false) only for prepare_stream; the picker is always "
+        "causal (one implementation for windows and real time, docs/picker.md)"
+    )
     bands: dict[str, BandConfig] = Field(
         default_factory=lambda: {
             "velocity": BandConfig(freqmin=2.0, freqmax=15.0),
@@ -506,6 +509,11 @@ class StreamConfig(_Model):
     reconnect_max_s: TimeoutS = Field(30.0, description="longest delay between reconnections")
     shutdown_s: TimeoutS = Field(
         20.0, description="on SIGTERM, time allowed to flush the spool and deliver the outbox"
+    )
+    dag_cancels: bool = Field(
+        True, description="a window pass with every station's data that finds no event "
+        "where the stream announced one cancels the stream's alert (the complete pass is "
+        "the authority)"
     )
 
 

@@ -410,6 +410,29 @@ class AlertService:
                                       m.magnitude, 0))
         return out
 
+    def open_threads(
+        self, since: UTCDateTime, until: UTCDateTime, *, solution: str | None = None
+    ) -> list[QueuedMessage]:
+        """The newest message of every event thread not cancelled, origin time in
+        [since, until] (``solution``: only threads whose newest message came from that
+        path, e.g. "stream")."""
+
+        def near(subject_id: str) -> bool:
+            if subject_id.startswith("notice."):
+                return False
+            bounds = origin_time_bounds(subject_id)
+            return bounds is None or (bounds[0] <= until and since <= bounds[1])
+
+        out = []
+        for m in self.outbox.latest_by_subject(self.stream, near):
+            if m.msg_type == "Cancel" or m.origin_time is None:
+                continue
+            if solution is not None and m.solution != solution:
+                continue
+            if since <= UTCDateTime(m.origin_time) <= until:
+                out.append(m)
+        return out
+
     def _send(self, item: DeliveryItem) -> None:
         channel = self.channels.get(item.channel)
         if channel is None:

@@ -159,6 +159,10 @@ class IncrementalAssociator:
         """Associate the pool and follow the events; ``live``: the stations delivering
         data now (who should have picked an event; default all)."""
         changes = Changes()
+        if not self.dirty:  # the same pool gives the same events: only the clocks run
+            self._expire(now, changes)
+            self._prune(now)
+            return changes
         live_ids = set(self.stations) if live is None else set(live) & set(self.stations)
         stations = {k: v for k, v in self.stations.items() if k in live_ids}
         for ev in self.events.values():  # an event's own stations stay in the reckoning

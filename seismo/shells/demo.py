@@ -274,6 +274,10 @@ def run_demo(
             time.sleep(0.5)
         else:
             echo("  no streaming alert within 60 s of the origin (see the stream log)")
+        while UTCDateTime() < origin + 25 and stream.poll() is None:
+            time.sleep(0.5)  # the stream's later versions (more stations, final ML)
+        _stop_proc(stream)  # its job is done; the DAG run below gets both cores
+        echo(f"seismo stream: stopped (exit {stream.returncode}, state saved)")
         log_file = work / "airflow.log"
         log_file.write_text("", encoding="utf-8")
         while UTCDateTime() < run_time:  # the DAG's minute: the window's data are complete
@@ -284,7 +288,6 @@ def run_demo(
         result.dag_state = "success" if rc == 0 else f"failed (exit {rc})"
         result.dag_seconds = secs
         result.log_file = log_file
-        _stop_proc(stream)
         return _collect(result, demo_settings, alert_dir)
     finally:
         if stream is not None:

@@ -289,8 +289,9 @@ class StreamService:
             except SeismoError as exc:
                 log.error("shutdown: spool not flushed (kept on disk): %s", exc)
         self.runner.close()
-        log.info("seismo stream stopped: %d records, %d picks, %d event versions",
-                 self.n_records, self.n_picks, self.n_versions)
+        log.info("seismo stream stopped: %d records, %d picks, %d event versions; "
+                 "%.0f s running, %.1f s of CPU", self.n_records, self.n_picks,
+                 self.n_versions, time.time() - self.started, time.process_time())
 
     # ------------------------------------------------------------------ state
     def _restore(self) -> None:

@@ -25,6 +25,7 @@ Final and provisional picks
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -43,6 +44,12 @@ from seismo.station.picker.segment import Candidate, ChannelSegment, _is_vertica
 from seismo.station.processing import ChannelJoin, channel_kind_of
 
 log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _warn_zero_phase() -> None:
+    log.warning("picker.causal = false is not used by the picker: its filters are causal "
+                "(they run on a window and in real time alike; docs/picker.md)")
 
 
 def _vertical(tr: Trace) -> bool:
@@ -161,6 +168,8 @@ class StationPicker:
         retention_s: float | None = None,
         lag_s: float = 10.0,
     ) -> None:
+        if not cfg.causal:
+            _warn_zero_phase()
         self.cfg = cfg
         self.instrument = instrument
         self.info = dict(channels or {})
@@ -169,6 +178,7 @@ class StationPicker:
         self.channels: dict[str, _Channel] = {}
         self.pending: list[Candidate] = []
         self.last_p: UTCDateTime | None = None
+        self._prov: tuple[tuple[int, ...], list[Pick]] = ((), [])  # provisional, by pending
 
     # ------------------------------------------------------------------ input
     def _channel(self, seed_id: str, kind: str | None = None, dip: float | None = None) -> _Channel:
@@ -283,7 +293,15 @@ class StationPicker:
         return out
 
     def provisional(self) -> list[Pick]:
-        """Picks of the clusters not final yet, from the samples that exist now."""
+        """Picks of the clusters not final yet, from the samples that exist now.
+
+        Recomputed only when the pending candidates changed (their labels and onsets
+        do not change with later samples; their amplitudes may, and are then those of
+        the first computation: the final pick has the full ones).
+        """
+        key = tuple(id(c) for c in self.pending)
+        if key == self._prov[0]:
+            return list(self._prov[1])
         out: list[Pick] = []
         last_p = self.last_p
         for cl in self._clusters():
@@ -292,7 +310,8 @@ class StationPicker:
                 out.append(pick)
                 if pick.phase == "P":
                     last_p = pick.time
-        return out
+        self._prov = (key, out)
+        return list(out)
 
     def _traces(self, instrument: str) -> list[Trace]:
         return [
