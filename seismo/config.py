@@ -300,6 +300,9 @@ class PipelineConfig(_Model):
     safety_margin_s: NonNegFloat = 30.0
     event_id_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,15}$")] = "seismo"
     chunk_s: PosFloat = Field(3600.0, description="seismo detect reads this much data at once")
+    processes: Annotated[int, Field(ge=0, le=256)] = Field(
+        0, description="seismo detect worker processes (0: one per core; 1: in-process)"
+    )
 
 
 # --------------------------------------------------------------------------- store

@@ -7,11 +7,13 @@ StationXML given (a file, or a directory of ``*.xml`` files).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from obspy import Inventory, UTCDateTime, read_inventory
-from obspy.core.inventory import Channel
+from obspy.core.inventory import Channel, Network, Station
 
 from seismo.errors import InventoryError
 from seismo.model import ChannelKind
@@ -166,6 +168,63 @@ def stations(inv: Inventory, time: UTCDateTime | None = None) -> list[StationInf
 def station_map(inv: Inventory) -> dict[str, StationInfo]:
     """``{"NET.STA": StationInfo}``."""
     return {s.id: s for s in stations(inv)}
+
+
+# ----------------------------------------------------------------- per-inventory lookups
+# What depends only on the inventory is computed once per inventory object: the
+# station processing asks for a channel's kind, orientation and response for every
+# trace of every window. The caches hold the inventory itself and compare identity,
+# so a re-used id() never answers for another inventory. An inventory must not be
+# modified after its first use (load a new one instead).
+_T = TypeVar("_T")
+_PER_INVENTORY: dict[tuple[str, int], tuple[Inventory, Any]] = {}
+_PER_INVENTORY_MAX = 32
+
+
+def _per_inventory(name: str, inv: Inventory, build: Callable[[Inventory], _T]) -> _T:
+    key = (name, id(inv))
+    hit = _PER_INVENTORY.get(key)
+    if hit is not None and hit[0] is inv:
+        return hit[1]  # type: ignore[no-any-return]
+    value = build(inv)
+    if len(_PER_INVENTORY) >= _PER_INVENTORY_MAX:
+        _PER_INVENTORY.clear()
+    _PER_INVENTORY[key] = (inv, value)
+    return value
+
+
+def channel_infos(inv: Inventory) -> Mapping[str, ChannelInfo]:
+    """``{"NET.STA.LOC.CHA": ChannelInfo}`` over all epochs (the last listed wins); once
+    per inventory object."""
+
+    def build(i: Inventory) -> dict[str, ChannelInfo]:
+        return {ch.seed_id: ch for sta in stations(i) for ch in sta.channels}
+
+    return _per_inventory("channel_infos", inv, build)
+
+
+def _channel_epochs(inv: Inventory) -> dict[str, list[tuple[Channel, Station, Network]]]:
+    out: dict[str, list[tuple[Channel, Station, Network]]] = {}
+    for net in inv.networks:
+        for sta in net.stations:
+            for ch in sta.channels:
+                sid = f"{net.code}.{sta.code}.{ch.location_code or ''}.{ch.code}"
+                out.setdefault(sid, []).append((ch, sta, net))
+    return out
+
+
+def channel_at(inv: Inventory, seed_id: str, time: UTCDateTime) -> Channel | None:
+    """The epoch of channel ``seed_id`` (``NET.STA.LOC.CHA``) active at ``time`` (its
+    station and network active too), the first that ``Inventory.select(..., time=time)``
+    finds; None if none.
+
+    The index of channel epochs is built once per inventory object.
+    """
+    epochs = _per_inventory("channel_epochs", inv, _channel_epochs).get(seed_id, ())
+    for ch, sta, net in epochs:
+        if ch.is_active(time=time) and sta.is_active(time=time) and net.is_active(time=time):
+            return ch
+    return None
 
 
 def select_station(inv: Inventory, station_id: str) -> StationInfo:

@@ -1,19 +1,31 @@
 """Detection over any time range (``seismo detect``, drills, benchmarks).
 
-The range is cut into the pipeline's grid-aligned windows. Each station's data
-is read once per chunk (``pipeline.chunk_s`` plus the windows' pre- and
-post-roll) and sliced per window in memory; each window then goes through the
-same :func:`seismo.shells.window.process_window` as the minute-by-minute DAG.
+The range is cut into the pipeline's grid-aligned windows, and the windows into
+chunks (``pipeline.chunk_s``). Two methods give the same events:
+
+* ``"chunk"`` (the default): each station is read and picked once per chunk, in
+  a pool of ``pipeline.processes`` worker processes (:mod:`seismo.shells.chunk`);
+  its picks are assigned to the windows; each window is associated and located;
+  amplitudes are computed only for the windows that own an event, on the
+  window's data span, by the worker that holds the station's chunk.
+* ``"window"``: each station's chunk is read once and every window goes through
+  :func:`seismo.shells.window.process_window` on its slice, exactly as the
+  minute-by-minute DAG processes it (the reference for the chunk method).
+
+Events, picks and station status then go to the store and alerts window by
+window, in time order, whatever the number of processes.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from obspy import Inventory, Stream, UTCDateTime
 
@@ -22,7 +34,17 @@ from seismo.errors import DataError, FeedError
 from seismo.io.feeds import fetch_window
 from seismo.model import Event
 from seismo.shells.publish import Runner, RunReport
-from seismo.shells.window import Context, Window, process_window, windows_between
+from seismo.shells.window import (
+    Context,
+    Window,
+    WindowResult,
+    associate_window,
+    measure_events,
+    owned_candidates,
+    process_window,
+    window_stream,
+    windows_between,
+)
 from seismo.text import table
 
 log = logging.getLogger(__name__)
@@ -130,7 +152,15 @@ class ChunkSource:
             raise got
         if got is None:
             raise FeedError(f"station {sid} was not read", station=sid)
-        return got.slice(t0, t1).copy()
+        return window_stream(got, Window(t0, t1, 0.0, 0.0))
+
+
+def default_processes() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def detect_range(
@@ -145,8 +175,14 @@ def detect_range(
     alert_dir: Path | None = None,
     exercise: bool = False,
     on_window: Callable[[int, int, int], None] | None = None,
+    processes: int | None = None,
+    method: Literal["chunk", "window"] = "chunk",
 ) -> DetectSummary:
     """Run the pipeline over ``[start, end)``; return every event found.
+
+    ``processes``: worker processes of the chunk method (None: ``pipeline.processes``,
+    whose 0 means one per core; 1 works in this process). ``method``: see the module
+    docstring.
 
     Raises:
         DataError: no inventory station had any data in the whole range (an
@@ -157,27 +193,38 @@ def detect_range(
     windows = windows_between(settings, start, end)
     summary = DetectSummary(start, end, n_windows=len(windows), n_stations=len(ctx.stations))
     chunk_n = max(1, int(settings.pipeline.chunk_s // settings.pipeline.window_s))
-    source = ChunkSource(ctx, feed_url)
+    chunks = [windows[i : i + chunk_n] for i in range(0, len(windows), chunk_n)]
+    n_proc = processes if processes is not None else settings.pipeline.processes
+    n_proc = n_proc or default_processes()
     runner = Runner.from_settings(
         settings, store=store, alerts=alerts, alert_dir=alert_dir, exercise=exercise
     )
     seen: set[str] = set()
+    done = 0
+
+    def handle(res: WindowResult) -> None:
+        nonlocal done
+        for sid, err in res.errors.items():
+            summary.station_errors[sid] += 1
+            log.debug("window %s station %s: %s", res.window, sid, err)
+        summary.n_picks += len(res.picks)
+        new = [e for e in res.events if e.id not in seen]
+        seen.update(e.id for e in new)
+        summary.events.extend(new)
+        summary.add(runner.handle(res))
+        done += 1
+        if on_window:
+            on_window(done, len(windows), len(summary.events))
+
     try:
-        for i0 in range(0, len(windows), chunk_n):
-            chunk: list[Window] = windows[i0 : i0 + chunk_n]
-            summary.samples += source.load(chunk[0].data_start, chunk[-1].data_end)
-            for j, w in enumerate(chunk):
-                res = process_window(ctx, w, source=source)
-                for sid, err in res.errors.items():
-                    summary.station_errors[sid] += 1
-                    log.debug("window %s station %s: %s", w, sid, err)
-                summary.n_picks += len(res.picks)
-                new = [e for e in res.events if e.id not in seen]
-                seen.update(e.id for e in new)
-                summary.events.extend(new)
-                summary.add(runner.handle(res))
-                if on_window:
-                    on_window(i0 + j + 1, len(windows), len(summary.events))
+        if method == "window":
+            source = ChunkSource(ctx, feed_url)
+            for chunk in chunks:
+                summary.samples += source.load(chunk[0].data_start, chunk[-1].data_end)
+                for w in chunk:
+                    handle(process_window(ctx, w, source=source))
+        else:
+            _detect_chunks(ctx, chunks, feed_url, n_proc, summary, handle)
     finally:
         runner.close()
     if summary.samples == 0:
@@ -191,3 +238,51 @@ def detect_range(
     summary.events.sort(key=lambda e: e.time)
     summary.elapsed_s = time.perf_counter() - t_start
     return summary
+
+
+def _detect_chunks(
+    ctx: Context,
+    chunks: list[list[Window]],
+    feed_url: str | None,
+    processes: int,
+    summary: DetectSummary,
+    handle: Callable[[WindowResult], None],
+) -> None:
+    """The chunk method (module docstring): stations once per chunk in a worker pool."""
+    from seismo.shells.chunk import StationPool, with_amplitudes
+
+    pool = StationPool(ctx, feed_url, processes)
+    ok = False
+    try:
+        for chunk in chunks:
+            t0 = time.perf_counter()
+            loaded = pool.load(chunk[0].data_start, chunk[-1].data_end)
+            summary.samples += sum(c.n_samples for c in loaded.values())
+            t1 = time.perf_counter()
+            per_window = []
+            for w in chunk:
+                results = [loaded[sid].window_result(w) for sid in pool.station_ids]
+                per_window.append((w, results, associate_window(ctx, results, w)))
+            t2 = time.perf_counter()
+            busy = [k for k, (w, _, c) in enumerate(per_window) if owned_candidates(c, w)]
+            amps = pool.amplitudes([per_window[k][0] for k in busy])
+            pool.release()
+            t3 = time.perf_counter()
+            by_window = dict(zip(busy, amps, strict=True))
+            for k, (w, results, cands) in enumerate(per_window):
+                events = []
+                if k in by_window:
+                    live = {r.station_id for r in results if not r.error}
+                    a = {sid: s for sid, s in by_window[k].items() if sid in live}
+                    results = with_amplitudes(results, a)
+                    events = measure_events(ctx, cands, a, w)
+                handle(WindowResult(w, results, events))
+            log.info(
+                "chunk %s - %s: %d stations read and picked in %.1f s, %d windows associated "
+                "in %.1f s, amplitudes of %d windows in %.1f s, events and output %.1f s",
+                chunk[0].start, chunk[-1].end, len(loaded), t1 - t0, len(chunk), t2 - t1,
+                len(busy), t3 - t2, time.perf_counter() - t3,
+            )
+        ok = True
+    finally:
+        pool.close(wait=ok)

@@ -35,7 +35,7 @@ from obspy import Inventory, Stream, UTCDateTime
 from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
 from seismo.event.arrivals import EventRecords, count_clipped_stations
-from seismo.event.associate import associate
+from seismo.event.associate import EventCandidate, associate
 from seismo.event.identity import event_id, first_pick_time
 from seismo.event.intensity import predict_sites, station_intensities
 from seismo.event.magnitude import event_magnitude
@@ -43,6 +43,7 @@ from seismo.event.sites import load_sites
 from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.inventory import StationInfo, load_inventory, station_map
 from seismo.io.feeds import fetch_window
+from seismo.io.feeds.base import trim_half_open
 from seismo.model import AmplitudeSeries, Event, Pick, StationResult
 from seismo.station.amplitudes import station_amplitudes
 from seismo.station.picker import pick_stream
@@ -175,6 +176,30 @@ def fetch_station(
     return res.stream if res.stream is not None else Stream()
 
 
+def window_stream(stream: Stream, window: Window) -> Stream:
+    """The samples of ``stream`` in the window's data span ``[data_start, data_end)`` (a copy).
+
+    The half-open rule of the feeds (:func:`seismo.io.feeds.base.trim_half_open`): a
+    stream fetched for the window and a longer stream cut here hold the same samples.
+    """
+    return trim_half_open(stream, window.data_start, window.data_end)
+
+
+def station_window_amplitudes(
+    ctx: Context, stream: Stream, window: Window
+) -> AmplitudeSeries | None:
+    """Per-second amplitude peaks of one station over the window's data span.
+
+    ``stream`` holds exactly the window's data span (:func:`window_stream`): the
+    per-window path and ``seismo detect`` call this on the same samples, so they
+    measure the same ML and intensity.
+    """
+    return station_amplitudes(
+        stream, ctx.inventory, window.data_start, round(window.data_end - window.data_start),
+        ctx.settings.intensity, instrument=ctx.settings.instrument,
+    )
+
+
 def process_station(
     ctx: Context,
     station_id: str,
@@ -195,22 +220,17 @@ def process_station(
     except SeismoError as exc:
         log.warning("station %s: %s", station_id, exc)
         return StationResult(network=net, station=sta, error=str(exc))
-    st = st.slice(window.data_start, window.data_end)
+    st = window_stream(st, window)
     n_samples = sum(int(tr.stats.npts) for tr in st)
     channels = tuple(sorted({tr.id for tr in st}))
     if n_samples == 0:
         return StationResult(network=net, station=sta, error="no data in window", channels=channels)
     try:
-        instrument = ctx.settings.instrument
         picks = pick_stream(
-            st, ctx.inventory, ctx.settings.picker, instrument=instrument,
+            st, ctx.inventory, ctx.settings.picker, instrument=ctx.settings.instrument,
             start=window.data_start, end=window.data_end,
         )
-        n_sec = round(window.data_end - window.data_start)
-        amps = station_amplitudes(
-            st, ctx.inventory, window.data_start, n_sec, ctx.settings.intensity,
-            instrument=instrument,
-        )
+        amps = station_window_amplitudes(ctx, st, window)
     except SeismoError as exc:
         log.warning("station %s: processing failed: %s", station_id, exc)
         return StationResult(
@@ -274,32 +294,58 @@ def measure_event(ctx: Context, ev: Event, amps: Mapping[str, AmplitudeSeries]) 
     )
 
 
-def process_events(ctx: Context, results: Sequence[StationResult], window: Window) -> list[Event]:
-    """Associate, locate, and add magnitude and intensity for the window's events."""
+def associate_window(
+    ctx: Context, results: Sequence[StationResult], window: Window
+) -> list[EventCandidate]:
+    """Every located event candidate of the window's picks (also those another window owns).
 
+    Only the stations that delivered data count for "who should have picked it".
+    An association failure is logged and gives no candidate.
+    """
     s = ctx.settings
     picks: list[Pick] = [p for r in results for p in r.picks]
-    amps = {r.station_id: r.amplitudes for r in results if r.amplitudes is not None}
     if not picks:
         return []
     try:
-        # only the stations that delivered data count for "who should have picked it"
         live = {r.station_id for r in results if not r.error and r.n_samples > 0}
         stations = {k: v for k, v in ctx.stations.items() if k in live}
-        candidates = associate(picks, stations, ctx.velocity, s.associate, s.locate)
+        return associate(picks, stations, ctx.velocity, s.associate, s.locate)
     except LocationError as exc:
         log.warning("window %s: association failed: %s", window, exc)
         return []
+
+
+def owned_candidates(
+    candidates: Sequence[EventCandidate], window: Window
+) -> list[EventCandidate]:
+    """The candidates this window owns: their earliest pick lies in ``[start, end)``."""
+    return [c for c in candidates if window.start <= first_pick_time(c.origin.picks) < window.end]
+
+
+def measure_events(
+    ctx: Context,
+    candidates: Sequence[EventCandidate],
+    amps: Mapping[str, AmplitudeSeries],
+    window: Window,
+) -> list[Event]:
+    """The window's own events of ``candidates`` (:func:`associate_window`), measured on
+    the stations' amplitude series ``amps`` (``"NET.STA"`` -> series), by origin time."""
+    s = ctx.settings
     events: list[Event] = []
     now = UTCDateTime()
-    for cand in candidates:
+    for cand in owned_candidates(candidates, window):
         first = first_pick_time(cand.origin.picks)
-        if not (window.start <= first < window.end):
-            continue  # owned by the neighbouring window
         ev = cand.origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
         events.append(measure_event(ctx, ev, amps))
     events.sort(key=lambda e: e.time)
     return events
+
+
+def process_events(ctx: Context, results: Sequence[StationResult], window: Window) -> list[Event]:
+    """Associate, locate, and add magnitude and intensity for the window's events."""
+    candidates = associate_window(ctx, results, window)
+    amps = {r.station_id: r.amplitudes for r in results if r.amplitudes is not None}
+    return measure_events(ctx, candidates, amps, window)
 
 
 # --------------------------------------------------------------------------- whole window

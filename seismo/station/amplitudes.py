@@ -46,6 +46,7 @@ as clipped.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Sequence
@@ -53,14 +54,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 from numpy.typing import NDArray
 from obspy import Inventory, Stream, Trace, UTCDateTime
 from obspy.core.inventory import Response
 
 from seismo.config import InstrumentConfig, IntensityConfig
 from seismo.errors import DataError
-from seismo.inventory import channel_kind
+from seismo.inventory import channel_at, channel_kind
 from seismo.model import AmplitudeSeries, ChannelKind
 from seismo.station.response import (
     bandpass_power,
@@ -102,6 +102,40 @@ def series_values(values: Sequence[float | None]) -> NDArray[np.float64]:
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
+def _detrend(data: NDArray) -> NDArray:
+    """``data`` minus its least-squares line (a new float64 array); the closed form of
+    ``scipy.signal.detrend(type="linear")``."""
+    x = np.array(data, dtype=np.float64)
+    n = x.size
+    if n < 2:
+        return x - x.mean() if n else x
+    tc = np.arange(n, dtype=np.float64) - 0.5 * (n - 1)
+    # einsum, not np.dot: no BLAS thread pool (it stalls on a busy machine)
+    slope = float(np.einsum("i,i->", tc, x)) / (n * (n * n - 1.0) / 12.0)  # sum(tc**2)
+    x -= x.mean()
+    x -= slope * tc
+    return x
+
+
+@functools.lru_cache(maxsize=64)
+def _spectral_factors(
+    nfft: int, fs: float, freqmin: float, freqmax: float
+) -> tuple[NDArray, NDArray, NDArray]:
+    """On the rfft grid (length ``nfft``, ``fs`` Hz): velocity -> WA displacement
+    ``H_WA(s) / s`` (0 at DC), the band-pass power ``|B|^2`` and ``|B|^2 s`` (velocity ->
+    acceleration); read-only, cached per grid (they depend on no channel)."""
+    freqs = np.fft.rfftfreq(nfft, 1.0 / fs)
+    s = 2j * np.pi * freqs
+    wa = np.zeros(freqs.size, dtype=np.complex128)
+    nz = freqs > 0
+    wa[nz] = wood_anderson_response(freqs[nz]) / s[nz]
+    bp = bandpass_power(freqs, freqmin, freqmax)
+    bp_s = bp * s
+    for a in (wa, bp, bp_s):
+        a.setflags(write=False)
+    return wa, bp, bp_s
+
+
 def _process_segment(
     data: NDArray,
     fs: float,
@@ -114,29 +148,24 @@ def _process_segment(
 ) -> dict[str, NDArray]:
     """Counts -> {"wa": nm, "vel": m/s, "acc": m/s²} for one contiguous segment."""
     n = data.size
-    x = scipy.signal.detrend(np.asarray(data, dtype=float), type="linear")
+    x = _detrend(data)
     nt = min(round(taper_s * fs), n // 10)
     if nt > 1:
         ramp = 0.5 * (1 - np.cos(np.pi * np.arange(nt) / nt))
         x[:nt] *= ramp
         x[-nt:] *= ramp[::-1]
-    nfft = scipy.fft.next_fast_len(2 * n)
-    spec = np.fft.rfft(x, nfft)
-    freqs = np.fft.rfftfreq(nfft, 1.0 / fs)
+    nfft = scipy.fft.next_fast_len(2 * n, real=True)
+    spec = scipy.fft.rfft(x, nfft)
     nyq = fs / 2.0
     pf = pre_filt or (0.02, 0.04, 0.75 * nyq, 0.9 * nyq)
     vel_spec = spec * inverse_velocity_response(response, nfft, fs, pf)  # m/s
-    s = 2j * np.pi * freqs
+    wa_f, bp, bp_s = _spectral_factors(nfft, float(fs), cfg.freqmin, cfg.freqmax)
     out: dict[str, NDArray] = {}
     if want_wa:
-        wa = np.zeros_like(vel_spec)
-        nz = freqs > 0
-        wa[nz] = vel_spec[nz] * wood_anderson_response(freqs[nz]) / s[nz]
-        out["wa"] = np.fft.irfft(wa, nfft)[:n] * 1e9  # m -> nm
+        out["wa"] = scipy.fft.irfft(vel_spec * wa_f, nfft)[:n] * 1e9  # m -> nm
     if want_motion:
-        bp = bandpass_power(freqs, cfg.freqmin, cfg.freqmax)
-        out["vel"] = np.fft.irfft(vel_spec * bp, nfft)[:n]
-        out["acc"] = np.fft.irfft(vel_spec * bp * s, nfft)[:n]
+        out["vel"] = scipy.fft.irfft(vel_spec * bp, nfft)[:n]
+        out["acc"] = scipy.fft.irfft(vel_spec * bp_s, nfft)[:n]
     return out
 
 
@@ -164,18 +193,10 @@ def _group_sensors(stream: Stream, inventory: Inventory) -> dict[tuple[str, str]
         key = (st.location or "", st.channel[:2])
         sensor = sensors.get(key)
         if sensor is None or st.channel not in sensor.responses:
-            sel = inventory.select(
-                network=st.network,
-                station=st.station,
-                location=st.location,
-                channel=st.channel,
-                time=st.starttime,
-            )
-            chans = [c for n in sel for s in n for c in s]
-            if not chans or chans[0].response is None:
+            ch = channel_at(inventory, tr.id, st.starttime)
+            if ch is None or ch.response is None:
                 log.warning("amplitudes: no response for %s at %s, skipped", tr.id, st.starttime)
                 continue
-            ch = chans[0]
             kind = channel_kind(ch)
             if kind is None:
                 log.warning("amplitudes: %s is neither velocity nor acceleration", tr.id)
@@ -201,6 +222,8 @@ def _group_sensors(stream: Stream, inventory: Inventory) -> dict[tuple[str, str]
 
 
 def _merged(traces: list[Trace]) -> list[Trace]:
+    if len(traces) == 1 and not isinstance(traces[0].data, np.ma.MaskedArray):
+        return traces  # one gap-free trace: nothing to merge or split (read only)
     st = Stream(traces=[t.copy() for t in traces])
     try:
         st.merge(method=1, fill_value=None)
@@ -214,8 +237,13 @@ def _clipped_steps(
 ) -> set[int]:
     out: set[int] = set()
     for tr in traces:
-        data: np.ma.MaskedArray = np.ma.masked_invalid(np.ma.asarray(tr.data, dtype=float))
-        hit = np.flatnonzero(np.ma.filled(np.abs(data) >= limit, False))
+        if isinstance(tr.data, np.ma.MaskedArray):
+            data: np.ma.MaskedArray = np.ma.masked_invalid(np.ma.asarray(tr.data, dtype=float))
+            hit = np.flatnonzero(np.ma.filled(np.abs(data) >= limit, False))
+        else:
+            d = tr.data
+            with np.errstate(invalid="ignore"):  # NaN compares False
+                hit = np.flatnonzero((d >= limit) | (d <= -limit))
         if hit.size:
             t = (tr.stats.starttime - start) + hit / tr.stats.sampling_rate
             idx = np.floor(t / step_s).astype(int)

@@ -76,6 +76,18 @@ def check_codes(network: str, station: str, location: str, channel: str) -> None
         raise FeedError(f"channel code {channel!r} for {sid} is not valid", station=sid)
 
 
+def half_open_range(
+    t0: UTCDateTime, sampling_rate: float, npts: int, start: UTCDateTime, end: UTCDateTime
+) -> tuple[int, int]:
+    """Sample indices ``[i0, i1)`` of a trace (first sample at ``t0``) whose times lie in
+    ``[start, end)``; ``i1 <= i0`` when none do. The rule of :func:`trim_half_open`."""
+    if sampling_rate <= 0 or npts <= 0:
+        return 0, 0
+    i0 = max(0, math.ceil((start - t0) * sampling_rate - _EDGE_TOL))
+    i1 = min(npts, math.ceil((end - t0) * sampling_rate - _EDGE_TOL))
+    return i0, i1
+
+
 def trim_half_open(stream: Stream, start: UTCDateTime, end: UTCDateTime) -> Stream:
     """Keep the samples whose time t satisfies ``start <= t < end`` (new Stream).
 
@@ -83,14 +95,12 @@ def trim_half_open(stream: Stream, start: UTCDateTime, end: UTCDateTime) -> Stre
     """
     out = Stream()
     for tr in stream:
-        sr = float(tr.stats.sampling_rate)
-        if sr <= 0 or tr.stats.npts == 0:
-            continue
-        t0 = tr.stats.starttime
-        i0 = max(0, math.ceil((start - t0) * sr - _EDGE_TOL))
-        i1 = min(tr.stats.npts, math.ceil((end - t0) * sr - _EDGE_TOL))
+        i0, i1 = half_open_range(
+            tr.stats.starttime, float(tr.stats.sampling_rate), int(tr.stats.npts), start, end
+        )
         if i1 <= i0:
             continue
+        t0, sr = tr.stats.starttime, float(tr.stats.sampling_rate)
         header = {k: v for k, v in tr.stats.items() if k not in ("npts", "endtime")}
         header["starttime"] = t0 + i0 / sr
         out.append(Trace(data=np.array(tr.data[i0:i1]), header=header))

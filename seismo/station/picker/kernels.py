@@ -426,11 +426,28 @@ def recursive_bias(n: int, nsta: int, nlta: int) -> np.ndarray:
     ``bias_i = (1 - (1 - 1/nsta)^i) / (1 - (1 - 1/nlta)^i)`` (sum of the missing
     exponential weights; the recursion starts at sample 1). Dividing by it removes
     the false high ratio just after a (re)start.
+
+    Past ~38 x ``nlta`` samples both powers are below 2^-55 and the bias is exactly 1.0
+    in float64; only the head before that is evaluated (once per ``nsta``, ``nlta``).
     """
-    i = np.arange(n, dtype=np.float64)
+    head = _bias_head(nsta, nlta)
+    b = np.ones(n, dtype=np.float64)
+    k = min(n, head.size)
+    b[:k] = head[:k]
+    return b
+
+
+@functools.lru_cache(maxsize=16)
+def _bias_head(nsta: int, nlta: int) -> np.ndarray:
+    """:func:`recursive_bias` up to where it becomes exactly 1.0 (read-only)."""
+    la, lb = math.log1p(-1.0 / nsta), math.log1p(-1.0 / nlta)
+    # (1 - 1/n)^i < 2^-55 for both terms: then 1 - power rounds to exactly 1.0
+    m = 1 + math.ceil(55.0 * math.log(2.0) / min(-la, -lb))
+    i = np.arange(m, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        b = -np.expm1(i * math.log1p(-1.0 / nsta)) / -np.expm1(i * math.log1p(-1.0 / nlta))
+        b = -np.expm1(i * la) / -np.expm1(i * lb)
     b[0] = 1.0
+    b.setflags(write=False)
     return b
 
 
