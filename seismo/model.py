@@ -17,6 +17,9 @@ from typing import Any, Literal, TypeVar
 from obspy import UTCDateTime
 
 Phase = Literal["P", "S"]
+#: An arrival's phase: the first arrival of its family, or an explicit crustal (g) or
+#: mantle head-wave (n) phase of the 1-D model (seismo.event.velocity).
+ArrivalPhase = Literal["P", "S", "Pg", "Pn", "Sg", "Sn"]
 Polarity = Literal["positive", "negative"]
 ChannelKind = Literal["velocity", "acceleration"]
 ReviewStatus = Literal["automatic", "confirmed", "rejected"]
@@ -161,7 +164,7 @@ class Arrival(_Serial):
     network: str
     station: str
     channel: str
-    phase: Phase
+    phase: ArrivalPhase
     time: UTCDateTime
     distance_km: float  # epicentral
     azimuth_deg: float  # source to station
@@ -222,6 +225,7 @@ class Event(_Serial):
     outside_network: bool
     arrivals: tuple[Arrival, ...] = ()
     picks: tuple[Pick, ...] = ()
+    depth_fixed: bool = False  # the data did not resolve depth: depth_km was fixed, not solved
     magnitude: float | None = None
     magnitude_type: str = "ML"
     magnitude_uncertainty: float | None = None

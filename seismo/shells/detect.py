@@ -65,6 +65,9 @@ class DetectSummary:
     spooled: int = 0
     alerts_queued: int = 0
     alerts_delivered: int = 0
+    store_on: bool = True
+    alerts_on: bool = True
+    notes: list[str] = field(default_factory=list)
 
     def add(self, rep: RunReport) -> None:
         self.written += rep.written
@@ -79,8 +82,17 @@ class DetectSummary:
             f"{self.n_windows} windows, {self.n_stations} stations, {span:.0f} s of data "
             f"in {self.elapsed_s:.1f} s (real-time factor {span / max(self.elapsed_s, 1e-9):.0f}x)",
             f"{self.n_picks} picks, {len(self.events)} events; "
-            f"store: {self.written} points written, {self.spooled} spooled; "
-            f"alerts: {self.alerts_queued} queued, {self.alerts_delivered} delivered",
+            + (
+                f"store: {self.written} points written, {self.spooled} spooled; "
+                if self.store_on
+                else "store: off; "
+            )
+            + (
+                f"alerts: {self.alerts_queued} queued, {self.alerts_delivered} delivered"
+                if self.alerts_on
+                else "alerts: off"
+            ),
+            *self.notes,
         ]
         if self.station_errors:
             worst = ", ".join(f"{k} ({v})" for k, v in self.station_errors.most_common(5))
@@ -121,6 +133,34 @@ class DetectSummary:
                 )
             )
         return "\n".join(lines)
+
+
+def foreign_data(
+    settings: Settings, feed_url: str | None, inventory: str | Path | Inventory | None
+) -> list[str]:
+    """Why a run does not process the configured network's own data (empty: it does).
+
+    Another network's inventory, or a feed that is neither the configured
+    default nor a configured per-station override, means the results do not
+    belong in the city's store and must not page anybody: the shells then turn
+    the store and alerts off unless asked (``--store`` / ``--alerts``).
+    """
+    reasons = []
+    if isinstance(inventory, Inventory):
+        reasons.append("an inventory object other than the configured file")
+    elif inventory is not None:
+        given = Path(inventory).resolve()
+        if given != Path(settings.network.inventory).resolve():
+            reasons.append(
+                f"inventory {given} is not the configured {settings.network.inventory}"
+            )
+    if feed_url is not None:
+        configured = {settings.feeds.default, *settings.feeds.overrides.values()}
+        if feed_url.strip() not in configured:
+            from seismo.io.feeds.base import safe_url
+
+            reasons.append(f"feed {safe_url(feed_url)} is not a configured feed")
+    return reasons
 
 
 class ChunkSource:
@@ -175,14 +215,17 @@ def detect_range(
     alert_dir: Path | None = None,
     exercise: bool = False,
     on_window: Callable[[int, int, int], None] | None = None,
+    on_result: Callable[[WindowResult], None] | None = None,
     processes: int | None = None,
     method: Literal["chunk", "window"] = "chunk",
 ) -> DetectSummary:
     """Run the pipeline over ``[start, end)``; return every event found.
 
-    ``processes``: worker processes of the chunk method (None: ``pipeline.processes``,
-    whose 0 means one per core; 1 works in this process). ``method``: see the module
-    docstring.
+    ``on_window(done, total, n_events)`` reports progress; ``on_result`` gets
+    every window's :class:`~seismo.shells.window.WindowResult` (picks, station
+    errors) after it was stored and alerted, in time order. ``processes``: worker
+    processes of the chunk method (None: ``pipeline.processes``, whose 0 means one
+    per core; 1 works in this process). ``method``: see the module docstring.
 
     Raises:
         DataError: no inventory station had any data in the whole range (an
@@ -191,7 +234,14 @@ def detect_range(
     t_start = time.perf_counter()
     ctx = Context.from_settings(settings, inventory)
     windows = windows_between(settings, start, end)
-    summary = DetectSummary(start, end, n_windows=len(windows), n_stations=len(ctx.stations))
+    summary = DetectSummary(
+        start,
+        end,
+        n_windows=len(windows),
+        n_stations=len(ctx.stations),
+        store_on=store and settings.store.enabled,
+        alerts_on=alerts and (settings.alerts.enabled or alert_dir is not None),
+    )
     chunk_n = max(1, int(settings.pipeline.chunk_s // settings.pipeline.window_s))
     chunks = [windows[i : i + chunk_n] for i in range(0, len(windows), chunk_n)]
     n_proc = processes if processes is not None else settings.pipeline.processes
@@ -212,6 +262,8 @@ def detect_range(
         seen.update(e.id for e in new)
         summary.events.extend(new)
         summary.add(runner.handle(res))
+        if on_result:
+            on_result(res)
         done += 1
         if on_window:
             on_window(done, len(windows), len(summary.events))

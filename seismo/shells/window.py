@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from obspy import Inventory, Stream, UTCDateTime
 
@@ -36,11 +37,14 @@ from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
 from seismo.event.arrivals import EventRecords, count_clipped_stations
 from seismo.event.associate import EventCandidate, associate
+from seismo.event.consistency import ConsistencyRules, check_amplitudes
 from seismo.event.identity import event_id, first_pick_time
 from seismo.event.intensity import predict_sites, station_intensities
+from seismo.event.locate import Origin
 from seismo.event.magnitude import event_magnitude
 from seismo.event.sites import load_sites
 from seismo.event.velocity import VelocityModel, load_velocity_model
+from seismo.geo import distance_km
 from seismo.inventory import StationInfo, load_inventory, station_map
 from seismo.io.feeds import fetch_window
 from seismo.io.feeds.base import trim_half_open
@@ -260,17 +264,23 @@ def process_station(
 
 
 # --------------------------------------------------------------------------- events
-def measure_event(ctx: Context, ev: Event, amps: Mapping[str, AmplitudeSeries]) -> Event:
+def measure_event(
+    ctx: Context,
+    ev: Event,
+    amps: Mapping[str, AmplitudeSeries],
+    next_p: Mapping[str, UTCDateTime] | None = None,
+) -> Event:
     """``ev`` with ML, observed and predicted intensity and the clipped-station count.
 
     Every measurement reads the stations' per-second peaks ``amps`` inside their
-    arrival window (:mod:`seismo.event.arrivals`).
+    arrival window (:mod:`seismo.event.arrivals`), which ends before ``next_p``,
+    the predicted P of the next located event at each station.
     """
 
     s = ctx.settings
     records = EventRecords(
         ev.time, ev.latitude, ev.longitude, ev.depth_km, amps, ctx.stations,
-        ctx.p_time, ctx.s_time,
+        ctx.p_time, ctx.s_time, next_p=dict(next_p or {}),
     )
     ml, ml_unc, smags = event_magnitude(records, s.magnitude)
     obs = station_intensities(records, s.intensity)
@@ -294,6 +304,21 @@ def measure_event(ctx: Context, ev: Event, amps: Mapping[str, AmplitudeSeries]) 
     )
 
 
+def next_arrivals(
+    ctx: Context, origin: Origin, candidates: Sequence[Any]
+) -> dict[str, UTCDateTime]:
+    """Per station, the predicted P of the next of ``candidates`` after ``origin``."""
+    out: dict[str, UTCDateTime] = {}
+    later = [c.origin for c in candidates if c.origin.time > origin.time]
+    for sid, info in ctx.stations.items():
+        for o in later:
+            d = float(distance_km(o.latitude, o.longitude, info.latitude, info.longitude))
+            t = o.time + ctx.p_time(d, o.depth_km)
+            if sid not in out or t < out[sid]:
+                out[sid] = t
+    return out
+
+
 def associate_window(
     ctx: Context, results: Sequence[StationResult], window: Window
 ) -> list[EventCandidate]:
@@ -309,7 +334,9 @@ def associate_window(
     try:
         live = {r.station_id for r in results if not r.error and r.n_samples > 0}
         stations = {k: v for k, v in ctx.stations.items() if k in live}
-        return associate(picks, stations, ctx.velocity, s.associate, s.locate)
+        return associate(
+            picks, stations, ctx.velocity, s.associate, s.locate, s_picks=s.picker.s_picks
+        )
     except LocationError as exc:
         log.warning("window %s: association failed: %s", window, exc)
         return []
@@ -333,10 +360,16 @@ def measure_events(
     s = ctx.settings
     events: list[Event] = []
     now = UTCDateTime()
+    rules = ConsistencyRules.from_config(s.associate)
     for cand in owned_candidates(candidates, window):
         first = first_pick_time(cand.origin.picks)
         ev = cand.origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
-        events.append(measure_event(ctx, ev, amps))
+        ev = measure_event(ctx, ev, amps, next_arrivals(ctx, cand.origin, candidates))
+        why = check_amplitudes(ev.station_magnitudes, rules)
+        if why:
+            log.warning("event %s dropped: %s (docs/consistency.md)", ev.id, why)
+            continue
+        events.append(ev)
     events.sort(key=lambda e: e.time)
     return events
 

@@ -158,7 +158,8 @@ class Simulator:
         if scen is not None and reference is not None:
             scen = scen.rebased(UTCDateTime(reference))
         inv = inventory if inventory is not None else load_inventory(settings.network.inventory)
-        model = load_velocity_model(settings.network.velocity_model)
+        # [simulator] velocity_model: generate with another model than the locator's
+        model = load_velocity_model(sim_cfg.velocity_model or settings.network.velocity_model)
         return cls(
             inv,
             model,
