@@ -90,10 +90,20 @@ class VelocityModel:
         return float(self.velocities(phase)[max(i, 0)])
 
     def table(self, phase: str) -> TravelTimeTable:
-        """The (cached) travel-time table of ``phase``."""
+        """The (cached) travel-time table of ``phase``; the tables of its family ("P",
+        "Pg", "Pn" or "S", "Sg", "Sn") are built together."""
         if phase not in self._tables:
-            self._tables[phase] = TravelTimeTable.build(self, phase)
+            if phase not in PHASES:
+                raise ValueError(f"phase ({phase!r}) must be one of {', '.join(PHASES)}")
+            family = [p for p in PHASES if phase_family(p) == phase_family(phase)]
+            for t in TravelTimeTable.build_family(self, family):
+                self._tables[t.phase] = t
         return self._tables[phase]
+
+    def build_tables(self) -> None:
+        """Build every phase's table now (before worker processes share the model)."""
+        for family in ("P", "S"):
+            self.table(family)
 
     def travel_time(self, phase: str, distance_km: ArrayLike, depth_km: ArrayLike) -> NDArray:
         """First-arrival time (s) of ``phase`` at epicentral ``distance_km`` from ``depth_km``."""
@@ -145,35 +155,48 @@ def _legs(tops: NDArray, depth: float) -> tuple[NDArray, NDArray]:
     return thick[idx], idx
 
 
-def first_arrival(model: VelocityModel, phase: str, x_km: NDArray, depth_km: float) -> NDArray:
+def _direct_ray(v: NDArray, tops: NDArray, x: NDArray, depth_km: float) -> NDArray:
+    """Times (s) of the direct, up-going ray from ``depth_km`` to distances ``x`` (km)."""
+    h, idx = _legs(tops, depth_km)
+    if h.size == 0:  # source at the surface: straight line in the top layer
+        return x / v[0]
+    vl = v[idx]
+    pmax = 1.0 / vl.max()
+    lo = np.zeros_like(x)
+    hi = np.full_like(x, pmax * (1 - 1e-12))
+    for _ in range(60):  # bisection on X(p) = x; X is monotonic in p
+        pm = 0.5 * (lo + hi)
+        s = pm[:, None] * vl[None, :]
+        xp = np.sum(h[None, :] * s / np.sqrt(1 - s * s), axis=1)
+        too_far = xp > x
+        hi = np.where(too_far, pm, hi)
+        lo = np.where(too_far, lo, pm)
+    s = (0.5 * (lo + hi))[:, None] * vl[None, :]
+    direct = np.sum(h[None, :] / (vl[None, :] * np.sqrt(1 - s * s)), axis=1)
+    # residual horizontal misfit (large x, ray grazing): add it at the fastest speed
+    xp = np.sum(h[None, :] * s / np.sqrt(1 - s * s), axis=1)
+    return direct + np.abs(x - xp) / vl.max()
+
+
+def first_arrival(
+    model: VelocityModel,
+    phase: str,
+    x_km: NDArray,
+    depth_km: float,
+    direct: NDArray | None = None,
+) -> NDArray:
     """Exact times (s) of ``phase`` at distances ``x_km`` for one source depth.
 
-    "P"/"S": first arrival; "Pg"/"Sg", "Pn"/"Sn": module docstring.
+    "P"/"S": first arrival; "Pg"/"Sg", "Pn"/"Sn": module docstring. ``direct``: the
+    direct-ray times of the same velocities, distances and depth when already known
+    (P, Pg and Pn share them; so do S, Sg and Sn).
     """
     branch = phase[1:]  # "", "g" or "n"
     v = model.velocities(phase)
     tops = np.asarray(model.tops_km, dtype=float)
     x = np.asarray(x_km, dtype=float)
-    h, idx = _legs(tops, depth_km)
-    if h.size == 0:  # source at the surface: straight line in the top layer
-        direct = x / v[0]
-    else:
-        vl = v[idx]
-        pmax = 1.0 / vl.max()
-        lo = np.zeros_like(x)
-        hi = np.full_like(x, pmax * (1 - 1e-12))
-        for _ in range(60):  # bisection on X(p) = x; X is monotonic in p
-            pm = 0.5 * (lo + hi)
-            s = pm[:, None] * vl[None, :]
-            xp = np.sum(h[None, :] * s / np.sqrt(1 - s * s), axis=1)
-            too_far = xp > x
-            hi = np.where(too_far, pm, hi)
-            lo = np.where(too_far, lo, pm)
-        s = (0.5 * (lo + hi))[:, None] * vl[None, :]
-        direct = np.sum(h[None, :] / (vl[None, :] * np.sqrt(1 - s * s)), axis=1)
-        # residual horizontal misfit (large x, ray grazing): add it at the fastest speed
-        xp = np.sum(h[None, :] * s / np.sqrt(1 - s * s), axis=1)
-        direct = direct + np.abs(x - xp) / vl.max()
+    if direct is None:
+        direct = _direct_ray(v, tops, x, depth_km)
     last = len(tops) - 1
     in_mantle = last > 0 and depth_km >= tops[last]
     if branch == "n" and not in_mantle:
@@ -219,10 +242,30 @@ class TravelTimeTable:
     def build(
         cls, model: VelocityModel, phase: str, d_step_km: float = 1.0, z_step_km: float = 1.0
     ) -> TravelTimeTable:
+        return cls.build_family(model, [phase], d_step_km, z_step_km)[0]
+
+    @classmethod
+    def build_family(
+        cls,
+        model: VelocityModel,
+        phases: list[str],
+        d_step_km: float = 1.0,
+        z_step_km: float = 1.0,
+    ) -> list[TravelTimeTable]:
+        """Tables of ``phases`` of one family ("P", "Pg", "Pn" or the S ones): the direct
+        ray, the expensive part, is traced once per depth for all of them."""
+        if len({phase_family(p) for p in phases}) != 1:
+            raise ValueError(f"phases {phases} are not of one family")
         dists = np.arange(0.0, model.max_distance_km + d_step_km, d_step_km)
         depths = np.arange(0.0, model.max_depth_km + z_step_km, z_step_km)
-        times = np.vstack([first_arrival(model, phase, dists, float(z)) for z in depths])
-        return cls(phase, depths, dists, times)
+        v = model.velocities(phases[0])
+        tops = np.asarray(model.tops_km, dtype=float)
+        rows: list[list[NDArray]] = [[] for _ in phases]
+        for z in depths:
+            direct = _direct_ray(v, tops, dists, float(z))
+            for k, ph in enumerate(phases):
+                rows[k].append(first_arrival(model, ph, dists, float(z), direct=direct))
+        return [cls(ph, depths, dists, np.vstack(r)) for ph, r in zip(phases, rows, strict=True)]
 
     @cached_property
     def _steps(self) -> tuple[float, float]:

@@ -37,12 +37,20 @@ from dataclasses import dataclass
 
 from obspy import Stream, UTCDateTime
 
-from seismo.errors import SeismoError
+from seismo.errors import FeedError, SeismoError
+from seismo.event.associate import EventCandidate
 from seismo.io.feeds import fetch_window
-from seismo.io.feeds.base import half_open_range
+from seismo.io.feeds.base import Feed, half_open_range
+from seismo.io.feeds.fetch import close_feeds
 from seismo.model import AmplitudeSeries, Pick, StationResult
 from seismo.shells.pool import Task, TaskError, WorkerPool
-from seismo.shells.window import Context, Window, station_window_amplitudes, window_stream
+from seismo.shells.window import (
+    Context,
+    Window,
+    associate_window,
+    station_window_amplitudes,
+    window_stream,
+)
 from seismo.station.picker import pick_stream
 
 log = logging.getLogger(__name__)
@@ -118,6 +126,7 @@ class StationWorker:
         self.ctx = ctx
         self.feed_url = feed_url
         self.held: dict[str, Stream] = {}
+        self.feeds: dict[str, Feed | FeedError] = {}  # opened once, used for every chunk
 
     def load(self, station_id: str, t0: UTCDateTime, t1: UTCDateTime) -> StationChunk:
         """Read ``[t0, t1)`` of one station, keep it, and pick it. Never raises for a
@@ -126,7 +135,7 @@ class StationWorker:
         ctx = self.ctx
         res = fetch_window(
             ctx.settings, ctx.inventory, t0, t1, feed_url=self.feed_url,
-            stations=[station_id], max_workers=1,
+            stations=[station_id], max_workers=1, open_feeds=self.feeds,
         )[station_id]
         if res.error:
             log.warning("station %s: %s", station_id, res.error)
@@ -172,11 +181,22 @@ class StationWorker:
                 out.append(None)
         return out
 
+    def associate(
+        self, window: Window, results: Sequence[StationResult]
+    ) -> list[EventCandidate]:
+        """:func:`seismo.shells.window.associate_window` (any worker can do it)."""
+        return associate_window(self.ctx, results, window)
+
     def release(self) -> int:
         """Drop every held chunk; returns how many were held."""
         n = len(self.held)
         self.held.clear()
         return n
+
+    def close(self) -> None:
+        """Drop held chunks and close the feeds."""
+        self.held.clear()
+        close_feeds(self.feeds)
 
 
 class StationPool:
@@ -190,6 +210,8 @@ class StationPool:
         self.station_ids = sorted(ctx.stations)
         self.processes = max(1, min(processes, len(self.station_ids) or 1))
         self.worker = {sid: i for i, sid in enumerate(self.station_ids)}
+        if self.processes > 1:
+            ctx.velocity.build_tables()  # once, shared with the forked workers
         self.pool = WorkerPool(self.processes, StationWorker, (ctx, feed_url),
                                name="seismo-station")
 
@@ -222,11 +244,27 @@ class StationPool:
                     out[k][sid] = series
         return out
 
+    def associate(
+        self, jobs: Sequence[tuple[Window, Sequence[StationResult]]]
+    ) -> list[list[EventCandidate]]:
+        """Event candidates of each window (windows spread over the workers)."""
+        tasks = [Task(k, "associate", (w, list(r))) for k, (w, r) in enumerate(jobs)]
+        out: list[list[EventCandidate]] = []
+        for (w, _), res in zip(jobs, self.pool.run(tasks), strict=True):
+            if isinstance(res, TaskError):
+                log.error("window %s: association failed: %s\n%s", w, res, res.traceback)
+                res = []
+            out.append(res)
+        return out
+
     def release(self) -> None:
         """Drop the chunk held for every station."""
         self.pool.run([Task(i, "release") for i in range(self.processes)])
 
     def close(self, *, wait: bool = True) -> None:
+        """Close the workers' feeds, then stop the workers."""
+        if wait:
+            self.pool.run([Task(i, "close") for i in range(self.processes)])
         self.pool.close(wait=wait)
 
 

@@ -38,7 +38,6 @@ from seismo.shells.window import (
     Context,
     Window,
     WindowResult,
-    associate_window,
     measure_events,
     owned_candidates,
     process_window,
@@ -311,10 +310,11 @@ def _detect_chunks(
             loaded = pool.load(chunk[0].data_start, chunk[-1].data_end)
             summary.samples += sum(c.n_samples for c in loaded.values())
             t1 = time.perf_counter()
-            per_window = []
-            for w in chunk:
-                results = [loaded[sid].window_result(w) for sid in pool.station_ids]
-                per_window.append((w, results, associate_window(ctx, results, w)))
+            jobs = [(w, [loaded[sid].window_result(w) for sid in pool.station_ids]) for w in chunk]
+            per_window = [
+                (w, results, cands)
+                for (w, results), cands in zip(jobs, pool.associate(jobs), strict=True)
+            ]
             t2 = time.perf_counter()
             busy = [k for k, (w, _, c) in enumerate(per_window) if owned_candidates(c, w)]
             amps = pool.amplitudes([per_window[k][0] for k in busy])

@@ -61,13 +61,20 @@ def _butter_sos(corners: int, lo: float, hi: float) -> np.ndarray:
 
 
 def bandpass(
-    x: np.ndarray, fs: float, band: BandConfig, *, zerophase: bool, taper_n: int = 0
+    x: np.ndarray,
+    fs: float,
+    band: BandConfig,
+    *,
+    zerophase: bool,
+    taper_n: int = 0,
+    overwrite_x: bool = False,
 ) -> np.ndarray:
     """Butterworth band-pass of ``x`` (any unit) sampled at ``fs`` Hz.
 
     ``freqmax`` is capped at 0.9 x Nyquist [so that low-rate channels still get a
     band-pass]. ``taper_n`` samples of cosine taper are applied at the start (and at the
-    end when ``zerophase``). Returns a new float64 array.
+    end when ``zerophase``). Returns a new float64 array; ``overwrite_x`` lets the taper
+    work on ``x`` itself when it is a float64 array the caller no longer needs.
     """
     nyq = 0.5 * fs
     fmax = min(band.freqmax, 0.9 * nyq)
@@ -76,7 +83,12 @@ def bandpass(
         raise DataError(
             f"band {band.freqmin}-{band.freqmax} Hz impossible at sampling rate {fs} Hz"
         )
-    y = np.array(x, dtype=np.float64)
+    if overwrite_x and isinstance(x, np.ndarray) and x.dtype == np.float64 and (
+        x.flags.writeable and x.flags.c_contiguous and not isinstance(x, np.ma.MaskedArray)
+    ):
+        y = x
+    else:
+        y = np.array(x, dtype=np.float64)
     if taper_n > 0:
         m = min(taper_n, y.size // 2)
         if m > 0:
@@ -134,14 +146,18 @@ def _robust_sample(x: np.ndarray) -> np.ndarray:
     return x[:: -(-x.size // ROBUST_MAX_SAMPLES) | 1]
 
 
-def _despike(x: np.ndarray, k: float) -> int:
-    """Replace isolated 1-2 sample spikes in place; return how many samples were replaced."""
+def _despike(x: np.ndarray, k: float, bounds: tuple[float, float] | None = None) -> int:
+    """Replace isolated 1-2 sample spikes in place; return how many samples were replaced.
+
+    ``bounds``: ``(x.min(), x.max())`` when the caller already has them.
+    """
     if k <= 0 or x.size < 8:
         return 0
     sub = _robust_sample(x)
     med = float(np.median(sub))
     mad = float(np.median(np.abs(sub - med))) or 1e-30
-    if med - k * mad <= float(x.min()) and float(x.max()) <= med + k * mad:
+    lo, hi = bounds if bounds is not None else (float(x.min()), float(x.max()))
+    if med - k * mad <= lo and hi <= med + k * mad:
         return 0  # no sample beyond the threshold (the usual case): skip the full pass
     dev = np.abs(x - med)
     big = dev > k * mad
@@ -211,8 +227,12 @@ def _flag(
     x = tr.data  # float64, owned by this segment (condition_stream copied the input)
     if isinstance(x, np.ma.MaskedArray) or x.dtype != np.float64 or not x.flags.c_contiguous:
         x = np.array(x, dtype=np.float64)
-    clipped_idx = np.flatnonzero((x >= clip_level) | (x <= -clip_level))
-    n_spikes = _despike(x, cfg.spike_mad)
+    bounds = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
+    if -clip_level < bounds[0] and bounds[1] < clip_level:
+        clipped_idx = np.zeros(0, dtype=np.int64)  # nothing near full scale (the usual case)
+    else:
+        clipped_idx = np.flatnonzero((x >= clip_level) | (x <= -clip_level))
+    n_spikes = _despike(x, cfg.spike_mad, bounds)
     std = float(np.std(x)) if x.size else 0.0
     dead = bool(x.size < 2 or std < cfg.flat_std_counts or clipped_idx.size > 0.5 * x.size)
     tr.data = x

@@ -437,6 +437,17 @@ def recursive_bias(n: int, nsta: int, nlta: int) -> np.ndarray:
     return b
 
 
+def debias_recursive(cft: np.ndarray, nsta: int, nlta: int) -> np.ndarray:
+    """``cft / recursive_bias(cft.size, nsta, nlta)`` for a 1-D ``cft``, in place (returned).
+
+    Only the head is divided: past it the bias is exactly 1.0, and ``x / 1.0 == x``.
+    """
+    head = _bias_head(nsta, nlta)
+    k = min(cft.size, head.size)
+    cft[:k] /= head[:k]
+    return cft
+
+
 @functools.lru_cache(maxsize=16)
 def _bias_head(nsta: int, nlta: int) -> np.ndarray:
     """:func:`recursive_bias` up to where it becomes exactly 1.0 (read-only)."""

@@ -49,7 +49,7 @@ from obspy import Inventory, Stream, Trace, UTCDateTime
 from seismo.config import BandConfig, InstrumentConfig, PickerConfig
 from seismo.errors import SeismoError
 from seismo.model import Pick
-from seismo.station.picker.kernels import classic_sta_lta, recursive_bias, recursive_sta_lta
+from seismo.station.picker.kernels import classic_sta_lta, debias_recursive, recursive_sta_lta
 from seismo.station.picker.onset import (
     _filter_snippet,
     _polarity,
@@ -105,12 +105,13 @@ def _triggers(
     if n <= nlta + nsta:
         return raw, []
     filt = bandpass(
-        raw - raw.mean(), fs, band, zerophase=not cfg.causal, taper_n=round(cfg.taper_s * fs)
+        raw - raw.mean(), fs, band, zerophase=not cfg.causal, taper_n=round(cfg.taper_s * fs),
+        overwrite_x=True,
     )
     if cfg.method == "classic":
         cft = classic_sta_lta(filt, nsta, nlta)
     else:
-        cft = recursive_sta_lta(filt, nsta, nlta) / recursive_bias(n, nsta, nlta)
+        cft = debias_recursive(recursive_sta_lta(filt, nsta, nlta), nsta, nlta)
     trig = trigger_onsets(
         cft,
         cfg.trig_on,
@@ -140,7 +141,7 @@ def _coda_triggers(
     c_lta = max(c_sta + 1, round(cfg.coda_lta_s * fs))
     if n <= max(warmup, c_lta) + c_sta:
         return trig
-    cft = recursive_sta_lta(filt, c_sta, c_lta) / recursive_bias(n, c_sta, c_lta)
+    cft = debias_recursive(recursive_sta_lta(filt, c_sta, c_lta), c_sta, c_lta)
     cft[:warmup] = 0.0  # the long detector's warm-up: no onset before the LTA is filled
     extra = trigger_onsets(
         cft,

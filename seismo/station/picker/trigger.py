@@ -48,7 +48,6 @@ def trigger_onsets(
         raise PickerInputError(f"max_len ({max_len}) must be >= min_len ({min_len}) and >= 1")
     n = c.size
     ons = np.flatnonzero(c > on)
-    offs = np.flatnonzero(c <= off)
     out: list[tuple[int, int]] = []
     pos = 0
     while True:
@@ -56,15 +55,15 @@ def trigger_onsets(
         if k >= ons.size:
             break
         i_on = int(ons[k])
-        j = int(np.searchsorted(offs, i_on))
+        j = _first_at_or_below(c, i_on, off)  # -1: cft never falls back to ``off``
         if i_on == pos and pos > 0 and c[pos - 1] > on:
             # landed inside a trigger that started during the dead time: skip all of it
-            if j >= offs.size:
+            if j < 0:
                 break
-            pos = int(offs[j]) + 1
+            pos = j + 1
             continue
-        is_open = j >= offs.size
-        i_end = n - 1 if is_open else int(offs[j])
+        is_open = j < 0
+        i_end = n - 1 if is_open else j
         length = i_end - i_on
         if length < min_len:
             if is_open:
@@ -75,3 +74,17 @@ def trigger_onsets(
         out.append((i_on, i_off))
         pos = max(i_end + 1, i_on + dead_time)
     return out
+
+
+def _first_at_or_below(c: np.ndarray, start: int, level: float) -> int:
+    """The first index ``>= start`` with ``c <= level``, or -1: scanned in growing blocks
+    (a trigger usually ends within seconds; no index array over the whole record)."""
+    block = 512
+    i = start
+    while i < c.size:
+        hit = np.flatnonzero(c[i : i + block] <= level)
+        if hit.size:
+            return i + int(hit[0])
+        i += block
+        block = min(block * 2, 1 << 16)
+    return -1
