@@ -11,7 +11,7 @@ For a chunk ``[first window data start, last window data end)`` every station is
    its predecessors left, as a streaming picker would;
 3. described by its trace spans (channel, first sample, rate, samples), from
    which each window's sample count, channels and "no data" status follow by the
-   feeds' half-open rule (:func:`seismo.io.feeds.base.half_open_range`).
+   feeds' half-open rule (:func:`seismo.model.half_open_range`).
 
 Each window then gets, per station, the picks inside its data span
 (:meth:`StationChunk.window_result`) and is associated as in
@@ -40,9 +40,9 @@ from obspy import Stream, UTCDateTime
 from seismo.errors import FeedError, SeismoError
 from seismo.event.associate import EventCandidate
 from seismo.io.feeds import fetch_window
-from seismo.io.feeds.base import Feed, half_open_range
+from seismo.io.feeds.base import Feed
 from seismo.io.feeds.fetch import close_feeds
-from seismo.model import AmplitudeSeries, Pick, StationResult
+from seismo.model import AmplitudeSeries, Pick, StationResult, half_open_range
 from seismo.shells.pool import Task, TaskError, WorkerPool
 from seismo.shells.window import (
     Context,
@@ -51,7 +51,8 @@ from seismo.shells.window import (
     station_window_amplitudes,
     window_stream,
 )
-from seismo.station.picker import pick_stream
+from seismo.station.picker import pick_segments
+from seismo.station.processing import condition_stream, window_segments
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class StationChunk:
     """
 
     station_id: str
-    picks: tuple[Pick, ...] = ()
+    picks: tuple[tuple[Pick, ...], ...] = ()  # per window of the chunk, in order
     traces: tuple[TraceSpan, ...] = ()
     feed_error: str | None = None
     processing_error: str | None = None
@@ -90,9 +91,10 @@ class StationChunk:
     def n_samples(self) -> int:
         return sum(t.npts for t in self.traces)
 
-    def window_result(self, window: Window) -> StationResult:
-        """The station's :class:`~seismo.model.StationResult` for ``window`` (no
-        amplitudes yet), as :func:`seismo.shells.window.process_station` makes it."""
+    def window_result(self, k: int, window: Window) -> StationResult:
+        """The station's :class:`~seismo.model.StationResult` for ``window``, the chunk's
+        ``k``-th (no amplitudes yet), as :func:`seismo.shells.window.process_station`
+        makes it."""
         net, _, sta = self.station_id.partition(".")
         if self.feed_error is not None:
             return StationResult(network=net, station=sta, error=self.feed_error)
@@ -113,7 +115,7 @@ class StationChunk:
                 network=net, station=sta, error=f"processing failed: {self.processing_error}",
                 n_samples=n_samples, channels=channels,
             )
-        picks = tuple(p for p in self.picks if t0 <= p.time < t1)
+        picks = self.picks[k] if k < len(self.picks) else ()
         return StationResult(
             network=net, station=sta, picks=picks, n_samples=n_samples, channels=channels
         )
@@ -128,9 +130,11 @@ class StationWorker:
         self.held: dict[str, Stream] = {}
         self.feeds: dict[str, Feed | FeedError] = {}  # opened once, used for every chunk
 
-    def load(self, station_id: str, t0: UTCDateTime, t1: UTCDateTime) -> StationChunk:
-        """Read ``[t0, t1)`` of one station, keep it, and pick it. Never raises for a
-        station problem."""
+    def load(
+        self, station_id: str, t0: UTCDateTime, t1: UTCDateTime, windows: Sequence[Window]
+    ) -> StationChunk:
+        """Read ``[t0, t1)`` of one station, keep it, condition it once and pick each of
+        ``windows`` on its data span. Never raises for a station problem."""
         self.held.pop(station_id, None)
         ctx = self.ctx
         res = fetch_window(
@@ -149,11 +153,15 @@ class StationWorker:
         if not spans:
             return StationChunk(station_id)
         self.held[station_id] = st
+        s = ctx.settings
         try:
-            picks = pick_stream(
-                st, ctx.inventory, ctx.settings.picker, instrument=ctx.settings.instrument,
-                start=t0, end=t1,
-            )
+            segs = condition_stream(st, ctx.inventory, s.picker, instrument=s.instrument)
+            picks = []
+            for w in windows:
+                cut = window_segments(segs, w.data_start, w.data_end, s.picker)
+                picks.append(
+                    tuple(pick_segments(cut, s.picker, start=w.data_start, end=w.data_end))
+                )
         except SeismoError as exc:
             log.warning("station %s: processing failed: %s", station_id, exc)
             return StationChunk(station_id, traces=spans, processing_error=str(exc))
@@ -215,9 +223,14 @@ class StationPool:
         self.pool = WorkerPool(self.processes, StationWorker, (ctx, feed_url),
                                name="seismo-station")
 
-    def load(self, t0: UTCDateTime, t1: UTCDateTime) -> dict[str, StationChunk]:
-        """Read and pick ``[t0, t1)`` of every station (in parallel)."""
-        tasks = [Task(self.worker[sid], "load", (sid, t0, t1)) for sid in self.station_ids]
+    def load(self, windows: Sequence[Window]) -> dict[str, StationChunk]:
+        """Read every station over the windows' data spans and pick each window
+        (stations in parallel)."""
+        t0, t1 = windows[0].data_start, windows[-1].data_end
+        tasks = [
+            Task(self.worker[sid], "load", (sid, t0, t1, list(windows)))
+            for sid in self.station_ids
+        ]
         out: dict[str, StationChunk] = {}
         for sid, res in zip(self.station_ids, self.pool.run(tasks), strict=True):
             if isinstance(res, TaskError):

@@ -307,10 +307,13 @@ def _detect_chunks(
     try:
         for chunk in chunks:
             t0 = time.perf_counter()
-            loaded = pool.load(chunk[0].data_start, chunk[-1].data_end)
+            loaded = pool.load(chunk)
             summary.samples += sum(c.n_samples for c in loaded.values())
             t1 = time.perf_counter()
-            jobs = [(w, [loaded[sid].window_result(w) for sid in pool.station_ids]) for w in chunk]
+            jobs = [
+                (w, [loaded[sid].window_result(k, w) for sid in pool.station_ids])
+                for k, w in enumerate(chunk)
+            ]
             per_window = [
                 (w, results, cands)
                 for (w, results), cands in zip(jobs, pool.associate(jobs), strict=True)

@@ -31,15 +31,16 @@ from typing import Any
 
 import numpy as np
 import scipy.signal
-from obspy import Inventory, Stream, Trace
+from obspy import Inventory, Stream, Trace, UTCDateTime
 
 from seismo.config import BandConfig, InstrumentConfig, PickerConfig
 from seismo.errors import DataError
 from seismo.inventory import ChannelInfo, channel_infos
+from seismo.model import half_open_range
 
 log = logging.getLogger(__name__)
 
-__all__ = ["bandpass", "condition_stream", "prepare_stream"]
+__all__ = ["bandpass", "condition_stream", "prepare_stream", "window_segments"]
 
 
 def _channel_map(inventory: Inventory | None) -> Mapping[str, ChannelInfo]:
@@ -96,10 +97,14 @@ def bandpass(
             y[:m] *= ramp
             if zerophase:
                 y[y.size - m :] *= ramp[::-1]
-    sos = _butter_sos(band.corners, fmin / nyq, fmax / nyq).copy()  # scipy wants it writable
-    if zerophase:
-        return np.asarray(scipy.signal.sosfiltfilt(sos, y, padtype=None))
-    return np.asarray(scipy.signal.sosfilt(sos, y))
+    sos = _butter_sos(band.corners, fmin / nyq, fmax / nyq)
+    if zerophase:  # scipy wants the sections writable
+        return np.asarray(scipy.signal.sosfiltfilt(sos.copy(), y, padtype=None))
+    # the same floats as scipy.signal.sosfilt (compiled when numba is there); imported
+    # here because the picker package imports this module
+    from seismo.station.picker.kernels import sosfilt_inplace
+
+    return sosfilt_inplace(sos, y)
 
 
 def _fill_and_split(tr: Trace, max_gap_s: float) -> list[Trace]:
@@ -218,6 +223,42 @@ def condition_stream(
             for seg in _fill_and_split(tr, cfg.max_gap_s):
                 out.append(_flag(seg, kind, info, cfg, instrument.clip_level_counts))
     out.sort(key=lambda t: (t.id, t.stats.starttime))
+    return out
+
+
+def window_segments(segments: list[Trace], start: UTCDateTime, end: UTCDateTime,
+                    cfg: PickerConfig) -> list[Trace]:
+    """Segments of :func:`condition_stream` cut to ``[start, end)``, flagged as
+    :func:`condition_stream` flags a window's own data.
+
+    A window's samples are those the feeds would deliver for it (the half-open rule,
+    :func:`seismo.model.half_open_range`; the data are views, not copies). Its clipped
+    samples and its "dead" flag (std and clipped share) are those of the window; the
+    despiking is that of the longer segment (its median and MAD: the same spikes unless
+    one lies near the threshold).
+    """
+    out: list[Trace] = []
+    for tr in segments:
+        st = tr.stats
+        fs = float(st.sampling_rate)
+        i0, i1 = half_open_range(st.starttime, fs, int(st.npts), start, end)
+        if i1 <= i0:
+            continue
+        meta = st.seismo
+        x = tr.data[i0:i1]
+        clip = np.asarray(meta["clipped_idx"])
+        clipped_idx = clip[(clip >= i0) & (clip < i1)] - i0 if clip.size else clip
+        std = float(np.std(x)) if x.size else 0.0
+        dead = bool(x.size < 2 or std < cfg.flat_std_counts or clipped_idx.size > 0.5 * x.size)
+        header = {
+            "network": st.network, "station": st.station, "location": st.location,
+            "channel": st.channel, "sampling_rate": fs, "starttime": st.starttime + i0 / fs,
+        }
+        cut = Trace(data=x, header=header)
+        cut.stats.seismo = {
+            **meta, "clipped_idx": clipped_idx, "n_clipped": int(clipped_idx.size), "dead": dead,
+        }
+        out.append(cut)
     return out
 
 

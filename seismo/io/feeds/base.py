@@ -20,7 +20,6 @@ Waveform samples are raw counts as delivered by the feed.
 from __future__ import annotations
 
 import logging
-import math
 import re
 import time
 from abc import ABC, abstractmethod
@@ -32,6 +31,7 @@ import numpy as np
 from obspy import Stream, Trace, UTCDateTime
 
 from seismo.errors import DataError, FeedError, SeismoError
+from seismo.model import half_open_range
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,6 @@ _STA_RE = re.compile(r"^[A-Za-z0-9-]{1,5}$")
 _LOC_RE = re.compile(r"^[A-Za-z0-9*?-]{0,2}$|^\*$")
 _CHA_RE = re.compile(r"^[A-Za-z0-9*?]{1,3}$")
 
-#: Tolerance when deciding whether a sample lies inside a window, in samples.
-_EDGE_TOL = 1e-4
 
 
 def safe_url(url: str) -> str:
@@ -74,18 +72,6 @@ def check_codes(network: str, station: str, location: str, channel: str) -> None
         raise FeedError(f"location code {location!r} for {sid} is not valid", station=sid)
     if not _CHA_RE.match(channel):
         raise FeedError(f"channel code {channel!r} for {sid} is not valid", station=sid)
-
-
-def half_open_range(
-    t0: UTCDateTime, sampling_rate: float, npts: int, start: UTCDateTime, end: UTCDateTime
-) -> tuple[int, int]:
-    """Sample indices ``[i0, i1)`` of a trace (first sample at ``t0``) whose times lie in
-    ``[start, end)``; ``i1 <= i0`` when none do. The rule of :func:`trim_half_open`."""
-    if sampling_rate <= 0 or npts <= 0:
-        return 0, 0
-    i0 = max(0, math.ceil((start - t0) * sampling_rate - _EDGE_TOL))
-    i1 = min(npts, math.ceil((end - t0) * sampling_rate - _EDGE_TOL))
-    return i0, i1
 
 
 def trim_half_open(stream: Stream, start: UTCDateTime, end: UTCDateTime) -> Stream:

@@ -359,6 +359,20 @@ def pick_stream(
         picks sorted by time then id. One failing channel is logged and skipped.
     """
     segs = condition_stream(stream, inventory, cfg, instrument=instrument)
+    return pick_segments(segs, cfg, start=start, end=end)
+
+
+def pick_segments(
+    segs: list[Trace],
+    cfg: PickerConfig,
+    *,
+    start: UTCDateTime | None = None,
+    end: UTCDateTime | None = None,
+) -> list[Pick]:
+    """:func:`pick_stream` after the conditioning: ``segs`` are conditioned, flagged
+    segments (:func:`seismo.station.processing.condition_stream`, or a window of them,
+    :func:`seismo.station.processing.window_segments`). The characteristic functions
+    start cold at each segment's first sample."""
     cands: list[_Cand] = []
     for tr in segs:
         try:
