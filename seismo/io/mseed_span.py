@@ -7,7 +7,7 @@ miniSEED 2 file of fixed-length records, the start time, sample count and rate
 of every record sit at fixed offsets of its 48-byte fixed header, so the
 records that can hold samples of ``[start, end]`` are found with a few array
 operations over all record headers at once, and only those records are given
-to ObsPy (the same reader, the same trimming).
+to ObsPy (the same reader, the same trimming, through :mod:`seismo.io.mseed`).
 
 Fixed header fields (SEED Reference Manual v2.4, ch. 8, "Fixed Section of Data
 Header"): quality indicator at byte 6 (``D``, ``R``, ``Q`` or ``M``), BTIME at
@@ -42,7 +42,9 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from obspy import Stream, UTCDateTime, read
+from obspy import Stream, UTCDateTime
+
+from seismo.io.mseed import read_mseed
 
 log = logging.getLogger(__name__)
 
@@ -171,14 +173,14 @@ def read_span(path: str | Path, start: UTCDateTime, end: UTCDateTime) -> Stream:
     the records that may hold samples of the span when the file allows it."""
     p = Path(path)
     if p.stat().st_size < 64:  # empty or just created: ObsPy says so
-        return read(str(p), format="MSEED", starttime=start, endtime=end)
+        return read_mseed(str(p), starttime=start, endtime=end)
     buf = np.memmap(p, dtype=np.uint8, mode="r")  # only the records used are read
     idx = _cached_index(p, buf)
     if idx is None or buf.size != idx.start.size * idx.reclen:
-        return read(str(p), format="MSEED", starttime=start, endtime=end)
+        return read_mseed(str(p), starttime=start, endtime=end)
     lo, hi = float(start.timestamp) - MARGIN_S, float(end.timestamp) + MARGIN_S
     sel = np.flatnonzero((idx.start <= hi) & (idx.end >= lo))
     if sel.size == 0:
         return Stream()
     part = buf.reshape(-1, idx.reclen)[sel].tobytes()
-    return read(io.BytesIO(part), format="MSEED", starttime=start, endtime=end)
+    return read_mseed(io.BytesIO(part), starttime=start, endtime=end)

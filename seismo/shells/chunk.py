@@ -52,7 +52,7 @@ from seismo.shells.window import (
     window_stream,
 )
 from seismo.station.picker import pick_segments
-from seismo.station.processing import condition_stream, window_segments
+from seismo.station.processing import condition_stream, drop_foreign_rates, window_segments
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,9 @@ class StationWorker:
             log.warning("station %s: %s", station_id, res.error)
             return StationChunk(station_id, feed_error=res.error)
         st = res.stream if res.stream is not None else Stream()
+        st, dropped = drop_foreign_rates(st, ctx.inventory)
+        for what in dropped:
+            log.warning("station %s: %s", station_id, what)
         spans = tuple(
             TraceSpan(tr.id, tr.stats.starttime, float(tr.stats.sampling_rate), int(tr.stats.npts))
             for tr in st

@@ -1,11 +1,12 @@
 """Detection over any time range (``seismo detect``, drills, benchmarks).
 
-The range is cut into the pipeline's grid-aligned windows, and the windows into
-chunks (``pipeline.chunk_s``). Two methods give the same events:
+The range is cut into the pipeline's grid-aligned windows, made lazily one chunk
+(``pipeline.chunk_s``) at a time (:func:`iter_chunks`), so a range of years costs
+no more memory than one chunk. Two methods give the same events:
 
-* ``"chunk"`` (the default): each station is read and picked once per chunk, in
-  a pool of ``pipeline.processes`` worker processes (:mod:`seismo.shells.chunk`);
-  its picks are assigned to the windows; each window is associated and located;
+* ``"chunk"`` (the default): each station is read and conditioned once per
+  chunk and picked window by window, in a pool of ``pipeline.processes`` worker
+  processes (:mod:`seismo.shells.chunk`); each window is associated and located;
   amplitudes are computed only for the windows that own an event, on the
   window's data span, by the worker that holds the station's chunk.
 * ``"window"``: each station's chunk is read once and every window goes through
@@ -19,17 +20,18 @@ window, in time order, whatever the number of processes.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from obspy import Inventory, Stream, UTCDateTime
 
-from seismo.config import Settings
+from seismo.config import Settings, mask_url
 from seismo.errors import DataError, FeedError
 from seismo.io.feeds import fetch_window
 from seismo.model import Event
@@ -64,11 +66,17 @@ class DetectSummary:
     spooled: int = 0
     alerts_queued: int = 0
     alerts_delivered: int = 0
+    store_errors: list[str] = field(default_factory=list)
+    network_down: int = 0
     store_on: bool = True
     alerts_on: bool = True
     notes: list[str] = field(default_factory=list)
 
     def add(self, rep: RunReport) -> None:
+        if rep.network_down:
+            self.network_down += 1
+        if rep.store_error:
+            self.store_errors.append(rep.store_error)
         self.written += rep.written
         self.spooled += rep.spooled
         self.alerts_queued += rep.alerts_queued
@@ -93,6 +101,16 @@ class DetectSummary:
             ),
             *self.notes,
         ]
+        if self.network_down:
+            lines.append(
+                f"NETWORK DOWN in {self.network_down} of {self.n_windows} windows: too few "
+                f"stations delivered data to detect an event there"
+            )
+        if self.store_errors:
+            lines.append(
+                f"STORE FAILED in {len(self.store_errors)} windows (alerts were still "
+                f"processed); first: {self.store_errors[0]}"
+            )
         if self.station_errors:
             worst = ", ".join(f"{k} ({v})" for k, v in self.station_errors.most_common(5))
             lines.append(f"station errors (windows): {worst}")
@@ -156,9 +174,7 @@ def foreign_data(
     if feed_url is not None:
         configured = {settings.feeds.default, *settings.feeds.overrides.values()}
         if feed_url.strip() not in configured:
-            from seismo.io.feeds.base import safe_url
-
-            reasons.append(f"feed {safe_url(feed_url)} is not a configured feed")
+            reasons.append(f"feed {mask_url(feed_url)} is not a configured feed")
     return reasons
 
 
@@ -202,6 +218,30 @@ def default_processes() -> int:
         return os.cpu_count() or 1
 
 
+def count_windows(settings: Settings, start: UTCDateTime, end: UTCDateTime) -> int:
+    """Number of grid windows covering ``[start, end)`` (without building them)."""
+    first = windows_between(settings, start, start + 1e-3)[0].start
+    return max(1, math.ceil(float(end - first) / settings.pipeline.window_s))
+
+
+def iter_chunks(
+    settings: Settings, start: UTCDateTime, end: UTCDateTime
+) -> Iterator[list[Window]]:
+    """The windows covering ``[start, end)``, made lazily, ``pipeline.chunk_s`` at a time.
+
+    A long range (years) never exists in memory as a whole: each chunk's windows
+    are built when the chunk is reached.
+    """
+    step = settings.pipeline.window_s
+    chunk_n = max(1, int(settings.pipeline.chunk_s // step))
+    t = windows_between(settings, start, start + 1e-3)[0].start
+    while t < end:
+        t1 = min(t + chunk_n * step, end)
+        chunk = windows_between(settings, t, t1)
+        yield chunk
+        t = chunk[-1].end
+
+
 def detect_range(
     settings: Settings,
     start: UTCDateTime,
@@ -232,17 +272,15 @@ def detect_range(
     """
     t_start = time.perf_counter()
     ctx = Context.from_settings(settings, inventory)
-    windows = windows_between(settings, start, end)
+    n_windows = count_windows(settings, start, end)
     summary = DetectSummary(
         start,
         end,
-        n_windows=len(windows),
+        n_windows=n_windows,
         n_stations=len(ctx.stations),
         store_on=store and settings.store.enabled,
         alerts_on=alerts and (settings.alerts.enabled or alert_dir is not None),
     )
-    chunk_n = max(1, int(settings.pipeline.chunk_s // settings.pipeline.window_s))
-    chunks = [windows[i : i + chunk_n] for i in range(0, len(windows), chunk_n)]
     n_proc = processes if processes is not None else settings.pipeline.processes
     n_proc = n_proc or default_processes()
     runner = Runner.from_settings(
@@ -261,13 +299,14 @@ def detect_range(
         seen.update(e.id for e in new)
         summary.events.extend(new)
         summary.add(runner.handle(res))
+        done += 1
         if on_result:
             on_result(res)
-        done += 1
         if on_window:
-            on_window(done, len(windows), len(summary.events))
+            on_window(done, n_windows, len(summary.events))
 
     try:
+        chunks = iter_chunks(settings, start, end)
         if method == "window":
             source = ChunkSource(ctx, feed_url)
             for chunk in chunks:
@@ -283,8 +322,8 @@ def detect_range(
         raise DataError(
             f"no data between {start} and {end} for any of the {len(ctx.stations)} inventory "
             f"stations ({codes}{', ...' if len(ctx.stations) > 8 else ''}) from "
-            f"{feed_url or settings.feeds.default}: the archive is empty for this range or the "
-            f"inventory does not describe the stations in it"
+            f"{mask_url(feed_url or settings.feeds.default)}: the archive is empty for this "
+            f"range or the inventory does not describe the stations in it"
         )
     summary.events.sort(key=lambda e: e.time)
     summary.elapsed_s = time.perf_counter() - t_start
@@ -293,7 +332,7 @@ def detect_range(
 
 def _detect_chunks(
     ctx: Context,
-    chunks: list[list[Window]],
+    chunks: Iterable[list[Window]],
     feed_url: str | None,
     processes: int,
     summary: DetectSummary,

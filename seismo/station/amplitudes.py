@@ -60,7 +60,7 @@ from obspy.core.inventory import Response
 
 from seismo.config import InstrumentConfig, IntensityConfig
 from seismo.errors import DataError
-from seismo.inventory import channel_at, channel_kind
+from seismo.inventory import channel_at, channel_kind, usable_response
 from seismo.model import AmplitudeSeries, ChannelKind
 from seismo.station.response import (
     bandpass_power,
@@ -194,8 +194,11 @@ def _group_sensors(stream: Stream, inventory: Inventory) -> dict[tuple[str, str]
         sensor = sensors.get(key)
         if sensor is None or st.channel not in sensor.responses:
             ch = channel_at(inventory, tr.id, st.starttime)
-            if ch is None or ch.response is None:
-                log.warning("amplitudes: no response for %s at %s, skipped", tr.id, st.starttime)
+            response = usable_response(ch) if ch is not None else None
+            if ch is None or response is None:  # said once at start-up
+                # (seismo.inventory.report_response_gaps)
+                log.debug("amplitudes: no usable response for %s at %s, skipped", tr.id,
+                          st.starttime)
                 continue
             kind = channel_kind(ch)
             if kind is None:
@@ -203,7 +206,7 @@ def _group_sensors(stream: Stream, inventory: Inventory) -> dict[tuple[str, str]
                 continue
             if sensor is None:
                 sensor = sensors[key] = _Sensor(location=key[0], prefix=key[1], kind=kind)
-            sensor.responses[st.channel] = ch.response
+            sensor.responses[st.channel] = response
             dip = ch.dip if ch.dip is not None else 0.0
             az = ch.azimuth if ch.azimuth is not None else 0.0
             sensor.traces.setdefault(st.channel, [])

@@ -120,7 +120,7 @@ def test_a_dead_feed_station_is_reported_in_every_window_and_others_go_on(
     dead = sorted(sim.station_ids)[0]
     url = f"sim://?scenario=felt_m3_city&reference={quote(str(ref))}"
     feeds = FeedsConfig(
-        default=url, overrides={dead: "seedlink://127.0.0.1:1"}, timeout_s=1.0, retries=0
+        default=url, overrides={dead: "seedlink://127.0.0.1:1"}, timeout_s=60.0, retries=0
     )
     s = _small_chunks(settings).model_copy(update={"feeds": feeds})
     summary = detect_range(s, ref + 60, ref + 240, store=False, alerts=False, processes=2)

@@ -6,7 +6,9 @@ by one with ``obspy.read(..., starttime, endtime)`` (through
 :func:`seismo.io.mseed_span.read_span`, which hands ObsPy only the records of the
 span when the file has fixed-length records), so a corrupt file is
 reported by name (as a warning when other files of the request could be read,
-as DataError when none could) and never hides the good ones.
+as DataError when none could) and never hides the good ones. A file larger than
+one day of the channel's band can fill (:func:`seismo.io.sds.max_day_file_bytes`)
+is reported the same way without being read.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from obspy.io.mseed import ObsPyMSEEDFilesizeTooSmallError
 from seismo.errors import DataError, FeedError
 from seismo.io.feeds.base import Feed
 from seismo.io.mseed_span import read_span
-from seismo.io.sds import DATA_TYPE, day_files
+from seismo.io.sds import DATA_TYPE, day_files, max_day_file_bytes
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,19 @@ class SDSFeed(Feed):
         bad: list[str] = []
         n_read = 0
         for path in paths:
+            channel_code = path.name.split(".")[3] if path.name.count(".") >= 3 else ""
+            try:
+                size = path.stat().st_size
+            except OSError as exc:
+                bad.append(f"cannot read {path}: {exc.strerror}")
+                continue
+            limit = max_day_file_bytes(channel_code)
+            if size > limit:
+                bad.append(
+                    f"day file {path} is {size} bytes, more than one day of channel "
+                    f"{channel_code} can fill ({limit} bytes): not read"
+                )
+                continue
             try:
                 st = read_span(path, start, end)
             except ObsPyMSEEDFilesizeTooSmallError:
