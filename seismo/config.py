@@ -427,6 +427,11 @@ class PipelineConfig(_Model):
     processes: Annotated[int, Field(ge=0, le=256)] = Field(
         0, description="seismo detect worker processes (0: one per core; 1: in-process)"
     )
+    cache_dir: Path | None = Field(
+        Path("../var/cache"),
+        description="travel-time tables computed once and reused by every process (none: "
+        "each process computes them)",
+    )
 
     @model_validator(mode="after")
     def _chunk(self) -> PipelineConfig:
@@ -620,13 +625,66 @@ class ReportConfig(_Model):
 
 
 # --------------------------------------------------------------------------- airflow
+def available_cores() -> int:
+    """The cores this process may run on: what a setting of 0 processes or tasks means."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class AirflowConfig(_Model):
+    """The detection DAG's run: sizing and time budget (docs/airflow.md).
+
+    ``max_active_tasks`` and ``station_group_size`` bound how many task processes a
+    run starts (each one imports the pipeline and loads the inventory: ~1-2 s of CPU
+    on this class of machine); ``finish_margin_s`` is the part of ``run_timeout_s``
+    kept for associating, storing and alerting after the stations; windows a run
+    could not finish are taken up by the next runs for ``backlog_s`` (design choices,
+    measured in benchmarks/README.md).
+    """
+
     detect_schedule: str = "* * * * *"
     health_schedule: str = "*/10 * * * *"
     report_schedule: str = "@daily"
     retries: Annotated[int, Field(ge=0, le=10)] = 2
     retry_delay_s: DelayS = 5.0
     run_timeout_s: Annotated[float, Field(gt=0, le=86400)] = 50.0
+    max_active_tasks: Annotated[int, Field(ge=0, le=1024)] = Field(
+        0, description="tasks of one detection run at a time (0: one per core)"
+    )
+    station_group_size: Annotated[int, Field(ge=0, le=100000)] = Field(
+        0, description="stations per mapped station task (1: one task per station; 0: as "
+        "many groups as max_active_tasks)"
+    )
+    finish_margin_s: Annotated[float, Field(ge=0, le=3600)] = Field(
+        15.0, description="seconds of the run timeout kept for events, store and alerts: "
+        "station tasks start no station after run start + run_timeout_s - this"
+    )
+    max_windows_per_run: Annotated[int, Field(ge=1, le=60)] = Field(
+        3, description="windows one run processes: its own and missed ones"
+    )
+    backlog_s: Annotated[float, Field(ge=0, le=7 * 86400)] = Field(
+        3600.0, description="missed windows this old are still taken up; older ones are "
+        "reported as not processed (ERROR) for seismo detect to backfill"
+    )
+    ledger_dir: Path = Field(
+        Path("../var/ledger"),
+        description="the detection runs' record of planned, partly done and done windows",
+    )
+
+    def active_tasks(self) -> int:
+        """``max_active_tasks``, 0 meaning one per core."""
+        return self.max_active_tasks or available_cores()
+
+    @model_validator(mode="after")
+    def _margin(self) -> AirflowConfig:
+        if self.finish_margin_s >= self.run_timeout_s:
+            raise ValueError(
+                f"finish_margin_s ({self.finish_margin_s}) must be below run_timeout_s "
+                f"({self.run_timeout_s})"
+            )
+        return self
 
 
 class Settings(_Model):

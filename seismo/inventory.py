@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -253,12 +253,17 @@ def _usable_response(channel: Channel) -> Response | None:
     )
 
 
-def response_gaps(inv: Inventory, time: UTCDateTime | None = None) -> list[ResponseGap]:
-    """Channels (active at ``time``) without a usable full response, sorted by id."""
+def response_gaps(
+    inv: Inventory, time: UTCDateTime | None = None, stations: Collection[str] | None = None
+) -> list[ResponseGap]:
+    """Channels (active at ``time``; of ``stations``, ``"NET.STA"``, if given) without a
+    usable full response, sorted by id."""
     out: list[ResponseGap] = []
     for net in inv.networks:
         for sta in net.stations:
             if time is not None and not sta.is_active(time=time):
+                continue
+            if stations is not None and f"{net.code}.{sta.code}" not in stations:
                 continue
             for ch in sta.channels:
                 if time is not None and not ch.is_active(time=time):
@@ -297,10 +302,14 @@ def describe_response_gaps(gaps: list[ResponseGap], n_channels: int) -> str | No
     return " ".join(parts)
 
 
-def report_response_gaps(inv: Inventory) -> str | None:
-    """Log once, as a warning, which channels lack a usable response; return the message."""
-    n = sum(len(sta.channels) for net in inv.networks for sta in net.stations)
-    msg = describe_response_gaps(response_gaps(inv), n)
+def report_response_gaps(inv: Inventory, stations: Collection[str] | None = None) -> str | None:
+    """Log once, as a warning, which channels (of ``stations``, ``"NET.STA"``, if given)
+    lack a usable response; return the message."""
+    n = sum(
+        len(sta.channels) for net in inv.networks for sta in net.stations
+        if stations is None or f"{net.code}.{sta.code}" in stations
+    )
+    msg = describe_response_gaps(response_gaps(inv, stations=stations), n)
     if msg:
         log.warning("%s", msg)
     return msg

@@ -35,6 +35,9 @@ can resolve for such an event (documented in docs).
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -105,6 +108,35 @@ class VelocityModel:
         for family in ("P", "S"):
             self.table(family)
 
+    def tables(self) -> dict[str, TravelTimeTable]:
+        """Every phase's table (built if needed), by phase."""
+        self.build_tables()
+        return dict(self._tables)
+
+    def use_tables(self, tables: Mapping[str, TravelTimeTable]) -> None:
+        """Take tables built earlier for this model (e.g. by another process).
+
+        Raises:
+            ValueError: a phase is missing or a table's grid is not this model's.
+        """
+        dists, depths = _grid_axes(self)
+        for phase in PHASES:
+            t = tables.get(phase)
+            if t is None:
+                raise ValueError(f"no {phase} table for velocity model {self.name!r}")
+            if not (np.array_equal(t.distances_km, dists) and np.array_equal(t.depths_km, depths)
+                    and t.times_s.shape == (depths.size, dists.size)):
+                raise ValueError(f"{phase} table does not fit velocity model {self.name!r}")
+        self._tables.update({p: tables[p] for p in PHASES})
+
+    def fingerprint(self) -> str:
+        """A digest of everything the tables depend on: the model and this module's code."""
+        h = hashlib.sha256()
+        fields = [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self) if f.compare]
+        h.update(repr((fields, _TABLE_STEPS_KM)).encode())
+        h.update(Path(__file__).read_bytes())
+        return h.hexdigest()[:24]
+
     def travel_time(self, phase: str, distance_km: ArrayLike, depth_km: ArrayLike) -> NDArray:
         """First-arrival time (s) of ``phase`` at epicentral ``distance_km`` from ``depth_km``."""
         return self.table(phase).time(distance_km, depth_km)
@@ -145,6 +177,17 @@ def load_velocity_model(path: str | Path) -> VelocityModel:
         )
     except ConfigError as exc:
         raise ConfigError(f"invalid velocity model {p}: {exc}") from None
+
+
+#: Table grid steps (km): distance, depth.
+_TABLE_STEPS_KM = (1.0, 1.0)
+
+
+def _grid_axes(model: VelocityModel) -> tuple[NDArray, NDArray]:
+    """Distances and depths (km) of the travel-time tables of ``model``."""
+    dx, dz = _TABLE_STEPS_KM
+    return (np.arange(0.0, model.max_distance_km + dx, dx),
+            np.arange(0.0, model.max_depth_km + dz, dz))
 
 
 def _legs(tops: NDArray, depth: float) -> tuple[NDArray, NDArray]:
@@ -239,25 +282,16 @@ class TravelTimeTable:
     times_s: NDArray  # shape (n_depths, n_distances)
 
     @classmethod
-    def build(
-        cls, model: VelocityModel, phase: str, d_step_km: float = 1.0, z_step_km: float = 1.0
-    ) -> TravelTimeTable:
-        return cls.build_family(model, [phase], d_step_km, z_step_km)[0]
+    def build(cls, model: VelocityModel, phase: str) -> TravelTimeTable:
+        return cls.build_family(model, [phase])[0]
 
     @classmethod
-    def build_family(
-        cls,
-        model: VelocityModel,
-        phases: list[str],
-        d_step_km: float = 1.0,
-        z_step_km: float = 1.0,
-    ) -> list[TravelTimeTable]:
+    def build_family(cls, model: VelocityModel, phases: list[str]) -> list[TravelTimeTable]:
         """Tables of ``phases`` of one family ("P", "Pg", "Pn" or the S ones): the direct
         ray, the expensive part, is traced once per depth for all of them."""
         if len({phase_family(p) for p in phases}) != 1:
             raise ValueError(f"phases {phases} are not of one family")
-        dists = np.arange(0.0, model.max_distance_km + d_step_km, d_step_km)
-        depths = np.arange(0.0, model.max_depth_km + z_step_km, z_step_km)
+        dists, depths = _grid_axes(model)
         v = model.velocities(phases[0])
         tops = np.asarray(model.tops_km, dtype=float)
         rows: list[list[NDArray]] = [[] for _ in phases]

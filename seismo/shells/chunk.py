@@ -221,8 +221,7 @@ class StationPool:
         self.station_ids = sorted(ctx.stations)
         self.processes = max(1, min(processes, len(self.station_ids) or 1))
         self.worker = {sid: i for i, sid in enumerate(self.station_ids)}
-        if self.processes > 1:
-            ctx.velocity.build_tables()  # once, shared with the forked workers
+        ctx.prepare_tables()  # once (or from the cache), shared with the forked workers
         self.pool = WorkerPool(self.processes, StationWorker, (ctx, feed_url),
                                name="seismo-station")
 

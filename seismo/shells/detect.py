@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -31,7 +30,7 @@ from typing import Literal
 
 from obspy import Inventory, Stream, UTCDateTime
 
-from seismo.config import Settings, mask_url
+from seismo.config import Settings, available_cores, mask_url
 from seismo.errors import DataError, FeedError
 from seismo.io.feeds import fetch_window
 from seismo.model import Event
@@ -210,14 +209,6 @@ class ChunkSource:
         return window_stream(got, Window(t0, t1, 0.0, 0.0))
 
 
-def default_processes() -> int:
-    """The number of cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def count_windows(settings: Settings, start: UTCDateTime, end: UTCDateTime) -> int:
     """Number of grid windows covering ``[start, end)`` (without building them)."""
     first = windows_between(settings, start, start + 1e-3)[0].start
@@ -282,7 +273,7 @@ def detect_range(
         alerts_on=alerts and (settings.alerts.enabled or alert_dir is not None),
     )
     n_proc = processes if processes is not None else settings.pipeline.processes
-    n_proc = n_proc or default_processes()
+    n_proc = n_proc or available_cores()
     runner = Runner.from_settings(
         settings, store=store, alerts=alerts, alert_dir=alert_dir, exercise=exercise
     )

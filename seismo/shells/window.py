@@ -16,6 +16,11 @@ Windows
 
 Waveforms never leave :func:`process_station`: what crosses task boundaries is a
 :class:`~seismo.model.StationResult` (picks and per-second amplitude peaks).
+
+Imports: the event stages are imported with the module; the station stages and
+the feeds (SciPy's signal processing, numba, the SeedLink client: ~2 s to import)
+only when a station is processed. A DAG task that plans a window, measures
+events or stores them starts without them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +37,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from obspy import Inventory, Stream, UTCDateTime
 
 from seismo.config import Settings
@@ -43,15 +50,10 @@ from seismo.event.intensity import predict_sites, station_intensities
 from seismo.event.locate import Origin
 from seismo.event.magnitude import event_magnitude
 from seismo.event.sites import load_sites
-from seismo.event.velocity import VelocityModel, load_velocity_model
+from seismo.event.velocity import PHASES, TravelTimeTable, VelocityModel, load_velocity_model
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo, load_inventory, report_response_gaps, station_map
-from seismo.io.feeds import fetch_window
-from seismo.io.feeds.base import trim_half_open
 from seismo.model import AmplitudeSeries, Event, Pick, StationResult
-from seismo.station.amplitudes import station_amplitudes
-from seismo.station.picker import pick_stream
-from seismo.station.processing import drop_foreign_rates
 
 log = logging.getLogger(__name__)
 
@@ -136,20 +138,66 @@ class Context:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, inventory: str | Path | Inventory | None = None
+        cls,
+        settings: Settings,
+        inventory: str | Path | Inventory | None = None,
+        *,
+        check_responses: bool = True,
     ) -> Context:
+        """Load the inventory, velocity model and sites of ``settings``.
 
+        ``check_responses``: evaluate every channel's response now and warn once about
+        those that give no ML or intensity (:func:`seismo.inventory.report_response_gaps`;
+        ~25 ms a channel). A DAG task that handles a few stations passes False and
+        checks its own stations (:func:`report_station_responses`).
+        """
         if isinstance(inventory, Inventory):
             inv = inventory
         else:
             inv = load_inventory(inventory or settings.network.inventory)
-        report_response_gaps(inv)  # once, at start-up: which channels give no ML/intensity
+        if check_responses:
+            report_response_gaps(inv)  # once, at start-up: which channels give no ML/intensity
         return cls(
             settings=settings,
             inventory=inv,
             velocity=load_velocity_model(settings.network.velocity_model),
             sites=load_sites(settings.network.sites),
         )
+
+    def prepare_tables(self) -> None:
+        """Give the velocity model its travel-time tables before the first association.
+
+        From ``pipeline.cache_dir`` when an earlier process left them there for the
+        same model and code (:meth:`~seismo.event.velocity.VelocityModel.fingerprint`),
+        else built here (~1.5-3 s) and left there for the next process. A cache that
+        cannot be read or written is logged and bypassed.
+        """
+        model = self.velocity
+        cache = self.settings.pipeline.cache_dir
+        if cache is None:
+            model.build_tables()
+            return
+        path = Path(cache) / f"traveltimes-{model.fingerprint()}.npz"
+        if path.is_file():
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    dists, depths = z["distances_km"], z["depths_km"]
+                    model.use_tables({
+                        ph: TravelTimeTable(ph, depths, dists, z[f"times_{ph}"]) for ph in PHASES
+                    })
+                return
+            except (OSError, KeyError, ValueError) as exc:
+                log.warning("travel-time cache %s unusable (%s); building the tables", path, exc)
+        tables = model.tables()
+        t = tables["P"]
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+            arrays: dict[str, Any] = {f"times_{ph}": tables[ph].times_s for ph in PHASES}
+            np.savez(tmp, distances_km=t.distances_km, depths_km=t.depths_km, **arrays)
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.info("travel-time tables not cached in %s: %s", cache, exc)
 
     @cached_property
     def stations(self) -> dict[str, StationInfo]:
@@ -163,10 +211,18 @@ class Context:
 
 
 # --------------------------------------------------------------------------- stations
+def report_station_responses(ctx: Context, station_ids: Iterable[str]) -> str | None:
+    """Warn about the channels of ``station_ids`` without a usable response (the part of
+    :func:`seismo.inventory.report_response_gaps` a station task is responsible for)."""
+    return report_response_gaps(ctx.inventory, stations=set(station_ids))
+
+
 def fetch_station(
     ctx: Context, station_id: str, window: Window, feed_url: str | None = None
 ) -> Stream:
     """Read one station's data for ``window`` (with pre- and post-roll) from its feed."""
+
+    from seismo.io.feeds import fetch_window  # lazily: see the module docstring
 
     res = fetch_window(
         ctx.settings,
@@ -188,6 +244,8 @@ def window_stream(stream: Stream, window: Window) -> Stream:
     The half-open rule of the feeds (:func:`seismo.io.feeds.base.trim_half_open`): a
     stream fetched for the window and a longer stream cut here hold the same samples.
     """
+    from seismo.io.feeds.base import trim_half_open  # lazily: see the module docstring
+
     return trim_half_open(stream, window.data_start, window.data_end)
 
 
@@ -200,6 +258,8 @@ def station_window_amplitudes(
     per-window path and ``seismo detect`` call this on the same samples, so they
     measure the same ML and intensity.
     """
+    from seismo.station.amplitudes import station_amplitudes  # lazily: module docstring
+
     return station_amplitudes(
         stream, ctx.inventory, window.data_start, round(window.data_end - window.data_start),
         ctx.settings.intensity, instrument=ctx.settings.instrument,
@@ -226,6 +286,9 @@ def process_station(
     except SeismoError as exc:
         log.warning("station %s: %s", station_id, exc)
         return StationResult(network=net, station=sta, error=str(exc))
+    from seismo.station.picker import pick_stream  # lazily: see the module docstring
+    from seismo.station.processing import drop_foreign_rates
+
     st = window_stream(st, window)
     st, dropped = drop_foreign_rates(st, ctx.inventory)
     for what in dropped:

@@ -67,6 +67,8 @@ from seismo.station.response import (
     inverse_velocity_response,
     wood_anderson_response,
 )
+from seismo.station.series import series_values as series_values  # re-exported
+from seismo.station.series import series_window as series_window  # re-exported
 
 log = logging.getLogger(__name__)
 
@@ -87,19 +89,6 @@ class _Sensor:
     @property
     def label(self) -> str:
         return f"{self.location}.{self.prefix}?"
-
-
-def series_window(series: AmplitudeSeries, t0: UTCDateTime, t1: UTCDateTime) -> slice:
-    """Indices of the series' steps that overlap ``[t0, t1]`` (clamped to the series)."""
-    n = max(len(series.wa_n_nm), len(series.wa_e_nm), len(series.pga_ms2), len(series.pgv_ms))
-    i0 = math.floor((t0 - series.start) / series.step_s)
-    i1 = math.floor((t1 - series.start) / series.step_s) + 1
-    return slice(min(max(i0, 0), n), min(max(i1, 0), n))
-
-
-def series_values(values: Sequence[float | None]) -> NDArray[np.float64]:
-    """A series field as a float array (None -> NaN)."""
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
 def _detrend(data: NDArray) -> NDArray:
