@@ -1,4 +1,4 @@
-"""Minute-by-minute detection: plan, station tasks mapped over groups, events, store and alerts.
+"""Minute-by-minute detection: plan, station tasks mapped over groups, then events, store, alerts.
 
 Wiring only; the task bodies are in :mod:`seismo.shells.airflow_tasks` (docs/airflow.md).
 ``[airflow] station_group_size`` = 1 maps one task per station; 0 makes as many
@@ -50,23 +50,15 @@ def seismo_detect() -> None:
         return pick_group(list(item["group"]), list(item["windows"]), item["deadline"])
 
     @task
-    def events(picked: list, items: list) -> dict:
-        from seismo.shells.airflow_tasks import detect_events
-
-        return detect_events(list(picked), list(items[0]["windows"]) if items else [])
-
-    @task
-    def store_and_alert(picked: list, detected: dict, items: list) -> dict:
+    def events_store_alert(picked: list, items: list) -> dict:
         from seismo.shells.airflow_connection import store_connection
-        from seismo.shells.airflow_tasks import store_windows
+        from seismo.shells.airflow_tasks import finish_windows
 
         windows = list(items[0]["windows"]) if items else []
-        return store_windows(list(picked), detected, windows, store_connection(current_settings()))
+        return finish_windows(list(picked), windows, store_connection(current_settings()))
 
     items = plan()
-    picked = pick.expand(item=items)
-    found = events(picked, items)
-    store_and_alert(picked, found, items)
+    events_store_alert(pick.expand(item=items), items)
 
 
 seismo_detect()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -132,8 +133,10 @@ def _demo_settings(settings: Settings, port: int, work: Path, alert_dir: Path) -
             },
         }
     )
+    airflow = settings.airflow.model_copy(update={"ledger_dir": work / "ledger"})
     return settings.model_copy(
         update={
+            "airflow": airflow,
             "feeds": FeedsConfig(
                 default=f"seedlink://127.0.0.1:{port}",
                 timeout_s=settings.feeds.timeout_s,
@@ -191,6 +194,7 @@ def run_demo(
             f"{scen.description}"
         )
         echo(f"          earthquake at {origin} (inside window {window})")
+        shutil.rmtree(work / "ledger", ignore_errors=True)  # this demo's run starts afresh
         demo_settings = _demo_settings(settings, port, work, alert_dir)
         cfg_file = work / "seismo.toml"
         cfg_file.write_text(settings_to_toml(demo_settings), encoding="utf-8")

@@ -217,25 +217,44 @@ def report_station_responses(ctx: Context, station_ids: Iterable[str]) -> str | 
     return report_response_gaps(ctx.inventory, stations=set(station_ids))
 
 
-def fetch_station(
-    ctx: Context, station_id: str, window: Window, feed_url: str | None = None
-) -> Stream:
-    """Read one station's data for ``window`` (with pre- and post-roll) from its feed."""
+def fetch_stations(
+    ctx: Context,
+    station_ids: Sequence[str],
+    window: Window,
+    feed_url: str | None = None,
+    max_workers: int = 1,
+) -> dict[str, Stream | FeedError]:
+    """Read some stations' data for ``window`` (with pre- and post-roll) from their
+    feeds, ``max_workers`` requests at a time; a station's failure is its FeedError."""
 
     from seismo.io.feeds import fetch_window  # lazily: see the module docstring
 
-    res = fetch_window(
+    got = fetch_window(
         ctx.settings,
         ctx.inventory,
         window.data_start,
         window.data_end,
         feed_url=feed_url,
-        stations=[station_id],
-        max_workers=1,
-    )[station_id]
-    if res.error:
-        raise FeedError(res.error, station=station_id)
-    return res.stream if res.stream is not None else Stream()
+        stations=list(station_ids),
+        max_workers=max(1, min(max_workers, len(station_ids))),
+    )
+    out: dict[str, Stream | FeedError] = {}
+    for sid, res in got.items():
+        if res.error:
+            out[sid] = FeedError(res.error, station=sid)
+        else:
+            out[sid] = res.stream if res.stream is not None else Stream()
+    return out
+
+
+def fetch_station(
+    ctx: Context, station_id: str, window: Window, feed_url: str | None = None
+) -> Stream:
+    """Read one station's data for ``window`` (with pre- and post-roll) from its feed."""
+    got = fetch_stations(ctx, [station_id], window, feed_url)[station_id]
+    if isinstance(got, FeedError):
+        raise got
+    return got
 
 
 def window_stream(stream: Stream, window: Window) -> Stream:
@@ -271,17 +290,21 @@ def process_station(
     station_id: str,
     window: Window,
     *,
-    stream: Stream | None = None,
+    stream: Stream | FeedError | None = None,
     feed_url: str | None = None,
 ) -> StationResult:
     """Picks and per-second amplitude peaks of one station for one window.
 
-    Never raises for a station problem: a feed or processing failure is
-    returned in ``StationResult.error`` so that other stations go on.
+    ``stream``: the station's data when already read (or the FeedError its read gave,
+    :func:`fetch_stations`); else it is fetched here. Never raises for a station
+    problem: a feed or processing failure is returned in ``StationResult.error`` so
+    that other stations go on.
     """
 
     net, _, sta = station_id.partition(".")
     try:
+        if isinstance(stream, FeedError):
+            raise stream
         st = stream if stream is not None else fetch_station(ctx, station_id, window, feed_url)
     except SeismoError as exc:
         log.warning("station %s: %s", station_id, exc)
