@@ -258,6 +258,23 @@ class LocateConfig(_Model):
     fix_depth_beyond_km: PosFloat = Field(
         100.0, description="fix the depth when the nearest station is farther (km)"
     )
+    depth_distance_ratio: PosFloat = Field(
+        2.0,
+        description="fix the depth when the nearest station is farther than this times the "
+        "depth (the larger of the free and the fixed depth): depth needs a station within about "
+        "one to two focal depths (Gomberg et al. 1990; mloc 'Depth Constraint' [3P])",
+    )
+    model_error_fraction: NonNegFloat = Field(
+        0.03,
+        description="travel-time model error, standard deviation as a fraction of the travel "
+        "time, added in quadrature to the pick error (NonLinLoc LOCGAU2-style travel-time "
+        "dependent error, Lomax et al. 2000 [3P]; 3 %: a 1-D model good to a few % in velocity)",
+    )
+    model_error_corr_km: NonNegFloat = Field(
+        20.0,
+        description="correlation length of the model errors between stations (km; NonLinLoc "
+        "LOCGAU CorrLen [3P]); 0: independent errors",
+    )
     elevation_correction: bool = Field(True, description="vertical-ray station elevation delay")
 
 
