@@ -88,6 +88,19 @@ class SimulatorConfig(_Model):
     digitizer_noise_counts: NonNegFloat = Field(
         1.0, description="White digitizer self-noise added to every channel (counts RMS)"
     )
+    velocity_model: Path | None = Field(
+        None,
+        description="1-D model the simulator generates with (default: network.velocity_model); "
+        "a different one simulates the locator's model error",
+    )
+    site_sigma_log10: NonNegFloat = Field(
+        0.0,
+        description="per-station site amplification, log10 standard deviation (0: none); "
+        "0.15 is typical of between-station site terms (docs/simulator.md [3P])",
+    )
+    emergent_fraction: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.0, description="share of station records with an emergent P onset (0.3-1 s rise)"
+    )
     seedlink_host: str = "127.0.0.1"
     seedlink_port: Annotated[int, Field(ge=0, le=65535)] = 18000
     record_seconds: PosFloat = Field(1.0, description="Seconds of data per SeedLink record")
@@ -290,6 +303,16 @@ class MagnitudeConfig(_Model):
     max_distance_km: PosFloat = 1000.0
     outlier_mad: PosFloat = 3.0
     amplitude_window_s: PosFloat = 30.0
+    # Broadband surface-wave magnitude Ms_BB (seismo.event.surface, IASPEI 2013 [3P]):
+    # 2-160 degrees, depth < 60 km; the preferred magnitude when ML is missing, a P-only
+    # lower bound, or Ms_BB >= prefer_ms_bb_from (ML saturates towards ~7, Kanamori 1983 [3P])
+    ms_bb: bool = True
+    ms_max_depth_km: PosFloat = 60.0
+    ms_group_velocity_kms: tuple[PosFloat, PosFloat] = (4.0, 2.5)
+    ms_window_pad_s: NonNegFloat = 30.0
+    ms_noise_s: PosFloat = 20.0
+    ms_min_snr: PosFloat = 3.0
+    prefer_ms_bb_from: float = 5.5
 
 
 class IntensityConfig(_Model):
@@ -387,6 +410,10 @@ class AlertRulesConfig(_Model):
     saturation_far_distance_km: PosFloat = 100.0
     # design choice: the offshore test also probes the epicentre's uncertainty circle (capped)
     offshore_uncertainty_max_km: NonNegFloat = 30.0
+    # the whole uncertainty region counts beyond this 90 % semi-major axis (km) or with a
+    # fixed depth; offshore when this share of it is sea (design choices, docs/alerts.md)
+    offshore_region_min_km: PosFloat = 30.0
+    offshore_min_sea_fraction: Annotated[float, Field(gt=0, le=1)] = 0.25
     # Update thresholds (issue "Alerts"): |dML| >= 0.3 or hypocentre moved >= 10 km
     update_min_magnitude_change: PosFloat = 0.3
     update_min_location_change_km: PosFloat = 10.0

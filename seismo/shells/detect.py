@@ -22,7 +22,13 @@ from seismo.errors import DataError, FeedError
 from seismo.io.feeds import fetch_window
 from seismo.model import Event
 from seismo.shells.publish import Runner, RunReport
-from seismo.shells.window import Context, Window, process_window, windows_between
+from seismo.shells.window import (
+    Context,
+    LateMagnitudes,
+    Window,
+    process_window,
+    windows_between,
+)
 from seismo.text import table
 
 log = logging.getLogger(__name__)
@@ -162,6 +168,7 @@ def detect_range(
         settings, store=store, alerts=alerts, alert_dir=alert_dir, exercise=exercise
     )
     seen: set[str] = set()
+    late = LateMagnitudes(ctx)
     try:
         for i0 in range(0, len(windows), chunk_n):
             chunk: list[Window] = windows[i0 : i0 + chunk_n]
@@ -176,6 +183,11 @@ def detect_range(
                 seen.update(e.id for e in new)
                 summary.events.extend(new)
                 summary.add(runner.handle(res))
+                updates = late.add(res)
+                if updates:  # distant events: Ms_BB once the surface waves are in
+                    byid = {e.id: e for e in updates}
+                    summary.events = [byid.pop(e.id, e) for e in summary.events]
+                    summary.add(runner.handle_parts(w, [], updates))
                 if on_window:
                     on_window(i0 + j + 1, len(windows), len(summary.events))
     finally:
