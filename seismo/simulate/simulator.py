@@ -361,7 +361,8 @@ class Simulator:
     def _station_draws(self, ev_idx: int, sta_id: str) -> tuple[float | None, float]:
         """(P rise time or None for the default impulsive onset, site factor) of a station."""
         rng = block_rng(self.seed, f"site|{sta_id}|{ev_idx}", 0)
-        site = float(10.0 ** rng.normal(0.0, self.site_sigma_log10)) if self.site_sigma_log10 else 1.0
+        sigma = self.site_sigma_log10
+        site = float(10.0 ** rng.normal(0.0, sigma)) if sigma > 0 else 1.0
         emergent = self.emergent_fraction > 0 and rng.random() < self.emergent_fraction
         rise = float(rng.uniform(0.3, 1.0)) if emergent else None
         return rise, site
