@@ -533,6 +533,25 @@ class AirflowConfig(_Model):
     run_timeout_s: PosFloat = 50.0
 
 
+class ExternalConfig(_Model):
+    """Authoritative external solutions (seismo.io.external, docs/alerts.md).
+
+    ``fdsn_url``: base URL of an FDSN event web service (``.../fdsnws/event/1/query``
+    is appended), polled for the span of the events being published; ``quakeml_dir``:
+    a directory where bulletins are dropped as QuakeML files. A solution matches one of
+    seismo's events when its origin time is within ``max_time_s`` and its epicentre
+    within ``max_distance_km`` (wide: a distant event located by a city network is
+    known in direction more than in distance, docs/location.md).
+    """
+
+    fdsn_url: str | None = None
+    quakeml_dir: Path | None = None
+    min_magnitude: float = 4.0
+    timeout_s: PosFloat = 10.0
+    max_time_s: PosFloat = 60.0
+    max_distance_km: PosFloat = 300.0
+
+
 class Settings(_Model):
     """The whole configuration. ``source`` is the file it came from."""
 
@@ -551,6 +570,7 @@ class Settings(_Model):
     health: HealthConfig = Field(default_factory=HealthConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     airflow: AirflowConfig = Field(default_factory=AirflowConfig)
+    external: ExternalConfig = Field(default_factory=ExternalConfig)
     source: Path = Field(Path("<memory>"), exclude=True)
 
 

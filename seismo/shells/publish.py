@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from seismo.alerts.service import AlertService
 from seismo.config import Settings
+from seismo.io.external import ExternalSource
 from seismo.io.store import InfluxStore
 from seismo.model import Event, Pick, StationResult
 from seismo.shells.window import Window, WindowResult
@@ -56,6 +57,8 @@ class Runner:
         self.settings = settings
         self.store = store
         self.alerts = alerts
+        # authoritative solutions (FDSN event service / QuakeML folder), when configured
+        self.external = ExternalSource(settings.external)
 
     @classmethod
     def from_settings(
@@ -119,6 +122,10 @@ class Runner:
         rep.station_errors = {r.station_id: r.error for r in stations if r.error}
         reviewed = self.reviewed(events)
         fresh = [e for e in events if e.id not in reviewed]
+        try:
+            fresh = self.external.attach(fresh)
+        except Exception:  # external bulletins never stop publication
+            log.exception("external solutions could not be attached for window %s", window)
         rep.skipped_reviewed = sorted(reviewed)
         rep.events = len(events)
         rep.event_ids = [e.id for e in events]
