@@ -12,6 +12,15 @@ reads it on use. Dumps (``seismo config check``) show only whether a secret is
 set.
 
 Relative paths in the file are resolved against the directory of the file.
+
+Overlays: a file may start with ``base = "PATH"`` (relative to the file). The base
+file is loaded first (itself possibly an overlay), and the tables of this file
+are merged onto it key by key, so adapting to another network needs only the
+settings that differ (velocity model, region, event-id prefix; see README,
+"Another network"). ``load_settings(path, overlays=[...])`` (CLI ``--overlay``)
+merges further files on top in the same way. The merged result is validated as
+strictly as one file: an unknown key is named with the file that brought it.
+Relative paths resolve against the directory of the file that set them.
 """
 
 from __future__ import annotations
@@ -178,7 +187,28 @@ class PickerConfig(_Model):
     station_merge_s: PosFloat = Field(1.0, description="P picks of one station this close: one")
     polarity_min_ratio: PosFloat = Field(5.0, description="First motion / noise rms for polarity")
     s_min_delay_s: PosFloat = Field(0.5, description="Minimum S-P delay for S picks (s)")
-    s_max_delay_s: PosFloat = Field(30.0, description="Maximum S-P delay for S picks (s)")
+    s_max_delay_s: PosFloat = Field(
+        90.0,
+        description="S-P delay up to which a station's P guides the S refinement (s); "
+        "90 s: S-P of Sg at ~700 km (regional events)",
+    )
+    # Re-arming in the coda and P/S labels (sources: docstrings of seismo.station.picker.pick
+    # and seismo.station.picker.polarization, docs/picker.md).
+    coda_sta_s: PosFloat = Field(
+        0.25, description="STA of the short-window (coda) detector (s): ~2 cycles at 8 Hz"
+    )
+    coda_lta_s: PosFloat = Field(
+        2.5, description="LTA of the coda detector (s): follows a local coda's decay"
+    )
+    coda_trig_on: NonNegFloat = Field(
+        5.0, description="Coda detector threshold (0: off); above trig_on: fewer samples"
+    )
+    polarization_window_s: PosFloat = Field(
+        0.5, description="Particle-motion window before/after an onset for the P/S label (s)"
+    )
+    polarization_dip_deg: Annotated[float, Field(gt=0, lt=90)] = Field(
+        35.26, description="P when the added motion dips steeper: free-surface S window"
+    )
     # Onset refinement and pick uncertainty (sources: docstring of seismo.station.picker.onset,
     # docs/picker.md).
     refine_band: BandConfig = Field(
@@ -197,6 +227,11 @@ class PickerConfig(_Model):
             raise ValueError(f"sta_s ({self.sta_s}) must be shorter than lta_s ({self.lta_s})")
         if self.trig_off >= self.trig_on:
             raise ValueError(f"trig_off ({self.trig_off}) must be below trig_on ({self.trig_on})")
+        if self.coda_sta_s >= self.coda_lta_s:
+            raise ValueError(
+                f"coda_sta_s ({self.coda_sta_s}) must be shorter than coda_lta_s "
+                f"({self.coda_lta_s})"
+            )
         return self
 
 
@@ -212,7 +247,9 @@ class AssociateConfig(_Model):
 
     min_stations: Annotated[int, Field(ge=3)] = 4
     min_phases: Annotated[int, Field(ge=4)] = Field(
-        5, description="4 unknowns (x, y, z, t0) + 1 redundant phase, so RMS means something"
+        6,
+        description="4 unknowns (x, y, z, t0) + 2 redundant phases: the fewest with which one "
+        "wrong pick stands out from the rest (with 1, any pick fits); docs/consistency.md",
     )
     max_residual_s: PosFloat = Field(1.5, description="cap of the residual tolerance (s)")
     residual_floor_s: PosFloat = Field(
@@ -232,7 +269,11 @@ class AssociateConfig(_Model):
     azimuth_step_deg: PosFloat = Field(4.0, description="outer polar grid azimuth step (deg)")
     depths_km: tuple[float, ...] = (2.0, 6.0, 10.0, 15.0, 22.0, 30.0)
     stack_window_s: PosFloat = Field(1.5, description="origin-time bin width of the stack (s)")
-    relabel_phases: bool = Field(False, description="a P pick may become the S of an event")
+    relabel_phases: bool = Field(
+        True,
+        description="an onset whose polarisation label does not fit may become the other "
+        "phase of an event at a station lacking that phase (its fit to the event)",
+    )
     min_station_ratio: Annotated[float, Field(ge=0, le=1)] = Field(
         0.5, description="associated / stations closer than the farthest associated one"
     )
@@ -242,6 +283,20 @@ class AssociateConfig(_Model):
     )
     glitch_window_s: NonNegFloat = Field(
         0.02, description="'simultaneous' for glitches: 2 samples at 100 Hz (s)"
+    )
+    # Consistency check of every event (seismo.event.consistency, docs/consistency.md).
+    min_p_phases: Annotated[int, Field(ge=0)] = Field(
+        1, description="P picks an event needs: S-only groups are what an S coda produces"
+    )
+    far_km: NonNegFloat = Field(
+        30.0, description="beyond this distance outside the network an event needs far-event "
+        "evidence (km; the grid margin)"
+    )
+    far_min_p_stations: Annotated[int, Field(ge=3)] = Field(
+        4, description="P picks a far event needs: a plane wave (3 unknowns) + 1 redundant"
+    )
+    far_max_azimuth_deg: Annotated[float, Field(gt=0, le=180)] = Field(
+        30.0, description="largest misfit between the P plane-wave direction and the epicentre"
     )
 
 
@@ -640,15 +695,115 @@ def read_toml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
         raise ConfigError(f"invalid {what} {p}: not valid TOML: {exc}") from None
 
 
-def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
-    """Load and validate the configuration file.
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` merged onto ``base``: tables recursively, every other value replaced."""
+    out = dict(base)
+    for key, val in over.items():
+        if isinstance(val, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], val)
+        else:
+            out[key] = val
+    return out
+
+
+def _unknown_keys(data: Any, model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Dotted keys of ``data`` that ``model`` does not define (overlays are checked alone)."""
+    if not isinstance(data, dict):
+        return []
+    out = []
+    for key, val in data.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            out.append(f"{prefix}{key}")
+            continue
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out.extend(_unknown_keys(val, ann, f"{prefix}{key}."))
+    return out
+
+
+def _load_layer(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], list[Path]]:
+    """Raw data of ``path`` with its ``base`` chain merged in, and the files involved.
+
+    Relative paths are made absolute against the directory of the file that
+    sets them, so that a merged mapping no longer depends on where files sit.
+    """
+    real = path.resolve()
+    if real in seen:
+        chain = " -> ".join(str(p) for p in (*seen, real))
+        raise ConfigError(f"configuration base chain loops: {chain}")
+    data = read_toml(path, "configuration file")
+    base_ref = data.pop("base", None)
+    bad = _unknown_keys(data, Settings)
+    if bad:
+        raise ConfigError(f"invalid configuration in {path}: " + "; ".join(
+            f"{k}: unknown key" for k in bad))
+    data = _absolute_paths(data, Settings, path.parent.resolve())
+    if base_ref is None:
+        return data, [path]
+    if not isinstance(base_ref, str) or not base_ref:
+        raise ConfigError(f"invalid configuration in {path}: base: must be a file path")
+    base_path = Path(base_ref)
+    if not base_path.is_absolute():
+        base_path = path.parent / base_path
+    base_data, files = _load_layer(base_path, (*seen, real))
+    return _merge(base_data, data), [*files, path]
+
+
+def _absolute_paths(data: dict[str, Any], model: type[BaseModel], base: Path) -> dict[str, Any]:
+    """Relative values of Path-typed fields of ``data`` resolved against ``base``."""
+    out = dict(data)
+    for key, val in data.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            continue
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel) and isinstance(val, dict):
+            out[key] = _absolute_paths(val, ann, base)
+        elif _dict_of_models(ann) is not None and isinstance(val, dict):
+            sub = _dict_of_models(ann)
+            out[key] = {
+                k: _absolute_paths(v, sub, base) if isinstance(v, dict) else v  # type: ignore[arg-type]
+                for k, v in val.items()
+            }
+        elif isinstance(val, str) and _is_path_field(ann) and not Path(val).is_absolute():
+            out[key] = str((base / val).resolve())
+    return out
+
+
+def _dict_of_models(ann: Any) -> type[BaseModel] | None:
+    args: tuple[Any, ...] = tuple(getattr(ann, "__args__", ()))
+    if getattr(ann, "__origin__", None) is dict and len(args) == 2:
+        val = args[-1]
+        if isinstance(val, type) and issubclass(val, BaseModel):
+            return val
+    return None
+
+
+def _is_path_field(ann: Any) -> bool:
+    if ann is Path:
+        return True
+    return Path in getattr(ann, "__args__", ())
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    overlays: list[str | os.PathLike[str]] | tuple[str | os.PathLike[str], ...] = (),
+) -> Settings:
+    """Load and validate the configuration file, with its ``base`` chain and ``overlays``.
 
     Raises:
-        ConfigError: the file is missing, is not TOML, or fails validation. The
+        ConfigError: a file is missing, is not TOML, or fails validation. The
             message names the file and the offending key.
     """
     p = config_path(path)
-    return parse_settings(read_toml(p, "configuration file"), p)
+    data, files = _load_layer(p, ())
+    for ov in overlays:
+        extra, more = _load_layer(Path(ov), ())
+        data = _merge(data, extra)
+        files.extend(more)
+    source = files[-1]
+    return parse_settings(data, source)
 
 
 @lru_cache(maxsize=4)

@@ -85,3 +85,66 @@ def azimuthal_gap_deg(azimuths: ArrayLike) -> float:
         return 360.0
     gaps = np.diff(np.concatenate([az, az[:1] + 360.0]))
     return float(gaps.max())
+
+
+# --------------------------------------------------------------------------- planar hull
+def convex_hull(x: ArrayLike, y: ArrayLike) -> NDArray:
+    """Vertices (n, 2) of the convex hull of points (x, y), counter-clockwise
+    (Andrew's monotone chain); fewer than 3 distinct points are returned as they are."""
+    pts = sorted(set(zip(np.asarray(x, float).tolist(), np.asarray(y, float).tolist(),
+                         strict=True)))
+    if len(pts) < 3:
+        return np.array(pts)
+
+    def cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    lower: list[tuple[float, float]] = []
+    for p in pts:
+        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    upper: list[tuple[float, float]] = []
+    for p in reversed(pts):
+        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    return np.array(lower[:-1] + upper[:-1])
+
+
+def inside_hull(x: float, y: float, sx: ArrayLike, sy: ArrayLike) -> bool:
+    """True when (x, y) lies inside (or on) the convex hull of points (sx, sy)."""
+    hull = convex_hull(sx, sy)
+    if len(hull) < 3:
+        return False
+    a = hull
+    b = np.roll(hull, -1, axis=0)
+    cross = (b[:, 0] - a[:, 0]) * (y - a[:, 1]) - (b[:, 1] - a[:, 1]) * (x - a[:, 0])
+    return bool(np.all(cross >= -1e-9))
+
+
+def hull_distance_km(lat: float, lon: float, lats: ArrayLike, lons: ArrayLike) -> float:
+    """Distance (km) of (lat, lon) outside the convex hull of the points (lats, lons); 0 inside.
+
+    In the :func:`local_xy` plane around the points' centre (good to ~1 % within a few
+    hundred km; farther, only "far outside" matters). With fewer than 3 points: the
+    distance to the nearest one.
+    """
+    la = np.asarray(lats, float)
+    lo = np.asarray(lons, float)
+    if la.size == 0:
+        return 0.0
+    lat0, lon0 = float(la.mean()), float(lo.mean())
+    sx, sy = local_xy(lat0, lon0, la, lo)
+    ex, ey = local_xy(lat0, lon0, lat, lon)
+    x, y = float(ex), float(ey)
+    hull = convex_hull(sx, sy)
+    if len(hull) < 3:
+        return float(np.min(np.hypot(sx - x, sy - y)))
+    if inside_hull(x, y, sx, sy):
+        return 0.0
+    a = hull
+    d = np.roll(hull, -1, axis=0) - a
+    ll = np.maximum(np.sum(d * d, axis=1), 1e-30)
+    t = np.clip(((x - a[:, 0]) * d[:, 0] + (y - a[:, 1]) * d[:, 1]) / ll, 0.0, 1.0)
+    return float(np.min(np.hypot(x - a[:, 0] - t * d[:, 0], y - a[:, 1] - t * d[:, 1])))

@@ -17,6 +17,9 @@ from typing import Any, Literal, TypeVar
 from obspy import UTCDateTime
 
 Phase = Literal["P", "S"]
+#: An arrival's phase: the first arrival of its family, or an explicit crustal (g) or
+#: mantle head-wave (n) phase of the 1-D model (seismo.event.velocity).
+ArrivalPhase = Literal["P", "S", "Pg", "Pn", "Sg", "Sn"]
 Polarity = Literal["positive", "negative"]
 ChannelKind = Literal["velocity", "acceleration"]
 ReviewStatus = Literal["automatic", "confirmed", "rejected"]
@@ -169,7 +172,7 @@ class Arrival(_Serial):
     network: str
     station: str
     channel: str
-    phase: Phase
+    phase: ArrivalPhase
     time: UTCDateTime
     distance_km: float  # epicentral
     azimuth_deg: float  # source to station

@@ -157,3 +157,61 @@ def test_settings_round_trip_through_toml(tmp_path: Path) -> None:
     p.write_text(settings_to_toml(s), encoding="utf-8")
     assert load_settings(p).model_dump() == s.model_dump()
     assert "SEISMO_INFLUX_TOKEN" in p.read_text() and os.environ.get("X_UNUSED") is None
+
+
+# --------------------------------------------------------------------------- overlays
+def test_overlay_with_base_key_changes_only_what_it_names(tmp_path: Path) -> None:
+    """A small overlay: velocity model, region, event-id prefix on top of the shipped file."""
+    (tmp_path / "model.toml").write_text(
+        'name = "other"\nvp_vs = 1.75\n[[layers]]\ntop_km = 0.0\nvp = 6.0\n', encoding="utf-8"
+    )
+    ov = tmp_path / "other.toml"
+    ov.write_text(
+        f'base = "{DEFAULT_CONFIG}"\n[network]\nvelocity_model = "model.toml"\n'
+        "region = [37.0, 38.5, 139.0, 141.0]\n[pipeline]\nevent_id_prefix = \"ov\"\n",
+        encoding="utf-8",
+    )
+    s, base = load_settings(ov), load_settings(DEFAULT_CONFIG)
+    assert s.network.velocity_model == (tmp_path / "model.toml").resolve()
+    assert s.network.region == (37.0, 38.5, 139.0, 141.0)
+    assert s.pipeline.event_id_prefix == "ov"
+    # everything else, relative paths included, is the base's
+    assert s.network.inventory == base.network.inventory
+    assert s.store.spool_dir == base.store.spool_dir
+    assert s.alerts.channels == base.alerts.channels
+    assert s.picker == base.picker and s.pipeline.window_s == base.pipeline.window_s
+
+
+def test_overlay_option_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ov = tmp_path / "ov.toml"
+    ov.write_text('[pipeline]\nevent_id_prefix = "zz"\n', encoding="utf-8")
+    s = load_settings(DEFAULT_CONFIG, overlays=[ov])
+    assert s.pipeline.event_id_prefix == "zz" and s.network.name == load_settings().network.name
+    assert main(["--overlay", str(ov), "config", "check"]) == 0
+    assert 'event_id_prefix = "zz"' in capsys.readouterr().out
+
+
+def test_overlay_unknown_key_names_the_overlay(tmp_path: Path) -> None:
+    ov = tmp_path / "ov.toml"
+    ov.write_text(f'base = "{DEFAULT_CONFIG}"\n[network]\nregoin = [0, 1, 0, 1]\n',
+                  encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_settings(ov)
+    assert str(ov) in str(e.value) and "network.regoin: unknown key" in str(e.value)
+    ov.write_text(f'base = "{DEFAULT_CONFIG}"\n[pipeline]\nwindow_s = -1\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"pipeline\.window_s"):
+        load_settings(ov)
+
+
+def test_overlay_base_errors(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text('base = "b.toml"\n', encoding="utf-8")
+    b.write_text('base = "a.toml"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="base chain loops"):
+        load_settings(a)
+    a.write_text('base = "missing.toml"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(a)
+    a.write_text("base = 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="base: must be a file path"):
+        load_settings(a)

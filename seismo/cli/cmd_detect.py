@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from seismo.cli.common import UsageError, parse_time, settings_from_args
@@ -34,9 +35,62 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--json", type=Path, help="write the events as JSON to this file")
     p.add_argument("--no-store", action="store_true", help="do not write to InfluxDB")
     p.add_argument("--no-alerts", action="store_true", help="do not queue or send alerts")
+    p.add_argument(
+        "--store",
+        action="store_true",
+        help="write to the configured store even with another inventory or feed",
+    )
+    p.add_argument(
+        "--alerts",
+        action="store_true",
+        help="queue alerts even with another inventory or feed",
+    )
     p.add_argument("--alert-dir", type=Path, help="also write every alert as a CAP file in DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)
+
+
+def store_alert_choice(
+    settings: object, args: argparse.Namespace, default_on: bool = True
+) -> tuple[bool, bool, list[str]]:
+    """(store, alerts, notes): off for another network's data unless --store/--alerts.
+
+    ``default_on=False`` (``seismo evaluate``): off unless asked, whatever the data.
+    """
+    from seismo.shells.detect import foreign_data
+
+    reasons = foreign_data(settings, args.feed, args.inventory)  # type: ignore[arg-type]
+    guard = bool(reasons) or not default_on
+    store = not getattr(args, "no_store", False) and (args.store or not guard)
+    alerts = not getattr(args, "no_alerts", False) and (args.alerts or not guard)
+    notes = []
+    if guard and not (args.store and args.alerts):
+        why = (
+            f"not the configured network's data ({'; '.join(reasons)})"
+            if reasons
+            else "evaluation run"
+        )
+        off = [x for x, on in (("nothing written to the store or spool", store),
+                               ("no alert queued", alerts)) if not on]
+        if off:
+            notes.append(
+                f"{why}: {' and '.join(off)} "
+                "(--store / --alerts to override)"
+            )
+    return store, alerts, notes
+
+
+def progress_callback(quiet: bool) -> Callable[[int, int, int], None]:
+    """An ``on_window(done, total, n_events)`` that draws a progress bar on stderr."""
+    progress: _Progress | None = None
+
+    def on_window(done: int, total: int, n_events: int) -> None:
+        nonlocal progress
+        if progress is None:
+            progress = _Progress(total, not quiet)
+        progress.update(done, n_events)
+
+    return on_window
 
 
 class _Progress:
@@ -75,13 +129,8 @@ def _run(args: argparse.Namespace) -> int:
         if path is not None and not path.parent.exists():
             raise UsageError(f"--{opt}: directory {path.parent} does not exist")
     settings = settings_from_args(args)
-    progress = None
-
-    def on_window(done: int, total: int, n_events: int) -> None:
-        nonlocal progress
-        if progress is None:
-            progress = _Progress(total, not args.quiet)
-        progress.update(done, n_events)
+    store, alerts, notes = store_alert_choice(settings, args)
+    on_window = progress_callback(args.quiet)
 
     summary = detect_range(
         settings,
@@ -89,11 +138,12 @@ def _run(args: argparse.Namespace) -> int:
         end,
         feed_url=args.feed,
         inventory=args.inventory,
-        store=not args.no_store,
-        alerts=not args.no_alerts,
+        store=store,
+        alerts=alerts,
         alert_dir=args.alert_dir,
         on_window=on_window,
     )
+    summary.notes.extend(notes)
     if args.quakeml:
         from seismo.io.output import write_quakeml
 

@@ -18,7 +18,7 @@ class UsageError(SeismoError):
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    return load_settings(getattr(args, "config", None))
+    return load_settings(getattr(args, "config", None), getattr(args, "overlay", None) or ())
 
 
 def parse_time(value: str, name: str) -> UTCDateTime:

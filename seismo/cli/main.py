@@ -26,6 +26,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", help="configuration file (default: $SEISMO_CONFIG or config/seismo.toml)"
     )
     parser.add_argument(
+        "--overlay",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="TOML file of settings merged onto the configuration (repeatable; README: "
+        "'Another network')",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

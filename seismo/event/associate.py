@@ -21,9 +21,15 @@ onto a space-time grid), in the vectorised form of REAL (Zhang et al. 2019):
    :func:`tolerance_s`: 0.5 s + 5 % of the travel time, capped at
    ``cfg.max_residual_s``),
    the event is relocated, outliers are dropped, and the event is accepted
-   when it has ``cfg.min_stations`` stations, ``cfg.min_phases`` phases and an
-   RMS below ``cfg.max_rms_s``. Its picks leave the pool and the stack is
+   when it has ``cfg.min_stations`` stations, ``cfg.min_phases`` phases, an
+   RMS below ``cfg.max_rms_s`` and passes the consistency check
+   (:mod:`seismo.event.consistency`). Its picks leave the pool and the stack is
    recomputed, so overlapping events are found one after the other.
+
+Each pick is associated with the explicit phase that fits it (Pg or Pn, Sg or
+Sn of the 1-D model; :func:`_residuals`), and a regional candidate with Sn
+arrivals is also tried with them as Sg (:func:`_grow`). The minimum counts adapt
+to what the live stations can give (:func:`adapt_to_network`).
 
 Coincidence in time alone never makes an event: the picks must be travel-time
 consistent with one hypocentre, first on the grid, then after location.
@@ -43,11 +49,12 @@ from obspy import UTCDateTime
 
 from seismo.config import AssociateConfig, LocateConfig
 from seismo.errors import LocationError
+from seismo.event.consistency import ConsistencyRules, check_origin
 from seismo.event.locate import Origin, elevation_delay_s, locate, polar_nodes
 from seismo.event.velocity import VelocityModel
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo
-from seismo.model import Pick
+from seismo.model import Phase, Pick
 
 log = logging.getLogger(__name__)
 
@@ -194,21 +201,33 @@ def _best_per_station(
 def _residuals(
     origin: Origin, picks: Sequence[Pick], stations: Mapping[str, StationInfo],
     model: VelocityModel, loc_cfg: LocateConfig, phase: str | None = None,
-) -> tuple[NDArray, NDArray]:
-    """Residual (s) of every pick against ``origin`` (as ``phase`` if given) and the
-    predicted travel time (s)."""
+) -> tuple[NDArray, NDArray, list[str]]:
+    """Residual (s) of every pick against ``origin`` (as ``phase`` if given), the
+    predicted travel time (s) and the explicit phase that fits it best.
+
+    Each pick is compared with the crustal ("Pg"/"Sg") and the mantle head-wave
+    ("Pn"/"Sn") phase of its family and takes the one with the smaller residual
+    (at regional distances the picked S is often Sg, seconds after Sn).
+    """
     out = np.full(len(picks), np.inf)
     tt = np.zeros(len(picks))
+    names: list[str] = []
     for i, p in enumerate(picks):
         s = stations[p.station_id]
-        ph = phase or p.phase
+        fam = phase or p.phase
         d = distance_km(origin.latitude, origin.longitude, s.latitude, s.longitude)
-        t = float(model.travel_time(ph, d, origin.depth_km))
-        if loc_cfg.elevation_correction:
-            t += elevation_delay_s(model, ph, s.elevation_m)
-        out[i] = float(p.time - origin.time) - t
-        tt[i] = t
-    return out, tt
+        delay = (
+            elevation_delay_s(model, fam, s.elevation_m) if loc_cfg.elevation_correction else 0.0
+        )
+        best = ("", np.inf, 0.0)
+        for ph in (f"{fam}g", f"{fam}n"):
+            t = float(model.travel_time(ph, d, origin.depth_km)) + delay
+            r = float(p.time - origin.time) - t
+            if abs(r) < abs(best[1]):
+                best = (ph, r, t)
+        names.append(best[0] or fam)
+        out[i], tt[i] = best[1], best[2]
+    return out, tt, names
 
 
 def tolerance_s(cfg: AssociateConfig, travel_time_s: NDArray | float) -> NDArray:
@@ -221,8 +240,9 @@ def tolerance_s(cfg: AssociateConfig, travel_time_s: NDArray | float) -> NDArray
     return np.minimum(cfg.max_residual_s, cfg.residual_floor_s + cfg.residual_fraction * t)
 
 
-def _as_s(p: Pick) -> Pick:
-    return dataclasses.replace(p, phase="S", id=Pick.make_id(p.seed_id, "S", p.time))
+def _as_phase(p: Pick, phase: Phase) -> Pick:
+    """``p`` relabelled as ``phase`` ("P"/"S"), with the id of that label."""
+    return dataclasses.replace(p, phase=phase, id=Pick.make_id(p.seed_id, phase, p.time))
 
 
 def _usable_picks(
@@ -309,17 +329,52 @@ class _Stack:
         seed_sta = {self.col[self.pool[i].station_id] for i in seed}
         if len(seed_sta) < cfg.min_stations or len(seed) < cfg.min_phases:
             return False
+        if sum(self.pool[i].phase == "P" for i in seed) < cfg.min_p_phases:
+            return False  # an S-only seed: the consistency check would reject what it grows
         dn = distance_km(self.grid.lat[node], self.grid.lon[node], self.slat, self.slon)
         dsel = dn[list(seed_sta)]
         within = int(np.sum(dn <= _reach(float(dsel.min()), float(dsel.max()))))
         return len(seed_sta) / max(within, 1) >= cfg.min_station_ratio
 
 
+def _has_horizontals(s: StationInfo) -> bool:
+    """Whether a station can give S picks: a horizontal channel (|dip| < 30 deg), or no
+    channel metadata at all (assume it can)."""
+    return not s.channels or any(abs(c.dip) < 30.0 for c in s.channels)
+
+
+def adapt_to_network(
+    cfg: AssociateConfig, stations: Mapping[str, StationInfo], s_picks: bool = True
+) -> AssociateConfig:
+    """``cfg`` with station and phase minimums no larger than ``stations`` can give.
+
+    A network of N live stations, M of them with horizontals (S picks), gives at most
+    N + M phases. ``min_stations`` drops to N (not below 3: an epicentre and origin
+    time need 3 stations) and ``min_phases`` to N + M (not below 4: four unknowns,
+    or three with the depth fixed plus one redundant datum). A network that cannot
+    reach those floors (fewer than 3 stations, or 3 vertical-only ones) locates
+    nothing, and says so in the log.
+    """
+    n = len(stations)
+    m = sum(1 for s in stations.values() if _has_horizontals(s)) if s_picks else 0
+    min_sta = max(3, min(cfg.min_stations, n))
+    min_ph = max(4, min(cfg.min_phases, n + m))
+    if (min_sta, min_ph) == (cfg.min_stations, cfg.min_phases):
+        return cfg
+    if n < 3 or n + m < 4:
+        log.warning("%d live station(s) (%d with horizontals) cannot locate an event", n, m)
+    else:
+        log.info("small network (%d stations, %d with S): min_stations %d, min_phases %d",
+                 n, m, min_sta, min_ph)
+    return cfg.model_copy(update={"min_stations": min_sta, "min_phases": min_ph})
+
+
 def _retire(alive: NDArray, pool: Sequence[Pick], cand: EventCandidate) -> None:
-    """Take the picks of ``cand`` (also as relabelled S) out of the pool."""
+    """Take the picks of ``cand`` (also relabelled ones) out of the pool."""
     used_ids = {p.id for p in cand.picks}
     for i in np.nonzero(alive)[0].tolist():
-        if pool[i].id in used_ids or _as_s(pool[i]).id in used_ids:
+        flip: Phase = "S" if pool[i].phase == "P" else "P"
+        if pool[i].id in used_ids or _as_phase(pool[i], flip).id in used_ids:
             alive[i] = False
 
 
@@ -329,12 +384,17 @@ def associate(
     model: VelocityModel,
     cfg: AssociateConfig,
     loc_cfg: LocateConfig,
+    *,
+    s_picks: bool = True,
 ) -> list[EventCandidate]:
     """Group ``picks`` into located event candidates, earliest first.
 
     Picks of stations absent from ``stations`` are ignored (logged). Picks that
-    fit no event are left out. ``stations`` maps "NET.STA" to StationInfo.
+    fit no event are left out. ``stations`` maps "NET.STA" to StationInfo (the
+    stations that delivered data: the thresholds adapt to them, see
+    :func:`adapt_to_network`; ``s_picks``: whether the picker gives S picks).
     """
+    cfg = adapt_to_network(cfg, stations, s_picks)
     pool = _usable_picks(picks, stations, cfg)
     if len({p.station_id for p in pool}) < cfg.min_stations:
         return []
@@ -394,7 +454,14 @@ def _grow(
     model: VelocityModel, cfg: AssociateConfig, loc_cfg: LocateConfig,
     initial: tuple[float, float, float],
 ) -> EventCandidate | None:
-    """Locate the seed picks, gather the fitting ones, relocate, check; None if rejected."""
+    """Locate the seed picks, gather the fitting ones, relocate, check; None if rejected.
+
+    When the result holds head-wave S arrivals (Sn), the alternative that they are
+    crustal Sg (the phase usually picked on horizontals at 100-300 km) is located too,
+    and the better-fitting of the two is kept (more phases, then lower RMS): the seed
+    is stacked on first arrivals, which biases a regional event with Sg picks towards
+    the network.
+    """
     if len({pool[i].station_id for i in seed}) < cfg.min_stations or len(seed) < cfg.min_phases:
         return None
     try:
@@ -402,17 +469,53 @@ def _grow(
     except LocationError as exc:
         log.debug("seed rejected: %s", exc)
         return None
+    best = _settle(origin, pool, alive, stations, model, cfg, loc_cfg)
+    if best is not None and any(a.phase == "Sn" for a in best.arrivals):
+        alt_phases = {a.pick_id: "Sg" if a.phase == "Sn" else a.phase for a in best.arrivals}
+        try:
+            alt0 = locate(list(best.picks), stations, model, loc_cfg, phases=alt_phases,
+                          initial=(best.latitude, best.longitude, best.depth_km))
+        except LocationError:
+            alt0 = None
+        alt = None if alt0 is None else _settle(alt0, pool, alive, stations, model, cfg, loc_cfg)
+        if alt is not None and (alt.n_phases, -alt.rms_s) > (best.n_phases, -best.rms_s):
+            best = alt
+    if best is None:
+        return None
+    if best.rms_s > cfg.max_rms_s:
+        log.debug("candidate rejected: rms %.2f s > %.2f s", best.rms_s, cfg.max_rms_s)
+        return None
+    ratio = _station_ratio(best, stations)
+    if ratio < cfg.min_station_ratio:
+        log.debug("candidate rejected: only %.0f %% of the stations within reach picked it",
+                  100 * ratio)
+        return None
+    why = check_origin(best, stations, model, ConsistencyRules.from_config(cfg))
+    if why:
+        log.info("candidate at %s %.3f %.3f rejected as inconsistent: %s", best.time,
+                 best.latitude, best.longitude, "; ".join(why))
+        return None
+    return EventCandidate(picks=best.picks, origin=best, stack_count=0)
+
+
+def _settle(
+    origin: Origin, pool: Sequence[Pick], alive: NDArray, stations: Mapping[str, StationInfo],
+    model: VelocityModel, cfg: AssociateConfig, loc_cfg: LocateConfig,
+) -> Origin | None:
+    """Gather the live picks that fit ``origin`` (each as the phase that fits it best),
+    relocate and trim outliers until the pick set is stable; None below the minimums."""
     for _ in range(3):
         live = [int(i) for i in np.nonzero(alive)[0]]
         cands = [pool[i] for i in live]
-        res, tt = _residuals(origin, cands, stations, model, loc_cfg)
+        res, tt, names = _residuals(origin, cands, stations, model, loc_cfg)
+        phases = {p.id: n for p, n in zip(cands, names, strict=True)}
         ratio = np.abs(res) / tolerance_s(cfg, tt)
         chosen = _best_per_station(
             [j for j in range(len(cands)) if ratio[j] <= 1.0], cands, ratio
         )
         sel = [cands[j] for j in chosen]
         if cfg.relabel_phases:
-            sel = _relabel(origin, cands, sel, stations, model, cfg, loc_cfg)
+            sel = _relabel(origin, cands, sel, stations, model, cfg, loc_cfg, phases)
         # drop the worst outliers one by one after each relocation
         while True:
             if (
@@ -422,7 +525,8 @@ def _grow(
                 return None
             try:
                 new = locate(sel, stations, model, loc_cfg, full_search=False,
-                             initial=(origin.latitude, origin.longitude, origin.depth_km))
+                             initial=(origin.latitude, origin.longitude, origin.depth_km),
+                             phases=phases)
             except LocationError as exc:
                 log.debug("candidate rejected: %s", exc)
                 return None
@@ -442,15 +546,7 @@ def _grow(
         origin = new
         if same:
             break
-    if origin.rms_s > cfg.max_rms_s:
-        log.debug("candidate rejected: rms %.2f s > %.2f s", origin.rms_s, cfg.max_rms_s)
-        return None
-    ratio = _station_ratio(origin, stations)
-    if ratio < cfg.min_station_ratio:
-        log.debug("candidate rejected: only %.0f %% of the stations within reach picked it",
-                  100 * ratio)
-        return None
-    return EventCandidate(picks=origin.picks, origin=origin, stack_count=0)
+    return origin
 
 
 def _reach(nearest_km: float, farthest_km: float) -> float:
@@ -482,19 +578,33 @@ def _station_ratio(origin: Origin, stations: Mapping[str, StationInfo]) -> float
 def _relabel(
     origin: Origin, cands: Sequence[Pick], sel: list[Pick], stations: Mapping[str, StationInfo],
     model: VelocityModel, cfg: AssociateConfig, loc_cfg: LocateConfig,
+    phases: dict[str, str] | None = None,
 ) -> list[Pick]:
-    """Add P-labelled picks that fit as S where the station has no S yet."""
-    have = {(p.station_id, p.phase) for p in sel}
-    used = {p.id for p in sel}
-    p_only = [p for p in cands if p.phase == "P" and p.id not in used]
-    if not p_only:
-        return sel
-    res, tt = _residuals(origin, p_only, stations, model, loc_cfg, phase="S")
-    ratio = np.abs(res) / tolerance_s(cfg, tt)
+    """Add picks that fit the event as the other phase where the station lacks that phase.
+
+    The label from the picker (polarisation) stands where it fits; an onset whose label
+    does not fit but which fits the event as the other phase at a station that has none
+    is taken as that phase (the arrival's fit to the event), e.g. the P of a large event
+    whose first second of motion was mislabelled S, or an S on a sensor without
+    usable horizontals.
+    """
     out = list(sel)
-    for j in np.argsort(ratio):
-        p = p_only[int(j)]
-        if ratio[j] <= 1.0 and (p.station_id, "S") not in have:
-            out.append(_as_s(p))
-            have.add((p.station_id, "S"))
+    pairs: tuple[tuple[Phase, Phase], ...] = (("S", "P"), ("P", "S"))
+    for new, old in pairs:
+        have = {(p.station_id, p.phase) for p in out}
+        used = {p.id for p in out} | {_as_phase(p, "S" if p.phase == "P" else "P").id
+                                      for p in out}
+        other = [p for p in cands if p.phase == old and p.id not in used]
+        if not other:
+            continue
+        res, tt, names = _residuals(origin, other, stations, model, loc_cfg, phase=new)
+        ratio = np.abs(res) / tolerance_s(cfg, tt)
+        for j in np.argsort(ratio):
+            p = other[int(j)]
+            if ratio[j] <= 1.0 and (p.station_id, new) not in have:
+                q = _as_phase(p, new)
+                out.append(q)
+                have.add((p.station_id, new))
+                if phases is not None:
+                    phases[q.id] = names[int(j)]
     return out

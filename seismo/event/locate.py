@@ -29,9 +29,12 @@ Method (details, limits and the far-event discussion in ``docs/location.md``):
 5. **Depth fallback**: when the free-depth 1-sigma exceeds
    ``cfg.max_depth_sigma_km`` or the nearest station is farther than
    ``cfg.fix_depth_beyond_km`` (depth needs a station within about one to two
-   focal depths; Gomberg et al. 1990 [3P]) the depth is fixed at
-   ``cfg.fixed_depth_km`` and the event relocated; the vertical uncertainty is
-   then reported as half the allowed depth range.
+   focal depths; Gomberg et al. 1990 [3P]), or the free depth ends on a search
+   bound (within 0.5 km of ``depth_min_km`` or ``depth_max_km``: the misfit kept
+   falling towards the bound, the data do not resolve depth), the depth is fixed
+   at ``cfg.fixed_depth_km`` and the event relocated; ``Origin.depth_fixed`` (and
+   ``Event.depth_fixed``) says so, and the vertical uncertainty is reported as half
+   the allowed depth range. A depth of 0.0 km is therefore never a solution.
 
 ``outside_network`` is set when the epicentre lies outside the convex hull of
 the stations used, or the azimuthal gap exceeds 180 deg.
@@ -49,19 +52,24 @@ from obspy import UTCDateTime
 
 from seismo.config import LocateConfig
 from seismo.errors import LocationError
-from seismo.event.velocity import VelocityModel
+from seismo.event.velocity import PHASES, VelocityModel
 from seismo.geo import (
     azimuth_deg,
     azimuthal_gap_deg,
     destinations,
     distance_km,
     from_local_xy,
+    inside_hull,
     local_xy,
 )
 from seismo.inventory import StationInfo
 from seismo.model import Arrival, Event, Pick
 
 log = logging.getLogger(__name__)
+
+#: A free depth within this of a search bound counts as "at the bound" (km; the LM step
+#: is clamped to the bound, the grid refinement ends at ~0.1 km).
+_BOUND_KM = 0.5
 
 
 @dataclass(frozen=True)
@@ -150,39 +158,6 @@ def polar_nodes(
     return np.concatenate(lats), np.concatenate(lons), np.concatenate(cells)
 
 
-def _convex_hull(x: NDArray, y: NDArray) -> NDArray:
-    """Indices of the convex hull, counter-clockwise (Andrew's monotone chain)."""
-    pts = sorted(set(zip(x.tolist(), y.tolist(), strict=True)))
-    if len(pts) < 3:
-        return np.array(pts)
-
-    def cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
-        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
-
-    lower: list[tuple[float, float]] = []
-    for p in pts:
-        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
-            lower.pop()
-        lower.append(p)
-    upper: list[tuple[float, float]] = []
-    for p in reversed(pts):
-        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
-            upper.pop()
-        upper.append(p)
-    return np.array(lower[:-1] + upper[:-1])
-
-
-def inside_hull(x: float, y: float, sx: NDArray, sy: NDArray) -> bool:
-    """True when (x, y) lies inside (or on) the convex hull of points (sx, sy)."""
-    hull = _convex_hull(np.asarray(sx, float), np.asarray(sy, float))
-    if len(hull) < 3:
-        return False
-    a = hull
-    b = np.roll(hull, -1, axis=0)
-    cross = (b[:, 0] - a[:, 0]) * (y - a[:, 1]) - (b[:, 1] - a[:, 1]) * (x - a[:, 0])
-    return bool(np.all(cross >= -1e-9))
-
-
 # --------------------------------------------------------------------------- data
 @dataclass(frozen=True)
 class _Data:
@@ -194,6 +169,7 @@ class _Data:
     sta: NDArray  # pick -> distinct station index
     delay: NDArray  # station elevation delay, s
     is_s: NDArray  # bool
+    phase: tuple[str, ...]  # per pick: "P"/"S" (first arrival) or an explicit Pg, Pn, Sg, Sn
     t: NDArray  # s after t_ref
     w: NDArray  # 1/sigma², 1/s² (pick errors; the diagonal weights)
     t_ref: UTCDateTime
@@ -234,7 +210,7 @@ def elevation_delay_s(model: VelocityModel, phase: str, elevation_m: float) -> f
 
 def _prepare(
     picks: Sequence[Pick], stations: Mapping[str, StationInfo], model: VelocityModel,
-    cfg: LocateConfig,
+    cfg: LocateConfig, phases: Mapping[str, str] | None = None,
 ) -> _Data:
     usable = []
     for p in picks:
@@ -258,6 +234,7 @@ def _prepare(
         )
     t_ref = min(p.time for p in chosen)
     st = [stations[p.station_id] for p in chosen]
+    names = tuple(_phase_name(p, phases) for p in chosen)
     delay = np.array(
         [
             elevation_delay_s(model, p.phase, s.elevation_m) if cfg.elevation_correction else 0.0
@@ -281,6 +258,7 @@ def _prepare(
         sta=np.array([ids.index(p.station_id) for p in chosen]),
         delay=delay,
         is_s=np.array([p.phase == "S" for p in chosen]),
+        phase=names,
         t=np.array([float(p.time - t_ref) for p in chosen]),
         w=1.0 / sigma**2,
         t_ref=t_ref,
@@ -295,12 +273,20 @@ def predicted(
     dist = distance_km(lat[:, None], lon[:, None], d.ulat[None, :], d.ulon[None, :])[:, d.sta]
     z = np.broadcast_to(depth[:, None], dist.shape)
     tt = np.empty_like(dist)
-    p, s = ~d.is_s, d.is_s
-    if p.any():
-        tt[:, p] = model.travel_time("P", dist[:, p], z[:, p])
-    if s.any():
-        tt[:, s] = model.travel_time("S", dist[:, s], z[:, s])
+    names = np.asarray(d.phase)
+    for ph in sorted(set(d.phase)):
+        m = names == ph
+        tt[:, m] = model.travel_time(ph, dist[:, m], z[:, m])
     return tt + d.delay[None, :]
+
+
+def _phase_name(p: Pick, phases: Mapping[str, str] | None) -> str:
+    """The phase a pick is located as: its explicit name from ``phases`` (by pick id), if
+    that is of the pick's own family, else its label (the first arrival)."""
+    name = (phases or {}).get(p.id, p.phase)
+    if name not in PHASES or name[:1] != p.phase:
+        raise LocationError(f"pick {p.id}: phase {name!r} is not a {p.phase} phase")
+    return name
 
 
 def _misfit(d: _Data, tt: NDArray) -> tuple[NDArray, NDArray]:
@@ -585,8 +571,13 @@ def locate(
     *,
     initial: tuple[float, float, float] | None = None,
     full_search: bool = True,
+    phases: Mapping[str, str] | None = None,
 ) -> Origin:
     """Locate one event from its P and S ``picks``.
+
+    ``phases`` maps pick ids to the explicit phase they are located as ("Pg",
+    "Pn", "Sg", "Sn", of the pick's own family; default: the first arrival of its
+    label); the arrivals carry those names.
 
     ``stations`` maps "NET.STA" to :class:`~seismo.inventory.StationInfo`;
     ``initial`` is an optional (lat, lon, depth_km) trial hypocentre (added to
@@ -600,7 +591,7 @@ def locate(
         raise LocationError(
             f"depth_max_km ({cfg.depth_max_km}) must exceed depth_min_km ({cfg.depth_min_km})"
         )
-    d = _prepare(picks, stations, model, cfg)
+    d = _prepare(picks, stations, model, cfg, phases)
     centre = (float(np.mean(d.lat)), float(np.mean(d.lon)))
     r_net = float(np.max(distance_km(centre[0], centre[1], d.lat, d.lon)))
     # the travel-time table clamps beyond its edges: keep the search inside it
@@ -644,16 +635,21 @@ def locate(
     cov = _covariance(jtwj, chi2, d.n, fixed=False)
     dist = distance_km(lat, lon, d.lat, d.lon)
     _, dz, _ = _ellipse(cov, cfg.max_distance_km)
+    # a free depth that ends on the search bound is not a solution: the misfit kept
+    # falling towards the bound, so the data do not resolve the depth (0.0 km is never
+    # reported as a solved depth)
+    at_bound = z <= cfg.depth_min_km + _BOUND_KM or z >= cfg.depth_max_km - _BOUND_KM
     nearest = float(dist.min())
     fixed = (
         dz > cfg.max_depth_sigma_km
         or nearest > cfg.fix_depth_beyond_km
         or nearest > cfg.depth_distance_ratio * max(z, cfg.fixed_depth_km)
+        or at_bound
     )
     if fixed:
         log.info(
-            "depth unconstrained (sigma %.1f km, free depth %.1f km, nearest station %.0f km): "
-            "fixed at %.1f km", dz, z, nearest, cfg.fixed_depth_km,
+            "depth unconstrained (sigma %.1f km, nearest station %.0f km, free depth %.1f km): "
+            "fixed at %.1f km", dz, nearest, z, cfg.fixed_depth_km,
         )
         lat, lon, z, t0, chi2, jtwj = solve(d, cfg.fixed_depth_km)
         cov = _covariance(jtwj, chi2, d.n, fixed=True)
@@ -684,7 +680,7 @@ def _build(
     arrivals = tuple(
         Arrival(
             pick_id=p.id, network=p.network, station=p.station, channel=p.channel,
-            phase=p.phase, time=p.time, distance_km=round(float(dist[i]), 3),
+            phase=d.phase[i], time=p.time, distance_km=round(float(dist[i]), 3),  # type: ignore[arg-type]
             azimuth_deg=round(float(az[i]), 2), residual_s=round(float(res[i]), 4),
             weight=round(float(wrel[i]), 4),
         )

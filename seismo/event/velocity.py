@@ -12,8 +12,21 @@ as HYPO71, Lee & Lahr 1975):
   T = x / v_n + sum_legs h_i sqrt(1/v_i² - 1/v_n²), valid beyond its critical
   distance x_c = sum_legs h_i tan(theta_i).
 
-The first arrival is the minimum. Times are tabulated once per model and
-phase on a (depth, distance) grid and bilinearly interpolated.
+The first arrival ("P", "S") is the minimum. Explicit phases (Shearer ch. 4;
+IASPEI standard phase names, Storchak et al. 2003, SRL 74 [3P]):
+
+* "Pn", "Sn": the head wave along the top of the model's half-space (the last
+  layer, taken as the upper mantle; the shipped model's Moho at 30 km);
+* "Pg", "Sg": the fastest arrival that stays in the layers above it (the direct
+  ray and the head waves along intra-crustal interfaces). At 100-300 km the Sg
+  (or Lg) onset picked on a horizontal comes up to ~12 s after Sn, beyond any
+  association tolerance around the first arrival: the associator takes for each
+  pick the phase that fits (docs/location.md).
+
+A source in the half-space has no "g" phase (and its "n" is the direct ray); a
+phase that does not exist is tabulated as :data:`NO_ARRIVAL_S`. Times are
+tabulated once per model and phase on a (depth, distance) grid and bilinearly
+interpolated.
 
 Flat-earth times are good for local and regional distances; at 700 km the
 Pn time differs from iasp91 by about 1-2 s, well inside what a city network
@@ -31,6 +44,17 @@ from numpy.typing import ArrayLike, NDArray
 
 from seismo.config import read_toml
 from seismo.errors import ConfigError
+
+#: Phase names: first arrivals and the explicit crustal (g) / mantle-head-wave (n) ones.
+PHASES = ("P", "S", "Pg", "Pn", "Sg", "Sn")
+#: Travel time (s) tabulated where a phase does not exist (finite, so that the bilinear
+#: interpolation stays finite; any residual against it is rejected).
+NO_ARRIVAL_S = 1.0e6
+
+
+def phase_family(phase: str) -> str:
+    """"P" or "S" of a phase name (``"Sn"`` -> ``"S"``)."""
+    return phase[:1]
 
 
 @dataclass(frozen=True)
@@ -70,12 +94,10 @@ class VelocityModel:
         return np.full(len(self.vp), self.vp_vs)
 
     def velocities(self, phase: str) -> NDArray:
+        if phase not in PHASES:
+            raise ValueError(f"phase ({phase!r}) must be one of {', '.join(PHASES)}")
         v = np.asarray(self.vp, dtype=float)
-        if phase == "P":
-            return v
-        if phase == "S":
-            return v / self.ratios()
-        raise ValueError(f"phase ({phase!r}) must be 'P' or 'S'")
+        return v if phase.startswith("P") else v / self.ratios()
 
     def velocity_at(self, depth_km: float, phase: str = "P") -> float:
         i = int(np.searchsorted(self.tops_km, depth_km, side="right") - 1)
@@ -145,7 +167,11 @@ def _legs(tops: NDArray, depth: float) -> tuple[NDArray, NDArray]:
 
 
 def first_arrival(model: VelocityModel, phase: str, x_km: NDArray, depth_km: float) -> NDArray:
-    """Exact first-arrival times (s) at distances ``x_km`` for one source depth."""
+    """Exact times (s) of ``phase`` at distances ``x_km`` for one source depth.
+
+    "P"/"S": first arrival; "Pg"/"Sg", "Pn"/"Sn": module docstring.
+    """
+    branch = phase[1:]  # "", "g" or "n"
     v = model.velocities(phase)
     tops = np.asarray(model.tops_km, dtype=float)
     x = np.asarray(x_km, dtype=float)
@@ -169,9 +195,18 @@ def first_arrival(model: VelocityModel, phase: str, x_km: NDArray, depth_km: flo
         # residual horizontal misfit (large x, ray grazing): add it at the fastest speed
         xp = np.sum(h[None, :] * s / np.sqrt(1 - s * s), axis=1)
         direct = direct + np.abs(x - xp) / vl.max()
-    best = direct
+    last = len(tops) - 1
+    in_mantle = last > 0 and depth_km >= tops[last]
+    if branch == "n" and not in_mantle:
+        best = np.full_like(x, NO_ARRIVAL_S)
+    elif branch == "g" and in_mantle:
+        return np.full_like(x, NO_ARRIVAL_S)
+    else:
+        best = direct
     # head waves along the top of every layer below the source faster than all above
     for n in range(1, len(tops)):
+        if (branch == "n" and n != last) or (branch == "g" and n == last):
+            continue
         if tops[n] < depth_km:
             continue
         vn = v[n]
@@ -189,7 +224,7 @@ def first_arrival(model: VelocityModel, phase: str, x_km: NDArray, depth_km: flo
         xc = float(np.sum(legs_h * (legs_v / vn) / np.sqrt(1 - (legs_v / vn) ** 2)))
         head = np.where(x >= xc, x / vn + intercept, np.inf)
         best = np.minimum(best, head)
-    return best
+    return np.minimum(best, NO_ARRIVAL_S)
 
 
 @dataclass(frozen=True)

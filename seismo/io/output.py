@@ -124,6 +124,8 @@ def _qml_origin(ev: Event, mode: str, status: str, cinfo: qml.CreationInfo) -> q
         latitude=ev.latitude,
         longitude=ev.longitude,
         depth=ev.depth_km * 1000.0,
+        # a fixed (unresolved) depth is "operator assigned" in QuakeML, as SeisComP marks it
+        depth_type="operator assigned" if ev.depth_fixed else "from location",
         latitude_errors=qml.QuantityError(
             uncertainty=None if h_km is None else kilometers2degrees(h_km)
         ),
@@ -299,6 +301,7 @@ def event_to_json(ev: Event) -> dict[str, Any]:
         "latitude": ev.latitude,
         "longitude": ev.longitude,
         "depth_km": ev.depth_km,
+        "depth_fixed": ev.depth_fixed,
         "magnitude": ev.magnitude,
         "magnitude_type": ev.magnitude_type,
         "magnitude_lower_bound": ev.magnitude_lower_bound,

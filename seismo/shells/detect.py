@@ -26,6 +26,7 @@ from seismo.shells.window import (
     Context,
     LateMagnitudes,
     Window,
+    WindowResult,
     process_window,
     windows_between,
 )
@@ -49,6 +50,9 @@ class DetectSummary:
     spooled: int = 0
     alerts_queued: int = 0
     alerts_delivered: int = 0
+    store_on: bool = True
+    alerts_on: bool = True
+    notes: list[str] = field(default_factory=list)
 
     def add(self, rep: RunReport) -> None:
         self.written += rep.written
@@ -63,8 +67,17 @@ class DetectSummary:
             f"{self.n_windows} windows, {self.n_stations} stations, {span:.0f} s of data "
             f"in {self.elapsed_s:.1f} s (real-time factor {span / max(self.elapsed_s, 1e-9):.0f}x)",
             f"{self.n_picks} picks, {len(self.events)} events; "
-            f"store: {self.written} points written, {self.spooled} spooled; "
-            f"alerts: {self.alerts_queued} queued, {self.alerts_delivered} delivered",
+            + (
+                f"store: {self.written} points written, {self.spooled} spooled; "
+                if self.store_on
+                else "store: off; "
+            )
+            + (
+                f"alerts: {self.alerts_queued} queued, {self.alerts_delivered} delivered"
+                if self.alerts_on
+                else "alerts: off"
+            ),
+            *self.notes,
         ]
         if self.station_errors:
             worst = ", ".join(f"{k} ({v})" for k, v in self.station_errors.most_common(5))
@@ -105,6 +118,34 @@ class DetectSummary:
                 )
             )
         return "\n".join(lines)
+
+
+def foreign_data(
+    settings: Settings, feed_url: str | None, inventory: str | Path | Inventory | None
+) -> list[str]:
+    """Why a run does not process the configured network's own data (empty: it does).
+
+    Another network's inventory, or a feed that is neither the configured
+    default nor a configured per-station override, means the results do not
+    belong in the city's store and must not page anybody: the shells then turn
+    the store and alerts off unless asked (``--store`` / ``--alerts``).
+    """
+    reasons = []
+    if isinstance(inventory, Inventory):
+        reasons.append("an inventory object other than the configured file")
+    elif inventory is not None:
+        given = Path(inventory).resolve()
+        if given != Path(settings.network.inventory).resolve():
+            reasons.append(
+                f"inventory {given} is not the configured {settings.network.inventory}"
+            )
+    if feed_url is not None:
+        configured = {settings.feeds.default, *settings.feeds.overrides.values()}
+        if feed_url.strip() not in configured:
+            from seismo.io.feeds.base import safe_url
+
+            reasons.append(f"feed {safe_url(feed_url)} is not a configured feed")
+    return reasons
 
 
 class ChunkSource:
@@ -151,8 +192,13 @@ def detect_range(
     alert_dir: Path | None = None,
     exercise: bool = False,
     on_window: Callable[[int, int, int], None] | None = None,
+    on_result: Callable[[WindowResult], None] | None = None,
 ) -> DetectSummary:
     """Run the pipeline over ``[start, end)``; return every event found.
+
+    ``on_window(done, total, n_events)`` reports progress; ``on_result`` gets
+    every window's :class:`~seismo.shells.window.WindowResult` (picks, station
+    errors) after it was stored and alerted.
 
     Raises:
         DataError: no inventory station had any data in the whole range (an
@@ -161,7 +207,14 @@ def detect_range(
     t_start = time.perf_counter()
     ctx = Context.from_settings(settings, inventory)
     windows = windows_between(settings, start, end)
-    summary = DetectSummary(start, end, n_windows=len(windows), n_stations=len(ctx.stations))
+    summary = DetectSummary(
+        start,
+        end,
+        n_windows=len(windows),
+        n_stations=len(ctx.stations),
+        store_on=store and settings.store.enabled,
+        alerts_on=alerts and (settings.alerts.enabled or alert_dir is not None),
+    )
     chunk_n = max(1, int(settings.pipeline.chunk_s // settings.pipeline.window_s))
     source = ChunkSource(ctx, feed_url)
     runner = Runner.from_settings(
@@ -188,6 +241,8 @@ def detect_range(
                     byid = {e.id: e for e in updates}
                     summary.events = [byid.pop(e.id, e) for e in summary.events]
                     summary.add(runner.handle_parts(w, [], updates))
+                if on_result:
+                    on_result(res)
                 if on_window:
                     on_window(i0 + j + 1, len(windows), len(summary.events))
     finally:

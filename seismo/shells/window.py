@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from obspy import Inventory, Stream, UTCDateTime
 
@@ -36,6 +37,7 @@ from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
 from seismo.event.arrivals import EventRecords, count_clipped_stations
 from seismo.event.associate import associate
+from seismo.event.consistency import ConsistencyRules, check_amplitudes
 from seismo.event.identity import event_id, first_pick_time
 from seismo.event.intensity import predict_sites, station_intensities
 from seismo.event.locate import Origin, locate
@@ -243,17 +245,23 @@ def process_station(
 
 
 # --------------------------------------------------------------------------- events
-def measure_event(ctx: Context, ev: Event, amps: Mapping[str, AmplitudeSeries]) -> Event:
+def measure_event(
+    ctx: Context,
+    ev: Event,
+    amps: Mapping[str, AmplitudeSeries],
+    next_p: Mapping[str, UTCDateTime] | None = None,
+) -> Event:
     """``ev`` with ML, observed and predicted intensity and the clipped-station count.
 
     Every measurement reads the stations' per-second peaks ``amps`` inside their
-    arrival window (:mod:`seismo.event.arrivals`).
+    arrival window (:mod:`seismo.event.arrivals`), which ends before ``next_p``,
+    the predicted P of the next located event at each station.
     """
 
     s = ctx.settings
     records = EventRecords(
         ev.time, ev.latitude, ev.longitude, ev.depth_km, amps, ctx.stations,
-        ctx.p_time, ctx.s_time,
+        ctx.p_time, ctx.s_time, next_p=dict(next_p or {}),
     )
     ml, smags = event_ml(records, s.magnitude)
     mags = [] if ml is None else [ml]
@@ -297,10 +305,26 @@ def final_location(ctx: Context, origin: Origin, stations: Mapping[str, StationI
         return locate(
             origin.picks, stations, ctx.velocity, cfg,
             initial=(origin.latitude, origin.longitude, origin.depth_km), full_search=False,
+            phases={a.pick_id: a.phase for a in origin.arrivals},
         )
     except LocationError as exc:
         log.warning("final location with model error failed (%s); associated origin kept", exc)
         return origin
+
+
+def next_arrivals(
+    ctx: Context, origin: Origin, candidates: Sequence[Any]
+) -> dict[str, UTCDateTime]:
+    """Per station, the predicted P of the next of ``candidates`` after ``origin``."""
+    out: dict[str, UTCDateTime] = {}
+    later = [c.origin for c in candidates if c.origin.time > origin.time]
+    for sid, info in ctx.stations.items():
+        for o in later:
+            d = float(distance_km(o.latitude, o.longitude, info.latitude, info.longitude))
+            t = o.time + ctx.p_time(d, o.depth_km)
+            if sid not in out or t < out[sid]:
+                out[sid] = t
+    return out
 
 
 def process_events(ctx: Context, results: Sequence[StationResult], window: Window) -> list[Event]:
@@ -318,19 +342,27 @@ def process_events(ctx: Context, results: Sequence[StationResult], window: Windo
         # association tests the picks' consistency with pick errors alone; the model
         # error enters the event's final location and its uncertainty (below)
         assoc_cfg = s.locate.model_copy(update={"model_error_fraction": 0.0})
-        candidates = associate(picks, stations, ctx.velocity, s.associate, assoc_cfg)
+        candidates = associate(
+            picks, stations, ctx.velocity, s.associate, assoc_cfg, s_picks=s.picker.s_picks
+        )
     except LocationError as exc:
         log.warning("window %s: association failed: %s", window, exc)
         return []
     events: list[Event] = []
     now = UTCDateTime()
+    rules = ConsistencyRules.from_config(s.associate)
     for cand in candidates:
         first = first_pick_time(cand.origin.picks)
         if not (window.start <= first < window.end):
             continue  # owned by the neighbouring window
         origin = final_location(ctx, cand.origin, stations)
         ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
-        events.append(measure_event(ctx, ev, amps))
+        ev = measure_event(ctx, ev, amps, next_arrivals(ctx, origin, candidates))
+        why = check_amplitudes(ev.station_magnitudes, rules)
+        if why:
+            log.warning("event %s dropped: %s (docs/consistency.md)", ev.id, why)
+            continue
+        events.append(ev)
     events.sort(key=lambda e: e.time)
     return events
 

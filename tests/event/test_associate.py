@@ -155,13 +155,27 @@ def test_relabel_p_as_s(sz, model) -> None:  # type: ignore[no-untyped-def]
     wrong = Pick(Pick.make_id(victim.seed_id, "P", victim.time), victim.network, victim.station,
                  victim.location, victim.channel, "P", victim.time, 0.05, 10.0, 1.0)
     picks = [p for p in picks if p is not victim] + [wrong]
-    plain = associate(picks, sz, model, ACFG, LCFG)
+    plain = associate(picks, sz, model, AssociateConfig(relabel_phases=False), LCFG)
     assert len(plain) == 1 and wrong.id not in {p.id for p in plain[0].picks}
     assert plain[0].origin.n_phases == 39
     relabel = associate(picks, sz, model, AssociateConfig(relabel_phases=True), LCFG)
     assert len(relabel) == 1 and relabel[0].origin.n_phases == 40
     s = [p for p in relabel[0].picks if p.station == "LHUA" and p.phase == "S"]
     assert len(s) == 1 and s[0].time == victim.time
+
+
+def test_relabel_s_as_p(sz, model) -> None:  # type: ignore[no-untyped-def]
+    """A first arrival labelled S by its polarisation fits the event as P: it becomes the
+    station's P (the arrival's fit to the event)."""
+    picks = synth_picks(sz, model, 22.62, 114.10, 8.0)
+    victim = next(p for p in picks if p.station == "LHUA" and p.phase == "P")
+    wrong = Pick(Pick.make_id(victim.seed_id, "S", victim.time), victim.network, victim.station,
+                 victim.location, victim.channel, "S", victim.time, 0.05, 10.0, 1.0)
+    picks = [p for p in picks if p is not victim] + [wrong]
+    ev = associate(picks, sz, model, ACFG, LCFG)
+    assert len(ev) == 1 and ev[0].origin.n_phases == 40
+    p = [q for q in ev[0].picks if q.station == "LHUA" and q.phase == "P"]
+    assert len(p) == 1 and p[0].time == victim.time
 
 
 def test_synthetic_network_two_events(model) -> None:  # type: ignore[no-untyped-def]
@@ -204,3 +218,60 @@ def test_tolerance_grows_with_travel_time() -> None:
     tol = tolerance_s(ACFG, np.array([0.0, 10.0, 100.0]))
     np.testing.assert_allclose(tol, [ACFG.residual_floor_s, ACFG.residual_floor_s + 0.5,
                                      ACFG.max_residual_s])
+
+
+def test_regional_sg_is_associated_as_sg(sz, model) -> None:  # type: ignore[no-untyped-def]
+    """~300 km away the S picked on horizontals is Sg, seconds after the first-arrival Sn:
+    each pick is associated with the phase that fits, and the arrival is named so."""
+    from seismo.geo import destination
+
+    lat, lon = destination(22.64, 114.18, 60.0, 300.0)
+    ps = synth_picks(sz, model, lat, lon, 10.0, phases=("P",), t0=T0 - 60)
+    sg = []
+    for sid, s in sz.items():
+        d = float(distance_km(lat, lon, s.latitude, s.longitude))
+        t = T0 - 60 + float(model.travel_time("Sg", d, 10.0)) + s.elevation_m / 1000.0 / (
+            model.velocity_at(0.0, "S"))
+        sg.append(Pick(Pick.make_id(f"{sid}.00.HHN", "S", t), s.network, s.station, "00", "HHN",
+                       "S", t, 0.1, 10.0, 1.0))
+    assert float(sg[0].time) - float(T0 - 60) > 0  # sanity
+    events = associate(ps + sg, sz, model, ACFG, LCFG)
+    assert len(events) == 1
+    phases = {a.phase for a in events[0].origin.arrivals}
+    assert "Sg" in phases and phases <= {"Pg", "Pn", "Sg", "Sn"}
+    assert sum(a.phase == "Sg" for a in events[0].origin.arrivals) >= 15
+    assert float(distance_km(events[0].latitude, events[0].longitude, lat, lon)) < 30.0
+
+
+def test_small_networks_adapt(model) -> None:  # type: ignore[no-untyped-def]
+    """Three 3-C stations still locate (6 phases); four vertical-only stations with P only
+    too; the thresholds never exceed what the live stations can give."""
+    from seismo.event.associate import adapt_to_network
+    from seismo.inventory import ChannelInfo
+
+    def net(n: int, vertical_only: bool) -> dict[str, StationInfo]:
+        ring = ring_network(30.0, 103.0, 15.0, n - 1)
+        out = {}
+        for sid, s in ring.items():
+            comps = [("HHZ", -90.0)] + ([] if vertical_only else [("HHN", 0.0), ("HHE", 0.0)])
+            chans = tuple(
+                ChannelInfo(s.network, s.station, "00", c, s.latitude, s.longitude,
+                            s.elevation_m, 0.0, 0.0, dip, 100.0, "velocity", 1.0)
+                for c, dip in comps
+            )
+            out[sid] = StationInfo(s.network, s.station, s.latitude, s.longitude,
+                                   s.elevation_m, s.site_name, chans)
+        return out
+
+    three = net(3, vertical_only=False)
+    cfg3 = adapt_to_network(ACFG, three)
+    assert (cfg3.min_stations, cfg3.min_phases) == (3, 6)
+    picks = synth_picks(three, model, 30.03, 103.02, 8.0)
+    assert len(associate(picks, three, model, ACFG, LCFG)) == 1
+    four_z = net(4, vertical_only=True)
+    cfg4 = adapt_to_network(ACFG, four_z)
+    assert (cfg4.min_stations, cfg4.min_phases) == (4, 4)
+    picks = synth_picks(four_z, model, 30.03, 103.02, 8.0, phases=("P",))
+    assert len(associate(picks, four_z, model, ACFG, LCFG)) == 1
+    # the shipped network is left alone
+    assert adapt_to_network(ACFG, net(20, vertical_only=False)) is ACFG

@@ -18,9 +18,9 @@ from obspy import UTCDateTime
 
 from seismo.config import LocateConfig
 from seismo.errors import LocationError
-from seismo.event.locate import Origin, inside_hull, locate
+from seismo.event.locate import Origin, locate
 from seismo.event.velocity import VelocityModel, load_velocity_model
-from seismo.geo import azimuth_deg, destination, distance_km, local_xy
+from seismo.geo import azimuth_deg, destination, distance_km, inside_hull, local_xy
 from seismo.inventory import StationInfo, station_map
 from seismo.model import Event, Pick
 
@@ -288,3 +288,15 @@ def test_90pct_ellipse_coverage_under_model_mismatch(sz, model, cfg) -> None:  #
         o = locate(synth_picks(sz, fast, lat, lon, z, noise=0.08, rng=rng), sz, model, off)
         miss += not _in_ellipse(o, lat, lon, o.ellipse_90)
     assert miss >= 5
+
+
+def test_depth_at_search_bound_is_fixed_not_zero(model, cfg) -> None:  # type: ignore[no-untyped-def]
+    """P picks of a very shallow source at a sparse ring: the free depth runs to the
+    surface bound; that is not a solution, the depth is fixed and flagged."""
+    net = ring_network(30.0, 103.0, 30.0, 5)
+    picks = synth_picks(net, model, 30.05, 103.02, 0.0, phases=("P",))
+    o = locate(picks, net, model, cfg)
+    assert o.depth_fixed and o.depth_km == cfg.fixed_depth_km
+    assert o.to_event("x").depth_fixed
+    free = locate(synth_picks(net, model, 30.05, 103.02, 8.0), net, model, cfg)
+    assert not free.depth_fixed and abs(free.depth_km - 8.0) < 1.0

@@ -177,3 +177,31 @@ def test_event_magnitude_without_data(smap) -> None:
     info = next(iter(smap.values()))
     amps = {"XX.NONE": _series_for(info, 3.0, lat, lon)}
     assert event_magnitude(_records(amps, smap, lat, lon), cfg)[0] is None
+
+
+def test_amplitude_window_ends_before_the_next_events_p(smap) -> None:
+    """An event 12 s before a 1.5 units larger one: its window closes 1 s before the next
+    event's P at each station, so it does not measure the larger event's S."""
+    import dataclasses
+
+    from seismo.event.arrivals import P_LEAD_S
+
+    lat, lon = _epicentre(smap)
+    amps = {sid: _series_for(info, 2.0, lat, lon, n=140) for sid, info in smap.items()}
+    nxt: dict[str, UTCDateTime] = {}
+    for sid, info in smap.items():  # the larger event: origin 12 s later, same place
+        epi = float(distance_km(lat, lon, info.latitude, info.longitude))
+        p2, s2 = ORIGIN + 12.0 + p_time(epi, DEPTH), ORIGIN + 12.0 + s_time(epi, DEPTH)
+        wa = list(amps[sid].wa_n_nm)
+        big = wa_amplitude_for_ml(3.5, float(hypocentral_km(epi, DEPTH)))
+        for i in range(int(p2 - START), min(len(wa), int(s2 - START) + 5)):
+            wa[i] = big
+        amps[sid] = dataclasses.replace(amps[sid], wa_n_nm=tuple(wa), wa_e_nm=tuple(wa))
+        nxt[sid] = p2
+    cfg = MagnitudeConfig(amplitude_window_s=30.0)
+    rec = _records(amps, smap, lat, lon)
+    ml_open, _, _ = event_magnitude(rec, cfg)
+    ml_cut, _, sms = event_magnitude(dataclasses.replace(rec, next_p=nxt), cfg)
+    assert ml_open is not None and ml_open > 3.0  # the larger event's S leaked in
+    assert ml_cut == pytest.approx(2.0, abs=0.1)
+    assert P_LEAD_S == 1.0 and sms

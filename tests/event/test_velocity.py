@@ -132,3 +132,26 @@ def test_load_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     bad.write_text("[[layers]]\ntop_km = 3.0\nvp = 5.0\n")
     with pytest.raises(ConfigError, match="first layer top"):
         load_velocity_model(bad)
+
+
+def test_explicit_phases(settings) -> None:  # type: ignore[no-untyped-def]
+    """Pg/Sg (crust) and Pn/Sn (head wave on the half-space): the first arrival is their
+    minimum; Pn does not exist before its critical distance; Sg trails Sn far away."""
+    from seismo.event.velocity import NO_ARRIVAL_S
+
+    m = load_velocity_model(settings.network.velocity_model)
+    x = np.array([5.0, 50.0, 150.0, 300.0, 700.0])
+    for fam in ("P", "S"):
+        first = m.travel_time(fam, x, 10.0)
+        g, n = m.travel_time(f"{fam}g", x, 10.0), m.travel_time(f"{fam}n", x, 10.0)
+        assert np.allclose(first, np.minimum(g, n), atol=1e-6)
+    assert m.travel_time("Pn", 5.0, 10.0) == pytest.approx(NO_ARRIVAL_S)
+    assert m.travel_time("Pg", 5.0, 10.0) == pytest.approx(m.travel_time("P", 5.0, 10.0))
+    lag = m.travel_time("Sg", x, 10.0) - m.travel_time("Sn", x, 10.0)
+    assert lag[3] > 5.0 and lag[4] > 20.0  # beyond any residual tolerance of the first arrival
+    # a source in the half-space: no crustal phase, the "n" phase is its direct ray
+    deep = m.tops_km[-1] + 5.0
+    assert m.travel_time("Pg", 100.0, deep) == pytest.approx(NO_ARRIVAL_S)
+    assert m.travel_time("Pn", 100.0, deep) == pytest.approx(m.travel_time("P", 100.0, deep))
+    with pytest.raises(ValueError, match="must be one of"):
+        m.velocities("Lg")

@@ -108,6 +108,7 @@ def test_detect_with_alert_dir_writes_cap(
             f"sds://{sds}",
             "--no-store",
             "--quiet",
+            "--alerts",  # the archive is not a configured feed: alerts only when asked
             "--alert-dir",
             str(adir),
         ]
@@ -253,3 +254,47 @@ def test_drill_far_offshore_event_reaches_tsunami_centre(
                 types.add(p.findtext(f"{CAP}value"))
     assert types & set(NON_SATURATING), types
     assert any("Ms_BB 7." in xml and "saturated" not in xml.split("Ms_BB")[1][:20] for xml in texts)
+
+
+def test_detect_on_unconfigured_feed_writes_nothing_unless_asked(
+    sds: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another feed than the configured one: no store writes, no spool, no alert, said so."""
+    from seismo.config import AlertsConfig, StoreConfig, settings_to_toml
+
+    s = load_settings(DEFAULT_CONFIG)
+    spool, outbox = tmp_path / "spool", tmp_path / "outbox"
+    store = StoreConfig.model_validate(
+        {**s.store.model_dump(), "url": "http://127.0.0.1:9", "spool_dir": str(spool),
+         "retry_interval_s": 0.0}
+    )
+    alerts = AlertsConfig.model_validate(
+        {**s.alerts.model_dump(), "outbox_dir": str(outbox), "channels": {}, "groups": {}}
+    )
+    cfg = tmp_path / "seismo.toml"
+    cfg.write_text(
+        settings_to_toml(s.model_copy(update={"store": store, "alerts": alerts})), encoding="utf-8"
+    )
+    args = ["--config", str(cfg), "detect", "--start", str(REF + 60), "--end", str(REF + 240),
+            "--feed", f"sds://{sds}", "--quiet"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "1 events" in out and "store: off" in out and "alerts: off" in out
+    assert "is not a configured feed" in out and "--store / --alerts" in out
+    assert not spool.exists() or not any(spool.rglob("*"))
+    assert not outbox.exists() or not any(outbox.rglob("*.xml"))
+    # asked for: the (unreachable) store spools the results, alerts are queued
+    assert main([*args, "--store", "--alerts"]) == 0
+    out = capsys.readouterr().out
+    assert "spooled" in out and "store: off" not in out
+    assert any(spool.rglob("*")) and any(outbox.rglob("*"))
+
+
+def test_foreign_data_reasons() -> None:
+    from seismo.shells.detect import foreign_data
+
+    s = load_settings(DEFAULT_CONFIG)
+    assert foreign_data(s, None, None) == []
+    assert foreign_data(s, s.feeds.default, str(s.network.inventory)) == []
+    why = foreign_data(s, "sds:///elsewhere", "/other/inventory.xml")
+    assert len(why) == 2 and "inventory /other/inventory.xml" in why[0]

@@ -556,3 +556,107 @@ def test_s_pick_onset_and_uncertainty(inventory, cfg) -> None:
     assert len(s) == 1
     assert abs(float(s[0].time - (T0 + 52.0))) <= 0.02  # causal 2-15 Hz AIC alone: +0.03 s
     assert 0.05 <= s[0].uncertainty_s < 0.5
+
+
+# --------------------------------------------------------------------------- codas and P/S labels
+def _three_c(inventory, velocities: dict[str, np.ndarray]) -> Stream:
+    """Ground velocity per component ("Z", "N", "E") through the HH responses, as counts."""
+    sta = _station(inventory)
+    n = len(next(iter(velocities.values())))
+    nfft = 1 << int(np.ceil(np.log2(2 * n)))
+    st = Stream()
+    for ch in sta.channels:
+        if ch.channel[:2] != "HH" or ch.channel[-1] not in velocities:
+            continue
+        v = velocities[ch.channel[-1]]
+        counts = np.fft.irfft(np.fft.rfft(v, nfft) * _response(inventory, ch.seed_id, nfft), nfft)
+        st += Trace(np.round(counts[:n]).astype(np.int32), header={
+            "network": ch.network, "station": ch.station, "location": ch.location,
+            "channel": ch.channel, "sampling_rate": FS, "starttime": T0})
+    return st
+
+
+def _coda_pair(seed: int, second_p: float, second_snr: float) -> dict[str, np.ndarray]:
+    """A large event (P at 30 s, S at 33 s, then an exponentially decaying S coda, 8 s decay
+    time) and a second, smaller event (P at ``second_p``, S 3 s later) in its coda."""
+    rng = np.random.default_rng(seed)
+    noise = 2e-8
+    n = int(110 * FS)
+    t = np.arange(n) / FS
+    out = {c: rng.normal(0.0, noise, n) for c in "ZNE"}
+    coda_env = np.where(t >= 33.0, np.exp(-np.clip(t - 33.0, 0, None) / 8.0), 0.0)
+    for c in "ZNE":
+        big = 400 * noise
+        out[c] += big * (1.0 if c == "Z" else 0.3) * _wavelet(t - 30.0, 6.0, 0.4)
+        if c != "Z":
+            out[c] += 2.5 * big * _wavelet(t - 33.0, 4.0, 0.6) * (1 if c == "N" else -1)
+        out[c] += 0.6 * big * coda_env * rng.normal(0.0, 1.0, n) * (0.5 if c == "Z" else 1.0)
+        small = second_snr * noise
+        out[c] += small * (1.0 if c == "Z" else 0.3) * _wavelet(t - second_p, 8.0, 0.3)
+        if c != "Z":
+            out[c] += 2.5 * small * _wavelet(t - second_p - 3.0, 5.0, 0.5) * (
+                1 if c == "E" else -1)
+    return out
+
+
+def test_picker_rearms_in_the_coda_of_an_earlier_event(inventory, cfg) -> None:
+    """The P of an event 20 s into the coda of a larger one: picked by the coda detector;
+    the main detector alone (``coda_trig_on = 0``) misses it."""
+    second = 53.0
+    vel = _coda_pair(11, second, second_snr=120.0)  # P 12 x the coda on Z
+    st = _three_c(inventory, vel)
+    picks = pick_stream(st, inventory, cfg, instrument=INSTRUMENT)
+    near = [p for p in picks if abs(float(p.time - (T0 + second))) < 0.3]
+    assert [p.phase for p in near] == ["P"], picks
+    s_near = [p for p in picks if abs(float(p.time - (T0 + second + 3.0))) < 0.4]
+    assert [p.phase for p in s_near] == ["S"]
+    off = cfg.model_copy(update={"coda_trig_on": 0.0})
+    old = pick_stream(st, inventory, off, instrument=INSTRUMENT)
+    assert not [p for p in old if abs(float(p.time - (T0 + second))) < 0.3]
+    # the first event: P labelled P, its S labelled S (polarisation)
+    first = {p.phase: p for p in picks if 29.5 < float(p.time - T0) < 34.0}
+    assert set(first) == {"P", "S"} and abs(float(first["S"].time - (T0 + 33.0))) < 0.3
+
+
+def test_labels_come_from_polarisation_not_from_pick_order(inventory, cfg) -> None:
+    """An S-polarised onset with no P before it is still an S; a P-polarised onset shortly
+    after another event's P is still a P. Vertical-only sensors give only P."""
+    rng = np.random.default_rng(5)
+    noise, n = 2e-8, int(90 * FS)
+    t = np.arange(n) / FS
+    vel = {c: rng.normal(0.0, noise, n) for c in "ZNE"}
+    for c in "NE":  # a horizontal-only arrival at 40 s: S motion, no P picked before it
+        vel[c] += 80 * noise * _wavelet(t - 40.0, 4.0, 0.6) * (1 if c == "N" else 0.7)
+    for at in (60.0, 66.0):  # two vertical arrivals 6 s apart (the second not an S)
+        vel["Z"] += 80 * noise * _wavelet(t - at, 6.0, 0.4)
+        for c in "NE":
+            vel[c] += 15 * noise * _wavelet(t - at, 6.0, 0.4)
+    st = _three_c(inventory, vel)
+    picks = pick_stream(st, inventory, cfg, instrument=INSTRUMENT)
+    lab = {round(float(p.time - T0)): p.phase for p in picks}
+    assert lab.get(40) == "S" and lab.get(60) == "P" and lab.get(66) == "P", lab
+    z_only = pick_stream(st.select(component="Z"), inventory, cfg, instrument=INSTRUMENT)
+    assert z_only and {p.phase for p in z_only} == {"P"}
+
+
+def test_onset_polarization_dip() -> None:
+    from seismo.station.picker.polarization import S_WINDOW_DIP_DEG, onset_polarization
+
+    rng = np.random.default_rng(1)
+    n = 400
+    x = rng.normal(0.0, 0.1, (3, n))
+    sig = np.sin(np.arange(200) / 3.0)
+    p = x.copy()
+    p[0, 200:] += 3.0 * sig  # vertical
+    p[1, 200:] += 1.0 * sig
+    s = x.copy()
+    s[0, 200:] += 0.3 * sig
+    s[1, 200:] += 2.0 * sig  # N
+    s[2, 200:] += 2.0 * sig  # E
+    pp, ps = onset_polarization(p, 200, 100), onset_polarization(s, 200, 100)
+    assert pp is not None and ps is not None
+    assert pp.dip_deg > 60 and pp.phase() == "P" and pp.rectilinearity > 0.9
+    assert ps.dip_deg < 15 and ps.phase() == "S"
+    assert pytest.approx(35.26, abs=0.01) == S_WINDOW_DIP_DEG
+    assert onset_polarization(x, 5, 100) is None  # window does not fit
+    assert onset_polarization(x[:2], 200, 100) is None  # two components

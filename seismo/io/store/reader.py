@@ -38,6 +38,7 @@ def event_from_row(row: dict[str, Any]) -> Event:
             horizontal_uncertainty_km=float(row.get("horizontal_uncertainty_km", float("nan"))),
             vertical_uncertainty_km=float(row.get("vertical_uncertainty_km", float("nan"))),
             outside_network=bool(row.get("outside_network", False)),
+            depth_fixed=bool(row.get("depth_fixed", False)),
             magnitude=row.get("magnitude"), max_intensity=row.get("max_intensity"),
             max_mmi=row.get("max_mmi"), status=row.get("status", "automatic"),
             version=int(row.get("version", 1)),

@@ -8,8 +8,10 @@ Modules (each docstring gives its methods and sources):
 * :mod:`seismo.station.picker.onset` - Maeda AIC (:func:`aic_curve`, :func:`aic_onset`),
   :func:`onset_uncertainty`, first-motion polarity, S re-picking on the transverse
   component;
-* :mod:`seismo.station.picker.pick` - :func:`pick_stream`: per-segment P candidates,
-  one P per station per onset, S picks.
+* :mod:`seismo.station.picker.polarization` - :func:`onset_polarization`: P or S from
+  the particle motion an onset adds;
+* :mod:`seismo.station.picker.pick` - :func:`pick_stream`: per-segment candidates (main
+  and coda detectors), one pick per station per onset, P/S labels, S refinement.
 
 Picker defaults (``seismo.config.PickerConfig``), for a local urban network at 100 Hz:
 
@@ -28,6 +30,9 @@ Picker defaults (``seismo.config.PickerConfig``), for a local urban network at 1
   here because a 0.5 s interpolated gap can hide a local P onset).
 * clipping: the ``[instrument]`` setting (:class:`seismo.config.InstrumentConfig`,
   ``full_scale_counts = 2**23`` for a 24-bit digitizer, ``clip_fraction = 0.98``).
+* ``coda_sta_s = 0.25``, ``coda_lta_s = 2.5``, ``coda_trig_on = 5``: the re-arming
+  detector in codas; ``polarization_window_s = 0.5``, ``polarization_dip_deg = 35.26``
+  (the free-surface S-wave window): P/S labels (sources in those modules, docs/picker.md).
 * ``min_snr = 3``, ``polarity_min_ratio = 5`` [heuristic, measured on synthetics in
   tests/test_picker.py], ``station_merge_s = 1`` s.
 """

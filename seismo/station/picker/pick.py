@@ -6,12 +6,28 @@ recursive ratio by its start-up bias ``(1 - (1-1/nsta)^i) / (1 - (1-1/nlta)^i)``
 restarted after a gap) does not trigger on its own warm-up. The first ``nlta``
 samples never trigger: callers fetch a pre-roll of at least ``lta_s``.
 
-One P per station per onset: P picks of one station closer than
+Re-arming in the coda: besides the main detector (``sta_s``/``lta_s``, with
+``dead_time_s``), a short-window detector (``coda_sta_s``/``coda_lta_s``,
+threshold ``coda_trig_on``, no dead time) runs on the same band-passed trace. Its
+LTA follows the decaying coda of an earlier event within a few seconds, so the P
+(or S) of a next event stands out against that coda, while the long LTA still
+holds the earlier event's energy and the main trigger may even still be on. On the
+Hi-net Aizu records the main detector alone missed every arrival of events 27 s
+and 35 s after an Mj 2.9 and an Mj 3.2 (docs/picker.md).
+
+One pick per station per onset: picks of one station closer than
 ``station_merge_s`` are merged into one, chosen by (1) an onset without clipped
 samples in the amplitude window, (2) velocity before acceleration, (3) vertical
-before horizontal, (4) higher SNR, (5) seed id (deterministic). An onset between
-``s_min_delay_s`` and ``s_max_delay_s`` after a station's P whose horizontal SNR
-beats its vertical SNR is taken as the S arrival and dropped from the P list.
+before horizontal, (4) higher SNR, (5) seed id (deterministic).
+
+P or S from polarisation, not from the order of picks: the onset is labelled by
+the three-component particle motion it adds (:mod:`seismo.station.picker.polarization`:
+the dip of the principal axis, P steep, S near horizontal). An S onset is then taken
+on the best horizontal of the cluster. S picks do not depend on a P pick of the same
+station nor on its dead time: any onset with S polarisation is an S pick. Without
+three components (vertical-only sensors) every onset is a P, except (two horizontals
+without a vertical) a horizontal-dominant onset ``s_min_delay_s`` to
+``s_max_delay_s`` after a P. Which event an S belongs to is the associator's decision.
 
 Two-stage P onset: AIC on the trigger band (robust against noise), then AIC on the
 wider, less delayed ``refine_band`` (causal 2-corner 1-30 Hz) restricted to at most
@@ -41,6 +57,7 @@ from seismo.station.picker.onset import (
     aic_curve,
     onset_uncertainty,
 )
+from seismo.station.picker.polarization import onset_polarization
 from seismo.station.picker.trigger import trigger_onsets
 from seismo.station.processing import bandpass, condition_stream
 
@@ -102,7 +119,46 @@ def _triggers(
         max_len=max(1, round(cfg.max_trigger_s * fs)),
         dead_time=round(cfg.dead_time_s * fs),
     )
-    return filt, [(int(on), int(off)) for on, off in trig]
+    out = [(int(on), int(off)) for on, off in trig]
+    return filt, _coda_triggers(filt, out, fs, nlta, cfg)
+
+
+def _coda_triggers(
+    filt: NDArray, trig: list[tuple[int, int]], fs: float, warmup: int, cfg: PickerConfig
+) -> list[tuple[int, int]]:
+    """``trig`` plus the onsets of the short-window detector (module docstring: re-arming).
+
+    The short LTA (``coda_lta_s``) follows the decaying coda of an earlier event, so a
+    new onset stands out against it even while the long-LTA trigger is still on or
+    held off by the coda in its LTA; it has no dead time. Onsets within
+    ``station_merge_s`` of a kept one are the same onset.
+    """
+    if cfg.coda_trig_on <= 0:
+        return trig
+    n = filt.size
+    c_sta = max(1, round(cfg.coda_sta_s * fs))
+    c_lta = max(c_sta + 1, round(cfg.coda_lta_s * fs))
+    if n <= max(warmup, c_lta) + c_sta:
+        return trig
+    cft = recursive_sta_lta(filt, c_sta, c_lta) / recursive_bias(n, c_sta, c_lta)
+    cft[:warmup] = 0.0  # the long detector's warm-up: no onset before the LTA is filled
+    extra = trigger_onsets(
+        cft,
+        cfg.coda_trig_on,
+        min(cfg.trig_off, 0.5 * cfg.coda_trig_on),
+        min_len=round(cfg.min_trigger_s * fs),
+        max_len=max(1, round(cfg.max_trigger_s * fs)),
+        dead_time=0,
+    )
+    merge = round(cfg.station_merge_s * fs)
+    out = list(trig)
+    ons = [a for a, _ in trig]
+    for a, b in extra:
+        if all(abs(int(a) - o) > merge for o in ons):
+            out.append((int(a), int(b)))
+            ons.append(int(a))
+    out.sort()
+    return out
 
 
 def _onset(
@@ -185,15 +241,63 @@ def _pick_segment(tr: Trace, cfg: PickerConfig) -> list[_Cand]:
     return out
 
 
+def _instrument_zne(
+    segs: list[Trace], t: UTCDateTime, half_s: float, cfg: PickerConfig
+) -> tuple[NDArray, int] | None:
+    """Band-passed (Z, H1, H2) of one instrument around ``t`` and the index of ``t``.
+
+    The horizontal orientation does not matter: only the dip of the principal axis is
+    used. None without a vertical and two horizontals covering the span.
+    """
+    from seismo.station.picker.onset import _slice
+
+    pad = 2.0  # s of filter run-in before the span
+    for z in (tr for tr in segs if _is_vertical(tr)):
+        fs = float(z.stats.sampling_rate)
+        t0 = t - half_s - pad
+        n = round((2 * half_s + pad) * fs)
+        rz = _slice(z, t0, n)
+        if rz is None:
+            continue
+        hs = [
+            _slice(h, t0, n)
+            for h in segs
+            if not _is_vertical(h) and float(h.stats.sampling_rate) == fs
+        ]
+        rows = [rz, *[h for h in hs if h is not None][:2]]
+        if len(rows) < 3:
+            return None
+        band = cfg.bands.get(z.stats.seismo.get("kind") or "", next(iter(cfg.bands.values())))
+        k0 = round(pad * fs)
+        zne = np.vstack([_filter_snippet(r, fs, band, zerophase=False)[k0:] for r in rows])
+        return zne, round(half_s * fs)
+    return None
+
+
+def _polarization_label(cl: list[_Cand], inst: list[Trace], cfg: PickerConfig) -> str | None:
+    """P or S of an onset cluster from the particle motion it adds; None: undecided."""
+    ref = min((c for c in cl if c.vertical), key=_Cand.rank, default=None) or cl[0]
+    got = _instrument_zne(inst, ref.pick.time, cfg.polarization_window_s, cfg)
+    if got is None:
+        return None
+    zne, k = got
+    pol = onset_polarization(zne, k, k)
+    return None if pol is None else pol.phase(cfg.polarization_dip_deg)
+
+
 def _merge_station(
-    cands: list[_Cand], cfg: PickerConfig
-) -> tuple[list[_Cand], list[tuple[Pick, UTCDateTime]]]:
-    """One P per station per onset, and (S pick, its P time) (rules: module docstring)."""
+    cands: list[_Cand], cfg: PickerConfig, segs: dict[str, list[Trace]] | None = None
+) -> tuple[list[_Cand], list[tuple[Pick, UTCDateTime | None]]]:
+    """One pick per station per onset, labelled P or S (rules: module docstring).
+
+    Returns the P candidates and the S picks with the time of the station's latest P
+    within ``[s_min_delay_s, s_max_delay_s]`` before them (None: no such P).
+    """
     by_sta: dict[str, list[_Cand]] = {}
     for c in cands:
         by_sta.setdefault(c.pick.station_id, []).append(c)
     kept: list[_Cand] = []
-    s_picks: list[tuple[Pick, UTCDateTime]] = []
+    s_picks: list[tuple[Pick, UTCDateTime | None]] = []
     for group in by_sta.values():
         group.sort(key=lambda c: float(c.pick.time))
         clusters: list[list[_Cand]] = []
@@ -208,25 +312,22 @@ def _merge_station(
         for cl in clusters:
             cl.sort(key=_Cand.rank)
             best = cl[0]
-            z_snr = max((c.pick.snr for c in cl if c.vertical), default=0.0)
-            h_snr = max((c.pick.snr for c in cl if not c.vertical), default=0.0)
-            if (
-                last_p is not None
-                and cfg.s_min_delay_s <= best.pick.time - last_p <= cfg.s_max_delay_s
-                and h_snr > z_snr
-            ):
-                # horizontal-dominant onset after a P: the S arrival, not a new P
-                # (the "vertical" term of the rank is the same for all horizontals)
-                hor = min((c for c in cl if not c.vertical), key=_Cand.rank)
-                p = hor.pick
-                s_picks.append(
-                    (
-                        replace(
-                            p, phase="S", polarity=None, id=Pick.make_id(p.seed_id, "S", p.time)
-                        ),
-                        last_p,
-                    )
-                )
+            since_p = None if last_p is None else float(best.pick.time - last_p)
+            after_p = since_p is not None and cfg.s_min_delay_s <= since_p <= cfg.s_max_delay_s
+            label = "P"
+            if cfg.s_picks:
+                inst = (segs or {}).get(best.pick.seed_id[:-1], [])
+                label = _polarization_label(cl, inst, cfg) or ""
+                if not label:
+                    # no three components: a horizontal-dominant onset after a P is the S
+                    z_snr = max((c.pick.snr for c in cl if c.vertical), default=0.0)
+                    h_snr = max((c.pick.snr for c in cl if not c.vertical), default=0.0)
+                    label = "S" if after_p and h_snr > z_snr else "P"
+            if label == "S":
+                # the S onset is taken on a horizontal (the best one) when there is one
+                p = min((c for c in cl if not c.vertical), key=_Cand.rank, default=best).pick
+                s = replace(p, phase="S", polarity=None, id=Pick.make_id(p.seed_id, "S", p.time))
+                s_picks.append((s, last_p if after_p else None))
                 continue
             kept.append(best)
             last_p = best.pick.time
@@ -263,19 +364,22 @@ def pick_stream(
             cands.extend(_pick_segment(tr, cfg))
         except SeismoError as exc:
             log.warning("picker skipped %s: %s", tr.id, exc)
-    p_cands, s_found = _merge_station(cands, cfg)
+    inst: dict[str, list[Trace]] = {}  # instrument (seed id without component) -> segments
+    for tr in segs:
+        if not tr.stats.seismo.get("dead"):
+            inst.setdefault(tr.id[:-1], []).append(tr)
+    p_cands, s_found = _merge_station(cands, cfg, inst)
     picks = [c.pick for c in p_cands]
     if cfg.s_picks:
-        horiz: dict[str, list[Trace]] = {}  # instrument (seed id without component) -> segments
-        for tr in segs:
-            if not _is_vertical(tr) and not tr.stats.seismo.get("dead"):
-                horiz.setdefault(tr.id[:-1], []).append(tr)
         for s, p_time in s_found:
             trs = [
                 tr
-                for tr in horiz.get(s.seed_id[:-1], [])
-                if tr.stats.starttime <= s.time <= tr.stats.endtime
+                for tr in inst.get(s.seed_id[:-1], [])
+                if not _is_vertical(tr) and tr.stats.starttime <= s.time <= tr.stats.endtime
             ]
+            if p_time is None:
+                picks.append(s)  # no P before it on this station: its own channel's onset
+                continue
             try:
                 picks.append(_refine_s(s, p_time, trs, cfg))
             except SeismoError as exc:

@@ -1,0 +1,182 @@
+"""Is a located event physically consistent with its picks and amplitudes?
+
+The associator accepts a candidate only when its travel-time residuals are
+small; a small residual alone does not make an event real. A group of picks from
+two neighbouring events, or of mislabelled phases, can be fitted by a hypocentre
+far outside the network, where the geometry forgives almost any timing (the
+"phantom" of docs/consistency.md). Every event therefore passes these checks
+(each documented with its reason in ``docs/consistency.md``):
+
+1. **P present** - at least ``min_p_phases`` P picks: an event is nucleated by P;
+   groups of S-labelled picks alone are what the scattered S coda of an earlier
+   event produces.
+2. **P before S** - at every station with both, S follows P, and the S-P time
+   agrees with the one predicted at the epicentral distance within the two
+   association tolerances.
+3. **Moveout** - the P arrival times grow with distance: over the stations with a P
+   pick, the rank correlation of P travel time and epicentral distance is not
+   negative when the distances differ by more than the P tolerance allows.
+4. **Far events need far-event evidence** - an epicentre more than ``far_km``
+   outside the network (the convex hull of its stations) must have P picks at
+   ``far_min_p_stations`` stations, and the direction of the plane wave fitted to
+   those P picks must point to the epicentre (within ``far_max_azimuth_deg``): across a
+   small network, the only thing that tells a distant source from a local one is
+   the moveout of its first arrivals.
+5. **Amplitudes decay with distance** (:func:`check_amplitudes`, after the
+   magnitude) - when the hypocentral distances of the stations span a factor of
+   at least 1.5, the Wood-Anderson amplitudes must not grow with distance (rank
+   correlation below +0.5); otherwise the location (and with it the magnitude) is
+   contradicted by the data.
+
+Each check returns a reason string when it fails; :func:`check_origin` returns
+them all (empty: consistent).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from seismo.config import AssociateConfig
+from seismo.event.velocity import VelocityModel
+from seismo.geo import azimuth_deg, hull_distance_km
+from seismo.inventory import StationInfo
+from seismo.model import StationMagnitude
+
+
+@dataclass(frozen=True)
+class ConsistencyRules:
+    """Thresholds of the checks (defaults and reasons: docs/consistency.md)."""
+
+    min_p_phases: int = 1
+    far_km: float = 30.0
+    far_min_p_stations: int = 4
+    far_max_azimuth_deg: float = 30.0
+    s_minus_p_tolerance_s: float = 1.0
+    moveout_tolerance_s: float = 0.5
+    amplitude_min_distance_ratio: float = 1.5
+    amplitude_max_rank_correlation: float = 0.5
+
+    @classmethod
+    def from_config(cls, cfg: AssociateConfig) -> ConsistencyRules:
+        """The rules with the thresholds that ``[associate]`` sets."""
+        return cls(
+            min_p_phases=cfg.min_p_phases,
+            far_km=cfg.far_km,
+            far_min_p_stations=cfg.far_min_p_stations,
+            far_max_azimuth_deg=cfg.far_max_azimuth_deg,
+            s_minus_p_tolerance_s=2 * cfg.residual_floor_s,
+            moveout_tolerance_s=cfg.residual_floor_s,
+        )
+
+
+def _rank_corr(a: Sequence[float], b: Sequence[float]) -> float:
+    """Spearman rank correlation (ties by average rank); 0 for fewer than 3 values."""
+    if len(a) < 3:
+        return 0.0
+
+    def ranks(x: Sequence[float]) -> np.ndarray:
+        arr = np.asarray(x, dtype=float)
+        order = np.argsort(arr, kind="stable")
+        r = np.empty(len(arr))
+        r[order] = np.arange(len(arr), dtype=float)
+        for v in np.unique(arr):
+            m = arr == v
+            if m.sum() > 1:
+                r[m] = r[m].mean()
+        return r
+
+    ra, rb = ranks(a), ranks(b)
+    sa, sb = ra.std(), rb.std()
+    if sa == 0 or sb == 0:
+        return 0.0
+    return float(np.mean((ra - ra.mean()) * (rb - rb.mean())) / (sa * sb))
+
+
+def check_origin(
+    origin: object,
+    stations: Mapping[str, StationInfo],
+    model: VelocityModel,
+    rules: ConsistencyRules,
+) -> list[str]:
+    """Reasons why ``origin`` (a :class:`seismo.event.locate.Origin`) is inconsistent."""
+    arrivals = origin.arrivals  # type: ignore[attr-defined]
+    lat, lon, depth = (origin.latitude, origin.longitude,  # type: ignore[attr-defined]
+                       origin.depth_km)  # type: ignore[attr-defined]
+    t0 = origin.time  # type: ignore[attr-defined]
+    out: list[str] = []
+    p_arr = [a for a in arrivals if a.phase.startswith("P")]
+    s_arr = [a for a in arrivals if a.phase.startswith("S")]
+    if len(p_arr) < rules.min_p_phases:
+        out.append(f"{len(p_arr)} P pick(s), {rules.min_p_phases} needed")
+    # P before S, and S-P as predicted
+    p_by = {f"{a.network}.{a.station}": a for a in p_arr}
+    for s in s_arr:
+        p = p_by.get(f"{s.network}.{s.station}")
+        if p is None:
+            continue
+        sp = float(s.time - p.time)
+        pred = float(model.travel_time(s.phase, s.distance_km, depth)) - float(
+            model.travel_time(p.phase, p.distance_km, depth)
+        )  # each arrival's own phase: Sg-Pn at regional distances
+        if sp <= 0:
+            out.append(f"S before P at {s.station}")
+        elif abs(sp - pred) > rules.s_minus_p_tolerance_s:
+            out.append(f"S-P {sp:.1f} s at {s.station}, {pred:.1f} s predicted")
+    # moveout of P with distance
+    if len(p_arr) >= 3:
+        d = [a.distance_km for a in p_arr]
+        tt = [float(a.time - t0) for a in p_arr]
+        spread = float(model.travel_time("P", max(d), depth)) - float(
+            model.travel_time("P", min(d), depth)
+        )
+        if spread > 2 * rules.moveout_tolerance_s and _rank_corr(d, tt) < 0:
+            out.append("P arrival times do not grow with distance")
+    # far events
+    pts = [(s.latitude, s.longitude) for s in stations.values()]
+    outside = hull_distance_km(lat, lon, [p[0] for p in pts], [p[1] for p in pts])
+    if outside > rules.far_km:
+        n_p = len({(a.network, a.station) for a in p_arr})
+        if n_p < rules.far_min_p_stations:
+            out.append(
+                f"{outside:.0f} km outside the network with P at {n_p} station(s) "
+                f"({rules.far_min_p_stations} needed)"
+            )
+        else:
+            baz = origin.backazimuth_deg  # type: ignore[attr-defined]
+            la0 = float(np.mean([p[0] for p in pts]))
+            lo0 = float(np.mean([p[1] for p in pts]))
+            az = float(azimuth_deg(la0, lo0, lat, lon))
+            if baz is None:
+                out.append(f"{outside:.0f} km outside the network: no P plane-wave direction")
+            else:
+                diff = abs((baz - az + 180.0) % 360.0 - 180.0)
+                if diff > rules.far_max_azimuth_deg:
+                    out.append(
+                        f"{outside:.0f} km outside the network at azimuth {az:.0f} deg, "
+                        f"but its P waves come from {baz:.0f} deg"
+                    )
+    return out
+
+
+def check_amplitudes(
+    station_magnitudes: Sequence[StationMagnitude], rules: ConsistencyRules
+) -> str | None:
+    """A reason when the used amplitudes grow with hypocentral distance (check 5)."""
+    used = [m for m in station_magnitudes if m.used]
+    by_sta: dict[tuple[str, str], list[StationMagnitude]] = {}
+    for m in used:
+        by_sta.setdefault((m.network, m.station), []).append(m)
+    if len(by_sta) < 3:
+        return None
+    dist = [float(np.mean([m.hypo_distance_km for m in v])) for v in by_sta.values()]
+    amp = [float(np.mean([math.log10(m.amplitude_nm) for m in v])) for v in by_sta.values()]
+    if max(dist) < rules.amplitude_min_distance_ratio * min(dist):
+        return None
+    rho = _rank_corr(dist, amp)
+    if rho > rules.amplitude_max_rank_correlation:
+        return f"amplitudes grow with distance (rank correlation {rho:+.2f})"
+    return None
