@@ -339,11 +339,10 @@ def process_events(ctx: Context, results: Sequence[StationResult], window: Windo
         # only the stations that delivered data count for "who should have picked it"
         live = {r.station_id for r in results if not r.error and r.n_samples > 0}
         stations = {k: v for k, v in ctx.stations.items() if k in live}
-        # association tests the picks' consistency with pick errors alone; the model
-        # error enters the event's final location and its uncertainty (below)
-        assoc_cfg = s.locate.model_copy(update={"model_error_fraction": 0.0})
+        # association locates with pick errors alone; the model error enters the
+        # event's final location and its uncertainty (final_location, below)
         candidates = associate(
-            picks, stations, ctx.velocity, s.associate, assoc_cfg, s_picks=s.picker.s_picks
+            picks, stations, ctx.velocity, s.associate, s.locate, s_picks=s.picker.s_picks
         )
     except LocationError as exc:
         log.warning("window %s: association failed: %s", window, exc)
