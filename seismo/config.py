@@ -375,7 +375,17 @@ class IntensityConfig(_Model):
 
     freqmin: PosFloat = 0.1  # Hz, Song et al. (2021), GB/T 17742-2020 processing
     freqmax: PosFloat = 10.0  # Hz, same source
-    relation: Literal["atkinson_wald_2007", "china_east_2015"] = "atkinson_wald_2007"
+    relation: Literal["atkinson_wald_2007", "china_east_2015"] = Field(
+        "china_east_2015",
+        description="predicted site intensity: the eastern-China relation of GB 18306-2015 "
+        "(Chinese scale directly; default) or Atkinson & Wald 2007 (California MMI)",
+    )
+    reference_vs30: PosFloat = Field(
+        500.0,
+        description="Vs30 (m/s) of the relation's average site; sites with another vs30 in "
+        "sites.toml get a Borcherdt (1994) term (design choice: the stiff-soil / soft-rock "
+        "boundary, GB 50011 site class II upper bound [3P])",
+    )
     china_axis: Literal["mean", "long"] = Field(
         "mean", description="China ellipse relation: mean of long/short axis, or long (upper)"
     )

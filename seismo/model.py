@@ -292,6 +292,8 @@ class Event(_Serial):
     site_intensities: tuple[SiteIntensity, ...] = ()
     max_intensity: float | None = None  # highest observed GB/T 17742-2020 intensity
     max_mmi: float | None = None
+    # why predicted site intensities exceed the observations, when they do (seismo.event.intensity)
+    intensity_note: str = ""
     n_clipped_stations: int = 0
     status: ReviewStatus = "automatic"
     version: int = 1

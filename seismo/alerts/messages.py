@@ -24,6 +24,7 @@ from seismo.alerts.rules import (
     tsunami_severity,
 )
 from seismo.config import AlertRulesConfig
+from seismo.event.intensity import NOT_FELT_TEXT, felt
 from seismo.geo import azimuth_deg, distance_km
 from seismo.model import Event
 
@@ -137,6 +138,9 @@ def _parameters(event: Event, decision: AlertDecision, kind: str) -> tuple[tuple
     def num(x: float | None, fmt: str) -> str:
         return "unknown" if x is None or not math.isfinite(x) else format(x, fmt)
 
+    def inum(x: float | None) -> str:  # below degree II: "not felt (< II)", never "1.0"
+        return num(x, ".1f") if x is None or felt(x) else NOT_FELT_TEXT["en"]
+
     params = [
         ("event_id", event.id),
         ("event_version", str(event.version)),
@@ -153,8 +157,8 @@ def _parameters(event: Event, decision: AlertDecision, kind: str) -> tuple[tuple
             + (f" ({m.agency})" if m.agency else "")
             for m in event.magnitudes
         ) or "none"),
-        ("max_intensity", num(event.max_intensity, ".1f")),
-        ("max_predicted_or_observed_intensity", num(decision.max_intensity, ".1f")),
+        ("max_intensity", inum(event.max_intensity)),
+        ("max_predicted_or_observed_intensity", inum(decision.max_intensity)),
         ("intensity_scale", "GB/T 17742-2020"),
         ("n_stations", str(event.n_stations)),
         ("review_status", event.status),
@@ -201,7 +205,10 @@ def _texts(
             f"震源深度{depth}千米。"
         ]
         if event.max_intensity is not None and math.isfinite(event.max_intensity):
-            desc.append(f"台站观测最大烈度{roman(event.max_intensity)}度（GB/T 17742-2020）。")
+            if felt(event.max_intensity):
+                desc.append(f"台站观测最大烈度{roman(event.max_intensity)}度（GB/T 17742-2020）。")
+            else:
+                desc.append(f"台站观测烈度：{NOT_FELT_TEXT['zh']}（GB/T 17742-2020）。")
         if sites:
             desc.append("预测烈度：" + "；".join(s[0] for s in sites) + "。")
         if _ml_saturated(event, decision):
@@ -224,7 +231,14 @@ def _texts(
         f"{' (' + near + ')' if near else ''}, depth {depth} km, magnitude {mag}."
     ]
     if event.max_intensity is not None and math.isfinite(event.max_intensity):
-        desc.append(f" Maximum observed intensity {roman(event.max_intensity)} (GB/T 17742-2020).")
+        if felt(event.max_intensity):
+            desc.append(
+                f" Maximum observed intensity {roman(event.max_intensity)} (GB/T 17742-2020)."
+            )
+        else:
+            desc.append(f" Observed intensity: {NOT_FELT_TEXT['en']} (GB/T 17742-2020).")
+    if event.intensity_note:
+        desc.append(f" Note: {event.intensity_note}.")
     if sites:
         desc.append(" Predicted intensity: " + "; ".join(s[0] for s in sites) + ".")
     if _ml_saturated(event, decision):
@@ -324,8 +338,11 @@ def _sms(event: Event, decision: AlertDecision, kind: str, header: Header) -> st
     t = event.time.datetime.replace(tzinfo=dt.UTC)
     depth = "?" if not math.isfinite(event.depth_km) else f"{event.depth_km:.0f}"
     imax = decision.max_intensity
-    zh_i = f"，最大烈度（观测/预测）{roman(imax)}度" if imax is not None else ""
-    en_i = f", max intensity (obs./pred.) {roman(imax)}" if imax is not None else ""
+    if imax is not None and not felt(imax):
+        zh_i, en_i = f"，{NOT_FELT_TEXT['zh']}", f", {NOT_FELT_TEXT['en']}"
+    else:
+        zh_i = f"，最大烈度（观测/预测）{roman(imax)}度" if imax is not None else ""
+        en_i = f", max intensity (obs./pred.) {roman(imax)}" if imax is not None else ""
     zh_k = "【海啸可能】" if kind == "Tsunami" else "【地震】"
     en_k = "TSUNAMI POTENTIAL: " if kind == "Tsunami" else ""
     zh = (

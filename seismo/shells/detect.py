@@ -19,6 +19,7 @@ from obspy import Inventory, Stream, UTCDateTime
 
 from seismo.config import Settings
 from seismo.errors import DataError, FeedError
+from seismo.event.intensity import intensity_cell
 from seismo.io.feeds import fetch_window
 from seismo.model import Event
 from seismo.shells.publish import Runner, RunReport
@@ -91,7 +92,7 @@ class DetectSummary:
                     f"{e.longitude:.3f}",
                     f"{e.depth_km:.1f}",
                     "-" if e.magnitude is None else f"{e.magnitude:.1f}",
-                    "-" if e.max_intensity is None else f"{e.max_intensity:.1f}",
+                    intensity_cell(e.max_intensity),
                     e.n_stations,
                     f"{e.rms_s:.2f}",
                     f"{e.azimuthal_gap_deg:.0f}",

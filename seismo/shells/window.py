@@ -39,7 +39,7 @@ from seismo.event.arrivals import EventRecords, count_clipped_stations
 from seismo.event.associate import associate
 from seismo.event.consistency import ConsistencyRules, check_amplitudes
 from seismo.event.identity import event_id, first_pick_time
-from seismo.event.intensity import predict_sites, station_intensities
+from seismo.event.intensity import intensity_note, predict_sites, station_intensities
 from seismo.event.locate import Origin, locate
 from seismo.event.magnitude import event_ml
 from seismo.event.sites import load_sites
@@ -277,7 +277,8 @@ def measure_event(
     site_int = []
     if ev.magnitude is not None and ctx.sites:
         site_int = predict_sites(
-            ev.latitude, ev.longitude, ev.depth_km, ev.magnitude, ctx.sites, obs, s.intensity
+            ev.latitude, ev.longitude, ev.depth_km, ev.magnitude, ctx.sites, obs, s.intensity,
+            ev.magnitude_type,
         )
     return dataclasses.replace(
         ev,
@@ -285,6 +286,7 @@ def measure_event(
         station_magnitudes=tuple(smags),
         station_intensities=tuple(obs),
         site_intensities=tuple(site_int),
+        intensity_note=intensity_note(obs, site_int),
         max_intensity=max((o.intensity_cn for o in obs), default=None),
         max_mmi=max((o.mmi for o in obs), default=None),
         n_clipped_stations=clipped,
@@ -432,9 +434,12 @@ class LateMagnitudes:
             if new.magnitude is not None and self.ctx.sites:
                 site = predict_sites(
                     new.latitude, new.longitude, new.depth_km, new.magnitude, self.ctx.sites,
-                    new.station_intensities, s.intensity,
+                    new.station_intensities, s.intensity, new.magnitude_type,
                 )
-                new = dataclasses.replace(new, site_intensities=tuple(site))
+                new = dataclasses.replace(
+                    new, site_intensities=tuple(site),
+                    intensity_note=intensity_note(new.station_intensities, site),
+                )
             log.info("event %s: Ms_BB %.1f from %d stations (version %d)",
                      eid, ms.magnitude, ms.n_stations, new.version)
             updated.append(new)
