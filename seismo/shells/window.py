@@ -358,7 +358,7 @@ def process_events(ctx: Context, results: Sequence[StationResult], window: Windo
             continue  # owned by the neighbouring window
         origin = final_location(ctx, cand.origin, stations)
         ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
-        ev = measure_event(ctx, ev, amps, next_arrivals(ctx, origin, candidates))
+        ev = measure_event(ctx, ev, amps, next_arrivals(ctx, cand.origin, candidates))
         why = check_amplitudes(ev.station_magnitudes, rules)
         if why:
             log.warning("event %s dropped: %s (docs/consistency.md)", ev.id, why)

@@ -704,7 +704,6 @@ def _far_event(
     return with_magnitudes(ev, list(mags), MagnitudeConfig())
 
 
-@pytest.mark.slow
 def test_nanao_type_p_only_location_on_land_counts_offshore() -> None:
     """1918 Nan'ao type: M7.3 ~335 km ENE offshore, located from P alone along the
     back-azimuth (220 km), on land, with a 90 % ellipse stretched along it (depth fixed)."""
@@ -727,7 +726,6 @@ def test_nanao_type_p_only_location_on_land_counts_offshore() -> None:
     assert not evaluate(small, RULES, REGION).tsunami
 
 
-@pytest.mark.slow
 def test_manila_trench_p_only_region_along_backazimuth() -> None:
     """Manila Trench M7.5, P only: no ellipse orientation (plane wave), the region is the
     back-azimuth segment; Ms_BB decides, not the saturated ML."""
