@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 from obspy import Inventory, Stream, Trace, UTCDateTime
 from obspy.geodetics import kilometers2degrees
+from scipy.fft import next_fast_len
 
 from seismo.errors import SimulationError
 from seismo.event.velocity import VelocityModel, load_velocity_model
@@ -430,8 +431,12 @@ class Simulator:
         # SEED orientation: dip is down from horizontal (-90 = up), azimuth from north.
         acc = math.cos(dip) * (north * math.cos(az) + east * math.sin(az)) - math.sin(dip) * z
         n = acc.size
-        resp = self._resp.acc_response(ch.seed_id, fs, n)
-        counts = np.fft.irfft(np.fft.rfft(acc) * resp, n)
+        # zero-padded (linear, not circular) convolution with the response: the long tail
+        # of a great event's waves must not wrap round to the buffer start (it made the
+        # first 0.25 s after P horizontal-dominant at some velocity sensors)
+        nfft = next_fast_len(2 * n, real=True)
+        resp = self._resp.acc_response(ch.seed_id, fs, nfft)
+        counts = np.fft.irfft(np.fft.rfft(acc, nfft) * resp, nfft)[:n]
         counts[: motion.onset] = 0.0  # causal: nothing before the P arrival
         taper = max(motion.pad // 2, 1)
         counts[n - taper :] *= 0.5 * (1.0 + np.cos(np.linspace(0.0, np.pi, taper)))
