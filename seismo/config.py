@@ -6,12 +6,21 @@ file named by ``SEISMO_CONFIG``). It is loaded into frozen pydantic models with
 :class:`~seismo.errors.ConfigError` with one message naming the file and the
 dotted key.
 
+Types are strict: a quoted number or boolean (``seedlink_port = "18000"``,
+``enabled = "yes"``) is an error, never coerced. NaN and infinite numbers are
+rejected (``oncall_min_magnitude = nan`` would switch alerts off). Every time,
+distance and size has sane bounds (``docs/reliability.md`` lists them): a
+setting that can only be a typo (``window_s = 1e-6``) is an error.
+
 Secrets never live in the file. The file names the *environment variable* that
 holds each secret (``token_env = "SEISMO_INFLUX_TOKEN"``) and :func:`secret`
 reads it on use. Dumps (``seismo config check``) show only whether a secret is
 set.
 
 Relative paths in the file are resolved against the directory of the file.
+
+Credentials written into URLs (``http://user:password@host``, ``?apikey=…``) are
+masked by :func:`mask_url` / :func:`mask_secrets` in every dump and message.
 
 Overlays: a file may start with ``base = "PATH"`` (relative to the file). The base
 file is loaded first (itself possibly an overlay), and the tables of this file
@@ -25,11 +34,15 @@ Relative paths resolve against the directory of the file that set them.
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -44,9 +57,31 @@ PosFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
 PosInt = Annotated[int, Field(gt=0)]
 
+# Sane bounds (design choices, listed in docs/reliability.md): each excludes only
+# values that cannot be meant, such as a 1 µs window or a 10-year timeout.
+#: A network/HTTP timeout or retry delay: at most one hour.
+TimeoutS = Annotated[float, Field(gt=0, le=3600)]
+DelayS = Annotated[float, Field(ge=0, le=3600)]
+#: A span of data around a window (pre-/post-roll, margins): at most one hour.
+SpanS = Annotated[float, Field(ge=0, le=3600)]
+#: A distance on or in the Earth: at most half its circumference.
+DistanceKm = Annotated[float, Field(gt=0, le=20038)]
+#: Earthquake depth: the deepest known earthquakes are at ~700 km.
+DepthKm = Annotated[float, Field(ge=0, le=700)]
+#: A magnitude on any local/moment scale in use: -2 .. 10.
+Magnitude = Annotated[float, Field(ge=-2, le=10)]
+#: A macroseismic intensity (GB/T 17742-2020 and MMI both run I-XII).
+Intensity = Annotated[float, Field(ge=1, le=12)]
+#: A grid step: below 0.1 km the grids grow without a gain in accuracy.
+GridKm = Annotated[float, Field(ge=0.1, le=100)]
+
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        # defaults are code, checked by the tests; validating them in strict (JSON)
+        # mode would refuse the Path objects they are
+        extra="forbid", frozen=True, validate_default=False, allow_inf_nan=False
+    )
 
 
 # --------------------------------------------------------------------------- network
@@ -77,9 +112,11 @@ class FeedsConfig(_Model):
     overrides: dict[str, str] = Field(
         default_factory=dict, description="Per-station feed URL, keyed 'NET.STA'"
     )
-    timeout_s: PosFloat = 10.0
+    timeout_s: TimeoutS = Field(
+        10.0, description="Whole-request deadline per station and attempt, every feed kind (s)"
+    )
     retries: Annotated[int, Field(ge=0, le=20)] = 2
-    retry_delay_s: NonNegFloat = 1.0
+    retry_delay_s: DelayS = 1.0
 
 
 # --------------------------------------------------------------------------- simulator
@@ -102,7 +139,7 @@ class SimulatorConfig(_Model):
         description="1-D model the simulator generates with (default: network.velocity_model); "
         "a different one simulates the locator's model error",
     )
-    site_sigma_log10: NonNegFloat = Field(
+    site_sigma_log10: Annotated[float, Field(ge=0, le=1)] = Field(
         0.0,
         description="per-station site amplification, log10 standard deviation (0: none); "
         "0.15 is typical of between-station site terms (docs/simulator.md [3P])",
@@ -112,7 +149,9 @@ class SimulatorConfig(_Model):
     )
     seedlink_host: str = "127.0.0.1"
     seedlink_port: Annotated[int, Field(ge=0, le=65535)] = 18000
-    record_seconds: PosFloat = Field(1.0, description="Seconds of data per SeedLink record")
+    record_seconds: Annotated[float, Field(ge=0.01, le=60)] = Field(
+        1.0, description="Seconds of data per SeedLink record"
+    )
 
 
 # --------------------------------------------------------------------------- instrument
@@ -156,14 +195,14 @@ class BandConfig(_Model):
 
 class PickerConfig(_Model):
     method: Literal["recursive", "classic"] = "recursive"
-    sta_s: PosFloat = 0.5
-    lta_s: PosFloat = 10.0
-    trig_on: PosFloat = 4.0
-    trig_off: PosFloat = 1.5
-    min_trigger_s: NonNegFloat = 0.1
-    max_trigger_s: PosFloat = 60.0
-    dead_time_s: NonNegFloat = 5.0
-    max_gap_s: NonNegFloat = 0.5
+    sta_s: Annotated[float, Field(ge=0.01, le=60)] = 0.5
+    lta_s: Annotated[float, Field(ge=0.1, le=3600)] = 10.0
+    trig_on: Annotated[float, Field(gt=0, le=1000)] = 4.0
+    trig_off: Annotated[float, Field(gt=0, le=1000)] = 1.5
+    min_trigger_s: SpanS = 0.1
+    max_trigger_s: TimeoutS = 60.0
+    dead_time_s: SpanS = 5.0
+    max_gap_s: SpanS = 0.5
     causal: bool = True
     bands: dict[str, BandConfig] = Field(
         default_factory=lambda: {
@@ -172,22 +211,22 @@ class PickerConfig(_Model):
         },
         description="Band-pass per channel kind (velocity, acceleration)",
     )
-    aic_window_s: PosFloat = 2.0
+    aic_window_s: Annotated[float, Field(gt=0, le=60)] = 2.0
     s_picks: bool = True
     channel_kinds: list[Literal["velocity", "acceleration"]] = Field(
         default_factory=lambda: ["velocity", "acceleration"],  # type: ignore[arg-type]
         description="Which channel kinds are picked",
     )
     # Data-quality and pick-quality settings (sources: the seismo.station.picker docstring).
-    taper_s: NonNegFloat = Field(1.0, description="Cosine taper at segment start (s)")
+    taper_s: SpanS = Field(1.0, description="Cosine taper at segment start (s)")
     flat_std_counts: NonNegFloat = Field(0.5, description="Raw std below this: dead channel")
     spike_mad: NonNegFloat = Field(50.0, description="Isolated-spike threshold (x MAD); 0: off")
     min_snr: NonNegFloat = Field(3.0, description="Reject picks with a lower rms SNR")
-    amplitude_window_s: PosFloat = Field(2.0, description="Peak-amplitude window after onset")
+    amplitude_window_s: TimeoutS = Field(2.0, description="Peak-amplitude window after onset")
     station_merge_s: PosFloat = Field(1.0, description="P picks of one station this close: one")
     polarity_min_ratio: PosFloat = Field(5.0, description="First motion / noise rms for polarity")
     s_min_delay_s: PosFloat = Field(0.5, description="Minimum S-P delay for S picks (s)")
-    s_max_delay_s: PosFloat = Field(
+    s_max_delay_s: TimeoutS = Field(
         90.0,
         description="S-P delay up to which a station's P guides the S refinement (s); "
         "90 s: S-P of Sg at ~700 km (regional events)",
@@ -261,14 +300,20 @@ class AssociateConfig(_Model):
     max_rms_s: PosFloat = Field(
         0.5, description="local events with a 1-D model locate with RMS ~0.1-0.3 s (HYPOINVERSE)"
     )
-    max_distance_km: PosFloat = Field(
+    max_distance_km: DistanceKm = Field(
         1000.0, description="extent of the association grid (km); Manila Trench ~700-900 km"
     )
-    grid_spacing_km: PosFloat = Field(3.0, description="inner grid step (km) near the network")
-    grid_margin_km: NonNegFloat = Field(30.0, description="inner grid beyond the network (km)")
-    azimuth_step_deg: PosFloat = Field(4.0, description="outer polar grid azimuth step (deg)")
+    grid_spacing_km: GridKm = Field(3.0, description="inner grid step (km) near the network")
+    grid_margin_km: Annotated[float, Field(ge=0, le=1000)] = Field(
+        30.0, description="inner grid beyond the network (km)"
+    )
+    azimuth_step_deg: Annotated[float, Field(ge=0.1, le=90)] = Field(
+        4.0, description="outer polar grid azimuth step (deg)"
+    )
     depths_km: tuple[float, ...] = (2.0, 6.0, 10.0, 15.0, 22.0, 30.0)
-    stack_window_s: PosFloat = Field(1.5, description="origin-time bin width of the stack (s)")
+    stack_window_s: Annotated[float, Field(gt=0, le=60)] = Field(
+        1.5, description="origin-time bin width of the stack (s)"
+    )
     relabel_phases: bool = Field(
         True,
         description="an onset whose polarisation label does not fit may become the other "
@@ -303,21 +348,23 @@ class AssociateConfig(_Model):
 class LocateConfig(_Model):
     """Grid search (polar, coarse-to-fine) + Levenberg-Marquardt (docs/location.md)."""
 
-    grid_spacing_km: PosFloat = Field(5.0, description="coarse grid step (km) near the network")
-    grid_margin_km: NonNegFloat = Field(30.0, description="constant-step zone beyond the network")
-    max_distance_km: PosFloat = Field(
+    grid_spacing_km: GridKm = Field(5.0, description="coarse grid step (km) near the network")
+    grid_margin_km: Annotated[float, Field(ge=0, le=1000)] = Field(
+        30.0, description="constant-step zone beyond the network"
+    )
+    max_distance_km: DistanceKm = Field(
         1000.0, description="search radius (km); covers the Manila Trench and Taiwan"
     )
-    depth_min_km: NonNegFloat = 0.0
-    depth_max_km: PosFloat = 40.0
-    depth_step_km: PosFloat = Field(5.0, description="coarse depth step (km)")
-    max_iterations: PosInt = 20
+    depth_min_km: DepthKm = 0.0
+    depth_max_km: Annotated[float, Field(gt=0, le=700)] = 40.0
+    depth_step_km: GridKm = Field(5.0, description="coarse depth step (km)")
+    max_iterations: Annotated[int, Field(gt=0, le=1000)] = 20
     pick_sigma_s: PosFloat = Field(0.1, description="floor of the pick standard error (s)")
     s_sigma_factor: Annotated[float, Field(ge=1)] = Field(
         2.0, description="S floor = factor x pick_sigma_s: S onsets in the P coda are ~2x less "
         "precise than P (Diehl et al. 2009 pick-quality classes [3P])"
     )
-    fixed_depth_km: NonNegFloat = Field(
+    fixed_depth_km: DepthKm = Field(
         10.0, description="depth used when depth is unconstrained (NEIC-style 10 km default)"
     )
     max_depth_sigma_km: PosFloat = Field(
@@ -326,19 +373,19 @@ class LocateConfig(_Model):
     fix_depth_beyond_km: PosFloat = Field(
         100.0, description="fix the depth when the nearest station is farther (km)"
     )
-    depth_distance_ratio: PosFloat = Field(
+    depth_distance_ratio: Annotated[float, Field(gt=0, le=1000)] = Field(
         2.0,
         description="fix the depth when the nearest station is farther than this times the "
         "depth (the larger of the free and the fixed depth): depth needs a station within about "
         "one to two focal depths (Gomberg et al. 1990; mloc 'Depth Constraint' [3P])",
     )
-    model_error_fraction: NonNegFloat = Field(
+    model_error_fraction: Annotated[float, Field(ge=0, le=0.5)] = Field(
         0.03,
         description="travel-time model error, standard deviation as a fraction of the travel "
         "time, added in quadrature to the pick error (NonLinLoc LOCGAU2-style travel-time "
         "dependent error, Lomax et al. 2000 [3P]; 3 %: a 1-D model good to a few % in velocity)",
     )
-    model_error_corr_km: NonNegFloat = Field(
+    model_error_corr_km: Annotated[float, Field(ge=0, le=1000)] = Field(
         20.0,
         description="correlation length of the model errors between stations (km; NonLinLoc "
         "LOCGAU CorrLen [3P]); 0: independent errors",
@@ -355,19 +402,21 @@ class MagnitudeConfig(_Model):
     min_distance_km: NonNegFloat = 0.0
     # IASPEI (2013) ML: the -log A0 term is defined for hypocentral distances up to
     # ~1000 km (Hutton & Boore 1987 data reach ~700 km) [3P]; beyond it ML is not used.
-    max_distance_km: PosFloat = 1000.0
-    outlier_mad: PosFloat = 3.0
-    amplitude_window_s: PosFloat = 30.0
+    max_distance_km: DistanceKm = 1000.0
+    outlier_mad: Annotated[float, Field(gt=0, le=100)] = 3.0
+    amplitude_window_s: TimeoutS = 30.0
     # Broadband surface-wave magnitude Ms_BB (seismo.event.surface, IASPEI 2013 [3P]):
     # 2-160 degrees, depth < 60 km; the preferred magnitude when ML is missing, a P-only
     # lower bound, or Ms_BB >= prefer_ms_bb_from (ML saturates towards ~7, Kanamori 1983 [3P])
     ms_bb: bool = True
-    ms_max_depth_km: PosFloat = 60.0
-    ms_group_velocity_kms: tuple[PosFloat, PosFloat] = (4.0, 2.5)
-    ms_window_pad_s: NonNegFloat = 30.0
-    ms_noise_s: PosFloat = 20.0
-    ms_min_snr: PosFloat = 3.0
-    prefer_ms_bb_from: float = 5.5
+    ms_max_depth_km: DepthKm = 60.0
+    ms_group_velocity_kms: tuple[
+        Annotated[float, Field(gt=0.5, le=10)], Annotated[float, Field(gt=0.5, le=10)]
+    ] = (4.0, 2.5)
+    ms_window_pad_s: DelayS = 30.0
+    ms_noise_s: TimeoutS = 20.0
+    ms_min_snr: Annotated[float, Field(gt=0, le=100)] = 3.0
+    prefer_ms_bb_from: Magnitude = 5.5
 
 
 class IntensityConfig(_Model):
@@ -380,7 +429,7 @@ class IntensityConfig(_Model):
         description="predicted site intensity: the eastern-China relation of GB 18306-2015 "
         "(Chinese scale directly; default) or Atkinson & Wald 2007 (California MMI)",
     )
-    reference_vs30: PosFloat = Field(
+    reference_vs30: Annotated[float, Field(gt=50, le=3000)] = Field(
         500.0,
         description="Vs30 (m/s) of the relation's average site; sites with another vs30 in "
         "sites.toml get a Borcherdt (1994) term (design choice: the stiff-soil / soft-rock "
@@ -389,7 +438,7 @@ class IntensityConfig(_Model):
     china_axis: Literal["mean", "long"] = Field(
         "mean", description="China ellipse relation: mean of long/short axis, or long (upper)"
     )
-    window_s: PosFloat = Field(60.0, description="PGA/PGV window after the S arrival, s")
+    window_s: TimeoutS = Field(60.0, description="PGA/PGV window after the S arrival, s")
     max_anchor_correction: NonNegFloat = Field(
         1.5, description="Bound on the observed-minus-predicted shift applied at sites"
     )
@@ -399,12 +448,35 @@ class IntensityConfig(_Model):
 
 
 class PipelineConfig(_Model):
-    window_s: PosFloat = 60.0
-    preroll_s: NonNegFloat = 30.0
-    postroll_s: NonNegFloat = 60.0
-    safety_margin_s: NonNegFloat = 30.0
+    window_s: Annotated[float, Field(ge=10, le=3600)] = Field(
+        60.0, description="processing window (s); below 10 s the pre-/post-roll read for every "
+        "window multiplies the work without lowering latency"
+    )
+    preroll_s: SpanS = 30.0
+    postroll_s: SpanS = 60.0
+    safety_margin_s: SpanS = 30.0
     event_id_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,15}$")] = "seismo"
-    chunk_s: PosFloat = Field(3600.0, description="seismo detect reads this much data at once")
+    chunk_s: Annotated[float, Field(ge=10, le=86400)] = Field(
+        3600.0, description="seismo detect reads this much data at once (s, <= one day)"
+    )
+    # Event identity (seismo.event.identity, docs/reliability.md): a new solution is
+    # the same event as a known one when both its origin time and its epicentre are
+    # this close. Design choice: losing or regaining the nearest station of a city
+    # network moves the origin by ~0.1-2 s and the epicentre by a few km (more
+    # outside the network); two real events this close in time and space cannot be
+    # told apart by the associator either (stack_window_s).
+    event_match_time_s: Annotated[float, Field(gt=0, le=60)] = Field(
+        5.0, description="origin-time tolerance for matching a solution to a known event (s)"
+    )
+    event_match_distance_km: Annotated[float, Field(gt=0, le=200)] = Field(
+        30.0, description="epicentre tolerance for matching a solution to a known event (km)"
+    )
+
+    @model_validator(mode="after")
+    def _chunk(self) -> PipelineConfig:
+        if self.chunk_s < self.window_s:
+            raise ValueError(f"chunk_s ({self.chunk_s}) must be >= window_s ({self.window_s})")
+        return self
 
 
 # --------------------------------------------------------------------------- store
@@ -418,14 +490,14 @@ class StoreConfig(_Model):
     username: str | None = None
     password_env: str = "SEISMO_INFLUX_PASSWORD"
     token_env: str = "SEISMO_INFLUX_TOKEN"
-    timeout_s: PosFloat = 10.0
-    batch_size: PosInt = 5000
+    timeout_s: TimeoutS = 10.0
+    batch_size: Annotated[int, Field(gt=0, le=100_000)] = 5000
     spool_dir: Path = Path("../var/spool")
     airflow_conn_id: str | None = Field(
         None, description="Airflow Connection (influxdb type) supplying url/token under Airflow"
     )
     server_data_dir: Path = Path("../var/influxdb")
-    retry_interval_s: NonNegFloat = Field(
+    retry_interval_s: DelayS = Field(
         30.0, description="After a failed write, seconds during which writes only spool"
     )
 
@@ -443,7 +515,9 @@ class ChannelConfig(_Model):
     sender: str | None = None
     recipients: list[str] = Field(default_factory=list)
     path: Path | None = None
-    timeout_s: PosFloat = 10.0
+    timeout_s: Annotated[float, Field(gt=0, le=300)] = Field(
+        10.0, description="total deadline of one delivery attempt (s)"
+    )
     format: Literal["cap", "json"] = Field(
         "cap", description="webhook body: CAP XML (application/cap+xml) or a JSON wrapper"
     )
@@ -461,39 +535,42 @@ class AlertRulesConfig(_Model):
     """Alert thresholds. Sources of every default: docs/alerts.md and seismo/alerts/rules.py."""
 
     # design choice: ML 2.5 is about the threshold of being felt in a city (see docs/alerts.md)
-    oncall_min_magnitude: float = 2.5
+    oncall_min_magnitude: Magnitude = 2.5
     # GB/T 17742-2020 degree III: felt indoors by a few people at rest [3P]
-    oncall_min_intensity: float = 3.0
+    oncall_min_intensity: Intensity = 3.0
+    # design choice: a located event in the region without ML or intensity (missing
+    # responses) goes to on-call; an event with no magnitude is still an event
+    oncall_unmeasured: bool = True
     # JMA NWPTAC advises for M >= 6.5 in its area incl. the South China Sea [V]
-    tsunami_min_magnitude: float = 6.5
+    tsunami_min_magnitude: Magnitude = 6.5
     # JMA NWPTAC: no tsunami potential for depth >= 100 km [V]
-    tsunami_max_depth_km: PosFloat = 100.0
+    tsunami_max_depth_km: Annotated[float, Field(gt=0, le=700)] = 100.0
     # design choice: a local ML >= 5.5 from far away or with clipped records is a lower bound
-    saturation_magnitude: float = 5.5
+    saturation_magnitude: Magnitude = 5.5
     saturation_min_clipped_stations: PosInt = 3
     # design choice: beyond ~2x a city network's aperture its location and ML are unreliable
-    saturation_far_distance_km: PosFloat = 100.0
+    saturation_far_distance_km: DistanceKm = 100.0
     # design choice: the offshore test also probes the epicentre's uncertainty circle (capped)
-    offshore_uncertainty_max_km: NonNegFloat = 30.0
+    offshore_uncertainty_max_km: Annotated[float, Field(ge=0, le=1000)] = 30.0
     # the whole uncertainty region counts beyond this 90 % semi-major axis (km) or with a
     # fixed depth; offshore when this share of it is sea (design choices, docs/alerts.md)
-    offshore_region_min_km: PosFloat = 30.0
+    offshore_region_min_km: Annotated[float, Field(gt=0, le=1000)] = 30.0
     offshore_min_sea_fraction: Annotated[float, Field(gt=0, le=1)] = 0.25
     # Update thresholds (issue "Alerts"): |dML| >= 0.3 or hypocentre moved >= 10 km
-    update_min_magnitude_change: PosFloat = 0.3
-    update_min_location_change_km: PosFloat = 10.0
+    update_min_magnitude_change: Annotated[float, Field(gt=0, le=2)] = 0.3
+    update_min_location_change_km: Annotated[float, Field(gt=0, le=1000)] = 10.0
     # one CAP <area> per site whose predicted intensity reaches this (GB/T 17742 degree III)
-    area_min_site_intensity: float = 3.0
-    area_site_radius_km: NonNegFloat = 5.0
+    area_min_site_intensity: Intensity = 3.0
+    area_site_radius_km: Annotated[float, Field(ge=0, le=1000)] = 5.0
 
 
 class AlertsConfig(_Model):
     enabled: bool = True
     sender: str = "seismo@example.invalid"
     outbox_dir: Path = Path("../var/outbox")
-    expire_s: PosFloat = 3600.0
-    backoff_initial_s: PosFloat = 2.0
-    backoff_max_s: PosFloat = 300.0
+    expire_s: Annotated[float, Field(gt=0, le=7 * 86400)] = 3600.0
+    backoff_initial_s: Annotated[float, Field(gt=0, le=3600)] = 2.0
+    backoff_max_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
     rules: AlertRulesConfig = Field(default_factory=AlertRulesConfig)
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     groups: dict[str, list[str]] = Field(
@@ -523,9 +600,9 @@ class AlertsConfig(_Model):
 
 # --------------------------------------------------------------------------- health
 class HealthConfig(_Model):
-    window_s: PosFloat = 600.0
-    warn_latency_s: PosFloat = 60.0
-    fail_latency_s: PosFloat = 600.0
+    window_s: Annotated[float, Field(ge=60, le=86400)] = 600.0
+    warn_latency_s: Annotated[float, Field(gt=0, le=86400)] = 60.0
+    fail_latency_s: Annotated[float, Field(gt=0, le=86400)] = 600.0
     warn_availability_pct: Annotated[float, Field(ge=0, le=100)] = 98.0
     fail_availability_pct: Annotated[float, Field(ge=0, le=100)] = 80.0
     spike_threshold: PosFloat = 20.0
@@ -548,7 +625,9 @@ class HealthConfig(_Model):
     rate_tolerance: PosFloat = Field(
         1e-4, description="FAIL when |rate/StationXML rate - 1| exceeds this"
     )
-    psd_length_s: PosFloat = Field(300.0, description="PPSD segment length, s (<= window)")
+    psd_length_s: Annotated[float, Field(ge=10, le=86400)] = Field(
+        300.0, description="PPSD segment length, s (<= window)"
+    )
     psd_bands_s: list[tuple[float, float]] = Field(
         default_factory=lambda: [(0.1, 1.0), (1.0, 10.0)],
         description="Period bands (s) compared with Peterson's NLNM/NHNM",
@@ -594,8 +673,8 @@ class AirflowConfig(_Model):
     health_schedule: str = "*/10 * * * *"
     report_schedule: str = "@daily"
     retries: Annotated[int, Field(ge=0, le=10)] = 2
-    retry_delay_s: NonNegFloat = 5.0
-    run_timeout_s: PosFloat = 50.0
+    retry_delay_s: DelayS = 5.0
+    run_timeout_s: Annotated[float, Field(gt=0, le=86400)] = 50.0
 
 
 class ExternalConfig(_Model):
@@ -611,10 +690,10 @@ class ExternalConfig(_Model):
 
     fdsn_url: str | None = None
     quakeml_dir: Path | None = None
-    min_magnitude: float = 4.0
-    timeout_s: PosFloat = 10.0
-    max_time_s: PosFloat = 60.0
-    max_distance_km: PosFloat = 300.0
+    min_magnitude: Magnitude = 4.0
+    timeout_s: TimeoutS = 10.0
+    max_time_s: Annotated[float, Field(gt=0, le=600)] = 60.0
+    max_distance_km: DistanceKm = 300.0
 
 
 class Settings(_Model):
@@ -680,10 +759,28 @@ def config_path(path: str | os.PathLike[str] | None = None) -> Path:
     return Path(env) if env else DEFAULT_CONFIG
 
 
+def _non_finite(node: Any, key: str = "") -> list[str]:
+    """Dotted keys of NaN/infinite numbers in raw configuration data."""
+    if isinstance(node, float) and not math.isfinite(node):
+        return [f"{key or '<top level>'}: {node} is not a finite number"]
+    if isinstance(node, dict):
+        return [m for k, v in node.items() for m in _non_finite(v, f"{key}.{k}" if key else k)]
+    if isinstance(node, list | tuple):
+        return [m for i, v in enumerate(node) for m in _non_finite(v, f"{key}.{i}")]
+    return []
+
+
 def parse_settings(data: dict[str, Any], source: Path, base: Path | None = None) -> Settings:
-    """Validate a configuration mapping; relative paths resolve against ``base``."""
+    """Validate a configuration mapping strictly; relative paths resolve against ``base``.
+
+    Strict means as TOML/JSON types: a string never stands for a number or a
+    boolean; NaN and infinities are rejected with the key named.
+    """
+    bad = _non_finite(data)
+    if bad:
+        raise ConfigError(f"invalid configuration in {source}: " + "; ".join(bad))
     try:
-        settings = Settings.model_validate(data)
+        settings = Settings.model_validate_json(json.dumps(data, default=str), strict=True)
     except ValidationError as exc:
         raise ConfigError(_format_error(source, exc)) from None
     resolved = _resolve_paths(settings, (base or source.parent).resolve())
@@ -840,7 +937,48 @@ def secret(env_name: str | None) -> str | None:
     return value or None
 
 
+#: Query parameters whose value is a credential (``?apikey=…``, ``&token=…``).
+_SECRET_PARAM = re.compile(r"key|token|secret|pass|pwd|auth|sig|credential", re.IGNORECASE)
+_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+MASK = "***"
+
+
+def mask_url(url: str) -> str:
+    """``url`` with credentials masked: ``user:password@`` and secret query values.
+
+    ``http://ops:pw@h/x?apikey=abc&db=s`` -> ``http://***@h/x?apikey=***&db=s``.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "<unparsable url>"
+    netloc = parts.netloc
+    secret_query = any(_SECRET_PARAM.search(k) for k, _ in parse_qsl(parts.query))
+    if "@" not in netloc and not secret_query:
+        return url  # nothing to mask: the URL as written (``sim://`` stays ``sim://``)
+    if "@" in netloc:
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = f"{MASK}@{host}" + (f":{port}" if port is not None else "")
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(_SECRET_PARAM.search(k) for k, _ in pairs):
+            query = urlencode([(k, MASK if _SECRET_PARAM.search(k) else v) for k, v in pairs],
+                              safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every URL in it passed through :func:`mask_url`."""
+    return _URL_IN_TEXT.sub(lambda m: mask_url(m.group(0)), text)
+
+
 def _mask(node: Any) -> Any:
+    if isinstance(node, str):
+        return mask_secrets(node)
     if isinstance(node, dict):
         out = {}
         for k, v in node.items():
@@ -852,7 +990,7 @@ def _mask(node: Any) -> Any:
     if isinstance(node, list | tuple):
         return [_mask(v) for v in node]
     if isinstance(node, Path):
-        return str(node)
+        return mask_secrets(str(node))
     return node
 
 

@@ -7,11 +7,12 @@ StationXML given (a file, or a directory of ``*.xml`` files).
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from obspy import Inventory, UTCDateTime, read_inventory
-from obspy.core.inventory import Channel
+from obspy.core.inventory import Channel, Response
 
 from seismo.errors import InventoryError
 from seismo.model import ChannelKind
@@ -161,6 +162,146 @@ def stations(inv: Inventory, time: UTCDateTime | None = None) -> list[StationInf
             )
     out.sort(key=lambda s: s.id)
     return out
+
+
+@dataclass(frozen=True)
+class ResponseGap:
+    """A channel whose full instrument response is missing or unusable.
+
+    ``sensitivity`` is the stated overall sensitivity (counts per input unit)
+    that amplitudes fall back on, None when the channel states none either.
+    """
+
+    seed_id: str
+    reason: str
+    sensitivity: float | None
+    kind: ChannelKind | None
+
+
+def _full_response_problem(channel: Channel) -> str | None:
+    """Why ``channel``'s response cannot be evaluated to ground velocity (None: it can)."""
+    resp = channel.response
+    if resp is None:
+        return "no response"
+    if not resp.response_stages:
+        return "no response stages"
+    try:
+        val = resp.get_evalresp_response_for_frequencies(
+            [1.0], output="VEL", hide_sensitivity_mismatch_warning=True
+        )
+    except Exception as exc:  # ObsPy raises many kinds for incomplete responses
+        return f"response cannot be evaluated ({type(exc).__name__})"
+    if not (abs(complex(val[0])) > 0 and math.isfinite(abs(complex(val[0])))):
+        return "response is zero or not finite at 1 Hz"
+    return None
+
+
+def _stated_sensitivity(channel: Channel) -> float | None:
+    resp = channel.response
+    if resp is None or resp.instrument_sensitivity is None:
+        return None
+    value = resp.instrument_sensitivity.value
+    if value is None or not math.isfinite(value) or value <= 0:
+        return None
+    return float(value)
+
+
+_USABLE: dict[int, tuple[Channel, object, int, Response | None]] = {}
+_USABLE_MAX = 4096
+
+
+def usable_response(channel: Channel) -> Response | None:
+    """The response to use for amplitudes (ML, PGA/PGV) of ``channel``.
+
+    The channel's full response when it can be evaluated; else a flat response
+    built from its stated overall sensitivity (counts per m/s or m/s², ObsPy's
+    public ``Response.from_paz`` with no poles and zeros), exact inside the
+    sensor's flat band and approximate outside it; None when the channel states
+    no usable sensitivity or its input units are neither velocity nor
+    acceleration (then it gives no ML and no intensity). Cached per channel
+    object (the check evaluates the response).
+    """
+    stages = len(channel.response.response_stages) if channel.response is not None else -1
+    hit = _USABLE.get(id(channel))
+    if hit is not None and hit[0] is channel and hit[1] is channel.response and hit[2] == stages:
+        return hit[3]
+    resp = _usable_response(channel)
+    if len(_USABLE) >= _USABLE_MAX:
+        _USABLE.clear()
+    _USABLE[id(channel)] = (channel, channel.response, stages, resp)
+    return resp
+
+
+def _usable_response(channel: Channel) -> Response | None:
+    if _full_response_problem(channel) is None:
+        return channel.response
+    sens = _stated_sensitivity(channel)
+    if sens is None or channel.response is None:
+        return None
+    sensitivity = channel.response.instrument_sensitivity
+    units = (sensitivity.input_units or "").strip().upper() if sensitivity else ""
+    kind = _KIND_BY_UNITS.get(units)
+    if kind is None:
+        return None
+    scale = 1e9 if units.startswith("NM") else 1.0  # counts per nm/s -> counts per m/s
+    return Response.from_paz(
+        zeros=[], poles=[], stage_gain=sens * scale,
+        stage_gain_frequency=float(sensitivity.frequency or 1.0) if sensitivity else 1.0,
+        input_units="M/S" if kind == "velocity" else "M/S**2", output_units="COUNTS",
+    )
+
+
+def response_gaps(inv: Inventory, time: UTCDateTime | None = None) -> list[ResponseGap]:
+    """Channels (active at ``time``) without a usable full response, sorted by id."""
+    out: list[ResponseGap] = []
+    for net in inv.networks:
+        for sta in net.stations:
+            if time is not None and not sta.is_active(time=time):
+                continue
+            for ch in sta.channels:
+                if time is not None and not ch.is_active(time=time):
+                    continue
+                why = _full_response_problem(ch)
+                if why is None:
+                    continue
+                sens = _stated_sensitivity(ch) if usable_response(ch) is not None else None
+                sid = f"{net.code}.{sta.code}.{ch.location_code or ''}.{ch.code}"
+                out.append(ResponseGap(sid, why, sens, channel_kind(ch)))
+    return sorted(out, key=lambda g: g.seed_id)
+
+
+def describe_response_gaps(gaps: list[ResponseGap], n_channels: int) -> str | None:
+    """One message saying which channels lack a usable response and what that disables."""
+    if not gaps:
+        return None
+    flat = [g for g in gaps if g.sensitivity is not None]
+    none = [g for g in gaps if g not in flat]
+
+    def ids(gs: list[ResponseGap]) -> str:
+        shown = ", ".join(f"{g.seed_id} ({g.reason})" for g in gs[:12])
+        return shown + (f" and {len(gs) - 12} more" if len(gs) > 12 else "")
+
+    parts = [f"{len(gaps)} of {n_channels} channels lack a usable instrument response."]
+    if flat:
+        parts.append(
+            f"{len(flat)} use their stated sensitivity instead (flat response assumed: ML and "
+            f"intensity from them are approximate outside the sensor's flat band): {ids(flat)}."
+        )
+    if none:
+        parts.append(
+            f"{len(none)} state no usable sensitivity either: they are picked (events are "
+            f"located) but give NO ML and NO intensity: {ids(none)}."
+        )
+    return " ".join(parts)
+
+
+def report_response_gaps(inv: Inventory) -> str | None:
+    """Log once, as a warning, which channels lack a usable response; return the message."""
+    n = sum(len(sta.channels) for net in inv.networks for sta in net.stations)
+    msg = describe_response_gaps(response_gaps(inv), n)
+    if msg:
+        log.warning("%s", msg)
+    return msg
 
 
 def station_map(inv: Inventory) -> dict[str, StationInfo]:

@@ -61,9 +61,86 @@ def test_wrong_type_is_named(tmp_path: Path) -> None:
 def test_out_of_range_is_named(tmp_path: Path) -> None:
     p = _write(tmp_path, BASE.replace("window_s = 60.0", "window_s = -5"))
     with pytest.raises(
-        ConfigError, match=r"pipeline\.window_s: Input should be greater than 0 \(got -5\)"
+        ConfigError,
+        match=r"pipeline\.window_s: Input should be greater than or equal to 10 \(got -5\)",
     ):
         load_settings(p)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("oncall_min_magnitude = 2.5", "oncall_min_magnitude = nan",
+         "alerts.rules.oncall_min_magnitude"),
+        ("window_s = 60.0", "window_s = inf", "pipeline.window_s"),
+        ("retry_delay_s = 1.0", "retry_delay_s = -inf", "feeds.retry_delay_s"),
+        ("psd_bands_s = [[0.1, 1.0]", "psd_bands_s = [[nan, 1.0]", "health.psd_bands_s.0.0"),
+    ],
+)
+def test_nan_and_inf_are_rejected_naming_the_key(
+    tmp_path: Path, old: str, new: str, key: str
+) -> None:
+    """``oncall_min_magnitude = nan`` would compare False with every ML: alerts off."""
+    assert old in BASE
+    p = _write(tmp_path, BASE.replace(old, new, 1))
+    with pytest.raises(ConfigError, match=rf"{key}: .*not a finite number"):
+        load_settings(p)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("window_s = 60.0", "window_s = 1e-6", "pipeline.window_s"),
+        ("timeout_s = 10.0", "timeout_s = 1e9", "feeds.timeout_s"),
+        ("oncall_min_magnitude = 2.5", "oncall_min_magnitude = 25.0",
+         "alerts.rules.oncall_min_magnitude"),
+        ("oncall_min_intensity = 3.0", "oncall_min_intensity = 30.0",
+         "alerts.rules.oncall_min_intensity"),
+    ],
+)
+def test_absurd_values_are_rejected(tmp_path: Path, old: str, new: str, key: str) -> None:
+    assert old in BASE
+    p = _write(tmp_path, BASE.replace(old, new, 1))
+    with pytest.raises(ConfigError, match=rf"{key}: Input should be"):
+        load_settings(p)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("[store]\nenabled = true", '[store]\nenabled = "yes"', "store.enabled"),
+        ("oncall_min_magnitude = 2.5", 'oncall_min_magnitude = "2.5"',
+         "alerts.rules.oncall_min_magnitude"),
+        ("seedlink_port = 18000", 'seedlink_port = "18000"', "simulator.seedlink_port"),
+        ("retries = 2\n", "retries = 2.0\n", "feeds.retries"),
+    ],
+)
+def test_quoted_numbers_and_booleans_are_not_coerced(
+    tmp_path: Path, old: str, new: str, key: str
+) -> None:
+    assert old in BASE
+    p = _write(tmp_path, BASE.replace(old, new, 1))
+    with pytest.raises(ConfigError, match=rf"{key}: Input should be a valid"):
+        load_settings(p)
+
+
+def test_credentials_in_urls_are_masked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``seismo config check`` never shows a password or API key written into a URL."""
+    text = BASE.replace('default = "sim://"',
+                        'default = "seedlink://ops:Hunter2pw@10.1.2.3:18000"', 1)
+    text = text.replace("[alerts.channels.audit]", '[alerts.channels.hook]\nkind = "webhook"\n'
+                        'url = "https://bot:S3cretTok@hooks.example/x?apikey=K3yV4lue&room=1"\n\n'
+                        "[alerts.channels.audit]")
+    assert text != BASE
+    p = _write(tmp_path, text)
+    assert main(["--config", str(p), "config", "check"]) == 0
+    out = capsys.readouterr().out
+    for secret_text in ("Hunter2pw", "S3cretTok", "K3yV4lue", "ops:", "bot:"):
+        assert secret_text not in out
+    assert "seedlink://***@10.1.2.3:18000" in out
+    assert "https://***@hooks.example/x?apikey=***&room=1" in out
 
 
 def test_cross_field_rule_is_named(tmp_path: Path) -> None:

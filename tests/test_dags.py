@@ -231,6 +231,43 @@ def test_station_health_dag_stores_health(
     assert {h.status for h in summaries} <= {"OK", "WARN", "FAIL"}
 
 
+@pytest.mark.slow
+def test_every_feed_down_raises_one_network_down_notice(
+    airflow_db: None, servers: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No station delivers: the on-call group gets a notice (once an hour), not silence."""
+    _, influx = servers
+    cfg = _config(tmp_path, "seedlink://127.0.0.1:1", influx)
+    s = load_settings(cfg)
+    run_at = ORIGIN + 60 + s.pipeline.postroll_s + s.pipeline.safety_margin_s
+    for t in (run_at, run_at + 60):  # two runs in the same hour
+        dr = _run_dag(cfg, t, monkeypatch)
+        assert str(dr.state) in ("success", "DagRunState.SUCCESS")
+    caps = list((tmp_path / "cap").glob("*.xml"))
+    assert len(caps) == 1 and ".oncall." in caps[0].name and "network-down" in caps[0].name
+    body = caps[0].read_text()
+    assert "NETWORK DOWN" in body and "0 of 20 stations delivered data" in body
+
+
+def test_station_health_names_the_stations_that_are_down(
+    servers: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seismo.inventory import load_inventory, stations
+    from seismo.shells.airflow_tasks import station_health
+
+    seedlink, influx = servers
+    base = load_settings(DEFAULT_CONFIG)
+    dead = [st.id for st in stations(load_inventory(base.network.inventory))[:2]]
+    cfg = _config(tmp_path, seedlink, influx, dict.fromkeys(dead, "seedlink://127.0.0.1:1"))
+    s = load_settings(cfg)  # a short health window keeps the test quick
+    health = s.health.model_copy(update={"window_s": 120.0, "psd_length_s": 60.0})
+    cfg.write_text(settings_to_toml(s.model_copy(update={"health": health})), encoding="utf-8")
+    monkeypatch.setenv("SEISMO_CONFIG", str(cfg))
+    out = station_health(ORIGIN + 300, None)
+    assert out["down"] == sorted(dead)
+    assert set(dead) <= set(out["failing"]) and all(out["failing"][d] for d in dead)
+
+
 def test_daily_report_dag_writes_bulletin(
     airflow_db: None, servers: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -104,3 +104,50 @@ def test_select_station(inventory) -> None:  # type: ignore[no-untyped-def]
     assert select_station(inventory, sid).id == sid
     with pytest.raises(InventoryError, match=r"'XX\.NOPE' is not in the inventory"):
         select_station(inventory, "XX.NOPE")
+
+
+def test_channels_without_usable_response_are_named_with_what_they_lose(inventory) -> None:  # type: ignore[no-untyped-def]
+    import copy
+
+    from seismo.inventory import describe_response_gaps, response_gaps
+
+    assert response_gaps(inventory) == []
+    inv = copy.deepcopy(inventory)
+    sta = inv.networks[0].stations[0]
+    z, n = sorted(sta.channels, key=lambda c: c.code)[-1], sta.channels[0]
+    z.response = None  # nothing at all
+    n.response.response_stages = []  # only the stated sensitivity
+    gaps = {g.seed_id: g for g in response_gaps(inv)}
+    zid = f"{inv.networks[0].code}.{sta.code}.{z.location_code}.{z.code}"
+    nid = f"{inv.networks[0].code}.{sta.code}.{n.location_code}.{n.code}"
+    assert set(gaps) == {zid, nid}
+    assert gaps[zid].sensitivity is None and gaps[zid].reason == "no response"
+    assert gaps[nid].sensitivity == n.response.instrument_sensitivity.value
+    msg = describe_response_gaps(list(gaps.values()), 60)
+    assert msg is not None and "2 of 60 channels" in msg
+    assert f"{nid} (no response stages)" in msg and "stated sensitivity" in msg
+    assert f"{zid} (no response)" in msg and "NO ML and NO intensity" in msg
+
+
+def test_usable_response_falls_back_on_the_stated_sensitivity(inventory) -> None:  # type: ignore[no-untyped-def]
+    import copy
+
+    import numpy as np
+
+    from seismo.inventory import usable_response
+
+    inv = copy.deepcopy(inventory)
+    chans = [c for c in inv.networks[0].stations[0].channels]
+    full = chans[0]
+    assert usable_response(full) is full.response
+    sens = full.response.instrument_sensitivity
+    f0 = float(sens.frequency)
+    want = abs(full.response.get_evalresp_response_for_frequencies([f0], output="VEL")[0])
+    full.response.response_stages = []  # only the stated sensitivity is left
+    flat = usable_response(full)
+    assert flat is not None
+    got = abs(flat.get_evalresp_response_for_frequencies([f0], output="VEL")[0])
+    assert got == pytest.approx(want, rel=0.05)  # the same at the sensitivity frequency
+    assert np.isfinite(got)
+    full.response = None
+    assert usable_response(full) is None

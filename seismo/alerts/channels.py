@@ -8,22 +8,24 @@ named in the configuration at send time and never appear in messages or logs.
 
 from __future__ import annotations
 
-import functools
+import base64
+import contextlib
+import http.client
 import json
 import logging
 import smtplib
+import socket
 import ssl
-import urllib.error
-import urllib.request
+import threading
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from seismo.alerts.cap import CAP_MIME, short_hash
 from seismo.alerts.outbox import DeliveryItem, safe_name, write_replace
-from seismo.config import ChannelConfig, secret
+from seismo.config import ChannelConfig, mask_url, secret
 from seismo.errors import AlertError
 
 log = logging.getLogger(__name__)
@@ -44,33 +46,19 @@ class Channel(Protocol):
         ...
 
 
-def _redact(url: str) -> str:
-    """``url`` without user:password@ (for messages)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Refuse redirects: urllib would turn a redirected POST into a GET without the body."""
-
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-@functools.lru_cache(maxsize=1)
-def _opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(_NoRedirect)
+#: Bytes of a webhook answer body read at most (the status line decides).
+_MAX_ANSWER = 65536
 
 
 class WebhookChannel:
     """POST each message to ``url``: CAP XML (``application/cap+xml``) or a JSON wrapper.
 
     A 2xx answer is a delivery; anything else (HTTP error, a redirect, refused
-    connection, timeout after ``timeout_s`` seconds) raises AlertError and the
-    outbox retries.
+    connection) raises AlertError and the outbox retries. ``timeout_s`` is a
+    *total* deadline for one attempt — connect, send, and the whole answer: a
+    receiver that trickles its answer byte by byte is cut off when it expires
+    and the attempt counts as failed (a per-read socket timeout would let it
+    hold the sender indefinitely).
     ``token_env`` names the environment variable holding a bearer token.
     """
 
@@ -84,7 +72,7 @@ class WebhookChannel:
         fmt: str = "cap",
     ) -> None:
         if urlsplit(url).scheme not in ("http", "https"):
-            raise AlertError(f"webhook channel '{name}': url {_redact(url)!r} is not http(s)")
+            raise AlertError(f"webhook channel '{name}': url {mask_url(url)!r} is not http(s)")
         if fmt not in ("cap", "json"):
             raise AlertError(f"webhook channel '{name}': format {fmt!r} is not cap or json")
         self.name = name
@@ -119,19 +107,57 @@ class WebhookChannel:
                     "(bearer token) is not set"
                 )
             headers["Authorization"] = f"Bearer {token}"
-        req = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-        where = f"webhook channel '{self.name}' ({_redact(self.url)})"
-        try:
-            with _opener().open(req, timeout=self.timeout_s) as resp:
-                status = resp.status
-                resp.read(65536)
-        except urllib.error.HTTPError as exc:
-            raise AlertError(f"{where}: HTTP {exc.code} {exc.reason}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise AlertError(f"{where}: {reason}") from None
+        where = f"webhook channel '{self.name}' ({mask_url(self.url)})"
+        status, reason = self._post(body, headers, where)
         if not 200 <= status < 300:
-            raise AlertError(f"{where}: HTTP {status}")
+            raise AlertError(f"{where}: HTTP {status} {reason}".rstrip())
+
+    def _post(self, body: bytes, headers: dict[str, str], where: str) -> tuple[int, str]:
+        """POST within the total deadline; return (status, reason)."""
+        parts = urlsplit(self.url)
+        host, port = parts.hostname or "", parts.port
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if parts.username or parts.password:
+            raw = f"{parts.username or ''}:{parts.password or ''}".encode()
+            headers = {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii"),
+                       **headers}
+        conn: http.client.HTTPConnection
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(host, port, timeout=self.timeout_s,
+                                               context=ssl.create_default_context())
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=self.timeout_s)
+        expired = threading.Event()
+
+        def cut_off() -> None:
+            expired.set()
+            sock = conn.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(self.timeout_s, cut_off)
+        timer.daemon = True
+        timer.start()
+        try:
+            conn.request("POST", path, body=body, headers=headers)
+            resp = conn.getresponse()
+            resp.read(_MAX_ANSWER)
+            status, reason = resp.status, resp.reason
+        except (OSError, http.client.HTTPException) as exc:
+            if expired.is_set():
+                raise AlertError(
+                    f"{where}: no complete answer within the {self.timeout_s:g} s deadline"
+                ) from None
+            raise AlertError(f"{where}: {type(exc).__name__}: {exc}") from None
+        finally:
+            timer.cancel()
+            conn.close()
+        if expired.is_set():  # the answer completed as the deadline passed: not a delivery
+            raise AlertError(
+                f"{where}: no complete answer within the {self.timeout_s:g} s deadline"
+            )
+        return status, reason
 
 
 class SmtpChannel:

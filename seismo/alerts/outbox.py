@@ -65,8 +65,10 @@ def thread_key(stream: str, subject_id: str, group: str) -> str:
 class QueuedMessage:
     """A CAP message recorded in the outbox, with the channels it goes to.
 
-    ``magnitude``, ``latitude``, ``longitude``, ``depth_km`` (degrees, km) and
-    ``saturated`` snapshot the event as alerted, for Update decisions.
+    ``magnitude``, ``latitude``, ``longitude``, ``depth_km`` (degrees, km),
+    ``origin_time`` (ISO 8601 UTC) and ``saturated`` snapshot the event as
+    alerted, for Update decisions and for matching a new solution to the event
+    (:mod:`seismo.event.identity`).
     ``created`` is epoch seconds (UTC).
     """
 
@@ -90,6 +92,7 @@ class QueuedMessage:
     longitude: float | None = None
     depth_km: float | None = None
     saturated: bool = False
+    origin_time: str | None = None
 
     @property
     def reference(self) -> str:
@@ -245,6 +248,38 @@ class Outbox:
         pattern = str(self.messages / f"{glob.escape(thread)}__*.json")
         out = [QueuedMessage.from_dict(self._load(Path(p))) for p in glob.glob(pattern)]
         return sorted(out, key=lambda m: m.seq)
+
+    def latest_by_subject(self, stream: str, keep: Callable[[str], bool]) -> list[QueuedMessage]:
+        """The newest message of every thread of ``stream`` whose subject id passes ``keep``.
+
+        Only the file names are listed; files are read for the kept subjects only.
+        """
+        newest: dict[str, tuple[int, Path]] = {}
+        prefix = f"{stream}__"
+        if not self.messages.is_dir():
+            return []
+        with os.scandir(self.messages) as entries:
+            for entry in entries:
+                name = entry.name
+                if not name.startswith(prefix) or not name.endswith(".json"):
+                    continue
+                parts = name[:-5].split("__")
+                if len(parts) != 5 or not keep(parts[1]):
+                    continue
+                try:
+                    seq = int(parts[3])
+                except ValueError:
+                    continue
+                thread = "__".join(parts[:3])
+                if thread not in newest or seq > newest[thread][0]:
+                    newest[thread] = (seq, Path(entry.path))
+        out = []
+        for _, path in newest.values():
+            try:
+                out.append(QueuedMessage.from_dict(self._load(path)))
+            except AlertError as exc:
+                log.error("%s", exc)
+        return out
 
     def threads(self, prefix: str) -> list[str]:
         """Thread keys that start with ``prefix`` (e.g. ``actual__<event>__``)."""

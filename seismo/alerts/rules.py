@@ -10,7 +10,12 @@ On-call group ("oncall")
     * observed maximum intensity or any predicted site intensity (GB/T 17742)
       >= ``oncall_min_intensity``, or
     * any event that is ML-saturated or triggers the tsunami rule (the duty
-      seismologist always hears about what the tsunami centre hears about).
+      seismologist always hears about what the tsunami centre hears about), or
+    * a located event inside the region with *neither* ML *nor* any intensity
+      (``oncall_unmeasured``, on by default): an event with no magnitude is
+      still an event. It happens when the stations lack usable instrument
+      responses (or their amplitudes are unusable); the message says
+      "magnitude unknown", and the seismologist judges it.
 
 Tsunami centre ("tsunami")
     * the epicentre is offshore (GLOBE land mask via ``global-land-mask``, see
@@ -338,6 +343,11 @@ def evaluate(
         reasons.append(f"oncall: intensity {imax:.1f} >= {rules.oncall_min_intensity:g}")
     if saturated or tsunami:
         oncall = True
+    if (rules.oncall_unmeasured and inside and mag is None and imax is None
+            and not oncall):
+        oncall = True
+        reasons.append("oncall: located in region, magnitude and intensity unknown "
+                       "(no usable amplitudes)")
     return AlertDecision(
         event_id=event.id,
         oncall=oncall,

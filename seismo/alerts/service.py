@@ -44,6 +44,7 @@ from seismo.alerts.outbox import (
 from seismo.alerts.rules import ENGINEERS, ONCALL, TSUNAMI, AlertDecision, evaluate
 from seismo.config import AlertsConfig, Settings
 from seismo.errors import AlertError, ConfigError
+from seismo.event.identity import KnownEvent, origin_time_bounds
 from seismo.event.sites import load_sites
 from seismo.geo import distance_km
 from seismo.model import Event
@@ -210,6 +211,7 @@ class AlertService:
             longitude=None if event is None else _finite(event.longitude),
             depth_km=None if event is None else _finite(event.depth_km),
             saturated=saturated,
+            origin_time=None if event is None else str(event.time),
         )
         return self.outbox.add(msg)
 
@@ -361,6 +363,30 @@ class AlertService:
                 built, thread=thread, seq=1, subject_id=subject_id, group=group, now=t
             )
         return [rec] if new else []
+
+    def known_events(self, since: UTCDateTime, until: UTCDateTime) -> list[KnownEvent]:
+        """Events alerted on (this service's stream) with origin time in [since, until].
+
+        Returns :class:`~seismo.event.identity.KnownEvent` entries (version 0:
+        the outbox does not know the stored version). Only the messages of event
+        ids whose encoded time fits the range are read.
+        """
+
+        def near(subject_id: str) -> bool:
+            if subject_id.startswith("notice."):
+                return False
+            bounds = origin_time_bounds(subject_id)
+            return bounds is None or (bounds[0] <= until and since <= bounds[1])
+
+        out: list[KnownEvent] = []
+        for m in self.outbox.latest_by_subject(self.stream, near):
+            if m.origin_time is None or m.latitude is None or m.longitude is None:
+                continue
+            t = UTCDateTime(m.origin_time)
+            if since <= t <= until:
+                out.append(KnownEvent(m.subject_id, t, m.latitude, m.longitude, m.depth_km,
+                                      m.magnitude, 0))
+        return out
 
     def _send(self, item: DeliveryItem) -> None:
         channel = self.channels.get(item.channel)

@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "detect",
         help="detect, locate and characterise events over a time range (replay / backfill)",
         description="Process [--start, --end) from the configured feeds (or --feed) in windows, "
-        "exactly as the minute-by-minute pipeline does.",
+        "exactly as the minute-by-minute pipeline does. Exit code 3: alerts were processed "
+        "but some results could not be stored (spool unusable and InfluxDB unreachable).",
     )
     p.add_argument("--start", required=True, help="range start, ISO 8601 UTC")
     p.add_argument("--end", required=True, help="range end, ISO 8601 UTC")
@@ -104,17 +105,31 @@ class _Progress:
             return
         pct = int(100 * done / self.total)
         el = time.monotonic() - self.t0
-        eta = el / done * (self.total - done) if done else 0.0
+        rate = done / el if el > 0 else 0.0
+        eta = (self.total - done) / rate if rate > 0 else 0.0
         bar = "#" * (pct // 4) + "." * (25 - pct // 4)
         line = (
             f"[{bar}] {done}/{self.total} windows, {n_events} events, "
-            f"{el:.0f}s elapsed, ETA {eta:.0f}s"
+            f"{rate:.1f} windows/s, {_hms(el)} elapsed, ETA {_hms(eta)}"
         )
         if self.tty:
             print("\r" + line, end="" if done < self.total else "\n", file=sys.stderr, flush=True)
-        elif pct // 10 != self.last_pct // 10 or done == self.total:
+        elif pct != self.last_pct or done == self.total:
             print(line, file=sys.stderr, flush=True)
         self.last_pct = pct
+
+
+def _hms(seconds: float) -> str:
+    """``1d02h03m`` / ``2h03m04s`` / ``3m04s`` / ``5s``."""
+    s = int(seconds)
+    d, s = divmod(s, 86400)
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    if d:
+        return f"{d}d{h:02d}h{m:02d}m"
+    if h:
+        return f"{h}h{m:02d}m{s:02d}s"
+    return f"{m}m{s:02d}s" if m else f"{s}s"
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -153,4 +168,4 @@ def _run(args: argparse.Namespace) -> int:
 
         write_json(summary.events, args.json)
     print(summary.render())
-    return 0
+    return 3 if summary.store_errors else 0

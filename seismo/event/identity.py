@@ -8,17 +8,30 @@ window give one event with one id (see :mod:`seismo.shells.window`).
 
 Encoding (:func:`event_id`) and decoding (:func:`event_id_time`,
 :func:`origin_time_bounds`) live here and nowhere else.
+
+An id from the earliest pick changes when that pick changes (the nearest
+station was down, then recovered). So before a new solution gets a new id it is
+*matched* (:func:`match_event`) against the events already known (stored,
+alerted, seen; :class:`KnownEvent`): origin time within
+``pipeline.event_match_time_s`` and epicentre within
+``pipeline.event_match_distance_km`` (docs/reliability.md). A match keeps the
+known id; :func:`same_solution` tells a repeat (same version) from a changed
+solution (next version). The DAG, ``seismo detect`` and drills use this through
+:meth:`seismo.shells.publish.Runner.identify`; a streaming shell uses the same
+functions.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from obspy import UTCDateTime
 
+from seismo import geo
 from seismo.errors import DataError
-from seismo.model import Pick
+from seismo.model import Event, Pick
 
 #: The time part of an event id: first pick time to 10 ms.
 _ID_TIME = re.compile(r"(\d{8}T\d{6})(\d{2})$")
@@ -66,3 +79,66 @@ def origin_time_bounds(event_id: str) -> tuple[UTCDateTime, UTCDateTime] | None:
     if t is None:
         return None
     return t - ORIGIN_BEFORE_ID_S, t + ORIGIN_AFTER_ID_S
+
+
+# --------------------------------------------------------------------------- matching
+@dataclass(frozen=True)
+class KnownEvent:
+    """What identifies an already known event: id, origin and version (0: not known)."""
+
+    id: str
+    time: UTCDateTime
+    latitude: float
+    longitude: float
+    depth_km: float | None = None
+    magnitude: float | None = None
+    version: int = 0
+
+    @classmethod
+    def of(cls, e: Event) -> KnownEvent:
+        return cls(e.id, e.time, e.latitude, e.longitude, e.depth_km, e.magnitude, e.version)
+
+
+def match_event(
+    event: Event, known: Sequence[KnownEvent], time_s: float, distance_km: float
+) -> KnownEvent | None:
+    """The known event that ``event`` is a solution of, or None.
+
+    A known event matches when its origin time is within ``time_s`` and its
+    epicentre within ``distance_km``; of several, the closest in normalised
+    time + distance wins.
+    """
+    best: tuple[float, KnownEvent] | None = None
+    for k in known:
+        dt = abs(float(event.time - k.time))
+        if dt > time_s:
+            continue
+        d = float(geo.distance_km(event.latitude, event.longitude, k.latitude, k.longitude))
+        if not d <= distance_km:
+            continue
+        score = dt / time_s + d / distance_km
+        if best is None or score < best[0]:
+            best = (score, k)
+    return None if best is None else best[1]
+
+
+def same_solution(event: Event, known: KnownEvent) -> bool:
+    """Whether ``event`` repeats ``known``'s solution (reprocessing the same data)."""
+    def close(a: float | None, b: float | None, tol: float) -> bool:
+        return (a is None) == (b is None) and (a is None or b is None or abs(a - b) <= tol)
+
+    return (abs(float(event.time - known.time)) <= 1e-3
+            and close(event.latitude, known.latitude, 1e-6)
+            and close(event.longitude, known.longitude, 1e-6)
+            and close(event.depth_km, known.depth_km, 1e-4)
+            and close(event.magnitude, known.magnitude, 1e-4))
+
+
+def merge_known(found: Sequence[KnownEvent]) -> list[KnownEvent]:
+    """One entry per id: the highest version (the outbox's version-less entries last)."""
+    best: dict[str, KnownEvent] = {}
+    for k in found:
+        cur = best.get(k.id)
+        if cur is None or k.version > cur.version:
+            best[k.id] = k
+    return list(best.values())

@@ -33,10 +33,11 @@ import logging
 from pathlib import Path
 from typing import Protocol
 
-from obspy import Stream, Trace, UTCDateTime, read
+from obspy import Stream, Trace, UTCDateTime
 
 from seismo.errors import SimulationError
 from seismo.inventory import StationInfo
+from seismo.io.mseed import read_mseed, write_mseed
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,28 @@ _BAND_MIN_RATE_HZ = {
     "R": 0.0001, "P": 1e-6, "T": 1e-7, "Q": 1e-8,
 }
 _UNKNOWN_BAND_RATE_HZ = 20.0
+
+#: Upper bound of the sample rate (Hz) of each band code (same source); unknown: 5000 Hz.
+_BAND_MAX_RATE_HZ = {
+    "F": 5000.0, "G": 5000.0, "D": 1000.0, "C": 1000.0, "E": 250.0, "H": 250.0,
+    "S": 80.0, "B": 80.0, "M": 10.0, "L": 1.0, "V": 0.1, "U": 0.01,
+}
+_UNKNOWN_BAND_MAX_RATE_HZ = 5000.0
+#: Bytes per sample in the worst case: 64-bit floats (8 bytes), plus record headers and
+#: blockettes (64 of 512 bytes: x 1.25 is generous); Steim-compressed data are smaller.
+_MAX_BYTES_PER_SAMPLE = 8.0 * 1.25
+
+
+def max_day_file_bytes(channel: str) -> int:
+    """The largest size a day file of ``channel`` can reach: one day at the highest rate
+    its band code allows, in the least compact encoding (plus 1 MiB).
+
+    A larger file cannot be a day file of this channel (it is corrupt, or something
+    else was copied there); reading it would only cost time (ObsPy parses the
+    whole file: a sparse 1 GB file takes minutes).
+    """
+    rate = _BAND_MAX_RATE_HZ.get(channel[:1], _UNKNOWN_BAND_MAX_RATE_HZ)
+    return int(rate * 86400 * _MAX_BYTES_PER_SAMPLE) + 2**20
 
 
 def day_file(
@@ -141,7 +164,7 @@ def _day_start(t: UTCDateTime) -> UTCDateTime:
 def _clear_range(path: Path, start: UTCDateTime, end: UTCDateTime) -> None:
     """Remove data inside ``[start, end)`` from an existing day file."""
     try:
-        old = read(str(path), format="MSEED")
+        old = read_mseed(str(path))
     except Exception as exc:
         raise SimulationError(f"cannot read existing SDS file {path}: {exc}") from None
     keep = Stream()
@@ -154,7 +177,7 @@ def _clear_range(path: Path, start: UTCDateTime, end: UTCDateTime) -> None:
             if part.stats.npts:
                 keep.append(part)
     if len(keep):
-        keep.write(str(path), format="MSEED", reclen=RECLEN, encoding=ENCODING)
+        write_mseed(keep, str(path), reclen=RECLEN, encoding=ENCODING)
     else:
         path.unlink()
 
@@ -191,7 +214,7 @@ def write_sds(
                         _clear_range(path, start, end)
                     touched.add(path)
                 with path.open("ab") as fh:
-                    tr.write(fh, format="MSEED", reclen=RECLEN, encoding=ENCODING)
+                    write_mseed(Stream([tr]), fh, reclen=RECLEN, encoding=ENCODING)
             t = t_next
         log.info("station %s: wrote %s to %s", sid, f"{start} - {end}", root)
     return len(touched)

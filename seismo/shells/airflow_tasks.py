@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from obspy import UTCDateTime
 
 from seismo.config import Settings, current_settings
+from seismo.errors import StoreError
 from seismo.model import Event, station_result_from_dict
 from seismo.shells.window import Context, Window, process_events, process_station, window_for_run
 
@@ -99,9 +100,15 @@ def store_and_alert(
     window: dict[str, Any],
     store_connection: InfluxConnection | None = None,
 ) -> dict[str, Any]:
-    """Write picks, station status and events; queue and deliver alerts.
+    """Queue and deliver alerts; write picks, station status and events.
 
     ``store_connection`` (from the Airflow Connection) replaces the one of the settings.
+
+    Raises:
+        StoreError: after the alerts were processed, when points could not be
+            stored (spool unusable and server unreachable): the task fails, so
+            the failure is seen, and Airflow's retry stores them (alerts are
+            idempotent: the retry queues nothing twice).
     """
     from seismo.shells.publish import Runner
 
@@ -111,6 +118,11 @@ def store_and_alert(
         rep = runner.handle_parts(Window.from_dict(window), sres, evs)
     if rep.station_errors:
         log.warning("stations with errors: %s", rep.station_errors)
+    if rep.store_error:
+        raise StoreError(
+            f"window {window['start']}: alerts processed ({rep.alerts_queued} queued, "
+            f"{rep.alerts_delivered} delivered) but storing failed: {rep.store_error}"
+        )
     return rep.to_dict()
 
 
@@ -120,7 +132,9 @@ def station_health(
 ) -> dict[str, Any]:
     """Assess every station over the health window ending at the run time; store; notify.
 
-    ``store_connection`` (from the Airflow Connection) replaces the one of the settings.
+    The result names the stations that are down (no data in the window) and
+    every failing station with its reasons. ``store_connection`` (from the
+    Airflow Connection) replaces the one of the settings.
     """
     from collections import Counter
 
@@ -143,10 +157,20 @@ def station_health(
     finally:
         if store is not None:
             store.close()
-    statuses = Counter(h.status for h in res.run.summaries())
+    summaries = res.run.summaries()
+    statuses = Counter(h.status for h in summaries)
+    failing = {f"{h.network}.{h.station}": "; ".join(h.reasons)
+               for h in summaries if h.status == "FAIL"}
+    down = sorted(f"{h.network}.{h.station}" for h in summaries
+                  if h.metrics.get("outage", 0.0) >= 1.0)
+    if down:
+        log.error("stations down (no data in the %s s health window): %s",
+                  s.health.window_s, ", ".join(down))
     return {
         "end": str(end),
         "status": dict(statuses),
+        "down": down,
+        "failing": failing,
         "changes": [str(c) for c in res.changes],
         "notice_sent": res.notice_sent,
         "notices_delivered": delivered,

@@ -30,6 +30,7 @@ from seismo.config import (
     ChannelConfig,
     FeedsConfig,
     Settings,
+    mask_url,
     settings_to_toml,
 )
 from seismo.errors import SeismoError
@@ -179,7 +180,7 @@ def run_demo(
 
     influx = ensure_local_influx(settings)
     state = f"started, data in {settings.store.server_data_dir}" if influx else "already running"
-    echo(f"InfluxDB: {settings.store.url} ({state})")
+    echo(f"InfluxDB: {mask_url(settings.store.url)} ({state})")
     port = free_port()
     server = serve_simulation(
         settings, scenario=name, reference=reference, host="127.0.0.1", port=port

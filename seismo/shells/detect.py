@@ -1,6 +1,8 @@
 """Detection over any time range (``seismo detect``, drills, benchmarks).
 
-The range is cut into the pipeline's grid-aligned windows. Each station's data
+The range is cut into the pipeline's grid-aligned windows, made lazily one chunk
+at a time (:func:`iter_chunks`), so a range of years costs no more memory than
+one chunk. Each station's data
 is read once per chunk (``pipeline.chunk_s`` plus the windows' pre- and
 post-roll) and sliced per window in memory; each window then goes through the
 same :func:`seismo.shells.window.process_window` as the minute-by-minute DAG.
@@ -9,15 +11,16 @@ same :func:`seismo.shells.window.process_window` as the minute-by-minute DAG.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from obspy import Inventory, Stream, UTCDateTime
 
-from seismo.config import Settings
+from seismo.config import Settings, mask_url
 from seismo.errors import DataError, FeedError
 from seismo.event.intensity import intensity_cell
 from seismo.io.feeds import fetch_window
@@ -51,11 +54,17 @@ class DetectSummary:
     spooled: int = 0
     alerts_queued: int = 0
     alerts_delivered: int = 0
+    store_errors: list[str] = field(default_factory=list)
+    network_down: int = 0
     store_on: bool = True
     alerts_on: bool = True
     notes: list[str] = field(default_factory=list)
 
     def add(self, rep: RunReport) -> None:
+        if rep.network_down:
+            self.network_down += 1
+        if rep.store_error:
+            self.store_errors.append(rep.store_error)
         self.written += rep.written
         self.spooled += rep.spooled
         self.alerts_queued += rep.alerts_queued
@@ -80,6 +89,16 @@ class DetectSummary:
             ),
             *self.notes,
         ]
+        if self.network_down:
+            lines.append(
+                f"NETWORK DOWN in {self.network_down} of {self.n_windows} windows: too few "
+                f"stations delivered data to detect an event there"
+            )
+        if self.store_errors:
+            lines.append(
+                f"STORE FAILED in {len(self.store_errors)} windows (alerts were still "
+                f"processed); first: {self.store_errors[0]}"
+            )
         if self.station_errors:
             worst = ", ".join(f"{k} ({v})" for k, v in self.station_errors.most_common(5))
             lines.append(f"station errors (windows): {worst}")
@@ -143,9 +162,7 @@ def foreign_data(
     if feed_url is not None:
         configured = {settings.feeds.default, *settings.feeds.overrides.values()}
         if feed_url.strip() not in configured:
-            from seismo.io.feeds.base import safe_url
-
-            reasons.append(f"feed {safe_url(feed_url)} is not a configured feed")
+            reasons.append(f"feed {mask_url(feed_url)} is not a configured feed")
     return reasons
 
 
@@ -181,6 +198,30 @@ class ChunkSource:
         return got.slice(t0, t1).copy()
 
 
+def count_windows(settings: Settings, start: UTCDateTime, end: UTCDateTime) -> int:
+    """Number of grid windows covering ``[start, end)`` (without building them)."""
+    first = windows_between(settings, start, start + 1e-3)[0].start
+    return max(1, math.ceil(float(end - first) / settings.pipeline.window_s))
+
+
+def iter_chunks(
+    settings: Settings, start: UTCDateTime, end: UTCDateTime
+) -> Iterator[list[Window]]:
+    """The windows covering ``[start, end)``, made lazily, ``pipeline.chunk_s`` at a time.
+
+    A long range (years) never exists in memory as a whole: each chunk's windows
+    are built when the chunk is reached.
+    """
+    step = settings.pipeline.window_s
+    chunk_n = max(1, int(settings.pipeline.chunk_s // step))
+    t = windows_between(settings, start, start + 1e-3)[0].start
+    while t < end:
+        t1 = min(t + chunk_n * step, end)
+        chunk = windows_between(settings, t, t1)
+        yield chunk
+        t = chunk[-1].end
+
+
 def detect_range(
     settings: Settings,
     start: UTCDateTime,
@@ -207,27 +248,26 @@ def detect_range(
     """
     t_start = time.perf_counter()
     ctx = Context.from_settings(settings, inventory)
-    windows = windows_between(settings, start, end)
+    n_windows = count_windows(settings, start, end)
     summary = DetectSummary(
         start,
         end,
-        n_windows=len(windows),
+        n_windows=n_windows,
         n_stations=len(ctx.stations),
         store_on=store and settings.store.enabled,
         alerts_on=alerts and (settings.alerts.enabled or alert_dir is not None),
     )
-    chunk_n = max(1, int(settings.pipeline.chunk_s // settings.pipeline.window_s))
     source = ChunkSource(ctx, feed_url)
     runner = Runner.from_settings(
         settings, store=store, alerts=alerts, alert_dir=alert_dir, exercise=exercise
     )
     seen: set[str] = set()
     late = LateMagnitudes(ctx)
+    done = 0
     try:
-        for i0 in range(0, len(windows), chunk_n):
-            chunk: list[Window] = windows[i0 : i0 + chunk_n]
+        for chunk in iter_chunks(settings, start, end):
             summary.samples += source.load(chunk[0].data_start, chunk[-1].data_end)
-            for j, w in enumerate(chunk):
+            for w in chunk:
                 res = process_window(ctx, w, source=source)
                 for sid, err in res.errors.items():
                     summary.station_errors[sid] += 1
@@ -242,10 +282,11 @@ def detect_range(
                     byid = {e.id: e for e in updates}
                     summary.events = [byid.pop(e.id, e) for e in summary.events]
                     summary.add(runner.handle_parts(w, [], updates))
+                done += 1
                 if on_result:
                     on_result(res)
                 if on_window:
-                    on_window(i0 + j + 1, len(windows), len(summary.events))
+                    on_window(done, n_windows, len(summary.events))
     finally:
         runner.close()
     if summary.samples == 0:
@@ -253,8 +294,8 @@ def detect_range(
         raise DataError(
             f"no data between {start} and {end} for any of the {len(ctx.stations)} inventory "
             f"stations ({codes}{', ...' if len(ctx.stations) > 8 else ''}) from "
-            f"{feed_url or settings.feeds.default}: the archive is empty for this range or the "
-            f"inventory does not describe the stations in it"
+            f"{mask_url(feed_url or settings.feeds.default)}: the archive is empty for this "
+            f"range or the inventory does not describe the stations in it"
         )
     summary.events.sort(key=lambda e: e.time)
     summary.elapsed_s = time.perf_counter() - t_start

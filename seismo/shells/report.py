@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from obspy import Stream, UTCDateTime
 
-from seismo.config import Settings
+from seismo.config import Settings, mask_url
 from seismo.errors import DataError
 from seismo.geo import distance_km
 from seismo.io.feeds import fetch_window
@@ -193,7 +193,8 @@ def plot_event(
         log.warning("event %s: no trace for %s: %s", event.id, sid, err)
     if not traces:
         raise DataError(
-            f"event {event.id}: no waveforms from {feed_url or settings.feeds.default} for "
+            f"event {event.id}: no waveforms from "
+            f"{mask_url(feed_url or settings.feeds.default)} for "
             f"{event.time - RECORD_PRE_S} onwards ({len(errors)} stations failed, e.g. "
             f"{next(iter(errors.items()), ('-', '-'))})"
         )

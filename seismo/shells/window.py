@@ -46,11 +46,12 @@ from seismo.event.sites import load_sites
 from seismo.event.surface import event_ms_bb, with_magnitudes
 from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.geo import distance_km
-from seismo.inventory import StationInfo, load_inventory, station_map
+from seismo.inventory import StationInfo, load_inventory, report_response_gaps, station_map
 from seismo.io.feeds import fetch_window
 from seismo.model import AmplitudeSeries, Event, Magnitude, Pick, StationResult
 from seismo.station.amplitudes import station_amplitudes
 from seismo.station.picker import pick_stream
+from seismo.station.processing import drop_foreign_rates
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,7 @@ class Context:
             inv = inventory
         else:
             inv = load_inventory(inventory or settings.network.inventory)
+        report_response_gaps(inv)  # once, at start-up: which channels give no ML/intensity
         return cls(
             settings=settings,
             inventory=inv,
@@ -201,6 +203,9 @@ def process_station(
         log.warning("station %s: %s", station_id, exc)
         return StationResult(network=net, station=sta, error=str(exc))
     st = st.slice(window.data_start, window.data_end)
+    st, dropped = drop_foreign_rates(st, ctx.inventory)
+    for what in dropped:
+        log.warning("station %s: %s", station_id, what)
     n_samples = sum(int(tr.stats.npts) for tr in st)
     channels = tuple(sorted({tr.id for tr in st}))
     if n_samples == 0:

@@ -68,7 +68,7 @@ from obspy.core.inventory import Response
 
 from seismo.config import InstrumentConfig, IntensityConfig
 from seismo.errors import DataError
-from seismo.inventory import channel_kind
+from seismo.inventory import channel_kind, usable_response
 from seismo.model import AmplitudeSeries, ChannelKind
 from seismo.station.response import (
     bandpass_power,
@@ -189,8 +189,10 @@ def _group_sensors(stream: Stream, inventory: Inventory) -> dict[tuple[str, str]
                 time=st.starttime,
             )
             chans = [c for n in sel for s in n for c in s]
-            if not chans or chans[0].response is None:
-                log.warning("amplitudes: no response for %s at %s, skipped", tr.id, st.starttime)
+            response = usable_response(chans[0]) if chans else None
+            if response is None:  # said once at start-up (seismo.inventory.report_response_gaps)
+                log.debug("amplitudes: no usable response for %s at %s, skipped", tr.id,
+                          st.starttime)
                 continue
             ch = chans[0]
             kind = channel_kind(ch)
@@ -199,7 +201,7 @@ def _group_sensors(stream: Stream, inventory: Inventory) -> dict[tuple[str, str]
                 continue
             if sensor is None:
                 sensor = sensors[key] = _Sensor(location=key[0], prefix=key[1], kind=kind)
-            sensor.responses[st.channel] = ch.response
+            sensor.responses[st.channel] = response
             dip = ch.dip if ch.dip is not None else 0.0
             az = ch.azimuth if ch.azimuth is not None else 0.0
             sensor.traces.setdefault(st.channel, [])

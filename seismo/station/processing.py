@@ -38,7 +38,11 @@ from seismo.inventory import ChannelInfo, stations
 
 log = logging.getLogger(__name__)
 
-__all__ = ["bandpass", "condition_stream", "prepare_stream"]
+__all__ = ["bandpass", "condition_stream", "drop_foreign_rates", "prepare_stream"]
+
+#: Relative difference within which a record's sampling rate is the channel's rate
+#: (the health check's ``rate_tolerance`` default, 1e-4, is the same order).
+RATE_TOLERANCE = 1e-4
 
 
 def _channel_map(inventory: Inventory | None) -> dict[str, ChannelInfo]:
@@ -49,6 +53,54 @@ def _channel_map(inventory: Inventory | None) -> dict[str, ChannelInfo]:
         for ch in sta.channels:
             out[ch.seed_id] = ch
     return out
+
+
+def drop_foreign_rates(stream: Stream, inventory: Inventory | None) -> tuple[Stream, list[str]]:
+    """Drop the records of a channel whose sampling rate is not the channel's rate.
+
+    The channel's rate is the StationXML ``SampleRate`` when some records have it
+    (within :data:`RATE_TOLERANCE`; those are set to it exactly, so they merge),
+    else the rate that carries the most samples. One stray 50 Hz record inside a
+    100 Hz day file so costs that record only, never the channel or the station.
+    Returns the kept stream and one description per channel with dropped records.
+    """
+    rates: dict[str, float] | None = None  # the inventory is read only when rates differ
+    by_id: dict[str, list[Trace]] = {}
+    for tr in stream:
+        by_id.setdefault(tr.id, []).append(tr)
+    kept: list[Trace] = []
+    dropped: list[str] = []
+    for cid, traces in by_id.items():
+        found = {float(tr.stats.sampling_rate) for tr in traces}
+        if len(found) == 1:
+            kept += traces
+            continue
+        if rates is None:
+            rates = {c: ch.sampling_rate for c, ch in _channel_map(inventory).items()}
+        ref = rates.get(cid, 0.0)
+
+        def near(rate: float, ref: float = ref) -> bool:
+            return ref > 0 and abs(rate / ref - 1.0) <= RATE_TOLERANCE
+
+        if not any(near(r) for r in found):
+            weight: dict[float, int] = {}
+            for tr in traces:
+                r = float(tr.stats.sampling_rate)
+                weight[r] = weight.get(r, 0) + int(tr.stats.npts)
+            ref = max(weight, key=lambda r: (weight[r], r))
+        good = [tr for tr in traces if near(float(tr.stats.sampling_rate), ref)]
+        bad = [tr for tr in traces if tr not in good]
+        for tr in good:
+            tr.stats.sampling_rate = ref
+        kept += good
+        if bad:
+            other = sorted({float(tr.stats.sampling_rate) for tr in bad})
+            dropped.append(
+                f"{cid}: dropped {len(bad)} segment(s) ({sum(tr.stats.npts for tr in bad)} "
+                f"samples) at {', '.join(f'{r:g}' for r in other)} Hz; the channel is "
+                f"{ref:g} Hz"
+            )
+    return Stream(kept), dropped
 
 
 def _kind_from_code(channel: str) -> str | None:

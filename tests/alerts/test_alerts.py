@@ -197,6 +197,25 @@ def test_below_threshold_event_alerts_nobody() -> None:
     assert d.groups == ()
 
 
+def test_location_only_event_in_region_alerts_oncall(tmp_path: Path) -> None:
+    """No ML, no intensity (stations without responses): still an event, still an alert."""
+    ev = make_event(mag=None, imax=None)
+    d = evaluate(ev, RULES, REGION)
+    assert d.groups == ("oncall",)
+    assert any("magnitude and intensity unknown" in r for r in d.reasons)
+    svc = AlertService.from_settings(make_settings(tmp_path))
+    (msg,) = svc.process_events([ev], now=T0 + 60)
+    assert msg.msg_type == "Alert" and msg.group == "oncall"
+    assert_valid(msg.xml)
+    assert "not determined" in msg.text and "未测定" in msg.text
+    # outside the region, or switched off: no alert on a location alone
+    assert evaluate(make_event(lat=25.0, mag=None), RULES, REGION).groups == ()
+    off = AlertRulesConfig(oncall_unmeasured=False)
+    assert evaluate(ev, off, REGION).groups == ()
+    # an event with a measured small ML is not alerted by this rule
+    assert evaluate(make_event(mag=1.0), RULES, REGION).groups == ()
+
+
 def test_intensity_alerts_oncall_outside_region() -> None:
     far = make_event(23.5, 113.0, mag=4.0, outside=True, station_km=60.0)
     assert evaluate(far, RULES, REGION).groups == ()

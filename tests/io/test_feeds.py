@@ -10,10 +10,10 @@ import pytest
 from fdsn_server import FDSNDataselectServer, synthetic_source
 from obspy import Stream, Trace, UTCDateTime
 
-from seismo.config import Settings
+from seismo.config import Settings, mask_url
 from seismo.errors import DataError, FeedError
 from seismo.io.feeds import fetch_window, open_feed
-from seismo.io.feeds.base import check_codes, safe_url, trim_half_open
+from seismo.io.feeds.base import check_codes, trim_half_open
 from seismo.io.seedlink import SeedLinkServer
 
 T_NOW = UTCDateTime(2026, 3, 1, 12, 0, 0)
@@ -79,7 +79,7 @@ def test_trim_is_half_open_and_exact() -> None:
 
 
 def test_urls_and_codes_are_checked() -> None:
-    assert safe_url("seedlink://bob:secret@host:18000") == "seedlink://host:18000"
+    assert mask_url("seedlink://bob:secret@host:18000") == "seedlink://***@host:18000"
     with pytest.raises(FeedError, match="unknown feed scheme 'ftp'"):
         open_feed("ftp://user:pw@example.invalid/x")
     try:
@@ -185,6 +185,77 @@ def test_fetch_window_sds_with_odd_codes_and_bad_ids(tmp_path: Path, settings: S
     assert res["SZ.NONE"].error is None and res["SZ.NONE"].n_samples == 0
 
 
+def test_oversized_sds_day_file_is_named_and_not_read(tmp_path: Path, settings: Settings) -> None:
+    """A 300 MB 'day file' for a 100 Hz channel (a sparse file: no disk used). Reading it
+    would take ObsPy about a minute; it is refused at once, the other channels are read."""
+    import os
+
+    t0 = UTCDateTime(2026, 1, 4, 0, 10)
+    (big,) = [p for p in _write_sds(tmp_path, "SZ", "AAA", t0, t0 + 60) if ".HHZ." in p.name]
+    os.truncate(big, 300 * 2**20)
+    res = fetch_window(_settings(settings, f"sds://{tmp_path}"), None, t0, t0 + 60,
+                       stations=["SZ.AAA"])["SZ.AAA"]
+    assert res.error is None and res.ok
+    assert "SZ.AAA.00.HHZ" not in res.channel_samples and len(res.channel_samples) == 5
+    (warning,) = res.warnings
+    assert str(big) in warning and "more than one day of channel HHZ can fill" in warning
+
+
+class _Trickler:
+    """A loopback HTTP server that answers one byte every 0.5 s (bounded: 60 bytes)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"[:60]:
+                    if self.stop.wait(0.5):
+                        return
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+@pytest.mark.network
+def test_trickling_feed_is_cut_at_the_station_deadline(tmp_path: Path, settings: Settings) -> None:
+    """feeds.timeout_s bounds a whole station request, even when every read gets a byte
+    in time (no per-read socket timeout fires): the other stations are served."""
+    t0 = UTCDateTime(2026, 1, 4, 0, 10)
+    _write_sds(tmp_path, "SZ", "BBBB5", t0, t0 + 60)
+    trickler = _Trickler()
+    try:
+        base = _settings(settings, f"sds://{tmp_path}",
+                         {"SZ.AAA": f"http://127.0.0.1:{trickler.port}"})
+        cfg = base.model_copy(update={"feeds": base.feeds.model_copy(
+            update={"timeout_s": 1.0, "retries": 0})})
+        res = fetch_window(cfg, None, t0, t0 + 60, stations=["SZ.AAA", "SZ.BBBB5"],
+                           max_workers=1)
+    finally:
+        trickler.close()
+    err = res["SZ.AAA"].error or ""
+    assert "no answer from http://127.0.0.1" in err and "within 1 s" in err
+    assert res["SZ.BBBB5"].ok and res["SZ.BBBB5"].n_samples == 6 * 6000
+
+
 # --------------------------------------------------------------------------- SeedLink
 @pytest.fixture
 def seedlink_server():  # type: ignore[no-untyped-def]
@@ -269,6 +340,19 @@ def test_fdsn_garbage_and_refused_name_station_and_hide_credentials() -> None:
             "SZ", "AAA", "*", "*", T_NOW - 10, T_NOW
         )
     assert "hunter2" not in str(info.value) and "SZ.AAA" in str(info.value)
+
+
+def test_secrets_in_feed_urls_never_reach_results_or_logs(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"http://reader:hunter2@127.0.0.1:{_closed_port()}/fdsnws?apikey=K3yV4lue&x=1"
+    with caplog.at_level("DEBUG"):
+        res = fetch_window(_settings(settings, url), None, T_NOW - 10, T_NOW,
+                           stations=["SZ.AAA"])["SZ.AAA"]
+    assert res.error
+    for text in (res.feed_url, res.error, caplog.text):
+        assert "hunter2" not in text and "K3yV4lue" not in text
+    assert "apikey=***" in res.feed_url
 
 
 # --------------------------------------------------------------------------- simulator

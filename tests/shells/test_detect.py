@@ -256,6 +256,45 @@ def test_drill_far_offshore_event_reaches_tsunami_centre(
     assert any("Ms_BB 7." in xml and "saturated" not in xml.split("Ms_BB")[1][:20] for xml in texts)
 
 
+def test_long_range_windows_are_made_lazily() -> None:
+    """A 10-year range: the first chunk exists at once, the rest only when reached."""
+    import itertools
+    import tracemalloc
+
+    from seismo.shells.detect import count_windows, iter_chunks
+
+    s = load_settings(DEFAULT_CONFIG)
+    start, end = UTCDateTime("2016-01-01T00:00:30"), UTCDateTime("2026-01-01T00:00:00")
+    step = s.pipeline.window_s
+    expected = int((end - UTCDateTime("2016-01-01")) // step)
+    assert count_windows(s, start, end) == expected
+    tracemalloc.start()
+    chunks = iter_chunks(s, start, end)
+    first = next(chunks)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 2_000_000  # one chunk, not 5 million windows (~1.7 GB)
+    per_chunk = int(s.pipeline.chunk_s // step)
+    assert len(first) == per_chunk and first[0].start == UTCDateTime("2016-01-01")
+    following = list(itertools.islice(chunks, 2))
+    windows = first + [w for c in following for w in c]
+    assert all(b.start == a.end for a, b in itertools.pairwise(windows))
+    # the last chunk ends exactly at the end of the range
+    short = list(iter_chunks(s, start, start + 2.5 * s.pipeline.chunk_s))
+    assert sum(len(c) for c in short) == count_windows(s, start, start + 2.5 * s.pipeline.chunk_s)
+    assert short[-1][-1].end >= start + 2.5 * s.pipeline.chunk_s
+
+
+def test_detect_progress_shows_rate_and_eta(
+    sds: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(["detect", "--start", str(REF + 60), "--end", str(REF + 240),
+               "--feed", f"sds://{sds}", "--no-store", "--no-alerts"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "3/3 windows" in err and "windows/s" in err and "ETA" in err
+
+
 def test_detect_on_unconfigured_feed_writes_nothing_unless_asked(
     sds: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

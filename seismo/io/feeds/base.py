@@ -26,11 +26,11 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from types import TracebackType
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 from obspy import Stream, Trace, UTCDateTime
 
+from seismo.config import mask_url
 from seismo.errors import DataError, FeedError, SeismoError
 
 log = logging.getLogger(__name__)
@@ -43,20 +43,6 @@ _CHA_RE = re.compile(r"^[A-Za-z0-9*?]{1,3}$")
 
 #: Tolerance when deciding whether a sample lies inside a window, in samples.
 _EDGE_TOL = 1e-4
-
-
-def safe_url(url: str) -> str:
-    """``url`` with any ``user:password@`` removed (for messages and logs)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable url>"
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def check_codes(network: str, station: str, location: str, channel: str) -> None:
@@ -127,12 +113,12 @@ class Feed(ABC):
         self, url: str, *, timeout_s: float = 10.0, retries: int = 2, retry_delay_s: float = 1.0
     ) -> None:
         if timeout_s <= 0:
-            raise FeedError(f"timeout_s ({timeout_s}) must be positive for feed {safe_url(url)}")
+            raise FeedError(f"timeout_s ({timeout_s}) must be positive for feed {mask_url(url)}")
         if retries < 0:
-            raise FeedError(f"retries ({retries}) must be >= 0 for feed {safe_url(url)}")
+            raise FeedError(f"retries ({retries}) must be >= 0 for feed {mask_url(url)}")
         if retry_delay_s < 0:
-            raise FeedError(f"retry_delay_s ({retry_delay_s}) must be >= 0 for {safe_url(url)}")
-        self.url = safe_url(url)
+            raise FeedError(f"retry_delay_s ({retry_delay_s}) must be >= 0 for {mask_url(url)}")
+        self.url = mask_url(url)
         self.timeout_s = float(timeout_s)
         self.retries = int(retries)
         self.retry_delay_s = float(retry_delay_s)

@@ -16,8 +16,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from obspy import UTCDateTime
 
+from seismo.config import mask_url
 from seismo.errors import FeedError
-from seismo.io.feeds.base import Feed, safe_url
+from seismo.io.feeds.base import Feed
 
 SCHEMES = ("seedlink", "fdsnws", "http", "https", "sds", "sim")
 
@@ -45,7 +46,7 @@ def open_feed(
         FeedError: unknown scheme or malformed URL (the message shows the URL
             without credentials).
     """
-    shown = safe_url(url)
+    shown = mask_url(url)
     try:
         parts = urlsplit(url.strip())
         port = parts.port

@@ -8,10 +8,13 @@ discovery is off: only dataselect is used, so a dataselect-only server works.
 
 from __future__ import annotations
 
+import io
+
 from obspy import Stream, UTCDateTime
 
 from seismo.errors import FeedError
 from seismo.io.feeds.base import Feed
+from seismo.io.mseed import read_mseed
 
 
 class FDSNFeed(Feed):
@@ -59,10 +62,17 @@ class FDSNFeed(Feed):
     ) -> Stream:
         from obspy.clients.fdsn.header import FDSNNoDataException
 
-        try:
-            st: Stream = self._client.get_waveforms(network, station, location, channel, start, end)
+        raw = io.BytesIO()
+        try:  # the raw answer only; decoded below under the miniSEED lock (seismo.io.mseed)
+            self._client.get_waveforms(
+                network, station, location, channel, start, end, filename=raw
+            )
         except FDSNNoDataException:
             return Stream()
-        except TypeError as exc:  # obspy.read on a non-miniSEED answer
-            raise FeedError(f"answer from {self.url} is not miniSEED: {exc}") from exc
-        return st
+        if not raw.getbuffer().nbytes:
+            return Stream()
+        raw.seek(0)
+        try:
+            return read_mseed(raw)
+        except Exception as exc:  # ObsPy raises many types for data that is not miniSEED
+            raise FeedError(f"answer from {self.url} is not miniSEED: {exc}") from None

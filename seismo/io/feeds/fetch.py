@@ -2,23 +2,32 @@
 
 One failing station never stops the others: its error is logged and reported
 in its :class:`FetchResult`.
+
+Deadline. Every station has a wall-clock budget, whatever its feed does inside
+(a socket that trickles, an SDS day file of a gigabyte): ``feeds.timeout_s`` per
+attempt, ``retries + 1`` attempts and the delays between them
+(:func:`station_budget_s`). A station over budget is reported as timed out and
+the others go on; its worker is a daemon thread that is abandoned (it ends when
+its read ends and its result is dropped) and replaced, so one slow station
+never holds a worker slot or the process exit.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from obspy import Stream, UTCDateTime
 
+from seismo.config import mask_url
 from seismo.errors import FeedError, SeismoError
 from seismo.inventory import stations as inv_stations
-from seismo.io.feeds.base import Feed, safe_url
+from seismo.io.feeds.base import Feed
 from seismo.io.feeds.factory import feed_url_for, open_feed
 
 log = logging.getLogger(__name__)
@@ -64,6 +73,12 @@ def _station_ids(inventory: Any, stations: Iterable[str] | None) -> list[str]:
     return [s.id for s in inv_stations(inventory)]
 
 
+def station_budget_s(feeds_cfg: Any) -> float:
+    """Wall-clock seconds one station may take: every attempt and the delays between."""
+    attempts = int(feeds_cfg.retries) + 1
+    return float(feeds_cfg.timeout_s) * attempts + float(feeds_cfg.retry_delay_s) * (attempts - 1)
+
+
 def fetch_window(
     settings: Any,
     inventory: Any,
@@ -87,7 +102,8 @@ def fetch_window(
         max_workers: parallel requests.
 
     Returns:
-        One :class:`FetchResult` per station, in request order. Errors never raise.
+        One :class:`FetchResult` per station, in request order. Errors never raise;
+        a station over its budget (:func:`station_budget_s`) gets a timeout error.
     """
     if max_workers < 1:
         raise FeedError(f"max_workers ({max_workers}) must be at least 1")
@@ -119,7 +135,7 @@ def fetch_window(
     def one(sid: str) -> FetchResult:
         url = feed_url or feed_url_for(settings, sid)
         t0 = time.monotonic()
-        res = FetchResult(station_id=sid, feed_url=safe_url(url), stream=None)
+        res = FetchResult(station_id=sid, feed_url=mask_url(url), stream=None)
         try:
             net, sta = _split_id(sid)
             data = get_feed(url).fetch(net, sta, "*", "*", start, end)
@@ -141,9 +157,49 @@ def fetch_window(
             log.warning("fetch %s: %s", sid, w)
         return res
 
+    budget = station_budget_s(feeds_cfg)
+    todo: queue.SimpleQueue[str] = queue.SimpleQueue()
+    for sid in ids:
+        todo.put(sid)
+    done: dict[str, FetchResult] = {}
+    started: dict[str, float] = {}
+    cond = threading.Condition()
+
+    def worker() -> None:
+        while True:
+            try:
+                sid = todo.get_nowait()
+            except queue.Empty:
+                return
+            with cond:
+                started[sid] = time.monotonic()
+            res = one(sid)
+            with cond:
+                done.setdefault(sid, res)  # a timed-out station keeps its timeout result
+                cond.notify_all()
+
+    def spawn() -> None:
+        threading.Thread(target=worker, name="fetch", daemon=True).start()
+
     try:
-        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="fetch") as pool:
-            results = list(pool.map(one, ids))
+        for _ in range(min(max_workers, len(ids))):
+            spawn()
+        with cond:
+            while len(done) < len(ids):
+                cond.wait(timeout=0.05)
+                now = time.monotonic()
+                for sid, t0 in list(started.items()):
+                    if sid in done or now - t0 <= budget:
+                        continue
+                    url = mask_url(feed_url or feed_url_for(settings, sid))
+                    msg = (f"station {sid}: no answer from {url} within {budget:g} s "
+                           f"(feeds.timeout_s {feeds_cfg.timeout_s:g} s x "
+                           f"{feeds_cfg.retries + 1} attempt(s)); abandoned")
+                    log.error("fetch %s [%s - %s): %s", sid, start, end, msg)
+                    done[sid] = FetchResult(station_id=sid, feed_url=url, stream=None,
+                                            error=msg, elapsed_s=now - t0)
+                    spawn()  # the stuck worker no longer counts
+        results = [done[sid] for sid in ids]
     finally:
         for f in feeds.values():
             if isinstance(f, Feed):

@@ -4,7 +4,9 @@ URL: ``sds:///absolute/path`` (the SDS root; layout in :mod:`seismo.io.sds`).
 The candidate day files come from the SDS naming convention and are read one
 by one with ``obspy.read(..., starttime, endtime)``, so a corrupt file is
 reported by name (as a warning when other files of the request could be read,
-as DataError when none could) and never hides the good ones.
+as DataError when none could) and never hides the good ones. A file larger than
+one day of the channel's band can fill (:func:`seismo.io.sds.max_day_file_bytes`)
+is reported the same way without being read.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from obspy import Stream, UTCDateTime, read
+from obspy import Stream, UTCDateTime
 from obspy.io.mseed import ObsPyMSEEDFilesizeTooSmallError
 
 from seismo.errors import DataError, FeedError
 from seismo.io.feeds.base import Feed
-from seismo.io.sds import DATA_TYPE, day_files
+from seismo.io.mseed import read_mseed
+from seismo.io.sds import DATA_TYPE, day_files, max_day_file_bytes
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +54,21 @@ class SDSFeed(Feed):
         bad: list[str] = []
         n_read = 0
         for path in paths:
+            channel_code = path.name.split(".")[3] if path.name.count(".") >= 3 else ""
             try:
-                st = read(str(path), format="MSEED", starttime=start, endtime=end)
+                size = path.stat().st_size
+            except OSError as exc:
+                bad.append(f"cannot read {path}: {exc.strerror}")
+                continue
+            limit = max_day_file_bytes(channel_code)
+            if size > limit:
+                bad.append(
+                    f"day file {path} is {size} bytes, more than one day of channel "
+                    f"{channel_code} can fill ({limit} bytes): not read"
+                )
+                continue
+            try:
+                st = read_mseed(str(path), starttime=start, endtime=end)
             except ObsPyMSEEDFilesizeTooSmallError:
                 continue  # an empty day file just opened by the writer
             except Exception as exc:  # ObsPy raises many types for corrupt miniSEED

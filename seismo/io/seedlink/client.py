@@ -57,9 +57,10 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from obspy import Stream, UTCDateTime, read
+from obspy import Stream, UTCDateTime
 
 from seismo.errors import FeedError
+from seismo.io.mseed import read_mseed
 from seismo.io.seedlink.records import (
     DATA_SIGNATURE,
     END_SIGNATURE,
@@ -178,7 +179,7 @@ class Record:
         """
         if self._stream is None:
             try:
-                self._stream = read(io.BytesIO(self.payload), format="MSEED")
+                self._stream = read_mseed(io.BytesIO(self.payload))
             except Exception as exc:  # ObsPy raises many types for a corrupt record
                 raise FeedError(
                     f"unreadable miniSEED record {self.sequence:06X} of {self.station_id}: "
@@ -249,7 +250,7 @@ def records_to_stream(records: Iterable[Record]) -> tuple[Stream, list[str]]:
     if not recs:
         return Stream(), problems
     try:
-        st = read(io.BytesIO(b"".join(r.payload for r in recs)), format="MSEED")
+        st = read_mseed(io.BytesIO(b"".join(r.payload for r in recs)))
     except Exception:  # ObsPy raises many types for corrupt miniSEED: find the bad record
         st = Stream()
         for r in recs:
@@ -524,7 +525,7 @@ class SeedLinkClient:
                     raise FeedError(f"SeedLink server {self.url} refused INFO {level}")
                 if kind != "info":
                     continue
-                for tr in read(io.BytesIO(body), format="MSEED"):
+                for tr in read_mseed(io.BytesIO(body)):
                     parts.append(tr.data.tobytes())
                 if flag:
                     break

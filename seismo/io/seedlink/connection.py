@@ -12,7 +12,7 @@ import contextlib
 import fnmatch
 import logging
 import re
-import select
+import selectors
 import socket
 import time
 from dataclasses import dataclass, field
@@ -32,6 +32,9 @@ from seismo.io.seedlink.session import (
 log = logging.getLogger(__name__)
 
 _SEND_TIMEOUT_S = 30.0
+_POLLER: type[selectors.BaseSelector] = getattr(
+    selectors, "PollSelector", selectors.DefaultSelector
+)
 
 
 @dataclass
@@ -55,6 +58,9 @@ class Connection:
         self.cursors: list[Cursor] = []
         self.closed = False
         self.streaming = False
+        # poll(2), not select(2): select cannot watch descriptors above 1024
+        self._poller: selectors.BaseSelector = _POLLER()
+        self._poller.register(sock, selectors.EVENT_READ)
 
     # -------------------------------------------------------------- I/O
     def send(self, data: bytes) -> None:
@@ -68,8 +74,7 @@ class Connection:
 
     def read_commands(self, timeout: float) -> list[str] | None:
         """Complete command lines received within ``timeout`` s; None at EOF."""
-        ready, _, _ = select.select([self.sock], [], [], timeout)
-        if ready:
+        if self._poller.select(timeout):
             chunk = self.sock.recv(4096)
             if not chunk:
                 return None
@@ -83,9 +88,16 @@ class Connection:
     def run(self) -> None:
         try:
             self.sock.settimeout(_SEND_TIMEOUT_S)
+            last_command = time.monotonic()
             while self._alive():
                 lines = self.read_commands(POLL_S)
                 if lines is None:
+                    return
+                if lines:
+                    last_command = time.monotonic()
+                elif time.monotonic() - last_command > self.server.idle_timeout_s:
+                    log.info("SeedLink client %s: no complete command for %g s, disconnected",
+                             self.peer, self.server.idle_timeout_s)
                     return
                 for line in lines:
                     if not self.command(line) or not self._alive():
@@ -100,6 +112,8 @@ class Connection:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
+            with contextlib.suppress(OSError, KeyError, ValueError):
+                self._poller.close()
             with contextlib.suppress(OSError):
                 self.sock.close()
 
@@ -159,6 +173,11 @@ class Connection:
             self.current = None
             self.reply(False)
             return
+        # A station named again replaces its earlier request: repeating STATION * *
+        # never multiplies the answer (at most one cursor per served station).
+        for req in self.requests:
+            req.stations = [x for x in req.stations if x not in matched]
+        self.requests = [r for r in self.requests if r.stations]
         self.current = _Request(stations=matched)
         self.requests.append(self.current)
         self.reply(True)
@@ -259,8 +278,7 @@ class Connection:
             self.sock.shutdown(socket.SHUT_WR)
             deadline = time.monotonic() + 5.0
             while time.monotonic() < deadline:
-                ready, _, _ = select.select([self.sock], [], [], 0.2)
-                if ready and not self.sock.recv(4096):
+                if self._poller.select(0.2) and not self.sock.recv(4096):
                     break
                 if not self.server.serving:
                     break

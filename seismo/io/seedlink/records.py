@@ -22,6 +22,7 @@ import numpy as np
 from obspy import Stream, Trace, UTCDateTime
 
 from seismo.errors import SeismoError
+from seismo.io.mseed import write_mseed
 
 RECLEN = 512  # SeedLink 3 carries fixed 512-byte miniSEED 2 records
 SEQ_SLOTS = 64  # sequence numbers the server reserves per station and block
@@ -55,9 +56,7 @@ def encode_records(traces: Sequence[Trace]) -> list[bytes]:
 
     def write(trs: Sequence[Trace], encoding: str) -> bytes:
         buf = io.BytesIO()
-        Stream(list(trs)).write(
-            buf, format="MSEED", reclen=RECLEN, encoding=encoding, byteorder=">"
-        )
+        write_mseed(Stream(list(trs)), buf, reclen=RECLEN, encoding=encoding, byteorder=">")
         return buf.getvalue()
 
     try:
@@ -85,7 +84,7 @@ def info_records(xml: str) -> list[bytes]:
         chunk = np.frombuffer(data[i : i + _INFO_CHUNK], dtype="|S1").copy()
         traces.append(Trace(chunk, header={"station": "INFO", "channel": "INF"}))
     buf = io.BytesIO()
-    Stream(traces).write(buf, format="MSEED", reclen=RECLEN, encoding="ASCII", byteorder=">")
+    write_mseed(Stream(traces), buf, reclen=RECLEN, encoding="ASCII", byteorder=">")
     raw = buf.getvalue()
     return [raw[i : i + RECLEN] for i in range(0, len(raw), RECLEN)]
 

@@ -49,6 +49,19 @@ class SeedLinkServer:
         descriptions: optional ``{"NET.STA": "site name"}`` for INFO and CAT.
         station_latency: optional ``f(network, station, now) -> seconds``, an extra
             per-station delivery delay (e.g. the simulator's "late" faults).
+        max_connections: clients served at once; a connection beyond it is closed
+            at once (no answer).
+        max_per_address: clients served at once from one IP address (same rule).
+        idle_timeout_s: a client that has not completed a command line for this
+            long (and is not receiving data) is disconnected (slowloris).
+
+    Abuse limits (design choices, docs/reliability.md): the defaults (512 in total,
+    64 per address, 60 s idle) leave room for every acquisition client of a
+    network (one per station and worker) and keep one host from taking them all.
+    Each client's socket is watched with a ``selectors`` poller, so descriptors
+    above 1024 (``select()``'s limit) work. A station named again by ``STATION``
+    replaces its earlier request, so repeating ``STATION * *`` never multiplies
+    the answer.
 
     Faults for tests: ``latency_s`` and ``down`` may be changed while running;
     ``down = True`` drops every client and refuses new ones until set back.
@@ -67,6 +80,9 @@ class SeedLinkServer:
         organization: str = "seismo",
         descriptions: dict[str, str] | None = None,
         station_latency: Callable[[str, str, UTCDateTime], float] | None = None,
+        max_connections: int = 512,
+        max_per_address: int = 64,
+        idle_timeout_s: float = 60.0,
     ) -> None:
         self.source = source
         self.station_latency = station_latency
@@ -87,6 +103,18 @@ class SeedLinkServer:
             )
         if latency_s < 0:
             raise SeedLinkServerError(f"latency_s ({latency_s}) must not be negative")
+        if max_connections < 1 or max_per_address < 1:
+            raise SeedLinkServerError(
+                f"max_connections ({max_connections}) and max_per_address ({max_per_address}) "
+                "must be at least 1"
+            )
+        if not idle_timeout_s > 0:
+            raise SeedLinkServerError(f"idle_timeout_s ({idle_timeout_s}) must be positive")
+        self.max_connections = int(max_connections)
+        self.max_per_address = int(max_per_address)
+        self.idle_timeout_s = float(idle_timeout_s)
+        self._per_address: dict[str, int] = {}
+        self._refused: dict[str, tuple[float, int]] = {}  # address -> (last log time, count)
         self.host, self.port = host, int(port)
         self.record_seconds = float(record_seconds)
         self.history_s = float(history_s)
@@ -211,23 +239,54 @@ class SeedLinkServer:
             if self.down:
                 sock.close()
                 continue
-            conn = Connection(self, sock, peer)
-            thread = threading.Thread(
-                target=self._serve, args=(conn,), name=f"seedlink-{peer}", daemon=True
-            )
+            address = str(peer[0]) if peer else ""
             with self._conn_lock:
-                self._conns.add(conn)
-                self._threads.add(thread)
+                over = (len(self._conns) >= self.max_connections
+                        or self._per_address.get(address, 0) >= self.max_per_address)
+                if not over:
+                    conn = Connection(self, sock, peer)
+                    thread = threading.Thread(
+                        target=self._serve, args=(conn,), name=f"seedlink-{peer}", daemon=True
+                    )
+                    self._conns.add(conn)
+                    self._threads.add(thread)
+                    self._per_address[address] = self._per_address.get(address, 0) + 1
+            if over:
+                self._refuse(sock, address)
+                continue
             thread.start()
+
+    def _refuse(self, sock: socket.socket, address: str) -> None:
+        """Close a connection over the caps; say so at most once a minute per address."""
+        with contextlib.suppress(OSError):
+            sock.close()
+        now = time.monotonic()
+        last, count = self._refused.get(address, (-1e9, 0))
+        count += 1
+        if now - last >= 60.0:
+            log.warning(
+                "SeedLink server %s: refused %d connection(s) from %s (limits: %d in total, "
+                "%d per address)", self.url, count, address, self.max_connections,
+                self.max_per_address,
+            )  # fmt: skip
+            self._refused[address] = (now, 0)
+        else:
+            self._refused[address] = (last, count)
 
     def _serve(self, conn: Connection) -> None:
         log.debug("SeedLink client %s connected", conn.peer)
         try:
             conn.run()
         finally:
+            address = str(conn.peer[0]) if conn.peer else ""
             with self._conn_lock:
                 self._conns.discard(conn)
                 self._threads.discard(threading.current_thread())
+                left = self._per_address.get(address, 1) - 1
+                if left > 0:
+                    self._per_address[address] = left
+                else:
+                    self._per_address.pop(address, None)
             log.debug("SeedLink client %s gone", conn.peer)
 
     # -------------------------------------------------------------- time and blocks

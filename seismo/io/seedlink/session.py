@@ -30,6 +30,7 @@ class ServerState(Protocol):
     stations: list[tuple[str, str]]
     organization: str
     record_seconds: float
+    idle_timeout_s: float
 
     @property
     def serving(self) -> bool:

@@ -15,6 +15,15 @@ Write path (every ``write_*`` method):
 Writes never raise for transient failures: they return a :class:`WriteReport`.
 After a transient failure, writes only spool (no network attempt) for
 ``store.retry_interval_s``; :meth:`InfluxStore.flush_spool` always tries.
+
+When the spool itself cannot be written (disk full, read-only, permissions) the
+store logs an error and sends the batch straight to the server; only when that
+fails too does the write raise :class:`~seismo.errors.StoreError` naming both
+causes. Callers that must not stop (alerting) catch it; see
+:mod:`seismo.shells.publish`.
+
+Each spool segment records the destination (:func:`destination`) it was
+written for and is replayed only there.
 """
 
 from __future__ import annotations
@@ -84,6 +93,11 @@ class WriteReport:
                 f"replayed={self.replayed} skipped={self.skipped}")
 
 
+def destination(conn: InfluxConnection) -> str:
+    """The identity of where points go: server URL (no credentials) and database/bucket."""
+    return f"{conn.base_url} db={conn.database} bucket={conn.bucket} org={conn.org}"
+
+
 @dataclass
 class _DrainResult:
     sent: dict[Path, int] = field(default_factory=dict)
@@ -117,7 +131,7 @@ class InfluxStore:
         if batch_size < 1:
             raise StoreError(f"batch_size ({batch_size}) must be >= 1")
         self.connection = connection
-        self.spool = Spool(spool_dir)
+        self.spool = Spool(spool_dir, destination(connection))
         self.batch_size = batch_size
         self.enabled = enabled
         self.retry_interval_s = retry_interval_s
@@ -220,10 +234,14 @@ class InfluxStore:
             return WriteReport(rejected=rejected)
         if not self.enabled:
             return WriteReport(rejected=rejected, skipped=len(lines))
-        own = [
-            (self.spool.append(lines[i:i + self.batch_size]), len(lines[i:i + self.batch_size]))
-            for i in range(0, len(lines), self.batch_size)
-        ]
+        try:
+            own = [
+                (self.spool.append(lines[i:i + self.batch_size]),
+                 len(lines[i:i + self.batch_size]))
+                for i in range(0, len(lines), self.batch_size)
+            ]
+        except StoreError as exc:
+            return self._write_unspooled(lines, rejected, str(exc))
         report = WriteReport(rejected=rejected)
         result = _DrainResult()
         if time.monotonic() >= self._down_until:
@@ -246,6 +264,31 @@ class InfluxStore:
                         self.spool.directory, result.error or "server marked down")
         return report
 
+    def _write_unspooled(
+        self, lines: list[str], rejected: list[tuple[str, str]], spool_error: str
+    ) -> WriteReport:
+        """The spool is unusable: send ``lines`` now, without a safety copy.
+
+        Raises:
+            StoreError: the server could not take them either (the points are
+                lost to this process; the caller must report it and retry).
+        """
+        log.error("STORE SPOOL UNUSABLE: %s; sending %d points without a spool copy",
+                  spool_error, len(lines))
+        report = WriteReport(rejected=rejected)
+        try:
+            transport = self._get_transport()
+            for i in range(0, len(lines), self.batch_size):
+                batch = lines[i:i + self.batch_size]
+                bad = self._send_isolating(transport, batch, 0)
+                report.written += len(batch) - len(bad)
+                report.rejected += [(_line_desc(batch[j]), why) for j, why in bad]
+        except StoreUnavailable as exc:
+            self.close()
+            lost = len(lines) - report.written - (report.n_rejected - len(rejected))
+            raise StoreError(f"{lost} points not stored: {spool_error}, and {exc}") from None
+        return report
+
     def flush_spool(self) -> WriteReport:
         """Replay every spooled segment in order (ignores the retry interval)."""
         if not self.enabled:
@@ -259,6 +302,10 @@ class InfluxStore:
         report.replayed -= report.n_rejected
         if result.error:
             log.warning("spool flush stopped: %s", result.error)
+        for dest, n in self.spool.foreign().items():
+            log.warning("%d spool segments in %s are for %s, not for this store (%s): kept "
+                        "for that destination", n, self.spool.directory, dest,
+                        self.spool.destination)
         return report
 
     def pending(self) -> int:
@@ -278,8 +325,8 @@ class InfluxStore:
                 transport = self._get_transport()
                 group: list[tuple[Path, list[str]]] = []
                 for seg in self.spool.segments():
-                    lines = Spool.read(seg)
-                    if lines is None:  # removed by another drainer
+                    lines = self.spool.read(seg)
+                    if lines is None:  # removed, quarantined or for another destination
                         continue
                     if group and sum(len(g[1]) for g in group) + len(lines) > self.batch_size:
                         self._send_group(transport, group, out)

@@ -18,6 +18,16 @@ replay preserves write order across processes that share the directory. A
 ``flock`` on ``<dir>/.lock`` serialises draining between processes (Airflow
 mapped tasks). Lines rejected by the server for being malformed are moved to
 ``<dir>/rejected.log`` (with a comment line giving the reason) and never retried.
+
+Destination. The first line of a segment is a header comment naming the server
+and database/bucket it was written for (``# seismo-spool destination=…``). A
+store replays only the segments of its own destination; segments spooled for
+another destination (the configuration changed) stay on disk for that
+destination and are reported. Segments without a header (written by releases
+before the header existed) are replayed to the configured destination.
+
+Corruption. A segment that cannot be decoded (not UTF-8, truncated header) is
+moved to ``<dir>/quarantine/`` with an error naming it, and draining goes on.
 """
 
 from __future__ import annotations
@@ -37,6 +47,8 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".lp"
 REJECTED = "rejected.log"
+QUARANTINE = "quarantine"
+HEADER = "# seismo-spool destination="
 _STALE_TMP_S = 600.0  # a .tmp older than this belongs to a killed writer
 _counter = itertools.count()
 
@@ -44,8 +56,10 @@ _counter = itertools.count()
 class Spool:
     """A directory of fsync'd line-protocol segments (see module docstring)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, destination: str | None = None) -> None:
         self.directory = Path(directory)
+        #: Where this spool's writes go (recorded in each new segment's header).
+        self.destination = destination
 
     # ------------------------------------------------------------------ writing
     def _ensure_dir(self) -> None:
@@ -73,7 +87,8 @@ class Spool:
         name = f"{time.time_ns():020d}-{os.getpid():08d}-{next(_counter):08d}"
         tmp = self.directory / (name + ".tmp")
         final = self.directory / (name + SUFFIX)
-        data = ("\n".join(lines) + "\n").encode("utf-8")
+        head = [] if self.destination is None else [HEADER + self.destination]
+        data = ("\n".join([*head, *lines]) + "\n").encode("utf-8")
         try:
             with open(tmp, "wb") as fh:
                 fh.write(data)
@@ -122,14 +137,68 @@ class Spool:
                     log.warning("removing incomplete spool file %s (writer was killed)", tmp)
                     tmp.unlink()
 
-    @staticmethod
-    def read(segment: Path) -> list[str] | None:
-        """The lines of ``segment`` (None if another process already removed it)."""
+    def read(self, segment: Path) -> list[str] | None:
+        """The lines of ``segment`` for this spool's destination.
+
+        None if another process already removed it, if it was quarantined (not
+        decodable) or if it belongs to another destination.
+        """
+        got = self.read_segment(segment)
+        if got is None:
+            return None
+        dest, lines = got
+        if dest is not None and self.destination is not None and dest != self.destination:
+            return None
+        return lines
+
+    def read_segment(self, segment: Path) -> tuple[str | None, list[str]] | None:
+        """(destination or None, lines) of ``segment``; None if gone or quarantined."""
         try:
-            text = segment.read_text(encoding="utf-8")
+            text = segment.read_bytes().decode("utf-8")
         except FileNotFoundError:
             return None
-        return [ln for ln in text.split("\n") if ln and not ln.startswith("#")]
+        except UnicodeDecodeError as exc:
+            self.quarantine(segment, f"not valid UTF-8 at byte {exc.start}")
+            return None
+        except OSError as exc:
+            log.error("cannot read spool segment %s: %s", segment, exc.strerror)
+            return None
+        dest = None
+        if text.startswith(HEADER):
+            first = text.split("\n", 1)[0]
+            dest = first[len(HEADER):].strip()
+            if not dest:
+                self.quarantine(segment, "empty destination in the header")
+                return None
+        return dest, [ln for ln in text.split("\n") if ln and not ln.startswith("#")]
+
+    def quarantine(self, segment: Path, reason: str) -> Path | None:
+        """Move a bad segment out of the way (``<dir>/quarantine/``), with an error."""
+        qdir = self.directory / QUARANTINE
+        try:
+            qdir.mkdir(exist_ok=True)
+            target = qdir / segment.name
+            os.replace(segment, target)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.error("spool segment %s is corrupt (%s) and cannot be quarantined: %s; "
+                      "remove it by hand", segment, reason, exc.strerror)
+            return None
+        log.error("spool segment %s is corrupt (%s): moved to %s, not replayed; inspect it "
+                  "and replay by hand if it holds data", segment, reason, target)
+        return target
+
+    def foreign(self) -> dict[str, int]:
+        """Segments kept for other destinations: destination -> number of segments."""
+        out: dict[str, int] = {}
+        if self.destination is None:
+            return out
+        for seg in self.segments():
+            got = self.read_segment(seg)
+            if got is not None and got[0] is not None and got[0] != self.destination:
+                out[got[0]] = out.get(got[0], 0) + 1
+        return out
 
     @staticmethod
     def remove(segment: Path) -> None:
@@ -137,7 +206,7 @@ class Spool:
             segment.unlink()
 
     def pending_lines(self) -> int:
-        """Number of points waiting in the spool."""
+        """Number of points waiting in the spool for this destination."""
         return sum(len(self.read(s) or ()) for s in self.segments())
 
     # ------------------------------------------------------------------ locking

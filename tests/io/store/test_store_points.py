@@ -241,7 +241,7 @@ def test_spool_order_and_remove(tmp_path: Path) -> None:
     a = sp.append(["m a=1 1", "m a=2 2"])
     b = sp.append(["m a=3 3"])
     assert sp.segments() == [a, b]
-    assert Spool.read(a) == ["m a=1 1", "m a=2 2"]
+    assert sp.read(a) == ["m a=1 1", "m a=2 2"]
     assert sp.pending_lines() == 3
     Spool.remove(a)
     Spool.remove(a)  # idempotent
