@@ -110,7 +110,10 @@ class DetectSummary:
                     f"{e.latitude:.3f}",
                     f"{e.longitude:.3f}",
                     f"{e.depth_km:.1f}",
-                    "-" if e.magnitude is None else f"{e.magnitude:.1f}",
+                    "-" if e.magnitude is None else (
+                        f"{e.magnitude_type}{'>=' if e.magnitude_lower_bound else ' '}"
+                        f"{e.magnitude:.1f}"
+                    ),
                     intensity_cell(e.max_intensity),
                     e.n_stations,
                     f"{e.rms_s:.2f}",
@@ -127,7 +130,7 @@ class DetectSummary:
                         "lat",
                         "lon",
                         "depth",
-                        "ML",
+                        "M",
                         "I_cn",
                         "nsta",
                         "rms",
