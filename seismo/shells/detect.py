@@ -22,11 +22,13 @@ from obspy import Inventory, Stream, UTCDateTime
 
 from seismo.config import Settings, mask_url
 from seismo.errors import DataError, FeedError
+from seismo.event.intensity import intensity_cell
 from seismo.io.feeds import fetch_window
 from seismo.model import Event
 from seismo.shells.publish import Runner, RunReport
 from seismo.shells.window import (
     Context,
+    LateMagnitudes,
     Window,
     WindowResult,
     process_window,
@@ -108,8 +110,11 @@ class DetectSummary:
                     f"{e.latitude:.3f}",
                     f"{e.longitude:.3f}",
                     f"{e.depth_km:.1f}",
-                    "-" if e.magnitude is None else f"{e.magnitude:.1f}",
-                    "-" if e.max_intensity is None else f"{e.max_intensity:.1f}",
+                    "-" if e.magnitude is None else (
+                        f"{e.magnitude_type}{'>=' if e.magnitude_lower_bound else ' '}"
+                        f"{e.magnitude:.1f}"
+                    ),
+                    intensity_cell(e.max_intensity),
                     e.n_stations,
                     f"{e.rms_s:.2f}",
                     f"{e.azimuthal_gap_deg:.0f}",
@@ -125,7 +130,7 @@ class DetectSummary:
                         "lat",
                         "lon",
                         "depth",
-                        "ML",
+                        "M",
                         "I_cn",
                         "nsta",
                         "rms",
@@ -260,6 +265,7 @@ def detect_range(
         settings, store=store, alerts=alerts, alert_dir=alert_dir, exercise=exercise
     )
     seen: set[str] = set()
+    late = LateMagnitudes(ctx)
     done = 0
     try:
         for chunk in iter_chunks(settings, start, end):
@@ -274,6 +280,11 @@ def detect_range(
                 seen.update(e.id for e in new)
                 summary.events.extend(new)
                 summary.add(runner.handle(res))
+                updates = late.add(res)
+                if updates:  # distant events: Ms_BB once the surface waves are in
+                    byid = {e.id: e for e in updates}
+                    summary.events = [byid.pop(e.id, e) for e in summary.events]
+                    summary.add(runner.handle_parts(w, [], updates))
                 done += 1
                 if on_result:
                     on_result(res)
