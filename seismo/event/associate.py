@@ -395,7 +395,11 @@ def associate(
     fit no event are left out. ``stations`` maps "NET.STA" to StationInfo (the
     stations that delivered data: the thresholds adapt to them, see
     :func:`adapt_to_network`; ``s_picks``: whether the picker gives S picks).
+    Candidates are located with pick errors alone (``loc_cfg.model_error_fraction``
+    is not applied here: association tests the picks' mutual consistency; the caller
+    relocates with the model error, :func:`seismo.shells.window.final_location`).
     """
+    loc_cfg = loc_cfg.model_copy(update={"model_error_fraction": 0.0})
     cfg = adapt_to_network(cfg, stations, s_picks)
     pool = _usable_picks(picks, stations, cfg)
     if len({p.station_id for p in pool}) < cfg.min_stations:

@@ -62,7 +62,8 @@ def phase_family(phase: str) -> str:
 
 @dataclass(frozen=True)
 class VelocityModel:
-    """Layer tops (km) and P velocities (km/s); S from ``vp_vs``."""
+    """Layer tops (km) and P velocities (km/s); S from ``vp_vs``, or per layer from
+    ``layer_vp_vs`` (one ratio per layer) when the cited model gives them."""
 
     name: str
     tops_km: tuple[float, ...]
@@ -70,6 +71,7 @@ class VelocityModel:
     vp_vs: float = 1.73
     max_distance_km: float = 1500.0
     max_depth_km: float = 80.0
+    layer_vp_vs: tuple[float, ...] | None = None
     _tables: dict[str, TravelTimeTable] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -81,12 +83,24 @@ class VelocityModel:
             raise ConfigError(f"velocity model {self.name!r}: layer tops must increase")
         if any(v <= 0 for v in self.vp) or self.vp_vs <= 1.0:
             raise ConfigError(f"velocity model {self.name!r}: velocities must be > 0, vp_vs > 1")
+        if self.layer_vp_vs is not None and (
+            len(self.layer_vp_vs) != len(self.vp) or any(r <= 1.0 for r in self.layer_vp_vs)
+        ):
+            raise ConfigError(
+                f"velocity model {self.name!r}: one vp_vs > 1 per layer ({self.layer_vp_vs})"
+            )
+
+    def ratios(self) -> NDArray:
+        """Vp/Vs of every layer."""
+        if self.layer_vp_vs is not None:
+            return np.asarray(self.layer_vp_vs, dtype=float)
+        return np.full(len(self.vp), self.vp_vs)
 
     def velocities(self, phase: str) -> NDArray:
         if phase not in PHASES:
             raise ValueError(f"phase ({phase!r}) must be one of {', '.join(PHASES)}")
         v = np.asarray(self.vp, dtype=float)
-        return v if phase.startswith("P") else v / self.vp_vs
+        return v if phase.startswith("P") else v / self.ratios()
 
     def velocity_at(self, depth_km: float, phase: str = "P") -> float:
         i = int(np.searchsorted(self.tops_km, depth_km, side="right") - 1)
@@ -143,7 +157,8 @@ class VelocityModel:
 
 
 def load_velocity_model(path: str | Path) -> VelocityModel:
-    """Read a model file: ``name``, ``vp_vs`` and ``[[layers]]`` with ``top_km`` and ``vp``."""
+    """Read a model file: ``name``, ``vp_vs`` and ``[[layers]]`` with ``top_km`` and ``vp``
+    (and optionally the layer's own ``vp_vs``, else the model's)."""
     p = Path(path)
     data = read_toml(p, "velocity model")
     allowed = {"name", "vp_vs", "layers", "max_distance_km", "max_depth_km"}
@@ -153,15 +168,20 @@ def load_velocity_model(path: str | Path) -> VelocityModel:
     layers = data.get("layers")
     if not isinstance(layers, list) or not layers:
         raise ConfigError(f"invalid velocity model {p}: 'layers' must be a non-empty list")
-    tops, vps = [], []
+    tops, vps, ratios = [], [], []
+    default_ratio = data.get("vp_vs", 1.73)
     for i, layer in enumerate(layers):
-        if not isinstance(layer, dict) or set(layer) != {"top_km", "vp"}:
+        if (
+            not isinstance(layer, dict)
+            or not {"top_km", "vp"} <= set(layer) <= {"top_km", "vp", "vp_vs"}
+        ):
             raise ConfigError(
-                f"invalid velocity model {p}: layers[{i}] needs exactly top_km and vp"
+                f"invalid velocity model {p}: layers[{i}] needs top_km and vp (and at most vp_vs)"
             )
         try:
             tops.append(float(layer["top_km"]))
             vps.append(float(layer["vp"]))
+            ratios.append(float(layer.get("vp_vs", default_ratio)))
         except (TypeError, ValueError):
             raise ConfigError(
                 f"invalid velocity model {p}: layers[{i}] values must be numbers"
@@ -174,6 +194,7 @@ def load_velocity_model(path: str | Path) -> VelocityModel:
             vp_vs=float(data.get("vp_vs", 1.73)),
             max_distance_km=float(data.get("max_distance_km", 1500.0)),
             max_depth_km=float(data.get("max_depth_km", 80.0)),
+            layer_vp_vs=tuple(ratios) if any("vp_vs" in x for x in layers) else None,
         )
     except ConfigError as exc:
         raise ConfigError(f"invalid velocity model {p}: {exc}") from None

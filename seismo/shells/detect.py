@@ -32,13 +32,16 @@ from obspy import Inventory, Stream, UTCDateTime
 
 from seismo.config import Settings, available_cores, mask_url
 from seismo.errors import DataError, FeedError
+from seismo.event.intensity import intensity_cell
 from seismo.io.feeds import fetch_window
-from seismo.model import Event
+from seismo.model import AmplitudeSeries, Event, StationResult
 from seismo.shells.publish import Runner, RunReport
 from seismo.shells.window import (
     Context,
+    LateMagnitudes,
     Window,
     WindowResult,
+    live_stations,
     measure_events,
     owned_candidates,
     process_window,
@@ -121,8 +124,11 @@ class DetectSummary:
                     f"{e.latitude:.3f}",
                     f"{e.longitude:.3f}",
                     f"{e.depth_km:.1f}",
-                    "-" if e.magnitude is None else f"{e.magnitude:.1f}",
-                    "-" if e.max_intensity is None else f"{e.max_intensity:.1f}",
+                    "-" if e.magnitude is None else (
+                        f"{e.magnitude_type}{'>=' if e.magnitude_lower_bound else ' '}"
+                        f"{e.magnitude:.1f}"
+                    ),
+                    intensity_cell(e.max_intensity),
                     e.n_stations,
                     f"{e.rms_s:.2f}",
                     f"{e.azimuthal_gap_deg:.0f}",
@@ -138,7 +144,7 @@ class DetectSummary:
                         "lat",
                         "lon",
                         "depth",
-                        "ML",
+                        "M",
                         "I_cn",
                         "nsta",
                         "rms",
@@ -278,6 +284,7 @@ def detect_range(
         settings, store=store, alerts=alerts, alert_dir=alert_dir, exercise=exercise
     )
     seen: set[str] = set()
+    late = LateMagnitudes(ctx)
     done = 0
 
     def handle(res: WindowResult) -> None:
@@ -290,6 +297,11 @@ def detect_range(
         seen.update(e.id for e in new)
         summary.events.extend(new)
         summary.add(runner.handle(res))
+        updates = late.add(res)
+        if updates:  # distant events: Ms_BB once the surface waves are in
+            byid = {e.id: e for e in updates}
+            summary.events = [byid.pop(e.id, e) for e in summary.events]
+            summary.add(runner.handle_parts(res.window, [], updates))
         done += 1
         if on_result:
             on_result(res)
@@ -305,7 +317,7 @@ def detect_range(
                 for w in chunk:
                     handle(process_window(ctx, w, source=source))
         else:
-            _detect_chunks(ctx, chunks, feed_url, n_proc, summary, handle)
+            _detect_chunks(ctx, chunks, feed_url, n_proc, summary, handle, late)
     finally:
         runner.close()
     if summary.samples == 0:
@@ -328,8 +340,14 @@ def _detect_chunks(
     processes: int,
     summary: DetectSummary,
     handle: Callable[[WindowResult], None],
+    late: LateMagnitudes,
 ) -> None:
-    """The chunk method (module docstring): stations once per chunk in a worker pool."""
+    """The chunk method (module docstring): stations once per chunk in a worker pool.
+
+    Amplitude series are made for the windows that own an event and for those whose
+    series the surface-wave magnitude of a distant event reads (:class:`LateMagnitudes`);
+    the per-window method has them for every window, and gives the same measurements.
+    """
     from seismo.shells.chunk import StationPool, with_amplitudes
 
     pool = StationPool(ctx, feed_url, processes)
@@ -350,24 +368,40 @@ def _detect_chunks(
             ]
             t2 = time.perf_counter()
             busy = [k for k, (w, _, c) in enumerate(per_window) if owned_candidates(c, w)]
-            amps = pool.amplitudes([per_window[k][0] for k in busy])
+            amps = dict(zip(busy, pool.amplitudes([per_window[k][0] for k in busy]),
+                            strict=True))
+            events: dict[int, list[Event]] = {}
+            for k in busy:
+                w, results, cands = per_window[k]
+                a = _live_series(results, amps[k])
+                events[k] = measure_events(ctx, cands, a, w, live_stations(results))
+            waiting = [*late.pending.values(),
+                       *(e for k in busy for e in events[k] if late.waits_for(e))]
+            extra = [k for k, (w, _, _) in enumerate(per_window)
+                     if k not in amps and any(late.reads(e, w) for e in waiting)]
+            if extra:
+                amps.update(zip(extra, pool.amplitudes([per_window[k][0] for k in extra]),
+                                strict=True))
             pool.release()
             t3 = time.perf_counter()
-            by_window = dict(zip(busy, amps, strict=True))
-            for k, (w, results, cands) in enumerate(per_window):
-                events = []
-                if k in by_window:
-                    live = {r.station_id for r in results if not r.error}
-                    a = {sid: s for sid, s in by_window[k].items() if sid in live}
-                    results = with_amplitudes(results, a)
-                    events = measure_events(ctx, cands, a, w)
-                handle(WindowResult(w, results, events))
+            for k, (w, results, _) in enumerate(per_window):
+                if k in amps:
+                    results = with_amplitudes(results, _live_series(results, amps[k]))
+                handle(WindowResult(w, results, events.get(k, [])))
             log.info(
                 "chunk %s - %s: %d stations read and picked in %.1f s, %d windows associated "
-                "in %.1f s, amplitudes of %d windows in %.1f s, events and output %.1f s",
+                "in %.1f s, amplitudes of %d windows and events in %.1f s, output %.1f s",
                 chunk[0].start, chunk[-1].end, len(loaded), t1 - t0, len(chunk), t2 - t1,
-                len(busy), t3 - t2, time.perf_counter() - t3,
+                len(amps), t3 - t2, time.perf_counter() - t3,
             )
         ok = True
     finally:
         pool.close(wait=ok)
+
+
+def _live_series(
+    results: list[StationResult], series: dict[str, AmplitudeSeries]
+) -> dict[str, AmplitudeSeries]:
+    """The series of the stations without an error (those the per-window path measures)."""
+    live = {r.station_id for r in results if not r.error}
+    return {sid: a for sid, a in series.items() if sid in live}

@@ -30,7 +30,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -46,14 +46,15 @@ from seismo.event.arrivals import EventRecords, count_clipped_stations
 from seismo.event.associate import EventCandidate, associate
 from seismo.event.consistency import ConsistencyRules, check_amplitudes
 from seismo.event.identity import event_id, first_pick_time
-from seismo.event.intensity import predict_sites, station_intensities
-from seismo.event.locate import Origin
-from seismo.event.magnitude import event_magnitude
+from seismo.event.intensity import intensity_note, predict_sites, station_intensities
+from seismo.event.locate import Origin, locate
+from seismo.event.magnitude import event_ml
 from seismo.event.sites import load_sites
+from seismo.event.surface import event_ms_bb, with_magnitudes
 from seismo.event.velocity import PHASES, TravelTimeTable, VelocityModel, load_velocity_model
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo, load_inventory, report_response_gaps, station_map
-from seismo.model import AmplitudeSeries, Event, Pick, StationResult
+from seismo.model import AmplitudeSeries, Event, Magnitude, Pick, StationResult
 
 log = logging.getLogger(__name__)
 
@@ -373,26 +374,55 @@ def measure_event(
         ev.time, ev.latitude, ev.longitude, ev.depth_km, amps, ctx.stations,
         ctx.p_time, ctx.s_time, next_p=dict(next_p or {}),
     )
-    ml, ml_unc, smags = event_magnitude(records, s.magnitude)
+    ml, smags = event_ml(records, s.magnitude)
+    mags = [] if ml is None else [ml]
+    ms = event_ms_bb(
+        ev.time, ev.latitude, ev.longitude, ev.depth_km, {k: [v] for k, v in amps.items()},
+        ctx.stations, ctx.p_time, s.magnitude,
+    )
+    if ms.magnitude is not None:
+        mags.append(Magnitude("Ms_BB", ms.magnitude, ms.uncertainty, ms.n_stations))
+    ev = with_magnitudes(ev, mags, s.magnitude)
     obs = station_intensities(records, s.intensity)
     clipped = count_clipped_stations(records, s.intensity.window_s)
     site_int = []
-    if ml is not None and ctx.sites:
+    if ev.magnitude is not None and ctx.sites:
         site_int = predict_sites(
-            ev.latitude, ev.longitude, ev.depth_km, ml, ctx.sites, obs, s.intensity
+            ev.latitude, ev.longitude, ev.depth_km, ev.magnitude, ctx.sites, obs, s.intensity,
+            ev.magnitude_type,
         )
     return dataclasses.replace(
         ev,
-        magnitude=None if ml is None else round(ml, 2),
-        magnitude_uncertainty=None if ml_unc is None else round(ml_unc, 2),
         n_magnitude_stations=len({m.station for m in smags if m.used}),
         station_magnitudes=tuple(smags),
         station_intensities=tuple(obs),
         site_intensities=tuple(site_int),
+        intensity_note=intensity_note(obs, site_int),
         max_intensity=max((o.intensity_cn for o in obs), default=None),
         max_mmi=max((o.mmi for o in obs), default=None),
         n_clipped_stations=clipped,
     )
+
+
+def final_location(ctx: Context, origin: Origin, stations: Mapping[str, StationInfo]) -> Origin:
+    """The associated origin relocated with the travel-time model error
+    (``[locate] model_error_fraction``), which sets its confidence ellipses.
+
+    A local search from the associated hypocentre with the same picks; on failure
+    the associated origin is kept (logged).
+    """
+    cfg = ctx.settings.locate
+    if cfg.model_error_fraction <= 0.0:
+        return origin
+    try:
+        return locate(
+            origin.picks, stations, ctx.velocity, cfg,
+            initial=(origin.latitude, origin.longitude, origin.depth_km), full_search=False,
+            phases={a.pick_id: a.phase for a in origin.arrivals},
+        )
+    except LocationError as exc:
+        log.warning("final location with model error failed (%s); associated origin kept", exc)
+        return origin
 
 
 def next_arrivals(
@@ -423,14 +453,21 @@ def associate_window(
     if not picks:
         return []
     try:
-        live = {r.station_id for r in results if not r.error and r.n_samples > 0}
+        live = live_stations(results)
         stations = {k: v for k, v in ctx.stations.items() if k in live}
+        # association locates with pick errors alone; the model error enters the
+        # event's final location and its uncertainty (final_location)
         return associate(
             picks, stations, ctx.velocity, s.associate, s.locate, s_picks=s.picker.s_picks
         )
     except LocationError as exc:
         log.warning("window %s: association failed: %s", window, exc)
         return []
+
+
+def live_stations(results: Sequence[StationResult]) -> set[str]:
+    """The stations that delivered data for the window (``"NET.STA"``)."""
+    return {r.station_id for r in results if not r.error and r.n_samples > 0}
 
 
 def owned_candidates(
@@ -445,16 +482,20 @@ def measure_events(
     candidates: Sequence[EventCandidate],
     amps: Mapping[str, AmplitudeSeries],
     window: Window,
+    live: Collection[str],
 ) -> list[Event]:
-    """The window's own events of ``candidates`` (:func:`associate_window`), measured on
-    the stations' amplitude series ``amps`` (``"NET.STA"`` -> series), by origin time."""
+    """The window's own events of ``candidates`` (:func:`associate_window`), finally
+    located with the stations ``live`` (:func:`live_stations`) and measured on the
+    stations' amplitude series ``amps`` (``"NET.STA"`` -> series), by origin time."""
     s = ctx.settings
+    stations = {k: v for k, v in ctx.stations.items() if k in live}
     events: list[Event] = []
     now = UTCDateTime()
     rules = ConsistencyRules.from_config(s.associate)
     for cand in owned_candidates(candidates, window):
         first = first_pick_time(cand.origin.picks)
-        ev = cand.origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
+        origin = final_location(ctx, cand.origin, stations)
+        ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
         ev = measure_event(ctx, ev, amps, next_arrivals(ctx, cand.origin, candidates))
         why = check_amplitudes(ev.station_magnitudes, rules)
         if why:
@@ -469,7 +510,96 @@ def process_events(ctx: Context, results: Sequence[StationResult], window: Windo
     """Associate, locate, and add magnitude and intensity for the window's events."""
     candidates = associate_window(ctx, results, window)
     amps = {r.station_id: r.amplitudes for r in results if r.amplitudes is not None}
-    return measure_events(ctx, candidates, amps, window)
+    return measure_events(ctx, candidates, amps, window, live_stations(results))
+
+
+#: 2 degrees in km (Ms_BB's shortest distance, seismo.event.surface).
+MS_BB_MIN_KM = 2.0 * 111.195
+
+
+class LateMagnitudes:
+    """Surface-wave magnitudes of distant events, measured when later windows bring the waves.
+
+    An event belongs to the window of its first pick, whose data end ``postroll_s``
+    after the window: the surface waves of an event 330 km away arrive ~60 s after
+    P, those of one 700 km away ~130 s after P (group velocities 4-2.5 km/s), later
+    than that. This keeps the last ``keep_s`` seconds of every station's per-second
+    series and the events still waiting for their surface waves, and after each
+    window returns the events whose Ms_BB could now be measured, as a new version
+    (the alert service then sends an Update). Used by every shell that processes
+    windows in sequence (``seismo detect``, drills); docs/magnitude_intensity.md.
+    """
+
+    def __init__(self, ctx: Context, keep_s: float = 600.0) -> None:
+        self.ctx = ctx
+        self.keep_s = keep_s
+        self.series: dict[str, list[AmplitudeSeries]] = {}
+        self.pending: dict[str, Event] = {}
+
+    def waits_for(self, ev: Event) -> bool:
+        """Whether ``ev`` (new, no Ms_BB yet) waits for surface waves in later windows."""
+        s = self.ctx.settings
+        if any(m.type == "Ms_BB" for m in ev.magnitudes) or not s.magnitude.ms_bb:
+            return False
+        if ev.depth_km >= s.magnitude.ms_max_depth_km:
+            return False
+        return any(
+            float(distance_km(ev.latitude, ev.longitude, info.latitude, info.longitude))
+            >= MS_BB_MIN_KM
+            for info in self.ctx.stations.values()
+        )
+
+    def reads(self, ev: Event, window: Window) -> bool:
+        """Whether the series of ``window`` can take part in ``ev``'s Ms_BB (its data
+        span meets the minute before the origin up to ``keep_s`` after it)."""
+        return window.data_end > ev.time - 60.0 and window.data_start < ev.time + self.keep_s
+
+    def add(self, result: WindowResult) -> list[Event]:
+        """Take one processed window; return re-measured (updated) events."""
+        for r in result.stations:
+            if r.amplitudes is not None:
+                self.series.setdefault(r.station_id, []).append(r.amplitudes)
+        horizon = result.window.data_end - self.keep_s
+        for sid in list(self.series):
+            self.series[sid] = [
+                a for a in self.series[sid]
+                if a.start + a.step_s * len(a.lp_z_nms or a.pga_ms2) > horizon
+            ]
+        s = self.ctx.settings
+        for ev in result.events:
+            if ev.id not in self.pending and self.waits_for(ev):
+                self.pending[ev.id] = ev
+        updated: list[Event] = []
+        for eid, ev in list(self.pending.items()):
+            if result.window.data_end - ev.time > self.keep_s:
+                del self.pending[eid]  # gave up: the waves never came into the data
+                continue
+            ms = event_ms_bb(
+                ev.time, ev.latitude, ev.longitude, ev.depth_km, self.series, self.ctx.stations,
+                self.ctx.p_time, s.magnitude,
+            )
+            if ms.waiting and ms.magnitude is None:
+                continue
+            del self.pending[eid]
+            if ms.magnitude is None:
+                continue
+            mags = [m for m in ev.magnitudes if m.type != "Ms_BB"]
+            mags.append(Magnitude("Ms_BB", ms.magnitude, ms.uncertainty, ms.n_stations))
+            new = with_magnitudes(ev, mags, s.magnitude)
+            new = dataclasses.replace(new, version=ev.version + 1, creation_time=UTCDateTime())
+            if new.magnitude is not None and self.ctx.sites:
+                site = predict_sites(
+                    new.latitude, new.longitude, new.depth_km, new.magnitude, self.ctx.sites,
+                    new.station_intensities, s.intensity, new.magnitude_type,
+                )
+                new = dataclasses.replace(
+                    new, site_intensities=tuple(site),
+                    intensity_note=intensity_note(new.station_intensities, site),
+                )
+            log.info("event %s: Ms_BB %.1f from %d stations (version %d)",
+                     eid, ms.magnitude, ms.n_stations, new.version)
+            updated.append(new)
+        return updated
 
 
 # --------------------------------------------------------------------------- whole window

@@ -8,6 +8,14 @@ the window:
 * the peak 3-component vector sum of acceleration (m/s²) and velocity (m/s)
   after a zero-phase 0.1-10 Hz band-pass, for instrumental intensity
   (GB/T 17742-2020 processing as described by Song et al. 2021);
+* the larger horizontal peak of *unfiltered* (instrument-corrected, ``pre_filt``
+  only) acceleration and velocity, for MMI: Worden et al. (2012) fitted MMI to
+  the larger horizontal peak of unfiltered records, not to a band-passed
+  vector sum (which reads lower for small events);
+* the peak vertical ground velocity in the Ms_BB band (periods 3-60 s, IASPEI
+  2013 standard; within the ``pre_filt`` pass band, i.e. below ~25 s with the
+  default) in nm/s, on the velocity sensor, for the broadband surface-wave
+  magnitude (:mod:`seismo.event.surface`);
 * the seconds where a used channel touched digitizer full scale.
 
 Processing of one contiguous segment of one channel (one FFT, all outputs):
@@ -74,6 +82,8 @@ log = logging.getLogger(__name__)
 
 #: Shortest contiguous segment processed, seconds.
 MIN_SEGMENT_S = 2.0
+#: Ms_BB pass band (Hz): periods 3-60 s (IASPEI 2013 standard, Bormann & Dewey 2014 [3P]).
+MS_BB_BAND_HZ = (1.0 / 60.0, 1.0 / 3.0)
 
 
 @dataclass
@@ -109,10 +119,11 @@ def _detrend(data: NDArray) -> NDArray:
 @functools.lru_cache(maxsize=64)
 def _spectral_factors(
     nfft: int, fs: float, freqmin: float, freqmax: float
-) -> tuple[NDArray, NDArray, NDArray]:
+) -> tuple[NDArray, NDArray, NDArray, NDArray]:
     """On the rfft grid (length ``nfft``, ``fs`` Hz): velocity -> WA displacement
-    ``H_WA(s) / s`` (0 at DC), the band-pass power ``|B|^2`` and ``|B|^2 s`` (velocity ->
-    acceleration); read-only, cached per grid (they depend on no channel)."""
+    ``H_WA(s) / s`` (0 at DC), the band-pass power ``|B|^2``, ``|B|^2 s`` (velocity ->
+    acceleration) and ``s = 2 pi i f``; read-only, cached per grid (they depend on no
+    channel)."""
     freqs = np.fft.rfftfreq(nfft, 1.0 / fs)
     s = 2j * np.pi * freqs
     wa = np.zeros(freqs.size, dtype=np.complex128)
@@ -120,9 +131,17 @@ def _spectral_factors(
     wa[nz] = wood_anderson_response(freqs[nz]) / s[nz]
     bp = bandpass_power(freqs, freqmin, freqmax)
     bp_s = bp * s
-    for a in (wa, bp, bp_s):
+    for a in (wa, bp, bp_s, s):
         a.setflags(write=False)
-    return wa, bp, bp_s
+    return wa, bp, bp_s, s
+
+
+@functools.lru_cache(maxsize=16)
+def _band_power(nfft: int, fs: float, lo: float, hi: float) -> NDArray:
+    """``|B|^2`` of the ``lo``-``hi`` Hz band-pass on the rfft grid; read-only, cached."""
+    bp = bandpass_power(np.fft.rfftfreq(nfft, 1.0 / fs), lo, hi)
+    bp.setflags(write=False)
+    return bp
 
 
 def _process_segment(
@@ -134,8 +153,10 @@ def _process_segment(
     want_motion: bool,
     taper_s: float,
     pre_filt: tuple[float, float, float, float] | None,
+    want_lp: bool = False,
 ) -> dict[str, NDArray]:
-    """Counts -> {"wa": nm, "vel": m/s, "acc": m/s²} for one contiguous segment."""
+    """Counts -> {"wa": nm, "vel"/"acc" (band-passed) and "vel_raw"/"acc_raw"
+    (unfiltered): m/s, m/s², "lp" (Ms_BB band velocity): nm/s} for one segment."""
     n = data.size
     x = _detrend(data)
     nt = min(round(taper_s * fs), n // 10)
@@ -148,13 +169,18 @@ def _process_segment(
     nyq = fs / 2.0
     pf = pre_filt or (0.02, 0.04, 0.75 * nyq, 0.9 * nyq)
     vel_spec = spec * inverse_velocity_response(response, nfft, fs, pf)  # m/s
-    wa_f, bp, bp_s = _spectral_factors(nfft, float(fs), cfg.freqmin, cfg.freqmax)
+    wa_f, bp, bp_s, s = _spectral_factors(nfft, float(fs), cfg.freqmin, cfg.freqmax)
     out: dict[str, NDArray] = {}
     if want_wa:
         out["wa"] = scipy.fft.irfft(vel_spec * wa_f, nfft)[:n] * 1e9  # m -> nm
     if want_motion:
         out["vel"] = scipy.fft.irfft(vel_spec * bp, nfft)[:n]
         out["acc"] = scipy.fft.irfft(vel_spec * bp_s, nfft)[:n]
+        out["vel_raw"] = scipy.fft.irfft(vel_spec, nfft)[:n]
+        out["acc_raw"] = scipy.fft.irfft(vel_spec * s, nfft)[:n]
+    if want_lp:
+        lp = _band_power(nfft, float(fs), MS_BB_BAND_HZ[0], MS_BB_BAND_HZ[1])
+        out["lp"] = scipy.fft.irfft(vel_spec * lp, nfft)[:n] * 1e9  # m/s -> nm/s
     return out
 
 
@@ -258,11 +284,17 @@ class _Peaks:
     wa: dict[str, NDArray]  # "N"/"E" -> nm
     pga: NDArray  # m/s²
     pgv: NDArray  # m/s
+    pga_h: NDArray  # m/s², larger horizontal, unfiltered
+    pgv_h: NDArray  # m/s, same
+    lp_z: NDArray  # nm/s, vertical, Ms_BB band
 
     @classmethod
     def empty(cls, n_steps: int) -> _Peaks:
         nan = np.full(n_steps, np.nan)
-        return cls({"N": nan.copy(), "E": nan.copy()}, nan.copy(), nan.copy())
+        return cls(
+            {"N": nan.copy(), "E": nan.copy()}, nan.copy(), nan.copy(), nan.copy(), nan.copy(),
+            nan.copy(),
+        )
 
 
 @dataclass(frozen=True)
@@ -305,7 +337,7 @@ def _sensor_grids(
     n_grid = math.ceil(how.n_seconds * fs - 1e-9)
     grids: dict[str, dict[str, NDArray]] = {}
     for slot, code in sensor.comps.items():
-        g = {k: np.full(n_grid, np.nan) for k in ("wa", "vel", "acc")}
+        g = {k: np.full(n_grid, np.nan) for k in ("wa", "vel", "acc", "vel_raw", "acc_raw", "lp")}
         try:
             segments = _merged(sensor.traces[code])
         except DataError as exc:
@@ -323,6 +355,7 @@ def _sensor_grids(
                 want_motion=do_mo,
                 taper_s=how.taper_s,
                 pre_filt=how.pre_filt,
+                want_lp=do_wa and slot == "Z" and sensor.kind == "velocity",
             )
             off = round((seg.stats.starttime - how.start) * fs)
             lo, hi = max(off, 0), min(off + seg.stats.npts, n_grid)
@@ -347,6 +380,17 @@ def _fill_peaks(
         for slot in ("N", "E"):
             if slot in grids:
                 peaks.wa[slot] = _step_max(np.abs(grids[slot]["wa"]), fs, how.step_s, how.n_steps)
+    if do_wa and "Z" in grids:
+        peaks.lp_z[:] = _step_max(np.abs(grids["Z"]["lp"]), fs, how.step_s, how.n_steps)
+    if do_mo:
+        hor = [grids[k] for k in ("N", "E") if k in grids]
+        for key, target in (("acc_raw", peaks.pga_h), ("vel_raw", peaks.pgv_h)):
+            if hor:
+                stack = np.vstack([np.abs(g[key]) for g in hor])
+                have = np.any(np.isfinite(stack), axis=0)
+                top = np.max(np.where(np.isfinite(stack), stack, -1.0), axis=0)
+                top = np.where(have, top, np.nan)
+                target[:] = _step_max(top, fs, how.step_s, how.n_steps)
     if do_mo and grids:
         for key, target in (("acc", peaks.pga), ("vel", peaks.pgv)):
             stack = np.vstack([g[key] for g in grids.values()])
@@ -437,6 +481,9 @@ def station_amplitudes(
         wa_e_nm=tuple(float(v) for v in peaks.wa["E"]),
         pga_ms2=tuple(float(v) for v in peaks.pga),
         pgv_ms=tuple(float(v) for v in peaks.pgv),
+        pga_h_ms2=tuple(float(v) for v in peaks.pga_h),
+        pgv_h_ms=tuple(float(v) for v in peaks.pgv_h),
+        lp_z_nms=tuple(float(v) for v in peaks.lp_z),
         clipped=tuple(sorted(clipped)),
         wa_channels=_labels(wa_sensor, ("N", "E")),
         motion_channels=_labels(mo_sensor, ("Z", "N", "E")),
