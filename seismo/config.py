@@ -139,6 +139,14 @@ class SimulatorConfig(_Model):
         description="1-D model the simulator generates with (default: network.velocity_model); "
         "a different one simulates the locator's model error",
     )
+    site_sigma_log10: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.0,
+        description="per-station site amplification, log10 standard deviation (0: none); "
+        "0.15 is typical of between-station site terms (docs/simulator.md [3P])",
+    )
+    emergent_fraction: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.0, description="share of station records with an emergent P onset (0.3-1 s rise)"
+    )
     seedlink_host: str = "127.0.0.1"
     seedlink_port: Annotated[int, Field(ge=0, le=65535)] = 18000
     record_seconds: Annotated[float, Field(ge=0.01, le=60)] = Field(
@@ -368,6 +376,23 @@ class LocateConfig(_Model):
     fix_depth_beyond_km: PosFloat = Field(
         100.0, description="fix the depth when the nearest station is farther (km)"
     )
+    depth_distance_ratio: Annotated[float, Field(gt=0, le=1000)] = Field(
+        2.0,
+        description="fix the depth when the nearest station is farther than this times the "
+        "depth (the larger of the free and the fixed depth): depth needs a station within about "
+        "one to two focal depths (Gomberg et al. 1990; mloc 'Depth Constraint' [3P])",
+    )
+    model_error_fraction: Annotated[float, Field(ge=0, le=0.5)] = Field(
+        0.03,
+        description="travel-time model error, standard deviation as a fraction of the travel "
+        "time, added in quadrature to the pick error (NonLinLoc LOCGAU2-style travel-time "
+        "dependent error, Lomax et al. 2000 [3P]; 3 %: a 1-D model good to a few % in velocity)",
+    )
+    model_error_corr_km: Annotated[float, Field(ge=0, le=1000)] = Field(
+        20.0,
+        description="correlation length of the model errors between stations (km; NonLinLoc "
+        "LOCGAU CorrLen [3P]); 0: independent errors",
+    )
     elevation_correction: bool = Field(True, description="vertical-ray station elevation delay")
 
 
@@ -383,6 +408,18 @@ class MagnitudeConfig(_Model):
     max_distance_km: DistanceKm = 1000.0
     outlier_mad: Annotated[float, Field(gt=0, le=100)] = 3.0
     amplitude_window_s: TimeoutS = 30.0
+    # Broadband surface-wave magnitude Ms_BB (seismo.event.surface, IASPEI 2013 [3P]):
+    # 2-160 degrees, depth < 60 km; the preferred magnitude when ML is missing, a P-only
+    # lower bound, or Ms_BB >= prefer_ms_bb_from (ML saturates towards ~7, Kanamori 1983 [3P])
+    ms_bb: bool = True
+    ms_max_depth_km: DepthKm = 60.0
+    ms_group_velocity_kms: tuple[
+        Annotated[float, Field(gt=0.5, le=10)], Annotated[float, Field(gt=0.5, le=10)]
+    ] = (4.0, 2.5)
+    ms_window_pad_s: DelayS = 30.0
+    ms_noise_s: TimeoutS = 20.0
+    ms_min_snr: Annotated[float, Field(gt=0, le=100)] = 3.0
+    prefer_ms_bb_from: Magnitude = 5.5
 
 
 class IntensityConfig(_Model):
@@ -390,7 +427,17 @@ class IntensityConfig(_Model):
 
     freqmin: PosFloat = 0.1  # Hz, Song et al. (2021), GB/T 17742-2020 processing
     freqmax: PosFloat = 10.0  # Hz, same source
-    relation: Literal["atkinson_wald_2007", "china_east_2015"] = "atkinson_wald_2007"
+    relation: Literal["atkinson_wald_2007", "china_east_2015"] = Field(
+        "china_east_2015",
+        description="predicted site intensity: the eastern-China relation of GB 18306-2015 "
+        "(Chinese scale directly; default) or Atkinson & Wald 2007 (California MMI)",
+    )
+    reference_vs30: Annotated[float, Field(gt=50, le=3000)] = Field(
+        500.0,
+        description="Vs30 (m/s) of the relation's average site; sites with another vs30 in "
+        "sites.toml get a Borcherdt (1994) term (design choice: the stiff-soil / soft-rock "
+        "boundary, GB 50011 site class II upper bound [3P])",
+    )
     china_axis: Literal["mean", "long"] = Field(
         "mean", description="China ellipse relation: mean of long/short axis, or long (upper)"
     )
@@ -432,6 +479,14 @@ class PipelineConfig(_Model):
     )
     event_match_distance_km: Annotated[float, Field(gt=0, le=200)] = Field(
         30.0, description="epicentre tolerance for matching a solution to a known event (km)"
+    )
+    processes: Annotated[int, Field(ge=0, le=256)] = Field(
+        0, description="seismo detect worker processes (0: one per core; 1: in-process)"
+    )
+    cache_dir: Path | None = Field(
+        Path("../var/cache"),
+        description="travel-time tables computed once and reused by every process (none: "
+        "each process computes them)",
     )
 
     @model_validator(mode="after")
@@ -590,6 +645,10 @@ class AlertRulesConfig(_Model):
     saturation_far_distance_km: DistanceKm = 100.0
     # design choice: the offshore test also probes the epicentre's uncertainty circle (capped)
     offshore_uncertainty_max_km: Annotated[float, Field(ge=0, le=1000)] = 30.0
+    # the whole uncertainty region counts beyond this 90 % semi-major axis (km) or with a
+    # fixed depth; offshore when this share of it is sea (design choices, docs/alerts.md)
+    offshore_region_min_km: Annotated[float, Field(gt=0, le=1000)] = 30.0
+    offshore_min_sea_fraction: Annotated[float, Field(gt=0, le=1)] = 0.25
     # Update thresholds (issue "Alerts"): |dML| >= 0.3 or hypocentre moved >= 10 km
     update_min_magnitude_change: Annotated[float, Field(gt=0, le=2)] = 0.3
     update_min_location_change_km: Annotated[float, Field(gt=0, le=1000)] = 10.0
@@ -702,13 +761,85 @@ class ReportConfig(_Model):
 
 
 # --------------------------------------------------------------------------- airflow
+def available_cores() -> int:
+    """The cores this process may run on: what a setting of 0 processes or tasks means."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class AirflowConfig(_Model):
+    """The detection DAG's run: sizing and time budget (docs/airflow.md).
+
+    ``max_active_tasks`` and ``station_group_size`` bound how many task processes a
+    run starts (each one imports the pipeline and loads the inventory: ~1-2 s of CPU
+    on this class of machine); ``finish_margin_s`` is the part of ``run_timeout_s``
+    kept for associating, storing and alerting after the stations; windows a run
+    could not finish are taken up by the next runs for ``backlog_s`` (design choices,
+    measured in benchmarks/README.md).
+    """
+
     detect_schedule: str = "* * * * *"
     health_schedule: str = "*/10 * * * *"
     report_schedule: str = "@daily"
     retries: Annotated[int, Field(ge=0, le=10)] = 2
     retry_delay_s: DelayS = 5.0
     run_timeout_s: Annotated[float, Field(gt=0, le=86400)] = 50.0
+    max_active_tasks: Annotated[int, Field(ge=0, le=1024)] = Field(
+        0, description="tasks of one detection run at a time (0: one per core)"
+    )
+    station_group_size: Annotated[int, Field(ge=0, le=100000)] = Field(
+        0, description="stations per mapped station task (1: one task per station; 0: as "
+        "many groups as max_active_tasks)"
+    )
+    finish_margin_s: Annotated[float, Field(ge=0, le=3600)] = Field(
+        15.0, description="seconds of the run timeout kept for events, store and alerts: "
+        "station tasks start no station after run start + run_timeout_s - this"
+    )
+    max_windows_per_run: Annotated[int, Field(ge=1, le=60)] = Field(
+        3, description="windows one run processes: its own and missed ones"
+    )
+    backlog_s: Annotated[float, Field(ge=0, le=7 * 86400)] = Field(
+        3600.0, description="missed windows this old are still taken up; older ones are "
+        "reported as not processed (ERROR) for seismo detect to backfill"
+    )
+    ledger_dir: Path = Field(
+        Path("../var/ledger"),
+        description="the detection runs' record of planned, partly done and done windows",
+    )
+
+    def active_tasks(self) -> int:
+        """``max_active_tasks``, 0 meaning one per core."""
+        return self.max_active_tasks or available_cores()
+
+    @model_validator(mode="after")
+    def _margin(self) -> AirflowConfig:
+        if self.finish_margin_s >= self.run_timeout_s:
+            raise ValueError(
+                f"finish_margin_s ({self.finish_margin_s}) must be below run_timeout_s "
+                f"({self.run_timeout_s})"
+            )
+        return self
+
+
+class ExternalConfig(_Model):
+    """Authoritative external solutions (seismo.io.external, docs/alerts.md).
+
+    ``fdsn_url``: base URL of an FDSN event web service (``.../fdsnws/event/1/query``
+    is appended), polled for the span of the events being published; ``quakeml_dir``:
+    a directory where bulletins are dropped as QuakeML files. A solution matches one of
+    seismo's events when its origin time is within ``max_time_s`` and its epicentre
+    within ``max_distance_km`` (wide: a distant event located by a city network is
+    known in direction more than in distance, docs/location.md).
+    """
+
+    fdsn_url: str | None = None
+    quakeml_dir: Path | None = None
+    min_magnitude: Magnitude = 4.0
+    timeout_s: TimeoutS = 10.0
+    max_time_s: Annotated[float, Field(gt=0, le=600)] = 60.0
+    max_distance_km: DistanceKm = 300.0
 
 
 class Settings(_Model):
@@ -730,6 +861,7 @@ class Settings(_Model):
     report: ReportConfig = Field(default_factory=ReportConfig)
     airflow: AirflowConfig = Field(default_factory=AirflowConfig)
     stream: StreamConfig = Field(default_factory=StreamConfig)
+    external: ExternalConfig = Field(default_factory=ExternalConfig)
     source: Path = Field(Path("<memory>"), exclude=True)
 
 

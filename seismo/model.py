@@ -30,6 +30,26 @@ HealthStatus = Literal["OK", "WARN", "FAIL"]
 
 T = TypeVar("T")
 
+#: Tolerance when deciding whether a sample lies inside a span, in samples.
+SAMPLE_EDGE_TOL = 1e-4
+
+
+def half_open_range(
+    t0: UTCDateTime, sampling_rate: float, npts: int, start: UTCDateTime, end: UTCDateTime
+) -> tuple[int, int]:
+    """Sample indices ``[i0, i1)`` of a trace (first sample at ``t0``) whose times lie in
+    ``[start, end)``; ``i1 <= i0`` when none do.
+
+    The one rule by which the feeds cut windows (:func:`seismo.io.feeds.base.trim_half_open`)
+    and the station processing cuts a longer record into windows, so both hold the
+    same samples.
+    """
+    if sampling_rate <= 0 or npts <= 0:
+        return 0, 0
+    i0 = max(0, math.ceil((start - t0) * sampling_rate - SAMPLE_EDGE_TOL))
+    i1 = min(npts, math.ceil((end - t0) * sampling_rate - SAMPLE_EDGE_TOL))
+    return i0, i1
+
 
 def _enc(v: Any) -> Any:
     if isinstance(v, UTCDateTime):
@@ -69,7 +89,10 @@ class _Serial:
             if name not in hints:
                 continue
             nested = _NESTED.get((cls.__name__, name))
-            if nested is not None and value is not None:
+            default = hints[name].default
+            if value is None and isinstance(default, float) and math.isnan(default):
+                kwargs[name] = default  # a NaN field is written as null (JSON has no NaN)
+            elif nested is not None and value is not None:
                 kwargs[name] = tuple(nested.from_dict(x) for x in value)
             else:
                 val = _dec(value)
@@ -137,6 +160,11 @@ class AmplitudeSeries(_Serial):
     wa_e_nm: tuple[float | None, ...] = ()  # same, east
     pga_ms2: tuple[float | None, ...] = ()  # 3-component vector-sum peak acceleration, m/s²
     pgv_ms: tuple[float | None, ...] = ()  # 3-component vector-sum peak velocity, m/s
+    # larger horizontal peak of unfiltered (instrument-corrected) motion, for MMI (Worden 2012)
+    pga_h_ms2: tuple[float | None, ...] = ()  # m/s²
+    pgv_h_ms: tuple[float | None, ...] = ()  # m/s
+    # vertical ground velocity in the Ms_BB band (3-60 s), |peak| per step, nm/s (IASPEI 2013)
+    lp_z_nms: tuple[float | None, ...] = ()
     clipped: tuple[int, ...] = ()
     # "LOC.CHA" of the channels behind wa_n_nm, wa_e_nm (e.g. ("00.HHN", "00.HHE")) and behind
     # pga_ms2/pgv_ms (e.g. ("10.HNZ", "10.HNN", "10.HNE")).
@@ -187,6 +215,43 @@ class StationMagnitude(_Serial):
 
 
 @dataclass(frozen=True)
+class Magnitude(_Serial):
+    """One network magnitude of an event, with its type (ML, Ms_BB, Mw, ...).
+
+    ``lower_bound`` marks a value that is only a lower limit (an ML read on P
+    amplitudes before S reached the stations); such a value is never reported
+    as a plain magnitude. ``agency`` is empty for seismo's own magnitudes and
+    names the author of an external (authoritative) one.
+    """
+
+    type: str
+    value: float
+    uncertainty: float | None = None
+    n_stations: int = 0
+    lower_bound: bool = False
+    agency: str = ""
+
+
+@dataclass(frozen=True)
+class ExternalSolution(_Serial):
+    """An authoritative solution of the same earthquake (FDSN event service or QuakeML file).
+
+    ``source`` says where it came from (a URL or a file path); ``public_id`` is the
+    QuakeML resource id. Times UTC, depth km, magnitude with its type.
+    """
+
+    agency: str
+    public_id: str
+    time: UTCDateTime
+    latitude: float
+    longitude: float
+    depth_km: float | None
+    magnitude: float | None
+    magnitude_type: str | None
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class StationIntensity(_Serial):
     network: str
     station: str
@@ -195,7 +260,7 @@ class StationIntensity(_Serial):
     pga_ms2: float
     pgv_ms: float
     intensity_cn: float  # GB/T 17742-2020 instrumental intensity, one decimal
-    mmi: float  # Worden et al. (2012)
+    mmi: float  # Worden et al. (2012), from the larger horizontal peak (unfiltered)
     epi_distance_km: float = float("nan")
 
 
@@ -232,12 +297,26 @@ class Event(_Serial):
     magnitude: float | None = None
     magnitude_type: str = "ML"
     magnitude_uncertainty: float | None = None
+    # the preferred magnitude is only a lower bound (ML on P amplitudes only: S not yet in)
+    magnitude_lower_bound: bool = False
+    magnitudes: tuple[Magnitude, ...] = ()  # every network magnitude, the preferred one included
+    # epicentral confidence ellipses (2-D marginal, docs/location.md): semi-axes km, azimuth
+    # of the major axis in degrees from north; NaN when not computed
+    ellipse_68_major_km: float = float("nan")
+    ellipse_68_minor_km: float = float("nan")
+    ellipse_90_major_km: float = float("nan")
+    ellipse_90_minor_km: float = float("nan")
+    ellipse_azimuth_deg: float = float("nan")
+    backazimuth_deg: float | None = None  # plane-wave fit of the P picks (towards the source)
+    external: tuple[ExternalSolution, ...] = ()  # matched authoritative solutions
     n_magnitude_stations: int = 0
     station_magnitudes: tuple[StationMagnitude, ...] = ()
     station_intensities: tuple[StationIntensity, ...] = ()
     site_intensities: tuple[SiteIntensity, ...] = ()
     max_intensity: float | None = None  # highest observed GB/T 17742-2020 intensity
     max_mmi: float | None = None
+    # why predicted site intensities exceed the observations, when they do (seismo.event.intensity)
+    intensity_note: str = ""
     n_clipped_stations: int = 0
     status: ReviewStatus = "automatic"
     version: int = 1
@@ -270,6 +349,8 @@ _NESTED: dict[tuple[str, str], type[_Serial]] = {
     ("Event", "station_magnitudes"): StationMagnitude,
     ("Event", "station_intensities"): StationIntensity,
     ("Event", "site_intensities"): SiteIntensity,
+    ("Event", "magnitudes"): Magnitude,
+    ("Event", "external"): ExternalSolution,
 }
 
 

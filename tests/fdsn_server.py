@@ -202,3 +202,80 @@ def _line_from_params(q: dict[str, str]) -> tuple[str, ...]:
         get("starttime", "start"),
         get("endtime", "end"),
     )
+
+
+class FDSNEventServer:
+    """Loopback FDSN event service (``/fdsnws/event/1/query``, ``format=xml``) over a
+    list of ObsPy events: answers the events whose preferred origin lies in
+    [starttime, endtime] and whose preferred magnitude >= minmagnitude, as QuakeML;
+    204 (or ``nodata=404``) when none. ``/fdsnws/event/1/version`` answers 1.2.0.
+    It binds 127.0.0.1 only.
+    """
+
+    def __init__(self, events) -> None:  # type: ignore[no-untyped-def]
+        from obspy.core.event import Catalog
+
+        self.catalog = Catalog(events=list(events))
+        self.requests: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+                pass
+
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                outer.requests.append(self.path)
+                if parts.path == "/fdsnws/event/1/version":
+                    self._send(200, b"1.2.0", "text/plain")
+                    return
+                if parts.path != "/fdsnws/event/1/query":
+                    self._send(404, b"not found", "text/plain")
+                    return
+                q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                try:
+                    t0 = UTCDateTime(q.get("starttime", "1970-01-01"))
+                    t1 = UTCDateTime(q.get("endtime", "2100-01-01"))
+                    mmin = float(q.get("minmagnitude", "-10"))
+                except (ValueError, TypeError):
+                    self._send(400, b"bad request", "text/plain")
+                    return
+                from obspy.core.event import Catalog
+
+                hits = Catalog()
+                for ev in outer.catalog:
+                    o, m = ev.preferred_origin(), ev.preferred_magnitude()
+                    if o is not None and t0 <= o.time <= t1 and (m is None or m.mag >= mmin):
+                        hits.append(ev)
+                if not hits:
+                    code = 404 if q.get("nodata") == "404" else 204
+                    self._send(code, b"", "text/plain")
+                    return
+                buf = io.BytesIO()
+                hits.write(buf, format="QUAKEML")
+                self._send(200, buf.getvalue(), "application/xml")
+
+            def _send(self, code: int, body: bytes, ctype: str) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if body:
+                    self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> FDSNEventServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)

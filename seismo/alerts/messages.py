@@ -24,6 +24,7 @@ from seismo.alerts.rules import (
     tsunami_severity,
 )
 from seismo.config import AlertRulesConfig
+from seismo.event.intensity import NOT_FELT_TEXT, felt
 from seismo.geo import azimuth_deg, distance_km
 from seismo.model import Event
 
@@ -72,16 +73,30 @@ def _fmt_bjt(t: dt.datetime) -> str:
 
 
 def magnitude_text(event: Event, saturated: bool, lang: str) -> str:
-    """The magnitude as text, a lower bound when saturated (e.g. "≥ 6.1 (ML saturated)")."""
+    """The magnitude with its type; a lower bound when an ML is saturated ("≥ 6.1 (ML
+    saturated)") or was read on P waves only ("ML ≥ 4.2 (P waves only)"). ``saturated``
+    (the ML saturation of :func:`seismo.alerts.rules.is_saturated`) applies to an ML
+    only: a preferred Ms_BB or Mw is written as it is."""
     m = event.magnitude
     mt = event.magnitude_type or "ML"
     if m is None or not math.isfinite(m):
         if saturated:
             return "未知（记录限幅）" if lang == "zh" else "unknown (records clipped)"
         return "未测定" if lang == "zh" else "not determined"
-    if saturated:
+    if saturated and mt == "ML":
         return f"≥{m:.1f}（{mt}饱和）" if lang == "zh" else f"≥ {m:.1f} ({mt} saturated)"
+    if event.magnitude_lower_bound:
+        return f"{mt}≥{m:.1f}（仅P波）" if lang == "zh" else f"{mt} ≥ {m:.1f} (P waves only)"
     return f"{mt}{m:.1f}" if lang == "zh" else f"{mt} {m:.1f}"
+
+
+def _ml_saturated(event: Event, decision: AlertDecision) -> bool:
+    """Whether the magnitude the message reports is a saturated ML."""
+    return decision.saturated and (event.magnitude_type or "ML") == "ML"
+
+
+def _tsunami_mag(event: Event, decision: AlertDecision) -> float | None:
+    return decision.tsunami_magnitude if decision.tsunami_magnitude is not None else event.magnitude
 
 
 def _near(event: Event, sites_zh: dict[str, str], lang: str) -> str:
@@ -140,6 +155,9 @@ def _parameters(event: Event, decision: AlertDecision, kind: str) -> tuple[tuple
     def num(x: float | None, fmt: str) -> str:
         return "unknown" if x is None or not math.isfinite(x) else format(x, fmt)
 
+    def inum(x: float | None) -> str:  # below degree II: "not felt (< II)", never "1.0"
+        return num(x, ".1f") if x is None or felt(x) else NOT_FELT_TEXT["en"]
+
     params = [
         ("event_id", event.id),
         ("event_version", str(event.version)),
@@ -149,9 +167,15 @@ def _parameters(event: Event, decision: AlertDecision, kind: str) -> tuple[tuple
         ("depth_km", num(event.depth_km, ".1f")),
         ("magnitude", num(event.magnitude, ".1f")),
         ("magnitude_type", event.magnitude_type or "ML"),
-        ("magnitude_saturated", "true" if decision.saturated else "false"),
-        ("max_intensity", num(event.max_intensity, ".1f")),
-        ("max_predicted_or_observed_intensity", num(decision.max_intensity, ".1f")),
+        ("magnitude_saturated", "true" if _ml_saturated(event, decision) else "false"),
+        ("magnitude_lower_bound", "true" if event.magnitude_lower_bound else "false"),
+        ("magnitudes", "; ".join(
+            f"{m.type}{'>=' if m.lower_bound else ' '}{m.value:.1f}"
+            + (f" ({m.agency})" if m.agency else "")
+            for m in event.magnitudes
+        ) or "none"),
+        ("max_intensity", inum(event.max_intensity)),
+        ("max_predicted_or_observed_intensity", inum(decision.max_intensity)),
         ("intensity_scale", "GB/T 17742-2020"),
         ("n_stations", str(event.n_stations)),
         ("n_phases", str(event.n_phases)),
@@ -162,6 +186,12 @@ def _parameters(event: Event, decision: AlertDecision, kind: str) -> tuple[tuple
     if kind == "Tsunami":
         off = {True: "true", False: "false", None: "not evaluated"}[decision.offshore]
         params += [("offshore", off), ("tsunami_criteria_met", str(decision.tsunami).lower())]
+        params += [
+            ("tsunami_magnitude", num(decision.tsunami_magnitude, ".1f")),
+            ("tsunami_magnitude_type", decision.tsunami_magnitude_type or "unknown"),
+        ]
+        if decision.sea_fraction is not None:
+            params.append(("uncertainty_region_sea_fraction", f"{decision.sea_fraction:.2f}"))
     return tuple(params)
 
 
@@ -177,6 +207,10 @@ def _texts(
     """(headline, description, instruction) in ``lang`` ("zh" or "en")."""
     t = event.time.datetime.replace(tzinfo=dt.UTC)
     mag = magnitude_text(event, decision.saturated, lang)
+    if kind == "Tsunami" and decision.tsunami_magnitude_type.endswith(")"):
+        # an authoritative magnitude decided: name it and its agency
+        tm = decision.tsunami_magnitude
+        mag = f"{mag}; {decision.tsunami_magnitude_type} {tm:.1f}" if tm is not None else mag
     near = _near(event, sites_zh, lang)
     pos = _latlon(event.latitude, event.longitude)
     depth = "?" if not math.isfinite(event.depth_km) else f"{event.depth_km:.0f}"
@@ -191,11 +225,14 @@ def _texts(
             f"震源深度{depth}千米。"
         ]
         if event.max_intensity is not None and math.isfinite(event.max_intensity):
-            desc.append(f"台站观测最大烈度{roman(event.max_intensity)}度（GB/T 17742-2020）。")
+            if felt(event.max_intensity):
+                desc.append(f"台站观测最大烈度{roman(event.max_intensity)}度（GB/T 17742-2020）。")
+            else:
+                desc.append(f"台站观测烈度：{NOT_FELT_TEXT['zh']}（GB/T 17742-2020）。")
         if sites:
             desc.append("预测烈度：" + "；".join(s[0] for s in sites) + "。")
         desc.append(_basis(event, "zh"))
-        if decision.saturated:
+        if _ml_saturated(event, decision):
             desc.append(
                 "注意：本地震级已饱和或不可靠（记录限幅或震中远离台网），实际震级可能更大。"
             )
@@ -215,11 +252,18 @@ def _texts(
         f"{' (' + near + ')' if near else ''}, depth {depth} km, magnitude {mag}."
     ]
     if event.max_intensity is not None and math.isfinite(event.max_intensity):
-        desc.append(f" Maximum observed intensity {roman(event.max_intensity)} (GB/T 17742-2020).")
+        if felt(event.max_intensity):
+            desc.append(
+                f" Maximum observed intensity {roman(event.max_intensity)} (GB/T 17742-2020)."
+            )
+        else:
+            desc.append(f" Observed intensity: {NOT_FELT_TEXT['en']} (GB/T 17742-2020).")
+    if event.intensity_note:
+        desc.append(f" Note: {event.intensity_note}.")
     if sites:
         desc.append(" Predicted intensity: " + "; ".join(s[0] for s in sites) + ".")
     desc.append(_basis(event, "en"))
-    if decision.saturated:
+    if _ml_saturated(event, decision):
         desc.append(
             " Caution: the local magnitude is saturated or unreliable (clipped records or an"
             " epicentre far outside the network); the true magnitude may be much larger."
@@ -244,7 +288,7 @@ def _areas(
     lang: str,
 ) -> tuple[CapArea, ...]:
     if kind == "Tsunami":
-        r = tsunami_radius_km(event.magnitude, decision.saturated)
+        r = tsunami_radius_km(_tsunami_mag(event, decision), _ml_saturated(event, decision))
         desc = (
             f"震中周边{r:.0f}千米海域及沿岸" if lang == "zh"
             else f"Sea and coasts within {r:.0f} km of the epicentre"
@@ -281,11 +325,11 @@ def _info(
             head = "Revised: tsunami criteria no longer met — " + head
             instr = "The revised parameters no longer meet the tsunami-potential criteria."
     elif kind == "Tsunami":
-        severity = tsunami_severity(event.magnitude, decision.saturated)
+        severity = tsunami_severity(_tsunami_mag(event, decision), _ml_saturated(event, decision))
         certainty = TSUNAMI_CERTAINTY
     else:
         severity = severity_from_intensity(decision.max_intensity)
-        certainty = earthquake_certainty(event, decision.saturated)
+        certainty = earthquake_certainty(event, _ml_saturated(event, decision))
     return CapInfo(
         language="zh-CN" if lang == "zh" else "en-US",
         category="Geo",
@@ -316,8 +360,11 @@ def _sms(event: Event, decision: AlertDecision, kind: str, header: Header) -> st
     t = event.time.datetime.replace(tzinfo=dt.UTC)
     depth = "?" if not math.isfinite(event.depth_km) else f"{event.depth_km:.0f}"
     imax = decision.max_intensity
-    zh_i = f"，最大烈度（观测/预测）{roman(imax)}度" if imax is not None else ""
-    en_i = f", max intensity (obs./pred.) {roman(imax)}" if imax is not None else ""
+    if imax is not None and not felt(imax):
+        zh_i, en_i = f"，{NOT_FELT_TEXT['zh']}", f", {NOT_FELT_TEXT['en']}"
+    else:
+        zh_i = f"，最大烈度（观测/预测）{roman(imax)}度" if imax is not None else ""
+        en_i = f", max intensity (obs./pred.) {roman(imax)}" if imax is not None else ""
     zh_k = "【海啸可能】" if kind == "Tsunami" else "【地震】"
     en_k = "TSUNAMI POTENTIAL: " if kind == "Tsunami" else ""
     zh = (

@@ -27,7 +27,7 @@ import numpy as np
 
 from seismo.errors import AlertError
 from seismo.event.attenuation import mmi_atkinson_wald_2007
-from seismo.geo import destination
+from seismo.geo import destination, distance_km
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,63 @@ def is_offshore(lat: float, lon: float, uncertainty_km: float = 0.0) -> bool:
     if uncertainty_km > 0.0 and math.isfinite(uncertainty_km):
         points += [destination(lat, lon, float(az), uncertainty_km) for az in range(0, 360, 45)]
     return any(is_ocean_many(points))
+
+
+def uncertainty_region(
+    lat: float,
+    lon: float,
+    major_km: float,
+    minor_km: float,
+    azimuth_deg: float,
+    *,
+    backazimuth: tuple[float, float, float] | None = None,
+    n_axis: int = 21,
+    n_rim: int = 16,
+) -> list[tuple[float, float]]:
+    """Points that sample an epicentre's uncertainty region (degrees).
+
+    The region is the confidence ellipse (semi-axes ``major_km``, ``minor_km``,
+    major axis at ``azimuth_deg`` from north): its centre, ``n_axis`` points along
+    each axis and ``n_rim`` points on its rim. When the ellipse orientation is
+    unknown (NaN) and ``backazimuth`` = (network lat, lon, back-azimuth deg) is
+    given, the region is the segment of the back-azimuth ray from the network
+    within ``major_km`` of the epicentre's distance: a distant event located from
+    P alone is known in direction, not in distance.
+    """
+    pts = [(lat, lon)]
+    if not (math.isfinite(major_km) and major_km > 0.0):
+        return pts
+    minor = minor_km if math.isfinite(minor_km) and minor_km >= 0.0 else major_km
+    if math.isfinite(azimuth_deg):
+        for s in np.linspace(-1.0, 1.0, n_axis):
+            if s == 0.0:
+                continue
+            d = abs(s) * major_km
+            pts.append(destination(lat, lon, azimuth_deg + (0.0 if s > 0 else 180.0), d))
+            if minor > 0.0:
+                pts.append(destination(lat, lon, azimuth_deg + (90.0 if s > 0 else 270.0),
+                                       abs(s) * minor))
+        for t in np.linspace(0.0, 2.0 * np.pi, n_rim, endpoint=False):
+            x, y = major_km * math.cos(t), minor * math.sin(t)  # along / across the major axis
+            r = math.hypot(x, y)
+            if r > 0.0:
+                pts.append(destination(lat, lon, azimuth_deg + math.degrees(math.atan2(y, x)), r))
+        return pts
+    if backazimuth is not None:
+        la0, lo0, baz = backazimuth
+        r0 = float(distance_km(la0, lo0, lat, lon))
+        for r in np.linspace(max(r0 - major_km, 0.0), r0 + major_km, n_axis):
+            pts.append(destination(la0, lo0, baz, float(r)))
+        return pts
+    return pts + [destination(lat, lon, float(az), major_km) for az in range(0, 360, 45)]
+
+
+def sea_fraction(points: list[tuple[float, float]]) -> float:
+    """Fraction of ``points`` at sea (GLOBE 1 km land mask)."""
+    if not points:
+        return 0.0
+    sea = is_ocean_many(points)
+    return sum(sea) / len(sea)
 
 
 def _mmi(magnitude: float, rrup_km: float) -> float:

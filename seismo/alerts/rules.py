@@ -18,13 +18,24 @@ On-call group ("oncall")
       "magnitude unknown", and the seismologist judges it.
 
 Tsunami centre ("tsunami")
-    * the epicentre is offshore (GLOBE land mask via ``global-land-mask``; the
-      epicentre or any point of its horizontal-uncertainty circle is sea), AND
+    * the epicentre is offshore (GLOBE land mask via ``global-land-mask``, see
+      :func:`offshore_decision`): for a well-constrained epicentre, the epicentre
+      or a point of its 1-sigma circle is sea; when the depth is fixed or the 90 %
+      ellipse's semi-major axis exceeds ``offshore_region_min_km``, the event is
+      offshore when at least ``offshore_min_sea_fraction`` of the points sampling
+      its 90 % confidence ellipse (or, with no ellipse orientation, the segment of
+      the P back-azimuth within that distance) are sea, AND
     * the shallowest plausible depth (depth minus its 1-sigma uncertainty) is
       below ``tsunami_max_depth_km`` (JMA NWPTAC: no tsunami potential for
       depth >= 100 km [V]), AND
-    * ML >= ``tsunami_min_magnitude`` (JMA NWPTAC advises for M >= 6.5 [V]),
-      OR the event is ML-saturated (below).
+    * the tsunami magnitude (:func:`tsunami_magnitude`) >= ``tsunami_min_magnitude``
+      (JMA NWPTAC advises for M >= 6.5 [V]), OR the ML is saturated (below) and
+      no non-saturating magnitude is known.
+
+The tsunami magnitude is, in this order: an authoritative external magnitude
+(``Event.external``, an FDSN event service or a QuakeML bulletin); when the ML
+is saturated or only a P-wave lower bound, seismo's own non-saturating magnitude
+(Ms_BB, Mwp or Mw in ``Event.magnitudes``); else the preferred magnitude.
 
 ML saturation (the magnitude is only a lower bound)
     A local ML saturates for great earthquakes (Wood-Anderson amplitudes of
@@ -49,9 +60,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from seismo.alerts.region import in_region, is_offshore
+import numpy as np
+
+from seismo.alerts.region import in_region, is_ocean_many, is_offshore, uncertainty_region
 from seismo.config import AlertRulesConfig
-from seismo.geo import distance_km
+from seismo.event.locate import ellipse_scale
+from seismo.geo import destination, distance_km
 from seismo.model import Event
 
 ONCALL = "oncall"
@@ -149,6 +163,9 @@ class AlertDecision:
     max_intensity: float | None
     nearest_station_km: float | None
     reasons: tuple[str, ...] = ()
+    tsunami_magnitude: float | None = None  # the magnitude the tsunami rule used
+    tsunami_magnitude_type: str = ""  # its type, "type (agency)" when authoritative
+    sea_fraction: float | None = None  # share of the uncertainty region at sea
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -159,6 +176,43 @@ class AlertDecision:
         if self.tsunami:
             out.append(TSUNAMI)
         return tuple(out)
+
+
+#: Magnitude types that do not saturate for the events the tsunami rule is about
+#: (Ms_BB to Mw ~8: IASPEI 2013 / Bormann 2012 NMSOP-2 ch. 3 [3P]; Mwp, Mw).
+NON_SATURATING = ("Mw", "Mww", "Mwp", "Ms_BB", "Ms_20", "Ms")
+
+
+def _ml(event: Event) -> tuple[float | None, bool]:
+    """The event's ML value and whether it is a P-wave lower bound."""
+    for m in event.magnitudes:
+        if m.type == "ML" and not m.agency:
+            return _finite(m.value), m.lower_bound
+    if (event.magnitude_type or "ML") == "ML":
+        return _finite(event.magnitude), event.magnitude_lower_bound
+    return None, False
+
+
+def tsunami_magnitude(
+    event: Event, ml_saturated: bool
+) -> tuple[float | None, str, bool]:
+    """(magnitude, "type" or "type (agency)", authoritative) for the tsunami rule.
+
+    See the module docstring for the order. ``ml_saturated`` is the result of
+    :func:`is_saturated`, which includes an ML that is only a P-wave lower bound.
+    """
+    for ext in event.external:
+        m = _finite(ext.magnitude)
+        if m is not None:
+            return m, f"{ext.magnitude_type or 'M'} ({ext.agency})", True
+    own = [
+        m for m in event.magnitudes
+        if m.type in NON_SATURATING and not m.agency and not m.lower_bound
+    ]
+    if ml_saturated and own:
+        best = max(own, key=lambda m: m.value)
+        return best.value, best.type, False
+    return _finite(event.magnitude), event.magnitude_type or "ML", False
 
 
 def max_intensity(event: Event) -> float | None:
@@ -192,9 +246,20 @@ def nearest_station_km(event: Event, region: tuple[float, float, float, float]) 
 def is_saturated(
     event: Event, rules: AlertRulesConfig, region: tuple[float, float, float, float]
 ) -> tuple[bool, list[str]]:
-    """Whether the event's ML is only a lower bound (see module docstring), with reasons."""
-    mag = _finite(event.magnitude)
+    """Whether the event's ML is only a lower bound (see module docstring), with reasons.
+
+    An ML read on P amplitudes only (S not yet in the data) is a lower bound too
+    when it reaches ``saturation_magnitude``.
+    """
+    mag, p_only = _ml(event)
+    if mag is None and (event.magnitude_type or "ML") != "ML":
+        return False, []  # no ML: nothing to saturate
     reasons: list[str] = []
+    if p_only and mag is not None and mag >= rules.saturation_magnitude:
+        reasons.append(
+            f"ML {mag:.1f} >= {rules.saturation_magnitude:g} read on P amplitudes only "
+            "(S not yet in the data): a lower bound"
+        )
     clipped = event.n_clipped_stations >= rules.saturation_min_clipped_stations
     if clipped and (mag is None or mag >= rules.saturation_magnitude):
         reasons.append(
@@ -242,17 +307,29 @@ def evaluate(
     shallowest = None if depth is None else max(0.0, depth - max(0.0, vunc))
     shallow = shallowest is None or shallowest < rules.tsunami_max_depth_km
 
-    big = mag is not None and mag >= rules.tsunami_min_magnitude
+    tmag, ttype, authoritative = tsunami_magnitude(event, saturated)
+    non_saturating = authoritative or ttype in NON_SATURATING
+    big = tmag is not None and tmag >= rules.tsunami_min_magnitude
+    # a saturated ML counts only while no magnitude that does not saturate is known
+    sat_counts = saturated and not non_saturating
     offshore: bool | None = None  # the land mask costs ~1-2 s: asked only when it matters
-    if big or saturated:
-        unc = _finite(event.horizontal_uncertainty_km) or 0.0
-        probe = min(max(unc, 0.0), rules.offshore_uncertainty_max_km)
-        offshore = is_offshore(event.latitude, event.longitude, probe)
-    tsunami = bool(offshore) and shallow and (big or saturated)
+    frac: float | None = None
+    where = ""
+    if big or sat_counts:
+        offshore, frac, where = offshore_decision(event, rules)
+        for ext in event.external:  # an authoritative epicentre at sea counts too
+            known = math.isfinite(ext.latitude) and math.isfinite(ext.longitude)
+            if not offshore and known and is_offshore(ext.latitude, ext.longitude):
+                offshore, where = True, f"epicentre of {ext.agency} at sea"
+    tsunami = bool(offshore) and shallow and (big or sat_counts)
     if tsunami:
-        why = f"ML {mag:.1f} >= {rules.tsunami_min_magnitude:g}" if big else "ML saturated"
+        why = (
+            f"{ttype} {tmag:.1f} >= {rules.tsunami_min_magnitude:g}"
+            if big and tmag is not None
+            else "ML saturated, no non-saturating magnitude yet"
+        )
         reasons.append(
-            f"tsunami: offshore epicentre, shallowest depth "
+            f"tsunami: offshore ({where}), shallowest depth "
             f"{'unknown' if shallowest is None else f'{shallowest:.0f} km'} "
             f"< {rules.tsunami_max_depth_km:g} km, {why}"
         )
@@ -282,6 +359,55 @@ def evaluate(
         max_intensity=imax,
         nearest_station_km=dist,
         reasons=tuple(reasons),
+        tsunami_magnitude=tmag,
+        tsunami_magnitude_type=ttype,
+        sea_fraction=frac,
+    )
+
+
+def offshore_decision(
+    event: Event, rules: AlertRulesConfig
+) -> tuple[bool, float | None, str]:
+    """(offshore, sea fraction of the region or None, how it was decided).
+
+    A well-constrained epicentre (depth free and 90 % semi-major axis <=
+    ``offshore_region_min_km``) is offshore when it, or one of eight points on
+    its 1-sigma circle (capped at ``offshore_uncertainty_max_km``), is sea.
+    Otherwise the whole uncertainty region counts
+    (:func:`seismo.alerts.region.uncertainty_region`: the 90 % ellipse, or the
+    back-azimuth segment when the ellipse has no orientation): the event is
+    offshore when the epicentre is sea or at least ``offshore_min_sea_fraction``
+    of the region's points are. docs/alerts.md explains the rule.
+    """
+    lat, lon = event.latitude, event.longitude
+    a90 = _finite(event.ellipse_90_major_km)
+    b90 = _finite(event.ellipse_90_minor_km)
+    unc = _finite(event.horizontal_uncertainty_km) or 0.0
+    if a90 is None and unc > 0.0:
+        a90 = unc * ellipse_scale(0.90)  # no ellipse: a circle of the 90 % radius
+    wide = a90 is not None and a90 > rules.offshore_region_min_km
+    if not (event.depth_fixed or wide):
+        probe = min(max(unc, 0.0), rules.offshore_uncertainty_max_km)
+        off = is_offshore(lat, lon, probe)
+        return off, None, "epicentre" + (f" or its {probe:.0f} km circle" if probe else "")
+    major = a90 if a90 is not None else rules.offshore_uncertainty_max_km
+    baz = None
+    if event.backazimuth_deg is not None and event.arrivals:
+        # the ray starts at the nearest station that picked the event
+        k = int(np.argmin([a.distance_km for a in event.arrivals]))
+        near = event.arrivals[k]
+        nla, nlo = destination(lat, lon, near.azimuth_deg, near.distance_km)
+        baz = (nla, nlo, float(event.backazimuth_deg))
+    pts = uncertainty_region(
+        lat, lon, major, b90 if b90 is not None else major,
+        event.ellipse_azimuth_deg, backazimuth=baz,
+    )
+    sea = is_ocean_many(pts)
+    frac = sum(sea) / len(sea)
+    off = bool(sea[0]) or frac >= rules.offshore_min_sea_fraction
+    return off, round(frac, 3), (
+        f"{100 * frac:.0f} % of the {major:.0f} km uncertainty region at sea"
+        + (", epicentre at sea" if sea[0] else "")
     )
 
 

@@ -3,6 +3,6 @@
 Pure functions of picks and amplitude series; no I/O. Modules: ``associate``,
 ``locate``, ``velocity`` (travel times), ``identity`` (event ids), ``arrivals``
 (the P - 1 s to S + w window every measurement reads), ``magnitude`` (ML),
-``intensity`` (observed intensity), ``attenuation`` (predicted intensity),
-``sites``.
+``surface`` (Ms_BB, the preferred magnitude), ``intensity`` (observed intensity),
+``attenuation`` (predicted intensity, site terms), ``sites``.
 """

@@ -80,6 +80,36 @@ def intensity_china_east(
     return float(out) if out.ndim == 0 else out
 
 
+#: Borcherdt (1994), Earthquake Spectra 10(4): long-period (mid-period) site factor
+#: Fv = (Vref / Vs30)^mv with mv = 0.65 at low input motion (0.1 g) [3P]. Converted to an
+#: intensity increment with the PGV slopes of the intensity scales: 3.00 per log10 PGV for
+#: GB/T 17742-2020 (I_V = 3.00 lg PGV + 9.77) and 1.47 / 3.16 for MMI below / above
+#: MMI ~4.6 (Worden et al. 2012 PGV segments). Site amplification raises PGV by Fv; the
+#: intensity rises by slope x log10(Fv).
+BORCHERDT_MV = 0.65
+CN_PGV_SLOPE = 3.00
+MMI_PGV_SLOPES = (1.47, 3.16, 4.6)  # slope below, slope above, MMI at the break
+
+
+def site_amplification(vs30: ArrayLike, reference_vs30: float) -> NDArray:
+    """Borcherdt (1994) low-input long-period factor (Vref/Vs30)^0.65 (1 where Vs30 is NaN)."""
+    v = np.asarray(vs30, dtype=float)
+    if reference_vs30 <= 0:
+        raise DataError(f"reference Vs30 ({reference_vs30}) must be > 0 m/s")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = (reference_vs30 / v) ** BORCHERDT_MV
+    return np.where(np.isfinite(f) & (v > 0), f, 1.0)
+
+
+def site_terms(
+    vs30: ArrayLike, reference_vs30: float, mmi: ArrayLike
+) -> tuple[NDArray, NDArray]:
+    """(Chinese-scale, MMI) increments of sites with ``vs30`` (m/s) against the reference."""
+    lf = np.log10(site_amplification(vs30, reference_vs30))
+    lo, hi, brk = MMI_PGV_SLOPES
+    return CN_PGV_SLOPE * lf, np.where(np.asarray(mmi, float) >= brk, hi, lo) * lf
+
+
 def ms_from_ml(ml: float) -> float:
     """Ms for the China relation: Ms ≈ ML (our assumption, [3P]; see module doc)."""
     return ml
@@ -91,8 +121,12 @@ def predict_intensity(
     epi_km: NDArray,
     hypo_km: NDArray,
     axis: Literal["mean", "long", "short"] = "mean",
+    magnitude_type: str = "ML",
 ) -> tuple[NDArray, NDArray]:
     """(Chinese-scale intensity, MMI) predicted at the given distances (km).
+
+    The China relation takes Ms: a magnitude of type Ms, Ms_BB or Ms_20 is used as
+    it is, any other as Ms ~ ML (:func:`ms_from_ml`).
 
     MMI always comes from Atkinson & Wald (2007) at the hypocentral distance; the
     Chinese-scale intensity from ``relation``: "china_east_2015" (the GB
@@ -106,7 +140,8 @@ def predict_intensity(
     """
     mmi = np.asarray(mmi_atkinson_wald_2007(magnitude, hypo_km), dtype=float)
     if relation == "china_east_2015":
-        cn = np.asarray(intensity_china_east(ms_from_ml(magnitude), epi_km, axis), dtype=float)
+        ms = magnitude if magnitude_type.startswith("Ms") else ms_from_ml(magnitude)
+        cn = np.asarray(intensity_china_east(ms, epi_km, axis), dtype=float)
     elif relation == "atkinson_wald_2007":
         cn = mmi.copy()
     else:

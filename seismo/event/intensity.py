@@ -5,8 +5,12 @@ from magnitude and distance live in :mod:`seismo.event.attenuation`. **[V]** =
 checked against the cited source, **[3P]** = from third-party code or a
 secondary page (docs/magnitude_intensity.md).
 
-Observed (from a station's peaks; PGA, PGV = 3-component vector sum after a
-0.1-10 Hz band-pass, Song et al. 2021 [V]):
+Observed (from a station's peaks). The Chinese scale from the 3-component
+vector sums after a 0.1-10 Hz band-pass (GB/T 17742-2020 processing, Song et
+al. 2021 [V]); MMI from the larger horizontal peak of the unfiltered record, the
+quantity Worden et al. (2012) regressed on (the band-passed vector sum reads
+0.3-0.45 MMI low for small events), falling back to the vector sums when a
+series has no horizontal peaks:
 
 * China, GB/T 17742-2020 [3P]: ``I_A = 3.17 lg(PGA) + 6.59``,
   ``I_V = 3.00 lg(PGV) + 9.77`` (PGA m/s², PGV m/s); combination rule in
@@ -16,10 +20,14 @@ Observed (from a station's peaks; PGA, PGV = 3-component vector sum after a
   combined as in the ShakeMap 3.5 technical guide (Wald et al. 1999b) [3P]:
   PGA-based below MMI V, PGV-based from VII, linear blend between.
 
-Predicted (for sites without instruments): :func:`seismo.event.attenuation.predict_intensity`.
-Predictions at sites are anchored to observations: the mean observed minus
-predicted intensity at the stations (bounded by ``cfg.max_anchor_correction``)
-is added to every site prediction.
+Predicted (for sites without instruments): :func:`seismo.event.attenuation.predict_intensity`
+(default: the eastern-China relation of GB 18306-2015, which predicts the Chinese
+scale directly), plus a site term from the site's Vs30 (Borcherdt 1994,
+:func:`seismo.event.attenuation.site_terms`). Predictions are anchored to the
+observations (:func:`anchor_correction`): the mean observed-minus-predicted of
+stations above the scale floor, and, when stations sit at the floor (not felt),
+no more than what keeps their predictions "not felt". :func:`intensity_note`
+explains a remaining difference between observed and predicted values.
 """
 
 from __future__ import annotations
@@ -35,11 +43,18 @@ from numpy.typing import ArrayLike, NDArray
 from seismo.config import IntensityConfig
 from seismo.errors import DataError
 from seismo.event.arrivals import EventRecords, arrival_windows
-from seismo.event.attenuation import CN_MAX, CN_MIN, MMI_MAX, MMI_MIN, predict_intensity
+from seismo.event.attenuation import (
+    CN_MAX,
+    CN_MIN,
+    MMI_MAX,
+    MMI_MIN,
+    predict_intensity,
+    site_terms,
+)
 from seismo.event.sites import Site
 from seismo.geo import distance_km, hypocentral_km
 from seismo.model import SiteIntensity, StationIntensity
-from seismo.station.amplitudes import series_values
+from seismo.station.series import series_values
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +165,8 @@ def station_intensities(
         pga, pgv = float(np.nanmax(pga_seg)), float(np.nanmax(pgv_seg))
         if not (pga > 0 and pgv > 0):
             continue
+        pga_h, pgv_h = _horizontal_peaks(w.series, w.steps)
+        mmi = mmi_worden2012(pga_h or pga, pgv_h or pgv)
         info = w.station
         out.append(
             StationIntensity(
@@ -160,26 +177,96 @@ def station_intensities(
                 pga_ms2=pga,
                 pgv_ms=pgv,
                 intensity_cn=float(intensity_cn(pga, pgv)),
-                mmi=float(mmi_worden2012(pga, pgv)),
+                mmi=float(mmi),
                 epi_distance_km=round(w.epi_km, 3),
             )
         )
     return out
 
 
+#: An intensity below this rounds to degree I: "not felt" (GB/T 17742-2020 degree II is
+#: "felt by a few people at rest indoors"); text output says "not felt (< II)".
+NOT_FELT_BELOW = 1.5
+
+
+NOT_FELT_TEXT = {"en": "not felt (< II)", "zh": "无感（<II度）"}
+
+
+def felt(intensity: float | None) -> bool:
+    """Whether an intensity rounds to degree II or above (felt)."""
+    return intensity is not None and math.isfinite(intensity) and intensity >= NOT_FELT_BELOW
+
+
+def intensity_cell(intensity: float | None) -> str:
+    """An intensity for text tables: one decimal, "<II" when not felt, "-" when unknown."""
+    if intensity is None or not math.isfinite(intensity):
+        return "-"
+    return f"{intensity:.1f}" if felt(intensity) else "<II"
+
+
+def _horizontal_peaks(series: object, steps: slice) -> tuple[float | None, float | None]:
+    """Largest horizontal PGA (m/s²) and PGV (m/s) of the unfiltered record in ``steps``."""
+    out: list[float | None] = []
+    for name in ("pga_h_ms2", "pgv_h_ms"):
+        vals = series_values(getattr(series, name, ())[steps])
+        good = vals[np.isfinite(vals) & (vals > 0)]
+        out.append(float(good.max()) if good.size else None)
+    return out[0], out[1]
+
+
 def anchor_correction(
     observed: Sequence[float], predicted: Sequence[float] | NDArray, bound: float, min_n: int
 ) -> float:
-    """Mean observed-minus-predicted, bounded to ±``bound``; 0 with fewer than ``min_n``.
+    """The shift from predicted to observed intensities at the stations, within ±``bound``.
 
-    Observations at the scale floor (<= 1.0) are ignored: they say "below I",
-    not "exactly I", and would bias the mean up for weak events.
+    * Stations above the scale floor (> 1.0): their mean observed-minus-predicted,
+      when there are at least ``min_n`` of them (else 0).
+    * Stations at the floor (<= 1.0) say "not felt", an upper bound, not "exactly
+      I": they do not enter the mean, but when at least ``min_n`` of them sit at
+      the floor the shift is lowered so that their predictions stay below
+      :data:`NOT_FELT_BELOW` (the ``min_n``-th largest requirement counts, so one
+      station alone does not decide). This is what makes the anchoring work when
+      every observation sits at the floor.
     """
-    pairs = [(o, p) for o, p in zip(observed, predicted, strict=True) if o > 1.0]
-    if len(pairs) < max(min_n, 1):
-        return 0.0
-    mean = float(np.mean([o - p for o, p in pairs]))
-    return float(np.clip(mean, -bound, bound))
+    n = max(min_n, 1)
+    pairs = list(zip(observed, predicted, strict=True))
+    above = [o - p for o, p in pairs if o > 1.0]
+    shift = float(np.mean(above)) if len(above) >= n else 0.0
+    caps = sorted(NOT_FELT_BELOW - float(p) for o, p in pairs if o <= 1.0)
+    if len(caps) >= n:
+        shift = min(shift, caps[n - 1])
+    return float(np.clip(shift, -bound, bound))
+
+
+def intensity_note(
+    observed: Sequence[StationIntensity], sites: Sequence[SiteIntensity]
+) -> str:
+    """Why predicted site intensities exceed every observation by a degree or more, or "".
+
+    Sites nearer the epicentre than any station are the usual reason (the
+    prediction extrapolates inwards); otherwise the anchoring was bounded by
+    ``max_anchor_correction`` and the text says so.
+    """
+    if not observed or not sites:
+        return ""
+    obs_max = max(o.intensity_cn for o in observed)
+    top = max(sites, key=lambda s: s.intensity_cn)
+    if top.intensity_cn < obs_max + 1.0:
+        return ""
+    nearest = min(
+        (o.epi_distance_km for o in observed if math.isfinite(o.epi_distance_km)),
+        default=math.nan,
+    )
+    if math.isfinite(nearest) and top.distance_km < nearest:
+        return (
+            f"predicted {top.intensity_cn:.1f} at {top.name} (hypocentral {top.distance_km:.0f} "
+            f"km) exceeds the observed maximum {obs_max:.1f}: the site is nearer the source than "
+            f"any station (nearest {nearest:.0f} km epicentral)"
+        )
+    return (
+        f"predicted {top.intensity_cn:.1f} at {top.name} exceeds the observed maximum "
+        f"{obs_max:.1f}: the anchoring to observations reached its bound"
+    )
 
 
 def predict_sites(
@@ -190,15 +277,19 @@ def predict_sites(
     sites: Sequence[Site],
     observed: Sequence[StationIntensity],
     cfg: IntensityConfig,
+    magnitude_type: str = "ML",
 ) -> list[SiteIntensity]:
     """Predicted intensity at ``sites``, shifted by the observed station residual.
 
     MMI always comes from Atkinson & Wald (2007); the Chinese-scale intensity
-    from ``cfg.relation`` ("china_east_2015": the GB 18306-2015 ellipse
-    relation; "atkinson_wald_2007": the AW2007 MMI taken as Chinese degree).
-    Each is shifted by :func:`anchor_correction` computed at the stations.
-    Chinese intensity is clipped to [1, 12] and rounded to one decimal, MMI to
-    [1, 10] and two decimals.
+    from ``cfg.relation`` ("china_east_2015", the default: the GB 18306-2015
+    ellipse relation; "atkinson_wald_2007": the AW2007 MMI taken as Chinese
+    degree). The China relation takes Ms: an Ms magnitude (``magnitude_type``
+    Ms_BB, Ms) is used as it is, an ML as Ms ~ ML. Each is shifted by
+    :func:`anchor_correction` computed at the stations, then the site's Vs30 term
+    (:func:`seismo.event.attenuation.site_terms`, reference ``cfg.reference_vs30``)
+    is added. Chinese intensity is clipped to [1, 12] and rounded to one decimal,
+    MMI to [1, 10] and two decimals.
     """
     if not math.isfinite(magnitude):
         raise DataError(f"magnitude ({magnitude}) must be finite")
@@ -210,7 +301,7 @@ def predict_sites(
         olon = np.array([o.longitude for o in observed])
         oepi = np.asarray(distance_km(latitude, longitude, olat, olon), dtype=float)
         cn_p, mmi_p = predict_intensity(
-            cfg.relation, magnitude, oepi, hypocentral_km(oepi, d), axis
+            cfg.relation, magnitude, oepi, hypocentral_km(oepi, d), axis, magnitude_type
         )
         bound, min_n = cfg.max_anchor_correction, cfg.min_anchor_stations
         shift_cn = anchor_correction([o.intensity_cn for o in observed], cn_p, bound, min_n)
@@ -222,9 +313,11 @@ def predict_sites(
     slon = np.array([s.longitude for s in sites])
     sepi = np.asarray(distance_km(latitude, longitude, slat, slon), dtype=float)
     shypo = np.asarray(hypocentral_km(sepi, d), dtype=float)
-    cn, mmi = predict_intensity(cfg.relation, magnitude, sepi, shypo, axis)
-    cn = np.round(np.clip(cn + shift_cn, CN_MIN, CN_MAX), 1)
-    mmi = np.round(np.clip(mmi + shift_mmi, MMI_MIN, MMI_MAX), 2)
+    cn, mmi = predict_intensity(cfg.relation, magnitude, sepi, shypo, axis, magnitude_type)
+    vs30 = np.array([np.nan if s.vs30 is None else s.vs30 for s in sites], dtype=float)
+    d_cn, d_mmi = site_terms(vs30, cfg.reference_vs30, mmi + shift_mmi)
+    cn = np.round(np.clip(cn + shift_cn + d_cn, CN_MIN, CN_MAX), 1)
+    mmi = np.round(np.clip(mmi + shift_mmi + d_mmi, MMI_MIN, MMI_MAX), 2)
     return [
         SiteIntensity(
             name=s.name,

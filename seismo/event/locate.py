@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -94,6 +94,10 @@ class Origin:
     picks: tuple[Pick, ...] = ()
     backazimuth_deg: float | None = None  # plane-wave fit of the P picks (towards the source)
     apparent_velocity_kms: float | None = None  # plane-wave fit of the P picks
+    # epicentral confidence ellipses (2-D marginal; :func:`confidence_ellipse`)
+    ellipse_68: tuple[float, float] = (float("nan"), float("nan"))  # semi-major, semi-minor km
+    ellipse_90: tuple[float, float] = (float("nan"), float("nan"))
+    ellipse_azimuth_deg: float = float("nan")  # of the major axis, from north
 
     def to_event(self, event_id: str, creation_time: UTCDateTime | None = None) -> Event:
         """The :class:`~seismo.model.Event` of this origin (no magnitude yet)."""
@@ -114,6 +118,12 @@ class Origin:
             picks=self.picks,
             depth_fixed=self.depth_fixed,
             creation_time=creation_time,
+            ellipse_68_major_km=self.ellipse_68[0],
+            ellipse_68_minor_km=self.ellipse_68[1],
+            ellipse_90_major_km=self.ellipse_90[0],
+            ellipse_90_minor_km=self.ellipse_90[1],
+            ellipse_azimuth_deg=self.ellipse_azimuth_deg,
+            backazimuth_deg=self.backazimuth_deg,
         )
 
 
@@ -161,8 +171,15 @@ class _Data:
     is_s: NDArray  # bool
     phase: tuple[str, ...]  # per pick: "P"/"S" (first arrival) or an explicit Pg, Pn, Sg, Sn
     t: NDArray  # s after t_ref
-    w: NDArray  # 1/sigma², 1/s²
+    w: NDArray  # 1/sigma², 1/s² (pick errors; the diagonal weights)
     t_ref: UTCDateTime
+    wmat: NDArray | None = None  # full weight matrix C_d^-1 with correlated model errors
+
+    def weigh(self, r: NDArray) -> NDArray:
+        """W r for residual rows ``r`` (shape (k, n) or (n,))."""
+        if self.wmat is None:
+            return r * self.w
+        return np.asarray(r @ self.wmat, float)  # W is symmetric
 
     @property
     def n(self) -> int:
@@ -275,8 +292,10 @@ def _phase_name(p: Pick, phases: Mapping[str, str] | None) -> str:
 def _misfit(d: _Data, tt: NDArray) -> tuple[NDArray, NDArray]:
     """Analytic origin time (weighted mean residual) and chi² per node."""
     r = d.t[None, :] - tt
-    t0 = (r * d.w).sum(axis=1) / d.w.sum()
-    chi2 = (d.w * (r - t0[:, None]) ** 2).sum(axis=1)
+    ones = d.weigh(np.ones(d.n))
+    t0 = (d.weigh(r)).sum(axis=1) / ones.sum()
+    rr = r - t0[:, None]
+    chi2 = (d.weigh(rr) * rr).sum(axis=1)
     return t0, chi2
 
 
@@ -390,7 +409,7 @@ def _lm(
     for _ in range(cfg.max_iterations):
         tt1, j = _jacobian(d, model, lat, lon, z, fixed)
         r = d.t - tt1 - t0
-        jtw = j.T * d.w
+        jtw = d.weigh(j.T)
         jtwj = jtw @ j
         g = jtw @ r
         if fixed:
@@ -421,7 +440,7 @@ def _lm(
         if not improved or (np.hypot(step[0], step[1]) < 1e-3 and abs(step[2]) < 1e-3):
             break
     _, j = _jacobian(d, model, lat, lon, z, fixed)
-    jtwj = (j.T * d.w) @ j
+    jtwj = d.weigh(j.T) @ j
     return lat, lon, z, t0, chi2, jtwj
 
 
@@ -452,6 +471,71 @@ def _ellipse(cov: NDArray, cap: float) -> tuple[float, float, float]:
     dz = float(np.sqrt(cov[2, 2])) if np.isfinite(cov[2, 2]) else np.inf
     dt = float(np.sqrt(cov[3, 3])) if np.isfinite(cov[3, 3]) else np.inf
     return min(semi, cap), min(dz, cap), min(dt, cap)
+
+
+#: Scale from the 1-sigma to the p-confidence ellipse of a 2-D Gaussian marginal:
+#: k = sqrt(chi²_2(p)) = sqrt(-2 ln(1 - p)) (the chi² distribution with 2 degrees of
+#: freedom; Press et al. 2007, Numerical Recipes 3rd ed., §15.6.5: Delta chi² = 2.30 for
+#: 68.3 % and 4.61 for 90 % with two parameters). The 1-sigma ellipse covers 39.3 %.
+def ellipse_scale(p: float) -> float:
+    """sqrt(-2 ln(1 - p)): 1.510 for 68 %, 2.146 for 90 %."""
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"confidence level ({p}) must be within (0, 1)")
+    return float(np.sqrt(-2.0 * np.log1p(-p)))
+
+
+def confidence_ellipse(
+    cov_en: NDArray, p: float, cap: float = np.inf
+) -> tuple[float, float, float]:
+    """Semi-major, semi-minor (km) and major-axis azimuth (deg from north) of the p-ellipse.
+
+    ``cov_en`` is the 2x2 covariance of (east, north) in km². Axes are capped at
+    ``cap``; an infinite covariance gives (cap, cap, nan).
+    """
+    c = np.asarray(cov_en, float)
+    if not np.all(np.isfinite(c)):
+        return cap, cap, float("nan")
+    vals, vecs = np.linalg.eigh(c)
+    k = ellipse_scale(p)
+    major = k * float(np.sqrt(max(vals[1], 0.0)))
+    minor = k * float(np.sqrt(max(vals[0], 0.0)))
+    e, n = float(vecs[0, 1]), float(vecs[1, 1])
+    az = float(np.degrees(np.arctan2(e, n)) % 180.0)
+    return min(major, cap), min(minor, cap), az
+
+
+def with_model_error(
+    d: _Data, travel_s: NDArray, fraction: float, corr_len_km: float = 0.0,
+    epi_km: NDArray | None = None,
+) -> _Data:
+    """``d`` with the data covariance C_d = diag(sigma_pick²) + C_model, weights C_d^-1.
+
+    C_model[i, j] = (fraction T_i)(fraction T_j) exp(-d_ij² / (2 L_ij²)): d_ij the
+    distance between the picks' stations, L_ij = ``corr_len_km`` + (r_i + r_j)/2
+    with r the epicentral distances ``epi_km`` (``corr_len_km`` = 0: independent
+    errors, diagonal). Travel-time-dependent, spatially correlated Gaussian model
+    errors as in NonLinLoc's LOCGAU/LOCGAU2 (Lomax et al. 2000) [3P]; that the
+    correlation length grows with the source distance is our choice: rays from a
+    distant source to two stations d apart share all but a fraction ~d/r of their
+    paths, so their model errors are nearly equal. The travel times and distances
+    come from a first solution, so the weights do not change from trial node to
+    trial node (a node-dependent sigma would favour short paths).
+    """
+    if fraction <= 0.0:
+        return d
+    sm = fraction * np.maximum(np.asarray(travel_s, float), 0.0)
+    if corr_len_km <= 0.0:
+        return replace(d, wmat=None, w=1.0 / (1.0 / d.w + sm**2))
+    dij = np.asarray(distance_km(d.lat[:, None], d.lon[:, None], d.lat[None, :], d.lon[None, :]))
+    r = np.zeros(d.n) if epi_km is None else np.asarray(epi_km, float)
+    length = corr_len_km + 0.5 * (r[:, None] + r[None, :])
+    rho = np.exp(-0.5 * (dij / length) ** 2)
+    cd = np.diag(1.0 / d.w) + np.outer(sm, sm) * rho
+    try:
+        wmat = np.linalg.inv(cd)
+    except np.linalg.LinAlgError:
+        return replace(d, wmat=None, w=1.0 / (1.0 / d.w + sm**2))
+    return replace(d, wmat=0.5 * (wmat + wmat.T))
 
 
 def plane_wave(
@@ -524,17 +608,30 @@ def locate(
             }
         )
 
-    def solve(fixed: float | None) -> tuple[float, float, float, float, float, NDArray]:
-        if initial is not None and not full_search:
+    def solve(
+        data: _Data, fixed: float | None, start: tuple[float, float, float] | None = None
+    ) -> tuple[float, float, float, float, float, NDArray]:
+        if start is not None:
+            z0 = start[2] if fixed is None else fixed
+            starts = [(start[0], start[1], z0, cfg.grid_spacing_km)]
+        elif initial is not None and not full_search:
             z0 = initial[2] if fixed is None else fixed
             starts = [(initial[0], initial[1], z0, cfg.grid_spacing_km)]
         else:
-            starts = _coarse(d, model, cfg, centre, r_net, fixed, initial)
-        refined = [_refine(d, model, cfg, s, fixed) for s in starts]
+            starts = _coarse(data, model, cfg, centre, r_net, fixed, initial)
+        refined = [_refine(data, model, cfg, s, fixed) for s in starts]
         la, lo, z, _ = min(refined, key=lambda r: r[3])
-        return _lm(d, model, cfg, la, lo, z, fixed is not None, centre)
+        return _lm(data, model, cfg, la, lo, z, fixed is not None, centre)
 
-    lat, lon, z, t0, chi2, jtwj = solve(None)
+    lat, lon, z, t0, chi2, jtwj = solve(d, None)
+    if cfg.model_error_fraction > 0.0:
+        # weights with the model error at the first solution's travel times, then re-solve
+        tt = predicted(model, d, np.array([lat]), np.array([lon]), np.array([z]))[0] - d.delay
+        d = with_model_error(
+            d, tt, cfg.model_error_fraction, cfg.model_error_corr_km,
+            np.asarray(distance_km(lat, lon, d.lat, d.lon), float),
+        )
+        lat, lon, z, t0, chi2, jtwj = solve(d, None, (lat, lon, z))
     cov = _covariance(jtwj, chi2, d.n, fixed=False)
     dist = distance_km(lat, lon, d.lat, d.lon)
     _, dz, _ = _ellipse(cov, cfg.max_distance_km)
@@ -542,23 +639,33 @@ def locate(
     # falling towards the bound, so the data do not resolve the depth (0.0 km is never
     # reported as a solved depth)
     at_bound = z <= cfg.depth_min_km + _BOUND_KM or z >= cfg.depth_max_km - _BOUND_KM
+    nearest = float(dist.min())
     fixed = (
         dz > cfg.max_depth_sigma_km
-        or float(dist.min()) > cfg.fix_depth_beyond_km
+        or nearest > cfg.fix_depth_beyond_km
+        or nearest > cfg.depth_distance_ratio * max(z, cfg.fixed_depth_km)
         or at_bound
     )
     if fixed:
         log.info(
             "depth unconstrained (sigma %.1f km, nearest station %.0f km, free depth %.1f km): "
-            "fixed at %.1f km", dz, float(dist.min()), z, cfg.fixed_depth_km,
+            "fixed at %.1f km", dz, nearest, z, cfg.fixed_depth_km,
         )
-        lat, lon, z, t0, chi2, jtwj = solve(cfg.fixed_depth_km)
+        lat, lon, z, t0, chi2, jtwj = solve(d, cfg.fixed_depth_km)
         cov = _covariance(jtwj, chi2, d.n, fixed=True)
-        dist = distance_km(lat, lon, d.lat, d.lon)
     eh, ez, et = _ellipse(cov, cfg.max_distance_km)
     if fixed:
         ez = (cfg.depth_max_km - cfg.depth_min_km) / 2.0
-    return _build(d, model, lat, lon, z, t0, eh, ez, et, fixed, centre)
+    origin = _build(d, model, lat, lon, z, t0, eh, ez, et, fixed, centre)
+    cap = cfg.max_distance_km
+    a68, b68, az = confidence_ellipse(cov[:2, :2], 0.68, cap)
+    a90, b90, _ = confidence_ellipse(cov[:2, :2], 0.90, cap)
+    return replace(
+        origin,
+        ellipse_68=(round(a68, 3), round(b68, 3)),
+        ellipse_90=(round(a90, 3), round(b90, 3)),
+        ellipse_azimuth_deg=round(az, 1) if np.isfinite(az) else float("nan"),
+    )
 
 
 def _build(

@@ -35,8 +35,8 @@ from seismo.config import MagnitudeConfig
 from seismo.errors import DataError
 from seismo.event.arrivals import ArrivalWindow, EventRecords, arrival_windows
 from seismo.geo import hypocentral_km
-from seismo.model import StationMagnitude
-from seismo.station.amplitudes import series_values
+from seismo.model import Magnitude, StationMagnitude
+from seismo.station.series import series_values
 
 log = logging.getLogger(__name__)
 
@@ -191,18 +191,30 @@ def combine_station_magnitudes(
     window. Everything not combined, or rejected as an outlier, gets
     ``used=False``.
     """
+    mag, unc, out, _ = combine_with_bound(rows, cfg)
+    return mag, unc, out
+
+
+def combine_with_bound(
+    rows: Sequence[tuple[StationMagnitude, bool]], cfg: MagnitudeConfig
+) -> tuple[float | None, float | None, list[StationMagnitude], bool]:
+    """:func:`combine_station_magnitudes` plus whether the ML is only a lower bound.
+
+    The ML is a lower bound when every value combined was read on P amplitudes
+    only (the data end before S): it is then never reported as a plain ML.
+    """
     out = [m for m, _ in rows]
     complete = [i for i, (m, partial) in enumerate(rows) if m.used and not partial]
     candidates = complete or [i for i, m in enumerate(out) if m.used]
     for i in set(range(len(out))) - set(candidates):
         out[i] = dataclasses.replace(out[i], used=False)
     if not candidates:
-        return None, None, out
+        return None, None, out, False
     mag, unc, mask = network_magnitude([out[i].ml for i in candidates], cfg.outlier_mad)
     for i, keep in zip(candidates, mask, strict=True):
         if not keep:
             out[i] = dataclasses.replace(out[i], used=False)
-    return round(mag, 2), None if unc is None else round(unc, 2), out
+    return round(mag, 2), None if unc is None else round(unc, 2), out, not complete
 
 
 def event_magnitude(
@@ -221,9 +233,22 @@ def event_magnitude(
     Returns:
         (ML or None, uncertainty or None, station magnitudes incl. rejected ones)
     """
+    ml, smags = event_ml(records, cfg)
+    return (None, None, smags) if ml is None else (ml.value, ml.uncertainty, smags)
+
+
+def event_ml(
+    records: EventRecords, cfg: MagnitudeConfig
+) -> tuple[Magnitude | None, list[StationMagnitude]]:
+    """As :func:`event_magnitude`, the ML as a :class:`~seismo.model.Magnitude` that says
+    whether it is only a lower bound (read on P amplitudes only)."""
     rows: list[tuple[StationMagnitude, bool]] = []
     for w in arrival_windows(records, cfg.amplitude_window_s, what="magnitude"):
         hypo = hypocentral_distance_km(w.epi_km, records.depth_km)
         if cfg.min_distance_km <= hypo <= cfg.max_distance_km:
             rows += station_magnitudes(w, hypo, cfg)
-    return combine_station_magnitudes(rows, cfg)
+    mag, unc, out, bound = combine_with_bound(rows, cfg)
+    if mag is None:
+        return None, out
+    n = len({(m.network, m.station) for m in out if m.used})
+    return Magnitude("ML", mag, unc, n, lower_bound=bound), out

@@ -8,6 +8,7 @@ File format::
     kind = "district"             # district | nuclear_plant | shelter | airport | ... (free word)
     latitude = 22.541             # degrees, WGS84, [-90, 90]
     longitude = 114.055           # degrees, WGS84, [-180, 180]
+    vs30 = 350.0                  # optional: time-averaged shear velocity of the top 30 m, m/s
 
 Validation is strict: an unknown key, a missing key, a wrong type, an
 out-of-range coordinate or a duplicate name raises
@@ -36,6 +37,7 @@ class Site:
     latitude: float
     longitude: float
     name_zh: str = ""
+    vs30: float | None = None  # m/s; None: no site term (the relation's average site)
 
 
 class _SiteModel(BaseModel):
@@ -46,8 +48,9 @@ class _SiteModel(BaseModel):
     kind: Annotated[str, Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")]
     latitude: Annotated[float, Field(ge=-90, le=90)]
     longitude: Annotated[float, Field(ge=-180, le=180)]
+    vs30: Annotated[float, Field(gt=50, le=3000)] | None = None
 
-    @field_validator("latitude", "longitude", mode="before")
+    @field_validator("latitude", "longitude", "vs30", mode="before")
     @classmethod
     def _int_ok(cls, v: object) -> object:
         # TOML "22" is an int; accept it as degrees (strict mode would refuse).
@@ -96,6 +99,7 @@ def parse_sites(data: dict[str, object], source: Path | str = "<memory>") -> lis
                 latitude=s.latitude,
                 longitude=s.longitude,
                 name_zh=s.name_zh,
+                vs30=s.vs30,
             )
         )
     return out

@@ -86,6 +86,32 @@ def _qml_picks(ev: Event) -> tuple[list[qml.Pick], dict[tuple[str, str, str], st
     return picks, locs
 
 
+def _lower_bound_comment(ev: Event, mtype: str) -> qml.Comment:
+    return qml.Comment(
+        text=f"{mtype} is a lower bound: read on P amplitudes only (S not yet in the data)",
+        resource_id=_rid("comment", ev.id, f"{mtype}_lower_bound"),
+    )
+
+
+def _qml_uncertainty(ev: Event, h_km: float) -> qml.OriginUncertainty:
+    """The 90 % confidence ellipse when the locator gave one, else the 1-sigma radius."""
+    a = _finite(ev.ellipse_90_major_km)
+    b = _finite(ev.ellipse_90_minor_km)
+    az = _finite(ev.ellipse_azimuth_deg)
+    if a is None or b is None or az is None:
+        return qml.OriginUncertainty(
+            horizontal_uncertainty=h_km * 1000.0, preferred_description="horizontal uncertainty"
+        )
+    return qml.OriginUncertainty(
+        horizontal_uncertainty=h_km * 1000.0,
+        max_horizontal_uncertainty=a * 1000.0,
+        min_horizontal_uncertainty=b * 1000.0,
+        azimuth_max_horizontal_uncertainty=az,
+        confidence_level=90.0,
+        preferred_description="uncertainty ellipse",
+    )
+
+
 def _qml_origin(ev: Event, mode: str, status: str, cinfo: qml.CreationInfo) -> qml.Origin:
     """The origin with its quality, uncertainties (degrees from km, ObsPy's
     ``kilometers2degrees``) and arrivals."""
@@ -118,9 +144,7 @@ def _qml_origin(ev: Event, mode: str, status: str, cinfo: qml.CreationInfo) -> q
         ),
         origin_uncertainty=None
         if h_km is None
-        else qml.OriginUncertainty(
-            horizontal_uncertainty=h_km * 1000.0, preferred_description="horizontal uncertainty"
-        ),
+        else _qml_uncertainty(ev, h_km),
         evaluation_mode=mode,
         evaluation_status=status,
         creation_info=cinfo,
@@ -212,14 +236,35 @@ def event_to_quakeml(ev: Event) -> qml.Event:
             magnitude_type=ev.magnitude_type,
             origin_id=origin.resource_id,
             station_count=ev.n_magnitude_stations,
-            station_magnitude_contributions=contributions,
+            station_magnitude_contributions=contributions if ev.magnitude_type == "ML" else [],
             evaluation_mode=mode,
             evaluation_status=status,
-            method_id=_rid("method", "ml_iaspei"),
+            method_id=_rid("method", "ml_iaspei" if ev.magnitude_type == "ML" else
+                           ev.magnitude_type.lower()),
             creation_info=cinfo,
         )
+        if ev.magnitude_lower_bound:
+            mag.comments.append(_lower_bound_comment(ev, ev.magnitude_type))
         out.magnitudes.append(mag)
         out.preferred_magnitude_id = mag.resource_id
+    for m in ev.magnitudes:  # the other network magnitudes, each with its type
+        if m.type == ev.magnitude_type and not m.agency:
+            continue
+        other = qml.Magnitude(
+            resource_id=_rid("magnitude", ev.id, f"v{ev.version}", m.type),
+            mag=m.value,
+            mag_errors=qml.QuantityError(uncertainty=_finite(m.uncertainty)),
+            magnitude_type=m.type,
+            origin_id=origin.resource_id,
+            station_count=m.n_stations,
+            evaluation_mode=mode,
+            evaluation_status=status,
+            method_id=_rid("method", m.type.lower()),
+            creation_info=qml.CreationInfo(agency_id=m.agency) if m.agency else cinfo,
+        )
+        if m.lower_bound:
+            other.comments.append(_lower_bound_comment(ev, m.type))
+        out.magnitudes.append(other)
     if ev.max_intensity is not None:
         out.comments.append(
             qml.Comment(
@@ -259,6 +304,15 @@ def event_to_json(ev: Event) -> dict[str, Any]:
         "depth_fixed": ev.depth_fixed,
         "magnitude": ev.magnitude,
         "magnitude_type": ev.magnitude_type,
+        "magnitude_lower_bound": ev.magnitude_lower_bound,
+        "magnitudes": [
+            {"type": m.type, "value": m.value, "uncertainty": m.uncertainty,
+             "n_stations": m.n_stations, "lower_bound": m.lower_bound, "agency": m.agency}
+            for m in ev.magnitudes
+        ],
+        "ellipse_68_km": [_finite(ev.ellipse_68_major_km), _finite(ev.ellipse_68_minor_km)],
+        "ellipse_90_km": [_finite(ev.ellipse_90_major_km), _finite(ev.ellipse_90_minor_km)],
+        "ellipse_azimuth_deg": _finite(ev.ellipse_azimuth_deg),
         "n_stations": ev.n_stations,
         "rms_s": _finite(ev.rms_s),
         "azimuthal_gap_deg": _finite(ev.azimuthal_gap_deg),

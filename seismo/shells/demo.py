@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -147,8 +148,10 @@ def _demo_settings(settings: Settings, port: int, work: Path, alert_dir: Path) -
             },
         }
     )
+    airflow = settings.airflow.model_copy(update={"ledger_dir": work / "ledger"})
     return settings.model_copy(
         update={
+            "airflow": airflow,
             "feeds": FeedsConfig(
                 default=f"seedlink://127.0.0.1:{port}",
                 timeout_s=settings.feeds.timeout_s,
@@ -247,6 +250,7 @@ def run_demo(
             f"SeedLink: simulated network on seedlink://127.0.0.1:{port} (real time), "
             f"scenario {name!r}: {scen.description}"
         )
+        shutil.rmtree(work / "ledger", ignore_errors=True)  # this demo's run starts afresh
         demo_settings = _demo_settings(settings, port, work, alert_dir)
         cfg_file = work / "seismo.toml"
         cfg_file.write_text(settings_to_toml(demo_settings), encoding="utf-8")
@@ -255,6 +259,7 @@ def run_demo(
         while window_for_run(demo_settings, run_time).end <= first_pick:
             run_time += 60
         window = window_for_run(demo_settings, run_time)
+        echo(f"          earthquake at {origin} (inside window {window})")
         echo(f"          earthquake at {origin} (in {LEAD_S:.0f} s; DAG window {window})")
         stream_log = work / "stream.log"
         started = time.time()

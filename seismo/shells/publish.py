@@ -55,6 +55,7 @@ from seismo.event.identity import (
     same_solution,
 )
 from seismo.geo import distance_km
+from seismo.io.external import ExternalSource
 from seismo.io.store import InfluxStore
 from seismo.model import Event, Pick, StationResult
 from seismo.shells.window import Window, WindowResult
@@ -104,6 +105,8 @@ class Runner:
         self.alerts = alerts
         self._recent: list[KnownEvent] = []  # events handled by this runner (seismo detect)
         self._stored_cache: tuple[tuple[Any, Any], list[Event]] | None = None
+        # authoritative solutions (FDSN event service / QuakeML folder), when configured
+        self.external = ExternalSource(settings.external)
 
     @classmethod
     def from_settings(
@@ -249,6 +252,10 @@ class Runner:
         events = self.identify(events)
         reviewed = self.reviewed(events)
         fresh = [e for e in events if e.id not in reviewed]
+        try:
+            fresh = self.external.attach(fresh)
+        except Exception:  # external bulletins never stop publication
+            log.exception("external solutions could not be attached for window %s", window)
         rep.skipped_reviewed = sorted(reviewed)
         rep.events = len(events)
         rep.event_ids = [e.id for e in events]

@@ -45,17 +45,18 @@ from seismo.alerts.service import AlertService
 from seismo.config import Settings
 from seismo.errors import AlertError, DataError, StoreError
 from seismo.event.identity import origin_time_bounds
-from seismo.event.intensity import predict_sites
+from seismo.event.intensity import intensity_cell, predict_sites
 from seismo.event.locate import locate
 from seismo.event.magnitude import (
     combine_station_magnitudes,
     hypocentral_distance_km,
     ml_iaspei,
 )
+from seismo.event.surface import with_magnitudes
 from seismo.geo import distance_km
 from seismo.io.store import InfluxStore
 from seismo.io.store.points import one_line, utc_from_us
-from seismo.model import Event, Pick
+from seismo.model import Event, Magnitude, Pick
 from seismo.shells.publish import alert_record
 from seismo.shells.window import Context
 from seismo.text import table
@@ -200,8 +201,12 @@ def format_event(
         f"  rms         {_n(e.rms_s, '.3f')} s   azimuthal gap {_n(e.azimuthal_gap_deg, '.0f')} deg"
         f"   phases {e.n_phases}   stations {e.n_stations}"
         + ("   OUTSIDE NETWORK" if e.outside_network else ""),
-        f"  magnitude   {e.magnitude_type} {_n(e.magnitude, '.2f')} +/- "
-        f"{_n(e.magnitude_uncertainty, '.2f')} ({e.n_magnitude_stations} stations)",
+        f"  magnitude   {e.magnitude_type}{' >=' if e.magnitude_lower_bound else ''} "
+        f"{_n(e.magnitude, '.2f')} +/- "
+        f"{_n(e.magnitude_uncertainty, '.2f')} ({e.n_magnitude_stations} stations)"
+        + ("   P waves only: a lower bound" if e.magnitude_lower_bound else "")
+        + "".join(f"; {m.type} {m.value:.2f}" for m in e.magnitudes
+                  if m.type != e.magnitude_type),
         f"  intensity   max {_n(e.max_intensity, '.1f')} (GB/T 17742-2020), max MMI "
         f"{_n(e.max_mmi, '.1f')}, clipped stations {e.n_clipped_stations}",
         f"  created     {e.creation_time or '-'}",
@@ -225,12 +230,12 @@ def format_event(
     out.append(table(
         ["station", "epi_km", "PGA_m/s2", "PGV_m/s", "I_cn", "MMI"],
         [(f"{s.network}.{s.station}", _n(s.epi_distance_km, ".2f"), f"{s.pga_ms2:.4g}",
-          f"{s.pgv_ms:.4g}", f"{s.intensity_cn:.1f}", f"{s.mmi:.1f}")
+          f"{s.pgv_ms:.4g}", intensity_cell(s.intensity_cn), f"{s.mmi:.1f}")
          for s in sorted(e.station_intensities, key=lambda s: -s.intensity_cn)]))
     out += ["", f"Site intensities, predicted ({len(e.site_intensities)})"]
     out.append(table(
         ["site", "kind", "hypo_km", "I_cn", "MMI"],
-        [(s.name, s.kind, f"{s.distance_km:.1f}", f"{s.intensity_cn:.1f}", f"{s.mmi:.1f}")
+        [(s.name, s.kind, f"{s.distance_km:.1f}", intensity_cell(s.intensity_cn), f"{s.mmi:.1f}")
          for s in sorted(e.site_intensities, key=lambda s: -s.intensity_cn)]))
     out += ["", f"Alerts sent ({len(alerts)}; source: {alerts_source})"]
     rows = []
@@ -417,19 +422,26 @@ def remagnitude(event: Event, ctx: Context) -> Event:
         rows.append((dataclasses.replace(m, hypo_distance_km=round(hypo, 3), ml=round(ml, 3),
                                          used=m.used and in_range), False))
     mag, unc, smags = combine_station_magnitudes(rows, cfg)
+    # the ML is recomputed; other magnitudes (Ms_BB, external) are kept, and the preferred
+    # one is chosen again (seismo.event.surface.preferred_magnitude)
+    mags = [m for m in event.magnitudes if m.type != "ML"]
+    if mag is not None:
+        n_ml = len({(m.network, m.station) for m in smags if m.used})
+        mags.insert(0, Magnitude("ML", round(mag, 2), None if unc is None else round(unc, 2),
+                                 n_ml))
+    ev = with_magnitudes(event, mags, cfg)
     obs = tuple(
         dataclasses.replace(s, epi_distance_km=round(float(distance_km(
             event.latitude, event.longitude, s.latitude, s.longitude)), 3))
         for s in event.station_intensities
     )
     sites = event.site_intensities
-    if mag is not None and ctx.sites:
-        sites = tuple(predict_sites(event.latitude, event.longitude, event.depth_km, mag,
-                                    ctx.sites, list(obs), ctx.settings.intensity))
+    if ev.magnitude is not None and ctx.sites:
+        sites = tuple(predict_sites(event.latitude, event.longitude, event.depth_km,
+                                    ev.magnitude, ctx.sites, list(obs), ctx.settings.intensity,
+                                    ev.magnitude_type))
     return dataclasses.replace(
-        event,
-        magnitude=None if mag is None else round(mag, 2),
-        magnitude_uncertainty=None if unc is None else round(unc, 2),
+        ev,
         n_magnitude_stations=len({(m.network, m.station) for m in smags if m.used}),
         station_magnitudes=tuple(smags),
         station_intensities=obs,

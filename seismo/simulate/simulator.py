@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 from obspy import Inventory, Stream, Trace, UTCDateTime
+from obspy.geodetics import kilometers2degrees
+from scipy.fft import next_fast_len
 
 from seismo.errors import SimulationError
 from seismo.event.velocity import VelocityModel, load_velocity_model
@@ -32,7 +34,14 @@ from seismo.simulate.grid import index_ceil, rate_fraction, time_of
 from seismo.simulate.noise import block_amplitude, block_length, block_rng, noise_segment
 from seismo.simulate.response import ResponseCache
 from seismo.simulate.scenario import Scenario, ScenarioEvent, get_scenario
-from seismo.simulate.source import Motion, SourceParams, durations, peak_motion, synthesize
+from seismo.simulate.source import (
+    Motion,
+    SourceParams,
+    durations,
+    peak_motion,
+    rayleigh_velocity_ms,
+    synthesize,
+)
 
 if TYPE_CHECKING:
     from seismo.config import Settings
@@ -46,6 +55,9 @@ DIGITIZER_NOISE_COUNTS = 1.0
 #: StationXML Site/Description marker of an urban (noisier) station (configurable).
 URBAN_MARKER = "urban=1"
 _PRE_P_S = 2.0  # zero samples kept before each P arrival in the event buffers (s)
+#: Rayleigh waves are added from this epicentral distance (degrees): nearer, a city
+#: network's records of the events it locates are dominated by body waves.
+SURFACE_MIN_DEG = 1.5
 
 
 class _Default:
@@ -103,6 +115,8 @@ class Simulator:
         urban_marker: str = URBAN_MARKER,
         digitizer_noise_counts: float = DIGITIZER_NOISE_COUNTS,
         source_params: SourceParams | None = None,
+        site_sigma_log10: float = 0.0,
+        emergent_fraction: float = 0.0,
     ) -> None:
         inv = inventory if isinstance(inventory, Inventory) else load_inventory(inventory)
         self.velocity_model = (
@@ -122,6 +136,13 @@ class Simulator:
         self.rural_noise_fraction = float(rural_noise_fraction)
         self.digitizer_noise_counts = float(digitizer_noise_counts)
         self.source_params = source_params or SourceParams()
+        if site_sigma_log10 < 0 or not 0.0 <= emergent_fraction <= 1.0:
+            raise SimulationError(
+                f"site_sigma_log10 ({site_sigma_log10}) must be >= 0 and emergent_fraction "
+                f"({emergent_fraction}) within [0, 1]"
+            )
+        self.site_sigma_log10 = float(site_sigma_log10)
+        self.emergent_fraction = float(emergent_fraction)
         self._stations: dict[str, StationInfo] = {s.id: s for s in stations(inv)}
         self._urban: set[str] = set()
         for net in inv.networks:
@@ -169,6 +190,8 @@ class Simulator:
             rural_noise_fraction=sim_cfg.rural_noise_fraction,
             urban_marker=sim_cfg.urban_site_marker,
             digitizer_noise_counts=sim_cfg.digitizer_noise_counts,
+            site_sigma_log10=sim_cfg.site_sigma_log10,
+            emergent_fraction=sim_cfg.emergent_fraction,
         )
 
     # ------------------------------------------------------------------ metadata
@@ -312,7 +335,38 @@ class Simulator:
         *_, end_s, pad_s = durations(
             ev.magnitude, ev.stress_drop_bar, beta, hyp, ts - tp, self.source_params
         )
+        surf = self._surface(ev, sta, tp)
+        if surf is not None:
+            end_s = max(end_s, surf[1] + 5.0)
         return tp - _PRE_P_S - 1.0, tp + end_s + pad_s * 2.0 + 10.0
+
+    def _surface(
+        self, ev: ScenarioEvent, sta: StationInfo, tp: UTCDateTime
+    ) -> tuple[float, float, float] | None:
+        """Rayleigh-wave train (first, last arrival after P in s, peak velocity m/s) or None.
+
+        Beyond :data:`SURFACE_MIN_DEG`; group velocities 3.6 to 2.9 km/s (continental
+        fundamental-mode Rayleigh waves at 8-25 s [3P]) from the epicentre.
+        """
+        epi, _, _ = self._geometry(ev, sta)
+        delta = float(kilometers2degrees(epi))
+        if delta < SURFACE_MIN_DEG:
+            return None
+        t_origin_to_p = float(tp - ev.origin)
+        return (
+            epi / 3.6 - t_origin_to_p,
+            epi / 2.9 - t_origin_to_p,
+            rayleigh_velocity_ms(ev.magnitude, delta),
+        )
+
+    def _station_draws(self, ev_idx: int, sta_id: str) -> tuple[float | None, float]:
+        """(P rise time or None for the default impulsive onset, site factor) of a station."""
+        rng = block_rng(self.seed, f"site|{sta_id}|{ev_idx}", 0)
+        sigma = self.site_sigma_log10
+        site = float(10.0 ** rng.normal(0.0, sigma)) if sigma > 0 else 1.0
+        emergent = self.emergent_fraction > 0 and rng.random() < self.emergent_fraction
+        rise = float(rng.uniform(0.3, 1.0)) if emergent else None
+        return rise, site
 
     def _motion(self, idx: int, ev: ScenarioEvent, sta: StationInfo, fr: Fraction) -> Motion:
         fs = float(fr)
@@ -330,6 +384,7 @@ class Simulator:
             f"quake|{sta.id}|{fs!r}|{idx}|{ev.magnitude}|{ev.latitude}|{ev.longitude}|{ev.depth_km}",
             0,
         )
+        rise, site = self._station_draws(idx, sta.id)
         motion = synthesize(
             fs=fs,
             start_index=ip - npre,
@@ -345,6 +400,9 @@ class Simulator:
             beta_kms=self.velocity_model.velocity_at(ev.depth_km, "S"),
             rng=rng,
             params=self.source_params,
+            p_rise_s=rise,
+            site_factor=site,
+            surface=self._surface(ev, sta, tp),
         )
         self._store(self._motions, key, motion)
         return motion
@@ -373,8 +431,12 @@ class Simulator:
         # SEED orientation: dip is down from horizontal (-90 = up), azimuth from north.
         acc = math.cos(dip) * (north * math.cos(az) + east * math.sin(az)) - math.sin(dip) * z
         n = acc.size
-        resp = self._resp.acc_response(ch.seed_id, fs, n)
-        counts = np.fft.irfft(np.fft.rfft(acc) * resp, n)
+        # zero-padded (linear, not circular) convolution with the response: the long tail
+        # of a great event's waves must not wrap round to the buffer start (it made the
+        # first 0.25 s after P horizontal-dominant at some velocity sensors)
+        nfft = next_fast_len(2 * n, real=True)
+        resp = self._resp.acc_response(ch.seed_id, fs, nfft)
+        counts = np.fft.irfft(np.fft.rfft(acc, nfft) * resp, nfft)[:n]
         counts[: motion.onset] = 0.0  # causal: nothing before the P arrival
         taper = max(motion.pad // 2, 1)
         counts[n - taper :] *= 0.5 * (1.0 + np.cos(np.linspace(0.0, np.pi, taper)))

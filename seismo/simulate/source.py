@@ -20,6 +20,13 @@ method", Pure Appl. Geophys. 160, 635-676. For each station and phase:
 Components: the P wave is rectilinear, radial and vertical (vertical larger);
 the S wave is a random mix of SV (radial, plus a smaller vertical part) and SH
 (transverse) with station-dependent weights.
+
+Magnitudes (so that the simulator does not agree with seismo's own magnitude
+relation): the scenario magnitude is Mw. The S level follows the ML that a
+Wood-Anderson network would read, which saturates for great events
+(:func:`ml_for_mw`); beyond 1.5 degrees a dispersed Rayleigh-wave train is added
+whose level follows Mw through Ms (:func:`rayleigh_velocity_ms`). Each station
+gets a site factor and an impulsive or emergent P onset (docs/simulator.md).
 """
 
 from __future__ import annotations
@@ -50,6 +57,58 @@ class SourceParams:
     s_vertical_over_radial: float = 0.5  # SV on Z weaker than on horizontals (design choice)
     p_rise_s: float = 0.02  # e-folding rise of the P window (s): impulsive onset
     taper_s: float = 20.0  # extra padding after the coda (s), tapered
+
+
+def ml_for_mw(mw: float) -> float:
+    """The ML a Wood-Anderson network reads for an event of ``mw``: equal up to 6, then
+    saturating towards 7 (ML = 7 - exp(-(Mw - 6)); the saturation of ML near 7 for great
+    earthquakes, Kanamori 1983, Tectonophysics 93 [3P]; the curve's shape is ours)."""
+    return mw if mw <= 6.0 else 7.0 - math.exp(-(mw - 6.0))
+
+
+def ms_for_mw(mw: float) -> float:
+    """Ms from Mw by inverting Scordilis (2006, J. Seismol. 10) [3P]:
+    Mw = 0.67 Ms + 2.07 (Ms 3.0-6.1), Mw = 0.99 Ms + 0.08 (Ms 6.2-8.2)."""
+    return (mw - 0.08) / 0.99 if mw >= 0.99 * 6.15 + 0.08 else (mw - 2.07) / 0.67
+
+
+def rayleigh_velocity_ms(mw: float, delta_deg: float) -> float:
+    """Peak vertical Rayleigh-wave ground velocity (m/s) of an ``mw`` event at ``delta_deg``:
+    the Prague formula Ms = log10(A/T) + 1.66 log10(Delta) + 3.3 (Vanek et al. 1962; A
+    ground displacement in micrometres, T ~ 20 s) solved for V = 2 pi A / T, with Ms from
+    :func:`ms_for_mw`. The same form as Ms_BB: the simulator checks the measurement chain
+    (response, band, timing, windows), not the magnitude relation (docs/simulator.md)."""
+    a_over_t_um = 10.0 ** (ms_for_mw(mw) - 3.3 - 1.66 * math.log10(max(delta_deg, 1e-3)))
+    return 2.0 * math.pi * a_over_t_um * 1e-6
+
+
+def rayleigh_train(
+    n: int, fs: float, onset: int, p_offset_s: float, t_fast_s: float, t_slow_s: float,
+    peak_velocity_ms: float, azimuth_deg: float,
+) -> NDArray:
+    """(Z, N, E) ground acceleration (m/s²) of a dispersed Rayleigh-wave train.
+
+    Times are seconds after the P arrival. The period falls linearly from 25 s at
+    ``t_fast_s`` to 8 s at ``t_slow_s`` (normal dispersion), under a Hann envelope;
+    radial motion is 0.7 of vertical and 90 degrees out of phase (retrograde
+    ellipse; typical H/V of fundamental-mode Rayleigh waves [3P]). The vertical
+    velocity peaks at ``peak_velocity_ms``.
+    """
+    t = (np.arange(n) - onset) / fs + p_offset_s
+    dur = max(t_slow_s - t_fast_s, 1.0)
+    x = np.clip((t - t_fast_s) / dur, 0.0, 1.0)
+    live = (t >= t_fast_s) & (t <= t_slow_s)
+    env = np.where(live, np.sin(np.pi * x) ** 2, 0.0)
+    period = 25.0 - 17.0 * x
+    phase = 2.0 * np.pi * np.cumsum(1.0 / period) / fs
+    vz = env * np.sin(phase)
+    vr = 0.7 * env * np.cos(phase)
+    peak = float(np.max(np.abs(vz))) or 1.0
+    vz *= peak_velocity_ms / peak
+    vr *= peak_velocity_ms / peak
+    az = math.radians(azimuth_deg)
+    acc = np.gradient(np.vstack([vz, vr * math.cos(az), vr * math.sin(az)]), 1.0 / fs, axis=1)
+    return np.asarray(acc, float)
 
 
 def moment_dyne_cm(mw: float) -> float:
@@ -174,17 +233,26 @@ def synthesize(
     beta_kms: float,
     rng: np.random.Generator,
     params: SourceParams | None = None,
+    p_rise_s: float | None = None,
+    site_factor: float = 1.0,
+    surface: tuple[float, float, float] | None = None,
 ) -> Motion:
     """Three-component ground acceleration of one event at one station.
 
     ``p_offset_s`` is the time from the P arrival to sample ``onset`` (0 <= . < 1/fs);
     ``s_delay_s`` is S minus P time; ``*_travel_s`` are travel times from the origin.
-    ``azimuth_deg`` is the azimuth from the epicentre to the station.
+    ``azimuth_deg`` is the azimuth from the epicentre to the station. ``magnitude``
+    is Mw; the S level follows :func:`ml_for_mw`. ``p_rise_s`` overrides the P
+    onset's rise time (emergent onsets), ``site_factor`` scales all motion (site
+    amplification), ``surface`` = (first, last arrival after P in s, peak vertical
+    velocity m/s) adds a Rayleigh-wave train (:func:`rayleigh_train`).
     """
     par = params or SourceParams()
     fc_s, dur_p, dur_s, end_s, pad_s = durations(
         magnitude, stress_drop_bar, beta_kms, hypo_km, s_delay_s, par
     )
+    if surface is not None:
+        end_s = max(end_s, surface[1] + 5.0)
     fc_p = par.fc_p_over_fc_s * fc_s
     tw_s = 2.0 * dur_s  # Saragoni-Hart eta point at twice the duration (Boore 2003, f_Tgm = 2)
     pad = math.ceil(pad_s * fs)
@@ -195,7 +263,8 @@ def synthesize(
     t = (np.arange(n) - onset) / fs + p_offset_s  # seconds after the P arrival
     live = np.arange(n) >= onset
     tt = np.where(live, t, 0.0)
-    w_p = np.where(live, (1.0 - np.exp(-(tt + 0.5 / fs) / par.p_rise_s)) * np.exp(-tt / dur_p), 0.0)
+    rise = par.p_rise_s if p_rise_s is None else p_rise_s
+    w_p = np.where(live, (1.0 - np.exp(-(tt + 0.5 / fs) / rise)) * np.exp(-tt / dur_p), 0.0)
     w_p[onset + math.ceil(6.0 * dur_p * fs) :] = 0.0
     w_s = np.where(tt >= s_delay_s, saragoni_hart(tt - s_delay_s, tw_s), 0.0)
     w_s[onset + math.ceil((s_delay_s + 1.5 * tw_s) * fs) :] = 0.0
@@ -226,7 +295,7 @@ def synthesize(
     def wa_peak(spec: NDArray) -> float:
         return float(np.max(np.abs(np.fft.irfft(spec * h_wa, n))))
 
-    target = iaspei_wa_amplitude_m(magnitude, hypo_km)
+    target = iaspei_wa_amplitude_m(ml_for_mw(magnitude), hypo_km)
     g_s = target / max(0.5 * (wa_peak(s_n) + wa_peak(s_e)), 1e-300)
     g_p = polarity * par.p_to_s_horizontal * rad_p * target / max(wa_peak(pr), 1e-300)
 
@@ -234,8 +303,12 @@ def synthesize(
     north = g_p * ca * pr + g_s * s_n
     east = g_p * sa * pr + g_s * s_e
     zne = np.fft.irfft(np.vstack([z, north, east]), n, axis=1)
+    if surface is not None:
+        t_fast, t_slow, vpeak = surface
+        zne += rayleigh_train(n, fs, onset, p_offset_s, t_fast, t_slow, vpeak, azimuth_deg)
+    zne *= site_factor
     zne[:, :onset] = 0.0  # re-zero anything wrapped before the P arrival
-    return Motion(start_index, onset, pad, zne, target, fc_s)
+    return Motion(start_index, onset, pad, zne, target * site_factor, fc_s)
 
 
 def peak_motion(zne: NDArray, fs: float) -> tuple[float, float]:

@@ -7,6 +7,14 @@ Waveforms never leave the station. What leaves it is, for every step (1 s) of a 
 * the peak 3-component vector sum of acceleration (m/s²) and velocity (m/s)
   after a 0.1-10 Hz band-pass, for instrumental intensity (GB/T 17742-2020
   processing as described by Song et al. 2021);
+* the larger horizontal peak of *unfiltered* (instrument-corrected, ``pre_filt``
+  only) acceleration and velocity, for MMI: Worden et al. (2012) fitted MMI to
+  the larger horizontal peak of unfiltered records, not to a band-passed
+  vector sum (which reads lower for small events);
+* the peak vertical ground velocity in the Ms_BB band (periods 3-60 s, IASPEI
+  2013 standard; within the ``pre_filt`` pass band, i.e. below ~25 s with the
+  default) in nm/s, on the velocity sensor, for the broadband surface-wave
+  magnitude (:mod:`seismo.event.surface`);
 * the steps where a used channel touched digitizer full scale.
 
 One implementation for a window and for real time: :class:`StationMotion` keeps the
@@ -26,7 +34,10 @@ its sources are in :mod:`seismo.station.response`):
    :func:`~seismo.station.response.wood_anderson_sos`, m -> nm;
 3. velocity and acceleration: a 4-corner Butterworth band-pass
    ``cfg.freqmin``-``cfg.freqmax`` (one causal pass), and its time derivative
-   (:func:`~seismo.station.response.differentiator_sos`).
+   (:func:`~seismo.station.response.differentiator_sos`); the unfiltered
+   acceleration is the derivative of the instrument-corrected velocity;
+4. Ms_BB band (vertical velocity sensor): the same Butterworth band-pass over
+   ``MS_BB_BAND_HZ`` (one causal pass), m/s -> nm/s.
 
 A gap (any missing sample) restarts the channel's filters; steps without samples are
 NaN. The 3-component vector sum is formed sample by sample once every component of
@@ -72,21 +83,14 @@ from seismo.station.response import (
     velocity_sos,
     wood_anderson_sos,
 )
+from seismo.station.series import series_values as series_values  # re-exported
+from seismo.station.series import series_window as series_window  # re-exported
 
 log = logging.getLogger(__name__)
 
 
-def series_window(series: AmplitudeSeries, t0: UTCDateTime, t1: UTCDateTime) -> slice:
-    """Indices of the series' steps that overlap ``[t0, t1]`` (clamped to the series)."""
-    n = max(len(series.wa_n_nm), len(series.wa_e_nm), len(series.pga_ms2), len(series.pgv_ms))
-    i0 = math.floor((t0 - series.start) / series.step_s)
-    i1 = math.floor((t1 - series.start) / series.step_s) + 1
-    return slice(min(max(i0, 0), n), min(max(i1, 0), n))
-
-
-def series_values(values: Sequence[float | None]) -> NDArray[np.float64]:
-    """A series field as a float array (None -> NaN)."""
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
+#: Ms_BB pass band (Hz): periods 3-60 s (IASPEI 2013 standard, Bormann & Dewey 2014 [3P]).
+MS_BB_BAND_HZ = (1.0 / 60.0, 1.0 / 3.0)
 
 
 class _Sos:
@@ -104,8 +108,9 @@ class _Sos:
 
 
 class ChannelMotion:
-    """Counts of one gap-free piece of a channel -> ``vel``, ``acc`` and (``want_wa``)
-    ``wa`` sample streams (m/s, m/s², nm), state carried between calls."""
+    """Counts of one gap-free piece of a channel -> ``vel``, ``acc`` (band-passed),
+    ``vel_raw``, ``acc_raw`` (unfiltered), and (``want_wa``) ``wa`` and (``want_lp``)
+    ``lp`` sample streams (m/s, m/s², nm, nm/s), state carried between calls."""
 
     def __init__(
         self,
@@ -114,18 +119,23 @@ class ChannelMotion:
         cfg: IntensityConfig,
         want_wa: bool,
         pre_filt: tuple[float, float, float, float] | None,
+        want_lp: bool = False,
     ) -> None:
         self.to_vel = _Sos(velocity_sos(response, fs, pre_filt))
         self.band = _Sos(motion_bandpass_sos(fs, cfg.freqmin, cfg.freqmax))
         self.diff = _Sos(differentiator_sos(fs))
+        self.diff_raw = _Sos(differentiator_sos(fs))
         self.wa = _Sos(wood_anderson_sos(fs)) if want_wa else None
+        self.lp = _Sos(motion_bandpass_sos(fs, *MS_BB_BAND_HZ)) if want_lp else None
 
     def process(self, counts: NDArray) -> dict[str, NDArray]:
         v = self.to_vel(np.asarray(counts, dtype=np.float64))
         vb = self.band(v)
-        out = {"vel": vb, "acc": self.diff(vb)}
+        out = {"vel": vb, "acc": self.diff(vb), "vel_raw": v, "acc_raw": self.diff_raw(v)}
         if self.wa is not None:
             out["wa"] = self.wa(v) * 1e9  # m -> nm
+        if self.lp is not None:
+            out["lp"] = self.lp(v) * 1e9  # m/s -> nm/s
         return out
 
 
@@ -171,6 +181,9 @@ class _Sensor:
     wa: dict[str, dict[int, float]] = field(default_factory=lambda: {"N": {}, "E": {}})
     pga: dict[int, float] = field(default_factory=dict)
     pgv: dict[int, float] = field(default_factory=dict)
+    pga_h: dict[int, float] = field(default_factory=dict)  # larger horizontal, unfiltered
+    pgv_h: dict[int, float] = field(default_factory=dict)
+    lp_z: dict[int, float] = field(default_factory=dict)  # vertical, Ms_BB band
     clipped: set[int] = field(default_factory=set)
 
     def slot_code(self, slot: str) -> str | None:
@@ -307,8 +320,10 @@ class StationMotion:
                 continue
             k = round(float(t0 - self.origin) * fs)
             if new or comp.motion is None:
-                comp.motion = ChannelMotion(comp.response, fs, self.cfg,
-                                            comp.slot in ("N", "E"), self.pre_filt)
+                comp.motion = ChannelMotion(
+                    comp.response, fs, self.cfg, comp.slot in ("N", "E"), self.pre_filt,
+                    want_lp=comp.slot == "Z" and sensor.kind == "velocity",
+                )
             if comp.next_k is not None and k > comp.next_k:  # a gap: NaN until k
                 pad = np.full(k - comp.next_k, np.nan)
                 comp.vel = np.concatenate([comp.vel, pad])
@@ -324,6 +339,11 @@ class StationMotion:
             out = comp.motion.process(x)
             if "wa" in out:
                 _step_max(sensor.wa[comp.slot], k, np.abs(out["wa"]), spp)
+            if "lp" in out:
+                _step_max(sensor.lp_z, k, np.abs(out["lp"]), spp)
+            if comp.slot in ("N", "E"):  # the larger horizontal: the max over both
+                _step_max(sensor.pga_h, k, np.abs(out["acc_raw"]), spp)
+                _step_max(sensor.pgv_h, k, np.abs(out["vel_raw"]), spp)
             comp.vel = np.concatenate([comp.vel, out["vel"]])
             comp.acc = np.concatenate([comp.acc, out["acc"]])
             comp.next_k = k + x.size
@@ -375,7 +395,8 @@ class StationMotion:
             return
         first = math.floor((self.newest - self.keep_s - self.origin) / self.step_s)
         for sensor in self.sensors.values():
-            for peaks in (sensor.wa["N"], sensor.wa["E"], sensor.pga, sensor.pgv):
+            for peaks in (sensor.wa["N"], sensor.wa["E"], sensor.pga, sensor.pgv,
+                          sensor.pga_h, sensor.pgv_h, sensor.lp_z):
                 for s in [s for s in peaks if s < first]:
                     del peaks[s]
             sensor.clipped = {s for s in sensor.clipped if s >= first}
@@ -437,6 +458,9 @@ class StationMotion:
             wa_e_nm=values(wa_s.wa["E"] if wa_s and wa_s.slot_code("E") else None),
             pga_ms2=values(mo_s.pga if mo_s else None),
             pgv_ms=values(mo_s.pgv if mo_s else None),
+            pga_h_ms2=values(mo_s.pga_h if mo_s else None),
+            pgv_h_ms=values(mo_s.pgv_h if mo_s else None),
+            lp_z_nms=values(wa_s.lp_z if wa_s and wa_s.kind == "velocity" else None),
             clipped=tuple(sorted(clip)),
             wa_channels=labels(wa_s, ("N", "E")),
             motion_channels=labels(mo_s, ("Z", "N", "E")),

@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,8 @@ from obspy import Inventory, Stream, Trace, UTCDateTime
 
 from seismo.config import BandConfig, InstrumentConfig, PickerConfig
 from seismo.errors import DataError
-from seismo.inventory import ChannelInfo, stations
+from seismo.inventory import ChannelInfo, channel_infos
+from seismo.model import half_open_range
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ __all__ = [
     "condition_stream",
     "drop_foreign_rates",
     "prepare_stream",
+    "window_segments",
 ]
 
 #: Relative difference within which a record's sampling rate is the channel's rate
@@ -55,17 +58,11 @@ __all__ = [
 RATE_TOLERANCE = 1e-4
 
 
-def _channel_map(inventory: Inventory | None) -> dict[str, ChannelInfo]:
-    out: dict[str, ChannelInfo] = {}
-    if inventory is None:
-        return out
-    for sta in stations(inventory):
-        for ch in sta.channels:
-            out[ch.seed_id] = ch
-    return out
+def _channel_map(inventory: Inventory | None) -> Mapping[str, ChannelInfo]:
+    return {} if inventory is None else channel_infos(inventory)
 
 
-def channel_map(inventory: Inventory | None) -> dict[str, ChannelInfo]:
+def channel_map(inventory: Inventory | None) -> Mapping[str, ChannelInfo]:
     """``NET.STA.LOC.CHA`` -> channel metadata of ``inventory`` ({} without one)."""
     return _channel_map(inventory)
 
@@ -142,13 +139,20 @@ def _butter_sos(corners: int, lo: float, hi: float) -> np.ndarray:
 
 
 def bandpass(
-    x: np.ndarray, fs: float, band: BandConfig, *, zerophase: bool, taper_n: int = 0
+    x: np.ndarray,
+    fs: float,
+    band: BandConfig,
+    *,
+    zerophase: bool,
+    taper_n: int = 0,
+    overwrite_x: bool = False,
 ) -> np.ndarray:
     """Butterworth band-pass of ``x`` (any unit) sampled at ``fs`` Hz.
 
     ``freqmax`` is capped at 0.9 x Nyquist [so that low-rate channels still get a
     band-pass]. ``taper_n`` samples of cosine taper are applied at the start (and at the
-    end when ``zerophase``). Returns a new float64 array.
+    end when ``zerophase``). Returns a new float64 array; ``overwrite_x`` lets the taper
+    work on ``x`` itself when it is a float64 array the caller no longer needs.
     """
     nyq = 0.5 * fs
     fmax = min(band.freqmax, 0.9 * nyq)
@@ -157,7 +161,12 @@ def bandpass(
         raise DataError(
             f"band {band.freqmin}-{band.freqmax} Hz impossible at sampling rate {fs} Hz"
         )
-    y = np.array(x, dtype=np.float64)
+    if overwrite_x and isinstance(x, np.ndarray) and x.dtype == np.float64 and (
+        x.flags.writeable and x.flags.c_contiguous and not isinstance(x, np.ma.MaskedArray)
+    ):
+        y = x
+    else:
+        y = np.array(x, dtype=np.float64)
     if taper_n > 0:
         m = min(taper_n, y.size // 2)
         if m > 0:
@@ -165,10 +174,14 @@ def bandpass(
             y[:m] *= ramp
             if zerophase:
                 y[y.size - m :] *= ramp[::-1]
-    sos = _butter_sos(band.corners, fmin / nyq, fmax / nyq).copy()  # scipy wants it writable
-    if zerophase:
-        return np.asarray(scipy.signal.sosfiltfilt(sos, y, padtype=None))
-    return np.asarray(scipy.signal.sosfilt(sos, y))
+    sos = _butter_sos(band.corners, fmin / nyq, fmax / nyq)
+    if zerophase:  # scipy wants the sections writable
+        return np.asarray(scipy.signal.sosfiltfilt(sos.copy(), y, padtype=None))
+    # the same floats as scipy.signal.sosfilt (compiled when numba is there); imported
+    # here because the picker package imports this module
+    from seismo.station.picker.kernels import sosfilt_inplace
+
+    return sosfilt_inplace(sos, y)
 
 
 class CausalBandpass:
@@ -436,13 +449,18 @@ def condition_stream(
     chmap = _channel_map(inventory)
     out: list[Trace] = []
     for sid in sorted({tr.id for tr in stream}):
-        sub = stream.select(id=sid).copy()
+        # float64 copies of the channel's traces (the input stream is never modified)
+        sub = Stream(
+            [
+                Trace(
+                    data=tr.data.astype(np.float64),  # a copy, masked arrays stay masked
+                    header={k: v for k, v in tr.stats.items() if k not in ("npts", "endtime")},
+                )
+                for tr in stream
+                if tr.id == sid
+            ]
+        )
         try:
-            for tr in sub:
-                if isinstance(tr.data, np.ma.MaskedArray):
-                    tr.data = tr.data.astype(np.float64)
-                else:
-                    tr.data = np.asarray(tr.data, dtype=np.float64)
             sub.merge(method=1, fill_value=None)
         except Exception as exc:  # ObsPy raises plain Exception for mixed rates
             log.warning("cannot merge %s: %s", sid, exc)
@@ -458,6 +476,42 @@ def condition_stream(
     return out
 
 
+def window_segments(segments: list[Trace], start: UTCDateTime, end: UTCDateTime,
+                    cfg: PickerConfig) -> list[Trace]:
+    """Segments of :func:`condition_stream` cut to ``[start, end)``, flagged as
+    :func:`condition_stream` flags a window's own data.
+
+    A window's samples are those the feeds would deliver for it (the half-open rule,
+    :func:`seismo.model.half_open_range`; the data are views, not copies). Its clipped
+    samples and its "dead" flag (std and clipped share) are those of the window; the
+    despiking is that of the longer segment (its median and MAD: the same spikes unless
+    one lies near the threshold).
+    """
+    out: list[Trace] = []
+    for tr in segments:
+        st = tr.stats
+        fs = float(st.sampling_rate)
+        i0, i1 = half_open_range(st.starttime, fs, int(st.npts), start, end)
+        if i1 <= i0:
+            continue
+        meta = st.seismo
+        x = tr.data[i0:i1]
+        clip = np.asarray(meta["clipped_idx"])
+        clipped_idx = clip[(clip >= i0) & (clip < i1)] - i0 if clip.size else clip
+        std = float(np.std(x)) if x.size else 0.0
+        dead = bool(x.size < 2 or std < cfg.flat_std_counts or clipped_idx.size > 0.5 * x.size)
+        header = {
+            "network": st.network, "station": st.station, "location": st.location,
+            "channel": st.channel, "sampling_rate": fs, "starttime": st.starttime + i0 / fs,
+        }
+        cut = Trace(data=x, header=header)
+        cut.stats.seismo = {
+            **meta, "clipped_idx": clipped_idx, "n_clipped": int(clipped_idx.size), "dead": dead,
+        }
+        out.append(cut)
+    return out
+
+
 def _flag(
     tr: Trace,
     kind: Any,
@@ -466,8 +520,14 @@ def _flag(
     clip_level: float,
     despike: bool = True,
 ) -> Trace:
-    x = np.array(tr.data, dtype=np.float64)
-    clipped_idx = np.flatnonzero(np.abs(x) >= clip_level)
+    x = tr.data  # float64, owned by this segment (condition_stream copied the input)
+    if isinstance(x, np.ma.MaskedArray) or x.dtype != np.float64 or not x.flags.c_contiguous:
+        x = np.array(x, dtype=np.float64)
+    bounds = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
+    if -clip_level < bounds[0] and bounds[1] < clip_level:
+        clipped_idx = np.zeros(0, dtype=np.int64)  # nothing near full scale (the usual case)
+    else:
+        clipped_idx = np.flatnonzero((x >= clip_level) | (x <= -clip_level))
     n_spikes = _despike(x, cfg.spike_mad, float(tr.stats.sampling_rate)) if despike else 0
     std = float(np.std(x)) if x.size else 0.0
     dead = bool(x.size < 2 or std < cfg.flat_std_counts or clipped_idx.size > 0.5 * x.size)

@@ -29,14 +29,21 @@ from seismo.alerts.cap import (
 from seismo.alerts.outbox import DeliveryItem, Outbox, QueuedMessage
 from seismo.alerts.rules import (
     evaluate,
+    is_saturated,
     severity_from_intensity,
     tsunami_severity,
 )
 from seismo.alerts.service import AlertService
-from seismo.config import DEFAULT_CONFIG, AlertRulesConfig, Settings, parse_settings
+from seismo.config import (
+    DEFAULT_CONFIG,
+    AlertRulesConfig,
+    MagnitudeConfig,
+    Settings,
+    parse_settings,
+)
 from seismo.errors import AlertError, ConfigError
 from seismo.event.attenuation import mmi_atkinson_wald_2007
-from seismo.model import Arrival, Event, SiteIntensity
+from seismo.model import Arrival, Event, ExternalSolution, Magnitude, SiteIntensity
 
 NS = {"c": CAP_NS}
 T0 = UTCDateTime("2026-11-29T12:00:00")
@@ -692,3 +699,101 @@ def test_queued_message_round_trip(tmp_path: Path) -> None:
     again = Outbox(tmp_path / "outbox").history(m.thread)
     assert again == [m]
     assert QueuedMessage.from_dict(json.loads(json.dumps(m.to_dict()))) == m
+
+
+# --------------------------------------------------------------------------- issue 14: tsunami path
+SZ_CENTRE = (22.6, 114.1)
+
+
+def _far_event(
+    lat: float, lon: float, *, mags: tuple[Magnitude, ...], a90: float, b90: float, az: float,
+    depth_fixed: bool = True, baz: float | None = None, station_km: float = 300.0,
+    external: tuple[ExternalSolution, ...] = (),
+) -> Event:
+    import dataclasses
+
+    from seismo.event.surface import with_magnitudes
+
+    ev = make_event(lat, lon, depth=10.0, mag=None, outside=True, station_km=station_km,
+                    hunc=a90 / 2.146, vunc=20.0)
+    ev = dataclasses.replace(
+        ev, depth_fixed=depth_fixed, ellipse_90_major_km=a90, ellipse_90_minor_km=b90,
+        ellipse_azimuth_deg=az, backazimuth_deg=baz, external=external,
+    )
+    return with_magnitudes(ev, list(mags), MagnitudeConfig())
+
+
+def test_nanao_type_p_only_location_on_land_counts_offshore() -> None:
+    """1918 Nan'ao type: M7.3 ~335 km ENE offshore, located from P alone along the
+    back-azimuth (220 km), on land, with a 90 % ellipse stretched along it (depth fixed)."""
+    from seismo.alerts.region import is_offshore
+    from seismo.alerts.rules import offshore_decision
+    from seismo.geo import azimuth_deg, destination
+
+    baz = float(azimuth_deg(*SZ_CENTRE, 23.5, 117.2))  # ~72 deg
+    lat, lon = destination(*SZ_CENTRE, baz, 220.0)
+    assert not is_offshore(lat, lon, 30.0)  # the old rule: epicentre and 30 km circle on land
+    mags = (Magnitude("ML", 6.6, 0.2, 18), Magnitude("Ms_BB", 7.2, 0.1, 6))
+    ev = _far_event(lat, lon, mags=mags, a90=170.0, b90=25.0, az=baz, baz=baz)
+    off, frac, _ = offshore_decision(ev, RULES)
+    assert off and frac is not None and frac >= RULES.offshore_min_sea_fraction
+    d = evaluate(ev, RULES, REGION)
+    assert d.tsunami and d.tsunami_magnitude_type == "Ms_BB"
+    assert d.tsunami_magnitude == pytest.approx(7.2)
+    # a well-located event on land with a small ellipse stays on land
+    small = _far_event(lat, lon, mags=mags, a90=8.0, b90=5.0, az=baz, depth_fixed=False)
+    assert not evaluate(small, RULES, REGION).tsunami
+
+
+def test_manila_trench_p_only_region_along_backazimuth() -> None:
+    """Manila Trench M7.5, P only: no ellipse orientation (plane wave), the region is the
+    back-azimuth segment; Ms_BB decides, not the saturated ML."""
+    from seismo.alerts.rules import offshore_decision
+    from seismo.geo import azimuth_deg, destination
+
+    baz = float(azimuth_deg(*SZ_CENTRE, *MANILA))
+    lat, lon = destination(*SZ_CENTRE, baz, 650.0)
+    mags = (Magnitude("ML", 5.9, 0.2, 17), Magnitude("Ms_BB", 7.4, 0.1, 5))
+    ev = _far_event(lat, lon, mags=mags, a90=1000.0, b90=1000.0, az=float("nan"), baz=baz,
+                    station_km=640.0)
+    off, frac, how = offshore_decision(ev, RULES)
+    assert off and frac is not None and frac > 0.5, how
+    d = evaluate(ev, RULES, REGION)
+    assert d.saturated and d.tsunami and d.tsunami_magnitude_type == "Ms_BB"
+    # a non-saturating magnitude below the threshold overrides the saturated ML
+    low = _far_event(lat, lon, mags=(Magnitude("ML", 5.9, 0.2, 17), Magnitude("Ms_BB", 6.0)),
+                     a90=1000.0, b90=1000.0, az=float("nan"), baz=baz, station_km=640.0)
+    assert not evaluate(low, RULES, REGION).tsunami
+
+
+def test_authoritative_magnitude_decides_tsunami() -> None:
+    ext = ExternalSolution("USGS", "us7000abcd", T0, 19.4, 119.9, 25.0, 7.6, "Mww", "fdsn")
+    mags = (Magnitude("ML", 5.9, 0.2, 17),)
+    ev = _far_event(*MANILA, mags=mags, a90=40.0, b90=20.0, az=120.0, external=(ext,),
+                    depth_fixed=False)
+    d = evaluate(ev, RULES, REGION)
+    assert d.tsunami and d.tsunami_magnitude == 7.6 and d.tsunami_magnitude_type == "Mww (USGS)"
+    small = dataclasses_replace_ext(ev, magnitude=6.0)
+    assert not evaluate(small, RULES, REGION).tsunami
+
+
+def dataclasses_replace_ext(ev: Event, **kw: object) -> Event:
+    import dataclasses
+
+    return dataclasses.replace(ev, external=(dataclasses.replace(ev.external[0], **kw),))
+
+
+def test_p_only_ml_is_a_lower_bound_never_plain() -> None:
+    import dataclasses
+
+    from seismo.alerts.messages import magnitude_text
+
+    ev = make_event(mag=4.3)
+    ev = dataclasses.replace(ev, magnitude_lower_bound=True,
+                             magnitudes=(Magnitude("ML", 4.3, None, 5, lower_bound=True),))
+    assert magnitude_text(ev, False, "en") == "ML ≥ 4.3 (P waves only)"
+    assert "≥" in magnitude_text(ev, False, "zh")
+    # a P-only ML at or above the saturation threshold counts as saturated
+    big = dataclasses.replace(ev, magnitude=6.0, magnitudes=(Magnitude("ML", 6.0, None, 5, True),))
+    sat, why = is_saturated(big, RULES, REGION)
+    assert sat and "P amplitudes only" in why[0]

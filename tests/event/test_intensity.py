@@ -234,9 +234,84 @@ def test_predict_sites_needs_enough_observations(smap) -> None:
     plain = I.predict_sites(lat, lon, depth, mag, SITES, [], cfg)
     two = I.predict_sites(lat, lon, depth, mag, SITES, obs[:2], cfg)
     assert two == plain
-    # Observations at the scale floor do not anchor.
+    # Observations at the scale floor ("not felt") are upper bounds: they pull the
+    # predictions down (bounded), never up (issue 14: anchoring at the floor).
     floor = [dataclasses.replace(o, intensity_cn=1.0, mmi=1.0) for o in obs]
-    assert I.predict_sites(lat, lon, depth, mag, SITES, floor, cfg) == plain
+    low = I.predict_sites(lat, lon, depth, mag, SITES, floor, cfg)
+    for p, f in zip(plain, low, strict=True):
+        assert f.intensity_cn < p.intensity_cn and f.mmi < p.mmi
     with pytest.raises(DataError, match="magnitude"):
         I.predict_sites(lat, lon, depth, float("nan"), SITES, [], cfg)
     assert I.predict_sites(lat, lon, depth, mag, [], obs, cfg) == []
+
+
+def test_anchor_when_every_observation_sits_at_the_floor() -> None:
+    """Every station "not felt" while the relation predicts III-IV there: the shift makes
+    the predictions at the stations not felt too (the min_n-th largest requirement), within
+    the bound; a single floor station does not decide."""
+    pred = [3.4, 2.9, 2.6, 2.2]
+    shift = I.anchor_correction([1.0] * 4, pred, bound=5.0, min_n=2)
+    assert max(p + shift for p in sorted(pred)[:-1]) <= I.NOT_FELT_BELOW + 1e-9
+    assert shift == pytest.approx(I.NOT_FELT_BELOW - 2.9)
+    assert I.anchor_correction([1.0], [3.0], bound=5.0, min_n=2) == 0.0
+    assert I.anchor_correction([1.0] * 4, pred, bound=1.0, min_n=2) == -1.0  # bounded
+    # felt observations decide the mean; floor stations can only lower it
+    assert I.anchor_correction([4.0, 4.2, 1.0], [3.0, 3.2, 1.2], bound=2.0, min_n=2) == 1.0
+
+
+def test_site_terms_borcherdt() -> None:
+    f = A.site_amplification([250.0, 500.0, 1000.0, float("nan")], 500.0)
+    assert f == pytest.approx([2.0**0.65, 1.0, 0.5**0.65, 1.0])
+    d_cn, d_mmi = A.site_terms([250.0], 500.0, [6.0])
+    assert d_cn[0] == pytest.approx(3.0 * 0.65 * math.log10(2.0))
+    assert d_mmi[0] == pytest.approx(3.16 * 0.65 * math.log10(2.0))
+    cfg = IntensityConfig()
+    soft = [dataclasses.replace(SITES[0], vs30=200.0), dataclasses.replace(SITES[1], vs30=800.0)]
+    plain = I.predict_sites(22.62, 114.06, 8.0, 5.0, SITES, [], cfg)
+    sited = I.predict_sites(22.62, 114.06, 8.0, 5.0, soft, [], cfg)
+    assert sited[0].intensity_cn > plain[0].intensity_cn
+    assert sited[1].intensity_cn < plain[1].intensity_cn
+
+
+def test_default_relation_predicts_the_chinese_scale() -> None:
+    """The default is the eastern-China relation (GB 18306-2015), not California MMI read
+    as Chinese degrees: at M5-6.5 the latter reads lower (issue 14)."""
+    cfg = IntensityConfig()
+    assert cfg.relation == "china_east_2015"
+    epi = np.array([10.0, 30.0])
+    cn, _ = A.predict_intensity(cfg.relation, 6.0, epi, np.hypot(epi, 10.0))
+    aw, _ = A.predict_intensity("atkinson_wald_2007", 6.0, epi, np.hypot(epi, 10.0))
+    assert np.all(cn > aw)
+
+
+def test_mmi_from_the_larger_unfiltered_horizontal(smap) -> None:
+    ids = sorted(smap)[:1]
+    info = smap[ids[0]]
+    base = _series(info, 0.05, 0.005)
+    n = len(base.pga_ms2)
+    h_a = np.full(n, 1e-4)
+    h_v = np.full(n, 1e-5)
+    h_a[25], h_v[26] = 0.08, 0.009  # unfiltered horizontal peaks above the band-passed sum
+    amps = {ids[0]: dataclasses.replace(base, pga_h_ms2=tuple(h_a), pgv_h_ms=tuple(h_v))}
+    obs = I.station_intensities(
+        EventRecords(ORIGIN, info.latitude, info.longitude + 0.05, 8.0, amps, smap, p_time,
+                     s_time), IntensityConfig(),
+    )
+    assert obs[0].mmi == pytest.approx(I.mmi_worden2012(0.08, 0.009))
+    assert obs[0].intensity_cn == pytest.approx(float(I.intensity_cn(0.05, 0.005)))
+
+
+def test_intensity_text_below_felt() -> None:
+    assert I.intensity_cell(1.0) == "<II" and I.intensity_cell(1.49) == "<II"
+    assert I.intensity_cell(1.5) == "1.5" and I.intensity_cell(None) == "-"
+    assert not I.felt(1.2) and I.felt(2.0)
+
+
+def test_intensity_note_explains_sites_nearer_than_stations() -> None:
+    from seismo.model import SiteIntensity
+
+    obs = [StationIntensity("SZ", "A", 22.7, 114.3, 0.01, 0.001, 3.0, 3.0, 25.0)]
+    near = [SiteIntensity("Near", "district", 22.6, 114.1, 8.0, 5.2, 5.0)]
+    assert "nearer the source than any station" in I.intensity_note(obs, near)
+    same = [SiteIntensity("Far", "district", 22.6, 114.1, 40.0, 3.4, 3.2)]
+    assert I.intensity_note(obs, same) == ""

@@ -35,7 +35,9 @@ def write_config(tmp: Path, influx_url: str, database: str) -> Path:
     base = DEFAULT_CONFIG.parent
     for key in ("inventory", "velocity_model", "sites"):
         data["network"][key] = str((base / data["network"][key]).resolve())
-    data["simulator"]["scenarios"] = str((base / data["simulator"]["scenarios"]).resolve())
+    for key in ("scenarios", "velocity_model"):
+        if key in data["simulator"]:
+            data["simulator"][key] = str((base / data["simulator"][key]).resolve())
     data["simulator"]["scenario"] = "felt_m3_city"
     data["feeds"] = {"default": "sim://", "timeout_s": 10.0, "retries": 0}
     data["store"] = {"enabled": True, "url": influx_url, "api": "auto", "database": database,

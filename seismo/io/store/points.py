@@ -277,6 +277,14 @@ def event_point(e: Event) -> StorePoint:
          "longitude": _f(e.longitude), "depth_km": _f(e.depth_km),
          "magnitude": _f(e.magnitude), "magnitude_type": e.magnitude_type,
          "magnitude_uncertainty": _f(e.magnitude_uncertainty),
+         "magnitude_lower_bound": bool(e.magnitude_lower_bound),
+         "magnitudes": ";".join(
+             f"{m.type}{'>=' if m.lower_bound else '='}{m.value:.2f}"
+             + (f"@{m.agency}" if m.agency else "") for m in e.magnitudes
+         ),
+         "ellipse_90_major_km": _f(e.ellipse_90_major_km),
+         "ellipse_90_minor_km": _f(e.ellipse_90_minor_km),
+         "ellipse_azimuth_deg": _f(e.ellipse_azimuth_deg),
          "n_magnitude_stations": int(e.n_magnitude_stations), "rms_s": _f(e.rms_s),
          "azimuthal_gap_deg": _f(e.azimuthal_gap_deg), "n_stations": int(e.n_stations),
          "n_phases": int(e.n_phases),

@@ -46,10 +46,12 @@ wider, less delayed ``refine_band`` (causal 2-corner 1-30 Hz) restricted to at m
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
-from obspy import Inventory, Stream, UTCDateTime
+from obspy import Inventory, Stream, Trace, UTCDateTime
 
 from seismo.config import InstrumentConfig, PickerConfig
+from seismo.inventory import ChannelInfo
 from seismo.model import Pick
 from seismo.station.picker.station import StationPicker
 from seismo.station.processing import channel_map, condition_stream
@@ -81,7 +83,25 @@ def pick_stream(
         picks sorted by time then id. One failing channel is logged and skipped.
     """
     segs = condition_stream(stream, inventory, cfg, instrument=instrument, despike=False)
-    chmap = channel_map(inventory)
+    return pick_segments(segs, channel_map(inventory), cfg, instrument=instrument,
+                         start=start, end=end)
+
+
+def pick_segments(
+    segs: list[Trace],
+    chmap: Mapping[str, ChannelInfo],
+    cfg: PickerConfig,
+    *,
+    instrument: InstrumentConfig,
+    start: UTCDateTime | None = None,
+    end: UTCDateTime | None = None,
+) -> list[Pick]:
+    """:func:`pick_stream` after the conditioning: ``segs`` are conditioned segments
+    (:func:`seismo.station.processing.condition_stream` with ``despike=False``, or a
+    window of them, :func:`seismo.station.processing.window_segments`); ``chmap``: the
+    channel lookup (:func:`seismo.station.processing.channel_map`). Every segment is
+    fed whole to fresh :class:`StationPicker` objects: the characteristic functions
+    start cold at each segment's first sample."""
     pickers: dict[str, StationPicker] = {}
     for tr in segs:
         sid = f"{tr.stats.network}.{tr.stats.station}"
