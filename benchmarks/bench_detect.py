@@ -3,10 +3,13 @@ against a baseline built from ObsPy's own tools on the same data.
 
 Usage::
 
-    python benchmarks/bench_detect.py --hours 1 24 [--workdir /tmp/seismo-bench]
+    python benchmarks/bench_detect.py --hours 1 24 [--processes 1 2] [--workdir /tmp/seismo-bench]
 
 Each measurement runs in its own subprocess, so its peak RSS (``ru_maxrss``) is
-its own. The data: the shipped inventory, simulator noise and one earthquake
+its own: the main process's, and the largest of its worker processes' (``seismo
+detect`` with N processes: the total is at most main + N x worker).
+
+The data: the shipped inventory, simulator noise and one earthquake
 per hour (ML 1.8-3.8, random epicentres within 60 km of the city centre, 5-15 km
 deep; a fixed seed), written as an SDS archive.
 
@@ -86,7 +89,7 @@ def truth(hours: int) -> list[dict]:
     ]
 
 
-def run_seismo(root: Path, hours: int) -> dict:
+def run_seismo(root: Path, hours: int, processes: int = 1) -> dict:
     from obspy import UTCDateTime
 
     from seismo.config import load_settings
@@ -96,7 +99,8 @@ def run_seismo(root: Path, hours: int) -> dict:
     t0 = UTCDateTime(START)
     t = time.perf_counter()
     summ = detect_range(
-        s, t0, t0 + 3600 * hours, feed_url=f"sds://{root}", store=False, alerts=False
+        s, t0, t0 + 3600 * hours, feed_url=f"sds://{root}", store=False, alerts=False,
+        processes=processes,
     )
     wall = time.perf_counter() - t
     return {
@@ -176,9 +180,12 @@ def score(kind: str, found: list, true: list) -> dict:
 
 def child(args: argparse.Namespace) -> None:
     root = Path(args.workdir) / f"sds{args.hours}h"
-    fn = {"seismo": run_seismo, "obspy": run_obspy}[args.child]
-    out = fn(root, args.hours)
+    if args.child == "seismo":
+        out = run_seismo(root, args.hours, args.processes[0])
+    else:
+        out = run_obspy(root, args.hours)
     out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["worker_maxrss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print("RESULT " + json.dumps(out))
 
 
@@ -187,6 +194,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--hours", type=int, nargs="+", default=[1, 24])
+    ap.add_argument("--processes", type=int, nargs="+", default=[1, os.cpu_count() or 1],
+                    help="seismo detect pool sizes to measure")
     ap.add_argument("--workdir", default="/tmp/seismo-bench")
     ap.add_argument("--child", choices=["seismo", "obspy"], help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -199,17 +208,12 @@ def main() -> None:
         root = Path(args.workdir) / f"sds{hours}h"
         gen = make_sds(root, hours) if not root.exists() else float("nan")
         res = {}
-        for kind in ("seismo", "obspy"):
+        runs = [("obspy", 1)] + [("seismo", n) for n in args.processes]
+        for kind, n in runs:
             p = subprocess.run(
                 [
-                    sys.executable,
-                    __file__,
-                    "--child",
-                    kind,
-                    "--hours",
-                    str(hours),
-                    "--workdir",
-                    args.workdir,
+                    sys.executable, __file__, "--child", kind, "--hours", str(hours),
+                    "--processes", str(n), "--workdir", args.workdir,
                 ],
                 capture_output=True,
                 text=True,
@@ -218,23 +222,31 @@ def main() -> None:
             line = [x for x in p.stdout.splitlines() if x.startswith("RESULT ")]
             if not line:
                 raise SystemExit(f"{kind} {hours} h failed:\n{p.stderr[-3000:]}")
-            res[kind] = json.loads(line[-1][7:])
+            res[kind if kind == "obspy" else f"seismo{n}"] = json.loads(line[-1][7:])
         tr = truth(hours)
-        sc = score("seismo", res["seismo"]["events"], tr)
         ob = score("obspy", res["obspy"]["triggers"], tr)
         span = 3600.0 * hours
-        rows.append((hours, gen, res, sc, ob, span))
+        rows.append((hours, gen, res, ob, span))
         print(f"{hours} h: SDS written in {gen:.0f} s")
-        for kind, scd in (("seismo detect", sc), ("ObsPy baseline", ob)):
-            r = res["seismo" if kind.startswith("seismo") else "obspy"]
+        base = res["obspy"]["wall_s"]
+        for key, r in res.items():
+            scd = ob if key == "obspy" else score("seismo", r["events"], tr)
+            name = "ObsPy baseline" if key == "obspy" else f"seismo detect, {key[6:]} proc"
             print(
-                f"  {kind:15s} wall {r['wall_s']:7.1f} s  real-time x{span / r['wall_s']:6.0f}  "
-                f"peak RSS {r['maxrss_mb']:6.0f} MB  detected {scd['detected']}/{scd['true']}"
-                f"  false {scd['false']}"
+                f"  {name:22s} wall {r['wall_s']:7.1f} s  x{r['wall_s'] / base:5.2f} baseline  "
+                f"real-time x{span / r['wall_s']:6.0f}  peak RSS {r['maxrss_mb']:5.0f} MB "
+                f"(largest worker {r['worker_maxrss_mb']:5.0f} MB)  "
+                f"detected {scd['detected']}/{scd['true']}  false {scd['false']}"
             )
+        first = res[f"seismo{args.processes[0]}"]
+        for key, r in res.items():
+            if key.startswith("seismo") and key != f"seismo{args.processes[0]}":
+                same = [(round(a["t"], 2), round(a["m"] or 0, 2)) for a in r["events"]] == [
+                    (round(a["t"], 2), round(a["m"] or 0, 2)) for a in first["events"]]
+                print(f"  {key[6:]} processes give the same events as {args.processes[0]}: {same}")
         mags = [
             abs(e["m"] - t["m"])
-            for e in res["seismo"]["events"]
+            for e in first["events"]
             for t in tr
             if abs(e["t"] - t["t"]) < 3 and e["m"] is not None
         ]

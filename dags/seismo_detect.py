@@ -1,6 +1,8 @@
-"""Minute-by-minute detection: one mapped task per station, then events, store and alerts.
+"""Minute-by-minute detection: plan, station tasks mapped over groups, then events, store, alerts.
 
-Wiring only; the task bodies are in :mod:`seismo.shells.airflow_tasks`.
+Wiring only; the task bodies are in :mod:`seismo.shells.airflow_tasks` (docs/airflow.md).
+``[airflow] station_group_size`` = 1 maps one task per station; 0 makes as many
+groups as ``[airflow] max_active_tasks`` (0: one per core) lets run at once.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from airflow.sdk import dag, get_current_context, task
 from seismo.config import current_settings
 
 _cfg = current_settings().airflow
+_timeout = timedelta(seconds=_cfg.run_timeout_s)
 
 
 @dag(
@@ -21,47 +24,41 @@ _cfg = current_settings().airflow
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    dagrun_timeout=timedelta(seconds=_cfg.run_timeout_s),
-    default_args={"retries": _cfg.retries, "retry_delay": timedelta(seconds=_cfg.retry_delay_s)},
+    max_active_tasks=_cfg.active_tasks(),
+    dagrun_timeout=_timeout,
+    default_args={
+        "retries": _cfg.retries,
+        "retry_delay": timedelta(seconds=_cfg.retry_delay_s),
+        "execution_timeout": _timeout,
+    },
     tags=["seismo", "detection"],
 )
 def seismo_detect() -> None:
     @task
-    def plan() -> dict:
-        from seismo.shells.airflow_tasks import plan_detect
+    def plan() -> list:
+        from seismo.shells.airflow_tasks import plan_detect, work_items
 
         ctx = get_current_context()
-        return plan_detect(ctx.get("logical_date"), ctx["dag_run"].run_after)["window"]
+        return work_items(
+            plan_detect(ctx.get("logical_date"), ctx["dag_run"].run_after, ctx["run_id"])
+        )
 
     @task
-    def stations() -> list:
-        from seismo.shells.airflow_tasks import station_ids
+    def pick(item: dict) -> dict:
+        from seismo.shells.airflow_tasks import pick_group
 
-        return station_ids()
-
-    @task
-    def pick(station_id: str, window: dict) -> dict:
-        from seismo.shells.airflow_tasks import pick_station
-
-        return pick_station(station_id, window)
+        return pick_group(list(item["group"]), list(item["windows"]), item["deadline"])
 
     @task
-    def events(results: list, window: dict) -> list:
-        from seismo.shells.airflow_tasks import build_events
-
-        return build_events(list(results), window)
-
-    @task
-    def store_and_alert(results: list, evs: list, window: dict) -> dict:
+    def events_store_alert(picked: list, items: list) -> dict:
         from seismo.shells.airflow_connection import store_connection
-        from seismo.shells.airflow_tasks import store_and_alert as run
+        from seismo.shells.airflow_tasks import finish_windows
 
-        return run(list(results), evs, window, store_connection(current_settings()))
+        windows = list(items[0]["windows"]) if items else []
+        return finish_windows(list(picked), windows, store_connection(current_settings()))
 
-    window = plan()
-    picked = pick.partial(window=window).expand(station_id=stations())
-    evs = events(picked, window)
-    store_and_alert(picked, evs, window)
+    items = plan()
+    events_store_alert(pick.expand(item=items), items)
 
 
 seismo_detect()

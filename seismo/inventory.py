@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from obspy import Inventory, UTCDateTime, read_inventory
-from obspy.core.inventory import Channel, Response
+from obspy.core.inventory import Channel, Network, Response, Station
 
 from seismo.errors import InventoryError
 from seismo.model import ChannelKind
@@ -251,12 +253,17 @@ def _usable_response(channel: Channel) -> Response | None:
     )
 
 
-def response_gaps(inv: Inventory, time: UTCDateTime | None = None) -> list[ResponseGap]:
-    """Channels (active at ``time``) without a usable full response, sorted by id."""
+def response_gaps(
+    inv: Inventory, time: UTCDateTime | None = None, stations: Collection[str] | None = None
+) -> list[ResponseGap]:
+    """Channels (active at ``time``; of ``stations``, ``"NET.STA"``, if given) without a
+    usable full response, sorted by id."""
     out: list[ResponseGap] = []
     for net in inv.networks:
         for sta in net.stations:
             if time is not None and not sta.is_active(time=time):
+                continue
+            if stations is not None and f"{net.code}.{sta.code}" not in stations:
                 continue
             for ch in sta.channels:
                 if time is not None and not ch.is_active(time=time):
@@ -295,10 +302,14 @@ def describe_response_gaps(gaps: list[ResponseGap], n_channels: int) -> str | No
     return " ".join(parts)
 
 
-def report_response_gaps(inv: Inventory) -> str | None:
-    """Log once, as a warning, which channels lack a usable response; return the message."""
-    n = sum(len(sta.channels) for net in inv.networks for sta in net.stations)
-    msg = describe_response_gaps(response_gaps(inv), n)
+def report_response_gaps(inv: Inventory, stations: Collection[str] | None = None) -> str | None:
+    """Log once, as a warning, which channels (of ``stations``, ``"NET.STA"``, if given)
+    lack a usable response; return the message."""
+    n = sum(
+        len(sta.channels) for net in inv.networks for sta in net.stations
+        if stations is None or f"{net.code}.{sta.code}" in stations
+    )
+    msg = describe_response_gaps(response_gaps(inv, stations=stations), n)
     if msg:
         log.warning("%s", msg)
     return msg
@@ -307,6 +318,63 @@ def report_response_gaps(inv: Inventory) -> str | None:
 def station_map(inv: Inventory) -> dict[str, StationInfo]:
     """``{"NET.STA": StationInfo}``."""
     return {s.id: s for s in stations(inv)}
+
+
+# ----------------------------------------------------------------- per-inventory lookups
+# What depends only on the inventory is computed once per inventory object: the
+# station processing asks for a channel's kind, orientation and response for every
+# trace of every window. The caches hold the inventory itself and compare identity,
+# so a re-used id() never answers for another inventory. An inventory must not be
+# modified after its first use (load a new one instead).
+_T = TypeVar("_T")
+_PER_INVENTORY: dict[tuple[str, int], tuple[Inventory, Any]] = {}
+_PER_INVENTORY_MAX = 32
+
+
+def _per_inventory(name: str, inv: Inventory, build: Callable[[Inventory], _T]) -> _T:
+    key = (name, id(inv))
+    hit = _PER_INVENTORY.get(key)
+    if hit is not None and hit[0] is inv:
+        return hit[1]  # type: ignore[no-any-return]
+    value = build(inv)
+    if len(_PER_INVENTORY) >= _PER_INVENTORY_MAX:
+        _PER_INVENTORY.clear()
+    _PER_INVENTORY[key] = (inv, value)
+    return value
+
+
+def channel_infos(inv: Inventory) -> Mapping[str, ChannelInfo]:
+    """``{"NET.STA.LOC.CHA": ChannelInfo}`` over all epochs (the last listed wins); once
+    per inventory object."""
+
+    def build(i: Inventory) -> dict[str, ChannelInfo]:
+        return {ch.seed_id: ch for sta in stations(i) for ch in sta.channels}
+
+    return _per_inventory("channel_infos", inv, build)
+
+
+def _channel_epochs(inv: Inventory) -> dict[str, list[tuple[Channel, Station, Network]]]:
+    out: dict[str, list[tuple[Channel, Station, Network]]] = {}
+    for net in inv.networks:
+        for sta in net.stations:
+            for ch in sta.channels:
+                sid = f"{net.code}.{sta.code}.{ch.location_code or ''}.{ch.code}"
+                out.setdefault(sid, []).append((ch, sta, net))
+    return out
+
+
+def channel_at(inv: Inventory, seed_id: str, time: UTCDateTime) -> Channel | None:
+    """The epoch of channel ``seed_id`` (``NET.STA.LOC.CHA``) active at ``time`` (its
+    station and network active too), the first that ``Inventory.select(..., time=time)``
+    finds; None if none.
+
+    The index of channel epochs is built once per inventory object.
+    """
+    epochs = _per_inventory("channel_epochs", inv, _channel_epochs).get(seed_id, ())
+    for ch, sta, net in epochs:
+        if ch.is_active(time=time) and sta.is_active(time=time) and net.is_active(time=time):
+            return ch
+    return None
 
 
 def select_station(inv: Inventory, station_id: str) -> StationInfo:

@@ -23,9 +23,32 @@ ArrivalPhase = Literal["P", "S", "Pg", "Pn", "Sg", "Sn"]
 Polarity = Literal["positive", "negative"]
 ChannelKind = Literal["velocity", "acceleration"]
 ReviewStatus = Literal["automatic", "confirmed", "rejected"]
+#: Which path made an event version: the minute-by-minute window pass (the DAG,
+#: ``seismo detect``; authoritative) or the real-time detector (``seismo stream``).
+Solution = Literal["window", "stream"]
 HealthStatus = Literal["OK", "WARN", "FAIL"]
 
 T = TypeVar("T")
+
+#: Tolerance when deciding whether a sample lies inside a span, in samples.
+SAMPLE_EDGE_TOL = 1e-4
+
+
+def half_open_range(
+    t0: UTCDateTime, sampling_rate: float, npts: int, start: UTCDateTime, end: UTCDateTime
+) -> tuple[int, int]:
+    """Sample indices ``[i0, i1)`` of a trace (first sample at ``t0``) whose times lie in
+    ``[start, end)``; ``i1 <= i0`` when none do.
+
+    The one rule by which the feeds cut windows (:func:`seismo.io.feeds.base.trim_half_open`)
+    and the station processing cuts a longer record into windows, so both hold the
+    same samples.
+    """
+    if sampling_rate <= 0 or npts <= 0:
+        return 0, 0
+    i0 = max(0, math.ceil((start - t0) * sampling_rate - SAMPLE_EDGE_TOL))
+    i1 = min(npts, math.ceil((end - t0) * sampling_rate - SAMPLE_EDGE_TOL))
+    return i0, i1
 
 
 def _enc(v: Any) -> Any:
@@ -297,7 +320,8 @@ class Event(_Serial):
     n_clipped_stations: int = 0
     status: ReviewStatus = "automatic"
     version: int = 1
-    creation_time: UTCDateTime | None = None
+    creation_time: UTCDateTime | None = None  # when this version was made (UTC)
+    solution: Solution = "window"
     # review (seismo.shells.review): who, when (UTC) and why; None for automatic versions
     reviewer: str | None = None
     review_time: UTCDateTime | None = None

@@ -13,6 +13,7 @@ from obspy import UTCDateTime
 
 from seismo.config import (
     DEFAULT_CONFIG,
+    AirflowConfig,
     AlertsConfig,
     ChannelConfig,
     FeedsConfig,
@@ -65,6 +66,9 @@ def _config(
     influx: str,
     overrides: dict[str, str] | None = None,
     airflow_conn_id: str | None = None,
+    airflow: dict[str, object] | None = None,
+    name: str = "seismo.toml",
+    database: str | None = None,
 ) -> Path:
     s = load_settings(DEFAULT_CONFIG)
     store = StoreConfig.model_validate(
@@ -73,6 +77,7 @@ def _config(
             "url": influx,
             "spool_dir": str(tmp / "spool"),
             "airflow_conn_id": airflow_conn_id,
+            **({"database": database} if database else {}),
         }
     )
     alerts = AlertsConfig.model_validate(
@@ -87,10 +92,13 @@ def _config(
         default=seedlink, overrides=overrides or {}, timeout_s=5.0, retries=1, retry_delay_s=0.5
     )
     report = ReportConfig(dir=tmp / "reports")
-    new: Settings = s.model_copy(
-        update={"store": store, "alerts": alerts, "feeds": feeds, "report": report}
+    af = AirflowConfig.model_validate(
+        {**s.airflow.model_dump(), "ledger_dir": str(tmp / "ledger"), **(airflow or {})}
     )
-    p = tmp / "seismo.toml"
+    new: Settings = s.model_copy(
+        update={"store": store, "alerts": alerts, "feeds": feeds, "report": report, "airflow": af}
+    )
+    p = tmp / name
     p.write_text(settings_to_toml(new), encoding="utf-8")
     return p
 
@@ -214,6 +222,78 @@ def _run(dag_id: str, cfg: Path, logical_date: UTCDateTime, monkeypatch: pytest.
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert bag.import_errors == {}
     return bag.get_dag(dag_id).test(logical_date=logical_date.datetime.replace(tzinfo=datetime.UTC))
+
+
+def test_a_run_out_of_time_leaves_its_window_to_the_next_run(
+    airflow_db: None, servers: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run squeezed out of time (no station may start) stores nothing and says so; the
+    next run processes that window too: the event is stored and alerted exactly once,
+    as ``seismo detect`` finds it, and a rerun adds nothing."""
+    from urllib.parse import quote
+
+    from seismo.shells.detect import detect_range
+
+    seedlink, influx = servers
+    squeezed = _config(tmp_path, seedlink, influx, name="squeezed.toml", database="squeeze",
+                       airflow={"run_timeout_s": 20.0, "finish_margin_s": 19.999})
+    normal = _config(tmp_path, seedlink, influx, database="squeeze")
+    s = load_settings(normal)
+    run_at = ORIGIN + 60 + s.pipeline.postroll_s + s.pipeline.safety_margin_s
+    w = window_for_run(s, run_at)
+    assert w.start <= ORIGIN < w.end
+    _run_dag(squeezed, run_at, monkeypatch)  # may end failed or successful: nothing stored
+    from seismo.errors import StoreError
+
+    with _store(normal) as st, pytest.raises(StoreError, match="database not found"):
+        st.count("station_status")  # nothing was ever written
+    assert not list((tmp_path / "cap").glob("*.xml"))
+    pending = tmp_path / "ledger" / w.start.strftime("%Y%m%dT%H%M%S")
+    assert (pending / "planned.json").exists() and not (pending / "done.json").exists()
+
+    # the next minute's run takes the missed window up as well
+    dr = _run_dag(normal, run_at + 60, monkeypatch)
+    assert str(dr.state) in ("success", "DagRunState.SUCCESS")
+    assert (pending / "done.json").exists()
+    url = f"sim://?scenario={SCENARIO}&reference={quote(str(REF))}"
+    truth = detect_range(s, w.start, w.end + 60, feed_url=url, store=False, alerts=False)
+    with _store(normal) as st:
+        stored = st.query_events(w.start, w.end + 60)
+        n = {m: st.count(m) for m in ("picks", "events", "station_status", "alerts")}
+    assert [e.id for e in stored] == [e.id for e in truth.events] and len(stored) == 1
+    assert n["station_status"] == 2 * len(load_settings(normal).network.inventory.read_text()
+                                          .split("<Station ")[1:])  # both windows, once each
+    caps = list((tmp_path / "cap").glob("*.xml"))
+    assert len(caps) == 1 and stored[0].id in caps[0].name
+
+    # a rerun of that minute changes nothing (no duplicate point, no second alert)
+    _run_dag(normal, run_at + 60, monkeypatch)
+    with _store(normal) as st:
+        assert {m: st.count(m) for m in n} == n
+    assert len(list((tmp_path / "cap").glob("*.xml"))) == 1
+
+
+def test_one_task_per_station_or_per_group_gives_the_same_events(
+    airflow_db: None, servers: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seedlink, influx = servers
+    found = {}
+    for size in (1, 0):  # one task per station; as many groups as tasks may run at once
+        tmp = tmp_path / f"size{size}"
+        tmp.mkdir()
+        cfg = _config(tmp, seedlink, influx, airflow={"station_group_size": size},
+                      database=f"groups{size}")
+        s = load_settings(cfg)
+        run_at = ORIGIN + 60 + s.pipeline.postroll_s + s.pipeline.safety_margin_s
+        dr = _run_dag(cfg, run_at, monkeypatch)
+        assert str(dr.state) in ("success", "DagRunState.SUCCESS")
+        picks = [ti for ti in dr.get_task_instances() if ti.task_id == "pick"]
+        n_sta = len(s.network.inventory.read_text().split("<Station ")) - 1
+        assert len(picks) == (n_sta if size == 1 else s.airflow.active_tasks())
+        w = window_for_run(s, run_at)
+        with _store(cfg) as st:
+            found[size] = [(e.id, e.magnitude) for e in st.query_events(w.start, w.end)]
+    assert found[1] == found[0] and len(found[0]) == 1
 
 
 def test_station_health_dag_stores_health(

@@ -134,6 +134,23 @@ def _site_lines(
     return out
 
 
+#: CAP ``solution`` parameter: which path made the version (model.Solution).
+_SOLUTION_NAME = {"stream": "real-time", "window": "minute-by-minute"}
+
+
+def _basis(event: Event, lang: str) -> str:
+    """How many stations the solution rests on and when it was made."""
+    made = event.creation_time
+    if lang == "zh":
+        how = "实时" if event.solution == "stream" else "逐分钟"
+        when = f"，产出于北京时间{_fmt_bjt(made.datetime.replace(tzinfo=dt.UTC))}" if made else ""
+        return f"本结果（{how}测定）基于{event.n_stations}个台站、{event.n_phases}个震相{when}。"
+    how = "real-time" if event.solution == "stream" else "minute-by-minute"
+    when = f", made at {_fmt_utc(made.datetime.replace(tzinfo=dt.UTC))}" if made else ""
+    return (f" This {how} solution rests on {event.n_stations} stations "
+            f"({event.n_phases} phases){when}.")
+
+
 def _parameters(event: Event, decision: AlertDecision, kind: str) -> tuple[tuple[str, str], ...]:
     def num(x: float | None, fmt: str) -> str:
         return "unknown" if x is None or not math.isfinite(x) else format(x, fmt)
@@ -161,6 +178,9 @@ def _parameters(event: Event, decision: AlertDecision, kind: str) -> tuple[tuple
         ("max_predicted_or_observed_intensity", inum(decision.max_intensity)),
         ("intensity_scale", "GB/T 17742-2020"),
         ("n_stations", str(event.n_stations)),
+        ("n_phases", str(event.n_phases)),
+        ("solution", _SOLUTION_NAME[event.solution]),
+        ("solution_time", cap_datetime(event.creation_time) if event.creation_time else "unknown"),
         ("review_status", event.status),
     ]
     if kind == "Tsunami":
@@ -211,6 +231,7 @@ def _texts(
                 desc.append(f"台站观测烈度：{NOT_FELT_TEXT['zh']}（GB/T 17742-2020）。")
         if sites:
             desc.append("预测烈度：" + "；".join(s[0] for s in sites) + "。")
+        desc.append(_basis(event, "zh"))
         if _ml_saturated(event, decision):
             desc.append(
                 "注意：本地震级已饱和或不可靠（记录限幅或震中远离台网），实际震级可能更大。"
@@ -241,6 +262,7 @@ def _texts(
         desc.append(f" Note: {event.intensity_note}.")
     if sites:
         desc.append(" Predicted intensity: " + "; ".join(s[0] for s in sites) + ".")
+    desc.append(_basis(event, "en"))
     if _ml_saturated(event, decision):
         desc.append(
             " Caution: the local magnitude is saturated or unreliable (clipped records or an"

@@ -68,7 +68,8 @@ class QueuedMessage:
     ``magnitude``, ``latitude``, ``longitude``, ``depth_km`` (degrees, km),
     ``origin_time`` (ISO 8601 UTC) and ``saturated`` snapshot the event as
     alerted, for Update decisions and for matching a new solution to the event
-    (:mod:`seismo.event.identity`).
+    (:mod:`seismo.event.identity`); ``intensity`` and ``tsunami`` (the intensity and
+    tsunami decision alerted) and ``solution`` (stream or window) too.
     ``created`` is epoch seconds (UTC).
     """
 
@@ -93,6 +94,9 @@ class QueuedMessage:
     depth_km: float | None = None
     saturated: bool = False
     origin_time: str | None = None
+    intensity: float | None = None  # max observed/predicted GB/T 17742 intensity alerted
+    tsunami: bool | None = None  # the tsunami decision alerted (None: not recorded)
+    solution: str = ""  # "stream" or "window": which path made the alerted version
 
     @property
     def reference(self) -> str:

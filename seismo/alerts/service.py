@@ -7,10 +7,14 @@ Typical use (one pipeline window)::
     svc.deliver_due()            # try every due item; retried on later calls
 
 Message threads. Each (event, group) has a thread of messages with sequence
-numbers 1, 2, ...: the first is an Alert, later ones are Updates (when the
-magnitude changed by >= ``update_min_magnitude_change`` or the hypocentre moved
-by >= ``update_min_location_change_km``, compared with the last message of the
-thread, as recorded in the outbox on disk) and a Cancel ends the thread. The
+numbers 1, 2, ...: the first is an Alert, later ones are Updates and a Cancel
+ends the thread. An Update goes out when the event changed materially compared
+with the last message of the thread, as recorded in the outbox on disk: the
+magnitude by >= ``update_min_magnitude_change``, the hypocentre by >=
+``update_min_location_change_km``, the (integer) intensity degree, the tsunami
+decision or the saturation flag. The real-time detector and the window pass
+share the threads: whichever solution comes first sends the Alert, the other
+continues with Updates (docs/streaming.md). The
 CAP identifier is ``<sender>.<event id>.<group>.v<seq>`` (plus ``.exercise``),
 and Updates/Cancels reference every earlier message of the thread.
 """
@@ -41,7 +45,14 @@ from seismo.alerts.outbox import (
     QueuedMessage,
     thread_key,
 )
-from seismo.alerts.rules import ENGINEERS, ONCALL, TSUNAMI, AlertDecision, evaluate
+from seismo.alerts.rules import (
+    ENGINEERS,
+    ONCALL,
+    TSUNAMI,
+    AlertDecision,
+    evaluate,
+    intensity_degree,
+)
 from seismo.config import AlertsConfig, Settings
 from seismo.errors import AlertError, ConfigError
 from seismo.event.identity import KnownEvent, origin_time_bounds
@@ -185,6 +196,7 @@ class AlertService:
         now: float,
         event: Event | None = None,
         saturated: bool = False,
+        decision: AlertDecision | None = None,
     ) -> tuple[QueuedMessage, bool]:
         problems = validate_cap(built.xml)
         if problems:  # a bug in the builders; never silently send invalid CAP
@@ -212,13 +224,23 @@ class AlertService:
             depth_km=None if event is None else _finite(event.depth_km),
             saturated=saturated,
             origin_time=None if event is None else str(event.time),
+            intensity=None if decision is None else _finite(decision.max_intensity),
+            tsunami=None if decision is None else decision.tsunami,
+            solution="" if event is None else event.solution,
         )
         return self.outbox.add(msg)
 
-    def _changed(self, last: QueuedMessage, event: Event, saturated: bool) -> bool:
+    def _changed(self, last: QueuedMessage, event: Event, decision: AlertDecision) -> bool:
         """Whether ``event`` differs enough from the last message to send an Update."""
         mag = _finite(event.magnitude)
-        if (mag is None) != (last.magnitude is None) or saturated != last.saturated:
+        if (mag is None) != (last.magnitude is None) or decision.saturated != last.saturated:
+            return True
+        if last.tsunami is not None and last.tsunami != decision.tsunami:
+            return True
+        now_i = _finite(decision.max_intensity)
+        if last.intensity is not None and now_i is not None and (
+            intensity_degree(now_i) != intensity_degree(last.intensity)
+        ):
             return True
         dmag = 0.0 if mag is None or last.magnitude is None else abs(mag - last.magnitude)
         if dmag >= self.rules.update_min_magnitude_change - 1e-9:  # tolerance: 3.5-3.2 < 0.3
@@ -278,7 +300,7 @@ class AlertService:
                     last = history[-1]
                     if last.msg_type == "Cancel":
                         continue
-                    if not self._changed(last, event, decision.saturated):
+                    if not self._changed(last, event, decision):
                         self.outbox.add(last)  # idempotent: re-creates lost items only
                         continue
                     msg_type, seq = "Update", last.seq + 1
@@ -292,7 +314,7 @@ class AlertService:
                 )
                 rec, new = self._record(
                     built, thread=thread, seq=seq, subject_id=event.id, group=group, now=now,
-                    event=event, saturated=decision.saturated,
+                    event=event, saturated=decision.saturated, decision=decision,
                 )  # fmt: skip
                 if new:
                     out.append(rec)
@@ -386,6 +408,29 @@ class AlertService:
             if since <= t <= until:
                 out.append(KnownEvent(m.subject_id, t, m.latitude, m.longitude, m.depth_km,
                                       m.magnitude, 0))
+        return out
+
+    def open_threads(
+        self, since: UTCDateTime, until: UTCDateTime, *, solution: str | None = None
+    ) -> list[QueuedMessage]:
+        """The newest message of every event thread not cancelled, origin time in
+        [since, until] (``solution``: only threads whose newest message came from that
+        path, e.g. "stream")."""
+
+        def near(subject_id: str) -> bool:
+            if subject_id.startswith("notice."):
+                return False
+            bounds = origin_time_bounds(subject_id)
+            return bounds is None or (bounds[0] <= until and since <= bounds[1])
+
+        out = []
+        for m in self.outbox.latest_by_subject(self.stream, near):
+            if m.msg_type == "Cancel" or m.origin_time is None:
+                continue
+            if solution is not None and m.solution != solution:
+                continue
+            if since <= UTCDateTime(m.origin_time) <= until:
+                out.append(m)
         return out
 
     def _send(self, item: DeliveryItem) -> None:

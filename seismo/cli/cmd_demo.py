@@ -11,7 +11,8 @@ from seismo.cli.common import settings_from_args
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "demo",
-        help="run the whole chain once: InfluxDB, simulated SeedLink network, Airflow DAG, alert",
+        help="run the whole chain once: InfluxDB, simulated SeedLink network in real time, "
+        "seismo stream (alert in seconds), then the Airflow DAG (the authoritative solution)",
     )
     p.add_argument("--scenario", help="simulator scenario (default: [simulator] scenario)")
     p.add_argument("--work-dir", type=Path, help="where the demo writes (default: var/demo)")

@@ -27,7 +27,7 @@ from seismo.errors import SeismoError
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo
 from seismo.model import AmplitudeSeries
-from seismo.station.amplitudes import series_window
+from seismo.station.series import series_window
 
 log = logging.getLogger(__name__)
 

@@ -299,7 +299,8 @@ class _Stack:
 
     def stack(self, idx: NDArray) -> tuple[NDArray, NDArray, NDArray]:
         """For the picks ``idx``: origin times (n_picks, n_nodes), their bins, and the
-        score (picks in two neighbouring bins, shape (nbins - 1, n_nodes))."""
+        score (picks in two neighbouring bins, shape (n_nodes, nbins - 1): one row per
+        node, so that the best bin of a node is found along contiguous memory)."""
         n_nodes = len(self.grid.lat)
         pool = self.pool
         sta = np.array([self.col[pool[i].station_id] for i in idx])
@@ -308,9 +309,10 @@ class _Stack:
         t0 = t[:, None] - self.grid.tt[ph, :, sta]  # (n_picks, n_nodes)
         b = np.floor((t0 - self.t0_min) / self.w).astype(np.int64)
         counts = np.bincount(
-            (b * n_nodes + np.arange(n_nodes)[None, :]).ravel(), minlength=self.nbins * n_nodes
-        ).reshape(self.nbins, n_nodes)
-        return t0, b, counts[:-1] + counts[1:]
+            (np.arange(n_nodes)[None, :] * self.nbins + b).ravel(),
+            minlength=self.nbins * n_nodes,
+        ).reshape(n_nodes, self.nbins)
+        return t0, b, counts[:, :-1] + counts[:, 1:]
 
     def seed(self, node: int, bbest: int, idx: NDArray, t0: NDArray, b: NDArray) -> list[int]:
         """Pool indices seeding an event at ``node``: the picks within ``w`` of the median
@@ -417,8 +419,8 @@ def associate(
         t0, b, score = st.stack(idx)
         # walk the nodes by their best stack value until one grows into an accepted event;
         # nodes of one cluster share their seed picks, so repeats are skipped cheaply
-        node_bin = np.argmax(score, axis=0)
-        node_best = score[node_bin, np.arange(n_nodes)]
+        node_bin = np.argmax(score, axis=1)
+        node_best = score[np.arange(n_nodes), node_bin]
         order = np.argsort(-node_best, kind="stable")[:_MAX_PEAKS]
         for node in order.tolist():
             bbest, best = int(node_bin[node]), int(node_best[node])

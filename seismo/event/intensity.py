@@ -54,7 +54,7 @@ from seismo.event.attenuation import (
 from seismo.event.sites import Site
 from seismo.geo import distance_km, hypocentral_km
 from seismo.model import SiteIntensity, StationIntensity
-from seismo.station.amplitudes import series_values
+from seismo.station.series import series_values
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from seismo.errors import DataError
 from seismo.event.arrivals import ArrivalWindow, EventRecords, arrival_windows
 from seismo.geo import hypocentral_km
 from seismo.model import Magnitude, StationMagnitude
-from seismo.station.amplitudes import series_values
+from seismo.station.series import series_values
 
 log = logging.getLogger(__name__)
 

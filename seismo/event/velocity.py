@@ -35,6 +35,9 @@ can resolve for such an event (documented in docs).
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -104,10 +107,49 @@ class VelocityModel:
         return float(self.velocities(phase)[max(i, 0)])
 
     def table(self, phase: str) -> TravelTimeTable:
-        """The (cached) travel-time table of ``phase``."""
+        """The (cached) travel-time table of ``phase``; the tables of its family ("P",
+        "Pg", "Pn" or "S", "Sg", "Sn") are built together."""
         if phase not in self._tables:
-            self._tables[phase] = TravelTimeTable.build(self, phase)
+            if phase not in PHASES:
+                raise ValueError(f"phase ({phase!r}) must be one of {', '.join(PHASES)}")
+            family = [p for p in PHASES if phase_family(p) == phase_family(phase)]
+            for t in TravelTimeTable.build_family(self, family):
+                self._tables[t.phase] = t
         return self._tables[phase]
+
+    def build_tables(self) -> None:
+        """Build every phase's table now (before worker processes share the model)."""
+        for family in ("P", "S"):
+            self.table(family)
+
+    def tables(self) -> dict[str, TravelTimeTable]:
+        """Every phase's table (built if needed), by phase."""
+        self.build_tables()
+        return dict(self._tables)
+
+    def use_tables(self, tables: Mapping[str, TravelTimeTable]) -> None:
+        """Take tables built earlier for this model (e.g. by another process).
+
+        Raises:
+            ValueError: a phase is missing or a table's grid is not this model's.
+        """
+        dists, depths = _grid_axes(self)
+        for phase in PHASES:
+            t = tables.get(phase)
+            if t is None:
+                raise ValueError(f"no {phase} table for velocity model {self.name!r}")
+            if not (np.array_equal(t.distances_km, dists) and np.array_equal(t.depths_km, depths)
+                    and t.times_s.shape == (depths.size, dists.size)):
+                raise ValueError(f"{phase} table does not fit velocity model {self.name!r}")
+        self._tables.update({p: tables[p] for p in PHASES})
+
+    def fingerprint(self) -> str:
+        """A digest of everything the tables depend on: the model and this module's code."""
+        h = hashlib.sha256()
+        fields = [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self) if f.compare]
+        h.update(repr((fields, _TABLE_STEPS_KM)).encode())
+        h.update(Path(__file__).read_bytes())
+        return h.hexdigest()[:24]
 
     def travel_time(self, phase: str, distance_km: ArrayLike, depth_km: ArrayLike) -> NDArray:
         """First-arrival time (s) of ``phase`` at epicentral ``distance_km`` from ``depth_km``."""
@@ -158,6 +200,17 @@ def load_velocity_model(path: str | Path) -> VelocityModel:
         raise ConfigError(f"invalid velocity model {p}: {exc}") from None
 
 
+#: Table grid steps (km): distance, depth.
+_TABLE_STEPS_KM = (1.0, 1.0)
+
+
+def _grid_axes(model: VelocityModel) -> tuple[NDArray, NDArray]:
+    """Distances and depths (km) of the travel-time tables of ``model``."""
+    dx, dz = _TABLE_STEPS_KM
+    return (np.arange(0.0, model.max_distance_km + dx, dx),
+            np.arange(0.0, model.max_depth_km + dz, dz))
+
+
 def _legs(tops: NDArray, depth: float) -> tuple[NDArray, NDArray]:
     """Thickness of each layer between the surface and ``depth`` (km), and layer indices."""
     bottoms = np.append(tops[1:], np.inf)
@@ -166,35 +219,48 @@ def _legs(tops: NDArray, depth: float) -> tuple[NDArray, NDArray]:
     return thick[idx], idx
 
 
-def first_arrival(model: VelocityModel, phase: str, x_km: NDArray, depth_km: float) -> NDArray:
+def _direct_ray(v: NDArray, tops: NDArray, x: NDArray, depth_km: float) -> NDArray:
+    """Times (s) of the direct, up-going ray from ``depth_km`` to distances ``x`` (km)."""
+    h, idx = _legs(tops, depth_km)
+    if h.size == 0:  # source at the surface: straight line in the top layer
+        return x / v[0]
+    vl = v[idx]
+    pmax = 1.0 / vl.max()
+    lo = np.zeros_like(x)
+    hi = np.full_like(x, pmax * (1 - 1e-12))
+    for _ in range(60):  # bisection on X(p) = x; X is monotonic in p
+        pm = 0.5 * (lo + hi)
+        s = pm[:, None] * vl[None, :]
+        xp = np.sum(h[None, :] * s / np.sqrt(1 - s * s), axis=1)
+        too_far = xp > x
+        hi = np.where(too_far, pm, hi)
+        lo = np.where(too_far, lo, pm)
+    s = (0.5 * (lo + hi))[:, None] * vl[None, :]
+    direct = np.sum(h[None, :] / (vl[None, :] * np.sqrt(1 - s * s)), axis=1)
+    # residual horizontal misfit (large x, ray grazing): add it at the fastest speed
+    xp = np.sum(h[None, :] * s / np.sqrt(1 - s * s), axis=1)
+    return direct + np.abs(x - xp) / vl.max()
+
+
+def first_arrival(
+    model: VelocityModel,
+    phase: str,
+    x_km: NDArray,
+    depth_km: float,
+    direct: NDArray | None = None,
+) -> NDArray:
     """Exact times (s) of ``phase`` at distances ``x_km`` for one source depth.
 
-    "P"/"S": first arrival; "Pg"/"Sg", "Pn"/"Sn": module docstring.
+    "P"/"S": first arrival; "Pg"/"Sg", "Pn"/"Sn": module docstring. ``direct``: the
+    direct-ray times of the same velocities, distances and depth when already known
+    (P, Pg and Pn share them; so do S, Sg and Sn).
     """
     branch = phase[1:]  # "", "g" or "n"
     v = model.velocities(phase)
     tops = np.asarray(model.tops_km, dtype=float)
     x = np.asarray(x_km, dtype=float)
-    h, idx = _legs(tops, depth_km)
-    if h.size == 0:  # source at the surface: straight line in the top layer
-        direct = x / v[0]
-    else:
-        vl = v[idx]
-        pmax = 1.0 / vl.max()
-        lo = np.zeros_like(x)
-        hi = np.full_like(x, pmax * (1 - 1e-12))
-        for _ in range(60):  # bisection on X(p) = x; X is monotonic in p
-            pm = 0.5 * (lo + hi)
-            s = pm[:, None] * vl[None, :]
-            xp = np.sum(h[None, :] * s / np.sqrt(1 - s * s), axis=1)
-            too_far = xp > x
-            hi = np.where(too_far, pm, hi)
-            lo = np.where(too_far, lo, pm)
-        s = (0.5 * (lo + hi))[:, None] * vl[None, :]
-        direct = np.sum(h[None, :] / (vl[None, :] * np.sqrt(1 - s * s)), axis=1)
-        # residual horizontal misfit (large x, ray grazing): add it at the fastest speed
-        xp = np.sum(h[None, :] * s / np.sqrt(1 - s * s), axis=1)
-        direct = direct + np.abs(x - xp) / vl.max()
+    if direct is None:
+        direct = _direct_ray(v, tops, x, depth_km)
     last = len(tops) - 1
     in_mantle = last > 0 and depth_km >= tops[last]
     if branch == "n" and not in_mantle:
@@ -237,13 +303,24 @@ class TravelTimeTable:
     times_s: NDArray  # shape (n_depths, n_distances)
 
     @classmethod
-    def build(
-        cls, model: VelocityModel, phase: str, d_step_km: float = 1.0, z_step_km: float = 1.0
-    ) -> TravelTimeTable:
-        dists = np.arange(0.0, model.max_distance_km + d_step_km, d_step_km)
-        depths = np.arange(0.0, model.max_depth_km + z_step_km, z_step_km)
-        times = np.vstack([first_arrival(model, phase, dists, float(z)) for z in depths])
-        return cls(phase, depths, dists, times)
+    def build(cls, model: VelocityModel, phase: str) -> TravelTimeTable:
+        return cls.build_family(model, [phase])[0]
+
+    @classmethod
+    def build_family(cls, model: VelocityModel, phases: list[str]) -> list[TravelTimeTable]:
+        """Tables of ``phases`` of one family ("P", "Pg", "Pn" or the S ones): the direct
+        ray, the expensive part, is traced once per depth for all of them."""
+        if len({phase_family(p) for p in phases}) != 1:
+            raise ValueError(f"phases {phases} are not of one family")
+        dists, depths = _grid_axes(model)
+        v = model.velocities(phases[0])
+        tops = np.asarray(model.tops_km, dtype=float)
+        rows: list[list[NDArray]] = [[] for _ in phases]
+        for z in depths:
+            direct = _direct_ray(v, tops, dists, float(z))
+            for k, ph in enumerate(phases):
+                rows[k].append(first_arrival(model, ph, dists, float(z), direct=direct))
+        return [cls(ph, depths, dists, np.vstack(r)) for ph, r in zip(phases, rows, strict=True)]
 
     @cached_property
     def _steps(self) -> tuple[float, float]:

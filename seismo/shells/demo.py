@@ -2,19 +2,26 @@
 
 1. Start the local InfluxDB (Debian's influxd, data under ``var/``) if the
    configured loopback URL does not answer.
-2. Serve the simulated network over SeedLink on loopback, with the configured
-   scenario earthquake placed inside the newest complete detection window.
-3. Let Airflow run the detection DAG for that window (``airflow dags test``:
-   a real DAG run, in-process executor, SQLite metadata under ``var/airflow``)
-   with every station pulled over the SeedLink socket.
-4. Show the result: the event read back from InfluxDB, its intensities and the
-   CAP alert file written by the directory channel.
+2. Serve the simulated network over SeedLink on loopback, in real time, with the
+   configured scenario earthquake placed ``LEAD_S`` seconds ahead.
+3. Run ``seismo stream`` (a subprocess) on it: the real-time alert (CAP Alert)
+   comes seconds after the origin.
+4. When the detection window that holds the earthquake is complete, let Airflow
+   run the detection DAG for it (``airflow dags test``: a real DAG run,
+   in-process executor, SQLite metadata under ``var/airflow``) with every station
+   pulled over the SeedLink socket: the authoritative solution of the same event
+   (a new version; an Update when it differs materially, never a second Alert).
+5. Show the result: the event's versions read back from InfluxDB (stream and
+   DAG, with the latency of each), its intensities and the CAP files written by
+   the directory channel.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -39,7 +46,7 @@ from seismo.io.store import InfluxStore
 from seismo.io.store.server import ensure_local_influx, free_port
 from seismo.model import Event
 from seismo.shells.window import Window, window_for_run
-from seismo.simulate import load_scenarios
+from seismo.simulate import Simulator, load_scenarios
 
 if TYPE_CHECKING:
     from seismo.simulate import Scenario
@@ -47,15 +54,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+#: Seconds from the start of the demo to the earthquake: ``seismo stream`` starts (~10 s)
+#: and warms its filters and STA/LTA (~15 s) before it.
+LEAD_S = 40.0
+
+
 @dataclass
 class DemoResult:
     window: Window
     origin: UTCDateTime
     events: list[Event] = field(default_factory=list)
+    versions: list[Event] = field(default_factory=list)
     alert_files: list[Path] = field(default_factory=list)
     dag_state: str = ""
     dag_seconds: float = 0.0
     log_file: Path | None = None
+    stream_alert_s: float | None = None  # origin -> the stream's CAP Alert file
+    dag_done_s: float | None = None  # origin -> the end of the DAG run
+    stream_log: Path | None = None
 
 
 def airflow_env(home: Path, config_file: Path) -> dict[str, str]:
@@ -132,8 +148,10 @@ def _demo_settings(settings: Settings, port: int, work: Path, alert_dir: Path) -
             },
         }
     )
+    airflow = settings.airflow.model_copy(update={"ledger_dir": work / "ledger"})
     return settings.model_copy(
         update={
+            "airflow": airflow,
             "feeds": FeedsConfig(
                 default=f"seedlink://127.0.0.1:{port}",
                 timeout_s=settings.feeds.timeout_s,
@@ -141,22 +159,62 @@ def _demo_settings(settings: Settings, port: int, work: Path, alert_dir: Path) -
                 retry_delay_s=settings.feeds.retry_delay_s,
             ),
             "alerts": AlertsConfig.model_validate(alerts.model_dump()),
+            "stream": settings.stream.model_copy(update={"state_file": work / "stream_state.json"}),
         }
     )
 
 
 def _collect(result: DemoResult, settings: Settings, alert_dir: Path) -> DemoResult:
-    """The window's events read back from InfluxDB and the CAP files written for them."""
+    """The window's events (and every version) read back from InfluxDB and the CAP files
+    written for them."""
 
     w = result.window
     with InfluxStore.from_settings(settings) as store:
         result.events = store.query_events(w.start - 60, w.end + 60)
+        for e in result.events:
+            result.versions += store.query_event_versions(e.id)
     ids = {e.id for e in result.events}
     result.alert_files = sorted(
         f for f in (alert_dir.glob("*.xml") if alert_dir.exists() else [])
         if any(f".{i}." in f.name for i in ids)
     )
     return result
+
+
+def _first_alert(alert_dir: Path, since: float) -> Path | None:
+    """The first CAP Alert file written after ``since`` (epoch s)."""
+    import xml.etree.ElementTree as ET
+
+    for f in sorted(alert_dir.glob("*.xml"), key=lambda p: p.stat().st_mtime):
+        if f.stat().st_mtime < since:
+            continue
+        try:
+            kind = ET.parse(f).getroot().findtext("{urn:oasis:names:tc:emergency:cap:1.2}msgType")
+        except (OSError, ET.ParseError):
+            continue
+        if kind == "Alert":
+            return f
+    return None
+
+
+def _stream_proc(cfg_file: Path, alert_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, SEISMO_CONFIG=str(cfg_file))
+    with log_file.open("wb") as fh:
+        return subprocess.Popen(
+            [sys.executable, "-m", "seismo.cli.main", "-v", "--config", str(cfg_file), "stream",
+             "--alert-dir", str(alert_dir)],
+            stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=str(PROJECT_ROOT),
+        )
+
+
+def _stop_proc(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
 def run_demo(
@@ -172,11 +230,12 @@ def run_demo(
     work = work_dir or (PROJECT_ROOT / "var" / "demo")
     work.mkdir(parents=True, exist_ok=True)
     alert_dir = work / "alerts"
+    (work / "stream_state.json").unlink(missing_ok=True)  # a new network session
 
-    now = UTCDateTime()
-    window = window_for_run(settings, now)
-    origin = window.start + 15.0
+    origin = UTCDateTime(round(float(UTCDateTime()) + LEAD_S, 2))
     reference = origin - (scen.events[0].origin - scen.reference)
+    sim = Simulator.from_settings(settings, scenario=name, reference=reference)
+    first_pick = min(a[0] for a in sim.truth(peaks=False)[0].arrivals.values())
 
     influx = ensure_local_influx(settings)
     state = f"started, data in {settings.store.server_data_dir}" if influx else "already running"
@@ -185,39 +244,78 @@ def run_demo(
     server = serve_simulation(
         settings, scenario=name, reference=reference, host="127.0.0.1", port=port
     )
+    stream: subprocess.Popen[bytes] | None = None
     try:
         echo(
-            f"SeedLink: simulated network on seedlink://127.0.0.1:{port}, scenario {name!r}: "
-            f"{scen.description}"
+            f"SeedLink: simulated network on seedlink://127.0.0.1:{port} (real time), "
+            f"scenario {name!r}: {scen.description}"
         )
-        echo(f"          earthquake at {origin} (inside window {window})")
+        shutil.rmtree(work / "ledger", ignore_errors=True)  # this demo's run starts afresh
         demo_settings = _demo_settings(settings, port, work, alert_dir)
         cfg_file = work / "seismo.toml"
         cfg_file.write_text(settings_to_toml(demo_settings), encoding="utf-8")
+        # the first minute whose DAG run owns the earthquake's window
+        run_time = UTCDateTime((int(float(first_pick)) // 60 + 1) * 60)
+        while window_for_run(demo_settings, run_time).end <= first_pick:
+            run_time += 60
+        window = window_for_run(demo_settings, run_time)
+        echo(f"          earthquake at {origin} (inside window {window})")
+        echo(f"          earthquake at {origin} (in {LEAD_S:.0f} s; DAG window {window})")
+        stream_log = work / "stream.log"
+        started = time.time()
+        stream = _stream_proc(cfg_file, alert_dir, stream_log)
+        echo(f"seismo stream: running (log: {stream_log})")
+        result = DemoResult(window=window, origin=origin, stream_log=stream_log)
+        while UTCDateTime() < origin + 60:
+            found = _first_alert(alert_dir, started) if alert_dir.exists() else None
+            if found is not None:
+                result.stream_alert_s = found.stat().st_mtime - float(origin)
+                echo(f"  streaming alert (CAP Alert) {result.stream_alert_s:.1f} s after the "
+                     f"origin: {found.name}")
+                break
+            if stream.poll() is not None:
+                echo(f"  seismo stream exited ({stream.returncode}); see {stream_log}")
+                break
+            time.sleep(0.5)
+        else:
+            echo("  no streaming alert within 60 s of the origin (see the stream log)")
+        while UTCDateTime() < origin + 25 and stream.poll() is None:
+            time.sleep(0.5)  # the stream's later versions (more stations, final ML)
+        _stop_proc(stream)  # its job is done; the DAG run below gets both cores
+        echo(f"seismo stream: stopped (exit {stream.returncode}, state saved)")
         log_file = work / "airflow.log"
         log_file.write_text("", encoding="utf-8")
-        # wait until the window's data (with post-roll) exists on the server
-        ready = window.data_end + 1.0
-        while UTCDateTime() < ready:
+        while UTCDateTime() < run_time:  # the DAG's minute: the window's data are complete
             time.sleep(0.5)
-        echo(f"Airflow: running DAG seismo_detect for run time {now} (log: {log_file})")
-        rc, secs = run_detect_dag(work / "airflow", cfg_file, now, log_file)
-        result = DemoResult(
-            window=window,
-            origin=origin,
-            dag_state="success" if rc == 0 else f"failed (exit {rc})",
-            dag_seconds=secs,
-            log_file=log_file,
-        )
+        echo(f"Airflow: running DAG seismo_detect for run time {run_time} (log: {log_file})")
+        rc, secs = run_detect_dag(work / "airflow", cfg_file, run_time, log_file)
+        result.dag_done_s = float(UTCDateTime() - origin)
+        result.dag_state = "success" if rc == 0 else f"failed (exit {rc})"
+        result.dag_seconds = secs
+        result.log_file = log_file
         return _collect(result, demo_settings, alert_dir)
     finally:
+        if stream is not None:
+            _stop_proc(stream)
         server.stop()
         if influx is not None:
             influx.stop()
 
 
 def render(result: DemoResult) -> str:
-    lines = [f"DAG run: {result.dag_state} in {result.dag_seconds:.1f} s"]
+    lines = []
+    if result.stream_alert_s is not None:
+        lines.append(f"streaming alert: CAP Alert {result.stream_alert_s:.1f} s after the origin "
+                     "(seismo stream)")
+    lines.append(f"DAG run: {result.dag_state} in {result.dag_seconds:.1f} s, done "
+                 f"{result.dag_done_s or 0.0:.0f} s after the origin")
+    for v in sorted(result.versions, key=lambda e: (e.id, e.version)):
+        made = "?" if v.creation_time is None else f"{float(v.creation_time - result.origin):.1f}"
+        lines.append(
+            f"  {v.id} v{v.version} ({'stream' if v.solution == 'stream' else 'DAG'}): "
+            f"made {made} s after the origin, ML {v.magnitude}, {v.n_stations} stations, "
+            f"{v.latitude:.3f} {v.longitude:.3f} {v.depth_km:.1f} km"
+        )
     if not result.events:
         lines.append("no event in InfluxDB for the window (see the Airflow log)")
     for e in result.events:

@@ -1,11 +1,20 @@
 """Detection over any time range (``seismo detect``, drills, benchmarks).
 
 The range is cut into the pipeline's grid-aligned windows, made lazily one chunk
-at a time (:func:`iter_chunks`), so a range of years costs no more memory than
-one chunk. Each station's data
-is read once per chunk (``pipeline.chunk_s`` plus the windows' pre- and
-post-roll) and sliced per window in memory; each window then goes through the
-same :func:`seismo.shells.window.process_window` as the minute-by-minute DAG.
+(``pipeline.chunk_s``) at a time (:func:`iter_chunks`), so a range of years costs
+no more memory than one chunk. Two methods give the same events:
+
+* ``"chunk"`` (the default): each station is read and conditioned once per
+  chunk and picked window by window, in a pool of ``pipeline.processes`` worker
+  processes (:mod:`seismo.shells.chunk`); each window is associated and located;
+  amplitudes are computed only for the windows that own an event, on the
+  window's data span, by the worker that holds the station's chunk.
+* ``"window"``: each station's chunk is read once and every window goes through
+  :func:`seismo.shells.window.process_window` on its slice, exactly as the
+  minute-by-minute DAG processes it (the reference for the chunk method).
+
+Events, picks and station status then go to the store and alerts window by
+window, in time order, whatever the number of processes.
 """
 
 from __future__ import annotations
@@ -14,24 +23,29 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from obspy import Inventory, Stream, UTCDateTime
 
-from seismo.config import Settings, mask_url
+from seismo.config import Settings, available_cores, mask_url
 from seismo.errors import DataError, FeedError
 from seismo.event.intensity import intensity_cell
 from seismo.io.feeds import fetch_window
-from seismo.model import Event
+from seismo.model import AmplitudeSeries, Event, StationResult
 from seismo.shells.publish import Runner, RunReport
 from seismo.shells.window import (
     Context,
     LateMagnitudes,
     Window,
     WindowResult,
+    live_stations,
+    measure_events,
+    owned_candidates,
     process_window,
+    window_stream,
     windows_between,
 )
 from seismo.text import table
@@ -198,7 +212,7 @@ class ChunkSource:
             raise got
         if got is None:
             raise FeedError(f"station {sid} was not read", station=sid)
-        return got.slice(t0, t1).copy()
+        return window_stream(got, Window(t0, t1, 0.0, 0.0))
 
 
 def count_windows(settings: Settings, start: UTCDateTime, end: UTCDateTime) -> int:
@@ -238,12 +252,16 @@ def detect_range(
     exercise: bool = False,
     on_window: Callable[[int, int, int], None] | None = None,
     on_result: Callable[[WindowResult], None] | None = None,
+    processes: int | None = None,
+    method: Literal["chunk", "window"] = "chunk",
 ) -> DetectSummary:
     """Run the pipeline over ``[start, end)``; return every event found.
 
     ``on_window(done, total, n_events)`` reports progress; ``on_result`` gets
     every window's :class:`~seismo.shells.window.WindowResult` (picks, station
-    errors) after it was stored and alerted.
+    errors) after it was stored and alerted, in time order. ``processes``: worker
+    processes of the chunk method (None: ``pipeline.processes``, whose 0 means one
+    per core; 1 works in this process). ``method``: see the module docstring.
 
     Raises:
         DataError: no inventory station had any data in the whole range (an
@@ -260,36 +278,46 @@ def detect_range(
         store_on=store and settings.store.enabled,
         alerts_on=alerts and (settings.alerts.enabled or alert_dir is not None),
     )
-    source = ChunkSource(ctx, feed_url)
+    n_proc = processes if processes is not None else settings.pipeline.processes
+    n_proc = n_proc or available_cores()
     runner = Runner.from_settings(
         settings, store=store, alerts=alerts, alert_dir=alert_dir, exercise=exercise
     )
     seen: set[str] = set()
     late = LateMagnitudes(ctx)
     done = 0
+
+    def handle(res: WindowResult) -> None:
+        nonlocal done
+        for sid, err in res.errors.items():
+            summary.station_errors[sid] += 1
+            log.debug("window %s station %s: %s", res.window, sid, err)
+        summary.n_picks += len(res.picks)
+        new = [e for e in res.events if e.id not in seen]
+        seen.update(e.id for e in new)
+        summary.events.extend(new)
+        summary.add(runner.handle(res))
+        updates = late.add(res)
+        if updates:  # distant events: Ms_BB once the surface waves are in
+            byid = {e.id: e for e in updates}
+            summary.events = [byid.pop(e.id, e) for e in summary.events]
+            summary.add(runner.handle_parts(res.window, [], updates))
+        done += 1
+        if on_result:
+            on_result(res)
+        if on_window:
+            on_window(done, n_windows, len(summary.events))
+
     try:
-        for chunk in iter_chunks(settings, start, end):
-            summary.samples += source.load(chunk[0].data_start, chunk[-1].data_end)
-            for w in chunk:
-                res = process_window(ctx, w, source=source)
-                for sid, err in res.errors.items():
-                    summary.station_errors[sid] += 1
-                    log.debug("window %s station %s: %s", w, sid, err)
-                summary.n_picks += len(res.picks)
-                new = [e for e in res.events if e.id not in seen]
-                seen.update(e.id for e in new)
-                summary.events.extend(new)
-                summary.add(runner.handle(res))
-                updates = late.add(res)
-                if updates:  # distant events: Ms_BB once the surface waves are in
-                    byid = {e.id: e for e in updates}
-                    summary.events = [byid.pop(e.id, e) for e in summary.events]
-                    summary.add(runner.handle_parts(w, [], updates))
-                done += 1
-                if on_result:
-                    on_result(res)
-                if on_window:
-                    on_window(done, n_windows, len(summary.events))
+        chunks = iter_chunks(settings, start, end)
+        if method == "window":
+            source = ChunkSource(ctx, feed_url)
+            for chunk in chunks:
+                summary.samples += source.load(chunk[0].data_start, chunk[-1].data_end)
+                for w in chunk:
+                    handle(process_window(ctx, w, source=source))
+        else:
+            _detect_chunks(ctx, chunks, feed_url, n_proc, summary, handle, late)
     finally:
         runner.close()
     if summary.samples == 0:
@@ -303,3 +331,77 @@ def detect_range(
     summary.events.sort(key=lambda e: e.time)
     summary.elapsed_s = time.perf_counter() - t_start
     return summary
+
+
+def _detect_chunks(
+    ctx: Context,
+    chunks: Iterable[list[Window]],
+    feed_url: str | None,
+    processes: int,
+    summary: DetectSummary,
+    handle: Callable[[WindowResult], None],
+    late: LateMagnitudes,
+) -> None:
+    """The chunk method (module docstring): stations once per chunk in a worker pool.
+
+    Amplitude series are made for the windows that own an event and for those whose
+    series the surface-wave magnitude of a distant event reads (:class:`LateMagnitudes`);
+    the per-window method has them for every window, and gives the same measurements.
+    """
+    from seismo.shells.chunk import StationPool, with_amplitudes
+
+    pool = StationPool(ctx, feed_url, processes)
+    ok = False
+    try:
+        for chunk in chunks:
+            t0 = time.perf_counter()
+            loaded = pool.load(chunk)
+            summary.samples += sum(c.n_samples for c in loaded.values())
+            t1 = time.perf_counter()
+            jobs = [
+                (w, [loaded[sid].window_result(k, w) for sid in pool.station_ids])
+                for k, w in enumerate(chunk)
+            ]
+            per_window = [
+                (w, results, cands)
+                for (w, results), cands in zip(jobs, pool.associate(jobs), strict=True)
+            ]
+            t2 = time.perf_counter()
+            busy = [k for k, (w, _, c) in enumerate(per_window) if owned_candidates(c, w)]
+            amps = dict(zip(busy, pool.amplitudes([per_window[k][0] for k in busy]),
+                            strict=True))
+            events: dict[int, list[Event]] = {}
+            for k in busy:
+                w, results, cands = per_window[k]
+                a = _live_series(results, amps[k])
+                events[k] = measure_events(ctx, cands, a, w, live_stations(results))
+            waiting = [*late.pending.values(),
+                       *(e for k in busy for e in events[k] if late.waits_for(e))]
+            extra = [k for k, (w, _, _) in enumerate(per_window)
+                     if k not in amps and any(late.reads(e, w) for e in waiting)]
+            if extra:
+                amps.update(zip(extra, pool.amplitudes([per_window[k][0] for k in extra]),
+                                strict=True))
+            pool.release()
+            t3 = time.perf_counter()
+            for k, (w, results, _) in enumerate(per_window):
+                if k in amps:
+                    results = with_amplitudes(results, _live_series(results, amps[k]))
+                handle(WindowResult(w, results, events.get(k, [])))
+            log.info(
+                "chunk %s - %s: %d stations read and picked in %.1f s, %d windows associated "
+                "in %.1f s, amplitudes of %d windows and events in %.1f s, output %.1f s",
+                chunk[0].start, chunk[-1].end, len(loaded), t1 - t0, len(chunk), t2 - t1,
+                len(amps), t3 - t2, time.perf_counter() - t3,
+            )
+        ok = True
+    finally:
+        pool.close(wait=ok)
+
+
+def _live_series(
+    results: list[StationResult], series: dict[str, AmplitudeSeries]
+) -> dict[str, AmplitudeSeries]:
+    """The series of the stations without an error (those the per-window path measures)."""
+    live = {r.station_id for r in results if not r.error}
+    return {sid: a for sid, a in series.items() if sid in live}

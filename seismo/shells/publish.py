@@ -19,6 +19,13 @@ while the outage lasts) and logs an error. The run itself succeeds: the
 notice, not a red task in Airflow, is what reaches the people on call
 (docs/reliability.md).
 
+A window pass that finds no event where ``seismo stream`` announced one (the
+event's first pick inside the window, ``UNCONFIRMED_GUARD_S`` from its edges) cancels
+the stream's alert thread, when ``[stream] dag_cancels`` is on and the window had
+every station's data (docs/streaming.md, "Reconciliation"): the complete pass is
+the authority. It never sends a second Alert: its own solution of an event the
+stream announced takes that event's id (:meth:`Runner.identify`).
+
 A storage failure that loses points (spool unusable *and* server unreachable)
 is logged as an error and recorded in :attr:`RunReport.store_error`; the shells
 turn it into a failure after the alerts went out (the Airflow task fails and is
@@ -34,11 +41,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from obspy import UTCDateTime
+
 from seismo.alerts.rules import ONCALL
 from seismo.alerts.service import AlertService
 from seismo.config import Settings
 from seismo.errors import StoreError
-from seismo.event.identity import KnownEvent, match_event, merge_known, same_solution
+from seismo.event.identity import (
+    KnownEvent,
+    event_id_time,
+    match_event,
+    merge_known,
+    same_solution,
+)
 from seismo.geo import distance_km
 from seismo.io.external import ExternalSource
 from seismo.io.store import InfluxStore
@@ -52,6 +67,9 @@ log = logging.getLogger(__name__)
 
 #: Events a runner remembers for matching (seismo detect without a store).
 RECENT_MAX = 1000
+#: A stream event whose first pick is this close to a window edge is left to the
+#: neighbouring window (its first pick there may differ by a sample or two), s.
+UNCONFIRMED_GUARD_S = 5.0
 
 
 @dataclass
@@ -72,6 +90,7 @@ class RunReport:
     store_error: str | None = None
     alert_error: str | None = None
     network_down: str | None = None
+    cancelled: list[str] = field(default_factory=list)  # stream events not confirmed
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -191,6 +210,32 @@ class Runner:
         del self._recent[:-RECENT_MAX]
         return out
 
+    def cancel_unconfirmed(
+        self, window: Window, events: Sequence[Event]
+    ) -> tuple[list[Any], list[str]]:
+        """Cancel the stream's announced events of ``window`` that the window pass did not
+        find (module docstring); returns (queued messages, cancelled event ids)."""
+        if self.alerts is None or not self.settings.stream.dag_cancels:
+            return [], []
+        found = {e.id for e in events}
+        queued: list[Any] = []
+        done: list[str] = []
+        lo, hi = window.start + UNCONFIRMED_GUARD_S, window.end - UNCONFIRMED_GUARD_S
+        for m in self.alerts.open_threads(window.start - 600, window.end + 60,
+                                          solution="stream"):
+            first = event_id_time(m.subject_id)
+            if first is None or not lo <= first < hi or m.subject_id in found:
+                continue
+            if m.subject_id in done or m.latitude is None or m.longitude is None:
+                continue
+            reason = (f"the minute-by-minute (authoritative) pass over {window} finds no "
+                      "event for this real-time solution")
+            log.warning("stream event %s not confirmed by window %s: cancelled",
+                        m.subject_id, window)
+            queued += self.alerts.cancel(_stub_event(m), reason)
+            done.append(m.subject_id)
+        return queued, done
+
     def handle(self, result: WindowResult) -> RunReport:
         return self.handle_parts(result.window, result.stations, result.events)
 
@@ -226,6 +271,9 @@ class Runner:
                         rep.network_down, f"network-down.{window.start.strftime('%Y-%m-%dT%H')}",
                     )
                 queued += self.alerts.process_events(list(fresh))
+                if not rep.network_down and not rep.station_errors:
+                    more, rep.cancelled = self.cancel_unconfirmed(window, events)
+                    queued += more
                 rep.alerts_queued = len(queued)
                 dr = self.alerts.deliver_due()
                 rep.alerts_delivered = dr.delivered
@@ -259,6 +307,18 @@ class Runner:
                 log.error("STORE FAILED for window %s (alerts were processed first): %s",
                           window, rep.store_error)
         return rep
+
+
+def _stub_event(m: Any) -> Event:
+    """The event of an outbox message, as far as a Cancel message needs it."""
+    nan = float("nan")
+    return Event(
+        id=m.subject_id, time=UTCDateTime(m.origin_time), latitude=m.latitude,
+        longitude=m.longitude, depth_km=m.depth_km if m.depth_km is not None else nan,
+        rms_s=nan, azimuthal_gap_deg=nan, n_phases=0, n_stations=0,
+        horizontal_uncertainty_km=nan, vertical_uncertainty_km=nan, outside_network=False,
+        magnitude=m.magnitude, solution="stream",
+    )
 
 
 def network_down(

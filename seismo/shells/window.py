@@ -5,7 +5,10 @@ detect`` (any range, in windows), drills and tests all call these functions,
 so they give the same answer for the same window.
 
 Windows
-    Windows are aligned on a grid of ``pipeline.window_s`` seconds. Each station
+    Windows are aligned on a grid of ``pipeline.window_s`` seconds (shifted by
+    ``pipeline.window_offset_s``: the shipped setting makes a run on the minute
+    process the window that became complete ``postroll_s + safety_margin_s`` before
+    it). Each station
     is read over ``[start - preroll_s, end + postroll_s)``: the pre-roll warms up
     the STA/LTA and the filters, the post-roll lets events whose first pick is
     late in the window be seen at every station. A pick belongs to the window
@@ -16,6 +19,11 @@ Windows
 
 Waveforms never leave :func:`process_station`: what crosses task boundaries is a
 :class:`~seismo.model.StationResult` (picks and per-second amplitude peaks).
+
+Imports: the event stages are imported with the module; the station stages and
+the feeds (SciPy's signal processing, numba, the SeedLink client: ~2 s to import)
+only when a station is processed. A DAG task that plans a window, measures
+events or stores them starts without them.
 """
 
 from __future__ import annotations
@@ -23,20 +31,22 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from obspy import Inventory, Stream, UTCDateTime
 
 from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
 from seismo.event.arrivals import EventRecords, count_clipped_stations
-from seismo.event.associate import associate
+from seismo.event.associate import EventCandidate, associate
 from seismo.event.consistency import ConsistencyRules, check_amplitudes
 from seismo.event.identity import event_id, first_pick_time
 from seismo.event.intensity import intensity_note, predict_sites, station_intensities
@@ -44,14 +54,10 @@ from seismo.event.locate import Origin, locate
 from seismo.event.magnitude import event_ml
 from seismo.event.sites import load_sites
 from seismo.event.surface import event_ms_bb, with_magnitudes
-from seismo.event.velocity import VelocityModel, load_velocity_model
+from seismo.event.velocity import PHASES, TravelTimeTable, VelocityModel, load_velocity_model
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo, load_inventory, report_response_gaps, station_map
-from seismo.io.feeds import fetch_window
 from seismo.model import AmplitudeSeries, Event, Magnitude, Pick, StationResult
-from seismo.station.amplitudes import station_amplitudes
-from seismo.station.picker import pick_stream
-from seismo.station.processing import drop_foreign_rates
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +102,9 @@ class Window:
         return f"[{self.start} – {self.end})"
 
 
-def _floor(t: UTCDateTime, step: float) -> UTCDateTime:
-    return UTCDateTime(math.floor(float(t.timestamp) / step) * step)
+def _floor(t: UTCDateTime, step: float, offset: float = 0.0) -> UTCDateTime:
+    """The latest grid time (``offset + k * step``) not after ``t``."""
+    return UTCDateTime(math.floor((float(t.timestamp) - offset) / step) * step + offset)
 
 
 def window_for_run(settings: Settings, run_time: UTCDateTime | datetime) -> Window:
@@ -108,7 +115,7 @@ def window_for_run(settings: Settings, run_time: UTCDateTime | datetime) -> Wind
     """
     p = settings.pipeline
     t = UTCDateTime(run_time)
-    end = _floor(t - p.postroll_s - p.safety_margin_s, p.window_s)
+    end = _floor(t - p.postroll_s - p.safety_margin_s, p.window_s, p.window_offset_s)
     return Window(end - p.window_s, end, p.preroll_s, p.postroll_s)
 
 
@@ -117,7 +124,7 @@ def windows_between(settings: Settings, start: UTCDateTime, end: UTCDateTime) ->
     p = settings.pipeline
     if end <= start:
         raise SeismoError(f"end ({end}) must be after start ({start})")
-    t = _floor(start, p.window_s)
+    t = _floor(start, p.window_s, p.window_offset_s)
     out = []
     while t < end:
         out.append(Window(t, t + p.window_s, p.preroll_s, p.postroll_s))
@@ -136,20 +143,66 @@ class Context:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, inventory: str | Path | Inventory | None = None
+        cls,
+        settings: Settings,
+        inventory: str | Path | Inventory | None = None,
+        *,
+        check_responses: bool = True,
     ) -> Context:
+        """Load the inventory, velocity model and sites of ``settings``.
 
+        ``check_responses``: evaluate every channel's response now and warn once about
+        those that give no ML or intensity (:func:`seismo.inventory.report_response_gaps`;
+        ~25 ms a channel). A DAG task that handles a few stations passes False and
+        checks its own stations (:func:`report_station_responses`).
+        """
         if isinstance(inventory, Inventory):
             inv = inventory
         else:
             inv = load_inventory(inventory or settings.network.inventory)
-        report_response_gaps(inv)  # once, at start-up: which channels give no ML/intensity
+        if check_responses:
+            report_response_gaps(inv)  # once, at start-up: which channels give no ML/intensity
         return cls(
             settings=settings,
             inventory=inv,
             velocity=load_velocity_model(settings.network.velocity_model),
             sites=load_sites(settings.network.sites),
         )
+
+    def prepare_tables(self) -> None:
+        """Give the velocity model its travel-time tables before the first association.
+
+        From ``pipeline.cache_dir`` when an earlier process left them there for the
+        same model and code (:meth:`~seismo.event.velocity.VelocityModel.fingerprint`),
+        else built here (~1.5-3 s) and left there for the next process. A cache that
+        cannot be read or written is logged and bypassed.
+        """
+        model = self.velocity
+        cache = self.settings.pipeline.cache_dir
+        if cache is None:
+            model.build_tables()
+            return
+        path = Path(cache) / f"traveltimes-{model.fingerprint()}.npz"
+        if path.is_file():
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    dists, depths = z["distances_km"], z["depths_km"]
+                    model.use_tables({
+                        ph: TravelTimeTable(ph, depths, dists, z[f"times_{ph}"]) for ph in PHASES
+                    })
+                return
+            except (OSError, KeyError, ValueError) as exc:
+                log.warning("travel-time cache %s unusable (%s); building the tables", path, exc)
+        tables = model.tables()
+        t = tables["P"]
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+            arrays: dict[str, Any] = {f"times_{ph}": tables[ph].times_s for ph in PHASES}
+            np.savez(tmp, distances_km=t.distances_km, depths_km=t.depths_km, **arrays)
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.info("travel-time tables not cached in %s: %s", cache, exc)
 
     @cached_property
     def stations(self) -> dict[str, StationInfo]:
@@ -163,23 +216,78 @@ class Context:
 
 
 # --------------------------------------------------------------------------- stations
-def fetch_station(
-    ctx: Context, station_id: str, window: Window, feed_url: str | None = None
-) -> Stream:
-    """Read one station's data for ``window`` (with pre- and post-roll) from its feed."""
+def report_station_responses(ctx: Context, station_ids: Iterable[str]) -> str | None:
+    """Warn about the channels of ``station_ids`` without a usable response (the part of
+    :func:`seismo.inventory.report_response_gaps` a station task is responsible for)."""
+    return report_response_gaps(ctx.inventory, stations=set(station_ids))
 
-    res = fetch_window(
+
+def fetch_stations(
+    ctx: Context,
+    station_ids: Sequence[str],
+    window: Window,
+    feed_url: str | None = None,
+    max_workers: int = 1,
+) -> dict[str, Stream | FeedError]:
+    """Read some stations' data for ``window`` (with pre- and post-roll) from their
+    feeds, ``max_workers`` requests at a time; a station's failure is its FeedError."""
+
+    from seismo.io.feeds import fetch_window  # lazily: see the module docstring
+
+    got = fetch_window(
         ctx.settings,
         ctx.inventory,
         window.data_start,
         window.data_end,
         feed_url=feed_url,
-        stations=[station_id],
-        max_workers=1,
-    )[station_id]
-    if res.error:
-        raise FeedError(res.error, station=station_id)
-    return res.stream if res.stream is not None else Stream()
+        stations=list(station_ids),
+        max_workers=max(1, min(max_workers, len(station_ids))),
+    )
+    out: dict[str, Stream | FeedError] = {}
+    for sid, res in got.items():
+        if res.error:
+            out[sid] = FeedError(res.error, station=sid)
+        else:
+            out[sid] = res.stream if res.stream is not None else Stream()
+    return out
+
+
+def fetch_station(
+    ctx: Context, station_id: str, window: Window, feed_url: str | None = None
+) -> Stream:
+    """Read one station's data for ``window`` (with pre- and post-roll) from its feed."""
+    got = fetch_stations(ctx, [station_id], window, feed_url)[station_id]
+    if isinstance(got, FeedError):
+        raise got
+    return got
+
+
+def window_stream(stream: Stream, window: Window) -> Stream:
+    """The samples of ``stream`` in the window's data span ``[data_start, data_end)`` (a copy).
+
+    The half-open rule of the feeds (:func:`seismo.io.feeds.base.trim_half_open`): a
+    stream fetched for the window and a longer stream cut here hold the same samples.
+    """
+    from seismo.io.feeds.base import trim_half_open  # lazily: see the module docstring
+
+    return trim_half_open(stream, window.data_start, window.data_end)
+
+
+def station_window_amplitudes(
+    ctx: Context, stream: Stream, window: Window
+) -> AmplitudeSeries | None:
+    """Per-second amplitude peaks of one station over the window's data span.
+
+    ``stream`` holds exactly the window's data span (:func:`window_stream`): the
+    per-window path and ``seismo detect`` call this on the same samples, so they
+    measure the same ML and intensity.
+    """
+    from seismo.station.amplitudes import station_amplitudes  # lazily: module docstring
+
+    return station_amplitudes(
+        stream, ctx.inventory, window.data_start, round(window.data_end - window.data_start),
+        ctx.settings.intensity, instrument=ctx.settings.instrument,
+    )
 
 
 def process_station(
@@ -187,22 +295,29 @@ def process_station(
     station_id: str,
     window: Window,
     *,
-    stream: Stream | None = None,
+    stream: Stream | FeedError | None = None,
     feed_url: str | None = None,
 ) -> StationResult:
     """Picks and per-second amplitude peaks of one station for one window.
 
-    Never raises for a station problem: a feed or processing failure is
-    returned in ``StationResult.error`` so that other stations go on.
+    ``stream``: the station's data when already read (or the FeedError its read gave,
+    :func:`fetch_stations`); else it is fetched here. Never raises for a station
+    problem: a feed or processing failure is returned in ``StationResult.error`` so
+    that other stations go on.
     """
 
     net, _, sta = station_id.partition(".")
     try:
+        if isinstance(stream, FeedError):
+            raise stream
         st = stream if stream is not None else fetch_station(ctx, station_id, window, feed_url)
     except SeismoError as exc:
         log.warning("station %s: %s", station_id, exc)
         return StationResult(network=net, station=sta, error=str(exc))
-    st = st.slice(window.data_start, window.data_end)
+    from seismo.station.picker import pick_stream  # lazily: see the module docstring
+    from seismo.station.processing import drop_foreign_rates
+
+    st = window_stream(st, window)
     st, dropped = drop_foreign_rates(st, ctx.inventory)
     for what in dropped:
         log.warning("station %s: %s", station_id, what)
@@ -211,16 +326,11 @@ def process_station(
     if n_samples == 0:
         return StationResult(network=net, station=sta, error="no data in window", channels=channels)
     try:
-        instrument = ctx.settings.instrument
         picks = pick_stream(
-            st, ctx.inventory, ctx.settings.picker, instrument=instrument,
+            st, ctx.inventory, ctx.settings.picker, instrument=ctx.settings.instrument,
             start=window.data_start, end=window.data_end,
         )
-        n_sec = round(window.data_end - window.data_start)
-        amps = station_amplitudes(
-            st, ctx.inventory, window.data_start, n_sec, ctx.settings.intensity,
-            instrument=instrument,
-        )
+        amps = station_window_amplitudes(ctx, st, window)
     except SeismoError as exc:
         log.warning("station %s: processing failed: %s", station_id, exc)
         return StationResult(
@@ -334,33 +444,60 @@ def next_arrivals(
     return out
 
 
-def process_events(ctx: Context, results: Sequence[StationResult], window: Window) -> list[Event]:
-    """Associate, locate, and add magnitude and intensity for the window's events."""
+def associate_window(
+    ctx: Context, results: Sequence[StationResult], window: Window
+) -> list[EventCandidate]:
+    """Every located event candidate of the window's picks (also those another window owns).
 
+    Only the stations that delivered data count for "who should have picked it".
+    An association failure is logged and gives no candidate.
+    """
     s = ctx.settings
     picks: list[Pick] = [p for r in results for p in r.picks]
-    amps = {r.station_id: r.amplitudes for r in results if r.amplitudes is not None}
     if not picks:
         return []
     try:
-        # only the stations that delivered data count for "who should have picked it"
-        live = {r.station_id for r in results if not r.error and r.n_samples > 0}
+        live = live_stations(results)
         stations = {k: v for k, v in ctx.stations.items() if k in live}
         # association locates with pick errors alone; the model error enters the
-        # event's final location and its uncertainty (final_location, below)
-        candidates = associate(
+        # event's final location and its uncertainty (final_location)
+        return associate(
             picks, stations, ctx.velocity, s.associate, s.locate, s_picks=s.picker.s_picks
         )
     except LocationError as exc:
         log.warning("window %s: association failed: %s", window, exc)
         return []
+
+
+def live_stations(results: Sequence[StationResult]) -> set[str]:
+    """The stations that delivered data for the window (``"NET.STA"``)."""
+    return {r.station_id for r in results if not r.error and r.n_samples > 0}
+
+
+def owned_candidates(
+    candidates: Sequence[EventCandidate], window: Window
+) -> list[EventCandidate]:
+    """The candidates this window owns: their earliest pick lies in ``[start, end)``."""
+    return [c for c in candidates if window.start <= first_pick_time(c.origin.picks) < window.end]
+
+
+def measure_events(
+    ctx: Context,
+    candidates: Sequence[EventCandidate],
+    amps: Mapping[str, AmplitudeSeries],
+    window: Window,
+    live: Collection[str],
+) -> list[Event]:
+    """The window's own events of ``candidates`` (:func:`associate_window`), finally
+    located with the stations ``live`` (:func:`live_stations`) and measured on the
+    stations' amplitude series ``amps`` (``"NET.STA"`` -> series), by origin time."""
+    s = ctx.settings
+    stations = {k: v for k, v in ctx.stations.items() if k in live}
     events: list[Event] = []
     now = UTCDateTime()
     rules = ConsistencyRules.from_config(s.associate)
-    for cand in candidates:
+    for cand in owned_candidates(candidates, window):
         first = first_pick_time(cand.origin.picks)
-        if not (window.start <= first < window.end):
-            continue  # owned by the neighbouring window
         origin = final_location(ctx, cand.origin, stations)
         ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
         ev = measure_event(ctx, ev, amps, next_arrivals(ctx, cand.origin, candidates))
@@ -371,6 +508,13 @@ def process_events(ctx: Context, results: Sequence[StationResult], window: Windo
         events.append(ev)
     events.sort(key=lambda e: e.time)
     return events
+
+
+def process_events(ctx: Context, results: Sequence[StationResult], window: Window) -> list[Event]:
+    """Associate, locate, and add magnitude and intensity for the window's events."""
+    candidates = associate_window(ctx, results, window)
+    amps = {r.station_id: r.amplitudes for r in results if r.amplitudes is not None}
+    return measure_events(ctx, candidates, amps, window, live_stations(results))
 
 
 #: 2 degrees in km (Ms_BB's shortest distance, seismo.event.surface).
@@ -396,6 +540,24 @@ class LateMagnitudes:
         self.series: dict[str, list[AmplitudeSeries]] = {}
         self.pending: dict[str, Event] = {}
 
+    def waits_for(self, ev: Event) -> bool:
+        """Whether ``ev`` (new, no Ms_BB yet) waits for surface waves in later windows."""
+        s = self.ctx.settings
+        if any(m.type == "Ms_BB" for m in ev.magnitudes) or not s.magnitude.ms_bb:
+            return False
+        if ev.depth_km >= s.magnitude.ms_max_depth_km:
+            return False
+        return any(
+            float(distance_km(ev.latitude, ev.longitude, info.latitude, info.longitude))
+            >= MS_BB_MIN_KM
+            for info in self.ctx.stations.values()
+        )
+
+    def reads(self, ev: Event, window: Window) -> bool:
+        """Whether the series of ``window`` can take part in ``ev``'s Ms_BB (its data
+        span meets the minute before the origin up to ``keep_s`` after it)."""
+        return window.data_end > ev.time - 60.0 and window.data_start < ev.time + self.keep_s
+
     def add(self, result: WindowResult) -> list[Event]:
         """Take one processed window; return re-measured (updated) events."""
         for r in result.stations:
@@ -409,14 +571,7 @@ class LateMagnitudes:
             ]
         s = self.ctx.settings
         for ev in result.events:
-            if ev.id in self.pending or any(m.type == "Ms_BB" for m in ev.magnitudes):
-                continue
-            far = any(
-                float(distance_km(ev.latitude, ev.longitude, info.latitude, info.longitude))
-                >= MS_BB_MIN_KM
-                for info in self.ctx.stations.values()
-            )
-            if s.magnitude.ms_bb and far and ev.depth_km < s.magnitude.ms_max_depth_km:
+            if ev.id not in self.pending and self.waits_for(ev):
                 self.pending[ev.id] = ev
         updated: list[Event] = []
         for eid, ev in list(self.pending.items()):

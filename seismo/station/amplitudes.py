@@ -1,13 +1,12 @@
-"""One station's stream -> per-second peak amplitudes (:class:`~seismo.model.AmplitudeSeries`).
+"""One station's samples -> per-step peak amplitudes (:class:`~seismo.model.AmplitudeSeries`).
 
-Waveforms never leave the station task. What leaves it is, for every second of
-the window:
+Waveforms never leave the station. What leaves it is, for every step (1 s) of a span:
 
 * the Wood-Anderson (magnification 1) displacement peak on each horizontal
   component, nm, for ML (IASPEI standard, see :mod:`seismo.event.magnitude`);
 * the peak 3-component vector sum of acceleration (m/s²) and velocity (m/s)
-  after a zero-phase 0.1-10 Hz band-pass, for instrumental intensity
-  (GB/T 17742-2020 processing as described by Song et al. 2021);
+  after a 0.1-10 Hz band-pass, for instrumental intensity (GB/T 17742-2020
+  processing as described by Song et al. 2021);
 * the larger horizontal peak of *unfiltered* (instrument-corrected, ``pre_filt``
   only) acceleration and velocity, for MMI: Worden et al. (2012) fitted MMI to
   the larger horizontal peak of unfiltered records, not to a band-passed
@@ -16,37 +15,45 @@ the window:
   2013 standard; within the ``pre_filt`` pass band, i.e. below ~25 s with the
   default) in nm/s, on the velocity sensor, for the broadband surface-wave
   magnitude (:mod:`seismo.event.surface`);
-* the seconds where a used channel touched digitizer full scale.
+* the steps where a used channel touched digitizer full scale.
 
-Processing of one contiguous segment of one channel (one FFT, all outputs):
+One implementation for a window and for real time: :class:`StationMotion` keeps the
+state of every filter per channel and the running peaks per step, so samples fed
+record by record give the same peaks as the same samples fed at once
+(:func:`station_amplitudes`, the window form; tests/station/test_amplitudes.py).
 
-1. counts -> float, remove mean and linear trend, cosine taper of
-   ``min(taper_s, 10 % of the segment)`` at each end, zero-pad to >= 2 n;
-2. divide by the channel response to ground velocity (ObsPy
-   ``Response.get_evalresp_response_for_frequencies(output="VEL")``) with a
-   water level (60 dB below the peak response, ObsPy's ``remove_response``
-   default) and a cosine pre-filter ``pre_filt`` (ObsPy convention
-   (f1, f2, f3, f4), Hz; default (0.02, 0.04, 0.75 fN, 0.9 fN));
-3. Wood-Anderson: multiply ground velocity by ``H_WA(s) / s``
-   (:func:`seismo.station.response.wood_anderson_response`, displacement in ->
-   displacement out, gain 1), then m -> nm;
-4. velocity / acceleration: ground velocity (and ``s`` times it) multiplied by
-   ``|B(f)|**2`` where ``B`` is a 4-pole Butterworth band-pass
-   ``cfg.freqmin``-``cfg.freqmax`` (squared magnitude = forward-backward,
-   zero-phase filtering as ObsPy's ``zerophase=True``).
+Processing of one channel (causal recursive filters, state carried; the design and
+its sources are in :mod:`seismo.station.response`):
 
-Edge effects: the first and last ``taper_s`` seconds of each contiguous
-segment are attenuated by the taper, and the 0.1 Hz filter rings for ~10 s, so
-peaks there are biased low. Give the function data that extends beyond the
-seconds you care about (the pipeline's pre/post-roll) and start the series at
-the data start so that every window reports its full span.
+1. counts -> ground velocity (m/s): :func:`~seismo.station.response.velocity_sos`
+   (inverse of the StationXML poles and zeros, high-pass at ``pre_filt[1]``, low-pass
+   at ``pre_filt[3]`` where needed; ObsPy's pre-filter convention (f1, f2, f3, f4),
+   default (0.02, 0.04, 0.75 fN, 0.9 fN)); the filters start in the steady state of
+   the first sample;
+2. Wood-Anderson displacement (horizontals):
+   :func:`~seismo.station.response.wood_anderson_sos`, m -> nm;
+3. velocity and acceleration: a 4-corner Butterworth band-pass
+   ``cfg.freqmin``-``cfg.freqmax`` (one causal pass), and its time derivative
+   (:func:`~seismo.station.response.differentiator_sos`); the unfiltered
+   acceleration is the derivative of the instrument-corrected velocity;
+4. Ms_BB band (vertical velocity sensor): the same Butterworth band-pass over
+   ``MS_BB_BAND_HZ`` (one causal pass), m/s -> nm/s.
+
+A gap (any missing sample) restarts the channel's filters; steps without samples are
+NaN. The 3-component vector sum is formed sample by sample once every component of
+the sensor has the sample; a component more than ``lag_s`` behind the others is left
+out of the sum for the samples it misses.
+
+Edge effects: the 0.04 Hz high-pass needs tens of seconds to settle after a
+(re)start, so peaks there can be biased; give a window data from before the seconds
+it cares about (the pipeline's pre-roll).
 
 Sensor choice (a "sensor" is the channels sharing location and the first two
-channel letters, e.g. ``00.HH?``): WA prefers a velocity sensor that did not
-clip in the window, then an accelerometer; PGA/PGV prefer an accelerometer that
-did not clip, then a velocity sensor (a broadband sensor clips at ~13 mm/s on a
-typical 24-bit network; a ±2 g accelerometer does not for felt events).
-``clipped`` lists the seconds where a raw sample of a *used* channel reached the
+channel letters, e.g. ``00.HH?``), made per span: WA prefers a velocity sensor that
+did not clip in the span, then an accelerometer; PGA/PGV prefer an accelerometer
+that did not clip, then a velocity sensor (a broadband sensor clips at ~13 mm/s on
+a typical 24-bit network; a ±2 g accelerometer does not for felt events).
+``clipped`` lists the steps where a raw sample of a *used* channel reached the
 ``[instrument]`` clip level (:class:`seismo.config.InstrumentConfig`) - a clipped
 broadband sensor replaced by an unclipped accelerometer does not mark the series
 as clipped.
@@ -60,7 +67,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.fft
 import scipy.signal
 from numpy.typing import NDArray
 from obspy import Inventory, Stream, Trace, UTCDateTime
@@ -70,18 +76,97 @@ from seismo.config import InstrumentConfig, IntensityConfig
 from seismo.errors import DataError
 from seismo.inventory import channel_kind, usable_response
 from seismo.model import AmplitudeSeries, ChannelKind
+from seismo.station.processing import ChannelJoin
 from seismo.station.response import (
-    bandpass_power,
-    inverse_velocity_response,
-    wood_anderson_response,
+    differentiator_sos,
+    motion_bandpass_sos,
+    velocity_sos,
+    wood_anderson_sos,
 )
+from seismo.station.series import series_values as series_values  # re-exported
+from seismo.station.series import series_window as series_window  # re-exported
 
 log = logging.getLogger(__name__)
 
-#: Shortest contiguous segment processed, seconds.
-MIN_SEGMENT_S = 2.0
+
 #: Ms_BB pass band (Hz): periods 3-60 s (IASPEI 2013 standard, Bormann & Dewey 2014 [3P]).
 MS_BB_BAND_HZ = (1.0 / 60.0, 1.0 / 3.0)
+
+
+class _Sos:
+    """A causal sos filter with carried state (steady state of the first sample)."""
+
+    def __init__(self, sos: NDArray) -> None:
+        self.sos = np.array(sos)
+        self.zi: NDArray | None = None
+
+    def __call__(self, x: NDArray) -> NDArray:
+        if self.zi is None:
+            self.zi = scipy.signal.sosfilt_zi(self.sos) * float(x[0])
+        y, self.zi = scipy.signal.sosfilt(self.sos, x, zi=self.zi)
+        return np.asarray(y)
+
+
+class ChannelMotion:
+    """Counts of one gap-free piece of a channel -> ``vel``, ``acc`` (band-passed),
+    ``vel_raw``, ``acc_raw`` (unfiltered), and (``want_wa``) ``wa`` and (``want_lp``)
+    ``lp`` sample streams (m/s, m/s², nm, nm/s), state carried between calls."""
+
+    def __init__(
+        self,
+        response: Response,
+        fs: float,
+        cfg: IntensityConfig,
+        want_wa: bool,
+        pre_filt: tuple[float, float, float, float] | None,
+        want_lp: bool = False,
+    ) -> None:
+        self.to_vel = _Sos(velocity_sos(response, fs, pre_filt))
+        self.band = _Sos(motion_bandpass_sos(fs, cfg.freqmin, cfg.freqmax))
+        self.diff = _Sos(differentiator_sos(fs))
+        self.diff_raw = _Sos(differentiator_sos(fs))
+        self.wa = _Sos(wood_anderson_sos(fs)) if want_wa else None
+        self.lp = _Sos(motion_bandpass_sos(fs, *MS_BB_BAND_HZ)) if want_lp else None
+
+    def process(self, counts: NDArray) -> dict[str, NDArray]:
+        v = self.to_vel(np.asarray(counts, dtype=np.float64))
+        vb = self.band(v)
+        out = {"vel": vb, "acc": self.diff(vb), "vel_raw": v, "acc_raw": self.diff_raw(v)}
+        if self.wa is not None:
+            out["wa"] = self.wa(v) * 1e9  # m -> nm
+        if self.lp is not None:
+            out["lp"] = self.lp(v) * 1e9  # m/s -> nm/s
+        return out
+
+
+@dataclass
+class _Comp:
+    code: str  # channel code
+    slot: str  # "Z", "N", "E"
+    response: Response
+    join: ChannelJoin = field(default_factory=lambda: ChannelJoin(0.0))
+    motion: ChannelMotion | None = None
+    next_k: int | None = None  # sample index (on the sensor grid) of the next sample
+    k0: int = 0  # sample index of buf[...][0]
+    vel: NDArray = field(default_factory=lambda: np.empty(0))
+    acc: NDArray = field(default_factory=lambda: np.empty(0))
+
+
+def _step_max(peaks: dict[int, float], k0: int, values: NDArray, spp: int) -> None:
+    """Merge per-step maxima of ``values`` (sample ``k0`` first, ``spp`` per step; NaN
+    ignored) into ``peaks``."""
+    if values.size == 0:
+        return
+    first = k0 // spp
+    edges = np.arange((first + 1) * spp, k0 + values.size, spp) - k0
+    starts = np.concatenate([[0], edges]).astype(np.int64)
+    filled = np.where(np.isnan(values), -np.inf, values)
+    red = np.maximum.reduceat(filled, starts)
+    for j, v in enumerate(red.tolist()):
+        if v != -np.inf:
+            s = first + j
+            old = peaks.get(s)
+            peaks[s] = v if old is None or v > old else old
 
 
 @dataclass
@@ -89,294 +174,297 @@ class _Sensor:
     location: str
     prefix: str  # first two channel letters, e.g. "HH"
     kind: ChannelKind
-    traces: dict[str, list[Trace]] = field(default_factory=dict)  # channel code -> traces
-    comps: dict[str, str] = field(default_factory=dict)  # "Z"/"N"/"E" slot -> channel code
-    responses: dict[str, Response] = field(default_factory=dict)
+    fs: float
+    comps: dict[str, _Comp] = field(default_factory=dict)  # channel code -> component
+    done_k: int | None = None  # vector sums formed up to here
+    first_k: int | None = None  # first sample index any component delivered
+    wa: dict[str, dict[int, float]] = field(default_factory=lambda: {"N": {}, "E": {}})
+    pga: dict[int, float] = field(default_factory=dict)
+    pgv: dict[int, float] = field(default_factory=dict)
+    pga_h: dict[int, float] = field(default_factory=dict)  # larger horizontal, unfiltered
+    pgv_h: dict[int, float] = field(default_factory=dict)
+    lp_z: dict[int, float] = field(default_factory=dict)  # vertical, Ms_BB band
     clipped: set[int] = field(default_factory=set)
 
-    @property
-    def label(self) -> str:
-        return f"{self.location}.{self.prefix}?"
+    def slot_code(self, slot: str) -> str | None:
+        return next((c.code for c in self.comps.values() if c.slot == slot), None)
 
 
-def series_window(series: AmplitudeSeries, t0: UTCDateTime, t1: UTCDateTime) -> slice:
-    """Indices of the series' steps that overlap ``[t0, t1]`` (clamped to the series)."""
-    n = max(len(series.wa_n_nm), len(series.wa_e_nm), len(series.pga_ms2), len(series.pgv_ms))
-    i0 = math.floor((t0 - series.start) / series.step_s)
-    i1 = math.floor((t1 - series.start) / series.step_s) + 1
-    return slice(min(max(i0, 0), n), min(max(i1, 0), n))
+class StationMotion:
+    """Per-step WA, PGA and PGV peaks of one station, from samples as they arrive.
 
+    Args:
+        network, station: the station; its channels come from ``inventory`` (responses,
+            orientation; channels without a usable response are left out, logged).
+        cfg: PGA/PGV band-pass (``freqmin``/``freqmax``, Hz).
+        instrument: the digitizer (clip level of the ``clipped`` steps).
+        origin: time of step 0's start; steps are ``step_s`` long.
+        pre_filt: ObsPy-style (f1, f2, f3, f4) pre-filter, Hz.
+        keep_s: steps older than this (before the newest sample) are dropped (None: kept).
+        lag_s: a component this far behind its sensor's newest is not waited for.
+        at: time for the inventory epoch (default: every epoch; the first one of a
+            channel is used).
+    """
 
-def series_values(values: Sequence[float | None]) -> NDArray[np.float64]:
-    """A series field as a float array (None -> NaN)."""
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
+    def __init__(
+        self,
+        network: str,
+        station: str,
+        inventory: Inventory,
+        cfg: IntensityConfig,
+        *,
+        instrument: InstrumentConfig,
+        origin: UTCDateTime,
+        step_s: float = 1.0,
+        pre_filt: tuple[float, float, float, float] | None = None,
+        keep_s: float | None = None,
+        lag_s: float = 10.0,
+        at: UTCDateTime | None = None,
+    ) -> None:
+        if step_s <= 0:
+            raise DataError(f"step_s ({step_s}) must be > 0")
+        self.network, self.station = network, station
+        self.cfg = cfg
+        self.clip_level = instrument.clip_level_counts
+        self.origin = UTCDateTime(origin)
+        self.step_s = float(step_s)
+        self.pre_filt = pre_filt
+        self.keep_s = keep_s
+        self.lag_s = float(lag_s)
+        self.sensors: dict[tuple[str, str], _Sensor] = {}
+        self.newest: UTCDateTime | None = None
+        self._build(inventory, at)
 
-
-def _process_segment(
-    data: NDArray,
-    fs: float,
-    response: Response,
-    cfg: IntensityConfig,
-    want_wa: bool,
-    want_motion: bool,
-    taper_s: float,
-    pre_filt: tuple[float, float, float, float] | None,
-    want_lp: bool = False,
-) -> dict[str, NDArray]:
-    """Counts -> {"wa": nm, "vel"/"acc" (band-passed) and "vel_raw"/"acc_raw"
-    (unfiltered): m/s, m/s², "lp" (Ms_BB band velocity): nm/s} for one segment."""
-    n = data.size
-    x = scipy.signal.detrend(np.asarray(data, dtype=float), type="linear")
-    nt = min(round(taper_s * fs), n // 10)
-    if nt > 1:
-        ramp = 0.5 * (1 - np.cos(np.pi * np.arange(nt) / nt))
-        x[:nt] *= ramp
-        x[-nt:] *= ramp[::-1]
-    nfft = scipy.fft.next_fast_len(2 * n)
-    spec = np.fft.rfft(x, nfft)
-    freqs = np.fft.rfftfreq(nfft, 1.0 / fs)
-    nyq = fs / 2.0
-    pf = pre_filt or (0.02, 0.04, 0.75 * nyq, 0.9 * nyq)
-    vel_spec = spec * inverse_velocity_response(response, nfft, fs, pf)  # m/s
-    s = 2j * np.pi * freqs
-    out: dict[str, NDArray] = {}
-    if want_wa:
-        wa = np.zeros_like(vel_spec)
-        nz = freqs > 0
-        wa[nz] = vel_spec[nz] * wood_anderson_response(freqs[nz]) / s[nz]
-        out["wa"] = np.fft.irfft(wa, nfft)[:n] * 1e9  # m -> nm
-    if want_motion:
-        bp = bandpass_power(freqs, cfg.freqmin, cfg.freqmax)
-        out["vel"] = np.fft.irfft(vel_spec * bp, nfft)[:n]
-        out["acc"] = np.fft.irfft(vel_spec * bp * s, nfft)[:n]
-        out["vel_raw"] = np.fft.irfft(vel_spec, nfft)[:n]
-        out["acc_raw"] = np.fft.irfft(vel_spec * s, nfft)[:n]
-    if want_lp:
-        bp = bandpass_power(freqs, MS_BB_BAND_HZ[0], MS_BB_BAND_HZ[1])
-        out["lp"] = np.fft.irfft(vel_spec * bp, nfft)[:n] * 1e9  # m/s -> nm/s
-    return out
-
-
-def _step_max(grid: NDArray, fs: float, step_s: float, n_steps: int) -> NDArray:
-    """Per-step max of a sample grid starting at the series start (NaN = no data)."""
-    edges = np.ceil(np.arange(n_steps) * step_s * fs - 1e-9).astype(int)
-    edges = np.clip(edges, 0, grid.size)
-    out = np.full(n_steps, np.nan)
-    filled = np.where(np.isnan(grid), -np.inf, grid)
-    if grid.size == 0:
-        return out
-    valid = edges < grid.size
-    red = np.maximum.reduceat(filled, edges[valid])
-    # reduceat of equal consecutive edges returns the element itself; treat empty steps.
-    nxt = np.append(edges[1:], grid.size)[valid]
-    red = np.where(nxt > edges[valid], red, -np.inf)
-    out[: valid.sum()] = np.where(np.isfinite(red), red, np.nan)
-    return out
-
-
-def _group_sensors(stream: Stream, inventory: Inventory) -> dict[tuple[str, str], _Sensor]:
-    sensors: dict[tuple[str, str], _Sensor] = {}
-    for tr in stream:
-        st = tr.stats
-        key = (st.location or "", st.channel[:2])
-        sensor = sensors.get(key)
-        if sensor is None or st.channel not in sensor.responses:
-            sel = inventory.select(
-                network=st.network,
-                station=st.station,
-                location=st.location,
-                channel=st.channel,
-                time=st.starttime,
-            )
-            chans = [c for n in sel for s in n for c in s]
-            response = usable_response(chans[0]) if chans else None
+    # ------------------------------------------------------------------ set-up
+    def _build(self, inventory: Inventory, at: UTCDateTime | None) -> None:
+        sel = inventory.select(network=self.network, station=self.station, time=at)
+        chans = [(c, s) for n in sel for s in n for c in s]
+        for ch, _sta in chans:
+            response = usable_response(ch) if ch.sample_rate else None
             if response is None:  # said once at start-up (seismo.inventory.report_response_gaps)
-                log.debug("amplitudes: no usable response for %s at %s, skipped", tr.id,
-                          st.starttime)
+                log.debug("amplitudes: no usable response for %s.%s.%s.%s, skipped",
+                          self.network, self.station, ch.location_code, ch.code)
                 continue
-            ch = chans[0]
             kind = channel_kind(ch)
             if kind is None:
-                log.warning("amplitudes: %s is neither velocity nor acceleration", tr.id)
+                log.warning("amplitudes: %s.%s.%s.%s is neither velocity nor acceleration",
+                            self.network, self.station, ch.location_code, ch.code)
                 continue
+            key = (ch.location_code or "", ch.code[:2])
+            sensor = self.sensors.get(key)
+            fs = float(ch.sample_rate)
             if sensor is None:
-                sensor = sensors[key] = _Sensor(location=key[0], prefix=key[1], kind=kind)
-            sensor.responses[st.channel] = response
+                sensor = self.sensors[key] = _Sensor(key[0], key[1], kind, fs)
+            elif sensor.fs != fs:
+                log.warning("amplitudes: %s.%s %s.%s? mixes sampling rates, %s skipped",
+                            self.network, self.station, key[0], key[1], ch.code)
+                continue
+            if ch.code in sensor.comps:
+                continue
             dip = ch.dip if ch.dip is not None else 0.0
             az = ch.azimuth if ch.azimuth is not None else 0.0
-            sensor.traces.setdefault(st.channel, [])
-            sensor.comps.setdefault(
-                "Z" if abs(dip) > 45 else f"H{abs(math.sin(math.radians(az))):.6f}", st.channel
+            slot = "Z" if abs(dip) > 45 else f"H{abs(math.sin(math.radians(az))):.6f}"
+            sensor.comps[ch.code] = _Comp(ch.code, slot, response)
+        for sensor in self.sensors.values():
+            # Horizontal slots: the most north-pointing channel fills "N", the other "E".
+            hor = sorted((c for c in sensor.comps.values() if c.slot.startswith("H")),
+                         key=lambda c: (c.slot, c.code))
+            for slot, c in zip(("N", "E"), hor, strict=False):
+                c.slot = slot
+            for c in hor[2:]:
+                del sensor.comps[c.code]
+
+    def _spp(self, sensor: _Sensor) -> int:
+        return round(self.step_s * sensor.fs)
+
+    # ------------------------------------------------------------------ input
+    def feed(self, tr: Trace, *, advance: bool = True) -> None:
+        """Raw counts of one channel of the station (any order of channels; each
+        channel's samples in time order; overlap dropped, gaps restart its filters).
+
+        ``advance=False`` leaves the vector sums to :meth:`finish` (a window: the other
+        components come later in the same call, not later in time).
+        """
+        st = tr.stats
+        if (st.network, st.station) != (self.network, self.station):
+            raise DataError(
+                f"StationMotion of {self.network}.{self.station} got {st.network}.{st.station}"
             )
-        sensor.traces[st.channel].append(tr)
-    for sensor in sensors.values():
-        # Horizontal slots: the most north-pointing channel fills "N", the other "E".
-        hor = sorted(k for k in sensor.comps if k.startswith("H"))
-        new = {"Z": sensor.comps["Z"]} if "Z" in sensor.comps else {}
-        for slot, k in zip(("N", "E"), hor, strict=False):
-            new[slot] = sensor.comps[k]
-        sensor.comps = new
-    return sensors
-
-
-def _merged(traces: list[Trace]) -> list[Trace]:
-    st = Stream(traces=[t.copy() for t in traces])
-    try:
-        st.merge(method=1, fill_value=None)
-    except Exception as exc:  # differing sampling rates or data types
-        raise DataError(f"cannot merge traces of {traces[0].id}: {exc}") from None
-    return list(st.split())
-
-
-def _clipped_steps(
-    traces: list[Trace], start: UTCDateTime, step_s: float, n_steps: int, limit: float
-) -> set[int]:
-    out: set[int] = set()
-    for tr in traces:
-        data: np.ma.MaskedArray = np.ma.masked_invalid(np.ma.asarray(tr.data, dtype=float))
-        hit = np.flatnonzero(np.ma.filled(np.abs(data) >= limit, False))
-        if hit.size:
-            t = (tr.stats.starttime - start) + hit / tr.stats.sampling_rate
-            idx = np.floor(t / step_s).astype(int)
-            out.update(int(i) for i in idx if 0 <= i < n_steps)
-    return out
-
-
-def _choose(sensors: list[_Sensor], need: Sequence[str]) -> _Sensor | None:
-    cands = [s for s in sensors if any(c in s.comps for c in need)]
-    if not cands:
-        return None
-    clean = [s for s in cands if not s.clipped]
-    return clean[0] if clean else min(cands, key=lambda s: len(s.clipped))
-
-
-@dataclass
-class _Peaks:
-    """Per-step peaks being filled (NaN = no data)."""
-
-    wa: dict[str, NDArray]  # "N"/"E" -> nm
-    pga: NDArray  # m/s²
-    pgv: NDArray  # m/s
-    pga_h: NDArray  # m/s², larger horizontal, unfiltered
-    pgv_h: NDArray  # m/s, same
-    lp_z: NDArray  # nm/s, vertical, Ms_BB band
-
-    @classmethod
-    def empty(cls, n_steps: int) -> _Peaks:
-        nan = np.full(n_steps, np.nan)
-        return cls(
-            {"N": nan.copy(), "E": nan.copy()}, nan.copy(), nan.copy(), nan.copy(), nan.copy(),
-            nan.copy(),
-        )
-
-
-@dataclass(frozen=True)
-class _Processing:
-    """How a sensor's segments are processed (see :func:`station_amplitudes`)."""
-
-    cfg: IntensityConfig
-    start: UTCDateTime
-    n_seconds: int
-    step_s: float
-    n_steps: int
-    taper_s: float
-    pre_filt: tuple[float, float, float, float] | None
-
-
-def _select_sensors(
-    stream: Stream, inventory: Inventory, how: _Processing, clip_level: float
-) -> tuple[_Sensor | None, _Sensor | None]:
-    """The sensors used for WA and for PGA/PGV, their clipped steps marked.
-
-    WA prefers a velocity sensor that did not clip, then an accelerometer;
-    PGA/PGV an accelerometer that did not clip, then a velocity sensor.
-    """
-    sensors = _group_sensors(stream, inventory)
-    for s in sensors.values():
-        s.clipped = _clipped_steps(
-            [t for trs in s.traces.values() for t in trs],
-            how.start, how.step_s, how.n_steps, clip_level,
-        )
-    ordered = sorted(sensors.values(), key=lambda s: (s.location, s.prefix))
-    vel = [s for s in ordered if s.kind == "velocity"]
-    acc = [s for s in ordered if s.kind == "acceleration"]
-    return _choose(vel + acc, ("N", "E")), _choose(acc + vel, ("Z", "N", "E"))
-
-
-def _sensor_grids(
-    sensor: _Sensor, fs: float, how: _Processing, do_wa: bool, do_mo: bool
-) -> dict[str, dict[str, NDArray]]:
-    """Slot ("Z"/"N"/"E") -> {"wa", "vel", "acc"} sample grids from the series start."""
-    n_grid = math.ceil(how.n_seconds * fs - 1e-9)
-    grids: dict[str, dict[str, NDArray]] = {}
-    for slot, code in sensor.comps.items():
-        g = {k: np.full(n_grid, np.nan) for k in ("wa", "vel", "acc", "vel_raw", "acc_raw", "lp")}
-        try:
-            segments = _merged(sensor.traces[code])
-        except DataError as exc:
-            log.warning("amplitudes: %s", exc)
-            continue
-        for seg in segments:
-            if seg.stats.npts < MIN_SEGMENT_S * fs:
+        sensor = self.sensors.get((st.location or "", st.channel[:2]))
+        comp = None if sensor is None else sensor.comps.get(st.channel)
+        if sensor is None or comp is None:
+            return
+        fs = float(st.sampling_rate)
+        if fs != sensor.fs:
+            log.warning("amplitudes: %s at %s Hz, inventory says %s Hz: skipped", tr.id, fs,
+                        sensor.fs)
+            return
+        pieces = tr.split() if isinstance(tr.data, np.ma.MaskedArray) else [tr]
+        for piece in pieces:
+            data = np.asarray(piece.data, dtype=np.float64)
+            good = np.isfinite(data)
+            if not good.all():  # NaN samples are gaps
+                for seg in Stream([piece.copy()]).split():
+                    self._feed_piece(sensor, comp, seg.stats.starttime, seg.data, fs)
                 continue
-            res = _process_segment(
-                np.asarray(seg.data, dtype=float),
-                fs,
-                sensor.responses[code],
-                how.cfg,
-                want_wa=do_wa and slot in ("N", "E"),
-                want_motion=do_mo,
-                taper_s=how.taper_s,
-                pre_filt=how.pre_filt,
-                want_lp=do_wa and slot == "Z" and sensor.kind == "velocity",
-            )
-            off = round((seg.stats.starttime - how.start) * fs)
-            lo, hi = max(off, 0), min(off + seg.stats.npts, n_grid)
-            if hi <= lo:
+            self._feed_piece(sensor, comp, piece.stats.starttime, data, fs)
+        if advance:
+            self._advance(sensor, final=False)
+            self._prune()
+
+    def _feed_piece(
+        self, sensor: _Sensor, comp: _Comp, start: UTCDateTime, data: NDArray, fs: float
+    ) -> None:
+        for new, t0, x in comp.join.add(start, data, fs):
+            if x.size == 0:
                 continue
-            for k, v in res.items():
-                g[k][lo:hi] = v[lo - off : hi - off]
-        grids[slot] = g
-    return grids
+            k = round(float(t0 - self.origin) * fs)
+            if new or comp.motion is None:
+                comp.motion = ChannelMotion(
+                    comp.response, fs, self.cfg, comp.slot in ("N", "E"), self.pre_filt,
+                    want_lp=comp.slot == "Z" and sensor.kind == "velocity",
+                )
+            if comp.next_k is not None and k > comp.next_k:  # a gap: NaN until k
+                pad = np.full(k - comp.next_k, np.nan)
+                comp.vel = np.concatenate([comp.vel, pad])
+                comp.acc = np.concatenate([comp.acc, pad])
+            elif comp.next_k is None:
+                comp.k0 = k
+                if sensor.first_k is None:
+                    sensor.first_k = k
+            spp = self._spp(sensor)
+            hit = np.flatnonzero(np.abs(x) >= self.clip_level)
+            if hit.size:
+                sensor.clipped.update(((k + hit) // spp).tolist())
+            out = comp.motion.process(x)
+            if "wa" in out:
+                _step_max(sensor.wa[comp.slot], k, np.abs(out["wa"]), spp)
+            if "lp" in out:
+                _step_max(sensor.lp_z, k, np.abs(out["lp"]), spp)
+            if comp.slot in ("N", "E"):  # the larger horizontal: the max over both
+                _step_max(sensor.pga_h, k, np.abs(out["acc_raw"]), spp)
+                _step_max(sensor.pgv_h, k, np.abs(out["vel_raw"]), spp)
+            comp.vel = np.concatenate([comp.vel, out["vel"]])
+            comp.acc = np.concatenate([comp.acc, out["acc"]])
+            comp.next_k = k + x.size
+            end = t0 + x.size / fs
+            if self.newest is None or end > self.newest:
+                self.newest = end
 
+    def finish(self) -> None:
+        """End of the data: form the vector sums of every sample received."""
+        for sensor in self.sensors.values():
+            self._advance(sensor, final=True)
 
-def _fill_peaks(
-    peaks: _Peaks,
-    grids: dict[str, dict[str, NDArray]],
-    fs: float,
-    how: _Processing,
-    do_wa: bool,
-    do_mo: bool,
-) -> None:
-    """Per-step WA peaks per horizontal and the 3-component vector-sum PGA/PGV peaks."""
-    if do_wa:
-        for slot in ("N", "E"):
-            if slot in grids:
-                peaks.wa[slot] = _step_max(np.abs(grids[slot]["wa"]), fs, how.step_s, how.n_steps)
-    if do_wa and "Z" in grids:
-        peaks.lp_z[:] = _step_max(np.abs(grids["Z"]["lp"]), fs, how.step_s, how.n_steps)
-    if do_mo:
-        hor = [grids[k] for k in ("N", "E") if k in grids]
-        for key, target in (("acc_raw", peaks.pga_h), ("vel_raw", peaks.pgv_h)):
-            if hor:
-                stack = np.vstack([np.abs(g[key]) for g in hor])
-                have = np.any(np.isfinite(stack), axis=0)
-                top = np.max(np.where(np.isfinite(stack), stack, -1.0), axis=0)
-                top = np.where(have, top, np.nan)
-                target[:] = _step_max(top, fs, how.step_s, how.n_steps)
-    if do_mo and grids:
-        for key, target in (("acc", peaks.pga), ("vel", peaks.pgv)):
-            stack = np.vstack([g[key] for g in grids.values()])
+    def _advance(self, sensor: _Sensor, final: bool) -> None:
+        """Vector sums of the samples every (not lagging) component has."""
+        live = [c for c in sensor.comps.values() if c.next_k is not None]
+        if not live or sensor.first_k is None:
+            return
+        pos = {c.code: c.next_k if c.next_k is not None else sensor.first_k
+               for c in sensor.comps.values()}
+        newest = max(pos.values())
+        lag = round(self.lag_s * sensor.fs)
+        # a component that is behind (or has not started) is waited for up to lag_s
+        frontier = newest if final else min(p for p in pos.values() if p >= newest - lag)
+        start = sensor.done_k if sensor.done_k is not None else sensor.first_k
+        if frontier is None or frontier <= start:
+            return
+        n = frontier - start
+        vel = np.full((len(live), n), np.nan)
+        acc = np.full((len(live), n), np.nan)
+        for i, c in enumerate(live):
+            a = max(start, c.k0)
+            b = min(frontier, c.k0 + c.vel.size)
+            if b > a:
+                vel[i, a - start : b - start] = c.vel[a - c.k0 : b - c.k0]
+                acc[i, a - start : b - start] = c.acc[a - c.k0 : b - c.k0]
+            # drop what is summed (a lagging component's late samples are dropped too)
+            cut = min(max(frontier - c.k0, 0), c.vel.size)
+            c.vel, c.acc, c.k0 = c.vel[cut:], c.acc[cut:], c.k0 + cut
+        spp = self._spp(sensor)
+        for stack, peaks in ((acc, sensor.pga), (vel, sensor.pgv)):
             have = np.any(np.isfinite(stack), axis=0)
             vsum = np.sqrt(np.nansum(stack**2, axis=0))
             vsum[~have] = np.nan
-            target[:] = _step_max(vsum, fs, how.step_s, how.n_steps)
+            _step_max(peaks, start, vsum, spp)
+        sensor.done_k = frontier
 
+    def _prune(self) -> None:
+        if self.keep_s is None or self.newest is None:
+            return
+        first = math.floor((self.newest - self.keep_s - self.origin) / self.step_s)
+        for sensor in self.sensors.values():
+            for peaks in (sensor.wa["N"], sensor.wa["E"], sensor.pga, sensor.pgv,
+                          sensor.pga_h, sensor.pgv_h, sensor.lp_z):
+                for s in [s for s in peaks if s < first]:
+                    del peaks[s]
+            sensor.clipped = {s for s in sensor.clipped if s >= first}
 
-def _labels(sensor: _Sensor | None, slots: Sequence[str]) -> tuple[str, ...]:
-    if sensor is None:
-        return ()
-    return tuple(f"{sensor.location}.{sensor.comps[k]}" for k in slots if k in sensor.comps)
+    # ------------------------------------------------------------------ output
+    def series(self, start: UTCDateTime, n_seconds: float) -> AmplitudeSeries | None:
+        """The series of the steps ``[start, start + n_seconds)`` (start on the step grid:
+        it is rounded to it), sensors chosen over that span; None without a usable channel.
+        """
+        if n_seconds <= 0:
+            raise DataError(f"n_seconds ({n_seconds}) must be > 0")
+        s0 = round(float(UTCDateTime(start) - self.origin) / self.step_s)
+        n = math.ceil(n_seconds / self.step_s - 1e-9)
+        have = [s for s in self.sensors.values() if s.done_k is not None or any(s.wa.values())]
+        if not have:
+            return None
+        span = range(s0, s0 + n)
+
+        def clipped(s: _Sensor) -> set[int]:
+            return {i - s0 for i in s.clipped if s0 <= i < s0 + n}
+
+        def choose(cands: list[_Sensor], need: Sequence[str]) -> _Sensor | None:
+            ok = [s for s in cands if any(s.slot_code(x) for x in need)]
+            if not ok:
+                return None
+            clean = [s for s in ok if not clipped(s)]
+            return clean[0] if clean else min(ok, key=lambda s: len(clipped(s)))
+
+        ordered = sorted(have, key=lambda s: (s.location, s.prefix))
+        vel = [s for s in ordered if s.kind == "velocity"]
+        acc = [s for s in ordered if s.kind == "acceleration"]
+        wa_s = choose(vel + acc, ("N", "E"))
+        mo_s = choose(acc + vel, ("Z", "N", "E"))
+        if wa_s is None and mo_s is None:
+            return None
+
+        def values(peaks: dict[int, float] | None) -> tuple[float, ...]:
+            if peaks is None:
+                return tuple(math.nan for _ in span)
+            return tuple(float(peaks.get(i, math.nan)) for i in span)
+
+        clip: set[int] = set()
+        for used in {id(s): s for s in (wa_s, mo_s) if s is not None}.values():
+            clip |= clipped(used)
+        if clip:
+            log.info("amplitudes: %s.%s clipped in %d s", self.network, self.station, len(clip))
+
+        def labels(s: _Sensor | None, slots: Sequence[str]) -> tuple[str, ...]:
+            if s is None:
+                return ()
+            return tuple(f"{s.location}.{s.slot_code(x)}" for x in slots if s.slot_code(x))
+
+        return AmplitudeSeries(
+            network=self.network,
+            station=self.station,
+            start=self.origin + s0 * self.step_s,
+            step_s=self.step_s,
+            wa_n_nm=values(wa_s.wa["N"] if wa_s and wa_s.slot_code("N") else None),
+            wa_e_nm=values(wa_s.wa["E"] if wa_s and wa_s.slot_code("E") else None),
+            pga_ms2=values(mo_s.pga if mo_s else None),
+            pgv_ms=values(mo_s.pgv if mo_s else None),
+            pga_h_ms2=values(mo_s.pga_h if mo_s else None),
+            pgv_h_ms=values(mo_s.pgv_h if mo_s else None),
+            lp_z_nms=values(wa_s.lp_z if wa_s and wa_s.kind == "velocity" else None),
+            clipped=tuple(sorted(clip)),
+            wa_channels=labels(wa_s, ("N", "E")),
+            motion_channels=labels(mo_s, ("Z", "N", "E")),
+        )
 
 
 def station_amplitudes(
@@ -388,10 +476,11 @@ def station_amplitudes(
     *,
     instrument: InstrumentConfig,
     step_s: float = 1.0,
-    taper_s: float = 5.0,
     pre_filt: tuple[float, float, float, float] | None = None,
 ) -> AmplitudeSeries | None:
     """Per-second WA, PGA and PGV peaks of one station over ``[start, start + n_seconds)``.
+
+    The window form of :class:`StationMotion`: every trace fed at once.
 
     Args:
         stream: one station's traces in counts (HH? velocity and/or HN?
@@ -402,7 +491,6 @@ def station_amplitudes(
         cfg: PGA/PGV band-pass (``freqmin``/``freqmax``, Hz).
         instrument: the digitizer (clip level of the ``clipped`` seconds).
         step_s: step of the series, s.
-        taper_s: cosine taper at each segment end, s.
         pre_filt: ObsPy-style (f1, f2, f3, f4) pre-filter, Hz.
     Returns:
         The series, or None when no channel of the stream could be used.
@@ -417,47 +505,13 @@ def station_amplitudes(
     if len(ids) > 1:
         raise DataError(f"station_amplitudes needs one station's stream, got {sorted(ids)}")
     net, sta = ids.pop()
-    how = _Processing(
-        cfg, start, n_seconds, step_s, math.ceil(n_seconds / step_s - 1e-9), taper_s, pre_filt
-    )
-    wa_sensor, mo_sensor = _select_sensors(stream, inventory, how, instrument.clip_level_counts)
-    if wa_sensor is None and mo_sensor is None:
+    sm = StationMotion(net, sta, inventory, cfg, instrument=instrument, origin=start,
+                       step_s=step_s, pre_filt=pre_filt, at=start)
+    for tr in sorted(stream, key=lambda t: (t.id, t.stats.starttime)):
+        sm.feed(tr, advance=False)
+    sm.finish()
+    out = sm.series(start, n_seconds)
+    if out is None or (not out.wa_channels and not out.motion_channels):
         log.warning("amplitudes: no usable channel for %s.%s", net, sta)
         return None
-
-    peaks = _Peaks.empty(how.n_steps)
-    for sensor in {id(s): s for s in (wa_sensor, mo_sensor) if s is not None}.values():
-        rates = {tr.stats.sampling_rate for trs in sensor.traces.values() for tr in trs}
-        if len(rates) != 1:
-            log.warning(
-                "amplitudes: %s.%s %s mixes sampling rates %s, skipped",
-                net, sta, sensor.label, sorted(rates),
-            )
-            continue
-        fs = rates.pop()
-        do_wa, do_mo = sensor is wa_sensor, sensor is mo_sensor
-        grids = _sensor_grids(sensor, fs, how, do_wa, do_mo)
-        _fill_peaks(peaks, grids, fs, how, do_wa, do_mo)
-
-    clipped: set[int] = set()
-    for used in (wa_sensor, mo_sensor):
-        if used is not None:
-            clipped |= used.clipped
-    if clipped:
-        log.info("amplitudes: %s.%s clipped in %d s", net, sta, len(clipped))
-    return AmplitudeSeries(
-        network=net,
-        station=sta,
-        start=start,
-        step_s=float(step_s),
-        wa_n_nm=tuple(float(v) for v in peaks.wa["N"]),
-        wa_e_nm=tuple(float(v) for v in peaks.wa["E"]),
-        pga_ms2=tuple(float(v) for v in peaks.pga),
-        pgv_ms=tuple(float(v) for v in peaks.pgv),
-        pga_h_ms2=tuple(float(v) for v in peaks.pga_h),
-        pgv_h_ms=tuple(float(v) for v in peaks.pgv_h),
-        lp_z_nms=tuple(float(v) for v in peaks.lp_z),
-        clipped=tuple(sorted(clipped)),
-        wa_channels=_labels(wa_sensor, ("N", "E")),
-        motion_channels=_labels(mo_sensor, ("Z", "N", "E")),
-    )
+    return out

@@ -13,9 +13,10 @@ Every trace is processed at its own sampling rate. Data units stay counts.
   ``n_clipped``, ``dead`` (raw std below ``flat_std_counts`` or mostly clipped: a
   dead, flat or rail-stuck channel; no picks), ``n_spikes``.
 * Isolated spikes (1-2 samples above ``spike_mad`` x the median absolute deviation
-  while both neighbours are below a third of that) are replaced by linear
-  interpolation before filtering [heuristic; a real onset does not jump there and
-  back within 20 ms at 100 Hz].
+  of the previous 5 s, while both neighbours are below a third of that and ten times
+  closer to the median than the spike) are replaced by linear interpolation before
+  filtering [heuristic; a real onset does not jump there and back within 20 ms at
+  100 Hz] (:class:`Despiker`).
 * Filtering (:func:`prepare_stream`): demean, linear detrend, cosine taper of
   ``taper_s`` at the segment start only (causal mode: the newest samples stay
   untouched; zero-phase mode also tapers the end), Butterworth band-pass per channel
@@ -26,33 +27,53 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import scipy.signal
-from obspy import Inventory, Stream, Trace
+from obspy import Inventory, Stream, Trace, UTCDateTime
 
 from seismo.config import BandConfig, InstrumentConfig, PickerConfig
 from seismo.errors import DataError
-from seismo.inventory import ChannelInfo, stations
+from seismo.inventory import ChannelInfo, channel_infos
+from seismo.model import half_open_range
 
 log = logging.getLogger(__name__)
 
-__all__ = ["bandpass", "condition_stream", "drop_foreign_rates", "prepare_stream"]
+__all__ = [
+    "CausalBandpass",
+    "ChannelJoin",
+    "Despiker",
+    "bandpass",
+    "condition_stream",
+    "drop_foreign_rates",
+    "prepare_stream",
+    "window_segments",
+]
 
 #: Relative difference within which a record's sampling rate is the channel's rate
 #: (the health check's ``rate_tolerance`` default, 1e-4, is the same order).
 RATE_TOLERANCE = 1e-4
 
 
-def _channel_map(inventory: Inventory | None) -> dict[str, ChannelInfo]:
-    out: dict[str, ChannelInfo] = {}
-    if inventory is None:
-        return out
-    for sta in stations(inventory):
-        for ch in sta.channels:
-            out[ch.seed_id] = ch
-    return out
+def _channel_map(inventory: Inventory | None) -> Mapping[str, ChannelInfo]:
+    return {} if inventory is None else channel_infos(inventory)
+
+
+def channel_map(inventory: Inventory | None) -> Mapping[str, ChannelInfo]:
+    """``NET.STA.LOC.CHA`` -> channel metadata of ``inventory`` ({} without one)."""
+    return _channel_map(inventory)
+
+
+def channel_kind_of(info: ChannelInfo | None, seed_id: str) -> Any:
+    """The channel kind from the inventory, else from the SEED channel code (logged)."""
+    if info is not None:
+        return info.kind
+    kind = _kind_from_code(seed_id.split(".")[-1])
+    log.info("%s not in inventory; kind %s from channel code", seed_id, kind)
+    return kind
 
 
 def drop_foreign_rates(stream: Stream, inventory: Inventory | None) -> tuple[Stream, list[str]]:
@@ -118,13 +139,20 @@ def _butter_sos(corners: int, lo: float, hi: float) -> np.ndarray:
 
 
 def bandpass(
-    x: np.ndarray, fs: float, band: BandConfig, *, zerophase: bool, taper_n: int = 0
+    x: np.ndarray,
+    fs: float,
+    band: BandConfig,
+    *,
+    zerophase: bool,
+    taper_n: int = 0,
+    overwrite_x: bool = False,
 ) -> np.ndarray:
     """Butterworth band-pass of ``x`` (any unit) sampled at ``fs`` Hz.
 
     ``freqmax`` is capped at 0.9 x Nyquist [so that low-rate channels still get a
     band-pass]. ``taper_n`` samples of cosine taper are applied at the start (and at the
-    end when ``zerophase``). Returns a new float64 array.
+    end when ``zerophase``). Returns a new float64 array; ``overwrite_x`` lets the taper
+    work on ``x`` itself when it is a float64 array the caller no longer needs.
     """
     nyq = 0.5 * fs
     fmax = min(band.freqmax, 0.9 * nyq)
@@ -133,7 +161,12 @@ def bandpass(
         raise DataError(
             f"band {band.freqmin}-{band.freqmax} Hz impossible at sampling rate {fs} Hz"
         )
-    y = np.array(x, dtype=np.float64)
+    if overwrite_x and isinstance(x, np.ndarray) and x.dtype == np.float64 and (
+        x.flags.writeable and x.flags.c_contiguous and not isinstance(x, np.ma.MaskedArray)
+    ):
+        y = x
+    else:
+        y = np.array(x, dtype=np.float64)
     if taper_n > 0:
         m = min(taper_n, y.size // 2)
         if m > 0:
@@ -141,10 +174,95 @@ def bandpass(
             y[:m] *= ramp
             if zerophase:
                 y[y.size - m :] *= ramp[::-1]
-    sos = _butter_sos(band.corners, fmin / nyq, fmax / nyq).copy()  # scipy wants it writable
-    if zerophase:
-        return np.asarray(scipy.signal.sosfiltfilt(sos, y, padtype=None))
-    return np.asarray(scipy.signal.sosfilt(sos, y))
+    sos = _butter_sos(band.corners, fmin / nyq, fmax / nyq)
+    if zerophase:  # scipy wants the sections writable
+        return np.asarray(scipy.signal.sosfiltfilt(sos.copy(), y, padtype=None))
+    # the same floats as scipy.signal.sosfilt (compiled when numba is there); imported
+    # here because the picker package imports this module
+    from seismo.station.picker.kernels import sosfilt_inplace
+
+    return sosfilt_inplace(sos, y)
+
+
+class CausalBandpass:
+    """The causal :func:`bandpass` of a segment fed in pieces (state carried).
+
+    The filter starts in the steady state of a constant input equal to the first
+    sample (``scipy.signal.sosfilt_zi``): no start-up step from the DC offset,
+    without the mean of data not yet seen.
+    """
+
+    def __init__(self, fs: float, band: BandConfig) -> None:
+        nyq = 0.5 * fs
+        fmax = min(band.freqmax, 0.9 * nyq)
+        if band.freqmin >= fmax:
+            raise DataError(
+                f"band {band.freqmin}-{band.freqmax} Hz impossible at sampling rate {fs} Hz"
+            )
+        self.sos = _butter_sos(band.corners, band.freqmin / nyq, fmax / nyq).copy()
+        self._zi: np.ndarray | None = None
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        if x.size == 0:
+            return np.empty(0)
+        if self._zi is None:
+            self._zi = scipy.signal.sosfilt_zi(self.sos) * float(x[0])
+        y, self._zi = scipy.signal.sosfilt(self.sos, x, zi=self._zi)
+        return np.asarray(y)
+
+
+def interpolate_gap(last: float, nxt: float, n: int) -> np.ndarray:
+    """The ``n`` samples of a short gap between ``last`` and ``nxt``: a straight line."""
+    return np.interp(np.arange(1, n + 1), [0, n + 1], [last, nxt])
+
+
+class ChannelJoin:
+    """One channel's records, in arrival order, joined into gap-free pieces.
+
+    The real-time form of :func:`condition_stream`'s merge: samples already seen
+    (overlap) are dropped, a gap of at most ``max_gap_s`` is filled by a straight
+    line between its neighbours, a longer gap (or another sampling rate) starts a
+    new segment. Times are snapped to the channel's sample grid (half a sample).
+    """
+
+    def __init__(self, max_gap_s: float) -> None:
+        self.max_gap_s = float(max_gap_s)
+        self.fs: float | None = None
+        self.next_time: UTCDateTime | None = None  # time of the next expected sample
+        self._last = 0.0
+
+    def add(
+        self, start: UTCDateTime, data: np.ndarray, fs: float
+    ) -> list[tuple[bool, UTCDateTime, np.ndarray]]:
+        """Pieces ``(new_segment, start, samples)`` made of one record (float64)."""
+        x = np.asarray(data, dtype=np.float64)
+        if x.size == 0:
+            return []
+        fs = float(fs)
+        if self.next_time is None or self.fs != fs:
+            return self._restart(start, x, fs)
+        k = round(float(start - self.next_time) * fs)
+        if k < 0:  # overlap: drop what was seen
+            if -k >= x.size:
+                return []
+            x = x[-k:]
+            start = start - k / fs
+            k = 0
+        if k > math.floor(self.max_gap_s * fs + 1e-9):
+            return self._restart(start, x, fs)
+        out = np.concatenate([interpolate_gap(self._last, float(x[0]), k), x]) if k else x
+        t0 = self.next_time
+        self.next_time = t0 + out.size / fs
+        self._last = float(out[-1])
+        return [(False, t0, out)]
+
+    def _restart(
+        self, start: UTCDateTime, x: np.ndarray, fs: float
+    ) -> list[tuple[bool, UTCDateTime, np.ndarray]]:
+        self.fs = fs
+        self.next_time = start + x.size / fs
+        self._last = float(x[-1])
+        return [(True, start, x)]
 
 
 def _fill_and_split(tr: Trace, max_gap_s: float) -> list[Trace]:
@@ -167,35 +285,148 @@ def _fill_and_split(tr: Trace, max_gap_s: float) -> list[Trace]:
     for s, e in zip(starts, ends, strict=True):
         if s > 0 and e < vals.size and (e - s) <= max_n:
             # gap of (e - s) missing samples bounded by valid ones: linear interpolation
-            vals[s:e] = np.interp(np.arange(s, e), [s - 1, e], [vals[s - 1], vals[e]])
+            vals[s:e] = interpolate_gap(vals[s - 1], vals[e], int(e - s))
             mask[s:e] = False
     t = tr.copy()
     t.data = np.ma.masked_array(vals, mask=mask) if mask.any() else vals
     return list(t.split()) if mask.any() else [t]
 
 
-def _despike(x: np.ndarray, k: float) -> int:
+def _despike(x: np.ndarray, k: float, fs: float = 100.0) -> int:
     """Replace isolated 1-2 sample spikes in place; return how many samples were replaced."""
-    if k <= 0 or x.size < 8:
-        return 0
-    med = float(np.median(x))
-    dev = np.abs(x - med)
-    mad = float(np.median(dev)) or 1e-30
-    big = dev > k * mad
-    if not big.any():
-        return 0
-    small = dev < (k / 3.0) * mad
-    idx = np.flatnonzero(big)
-    n = 0
-    for i in idx:
-        for w in (1, 2):  # spike of width w starting at i
-            j = i + w
-            if i >= 1 and j < x.size and small[i - 1] and small[j] and big[i:j].all():
-                x[i:j] = np.interp(np.arange(i, j), [i - 1, j], [x[i - 1], x[j]])
+    d = Despiker(k, fs)
+    x[:] = d.process(x, final=True)
+    return d.n_spikes
+
+
+#: Length of the blocks whose median and MAD set the spike level of the next block (s).
+SPIKE_BLOCK_S = 5.0
+#: Every this many samples of a block enter its median and MAD (a level for a 50 x MAD
+#: threshold needs no more; it keeps the cost at a fifth of a full median).
+_SPIKE_LEVEL_STEP = 5
+#: A spike also stands out from both neighbours by this factor (their deviation from
+#: the median): a band-limited seismic wave does not jump that far and back within a
+#: sample or two [heuristic].
+_SPIKE_NEIGHBOUR_RATIO = 10.0
+
+
+class Despiker:
+    """Isolated-spike removal (module docstring) for samples that arrive in pieces.
+
+    The level (median and MAD) of the samples of block ``b`` (``SPIKE_BLOCK_S``
+    seconds from the segment start) is that of the raw block ``b - 1``; the first
+    block uses its own. A sample is decided once the two samples after it exist (a
+    spike is 1-2 samples wide, between two quiet samples on each side), so
+    :meth:`process` holds back the last three (and, at
+    a segment start, the first block) until more samples come or ``final``. The
+    decisions depend only on the samples, not on how they were cut into pieces: a
+    segment fed at once and fed record by record gives the same output.
+    """
+
+    HOLD = 3
+
+    def __init__(self, k: float, fs: float) -> None:
+        self.k = float(k)
+        self.block = max(8, round(SPIKE_BLOCK_S * fs))
+        self.n_spikes = 0
+        self._held = np.empty(0)
+        self._n_out = 0  # samples released so far (index of _held[0])
+        self._blk = np.empty(0)  # raw samples of the current (incomplete) block
+        self._levels: dict[int, tuple[float, float]] = {}  # block -> (median, MAD)
+        self._last = 0.0  # last released sample
+        self._last_small = (False, False)  # whether the last two released ones were small
+
+    @property
+    def held(self) -> int:
+        """Samples received but not yet released."""
+        return int(self._held.size)
+
+    @staticmethod
+    def _level(raw: np.ndarray) -> tuple[float, float]:
+        v = raw[::_SPIKE_LEVEL_STEP]
+        med = float(np.median(v))
+        return med, float(np.median(np.abs(v - med))) or 1e-30
+
+    def _add_raw(self, x: np.ndarray, final: bool) -> None:
+        """Levels of the blocks completed by ``x`` (and of a partial first block at the end)."""
+        first = (self._n_out + self._held.size - self._blk.size) // self.block
+        buf = np.concatenate([self._blk, x]) if self._blk.size else x
+        n_full = buf.size // self.block
+        for j in range(n_full):
+            self._levels[first + j] = self._level(buf[j * self.block : (j + 1) * self.block])
+        self._blk = buf[n_full * self.block :].copy()
+        if final and first + n_full == 0 and self._blk.size and 0 not in self._levels:
+            # a segment shorter than one block: its own level (none below 8 samples)
+            blk = self._blk
+            self._levels[0] = self._level(blk) if blk.size >= 8 else (0.0, math.inf)
+
+    def _is_small(self, i: int, v: float) -> bool:
+        lev = self._threshold_for(i) or (0.0, 1e-30)
+        return bool(abs(v - lev[0]) < (self.k / 3.0) * lev[1])
+
+    def _threshold_for(self, i: int) -> tuple[float, float] | None:
+        b = i // self.block
+        return self._levels.get(b - 1 if b >= 1 else 0)
+
+    def process(self, x: np.ndarray, *, final: bool = False) -> np.ndarray:
+        """Despiked samples released by this call (``final``: everything held, too)."""
+        x = np.asarray(x, dtype=np.float64)
+        self._add_raw(x, final)
+        work = np.concatenate([self._held, x]) if self._held.size else x.copy()
+        n0 = self._n_out
+        stop = work.size if final else max(0, work.size - self.HOLD)
+        if self._threshold_for(n0) is None:
+            stop = 0  # the first block's level is not known yet
+        tail = [self._is_small(n0 + i, float(work[i])) for i in range(max(0, stop - 2), stop)]
+        if stop and self.k > 0:
+            self._replace(work, n0, stop)
+        out = work[:stop].copy()
+        self._held = work[stop:].copy()
+        if stop:
+            self._last = float(out[-1])
+            # "small" of the samples as received (before replacement), as in one piece
+            self._last_small = tuple([*self._last_small, *tail][-2:])  # type: ignore[assignment]
+            self._n_out += stop
+            keep = self._n_out // self.block - 1  # the level of the next sample's block
+            for b in [b for b in self._levels if b < keep]:
+                del self._levels[b]
+        return out
+
+    def _replace(self, work: np.ndarray, n0: int, stop: int) -> None:
+        med = np.empty(work.size)
+        mad = np.empty(work.size)
+        for j in range(work.size):  # per block of the work span (few)
+            if j and (n0 + j) % self.block:
+                continue
+            e = min(work.size, j + self.block - (n0 + j) % self.block)
+            lev = self._threshold_for(n0 + j) or (float(np.median(work)), 1e300)
+            med[j:e], mad[j:e] = lev
+        dev = np.abs(work - med)
+        big = dev > self.k * mad
+        if not big[:stop].any():
+            return
+        small = dev < (self.k / 3.0) * mad
+        for i in np.flatnonzero(big[:stop]).tolist():
+            if not big[i] or n0 + i < 1:
+                continue  # replaced with the spike before / no left neighbour (segment start)
+            lefts = [bool(small[i - q]) if i >= q else self._last_small[2 + i - q] for q in (1, 2)]
+            if n0 + i < 2:
+                lefts[1] = True  # the segment starts one sample before
+            left = float(work[i - 1]) if i >= 1 else self._last
+            left_dev = float(dev[i - 1]) if i >= 1 else abs(self._last - float(med[i]))
+            for w in (1, 2):  # spike of width w starting at i
+                j = i + w
+                if j >= work.size:
+                    continue
+                right = bool(small[j] and (j + 1 >= work.size or small[j + 1]))
+                if not (right and all(lefts) and big[i:j].all()):
+                    continue
+                if float(dev[i:j].min()) < _SPIKE_NEIGHBOUR_RATIO * max(left_dev, float(dev[j])):
+                    break  # a steep wave, not an isolated spike
+                work[i:j] = np.interp(np.arange(i, j), [i - 1, j], [left, float(work[j])])
                 big[i:j] = False
-                n += w
+                self.n_spikes += w
                 break
-    return n
 
 
 def condition_stream(
@@ -204,10 +435,13 @@ def condition_stream(
     cfg: PickerConfig,
     *,
     instrument: InstrumentConfig,
+    despike: bool = True,
 ) -> list[Trace]:
     """Merged, gap-split, despiked raw segments (float64 counts) with quality flags.
 
     ``instrument`` gives the clip level (digitizer full scale times clip fraction).
+    ``despike=False`` leaves spikes in (the picker despikes as it goes, with the same
+    rule: :class:`Despiker`).
 
     One channel that cannot be merged (e.g. mixed sampling rates under one id) is
     logged and skipped; the others go on. Returns traces sorted by id and start.
@@ -215,34 +449,86 @@ def condition_stream(
     chmap = _channel_map(inventory)
     out: list[Trace] = []
     for sid in sorted({tr.id for tr in stream}):
-        sub = stream.select(id=sid).copy()
+        # float64 copies of the channel's traces (the input stream is never modified)
+        sub = Stream(
+            [
+                Trace(
+                    data=tr.data.astype(np.float64),  # a copy, masked arrays stay masked
+                    header={k: v for k, v in tr.stats.items() if k not in ("npts", "endtime")},
+                )
+                for tr in stream
+                if tr.id == sid
+            ]
+        )
         try:
-            for tr in sub:
-                if isinstance(tr.data, np.ma.MaskedArray):
-                    tr.data = tr.data.astype(np.float64)
-                else:
-                    tr.data = np.asarray(tr.data, dtype=np.float64)
             sub.merge(method=1, fill_value=None)
         except Exception as exc:  # ObsPy raises plain Exception for mixed rates
             log.warning("cannot merge %s: %s", sid, exc)
             continue
         info = chmap.get(sid)
-        kind = info.kind if info is not None else _kind_from_code(sid.split(".")[-1])
-        if info is None:
-            log.info("%s not in inventory; kind %s from channel code", sid, kind)
+        kind = channel_kind_of(info, sid)
         for tr in sub:
             for seg in _fill_and_split(tr, cfg.max_gap_s):
-                out.append(_flag(seg, kind, info, cfg, instrument.clip_level_counts))
+                out.append(
+                    _flag(seg, kind, info, cfg, instrument.clip_level_counts, despike)
+                )
     out.sort(key=lambda t: (t.id, t.stats.starttime))
     return out
 
 
+def window_segments(segments: list[Trace], start: UTCDateTime, end: UTCDateTime,
+                    cfg: PickerConfig) -> list[Trace]:
+    """Segments of :func:`condition_stream` cut to ``[start, end)``, flagged as
+    :func:`condition_stream` flags a window's own data.
+
+    A window's samples are those the feeds would deliver for it (the half-open rule,
+    :func:`seismo.model.half_open_range`; the data are views, not copies). Its clipped
+    samples and its "dead" flag (std and clipped share) are those of the window; the
+    despiking is that of the longer segment (its median and MAD: the same spikes unless
+    one lies near the threshold).
+    """
+    out: list[Trace] = []
+    for tr in segments:
+        st = tr.stats
+        fs = float(st.sampling_rate)
+        i0, i1 = half_open_range(st.starttime, fs, int(st.npts), start, end)
+        if i1 <= i0:
+            continue
+        meta = st.seismo
+        x = tr.data[i0:i1]
+        clip = np.asarray(meta["clipped_idx"])
+        clipped_idx = clip[(clip >= i0) & (clip < i1)] - i0 if clip.size else clip
+        std = float(np.std(x)) if x.size else 0.0
+        dead = bool(x.size < 2 or std < cfg.flat_std_counts or clipped_idx.size > 0.5 * x.size)
+        header = {
+            "network": st.network, "station": st.station, "location": st.location,
+            "channel": st.channel, "sampling_rate": fs, "starttime": st.starttime + i0 / fs,
+        }
+        cut = Trace(data=x, header=header)
+        cut.stats.seismo = {
+            **meta, "clipped_idx": clipped_idx, "n_clipped": int(clipped_idx.size), "dead": dead,
+        }
+        out.append(cut)
+    return out
+
+
 def _flag(
-    tr: Trace, kind: Any, info: ChannelInfo | None, cfg: PickerConfig, clip_level: float
+    tr: Trace,
+    kind: Any,
+    info: ChannelInfo | None,
+    cfg: PickerConfig,
+    clip_level: float,
+    despike: bool = True,
 ) -> Trace:
-    x = np.array(tr.data, dtype=np.float64)
-    clipped_idx = np.flatnonzero(np.abs(x) >= clip_level)
-    n_spikes = _despike(x, cfg.spike_mad)
+    x = tr.data  # float64, owned by this segment (condition_stream copied the input)
+    if isinstance(x, np.ma.MaskedArray) or x.dtype != np.float64 or not x.flags.c_contiguous:
+        x = np.array(x, dtype=np.float64)
+    bounds = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
+    if -clip_level < bounds[0] and bounds[1] < clip_level:
+        clipped_idx = np.zeros(0, dtype=np.int64)  # nothing near full scale (the usual case)
+    else:
+        clipped_idx = np.flatnonzero((x >= clip_level) | (x <= -clip_level))
+    n_spikes = _despike(x, cfg.spike_mad, float(tr.stats.sampling_rate)) if despike else 0
     std = float(np.std(x)) if x.size else 0.0
     dead = bool(x.size < 2 or std < cfg.flat_std_counts or clipped_idx.size > 0.5 * x.size)
     tr.data = x

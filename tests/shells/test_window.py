@@ -64,16 +64,33 @@ def _check_intensity(e, t) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_window_grid(settings) -> None:  # type: ignore[no-untyped-def]
+    # the unshifted grid (window_offset_s 0): windows on whole minutes
+    settings = settings.model_copy(update={
+        "pipeline": settings.pipeline.model_copy(update={"window_offset_s": 0.0})})
     w = window_for_run(settings, UTCDateTime("2026-01-15T03:03:50"))
     p = settings.pipeline
     assert float(w.end - w.start) == p.window_s
     assert w.data_end <= UTCDateTime("2026-01-15T03:03:50") - p.safety_margin_s
-    assert float(w.start.timestamp) % p.window_s == 0
+    assert (float(w.start.timestamp) - p.window_offset_s) % p.window_s == 0
     ws = windows_between(
         settings, UTCDateTime("2026-01-15T03:00:30"), UTCDateTime("2026-01-15T03:03:00")
     )
     assert [str(x.start)[11:19] for x in ws] == ["03:00:00", "03:01:00", "03:02:00"]
     assert Window.from_dict(w.to_dict()) == w
+
+
+def test_window_grid_offset_follows_the_minute_runs(settings) -> None:  # type: ignore[no-untyped-def]
+    """Shifted so that a run on the minute processes the window that has just become
+    complete: it ended postroll + margin before the run."""
+    p = settings.pipeline.model_copy(update={
+        "window_s": 60.0, "postroll_s": 20.0, "safety_margin_s": 5.0, "window_offset_s": 35.0})
+    s = settings.model_copy(update={"pipeline": p})
+    run = UTCDateTime("2026-01-15T03:04:00")
+    w = window_for_run(s, run)
+    assert w.end == run - 25 and w.data_end == run - 5
+    ws = windows_between(s, UTCDateTime("2026-01-15T03:00:30"),
+                         UTCDateTime("2026-01-15T03:03:00"))
+    assert [str(x.start)[11:19] for x in ws] == ["02:59:35", "03:00:35", "03:01:35", "03:02:35"]
 
 
 def test_event_inside_network(ctx, settings) -> None:  # type: ignore[no-untyped-def]

@@ -6,15 +6,20 @@ import math
 
 import numpy as np
 import pytest
+import scipy.signal
 
 from seismo.station.response import (
     WA_NOMINAL_GAIN,
-    bandpass_power,
-    cosine_prefilter,
-    inverse_velocity_response,
+    differentiator_sos,
+    motion_bandpass_sos,
+    velocity_sos,
     wood_anderson_paz,
     wood_anderson_response,
+    wood_anderson_sos,
 )
+
+FS = 100.0
+BAND = np.array([0.3, 1.0, 2.0, 5.0, 10.0])
 
 
 def test_wood_anderson_paz() -> None:
@@ -40,31 +45,42 @@ def test_wood_anderson_response_matches_obspy_paz() -> None:
     assert abs(wood_anderson_response([40.0])[0]) == pytest.approx(1.0, abs=2e-3)
 
 
-def test_cosine_prefilter_shape() -> None:
-    f = np.linspace(0.0, 50.0, 501)
-    c = cosine_prefilter(f, 0.5, 1.0, 20.0, 40.0)
-    assert np.all(c[f < 0.5] == 0.0) and np.all(c[f > 40.0] == 0.0)
-    assert np.all(c[(f >= 1.0) & (f <= 20.0)] == 1.0)
-    assert c[f == 30.0][0] == pytest.approx(0.5)
+def _freqz(sos: np.ndarray, f: np.ndarray) -> np.ndarray:
+    return scipy.signal.sosfreqz(sos, worN=f, fs=FS)[1]
 
 
-def test_bandpass_power_matches_zero_phase_butterworth() -> None:
-    """|B|² of one pass: 1/2 at the corners, ~1 in the pass band, small far outside."""
-    f = np.array([0.1, 1.0, 10.0, 49.0])
-    p = bandpass_power(np.append(f, 50.0), 0.1, 10.0)
-    assert p[0] == pytest.approx(0.5, rel=1e-3) and p[2] == pytest.approx(0.5, rel=1e-3)
-    assert p[1] == pytest.approx(1.0, abs=1e-3)
-    assert p[3] < 1e-3
-
-
-def test_inverse_velocity_response_is_cached_per_response(inventory) -> None:
-    resp = inventory.select(channel="HHZ")[0][0][0].response
-    a = inverse_velocity_response(resp, 1024, 100.0, (0.02, 0.04, 37.5, 45.0))
-    b = inverse_velocity_response(resp, 1024, 100.0, (0.02, 0.04, 37.5, 45.0))
-    assert a is b and not a.flags.writeable
-    f = np.fft.rfftfreq(1024, 0.01)
+@pytest.mark.parametrize("channel", ["HHZ", "HNZ"])
+def test_velocity_sos_inverts_the_full_response(inventory, channel) -> None:
+    """counts -> m/s: the causal filter times the StationXML response is ~1 in the band
+    (the 40 Hz pole of the broadband sensor costs ~1 % at 10 Hz), and the high-pass
+    (0.04 Hz) shows below it."""
+    resp = inventory.select(channel=channel)[0][0][0].response
+    sos = velocity_sos(resp, FS)
+    assert velocity_sos(resp, FS) is sos  # cached per response
     vel = resp.get_evalresp_response_for_frequencies(
-        f, output="VEL", hide_sensitivity_mismatch_warning=True
-    )
-    band = (f > 0.1) & (f < 30.0)  # pass band of the pre-filter, above the water level
-    assert np.allclose(a[band] * vel[band], 1.0, rtol=1e-9)
+        BAND, output="VEL", hide_sensitivity_mismatch_warning=True)
+    assert np.allclose(np.abs(_freqz(sos, BAND) * vel), 1.0, atol=0.015)
+    low = resp.get_evalresp_response_for_frequencies([0.02], output="VEL")
+    assert abs(_freqz(sos, np.array([0.02]))[0] * low[0]) < 0.3
+    # stable: every pole inside the unit circle
+    assert max(np.abs(np.roots(sec[3:])).max() for sec in sos) < 1.0
+
+
+def test_velocity_sos_flat_without_poles_and_zeros(inventory) -> None:
+    from obspy.core.inventory import InstrumentSensitivity, Response
+
+    flat = Response(instrument_sensitivity=InstrumentSensitivity(
+        value=1e9, frequency=1.0, input_units="M/S", output_units="COUNTS"))
+    sos = velocity_sos(flat, FS)
+    assert np.allclose(np.abs(_freqz(sos, BAND)) * 1e9, 1.0, atol=0.01)
+
+
+def test_wood_anderson_sos_and_differentiator() -> None:
+    """Velocity -> WA displacement within 1 % up to 10 Hz; d/dt within 0.5 %; the
+    PGA/PGV band-pass is -3 dB at its corners."""
+    wa = wood_anderson_response(BAND) / (2j * np.pi * BAND)
+    assert np.allclose(np.abs(_freqz(wood_anderson_sos(FS), BAND) / wa), 1.0, atol=0.01)
+    d = np.abs(_freqz(differentiator_sos(FS), BAND)) / (2 * np.pi * BAND)
+    assert np.allclose(d, 1.0, atol=0.005)
+    bp = np.abs(_freqz(motion_bandpass_sos(FS, 0.1, 10.0), np.array([0.1, 1.0, 10.0])))
+    assert bp == pytest.approx([2**-0.5, 1.0, 2**-0.5], abs=1e-3)

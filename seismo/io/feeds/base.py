@@ -20,7 +20,6 @@ Waveform samples are raw counts as delivered by the feed.
 from __future__ import annotations
 
 import logging
-import math
 import re
 import time
 from abc import ABC, abstractmethod
@@ -32,6 +31,7 @@ from obspy import Stream, Trace, UTCDateTime
 
 from seismo.config import mask_url
 from seismo.errors import DataError, FeedError, SeismoError
+from seismo.model import half_open_range
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,6 @@ _STA_RE = re.compile(r"^[A-Za-z0-9-]{1,5}$")
 _LOC_RE = re.compile(r"^[A-Za-z0-9*?-]{0,2}$|^\*$")
 _CHA_RE = re.compile(r"^[A-Za-z0-9*?]{1,3}$")
 
-#: Tolerance when deciding whether a sample lies inside a window, in samples.
-_EDGE_TOL = 1e-4
 
 
 def check_codes(network: str, station: str, location: str, channel: str) -> None:
@@ -69,14 +67,12 @@ def trim_half_open(stream: Stream, start: UTCDateTime, end: UTCDateTime) -> Stre
     """
     out = Stream()
     for tr in stream:
-        sr = float(tr.stats.sampling_rate)
-        if sr <= 0 or tr.stats.npts == 0:
-            continue
-        t0 = tr.stats.starttime
-        i0 = max(0, math.ceil((start - t0) * sr - _EDGE_TOL))
-        i1 = min(tr.stats.npts, math.ceil((end - t0) * sr - _EDGE_TOL))
+        i0, i1 = half_open_range(
+            tr.stats.starttime, float(tr.stats.sampling_rate), int(tr.stats.npts), start, end
+        )
         if i1 <= i0:
             continue
+        t0, sr = tr.stats.starttime, float(tr.stats.sampling_rate)
         header = {k: v for k, v in tr.stats.items() if k not in ("npts", "endtime")}
         header["starttime"] = t0 + i0 / sr
         out.append(Trace(data=np.array(tr.data[i0:i1]), header=header))

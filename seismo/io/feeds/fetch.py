@@ -88,6 +88,7 @@ def fetch_window(
     feed_url: str | None = None,
     stations: Iterable[str] | None = None,
     max_workers: int = 4,
+    open_feeds: dict[str, Feed | FeedError] | None = None,
 ) -> dict[str, FetchResult]:
     """Waveforms of ``[start, end)`` for each station, keyed ``"NET.STA"``.
 
@@ -100,6 +101,9 @@ def fetch_window(
         feed_url: if given, every station is fetched from this URL (overrides ignored).
         stations: ``NET.STA`` ids to fetch instead of the whole inventory.
         max_workers: parallel requests.
+        open_feeds: feeds opened by earlier calls, by URL, to use again (opened ones are
+            added); the caller closes them (:func:`close_feeds`). Without it, every feed
+            is opened for this call and closed at its end.
 
     Returns:
         One :class:`FetchResult` per station, in request order. Errors never raise;
@@ -110,7 +114,7 @@ def fetch_window(
     start, end = UTCDateTime(start), UTCDateTime(end)
     ids = _station_ids(inventory, stations)
     feeds_cfg = settings.feeds
-    feeds: dict[str, Feed | FeedError] = {}
+    feeds: dict[str, Feed | FeedError] = {} if open_feeds is None else open_feeds
     lock = threading.Lock()
 
     def get_feed(url: str) -> Feed:
@@ -201,9 +205,8 @@ def fetch_window(
                     spawn()  # the stuck worker no longer counts
         results = [done[sid] for sid in ids]
     finally:
-        for f in feeds.values():
-            if isinstance(f, Feed):
-                f.close()
+        if open_feeds is None:
+            close_feeds(feeds)
     n_err = sum(1 for r in results if r.error)
     n_data = sum(1 for r in results if r.n_samples)
     log.info(
@@ -215,6 +218,14 @@ def fetch_window(
         n_err,
     )
     return {r.station_id: r for r in results}
+
+
+def close_feeds(feeds: dict[str, Feed | FeedError]) -> None:
+    """Close every open feed of ``feeds`` (see ``fetch_window(open_feeds=...)``) and forget them."""
+    for f in feeds.values():
+        if isinstance(f, Feed):
+            f.close()
+    feeds.clear()
 
 
 def _split_id(station_id: str) -> tuple[str, str]:

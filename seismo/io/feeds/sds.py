@@ -2,7 +2,9 @@
 
 URL: ``sds:///absolute/path`` (the SDS root; layout in :mod:`seismo.io.sds`).
 The candidate day files come from the SDS naming convention and are read one
-by one with ``obspy.read(..., starttime, endtime)``, so a corrupt file is
+by one with ``obspy.read(..., starttime, endtime)`` (through
+:func:`seismo.io.mseed_span.read_span`, which hands ObsPy only the records of the
+span when the file has fixed-length records), so a corrupt file is
 reported by name (as a warning when other files of the request could be read,
 as DataError when none could) and never hides the good ones. A file larger than
 one day of the channel's band can fill (:func:`seismo.io.sds.max_day_file_bytes`)
@@ -19,7 +21,7 @@ from obspy.io.mseed import ObsPyMSEEDFilesizeTooSmallError
 
 from seismo.errors import DataError, FeedError
 from seismo.io.feeds.base import Feed
-from seismo.io.mseed import read_mseed
+from seismo.io.mseed_span import read_span
 from seismo.io.sds import DATA_TYPE, day_files, max_day_file_bytes
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,7 @@ class SDSFeed(Feed):
                 )
                 continue
             try:
-                st = read_mseed(str(path), starttime=start, endtime=end)
+                st = read_span(path, start, end)
             except ObsPyMSEEDFilesizeTooSmallError:
                 continue  # an empty day file just opened by the writer
             except Exception as exc:  # ObsPy raises many types for corrupt miniSEED

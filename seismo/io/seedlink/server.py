@@ -54,6 +54,8 @@ class SeedLinkServer:
         max_per_address: clients served at once from one IP address (same rule).
         idle_timeout_s: a client that has not completed a command line for this
             long (and is not receiving data) is disconnected (slowloris).
+        cache_blocks: records kept, in blocks of all stations (default: two minutes of
+            every station, at least 600 blocks).
 
     Abuse limits (design choices, docs/reliability.md): the defaults (512 in total,
     64 per address, 60 s idle) leave room for every acquisition client of a
@@ -83,6 +85,7 @@ class SeedLinkServer:
         max_connections: int = 512,
         max_per_address: int = 64,
         idle_timeout_s: float = 60.0,
+        cache_blocks: int | None = None,
     ) -> None:
         self.source = source
         self.station_latency = station_latency
@@ -125,7 +128,7 @@ class SeedLinkServer:
         self.down = False
         self._started_at = UTCDateTime(clock())
         self._cache: OrderedDict[tuple[str, str, int], list[bytes]] = OrderedDict()
-        self._cache_max = max(600, 120 * len(self.stations))
+        self._cache_max = cache_blocks or max(600, 120 * len(self.stations))
         self._cache_lock = threading.Lock()
         self._channels: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._listener: socket.socket | None = None

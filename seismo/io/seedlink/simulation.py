@@ -9,12 +9,12 @@ from obspy import Stream, UTCDateTime
 
 from seismo.inventory import load_inventory, stations
 from seismo.io.seedlink.server import SeedLinkServer
-from seismo.simulate import Simulator  # type: ignore[attr-defined]
+from seismo.simulate import Scenario, Simulator  # type: ignore[attr-defined]
 
 
 def serve_simulation(
     settings: Any,
-    scenario: str | None = None,
+    scenario: str | Scenario | None = None,
     reference: UTCDateTime | None = None,
     host: str | None = None,
     port: int | None = None,
@@ -24,6 +24,8 @@ def serve_simulation(
 ) -> SeedLinkServer:
     """Start a SeedLink server playing the built-in simulator; returns it running.
 
+    ``scenario``: a name in the scenario catalogue, a :class:`~seismo.simulate.Scenario`
+    (e.g. made up by a benchmark), or None (noise only).
     Stations come from the configured inventory; host/port default to
     ``[simulator] seedlink_host/seedlink_port``. Call ``serve_forever()`` (or
     ``stop()``) on the result.

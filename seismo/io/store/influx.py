@@ -199,9 +199,19 @@ class InfluxStore:
                 rejected.append((str(desc), str(exc)))
         return self._write_lines(lines, rejected)
 
-    def write_picks(self, picks: Iterable[Pick]) -> WriteReport:
-        """``picks`` measurement, one point per pick."""
-        return self._convert(picks, P.pick_point)
+    def write_picks(self, picks: Iterable[Pick], solution: str | None = None) -> WriteReport:
+        """``picks`` measurement, one point per pick (``solution``: the tag, e.g.
+        :data:`~seismo.io.store.points.STREAM_SOLUTION`)."""
+        return self._convert(picks, lambda p: P.pick_point(p, solution))
+
+    def write_heartbeat(self, host: str, time: UTCDateTime, **fields: Any) -> WriteReport:
+        """One ``stream_heartbeat`` point."""
+        return self._convert([fields], lambda f: P.heartbeat_point(host, time, f))
+
+    def last_heartbeat(self, since: UTCDateTime | None = None) -> dict[str, Any] | None:
+        """The newest ``stream_heartbeat`` row (``time`` in µs since epoch), or None."""
+        rows = self.query(Q.latest_heartbeat(since))
+        return rows[0] if rows else None
 
     def write_events(self, events: Iterable[Event], details: bool = True) -> WriteReport:
         """``events`` (one point per version) plus station magnitudes/intensities, site

@@ -49,17 +49,22 @@ SITE_INTENSITY = "site_intensity"
 STATION_HEALTH = "station_health"
 ALERTS = "alerts"
 STATION_STATUS = "station_status"
+STREAM_HEARTBEAT = "stream_heartbeat"
+#: Tag value marking points made by the real-time detector (``seismo stream``); points
+#: of the window pass (DAG, ``seismo detect``) carry no ``solution`` tag.
+STREAM_SOLUTION = "stream"
 
 #: Tag keys per measurement (everything else is a field).
 TAGS: dict[str, tuple[str, ...]] = {
-    PICKS: ("network", "station", "location", "channel", "phase", "kind"),
-    EVENTS: ("status",),
+    PICKS: ("network", "station", "location", "channel", "phase", "kind", "solution"),
+    EVENTS: ("status", "solution"),
     STATION_MAGNITUDES: ("network", "station", "channel"),
     STATION_INTENSITY: ("network", "station"),
     SITE_INTENSITY: ("site", "kind"),
     STATION_HEALTH: ("network", "station", "location", "channel", "status"),
     ALERTS: ("group", "channel", "status", "msg_type"),
     STATION_STATUS: ("network", "station"),
+    STREAM_HEARTBEAT: ("host",),
 }
 
 #: A field present in every point of the measurement (used by ``count``).
@@ -72,6 +77,7 @@ KEY_FIELD: dict[str, str] = {
     STATION_HEALTH: "status_code",
     ALERTS: "identifier",
     STATION_STATUS: "samples",
+    STREAM_HEARTBEAT: "uptime_s",
 }
 
 #: Health status -> numeric code (for plotting / thresholds).
@@ -234,12 +240,13 @@ def _f(x: float | None) -> float | None:
 
 
 # --------------------------------------------------------------------------- converters
-def pick_point(p: Pick) -> StorePoint:
-    """``picks``: one point per pick at the pick time."""
+def pick_point(p: Pick, solution: str | None = None) -> StorePoint:
+    """``picks``: one point per pick at the pick time (``solution``: the ``solution`` tag,
+    :data:`STREAM_SOLUTION` for the real-time detector; None: no tag)."""
     return make_point(
         PICKS,
         {"network": p.network, "station": p.station, "location": p.location,
-         "channel": p.channel, "phase": p.phase, "kind": p.kind},
+         "channel": p.channel, "phase": p.phase, "kind": p.kind, "solution": solution},
         {"pick_id": p.id, "uncertainty_s": _f(p.uncertainty_s), "snr": _f(p.snr),
          "amplitude": _f(p.amplitude), "polarity": p.polarity,
          "trigger_on_us": time_us(p.trigger_on) if p.trigger_on is not None else None,
@@ -260,11 +267,12 @@ def event_json(e: Event) -> tuple[str, str]:
 
 
 def event_point(e: Event) -> StorePoint:
-    """``events``: one point per event version at the origin time; status is a tag."""
+    """``events``: one point per event version at the origin time; status is a tag, and
+    ``solution`` (:data:`STREAM_SOLUTION`) for a version of the real-time detector."""
     jkey, jval = event_json(e)
     return make_point(
         EVENTS,
-        {"status": e.status},
+        {"status": e.status, "solution": STREAM_SOLUTION if e.solution == "stream" else None},
         {"event_id": e.id, "version": int(e.version), "latitude": _f(e.latitude),
          "longitude": _f(e.longitude), "depth_km": _f(e.depth_km),
          "magnitude": _f(e.magnitude), "magnitude_type": e.magnitude_type,
@@ -374,6 +382,11 @@ def station_status_point(r: StationResult, window_end: UTCDateTime) -> StorePoin
          "n_channels": len(r.channels), "n_picks": len(r.picks)},
         window_end,
     )
+
+
+def heartbeat_point(host: str, time: UTCDateTime, fields: Mapping[str, Any]) -> StorePoint:
+    """``stream_heartbeat``: one point per beat of ``seismo stream`` (tag ``host``)."""
+    return make_point(STREAM_HEARTBEAT, {"host": one_line(host) or "unknown"}, dict(fields), time)
 
 
 _ALERT_TAGS = TAGS[ALERTS]

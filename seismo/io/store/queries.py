@@ -103,6 +103,11 @@ def health(
     return select(P.STATION_HEALTH, conds)
 
 
+def latest_heartbeat(since: UTCDateTime | None = None) -> str:
+    """The newest ``stream_heartbeat`` point (at or after ``since`` when given)."""
+    return select(P.STREAM_HEARTBEAT, time_range(since, None)) + " ORDER BY time DESC LIMIT 1"
+
+
 def alert_records(event_id: str, since: UTCDateTime | None = None) -> str:
     """The ``alerts`` rows of one event, sent at or after ``since`` when given."""
     return select(P.ALERTS, [equals("event_id", event_id), *time_range(since, None)])

@@ -39,13 +39,14 @@ Picker defaults (``seismo.config.PickerConfig``), for a local urban network at 1
 
 from seismo.station.picker.kernels import classic_sta_lta, recursive_sta_lta
 from seismo.station.picker.onset import aic_onset, onset_uncertainty
-from seismo.station.picker.pick import pick_stream
+from seismo.station.picker.pick import pick_segments, pick_stream
 from seismo.station.picker.trigger import trigger_onsets
 
 __all__ = [
     "aic_onset",
     "classic_sta_lta",
     "onset_uncertainty",
+    "pick_segments",
     "pick_stream",
     "recursive_sta_lta",
     "trigger_onsets",

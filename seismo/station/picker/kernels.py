@@ -261,6 +261,37 @@ def _recursive_rows_loop(
     return finite
 
 
+def _sos_loop(sos: np.ndarray, x: np.ndarray) -> None:  # pragma: no cover - numba
+    """Second-order sections over ``x`` in place, zero initial state: the direct form II
+    transposed recursion of SciPy's ``sosfilt`` (``_sosfilt_float``), operation for
+    operation, so the results are the same floats."""
+    n_sections = sos.shape[0]
+    zi = np.zeros((n_sections, 2))
+    for n in range(x.size):
+        x_cur = x[n]
+        for s in range(n_sections):
+            x_new = sos[s, 0] * x_cur + zi[s, 0]
+            zi[s, 0] = sos[s, 1] * x_cur - sos[s, 4] * x_new + zi[s, 1]
+            zi[s, 1] = sos[s, 2] * x_cur - sos[s, 5] * x_new
+            x_cur = x_new
+        x[n] = x_cur
+
+
+def sosfilt_inplace(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``scipy.signal.sosfilt(sos, x)`` for a 1-D float64 ``x``, written into ``x``.
+
+    With numba, the compiled :func:`_sos_loop` (the same floats as SciPy, without its
+    per-call overhead, which dominates for the short snippets and windows of the
+    picker); without numba, SciPy itself.
+    """
+    jit = jit_kernels()
+    if jit is None or x.ndim != 1 or x.dtype != np.float64 or not x.flags.c_contiguous:
+        x[...] = scipy.signal.sosfilt(sos, x)
+        return x
+    jit["sos"](np.ascontiguousarray(sos, dtype=np.float64), x)
+    return x
+
+
 @functools.cache
 def jit_kernels() -> dict[str, Any] | None:
     """numba-compiled kernels, or None when numba is not importable (numpy fallback).
@@ -274,7 +305,9 @@ def jit_kernels() -> dict[str, Any] | None:
         log.info("numba not importable: STA/LTA kernels use the numpy implementation")
         return None
     kernels: dict[str, Any] = {}
-    for name, fn in (("classic", _classic_rows_loop), ("recursive", _recursive_rows_loop)):
+    for name, fn in (
+        ("classic", _classic_rows_loop), ("recursive", _recursive_rows_loop), ("sos", _sos_loop)
+    ):
         try:
             kernels[name] = numba.njit(cache=True, error_model="numpy", fastmath=False)(fn)
         except RuntimeError:  # no writable cache location: compile without disk cache
@@ -426,11 +459,39 @@ def recursive_bias(n: int, nsta: int, nlta: int) -> np.ndarray:
     ``bias_i = (1 - (1 - 1/nsta)^i) / (1 - (1 - 1/nlta)^i)`` (sum of the missing
     exponential weights; the recursion starts at sample 1). Dividing by it removes
     the false high ratio just after a (re)start.
+
+    Past ~38 x ``nlta`` samples both powers are below 2^-55 and the bias is exactly 1.0
+    in float64; only the head before that is evaluated (once per ``nsta``, ``nlta``).
     """
-    i = np.arange(n, dtype=np.float64)
+    head = _bias_head(nsta, nlta)
+    b = np.ones(n, dtype=np.float64)
+    k = min(n, head.size)
+    b[:k] = head[:k]
+    return b
+
+
+def debias_recursive(cft: np.ndarray, nsta: int, nlta: int) -> np.ndarray:
+    """``cft / recursive_bias(cft.size, nsta, nlta)`` for a 1-D ``cft``, in place (returned).
+
+    Only the head is divided: past it the bias is exactly 1.0, and ``x / 1.0 == x``.
+    """
+    head = _bias_head(nsta, nlta)
+    k = min(cft.size, head.size)
+    cft[:k] /= head[:k]
+    return cft
+
+
+@functools.lru_cache(maxsize=16)
+def _bias_head(nsta: int, nlta: int) -> np.ndarray:
+    """:func:`recursive_bias` up to where it becomes exactly 1.0 (read-only)."""
+    la, lb = math.log1p(-1.0 / nsta), math.log1p(-1.0 / nlta)
+    # (1 - 1/n)^i < 2^-55 for both terms: then 1 - power rounds to exactly 1.0
+    m = 1 + math.ceil(55.0 * math.log(2.0) / min(-la, -lb))
+    i = np.arange(m, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        b = -np.expm1(i * math.log1p(-1.0 / nsta)) / -np.expm1(i * math.log1p(-1.0 / nlta))
+        b = -np.expm1(i * la) / -np.expm1(i * lb)
     b[0] = 1.0
+    b.setflags(write=False)
     return b
 
 

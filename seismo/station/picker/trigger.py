@@ -1,13 +1,141 @@
 """Triggering: on/off intervals of an STA/LTA characteristic function (hysteresis,
-minimum/maximum length, dead time)."""
+minimum/maximum length, dead time).
+
+:class:`Trigger` is the one implementation. It keeps its state between calls, so a
+characteristic function fed in pieces (packet by packet, in real time) gives the
+same intervals as the whole function fed at once; :func:`trigger_onsets` is the
+whole-array form (feed once, then :meth:`Trigger.finish`).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from seismo.errors import PickerInputError
+
+_IDLE, _CANDIDATE, _ACTIVE, _SKIP = range(4)
+
+
+@dataclass
+class TriggerInterval:
+    """One accepted trigger: sample indices from the start of the function.
+
+    ``off`` is None while the trigger is still on (and shorter than ``max_len``).
+    """
+
+    on: int
+    off: int | None = None
+
+
+class Trigger:
+    """Stateful hysteresis trigger (the rules of :func:`trigger_onsets`).
+
+    :meth:`feed` takes the next samples of the characteristic function and returns
+    the triggers *accepted* in them (a trigger is accepted once it has lasted
+    ``min_len`` samples, before it ends); their ``off`` is filled in when it
+    becomes known (:attr:`TriggerInterval.off`). :meth:`finish` ends the data: a
+    trigger still on is closed at the last sample, one shorter than ``min_len``
+    is dropped.
+
+    Raises:
+        PickerInputError: ``off >= on``, negative lengths, ``max_len < min_len``.
+    """
+
+    def __init__(self, on: float, off: float, *, min_len: int, max_len: int, dead_time: int):
+        if not off < on:
+            raise PickerInputError(f"off ({off}) must be below on ({on})")
+        for name, val in (("min_len", min_len), ("max_len", max_len), ("dead_time", dead_time)):
+            if val < 0:
+                raise PickerInputError(f"{name} ({val}) must be >= 0")
+        if max_len < max(min_len, 1):
+            raise PickerInputError(
+                f"max_len ({max_len}) must be >= min_len ({min_len}) and >= 1"
+            )
+        self.on, self.off = float(on), float(off)
+        self.min_len, self.max_len, self.dead_time = int(min_len), int(max_len), int(dead_time)
+        self.n = 0  # samples consumed
+        self._mode = _IDLE
+        self._pos = 0  # no trigger may start before this index
+        self._start = -1  # index where the current trigger (or skipped one) started
+        self._current: TriggerInterval | None = None  # accepted, not yet ended
+        self._last_above = False  # cft[n - 1] > on
+
+    @property
+    def pending_on(self) -> int | None:
+        """Start of a trigger that may still be accepted (None: none pending)."""
+        return self._start if self._mode == _CANDIDATE else None
+
+    def feed(self, cft: Any) -> list[TriggerInterval]:
+        """Consume the next samples; return the triggers accepted in them."""
+        c = np.asarray(cft, dtype=np.float64)
+        if c.ndim != 1:
+            raise PickerInputError(f"cft must be 1-D, got {c.ndim}-D")
+        base, m = self.n, c.size
+        if m == 0:
+            return []
+        end = base + m
+        ons = np.flatnonzero(c > self.on) + base
+        offs = np.flatnonzero(c <= self.off) + base
+        out: list[TriggerInterval] = []
+
+        def first_off(at: int) -> int | None:
+            j = int(np.searchsorted(offs, at))
+            return int(offs[j]) if j < offs.size else None
+
+        while True:
+            if self._mode == _IDLE:
+                k = int(np.searchsorted(ons, max(self._pos, base)))
+                if k >= ons.size:
+                    break
+                i = int(ons[k])
+                above_before = self._last_above if i == base else bool(c[i - 1 - base] > self.on)
+                self._start = i
+                if i == self._pos and self._pos > 0 and above_before:
+                    self._mode = _SKIP  # inside a trigger that started during the dead time
+                else:
+                    self._mode = _CANDIDATE
+                continue
+            o = first_off(max(self._start, base))
+            if self._mode == _SKIP:
+                if o is None:
+                    break
+                self._pos, self._mode = o + 1, _IDLE
+                continue
+            if self._mode == _CANDIDATE:
+                if o is not None:
+                    if o - self._start < self.min_len:  # too short: dropped, no dead time
+                        self._pos, self._mode = o + 1, _IDLE
+                        continue
+                elif end - 1 - self._start < self.min_len:
+                    break  # undecided yet
+                self._current = TriggerInterval(self._start)
+                out.append(self._current)
+                self._mode = _ACTIVE
+                continue
+            # _ACTIVE: accepted, waiting for its end
+            cur = self._current
+            assert cur is not None
+            if o is None:
+                if cur.off is None and end - 1 >= cur.on + self.max_len:
+                    cur.off = cur.on + self.max_len
+                break
+            cur.off = min(o, cur.on + self.max_len)
+            self._pos = max(o + 1, cur.on + self.dead_time)
+            self._mode, self._current = _IDLE, None
+        self.n = end
+        self._last_above = bool(c[-1] > self.on)
+        return out
+
+    def finish(self) -> None:
+        """End of the data: close an accepted trigger at the last sample."""
+        cur = self._current
+        if cur is not None and cur.off is None:
+            cur.off = min(self.n - 1, cur.on + self.max_len)
+        self._current = None
+        self._mode = _IDLE
 
 
 def trigger_onsets(
@@ -33,45 +161,12 @@ def trigger_onsets(
     * a trigger still on at the end of ``cft`` is returned with ``i_off = len - 1``
       if it already lasted ``min_len``; otherwise dropped (undecided).
 
+    The whole-array form of :class:`Trigger`.
+
     Raises:
         PickerInputError: ``off >= on``, negative lengths, ``max_len < min_len``, cft not 1-D.
     """
-    c = np.asarray(cft, dtype=np.float64)
-    if c.ndim != 1:
-        raise PickerInputError(f"cft must be 1-D, got {c.ndim}-D")
-    if not off < on:
-        raise PickerInputError(f"off ({off}) must be below on ({on})")
-    for name, val in (("min_len", min_len), ("max_len", max_len), ("dead_time", dead_time)):
-        if val < 0:
-            raise PickerInputError(f"{name} ({val}) must be >= 0")
-    if max_len < max(min_len, 1):
-        raise PickerInputError(f"max_len ({max_len}) must be >= min_len ({min_len}) and >= 1")
-    n = c.size
-    ons = np.flatnonzero(c > on)
-    offs = np.flatnonzero(c <= off)
-    out: list[tuple[int, int]] = []
-    pos = 0
-    while True:
-        k = int(np.searchsorted(ons, pos))
-        if k >= ons.size:
-            break
-        i_on = int(ons[k])
-        j = int(np.searchsorted(offs, i_on))
-        if i_on == pos and pos > 0 and c[pos - 1] > on:
-            # landed inside a trigger that started during the dead time: skip all of it
-            if j >= offs.size:
-                break
-            pos = int(offs[j]) + 1
-            continue
-        is_open = j >= offs.size
-        i_end = n - 1 if is_open else int(offs[j])
-        length = i_end - i_on
-        if length < min_len:
-            if is_open:
-                break
-            pos = i_end + 1
-            continue
-        i_off = min(i_end, i_on + max_len)
-        out.append((i_on, i_off))
-        pos = max(i_end + 1, i_on + dead_time)
-    return out
+    trig = Trigger(on, off, min_len=min_len, max_len=max_len, dead_time=dead_time)
+    found = trig.feed(cft)
+    trig.finish()
+    return [(t.on, int(t.off if t.off is not None else t.on)) for t in found]

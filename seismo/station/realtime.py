@@ -1,0 +1,85 @@
+"""One station in real time: its picker and its amplitude peaks, fed record by record.
+
+:class:`StationState` bundles the two stateful station stages that the window path
+also runs (:class:`~seismo.station.picker.station.StationPicker`,
+:class:`~seismo.station.amplitudes.StationMotion`), with bounded memory: samples
+are kept for ``retention_s`` (picker) and per-second peaks for ``keep_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from obspy import Inventory, Trace, UTCDateTime
+
+from seismo.config import InstrumentConfig, IntensityConfig, PickerConfig
+from seismo.errors import SeismoError
+from seismo.model import AmplitudeSeries, Pick
+from seismo.station.amplitudes import StationMotion
+from seismo.station.picker.station import StationPicker
+from seismo.station.processing import channel_map
+
+log = logging.getLogger(__name__)
+
+
+class StationState:
+    """Picker and amplitude state of one station (module docstring)."""
+
+    def __init__(
+        self,
+        network: str,
+        station: str,
+        inventory: Inventory,
+        picker: PickerConfig,
+        intensity: IntensityConfig,
+        instrument: InstrumentConfig,
+        *,
+        retention_s: float = 120.0,
+        keep_s: float = 900.0,
+        lag_s: float = 10.0,
+        at: UTCDateTime | None = None,
+    ) -> None:
+        self.network, self.station = network, station
+        prefix = f"{network}.{station}."
+        chans = {k: v for k, v in channel_map(inventory).items() if k.startswith(prefix)}
+        self.picker = StationPicker(picker, instrument, chans, retention_s=retention_s,
+                                    lag_s=lag_s)
+        self.motion = StationMotion(network, station, inventory, intensity,
+                                    instrument=instrument, origin=UTCDateTime(0),
+                                    keep_s=keep_s, lag_s=lag_s, at=at)
+        self.newest: UTCDateTime | None = None
+        self._motion_errors: set[str] = set()
+
+    @property
+    def station_id(self) -> str:
+        return f"{self.network}.{self.station}"
+
+    def feed(self, tr: Trace) -> list[Pick]:
+        """One trace (e.g. a SeedLink record) of raw counts; the picks that became final."""
+        picks = self.picker.feed(tr)
+        try:
+            self.motion.feed(tr)
+        except SeismoError as exc:  # a bad response costs that channel's amplitudes only
+            if tr.id not in self._motion_errors:
+                self._motion_errors.add(tr.id)
+                log.warning("amplitudes of %s unavailable: %s", tr.id, exc)
+        end = tr.stats.endtime + tr.stats.delta
+        if self.newest is None or end > self.newest:
+            self.newest = end
+        return picks
+
+    def provisional(self) -> list[Pick]:
+        """Picks of the onsets not final yet (empty when none is pending)."""
+        return self.picker.provisional() if self.picker.pending else []
+
+    def series(self, start: UTCDateTime) -> AmplitudeSeries | None:
+        """Per-second peaks from ``start`` (floored to the second) to the newest complete
+        second; None when there is none."""
+        if self.newest is None:
+            return None
+        t0 = UTCDateTime(math.floor(float(start)))
+        n = math.floor(float(self.newest - t0))
+        if n <= 0:
+            return None
+        return self.motion.series(t0, n)

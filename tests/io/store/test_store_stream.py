@@ -1,0 +1,67 @@
+"""What ``seismo stream`` stores: the ``solution=stream`` tag, the heartbeat, and the
+health check that reports the stream down when the heartbeat stops (real influxd)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from obspy import UTCDateTime
+from store_factories import T0, make_event, make_pick
+
+from seismo.health.stream import check_stream, stream_status
+from seismo.io.store import InfluxStore
+
+pytestmark = pytest.mark.influx
+
+
+def test_stream_picks_and_events_carry_the_solution_tag(store: InfluxStore) -> None:
+    store.write_picks([make_pick("ST01")], "stream")
+    store.write_picks([make_pick("ST02")])  # the window pass: no tag
+    tagged = store.query("SELECT * FROM \"picks\" WHERE \"solution\" = 'stream'")
+    assert [r["station"] for r in tagged] == ["ST01"]
+    assert len(store.query_picks(T0 - 10, T0 + 10)) == 2
+    ev = dataclasses.replace(make_event("sz1", version=2), solution="stream")
+    dag = dataclasses.replace(make_event("sz1", version=3), solution="window")
+    store.write_events([ev, dag])
+    rows = store.query("SELECT * FROM \"events\"")
+    assert sorted(r.get("solution") or "" for r in rows) == ["", "stream"]
+    latest = store.query_events(T0 - 10, T0 + 10)
+    assert [(e.id, e.version, e.solution) for e in latest] == [("sz1", 3, "window")]
+    every = store.query_event_versions("sz1")
+    assert [(e.version, e.solution) for e in every] == [(2, "stream"), (3, "window")]
+
+
+class _Notices:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send_notice(self, group: str, subject: str, text: str, key: str) -> list[object]:
+        self.sent.append((group, key))
+        return []
+
+
+def test_heartbeat_and_stream_down(settings, store: InfluxStore) -> None:  # type: ignore[no-untyped-def]
+    now = UTCDateTime()
+    notices = _Notices()
+    store.write_picks([make_pick("ST01")])  # the database exists; no heartbeat yet
+    assert check_stream(settings, store, notices, now).up is False  # never seen
+    store.write_heartbeat("node-1", now - 25, uptime_s=100.0, stations_live=20)
+    store.write_heartbeat("node-1", now - 15, uptime_s=110.0, stations_live=19)
+    row = store.last_heartbeat(now - 3600)
+    assert row is not None and row["stations_live"] == 19 and row["host"] == "node-1"
+    up = check_stream(settings, store, notices, now)
+    assert up.up is True and up.last is not None and abs(up.last - (now - 15)) < 1e-3
+    later = now + settings.stream.heartbeat_down_s + 30  # the beats stopped
+    down = check_stream(settings, store, notices, later)
+    assert down.up is False and "down" in down.detail
+    again = check_stream(settings, store, notices, later + 60)
+    assert again.up is False
+    # one notice per outage (same key) to the engineers and to the on-call group
+    assert {g for g, _ in notices.sent} == {settings.health.notify_group, "oncall"}
+    keys = [k for _, k in notices.sent]
+    assert keys.count(keys[-1]) == 4 and keys[0].endswith("never")
+    off = settings.model_copy(update={"stream": settings.stream.model_copy(
+        update={"monitored": False})})
+    assert check_stream(off, store, notices, later).up is None
+    assert stream_status(now - 5, now, 60).up is True
