@@ -144,7 +144,7 @@ def run_obspy(root: Path, hours: int) -> dict:
     client = Client(str(root))
     t0 = UTCDateTime(START)
     trig = []
-    t = time.perf_counter()
+    t_start = time.perf_counter()
     for h in range(hours):
         a, b = t0 + 3600 * h - 30, t0 + 3600 * (h + 1)
         st = Stream()
@@ -153,7 +153,7 @@ def run_obspy(root: Path, hours: int) -> dict:
         for t in coincidence_triggers(st):
             if t >= t0 + 3600 * h:
                 trig.append(float(t.timestamp))
-    return {"wall_s": time.perf_counter() - t, "triggers": trig}
+    return {"wall_s": time.perf_counter() - t_start, "triggers": trig}
 
 
 def score(kind: str, found: list, true: list) -> dict:

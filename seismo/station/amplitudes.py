@@ -67,7 +67,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.signal
 from numpy.typing import NDArray
 from obspy import Inventory, Stream, Trace, UTCDateTime
 from obspy.core.inventory import Response
@@ -76,7 +75,7 @@ from seismo.config import InstrumentConfig, IntensityConfig
 from seismo.errors import DataError
 from seismo.inventory import channel_kind, usable_response
 from seismo.model import AmplitudeSeries, ChannelKind
-from seismo.station.processing import ChannelJoin
+from seismo.station.processing import ChannelJoin, SosState
 from seismo.station.response import (
     differentiator_sos,
     motion_bandpass_sos,
@@ -93,20 +92,6 @@ log = logging.getLogger(__name__)
 MS_BB_BAND_HZ = (1.0 / 60.0, 1.0 / 3.0)
 
 
-class _Sos:
-    """A causal sos filter with carried state (steady state of the first sample)."""
-
-    def __init__(self, sos: NDArray) -> None:
-        self.sos = np.array(sos)
-        self.zi: NDArray | None = None
-
-    def __call__(self, x: NDArray) -> NDArray:
-        if self.zi is None:
-            self.zi = scipy.signal.sosfilt_zi(self.sos) * float(x[0])
-        y, self.zi = scipy.signal.sosfilt(self.sos, x, zi=self.zi)
-        return np.asarray(y)
-
-
 class ChannelMotion:
     """Counts of one gap-free piece of a channel -> ``vel``, ``acc`` (band-passed),
     ``vel_raw``, ``acc_raw`` (unfiltered), and (``want_wa``) ``wa`` and (``want_lp``)
@@ -121,12 +106,12 @@ class ChannelMotion:
         pre_filt: tuple[float, float, float, float] | None,
         want_lp: bool = False,
     ) -> None:
-        self.to_vel = _Sos(velocity_sos(response, fs, pre_filt))
-        self.band = _Sos(motion_bandpass_sos(fs, cfg.freqmin, cfg.freqmax))
-        self.diff = _Sos(differentiator_sos(fs))
-        self.diff_raw = _Sos(differentiator_sos(fs))
-        self.wa = _Sos(wood_anderson_sos(fs)) if want_wa else None
-        self.lp = _Sos(motion_bandpass_sos(fs, *MS_BB_BAND_HZ)) if want_lp else None
+        self.to_vel = SosState(velocity_sos(response, fs, pre_filt))
+        self.band = SosState(motion_bandpass_sos(fs, cfg.freqmin, cfg.freqmax))
+        self.diff = SosState(differentiator_sos(fs))
+        self.diff_raw = SosState(differentiator_sos(fs))
+        self.wa = SosState(wood_anderson_sos(fs)) if want_wa else None
+        self.lp = SosState(motion_bandpass_sos(fs, *MS_BB_BAND_HZ)) if want_lp else None
 
     def process(self, counts: NDArray) -> dict[str, NDArray]:
         v = self.to_vel(np.asarray(counts, dtype=np.float64))

@@ -184,6 +184,34 @@ def bandpass(
     return sosfilt_inplace(sos, y)
 
 
+@functools.lru_cache(maxsize=64)
+def _unit_zi(sos_bytes: bytes, n_sections: int) -> np.ndarray:
+    """``scipy.signal.sosfilt_zi`` of a filter (read-only; it depends only on the
+    coefficients, and solving for it costs more than filtering a second of data)."""
+    sos = np.frombuffer(sos_bytes, dtype=np.float64).reshape(n_sections, 6)
+    zi = scipy.signal.sosfilt_zi(sos)
+    zi.setflags(write=False)
+    return zi
+
+
+class SosState:
+    """A causal second-order-section filter fed in pieces, state carried: it starts in
+    the steady state of a constant input equal to the first sample
+    (``scipy.signal.sosfilt_zi``), so no start-up step from a DC offset."""
+
+    def __init__(self, sos: np.ndarray) -> None:
+        self.sos = np.array(sos, dtype=np.float64)
+        self.zi: np.ndarray | None = None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if x.size == 0:
+            return np.empty(0)
+        if self.zi is None:
+            self.zi = _unit_zi(self.sos.tobytes(), self.sos.shape[0]) * float(x[0])
+        y, self.zi = scipy.signal.sosfilt(self.sos, x, zi=self.zi)
+        return np.asarray(y)
+
+
 class CausalBandpass:
     """The causal :func:`bandpass` of a segment fed in pieces (state carried).
 
@@ -199,16 +227,14 @@ class CausalBandpass:
             raise DataError(
                 f"band {band.freqmin}-{band.freqmax} Hz impossible at sampling rate {fs} Hz"
             )
-        self.sos = _butter_sos(band.corners, band.freqmin / nyq, fmax / nyq).copy()
-        self._zi: np.ndarray | None = None
+        self._filter = SosState(_butter_sos(band.corners, band.freqmin / nyq, fmax / nyq))
+
+    @property
+    def sos(self) -> np.ndarray:
+        return self._filter.sos
 
     def process(self, x: np.ndarray) -> np.ndarray:
-        if x.size == 0:
-            return np.empty(0)
-        if self._zi is None:
-            self._zi = scipy.signal.sosfilt_zi(self.sos) * float(x[0])
-        y, self._zi = scipy.signal.sosfilt(self.sos, x, zi=self._zi)
-        return np.asarray(y)
+        return self._filter(x)
 
 
 def interpolate_gap(last: float, nxt: float, n: int) -> np.ndarray:
@@ -352,8 +378,12 @@ class Despiker:
         first = (self._n_out + self._held.size - self._blk.size) // self.block
         buf = np.concatenate([self._blk, x]) if self._blk.size else x
         n_full = buf.size // self.block
-        for j in range(n_full):
-            self._levels[first + j] = self._level(buf[j * self.block : (j + 1) * self.block])
+        if n_full:  # every completed block at once: :meth:`_level` row by row
+            v = buf[: n_full * self.block].reshape(n_full, self.block)[:, ::_SPIKE_LEVEL_STEP]
+            med = np.median(v, axis=1)
+            mad = np.median(np.abs(v - med[:, None]), axis=1)
+            for j, (m, d) in enumerate(zip(med.tolist(), mad.tolist(), strict=True)):
+                self._levels[first + j] = (m, d or 1e-30)
         self._blk = buf[n_full * self.block :].copy()
         if final and first + n_full == 0 and self._blk.size and 0 not in self._levels:
             # a segment shorter than one block: its own level (none below 8 samples)
@@ -395,9 +425,8 @@ class Despiker:
     def _replace(self, work: np.ndarray, n0: int, stop: int) -> None:
         med = np.empty(work.size)
         mad = np.empty(work.size)
-        for j in range(work.size):  # per block of the work span (few)
-            if j and (n0 + j) % self.block:
-                continue
+        j1 = (-n0) % self.block  # first block start in the work span
+        for j in [0, *range(j1 or self.block, work.size, self.block)]:  # per block (few)
             e = min(work.size, j + self.block - (n0 + j) % self.block)
             lev = self._threshold_for(n0 + j) or (float(np.median(work)), 1e300)
             med[j:e], mad[j:e] = lev

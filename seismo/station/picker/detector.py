@@ -83,6 +83,17 @@ def _finite(x: np.ndarray) -> np.ndarray:
     return y
 
 
+@functools.lru_cache(maxsize=32)
+def _bias_head(nsta: int, nlta: int) -> np.ndarray:
+    """The start-up bias of samples ``0 .. _BIAS_SPAN * nlta - 1`` (read-only, cached)."""
+    i = np.arange(_BIAS_SPAN * nlta, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = -np.expm1(i * math.log1p(-1.0 / nsta)) / -np.expm1(i * math.log1p(-1.0 / nlta))
+    b[0] = 1.0
+    b.setflags(write=False)
+    return b
+
+
 class RecursiveStaLta:
     """Bias-corrected recursive STA/LTA of one segment, fed in pieces (module docstring)."""
 
@@ -99,14 +110,7 @@ class RecursiveStaLta:
         span = _BIAS_SPAN * self.nlta
         if i0 >= span:
             return None
-        i = np.arange(i0, min(i0 + m, span), dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            b = -np.expm1(i * math.log1p(-1.0 / self.nsta)) / -np.expm1(
-                i * math.log1p(-1.0 / self.nlta)
-            )
-        if i0 == 0:
-            b[0] = 1.0
-        return b
+        return _bias_head(self.nsta, self.nlta)[i0 : min(i0 + m, span)]
 
     def process(self, x: Any) -> np.ndarray:
         """The characteristic function of the next samples ``x`` (filtered trace)."""
