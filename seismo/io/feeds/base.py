@@ -24,7 +24,6 @@ import re
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
-from types import TracebackType
 
 import numpy as np
 from obspy import Stream, Trace, UTCDateTime
@@ -207,12 +206,7 @@ class Feed(ABC):
     def __enter__(self) -> Feed:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
