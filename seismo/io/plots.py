@@ -38,7 +38,8 @@ DPI = 110
 COAST_GRID_POINTS = 300
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib.pyplot on the non-interactive Agg backend (files only, no display)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -121,7 +122,8 @@ def draw_coastline(ax: Any, extent: tuple[float, float, float, float]) -> bool:
     return True
 
 
-def _geo_axes(ax: Any, extent: tuple[float, float, float, float]) -> None:
+def geo_axes(ax: Any, extent: tuple[float, float, float, float], *, grid: bool = True) -> None:
+    """Longitude/latitude axes over ``extent`` (lat0, lat1, lon0, lon1), true to scale."""
     la0, la1, lo0, lo1 = extent
     ax.set_xlim(lo0, lo1)
     ax.set_ylim(la0, la1)
@@ -129,14 +131,16 @@ def _geo_axes(ax: Any, extent: tuple[float, float, float, float]) -> None:
     ax.set_aspect(1.0 / max(math.cos(math.radians((la0 + la1) / 2.0)), 0.05))
     ax.set_xlabel("longitude (deg)")
     ax.set_ylabel("latitude (deg)")
-    ax.grid(True, color="white", linewidth=0.5, alpha=0.7)
+    if grid:
+        ax.grid(True, color="white", linewidth=0.5, alpha=0.7)
 
 
-def _save(fig: Any, path: Path) -> Path:
+def save_figure(fig: Any, path: Path) -> Path:
+    """Write ``fig`` as a PNG (creating the directory), close it and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return path
 
 
@@ -162,7 +166,7 @@ def plot_record_section(
     """
     if not traces:
         raise DataError(f"event {event.id}: no waveform to draw in the record section")
-    plt = _pyplot()
+    plt = pyplot()
     ordered = sorted(traces, key=lambda t: t.distance_km)
     dists = np.array([t.distance_km for t in ordered])
     dmin, dmax = float(dists.min()), float(dists.max())
@@ -201,7 +205,7 @@ def plot_record_section(
                  fontsize=10)
     ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
     ax.grid(True, alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_event_map(
@@ -212,13 +216,13 @@ def plot_event_map(
     Stations with an observed intensity are coloured by GB/T 17742-2020 degree
     (colour bar); the others are open triangles.
     """
-    plt = _pyplot()
+    plt = pyplot()
     lats = [s.latitude for s in stations] + [event.latitude]
     lons = [s.longitude for s in stations] + [event.longitude]
     extent = map_extent(lats, lons, margin_deg)
     fig, ax = plt.subplots(figsize=(8, 7))
     draw_coastline(ax, extent)
-    _geo_axes(ax, extent)
+    geo_axes(ax, extent)
     ax.scatter([s.longitude for s in stations], [s.latitude for s in stations], marker="^",
                s=60, facecolors="none", edgecolors="#333333", zorder=3, label="station")
     obs = event.station_intensities
@@ -242,7 +246,7 @@ def plot_event_map(
     ax.set_title(f"{event.id}{mag} ({event.status}): stations, observed intensity",
                  fontsize=10)
     ax.legend(loc="lower left", fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------- bulletin figures
@@ -251,13 +255,13 @@ def plot_events_map(
     margin_deg: float = 0.1,
 ) -> Path:
     """Map of the stations and the epicentres (size by ML, colour by depth, km)."""
-    plt = _pyplot()
+    plt = pyplot()
     lats = [s.latitude for s in stations] + [e.latitude for e in events]
     lons = [s.longitude for s in stations] + [e.longitude for e in events]
     extent = map_extent(lats, lons, margin_deg)
     fig, ax = plt.subplots(figsize=(8, 7))
     draw_coastline(ax, extent)
-    _geo_axes(ax, extent)
+    geo_axes(ax, extent)
     ax.scatter([s.longitude for s in stations], [s.latitude for s in stations], marker="^",
                s=50, c="#333333", zorder=3, label="station")
     if events:
@@ -269,14 +273,14 @@ def plot_events_map(
         fig.colorbar(sc, ax=ax, shrink=0.7, label="depth (km)")
     ax.set_title(title, fontsize=10)
     ax.legend(loc="lower left", fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_magnitude_time(
     events: Sequence[Event], start: UTCDateTime, end: UTCDateTime, path: Path, title: str
 ) -> Path:
     """ML against origin time (hours after ``start``); events without ML at the bottom."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 3.5))
     hours = float(end - start) / 3600.0
     with_ml = [e for e in events if e.magnitude is not None]
@@ -298,7 +302,7 @@ def plot_magnitude_time(
         ax.legend(loc="upper right", fontsize=8)
     else:
         ax.text(0.5, 0.5, "no events", transform=ax.transAxes, ha="center", va="center")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_availability(
@@ -307,7 +311,7 @@ def plot_availability(
 ) -> Path:
     """Horizontal bars: availability (%) per station: green >= ``warn_pct``, orange >=
     ``fail_pct``, else red (defaults: the ``[health]`` availability thresholds)."""
-    plt = _pyplot()
+    plt = pyplot()
     ids = sorted(availability)
     fig, ax = plt.subplots(figsize=(8, max(3.0, 0.28 * len(ids) + 1.5)))
     vals = [availability[i] for i in ids]
@@ -323,4 +327,4 @@ def plot_availability(
     ax.grid(True, axis="x", alpha=0.3)
     if not ids:
         ax.text(50, 0, "no station status stored", ha="center", va="center")
-    return _save(fig, path)
+    return save_figure(fig, path)

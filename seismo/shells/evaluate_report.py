@@ -11,26 +11,16 @@ from __future__ import annotations
 
 import html
 import json
-import math
 from pathlib import Path
 from typing import Any
 
-from seismo.io.plots import DPI, draw_coastline, map_extent
+from seismo.io.plots import draw_coastline, geo_axes, map_extent, pyplot, save_figure
 from seismo.shells.scoring import Evaluation, StationXY
-
-
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def plot_map(ev: Evaluation, stations: list[StationXY], path: Path) -> Path:
     """Map of hits, misses and extras around the stations (PNG)."""
-    plt = _plt()
+    plt = pyplot()
     e = ev.events
     pts = [(s.latitude, s.longitude) for s in stations]
     pts += [(m["latitude"], m["longitude"]) for m in e["matched"]]
@@ -41,12 +31,7 @@ def plot_map(ev: Evaluation, stations: list[StationXY], path: Path) -> Path:
     extent = map_extent([p[0] for p in pts], [p[1] for p in pts], 0.05)
     fig, ax = plt.subplots(figsize=(8, 7))
     draw_coastline(ax, extent)
-    la0, la1, lo0, lo1 = extent
-    ax.set_xlim(lo0, lo1)
-    ax.set_ylim(la0, la1)
-    ax.set_aspect(1.0 / max(math.cos(math.radians((la0 + la1) / 2.0)), 0.05))
-    ax.set_xlabel("longitude (deg)")
-    ax.set_ylabel("latitude (deg)")
+    geo_axes(ax, extent, grid=False)
     ax.scatter([s.longitude for s in stations], [s.latitude for s in stations], marker="^",
                s=60, c="#333333", zorder=5, label="station")
     for s in stations:
@@ -79,15 +64,12 @@ def plot_map(ev: Evaluation, stations: list[StationXY], path: Path) -> Path:
     title = ev.label + (f" ({far} extra(s) > 100 km outside, not shown)" if far else "")
     ax.set_title(title, fontsize=9)
     ax.legend(loc="lower left", fontsize=8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_recall(ev: Evaluation, path: Path) -> Path:
     """Recall per magnitude bin (bars) with found/total labels (PNG)."""
-    plt = _plt()
+    plt = pyplot()
     bins = ev.events["recall_by_magnitude"]
     labels = list(bins)
     vals = [bins[k]["found"] / bins[k]["total"] if bins[k]["total"] else 0.0 for k in labels]
@@ -101,10 +83,7 @@ def plot_recall(ev: Evaluation, path: Path) -> Path:
     ax.set_xlabel("reference magnitude")
     ax.set_ylabel("recall")
     ax.set_title(ev.label, fontsize=9)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:

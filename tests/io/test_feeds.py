@@ -13,7 +13,7 @@ from obspy import Stream, Trace, UTCDateTime
 from seismo.config import Settings, mask_url
 from seismo.errors import DataError, FeedError
 from seismo.io.feeds import fetch_window, open_feed
-from seismo.io.feeds.base import check_codes, trim_half_open
+from seismo.io.feeds.base import ChannelRequest, check_codes, trim_half_open
 from seismo.io.seedlink import SeedLinkServer
 
 T_NOW = UTCDateTime(2026, 3, 1, 12, 0, 0)
@@ -156,7 +156,7 @@ def test_sds_corrupt_file_is_named_and_others_still_read(tmp_path: Path) -> None
     raw[0:4096] = np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8).tobytes()
     bad.write_bytes(bytes(raw))
     feed = open_feed(f"sds://{tmp_path}", retries=0)
-    data = feed.fetch("SZ", "BBB", "*", "*", t0, t0 + 60)
+    data = feed.fetch(ChannelRequest("SZ", "BBB", "*", "*", t0, t0 + 60))
     assert "HHN" not in {tr.stats.channel for tr in data.stream}
     assert len(data.stream) == 5
     assert len(data.warnings) == 1 and str(bad) in data.warnings[0]

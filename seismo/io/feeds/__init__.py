@@ -4,11 +4,12 @@
 window from every station in parallel, each from its configured feed.
 """
 
-from seismo.io.feeds.base import Feed, FeedData
+from seismo.io.feeds.base import ChannelRequest, Feed, FeedData
 from seismo.io.feeds.factory import feed_url_for, open_feed
 from seismo.io.feeds.fetch import FetchResult, fetch_window
 
 __all__ = [
+    "ChannelRequest",
     "Feed",
     "FeedData",
     "FetchResult",

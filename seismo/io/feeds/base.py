@@ -23,8 +23,7 @@ import logging
 import re
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from types import TracebackType
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from obspy import Stream, Trace, UTCDateTime
@@ -87,6 +86,26 @@ def tidy(stream: Stream) -> Stream:
     return stream
 
 
+@dataclass(frozen=True)
+class ChannelRequest:
+    """What a feed is asked for: channels of one station over ``[start, end)``.
+
+    ``location``/``channel`` may be globs (``*``, ``?``).
+    """
+
+    network: str
+    station: str
+    location: str
+    channel: str
+    start: UTCDateTime
+    end: UTCDateTime
+
+    @property
+    def station_id(self) -> str:
+        """``NET.STA``."""
+        return f"{self.network}.{self.station}"
+
+
 @dataclass
 class FeedData:
     """What one request returned: the stream and non-fatal problems (e.g. a corrupt file)."""
@@ -137,32 +156,25 @@ class Feed(ABC):
             FeedError: bad codes, or the feed failed on every attempt.
             DataError: the feed answered with unusable data (e.g. only corrupt files).
         """
-        data = self.fetch(network, station, location, channel, start, end)
+        data = self.fetch(ChannelRequest(network, station, location, channel, start, end))
         for w in data.warnings:
             log.warning("%s.%s from %s: %s", network, station, self.url, w)
         return data.stream
 
-    def fetch(
-        self,
-        network: str,
-        station: str,
-        location: str,
-        channel: str,
-        start: UTCDateTime,
-        end: UTCDateTime,
-    ) -> FeedData:
+    def fetch(self, request: ChannelRequest) -> FeedData:
         """Like :meth:`get_waveforms`, but also returns the non-fatal problems met."""
-        check_codes(network, station, location, channel)
-        sid = f"{network}.{station}"
-        start, end = UTCDateTime(start), UTCDateTime(end)
+        check_codes(request.network, request.station, request.location, request.channel)
+        sid = request.station_id
+        start, end = UTCDateTime(request.start), UTCDateTime(request.end)
         if not end > start:
             raise FeedError(f"empty window for {sid}: end {end} is not after start {start}", sid)
+        request = replace(request, start=start, end=end)
         attempts = self.retries + 1
         cause: Exception | None = None
         for attempt in range(1, attempts + 1):
             warnings: list[str] = []
             try:
-                raw = self._request(network, station, location, channel, start, end, warnings)
+                raw = self._request(request, warnings)
             except DataError:
                 raise
             except SeismoError as exc:
@@ -172,7 +184,8 @@ class Feed(ABC):
             except Exception as exc:  # every other backend failure is a (transient) feed failure
                 cause = exc
             else:
-                sel = raw.select(location=location or "", channel=channel) if raw else raw
+                loc, cha = request.location or "", request.channel
+                sel = raw.select(location=loc, channel=cha) if raw else raw
                 stream = tidy(trim_half_open(sel, start, end))
                 return FeedData(stream=stream, warnings=warnings)
             log.info(
@@ -193,12 +206,7 @@ class Feed(ABC):
     def __enter__(self) -> Feed:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -206,16 +214,7 @@ class Feed(ABC):
 
     # ------------------------------------------------------------------ backend
     @abstractmethod
-    def _request(
-        self,
-        network: str,
-        station: str,
-        location: str,
-        channel: str,
-        start: UTCDateTime,
-        end: UTCDateTime,
-        warnings: list[str],
-    ) -> Stream:
+    def _request(self, req: ChannelRequest, warnings: list[str]) -> Stream:
         """Fetch raw data covering ``[start, end)`` (may exceed it; the base trims).
 
         Raise any exception for a transient failure (it is retried), DataError for

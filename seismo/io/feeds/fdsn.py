@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import io
 
-from obspy import Stream, UTCDateTime
+from obspy import Stream
 
 from seismo.errors import FeedError
-from seismo.io.feeds.base import Feed
+from seismo.io.feeds.base import ChannelRequest, Feed
 from seismo.io.mseed import read_mseed
 
 
@@ -50,22 +50,14 @@ class FDSNFeed(Feed):
         except Exception as exc:  # ObsPy raises ValueError for a bad URL
             raise FeedError(f"cannot use FDSN URL {self.url}: {exc}") from None
 
-    def _request(
-        self,
-        network: str,
-        station: str,
-        location: str,
-        channel: str,
-        start: UTCDateTime,
-        end: UTCDateTime,
-        warnings: list[str],
-    ) -> Stream:
+    def _request(self, req: ChannelRequest, warnings: list[str]) -> Stream:
         from obspy.clients.fdsn.header import FDSNNoDataException
 
         raw = io.BytesIO()
         try:  # the raw answer only; decoded below under the miniSEED lock (seismo.io.mseed)
             self._client.get_waveforms(
-                network, station, location, channel, start, end, filename=raw
+                req.network, req.station, req.location, req.channel, req.start, req.end,
+                filename=raw,
             )
         except FDSNNoDataException:
             return Stream()

@@ -27,7 +27,7 @@ from obspy import Stream, UTCDateTime
 from seismo.config import mask_url
 from seismo.errors import FeedError, SeismoError
 from seismo.inventory import stations as inv_stations
-from seismo.io.feeds.base import Feed
+from seismo.io.feeds.base import ChannelRequest, Feed
 from seismo.io.feeds.factory import feed_url_for, open_feed
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def fetch_window(
         res = FetchResult(station_id=sid, feed_url=mask_url(url), stream=None)
         try:
             net, sta = _split_id(sid)
-            data = get_feed(url).fetch(net, sta, "*", "*", start, end)
+            data = get_feed(url).fetch(ChannelRequest(net, sta, "*", "*", start, end))
         except SeismoError as exc:
             res.error = str(exc)
         except Exception as exc:  # a bug in a backend must not stop the others

@@ -16,11 +16,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from obspy import Stream, UTCDateTime
+from obspy import Stream
 from obspy.io.mseed import ObsPyMSEEDFilesizeTooSmallError
 
 from seismo.errors import DataError, FeedError
-from seismo.io.feeds.base import Feed
+from seismo.io.feeds.base import ChannelRequest, Feed
 from seismo.io.mseed_span import read_span
 from seismo.io.sds import DATA_TYPE, day_files, max_day_file_bytes
 
@@ -41,17 +41,11 @@ class SDSFeed(Feed):
             raise FeedError(f"SDS root {self.root} (feed {self.url}) is not a directory")
         self.sds_type = sds_type
 
-    def _request(
-        self,
-        network: str,
-        station: str,
-        location: str,
-        channel: str,
-        start: UTCDateTime,
-        end: UTCDateTime,
-        warnings: list[str],
-    ) -> Stream:
-        paths = day_files(self.root, network, station, location, channel, start, end, self.sds_type)
+    def _request(self, req: ChannelRequest, warnings: list[str]) -> Stream:
+        paths = day_files(
+            self.root, req.network, req.station, req.location, req.channel,
+            req.start, req.end, self.sds_type,
+        )
         out = Stream()
         bad: list[str] = []
         n_read = 0
@@ -70,7 +64,7 @@ class SDSFeed(Feed):
                 )
                 continue
             try:
-                st = read_span(path, start, end)
+                st = read_span(path, req.start, req.end)
             except ObsPyMSEEDFilesizeTooSmallError:
                 continue  # an empty day file just opened by the writer
             except Exception as exc:  # ObsPy raises many types for corrupt miniSEED
@@ -79,6 +73,6 @@ class SDSFeed(Feed):
             n_read += 1
             out += st
         if bad and n_read == 0:
-            raise DataError(f"station {network}.{station}: " + "; ".join(bad))
+            raise DataError(f"station {req.station_id}: " + "; ".join(bad))
         warnings.extend(bad)
-        return out.select(network=network, station=station)
+        return out.select(network=req.network, station=req.station)

@@ -9,10 +9,10 @@ data) must finish within ``timeout_s``.
 
 from __future__ import annotations
 
-from obspy import Stream, UTCDateTime
+from obspy import Stream
 
 from seismo.errors import FeedError
-from seismo.io.feeds.base import Feed
+from seismo.io.feeds.base import ChannelRequest, Feed
 from seismo.io.seedlink.client import (
     DEFAULT_PORT,
     SeedLinkClient,
@@ -37,19 +37,11 @@ class SeedLinkFeed(Feed):
         self.port = int(port)
         self.client = SeedLinkClient(host, self.port, timeout_s=self.timeout_s)
 
-    def _request(
-        self,
-        network: str,
-        station: str,
-        location: str,
-        channel: str,
-        start: UTCDateTime,
-        end: UTCDateTime,
-        warnings: list[str],
-    ) -> Stream:
+    def _request(self, req: ChannelRequest, warnings: list[str]) -> Stream:
         # '*' globs become SeedLink '?' wildcards; the base class selects exactly.
-        req = StationRequest(network, station, (selector_for(location, channel),))
-        records = self.client.fetch_records([req], start, end)
+        selector = selector_for(req.location, req.channel)
+        wanted = StationRequest(req.network, req.station, (selector,))
+        records = self.client.fetch_records([wanted], req.start, req.end)
         st, problems = records_to_stream(records)
         warnings.extend(problems)
         return st

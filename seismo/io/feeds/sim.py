@@ -16,7 +16,7 @@ from typing import Any
 from obspy import Stream, UTCDateTime
 
 from seismo.errors import FeedError
-from seismo.io.feeds.base import Feed
+from seismo.io.feeds.base import ChannelRequest, Feed
 from seismo.simulate import Simulator
 
 
@@ -54,24 +54,16 @@ class SimFeed(Feed):
             )
         return self._sim
 
-    def _request(
-        self,
-        network: str,
-        station: str,
-        location: str,
-        channel: str,
-        start: UTCDateTime,
-        end: UTCDateTime,
-        warnings: list[str],
-    ) -> Stream:
+    def _request(self, req: ChannelRequest, warnings: list[str]) -> Stream:
         with self._lock:  # the simulator is not assumed to be thread-safe
             sim = self._simulator()
             # A live feed cannot deliver what the simulated station has not sent yet
             # ("late" faults, and the future).
-            until = sim.available_until(f"{network}.{station}", UTCDateTime())
-            if until <= start:
+            until = sim.available_until(req.station_id, UTCDateTime())
+            if until <= req.start:
                 return Stream()
             st: Stream = sim.waveforms(
-                network, station, start, min(end, until), location=location or "", channel=channel
+                req.network, req.station, req.start, min(req.end, until),
+                location=req.location or "", channel=req.channel,
             )
         return st

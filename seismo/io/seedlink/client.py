@@ -54,7 +54,6 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from obspy import Stream, UTCDateTime
@@ -67,7 +66,6 @@ from seismo.io.seedlink.records import (
     HEADER_LEN,
     INFO_SIGNATURE,
     PACKET_LEN,
-    RECLEN,
     SEQ_MOD,
     command_time,
     record_station,
@@ -754,24 +752,6 @@ class RecordStream:
     def __enter__(self) -> RecordStream:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-__all__ = [
-    "DEFAULT_PORT",
-    "RECLEN",
-    "Backoff",
-    "Position",
-    "Record",
-    "RecordStream",
-    "SeedLinkClient",
-    "StationRequest",
-    "records_to_stream",
-    "selector_for",
-]

@@ -11,7 +11,6 @@ import time
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from types import TracebackType
 
 import numpy as np
 from obspy import Stream, Trace, UTCDateTime
@@ -204,12 +203,7 @@ class SeedLinkServer:
     def __enter__(self) -> SeedLinkServer:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     @property
