@@ -440,7 +440,7 @@ class StreamService:
         if state is None:
             return
         try:
-            st = rec.stream()
+            st = rec.stream(copy=False)  # StationState.feed does not modify traces
         except FeedError as exc:
             log.warning("%s", exc)
             return

@@ -88,6 +88,8 @@ from seismo.station.series import series_window as series_window  # re-exported
 log = logging.getLogger(__name__)
 
 
+#: Old steps are dropped once this many more are past ``keep_s`` (a batch, not per record).
+_PRUNE_EVERY_STEPS = 30
 #: Ms_BB pass band (Hz): periods 3-60 s (IASPEI 2013 standard, Bormann & Dewey 2014 [3P]).
 MS_BB_BAND_HZ = (1.0 / 60.0, 1.0 / 3.0)
 
@@ -218,6 +220,7 @@ class StationMotion:
         self.lag_s = float(lag_s)
         self.sensors: dict[tuple[str, str], _Sensor] = {}
         self.newest: UTCDateTime | None = None
+        self._pruned_to = -(2**62)  # steps before this are dropped (:meth:`_prune`)
         self._build(inventory, at)
 
     # ------------------------------------------------------------------ set-up
@@ -379,6 +382,9 @@ class StationMotion:
         if self.keep_s is None or self.newest is None:
             return
         first = math.floor((self.newest - self.keep_s - self.origin) / self.step_s)
+        if first < self._pruned_to + _PRUNE_EVERY_STEPS:
+            return  # amortised: steps are dropped in batches, not at every record
+        self._pruned_to = first
         for sensor in self.sensors.values():
             for peaks in (sensor.wa["N"], sensor.wa["E"], sensor.pga, sensor.pgv,
                           sensor.pga_h, sensor.pgv_h, sensor.lp_z):

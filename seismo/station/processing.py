@@ -208,8 +208,12 @@ class SosState:
             return np.empty(0)
         if self.zi is None:
             self.zi = _unit_zi(self.sos.tobytes(), self.sos.shape[0]) * float(x[0])
-        y, self.zi = scipy.signal.sosfilt(self.sos, x, zi=self.zi)
-        return np.asarray(y)
+        # the same floats as scipy.signal.sosfilt (compiled when numba is there); imported
+        # here because the picker package imports this module
+        from seismo.station.picker.kernels import sosfilt_state
+
+        y, self.zi = sosfilt_state(self.sos, x, self.zi)
+        return y
 
 
 class CausalBandpass:

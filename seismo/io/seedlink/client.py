@@ -169,8 +169,11 @@ class Record:
     def channel(self) -> str:
         return record_stream_id(self.payload)[1]
 
-    def stream(self) -> Stream:
-        """The record as an ObsPy Stream (counts), parsed with ``obspy.read``.
+    def stream(self, *, copy: bool = True) -> Stream:
+        """The record as an ObsPy Stream (counts), parsed with ``obspy.read`` once.
+
+        ``copy=False`` returns the parsed stream itself, for a caller that does not
+        modify it (saves a deep copy per record in real time).
 
         Raises:
             FeedError: the record cannot be parsed (the message names it).
@@ -184,12 +187,12 @@ class Record:
                     f"{type(exc).__name__}: {exc}",
                     self.station_id,
                 ) from None
-        return self._stream.copy()
+        return self._stream.copy() if copy else self._stream
 
     @property
     def end_time(self) -> UTCDateTime | None:
         """Time just after the last sample of the record (None if it has no samples)."""
-        st = self.stream()
+        st = self.stream(copy=False)
         if not len(st):
             return None
         return max(tr.stats.endtime + tr.stats.delta for tr in st)

@@ -261,12 +261,12 @@ def _recursive_rows_loop(
     return finite
 
 
-def _sos_loop(sos: np.ndarray, x: np.ndarray) -> None:  # pragma: no cover - numba
-    """Second-order sections over ``x`` in place, zero initial state: the direct form II
-    transposed recursion of SciPy's ``sosfilt`` (``_sosfilt_float``), operation for
-    operation, so the results are the same floats."""
+def _sos_loop(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:  # pragma: no cover
+    """Second-order sections over ``x`` in place from the state ``zi`` (updated in place
+    to the final state): the direct form II transposed recursion of SciPy's ``sosfilt``
+    (``_sosfilt_float``), operation for operation, so the results are the same floats.
+    Compiled by numba (:func:`jit_kernels`)."""
     n_sections = sos.shape[0]
-    zi = np.zeros((n_sections, 2))
     for n in range(x.size):
         x_cur = x[n]
         for s in range(n_sections):
@@ -288,8 +288,26 @@ def sosfilt_inplace(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
     if jit is None or x.ndim != 1 or x.dtype != np.float64 or not x.flags.c_contiguous:
         x[...] = scipy.signal.sosfilt(sos, x)
         return x
-    jit["sos"](np.ascontiguousarray(sos, dtype=np.float64), x)
+    sos = np.ascontiguousarray(sos, dtype=np.float64)
+    jit["sos"](sos, x, np.zeros((sos.shape[0], 2)))
     return x
+
+
+def sosfilt_state(
+    sos: np.ndarray, x: np.ndarray, zi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``scipy.signal.sosfilt(sos, x, zi=zi)`` for a 1-D ``x``: (output, final state),
+    ``x`` and ``zi`` untouched. Compiled as :func:`sosfilt_inplace`: a filter fed record
+    by record (``seismo stream``) makes thousands of short calls, where SciPy's per-call
+    checks cost more than the filtering."""
+    jit = jit_kernels()
+    if jit is None or x.ndim != 1:
+        y, zf = scipy.signal.sosfilt(sos, x, zi=zi)
+        return np.asarray(y), np.asarray(zf)
+    y = np.array(x, dtype=np.float64)
+    zf = np.array(zi, dtype=np.float64)
+    jit["sos"](np.ascontiguousarray(sos, dtype=np.float64), y, zf)
+    return y, zf
 
 
 @functools.cache
