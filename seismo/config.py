@@ -466,7 +466,9 @@ class PipelineConfig(_Model):
     )
     event_id_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,15}$")] = "seismo"
     chunk_s: Annotated[float, Field(ge=10, le=86400)] = Field(
-        3600.0, description="seismo detect reads this much data at once (s, <= one day)"
+        1800.0, description="seismo detect reads this much data at once (s, <= one day); a "
+        "worker holds its stations' raw data for one chunk (design choice: 30 min keeps 24 h "
+        "of 20 stations under 1 GB with 2 workers, benchmarks/README.md)"
     )
     # Event identity (seismo.event.identity, docs/reliability.md): a new solution is
     # the same event as a known one when both its origin time and its epicentre are
