@@ -347,6 +347,25 @@ def _info(
     )
 
 
+def _cap_alert(
+    header: Header, infos: tuple[CapInfo, ...], *, incidents: str | None = None
+) -> CapAlert:
+    """The CAP alert element of ``header`` with ``infos`` (restriction only when the
+    scope is Restricted, CAP 1.2 section 3.2.1)."""
+    return CapAlert(
+        identifier=header.identifier,
+        sender=header.sender,
+        sent=header.sent,
+        status=header.status,
+        msg_type=header.msg_type,
+        scope=header.scope,
+        restriction=header.restriction if header.scope == "Restricted" else None,
+        references=header.references,
+        incidents=incidents,
+        infos=infos,
+    )
+
+
 def _prefix(header: Header) -> str:
     tags = []
     if header.status != "Actual":
@@ -398,18 +417,7 @@ def build_event_message(
         for k in kinds
         for lang in ("zh", "en")
     )
-    alert = CapAlert(
-        identifier=header.identifier,
-        sender=header.sender,
-        sent=header.sent,
-        status=header.status,
-        msg_type=header.msg_type,
-        scope=header.scope,
-        restriction=header.restriction if header.scope == "Restricted" else None,
-        references=header.references,
-        incidents=event.id.replace(" ", "_").replace(",", "_"),
-        infos=infos,
-    )
+    alert = _cap_alert(header, infos, incidents=event.id.replace(" ", "_").replace(",", "_"))
     head_en = infos[1].headline
     return Built(
         alert, to_xml(alert), f"{_prefix(header)}{head_en}", _sms(event, decision, kind, header)
@@ -480,15 +488,5 @@ def build_notice_message(subject: str, text: str, header: Header, area_desc: str
         sender_name=header.sender_name,
         areas=(CapArea(area_desc or "seismic network"),),
     )
-    alert = CapAlert(
-        identifier=header.identifier,
-        sender=header.sender,
-        sent=header.sent,
-        status=header.status,
-        msg_type=header.msg_type,
-        scope=header.scope,
-        restriction=header.restriction if header.scope == "Restricted" else None,
-        references=header.references,
-        infos=(info,),
-    )
+    alert = _cap_alert(header, (info,))
     return Built(alert, to_xml(alert), f"{_prefix(header)}{subject}", f"{_prefix(header)}{text}")
