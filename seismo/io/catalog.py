@@ -98,7 +98,7 @@ def _time(val: Any, key: str, where: str) -> UTCDateTime:
         val = val["__utc__"]
     try:
         return UTCDateTime(str(val))
-    except Exception:
+    except (TypeError, ValueError):  # what UTCDateTime raises for a string it cannot read
         raise DataError(f"{where}: {key} is not an ISO 8601 time: {val!r}") from None
 
 

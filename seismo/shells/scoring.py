@@ -181,73 +181,15 @@ def score_events(
         b = bins.setdefault(_bin_label(r.magnitude, rules.magnitude_bin), [0, 0])
         b[1] += 1
         b[0] += i in hit_r
-    # extras and their classification
     extras = [j for j in range(len(detected)) if j not in hit_d]
-    probably_real: dict[int, CatalogEvent] = {}  # extra index -> its template detection
-    if templates:
-        own = {k for k, _ in match_events(templates, reference, rules, stations)}
-        rest = [t for k, t in enumerate(templates) if k not in own]
-        sub = [detected[j] for j in extras]
-        probably_real = {extras[j]: rest[k] for k, j in match_events(rest, sub, rules, stations)}
-    extra_rows = []
-    for j in extras:
-        d = detected[j]
-        outside = distance_outside_km(d.latitude, d.longitude, stations)
-        sta = sorted({p.station_id for p in d.picks})
-        n_p = sum(p.phase.upper().startswith("P") for p in d.picks)
-        n_s = sum(p.phase.upper().startswith("S") for p in d.picks)
-        kind = "probably real (template)" if j in probably_real else "unexplained"
-        tmpl = probably_real.get(j)
-        extra_rows.append(
-            {
-                **_event_fields(d),
-                "outside_network_km": round(outside, 1),
-                "phantom": outside > rules.phantom_outside_km,
-                "class": kind,
-                "template_magnitude": None if tmpl is None else tmpl.magnitude,
-                "n_stations": len(sta),
-                "n_p": n_p,
-                "n_s": n_s,
-                "stations": sta,
-                "picks": [_pick_summary(p) for p in sorted(d.picks, key=lambda p: p.time)],
-            }
-        )
-    # errors of the matched events
-    epi, dep, ot, dmag = [], [], [], []
-    matched_rows = []
-    for i, j in pairs:
-        r, d = reference[i], detected[j]
-        e = float(distance_km(r.latitude, r.longitude, d.latitude, d.longitude))
-        epi.append(e)
-        dz = None
-        if r.depth_km is not None and d.depth_km is not None and not d.depth_fixed:
-            dz = d.depth_km - r.depth_km
-            dep.append(dz)
-        ot.append(float(d.time - r.time))
-        dm = None
-        if r.magnitude is not None and d.magnitude is not None:
-            dm = d.magnitude - r.magnitude
-            dmag.append(dm)
-        matched_rows.append(
-            {
-                "reference_time": str(r.time),
-                "reference_magnitude": r.magnitude,
-                "reference_latitude": r.latitude,
-                "reference_longitude": r.longitude,
-                **_event_fields(d),
-                "epicentral_error_km": round(e, 2),
-                "depth_error_km": None if dz is None else round(dz, 2),
-                "origin_time_error_s": round(float(d.time - r.time), 3),
-                "magnitude_difference": None if dm is None else round(dm, 2),
-                "n_stations": len({p.station_id for p in d.picks}),
-            }
-        )
+    extra_rows, n_probably_real = _extra_rows(reference, detected, extras, rules, stations,
+                                              templates)
+    errors, matched_rows = _matched_rows(reference, detected, pairs)
     missed = [
         {"time": str(r.time), "latitude": r.latitude, "longitude": r.longitude,
          "depth_km": r.depth_km, "magnitude": r.magnitude}
         for i, r in enumerate(reference) if i not in hit_r
     ]
-    n_unexplained = sum(1 for x in extra_rows if x["class"] == "unexplained")
     dm_tmpl = [
         float(x["magnitude"]) - float(x["template_magnitude"])  # type: ignore[arg-type]
         for x in extra_rows
@@ -264,21 +206,23 @@ def score_events(
             k: {"found": v[0], "total": v[1]} for k, v in sorted(bins.items())
         },
         "n_extra": len(extras),
-        "n_extra_probably_real": len(probably_real),
-        "n_extra_unexplained": n_unexplained,
+        "n_extra_probably_real": n_probably_real,
+        "n_extra_unexplained": sum(1 for x in extra_rows if x["class"] == "unexplained"),
         "n_phantom": sum(1 for x in extra_rows if x["phantom"]),
         "n_far": sum(1 for o in all_outside if o > rules.phantom_outside_km),
         "n_depth_zero": sum(
             1 for d in detected if d.depth_km == 0.0 and not d.depth_fixed
         ),
         "n_depth_fixed": sum(1 for d in detected if d.depth_fixed),
-        "epicentral_error_km": _stats(epi),
-        "depth_error_km": _signed_stats(dep),
-        "origin_time_error_s": _signed_stats(ot),
+        "epicentral_error_km": _stats(errors["epi"]),
+        "depth_error_km": _signed_stats(errors["dep"]),
+        "origin_time_error_s": _signed_stats(errors["ot"]),
         "magnitude_difference": {
             "types": f"{dtype} - {rtype}",
-            **_signed_stats(dmag),
-            "n_over_limit": sum(1 for x in dmag if abs(x) > rules.max_magnitude_error),
+            **_signed_stats(errors["dmag"]),
+            "n_over_limit": sum(
+                1 for x in errors["dmag"] if abs(x) > rules.max_magnitude_error
+            ),
         },
         # diagnostic only: template magnitudes are relative (template M + log amplitude ratio)
         "extras_magnitude_vs_templates": {
@@ -290,6 +234,85 @@ def score_events(
         "missed": missed,
         "extras": extra_rows,
     }
+
+
+def _extra_rows(
+    reference: Sequence[CatalogEvent],
+    detected: Sequence[CatalogEvent],
+    extras: list[int],
+    rules: MatchRules,
+    stations: Sequence[StationXY],
+    templates: Sequence[CatalogEvent] | None,
+) -> tuple[list[dict[str, Any]], int]:
+    """One row per detected event without a reference match, classified "probably real
+    (template)" when a template detection not in the reference matches it, else
+    "unexplained"; and the number of probably real ones."""
+    probably_real: dict[int, CatalogEvent] = {}  # extra index -> its template detection
+    if templates:
+        own = {k for k, _ in match_events(templates, reference, rules, stations)}
+        rest = [t for k, t in enumerate(templates) if k not in own]
+        sub = [detected[j] for j in extras]
+        probably_real = {extras[j]: rest[k] for k, j in match_events(rest, sub, rules, stations)}
+    rows = []
+    for j in extras:
+        d = detected[j]
+        outside = distance_outside_km(d.latitude, d.longitude, stations)
+        sta = sorted({p.station_id for p in d.picks})
+        tmpl = probably_real.get(j)
+        rows.append(
+            {
+                **_event_fields(d),
+                "outside_network_km": round(outside, 1),
+                "phantom": outside > rules.phantom_outside_km,
+                "class": "probably real (template)" if j in probably_real else "unexplained",
+                "template_magnitude": None if tmpl is None else tmpl.magnitude,
+                "n_stations": len(sta),
+                "n_p": sum(p.phase.upper().startswith("P") for p in d.picks),
+                "n_s": sum(p.phase.upper().startswith("S") for p in d.picks),
+                "stations": sta,
+                "picks": [_pick_summary(p) for p in sorted(d.picks, key=lambda p: p.time)],
+            }
+        )
+    return rows, len(probably_real)
+
+
+def _matched_rows(
+    reference: Sequence[CatalogEvent],
+    detected: Sequence[CatalogEvent],
+    pairs: Sequence[tuple[int, int]],
+) -> tuple[dict[str, list[float]], list[dict[str, Any]]]:
+    """Errors of the matched events (epicentre, depth unless fixed, origin time,
+    magnitude) and one row per pair."""
+    errors: dict[str, list[float]] = {"epi": [], "dep": [], "ot": [], "dmag": []}
+    rows = []
+    for i, j in pairs:
+        r, d = reference[i], detected[j]
+        e = float(distance_km(r.latitude, r.longitude, d.latitude, d.longitude))
+        errors["epi"].append(e)
+        dz = None
+        if r.depth_km is not None and d.depth_km is not None and not d.depth_fixed:
+            dz = d.depth_km - r.depth_km
+            errors["dep"].append(dz)
+        errors["ot"].append(float(d.time - r.time))
+        dm = None
+        if r.magnitude is not None and d.magnitude is not None:
+            dm = d.magnitude - r.magnitude
+            errors["dmag"].append(dm)
+        rows.append(
+            {
+                "reference_time": str(r.time),
+                "reference_magnitude": r.magnitude,
+                "reference_latitude": r.latitude,
+                "reference_longitude": r.longitude,
+                **_event_fields(d),
+                "epicentral_error_km": round(e, 2),
+                "depth_error_km": None if dz is None else round(dz, 2),
+                "origin_time_error_s": round(float(d.time - r.time), 3),
+                "magnitude_difference": None if dm is None else round(dm, 2),
+                "n_stations": len({p.station_id for p in d.picks}),
+            }
+        )
+    return errors, rows
 
 
 def score_picks(

@@ -113,97 +113,10 @@ def fetch_window(
         raise FeedError(f"max_workers ({max_workers}) must be at least 1")
     start, end = UTCDateTime(start), UTCDateTime(end)
     ids = _station_ids(inventory, stations)
-    feeds_cfg = settings.feeds
     feeds: dict[str, Feed | FeedError] = {} if open_feeds is None else open_feeds
-    lock = threading.Lock()
-
-    def get_feed(url: str) -> Feed:
-        with lock:
-            if url not in feeds:
-                try:
-                    feeds[url] = open_feed(
-                        url,
-                        settings=settings,
-                        inventory=inventory,
-                        timeout_s=feeds_cfg.timeout_s,
-                        retries=feeds_cfg.retries,
-                        retry_delay_s=feeds_cfg.retry_delay_s,
-                    )
-                except FeedError as exc:
-                    feeds[url] = exc
-            got = feeds[url]
-        if isinstance(got, FeedError):
-            raise got
-        return got
-
-    def one(sid: str) -> FetchResult:
-        url = feed_url or feed_url_for(settings, sid)
-        t0 = time.monotonic()
-        res = FetchResult(station_id=sid, feed_url=mask_url(url), stream=None)
-        try:
-            net, sta = _split_id(sid)
-            data = get_feed(url).fetch(ChannelRequest(net, sta, "*", "*", start, end))
-        except SeismoError as exc:
-            res.error = str(exc)
-        except Exception as exc:  # a bug in a backend must not stop the others
-            log.exception("unexpected failure fetching %s from %s", sid, res.feed_url)
-            res.error = f"station {sid}: unexpected {type(exc).__name__}: {exc}"
-        else:
-            res.stream = data.stream
-            res.warnings = list(data.warnings)
-            for tr in data.stream:
-                res.channel_samples[tr.id] = res.channel_samples.get(tr.id, 0) + tr.stats.npts
-            res.n_samples = sum(res.channel_samples.values())
-        res.elapsed_s = time.monotonic() - t0
-        if res.error:
-            log.warning("fetch %s [%s - %s) failed: %s", sid, start, end, res.error)
-        for w in res.warnings:
-            log.warning("fetch %s: %s", sid, w)
-        return res
-
-    budget = station_budget_s(feeds_cfg)
-    todo: queue.SimpleQueue[str] = queue.SimpleQueue()
-    for sid in ids:
-        todo.put(sid)
-    done: dict[str, FetchResult] = {}
-    started: dict[str, float] = {}
-    cond = threading.Condition()
-
-    def worker() -> None:
-        while True:
-            try:
-                sid = todo.get_nowait()
-            except queue.Empty:
-                return
-            with cond:
-                started[sid] = time.monotonic()
-            res = one(sid)
-            with cond:
-                done.setdefault(sid, res)  # a timed-out station keeps its timeout result
-                cond.notify_all()
-
-    def spawn() -> None:
-        threading.Thread(target=worker, name="fetch", daemon=True).start()
-
+    job = _WindowFetch(settings, inventory, start, end, feed_url, feeds)
     try:
-        for _ in range(min(max_workers, len(ids))):
-            spawn()
-        with cond:
-            while len(done) < len(ids):
-                cond.wait(timeout=0.05)
-                now = time.monotonic()
-                for sid, t0 in list(started.items()):
-                    if sid in done or now - t0 <= budget:
-                        continue
-                    url = mask_url(feed_url or feed_url_for(settings, sid))
-                    msg = (f"station {sid}: no answer from {url} within {budget:g} s "
-                           f"(feeds.timeout_s {feeds_cfg.timeout_s:g} s x "
-                           f"{feeds_cfg.retries + 1} attempt(s)); abandoned")
-                    log.error("fetch %s [%s - %s): %s", sid, start, end, msg)
-                    done[sid] = FetchResult(station_id=sid, feed_url=url, stream=None,
-                                            error=msg, elapsed_s=now - t0)
-                    spawn()  # the stuck worker no longer counts
-        results = [done[sid] for sid in ids]
+        results = job.run(ids, max_workers)
     finally:
         if open_feeds is None:
             close_feeds(feeds)
@@ -218,6 +131,125 @@ def fetch_window(
         n_err,
     )
     return {r.station_id: r for r in results}
+
+
+class _WindowFetch:
+    """One :func:`fetch_window` call: the feeds it opens (shared by its threads), one
+    station's request, and the worker threads with each station's deadline."""
+
+    def __init__(
+        self,
+        settings: Any,
+        inventory: Any,
+        start: UTCDateTime,
+        end: UTCDateTime,
+        feed_url: str | None,
+        feeds: dict[str, Feed | FeedError],
+    ) -> None:
+        self.settings, self.inventory = settings, inventory
+        self.start, self.end = start, end
+        self.feed_url = feed_url
+        self.feeds = feeds
+        self.cfg = settings.feeds
+        self._lock = threading.Lock()
+
+    def url_of(self, sid: str) -> str:
+        return self.feed_url or feed_url_for(self.settings, sid)
+
+    def feed(self, url: str) -> Feed:
+        """The open feed of ``url`` (opened once per call; an opening error is kept)."""
+        with self._lock:
+            if url not in self.feeds:
+                try:
+                    self.feeds[url] = open_feed(
+                        url,
+                        settings=self.settings,
+                        inventory=self.inventory,
+                        timeout_s=self.cfg.timeout_s,
+                        retries=self.cfg.retries,
+                        retry_delay_s=self.cfg.retry_delay_s,
+                    )
+                except FeedError as exc:
+                    self.feeds[url] = exc
+            got = self.feeds[url]
+        if isinstance(got, FeedError):
+            raise got
+        return got
+
+    def one(self, sid: str) -> FetchResult:
+        """Fetch one station; every error becomes the result's ``error``."""
+        url = self.url_of(sid)
+        t0 = time.monotonic()
+        res = FetchResult(station_id=sid, feed_url=mask_url(url), stream=None)
+        try:
+            net, sta = _split_id(sid)
+            data = self.feed(url).fetch(ChannelRequest(net, sta, "*", "*", self.start, self.end))
+        except SeismoError as exc:
+            res.error = str(exc)
+        except Exception as exc:  # a bug in a backend must not stop the others
+            log.exception("unexpected failure fetching %s from %s", sid, res.feed_url)
+            res.error = f"station {sid}: unexpected {type(exc).__name__}: {exc}"
+        else:
+            res.stream = data.stream
+            res.warnings = list(data.warnings)
+            for tr in data.stream:
+                res.channel_samples[tr.id] = res.channel_samples.get(tr.id, 0) + tr.stats.npts
+            res.n_samples = sum(res.channel_samples.values())
+        res.elapsed_s = time.monotonic() - t0
+        if res.error:
+            log.warning("fetch %s [%s - %s) failed: %s", sid, self.start, self.end, res.error)
+        for w in res.warnings:
+            log.warning("fetch %s: %s", sid, w)
+        return res
+
+    def run(self, ids: list[str], max_workers: int) -> list[FetchResult]:
+        """Every station through ``max_workers`` threads; a station over its budget
+        (:func:`station_budget_s`) gets a timeout result and its thread is replaced."""
+        budget = station_budget_s(self.cfg)
+        todo: queue.SimpleQueue[str] = queue.SimpleQueue()
+        for sid in ids:
+            todo.put(sid)
+        done: dict[str, FetchResult] = {}
+        started: dict[str, float] = {}
+        cond = threading.Condition()
+
+        def worker() -> None:
+            while True:
+                try:
+                    sid = todo.get_nowait()
+                except queue.Empty:
+                    return
+                with cond:
+                    started[sid] = time.monotonic()
+                res = self.one(sid)
+                with cond:
+                    done.setdefault(sid, res)  # a timed-out station keeps its timeout result
+                    cond.notify_all()
+
+        def spawn() -> None:
+            threading.Thread(target=worker, name="fetch", daemon=True).start()
+
+        for _ in range(min(max_workers, len(ids))):
+            spawn()
+        with cond:
+            while len(done) < len(ids):
+                cond.wait(timeout=0.05)
+                now = time.monotonic()
+                for sid, t0 in list(started.items()):
+                    if sid in done or now - t0 <= budget:
+                        continue
+                    done[sid] = self._abandoned(sid, budget, now - t0)
+                    spawn()  # the stuck worker no longer counts
+        return [done[sid] for sid in ids]
+
+    def _abandoned(self, sid: str, budget: float, elapsed: float) -> FetchResult:
+        url = mask_url(self.url_of(sid))
+        msg = (f"station {sid}: no answer from {url} within {budget:g} s "
+               f"(feeds.timeout_s {self.cfg.timeout_s:g} s x "
+               f"{self.cfg.retries + 1} attempt(s)); abandoned")
+        log.error("fetch %s [%s - %s): %s", sid, self.start, self.end, msg)
+        return FetchResult(station_id=sid, feed_url=url, stream=None, error=msg,
+                           elapsed_s=elapsed)
 
 
 def close_feeds(feeds: dict[str, Feed | FeedError]) -> None:
