@@ -207,7 +207,9 @@ def _stream_proc(cfg_file: Path, alert_dir: Path, log_file: Path) -> subprocess.
         )
 
 
-def _stop_proc(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM ``proc`` and wait up to 60 s for its clean exit (``seismo stream`` flushes
+    its spool and outbox), then kill it."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -281,7 +283,7 @@ def run_demo(
             echo("  no streaming alert within 60 s of the origin (see the stream log)")
         while UTCDateTime() < origin + 25 and stream.poll() is None:
             time.sleep(0.5)  # the stream's later versions (more stations, final ML)
-        _stop_proc(stream)  # its job is done; the DAG run below gets both cores
+        stop_process(stream)  # its job is done; the DAG run below gets both cores
         echo(f"seismo stream: stopped (exit {stream.returncode}, state saved)")
         log_file = work / "airflow.log"
         log_file.write_text("", encoding="utf-8")
@@ -296,7 +298,7 @@ def run_demo(
         return _collect(result, demo_settings, alert_dir)
     finally:
         if stream is not None:
-            _stop_proc(stream)
+            stop_process(stream)
         server.stop()
         if influx is not None:
             influx.stop()

@@ -26,6 +26,7 @@ from obspy import UTCDateTime
 from seismo.config import PROJECT_ROOT, Settings, settings_to_toml
 from seismo.geo import distance_km
 from seismo.io.seedlink import SeedLinkServer, serve_simulation
+from seismo.shells.demo import stop_process
 from seismo.simulate import Simulator, load_scenarios
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]
@@ -66,13 +67,7 @@ def _stream(config: Path, alert_dir: Path, log: Path, *extra: str) -> Iterator[s
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+        stop_process(proc)
 
 
 def _stop(proc: subprocess.Popen) -> int:
