@@ -261,7 +261,6 @@ def run_demo(
         while window_for_run(demo_settings, run_time).end <= first_pick:
             run_time += 60
         window = window_for_run(demo_settings, run_time)
-        echo(f"          earthquake at {origin} (inside window {window})")
         echo(f"          earthquake at {origin} (in {LEAD_S:.0f} s; DAG window {window})")
         stream_log = work / "stream.log"
         started = time.time()
