@@ -71,6 +71,21 @@ def synthetic_source(
     return st
 
 
+class _QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that does not log, with one way to answer."""
+
+    def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+    def _send(self, code: int, body: bytes, ctype: str) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+
+
 class FDSNDataselectServer:
     """Loopback FDSN dataselect server over ``source(net, sta, start, end) -> Stream``.
 
@@ -85,10 +100,7 @@ class FDSNDataselectServer:
         self.requests: list[str] = []
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
-                pass
-
+        class Handler(_QuietHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 outer.requests.append(self.path)
@@ -136,14 +148,6 @@ class FDSNDataselectServer:
                 buf = io.BytesIO()
                 st.write(buf, format="MSEED", reclen=512, encoding="STEIM2")
                 self._send(200, buf.getvalue(), "application/vnd.fdsn.mseed")
-
-            def _send(self, code: int, body: bytes, ctype: str) -> None:
-                self.send_response(code)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if body:
-                    self.wfile.write(body)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
@@ -219,10 +223,7 @@ class FDSNEventServer:
         self.requests: list[str] = []
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
-                pass
-
+        class Handler(_QuietHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 outer.requests.append(self.path)
@@ -254,14 +255,6 @@ class FDSNEventServer:
                 buf = io.BytesIO()
                 hits.write(buf, format="QUAKEML")
                 self._send(200, buf.getvalue(), "application/xml")
-
-            def _send(self, code: int, body: bytes, ctype: str) -> None:
-                self.send_response(code)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if body:
-                    self.wfile.write(body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

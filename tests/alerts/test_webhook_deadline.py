@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+from trickler import Trickler
 
 from seismo.alerts.channels import WebhookChannel
 from seismo.alerts.outbox import DeliveryItem
@@ -18,53 +17,9 @@ pytestmark = pytest.mark.network
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
 
 
-class Trickler:
-    """Loopback HTTP server answering 200 one byte every ``delay_s`` (bounded: one answer)."""
-
-    def __init__(self, delay_s: float) -> None:
-        self.delay_s = delay_s
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.stop = threading.Event()
-        self.sent = 0
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.settimeout(5)
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    data += conn.recv(65536)
-                head, _, body = data.partition(b"\r\n\r\n")
-                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length"))
-                while len(body) < length:
-                    body += conn.recv(65536)
-                for i in range(len(ANSWER)):
-                    if self.stop.wait(self.delay_s):
-                        return
-                    try:
-                        conn.sendall(ANSWER[i:i + 1])
-                    except OSError:  # the client gave up: good
-                        break
-                    self.sent += 1
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(10)
-        self.sock.close()
-
-
 @pytest.fixture
 def trickler() -> Iterator[Trickler]:
-    t = Trickler(delay_s=0.25)  # the whole answer would take ~16 s
+    t = Trickler(ANSWER, delay_s=0.25, read_request=True)  # the whole answer: ~16 s
     yield t
     t.close()
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from fdsn_server import FDSNDataselectServer, synthetic_source
 from obspy import Stream, Trace, UTCDateTime
+from trickler import Trickler
 
 from seismo.config import Settings, mask_url
 from seismo.errors import DataError, FeedError
@@ -201,47 +202,14 @@ def test_oversized_sds_day_file_is_named_and_not_read(tmp_path: Path, settings: 
     assert str(big) in warning and "more than one day of channel HHZ can fill" in warning
 
 
-class _Trickler:
-    """A loopback HTTP server that answers one byte every 0.5 s (bounded: 60 bytes)."""
-
-    def __init__(self) -> None:
-        import threading
-
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"[:60]:
-                    if self.stop.wait(0.5):
-                        return
-                    try:
-                        conn.sendall(bytes([byte]))
-                    except OSError:
-                        break
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(5)
-        self.sock.close()
-
-
 @pytest.mark.network
 def test_trickling_feed_is_cut_at_the_station_deadline(tmp_path: Path, settings: Settings) -> None:
     """feeds.timeout_s bounds a whole station request, even when every read gets a byte
     in time (no per-read socket timeout fires): the other stations are served."""
     t0 = UTCDateTime(2026, 1, 4, 0, 10)
     _write_sds(tmp_path, "SZ", "BBBB5", t0, t0 + 60)
-    trickler = _Trickler()
+    # an HTTP head, one byte every 0.5 s (bounded: 58 bytes)
+    trickler = Trickler(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n", 0.5)
     try:
         base = _settings(settings, f"sds://{tmp_path}",
                          {"SZ.AAA": f"http://127.0.0.1:{trickler.port}"})
