@@ -198,25 +198,23 @@ def _log_times(log: Path, quakes: list[Quake]) -> None:
 def _cap_times(work: Path, quakes: list[Quake]) -> None:
     for mode in ("stream", "dag"):
         for f in sorted((work / mode / "cap").glob("*.xml")):
-            p = _cap_fields(f.read_bytes())
-            if p.get("msg_type") != "Alert" or "origin_time" not in p:
-                continue
-            q = _match(quakes, UTCDateTime(p["origin_time"]), float(p["latitude"]),
-                       float(p["longitude"]))
-            if q is not None:
-                t = q.times.setdefault(mode, {})
-                t["cap"] = min(t.get("cap", 1e9), f.stat().st_mtime - float(q.origin))
+            _first_alert(quakes, mode, "cap", f.read_bytes(), f.stat().st_mtime)
         for at, path, body in _Hook.received:
-            if not path.endswith(f"/{mode}"):
-                continue
-            p = _cap_fields(body)
-            if p.get("msg_type") != "Alert" or "origin_time" not in p:
-                continue
-            q = _match(quakes, UTCDateTime(p["origin_time"]), float(p["latitude"]),
-                       float(p["longitude"]))
-            if q is not None:
-                t = q.times.setdefault(mode, {})
-                t["webhook"] = min(t.get("webhook", 1e9), at - float(q.origin))
+            if path.endswith(f"/{mode}"):
+                _first_alert(quakes, mode, "webhook", body, at)
+
+
+def _first_alert(quakes: list[Quake], mode: str, what: str, cap: bytes, at: float) -> None:
+    """Keep ``at`` - origin as the quake's ``mode``/``what`` time when ``cap`` is the
+    earliest Alert of a quake so far."""
+    p = _cap_fields(cap)
+    if p.get("msg_type") != "Alert" or "origin_time" not in p:
+        return
+    q = _match(quakes, UTCDateTime(p["origin_time"]), float(p["latitude"]),
+               float(p["longitude"]))
+    if q is not None:
+        t = q.times.setdefault(mode, {})
+        t[what] = min(t.get(what, 1e9), at - float(q.origin))
 
 
 def _pct(values: list[float], q: float) -> float:
