@@ -30,14 +30,9 @@ import numpy as np
 import scipy.signal
 
 from seismo.errors import PickerInputError
-from seismo.station.picker.kernels import _BLOCK, _raise_non_finite
+from seismo.station.picker.kernels import _BLOCK, _raise_non_finite, recursive_bias_head
 
 log = logging.getLogger(__name__)
-
-#: Beyond this many LTA lengths the start-up bias equals 1 to double precision
-#: ((1 - 1/nlta)**(40 nlta) ~ e**-40).
-_BIAS_SPAN = 40
-
 
 def _recursive_loop(
     x: np.ndarray, cs: float, cl: float, sta: float, lta: float, out: np.ndarray
@@ -83,17 +78,6 @@ def _finite(x: np.ndarray) -> np.ndarray:
     return y
 
 
-@functools.lru_cache(maxsize=32)
-def _bias_head(nsta: int, nlta: int) -> np.ndarray:
-    """The start-up bias of samples ``0 .. _BIAS_SPAN * nlta - 1`` (read-only, cached)."""
-    i = np.arange(_BIAS_SPAN * nlta, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        b = -np.expm1(i * math.log1p(-1.0 / nsta)) / -np.expm1(i * math.log1p(-1.0 / nlta))
-    b[0] = 1.0
-    b.setflags(write=False)
-    return b
-
-
 class RecursiveStaLta:
     """Bias-corrected recursive STA/LTA of one segment, fed in pieces (module docstring)."""
 
@@ -107,10 +91,10 @@ class RecursiveStaLta:
     def _bias(self, i0: int, m: int) -> np.ndarray | None:
         """Start-up bias of samples ``i0 .. i0 + m - 1``, or of its start where it
         differs from 1 (None: 1 everywhere)."""
-        span = _BIAS_SPAN * self.nlta
-        if i0 >= span:
+        head = recursive_bias_head(self.nsta, self.nlta)
+        if i0 >= head.size:
             return None
-        return _bias_head(self.nsta, self.nlta)[i0 : min(i0 + m, span)]
+        return head[i0 : i0 + m]
 
     def process(self, x: Any) -> np.ndarray:
         """The characteristic function of the next samples ``x`` (filtered trace)."""

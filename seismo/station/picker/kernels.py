@@ -481,27 +481,17 @@ def recursive_bias(n: int, nsta: int, nlta: int) -> np.ndarray:
     Past ~38 x ``nlta`` samples both powers are below 2^-55 and the bias is exactly 1.0
     in float64; only the head before that is evaluated (once per ``nsta``, ``nlta``).
     """
-    head = _bias_head(nsta, nlta)
+    head = recursive_bias_head(nsta, nlta)
     b = np.ones(n, dtype=np.float64)
     k = min(n, head.size)
     b[:k] = head[:k]
     return b
 
 
-def debias_recursive(cft: np.ndarray, nsta: int, nlta: int) -> np.ndarray:
-    """``cft / recursive_bias(cft.size, nsta, nlta)`` for a 1-D ``cft``, in place (returned).
-
-    Only the head is divided: past it the bias is exactly 1.0, and ``x / 1.0 == x``.
-    """
-    head = _bias_head(nsta, nlta)
-    k = min(cft.size, head.size)
-    cft[:k] /= head[:k]
-    return cft
-
-
 @functools.lru_cache(maxsize=16)
-def _bias_head(nsta: int, nlta: int) -> np.ndarray:
-    """:func:`recursive_bias` up to where it becomes exactly 1.0 (read-only)."""
+def recursive_bias_head(nsta: int, nlta: int) -> np.ndarray:
+    """:func:`recursive_bias` up to where it becomes exactly 1.0 in float64 (read-only,
+    cached): past its end, dividing by the bias changes nothing."""
     la, lb = math.log1p(-1.0 / nsta), math.log1p(-1.0 / nlta)
     # (1 - 1/n)^i < 2^-55 for both terms: then 1 - power rounds to exactly 1.0
     m = 1 + math.ceil(55.0 * math.log(2.0) / min(-la, -lb))
