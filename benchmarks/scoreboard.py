@@ -239,6 +239,7 @@ def write_overlay(settings: Any, scen: Any, work: Path) -> Path:
 def simulator(results: dict[str, Any], work: Path) -> list[dict[str, Any]]:
     from seismo.config import load_settings
     from seismo.inventory import load_inventory
+    from seismo.io.sds import write_sds
     from seismo.shells.evaluate import evaluate, run_detection, scenario_reference
     from seismo.simulate import Simulator
 
@@ -252,7 +253,7 @@ def simulator(results: dict[str, Any], work: Path) -> list[dict[str, Any]]:
     results["sim_seismo"] = ev.to_dict()
     rows = [_row("seismo", ev.events, run.wall_s, run.span_s)]
     sds = work / "sds"
-    Simulator.from_settings(s, scenario=scen.name).write_sds(sds, start - 60, end)
+    write_sds(Simulator.from_settings(s, scenario=scen.name), sds, start - 60, end)
     trig, wall = obspy_triggers(sds, inv, start, end)
     sc = score_triggers(ref, trig, None)
     results["sim_obspy"] = sc

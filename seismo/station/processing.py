@@ -58,13 +58,9 @@ __all__ = [
 RATE_TOLERANCE = 1e-4
 
 
-def _channel_map(inventory: Inventory | None) -> Mapping[str, ChannelInfo]:
-    return {} if inventory is None else channel_infos(inventory)
-
-
 def channel_map(inventory: Inventory | None) -> Mapping[str, ChannelInfo]:
     """``NET.STA.LOC.CHA`` -> channel metadata of ``inventory`` ({} without one)."""
-    return _channel_map(inventory)
+    return {} if inventory is None else channel_infos(inventory)
 
 
 def channel_kind_of(info: ChannelInfo | None, seed_id: str) -> Any:
@@ -97,7 +93,7 @@ def drop_foreign_rates(stream: Stream, inventory: Inventory | None) -> tuple[Str
             kept += traces
             continue
         if rates is None:
-            rates = {c: ch.sampling_rate for c, ch in _channel_map(inventory).items()}
+            rates = {c: ch.sampling_rate for c, ch in channel_map(inventory).items()}
         ref = rates.get(cid, 0.0)
 
         def near(rate: float, ref: float = ref) -> bool:
@@ -479,7 +475,7 @@ def condition_stream(
     One channel that cannot be merged (e.g. mixed sampling rates under one id) is
     logged and skipped; the others go on. Returns traces sorted by id and start.
     """
-    chmap = _channel_map(inventory)
+    chmap = channel_map(inventory)
     out: list[Trace] = []
     for sid in sorted({tr.id for tr in stream}):
         # float64 copies of the channel's traces (the input stream is never modified)
