@@ -329,6 +329,35 @@ class Event(_Serial):
 
 
 @dataclass(frozen=True)
+class EventSummary(_Serial):
+    """What every list of events says about each: id, origin and size.
+
+    The one summary type of the project: the registry of known events reads it from
+    the store, the outbox and the stream state (:mod:`seismo.shells.registry`); the
+    outbox records it as the event alerted (:class:`seismo.alerts.outbox.QueuedMessage`);
+    a reference catalogue extends it (:class:`seismo.io.catalog.CatalogEvent`).
+
+    Origin time UTC, degrees, km. ``depth_km`` and ``magnitude`` may be unknown;
+    ``version`` 0 means "not known" (e.g. an outbox entry, which records no version).
+    """
+
+    id: str
+    time: UTCDateTime
+    latitude: float
+    longitude: float
+    depth_km: float | None = None
+    magnitude: float | None = None
+    version: int = 0
+    magnitude_type: str | None = None
+
+    @classmethod
+    def of(cls, e: Event) -> EventSummary:
+        """The summary of an event version."""
+        return cls(e.id, e.time, e.latitude, e.longitude, e.depth_km, e.magnitude, e.version,
+                   e.magnitude_type if e.magnitude is not None else None)
+
+
+@dataclass(frozen=True)
 class StationHealth(_Serial):
     """Health of one channel (or station when ``channel`` is "") over a window."""
 

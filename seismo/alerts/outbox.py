@@ -32,6 +32,7 @@ import fcntl
 import glob
 import json
 import logging
+import math
 import os
 import re
 import uuid
@@ -40,8 +41,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from obspy import UTCDateTime
+
 from seismo.alerts.cap import short_hash
 from seismo.errors import AlertError
+from seismo.model import Event, EventSummary
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +65,40 @@ def thread_key(stream: str, subject_id: str, group: str) -> str:
     return f"{stream}__{safe_name(subject_id)}__{safe_name(group)}"
 
 
+#: The keys of a flat message record (:meth:`QueuedMessage.to_dict`) that hold its event.
+_EVENT_KEYS = ("magnitude", "latitude", "longitude", "depth_km", "origin_time")
+
+
+def finite(x: float | None) -> float | None:
+    """``x``, or None when it is None, NaN or infinite."""
+    return x if x is not None and math.isfinite(x) else None
+
+
+def event_snapshot(event: Event) -> EventSummary | None:
+    """The event as an outbox message records it (None without a finite epicentre).
+
+    Non-finite depth and magnitude become unknown; the origin time is kept to the
+    microsecond the record holds, so a message read back equals the one written.
+    """
+    lat, lon = finite(event.latitude), finite(event.longitude)
+    if lat is None or lon is None:
+        return None
+    return EventSummary(event.id, UTCDateTime(str(event.time)), lat, lon,
+                        finite(event.depth_km), finite(event.magnitude))
+
+
 @dataclass(frozen=True)
 class QueuedMessage:
     """A CAP message recorded in the outbox, with the channels it goes to.
 
-    ``magnitude``, ``latitude``, ``longitude``, ``depth_km`` (degrees, km),
-    ``origin_time`` (ISO 8601 UTC) and ``saturated`` snapshot the event as
-    alerted, for Update decisions and for matching a new solution to the event
-    (:mod:`seismo.event.identity`); ``intensity`` and ``tsunami`` (the intensity and
-    tsunami decision alerted) and ``solution`` (stream or window) too.
-    ``created`` is epoch seconds (UTC).
+    ``event`` is the event as alerted (:class:`~seismo.model.EventSummary`: origin,
+    magnitude; version 0, the outbox records none), for Update decisions and for
+    matching a new solution to the event (:mod:`seismo.event.identity`); None for a
+    notice. ``saturated``, ``intensity`` and ``tsunami`` (the intensity and tsunami
+    decision alerted) and ``solution`` (stream or window) snapshot the decision.
+    ``created`` is epoch seconds (UTC). On disk the record is flat: the event's
+    fields are ``magnitude``, ``latitude``, ``longitude``, ``depth_km`` and
+    ``origin_time`` (ISO 8601 UTC).
     """
 
     key: str
@@ -88,12 +116,8 @@ class QueuedMessage:
     text: str
     xml: str
     created: float
-    magnitude: float | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    depth_km: float | None = None
+    event: EventSummary | None = None
     saturated: bool = False
-    origin_time: str | None = None
     intensity: float | None = None  # max observed/predicted GB/T 17742 intensity alerted
     tsunami: bool | None = None  # the tsunami decision alerted (None: not recorded)
     solution: str = ""  # "stream" or "window": which path made the alerted version
@@ -104,13 +128,27 @@ class QueuedMessage:
         return f"{self.sender},{self.identifier},{self.sent}"
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "event"}
+        out["channels"] = list(self.channels)
+        e = self.event
+        out.update(dict.fromkeys(_EVENT_KEYS))
+        if e is not None:
+            out.update(magnitude=e.magnitude, latitude=e.latitude, longitude=e.longitude,
+                       depth_km=e.depth_km, origin_time=str(e.time))
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QueuedMessage:
-        names = {f.name for f in dataclasses.fields(cls)}
+        names = {f.name for f in dataclasses.fields(cls)} - {"event"}
         kw = {k: v for k, v in data.items() if k in names}
         kw["channels"] = tuple(kw.get("channels", ()))
+        t, lat, lon = data.get("origin_time"), data.get("latitude"), data.get("longitude")
+        if t is not None and lat is not None and lon is not None:
+            kw["event"] = EventSummary(
+                str(data.get("subject_id", "")), UTCDateTime(t), float(lat), float(lon),
+                None if data.get("depth_km") is None else float(data["depth_km"]),
+                None if data.get("magnitude") is None else float(data["magnitude"]),
+            )
         return cls(**kw)
 
 

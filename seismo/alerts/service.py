@@ -43,6 +43,8 @@ from seismo.alerts.outbox import (
     DeliveryReport,
     Outbox,
     QueuedMessage,
+    event_snapshot,
+    finite,
     thread_key,
 )
 from seismo.alerts.rules import (
@@ -55,10 +57,10 @@ from seismo.alerts.rules import (
 )
 from seismo.config import AlertsConfig, Settings
 from seismo.errors import AlertError, ConfigError
-from seismo.event.identity import KnownEvent, origin_time_bounds
+from seismo.event.identity import origin_time_bounds
 from seismo.event.sites import load_sites
 from seismo.geo import distance_km
-from seismo.model import Event
+from seismo.model import Event, EventSummary
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +70,6 @@ ALERT_DIR_CHANNEL = "alert-dir"
 
 def _epoch(now: UTCDateTime | None) -> float:
     return time.time() if now is None else float(now.timestamp)
-
-
-def _finite(x: float | None) -> float | None:
-    return x if x is not None and math.isfinite(x) else None
 
 
 def load_site_names_zh(path: Path) -> dict[str, str]:
@@ -218,13 +216,9 @@ class AlertService:
             text=built.text,
             xml=built.xml,
             created=now,
-            magnitude=None if event is None else _finite(event.magnitude),
-            latitude=None if event is None else _finite(event.latitude),
-            longitude=None if event is None else _finite(event.longitude),
-            depth_km=None if event is None else _finite(event.depth_km),
+            event=None if event is None else event_snapshot(event),
             saturated=saturated,
-            origin_time=None if event is None else str(event.time),
-            intensity=None if decision is None else _finite(decision.max_intensity),
+            intensity=None if decision is None else finite(decision.max_intensity),
             tsunami=None if decision is None else decision.tsunami,
             solution="" if event is None else event.solution,
         )
@@ -232,26 +226,28 @@ class AlertService:
 
     def _changed(self, last: QueuedMessage, event: Event, decision: AlertDecision) -> bool:
         """Whether ``event`` differs enough from the last message to send an Update."""
-        mag = _finite(event.magnitude)
-        if (mag is None) != (last.magnitude is None) or decision.saturated != last.saturated:
+        was = last.event
+        last_mag = None if was is None else was.magnitude
+        mag = finite(event.magnitude)
+        if (mag is None) != (last_mag is None) or decision.saturated != last.saturated:
             return True
         if last.tsunami is not None and last.tsunami != decision.tsunami:
             return True
-        now_i = _finite(decision.max_intensity)
+        now_i = finite(decision.max_intensity)
         if last.intensity is not None and now_i is not None and (
             intensity_degree(now_i) != intensity_degree(last.intensity)
         ):
             return True
-        dmag = 0.0 if mag is None or last.magnitude is None else abs(mag - last.magnitude)
+        dmag = 0.0 if mag is None or last_mag is None else abs(mag - last_mag)
         if dmag >= self.rules.update_min_magnitude_change - 1e-9:  # tolerance: 3.5-3.2 < 0.3
             return True
-        if last.latitude is None or last.longitude is None:
+        if was is None:
             return True
-        epi = float(distance_km(last.latitude, last.longitude, event.latitude, event.longitude))
+        epi = float(distance_km(was.latitude, was.longitude, event.latitude, event.longitude))
         dz = 0.0
-        depth = _finite(event.depth_km)
-        if depth is not None and last.depth_km is not None:
-            dz = depth - last.depth_km
+        depth = finite(event.depth_km)
+        if depth is not None and was.depth_km is not None:
+            dz = depth - was.depth_km
         return math.hypot(epi, dz) >= self.rules.update_min_location_change_km
 
     # ------------------------------------------------------------------ public API
@@ -386,12 +382,12 @@ class AlertService:
             )
         return [rec] if new else []
 
-    def known_events(self, since: UTCDateTime, until: UTCDateTime) -> list[KnownEvent]:
+    def known_events(self, since: UTCDateTime, until: UTCDateTime) -> list[EventSummary]:
         """Events alerted on (this service's stream) with origin time in [since, until].
 
-        Returns :class:`~seismo.event.identity.KnownEvent` entries (version 0:
-        the outbox does not know the stored version). Only the messages of event
-        ids whose encoded time fits the range are read.
+        Each as its newest message recorded it (:class:`~seismo.model.EventSummary`,
+        version 0: the outbox does not know the stored version). Only the messages of
+        event ids whose encoded time fits the range are read.
         """
 
         def near(subject_id: str) -> bool:
@@ -400,15 +396,8 @@ class AlertService:
             bounds = origin_time_bounds(subject_id)
             return bounds is None or (bounds[0] <= until and since <= bounds[1])
 
-        out: list[KnownEvent] = []
-        for m in self.outbox.latest_by_subject(self.stream, near):
-            if m.origin_time is None or m.latitude is None or m.longitude is None:
-                continue
-            t = UTCDateTime(m.origin_time)
-            if since <= t <= until:
-                out.append(KnownEvent(m.subject_id, t, m.latitude, m.longitude, m.depth_km,
-                                      m.magnitude, 0))
-        return out
+        return [m.event for m in self.outbox.latest_by_subject(self.stream, near)
+                if m.event is not None and since <= m.event.time <= until]
 
     def open_threads(
         self, since: UTCDateTime, until: UTCDateTime, *, solution: str | None = None
@@ -425,11 +414,11 @@ class AlertService:
 
         out = []
         for m in self.outbox.latest_by_subject(self.stream, near):
-            if m.msg_type == "Cancel" or m.origin_time is None:
+            if m.msg_type == "Cancel" or m.event is None:
                 continue
             if solution is not None and m.solution != solution:
                 continue
-            if since <= UTCDateTime(m.origin_time) <= until:
+            if since <= m.event.time <= until:
                 out.append(m)
         return out
 

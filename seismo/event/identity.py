@@ -12,26 +12,30 @@ Encoding (:func:`event_id`) and decoding (:func:`event_id_time`,
 An id from the earliest pick changes when that pick changes (the nearest
 station was down, then recovered). So before a new solution gets a new id it is
 *matched* (:func:`match_event`) against the events already known (stored,
-alerted, seen; :class:`KnownEvent`): origin time within
+alerted, seen; :class:`~seismo.model.EventSummary`): origin time within
 ``pipeline.event_match_time_s`` and epicentre within
 ``pipeline.event_match_distance_km`` (docs/reliability.md). A match keeps the
 known id; :func:`same_solution` tells a repeat (same version) from a changed
-solution (next version). The DAG, ``seismo detect`` and drills use this through
-:meth:`seismo.shells.publish.Runner.identify`; a streaming shell uses the same
-functions.
+solution (next version). :func:`identify` does both for a batch of solutions; it
+is the one identity rule of every shell: the window path (the DAG, ``seismo
+detect``, drills) and ``seismo stream`` reach it through the event registry of the
+publishing edge (:mod:`seismo.shells.registry`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
 
 from obspy import UTCDateTime
 
 from seismo import geo
 from seismo.errors import DataError
-from seismo.model import Event, Pick
+from seismo.model import Event, EventSummary, Pick
+
+log = logging.getLogger(__name__)
 
 #: The time part of an event id: first pick time to 10 ms.
 _ID_TIME = re.compile(r"(\d{8}T\d{6})(\d{2})$")
@@ -82,33 +86,16 @@ def origin_time_bounds(event_id: str) -> tuple[UTCDateTime, UTCDateTime] | None:
 
 
 # --------------------------------------------------------------------------- matching
-@dataclass(frozen=True)
-class KnownEvent:
-    """What identifies an already known event: id, origin and version (0: not known)."""
-
-    id: str
-    time: UTCDateTime
-    latitude: float
-    longitude: float
-    depth_km: float | None = None
-    magnitude: float | None = None
-    version: int = 0
-
-    @classmethod
-    def of(cls, e: Event) -> KnownEvent:
-        return cls(e.id, e.time, e.latitude, e.longitude, e.depth_km, e.magnitude, e.version)
-
-
 def match_event(
-    event: Event, known: Sequence[KnownEvent], time_s: float, distance_km: float
-) -> KnownEvent | None:
+    event: Event, known: Sequence[EventSummary], time_s: float, distance_km: float
+) -> EventSummary | None:
     """The known event that ``event`` is a solution of, or None.
 
     A known event matches when its origin time is within ``time_s`` and its
     epicentre within ``distance_km``; of several, the closest in normalised
     time + distance wins.
     """
-    best: tuple[float, KnownEvent] | None = None
+    best: tuple[float, EventSummary] | None = None
     for k in known:
         dt = abs(float(event.time - k.time))
         if dt > time_s:
@@ -122,7 +109,7 @@ def match_event(
     return None if best is None else best[1]
 
 
-def same_solution(event: Event, known: KnownEvent) -> bool:
+def same_solution(event: Event, known: EventSummary) -> bool:
     """Whether ``event`` repeats ``known``'s solution (reprocessing the same data)."""
     def close(a: float | None, b: float | None, tol: float) -> bool:
         return (a is None) == (b is None) and (a is None or b is None or abs(a - b) <= tol)
@@ -134,11 +121,46 @@ def same_solution(event: Event, known: KnownEvent) -> bool:
             and close(event.magnitude, known.magnitude, 1e-4))
 
 
-def merge_known(found: Sequence[KnownEvent]) -> list[KnownEvent]:
+def merge_known(found: Sequence[EventSummary]) -> list[EventSummary]:
     """One entry per id: the highest version (the outbox's version-less entries last)."""
-    best: dict[str, KnownEvent] = {}
+    best: dict[str, EventSummary] = {}
     for k in found:
         cur = best.get(k.id)
         if cur is None or k.version > cur.version:
             best[k.id] = k
     return list(best.values())
+
+
+def identify(
+    events: Sequence[Event],
+    known: Sequence[EventSummary],
+    time_s: float,
+    distance_km: float,
+    *,
+    taken: Collection[str] = (),
+) -> list[Event]:
+    """Each new solution with the id and version of the known event it is, by origin time.
+
+    A solution matching a known event (:func:`match_event`; the ids in ``taken`` and
+    those matched earlier in the batch are not matched again) takes that event's id; a
+    changed solution becomes its next version (the alerts then send an Update, never a
+    second Alert), an unchanged one keeps the version (reprocessing is idempotent). A
+    solution that matches nothing is returned as it is.
+    """
+    out: list[Event] = []
+    used = set(taken)
+    for e in sorted(events, key=lambda ev: ev.time):
+        m = match_event(e, [k for k in known if k.id not in used], time_s, distance_km)
+        if m is None:
+            out.append(e)
+            continue
+        used.add(m.id)
+        version = max(m.version if same_solution(e, m) else m.version + 1, e.version, 1)
+        if m.id != e.id:
+            log.info("event %s is known event %s (origin %+.2f s, %.1f km apart): version %d",
+                     e.id, m.id, float(e.time - m.time),
+                     float(geo.distance_km(e.latitude, e.longitude, m.latitude, m.longitude)),
+                     version)
+        out.append(dataclasses.replace(e, id=m.id, version=version)
+                   if (m.id, version) != (e.id, e.version) else e)
+    return out

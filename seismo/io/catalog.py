@@ -30,6 +30,7 @@ from typing import Any
 from obspy import UTCDateTime
 
 from seismo.errors import DataError
+from seismo.model import EventSummary
 
 log = logging.getLogger(__name__)
 
@@ -53,21 +54,17 @@ class CatalogPick:
     time: UTCDateTime
 
 
-@dataclass(frozen=True)
-class CatalogEvent:
-    """One event of a catalogue. Degrees, km; ``depth_km``/``magnitude`` may be unknown.
+@dataclass(frozen=True, kw_only=True)
+class CatalogEvent(EventSummary):
+    """One event of a catalogue: the :class:`~seismo.model.EventSummary` (degrees, km;
+    ``depth_km``/``magnitude`` may be unknown, ``id`` may be empty) with the picks it
+    was built from.
 
     ``depth_fixed`` is True when the producer says that the depth was not
     solved for (seismo's JSON ``depth_fixed``, QuakeML ``depth_type`` "operator
     assigned"). ``flags`` carries further remarks of the producer on the solution.
     """
 
-    time: UTCDateTime
-    latitude: float
-    longitude: float
-    depth_km: float | None = None
-    magnitude: float | None = None
-    magnitude_type: str | None = None
     id: str = ""
     picks: tuple[CatalogPick, ...] = ()
     depth_fixed: bool = False

@@ -34,30 +34,21 @@ retried; ``seismo detect`` exits non-zero).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from obspy import UTCDateTime
-
+from seismo.alerts.outbox import QueuedMessage
 from seismo.alerts.rules import ONCALL
 from seismo.alerts.service import AlertService
 from seismo.config import Settings
 from seismo.errors import StoreError
-from seismo.event.identity import (
-    KnownEvent,
-    event_id_time,
-    match_event,
-    merge_known,
-    same_solution,
-)
-from seismo.geo import distance_km
+from seismo.event.identity import event_id_time, identify, merge_known
 from seismo.io.external import ExternalSource
 from seismo.io.store import InfluxStore
-from seismo.model import Event, Pick, StationResult
+from seismo.model import Event, EventSummary, Pick, StationResult
 from seismo.shells.window import Window, WindowResult
 
 if TYPE_CHECKING:
@@ -103,7 +94,7 @@ class Runner:
         self.settings = settings
         self.store = store
         self.alerts = alerts
-        self._recent: list[KnownEvent] = []  # events handled by this runner (seismo detect)
+        self._recent: list[EventSummary] = []  # events handled by this runner (seismo detect)
         self._stored_cache: tuple[tuple[Any, Any], list[Event]] | None = None
         # authoritative solutions (FDSN event service / QuakeML folder), when configured
         self.external = ExternalSource(settings.external)
@@ -164,13 +155,13 @@ class Runner:
         ids = {e.id for e in events}
         return {e.id: e for e in stored if e.id in ids and e.status != "automatic"}
 
-    def known_events(self, events: Sequence[Event]) -> list[KnownEvent]:
+    def known_events(self, events: Sequence[Event]) -> list[EventSummary]:
         """Events already known near ``events``: stored, alerted (outbox) or handled here."""
         if not events:
             return []
         since = min(e.time for e in events) - 600
         until = max(e.time for e in events) + 600
-        found: list[KnownEvent] = [KnownEvent.of(e) for e in self._stored(events) or []]
+        found: list[EventSummary] = [EventSummary.of(e) for e in self._stored(events) or []]
         if self.alerts is not None:
             try:
                 found += self.alerts.known_events(since, until)
@@ -186,27 +177,11 @@ class Runner:
         becomes its next version (the alerts then send an Update, never a second
         Alert), an unchanged one keeps the version (reprocessing is idempotent).
         """
-        known = self.known_events(events)
         tol = self.settings.pipeline
-        out: list[Event] = []
-        taken: set[str] = set()
-        for e in sorted(events, key=lambda ev: ev.time):
-            m = match_event(e, [k for k in known if k.id not in taken],
-                            tol.event_match_time_s, tol.event_match_distance_km)
-            if m is None:
-                out.append(e)
-                continue
-            taken.add(m.id)
-            version = max(m.version if same_solution(e, m) else m.version + 1, e.version, 1)
-            if m.id != e.id:
-                log.info("event %s is known event %s (origin %+.2f s, %.1f km apart): "
-                         "version %d", e.id, m.id, float(e.time - m.time),
-                         float(distance_km(e.latitude, e.longitude, m.latitude, m.longitude)),
-                         version)
-            out.append(dataclasses.replace(e, id=m.id, version=version)
-                       if (m.id, version) != (e.id, e.version) else e)
+        out = identify(events, self.known_events(events), tol.event_match_time_s,
+                       tol.event_match_distance_km)
         for e in out:
-            self._recent.append(KnownEvent.of(e))
+            self._recent.append(EventSummary.of(e))
         del self._recent[:-RECENT_MAX]
         return out
 
@@ -226,13 +201,13 @@ class Runner:
             first = event_id_time(m.subject_id)
             if first is None or not lo <= first < hi or m.subject_id in found:
                 continue
-            if m.subject_id in done or m.latitude is None or m.longitude is None:
+            if m.subject_id in done or m.event is None:
                 continue
             reason = (f"the minute-by-minute (authoritative) pass over {window} finds no "
                       "event for this real-time solution")
             log.warning("stream event %s not confirmed by window %s: cancelled",
                         m.subject_id, window)
-            queued += self.alerts.cancel(_stub_event(m), reason)
+            queued += self.alerts.cancel(_stub_event(m.event), reason)
             done.append(m.subject_id)
         return queued, done
 
@@ -309,12 +284,12 @@ class Runner:
         return rep
 
 
-def _stub_event(m: Any) -> Event:
+def _stub_event(m: EventSummary) -> Event:
     """The event of an outbox message, as far as a Cancel message needs it."""
     nan = float("nan")
     return Event(
-        id=m.subject_id, time=UTCDateTime(m.origin_time), latitude=m.latitude,
-        longitude=m.longitude, depth_km=m.depth_km if m.depth_km is not None else nan,
+        id=m.id, time=m.time, latitude=m.latitude, longitude=m.longitude,
+        depth_km=m.depth_km if m.depth_km is not None else nan,
         rms_s=nan, azimuthal_gap_deg=nan, n_phases=0, n_stations=0,
         horizontal_uncertainty_km=nan, vertical_uncertainty_km=nan, outside_network=False,
         magnitude=m.magnitude, solution="stream",
@@ -338,7 +313,7 @@ def network_down(
     )
 
 
-def alert_record(q: Any) -> dict[str, Any]:
+def alert_record(q: QueuedMessage) -> dict[str, Any]:
     """The ``alerts`` measurement record of a queued CAP message."""
     return {
         "event_id": q.subject_id,
@@ -348,5 +323,5 @@ def alert_record(q: Any) -> dict[str, Any]:
         "group": q.group,
         "channel": ",".join(q.channels),
         "sent": q.sent,
-        "magnitude": q.magnitude,
+        "magnitude": None if q.event is None else q.event.magnitude,
     }

@@ -56,13 +56,7 @@ from seismo.config import Settings, mask_url
 from seismo.errors import ConfigError, FeedError, SeismoError
 from seismo.event.associate import associate
 from seismo.event.consistency import ConsistencyRules, check_amplitudes
-from seismo.event.identity import (
-    KnownEvent,
-    event_id,
-    first_pick_time,
-    match_event,
-    merge_known,
-)
+from seismo.event.identity import event_id, first_pick_time, match_event, merge_known
 from seismo.event.incremental import IncrementalAssociator, TrackedEvent
 from seismo.geo import distance_km
 from seismo.io.feeds.factory import feed_url_for
@@ -76,7 +70,7 @@ from seismo.io.seedlink.client import (
     StationRequest,
 )
 from seismo.io.store.points import STREAM_SOLUTION
-from seismo.model import AmplitudeSeries, Event, Pick
+from seismo.model import AmplitudeSeries, Event, EventSummary, Pick
 from seismo.shells.publish import Runner, alert_record
 from seismo.shells.stream_state import EventMemo, StreamState, load_state, save_state
 from seismo.shells.window import Context, measure_event, next_arrivals
@@ -196,7 +190,7 @@ class StreamService:
         self.resume_after: dict[str, UTCDateTime] = {}  # picks before these were made already
         self.published: dict[int, _Published] = {}
         self.memos: dict[str, EventMemo] = {}
-        self._store_known: list[KnownEvent] = []
+        self._store_known: list[EventSummary] = []
         self._links: dict[str, RecordStream] = {}
         self._threads: list[threading.Thread] = []
         self._writes: queue.Queue[tuple[str, Callable[[], Any]] | None] = queue.Queue()
@@ -308,7 +302,7 @@ class StreamService:
 
     def _save(self) -> None:
         with self._lock:
-            memos = sorted(self.memos.values(), key=lambda m: m.time)[-_MEMO_MAX:]
+            memos = sorted(self.memos.values(), key=lambda m: m.event.time)[-_MEMO_MAX:]
             state = StreamState(
                 positions=dict(self.positions),
                 picks=list(self.assoc.final.values()),
@@ -559,7 +553,7 @@ class StreamService:
     def _identify(self, ev: Event) -> tuple[str, int]:
         """The id and next version of a new stream event (module docstring, Identity)."""
         since, until = ev.time - 600, ev.time + 600
-        known: list[KnownEvent] = [m.known() for m in self.memos.values()]
+        known: list[EventSummary] = [m.event for m in self.memos.values()]
         if self.runner.alerts is not None:
             try:
                 known += self.runner.alerts.known_events(since, until)
@@ -575,7 +569,7 @@ class StreamService:
         log.info("stream event %s is known event %s (origin %+.2f s): continuing its versions",
                  ev.id, m.id, float(ev.time - m.time))
         memo = self.memos.get(m.id)
-        version = max(m.version, memo.version if memo else 0)
+        version = max(m.version, memo.event.version if memo else 0)
         return m.id, version + 1
 
     def _publish(self, tev: TrackedEvent, now: float) -> bool:
@@ -602,8 +596,7 @@ class StreamService:
         with self._lock:
             prev = self.memos.get(ev.id)
             self.memos[ev.id] = EventMemo(
-                ev.id, ev.version, ev.time, ev.latitude, ev.longitude, ev.depth_km,
-                ev.magnitude, alerted=pub.alerted or (prev is not None and prev.alerted),
+                EventSummary.of(ev), alerted=pub.alerted or (prev is not None and prev.alerted),
             )
         log.info("stream event %s v%d: %s %.3f %.3f %.1f km ML %s I %s, %d stations, "
                  "%.1f s after origin", ev.id, ev.version, ev.time, ev.latitude, ev.longitude,
@@ -715,7 +708,7 @@ class StreamService:
             now = UTCDateTime()
             try:
                 found = self._store().query_events(now - 3600, now + 60)
-                self._store_known = [KnownEvent.of(e) for e in found]
+                self._store_known = [EventSummary.of(e) for e in found]
             except Exception as exc:  # store down: the outbox and the state file remain
                 log.debug("stored events not read: %s", exc)
             self.stop.wait(_STORE_KNOWN_S)

@@ -32,9 +32,8 @@ from typing import Any
 
 from obspy import UTCDateTime
 
-from seismo.event.identity import KnownEvent
 from seismo.io.seedlink.client import Position
-from seismo.model import Pick
+from seismo.model import EventSummary, Pick
 
 log = logging.getLogger(__name__)
 
@@ -43,35 +42,31 @@ _FORMAT = 1
 
 @dataclass
 class EventMemo:
-    """An event the stream announced: enough to keep its identity across a restart."""
+    """An event the stream announced: its summary (enough to keep its identity across a
+    restart), whether it has an alert thread, whether it was closed."""
 
-    id: str
-    version: int
-    time: UTCDateTime
-    latitude: float
-    longitude: float
-    depth_km: float | None = None
-    magnitude: float | None = None
+    event: EventSummary
     alerted: bool = False
     closed: bool = False
 
-    def known(self) -> KnownEvent:
-        return KnownEvent(self.id, self.time, self.latitude, self.longitude, self.depth_km,
-                          self.magnitude, self.version)
+    @property
+    def id(self) -> str:
+        return self.event.id
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "version": self.version, "time": str(self.time),
-                "latitude": self.latitude, "longitude": self.longitude,
-                "depth_km": self.depth_km, "magnitude": self.magnitude,
+        e = self.event
+        return {"id": e.id, "version": e.version, "time": str(e.time),
+                "latitude": e.latitude, "longitude": e.longitude,
+                "depth_km": e.depth_km, "magnitude": e.magnitude,
                 "alerted": self.alerted, "closed": self.closed}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> EventMemo:
-        return cls(str(d["id"]), int(d["version"]), UTCDateTime(d["time"]),
-                   float(d["latitude"]), float(d["longitude"]),
-                   None if d.get("depth_km") is None else float(d["depth_km"]),
-                   None if d.get("magnitude") is None else float(d["magnitude"]),
-                   bool(d.get("alerted", False)), bool(d.get("closed", False)))
+        event = EventSummary(
+            str(d["id"]), UTCDateTime(d["time"]), float(d["latitude"]), float(d["longitude"]),
+            None if d.get("depth_km") is None else float(d["depth_km"]),
+            None if d.get("magnitude") is None else float(d["magnitude"]), int(d["version"]))
+        return cls(event, bool(d.get("alerted", False)), bool(d.get("closed", False)))
 
 
 @dataclass

@@ -55,23 +55,23 @@ def test_first_pick_and_origin_bounds() -> None:
 def test_match_event_by_origin_time_and_place() -> None:
     import dataclasses
 
-    from seismo.event.identity import KnownEvent, match_event, merge_known, same_solution
-    from seismo.model import Event
+    from seismo.event.identity import match_event, merge_known, same_solution
+    from seismo.model import Event, EventSummary
 
     t = UTCDateTime("2026-01-15T03:02:00")
     ev = Event(id="sz20260115T03020300", time=t, latitude=22.55, longitude=114.05, depth_km=8.0,
                rms_s=0.1, azimuthal_gap_deg=90.0, n_phases=10, n_stations=6,
                horizontal_uncertainty_km=1.0, vertical_uncertainty_km=2.0,
                outside_network=False, magnitude=3.0)
-    near = KnownEvent("sz20260115T03020412", t + 1.2, 22.58, 114.07, 9.0, 2.8, 1)
-    far = KnownEvent("sz20260115T03020500", t + 0.5, 23.2, 114.05, 9.0, 2.8, 1)  # ~72 km
-    late = KnownEvent("sz20260115T03021500", t + 12.0, 22.55, 114.05, 9.0, 2.8, 1)
+    near = EventSummary("sz20260115T03020412", t + 1.2, 22.58, 114.07, 9.0, 2.8, 1)
+    far = EventSummary("sz20260115T03020500", t + 0.5, 23.2, 114.05, 9.0, 2.8, 1)  # ~72 km
+    late = EventSummary("sz20260115T03021500", t + 12.0, 22.55, 114.05, 9.0, 2.8, 1)
     assert match_event(ev, [far, late, near], 5.0, 30.0) == near
     assert match_event(ev, [far, late], 5.0, 30.0) is None
     closer = dataclasses.replace(near, id="x", time=t + 0.1)
     assert match_event(ev, [near, closer], 5.0, 30.0) == closer
-    assert same_solution(ev, KnownEvent.of(ev))
-    assert not same_solution(dataclasses.replace(ev, magnitude=3.1), KnownEvent.of(ev))
+    assert same_solution(ev, EventSummary.of(ev))
+    assert not same_solution(dataclasses.replace(ev, magnitude=3.1), EventSummary.of(ev))
     merged = merge_known([dataclasses.replace(near, version=0), near,
                           dataclasses.replace(near, version=2)])
     assert [k.version for k in merged] == [2]
