@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -34,8 +34,10 @@ from numpy.typing import ArrayLike, NDArray
 from seismo.config import MagnitudeConfig
 from seismo.errors import DataError
 from seismo.event.arrivals import ArrivalWindow, EventRecords, arrival_windows
-from seismo.geo import hypocentral_km
-from seismo.model import Magnitude, StationMagnitude
+from seismo.event.magtype import MagnitudeReading, Motions
+from seismo.geo import distance_km, hypocentral_km
+from seismo.inventory import StationInfo
+from seismo.model import Event, Magnitude, StationMagnitude
 from seismo.station.series import series_values
 
 log = logging.getLogger(__name__)
@@ -252,3 +254,58 @@ def event_ml(
         return None, out
     n = len({(m.network, m.station) for m in out if m.used})
     return Magnitude("ML", mag, unc, n, lower_bound=bound), out
+
+
+def relocated_station_magnitudes(
+    event: Event, stations: Mapping[str, StationInfo], cfg: MagnitudeConfig
+) -> list[tuple[StationMagnitude, bool]]:
+    """``event``'s stored station magnitudes at its (new) hypocentre: the stored
+    Wood-Anderson amplitudes at the new hypocentral distances.
+
+    Station magnitudes flagged unused (clipped or outliers) stay out; so do those now
+    outside ``[cfg.min_distance_km, cfg.max_distance_km]``. A station not in
+    ``stations`` keeps its stored value.
+    """
+    rows: list[tuple[StationMagnitude, bool]] = []
+    for m in event.station_magnitudes:
+        info = stations.get(f"{m.network}.{m.station}")
+        if info is None or not m.amplitude_nm > 0:
+            rows.append((m, False))
+            continue
+        epi = float(distance_km(event.latitude, event.longitude, info.latitude, info.longitude))
+        hypo = hypocentral_distance_km(epi, event.depth_km)
+        ml = float(ml_iaspei(m.amplitude_nm, hypo, cfg.a, cfg.b, cfg.c))
+        in_range = cfg.min_distance_km <= hypo <= cfg.max_distance_km
+        rows.append((dataclasses.replace(m, hypo_distance_km=round(hypo, 3), ml=round(ml, 3),
+                                         used=m.used and in_range), False))
+    return rows
+
+
+class LocalMagnitude:
+    """ML as a magnitude type of the measurement stage (:mod:`seismo.event.magtype`): the
+    first of the list, preferred unless a later type says otherwise."""
+
+    name = "ML"
+
+    def __init__(self, cfg: MagnitudeConfig) -> None:
+        self.cfg = cfg
+
+    def measure(self, motions: Motions) -> MagnitudeReading:
+        ml, smags = event_ml(motions.records, self.cfg)
+        return MagnitudeReading(ml, tuple(smags))
+
+    def awaits(self, event: Event, stations: Mapping[str, StationInfo]) -> bool:
+        return False  # S arrives within the event's window (post-roll) wherever ML applies
+
+    def relocate(self, event: Event, stations: Mapping[str, StationInfo]) -> MagnitudeReading:
+        """ML at the new hypocentre from the stored amplitudes, through the same robust
+        median as the automatic ML (:func:`relocated_station_magnitudes`)."""
+        rows = relocated_station_magnitudes(event, stations, self.cfg)
+        mag, unc, smags = combine_station_magnitudes(rows, self.cfg)
+        if mag is None:
+            return MagnitudeReading(None, tuple(smags))
+        n = len({(m.network, m.station) for m in smags if m.used})
+        return MagnitudeReading(Magnitude("ML", mag, unc, n), tuple(smags))
+
+    def preferred(self, current: Magnitude | None, mine: Magnitude) -> bool:
+        return current is None

@@ -21,13 +21,12 @@ The surface-wave train is looked for between group velocities
 ``MagnitudeConfig.ms_group_velocity_kms`` (4.0 to 2.5 km/s, continental Rayleigh waves
 at 10-25 s [3P]) plus ``ms_window_pad_s``; a station counts only when its series covers
 that whole window (the measurement waits for the data, see
-:class:`seismo.shells.window.LateMagnitudes`) and its peak stands ``ms_min_snr`` times
+:meth:`seismo.event.measure.EventMeasurer.remeasure`) and its peak stands ``ms_min_snr`` times
 above the peak of the ``ms_noise_s`` seconds before P.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -40,12 +39,16 @@ from obspy.geodetics import kilometers2degrees
 from seismo.config import MagnitudeConfig
 from seismo.errors import DataError
 from seismo.event.magnitude import network_magnitude
+from seismo.event.magtype import MagnitudeReading, Motions
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo
 from seismo.model import AmplitudeSeries, Event, Magnitude
 from seismo.station.amplitudes import series_values, series_window
 
 log = logging.getLogger(__name__)
+
+#: Ms_BB's distance range, degrees (IASPEI 2013 standard) [3P].
+MS_BB_MIN_DEG, MS_BB_MAX_DEG = 2.0, 160.0
 
 
 def ms_bb(vmax_nms: float, delta_deg: float) -> float:
@@ -56,7 +59,7 @@ def ms_bb(vmax_nms: float, delta_deg: float) -> float:
     """
     if not (math.isfinite(vmax_nms) and vmax_nms > 0):
         raise DataError(f"Vmax ({vmax_nms!r} nm/s) must be > 0")
-    if not 2.0 <= delta_deg <= 160.0:
+    if not MS_BB_MIN_DEG <= delta_deg <= MS_BB_MAX_DEG:
         raise DataError(f"Ms_BB is defined for 2-160 degrees (got {delta_deg:.2f})")
     return math.log10(vmax_nms / (2.0 * math.pi)) + 1.66 * math.log10(delta_deg) + 0.3
 
@@ -135,7 +138,7 @@ def event_ms_bb(
             continue
         epi = float(distance_km(latitude, longitude, info.latitude, info.longitude))
         delta = float(kilometers2degrees(epi))
-        if not 2.0 <= delta <= 160.0:
+        if not MS_BB_MIN_DEG <= delta <= MS_BB_MAX_DEG:
             continue
         eligible = True
         t0, t1 = surface_window(origin, epi, cfg)
@@ -176,21 +179,40 @@ def preferred_magnitude(
     return ml
 
 
-def with_magnitudes(event: Event, mags: Sequence[Magnitude], cfg: MagnitudeConfig) -> Event:
-    """``event`` with ``magnitudes`` set and the preferred one in the top-level fields."""
-    ml = next((m for m in mags if m.type == "ML"), None)
-    ms = next((m for m in mags if m.type == "Ms_BB"), None)
-    pref = preferred_magnitude(ml, ms, cfg)
-    if pref is None:
-        return dataclasses.replace(
-            event, magnitudes=tuple(mags), magnitude=None, magnitude_uncertainty=None,
-            magnitude_lower_bound=False,
+class SurfaceMagnitude:
+    """Ms_BB as a magnitude type of the measurement stage (:mod:`seismo.event.magtype`):
+    measured on every window's series, awaited for events with stations beyond 2 degrees,
+    preferred as :func:`preferred_magnitude` says."""
+
+    name = "Ms_BB"
+
+    def __init__(self, cfg: MagnitudeConfig) -> None:
+        self.cfg = cfg
+
+    def measure(self, motions: Motions) -> MagnitudeReading:
+        r = motions.records
+        ms = event_ms_bb(r.origin_time, r.latitude, r.longitude, r.depth_km, motions.series(),
+                         r.stations, r.p_time_fn, self.cfg)
+        mag = None if ms.magnitude is None else Magnitude(
+            self.name, ms.magnitude, ms.uncertainty, ms.n_stations)
+        return MagnitudeReading(mag, None, ms.waiting)
+
+    def awaits(self, event: Event, stations: Mapping[str, StationInfo]) -> bool:
+        """No Ms_BB yet, shallow enough, and a station at 2 degrees or more: its surface
+        waves come in later windows."""
+        cfg = self.cfg
+        if not cfg.ms_bb or any(m.type == self.name for m in event.magnitudes):
+            return False
+        if event.depth_km >= cfg.ms_max_depth_km:
+            return False
+        return any(
+            float(kilometers2degrees(float(distance_km(
+                event.latitude, event.longitude, info.latitude, info.longitude)))) >= MS_BB_MIN_DEG
+            for info in stations.values()
         )
-    return dataclasses.replace(
-        event,
-        magnitudes=tuple(mags),
-        magnitude=round(pref.value, 2),
-        magnitude_type=pref.type,
-        magnitude_uncertainty=pref.uncertainty,
-        magnitude_lower_bound=pref.lower_bound,
-    )
+
+    def relocate(self, event: Event, stations: Mapping[str, StationInfo]) -> None:
+        return None  # the per-second series are not stored: the measured Ms_BB stays
+
+    def preferred(self, current: Magnitude | None, mine: Magnitude) -> bool:
+        return preferred_magnitude(current, mine, self.cfg) is mine

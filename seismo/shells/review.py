@@ -20,10 +20,11 @@ Alerts follow the review:
 Each queued message is also recorded in the ``alerts`` measurement.
 
 Manual relocation (:func:`relocate_event`) drops and/or adds picks, relocates
-with :func:`seismo.event.locate.locate`, recomputes ML from the stored Wood-Anderson
-amplitudes at the new hypocentral distances (the amplitudes themselves are not
-re-measured: the per-second peaks are not stored) and re-predicts the site
-intensities; the result is stored as a confirmed (manual) version.
+with :func:`seismo.event.locate.locate` and measures the event again through the
+measurement stage (:meth:`seismo.event.measure.EventMeasurer.relocated`): ML from the
+stored Wood-Anderson amplitudes at the new hypocentral distances (the amplitudes
+themselves are not re-measured: the per-second peaks are not stored), the preferred
+magnitude and the site intensities; the result is stored as a confirmed (manual) version.
 """
 
 from __future__ import annotations
@@ -45,18 +46,11 @@ from seismo.alerts.service import AlertService
 from seismo.config import Settings
 from seismo.errors import AlertError, DataError, StoreError
 from seismo.event.identity import origin_time_bounds
-from seismo.event.intensity import intensity_cell, predict_sites
+from seismo.event.intensity import intensity_cell
 from seismo.event.locate import locate
-from seismo.event.magnitude import (
-    combine_station_magnitudes,
-    hypocentral_distance_km,
-    ml_iaspei,
-)
-from seismo.event.surface import with_magnitudes
-from seismo.geo import distance_km
 from seismo.io.store import InfluxStore
 from seismo.io.store.points import one_line, utc_from_us
-from seismo.model import Event, Magnitude, Pick
+from seismo.model import Event, Pick
 from seismo.shells.publish import alert_record
 from seismo.shells.window import Context
 from seismo.text import table
@@ -400,55 +394,6 @@ def edit_picks(
     return sorted([*kept, *add], key=lambda p: (p.time, p.station_id, p.phase))
 
 
-def remagnitude(event: Event, ctx: Context) -> Event:
-    """``event`` with ML, station magnitudes, station distances and site intensities
-    recomputed for its (new) hypocentre from the stored WA amplitudes.
-
-    Station magnitudes flagged unused (clipped or outliers) stay out of the network
-    mean; the others go through the same robust median as the automatic ML.
-    """
-
-    cfg = ctx.settings.magnitude
-    rows = []
-    for m in event.station_magnitudes:
-        info = ctx.stations.get(f"{m.network}.{m.station}")
-        if info is None or not m.amplitude_nm > 0:
-            rows.append((m, False))
-            continue
-        epi = float(distance_km(event.latitude, event.longitude, info.latitude, info.longitude))
-        hypo = hypocentral_distance_km(epi, event.depth_km)
-        ml = float(ml_iaspei(m.amplitude_nm, hypo, cfg.a, cfg.b, cfg.c))
-        in_range = cfg.min_distance_km <= hypo <= cfg.max_distance_km
-        rows.append((dataclasses.replace(m, hypo_distance_km=round(hypo, 3), ml=round(ml, 3),
-                                         used=m.used and in_range), False))
-    mag, unc, smags = combine_station_magnitudes(rows, cfg)
-    # the ML is recomputed; other magnitudes (Ms_BB, external) are kept, and the preferred
-    # one is chosen again (seismo.event.surface.preferred_magnitude)
-    mags = [m for m in event.magnitudes if m.type != "ML"]
-    if mag is not None:
-        n_ml = len({(m.network, m.station) for m in smags if m.used})
-        mags.insert(0, Magnitude("ML", round(mag, 2), None if unc is None else round(unc, 2),
-                                 n_ml))
-    ev = with_magnitudes(event, mags, cfg)
-    obs = tuple(
-        dataclasses.replace(s, epi_distance_km=round(float(distance_km(
-            event.latitude, event.longitude, s.latitude, s.longitude)), 3))
-        for s in event.station_intensities
-    )
-    sites = event.site_intensities
-    if ev.magnitude is not None and ctx.sites:
-        sites = tuple(predict_sites(event.latitude, event.longitude, event.depth_km,
-                                    ev.magnitude, ctx.sites, list(obs), ctx.settings.intensity,
-                                    ev.magnitude_type))
-    return dataclasses.replace(
-        ev,
-        n_magnitude_stations=len({(m.network, m.station) for m in smags if m.used}),
-        station_magnitudes=tuple(smags),
-        station_intensities=obs,
-        site_intensities=sites,
-    )
-
-
 def relocate_event(
     settings: Settings,
     event_id: str,
@@ -492,7 +437,11 @@ def relocate_event(
                              "horizontal_uncertainty_km", "vertical_uncertainty_km",
                              "outside_network", "arrivals", "picks")},
         )
-        moved = remagnitude(moved, ctx)
+        measured = ctx.measurer.relocated(moved)  # the measurement stage, again
+        if not measured.verdict.consistent:
+            log.warning("event %s relocated: %s (docs/consistency.md); stored as reviewed",
+                        event_id, measured.verdict)
+        moved = measured.event
         note = []
         if drop_picks:
             note.append("dropped " + ", ".join(drop_picks))

@@ -55,7 +55,6 @@ from obspy import UTCDateTime
 from seismo.config import Settings, mask_url
 from seismo.errors import ConfigError, FeedError, SeismoError
 from seismo.event.associate import associate
-from seismo.event.consistency import ConsistencyRules, check_amplitudes
 from seismo.event.identity import event_id, first_pick_time, match_event, merge_known
 from seismo.event.incremental import IncrementalAssociator, TrackedEvent
 from seismo.geo import distance_km
@@ -73,7 +72,7 @@ from seismo.io.store.points import STREAM_SOLUTION
 from seismo.model import AmplitudeSeries, Event, EventSummary, Pick
 from seismo.shells.publish import Runner, alert_record
 from seismo.shells.stream_state import EventMemo, StreamState, load_state, save_state
-from seismo.shells.window import Context, measure_event, next_arrivals
+from seismo.shells.window import Context, next_arrivals
 from seismo.station.realtime import StationState
 
 log = logging.getLogger(__name__)
@@ -182,7 +181,6 @@ class StreamService:
             s_picks=settings.picker.s_picks, pool_s=self.cfg.pool_s,
             close_after_s=self.cfg.close_after_s, cancel_after_s=self.cfg.cancel_after_s,
         )
-        self.rules = ConsistencyRules.from_config(settings.associate)
         self.stop = threading.Event()
         self.queue: queue.Queue[Record] = queue.Queue(QUEUE_MAX)
         self.positions: dict[str, Position] = {}  # processed
@@ -542,13 +540,12 @@ class StreamService:
         origin = tev.candidate.origin
         ev = origin.to_event(eid, creation_time=UTCDateTime(now))
         others = [t.candidate for t in self.assoc.events.values() if t.key != tev.key]
-        ev = measure_event(self.ctx, ev, self._amplitudes(ev, now),
-                           next_arrivals(self.ctx, origin, others))
-        why = check_amplitudes(ev.station_magnitudes, self.rules)
-        if why:
-            log.info("stream event %s not published: %s (docs/consistency.md)", eid, why)
+        m = self.ctx.measurer.measure(ev, self._amplitudes(ev, now),
+                                      next_arrivals(self.ctx, origin, others))
+        if not m.verdict.consistent:
+            log.info("stream event %s not published: %s (docs/consistency.md)", eid, m.verdict)
             return None
-        return dataclasses.replace(ev, solution="stream")
+        return dataclasses.replace(m.event, solution="stream")
 
     def _identify(self, ev: Event) -> tuple[str, int]:
         """The id and next version of a new stream event (module docstring, Identity)."""

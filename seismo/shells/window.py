@@ -45,19 +45,16 @@ from obspy import Inventory, Stream, UTCDateTime
 
 from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
-from seismo.event.arrivals import EventRecords, count_clipped_stations
 from seismo.event.associate import EventCandidate, associate
-from seismo.event.consistency import ConsistencyRules, check_amplitudes
+from seismo.event.consistency import ConsistencyRules
 from seismo.event.identity import event_id, first_pick_time
-from seismo.event.intensity import intensity_note, predict_sites, station_intensities
 from seismo.event.locate import Origin, locate
-from seismo.event.magnitude import event_ml
+from seismo.event.measure import EventMeasurer
 from seismo.event.sites import load_sites
-from seismo.event.surface import event_ms_bb, with_magnitudes
 from seismo.event.velocity import PHASES, TravelTimeTable, VelocityModel, load_velocity_model
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo, load_inventory, report_response_gaps, station_map
-from seismo.model import AmplitudeSeries, Event, Magnitude, Pick, StationResult
+from seismo.model import AmplitudeSeries, Event, Pick, StationResult
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +204,13 @@ class Context:
     @cached_property
     def stations(self) -> dict[str, StationInfo]:
         return station_map(self.inventory)
+
+    @cached_property
+    def measurer(self) -> EventMeasurer:
+        """The measurement stage (:mod:`seismo.event.measure`) for this network."""
+        s = self.settings
+        return EventMeasurer(self.stations, self.p_time, self.s_time, self.sites, s.magnitude,
+                             s.intensity, ConsistencyRules.from_config(s.associate))
 
     def p_time(self, distance_km: float, depth_km: float) -> float:
         return float(self.velocity.travel_time("P", distance_km, depth_km))
@@ -360,54 +364,6 @@ def process_station(
 
 
 # --------------------------------------------------------------------------- events
-def measure_event(
-    ctx: Context,
-    ev: Event,
-    amps: Mapping[str, AmplitudeSeries],
-    next_p: Mapping[str, UTCDateTime] | None = None,
-) -> Event:
-    """``ev`` with ML, observed and predicted intensity and the clipped-station count.
-
-    Every measurement reads the stations' per-second peaks ``amps`` inside their
-    arrival window (:mod:`seismo.event.arrivals`), which ends before ``next_p``,
-    the predicted P of the next located event at each station.
-    """
-
-    s = ctx.settings
-    records = EventRecords(
-        ev.time, ev.latitude, ev.longitude, ev.depth_km, amps, ctx.stations,
-        ctx.p_time, ctx.s_time, next_p=dict(next_p or {}),
-    )
-    ml, smags = event_ml(records, s.magnitude)
-    mags = [] if ml is None else [ml]
-    ms = event_ms_bb(
-        ev.time, ev.latitude, ev.longitude, ev.depth_km, {k: [v] for k, v in amps.items()},
-        ctx.stations, ctx.p_time, s.magnitude,
-    )
-    if ms.magnitude is not None:
-        mags.append(Magnitude("Ms_BB", ms.magnitude, ms.uncertainty, ms.n_stations))
-    ev = with_magnitudes(ev, mags, s.magnitude)
-    obs = station_intensities(records, s.intensity)
-    clipped = count_clipped_stations(records, s.intensity.window_s)
-    site_int = []
-    if ev.magnitude is not None and ctx.sites:
-        site_int = predict_sites(
-            ev.latitude, ev.longitude, ev.depth_km, ev.magnitude, ctx.sites, obs, s.intensity,
-            ev.magnitude_type,
-        )
-    return dataclasses.replace(
-        ev,
-        n_magnitude_stations=len({m.station for m in smags if m.used}),
-        station_magnitudes=tuple(smags),
-        station_intensities=tuple(obs),
-        site_intensities=tuple(site_int),
-        intensity_note=intensity_note(obs, site_int),
-        max_intensity=max((o.intensity_cn for o in obs), default=None),
-        max_mmi=max((o.mmi for o in obs), default=None),
-        n_clipped_stations=clipped,
-    )
-
-
 def final_location(ctx: Context, origin: Origin, stations: Mapping[str, StationInfo]) -> Origin:
     """The associated origin relocated with the travel-time model error
     (``[locate] model_error_fraction``), which sets its confidence ellipses.
@@ -495,17 +451,15 @@ def measure_events(
     stations = {k: v for k, v in ctx.stations.items() if k in live}
     events: list[Event] = []
     now = UTCDateTime()
-    rules = ConsistencyRules.from_config(s.associate)
     for cand in owned_candidates(candidates, window):
         first = first_pick_time(cand.origin.picks)
         origin = final_location(ctx, cand.origin, stations)
         ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
-        ev = measure_event(ctx, ev, amps, next_arrivals(ctx, cand.origin, candidates))
-        why = check_amplitudes(ev.station_magnitudes, rules)
-        if why:
-            log.warning("event %s dropped: %s (docs/consistency.md)", ev.id, why)
+        m = ctx.measurer.measure(ev, amps, next_arrivals(ctx, cand.origin, candidates))
+        if not m.verdict.consistent:
+            log.warning("event %s dropped: %s (docs/consistency.md)", ev.id, m.verdict)
             continue
-        events.append(ev)
+        events.append(m.event)
     events.sort(key=lambda e: e.time)
     return events
 
@@ -517,21 +471,19 @@ def process_events(ctx: Context, results: Sequence[StationResult], window: Windo
     return measure_events(ctx, candidates, amps, window, live_stations(results))
 
 
-#: 2 degrees in km (Ms_BB's shortest distance, seismo.event.surface).
-MS_BB_MIN_KM = 2.0 * 111.195
-
-
 class LateMagnitudes:
-    """Surface-wave magnitudes of distant events, measured when later windows bring the waves.
+    """Magnitudes of distant events, measured when later windows bring the waves.
 
     An event belongs to the window of its first pick, whose data end ``postroll_s``
     after the window: the surface waves of an event 330 km away arrive ~60 s after
     P, those of one 700 km away ~130 s after P (group velocities 4-2.5 km/s), later
     than that. This keeps the last ``keep_s`` seconds of every station's per-second
-    series and the events still waiting for their surface waves, and after each
-    window returns the events whose Ms_BB could now be measured, as a new version
-    (the alert service then sends an Update). Used by every shell that processes
-    windows in sequence (``seismo detect``, drills); docs/magnitude_intensity.md.
+    series and the events still awaiting a magnitude
+    (:meth:`~seismo.event.measure.EventMeasurer.awaits`: Ms_BB), and after each window
+    returns the events the measurement stage could now measure
+    (:meth:`~seismo.event.measure.EventMeasurer.remeasure`), as a new version (the
+    alert service then sends an Update). Used by every shell that processes windows
+    in sequence (``seismo detect``, drills); docs/magnitude_intensity.md.
     """
 
     def __init__(self, ctx: Context, keep_s: float = 600.0) -> None:
@@ -541,21 +493,12 @@ class LateMagnitudes:
         self.pending: dict[str, Event] = {}
 
     def waits_for(self, ev: Event) -> bool:
-        """Whether ``ev`` (new, no Ms_BB yet) waits for surface waves in later windows."""
-        s = self.ctx.settings
-        if any(m.type == "Ms_BB" for m in ev.magnitudes) or not s.magnitude.ms_bb:
-            return False
-        if ev.depth_km >= s.magnitude.ms_max_depth_km:
-            return False
-        return any(
-            float(distance_km(ev.latitude, ev.longitude, info.latitude, info.longitude))
-            >= MS_BB_MIN_KM
-            for info in self.ctx.stations.values()
-        )
+        """Whether ``ev`` (new) awaits a magnitude from later windows."""
+        return self.ctx.measurer.awaits(ev)
 
     def reads(self, ev: Event, window: Window) -> bool:
-        """Whether the series of ``window`` can take part in ``ev``'s Ms_BB (its data
-        span meets the minute before the origin up to ``keep_s`` after it)."""
+        """Whether the series of ``window`` can take part in ``ev``'s late magnitudes (its
+        data span meets the minute before the origin up to ``keep_s`` after it)."""
         return window.data_end > ev.time - 60.0 and window.data_start < ev.time + self.keep_s
 
     def add(self, result: WindowResult) -> list[Event]:
@@ -569,7 +512,6 @@ class LateMagnitudes:
                 a for a in self.series[sid]
                 if a.start + a.step_s * len(a.lp_z_nms or a.pga_ms2) > horizon
             ]
-        s = self.ctx.settings
         for ev in result.events:
             if ev.id not in self.pending and self.waits_for(ev):
                 self.pending[ev.id] = ev
@@ -578,30 +520,20 @@ class LateMagnitudes:
             if result.window.data_end - ev.time > self.keep_s:
                 del self.pending[eid]  # gave up: the waves never came into the data
                 continue
-            ms = event_ms_bb(
-                ev.time, ev.latitude, ev.longitude, ev.depth_km, self.series, self.ctx.stations,
-                self.ctx.p_time, s.magnitude,
-            )
-            if ms.waiting and ms.magnitude is None:
+            got = self.ctx.measurer.remeasure(ev, self.series)
+            if got.measurement is None:
+                if not got.waiting:
+                    del self.pending[eid]
                 continue
-            del self.pending[eid]
-            if ms.magnitude is None:
-                continue
-            mags = [m for m in ev.magnitudes if m.type != "Ms_BB"]
-            mags.append(Magnitude("Ms_BB", ms.magnitude, ms.uncertainty, ms.n_stations))
-            new = with_magnitudes(ev, mags, s.magnitude)
-            new = dataclasses.replace(new, version=ev.version + 1, creation_time=UTCDateTime())
-            if new.magnitude is not None and self.ctx.sites:
-                site = predict_sites(
-                    new.latitude, new.longitude, new.depth_km, new.magnitude, self.ctx.sites,
-                    new.station_intensities, s.intensity, new.magnitude_type,
-                )
-                new = dataclasses.replace(
-                    new, site_intensities=tuple(site),
-                    intensity_note=intensity_note(new.station_intensities, site),
-                )
-            log.info("event %s: Ms_BB %.1f from %d stations (version %d)",
-                     eid, ms.magnitude, ms.n_stations, new.version)
+            new = dataclasses.replace(got.measurement.event, version=ev.version + 1,
+                                      creation_time=UTCDateTime())
+            if got.waiting:
+                self.pending[eid] = new
+            else:
+                del self.pending[eid]
+            log.info("event %s: %s (version %d)", eid, ", ".join(
+                f"{m.type} {m.value:.1f} from {m.n_stations} stations" for m in new.magnitudes
+                if m not in ev.magnitudes), new.version)
             updated.append(new)
         return updated
 

@@ -712,7 +712,7 @@ def _far_event(
 ) -> Event:
     import dataclasses
 
-    from seismo.event.surface import with_magnitudes
+    from seismo.event.measure import with_magnitudes
 
     ev = make_event(lat, lon, depth=10.0, mag=None, outside=True, station_km=station_km,
                     hunc=a90 / 2.146, vunc=20.0)
