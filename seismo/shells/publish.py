@@ -1,4 +1,22 @@
-"""The edges around :mod:`seismo.shells.window`: store results and raise alerts.
+"""The publishing edge of every shell: identity, versions, the alert thread, storage.
+
+:class:`Publisher` is the one edge between measured events and the world, for the
+window path (:class:`Runner`: the Airflow DAG, ``seismo detect``, drills) and for
+``seismo stream`` (:mod:`seismo.shells.stream_publish`):
+
+* **identity and versions**: a new solution takes the id and next version of the known
+  event it is (:class:`~seismo.shells.registry.EventRegistry`: the store, the outbox,
+  the stream state, this process; :func:`seismo.event.identity.identify`);
+* **the alert thread**: :class:`~seismo.alerts.service.AlertService` decides from the
+  thread recorded in the outbox whether a version is an Alert, an Update or nothing;
+  :meth:`Publisher.cancel` ends a thread with a Cancel;
+* **storage**: the event versions and the records of the queued messages go to InfluxDB
+  through a *sink* the shell chooses (a window runs its writes in order after the
+  alerts went out; the stream hands them to its writer thread): a slow or failing
+  store never holds an alert up.
+
+Alerting never stops publication: a failing outbox is logged and reported, the event
+is still stored.
 
 :class:`Runner` takes a :class:`~seismo.shells.window.WindowResult` (or its parts,
 as the Airflow DAG has them) and
@@ -24,7 +42,8 @@ event's first pick inside the window, ``UNCONFIRMED_GUARD_S`` from its edges) ca
 the stream's alert thread, when ``[stream] dag_cancels`` is on and the window had
 every station's data (docs/streaming.md, "Reconciliation"): the complete pass is
 the authority. It never sends a second Alert: its own solution of an event the
-stream announced takes that event's id (:meth:`Runner.identify`).
+stream announced takes that event's id (the registry knows the stream's events from
+the outbox and the store).
 
 A storage failure that loses points (spool unusable *and* server unreachable)
 is logged as an error and recorded in :attr:`RunReport.store_error`; the shells
@@ -35,7 +54,7 @@ retried; ``seismo detect`` exits non-zero).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,11 +63,18 @@ from seismo.alerts.outbox import QueuedMessage
 from seismo.alerts.rules import ONCALL
 from seismo.alerts.service import AlertService
 from seismo.config import Settings
-from seismo.errors import StoreError
-from seismo.event.identity import event_id_time, identify, merge_known
+from seismo.errors import AlertError, SeismoError, StoreError
+from seismo.event.identity import event_id_time
 from seismo.io.external import ExternalSource
 from seismo.io.store import InfluxStore
 from seismo.model import Event, EventSummary, Pick, StationResult
+from seismo.shells.registry import (
+    MATCH_SPAN_S,
+    EventRegistry,
+    KnownEventSource,
+    RecentEvents,
+    StoredEvents,
+)
 from seismo.shells.window import Window, WindowResult
 
 if TYPE_CHECKING:
@@ -56,8 +82,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Events a runner remembers for matching (seismo detect without a store).
-RECENT_MAX = 1000
 #: A stream event whose first pick is this close to a window edge is left to the
 #: neighbouring window (its first pick there may differ by a sample or two), s.
 UNCONFIRMED_GUARD_S = 5.0
@@ -87,15 +111,124 @@ class RunReport:
         return dict(self.__dict__)
 
 
+#: Where a publisher's store writes go: ``sink(what, write)``; ``write()`` does the write.
+Sink = Callable[[str, Callable[[], Any]], None]
+
+
+@dataclass
+class Publication:
+    """What one publication did: the events published, the messages queued, and the
+    alerting error when the outbox failed (the events were stored all the same)."""
+
+    events: list[Event] = field(default_factory=list)
+    queued: list[QueuedMessage] = field(default_factory=list)
+    alert_error: str | None = None
+
+
+def open_edges(
+    settings: Settings,
+    *,
+    store: bool = True,
+    alerts: bool = True,
+    alert_dir: Path | None = None,
+    exercise: bool = False,
+    connection: InfluxConnection | None = None,
+) -> tuple[InfluxStore | None, AlertService | None]:
+    """The store and the alert service as configured (None when off); ``connection``
+    replaces the store connection of the settings (e.g. one from an Airflow Connection),
+    ``alert_dir`` adds a directory channel to every alert group."""
+    st = None
+    if store and settings.store.enabled:
+        st = InfluxStore.from_settings(settings, connection)
+    al = None
+    if alerts and (settings.alerts.enabled or alert_dir is not None):
+        al = AlertService.from_settings(settings, exercise=exercise, alert_dir=alert_dir)
+    return st, al
+
+
+class Publisher:
+    """The publishing edge (module docstring). ``store``/``alerts`` may be None (off)."""
+
+    def __init__(
+        self,
+        registry: EventRegistry,
+        *,
+        store: InfluxStore | None = None,
+        alerts: AlertService | None = None,
+    ) -> None:
+        self.registry = registry
+        self.store = store
+        self.alerts = alerts
+
+    def identify(self, events: Sequence[Event], *, taken: Collection[str] = ()) -> list[Event]:
+        """New solutions with the id and version of the known events they are."""
+        return self.registry.identify(events, taken=taken)
+
+    def publish(self, events: Sequence[Event], sink: Sink | None) -> Publication:
+        """Alert (Alert / Update / nothing per thread), then store the versions and the
+        records of the queued messages through ``sink`` (None: not stored)."""
+        out = Publication(list(events))
+        if not events:
+            return out
+        if self.alerts is not None:
+            try:
+                out.queued = self.alerts.process_events(list(events))
+            except (SeismoError, OSError) as exc:  # the outbox keeps what was queued
+                out.alert_error = f"{type(exc).__name__}: {exc}"
+                log.error("alerting failed for %s: %s", ", ".join(e.id for e in events), exc)
+        if sink is not None and self.store is not None:
+            store, evs = self.store, list(events)
+            sink("events", lambda: store.write_events(evs))
+        self.record(out.queued, sink)
+        return out
+
+    def cancel(self, event: Event, reason: str, sink: Sink | None) -> Publication:
+        """End ``event``'s open alert threads with a Cancel (nothing where none is open)."""
+        out = Publication([event])
+        if self.alerts is None:
+            return out
+        try:
+            out.queued = self.alerts.cancel(event, reason)
+        except (SeismoError, OSError) as exc:  # the outbox keeps what was queued
+            out.alert_error = f"{type(exc).__name__}: {exc}"
+            log.error("cancelling %s failed: %s", event.id, exc)
+        self.record(out.queued, sink)
+        return out
+
+    def record(self, queued: Sequence[QueuedMessage], sink: Sink | None) -> None:
+        """Store the records of queued messages (the ``alerts`` measurement)."""
+        if queued and sink is not None and self.store is not None:
+            store, recs = self.store, [alert_record(q) for q in queued]
+            sink("alerts", lambda: store.write_alerts(recs))
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+
 class Runner:
     """Store and alert for windows. ``store``/``alerts`` may be None (turned off)."""
 
-    def __init__(self, settings: Settings, *, store: Any | None = None, alerts: Any | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: InfluxStore | None = None,
+        alerts: AlertService | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.alerts = alerts
-        self._recent: list[EventSummary] = []  # events handled by this runner (seismo detect)
-        self._stored_cache: tuple[tuple[Any, Any], list[Event]] | None = None
+        self.stored = StoredEvents(store) if store is not None else None
+        sources: dict[str, KnownEventSource] = {}
+        if self.stored is not None:
+            sources["store"] = self.stored
+        if alerts is not None:
+            sources["outbox"] = alerts
+        tol = settings.pipeline
+        registry = EventRegistry(sources, tol.event_match_time_s, tol.event_match_distance_km,
+                                 recent=RecentEvents())
+        self.publisher = Publisher(registry, store=store, alerts=alerts)
         # authoritative solutions (FDSN event service / QuakeML folder), when configured
         self.external = ExternalSource(settings.external)
 
@@ -110,21 +243,13 @@ class Runner:
         exercise: bool = False,
         connection: InfluxConnection | None = None,
     ) -> Runner:
-        """Store and alerts as configured; ``connection`` replaces the store connection of
-        the settings (e.g. one resolved from an Airflow Connection)."""
-        st = None
-        if store and settings.store.enabled:
-
-            st = InfluxStore.from_settings(settings, connection)
-        al = None
-        if alerts and (settings.alerts.enabled or alert_dir is not None):
-
-            al = AlertService.from_settings(settings, exercise=exercise, alert_dir=alert_dir)
+        """Store and alerts as configured (:func:`open_edges`)."""
+        st, al = open_edges(settings, store=store, alerts=alerts, alert_dir=alert_dir,
+                            exercise=exercise, connection=connection)
         return cls(settings, store=st, alerts=al)
 
     def close(self) -> None:
-        if self.store is not None:
-            self.store.close()
+        self.publisher.close()
 
     def __enter__(self) -> Runner:
         return self
@@ -133,67 +258,29 @@ class Runner:
         self.close()
 
     # ------------------------------------------------------------------ pieces
-    def _stored(self, events: Sequence[Event]) -> list[Event] | None:
-        """Stored events (latest versions) around ``events``; None if the store cannot tell."""
-        if self.store is None or not events:
-            return None
-        since = min(e.time for e in events) - 600
-        until = max(e.time for e in events) + 600
-        if self._stored_cache is not None and self._stored_cache[0] == (since, until):
-            return self._stored_cache[1]
-        try:
-            stored: list[Event] = self.store.query_events(since, until)
-        except Exception as exc:  # store down: cannot tell, keep the automatic result
-            log.warning("cannot read stored events (store unavailable): %s", exc)
-            return None
-        self._stored_cache = ((since, until), stored)
-        return stored
-
     def reviewed(self, events: Sequence[Event]) -> dict[str, Event]:
         """Stored reviewed versions (confirmed/rejected) of ``events``, by id."""
-        stored = self._stored(events) or []
+        if self.stored is None or not events:
+            return {}
+        since = min(e.time for e in events) - MATCH_SPAN_S
+        until = max(e.time for e in events) + MATCH_SPAN_S
+        try:
+            stored = self.stored.events(since, until)
+        except (SeismoError, OSError) as exc:  # store down: cannot tell, keep the automatic result
+            log.warning("cannot read stored events (store unavailable): %s", exc)
+            return {}
         ids = {e.id for e in events}
         return {e.id: e for e in stored if e.id in ids and e.status != "automatic"}
 
-    def known_events(self, events: Sequence[Event]) -> list[EventSummary]:
-        """Events already known near ``events``: stored, alerted (outbox) or handled here."""
-        if not events:
-            return []
-        since = min(e.time for e in events) - 600
-        until = max(e.time for e in events) + 600
-        found: list[EventSummary] = [EventSummary.of(e) for e in self._stored(events) or []]
-        if self.alerts is not None:
-            try:
-                found += self.alerts.known_events(since, until)
-            except Exception as exc:  # an unreadable outbox never stops detection
-                log.error("cannot read known events from the outbox: %s", exc)
-        found += [k for k in self._recent if since <= k.time <= until]
-        return merge_known(found)
-
-    def identify(self, events: Sequence[Event]) -> list[Event]:
-        """Give each new solution the id of the known event it is (see :func:`match_event`).
-
-        A solution matching a known event takes that event's id; a changed solution
-        becomes its next version (the alerts then send an Update, never a second
-        Alert), an unchanged one keeps the version (reprocessing is idempotent).
-        """
-        tol = self.settings.pipeline
-        out = identify(events, self.known_events(events), tol.event_match_time_s,
-                       tol.event_match_distance_km)
-        for e in out:
-            self._recent.append(EventSummary.of(e))
-        del self._recent[:-RECENT_MAX]
-        return out
-
     def cancel_unconfirmed(
-        self, window: Window, events: Sequence[Event]
-    ) -> tuple[list[Any], list[str]]:
+        self, window: Window, events: Sequence[Event], sink: Sink | None = None
+    ) -> tuple[list[QueuedMessage], list[str]]:
         """Cancel the stream's announced events of ``window`` that the window pass did not
         find (module docstring); returns (queued messages, cancelled event ids)."""
         if self.alerts is None or not self.settings.stream.dag_cancels:
             return [], []
         found = {e.id for e in events}
-        queued: list[Any] = []
+        queued: list[QueuedMessage] = []
         done: list[str] = []
         lo, hi = window.start + UNCONFIRMED_GUARD_S, window.end - UNCONFIRMED_GUARD_S
         for m in self.alerts.open_threads(window.start - 600, window.end + 60,
@@ -207,7 +294,10 @@ class Runner:
                       "event for this real-time solution")
             log.warning("stream event %s not confirmed by window %s: cancelled",
                         m.subject_id, window)
-            queued += self.alerts.cancel(_stub_event(m.event), reason)
+            got = self.publisher.cancel(_stub_event(m.event), reason, sink)
+            if got.alert_error:
+                raise AlertError(got.alert_error)
+            queued += got.queued
             done.append(m.subject_id)
         return queued, done
 
@@ -223,64 +313,67 @@ class Runner:
         ]
         rep.picks = len(own)
         rep.station_errors = {r.station_id: r.error for r in stations if r.error}
-        self._stored_cache = None
-        events = self.identify(events)
+        if self.stored is not None:
+            self.stored.forget()  # read the store again for this window
+        events = self.publisher.identify(events)
         reviewed = self.reviewed(events)
         fresh = [e for e in events if e.id not in reviewed]
         try:
             fresh = self.external.attach(fresh)
-        except Exception:  # external bulletins never stop publication
+        except (SeismoError, OSError):  # external bulletins never stop publication
             log.exception("external solutions could not be attached for window %s", window)
         rep.skipped_reviewed = sorted(reviewed)
         rep.events = len(events)
         rep.event_ids = [e.id for e in events]
-        queued: list[Any] = []
         rep.network_down = network_down(window, stations, self.settings.associate.min_stations)
         if rep.network_down:
             log.error("%s", rep.network_down)
+        writes: list[tuple[str, Callable[[], Any]]] = []
+
+        def later(what: str, write: Callable[[], Any]) -> None:
+            writes.append((what, write))  # run after the alerts went out
+
+        sink: Sink | None = None
+        if self.store is not None:
+            store, sink = self.store, later
+            sink("picks", lambda: store.write_picks(own))
+            sink("station status", lambda: store.write_station_results(list(stations), window.end))
+        published = self.publisher.publish(fresh, sink)
+        rep.alert_error = published.alert_error
+        queued = list(published.queued)
         if self.alerts is not None:
-            try:
+            try:  # the alert path of the window: what was queued stays in the outbox
                 if rep.network_down:
-                    queued += self.alerts.send_notice(
+                    notice = self.alerts.send_notice(
                         ONCALL, "Seismic network down: earthquakes cannot be detected",
                         rep.network_down, f"network-down.{window.start.strftime('%Y-%m-%dT%H')}",
                     )
-                queued += self.alerts.process_events(list(fresh))
-                if not rep.network_down and not rep.station_errors:
-                    more, rep.cancelled = self.cancel_unconfirmed(window, events)
+                    self.publisher.record(notice, sink)
+                    queued += notice
+                if not rep.network_down and not rep.station_errors and not rep.alert_error:
+                    more, rep.cancelled = self.cancel_unconfirmed(window, events, sink)
                     queued += more
-                rep.alerts_queued = len(queued)
                 dr = self.alerts.deliver_due()
                 rep.alerts_delivered = dr.delivered
                 rep.alerts_pending = dr.pending
-            except Exception as exc:  # never stops detection; the outbox keeps what was queued
+            except (SeismoError, OSError) as exc:
                 rep.alert_error = f"{type(exc).__name__}: {exc}"
-                log.exception("alerting failed for window %s", window)
-        store = self.store
-        if store is not None:
-            errors: list[str] = []
-            writes: list[tuple[str, Callable[[], Any]]] = [
-                ("picks", lambda: store.write_picks(own)),
-                ("station status",
-                 lambda: store.write_station_results(list(stations), window.end)),
-                ("events", lambda: store.write_events(fresh)),
-            ]
-            if queued:  # the `alerts` measurement (event show)
-                writes.append(("alerts", lambda: store.write_alerts(
-                    [alert_record(q) for q in queued])))
-            for what, write in writes:
-                try:
-                    wr = write()
-                except StoreError as exc:  # each kind on its own: one failure never hides others
-                    errors.append(f"{what}: {exc}")
-                    continue
-                rep.written += wr.written
-                rep.spooled += wr.spooled
-                rep.rejected += wr.n_rejected
-            if errors:
-                rep.store_error = "; ".join(errors)
-                log.error("STORE FAILED for window %s (alerts were processed first): %s",
-                          window, rep.store_error)
+                log.error("alerting failed for window %s: %s", window, exc)
+            rep.alerts_queued = len(queued)
+        errors: list[str] = []
+        for what, write in writes:
+            try:
+                wr = write()
+            except StoreError as exc:  # each kind on its own: one failure never hides others
+                errors.append(f"{what}: {exc}")
+                continue
+            rep.written += wr.written
+            rep.spooled += wr.spooled
+            rep.rejected += wr.n_rejected
+        if errors:
+            rep.store_error = "; ".join(errors)
+            log.error("STORE FAILED for window %s (alerts were processed first): %s",
+                      window, rep.store_error)
         return rep
 
 

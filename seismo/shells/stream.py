@@ -276,8 +276,8 @@ class StreamService:
                 log.exception("shutdown: alert delivery failed")
         if self.runner.store is not None:
             try:
-                rep = self.runner.store.flush_spool()
-                log.info("shutdown: spool flushed (%s)", rep)
+                flushed = self.runner.store.flush_spool()
+                log.info("shutdown: spool flushed (%s)", flushed)
             except SeismoError as exc:
                 log.error("shutdown: spool not flushed (kept on disk): %s", exc)
         self.runner.close()
