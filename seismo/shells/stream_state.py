@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,13 @@ from typing import Any
 from obspy import UTCDateTime
 
 from seismo.io.seedlink.client import Position
-from seismo.model import EventSummary, Pick
+from seismo.model import Event, EventSummary, Pick
 
 log = logging.getLogger(__name__)
 
 _FORMAT = 1
+#: Announced events remembered for identity (about a day of a busy network).
+MEMO_MAX = 500
 
 
 @dataclass
@@ -67,6 +70,48 @@ class EventMemo:
             None if d.get("depth_km") is None else float(d["depth_km"]),
             None if d.get("magnitude") is None else float(d["magnitude"]), int(d["version"]))
         return cls(event, bool(d.get("alerted", False)), bool(d.get("closed", False)))
+
+
+class AnnouncedEvents:
+    """The events the stream announced, newest ``max_n`` kept (what the state file
+    saves): the stream state's source of known events for identity
+    (:class:`~seismo.shells.registry.KnownEventSource`)."""
+
+    def __init__(self, memos: Iterable[EventMemo] = (), max_n: int = MEMO_MAX) -> None:
+        self.max_n = max_n
+        self._memos: dict[str, EventMemo] = {m.id: m for m in memos}
+
+    def restore(self, memos: Iterable[EventMemo]) -> None:
+        """The events of a saved state (:attr:`StreamState.events`)."""
+        self._memos.update((m.id, m) for m in memos)
+
+    def get(self, event_id: str) -> EventMemo | None:
+        return self._memos.get(event_id)
+
+    def remember(self, event: Event, *, alerted: bool) -> None:
+        """A version of ``event`` was published (``alerted``: it has an alert thread)."""
+        prev = self._memos.get(event.id)
+        self._memos[event.id] = EventMemo(
+            EventSummary.of(event), alerted=alerted or (prev is not None and prev.alerted))
+
+    def alerted(self, event_id: str) -> None:
+        if event_id in self._memos:
+            self._memos[event_id].alerted = True
+
+    def close(self, event_id: str) -> None:
+        if event_id in self._memos:
+            self._memos[event_id].closed = True
+
+    def forget(self, event_id: str) -> None:
+        """The event fell apart: not a known event any more."""
+        self._memos.pop(event_id, None)
+
+    def memos(self) -> list[EventMemo]:
+        """The newest ``max_n`` announced events, by origin time."""
+        return sorted(self._memos.values(), key=lambda m: m.event.time)[-self.max_n:]
+
+    def known_events(self, since: UTCDateTime, until: UTCDateTime) -> list[EventSummary]:
+        return [m.event for m in self._memos.values() if since <= m.event.time <= until]
 
 
 @dataclass

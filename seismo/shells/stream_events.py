@@ -1,0 +1,259 @@
+"""The associator of ``seismo stream``: picks in, event versions out.
+
+:class:`~seismo.event.incremental.IncrementalAssociator` runs the window's association
+on the pool of recent picks (at most every ``associate_every_s``); each event it
+follows is located, measured by the measurement stage
+(:class:`~seismo.event.measure.EventMeasurer`, the window's) on the per-second peaks of
+the stations its S wave has reached, and becomes a *version* to publish when its
+picks changed or its magnitude or intensity moved. Closed after ``close_after_s`` of
+quiet; vanished when it falls apart.
+
+In: :class:`~seismo.shells.stream_pickers.StationPicks` messages and an
+:class:`~seismo.shells.stream_pickers.AmplitudeSource`. Out: :class:`EventUpdate`
+messages (a measured version, a close, a vanishing), keyed by the tracked event;
+ids, version numbers and alerts are the publisher's
+(:mod:`seismo.shells.stream_publish`). Both messages serialise to JSON, so a
+deployment could run this part in its own process behind a broker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from obspy import UTCDateTime
+
+from seismo.config import StreamConfig
+from seismo.errors import SeismoError
+from seismo.event.associate import associate
+from seismo.event.identity import event_id, first_pick_time
+from seismo.event.incremental import IncrementalAssociator, TrackedEvent
+from seismo.geo import distance_km
+from seismo.model import AmplitudeSeries, Event, Pick
+from seismo.shells.stream_pickers import AmplitudeSource, StationPicks
+from seismo.shells.window import Context, next_arrivals
+
+log = logging.getLogger(__name__)
+
+#: Seconds of amplitudes before the origin handed to the measurement.
+BEFORE_ORIGIN_S = 30.0
+#: A new version is published when ML moves this much (the stored ML has 2 decimals;
+#: the alerts decide Updates by their own thresholds).
+ML_STEP = 0.1
+#: ... or the highest intensity (observed or predicted, GB/T 17742) moves this much.
+INTENSITY_STEP = 0.2
+
+
+@dataclass(frozen=True)
+class EventUpdate:
+    """One message to the publisher about tracked event ``key``: a measured ``version``
+    to publish, its ``close`` (no more versions) or its ``vanish`` (it fell apart;
+    ``event`` is then the last version published, if any)."""
+
+    kind: Literal["version", "close", "vanish"]
+    key: int
+    event: Event | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "key": self.key,
+                "event": None if self.event is None else self.event.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EventUpdate:
+        ev = d.get("event")
+        return cls(d["kind"], int(d["key"]), None if ev is None else Event.from_dict(ev))
+
+
+def material(old: Event, new: Event) -> bool:
+    """A new version is worth publishing: new picks, a moved origin time, ML moved by
+    :data:`ML_STEP` or the highest intensity by :data:`INTENSITY_STEP`."""
+    if {p.id for p in old.picks} != {p.id for p in new.picks}:
+        return True
+    if abs(float(old.time - new.time)) > 1e-3:
+        return True
+
+    def moved(a: float | None, b: float | None, step: float) -> bool:
+        if (a is None) != (b is None):
+            return True
+        return a is not None and b is not None and abs(a - b) >= step - 1e-9
+
+    def imax(e: Event) -> float | None:
+        vals = [v for v in (e.max_intensity, *(s.intensity_cn for s in e.site_intensities))
+                if v is not None and math.isfinite(v)]
+        return max(vals) if vals else None
+
+    return moved(old.magnitude, new.magnitude, ML_STEP) or moved(
+        imax(old), imax(new), INTENSITY_STEP
+    )
+
+
+class StreamAssociator:
+    """Picks in, event versions out (module docstring).
+
+    Args:
+        ctx: the network (stations, velocity model, measurement stage, settings).
+        cfg: the ``[stream]`` section.
+        amplitudes: where the stations' per-second peaks are read.
+    """
+
+    def __init__(self, ctx: Context, cfg: StreamConfig, amplitudes: AmplitudeSource) -> None:
+        s = ctx.settings
+        self.ctx = ctx
+        self.cfg = cfg
+        self.amplitudes = amplitudes
+        self.prefix = s.pipeline.event_id_prefix
+        self.assoc = IncrementalAssociator(
+            ctx.stations, ctx.velocity, s.associate, s.locate,
+            s_picks=s.picker.s_picks, pool_s=cfg.pool_s,
+            close_after_s=cfg.close_after_s, cancel_after_s=cfg.cancel_after_s,
+        )
+        self.sent: dict[int, Event] = {}  # per tracked event: the last version sent
+
+    # ------------------------------------------------------------------ input
+    def add(self, msg: StationPicks) -> None:
+        """A station's picks (:class:`~seismo.shells.stream_pickers.StationPicks`)."""
+        if msg.final:
+            self.assoc.add(msg.final)
+        self.assoc.set_provisional(msg.station_id, list(msg.provisional))
+
+    def restore(self, picks: Iterable[Pick]) -> None:
+        """Final picks of the pool saved before a restart."""
+        self.assoc.add(picks)
+
+    @property
+    def pool(self) -> list[Pick]:
+        """The final picks of the pool (what a restart needs)."""
+        return list(self.assoc.final.values())
+
+    @property
+    def n_open(self) -> int:
+        return len(self.assoc.events)
+
+    def due(self, now: float, last: float) -> bool:
+        """Whether an association run is due (the pool changed and ``associate_every_s``
+        passed, or a second passed: the clocks of closing and vanishing run)."""
+        return (self.assoc.dirty and now - last >= self.cfg.associate_every_s) or (
+            now - last >= 1.0)
+
+    def warm_caches(self) -> None:
+        """One association of a made-up event at the network centre: the association grid
+        and the travel-time tables are built now (seconds), not at the first earthquake."""
+        ctx, s = self.ctx, self.ctx.settings
+        infos = list(ctx.stations.values())
+        lat = sum(i.latitude for i in infos) / len(infos)
+        lon = sum(i.longitude for i in infos) / len(infos)
+        t0 = UTCDateTime(0)
+        picks = []
+        for i in infos:
+            d = float(distance_km(lat, lon, i.latitude, i.longitude))
+            for ph, tt in (("P", ctx.p_time(d, 10.0)), ("S", ctx.s_time(d, 10.0))):
+                pt = t0 + tt
+                picks.append(Pick(Pick.make_id(f"{i.id}..HHZ", ph, pt), i.network, i.station,
+                                  "", "HHZ", ph, pt, 0.05, 10.0, 1.0))  # type: ignore[arg-type]
+        try:
+            associate(picks, ctx.stations, ctx.velocity, s.associate, s.locate,
+                      s_picks=s.picker.s_picks)
+        except SeismoError as exc:
+            log.warning("association warm-up failed: %s", exc)
+
+    # ------------------------------------------------------------------ runs
+    def update(self, now: float, live: set[str]) -> list[EventUpdate]:
+        """One association run at ``now`` (s, UTC) with the stations ``live``."""
+        try:
+            changes = self.assoc.update(UTCDateTime(now), live)
+        except SeismoError as exc:
+            log.warning("association failed: %s", exc)
+            return []
+        for tev in changes.new:
+            o = tev.candidate.origin
+            log.info("new origin %s %.3f %.3f %.1f km from %d stations (%d phases), %.1f s "
+                     "after its origin time", o.time, o.latitude, o.longitude, o.depth_km,
+                     o.n_stations, o.n_phases, now - float(o.time))
+        out: list[EventUpdate] = []
+        for tev in changes.new + changes.relocated:
+            out += self._version(tev, now)
+        for tev in changes.closed:
+            out += self._version(tev, now)
+            self.sent.pop(tev.key, None)
+            out.append(EventUpdate("close", tev.key))
+        for tev in changes.vanished:
+            last = self.sent.pop(tev.key, None)
+            out.append(EventUpdate("vanish", tev.key, last))
+        return out
+
+    def remeasure(self, now: float) -> list[EventUpdate]:
+        """New amplitudes move magnitudes and intensities: the versions of open events that
+        moved (and of events that waited for their first magnitude)."""
+        out: list[EventUpdate] = []
+        for tev in list(self.assoc.events.values()):
+            got = self._version(tev, now)
+            if got and tev.key in self.sent:
+                self.assoc.touch(tev.key, UTCDateTime(now))
+            out += got
+        return out
+
+    # ------------------------------------------------------------------ one event
+    def _version(self, tev: TrackedEvent, now: float) -> list[EventUpdate]:
+        """``tev`` measured; a version when it is worth publishing."""
+        last = self.sent.get(tev.key)
+        ev = self._measure(tev, last.id if last else None, now)
+        if ev is None:
+            return []
+        if last is None:
+            if self._awaiting_magnitude(ev, now):
+                return []
+        elif not material(last, ev):
+            return []
+        tev.changed = False
+        self.sent[tev.key] = ev
+        return [EventUpdate("version", tev.key, ev)]
+
+    def accepted(self, key: int, ev: Event) -> None:
+        """The publisher published ``ev`` for ``key`` (with its id and version): later
+        versions are compared with it."""
+        if key in self.sent:
+            self.sent[key] = ev
+
+    def _measure(self, tev: TrackedEvent, eid: str | None, now: float) -> Event | None:
+        origin = tev.candidate.origin
+        eid = eid or event_id(self.prefix, first_pick_time(tev.picks))
+        ev = origin.to_event(eid, creation_time=UTCDateTime(now))
+        others = [t.candidate for t in self.assoc.events.values() if t.key != tev.key]
+        m = self.ctx.measurer.measure(ev, self._amplitudes(ev),
+                                      next_arrivals(self.ctx, origin, others))
+        if not m.verdict.consistent:
+            log.info("stream event %s not published: %s (docs/consistency.md)", eid, m.verdict)
+            return None
+        return dataclasses.replace(m.event, solution="stream")
+
+    def _awaiting_magnitude(self, ev: Event, now: float) -> bool:
+        """No ML yet while the S wave (+ 2 s) has not reached the event's third-nearest
+        station: the first message waits for it (a location without size is of little
+        use); after that an event without ML is published as it is."""
+        if ev.magnitude is not None:
+            return False
+        dists = sorted(a.distance_km for a in ev.arrivals)
+        if not dists:
+            return False
+        d = dists[min(2, len(dists) - 1)]
+        return now < float(ev.time) + self.ctx.s_time(d, ev.depth_km) + 2.0
+
+    def _amplitudes(self, ev: Event) -> dict[str, AmplitudeSeries]:
+        """Per-second peaks of the stations whose S has arrived (an ML from P waves
+        alone would be low; those stations join when their S is in)."""
+        out: dict[str, AmplitudeSeries] = {}
+        for sid, info in self.ctx.stations.items():
+            newest = self.amplitudes.newest(sid)
+            if newest is None:
+                continue
+            d = float(distance_km(ev.latitude, ev.longitude, info.latitude, info.longitude))
+            if newest < ev.time + self.ctx.s_time(d, ev.depth_km) + 2.0:
+                continue
+            series = self.amplitudes.series(sid, ev.time - BEFORE_ORIGIN_S)
+            if series is not None:
+                out[sid] = series
+        return out
