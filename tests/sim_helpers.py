@@ -38,3 +38,27 @@ def wa_ml(
         amps.append(np.abs(tr.data).max() * 1e9)
     assert len(amps) == 2
     return float(np.log10(np.mean(amps)) + 1.11 * np.log10(hypo_km) + 0.00189 * hypo_km - 2.09)
+
+
+def seedlink_records(
+    streams: dict[str, Stream], t0: UTCDateTime, seconds: int
+) -> list[object]:
+    """The streams (``NET.STA`` -> counts) as a SeedLink feed sends them: one 512-byte
+    miniSEED record per channel and second, stations and channels interleaved in time."""
+    from seismo.io.seedlink.client import Record
+    from seismo.io.seedlink.records import encode_records, to_int32
+
+    out: list[object] = []
+    seq: dict[str, int] = {}
+    for k in range(seconds):
+        for sid, st in streams.items():
+            net, sta = sid.split(".")
+            for tr in st.slice(t0 + k, t0 + k + 1 - 1e-6):
+                if tr.stats.npts == 0:
+                    continue
+                tr = tr.copy()
+                tr.data = to_int32(tr)
+                for payload in encode_records([tr]):
+                    seq[sid] = seq.get(sid, 0) + 1
+                    out.append(Record(net, sta, seq[sid], payload))
+    return out

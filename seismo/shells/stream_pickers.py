@@ -114,7 +114,10 @@ class StationPickers:
         """One record in real time: the station's picks (None: not a station of ours or an
         unreadable record); its position counts as processed."""
         out = self.feed(rec)
-        self.positions[rec.station_id] = rec.position
+        try:
+            self.positions[rec.station_id] = rec.position
+        except FeedError:  # unreadable (logged by feed): the position stays where it was
+            return None
         self.n_records += 1
         return out
 
