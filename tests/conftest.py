@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,17 @@ def inventory(settings: Settings):  # type: ignore[no-untyped-def]
     from seismo.inventory import load_inventory
 
     return load_inventory(settings.network.inventory)
+
+
+@pytest.fixture(scope="session")
+def influx_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One influxd 1.x for the whole session (stopped at the end); each test uses its own
+    database."""
+    from seismo.io.store.server import InfluxServer, free_port
+
+    srv = InfluxServer(tmp_path_factory.mktemp("influxd"), free_port())
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()

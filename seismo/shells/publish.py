@@ -170,12 +170,10 @@ class Publisher:
         out = Publication(list(events))
         if not events:
             return out
-        if self.alerts is not None:
-            try:
-                out.queued = self.alerts.process_events(list(events))
-            except (SeismoError, OSError) as exc:  # the outbox keeps what was queued
-                out.alert_error = f"{type(exc).__name__}: {exc}"
-                log.error("alerting failed for %s: %s", ", ".join(e.id for e in events), exc)
+        alerts = self.alerts
+        if alerts is not None:
+            self._alert(out, f"alerting {', '.join(e.id for e in events)}",
+                        lambda: alerts.process_events(list(events)))
         if sink is not None and self.store is not None:
             store, evs = self.store, list(events)
             sink("events", lambda: store.write_events(evs))
@@ -185,15 +183,22 @@ class Publisher:
     def cancel(self, event: Event, reason: str, sink: Sink | None) -> Publication:
         """End ``event``'s open alert threads with a Cancel (nothing where none is open)."""
         out = Publication([event])
-        if self.alerts is None:
+        alerts = self.alerts
+        if alerts is None:
             return out
-        try:
-            out.queued = self.alerts.cancel(event, reason)
-        except (SeismoError, OSError) as exc:  # the outbox keeps what was queued
-            out.alert_error = f"{type(exc).__name__}: {exc}"
-            log.error("cancelling %s failed: %s", event.id, exc)
+        self._alert(out, f"cancelling {event.id}", lambda: alerts.cancel(event, reason))
         self.record(out.queued, sink)
         return out
+
+    @staticmethod
+    def _alert(out: Publication, what: str, queue: Callable[[], list[QueuedMessage]]) -> None:
+        """The alert path's error boundary: a failing outbox is logged and reported in
+        ``out``; publication goes on (what was queued stays in the outbox)."""
+        try:
+            out.queued = queue()
+        except (SeismoError, OSError) as exc:
+            out.alert_error = f"{type(exc).__name__}: {exc}"
+            log.error("%s failed: %s", what, exc)
 
     def record(self, queued: Sequence[QueuedMessage], sink: Sink | None) -> None:
         """Store the records of queued messages (the ``alerts`` measurement)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,22 +20,12 @@ from seismo.alerts.service import AlertService
 from seismo.config import Settings
 from seismo.errors import FeedError
 from seismo.io.store import InfluxConnection, InfluxStore
-from seismo.io.store.server import InfluxServer, free_port
+from seismo.io.store.server import InfluxServer
 from seismo.shells.publish import Runner
 from seismo.shells.window import Context, process_window, windows_between
 from seismo.simulate import Simulator
 
 pytestmark = pytest.mark.influx
-
-
-@pytest.fixture(scope="module")
-def influx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServer]:
-    srv = InfluxServer(tmp_path_factory.mktemp("influxd"), free_port())
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 def _results(settings: Settings, down: set[str]):  # type: ignore[no-untyped-def]
@@ -55,7 +44,7 @@ def _results(settings: Settings, down: set[str]):  # type: ignore[no-untyped-def
 
 
 def test_reprocessed_window_keeps_one_event_and_sends_update_not_alert(
-    settings: Settings, influx: InfluxServer, tmp_path: Path
+    settings: Settings, influx_server: InfluxServer, tmp_path: Path
 ) -> None:
     full = _results(settings, set())
     (ev_full,) = [e for r in full for e in r.events]
@@ -67,8 +56,8 @@ def test_reprocessed_window_keeps_one_event_and_sends_update_not_alert(
 
     alerts_cfg = settings.alerts.model_copy(update={"outbox_dir": tmp_path / "outbox"})
     s = settings.model_copy(update={"alerts": alerts_cfg})
-    store = InfluxStore(InfluxConnection(url=influx.url, database=f"t_{uuid.uuid4().hex[:8]}"),
-                        tmp_path / "spool", retry_interval_s=0.0)
+    conn = InfluxConnection(url=influx_server.url, database=f"t_{uuid.uuid4().hex[:8]}")
+    store = InfluxStore(conn, tmp_path / "spool", retry_interval_s=0.0)
 
     def run(results) -> None:  # type: ignore[no-untyped-def]
         runner = Runner(s, store=store,

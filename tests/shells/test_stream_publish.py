@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from obspy import UTCDateTime
 from seismo.alerts.service import AlertService
 from seismo.event.identity import event_id
 from seismo.io.store import InfluxConnection, InfluxStore
-from seismo.io.store.server import InfluxServer, free_port
+from seismo.io.store.server import InfluxServer
 from seismo.model import Event, Pick
 from seismo.shells.publish import Publisher
 from seismo.shells.registry import EventRegistry, KnownEventSource, StoredSnapshot
@@ -127,20 +126,12 @@ def test_a_failing_outbox_never_stops_publication(settings, tmp_path: Path) -> N
     assert p.out.handle(EventUpdate("vanish", 3, ev), float(T) + 30) is None  # logged, goes on
 
 
-@pytest.fixture(scope="module")
-def influx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServer]:
-    srv = InfluxServer(tmp_path_factory.mktemp("influxd"), free_port())
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
 @pytest.mark.influx
-def test_storage_from_the_writer_thread(settings, influx: InfluxServer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    store = InfluxStore(InfluxConnection(url=influx.url, database=f"t_{uuid.uuid4().hex[:8]}"),
-                        tmp_path / "spool", retry_interval_s=0.0)
+def test_storage_from_the_writer_thread(  # type: ignore[no-untyped-def]
+    settings, influx_server: InfluxServer, tmp_path: Path
+) -> None:
+    conn = InfluxConnection(url=influx_server.url, database=f"t_{uuid.uuid4().hex[:8]}")
+    store = InfluxStore(conn, tmp_path / "spool", retry_interval_s=0.0)
     p = _Parts(settings, tmp_path, store=store)
     writer = threading.Thread(target=p.writer.run, daemon=True)
     writer.start()

@@ -1,4 +1,5 @@
-"""Fixtures for the store tests: a real influxd for the session, isolated databases."""
+"""Fixtures for the store tests: isolated databases on the session's influxd
+(``influx_server``, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,7 @@ from pathlib import Path
 import pytest
 
 from seismo.io.store import InfluxConnection, InfluxStore
-from seismo.io.store.server import InfluxServer, free_port
-
-
-@pytest.fixture(scope="session")
-def influx_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServer]:
-    """One influxd 1.x for the whole session (stopped at the end)."""
-    srv = InfluxServer(tmp_path_factory.mktemp("influxd"), free_port())
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+from seismo.io.store.server import InfluxServer
 
 
 @pytest.fixture
