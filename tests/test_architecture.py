@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "seismo"
 
 #: Top-level modules everything may import: configuration, errors, domain
-#: results, geodesy, station metadata, text rendering and durable state files.
-FOUNDATION = {"config", "errors", "model", "geo", "inventory", "text", "durable"}
+#: results, geodesy, station metadata, text rendering, durable state files and the
+#: error boundary.
+FOUNDATION = {"config", "errors", "model", "geo", "inventory", "text", "durable", "boundary"}
 
 #: Which layers each layer may import (its own layer always allowed).
 ALLOWED: dict[str, set[str]] = {

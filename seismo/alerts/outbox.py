@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from seismo.alerts.cap import short_hash
+from seismo.boundary import boundary
 from seismo.durable import json_object, quarantine, read_json, remove, write_atomic
 from seismo.errors import AlertError, StateFileError
 
@@ -346,12 +347,14 @@ class Outbox:
                 if item.next_attempt > now or item.channel in down:
                     pending += 1
                     continue
-                try:
+                # any channel failure is retried, never fatal (logged below, with the retry)
+                with boundary("delivery", expected=(Exception,), level=None,
+                              delivery=item.identifier, channel=item.channel) as failure:
                     send(item)
-                except Exception as exc:  # any channel failure is retried, never fatal
+                if failure:
                     attempts = item.attempts + 1
                     delay = min(backoff_max_s, backoff_initial_s * 2.0 ** (attempts - 1))
-                    err = str(exc)[:500] or type(exc).__name__
+                    err = str(failure.error)[:500] or type(failure.error).__name__
                     new = dataclasses.replace(
                         item, attempts=attempts, next_attempt=now + delay, last_error=err
                     )
