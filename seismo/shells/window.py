@@ -332,22 +332,10 @@ def process_station(
             start=window.data_start, end=window.data_end,
         )
         amps = station_window_amplitudes(ctx, st, window)
+    res = StationResult(network=net, station=sta, n_samples=n_samples, channels=channels)
     if failure:  # keep the other stations going; the error is reported
-        return StationResult(
-            network=net,
-            station=sta,
-            error=f"processing failed: {failure.reason}",
-            n_samples=n_samples,
-            channels=channels,
-        )
-    return StationResult(
-        network=net,
-        station=sta,
-        picks=tuple(picks),
-        amplitudes=amps,
-        n_samples=n_samples,
-        channels=channels,
-    )
+        return dataclasses.replace(res, error=f"processing failed: {failure.reason}")
+    return dataclasses.replace(res, picks=tuple(picks), amplitudes=amps)
 
 
 # --------------------------------------------------------------------------- events
