@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -198,9 +199,18 @@ def test_no_module_uses_private_members_of_another_package() -> None:
 def test_the_private_member_rule_catches_violations(
     tmp_path: Path, source: str, module: str, expected: str | None
 ) -> None:
+    _assert_verdict(_private_uses, tmp_path, source, module, expected)
+
+
+def _assert_verdict(
+    checker: Callable[[Path, str], list[str]], tmp_path: Path, source: str, module: str,
+    expected: str | None,
+) -> None:
+    """``checker`` on ``source`` as module ``module``: no finding when ``expected`` is
+    None, else exactly one, which contains ``expected``."""
     src = tmp_path / "fake.py"
     src.write_text(source)
-    found = _private_uses(src, module)
+    found = checker(src, module)
     if expected is None:
         assert found == []
     else:
@@ -275,10 +285,4 @@ def test_no_import_circles() -> None:
 def test_the_rule_checker_catches_violations(
     tmp_path: Path, source: str, module: str, expected: str | None
 ) -> None:
-    src = tmp_path / "fake.py"
-    src.write_text(source)
-    found = _check(src, module)
-    if expected is None:
-        assert found == []
-    else:
-        assert len(found) == 1 and expected in found[0], found
+    _assert_verdict(_check, tmp_path, source, module, expected)
