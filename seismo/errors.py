@@ -31,6 +31,22 @@ class DataError(SeismoError):
     """Waveform data is unusable (corrupt miniSEED, no data in window, ...)."""
 
 
+class StateFileError(DataError):
+    """A state file kept between runs cannot be used (:mod:`seismo.durable`).
+
+    ``bad_content``: its content is bad (not UTF-8, not JSON, wrong shape), so it
+    may be moved aside; False: the file could not be read at all (permissions, I/O).
+    """
+
+    def __init__(
+        self, path: object, reason: str, *, what: str = "state file", bad_content: bool = True
+    ) -> None:
+        super().__init__(f"{what} {path}: {reason}")
+        self.path = path
+        self.reason = reason
+        self.bad_content = bad_content
+
+
 class PickerError(SeismoError):
     """The picker could not process a trace."""
 

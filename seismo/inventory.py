@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from obspy import Inventory, UTCDateTime, read_inventory
 from obspy.core.inventory import Channel, Network, Response, Station
 
@@ -180,6 +182,26 @@ class ResponseGap:
     kind: ChannelKind | None
 
 
+def evaluate_response(
+    response: Response, freqs: ArrayLike, output: str, *,
+    hide_sensitivity_mismatch: bool = True,
+) -> NDArray[np.complex128]:
+    """The complex response at ``freqs`` (Hz) to ``output`` ("DISP", "VEL" or "ACC"),
+    from every stage (ObsPy's ``get_evalresp_response_for_frequencies``); counts per
+    metre, per m/s or per m/s².
+
+    Raises:
+        InventoryError: the response cannot be evaluated (incomplete, no stages); the
+            message gives ObsPy's exception type and message.
+    """
+    try:
+        return np.asarray(response.get_evalresp_response_for_frequencies(
+            freqs, output=output, hide_sensitivity_mismatch_warning=hide_sensitivity_mismatch
+        ), dtype=np.complex128)
+    except Exception as exc:  # ObsPy and evalresp raise plain Exception (and other types) here
+        raise InventoryError(f"{type(exc).__name__}: {exc}") from exc
+
+
 def _full_response_problem(channel: Channel) -> str | None:
     """Why ``channel``'s response cannot be evaluated to ground velocity (None: it can)."""
     resp = channel.response
@@ -188,11 +210,9 @@ def _full_response_problem(channel: Channel) -> str | None:
     if not resp.response_stages:
         return "no response stages"
     try:
-        val = resp.get_evalresp_response_for_frequencies(
-            [1.0], output="VEL", hide_sensitivity_mismatch_warning=True
-        )
-    except Exception as exc:  # ObsPy raises many kinds for incomplete responses
-        return f"response cannot be evaluated ({type(exc).__name__})"
+        val = evaluate_response(resp, [1.0], "VEL")
+    except InventoryError as exc:
+        return f"response cannot be evaluated ({type(exc.__cause__).__name__})"
     if not (abs(complex(val[0])) > 0 and math.isfinite(abs(complex(val[0])))):
         return "response is zero or not finite at 1 Hz"
     return None

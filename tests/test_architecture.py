@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "seismo"
 
 #: Top-level modules everything may import: configuration, errors, domain
-#: results, geodesy, station metadata and text rendering.
-FOUNDATION = {"config", "errors", "model", "geo", "inventory", "text"}
+#: results, geodesy, station metadata, text rendering, durable state files and the
+#: error boundary.
+FOUNDATION = {"config", "errors", "model", "geo", "inventory", "text", "durable", "boundary"}
 
 #: Which layers each layer may import (its own layer always allowed).
 ALLOWED: dict[str, set[str]] = {
@@ -70,15 +72,20 @@ def _imports(path: Path, me: str) -> list[tuple[str, int]]:
         if isinstance(node, ast.Import):
             out.extend((a.name, node.lineno) for a in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:  # relative import: resolve against this module's package
-                base = me.split(".")
-                base = base[: len(base) - node.level + (1 if path.name == "__init__.py" else 0)]
-                mod = ".".join([*base, node.module] if node.module else base)
-            else:
-                mod = node.module or ""
-            out.append((mod, node.lineno))
-            out.extend((f"{mod}.{a.name}", node.lineno) for a in node.names)
+            out.extend(_imports_of(node, path, me))
     return out
+
+
+def _imports_of(node: ast.ImportFrom, path: Path, me: str) -> list[tuple[str, int]]:
+    """``from a.b import c`` in ``path`` (module ``me``): ``a.b`` first, then ``a.b.c``;
+    a relative import is resolved against the module's package."""
+    if node.level:
+        base = me.split(".")
+        base = base[: len(base) - node.level + (1 if path.name == "__init__.py" else 0)]
+        mod = ".".join([*base, node.module] if node.module else base)
+    else:
+        mod = node.module or ""
+    return [(mod, node.lineno), *((f"{mod}.{a.name}", node.lineno) for a in node.names)]
 
 
 SOURCES = sorted(PKG.rglob("*.py"))
@@ -114,6 +121,100 @@ def test_every_library_module_belongs_to_a_layer() -> None:
 
 def test_import_rules_of_the_architecture() -> None:
     assert _violations() == []
+
+
+# --------------------------------------------------------------------------- private members
+#: Every module of seismo, by dotted name.
+KNOWN = {_module_name(p): p for p in SOURCES}
+
+
+def _package(module: str) -> str:
+    """The package a module belongs to (a package belongs to itself)."""
+    path = KNOWN.get(module)
+    if path is not None and path.name == "__init__.py":
+        return module
+    return module.rpartition(".")[0]
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _private_uses(path: Path, me: str) -> list[str]:
+    """Private (``_name``) members of another package that ``path`` (module ``me``) imports
+    (``from pkg.mod import _name``) or reaches through an imported module
+    (``mod._name``, ``argparse._SubParsersAction``). Members of the module's own
+    package are its own business."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    mine = _package(me) if path.name != "__init__.py" else me
+    aliases: dict[str, str] = {}  # local name -> module it stands for
+    bad: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:  # "import a.b" binds "a"; "import a.b as c" binds "c"
+                top = a.name.split(".")[0]
+                aliases[a.asname or top] = a.name if a.asname else top
+        elif isinstance(node, ast.ImportFrom):
+            mod = _imports_of(node, path, me)[0][0]
+            for a in node.names:
+                if f"{mod}.{a.name}" in KNOWN:
+                    aliases[a.asname or a.name] = f"{mod}.{a.name}"
+                if _private(a.name) and _package(mod) != mine:
+                    bad.append(f"{path.name}:{node.lineno} ({me}): imports {a.name} from {mod}")
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and _private(node.attr)):
+            continue
+        chain: list[str] = []
+        value = node.value
+        while isinstance(value, ast.Attribute):
+            chain.append(value.attr)
+            value = value.value
+        if isinstance(value, ast.Name) and value.id in aliases:
+            owner = ".".join([aliases[value.id], *reversed(chain)])
+            if _package(owner) != mine:
+                bad.append(f"{path.name}:{node.lineno} ({me}): uses {owner}.{node.attr}")
+    return bad
+
+
+def test_no_module_uses_private_members_of_another_package() -> None:
+    assert [v for path in SOURCES for v in _private_uses(path, _module_name(path))] == []
+
+
+@pytest.mark.parametrize(
+    ("source", "module", "expected"),
+    [
+        ("from seismo.io.store.points import _escape\n", "seismo.shells.fake", "imports _escape"),
+        ("from obspy.io.mseed.headers import _x\n", "seismo.io.fake", "imports _x"),
+        ("from ..store import _spool\n", "seismo.io.feeds.fake", "from seismo.io.store"),
+        ("import argparse\nA = argparse._SubParsersAction\n", "seismo.cli.fake",
+         "uses argparse._SubParsersAction"),
+        ("import seismo.io.mseed as m\nm._LOCK\n", "seismo.shells.fake", "seismo.io.mseed._LOCK"),
+        ("from seismo.io import mseed\nmseed._LOCK\n", "seismo.io.feeds.fake", "mseed._LOCK"),
+        ("from seismo.station.picker.onset import _slice\n", "seismo.station.picker.fake", None),
+        ("from .onset import _slice\n", "seismo.station.picker.fake", None),
+        ("from seismo.io import mseed\nmseed._LOCK\n", "seismo.io.fake", None),
+        ("from __future__ import annotations\nx = self._cache\n", "seismo.io.fake", None),
+    ],
+)
+def test_the_private_member_rule_catches_violations(
+    tmp_path: Path, source: str, module: str, expected: str | None
+) -> None:
+    _assert_verdict(_private_uses, tmp_path, source, module, expected)
+
+
+def _assert_verdict(
+    checker: Callable[[Path, str], list[str]], tmp_path: Path, source: str, module: str,
+    expected: str | None,
+) -> None:
+    """``checker`` on ``source`` as module ``module``: no finding when ``expected`` is
+    None, else exactly one, which contains ``expected``."""
+    src = tmp_path / "fake.py"
+    src.write_text(source)
+    found = checker(src, module)
+    if expected is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and expected in found[0], found
 
 
 def _graph() -> dict[str, set[str]]:
@@ -184,10 +285,4 @@ def test_no_import_circles() -> None:
 def test_the_rule_checker_catches_violations(
     tmp_path: Path, source: str, module: str, expected: str | None
 ) -> None:
-    src = tmp_path / "fake.py"
-    src.write_text(source)
-    found = _check(src, module)
-    if expected is None:
-        assert found == []
-    else:
-        assert len(found) == 1 and expected in found[0], found
+    _assert_verdict(_check, tmp_path, source, module, expected)

@@ -24,8 +24,9 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from seismo.alerts.cap import CAP_MIME, short_hash
-from seismo.alerts.outbox import DeliveryItem, safe_name, write_replace
+from seismo.alerts.outbox import DeliveryItem, safe_name
 from seismo.config import ChannelConfig, mask_url, secret
+from seismo.durable import write_atomic
 from seismo.errors import AlertError
 
 log = logging.getLogger(__name__)
@@ -244,7 +245,7 @@ class DirectoryChannel:
     def send(self, item: DeliveryItem) -> None:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            write_replace(self.path / f"{safe_name(item.identifier)}.cap.xml", item.xml.encode())
+            write_atomic(self.path / f"{safe_name(item.identifier)}.cap.xml", item.xml.encode())
         except OSError as exc:
             raise AlertError(f"directory channel '{self.name}' ({self.path}): {exc}") from None
 

@@ -13,9 +13,9 @@ only if no file of that name exists in pending/, delivered/ or dead/ (checked in
 that order, which is safe against a concurrent pending -> delivered move because
 the marker is written before the pending file is removed).
 
-Every file is written atomically: a temporary file in the same directory is
-written and fsync'ed, then linked (new files: fails if the name exists) or
-renamed (updates) into place, and the directory is fsync'ed.
+Every file is written atomically and durably (:mod:`seismo.durable`): new files
+are linked into place, which fails if the name exists; updates replace the old
+file. A pending item that cannot be read back is moved to dead/ with an error.
 
 Delivery guarantee. An item is sent, then its delivered marker is written. If
 the process dies after the receiver accepted the message but before the marker
@@ -35,7 +35,6 @@ import logging
 import math
 import os
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +43,9 @@ from typing import Any
 from obspy import UTCDateTime
 
 from seismo.alerts.cap import short_hash
-from seismo.errors import AlertError
+from seismo.boundary import boundary
+from seismo.durable import json_object, quarantine, read_json, remove, write_atomic
+from seismo.errors import AlertError, StateFileError
 from seismo.model import Event, EventSummary
 
 log = logging.getLogger(__name__)
@@ -195,46 +196,6 @@ class DeliveryReport:
     busy: bool = False
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _tmp_write(path: Path, data: bytes) -> Path:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return tmp
-
-
-def write_new(path: Path, data: bytes) -> bool:
-    """Atomically create ``path`` with ``data``; False (nothing written) if it exists."""
-    tmp = _tmp_write(path, data)
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        return False
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-    return True
-
-
-def write_replace(path: Path, data: bytes) -> None:
-    """Atomically write ``path`` (replacing any previous content)."""
-    tmp = _tmp_write(path, data)
-    try:
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
 def _dumps(data: dict[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
 
@@ -278,11 +239,11 @@ class Outbox:
     # ------------------------------------------------------------------ messages
     def _load(self, path: Path) -> dict[str, Any]:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise AlertError(f"unreadable outbox file {path}: {exc}") from None
-        if not isinstance(data, dict):
-            raise AlertError(f"outbox file {path} does not hold a JSON object")
+            data = read_json(path, json_object, what="outbox file")
+        except StateFileError as exc:
+            raise AlertError(str(exc)) from None
+        if data is None:
+            raise AlertError(f"outbox file {path} is gone")
         return data
 
     def history(self, thread: str) -> list[QueuedMessage]:
@@ -336,7 +297,7 @@ class Outbox:
         recorded) and whether it was new.
         """
         path = self.messages / f"{msg.key}.json"
-        created = write_new(path, _dumps(msg.to_dict()))
+        created = write_atomic(path, _dumps(msg.to_dict()), new=True)
         rec = msg if created else QueuedMessage.from_dict(self._load(path))
         for ch in rec.channels:
             self._ensure_item(rec, ch)
@@ -363,7 +324,7 @@ class Outbox:
             created=msg.created,
             next_attempt=msg.created,
         )
-        if write_new(self.pending / name, _dumps(item.to_dict())):
+        if write_atomic(self.pending / name, _dumps(item.to_dict()), new=True):
             log.info("queued %s for channel %s", msg.identifier, channel)
 
     # ------------------------------------------------------------------ delivery
@@ -375,9 +336,8 @@ class Outbox:
         }
 
     def _move(self, item: DeliveryItem, src: Path, dest_dir: Path) -> None:
-        write_new(dest_dir / src.name, _dumps(item.to_dict()))
-        src.unlink(missing_ok=True)
-        _fsync_dir(src.parent)
+        write_atomic(dest_dir / src.name, _dumps(item.to_dict()), new=True)
+        remove(src)
 
     def deliver_due(
         self,
@@ -407,9 +367,7 @@ class Outbox:
                 try:
                     item = DeliveryItem.from_dict(self._load(path))
                 except (AlertError, TypeError) as exc:
-                    log.error("OUTBOX: moving corrupt item %s to dead/: %s", path, exc)
-                    with contextlib.suppress(OSError):
-                        os.replace(path, self.dead / path.name)
+                    quarantine(path, str(exc), into=self.dead, what="OUTBOX: delivery item")
                     expired += 1
                     continue
                 if (self.delivered / path.name).exists():  # interrupted move: finish it
@@ -427,16 +385,18 @@ class Outbox:
                 if item.next_attempt > now or item.channel in down:
                     pending += 1
                     continue
-                try:
+                # any channel failure is retried, never fatal (logged below, with the retry)
+                with boundary("delivery", expected=(Exception,), level=None,
+                              delivery=item.identifier, channel=item.channel) as failure:
                     send(item)
-                except Exception as exc:  # any channel failure is retried, never fatal
+                if failure:
                     attempts = item.attempts + 1
                     delay = min(backoff_max_s, backoff_initial_s * 2.0 ** (attempts - 1))
-                    err = str(exc)[:500] or type(exc).__name__
+                    err = str(failure.error)[:500] or type(failure.error).__name__
                     new = dataclasses.replace(
                         item, attempts=attempts, next_attempt=now + delay, last_error=err
                     )
-                    write_replace(path, _dumps(new.to_dict()))
+                    write_atomic(path, _dumps(new.to_dict()))
                     down.add(item.channel)
                     failed += 1
                     pending += 1

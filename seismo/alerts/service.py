@@ -55,6 +55,7 @@ from seismo.alerts.rules import (
     evaluate,
     intensity_degree,
 )
+from seismo.boundary import boundary
 from seismo.config import AlertsConfig, Settings
 from seismo.errors import AlertError, ConfigError
 from seismo.event.identity import origin_time_bounds
@@ -270,13 +271,12 @@ class AlertService:
         t = _epoch(now)
         out: list[QueuedMessage] = []
         for event in events:
-            try:
+            # one bad event never stops the others; logged loudly
+            with boundary("alert processing", logger=log, level=logging.ERROR, event=event.id):
                 if event.status == "rejected":
                     out += self._cancel(event, "rejected by seismologist review", t)
-                    continue
-                out += self._process_one(event, t)
-            except Exception:  # one bad event never stops the others; logged loudly
-                log.exception("alert processing failed for event %s", event.id)
+                else:
+                    out += self._process_one(event, t)
         return out
 
     def _process_one(self, event: Event, now: float) -> list[QueuedMessage]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from seismo.cli.common import UsageError, settings_from_args
+from seismo.cli.common import Subcommands, UsageError, settings_from_args
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("bulletin", help="write the daily bulletin of one UTC day")
     p.add_argument("--date", help="the UTC day, YYYY-MM-DD (default: yesterday)")
     p.add_argument("--out", type=Path,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from seismo.cli.common import settings_from_args
+from seismo.cli.common import Subcommands, settings_from_args
 from seismo.config import DEFAULT_CONFIG, dump_toml, effective_config
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("config", help="validate and print the configuration")
     csub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     chk = csub.add_parser(

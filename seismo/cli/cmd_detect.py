@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from seismo.cli.common import UsageError, parse_time, settings_from_args
+from seismo.cli.common import Subcommands, UsageError, parse_time, settings_from_args
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser(
         "detect",
         help="detect, locate and characterise events over a time range (replay / backfill)",

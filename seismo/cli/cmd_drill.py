@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from seismo.cli.common import settings_from_args
+from seismo.cli.common import Subcommands, settings_from_args
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser(
         "drill",
         help="run a simulator scenario through the whole chain; alerts carry status Exercise",

@@ -10,10 +10,10 @@ import argparse
 import json
 from pathlib import Path
 
-from seismo.cli.common import UsageError, parse_time, settings_from_args
+from seismo.cli.common import Subcommands, UsageError, parse_time, settings_from_args
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser(
         "evaluate",
         help="score detection against a reference catalogue (or a simulator scenario's truth)",

@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from seismo.cli.common import settings_from_args
+from seismo.cli.common import Subcommands, settings_from_args
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("event", help="show, plot, review or relocate one stored event")
     esub = p.add_subparsers(dest="event_command", metavar="ACTION", required=True)
 

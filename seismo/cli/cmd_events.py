@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from seismo.cli.common import parse_time, settings_from_args, table
+from seismo.cli.common import Subcommands, parse_time, settings_from_args, table
 
 if TYPE_CHECKING:
     from seismo.model import Event
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 STATUSES = ("automatic", "confirmed", "rejected")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("events", help="list events stored in InfluxDB")
     add_filter_arguments(p)
     p.set_defaults(func=_run)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from seismo.cli.common import UsageError, parse_time, settings_from_args, table
+from seismo.cli.common import Subcommands, UsageError, parse_time, settings_from_args, table
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser(
         "fetch",
         help="pull a window from the configured feeds (or --feed) and report per station",

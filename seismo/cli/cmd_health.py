@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 
-from seismo.cli.common import UsageError, parse_time, settings_from_args, table
+from seismo.cli.common import Subcommands, UsageError, parse_time, settings_from_args, table
 
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -29,7 +29,7 @@ def _brief(reasons: tuple[str, ...], keep: int = 3) -> str:
     return text + (f" (+{len(reasons) - keep} more)" if len(reasons) > keep else "")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("health", help="station health (QC metrics, OK/WARN/FAIL) of one window")
     p.add_argument("--station", action="append", metavar="S",
                    help="NET.STA or station code (repeatable; default: all stations)")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from seismo.cli.common import Subcommands
 from seismo.io.sds import write_sds
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser(
         "simulate",
         help="simulated network: write a scenario to SDS or serve it over SeedLink",

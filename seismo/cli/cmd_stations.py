@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from seismo.cli.common import settings_from_args, table
+from seismo.cli.common import Subcommands, settings_from_args, table
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("stations", help="list the stations and channels of the inventory")
     p.add_argument("--inventory", help="StationXML file or directory (default: from config)")
     p.add_argument("--channels", action="store_true", help="one row per channel")

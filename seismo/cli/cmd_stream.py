@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from seismo.cli.common import Subcommands
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+
+def register(sub: Subcommands) -> None:
     p = sub.add_parser(
         "stream",
         help="real-time detection: SeedLink records -> picks -> events -> alerts in seconds",

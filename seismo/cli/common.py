@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any, Protocol
 
 from obspy import UTCDateTime
 
@@ -10,7 +11,15 @@ from seismo.config import Settings, load_settings
 from seismo.errors import SeismoError
 from seismo.text import table
 
-__all__ = ["UsageError", "parse_time", "settings_from_args", "table"]
+__all__ = ["Subcommands", "UsageError", "parse_time", "settings_from_args", "table"]
+
+
+class Subcommands(Protocol):
+    """What each ``cmd_*.register`` receives: the set of subcommands of the ``seismo``
+    parser (``ArgumentParser.add_subparsers()``; argparse keeps its class private, so
+    only the method the subcommands use is named here)."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
 
 
 class UsageError(SeismoError):

@@ -13,8 +13,9 @@ from typing import Any, Protocol
 
 from obspy import Inventory, UTCDateTime
 
+from seismo.boundary import boundary
 from seismo.config import Settings
-from seismo.errors import InventoryError, SeismoError
+from seismo.errors import InventoryError
 from seismo.health.state import HealthStateTracker, StatusChange
 from seismo.health.status import ChannelAssessment, assess_station_full
 from seismo.inventory import StationInfo, load_inventory
@@ -124,16 +125,15 @@ def assess_network(
         fr = fetched.get(info.id)
         stream = fr.stream if fr is not None else None
         error = fr.error if fr is not None else "not fetched"
-        try:
+        with boundary("health assessment", logger=log, station=info.id) as failure:
             chans, summary = assess_station_full(
                 stream, info, start, end, now, settings.health,
                 instrument=settings.instrument, fetch_error=error, inventory=inv,
             )
-        except SeismoError as exc:  # one failing station never stops the others
-            log.warning("health of %s failed: %s", info.id, exc)
+        if failure:  # one failing station never stops the others
             chans, summary = assess_station_full(
                 None, info, start, end, now, settings.health,
-                instrument=settings.instrument, fetch_error=str(exc),
+                instrument=settings.instrument, fetch_error=failure.reason,
             )
         channels[info.id] = chans
         results.extend(a.health for a in chans)
@@ -204,11 +204,10 @@ def run_health(
     run = assess_network(settings, inventory, end, stations=stations, feed_url=feed_url, now=now)
     out = HealthRunResult(run=run, changes=[])
     if store is not None:
-        try:
+        with boundary("writing health results", logger=log, level=logging.ERROR) as failure:
             out.write_report = store.write_health(run.results)
-        except SeismoError as exc:
-            log.error("writing health results failed: %s", exc)
-            out.errors.append(f"store: {exc}")
+        if failure:
+            out.errors.append(f"store: {failure.reason}")
     tr = tracker if tracker is not None else HealthStateTracker(settings.health.state_file)
     summaries = run.summaries()
     out.changes = tr.changes(summaries)
@@ -217,12 +216,12 @@ def run_health(
     commit = True
     if out.changes and alerts is not None:
         subject, text, key = notice_text(out.changes, run)
-        try:
+        with boundary("health notice", logger=log, level=logging.ERROR,
+                      group=settings.health.notify_group) as failure:
             alerts.send_notice(settings.health.notify_group, subject, text, key)
             out.notice_sent = True
-        except SeismoError as exc:
-            log.error("health notice to %r failed: %s", settings.health.notify_group, exc)
-            out.errors.append(f"alerts: {exc}")
+        if failure:  # the state is kept, so the notice is tried again next run
+            out.errors.append(f"alerts: {failure.reason}")
             commit = False
     if commit:
         tr.record(summaries)

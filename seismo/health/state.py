@@ -8,10 +8,8 @@ Stations absent from a run (e.g. ``--station`` runs) keep their stored state.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Any
 
 from obspy import UTCDateTime
 
-from seismo.errors import DataError
+from seismo.durable import read_json, write_json
 from seismo.model import HealthStatus, StationHealth
 
 log = logging.getLogger(__name__)
@@ -45,9 +43,13 @@ class StatusChange:
 class HealthStateTracker:
     """Last summary status per station, kept in ``state_file`` (JSON).
 
+    The file is written atomically (:mod:`seismo.durable`).
+
     Raises:
-        DataError: the state file exists but is not a valid state file (the
-            message names it). A missing file is an empty state.
+        StateFileError: the state file exists but cannot be read or is not a valid
+            state file (a :class:`~seismo.errors.DataError`; the message names it and
+            the file is left in place for a person to look at). A missing file is an
+            empty state.
     """
 
     def __init__(self, state_file: str | os.PathLike[str]) -> None:
@@ -55,22 +57,7 @@ class HealthStateTracker:
         self._state: dict[str, dict[str, Any]] = self._load()
 
     def _load(self) -> dict[str, dict[str, Any]]:
-        try:
-            raw = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return {}
-        except OSError as exc:
-            raise DataError(f"cannot read health state file {self.path}: {exc}") from None
-        try:
-            data = json.loads(raw)
-            stations = data["stations"]
-            if not isinstance(stations, dict) or any(
-                v.get("status") not in _STATUSES for v in stations.values()
-            ):
-                raise ValueError("bad 'stations' table")
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise DataError(f"health state file {self.path} is not valid: {exc}") from None
-        return stations
+        return read_json(self.path, _stations, what="health state file") or {}
 
     def status(self, station_id: str) -> HealthStatus | None:
         """The stored status of ``NET.STA`` (None if never seen)."""
@@ -110,12 +97,14 @@ class HealthStateTracker:
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        body = json.dumps({"version": 1, "stations": self._state}, indent=1, sort_keys=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".health_state.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(body)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_json(self.path, {"version": 1, "stations": self._state}, indent=1, sort_keys=True)
+
+
+def _stations(data: Any) -> dict[str, dict[str, Any]]:
+    """The station table of a state file's JSON ``data`` (raises on a wrong shape)."""
+    stations = data["stations"]
+    if not isinstance(stations, dict) or any(
+        v.get("status") not in _STATUSES for v in stations.values()
+    ):
+        raise ValueError("bad 'stations' table")
+    return stations

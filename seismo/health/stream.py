@@ -18,6 +18,7 @@ from typing import Any
 
 from obspy import UTCDateTime
 
+from seismo.boundary import boundary
 from seismo.config import Settings
 from seismo.io.store.points import utc_from_us
 
@@ -59,11 +60,10 @@ def check_stream(
     cfg = settings.stream
     if not cfg.monitored or store is None:
         return StreamStatus(None, detail="seismo stream not monitored")
-    try:
+    with boundary("stream heartbeat read", logger=log) as failure:
         row = store.last_heartbeat(now - LOOKBACK_S)
-    except Exception as exc:  # the store cannot tell: say so, no notice
-        log.warning("stream heartbeat unreadable: %s", exc)
-        return StreamStatus(None, detail=f"heartbeat unreadable: {exc}")
+    if failure:  # the store cannot tell: say so, no notice
+        return StreamStatus(None, detail=f"heartbeat unreadable: {failure.error}")
     last = utc_from_us(int(row["time"])) if row else None
     status = stream_status(last, now, cfg.heartbeat_down_s)
     if status.up is False:
@@ -73,9 +73,9 @@ def check_stream(
             text = (f"{status.detail}.\nUntil it is back, alerts come from the "
                     "minute-by-minute detection only (a minute or two later).")
             for group in dict.fromkeys((settings.health.notify_group, "oncall")):
-                try:
+                # the health run goes on
+                with boundary("stream-down notice", logger=log, level=logging.ERROR,
+                              group=group):
                     alerts.send_notice(group, "Real-time detector (seismo stream) down", text,
                                        key)
-                except Exception:  # the health run goes on
-                    log.exception("stream-down notice to %s failed", group)
     return status

@@ -176,12 +176,9 @@ def _read_csv(p: Path) -> list[CatalogEvent]:
 
 
 def _read_quakeml(p: Path) -> list[CatalogEvent]:
-    from obspy import read_events
+    from seismo.io.output import read_quakeml
 
-    try:
-        cat = read_events(str(p))
-    except Exception as exc:  # ObsPy raises many kinds for a malformed file
-        raise DataError(f"cannot read QuakeML catalogue {p}: {exc}") from None
+    cat = read_quakeml(p, what=f"catalogue {p}", format=None)
     out = []
     for i, ev in enumerate(cat):
         where = f"catalogue {p}, event {i}"

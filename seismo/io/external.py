@@ -28,12 +28,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlencode
 
-from obspy import UTCDateTime, read_events
+from obspy import UTCDateTime
 from obspy.core.event import Catalog
 
+from seismo.boundary import boundary
 from seismo.config import ExternalConfig
-from seismo.errors import FeedError
+from seismo.errors import DataError, FeedError
 from seismo.geo import distance_km
+from seismo.io.output import read_quakeml
 from seismo.model import Event, ExternalSolution
 
 log = logging.getLogger(__name__)
@@ -96,9 +98,9 @@ def fetch_fdsn(
     if not body.strip():
         return []
     try:
-        cat = read_events(io.BytesIO(body), format="QUAKEML")
-    except Exception as exc:  # ObsPy raises many types for bad XML
-        raise FeedError(f"FDSN event service {url}: not QuakeML ({exc})") from None
+        cat = read_quakeml(io.BytesIO(body), what=f"from the FDSN event service {url}")
+    except DataError as exc:
+        raise FeedError(str(exc)) from None
     return solutions_from_catalog(cat, url)
 
 
@@ -109,10 +111,9 @@ def read_quakeml_dir(path: Path) -> list[ExternalSolution]:
         log.warning("external QuakeML directory %s does not exist", path)
         return out
     for f in sorted(path.glob("*.xml")):
-        try:
-            out += solutions_from_catalog(read_events(str(f), format="QUAKEML"), str(f))
-        except Exception as exc:  # a bad file must not hide the others
-            log.warning("external QuakeML %s not readable: %s", f, exc)
+        # a bad file must not hide the others
+        with boundary("external QuakeML read", logger=log, file=f):
+            out += solutions_from_catalog(read_quakeml(f, what=f"file {f}"), str(f))
     return out
 
 

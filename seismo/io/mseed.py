@@ -17,17 +17,38 @@ import threading
 from typing import IO, Any
 
 from obspy import Stream, read
+from obspy.io.mseed import ObsPyMSEEDFilesizeTooSmallError
+
+from seismo.errors import DataError
 
 _LOCK = threading.Lock()
+
+
+class MiniSeedError(DataError):
+    """Data that ObsPy cannot read as miniSEED. The message is ObsPy's exception type
+    and message (callers name the source); ``empty``: the source is shorter than one
+    record (for a file: just created by its writer, no data yet)."""
+
+    def __init__(self, message: str, *, empty: bool = False) -> None:
+        super().__init__(message)
+        self.empty = empty
 
 
 def read_mseed(source: str | IO[bytes], **kwargs: Any) -> Stream:
     """``obspy.read(source, format="MSEED", **kwargs)`` under the process-wide lock.
 
-    Raises whatever ObsPy raises for unreadable data (callers name the source).
+    Raises:
+        MiniSeedError: the data cannot be read (corrupt, not miniSEED, a file that
+            cannot be opened).
     """
     with _LOCK:
-        return read(source, format="MSEED", **kwargs)
+        try:
+            return read(source, format="MSEED", **kwargs)
+        except Exception as exc:  # ObsPy raises plain Exception and many other types here
+            raise MiniSeedError(
+                f"{type(exc).__name__}: {exc}",
+                empty=isinstance(exc, ObsPyMSEEDFilesizeTooSmallError),
+            ) from exc
 
 
 def write_mseed(stream: Stream, target: str | IO[bytes], **kwargs: Any) -> None:

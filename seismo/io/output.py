@@ -29,7 +29,7 @@ import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 from obspy import UTCDateTime
@@ -282,6 +282,23 @@ def events_to_catalog(events: Sequence[Event]) -> qml.Catalog:
     for ev in events:
         cat.events.append(event_to_quakeml(ev))
     return cat
+
+
+def read_quakeml(
+    source: str | Path | IO[bytes], *, what: str, format: str | None = "QUAKEML"
+) -> qml.Catalog:
+    """``obspy.read_events(source, format=format)`` (None: ObsPy guesses the format).
+
+    Raises:
+        DataError: the source is not readable QuakeML; the message names ``what``
+            ("catalogue <path>") and ObsPy's reason.
+    """
+    from obspy import read_events
+
+    try:
+        return read_events(source if not isinstance(source, Path) else str(source), format=format)
+    except Exception as exc:  # ObsPy raises plain Exception and many other types for bad XML
+        raise DataError(f"cannot read QuakeML {what}: {exc}") from None
 
 
 def write_quakeml(events: Sequence[Event], path: str | Path) -> Path:

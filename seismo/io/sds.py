@@ -37,7 +37,7 @@ from obspy import Stream, Trace, UTCDateTime
 
 from seismo.errors import SimulationError
 from seismo.inventory import StationInfo
-from seismo.io.mseed import read_mseed, write_mseed
+from seismo.io.mseed import MiniSeedError, read_mseed, write_mseed
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def _clear_range(path: Path, start: UTCDateTime, end: UTCDateTime) -> None:
     """Remove data inside ``[start, end)`` from an existing day file."""
     try:
         old = read_mseed(str(path))
-    except Exception as exc:
+    except MiniSeedError as exc:
         raise SimulationError(f"cannot read existing SDS file {path}: {exc}") from None
     keep = Stream()
     for tr in old:

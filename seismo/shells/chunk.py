@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from obspy import Stream, UTCDateTime
 
+from seismo.boundary import boundary
 from seismo.errors import FeedError, SeismoError
 from seismo.event.associate import EventCandidate
 from seismo.io.feeds import fetch_window
@@ -163,7 +164,7 @@ class StationWorker:
             return StationChunk(station_id)
         self.held[station_id] = st
         s = ctx.settings
-        try:
+        with boundary("processing", logger=log, station=station_id) as failure:
             # conditioned once per chunk; despiking is the picker's (it runs as
             # samples arrive: seismo.station.processing.Despiker)
             segs = condition_stream(st, ctx.inventory, s.picker, instrument=s.instrument,
@@ -176,14 +177,8 @@ class StationWorker:
                     cut, chmap, s.picker, instrument=s.instrument,
                     start=w.data_start, end=w.data_end,
                 )))
-        except SeismoError as exc:
-            log.warning("station %s: processing failed: %s", station_id, exc)
-            return StationChunk(station_id, traces=spans, processing_error=str(exc))
-        except Exception as exc:  # keep the other stations going; the error is reported
-            log.exception("station %s: unexpected processing error", station_id)
-            return StationChunk(
-                station_id, traces=spans, processing_error=f"{type(exc).__name__}: {exc}"
-            )
+        if failure:  # keep the other stations going; the error is reported
+            return StationChunk(station_id, traces=spans, processing_error=failure.reason)
         return StationChunk(station_id, picks=tuple(picks), traces=spans)
 
     def amplitudes(

@@ -16,7 +16,9 @@ a later run does not fetch that station again; a window is only associated,
 stored and alerted when every station has a result, and is marked done after
 its store and alerts, so a window is never stored or alerted twice by the
 ledger's doing (the store and the outbox are idempotent anyway). Files are
-written atomically (temporary file, fsync, rename).
+written atomically and durably (:mod:`seismo.durable`); a file
+that cannot be read back is moved aside (``*.bad``) with an error, and its window
+or station is treated as not recorded (planned again, fetched again).
 
 :meth:`WindowLedger.plan` decides what a run does: its own window first, then
 the oldest unfinished ones within ``backlog_s``, at most ``max_windows_per_run``
@@ -26,9 +28,7 @@ reported at ERROR with the ``seismo detect`` range that would process them.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +37,7 @@ from typing import Any
 from obspy import UTCDateTime
 
 from seismo.config import Settings
+from seismo.durable import json_object, load_json, write_json
 from seismo.errors import SeismoError
 from seismo.model import StationResult, station_result_from_dict
 from seismo.shells.window import Window
@@ -51,21 +52,17 @@ class LedgerError(SeismoError):
 
 
 def _write(path: Path, data: Any) -> None:
-    """Write JSON atomically: a temporary file, fsync, rename."""
+    """Write JSON atomically (:func:`seismo.durable.write_json`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(data, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_json(path, data)
 
 
-def _read(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+def _planned(data: Any) -> dict[str, Any]:
+    """A ``planned.json`` record: ``{"window": ..., "runs": [...]}``."""
+    rec = json_object(data)
+    if not isinstance(rec.get("runs", []), list):
+        raise TypeError(f"'runs' is a {type(rec['runs']).__name__}, not a list")
+    return rec
 
 
 @dataclass
@@ -176,7 +173,7 @@ class WindowLedger:
 
     def _mark_planned(self, w: Window, run_id: str) -> None:
         path = self._dir(w) / "planned.json"
-        rec = _read(path) or {"window": w.to_dict(), "runs": []}
+        rec = load_json(path, _planned, what="ledger file") or {"window": w.to_dict(), "runs": []}
         rec["runs"] = [*rec.get("runs", []), {"run": run_id, "at": str(UTCDateTime())}]
         _write(path, rec)
 
@@ -192,12 +189,10 @@ class WindowLedger:
         if not d.is_dir():
             return out
         for f in sorted(d.glob("*.json")):
-            data = _read(f)
-            if data is None:
-                log.warning("ledger: unreadable station result %s (fetched again)", f)
-                continue
-            r = station_result_from_dict(data)
-            out[r.station_id] = r
+            r = load_json(f, station_result_from_dict, what="ledger station result",
+                          advice="the station is fetched again")
+            if r is not None:
+                out[r.station_id] = r
         return out
 
     # ------------------------------------------------------------------ completion

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from seismo.boundary import boundary
 from seismo.errors import SeismoError
 
 log = logging.getLogger(__name__)
@@ -79,10 +80,11 @@ def _serve(conn: Any, factory: Callable[..., Any], args: tuple[Any, ...]) -> Non
         if msg is None:
             return
         method, margs = msg
-        try:
+        # a failure goes back to the parent as a TaskError, which reports it
+        with boundary(method, expected=(Exception,), level=None) as failure:
             out = ("ok", getattr(state, method)(*margs), "")
-        except Exception as exc:  # returned to the parent as a TaskError
-            out = ("err", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        if failure:
+            out = ("err", failure.typed_reason, failure.traceback)
         try:
             conn.send(out)
         except (BrokenPipeError, OSError):
@@ -167,11 +169,11 @@ class WorkerPool:
         results: list[Any] = [None] * len(tasks)
         if self._local is not None:
             for k, t in enumerate(tasks):
-                try:
+                # same contract as a worker process
+                with boundary(t.method, expected=(Exception,), level=None) as failure:
                     results[k] = getattr(self._local, t.method)(*t.args)
-                except Exception as exc:  # same contract as a worker process
-                    results[k] = TaskError(t, f"{type(exc).__name__}: {exc}",
-                                           traceback.format_exc())
+                if failure:
+                    results[k] = TaskError(t, failure.typed_reason, failure.traceback)
             return results
         queues: dict[int, deque[int]] = {}
         for k, t in enumerate(tasks):

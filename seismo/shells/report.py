@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from obspy import Stream, UTCDateTime
 
+from seismo.boundary import boundary
 from seismo.config import Settings, mask_url
 from seismo.errors import DataError
 from seismo.geo import distance_km
@@ -146,7 +147,9 @@ def event_traces(
             continue
         sel, kind = chosen
         band = bands.get(kind) or bands.get("velocity")
-        try:
+        # one bad station never stops the figure: the figure names it and why
+        with boundary("record section", logger=log, expected=(Exception,), station=sid,
+                      event=event.id) as failure:
             sel = sel.copy().merge(method=1, fill_value="interpolate")
             tr = sel[0]
             tr.data = tr.data.astype(np.float64)
@@ -157,8 +160,8 @@ def event_traces(
                 fmax = min(band.freqmax, 0.45 * tr.stats.sampling_rate)
                 tr.filter("bandpass", freqmin=band.freqmin, freqmax=fmax, corners=band.corners,
                           zerophase=True)
-        except Exception as exc:  # one bad station never stops the figure
-            errors[sid] = f"processing failed: {exc}"
+        if failure:
+            errors[sid] = f"processing failed: {failure.error}"
             continue
         peak = float(np.max(np.abs(tr.data))) if tr.stats.npts else 0.0
         if not peak > 0:

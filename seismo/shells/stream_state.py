@@ -14,18 +14,14 @@ sent twice:
   thread exists), so a re-found event keeps its id and continues its versions (the
   alert history itself is the outbox's, :mod:`seismo.alerts.outbox`).
 
-The file is replaced atomically (write a temporary file, ``os.replace``); a
-missing file is an empty state; an unreadable one is reported and set aside
-(renamed ``*.bad``) so the stream starts afresh instead of not starting.
+The file is replaced atomically and durably (:mod:`seismo.durable`); a missing
+file is an empty state; an invalid one is reported and set aside (renamed
+``*.bad``) so the stream starts afresh instead of not starting.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +29,7 @@ from typing import Any
 
 from obspy import UTCDateTime
 
+from seismo.durable import load_json, write_json
 from seismo.io.seedlink.client import Position
 from seismo.model import Event, EventSummary, Pick
 
@@ -122,49 +119,33 @@ class StreamState:
     saved: UTCDateTime | None = None
 
 
+def _parse_state(data: Any) -> StreamState:
+    """The state held by the JSON ``data`` of a state file (raises on a wrong shape)."""
+    if data.get("format") != _FORMAT:
+        raise ValueError(f"format {data.get('format')!r}, expected {_FORMAT}")
+    return StreamState(
+        positions={k: Position.from_dict(v) for k, v in data["positions"].items()},
+        picks=[Pick.from_dict(p) for p in data["picks"]],
+        events=[EventMemo.from_dict(e) for e in data["events"]],
+        saved=UTCDateTime(data["saved"]) if data.get("saved") else None,
+    )
+
+
 def load_state(path: Path) -> StreamState:
-    """The saved state (empty when the file does not exist or cannot be read)."""
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return StreamState()
-    except OSError as exc:
-        log.error("stream state file %s unreadable (%s): starting afresh", path, exc)
-        return StreamState()
-    try:
-        data = json.loads(raw)
-        if data.get("format") != _FORMAT:
-            raise ValueError(f"format {data.get('format')!r}, expected {_FORMAT}")
-        return StreamState(
-            positions={k: Position.from_dict(v) for k, v in data["positions"].items()},
-            picks=[Pick.from_dict(p) for p in data["picks"]],
-            events=[EventMemo.from_dict(e) for e in data["events"]],
-            saved=UTCDateTime(data["saved"]) if data.get("saved") else None,
-        )
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        bad = path.with_suffix(path.suffix + ".bad")
-        log.error("stream state file %s is not valid (%s): set aside as %s, starting afresh",
-                  path, exc, bad)
-        with contextlib.suppress(OSError):
-            os.replace(path, bad)
-        return StreamState()
+    """The saved state (empty when the file does not exist or cannot be read; an
+    invalid file is set aside as ``*.bad``)."""
+    state = load_json(path, _parse_state, what="stream state file",
+                      advice="the stream starts afresh")
+    return state if state is not None else StreamState()
 
 
 def save_state(path: Path, state: StreamState) -> None:
     """Write ``state`` atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = json.dumps({
+    write_json(path, {
         "format": _FORMAT,
         "saved": str(state.saved or UTCDateTime()),
         "positions": {k: v.to_dict() for k, v in sorted(state.positions.items())},
         "picks": [p.to_dict() for p in state.picks],
         "events": [e.to_dict() for e in state.events],
     }, separators=(",", ":"))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(body)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 from obspy import Inventory, Stream, UTCDateTime
 
+from seismo.boundary import boundary
 from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
 from seismo.event.associate import EventCandidate, associate
@@ -329,38 +330,16 @@ def process_station(
     channels = tuple(sorted({tr.id for tr in st}))
     if n_samples == 0:
         return StationResult(network=net, station=sta, error="no data in window", channels=channels)
-    try:
+    with boundary("processing", logger=log, station=station_id) as failure:
         picks = pick_stream(
             st, ctx.inventory, ctx.settings.picker, instrument=ctx.settings.instrument,
             start=window.data_start, end=window.data_end,
         )
         amps = station_window_amplitudes(ctx, st, window)
-    except SeismoError as exc:
-        log.warning("station %s: processing failed: %s", station_id, exc)
-        return StationResult(
-            network=net,
-            station=sta,
-            error=f"processing failed: {exc}",
-            n_samples=n_samples,
-            channels=channels,
-        )
-    except Exception as exc:  # keep the other stations going; the error is reported
-        log.exception("station %s: unexpected processing error", station_id)
-        return StationResult(
-            network=net,
-            station=sta,
-            error=f"processing failed: {type(exc).__name__}: {exc}",
-            n_samples=n_samples,
-            channels=channels,
-        )
-    return StationResult(
-        network=net,
-        station=sta,
-        picks=tuple(picks),
-        amplitudes=amps,
-        n_samples=n_samples,
-        channels=channels,
-    )
+    res = StationResult(network=net, station=sta, n_samples=n_samples, channels=channels)
+    if failure:  # keep the other stations going; the error is reported
+        return dataclasses.replace(res, error=f"processing failed: {failure.reason}")
+    return dataclasses.replace(res, picks=tuple(picks), amplitudes=amps)
 
 
 # --------------------------------------------------------------------------- events

@@ -17,7 +17,8 @@ from numpy.typing import NDArray
 from obspy import Inventory
 from obspy.core.inventory import Channel
 
-from seismo.inventory import channel_kind
+from seismo.errors import InventoryError
+from seismo.inventory import channel_kind, evaluate_response
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,11 @@ class ResponseCache:
         freqs = np.fft.rfftfreq(n, 1.0 / fs)
         out = np.zeros(len(freqs), dtype=complex)
         try:
-            out[1:] = ch.response.get_evalresp_response_for_frequencies(freqs[1:], output="ACC")
-        except Exception as exc:  # evalresp rejects some incomplete responses
-            log.warning("channel %s: evalresp failed (%s); flat sensitivity used", seed_id, exc)
+            out[1:] = evaluate_response(ch.response, freqs[1:], "ACC",
+                                        hide_sensitivity_mismatch=False)
+        except InventoryError as exc:  # evalresp rejects some incomplete responses
+            log.warning("channel %s: evalresp failed (%s); flat sensitivity used", seed_id,
+                        exc.__cause__)
             out[1:] = self._flat(seed_id, freqs[1:])
         if not np.all(np.isfinite(out)):
             out[~np.isfinite(out)] = 0.0

@@ -37,7 +37,8 @@ import scipy.signal
 from numpy.typing import ArrayLike, NDArray
 from obspy.core.inventory import Response
 
-from seismo.errors import DataError
+from seismo.errors import DataError, InventoryError
+from seismo.inventory import evaluate_response
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +134,8 @@ def _full_response(response: Response, ref: float) -> complex:
     """The response to velocity at ``ref`` Hz: every stage (evalresp), else the stated
     sensitivity (counts per input unit) turned into velocity."""
     try:
-        return complex(response.get_evalresp_response_for_frequencies(
-            [ref], output="VEL", hide_sensitivity_mismatch_warning=True)[0])
-    except Exception:  # ObsPy raises plain exceptions for responses without stages
+        return complex(evaluate_response(response, [ref], "VEL")[0])
+    except InventoryError:  # a response without stages
         sens = response.instrument_sensitivity
         if sens is None or not sens.value:
             raise DataError("response has neither stages nor a sensitivity") from None

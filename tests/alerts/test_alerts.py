@@ -579,6 +579,20 @@ def test_interrupted_mark_finishes_without_resend(tmp_path: Path) -> None:
     assert report.delivered == 0 and not pending.exists() and not written.exists()
 
 
+def test_unreadable_delivery_item_goes_to_dead_and_the_rest_is_delivered(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    svc = AlertService.from_settings(make_settings(tmp_path))
+    svc.process_events([make_event()], now=T0)
+    bad = svc.outbox.pending / "actual__x__oncall__1__Alert__audit.json"
+    bad.write_text('["valid JSON", "but no delivery item"]')
+    with caplog.at_level(logging.ERROR, logger="seismo.durable"):
+        report = svc.deliver_due(now=T0 + 1)
+    assert report.delivered == 1 and report.expired == 1
+    assert (svc.outbox.dead / bad.name).exists() and not bad.exists()
+    assert "OUTBOX" in caplog.text and bad.name in caplog.text
+
+
 def test_killed_after_send_before_mark_is_at_least_once(tmp_path: Path) -> None:
     """The documented window: sent, but no marker on disk -> sent again, same identifier."""
     svc = AlertService.from_settings(make_settings(tmp_path))

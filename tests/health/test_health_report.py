@@ -11,8 +11,6 @@ import pytest
 from obspy import Stream, UTCDateTime
 from test_health_synth import clean_stream
 
-from seismo.cli.cmd_health import parse_duration
-from seismo.cli.common import UsageError
 from seismo.cli.main import main
 from seismo.errors import DataError, InventoryError
 from seismo.health import HealthStateTracker, check_network, run_health
@@ -153,20 +151,6 @@ def test_html_report_offline_with_pngs(settings, inventory, archive, tmp_path) -
     assert "dead channel (std 0.0 counts over 600 s)" in doc
 
 
-@pytest.mark.parametrize(
-    "text,seconds", [("600", 600.0), ("10m", 600.0), ("1h", 3600.0), ("90s", 90.0),
-                     ("1.5h", 5400.0), ("1d", 86400.0), ("3600", 3600.0)]
-)
-def test_parse_duration(text, seconds) -> None:
-    assert parse_duration(text) == seconds
-
-
-@pytest.mark.parametrize("text", ["", "ten minutes", "10x", "-5m", "0", "1h30"])
-def test_parse_duration_rejects_malformed(text) -> None:
-    with pytest.raises(UsageError, match="--window"):
-        parse_duration(text)
-
-
 def test_cli_health_table_and_report(archive, capsys, tmp_path) -> None:
     a, b, _ = archive["ids"]
     args = ["health", "--feed", archive["url"], "--end", str(T_END), "--window", "10m",
@@ -177,11 +161,6 @@ def test_cli_health_table_and_report(archive, capsys, tmp_path) -> None:
     assert re.search(rf"^{re.escape(b)}\s+FAIL\s.*HHZ: dead channel", out, re.M)
     assert "2 stations: 1 OK, 0 WARN, 1 FAIL" in out
     assert (tmp_path / "rep" / "index.html").is_file()
-
-
-def test_cli_health_bad_window_is_a_clear_error(capsys) -> None:
-    assert main(["health", "--window", "soon"]) == 1
-    assert "--window: not a duration: 'soon'" in capsys.readouterr().err
 
 
 def test_run_health_notifies_engineers_once_per_change(settings, inventory, archive,

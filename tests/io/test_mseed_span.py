@@ -10,6 +10,7 @@ import pytest
 from obspy import Stream, Trace, UTCDateTime, read
 
 from seismo.io import mseed_span
+from seismo.io.mseed import MiniSeedError
 from seismo.io.mseed_span import read_span
 
 T0 = UTCDateTime("2026-02-01T00:00:00")
@@ -89,15 +90,17 @@ def test_mixed_record_lengths_fall_back_to_obspy(tmp_path: Path) -> None:
 def test_garbage_and_empty_files_behave_as_with_obspy(tmp_path: Path) -> None:
     junk = tmp_path / "junk.mseed"
     junk.write_bytes(b"not miniSEED at all " * 200)
-    with pytest.raises(Exception) as ours:
+    # ObsPy's exception is kept as the cause of seismo's MiniSeedError (a DataError)
+    with pytest.raises(MiniSeedError) as ours:
         read_span(junk, T0, T0 + 10)
     with pytest.raises(Exception) as theirs:
         read(str(junk), format="MSEED", starttime=T0, endtime=T0 + 10)
-    assert type(ours.value) is type(theirs.value)
+    assert type(ours.value.__cause__) is type(theirs.value) and not ours.value.empty
+    assert str(ours.value) == f"{type(theirs.value).__name__}: {theirs.value}"
     empty = tmp_path / "empty.mseed"
     empty.write_bytes(b"")
-    with pytest.raises(Exception) as ours:
+    with pytest.raises(MiniSeedError) as ours:
         read_span(empty, T0, T0 + 10)
     with pytest.raises(Exception) as theirs:
         read(str(empty), format="MSEED", starttime=T0, endtime=T0 + 10)
-    assert type(ours.value) is type(theirs.value)
+    assert type(ours.value.__cause__) is type(theirs.value) and ours.value.empty

@@ -194,13 +194,3 @@ def test_evaluate_scenario_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixt
     assert rc == 0
     out = capsys.readouterr().out
     assert "recall 1/1" in out and "wall time" not in out and "picks of the detected" in out
-
-
-def test_evaluate_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    cat = tmp_path / "c.json"
-    cat.write_text('{"events": []}', encoding="utf-8")
-    assert main(["evaluate", "--catalog", str(cat)]) != 0
-    assert "--start and --end are needed" in capsys.readouterr().err
-    assert main(["evaluate", "--catalog", str(tmp_path / "none.csv"), "--start", "2026-01-01",
-                 "--end", "2026-01-02"]) != 0
-    assert "catalogue not found" in capsys.readouterr().err

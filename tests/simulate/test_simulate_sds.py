@@ -1,4 +1,5 @@
-"""The simulator with another inventory, its SDS writer and the ``seismo simulate`` command."""
+"""The simulator with another inventory and its SDS writer (the ``seismo simulate``
+command: tests/cli/test_cmd_simulate.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from obspy.clients.filesystem.sds import Client as SDSClient
 from obspy.core.inventory import Channel, Network, Response, Site, Station
 from sim_helpers import wa_ml
 
-from seismo.cli.main import main
 from seismo.event.velocity import load_velocity_model
 from seismo.io.sds import write_sds
 from seismo.simulate import Scenario, ScenarioEvent, Simulator
@@ -108,21 +108,3 @@ def test_sds_archive_round_trip(tiny_sim, tmp_path) -> None:  # type: ignore[no-
     write_sds(tiny_sim, tmp_path, start, end, stations=["XX.ALPH"])
     assert day1.stat().st_size == size
     assert len(client.get_waveforms("XX", "ALPH", "", "EHZ", start, end)) == 1
-
-
-def test_cli_simulate_sds(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    rc = main(["simulate", "--scenario", "felt_m3_city", "--sds", str(tmp_path),
-               "--start", "2026-01-15T03:02:00", "--end", "2026-01-15T03:02:30",
-               "--stations", "SZ.LHUA,SZ.BAOA"])
-    assert rc == 0
-    out = capsys.readouterr().out
-    assert "wrote 9 day files" in out and "ML 3.0" in out
-    st = SDSClient(str(tmp_path)).get_waveforms(
-        "SZ", "LHUA", "00", "HHZ", UTCDateTime("2026-01-15T03:02:00"),
-        UTCDateTime("2026-01-15T03:02:30"))
-    assert st[0].stats.npts >= 2999
-    assert main(["simulate", "--list"]) == 0
-    assert "faults_demo" in capsys.readouterr().out
-    assert main(["simulate", "--scenario", "nope", "--sds", str(tmp_path)]) == 1
-    assert main(["simulate", "--sds", str(tmp_path), "--stations", "SZ.NOPE"]) == 1
-    assert "SZ.NOPE" in capsys.readouterr().err

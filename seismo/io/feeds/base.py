@@ -181,7 +181,7 @@ class Feed(ABC):
                 if not isinstance(exc, FeedError):  # e.g. the simulator rejects the station
                     raise FeedError(f"station {sid}: feed {self.url}: {exc}", station=sid) from exc
                 cause = exc
-            except Exception as exc:  # every other backend failure is a (transient) feed failure
+            except Exception as exc:  # transient, retried: ObsPy's clients raise plain Exception
                 cause = exc
             else:
                 loc, cha = request.location or "", request.channel

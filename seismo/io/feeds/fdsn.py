@@ -14,7 +14,7 @@ from obspy import Stream
 
 from seismo.errors import FeedError
 from seismo.io.feeds.base import ChannelRequest, Feed
-from seismo.io.mseed import read_mseed
+from seismo.io.mseed import MiniSeedError, read_mseed
 
 
 class FDSNFeed(Feed):
@@ -38,6 +38,7 @@ class FDSNFeed(Feed):
 
     def _make_client(self):  # type: ignore[no-untyped-def]
         from obspy.clients.fdsn import Client
+        from obspy.clients.fdsn.header import FDSNException
 
         try:
             return Client(
@@ -47,7 +48,7 @@ class FDSNFeed(Feed):
                 timeout=self.timeout_s,
                 _discover_services=False,
             )
-        except Exception as exc:  # ObsPy raises ValueError for a bad URL
+        except (ValueError, FDSNException) as exc:  # a bad URL; credentials and a token
             raise FeedError(f"cannot use FDSN URL {self.url}: {exc}") from None
 
     def _request(self, req: ChannelRequest, warnings: list[str]) -> Stream:
@@ -66,5 +67,5 @@ class FDSNFeed(Feed):
         raw.seek(0)
         try:
             return read_mseed(raw)
-        except Exception as exc:  # ObsPy raises many types for data that is not miniSEED
+        except MiniSeedError as exc:
             raise FeedError(f"answer from {self.url} is not miniSEED: {exc}") from None

@@ -24,8 +24,9 @@ from typing import Any
 
 from obspy import Stream, UTCDateTime
 
+from seismo.boundary import boundary
 from seismo.config import mask_url
-from seismo.errors import FeedError, SeismoError
+from seismo.errors import FeedError
 from seismo.inventory import stations as inv_stations
 from seismo.io.feeds.base import ChannelRequest, Feed
 from seismo.io.feeds.factory import feed_url_for, open_feed
@@ -181,14 +182,15 @@ class _WindowFetch:
         url = self.url_of(sid)
         t0 = time.monotonic()
         res = FetchResult(station_id=sid, feed_url=mask_url(url), stream=None)
-        try:
+        # a feed failure is the result's error (logged below); a bug in a backend is
+        # logged with its traceback; neither stops the other stations
+        with boundary("fetch", logger=log, level=None, station=sid,
+                      feed=res.feed_url) as failure:
             net, sta = _split_id(sid)
             data = self.feed(url).fetch(ChannelRequest(net, sta, "*", "*", self.start, self.end))
-        except SeismoError as exc:
-            res.error = str(exc)
-        except Exception as exc:  # a bug in a backend must not stop the others
-            log.exception("unexpected failure fetching %s from %s", sid, res.feed_url)
-            res.error = f"station {sid}: unexpected {type(exc).__name__}: {exc}"
+        if failure:
+            res.error = (failure.reason if failure.expected
+                         else f"station {sid}: unexpected {failure.reason}")
         else:
             res.stream = data.stream
             res.warnings = list(data.warnings)

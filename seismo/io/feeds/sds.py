@@ -17,10 +17,11 @@ import logging
 from pathlib import Path
 
 from obspy import Stream
-from obspy.io.mseed import ObsPyMSEEDFilesizeTooSmallError
 
+from seismo.boundary import boundary
 from seismo.errors import DataError, FeedError
 from seismo.io.feeds.base import ChannelRequest, Feed
+from seismo.io.mseed import MiniSeedError
 from seismo.io.mseed_span import read_span
 from seismo.io.sds import DATA_TYPE, day_files, max_day_file_bytes
 
@@ -63,12 +64,14 @@ class SDSFeed(Feed):
                     f"{channel_code} can fill ({limit} bytes): not read"
                 )
                 continue
-            try:
+            # one bad file never hides the channel's other files (said in the warnings)
+            with boundary("miniSEED read", logger=log, level=None, expected=(DataError, OSError),
+                          file=path) as failure:
                 st = read_span(path, req.start, req.end)
-            except ObsPyMSEEDFilesizeTooSmallError:
+            if isinstance(failure.error, MiniSeedError) and failure.error.empty:
                 continue  # an empty day file just opened by the writer
-            except Exception as exc:  # ObsPy raises many types for corrupt miniSEED
-                bad.append(f"corrupt miniSEED file {path}: {type(exc).__name__}: {exc}")
+            if failure:
+                bad.append(f"corrupt miniSEED file {path}: {failure.reason}")
                 continue
             n_read += 1
             out += st

@@ -59,7 +59,7 @@ from typing import Any
 from obspy import Stream, UTCDateTime
 
 from seismo.errors import FeedError
-from seismo.io.mseed import read_mseed
+from seismo.io.mseed import MiniSeedError, read_mseed
 from seismo.io.seedlink.records import (
     DATA_SIGNATURE,
     END_SIGNATURE,
@@ -181,10 +181,10 @@ class Record:
         if self._stream is None:
             try:
                 self._stream = read_mseed(io.BytesIO(self.payload))
-            except Exception as exc:  # ObsPy raises many types for a corrupt record
+            except MiniSeedError as exc:
                 raise FeedError(
                     f"unreadable miniSEED record {self.sequence:06X} of {self.station_id}: "
-                    f"{type(exc).__name__}: {exc}",
+                    f"{exc}",
                     self.station_id,
                 ) from None
         return self._stream.copy() if copy else self._stream
@@ -252,7 +252,7 @@ def records_to_stream(records: Iterable[Record]) -> tuple[Stream, list[str]]:
         return Stream(), problems
     try:
         st = read_mseed(io.BytesIO(b"".join(r.payload for r in recs)))
-    except Exception:  # ObsPy raises many types for corrupt miniSEED: find the bad record
+    except MiniSeedError:  # find the bad record
         st = Stream()
         for r in recs:
             try:

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from seismo.boundary import boundary
 from seismo.io.seedlink.records import SEQ_MOD, SEQ_SLOTS, info_records, record_stream_id
 from seismo.io.seedlink.selectors import Selector, selected
 from seismo.io.seedlink.session import (
@@ -87,25 +88,25 @@ class Connection:
     # -------------------------------------------------------------- main loop
     def run(self) -> None:
         try:
-            self.sock.settimeout(_SEND_TIMEOUT_S)
-            last_command = time.monotonic()
-            while self._alive():
-                lines = self.read_commands(POLL_S)
-                if lines is None:
-                    return
-                if lines:
-                    last_command = time.monotonic()
-                elif time.monotonic() - last_command > self.server.idle_timeout_s:
-                    log.info("SeedLink client %s: no complete command for %g s, disconnected",
-                             self.peer, self.server.idle_timeout_s)
-                    return
-                for line in lines:
-                    if not self.command(line) or not self._alive():
+            # a socket error ends the client's session (debug); anything else is an
+            # internal error, logged with its traceback; the server goes on
+            with boundary("SeedLink session", logger=log, level=logging.DEBUG,
+                          expected=(OSError,), client=self.peer):
+                self.sock.settimeout(_SEND_TIMEOUT_S)
+                last_command = time.monotonic()
+                while self._alive():
+                    lines = self.read_commands(POLL_S)
+                    if lines is None:
                         return
-        except (OSError, ConnectionError) as exc:
-            log.debug("SeedLink client %s: %s", self.peer, exc)
-        except Exception:
-            log.exception("SeedLink client %s: internal error", self.peer)
+                    if lines:
+                        last_command = time.monotonic()
+                    elif time.monotonic() - last_command > self.server.idle_timeout_s:
+                        log.info("SeedLink client %s: no complete command for %g s, disconnected",
+                                 self.peer, self.server.idle_timeout_s)
+                        return
+                    for line in lines:
+                        if not self.command(line) or not self._alive():
+                            return
         finally:
             self.close()
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 from obspy import Stream, Trace, UTCDateTime
 
+from seismo.boundary import boundary
 from seismo.io.seedlink.connection import Connection
 from seismo.io.seedlink.records import (
     SEQ_MOD,
@@ -334,12 +335,12 @@ class SeedLinkServer:
     def _generate(self, network: str, station: str, b0: int, b1: int) -> dict[int, list[bytes]]:
         rs = self.record_seconds
         t0, t1 = self.block_start(b0), self.block_start(b1 + 1)
-        try:
+        # any failure of the data source (a callable given by the caller) is that
+        # station's gap, never the server's end
+        with boundary("SeedLink source", logger=log, expected=(Exception,),
+                      station=f"{network}.{station}", span=f"[{t0}, {t1})") as failure:
             st = self.source(network, station, t0, t1)
-        except Exception as exc:
-            log.warning(
-                "SeedLink source failed for %s.%s [%s, %s): %s", network, station, t0, t1, exc
-            )
+        if failure:
             return _FAILED
         chunks: dict[int, list[Trace]] = {}
         for tr in sorted(st, key=lambda t: (t.stats.location, t.stats.channel)):

@@ -5,7 +5,7 @@ Write path (every ``write_*`` method):
 1. each model object becomes a point; a point that fails validation is *rejected*
    (reported, not written) and never breaks the rest of the batch;
 2. the lines are split into batches of ``store.batch_size`` and each batch is
-   appended to the spool (fsync'd) — from here on nothing is lost;
+   appended to the spool (durably) — from here on nothing is lost;
 3. under the spool lock the store drains the spool *in order* (older spooled
    batches first, so a replay never overwrites newer data), deleting each segment
    once the server accepted it. A 400/413 batch is bisected until the malformed

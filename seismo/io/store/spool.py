@@ -2,10 +2,9 @@
 
 Every batch is written to a *segment* before any network attempt:
 
-1. the lines go to ``<dir>/<name>.tmp``, which is flushed and ``fsync``'d;
-2. the file is renamed to ``<dir>/<name>.lp`` and the directory is ``fsync``'d
-   (rename is atomic: a segment is either complete or absent);
-3. the store sends the segment and deletes it only after the server accepted it.
+1. the lines are written atomically and durably to ``<dir>/<name>.lp``
+   (:mod:`seismo.durable`: a segment is either complete or absent);
+2. the store sends the segment and deletes it only after the server accepted it.
 
 A process killed anywhere in this sequence loses nothing it acknowledged: an
 ``.lp`` segment left behind is replayed by the next :meth:`Spool.drain` (any
@@ -41,6 +40,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from seismo.durable import append_durable, quarantine, remove_stale_tmp, write_atomic
 from seismo.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ _counter = itertools.count()
 
 
 class Spool:
-    """A directory of fsync'd line-protocol segments (see module docstring)."""
+    """A directory of durable line-protocol segments (see module docstring)."""
 
     def __init__(self, directory: Path, destination: str | None = None) -> None:
         self.directory = Path(directory)
@@ -70,13 +70,6 @@ class Spool:
                 f"cannot create spool directory {self.directory}: {exc.strerror}"
             ) from None
 
-    def _fsync_dir(self) -> None:
-        fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
     def append(self, lines: Sequence[str]) -> Path:
         """Durably store ``lines`` as a new segment; return its path.
 
@@ -85,20 +78,12 @@ class Spool:
         """
         self._ensure_dir()
         name = f"{time.time_ns():020d}-{os.getpid():08d}-{next(_counter):08d}"
-        tmp = self.directory / (name + ".tmp")
         final = self.directory / (name + SUFFIX)
         head = [] if self.destination is None else [HEADER + self.destination]
         data = ("\n".join([*head, *lines]) + "\n").encode("utf-8")
         try:
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
-            self._fsync_dir()
+            write_atomic(final, data)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
             raise StoreError(
                 f"cannot write spool segment in {self.directory}: {exc.strerror}"
             ) from None
@@ -113,10 +98,7 @@ class Spool:
             f"# rejected: {' '.join(reason.split())}\n{line}\n" for line, reason in rejected
         )
         try:
-            with open(self.directory / REJECTED, "ab") as fh:
-                fh.write(text.encode("utf-8"))
-                fh.flush()
-                os.fsync(fh.fileno())
+            append_durable(self.directory / REJECTED, text.encode("utf-8"))
         except OSError as exc:
             log.error("cannot record %d rejected lines in %s: %s", len(rejected),
                       self.directory / REJECTED, exc.strerror)
@@ -126,16 +108,8 @@ class Spool:
         """Pending segments, oldest first."""
         if not self.directory.is_dir():
             return []
-        self._clean_stale_tmp()
+        remove_stale_tmp(self.directory, _STALE_TMP_S)
         return sorted(self.directory.glob("[0-9]*" + SUFFIX), key=lambda p: p.name)
-
-    def _clean_stale_tmp(self) -> None:
-        now = time.time()
-        for tmp in self.directory.glob("*.tmp"):
-            with contextlib.suppress(OSError):
-                if now - tmp.stat().st_mtime > _STALE_TMP_S:
-                    log.warning("removing incomplete spool file %s (writer was killed)", tmp)
-                    tmp.unlink()
 
     def read(self, segment: Path) -> list[str] | None:
         """The lines of ``segment`` for this spool's destination.
@@ -174,20 +148,10 @@ class Spool:
 
     def quarantine(self, segment: Path, reason: str) -> Path | None:
         """Move a bad segment out of the way (``<dir>/quarantine/``), with an error."""
-        qdir = self.directory / QUARANTINE
-        try:
-            qdir.mkdir(exist_ok=True)
-            target = qdir / segment.name
-            os.replace(segment, target)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            log.error("spool segment %s is corrupt (%s) and cannot be quarantined: %s; "
-                      "remove it by hand", segment, reason, exc.strerror)
-            return None
-        log.error("spool segment %s is corrupt (%s): moved to %s, not replayed; inspect it "
-                  "and replay by hand if it holds data", segment, reason, target)
-        return target
+        return quarantine(
+            segment, reason, into=self.directory / QUARANTINE, what="spool segment",
+            advice="not replayed; inspect it and replay by hand if it holds data",
+        )
 
     def foreign(self) -> dict[str, int]:
         """Segments kept for other destinations: destination -> number of segments."""

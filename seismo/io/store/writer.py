@@ -205,7 +205,9 @@ class V2Transport:
 
     def write(self, lines: Sequence[str]) -> None:
         from influxdb_client import WritePrecision
+        from influxdb_client.client.exceptions import InfluxDBError
         from influxdb_client.rest import ApiException
+        from urllib3.exceptions import HTTPError
 
         try:
             self._write_api.write(bucket=self.conn.bucket, org=self.conn.org, record=list(lines),
@@ -215,7 +217,7 @@ class V2Transport:
                                  else (exc.body or b""))
             raise classify(self.conn, int(exc.status or 0), reason or str(exc.reason),
                            f"write of {len(lines)} points") from None
-        except Exception as exc:  # urllib3 connection errors, timeouts
+        except (InfluxDBError, HTTPError, OSError) as exc:  # connection errors, timeouts
             raise StoreUnavailable(self.conn.scrub(
                 f"InfluxDB at {self.conn.base_url} unreachable (v2 write): {type(exc).__name__}"
             )) from None
