@@ -129,15 +129,11 @@ def _on_sigterm(signum: int, frame: object) -> None:
 # --------------------------------------------------------------------------- set-up
 def _config(work: Path, seedlink: str, influx: str, inventory: Path | None,
             schedule: str, group_size: int) -> Path:
-    from seismo.config import (
-        AirflowConfig,
-        AlertsConfig,
-        ChannelConfig,
-        FeedsConfig,
-        StoreConfig,
-        load_settings,
-        settings_to_toml,
-    )
+    from seismo.alerts.settings import AlertsConfig, ChannelConfig
+    from seismo.config import load_settings, settings_to_toml
+    from seismo.io.feeds.settings import FeedsConfig
+    from seismo.io.store.settings import StoreConfig
+    from seismo.shells.settings import AirflowConfig
 
     s = load_settings()
     store = StoreConfig.model_validate(
@@ -165,7 +161,7 @@ def _config(work: Path, seedlink: str, influx: str, inventory: Path | None,
 
 def _env(work: Path, cfg: Path, api_port: int | None = None,
          home_name: str = "airflow") -> dict[str, str]:
-    from seismo.config import available_cores
+    from seismo.shells.settings import available_cores
 
     home = work / home_name
     home.mkdir(parents=True, exist_ok=True)

@@ -127,7 +127,8 @@ def _match(quakes: list[Quake], origin: UTCDateTime, lat: float, lon: float) -> 
 
 
 def _settings(work: Path, mode: str, hook: str) -> Any:
-    from seismo.config import AlertsConfig, ChannelConfig, load_settings
+    from seismo.alerts.settings import AlertsConfig, ChannelConfig
+    from seismo.config import load_settings
 
     s = load_settings()
     alerts = AlertsConfig.model_validate({

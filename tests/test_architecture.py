@@ -7,6 +7,8 @@ Every ``import`` in ``seismo/`` (module level and inside functions) is read with
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -16,8 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "seismo"
 
 #: Top-level modules everything may import: configuration, errors, domain
-#: results, geodesy, station metadata and text rendering.
-FOUNDATION = {"config", "errors", "model", "geo", "inventory", "text"}
+#: results, geodesy, station metadata, the ``[network]`` section, text rendering and
+#: lazy package exports.
+FOUNDATION = {"config", "errors", "model", "geo", "inventory", "network", "text", "lazy"}
+
+#: The composition root: the one foundation module that imports the settings modules of
+#: every layer to build the ``Settings`` tree.
+COMPOSITION = "seismo.config.tree"
 
 #: Which layers each layer may import (its own layer always allowed).
 ALLOWED: dict[str, set[str]] = {
@@ -59,6 +66,11 @@ def _layer(module: str) -> str:
     raise AssertionError(f"{module}: not in any layer of docs/architecture.md")
 
 
+def _is_settings(module: str) -> bool:
+    """A settings module: a section's model next to its owner (``seismo/<pkg>/settings.py``)."""
+    return module.split(".")[-1] == "settings" or module == "seismo.network"
+
+
 def _imports(path: Path, me: str) -> list[tuple[str, int]]:
     """(imported module, line) for every import statement in ``path`` (module ``me``).
 
@@ -98,9 +110,18 @@ def _check(path: Path, me: str) -> list[str]:
         if top != "seismo" or mod == "seismo":
             continue
         theirs = _layer(mod)
+        if me == COMPOSITION and _in_settings(mod):
+            continue  # the composition root reads every section's model
         if theirs != mine and theirs not in ALLOWED[mine]:
             bad.setdefault((line, theirs), f"{where}: {mine} module imports {theirs} module {mod}")
+        elif _is_settings(me) and theirs != "foundation" and not _in_settings(mod):
+            bad.setdefault((line, "settings"), f"{where}: settings module imports {mod}")
     return list(bad.values())
+
+
+def _in_settings(mod: str) -> bool:
+    """``mod`` is a settings module or a name imported from one."""
+    return _is_settings(mod) or _is_settings(mod.rpartition(".")[0])
 
 
 def _violations() -> list[str]:
@@ -169,6 +190,23 @@ def test_no_import_circles() -> None:
     assert _cycles(g) == []
 
 
+#: Libraries the configuration never imports: loading it must stay cheap (the DAG
+#: files read their schedules through it, every time Airflow parses them).
+HEAVY = ("obspy", "numpy", "scipy", "matplotlib", "influxdb_client", "lxml", "airflow")
+
+
+def test_loading_the_configuration_imports_no_pipeline_code() -> None:
+    code = (
+        "import sys\n"
+        "from seismo.config import current_settings\n"
+        "current_settings()\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
 @pytest.mark.parametrize(
     ("source", "module", "expected"),
     [
@@ -179,6 +217,12 @@ def test_no_import_circles() -> None:
         ("from seismo.event import locate\n", "seismo.shells.fake", None),
         ("import airflow\n", "seismo.shells.airflow_connection", None),
         ("from seismo.shells import airflow_connection\n", "seismo.shells.fake", "only dags/"),
+        ("from seismo.alerts.settings import AlertsConfig\n", "seismo.config.tree", None),
+        ("from seismo.alerts.service import AlertService\n", "seismo.config.tree", "imports alerts"),
+        ("from seismo.alerts.settings import AlertsConfig\n", "seismo.config.fake", "imports alerts"),
+        ("from seismo.station.settings import BandConfig\n", "seismo.event.settings", None),
+        ("from seismo.station.processing import bandpass\n", "seismo.event.settings",
+         "settings module imports"),
     ],
 )
 def test_the_rule_checker_catches_violations(

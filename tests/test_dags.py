@@ -11,18 +11,11 @@ from pathlib import Path
 import pytest
 from obspy import UTCDateTime
 
-from seismo.config import (
-    DEFAULT_CONFIG,
-    AirflowConfig,
-    AlertsConfig,
-    ChannelConfig,
-    FeedsConfig,
-    ReportConfig,
-    Settings,
-    StoreConfig,
-    load_settings,
-    settings_to_toml,
-)
+from seismo.alerts.settings import AlertsConfig, ChannelConfig
+from seismo.config import DEFAULT_CONFIG, Settings, load_settings, settings_to_toml
+from seismo.io.feeds.settings import FeedsConfig
+from seismo.io.store.settings import StoreConfig
+from seismo.shells.settings import AirflowConfig, ReportConfig
 from seismo.shells.window import window_for_run
 
 ROOT = Path(__file__).resolve().parent.parent

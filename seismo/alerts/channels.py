@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 
 from seismo.alerts.cap import CAP_MIME, short_hash
 from seismo.alerts.outbox import DeliveryItem, safe_name, write_replace
-from seismo.config import ChannelConfig, mask_url, secret
+from seismo.alerts.settings import ChannelConfig
+from seismo.config import mask_url, secret
 from seismo.errors import AlertError
 
 log = logging.getLogger(__name__)

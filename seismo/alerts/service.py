@@ -53,7 +53,8 @@ from seismo.alerts.rules import (
     evaluate,
     intensity_degree,
 )
-from seismo.config import AlertsConfig, Settings
+from seismo.alerts.settings import AlertsConfig
+from seismo.config import Settings
 from seismo.errors import AlertError, ConfigError
 from seismo.event.identity import KnownEvent, origin_time_bounds
 from seismo.event.sites import load_sites

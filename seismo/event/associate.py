@@ -47,10 +47,10 @@ import numpy as np
 from numpy.typing import NDArray
 from obspy import UTCDateTime
 
-from seismo.config import AssociateConfig, LocateConfig
 from seismo.errors import LocationError
 from seismo.event.consistency import ConsistencyRules, check_origin
 from seismo.event.locate import Origin, elevation_delay_s, locate, polar_nodes
+from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.velocity import VelocityModel
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seismo.config import AssociateConfig
+from seismo.event.settings import AssociateConfig
 from seismo.event.velocity import VelocityModel
 from seismo.geo import azimuth_deg, hull_distance_km
 from seismo.inventory import StationInfo

@@ -50,8 +50,8 @@ import numpy as np
 from numpy.typing import NDArray
 from obspy import UTCDateTime
 
-from seismo.config import LocateConfig
 from seismo.errors import LocationError
+from seismo.event.settings import LocateConfig
 from seismo.event.velocity import PHASES, VelocityModel
 from seismo.geo import (
     azimuth_deg,

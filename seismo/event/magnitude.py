@@ -31,9 +31,9 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from seismo.config import MagnitudeConfig
 from seismo.errors import DataError
 from seismo.event.arrivals import ArrivalWindow, EventRecords, arrival_windows
+from seismo.event.settings import MagnitudeConfig
 from seismo.geo import hypocentral_km
 from seismo.model import Magnitude, StationMagnitude
 from seismo.station.series import series_values

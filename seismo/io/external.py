@@ -31,9 +31,9 @@ from urllib.parse import urlencode
 from obspy import UTCDateTime, read_events
 from obspy.core.event import Catalog
 
-from seismo.config import ExternalConfig
 from seismo.errors import FeedError
 from seismo.geo import distance_km
+from seismo.io.settings import ExternalConfig
 from seismo.model import Event, ExternalSolution
 
 log = logging.getLogger(__name__)

@@ -31,16 +31,10 @@ from typing import TYPE_CHECKING
 
 from obspy import UTCDateTime
 
-from seismo.config import (
-    PROJECT_ROOT,
-    AlertsConfig,
-    ChannelConfig,
-    FeedsConfig,
-    Settings,
-    mask_url,
-    settings_to_toml,
-)
+from seismo.alerts.settings import AlertsConfig, ChannelConfig
+from seismo.config import PROJECT_ROOT, Settings, mask_url, settings_to_toml
 from seismo.errors import SeismoError
+from seismo.io.feeds.settings import FeedsConfig
 from seismo.io.seedlink import serve_simulation
 from seismo.io.store import InfluxStore
 from seismo.io.store.server import ensure_local_influx, free_port

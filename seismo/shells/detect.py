@@ -30,12 +30,13 @@ from typing import Literal
 
 from obspy import Inventory, Stream, UTCDateTime
 
-from seismo.config import Settings, available_cores, mask_url
+from seismo.config import Settings, mask_url
 from seismo.errors import DataError, FeedError
 from seismo.event.intensity import intensity_cell
 from seismo.io.feeds import fetch_window
 from seismo.model import AmplitudeSeries, Event, StationResult
 from seismo.shells.publish import Runner, RunReport
+from seismo.shells.settings import available_cores
 from seismo.shells.window import (
     Context,
     LateMagnitudes,

@@ -34,15 +34,11 @@ from seismo.alerts.rules import (
     tsunami_severity,
 )
 from seismo.alerts.service import AlertService
-from seismo.config import (
-    DEFAULT_CONFIG,
-    AlertRulesConfig,
-    MagnitudeConfig,
-    Settings,
-    parse_settings,
-)
+from seismo.alerts.settings import AlertRulesConfig
+from seismo.config import DEFAULT_CONFIG, Settings, parse_settings
 from seismo.errors import AlertError, ConfigError
 from seismo.event.attenuation import mmi_atkinson_wald_2007
+from seismo.event.settings import MagnitudeConfig
 from seismo.model import Arrival, Event, ExternalSolution, Magnitude, SiteIntensity
 
 NS = {"c": CAP_NS}

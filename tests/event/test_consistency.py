@@ -7,13 +7,13 @@ import dataclasses
 import pytest
 from test_locate import ring_network, synth_picks
 
-from seismo.config import LocateConfig
 from seismo.event.consistency import (
     ConsistencyRules,
     check_amplitudes,
     check_origin,
 )
 from seismo.event.locate import locate
+from seismo.event.settings import LocateConfig
 from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.geo import destination, hull_distance_km
 from seismo.model import StationMagnitude

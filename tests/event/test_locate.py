@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from obspy import UTCDateTime
 
-from seismo.config import LocateConfig
 from seismo.errors import LocationError
 from seismo.event.locate import Origin, locate
+from seismo.event.settings import LocateConfig
 from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.geo import azimuth_deg, destination, distance_km, inside_hull, local_xy
 from seismo.inventory import StationInfo, station_map

@@ -24,8 +24,10 @@ from obspy.core.event import (
 
 from seismo.alerts.rules import evaluate
 from seismo.alerts.service import AlertService
-from seismo.config import DEFAULT_CONFIG, AlertsConfig, ExternalConfig, load_settings
+from seismo.alerts.settings import AlertsConfig
+from seismo.config import DEFAULT_CONFIG, load_settings
 from seismo.io.external import ExternalSource, fetch_fdsn, match, read_quakeml_dir
+from seismo.io.settings import ExternalConfig
 from seismo.model import Arrival, Event, Magnitude
 
 T0 = UTCDateTime("2026-01-15T05:01:00")

@@ -113,7 +113,7 @@ def test_a_dead_feed_station_is_reported_in_every_window_and_others_go_on(
     settings: Settings,
 ) -> None:
     """One station's feed refuses: its windows carry the error; the event is still found."""
-    from seismo.config import FeedsConfig
+    from seismo.io.feeds.settings import FeedsConfig
 
     sim = Simulator.from_settings(settings, scenario="felt_m3_city")
     ref = sim.scenario.reference  # type: ignore[union-attr]

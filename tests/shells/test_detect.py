@@ -83,7 +83,8 @@ def test_detect_with_alert_dir_writes_cap(
 ) -> None:
     s = load_settings(DEFAULT_CONFIG)
     cfg = tmp_path / "seismo.toml"
-    from seismo.config import AlertsConfig, settings_to_toml
+    from seismo.alerts.settings import AlertsConfig
+    from seismo.config import settings_to_toml
 
     alerts = AlertsConfig.model_validate(
         {
@@ -221,7 +222,7 @@ def test_drill_far_offshore_event_reaches_tsunami_centre(
     from seismo.shells.drill import run_drill
 
     s = load_settings(DEFAULT_CONFIG)
-    from seismo.config import AlertsConfig
+    from seismo.alerts.settings import AlertsConfig
 
     alerts = AlertsConfig.model_validate(
         {
@@ -305,7 +306,9 @@ def test_detect_on_unconfigured_feed_writes_nothing_unless_asked(
     sds: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Another feed than the configured one: no store writes, no spool, no alert, said so."""
-    from seismo.config import AlertsConfig, StoreConfig, settings_to_toml
+    from seismo.alerts.settings import AlertsConfig
+    from seismo.config import settings_to_toml
+    from seismo.io.store.settings import StoreConfig
 
     s = load_settings(DEFAULT_CONFIG)
     spool, outbox = tmp_path / "spool", tmp_path / "outbox"

@@ -182,8 +182,8 @@ def test_instrument_setting_moves_picker_ml_saturation_and_health(ctx, settings,
     """
     import dataclasses
 
-    from seismo.config import InstrumentConfig
     from seismo.health import check_network
+    from seismo.station.settings import InstrumentConfig
 
     low = settings.model_copy(update={"instrument": InstrumentConfig(full_scale_counts=50_000.0)})
     ctx_low = dataclasses.replace(ctx, settings=low)

@@ -120,7 +120,8 @@ def test_airflow_task_fails_after_alerting_when_nothing_can_store(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``store_and_alert`` raises (the run is red and retried) only after the alert went out."""
-    from seismo.config import ChannelConfig, settings_to_toml
+    from seismo.alerts.settings import ChannelConfig
+    from seismo.config import settings_to_toml
     from seismo.shells import airflow_tasks
 
     spool_dir, reason = bad_disk
