@@ -274,7 +274,7 @@ def sds_feed(
     s = load_settings()
     if inventory is not None:
         s = s.model_copy(update={"network": s.network.model_copy(update={"inventory": inventory})})
-    sim = Simulator.from_settings(s, scenario=SCENARIO, reference=ref)
+    sim = Simulator.from_settings(s.simulator, s.network, scenario=SCENARIO, reference=ref)
     root = work / "sds"
     t = time.perf_counter()
     write_sds(sim, root, ref, ref + span_s)
@@ -505,7 +505,8 @@ def continuous(work: Path, base_cfg_args: dict[str, Any], timeout_s: float = 420
     offset = scen.events[0].origin - scen.reference
     t_start = UTCDateTime()
     origin = t_start + 90.0  # leave time for Airflow to start
-    sl = serve_simulation(base, scenario=SCENARIO, reference=origin - offset,
+    sl = serve_simulation(base.simulator, base.network, scenario=SCENARIO,
+                          reference=origin - offset,
                           host="127.0.0.1", port=0)
     STARTED.closers.append(sl.stop)
     cfg = _config(work, sl.url, base_cfg_args["influx"], None, "* * * * *", 0)

@@ -301,7 +301,8 @@ def main() -> int:
                                         q.magnitude) for q in quakes))
     end = quakes[-1].origin + (60.0 if args.no_dag else 150.0)
 
-    server = serve_simulation(s_stream, scenario=scen, host="127.0.0.1", port=free_port())
+    server = serve_simulation(s_stream.simulator, s_stream.network, scenario=scen,
+                              host="127.0.0.1", port=free_port())
     cfg = work / "stream" / "seismo.toml"
     cfg.parent.mkdir(parents=True, exist_ok=True)
     cfg.write_text(settings_to_toml(s_stream), encoding="utf-8")

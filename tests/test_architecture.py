@@ -26,6 +26,17 @@ FOUNDATION = {"config", "errors", "model", "geo", "inventory", "network", "text"
 #: every layer to build the ``Settings`` tree.
 COMPOSITION = "seismo.config.tree"
 
+#: The whole configuration and its loader: only shells hold them. A stage or an edge
+#: receives the sections it reads.
+WHOLE_SETTINGS = {
+    "seismo.config.tree", "seismo.config.loader",
+    *(f"seismo.config.{n}" for n in (
+        "Settings", "load_settings", "current_settings", "parse_settings", "config_path",
+        "settings_to_toml", "effective_config", "DEFAULT_CONFIG", "PROJECT_ROOT", "ENV_CONFIG",
+    )),
+}
+SHELL_LAYERS = {"shells", "cli"}
+
 #: Which layers each layer may import (its own layer always allowed).
 ALLOWED: dict[str, set[str]] = {
     "foundation": set(),
@@ -38,6 +49,23 @@ ALLOWED: dict[str, set[str]] = {
     "shells": {"foundation", "station", "event", "simulate", "io", "alerts", "health"},
     "cli": {"foundation", "station", "event", "simulate", "io", "alerts", "health", "shells"},
 }
+
+
+
+def _reach(layer: str) -> set[str]:
+    """The layers ``layer`` depends on, directly or through others."""
+    out: set[str] = set()
+    todo = [layer]
+    while todo:
+        for dep in ALLOWED[todo.pop()] - out:
+            out.add(dep)
+            todo.append(dep)
+    return out
+
+
+#: A settings module is data: a layer may read the sections of every layer it depends
+#: on through others (health reads ``[simulator]``, which its feeds need).
+REACH = {layer: _reach(layer) for layer in ALLOWED}
 
 #: Packages no library module imports.
 FORBIDDEN_EXTERNAL = ("airflow", "dags")
@@ -112,10 +140,15 @@ def _check(path: Path, me: str) -> list[str]:
         theirs = _layer(mod)
         if me == COMPOSITION and _in_settings(mod):
             continue  # the composition root reads every section's model
-        if theirs != mine and theirs not in ALLOWED[mine]:
+        allowed = REACH[mine] if _in_settings(mod) else ALLOWED[mine]
+        if theirs != mine and theirs not in allowed:
             bad.setdefault((line, theirs), f"{where}: {mine} module imports {theirs} module {mod}")
         elif _is_settings(me) and theirs != "foundation" and not _in_settings(mod):
             bad.setdefault((line, "settings"), f"{where}: settings module imports {mod}")
+        if (mod in WHOLE_SETTINGS and mine not in SHELL_LAYERS
+                and not me.startswith("seismo.config")):
+            bad.setdefault((line, "whole"), f"{where}: {mine} module imports the whole "
+                                            f"configuration ({mod}); pass it its sections")
     return list(bad.values())
 
 
@@ -218,11 +251,20 @@ def test_loading_the_configuration_imports_no_pipeline_code() -> None:
         ("import airflow\n", "seismo.shells.airflow_connection", None),
         ("from seismo.shells import airflow_connection\n", "seismo.shells.fake", "only dags/"),
         ("from seismo.alerts.settings import AlertsConfig\n", "seismo.config.tree", None),
-        ("from seismo.alerts.service import AlertService\n", "seismo.config.tree", "imports alerts"),
-        ("from seismo.alerts.settings import AlertsConfig\n", "seismo.config.fake", "imports alerts"),
+        ("from seismo.alerts.service import AlertService\n", "seismo.config.tree",
+         "imports alerts"),
+        ("from seismo.alerts.settings import AlertsConfig\n", "seismo.config.fake",
+         "imports alerts"),
         ("from seismo.station.settings import BandConfig\n", "seismo.event.settings", None),
         ("from seismo.station.processing import bandpass\n", "seismo.event.settings",
          "settings module imports"),
+        ("from seismo.config import Settings\n", "seismo.io.fake", "whole configuration"),
+        ("from seismo.config import load_settings\n", "seismo.event.fake", "whole configuration"),
+        ("from seismo.config import mask_url, read_toml\n", "seismo.io.fake", None),
+        ("from seismo.config import Settings\n", "seismo.shells.fake", None),
+        ("from seismo.simulate.settings import SimulatorConfig\n", "seismo.health.fake", None),
+        ("from seismo.simulate import Simulator\n", "seismo.health.fake", "imports simulate"),
+        ("from seismo.io.settings import ExternalConfig\n", "seismo.event.fake", "imports io"),
     ],
 )
 def test_the_rule_checker_catches_violations(

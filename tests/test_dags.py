@@ -45,7 +45,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
     base = load_settings(DEFAULT_CONFIG)
     influx = InfluxServer(tmp_path_factory.mktemp("influx"), free_port())
     influx.start()
-    sl = serve_simulation(base, scenario=SCENARIO, reference=REF, host="127.0.0.1", port=0)
+    sl = serve_simulation(base.simulator, base.network, scenario=SCENARIO, reference=REF,
+                          host="127.0.0.1", port=0)
     try:
         yield sl.url, influx.url
     finally:
@@ -103,7 +104,7 @@ def _run_dag(cfg: Path, logical_date: UTCDateTime, monkeypatch: pytest.MonkeyPat
 def _store(cfg: Path):  # type: ignore[no-untyped-def]
     from seismo.io.store import InfluxStore
 
-    return InfluxStore.from_settings(load_settings(cfg))
+    return InfluxStore.from_settings(load_settings(cfg).store)
 
 
 def test_dagbag_has_no_import_errors(airflow_db: None) -> None:

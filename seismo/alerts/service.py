@@ -2,7 +2,7 @@
 
 Typical use (one pipeline window)::
 
-    svc = AlertService.from_settings(settings, exercise=False, alert_dir=None)
+    svc = AlertService.from_settings(settings.alerts, settings.network, exercise=False)
     svc.process_events(events)   # decide, build Alert/Update, enqueue (durable)
     svc.deliver_due()            # try every due item; retried on later calls
 
@@ -54,12 +54,12 @@ from seismo.alerts.rules import (
     intensity_degree,
 )
 from seismo.alerts.settings import AlertsConfig
-from seismo.config import Settings
 from seismo.errors import AlertError, ConfigError
 from seismo.event.identity import KnownEvent, origin_time_bounds
 from seismo.event.sites import load_sites
 from seismo.geo import distance_km
 from seismo.model import Event
+from seismo.network import NetworkConfig
 
 log = logging.getLogger(__name__)
 
@@ -128,14 +128,18 @@ class AlertService:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, exercise: bool = False, alert_dir: Path | None = None
+        cls,
+        cfg: AlertsConfig,
+        network: NetworkConfig,
+        *,
+        exercise: bool = False,
+        alert_dir: Path | None = None,
     ) -> AlertService:
-        """Build the service from the configuration.
+        """Build the service from ``[alerts]`` and ``[network]`` (region, name, sites).
 
         ``alert_dir`` adds a directory channel (``alert-dir``) to every group,
         including oncall, tsunami and engineers, for this run only.
         """
-        cfg = settings.alerts
         channels: dict[str, Channel] = {n: build_channel(n, c) for n, c in cfg.channels.items()}
         groups = {g: list(names) for g, names in cfg.groups.items()}
         if alert_dir is not None:
@@ -146,11 +150,11 @@ class AlertService:
                 names.append(ALERT_DIR_CHANNEL)
         return cls(
             cfg,
-            region=settings.network.region,
+            region=network.region,
             channels=channels,
             groups=groups,
-            network_name=settings.network.name,
-            sites_zh=load_site_names_zh(settings.network.sites),
+            network_name=network.name,
+            sites_zh=load_site_names_zh(network.sites),
             exercise=exercise,
         )
 

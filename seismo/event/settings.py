@@ -94,6 +94,18 @@ class AssociateConfig(StrictModel):
         30.0, description="largest misfit between the P plane-wave direction and the epicentre"
     )
 
+    @property
+    def s_minus_p_tolerance_s(self) -> float:
+        """How far an S-P time may differ from the predicted one (s): the P and the S
+        association tolerances at zero travel time (docs/consistency.md, check 2)."""
+        return 2 * self.residual_floor_s
+
+    @property
+    def moveout_tolerance_s(self) -> float:
+        """P travel-time spread below which the moveout is not judged (half of it, s;
+        docs/consistency.md, check 3)."""
+        return self.residual_floor_s
+
 
 class LocateConfig(StrictModel):
     """Grid search (polar, coarse-to-fine) + Levenberg-Marquardt (docs/location.md)."""

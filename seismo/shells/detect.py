@@ -193,8 +193,10 @@ class ChunkSource:
 
     def load(self, t0: UTCDateTime, t1: UTCDateTime) -> int:
 
+        s = self.ctx.settings
         res = fetch_window(
-            self.ctx.settings, self.ctx.inventory, t0, t1, feed_url=self.feed_url, max_workers=4
+            s.feeds, self.ctx.inventory, t0, t1, feed_url=self.feed_url, max_workers=4,
+            simulator=s.simulator, network=s.network,
         )
         self.cache = {}
         n = 0

@@ -124,11 +124,12 @@ class Runner:
         st = None
         if store and settings.store.enabled:
 
-            st = InfluxStore.from_settings(settings, connection)
+            st = InfluxStore.from_settings(settings.store, connection)
         al = None
         if alerts and (settings.alerts.enabled or alert_dir is not None):
 
-            al = AlertService.from_settings(settings, exercise=exercise, alert_dir=alert_dir)
+            al = AlertService.from_settings(settings.alerts, settings.network, exercise=exercise,
+                                            alert_dir=alert_dir)
         return cls(settings, store=st, alerts=al)
 
     def close(self) -> None:

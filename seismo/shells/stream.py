@@ -55,7 +55,7 @@ from obspy import UTCDateTime
 from seismo.config import Settings, mask_url
 from seismo.errors import ConfigError, FeedError, SeismoError
 from seismo.event.associate import associate
-from seismo.event.consistency import ConsistencyRules, check_amplitudes
+from seismo.event.consistency import check_amplitudes
 from seismo.event.identity import (
     KnownEvent,
     event_id,
@@ -124,7 +124,7 @@ def seedlink_groups(settings: Settings, station_ids: list[str], feed: str | None
     groups: dict[str, list[str]] = {}
     skipped: list[str] = []
     for sid in station_ids:
-        u = url or feed_url_for(settings, sid)
+        u = url or feed_url_for(settings.feeds, sid)
         if urlsplit(u).scheme.lower() != "seedlink":
             skipped.append(f"{sid} ({mask_url(u)})")
             continue
@@ -188,7 +188,6 @@ class StreamService:
             s_picks=settings.picker.s_picks, pool_s=self.cfg.pool_s,
             close_after_s=self.cfg.close_after_s, cancel_after_s=self.cfg.cancel_after_s,
         )
-        self.rules = ConsistencyRules.from_config(settings.associate)
         self.stop = threading.Event()
         self.queue: queue.Queue[Record] = queue.Queue(QUEUE_MAX)
         self.positions: dict[str, Position] = {}  # processed
@@ -550,7 +549,7 @@ class StreamService:
         others = [t.candidate for t in self.assoc.events.values() if t.key != tev.key]
         ev = measure_event(self.ctx, ev, self._amplitudes(ev, now),
                            next_arrivals(self.ctx, origin, others))
-        why = check_amplitudes(ev.station_magnitudes, self.rules)
+        why = check_amplitudes(ev.station_magnitudes)
         if why:
             log.info("stream event %s not published: %s (docs/consistency.md)", eid, why)
             return None

@@ -47,7 +47,7 @@ from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
 from seismo.event.arrivals import EventRecords, count_clipped_stations
 from seismo.event.associate import EventCandidate, associate
-from seismo.event.consistency import ConsistencyRules, check_amplitudes
+from seismo.event.consistency import check_amplitudes
 from seismo.event.identity import event_id, first_pick_time
 from seismo.event.intensity import intensity_note, predict_sites, station_intensities
 from seismo.event.locate import Origin, locate
@@ -235,13 +235,15 @@ def fetch_stations(
     from seismo.io.feeds import fetch_window  # lazily: see the module docstring
 
     got = fetch_window(
-        ctx.settings,
+        ctx.settings.feeds,
         ctx.inventory,
         window.data_start,
         window.data_end,
         feed_url=feed_url,
         stations=list(station_ids),
         max_workers=max(1, min(max_workers, len(station_ids))),
+        simulator=ctx.settings.simulator,
+        network=ctx.settings.network,
     )
     out: dict[str, Stream | FeedError] = {}
     for sid, res in got.items():
@@ -495,13 +497,12 @@ def measure_events(
     stations = {k: v for k, v in ctx.stations.items() if k in live}
     events: list[Event] = []
     now = UTCDateTime()
-    rules = ConsistencyRules.from_config(s.associate)
     for cand in owned_candidates(candidates, window):
         first = first_pick_time(cand.origin.picks)
         origin = final_location(ctx, cand.origin, stations)
         ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
         ev = measure_event(ctx, ev, amps, next_arrivals(ctx, cand.origin, candidates))
-        why = check_amplitudes(ev.station_magnitudes, rules)
+        why = check_amplitudes(ev.station_magnitudes)
         if why:
             log.warning("event %s dropped: %s (docs/consistency.md)", ev.id, why)
             continue

@@ -20,7 +20,8 @@ REF = UTCDateTime("2026-01-15T03:00:00")  # felt_m3_city reference; origin at +1
 @pytest.fixture(scope="module")
 def sds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("sds")
-    sim = Simulator.from_settings(load_settings(DEFAULT_CONFIG), scenario="felt_m3_city")
+    s = load_settings(DEFAULT_CONFIG)
+    sim = Simulator.from_settings(s.simulator, s.network, scenario="felt_m3_city")
     write_sds(sim, root, REF, REF + 300)
     return root
 

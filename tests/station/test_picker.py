@@ -515,7 +515,7 @@ def sim_errors(settings, inventory):  # type: ignore[no-untyped-def]
 
     rows = []
     for name in SIM_SCENARIOS:
-        sim = Simulator.from_settings(settings, scenario=name)
+        sim = Simulator.from_settings(settings.simulator, settings.network, scenario=name)
         truth = sim.truth(peaks=False)
         t0 = UTCDateTime(min(float(a[0]) for t in truth for a in t.arrivals.values())) - 40
         st = Stream()

@@ -19,6 +19,9 @@ from obspy import UTCDateTime
 from seismo.config import mask_url
 from seismo.errors import FeedError
 from seismo.io.feeds.base import Feed
+from seismo.io.feeds.settings import FeedsConfig
+from seismo.network import NetworkConfig
+from seismo.simulate.settings import SimulatorConfig
 
 SCHEMES = ("seedlink", "fdsnws", "http", "https", "sds", "sim")
 
@@ -26,7 +29,8 @@ SCHEMES = ("seedlink", "fdsnws", "http", "https", "sds", "sim")
 def open_feed(
     url: str,
     *,
-    settings: Any = None,
+    simulator: SimulatorConfig | None = None,
+    network: NetworkConfig | None = None,
     inventory: Any = None,
     timeout_s: float = 10.0,
     retries: int = 2,
@@ -36,7 +40,8 @@ def open_feed(
 
     Args:
         url: feed URL.
-        settings: the configuration (:class:`seismo.config.Settings`); needed by ``sim://``.
+        simulator, network: the ``[simulator]`` and ``[network]`` sections; needed by
+            ``sim://``.
         inventory: the station inventory (kept for backends that need metadata).
         timeout_s: network timeout per request, seconds.
         retries: extra attempts after a failed one.
@@ -91,7 +96,8 @@ def open_feed(
                 raise FeedError(f"sim URL {shown}: reference is not an ISO time") from None
         return SimFeed(
             url,
-            settings,
+            simulator,
+            network,
             scenario=scenario,
             reference=reference,
             use_config_scenario="scenario" not in query,
@@ -102,7 +108,6 @@ def open_feed(
     )
 
 
-def feed_url_for(settings: Any, station_id: str) -> str:
-    """The feed URL configured for ``NET.STA``: its override, else the default."""
-    feeds = settings.feeds
+def feed_url_for(feeds: FeedsConfig, station_id: str) -> str:
+    """The feed URL ``[feeds]`` gives ``NET.STA``: its override, else the default."""
     return str(feeds.overrides.get(station_id, feeds.default))

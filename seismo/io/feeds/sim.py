@@ -17,7 +17,9 @@ from obspy import Stream, UTCDateTime
 
 from seismo.errors import FeedError
 from seismo.io.feeds.base import ChannelRequest, Feed
+from seismo.network import NetworkConfig
 from seismo.simulate import Simulator
+from seismo.simulate.settings import SimulatorConfig
 
 
 class SimFeed(Feed):
@@ -28,16 +30,20 @@ class SimFeed(Feed):
     def __init__(
         self,
         url: str,
-        settings: Any,
+        sim_cfg: SimulatorConfig | None,
+        network: NetworkConfig | None,
         scenario: str | None = None,
         reference: UTCDateTime | None = None,
         use_config_scenario: bool = True,
         **kwargs: float,
     ) -> None:
         super().__init__(url, **kwargs)  # type: ignore[arg-type]
-        if settings is None:
-            raise FeedError(f"feed {self.url} needs the configuration (settings) to simulate")
-        self._settings = settings
+        if sim_cfg is None or network is None:
+            raise FeedError(
+                f"feed {self.url} needs the configuration ([simulator] and [network]) to simulate"
+            )
+        self._cfg = sim_cfg
+        self._network = network
         self._scenario = scenario
         self._reference = reference
         self._use_config_scenario = use_config_scenario
@@ -48,9 +54,9 @@ class SimFeed(Feed):
         if self._sim is None:
             scenario = self._scenario
             if scenario is None and self._use_config_scenario:
-                scenario = self._settings.simulator.scenario
+                scenario = self._cfg.scenario
             self._sim = Simulator.from_settings(
-                self._settings, scenario=scenario or None, reference=self._reference
+                self._cfg, self._network, scenario=scenario or None, reference=self._reference
             )
         return self._sim
 

@@ -3,7 +3,7 @@
 Public API::
 
     from seismo.io.store import InfluxStore
-    store = InfluxStore.from_settings(settings)
+    store = InfluxStore.from_settings(settings.store)
     report = store.write_picks(picks)        # -> WriteReport(written, spooled, rejected)
     store.write_events(events); store.write_health(healths)
     store.write_station_results(results, window_end); store.write_alerts(records)

@@ -72,7 +72,7 @@ def bad_disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[P
 def _alerting(settings: Settings, tmp_path: Path) -> AlertService:
     cfg = settings.alerts.model_copy(update={"outbox_dir": tmp_path / "outbox", "enabled": True})
     s = settings.model_copy(update={"alerts": cfg})
-    return AlertService.from_settings(s, alert_dir=tmp_path / "cap")
+    return AlertService.from_settings(s.alerts, s.network, alert_dir=tmp_path / "cap")
 
 
 def _window() -> Window:
