@@ -129,7 +129,8 @@ def _on_sigterm(signum: int, frame: object) -> None:
 # --------------------------------------------------------------------------- set-up
 def _config(work: Path, seedlink: str, influx: str, inventory: Path | None,
             schedule: str, group_size: int) -> Path:
-    from seismo.alerts.settings import AlertsConfig, ChannelConfig
+    from seismo.alerts.channels.directory import DirectoryConfig
+    from seismo.alerts.settings import AlertsConfig
     from seismo.config import load_settings, settings_to_toml
     from seismo.io.feeds.settings import FeedsConfig
     from seismo.io.store.settings import StoreConfig
@@ -143,7 +144,7 @@ def _config(work: Path, seedlink: str, influx: str, inventory: Path | None,
         {
             **s.alerts.model_dump(),
             "outbox_dir": str(work / "outbox"),
-            "channels": {"audit": ChannelConfig(kind="directory", path=work / "cap").model_dump()},
+            "channels": {"audit": DirectoryConfig(path=work / "cap").model_dump()},
             "groups": {"oncall": ["audit"], "tsunami": ["audit"], "engineers": ["audit"]},
         }
     )

@@ -127,7 +127,9 @@ def _match(quakes: list[Quake], origin: UTCDateTime, lat: float, lon: float) -> 
 
 
 def _settings(work: Path, mode: str, hook: str) -> Any:
-    from seismo.alerts.settings import AlertsConfig, ChannelConfig
+    from seismo.alerts.channels.directory import DirectoryConfig
+    from seismo.alerts.channels.webhook import WebhookConfig
+    from seismo.alerts.settings import AlertsConfig
     from seismo.config import load_settings
 
     s = load_settings()
@@ -135,8 +137,8 @@ def _settings(work: Path, mode: str, hook: str) -> Any:
         **s.alerts.model_dump(),
         "outbox_dir": str(work / mode / "outbox"),
         "channels": {
-            "dir": ChannelConfig(kind="directory", path=work / mode / "cap").model_dump(),
-            "hook": ChannelConfig(kind="webhook", url=f"{hook}/{mode}").model_dump(),
+            "dir": DirectoryConfig(path=work / mode / "cap").model_dump(),
+            "hook": WebhookConfig(url=f"{hook}/{mode}").model_dump(),
         },
         "groups": {"oncall": ["dir", "hook"], "tsunami": ["dir", "hook"]},
     })

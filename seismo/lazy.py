@@ -1,4 +1,4 @@
-"""Package attributes imported on first use (PEP 562).
+"""Package attributes imported on first use (PEP 562), and plug-in modules found by name.
 
 A package whose ``__init__`` re-exports its public names lazily stays cheap to import:
 a settings module inside it (``seismo/alerts/settings.py``) can be read by the
@@ -10,11 +10,16 @@ import its validation helpers.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["lazy_exports"]
+__all__ = ["import_modules", "lazy_exports"]
+
+_imported: set[str] = set()
+_lock = threading.RLock()  # a module being imported may ask again: it gets what is loaded
 
 
 def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
@@ -33,3 +38,15 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], An
         return value
 
     return __getattr__
+
+
+def import_modules(package: str) -> None:
+    """Import every module of ``package`` once (found by name, like the CLI's subcommands),
+    so that those which register themselves (feed backends, alert channel kinds) have."""
+    with _lock:
+        if package in _imported:
+            return
+        _imported.add(package)
+        path = importlib.import_module(package).__path__
+        for mod in pkgutil.iter_modules(path):
+            importlib.import_module(f"{package}.{mod.name}")

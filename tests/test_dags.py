@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from obspy import UTCDateTime
 
-from seismo.alerts.settings import AlertsConfig, ChannelConfig
+from seismo.alerts.channels.directory import DirectoryConfig
+from seismo.alerts.settings import AlertsConfig
 from seismo.config import DEFAULT_CONFIG, Settings, load_settings, settings_to_toml
 from seismo.io.feeds.settings import FeedsConfig
 from seismo.io.store.settings import StoreConfig
@@ -78,7 +79,7 @@ def _config(
         {
             **s.alerts.model_dump(),
             "outbox_dir": str(tmp / "outbox"),
-            "channels": {"audit": ChannelConfig(kind="directory", path=tmp / "cap").model_dump()},
+            "channels": {"audit": DirectoryConfig(path=tmp / "cap").model_dump()},
             "groups": {"oncall": ["audit"], "tsunami": ["audit"], "engineers": ["audit"]},
         }
     )

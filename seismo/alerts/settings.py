@@ -1,44 +1,21 @@
 """Settings of the alerts, ``[alerts]``: rules, delivery channels, recipient groups
-(sources of every default: docs/alerts.md and seismo/alerts/rules.py)."""
+(sources of every default: docs/alerts.md and seismo/alerts/rules.py).
+
+A channel table is validated by the model its ``kind`` registered
+(:class:`seismo.alerts.channels.ChannelConfig`, re-exported here); each kind's model
+lives in its own module of :mod:`seismo.alerts.channels`."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializeAsAny, model_validator
 
+from seismo.alerts.channels import ChannelConfig
 from seismo.config.base import DistanceKm, Intensity, Magnitude, PosInt, StrictModel
 
 __all__ = ["AlertRulesConfig", "AlertsConfig", "ChannelConfig"]
-
-
-class ChannelConfig(StrictModel):
-    kind: Literal["webhook", "smtp", "directory"]
-    url: str | None = None
-    token_env: str | None = None
-    host: str | None = None
-    port: Annotated[int, Field(ge=0, le=65535)] | None = None
-    starttls: bool = False
-    username: str | None = None
-    password_env: str | None = None
-    sender: str | None = None
-    recipients: list[str] = Field(default_factory=list)
-    path: Path | None = None
-    timeout_s: Annotated[float, Field(gt=0, le=300)] = Field(
-        10.0, description="total deadline of one delivery attempt (s)"
-    )
-    format: Literal["cap", "json"] = Field(
-        "cap", description="webhook body: CAP XML (application/cap+xml) or a JSON wrapper"
-    )
-
-    @model_validator(mode="after")
-    def _needs(self) -> ChannelConfig:
-        need = {"webhook": ["url"], "smtp": ["host", "sender", "recipients"], "directory": ["path"]}
-        for key in need[self.kind]:
-            if not getattr(self, key):
-                raise ValueError(f"a {self.kind} channel needs '{key}'")
-        return self
 
 
 class AlertRulesConfig(StrictModel):
@@ -82,7 +59,11 @@ class AlertsConfig(StrictModel):
     backoff_initial_s: Annotated[float, Field(gt=0, le=3600)] = 2.0
     backoff_max_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
     rules: AlertRulesConfig = Field(default_factory=AlertRulesConfig)
-    channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+    channels: dict[str, SerializeAsAny[ChannelConfig]] = Field(
+        default_factory=dict,
+        description="Delivery channels by name; each table's 'kind' chooses the model that "
+        "validates it (seismo.alerts.channels)",
+    )
     groups: dict[str, list[str]] = Field(
         default_factory=dict, description="Recipient group -> channel names"
     )

@@ -11,7 +11,7 @@ import math
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -108,11 +108,18 @@ def parse_settings(data: dict[str, Any], source: Path, base: Path | None = None)
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """``over`` merged onto ``base``: tables recursively, every other value replaced."""
+    """``over`` merged onto ``base``: tables recursively, every other value replaced.
+
+    A table whose ``kind`` changes (an alert channel of another kind) is replaced: its
+    keys belong to another model.
+    """
     out = dict(base)
     for key, val in over.items():
-        if isinstance(val, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], val)
+        old = out.get(key)
+        kind_changes = isinstance(old, dict) and isinstance(val, dict) and \
+            "kind" in old and "kind" in val and old["kind"] != val["kind"]
+        if isinstance(val, dict) and isinstance(old, dict) and not kind_changes:
+            out[key] = _merge(old, val)
         else:
             out[key] = val
     return out
@@ -172,10 +179,9 @@ def _absolute_paths(data: dict[str, Any], model: type[BaseModel], base: Path) ->
         ann = field.annotation
         if isinstance(ann, type) and issubclass(ann, BaseModel) and isinstance(val, dict):
             out[key] = _absolute_paths(val, ann, base)
-        elif _dict_of_models(ann) is not None and isinstance(val, dict):
-            sub = _dict_of_models(ann)
+        elif (sub := _dict_of_models(ann)) is not None and isinstance(val, dict):
             out[key] = {
-                k: _absolute_paths(v, sub, base) if isinstance(v, dict) else v  # type: ignore[arg-type]
+                k: _absolute_paths(v, _model_for(sub, v), base) if isinstance(v, dict) else v
                 for k, v in val.items()
             }
         elif isinstance(val, str) and _is_path_field(ann) and not Path(val).is_absolute():
@@ -184,12 +190,21 @@ def _absolute_paths(data: dict[str, Any], model: type[BaseModel], base: Path) ->
 
 
 def _dict_of_models(ann: Any) -> type[BaseModel] | None:
-    args: tuple[Any, ...] = tuple(getattr(ann, "__args__", ()))
-    if getattr(ann, "__origin__", None) is dict and len(args) == 2:
+    args: tuple[Any, ...] = get_args(ann)
+    if get_origin(ann) is dict and len(args) == 2:
         val = args[-1]
+        if get_origin(val) is Annotated:  # e.g. SerializeAsAny[Model]
+            val = get_args(val)[0]
         if isinstance(val, type) and issubclass(val, BaseModel):
             return val
     return None
+
+
+def _model_for(model: type[BaseModel], data: dict[str, Any]) -> type[BaseModel]:
+    """The model that validates ``data``: a family's member chosen by a tag
+    (``ChannelConfig.model_for``), else ``model``."""
+    choose = getattr(model, "model_for", None)
+    return choose(data) if choose is not None else model
 
 
 def _is_path_field(ann: Any) -> bool:

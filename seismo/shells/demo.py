@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING
 
 from obspy import UTCDateTime
 
-from seismo.alerts.settings import AlertsConfig, ChannelConfig
+from seismo.alerts.channels.directory import DirectoryConfig
+from seismo.alerts.settings import AlertsConfig
 from seismo.config import PROJECT_ROOT, Settings, mask_url, settings_to_toml
 from seismo.errors import SeismoError
 from seismo.io.feeds.settings import FeedsConfig
@@ -134,7 +135,7 @@ def _demo_settings(settings: Settings, port: int, work: Path, alert_dir: Path) -
             "outbox_dir": work / "outbox",
             "channels": {
                 **settings.alerts.channels,
-                "demo": ChannelConfig(kind="directory", path=alert_dir),
+                "demo": DirectoryConfig(path=alert_dir),
             },
             "groups": {
                 g: [*names, "demo"]
