@@ -64,7 +64,7 @@ import numpy as np
 
 from seismo.alerts.region import in_region, is_ocean_many, is_offshore, uncertainty_region
 from seismo.alerts.settings import AlertRulesConfig
-from seismo.event.locate import ellipse_scale
+from seismo.event.uncertainty import ellipse_scale
 from seismo.geo import destination, distance_km
 from seismo.model import Event
 
