@@ -129,15 +129,12 @@ def _on_sigterm(signum: int, frame: object) -> None:
 # --------------------------------------------------------------------------- set-up
 def _config(work: Path, seedlink: str, influx: str, inventory: Path | None,
             schedule: str, group_size: int) -> Path:
-    from seismo.config import (
-        AirflowConfig,
-        AlertsConfig,
-        ChannelConfig,
-        FeedsConfig,
-        StoreConfig,
-        load_settings,
-        settings_to_toml,
-    )
+    from seismo.alerts.channels.directory import DirectoryConfig
+    from seismo.alerts.settings import AlertsConfig
+    from seismo.config import load_settings, settings_to_toml
+    from seismo.io.feeds.settings import FeedsConfig
+    from seismo.io.store.settings import StoreConfig
+    from seismo.shells.settings import AirflowConfig
 
     s = load_settings()
     store = StoreConfig.model_validate(
@@ -147,7 +144,7 @@ def _config(work: Path, seedlink: str, influx: str, inventory: Path | None,
         {
             **s.alerts.model_dump(),
             "outbox_dir": str(work / "outbox"),
-            "channels": {"audit": ChannelConfig(kind="directory", path=work / "cap").model_dump()},
+            "channels": {"audit": DirectoryConfig(path=work / "cap").model_dump()},
             "groups": {"oncall": ["audit"], "tsunami": ["audit"], "engineers": ["audit"]},
         }
     )
@@ -165,7 +162,7 @@ def _config(work: Path, seedlink: str, influx: str, inventory: Path | None,
 
 def _env(work: Path, cfg: Path, api_port: int | None = None,
          home_name: str = "airflow") -> dict[str, str]:
-    from seismo.config import available_cores
+    from seismo.shells.settings import available_cores
 
     home = work / home_name
     home.mkdir(parents=True, exist_ok=True)
@@ -278,7 +275,7 @@ def sds_feed(
     s = load_settings()
     if inventory is not None:
         s = s.model_copy(update={"network": s.network.model_copy(update={"inventory": inventory})})
-    sim = Simulator.from_settings(s, scenario=SCENARIO, reference=ref)
+    sim = Simulator.from_settings(s.simulator, s.network, scenario=SCENARIO, reference=ref)
     root = work / "sds"
     t = time.perf_counter()
     write_sds(sim, root, ref, ref + span_s)
@@ -509,7 +506,8 @@ def continuous(work: Path, base_cfg_args: dict[str, Any], timeout_s: float = 420
     offset = scen.events[0].origin - scen.reference
     t_start = UTCDateTime()
     origin = t_start + 90.0  # leave time for Airflow to start
-    sl = serve_simulation(base, scenario=SCENARIO, reference=origin - offset,
+    sl = serve_simulation(base.simulator, base.network, scenario=SCENARIO,
+                          reference=origin - offset,
                           host="127.0.0.1", port=0)
     STARTED.closers.append(sl.stop)
     cfg = _config(work, sl.url, base_cfg_args["influx"], None, "* * * * *", 0)

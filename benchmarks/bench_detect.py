@@ -79,7 +79,7 @@ def make_sds(root: Path, hours: int) -> float:
     from seismo.simulate import Simulator
 
     s = load_settings()
-    sim = Simulator.from_settings(s, scenario=scenario(hours))
+    sim = Simulator.from_settings(s.simulator, s.network, scenario=scenario(hours))
     t = time.perf_counter()
     write_sds(sim, root, sim.scenario.reference, sim.scenario.reference + 3600 * hours)
     return time.perf_counter() - t

@@ -127,15 +127,18 @@ def _match(quakes: list[Quake], origin: UTCDateTime, lat: float, lon: float) -> 
 
 
 def _settings(work: Path, mode: str, hook: str) -> Any:
-    from seismo.config import AlertsConfig, ChannelConfig, load_settings
+    from seismo.alerts.channels.directory import DirectoryConfig
+    from seismo.alerts.channels.webhook import WebhookConfig
+    from seismo.alerts.settings import AlertsConfig
+    from seismo.config import load_settings
 
     s = load_settings()
     alerts = AlertsConfig.model_validate({
         **s.alerts.model_dump(),
         "outbox_dir": str(work / mode / "outbox"),
         "channels": {
-            "dir": ChannelConfig(kind="directory", path=work / mode / "cap").model_dump(),
-            "hook": ChannelConfig(kind="webhook", url=f"{hook}/{mode}").model_dump(),
+            "dir": DirectoryConfig(path=work / mode / "cap").model_dump(),
+            "hook": WebhookConfig(url=f"{hook}/{mode}").model_dump(),
         },
         "groups": {"oncall": ["dir", "hook"], "tsunami": ["dir", "hook"]},
     })
@@ -300,7 +303,8 @@ def main() -> int:
                                         q.magnitude) for q in quakes))
     end = quakes[-1].origin + (60.0 if args.no_dag else 150.0)
 
-    server = serve_simulation(s_stream, scenario=scen, host="127.0.0.1", port=free_port())
+    server = serve_simulation(s_stream.simulator, s_stream.network, scenario=scen,
+                              host="127.0.0.1", port=free_port())
     cfg = work / "stream" / "seismo.toml"
     cfg.parent.mkdir(parents=True, exist_ok=True)
     cfg.write_text(settings_to_toml(s_stream), encoding="utf-8")

@@ -253,7 +253,8 @@ def simulator(results: dict[str, Any], work: Path) -> list[dict[str, Any]]:
     results["sim_seismo"] = ev.to_dict()
     rows = [_row("seismo", ev.events, run.wall_s, run.span_s)]
     sds = work / "sds"
-    write_sds(Simulator.from_settings(s, scenario=scen.name), sds, start - 60, end)
+    write_sds(Simulator.from_settings(s.simulator, s.network, scenario=scen.name), sds, start - 60,
+              end)
     trig, wall = obspy_triggers(sds, inv, start, end)
     sc = score_triggers(ref, trig, None)
     results["sim_obspy"] = sc

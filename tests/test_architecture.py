@@ -7,6 +7,8 @@ Every ``import`` in ``seismo/`` (module level and inside functions) is read with
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -17,9 +19,32 @@ ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "seismo"
 
 #: Top-level modules everything may import: configuration, errors, domain
-#: results, geodesy, station metadata, text rendering, durable state files and the
-#: error boundary.
-FOUNDATION = {"config", "errors", "model", "geo", "inventory", "text", "durable", "boundary"}
+#: results, geodesy, station metadata, the ``[network]`` section, text rendering, lazy
+#: package exports, durable state files and the error boundary.
+FOUNDATION = {
+    "config", "errors", "model", "geo", "inventory", "network", "text", "lazy", "durable",
+    "boundary",
+}
+
+#: The composition root: the one foundation module that imports the settings modules of
+#: every layer to build the ``Settings`` tree.
+COMPOSITION = "seismo.config.tree"
+
+#: The whole configuration and its loader: only shells hold them. A stage or an edge
+#: receives the sections it reads.
+WHOLE_SETTINGS = {
+    "seismo.config.tree", "seismo.config.loader",
+    *(f"seismo.config.{n}" for n in (
+        "Settings", "load_settings", "current_settings", "parse_settings", "config_path",
+        "settings_to_toml", "effective_config", "DEFAULT_CONFIG", "PROJECT_ROOT", "ENV_CONFIG",
+    )),
+}
+SHELL_LAYERS = {"shells", "cli"}
+
+#: Registries whose members validate tables of a section (a channel's ``kind`` picks its
+#: model): a settings module may import them, so their modules import nothing heavy at
+#: module level (test_loading_the_configuration_imports_no_pipeline_code).
+REGISTRIES = {"seismo.alerts.channels"}
 
 #: Which layers each layer may import (its own layer always allowed).
 ALLOWED: dict[str, set[str]] = {
@@ -33,6 +58,23 @@ ALLOWED: dict[str, set[str]] = {
     "shells": {"foundation", "station", "event", "simulate", "io", "alerts", "health"},
     "cli": {"foundation", "station", "event", "simulate", "io", "alerts", "health", "shells"},
 }
+
+
+
+def _reach(layer: str) -> set[str]:
+    """The layers ``layer`` depends on, directly or through others."""
+    out: set[str] = set()
+    todo = [layer]
+    while todo:
+        for dep in ALLOWED[todo.pop()] - out:
+            out.add(dep)
+            todo.append(dep)
+    return out
+
+
+#: A settings module is data: a layer may read the sections of every layer it depends
+#: on through others (health reads ``[simulator]``, which its feeds need).
+REACH = {layer: _reach(layer) for layer in ALLOWED}
 
 #: Packages no library module imports.
 FORBIDDEN_EXTERNAL = ("airflow", "dags")
@@ -59,6 +101,11 @@ def _layer(module: str) -> str:
     if parts[1] in ALLOWED:
         return parts[1]
     raise AssertionError(f"{module}: not in any layer of docs/architecture.md")
+
+
+def _is_settings(module: str) -> bool:
+    """A settings module: a section's model next to its owner (``seismo/<pkg>/settings.py``)."""
+    return module.split(".")[-1] == "settings" or module == "seismo.network"
 
 
 def _imports(path: Path, me: str) -> list[tuple[str, int]]:
@@ -105,9 +152,24 @@ def _check(path: Path, me: str) -> list[str]:
         if top != "seismo" or mod == "seismo":
             continue
         theirs = _layer(mod)
-        if theirs != mine and theirs not in ALLOWED[mine]:
+        if me == COMPOSITION and _in_settings(mod):
+            continue  # the composition root reads every section's model
+        allowed = REACH[mine] if _in_settings(mod) else ALLOWED[mine]
+        if theirs != mine and theirs not in allowed:
             bad.setdefault((line, theirs), f"{where}: {mine} module imports {theirs} module {mod}")
+        elif (_is_settings(me) and theirs != "foundation" and not _in_settings(mod)
+              and mod not in REGISTRIES and mod.rpartition(".")[0] not in REGISTRIES):
+            bad.setdefault((line, "settings"), f"{where}: settings module imports {mod}")
+        if (mod in WHOLE_SETTINGS and mine not in SHELL_LAYERS
+                and not me.startswith("seismo.config")):
+            bad.setdefault((line, "whole"), f"{where}: {mine} module imports the whole "
+                                            f"configuration ({mod}); pass it its sections")
     return list(bad.values())
+
+
+def _in_settings(mod: str) -> bool:
+    """``mod`` is a settings module or a name imported from one."""
+    return _is_settings(mod) or _is_settings(mod.rpartition(".")[0])
 
 
 def _violations() -> list[str]:
@@ -270,6 +332,23 @@ def test_no_import_circles() -> None:
     assert _cycles(g) == []
 
 
+#: Libraries the configuration never imports: loading it must stay cheap (the DAG
+#: files read their schedules through it, every time Airflow parses them).
+HEAVY = ("obspy", "numpy", "scipy", "matplotlib", "influxdb_client", "lxml", "airflow")
+
+
+def test_loading_the_configuration_imports_no_pipeline_code() -> None:
+    code = (
+        "import sys\n"
+        "from seismo.config import current_settings\n"
+        "current_settings()\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
 @pytest.mark.parametrize(
     ("source", "module", "expected"),
     [
@@ -280,6 +359,24 @@ def test_no_import_circles() -> None:
         ("from seismo.event import locate\n", "seismo.shells.fake", None),
         ("import airflow\n", "seismo.shells.airflow_connection", None),
         ("from seismo.shells import airflow_connection\n", "seismo.shells.fake", "only dags/"),
+        ("from seismo.alerts.settings import AlertsConfig\n", "seismo.config.tree", None),
+        ("from seismo.alerts.service import AlertService\n", "seismo.config.tree",
+         "imports alerts"),
+        ("from seismo.alerts.settings import AlertsConfig\n", "seismo.config.fake",
+         "imports alerts"),
+        ("from seismo.station.settings import BandConfig\n", "seismo.event.settings", None),
+        ("from seismo.station.processing import bandpass\n", "seismo.event.settings",
+         "settings module imports"),
+        ("from seismo.config import Settings\n", "seismo.io.fake", "whole configuration"),
+        ("from seismo.config import load_settings\n", "seismo.event.fake", "whole configuration"),
+        ("from seismo.config import mask_url, read_toml\n", "seismo.io.fake", None),
+        ("from seismo.config import Settings\n", "seismo.shells.fake", None),
+        ("from seismo.simulate.settings import SimulatorConfig\n", "seismo.health.fake", None),
+        ("from seismo.simulate import Simulator\n", "seismo.health.fake", "imports simulate"),
+        ("from seismo.io.settings import ExternalConfig\n", "seismo.event.fake", "imports io"),
+        ("from seismo.alerts.channels import ChannelConfig\n", "seismo.alerts.settings", None),
+        ("from seismo.alerts.service import AlertService\n", "seismo.alerts.settings",
+         "settings module imports"),
     ],
 )
 def test_the_rule_checker_catches_violations(

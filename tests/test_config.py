@@ -228,6 +228,23 @@ def test_config_check_reports_error_exit_code(
     assert err.count("\n") == 1  # one clear message
 
 
+def test_config_check_parses_every_feed_url(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A feed URL is validated by its backend when the feed opens (a bad one fails its
+    stations only); ``seismo config check`` parses every configured one at once."""
+    p = _write(tmp_path, BASE.replace('default = "sim://"', 'default = "seedlnk://ops:pw@h"'))
+    assert load_settings(p).feeds.default == "seedlnk://ops:pw@h"
+    assert main(["--config", str(p), "config", "check"]) == 1
+    err = capsys.readouterr().err
+    assert "feeds.default: unknown feed scheme 'seedlnk'" in err and str(p) in err
+    assert "pw" not in err
+    p = _write(tmp_path, BASE + '\n[feeds.overrides]\n"SZ.A01" = "seedlink://"\n')
+    assert main(["--config", str(p), "config", "check"]) == 1
+    assert 'feeds.overrides.SZ.A01: SeedLink URL seedlink:// names no host' in (
+        capsys.readouterr().err)
+
+
 def test_settings_round_trip_through_toml(tmp_path: Path) -> None:
     s = load_settings(DEFAULT_CONFIG)
     p = tmp_path / "copy.toml"

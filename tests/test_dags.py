@@ -11,18 +11,12 @@ from pathlib import Path
 import pytest
 from obspy import UTCDateTime
 
-from seismo.config import (
-    DEFAULT_CONFIG,
-    AirflowConfig,
-    AlertsConfig,
-    ChannelConfig,
-    FeedsConfig,
-    ReportConfig,
-    Settings,
-    StoreConfig,
-    load_settings,
-    settings_to_toml,
-)
+from seismo.alerts.channels.directory import DirectoryConfig
+from seismo.alerts.settings import AlertsConfig
+from seismo.config import DEFAULT_CONFIG, Settings, load_settings, settings_to_toml
+from seismo.io.feeds.settings import FeedsConfig
+from seismo.io.store.settings import StoreConfig
+from seismo.shells.settings import AirflowConfig, ReportConfig
 from seismo.shells.window import window_for_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +46,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
     base = load_settings(DEFAULT_CONFIG)
     influx = InfluxServer(tmp_path_factory.mktemp("influx"), free_port())
     influx.start()
-    sl = serve_simulation(base, scenario=SCENARIO, reference=REF, host="127.0.0.1", port=0)
+    sl = serve_simulation(base.simulator, base.network, scenario=SCENARIO, reference=REF,
+                          host="127.0.0.1", port=0)
     try:
         yield sl.url, influx.url
     finally:
@@ -84,7 +79,7 @@ def _config(
         {
             **s.alerts.model_dump(),
             "outbox_dir": str(tmp / "outbox"),
-            "channels": {"audit": ChannelConfig(kind="directory", path=tmp / "cap").model_dump()},
+            "channels": {"audit": DirectoryConfig(path=tmp / "cap").model_dump()},
             "groups": {"oncall": ["audit"], "tsunami": ["audit"], "engineers": ["audit"]},
         }
     )
@@ -110,7 +105,7 @@ def _run_dag(cfg: Path, logical_date: UTCDateTime, monkeypatch: pytest.MonkeyPat
 def _store(cfg: Path):  # type: ignore[no-untyped-def]
     from seismo.io.store import InfluxStore
 
-    return InfluxStore.from_settings(load_settings(cfg))
+    return InfluxStore.from_settings(load_settings(cfg).store)
 
 
 def test_dagbag_has_no_import_errors(airflow_db: None) -> None:

@@ -23,7 +23,7 @@ from seismo.alerts.rules import (
     tsunami_radius_km,
     tsunami_severity,
 )
-from seismo.config import AlertRulesConfig
+from seismo.alerts.settings import AlertRulesConfig
 from seismo.event.intensity import NOT_FELT_TEXT, felt
 from seismo.geo import azimuth_deg, distance_km
 from seismo.model import Event

@@ -1,7 +1,7 @@
 """Alert rules: who is told about an event (on-call seismologist, tsunami centre).
 
 The rules are pure functions of an :class:`~seismo.model.Event`, the configured
-thresholds (:class:`~seismo.config.AlertRulesConfig`) and the monitored region.
+thresholds (:class:`~seismo.alerts.settings.AlertRulesConfig`) and the monitored region.
 Every threshold and its source is listed in ``docs/alerts.md``.
 
 On-call group ("oncall")
@@ -63,8 +63,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from seismo.alerts.region import in_region, is_ocean_many, is_offshore, uncertainty_region
-from seismo.config import AlertRulesConfig
-from seismo.event.locate import ellipse_scale
+from seismo.alerts.settings import AlertRulesConfig
+from seismo.event.uncertainty import ellipse_scale
 from seismo.geo import destination, distance_km
 from seismo.model import Event
 

@@ -2,7 +2,7 @@
 
 Typical use (one pipeline window)::
 
-    svc = AlertService.from_settings(settings, exercise=False, alert_dir=None)
+    svc = AlertService.from_settings(settings.alerts, settings.network, exercise=False)
     svc.process_events(events)   # decide, build Alert/Update, enqueue (durable)
     svc.deliver_due()            # try every due item; retried on later calls
 
@@ -55,13 +55,14 @@ from seismo.alerts.rules import (
     evaluate,
     intensity_degree,
 )
+from seismo.alerts.settings import AlertsConfig
 from seismo.boundary import boundary
-from seismo.config import AlertsConfig, Settings
 from seismo.errors import AlertError, ConfigError
 from seismo.event.identity import origin_time_bounds
 from seismo.event.sites import load_sites
 from seismo.geo import distance_km
 from seismo.model import Event, EventSummary
+from seismo.network import NetworkConfig
 
 log = logging.getLogger(__name__)
 
@@ -126,14 +127,18 @@ class AlertService:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, exercise: bool = False, alert_dir: Path | None = None
+        cls,
+        cfg: AlertsConfig,
+        network: NetworkConfig,
+        *,
+        exercise: bool = False,
+        alert_dir: Path | None = None,
     ) -> AlertService:
-        """Build the service from the configuration.
+        """Build the service from ``[alerts]`` and ``[network]`` (region, name, sites).
 
         ``alert_dir`` adds a directory channel (``alert-dir``) to every group,
         including oncall, tsunami and engineers, for this run only.
         """
-        cfg = settings.alerts
         channels: dict[str, Channel] = {n: build_channel(n, c) for n, c in cfg.channels.items()}
         groups = {g: list(names) for g, names in cfg.groups.items()}
         if alert_dir is not None:
@@ -144,11 +149,11 @@ class AlertService:
                 names.append(ALERT_DIR_CHANNEL)
         return cls(
             cfg,
-            region=settings.network.region,
+            region=network.region,
             channels=channels,
             groups=groups,
-            network_name=settings.network.name,
-            sites_zh=load_site_names_zh(settings.network.sites),
+            network_name=network.name,
+            sites_zh=load_site_names_zh(network.sites),
             exercise=exercise,
         )
 

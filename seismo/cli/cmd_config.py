@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from seismo.cli.common import Subcommands, settings_from_args
-from seismo.config import DEFAULT_CONFIG, dump_toml, effective_config
+from seismo.config import DEFAULT_CONFIG, Settings, dump_toml, effective_config
+from seismo.errors import ConfigError, FeedError
 
 
 def register(sub: Subcommands) -> None:
@@ -21,6 +22,7 @@ def register(sub: Subcommands) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    _check_feed_urls(settings)
     print(f"# {settings.source}: OK")
     print(dump_toml(effective_config(settings)), end="")
     return 0
@@ -29,3 +31,20 @@ def _check(args: argparse.Namespace) -> int:
 def _default(args: argparse.Namespace) -> int:
     print(DEFAULT_CONFIG.read_text(encoding="utf-8"), end="")
     return 0
+
+
+def _check_feed_urls(settings: Settings) -> None:
+    """Every configured feed URL parsed by its backend's model (feeds open them only when
+    they fetch, so that a bad URL fails its stations only; the check finds it at once)."""
+    from seismo.io.feeds.factory import parse_feed_url
+
+    urls = {"feeds.default": settings.feeds.default}
+    urls.update({f"feeds.overrides.{sid}": url for sid, url in settings.feeds.overrides.items()})
+    if settings.stream.feed is not None:
+        urls["stream.feed"] = settings.stream.feed
+    for key, url in urls.items():
+        try:
+            parse_feed_url(url)
+        except FeedError as exc:
+            # the message shows the URL without credentials (parse_feed_url)
+            raise ConfigError(f"invalid configuration in {settings.source}: {key}: {exc}") from None

@@ -58,7 +58,7 @@ def _show(args: argparse.Namespace) -> int:
     from seismo.shells.review import alert_records, event_versions, format_event, outbox_messages
 
     settings = settings_from_args(args)
-    with InfluxStore.from_settings(settings) as store:
+    with InfluxStore.from_settings(settings.store) as store:
         versions = event_versions(store, args.event_id)
         if not versions:
             from seismo.errors import DataError
@@ -80,7 +80,7 @@ def _plot(args: argparse.Namespace) -> int:
     from seismo.shells.review import load_event
 
     settings = settings_from_args(args)
-    with InfluxStore.from_settings(settings) as store:
+    with InfluxStore.from_settings(settings.store) as store:
         event = load_event(store, args.event_id)
     out = args.out or reports_root(settings) / "events" / event.id
     for path in plot_event(settings, event, out, feed_url=args.feed):

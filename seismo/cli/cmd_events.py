@@ -56,7 +56,7 @@ def fetch_events(args: argparse.Namespace) -> list[Event]:
     since = parse_time(args.since, "--since") if args.since else until - 86400.0
     region = parse_region(args.region) if getattr(args, "region", None) else None
     settings = settings_from_args(args)
-    with InfluxStore.from_settings(settings) as store:
+    with InfluxStore.from_settings(settings.store) as store:
         events = store.query_events(since, until, status=args.status,
                                     min_magnitude=args.min_magnitude)
     if region is not None:

@@ -56,13 +56,15 @@ def _run(args: argparse.Namespace) -> int:
             stations.append(s)
 
     results = fetch_window(
-        settings,
+        settings.feeds,
         inventory,
         start,
         end,
         feed_url=args.feed,
         stations=stations,
         max_workers=args.workers,
+        simulator=settings.simulator,
+        network=settings.network,
     )
     rows: list[tuple[object, ...]] = []
     for sid, r in results.items():

@@ -69,7 +69,8 @@ def _run(args: argparse.Namespace) -> int:
         from seismo.inventory import load_inventory
 
         inventory = load_inventory(args.inventory)
-    sim = Simulator.from_settings(settings, scenario, reference=reference, inventory=inventory)
+    sim = Simulator.from_settings(settings.simulator, settings.network, scenario,
+                                  reference=reference, inventory=inventory)
     base = sim.scenario.reference if sim.scenario is not None else None
     if args.start:
         start = parse_time(args.start, "--start")
@@ -104,7 +105,8 @@ def _serve(settings, scenario, reference, args: argparse.Namespace) -> int:  # t
     port = args.port if args.port is not None else settings.simulator.seedlink_port
     print(f"serving the simulation on seedlink://{host}:{port} (Ctrl-C stops)", file=sys.stderr)
     server = serve_simulation(
-        settings, scenario=scenario, reference=reference, host=host, port=port
+        settings.simulator, settings.network, scenario=scenario, reference=reference, host=host,
+        port=port,
     )
     server.serve_forever()  # serve_simulation returns a started server: block until Ctrl-C
     return 0

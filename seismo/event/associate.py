@@ -47,10 +47,10 @@ import numpy as np
 from numpy.typing import NDArray
 from obspy import UTCDateTime
 
-from seismo.config import AssociateConfig, LocateConfig
 from seismo.errors import LocationError
-from seismo.event.consistency import ConsistencyRules, check_origin
+from seismo.event.consistency import check_origin
 from seismo.event.locate import Origin, elevation_delay_s, locate, polar_nodes
+from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.velocity import VelocityModel
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo
@@ -496,7 +496,7 @@ def _grow(
         log.debug("candidate rejected: only %.0f %% of the stations within reach picked it",
                   100 * ratio)
         return None
-    why = check_origin(best, stations, model, ConsistencyRules.from_config(cfg))
+    why = check_origin(best, stations, model, cfg)
     if why:
         log.info("candidate at %s %.3f %.3f rejected as inconsistent: %s", best.time,
                  best.latitude, best.longitude, "; ".join(why))

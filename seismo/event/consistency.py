@@ -36,41 +36,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from seismo.config import AssociateConfig
+from seismo.event.settings import AssociateConfig
 from seismo.event.velocity import VelocityModel
 from seismo.geo import azimuth_deg, hull_distance_km
 from seismo.inventory import StationInfo
 from seismo.model import StationMagnitude
 
-
-@dataclass(frozen=True)
-class ConsistencyRules:
-    """Thresholds of the checks (defaults and reasons: docs/consistency.md)."""
-
-    min_p_phases: int = 1
-    far_km: float = 30.0
-    far_min_p_stations: int = 4
-    far_max_azimuth_deg: float = 30.0
-    s_minus_p_tolerance_s: float = 1.0
-    moveout_tolerance_s: float = 0.5
-    amplitude_min_distance_ratio: float = 1.5
-    amplitude_max_rank_correlation: float = 0.5
-
-    @classmethod
-    def from_config(cls, cfg: AssociateConfig) -> ConsistencyRules:
-        """The rules with the thresholds that ``[associate]`` sets."""
-        return cls(
-            min_p_phases=cfg.min_p_phases,
-            far_km=cfg.far_km,
-            far_min_p_stations=cfg.far_min_p_stations,
-            far_max_azimuth_deg=cfg.far_max_azimuth_deg,
-            s_minus_p_tolerance_s=2 * cfg.residual_floor_s,
-            moveout_tolerance_s=cfg.residual_floor_s,
-        )
+#: Check 5 runs when the farthest station is at least this many times farther than the
+#: nearest, and fails above this rank correlation of amplitude with distance (design
+#: choices, docs/consistency.md).
+AMPLITUDE_MIN_DISTANCE_RATIO = 1.5
+AMPLITUDE_MAX_RANK_CORRELATION = 0.5
 
 
 def _rank_corr(a: Sequence[float], b: Sequence[float]) -> float:
@@ -100,9 +79,13 @@ def check_origin(
     origin: object,
     stations: Mapping[str, StationInfo],
     model: VelocityModel,
-    rules: ConsistencyRules,
+    rules: AssociateConfig,
 ) -> list[str]:
-    """Reasons why ``origin`` (a :class:`seismo.event.locate.Origin`) is inconsistent."""
+    """Reasons why ``origin`` (a :class:`seismo.event.locate.Origin`) is inconsistent.
+
+    The thresholds are those of ``[associate]`` (``min_p_phases``, ``far_*`` and the
+    tolerances derived from ``residual_floor_s``).
+    """
     arrivals = origin.arrivals  # type: ignore[attr-defined]
     lat, lon, depth = (origin.latitude, origin.longitude,  # type: ignore[attr-defined]
                        origin.depth_km)  # type: ignore[attr-defined]
@@ -162,9 +145,7 @@ def check_origin(
     return out
 
 
-def check_amplitudes(
-    station_magnitudes: Sequence[StationMagnitude], rules: ConsistencyRules
-) -> str | None:
+def check_amplitudes(station_magnitudes: Sequence[StationMagnitude]) -> str | None:
     """A reason when the used amplitudes grow with hypocentral distance (check 5)."""
     used = [m for m in station_magnitudes if m.used]
     by_sta: dict[tuple[str, str], list[StationMagnitude]] = {}
@@ -174,9 +155,9 @@ def check_amplitudes(
         return None
     dist = [float(np.mean([m.hypo_distance_km for m in v])) for v in by_sta.values()]
     amp = [float(np.mean([math.log10(m.amplitude_nm) for m in v])) for v in by_sta.values()]
-    if max(dist) < rules.amplitude_min_distance_ratio * min(dist):
+    if max(dist) < AMPLITUDE_MIN_DISTANCE_RATIO * min(dist):
         return None
     rho = _rank_corr(dist, amp)
-    if rho > rules.amplitude_max_rank_correlation:
+    if rho > AMPLITUDE_MAX_RANK_CORRELATION:
         return f"amplitudes grow with distance (rank correlation {rho:+.2f})"
     return None

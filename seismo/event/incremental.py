@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 
 from obspy import UTCDateTime
 
-from seismo.config import AssociateConfig, LocateConfig
 from seismo.errors import LocationError
 from seismo.event.associate import EventCandidate, associate
+from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.velocity import VelocityModel
 from seismo.inventory import StationInfo
 from seismo.model import Pick

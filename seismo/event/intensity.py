@@ -40,7 +40,6 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from seismo.config import IntensityConfig
 from seismo.errors import DataError
 from seismo.event.arrivals import EventRecords, arrival_windows
 from seismo.event.attenuation import (
@@ -51,6 +50,7 @@ from seismo.event.attenuation import (
     predict_intensity,
     site_terms,
 )
+from seismo.event.settings import IntensityConfig
 from seismo.event.sites import Site
 from seismo.geo import distance_km, hypocentral_km
 from seismo.model import SiteIntensity, StationIntensity

@@ -20,8 +20,9 @@ Method (details, limits and the far-event discussion in ``docs/location.md``):
    damping; Lee & Stewart 1981, *Principles and Applications of Microearthquake
    Networks*, ch. 5). Depth is clamped to [depth_min_km, depth_max_km] and the
    epicentre to ``cfg.max_distance_km`` from the network.
-4. **Uncertainty**: C = (J^T W J)^-1 * max(1, chi²/(n - m)) - the formal
-   covariance from the pick standard errors, inflated by the a-posteriori
+4. **Uncertainty** (:mod:`seismo.event.uncertainty`): C = (J^T W J)^-1 *
+   max(1, chi²/(n - m)) - the formal covariance from the pick standard errors,
+   inflated by the a-posteriori
    variance factor when the residuals are larger than the pick errors (for
    equal weights this is (J^T J)^-1 * max(rms, sigma)²). Horizontal uncertainty
    is the 1-sigma semi-major axis of the epicentral 2x2 block, vertical the
@@ -50,8 +51,15 @@ import numpy as np
 from numpy.typing import NDArray
 from obspy import UTCDateTime
 
-from seismo.config import LocateConfig
 from seismo.errors import LocationError
+from seismo.event.settings import LocateConfig
+from seismo.event.uncertainty import (
+    PickData,
+    confidence_ellipse,
+    covariance,
+    sigmas,
+    with_model_error,
+)
 from seismo.event.velocity import PHASES, VelocityModel
 from seismo.geo import (
     azimuth_deg,
@@ -159,33 +167,6 @@ def polar_nodes(
 
 
 # --------------------------------------------------------------------------- data
-@dataclass(frozen=True)
-class _Data:
-    picks: tuple[Pick, ...]
-    lat: NDArray  # per pick
-    lon: NDArray
-    ulat: NDArray  # per distinct station
-    ulon: NDArray
-    sta: NDArray  # pick -> distinct station index
-    delay: NDArray  # station elevation delay, s
-    is_s: NDArray  # bool
-    phase: tuple[str, ...]  # per pick: "P"/"S" (first arrival) or an explicit Pg, Pn, Sg, Sn
-    t: NDArray  # s after t_ref
-    w: NDArray  # 1/sigma², 1/s² (pick errors; the diagonal weights)
-    t_ref: UTCDateTime
-    wmat: NDArray | None = None  # full weight matrix C_d^-1 with correlated model errors
-
-    def weigh(self, r: NDArray) -> NDArray:
-        """W r for residual rows ``r`` (shape (k, n) or (n,))."""
-        if self.wmat is None:
-            return r * self.w
-        return np.asarray(r @ self.wmat, float)  # W is symmetric
-
-    @property
-    def n(self) -> int:
-        return len(self.picks)
-
-
 def select_picks(picks: Sequence[Pick]) -> list[Pick]:
     """At most one P and one S per station: the one with the smallest uncertainty."""
     best: dict[tuple[str, str], Pick] = {}
@@ -211,7 +192,7 @@ def elevation_delay_s(model: VelocityModel, phase: str, elevation_m: float) -> f
 def _prepare(
     picks: Sequence[Pick], stations: Mapping[str, StationInfo], model: VelocityModel,
     cfg: LocateConfig, phases: Mapping[str, str] | None = None,
-) -> _Data:
+) -> PickData:
     usable = []
     for p in picks:
         if p.station_id not in stations:
@@ -249,7 +230,7 @@ def _prepare(
         ]
     )
     ids = sorted({p.station_id for p in chosen})
-    return _Data(
+    return PickData(
         picks=tuple(chosen),
         lat=np.array([s.latitude for s in st]),
         lon=np.array([s.longitude for s in st]),
@@ -266,7 +247,7 @@ def _prepare(
 
 
 def predicted(
-    model: VelocityModel, d: _Data, lat: NDArray, lon: NDArray, depth: NDArray
+    model: VelocityModel, d: PickData, lat: NDArray, lon: NDArray, depth: NDArray
 ) -> NDArray:
     """Predicted travel times (s), shape (n_nodes, n_picks)."""
     lat, lon, depth = (np.atleast_1d(np.asarray(a, float)) for a in (lat, lon, depth))
@@ -289,7 +270,7 @@ def _phase_name(p: Pick, phases: Mapping[str, str] | None) -> str:
     return name
 
 
-def _misfit(d: _Data, tt: NDArray) -> tuple[NDArray, NDArray]:
+def _misfit(d: PickData, tt: NDArray) -> tuple[NDArray, NDArray]:
     """Analytic origin time (weighted mean residual) and chi² per node."""
     r = d.t[None, :] - tt
     ones = d.weigh(np.ones(d.n))
@@ -308,7 +289,7 @@ def _depths(cfg: LocateConfig, step: float, fixed: float | None) -> NDArray:
 
 
 def _coarse(
-    d: _Data, model: VelocityModel, cfg: LocateConfig, centre: tuple[float, float],
+    d: PickData, model: VelocityModel, cfg: LocateConfig, centre: tuple[float, float],
     r_net: float, fixed: float | None, initial: tuple[float, float, float] | None,
 ) -> list[tuple[float, float, float, float]]:
     """Best (lat, lon, depth, cell_km) of the coarse grid, up to 3 distinct minima."""
@@ -345,7 +326,7 @@ def _coarse(
 
 
 def _refine(
-    d: _Data, model: VelocityModel, cfg: LocateConfig, start: tuple[float, float, float, float],
+    d: PickData, model: VelocityModel, cfg: LocateConfig, start: tuple[float, float, float, float],
     fixed: float | None,
 ) -> tuple[float, float, float, float]:
     """Shrinking local grid search; returns (lat, lon, depth, chi2)."""
@@ -378,7 +359,7 @@ def _refine(
 
 # --------------------------------------------------------------------------- least squares
 def _jacobian(
-    d: _Data, model: VelocityModel, lat: float, lon: float, z: float, fixed: bool
+    d: PickData, model: VelocityModel, lat: float, lon: float, z: float, fixed: bool
 ) -> tuple[NDArray, NDArray]:
     """Predicted times (n,) and dT/d(east, north, depth, t0) (n, 4) by central differences."""
     h = 0.05  # km; the table is bilinear on a 1 km grid, so any h < 0.5 km is exact
@@ -397,7 +378,7 @@ def _jacobian(
 
 
 def _lm(
-    d: _Data, model: VelocityModel, cfg: LocateConfig, lat: float, lon: float, z: float,
+    d: PickData, model: VelocityModel, cfg: LocateConfig, lat: float, lon: float, z: float,
     fixed: bool, centre: tuple[float, float],
 ) -> tuple[float, float, float, float, float, NDArray]:
     """Levenberg-Marquardt; returns lat, lon, depth, t0 (s after t_ref), chi2, J^T W J."""
@@ -444,102 +425,8 @@ def _lm(
     return lat, lon, z, t0, chi2, jtwj
 
 
-def _covariance(jtwj: NDArray, chi2: float, n: int, fixed: bool) -> NDArray:
-    """Scaled covariance of (east, north, depth, t0); depth row/col zero when fixed."""
-    idx = [0, 1, 3] if fixed else [0, 1, 2, 3]
-    sub = jtwj[np.ix_(idx, idx)]
-    m = len(idx)
-    scale = max(1.0, chi2 / (n - m)) if n > m else 1.0
-    try:
-        inv = np.linalg.inv(sub)
-    except np.linalg.LinAlgError:
-        inv = np.full((m, m), np.inf)
-    if not np.all(np.isfinite(inv)) or np.any(np.diag(inv) < 0):
-        inv = np.full((m, m), np.inf)
-    cov = np.zeros((4, 4))
-    cov[np.ix_(idx, idx)] = inv * scale
-    return cov
-
-
-def _ellipse(cov: NDArray, cap: float) -> tuple[float, float, float]:
-    """1-sigma horizontal semi-major (km), depth sigma (km), time sigma (s), capped."""
-    h = cov[:2, :2]
-    if np.all(np.isfinite(h)):
-        semi = float(np.sqrt(max(np.linalg.eigvalsh(h).max(), 0.0)))
-    else:
-        semi = np.inf
-    dz = float(np.sqrt(cov[2, 2])) if np.isfinite(cov[2, 2]) else np.inf
-    dt = float(np.sqrt(cov[3, 3])) if np.isfinite(cov[3, 3]) else np.inf
-    return min(semi, cap), min(dz, cap), min(dt, cap)
-
-
-#: Scale from the 1-sigma to the p-confidence ellipse of a 2-D Gaussian marginal:
-#: k = sqrt(chi²_2(p)) = sqrt(-2 ln(1 - p)) (the chi² distribution with 2 degrees of
-#: freedom; Press et al. 2007, Numerical Recipes 3rd ed., §15.6.5: Delta chi² = 2.30 for
-#: 68.3 % and 4.61 for 90 % with two parameters). The 1-sigma ellipse covers 39.3 %.
-def ellipse_scale(p: float) -> float:
-    """sqrt(-2 ln(1 - p)): 1.510 for 68 %, 2.146 for 90 %."""
-    if not 0.0 < p < 1.0:
-        raise ValueError(f"confidence level ({p}) must be within (0, 1)")
-    return float(np.sqrt(-2.0 * np.log1p(-p)))
-
-
-def confidence_ellipse(
-    cov_en: NDArray, p: float, cap: float = np.inf
-) -> tuple[float, float, float]:
-    """Semi-major, semi-minor (km) and major-axis azimuth (deg from north) of the p-ellipse.
-
-    ``cov_en`` is the 2x2 covariance of (east, north) in km². Axes are capped at
-    ``cap``; an infinite covariance gives (cap, cap, nan).
-    """
-    c = np.asarray(cov_en, float)
-    if not np.all(np.isfinite(c)):
-        return cap, cap, float("nan")
-    vals, vecs = np.linalg.eigh(c)
-    k = ellipse_scale(p)
-    major = k * float(np.sqrt(max(vals[1], 0.0)))
-    minor = k * float(np.sqrt(max(vals[0], 0.0)))
-    e, n = float(vecs[0, 1]), float(vecs[1, 1])
-    az = float(np.degrees(np.arctan2(e, n)) % 180.0)
-    return min(major, cap), min(minor, cap), az
-
-
-def with_model_error(
-    d: _Data, travel_s: NDArray, fraction: float, corr_len_km: float = 0.0,
-    epi_km: NDArray | None = None,
-) -> _Data:
-    """``d`` with the data covariance C_d = diag(sigma_pick²) + C_model, weights C_d^-1.
-
-    C_model[i, j] = (fraction T_i)(fraction T_j) exp(-d_ij² / (2 L_ij²)): d_ij the
-    distance between the picks' stations, L_ij = ``corr_len_km`` + (r_i + r_j)/2
-    with r the epicentral distances ``epi_km`` (``corr_len_km`` = 0: independent
-    errors, diagonal). Travel-time-dependent, spatially correlated Gaussian model
-    errors as in NonLinLoc's LOCGAU/LOCGAU2 (Lomax et al. 2000) [3P]; that the
-    correlation length grows with the source distance is our choice: rays from a
-    distant source to two stations d apart share all but a fraction ~d/r of their
-    paths, so their model errors are nearly equal. The travel times and distances
-    come from a first solution, so the weights do not change from trial node to
-    trial node (a node-dependent sigma would favour short paths).
-    """
-    if fraction <= 0.0:
-        return d
-    sm = fraction * np.maximum(np.asarray(travel_s, float), 0.0)
-    if corr_len_km <= 0.0:
-        return replace(d, wmat=None, w=1.0 / (1.0 / d.w + sm**2))
-    dij = np.asarray(distance_km(d.lat[:, None], d.lon[:, None], d.lat[None, :], d.lon[None, :]))
-    r = np.zeros(d.n) if epi_km is None else np.asarray(epi_km, float)
-    length = corr_len_km + 0.5 * (r[:, None] + r[None, :])
-    rho = np.exp(-0.5 * (dij / length) ** 2)
-    cd = np.diag(1.0 / d.w) + np.outer(sm, sm) * rho
-    try:
-        wmat = np.linalg.inv(cd)
-    except np.linalg.LinAlgError:
-        return replace(d, wmat=None, w=1.0 / (1.0 / d.w + sm**2))
-    return replace(d, wmat=0.5 * (wmat + wmat.T))
-
-
 def plane_wave(
-    d: _Data, centre: tuple[float, float]
+    d: PickData, centre: tuple[float, float]
 ) -> tuple[float | None, float | None]:
     """Back-azimuth (deg) and apparent velocity (km/s) from a plane-wave fit to the P picks.
 
@@ -609,7 +496,7 @@ def locate(
         )
 
     def solve(
-        data: _Data, fixed: float | None, start: tuple[float, float, float] | None = None
+        data: PickData, fixed: float | None, start: tuple[float, float, float] | None = None
     ) -> tuple[float, float, float, float, float, NDArray]:
         if start is not None:
             z0 = start[2] if fixed is None else fixed
@@ -632,9 +519,9 @@ def locate(
             np.asarray(distance_km(lat, lon, d.lat, d.lon), float),
         )
         lat, lon, z, t0, chi2, jtwj = solve(d, None, (lat, lon, z))
-    cov = _covariance(jtwj, chi2, d.n, fixed=False)
+    cov = covariance(jtwj, chi2, d.n, fixed=False)
     dist = distance_km(lat, lon, d.lat, d.lon)
-    _, dz, _ = _ellipse(cov, cfg.max_distance_km)
+    _, dz, _ = sigmas(cov, cfg.max_distance_km)
     # a free depth that ends on the search bound is not a solution: the misfit kept
     # falling towards the bound, so the data do not resolve the depth (0.0 km is never
     # reported as a solved depth)
@@ -652,8 +539,8 @@ def locate(
             "fixed at %.1f km", dz, nearest, z, cfg.fixed_depth_km,
         )
         lat, lon, z, t0, chi2, jtwj = solve(d, cfg.fixed_depth_km)
-        cov = _covariance(jtwj, chi2, d.n, fixed=True)
-    eh, ez, et = _ellipse(cov, cfg.max_distance_km)
+        cov = covariance(jtwj, chi2, d.n, fixed=True)
+    eh, ez, et = sigmas(cov, cfg.max_distance_km)
     if fixed:
         ez = (cfg.depth_max_km - cfg.depth_min_km) / 2.0
     origin = _build(d, model, lat, lon, z, t0, eh, ez, et, fixed, centre)
@@ -669,7 +556,7 @@ def locate(
 
 
 def _build(
-    d: _Data, model: VelocityModel, lat: float, lon: float, z: float, t0: float,
+    d: PickData, model: VelocityModel, lat: float, lon: float, z: float, t0: float,
     eh: float, ez: float, et: float, fixed: bool, centre: tuple[float, float],
 ) -> Origin:
     tt = predicted(model, d, np.array([lat]), np.array([lon]), np.array([z]))[0]

@@ -31,10 +31,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from seismo.config import MagnitudeConfig
 from seismo.errors import DataError
 from seismo.event.arrivals import ArrivalWindow, EventRecords, arrival_windows
 from seismo.event.magtype import MagnitudeReading, Motions
+from seismo.event.settings import MagnitudeConfig
 from seismo.geo import distance_km, hypocentral_km
 from seismo.inventory import StationInfo
 from seismo.model import Event, Magnitude, StationMagnitude

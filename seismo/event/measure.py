@@ -34,12 +34,12 @@ from dataclasses import dataclass
 
 from obspy import UTCDateTime
 
-from seismo.config import IntensityConfig, MagnitudeConfig
 from seismo.event.arrivals import EventRecords, TravelTimeFn, count_clipped_stations
-from seismo.event.consistency import ConsistencyRules, check_amplitudes
+from seismo.event.consistency import check_amplitudes
 from seismo.event.intensity import intensity_note, predict_sites, station_intensities
 from seismo.event.magnitude import LocalMagnitude
 from seismo.event.magtype import MagnitudeReading, MagnitudeType, Motions
+from seismo.event.settings import IntensityConfig, MagnitudeConfig
 from seismo.event.sites import Site
 from seismo.event.surface import SurfaceMagnitude
 from seismo.geo import distance_km
@@ -92,7 +92,6 @@ class EventMeasurer:
         p_time, s_time: travel times, ``fn(epicentral km, depth km) -> s``.
         sites: the sites whose intensity is predicted.
         magnitude, intensity: their settings.
-        rules: the consistency thresholds.
         types: the magnitude types (default :func:`magnitude_types`).
     """
 
@@ -104,7 +103,6 @@ class EventMeasurer:
         sites: Sequence[Site],
         magnitude: MagnitudeConfig,
         intensity: IntensityConfig,
-        rules: ConsistencyRules,
         types: Sequence[MagnitudeType] | None = None,
     ) -> None:
         self.stations = stations
@@ -113,7 +111,6 @@ class EventMeasurer:
         self.sites = list(sites)
         self.magnitude = magnitude
         self.intensity = intensity
-        self.rules = rules
         self.types = list(types) if types is not None else magnitude_types(magnitude)
 
     # ------------------------------------------------------------------ first measurement
@@ -195,7 +192,7 @@ class EventMeasurer:
 
     def verdict(self, event: Event) -> Verdict:
         """The consistency verdict on a measured event."""
-        why = check_amplitudes(event.station_magnitudes, self.rules)
+        why = check_amplitudes(event.station_magnitudes)
         return Verdict((why,) if why else ())
 
     def _finish(self, event: Event, readings: Mapping[str, MagnitudeReading]) -> Measurement:

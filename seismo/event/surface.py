@@ -36,10 +36,10 @@ import numpy as np
 from obspy import UTCDateTime
 from obspy.geodetics import kilometers2degrees
 
-from seismo.config import MagnitudeConfig
 from seismo.errors import DataError
 from seismo.event.magnitude import network_magnitude
 from seismo.event.magtype import MagnitudeReading, Motions
+from seismo.event.settings import MagnitudeConfig
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo
 from seismo.model import AmplitudeSeries, Event, Magnitude

@@ -14,16 +14,37 @@ from typing import Any, Protocol
 from obspy import Inventory, UTCDateTime
 
 from seismo.boundary import boundary
-from seismo.config import Settings
 from seismo.errors import InventoryError
+from seismo.health.settings import HealthConfig
 from seismo.health.state import HealthStateTracker, StatusChange
 from seismo.health.status import ChannelAssessment, assess_station_full
 from seismo.inventory import StationInfo, load_inventory
 from seismo.inventory import stations as inv_stations
 from seismo.io.feeds import fetch_window
+from seismo.io.feeds.settings import FeedsConfig
 from seismo.model import StationHealth
+from seismo.network import NetworkConfig
+from seismo.simulate.settings import SimulatorConfig
+from seismo.station.settings import InstrumentConfig
 
 log = logging.getLogger(__name__)
+
+
+class HealthRunSettings(Protocol):
+    """The sections a health run reads (the whole ``Settings`` has them): ``[health]`` and
+    ``[instrument]`` (the rules), ``[network]`` (the inventory), ``[feeds]`` and, for
+    ``sim://``, ``[simulator]`` (where the data come from)."""
+
+    @property
+    def health(self) -> HealthConfig: ...
+    @property
+    def instrument(self) -> InstrumentConfig: ...
+    @property
+    def network(self) -> NetworkConfig: ...
+    @property
+    def feeds(self) -> FeedsConfig: ...
+    @property
+    def simulator(self) -> SimulatorConfig: ...
 
 
 class HealthSink(Protocol):
@@ -88,9 +109,10 @@ def _select(inventory: Inventory, ids: Sequence[str] | None, at: UTCDateTime) ->
 
 
 def window_for(
-    settings: Settings, end: UTCDateTime | None, now: UTCDateTime | None
+    cfg: HealthConfig, end: UTCDateTime | None, now: UTCDateTime | None
 ) -> tuple[UTCDateTime, UTCDateTime, UTCDateTime]:
-    """``(start, end, now)``: ``end`` defaults to ``now`` (wall clock); ``now`` to ``end``.
+    """``(start, end, now)``: ``end`` defaults to ``now`` (wall clock); ``now`` to ``end``;
+    the window is ``cfg.window_s`` long.
 
     A past window is judged as seen at its end unless ``now`` is given.
     """
@@ -99,11 +121,11 @@ def window_for(
         end = now
     elif now is None:
         now = end
-    return end - settings.health.window_s, end, now
+    return end - cfg.window_s, end, now
 
 
 def assess_network(
-    settings: Settings,
+    settings: HealthRunSettings,
     inventory: Inventory | None = None,
     end: UTCDateTime | None = None,
     *,
@@ -114,10 +136,11 @@ def assess_network(
     """Fetch ``[end - window_s, end)`` from every station and assess it (see check_network)."""
 
     inv = inventory if inventory is not None else load_inventory(settings.network.inventory)
-    start, end, now = window_for(settings, end, now)
+    start, end, now = window_for(settings.health, end, now)
     infos = _select(inv, stations, start)
     fetched = fetch_window(
-        settings, inv, start, end, feed_url=feed_url, stations=[s.id for s in infos]
+        settings.feeds, inv, start, end, feed_url=feed_url, stations=[s.id for s in infos],
+        simulator=settings.simulator, network=settings.network,
     )
     results: list[StationHealth] = []
     channels: dict[str, list[ChannelAssessment]] = {}
@@ -142,7 +165,7 @@ def assess_network(
 
 
 def check_network(
-    settings: Settings,
+    settings: HealthRunSettings,
     inventory: Inventory | None = None,
     end: UTCDateTime | None = None,
     *,
@@ -179,7 +202,7 @@ def notice_text(changes: Sequence[StatusChange], run: HealthRun) -> tuple[str, s
 
 
 def run_health(
-    settings: Settings,
+    settings: HealthRunSettings,
     inventory: Inventory | None = None,
     end: UTCDateTime | None = None,
     *,
@@ -192,7 +215,7 @@ def run_health(
 ) -> HealthRunResult:
     """Assess the network, write every result to ``store``, notify engineers of changes.
 
-    ``store`` (e.g. ``InfluxStore.from_settings(settings)``) receives all
+    ``store`` (e.g. ``InfluxStore.from_settings(settings.store)``) receives all
     results on every run. Status changes since the last run come from
     ``tracker`` (default: ``HealthStateTracker(settings.health.state_file)``);
     when there are any, one notice goes to ``alerts`` group

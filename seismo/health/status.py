@@ -1,6 +1,6 @@
 """Channel and station status (OK / WARN / FAIL) with human-readable reasons.
 
-Thresholds come from :class:`seismo.config.HealthConfig`; every rule is listed
+Thresholds come from :class:`seismo.health.settings.HealthConfig`; every rule is listed
 in docs/health.md. Metric names follow SeisComP scqc (availability, latency,
 gap, overlap, offset, rms, spike, timing, outage) plus ``clip_pct``,
 ``flat_s``, ``rate_hz`` and the PSD band deviations ``psd_minus_nhnm_db_<band>``
@@ -19,11 +19,12 @@ from obspy import Inventory, Stream, Trace, UTCDateTime
 from obspy.core.inventory.response import Response
 
 import seismo.health.metrics as m
-from seismo.config import HealthConfig, InstrumentConfig
 from seismo.errors import DataError
 from seismo.health.psd import NoisePSD, band_deviation, band_key, noise_psd
+from seismo.health.settings import HealthConfig
 from seismo.inventory import ChannelInfo, StationInfo
 from seismo.model import HealthStatus, StationHealth
+from seismo.station.settings import InstrumentConfig
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ from typing import Any
 from obspy import UTCDateTime
 
 from seismo.boundary import boundary
-from seismo.config import Settings
 from seismo.io.store.points import utc_from_us
 
 log = logging.getLogger(__name__)
@@ -54,25 +53,34 @@ def stream_status(last: UTCDateTime | None, now: UTCDateTime, down_after_s: floa
 
 
 def check_stream(
-    settings: Settings, store: Any, alerts: Any, now: UTCDateTime
+    store: Any,
+    alerts: Any,
+    now: UTCDateTime,
+    *,
+    monitored: bool,
+    down_after_s: float,
+    notify_group: str,
 ) -> StreamStatus:
-    """Read the newest heartbeat from ``store``; on "down" log and notify (module doc)."""
-    cfg = settings.stream
-    if not cfg.monitored or store is None:
+    """Read the newest heartbeat from ``store``; on "down" log and notify (module doc).
+
+    ``monitored`` and ``down_after_s`` are ``[stream] monitored`` and
+    ``heartbeat_down_s``; the notice goes to ``notify_group`` (``[health]``) and on-call.
+    """
+    if not monitored or store is None:
         return StreamStatus(None, detail="seismo stream not monitored")
     with boundary("stream heartbeat read", logger=log) as failure:
         row = store.last_heartbeat(now - LOOKBACK_S)
     if failure:  # the store cannot tell: say so, no notice
         return StreamStatus(None, detail=f"heartbeat unreadable: {failure.error}")
     last = utc_from_us(int(row["time"])) if row else None
-    status = stream_status(last, now, cfg.heartbeat_down_s)
+    status = stream_status(last, now, down_after_s)
     if status.up is False:
         log.error("%s", status.detail)
         if alerts is not None:
             key = f"stream-down.{last.strftime('%Y%m%dT%H%M%S') if last else 'never'}"
             text = (f"{status.detail}.\nUntil it is back, alerts come from the "
                     "minute-by-minute detection only (a minute or two later).")
-            for group in dict.fromkeys((settings.health.notify_group, "oncall")):
+            for group in dict.fromkeys((notify_group, "oncall")):
                 # the health run goes on
                 with boundary("stream-down notice", logger=log, level=logging.ERROR,
                               group=group):

@@ -32,10 +32,10 @@ from obspy import UTCDateTime
 from obspy.core.event import Catalog
 
 from seismo.boundary import boundary
-from seismo.config import ExternalConfig
 from seismo.errors import DataError, FeedError
 from seismo.geo import distance_km
 from seismo.io.output import read_quakeml
+from seismo.io.settings import ExternalConfig
 from seismo.model import Event, ExternalSolution
 
 log = logging.getLogger(__name__)

@@ -50,4 +50,5 @@ def store_connection(settings: Settings) -> InfluxConnection | None:
     conn_id = settings.store.airflow_conn_id
     if not conn_id:
         return None
-    return connection_from_settings(settings, airflow_fields=airflow_connection_fields(conn_id))
+    return connection_from_settings(settings.store,
+                                    airflow_fields=airflow_connection_fields(conn_id))

@@ -355,14 +355,17 @@ def station_health(
     if s.store.enabled:
         from seismo.io.store import InfluxStore
 
-        store = InfluxStore.from_settings(s, store_connection)
+        store = InfluxStore.from_settings(s.store, store_connection)
     if s.alerts.enabled:
         from seismo.alerts.service import AlertService
 
-        alerts = AlertService.from_settings(s)
+        alerts = AlertService.from_settings(s.alerts, s.network)
     try:
         res = run_health(s, end=end, store=store, alerts=alerts)
-        stream = check_stream(s, store, alerts, end)
+        stream = check_stream(
+            store, alerts, end, monitored=s.stream.monitored,
+            down_after_s=s.stream.heartbeat_down_s, notify_group=s.health.notify_group,
+        )
         delivered = alerts.deliver_due().delivered if alerts is not None else 0
     finally:
         if store is not None:

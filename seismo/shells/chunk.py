@@ -145,8 +145,9 @@ class StationWorker:
         self.held.pop(station_id, None)
         ctx = self.ctx
         res = fetch_window(
-            ctx.settings, ctx.inventory, t0, t1, feed_url=self.feed_url,
+            ctx.settings.feeds, ctx.inventory, t0, t1, feed_url=self.feed_url,
             stations=[station_id], max_workers=1, open_feeds=self.feeds,
+            simulator=ctx.settings.simulator, network=ctx.settings.network,
         )[station_id]
         if res.error:
             log.warning("station %s: %s", station_id, res.error)

@@ -31,16 +31,11 @@ from typing import TYPE_CHECKING
 
 from obspy import UTCDateTime
 
-from seismo.config import (
-    PROJECT_ROOT,
-    AlertsConfig,
-    ChannelConfig,
-    FeedsConfig,
-    Settings,
-    mask_url,
-    settings_to_toml,
-)
+from seismo.alerts.channels.directory import DirectoryConfig
+from seismo.alerts.settings import AlertsConfig
+from seismo.config import PROJECT_ROOT, Settings, mask_url, settings_to_toml
 from seismo.errors import SeismoError
+from seismo.io.feeds.settings import FeedsConfig
 from seismo.io.seedlink import serve_simulation
 from seismo.io.store import InfluxStore
 from seismo.io.store.server import ensure_local_influx, free_port
@@ -140,7 +135,7 @@ def _demo_settings(settings: Settings, port: int, work: Path, alert_dir: Path) -
             "outbox_dir": work / "outbox",
             "channels": {
                 **settings.alerts.channels,
-                "demo": ChannelConfig(kind="directory", path=alert_dir),
+                "demo": DirectoryConfig(path=alert_dir),
             },
             "groups": {
                 g: [*names, "demo"]
@@ -169,7 +164,7 @@ def _collect(result: DemoResult, settings: Settings, alert_dir: Path) -> DemoRes
     written for them."""
 
     w = result.window
-    with InfluxStore.from_settings(settings) as store:
+    with InfluxStore.from_settings(settings.store) as store:
         result.events = store.query_events(w.start - 60, w.end + 60)
         for e in result.events:
             result.versions += store.query_event_versions(e.id)
@@ -236,15 +231,17 @@ def run_demo(
 
     origin = UTCDateTime(round(float(UTCDateTime()) + LEAD_S, 2))
     reference = origin - (scen.events[0].origin - scen.reference)
-    sim = Simulator.from_settings(settings, scenario=name, reference=reference)
+    sim = Simulator.from_settings(settings.simulator, settings.network, scenario=name,
+                                  reference=reference)
     first_pick = min(a[0] for a in sim.truth(peaks=False)[0].arrivals.values())
 
-    influx = ensure_local_influx(settings)
+    influx = ensure_local_influx(settings.store)
     state = f"started, data in {settings.store.server_data_dir}" if influx else "already running"
     echo(f"InfluxDB: {mask_url(settings.store.url)} ({state})")
     port = free_port()
     server = serve_simulation(
-        settings, scenario=name, reference=reference, host="127.0.0.1", port=port
+        settings.simulator, settings.network, scenario=name, reference=reference,
+        host="127.0.0.1", port=port,
     )
     stream: subprocess.Popen[bytes] | None = None
     try:

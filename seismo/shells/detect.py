@@ -30,12 +30,13 @@ from typing import Literal
 
 from obspy import Inventory, Stream, UTCDateTime
 
-from seismo.config import Settings, available_cores, mask_url
+from seismo.config import Settings, mask_url
 from seismo.errors import DataError, FeedError
 from seismo.event.intensity import intensity_cell
 from seismo.io.feeds import fetch_window
 from seismo.model import AmplitudeSeries, Event, StationResult
 from seismo.shells.publish import Runner, RunReport
+from seismo.shells.settings import available_cores
 from seismo.shells.window import (
     Context,
     LateMagnitudes,
@@ -192,8 +193,10 @@ class ChunkSource:
 
     def load(self, t0: UTCDateTime, t1: UTCDateTime) -> int:
 
+        s = self.ctx.settings
         res = fetch_window(
-            self.ctx.settings, self.ctx.inventory, t0, t1, feed_url=self.feed_url, max_workers=4
+            s.feeds, self.ctx.inventory, t0, t1, feed_url=self.feed_url, max_workers=4,
+            simulator=s.simulator, network=s.network,
         )
         self.cache = {}
         n = 0

@@ -67,7 +67,8 @@ def run_drill(
     summary = detect_range(
         settings, t0, t1, feed_url=url, store=store, alerts=True, alert_dir=alert_dir, exercise=True
     )
-    svc = AlertService.from_settings(settings, exercise=True, alert_dir=alert_dir)
+    svc = AlertService.from_settings(settings.alerts, settings.network, exercise=True,
+                                     alert_dir=alert_dir)
     decisions = {e.id: list(svc.decide(e).groups) for e in summary.events}
     notes = []
     for e in summary.events:

@@ -124,7 +124,7 @@ def scenario_reference(
     """
     from seismo.simulate import Simulator
 
-    sim = Simulator.from_settings(settings, scenario=name)
+    sim = Simulator.from_settings(settings.simulator, settings.network, scenario=name)
     scen = sim.scenario
     assert scen is not None
     truth = sim.truth(peaks=False)

@@ -139,10 +139,11 @@ def open_edges(
     ``alert_dir`` adds a directory channel to every alert group."""
     st = None
     if store and settings.store.enabled:
-        st = InfluxStore.from_settings(settings, connection)
+        st = InfluxStore.from_settings(settings.store, connection)
     al = None
     if alerts and (settings.alerts.enabled or alert_dir is not None):
-        al = AlertService.from_settings(settings, exercise=exercise, alert_dir=alert_dir)
+        al = AlertService.from_settings(settings.alerts, settings.network, exercise=exercise,
+                                        alert_dir=alert_dir)
     return st, al
 
 

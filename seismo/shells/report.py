@@ -132,7 +132,8 @@ def event_traces(
     depth = max(event.depth_km, 0.0)
     last_s = max(float(ctx.velocity.travel_time("S", d, depth)) for d in dist.values())
     t0, t1 = event.time - RECORD_PRE_S, event.time + last_s + RECORD_POST_S
-    fetched = fetch_window(settings, ctx.inventory, t0, t1, feed_url=feed_url, stations=ids)
+    fetched = fetch_window(settings.feeds, ctx.inventory, t0, t1, feed_url=feed_url, stations=ids,
+                           simulator=settings.simulator, network=settings.network)
     traces: list[TraceLine] = []
     errors: dict[str, str] = {}
     bands = settings.picker.bands
@@ -350,7 +351,7 @@ def write_bulletin(
     out = Path(out_dir) if out_dir is not None else default_bulletin_dir(settings, d0)
     out.mkdir(parents=True, exist_ok=True)
     ctx = Context.from_settings(settings)
-    with InfluxStore.from_settings(settings, connection) as store:
+    with InfluxStore.from_settings(settings.store, connection) as store:
         latest = store.query_events(d0, d1 - 1e-6)
         avail, n_windows = station_availability(store, d0, d1, sorted(ctx.stations))
     events = [e for e in latest if e.status != "rejected"]

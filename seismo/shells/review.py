@@ -275,7 +275,7 @@ def _store_and_alert(
         return res
     try:
 
-        svc = AlertService.from_settings(settings, alert_dir=alert_dir)
+        svc = AlertService.from_settings(settings.alerts, settings.network, alert_dir=alert_dir)
         if new.status == "rejected":
             reason = f"rejected by seismologist review ({new.reviewer})"
             if new.review_comment:
@@ -327,7 +327,7 @@ def review_event(
     if status not in REVIEW_STATUSES:
         raise DataError(f"review status {status!r} must be one of {', '.join(REVIEW_STATUSES)}")
     now = UTCDateTime() if now is None else UTCDateTime(now)
-    with InfluxStore.from_settings(settings) as store:
+    with InfluxStore.from_settings(settings.store) as store:
         prev = load_event(store, event_id)
         new = dataclasses.replace(prev, **_reviewed(prev, status, reviewer, comment, now))
         return _store_and_alert(settings, store, new, prev, alerts=alerts, alert_dir=alert_dir,
@@ -420,7 +420,7 @@ def relocate_event(
     now = UTCDateTime() if now is None else UTCDateTime(now)
     ctx = Context.from_settings(settings)
     manual = [parse_manual_pick(t, ctx.stations) for t in add_picks]
-    with InfluxStore.from_settings(settings) as store:
+    with InfluxStore.from_settings(settings.store) as store:
         prev = load_event(store, event_id)
         if not prev.picks:
             raise DataError(f"event {event_id}: the stored version {prev.version} has no picks "

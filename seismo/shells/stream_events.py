@@ -27,13 +27,13 @@ from typing import Any, Literal
 
 from obspy import UTCDateTime
 
-from seismo.config import StreamConfig
 from seismo.errors import SeismoError
 from seismo.event.associate import associate
 from seismo.event.identity import event_id, first_pick_time
 from seismo.event.incremental import IncrementalAssociator, TrackedEvent
 from seismo.geo import distance_km
 from seismo.model import AmplitudeSeries, Event, Pick
+from seismo.shells.settings import StreamConfig
 from seismo.shells.stream_pickers import AmplitudeSource, StationPicks
 from seismo.shells.window import Context, next_arrivals
 

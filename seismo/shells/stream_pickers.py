@@ -22,12 +22,15 @@ from typing import Any, Protocol
 
 from obspy import Inventory, UTCDateTime
 
-from seismo.config import InstrumentConfig, IntensityConfig, PickerConfig, StreamConfig
 from seismo.errors import FeedError, SeismoError
+from seismo.event.settings import IntensityConfig
 from seismo.inventory import StationInfo
 from seismo.io.seedlink.client import Position, Record
 from seismo.model import AmplitudeSeries, Pick
+from seismo.shells.settings import StreamConfig
+from seismo.station.picker.settings import PickerConfig
 from seismo.station.realtime import StationState
+from seismo.station.settings import InstrumentConfig
 
 log = logging.getLogger(__name__)
 

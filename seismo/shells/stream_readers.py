@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from obspy import UTCDateTime
 
-from seismo.config import Settings, StreamConfig, mask_url
+from seismo.config import Settings, mask_url
 from seismo.errors import ConfigError, FeedError
 from seismo.io.feeds.factory import feed_url_for
 from seismo.io.seedlink.client import (
@@ -36,6 +36,7 @@ from seismo.io.seedlink.client import (
     SeedLinkClient,
     StationRequest,
 )
+from seismo.shells.settings import StreamConfig
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def seedlink_groups(settings: Settings, station_ids: list[str], feed: str | None
     groups: dict[str, list[str]] = {}
     skipped: list[str] = []
     for sid in station_ids:
-        u = url or feed_url_for(settings, sid)
+        u = url or feed_url_for(settings.feeds, sid)
         if urlsplit(u).scheme.lower() != "seedlink":
             skipped.append(f"{sid} ({mask_url(u)})")
             continue

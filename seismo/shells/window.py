@@ -47,7 +47,6 @@ from seismo.boundary import boundary
 from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
 from seismo.event.associate import EventCandidate, associate
-from seismo.event.consistency import ConsistencyRules
 from seismo.event.identity import event_id, first_pick_time
 from seismo.event.locate import Origin, locate
 from seismo.event.measure import EventMeasurer
@@ -211,7 +210,7 @@ class Context:
         """The measurement stage (:mod:`seismo.event.measure`) for this network."""
         s = self.settings
         return EventMeasurer(self.stations, self.p_time, self.s_time, self.sites, s.magnitude,
-                             s.intensity, ConsistencyRules.from_config(s.associate))
+                             s.intensity)
 
     def p_time(self, distance_km: float, depth_km: float) -> float:
         return float(self.velocity.travel_time("P", distance_km, depth_km))
@@ -240,13 +239,15 @@ def fetch_stations(
     from seismo.io.feeds import fetch_window  # lazily: see the module docstring
 
     got = fetch_window(
-        ctx.settings,
+        ctx.settings.feeds,
         ctx.inventory,
         window.data_start,
         window.data_end,
         feed_url=feed_url,
         stations=list(station_ids),
         max_workers=max(1, min(max_workers, len(station_ids))),
+        simulator=ctx.settings.simulator,
+        network=ctx.settings.network,
     )
     out: dict[str, Stream | FeedError] = {}
     for sid, res in got.items():

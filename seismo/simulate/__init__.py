@@ -9,15 +9,20 @@ See docs/simulator.md for the physical model and its limits.
 
 from __future__ import annotations
 
-from seismo.simulate.scenario import (
-    FAULT_KINDS,
-    Fault,
-    Scenario,
-    ScenarioEvent,
-    get_scenario,
-    load_scenarios,
-)
-from seismo.simulate.simulator import FULL_SCALE, Simulator, TruthEvent
+from typing import TYPE_CHECKING
+
+from seismo.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from seismo.simulate.scenario import (
+        FAULT_KINDS,
+        Fault,
+        Scenario,
+        ScenarioEvent,
+        get_scenario,
+        load_scenarios,
+    )
+    from seismo.simulate.simulator import FULL_SCALE, Simulator, TruthEvent
 
 __all__ = [
     "FAULT_KINDS",
@@ -30,3 +35,17 @@ __all__ = [
     "get_scenario",
     "load_scenarios",
 ]
+
+# Imported on first use: the package's settings module is read by the configuration
+# loader without importing the pipeline code (seismo.lazy).
+__getattr__ = lazy_exports(__name__, {
+    "FAULT_KINDS": "seismo.simulate.scenario",
+    "FULL_SCALE": "seismo.simulate.simulator",
+    "Fault": "seismo.simulate.scenario",
+    "Scenario": "seismo.simulate.scenario",
+    "ScenarioEvent": "seismo.simulate.scenario",
+    "Simulator": "seismo.simulate.simulator",
+    "TruthEvent": "seismo.simulate.simulator",
+    "get_scenario": "seismo.simulate.scenario",
+    "load_scenarios": "seismo.simulate.scenario",
+})

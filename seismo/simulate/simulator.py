@@ -44,7 +44,8 @@ from seismo.simulate.source import (
 )
 
 if TYPE_CHECKING:
-    from seismo.config import Settings
+    from seismo.network import NetworkConfig
+    from seismo.simulate.settings import SimulatorConfig
 
 log = logging.getLogger(__name__)
 
@@ -161,26 +162,27 @@ class Simulator:
     @classmethod
     def from_settings(
         cls,
-        settings: Settings,
+        sim_cfg: SimulatorConfig,
+        network: NetworkConfig,
         scenario: str | Scenario | None = SETTINGS_SCENARIO,
         reference: UTCDateTime | None = None,
         inventory: Inventory | None = None,
     ) -> Simulator:
-        """Build from the configuration: inventory, velocity model, scenario catalogue, seed.
+        """Build from ``[simulator]`` (scenario catalogue, seed, noise) and ``[network]``
+        (inventory, velocity model).
 
-        ``scenario`` defaults to ``settings.simulator.scenario``; a name is looked
-        up in ``settings.simulator.scenarios``; None means noise only.
-        ``reference`` rebases the scenario (e.g. to "now").
+        ``scenario`` defaults to ``sim_cfg.scenario``; a name is looked up in
+        ``sim_cfg.scenarios``; None means noise only. ``reference`` rebases the
+        scenario (e.g. to "now"). ``inventory`` replaces ``network.inventory``.
         """
-        sim_cfg = settings.simulator
         if isinstance(scenario, _Default):
             scenario = sim_cfg.scenario
         scen = get_scenario(sim_cfg.scenarios, scenario) if isinstance(scenario, str) else scenario
         if scen is not None and reference is not None:
             scen = scen.rebased(UTCDateTime(reference))
-        inv = inventory if inventory is not None else load_inventory(settings.network.inventory)
+        inv = inventory if inventory is not None else load_inventory(network.inventory)
         # [simulator] velocity_model: generate with another model than the locator's
-        model = load_velocity_model(sim_cfg.velocity_model or settings.network.velocity_model)
+        model = load_velocity_model(sim_cfg.velocity_model or network.velocity_model)
         return cls(
             inv,
             model,

@@ -54,7 +54,7 @@ did not clip in the span, then an accelerometer; PGA/PGV prefer an accelerometer
 that did not clip, then a velocity sensor (a broadband sensor clips at ~13 mm/s on
 a typical 24-bit network; a ±2 g accelerometer does not for felt events).
 ``clipped`` lists the steps where a raw sample of a *used* channel reached the
-``[instrument]`` clip level (:class:`seismo.config.InstrumentConfig`) - a clipped
+``[instrument]`` clip level (:class:`seismo.station.settings.InstrumentConfig`) - a clipped
 broadband sensor replaced by an unclipped accelerometer does not mark the series
 as clipped.
 """
@@ -71,7 +71,6 @@ from numpy.typing import NDArray
 from obspy import Inventory, Stream, Trace, UTCDateTime
 from obspy.core.inventory import Response
 
-from seismo.config import InstrumentConfig, IntensityConfig
 from seismo.errors import DataError
 from seismo.inventory import channel_kind, usable_response
 from seismo.model import AmplitudeSeries, ChannelKind
@@ -84,6 +83,7 @@ from seismo.station.response import (
 )
 from seismo.station.series import series_values as series_values  # re-exported
 from seismo.station.series import series_window as series_window  # re-exported
+from seismo.station.settings import InstrumentConfig, MotionBandConfig
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class ChannelMotion:
         self,
         response: Response,
         fs: float,
-        cfg: IntensityConfig,
+        cfg: MotionBandConfig,
         want_wa: bool,
         pre_filt: tuple[float, float, float, float] | None,
         want_lp: bool = False,
@@ -198,7 +198,7 @@ class StationMotion:
         network: str,
         station: str,
         inventory: Inventory,
-        cfg: IntensityConfig,
+        cfg: MotionBandConfig,
         *,
         instrument: InstrumentConfig,
         origin: UTCDateTime,
@@ -463,7 +463,7 @@ def station_amplitudes(
     inventory: Inventory,
     start: UTCDateTime,
     n_seconds: int,
-    cfg: IntensityConfig,
+    cfg: MotionBandConfig,
     *,
     instrument: InstrumentConfig,
     step_s: float = 1.0,

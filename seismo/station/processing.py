@@ -9,7 +9,7 @@ Every trace is processed at its own sampling rate. Data units stay counts.
 * Quality flags in ``trace.stats.seismo`` (a dict) of each segment:
   ``kind`` ("velocity"/"acceleration"/None, from the inventory response units),
   ``dip`` (degrees, inventory; None if unknown), ``clipped_idx`` (sample indices with
-  ``|counts| >=`` the clip level of :class:`seismo.config.InstrumentConfig`),
+  ``|counts| >=`` the clip level of :class:`seismo.station.settings.InstrumentConfig`),
   ``n_clipped``, ``dead`` (raw std below ``flat_std_counts`` or mostly clipped: a
   dead, flat or rail-stuck channel; no picks), ``n_spikes``.
 * Isolated spikes (1-2 samples above ``spike_mad`` x the median absolute deviation
@@ -35,10 +35,11 @@ import numpy as np
 import scipy.signal
 from obspy import Inventory, Stream, Trace, UTCDateTime
 
-from seismo.config import BandConfig, InstrumentConfig, PickerConfig
 from seismo.errors import DataError
 from seismo.inventory import ChannelInfo, channel_infos
 from seismo.model import half_open_range
+from seismo.station.picker.settings import PickerConfig
+from seismo.station.settings import BandConfig, InstrumentConfig
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,13 @@ import math
 
 from obspy import Inventory, Trace, UTCDateTime
 
-from seismo.config import InstrumentConfig, IntensityConfig, PickerConfig
 from seismo.errors import SeismoError
 from seismo.model import AmplitudeSeries, Pick
 from seismo.station.amplitudes import StationMotion
+from seismo.station.picker.settings import PickerConfig
 from seismo.station.picker.station import StationPicker
 from seismo.station.processing import channel_map
+from seismo.station.settings import InstrumentConfig, MotionBandConfig
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class StationState:
         station: str,
         inventory: Inventory,
         picker: PickerConfig,
-        intensity: IntensityConfig,
+        intensity: MotionBandConfig,
         instrument: InstrumentConfig,
         *,
         retention_s: float = 120.0,

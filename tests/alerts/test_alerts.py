@@ -34,15 +34,11 @@ from seismo.alerts.rules import (
     tsunami_severity,
 )
 from seismo.alerts.service import AlertService
-from seismo.config import (
-    DEFAULT_CONFIG,
-    AlertRulesConfig,
-    MagnitudeConfig,
-    Settings,
-    parse_settings,
-)
+from seismo.alerts.settings import AlertRulesConfig
+from seismo.config import DEFAULT_CONFIG, Settings, parse_settings
 from seismo.errors import AlertError, ConfigError
 from seismo.event.attenuation import mmi_atkinson_wald_2007
+from seismo.event.settings import MagnitudeConfig
 from seismo.model import Arrival, Event, ExternalSolution, Magnitude, SiteIntensity
 
 NS = {"c": CAP_NS}
@@ -117,6 +113,11 @@ def make_settings(tmp_path: Path, alerts: dict[str, Any] | None = None) -> Setti
         "groups": {"oncall": ["audit"], "tsunami": ["audit"], "engineers": ["audit"]},
     }
     return parse_settings(data, DEFAULT_CONFIG)
+
+
+def service(settings: Settings, **kw: Any) -> AlertService:
+    """The alert service of ``settings`` (its ``[alerts]`` and ``[network]``)."""
+    return AlertService.from_settings(settings.alerts, settings.network, **kw)
 
 
 def infos(xml: str) -> list[ET.Element]:
@@ -203,7 +204,7 @@ def test_location_only_event_in_region_alerts_oncall(tmp_path: Path) -> None:
     d = evaluate(ev, RULES, REGION)
     assert d.groups == ("oncall",)
     assert any("magnitude and intensity unknown" in r for r in d.reasons)
-    svc = AlertService.from_settings(make_settings(tmp_path))
+    svc = service(make_settings(tmp_path))
     (msg,) = svc.process_events([ev], now=T0 + 60)
     assert msg.msg_type == "Alert" and msg.group == "oncall"
     assert_valid(msg.xml)
@@ -417,7 +418,7 @@ def test_validator_rejects_garbage_and_wrong_namespace() -> None:
 
 # --------------------------------------------------------------------------- service (offline)
 def test_alert_message_content(tmp_path: Path) -> None:
-    svc = AlertService.from_settings(make_settings(tmp_path))
+    svc = service(make_settings(tmp_path))
     ev = make_event(
         22.55, 114.10, mag=3.4, imax=4.6,
         sites=(site("Futian District", 22.541, 114.055, 4.8), site("Dapeng New District",
@@ -449,7 +450,7 @@ def test_alert_message_content(tmp_path: Path) -> None:
 
 
 def test_manila_trench_message_reports_lower_bound(tmp_path: Path) -> None:
-    svc = AlertService.from_settings(make_settings(tmp_path))
+    svc = service(make_settings(tmp_path))
     ev = make_event(*MANILA, depth=20.0, mag=6.1, outside=True, station_km=690.0, hunc=80.0)
     msgs = svc.process_events([ev], now=T0 + 60)
     assert [m.group for m in msgs] == ["oncall", "tsunami"]
@@ -469,7 +470,7 @@ def test_manila_trench_message_reports_lower_bound(tmp_path: Path) -> None:
 
 
 def test_update_on_magnitude_change_and_cancel(tmp_path: Path) -> None:
-    svc = AlertService.from_settings(make_settings(tmp_path))
+    svc = service(make_settings(tmp_path))
     [a] = svc.process_events([make_event(mag=3.4)], now=T0 + 20)
     assert svc.process_events([make_event(mag=3.6)], now=T0 + 40) == []  # |dM| 0.2 < 0.3
     [u] = svc.process_events([make_event(mag=3.7, version=2)], now=T0 + 60)  # |dM| = 0.3
@@ -498,7 +499,7 @@ def test_update_on_magnitude_change_and_cancel(tmp_path: Path) -> None:
 
 
 def test_tsunami_update_when_revised_below_criteria(tmp_path: Path) -> None:
-    svc = AlertService.from_settings(make_settings(tmp_path))
+    svc = service(make_settings(tmp_path))
     first = svc.process_events([make_event(*DAYA_BAY_SEA, mag=6.7)], now=T0)
     assert [m.group for m in first] == ["oncall", "tsunami"]
     revised = svc.process_events([make_event(*DAYA_BAY_SEA, mag=6.1)], now=T0 + 60)
@@ -517,7 +518,7 @@ def test_deliver_lock_makes_second_deliverer_wait(tmp_path: Path) -> None:
     import fcntl
     import os
 
-    svc = AlertService.from_settings(make_settings(tmp_path))
+    svc = service(make_settings(tmp_path))
     svc.process_events([make_event()], now=T0)
     fd = os.open(tmp_path / "outbox" / ".deliver.lock", os.O_RDWR | os.O_CREAT)
     try:
@@ -529,7 +530,7 @@ def test_deliver_lock_makes_second_deliverer_wait(tmp_path: Path) -> None:
 
 
 def test_rejected_event_in_batch_cancels(tmp_path: Path) -> None:
-    svc = AlertService.from_settings(make_settings(tmp_path))
+    svc = service(make_settings(tmp_path))
     svc.process_events([make_event(*DAYA_BAY_SEA, mag=6.9)], now=T0)
     out = svc.process_events([make_event(*DAYA_BAY_SEA, mag=6.9, status="rejected")], now=T0 + 5)
     assert sorted((m.group, m.msg_type) for m in out) == [
@@ -542,10 +543,10 @@ def test_rejected_event_in_batch_cancels(tmp_path: Path) -> None:
 def test_reprocessing_and_restart_deliver_once(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     events = [make_event(eid="E1", mag=3.0), make_event(eid="E2", mag=2.0)]
-    first = AlertService.from_settings(settings)
+    first = AlertService.from_settings(settings.alerts, settings.network)
     assert [m.subject_id for m in first.process_events(events, now=T0)] == ["E1"]
     del first  # "killed" after queuing, before any delivery
-    second = AlertService.from_settings(settings)
+    second = AlertService.from_settings(settings.alerts, settings.network)
     assert second.process_events(events, now=T0 + 10) == []  # reprocessing: nothing new
     assert second.deliver_due(now=T0 + 11).delivered == 1
     assert second.process_events(events, now=T0 + 12) == []
@@ -555,7 +556,7 @@ def test_reprocessing_and_restart_deliver_once(tmp_path: Path) -> None:
 
 
 def test_lost_delivery_item_is_recreated(tmp_path: Path) -> None:
-    svc = AlertService.from_settings(make_settings(tmp_path))
+    svc = service(make_settings(tmp_path))
     svc.process_events([make_event()], now=T0)
     # crash between recording the message and writing its item
     for p in svc.outbox.pending.glob("*.json"):
@@ -566,7 +567,7 @@ def test_lost_delivery_item_is_recreated(tmp_path: Path) -> None:
 
 
 def test_interrupted_mark_finishes_without_resend(tmp_path: Path) -> None:
-    svc = AlertService.from_settings(make_settings(tmp_path))
+    svc = service(make_settings(tmp_path))
     svc.process_events([make_event()], now=T0)
     [pending] = list(svc.outbox.pending.glob("*.json"))
     saved = pending.read_bytes()
@@ -582,7 +583,8 @@ def test_interrupted_mark_finishes_without_resend(tmp_path: Path) -> None:
 def test_unreadable_delivery_item_goes_to_dead_and_the_rest_is_delivered(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    svc = AlertService.from_settings(make_settings(tmp_path))
+    s = make_settings(tmp_path)
+    svc = AlertService.from_settings(s.alerts, s.network)
     svc.process_events([make_event()], now=T0)
     bad = svc.outbox.pending / "actual__x__oncall__1__Alert__audit.json"
     bad.write_text('["valid JSON", "but no delivery item"]')
@@ -595,7 +597,7 @@ def test_unreadable_delivery_item_goes_to_dead_and_the_rest_is_delivered(
 
 def test_killed_after_send_before_mark_is_at_least_once(tmp_path: Path) -> None:
     """The documented window: sent, but no marker on disk -> sent again, same identifier."""
-    svc = AlertService.from_settings(make_settings(tmp_path))
+    svc = service(make_settings(tmp_path))
     [m] = svc.process_events([make_event()], now=T0)
     [pending] = list(svc.outbox.pending.glob("*.json"))
     item = DeliveryItem.from_dict(json.loads(pending.read_text()))
@@ -617,7 +619,7 @@ def test_backoff_and_expiry(tmp_path: Path, caplog: pytest.LogCaptureFixture) ->
         "channels": {"bad": {"kind": "directory", "path": str(blocker)}},
         "groups": {"oncall": ["bad"]},
     }
-    svc = AlertService.from_settings(make_settings(tmp_path, alerts))
+    svc = service(make_settings(tmp_path, alerts))
     svc.process_events([make_event()], now=T0)
     [path] = list(svc.outbox.pending.glob("*.json"))
     delays = []
@@ -640,8 +642,8 @@ def test_backoff_and_expiry(tmp_path: Path, caplog: pytest.LogCaptureFixture) ->
 
 def test_exercise_is_separate_from_actual(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    real = AlertService.from_settings(settings)
-    drill = AlertService.from_settings(settings, exercise=True)
+    real = AlertService.from_settings(settings.alerts, settings.network)
+    drill = AlertService.from_settings(settings.alerts, settings.network, exercise=True)
     [r] = real.process_events([make_event()], now=T0)
     [d] = drill.process_events([make_event()], now=T0)
     assert field(ET.fromstring(d.xml), "c:status") == "Exercise"
@@ -651,7 +653,7 @@ def test_exercise_is_separate_from_actual(tmp_path: Path) -> None:
 
 
 def test_send_notice_dedupes_by_key(tmp_path: Path) -> None:
-    svc = AlertService.from_settings(make_settings(tmp_path))
+    svc = service(make_settings(tmp_path))
     text = "XX.AAA changed OK -> FAIL: latency 900 s"
     [n] = svc.send_notice("engineers", "Station XX.AAA FAIL", text, "XX.AAA.FAIL.1", now=T0)
     assert svc.send_notice("engineers", "Station XX.AAA FAIL", text, "XX.AAA.FAIL.1") == []
@@ -662,7 +664,7 @@ def test_send_notice_dedupes_by_key(tmp_path: Path) -> None:
 
 
 def test_alert_dir_adds_directory_channel(tmp_path: Path) -> None:
-    svc = AlertService.from_settings(make_settings(tmp_path), alert_dir=tmp_path / "run")
+    svc = service(make_settings(tmp_path), alert_dir=tmp_path / "run")
     [m] = svc.process_events([make_event()], now=T0)
     assert m.channels == ("audit", "alert-dir")
     assert svc.deliver_due(now=T0 + 1).delivered == 2
@@ -672,7 +674,7 @@ def test_alert_dir_adds_directory_channel(tmp_path: Path) -> None:
 
 def test_disabled_alerts_queue_nothing(tmp_path: Path) -> None:
     alerts = {"enabled": False, "outbox_dir": str(tmp_path / "outbox")}
-    svc = AlertService.from_settings(make_settings(tmp_path, alerts))
+    svc = service(make_settings(tmp_path, alerts))
     assert svc.process_events([make_event(*DAYA_BAY_SEA, mag=7.0)], now=T0) == []
 
 
@@ -684,7 +686,7 @@ def test_group_without_channels_is_recorded_and_logged(
         "channels": {"audit": {"kind": "directory", "path": str(tmp_path / "audit")}},
         "groups": {"oncall": ["audit"]},
     }
-    svc = AlertService.from_settings(make_settings(tmp_path, alerts))
+    svc = service(make_settings(tmp_path, alerts))
     with caplog.at_level(logging.ERROR):
         msgs = svc.process_events([make_event(*DAYA_BAY_SEA, mag=7.0)], now=T0)
     assert [(m.group, m.channels) for m in msgs] == [("oncall", ("audit",)), ("tsunami", ())]
@@ -701,14 +703,14 @@ def test_config_rejects_unknown_channel_and_bad_backoff(tmp_path: Path) -> None:
 
 
 def test_one_bad_event_does_not_stop_others(tmp_path: Path) -> None:
-    svc = AlertService.from_settings(make_settings(tmp_path))
+    svc = service(make_settings(tmp_path))
     bad = make_event(eid="BAD", lat=123.0, mag=5.0)  # impossible latitude
     out = svc.process_events([bad, make_event(eid="GOOD")], now=T0)
     assert [m.subject_id for m in out] == ["GOOD"]
 
 
 def test_queued_message_round_trip(tmp_path: Path) -> None:
-    svc = AlertService.from_settings(make_settings(tmp_path))
+    svc = service(make_settings(tmp_path))
     [m] = svc.process_events([make_event()], now=T0)
     again = Outbox(tmp_path / "outbox").history(m.thread)
     assert again == [m]

@@ -140,6 +140,11 @@ class Mailbox:
         return "250 OK"
 
 
+def service(settings: Settings, **kw: Any) -> AlertService:
+    """The alert service of ``settings`` (its ``[alerts]`` and ``[network]``)."""
+    return AlertService.from_settings(settings.alerts, settings.network, **kw)
+
+
 def settings_for(tmp_path: Path, channels: dict[str, Any], groups: dict[str, Any]) -> Settings:
     data = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
     data["alerts"] = {
@@ -178,7 +183,7 @@ def test_webhook_500_then_ok_delivers_exactly_once(
     monkeypatch.setenv(TOKEN_ENV, "s3cret-token-value")
     h = Hook(fail_first=3)
     try:
-        svc = AlertService.from_settings(webhook_settings(tmp_path, h.url, token_env=TOKEN_ENV))
+        svc = service(webhook_settings(tmp_path, h.url, token_env=TOKEN_ENV))
         [m] = svc.process_events([make_event()], now=T0)
         t = T0 + 1
         reports = []
@@ -202,7 +207,7 @@ def test_webhook_500_then_ok_delivers_exactly_once(
 def test_webhook_redirect_is_not_a_delivery(tmp_path: Path) -> None:
     h = Hook(fail_first=1, fail_code=302)
     try:
-        svc = AlertService.from_settings(webhook_settings(tmp_path, h.url))
+        svc = service(webhook_settings(tmp_path, h.url))
         svc.process_events([make_event()], now=T0)
         assert svc.deliver_due(now=T0 + 1).failed == 1
         assert [r["ok"] for r in h.requests] == [False]  # not followed as a GET
@@ -214,7 +219,7 @@ def test_webhook_redirect_is_not_a_delivery(tmp_path: Path) -> None:
 
 def test_webhook_down_then_up_delivers_once(tmp_path: Path) -> None:
     port = free_port()
-    svc = AlertService.from_settings(webhook_settings(tmp_path, f"http://127.0.0.1:{port}/cap"))
+    svc = service(webhook_settings(tmp_path, f"http://127.0.0.1:{port}/cap"))
     svc.process_events([make_event()], now=T0)
     t = T0
     for _ in range(3):  # nothing listening: refused, retried with backoff
@@ -232,7 +237,7 @@ def test_webhook_down_then_up_delivers_once(tmp_path: Path) -> None:
 
 
 def test_webhook_json_wrapper(tmp_path: Path, hook: Hook) -> None:
-    svc = AlertService.from_settings(webhook_settings(tmp_path, hook.url, format="json"))
+    svc = service(webhook_settings(tmp_path, hook.url, format="json"))
     [m] = svc.process_events([make_event()], now=T0)
     assert svc.deliver_due(now=T0 + 1).delivered == 1
     [req] = hook.requests
@@ -246,7 +251,7 @@ def test_missing_token_fails_without_request(
     tmp_path: Path, hook: Hook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(TOKEN_ENV, raising=False)
-    svc = AlertService.from_settings(webhook_settings(tmp_path, hook.url, token_env=TOKEN_ENV))
+    svc = service(webhook_settings(tmp_path, hook.url, token_env=TOKEN_ENV))
     svc.process_events([make_event()], now=T0)
     assert svc.deliver_due(now=T0 + 1).failed == 1
     assert hook.requests == []
@@ -256,23 +261,23 @@ def test_missing_token_fails_without_request(
 
 def test_killed_after_queuing_new_process_delivers_once(tmp_path: Path, hook: Hook) -> None:
     settings = webhook_settings(tmp_path, hook.url)
-    first = AlertService.from_settings(settings)
+    first = AlertService.from_settings(settings.alerts, settings.network)
     assert len(first.process_events([make_event()], now=T0)) == 1
     del first  # killed before delivering
-    second = AlertService.from_settings(settings)
+    second = AlertService.from_settings(settings.alerts, settings.network)
     assert second.deliver_due(now=T0 + 5).delivered == 1
     assert second.deliver_due(now=T0 + 50).delivered == 0
     assert len(hook.requests) == 1
 
 
 def test_reprocessing_same_events_no_second_delivery(tmp_path: Path, hook: Hook) -> None:
-    svc = AlertService.from_settings(webhook_settings(tmp_path, hook.url))
+    svc = service(webhook_settings(tmp_path, hook.url))
     events = [make_event(eid="A"), make_event(eid="B", mag=3.1)]
     for k in range(3):  # three overlapping windows see the same events
         svc.process_events(events, now=T0 + 60 * k)
         svc.deliver_due(now=T0 + 60 * k + 1)
     # a fresh process reprocessing them again
-    svc2 = AlertService.from_settings(webhook_settings(tmp_path, hook.url))
+    svc2 = service(webhook_settings(tmp_path, hook.url))
     assert svc2.process_events(events, now=T0 + 300) == []
     svc2.deliver_due(now=T0 + 301)
     ids = sorted(text(cap_of(r), "identifier") for r in hook.requests)
@@ -280,7 +285,7 @@ def test_reprocessing_same_events_no_second_delivery(tmp_path: Path, hook: Hook)
 
 
 def test_update_and_cancel_over_webhook(tmp_path: Path, hook: Hook) -> None:
-    svc = AlertService.from_settings(webhook_settings(tmp_path, hook.url))
+    svc = service(webhook_settings(tmp_path, hook.url))
     svc.process_events([make_event(mag=3.4)], now=T0 + 10)
     svc.deliver_due(now=T0 + 11)
     svc.process_events([make_event(mag=3.9)], now=T0 + 70)  # revised ML: Update
@@ -307,7 +312,7 @@ def test_manila_trench_reaches_tsunami_centre(tmp_path: Path) -> None:
             "ntwc": {"kind": "webhook", "url": tsunami.url},
         }
         settings = settings_for(tmp_path, channels, {"oncall": ["duty"], "tsunami": ["ntwc"]})
-        svc = AlertService.from_settings(settings)
+        svc = AlertService.from_settings(settings.alerts, settings.network)
         ev = make_event(19.5, 119.8, 20.0, 6.1, outside=True, station_km=690.0, hunc=80.0)
         svc.process_events([ev], now=T0 + 120)
         assert svc.deliver_due(now=T0 + 121).delivered == 2
@@ -335,7 +340,7 @@ def test_smtp_down_then_up_exactly_one_mail(tmp_path: Path) -> None:
             "timeout_s": 3.0,
         }
     }
-    svc = AlertService.from_settings(settings_for(tmp_path, channels, {"oncall": ["mail"]}))
+    svc = service(settings_for(tmp_path, channels, {"oncall": ["mail"]}))
     [m] = svc.process_events([make_event()], now=T0)
     assert svc.deliver_due(now=T0 + 1).failed == 1  # no server yet
     box = Mailbox()

@@ -7,7 +7,6 @@ import pytest
 from obspy import UTCDateTime
 from test_locate import T0, ring_network, synth_picks  # shared synthetic-pick helpers
 
-from seismo.config import AssociateConfig, LocateConfig
 from seismo.event.associate import (
     EventCandidate,
     associate,
@@ -15,6 +14,7 @@ from seismo.event.associate import (
     stack_grid,
     tolerance_s,
 )
+from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo, station_map

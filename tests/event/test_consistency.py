@@ -7,19 +7,15 @@ import dataclasses
 import pytest
 from test_locate import ring_network, synth_picks
 
-from seismo.config import LocateConfig
-from seismo.event.consistency import (
-    ConsistencyRules,
-    check_amplitudes,
-    check_origin,
-)
+from seismo.event.consistency import check_amplitudes, check_origin
 from seismo.event.locate import locate
+from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.geo import destination, hull_distance_km
 from seismo.model import StationMagnitude
 
 LAT, LON = 37.8, 140.0
-RULES = ConsistencyRules()
+RULES = AssociateConfig()  # the thresholds of [associate]
 
 
 @pytest.fixture(scope="module")
@@ -102,14 +98,14 @@ def _mag(sta: str, r_km: float, amp: float) -> StationMagnitude:
 
 def test_amplitudes_must_decay_with_distance() -> None:
     decaying = [_mag("A", 10, 900.0), _mag("B", 20, 400.0), _mag("C", 40, 150.0)]
-    assert check_amplitudes(decaying, RULES) is None
+    assert check_amplitudes(decaying) is None
     growing = [_mag("A", 10, 100.0), _mag("B", 20, 400.0), _mag("C", 40, 900.0)]
-    assert "grow with distance" in (check_amplitudes(growing, RULES) or "")
+    assert "grow with distance" in (check_amplitudes(growing) or "")
     # distances too alike to tell: no verdict
     close = [_mag("A", 200, 100.0), _mag("B", 210, 400.0), _mag("C", 220, 900.0)]
-    assert check_amplitudes(close, RULES) is None
+    assert check_amplitudes(close) is None
     # unused (clipped) stations do not count
-    assert check_amplitudes([dataclasses.replace(m, used=False) for m in growing], RULES) is None
+    assert check_amplitudes([dataclasses.replace(m, used=False) for m in growing]) is None
 
 
 def test_distance_outside() -> None:

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from obspy import UTCDateTime
 
-from seismo.config import IntensityConfig
 from seismo.errors import DataError
 from seismo.event import attenuation as A
 from seismo.event import intensity as I
 from seismo.event.arrivals import EventRecords
+from seismo.event.settings import IntensityConfig
 from seismo.event.sites import Site
 from seismo.geo import distance_km, hypocentral_km
 from seismo.inventory import station_map

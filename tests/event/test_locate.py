@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from obspy import UTCDateTime
 
-from seismo.config import LocateConfig
 from seismo.errors import LocationError
 from seismo.event.locate import Origin, locate
+from seismo.event.settings import LocateConfig
 from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.geo import azimuth_deg, destination, distance_km, inside_hull, local_xy
 from seismo.inventory import StationInfo, station_map
@@ -242,7 +242,7 @@ def _in_ellipse(o: Origin, lat: float, lon: float, axes: tuple[float, float]) ->
 
 
 def test_ellipse_scale_is_the_2d_marginal() -> None:
-    from seismo.event.locate import confidence_ellipse, ellipse_scale
+    from seismo.event.uncertainty import confidence_ellipse, ellipse_scale
 
     # chi² with 2 degrees of freedom: P(chi² <= k²) = 1 - exp(-k²/2)
     for p in (0.3935, 0.68, 0.90, 0.95):

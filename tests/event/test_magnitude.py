@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from obspy import UTCDateTime
 
-from seismo.config import MagnitudeConfig
 from seismo.errors import DataError
 from seismo.event.arrivals import EventRecords
 from seismo.event.magnitude import (
@@ -17,6 +16,7 @@ from seismo.event.magnitude import (
     network_magnitude,
     wa_amplitude_for_ml,
 )
+from seismo.event.settings import MagnitudeConfig
 from seismo.geo import distance_km, hypocentral_km
 from seismo.inventory import station_map
 from seismo.model import AmplitudeSeries

@@ -16,12 +16,11 @@ import pytest
 from obspy import UTCDateTime
 from obspy.geodetics import kilometers2degrees
 
-from seismo.config import IntensityConfig, MagnitudeConfig
 from seismo.event.arrivals import EventRecords
-from seismo.event.consistency import ConsistencyRules
 from seismo.event.intensity import station_intensities
 from seismo.event.magnitude import LocalMagnitude, event_ml, ml_iaspei, wa_amplitude_for_ml
 from seismo.event.measure import EventMeasurer, apply_magnitudes, magnitude_types
+from seismo.event.settings import IntensityConfig, MagnitudeConfig
 from seismo.event.sites import Site
 from seismo.event.surface import SurfaceMagnitude, vmax_for_ms_bb
 from seismo.geo import distance_km, hypocentral_km
@@ -114,7 +113,7 @@ def _event(lat: float, lon: float, eid: str = "t1") -> Event:
 
 def _measurer(stations: dict[str, StationInfo], sites: list[Site] | None = None,
               **kw: object) -> EventMeasurer:
-    return EventMeasurer(stations, p_time, s_time, sites or [], MAG, INT, ConsistencyRules(),
+    return EventMeasurer(stations, p_time, s_time, sites or [], MAG, INT,
                          **kw)  # type: ignore[arg-type]
 
 

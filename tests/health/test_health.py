@@ -10,12 +10,12 @@ from obspy import Stream, UTCDateTime, read
 from obspy.signal.quality_control import MSEEDMetadata
 from test_health_synth import clean_stream
 
-from seismo.config import InstrumentConfig
 from seismo.errors import DataError
 from seismo.health import assess_channel, assess_station
 from seismo.health import metrics as m
 from seismo.inventory import StationInfo, stations
 from seismo.model import StationHealth
+from seismo.station.settings import InstrumentConfig
 
 T0 = UTCDateTime(2026, 1, 15, 8, 0, 0)
 INSTRUMENT = InstrumentConfig()

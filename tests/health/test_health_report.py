@@ -169,7 +169,7 @@ def test_run_health_notifies_engineers_once_per_change(settings, inventory, arch
 
     alerts_cfg = settings.alerts.model_copy(update={"outbox_dir": tmp_path / "outbox"})
     s = settings.model_copy(update={"alerts": alerts_cfg})
-    svc = AlertService.from_settings(s, alert_dir=tmp_path / "delivered")
+    svc = AlertService.from_settings(s.alerts, s.network, alert_dir=tmp_path / "delivered")
     tracker = HealthStateTracker(tmp_path / "state.json")
     kw = dict(stations=archive["ids"], feed_url=archive["url"], alerts=svc, tracker=tracker)
     first = run_health(s, inventory, T_END, **kw)

@@ -24,8 +24,10 @@ from obspy.core.event import (
 
 from seismo.alerts.rules import evaluate
 from seismo.alerts.service import AlertService
-from seismo.config import DEFAULT_CONFIG, AlertsConfig, ExternalConfig, load_settings
+from seismo.alerts.settings import AlertsConfig
+from seismo.config import DEFAULT_CONFIG, load_settings
 from seismo.io.external import ExternalSource, fetch_fdsn, match, read_quakeml_dir
+from seismo.io.settings import ExternalConfig
 from seismo.model import Arrival, Event, Magnitude
 
 T0 = UTCDateTime("2026-01-15T05:01:00")
@@ -76,7 +78,7 @@ def test_fdsn_event_service_polled_and_matched(tmp_path: Path) -> None:
     s = s.model_copy(update={"alerts": alerts})
     d = evaluate(attached, s.alerts.rules, s.network.region)
     assert d.tsunami and d.tsunami_magnitude == 7.6 and d.tsunami_magnitude_type == "Mww (us)"
-    svc = AlertService.from_settings(s, exercise=True, alert_dir=tmp_path / "cap")
+    svc = AlertService.from_settings(s.alerts, s.network, exercise=True, alert_dir=tmp_path / "cap")
     svc.process_events([attached])
     svc.deliver_due()
     xml = next((tmp_path / "cap").glob("*tsunami*.xml")).read_text(encoding="utf-8")

@@ -15,14 +15,16 @@ from seismo.config import Settings, mask_url
 from seismo.errors import DataError, FeedError
 from seismo.io.feeds import fetch_window, open_feed
 from seismo.io.feeds.base import ChannelRequest, check_codes, trim_half_open
+from seismo.io.feeds.settings import FeedsConfig
 from seismo.io.seedlink import SeedLinkServer
 
 T_NOW = UTCDateTime(2026, 3, 1, 12, 0, 0)
 STATIONS = [("SZ", "AAA"), ("SZ", "BBBB5"), ("SZ", "A-B"), ("X1", "x1")]  # 5 chars, "-", lower
 
 
-def _settings(base: Settings, default: str, overrides: dict[str, str] | None = None) -> Settings:
-    feeds = base.feeds.model_copy(
+def _feeds(base: Settings, default: str, overrides: dict[str, str] | None = None) -> FeedsConfig:
+    """The ``[feeds]`` of ``base`` with another default and overrides, short deadlines."""
+    return base.feeds.model_copy(
         update={
             "default": default,
             "overrides": overrides or {},
@@ -31,7 +33,6 @@ def _settings(base: Settings, default: str, overrides: dict[str, str] | None = N
             "retry_delay_s": 0.0,
         }
     )
-    return base.model_copy(update={"feeds": feeds})
 
 
 def _closed_port() -> int:
@@ -170,7 +171,7 @@ def test_fetch_window_sds_with_odd_codes_and_bad_ids(tmp_path: Path, settings: S
     t0 = UTCDateTime(2026, 1, 4, 0, 10)
     for net, sta in STATIONS:
         _write_sds(tmp_path, net, sta, t0, t0 + 60)
-    cfg = _settings(settings, f"sds://{tmp_path}")
+    cfg = _feeds(settings, f"sds://{tmp_path}")
     ids = [f"{n}.{s}" for n, s in STATIONS] + ["SZ.TOOLONG", "SZ.A.B", "SZ.NONE"]
     res = fetch_window(cfg, None, t0, t0 + 60, stations=ids, max_workers=3)
     assert list(res) == ids
@@ -194,7 +195,7 @@ def test_oversized_sds_day_file_is_named_and_not_read(tmp_path: Path, settings: 
     t0 = UTCDateTime(2026, 1, 4, 0, 10)
     (big,) = [p for p in _write_sds(tmp_path, "SZ", "AAA", t0, t0 + 60) if ".HHZ." in p.name]
     os.truncate(big, 300 * 2**20)
-    res = fetch_window(_settings(settings, f"sds://{tmp_path}"), None, t0, t0 + 60,
+    res = fetch_window(_feeds(settings, f"sds://{tmp_path}"), None, t0, t0 + 60,
                        stations=["SZ.AAA"])["SZ.AAA"]
     assert res.error is None and res.ok
     assert "SZ.AAA.00.HHZ" not in res.channel_samples and len(res.channel_samples) == 5
@@ -211,10 +212,9 @@ def test_trickling_feed_is_cut_at_the_station_deadline(tmp_path: Path, settings:
     # an HTTP head, one byte every 0.5 s (bounded: 58 bytes)
     trickler = Trickler(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n", 0.5)
     try:
-        base = _settings(settings, f"sds://{tmp_path}",
-                         {"SZ.AAA": f"http://127.0.0.1:{trickler.port}"})
-        cfg = base.model_copy(update={"feeds": base.feeds.model_copy(
-            update={"timeout_s": 1.0, "retries": 0})})
+        base = _feeds(settings, f"sds://{tmp_path}",
+                      {"SZ.AAA": f"http://127.0.0.1:{trickler.port}"})
+        cfg = base.model_copy(update={"timeout_s": 1.0, "retries": 0})
         res = fetch_window(cfg, None, t0, t0 + 60, stations=["SZ.AAA", "SZ.BBBB5"],
                            max_workers=1)
     finally:
@@ -253,7 +253,7 @@ def test_seedlink_feed_window_and_odd_codes(seedlink_server: SeedLinkServer) -> 
 @pytest.mark.network
 def test_dead_feed_among_live_ones(seedlink_server: SeedLinkServer, settings: Settings) -> None:
     dead = f"seedlink://127.0.0.1:{_closed_port()}"
-    cfg = _settings(settings, seedlink_server.url, overrides={"SZ.BBBB5": dead})
+    cfg = _feeds(settings, seedlink_server.url, overrides={"SZ.BBBB5": dead})
     ids = [f"{n}.{s}" for n, s in STATIONS]
     a, b = T_NOW - 60, T_NOW
     res = fetch_window(cfg, None, a, b, stations=ids, max_workers=4)
@@ -315,7 +315,7 @@ def test_secrets_in_feed_urls_never_reach_results_or_logs(
 ) -> None:
     url = f"http://reader:hunter2@127.0.0.1:{_closed_port()}/fdsnws?apikey=K3yV4lue&x=1"
     with caplog.at_level("DEBUG"):
-        res = fetch_window(_settings(settings, url), None, T_NOW - 10, T_NOW,
+        res = fetch_window(_feeds(settings, url), None, T_NOW - 10, T_NOW,
                            stations=["SZ.AAA"])["SZ.AAA"]
     assert res.error
     for text in (res.feed_url, res.error, caplog.text):
@@ -331,9 +331,11 @@ def test_sim_feed_matches_simulator(settings: Settings, inventory) -> None:  # t
     sid = stations(inventory)[0].id
     net, sta = sid.split(".")
     t0 = UTCDateTime(2025, 6, 1, 0, 0, 0)
-    feed = open_feed("sim://?scenario=", settings=settings, retries=0)
+    feed = open_feed("sim://?scenario=", simulator=settings.simulator, network=settings.network,
+                     retries=0)
     st = feed.get_waveforms(net, sta, "*", "*", t0, t0 + 20)
-    want = Simulator.from_settings(settings, scenario=None).waveforms(net, sta, t0, t0 + 20)
+    want = Simulator.from_settings(settings.simulator, settings.network, scenario=None)
+    want = want.waveforms(net, sta, t0, t0 + 20)
     assert len(st) >= 3 and sorted(tr.id for tr in st) == sorted(tr.id for tr in want)
     for tr in st:
         np.testing.assert_array_equal(tr.data, want.select(id=tr.id)[0].data)
@@ -346,7 +348,8 @@ def test_fetch_window_shipped_config_uses_simulator(settings: Settings, inventor
 
     ids = [s.id for s in stations(inventory)][:3]
     t0 = UTCDateTime(2025, 6, 1, 0, 10, 0)
-    res = fetch_window(settings, inventory, t0, t0 + 30, stations=ids, max_workers=2)
+    res = fetch_window(settings.feeds, inventory, t0, t0 + 30, stations=ids, max_workers=2,
+                       simulator=settings.simulator, network=settings.network)
     assert list(res) == ids
     for r in res.values():
         assert r.ok, r.error

@@ -355,7 +355,8 @@ def test_stream_from_the_simulator(settings, inventory) -> None:  # type: ignore
     from seismo.simulate import Simulator
 
     infos = stations(inventory)[:2]
-    server = serve_simulation(settings, scenario=None, host="127.0.0.1", port=0)
+    server = serve_simulation(settings.simulator, settings.network, scenario=None,
+                              host="127.0.0.1", port=0)
     try:
         host, port = server.address
         reqs = [StationRequest(i.network, i.station) for i in infos]
@@ -370,7 +371,7 @@ def test_stream_from_the_simulator(settings, inventory) -> None:  # type: ignore
     finally:
         server.stop()
     assert {r.station_id for r in got} == {i.id for i in infos}
-    sim = Simulator.from_settings(settings, scenario=None)
+    sim = Simulator.from_settings(settings.simulator, settings.network, scenario=None)
     for rec in got:
         tr = rec.stream()[0]
         s = tr.stats

@@ -344,7 +344,8 @@ def test_serve_simulation_serves_the_simulator(settings, inventory) -> None:  # 
     from seismo.simulate import Simulator
 
     info = stations(inventory)[-1]
-    server = serve_simulation(settings, scenario=None, host="127.0.0.1", port=0)
+    server = serve_simulation(settings.simulator, settings.network, scenario=None,
+                              host="127.0.0.1", port=0)
     try:
         assert server.address[1] != 0
         t1 = UTCDateTime(int(time.time()) - 5)
@@ -354,7 +355,7 @@ def test_serve_simulation_serves_the_simulator(settings, inventory) -> None:  # 
         )
     finally:
         server.stop()
-    want = Simulator.from_settings(settings, scenario=None).waveforms(
+    want = Simulator.from_settings(settings.simulator, settings.network, scenario=None).waveforms(
         info.network, info.station, t0, t1
     )
     assert sorted(tr.id for tr in st) == sorted(tr.id for tr in want) and len(st) >= 3
@@ -374,7 +375,8 @@ def test_seismo_fetch_one_minute_from_every_station_over_seedlink(  # type: igno
     from seismo.io.seedlink import serve_simulation
 
     infos = stations(inventory)
-    server = serve_simulation(settings, scenario=None, host="127.0.0.1", port=0)
+    server = serve_simulation(settings.simulator, settings.network, scenario=None,
+                              host="127.0.0.1", port=0)
     try:
         t1 = UTCDateTime(int(time.time()) // 60 * 60)
         code = main(["fetch", "--feed", server.url, "--start", str(t1 - 60), "--end", str(t1)])

@@ -27,7 +27,7 @@ class QuakeRecords:
 
 @pytest.fixture(scope="session")
 def quake_records(settings: Settings) -> QuakeRecords:
-    sim = Simulator.from_settings(settings, scenario="felt_m3_city")
+    sim = Simulator.from_settings(settings.simulator, settings.network, scenario="felt_m3_city")
     truth = sim.truth(peaks=False)[0]
     near = tuple(sorted(truth.arrivals, key=lambda k: truth.arrivals[k][0])[:7])
     t0 = UTCDateTime(int(truth.origin.timestamp)) - 30

@@ -38,7 +38,8 @@ def _small_chunks(settings: Settings) -> Settings:
 def _run(
     settings: Settings, name: str, method: str, processes: int
 ) -> tuple[DetectSummary, list[Pick]]:
-    ref = Simulator.from_settings(settings, scenario=name).scenario.reference  # type: ignore[union-attr]
+    ref = Simulator.from_settings(settings.simulator, settings.network,
+                                  scenario=name).scenario.reference  # type: ignore[union-attr]
     a, b = CASES[name]
     picks: list[Pick] = []
 
@@ -113,9 +114,9 @@ def test_a_dead_feed_station_is_reported_in_every_window_and_others_go_on(
     settings: Settings,
 ) -> None:
     """One station's feed refuses: its windows carry the error; the event is still found."""
-    from seismo.config import FeedsConfig
+    from seismo.io.feeds.settings import FeedsConfig
 
-    sim = Simulator.from_settings(settings, scenario="felt_m3_city")
+    sim = Simulator.from_settings(settings.simulator, settings.network, scenario="felt_m3_city")
     ref = sim.scenario.reference  # type: ignore[union-attr]
     dead = sorted(sim.station_ids)[0]
     url = f"sim://?scenario=felt_m3_city&reference={quote(str(ref))}"

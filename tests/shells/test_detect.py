@@ -20,7 +20,8 @@ REF = UTCDateTime("2026-01-15T03:00:00")  # felt_m3_city reference; origin at +1
 @pytest.fixture(scope="module")
 def sds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("sds")
-    sim = Simulator.from_settings(load_settings(DEFAULT_CONFIG), scenario="felt_m3_city")
+    s = load_settings(DEFAULT_CONFIG)
+    sim = Simulator.from_settings(s.simulator, s.network, scenario="felt_m3_city")
     write_sds(sim, root, REF, REF + 300)
     return root
 
@@ -83,7 +84,8 @@ def test_detect_with_alert_dir_writes_cap(
 ) -> None:
     s = load_settings(DEFAULT_CONFIG)
     cfg = tmp_path / "seismo.toml"
-    from seismo.config import AlertsConfig, settings_to_toml
+    from seismo.alerts.settings import AlertsConfig
+    from seismo.config import settings_to_toml
 
     alerts = AlertsConfig.model_validate(
         {
@@ -221,7 +223,7 @@ def test_drill_far_offshore_event_reaches_tsunami_centre(
     from seismo.shells.drill import run_drill
 
     s = load_settings(DEFAULT_CONFIG)
-    from seismo.config import AlertsConfig
+    from seismo.alerts.settings import AlertsConfig
 
     alerts = AlertsConfig.model_validate(
         {
@@ -305,7 +307,9 @@ def test_detect_on_unconfigured_feed_writes_nothing_unless_asked(
     sds: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Another feed than the configured one: no store writes, no spool, no alert, said so."""
-    from seismo.config import AlertsConfig, StoreConfig, settings_to_toml
+    from seismo.alerts.settings import AlertsConfig
+    from seismo.config import settings_to_toml
+    from seismo.io.store.settings import StoreConfig
 
     s = load_settings(DEFAULT_CONFIG)
     spool, outbox = tmp_path / "spool", tmp_path / "outbox"

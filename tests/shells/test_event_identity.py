@@ -29,7 +29,7 @@ pytestmark = pytest.mark.influx
 
 
 def _results(settings: Settings, down: set[str]):  # type: ignore[no-untyped-def]
-    sim = Simulator.from_settings(settings, scenario="felt_m3_city")
+    sim = Simulator.from_settings(settings.simulator, settings.network, scenario="felt_m3_city")
     origin = sim.truth()[0].origin
     ctx = Context.from_settings(settings)
 
@@ -61,7 +61,8 @@ def test_reprocessed_window_keeps_one_event_and_sends_update_not_alert(
 
     def run(results) -> None:  # type: ignore[no-untyped-def]
         runner = Runner(s, store=store,
-                        alerts=AlertService.from_settings(s, alert_dir=tmp_path / "cap"))
+                        alerts=AlertService.from_settings(s.alerts, s.network,
+                                                          alert_dir=tmp_path / "cap"))
         for r in results:
             runner.handle(r)
 

@@ -19,7 +19,7 @@ from seismo.simulate import Simulator
 
 
 def _events(settings: Settings, inv: Inventory):  # type: ignore[no-untyped-def]
-    sim = Simulator.from_settings(settings, scenario="felt_m3_city")
+    sim = Simulator.from_settings(settings.simulator, settings.network, scenario="felt_m3_city")
     origin = sim.truth()[0].origin
     ctx = Context.from_settings(settings, inv)
 
@@ -86,7 +86,7 @@ def test_stray_rate_record_drops_only_itself(
     from seismo.shells.window import Window, process_station
 
     ref = UTCDateTime("2026-01-15T03:00:00")  # felt_m3_city: origin at ref + 120 s
-    sim = Simulator.from_settings(settings, scenario="felt_m3_city")
+    sim = Simulator.from_settings(settings.simulator, settings.network, scenario="felt_m3_city")
     write_sds(sim, tmp_path, ref + 60, ref + 240)
     ctx = Context.from_settings(settings)
     sid = next(k for k, v in sorted(ctx.stations.items())
@@ -99,7 +99,7 @@ def test_stray_rate_record_drops_only_itself(
     (st + Stream([stray])).write(str(path), format="MSEED", reclen=512)
 
     w = Window(ref + 120, ref + 180, settings.pipeline.preroll_s, settings.pipeline.postroll_s)
-    got = fetch_window(settings, ctx.inventory, w.data_start, w.data_end,
+    got = fetch_window(settings.feeds, ctx.inventory, w.data_start, w.data_end,
                        feed_url=f"sds://{tmp_path}", stations=[sid])[sid]
     assert {tr.stats.sampling_rate for tr in got.stream.select(channel="HHZ")} == {50.0, 100.0}
     with caplog.at_level(logging.WARNING):

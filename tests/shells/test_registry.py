@@ -32,7 +32,7 @@ def _event(first_pick: UTCDateTime, lat: float = 22.6, mag: float = 3.0, **kw: o
 def test_identity_across_sources(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     s = settings.model_copy(update={
         "alerts": settings.alerts.model_copy(update={"outbox_dir": tmp_path / "outbox"})})
-    alerts = AlertService.from_settings(s)
+    alerts = AlertService.from_settings(s.alerts, s.network)
     alerted = _event(T)
     assert alerts.process_events([alerted])  # known to the outbox (version unknown: 0)
     announced = AnnouncedEvents()

@@ -106,7 +106,7 @@ def test_bulletin_leaves_out_rejected(scenario: Scenario) -> None:
     ev = scenario.event
     other = dataclasses.replace(ev, id="sz20260115T04000000", time=ev.time + 3600,
                                 status="rejected", version=2, reviewer="t")
-    with InfluxStore.from_settings(scenario.settings) as store:
+    with InfluxStore.from_settings(scenario.settings.store) as store:
         assert store.write_events([other]).ok
     paths = write_bulletin(scenario.settings, "2026-01-15", out_dir=scenario.root / "rej")
     page = paths[0].read_text(encoding="utf-8")

@@ -168,7 +168,7 @@ def test_event_show(scenario: Scenario, capsys: pytest.CaptureFixture[str]) -> N
     from seismo.io.store import InfluxStore
     from seismo.shells.review import load_event
 
-    with InfluxStore.from_settings(scenario.settings) as store:  # reviewed or not
+    with InfluxStore.from_settings(scenario.settings.store) as store:  # reviewed or not
         ev = load_event(store, scenario.event.id)
     rc, out, _ = run_cli(capsys, "event", "show", ev.id)
     assert rc == 0, out
@@ -249,7 +249,7 @@ def test_review_workflow(scenario: Scenario, capsys: pytest.CaptureFixture[str])
                            "--comment", "clear P and S", "--reviewer", "duty-seismologist")
     assert rc == 0, err
     assert "version 2 (confirmed)" in out
-    with InfluxStore.from_settings(scenario.settings) as store:
+    with InfluxStore.from_settings(scenario.settings.store) as store:
         latest = event_versions(store, ev.id)[-1]
     assert (latest.version, latest.status, latest.reviewer) == (2, "confirmed", "duty-seismologist")
     assert latest.review_comment == "clear P and S" and latest.review_time is not None
@@ -269,7 +269,7 @@ def test_review_workflow(scenario: Scenario, capsys: pytest.CaptureFixture[str])
                            "--pick", f"{other.network}.{other.station}:P:{manual_t}",
                            "--reviewer", "duty-seismologist", "--no-alerts")
     assert rc == 0, err
-    with InfluxStore.from_settings(scenario.settings) as store:
+    with InfluxStore.from_settings(scenario.settings.store) as store:
         reloc = event_versions(store, ev.id)[-1]
         manual_stored = store.query_picks(manual_t - 0.01, manual_t + 0.01,
                                           station=other.station)
@@ -302,7 +302,7 @@ def test_review_workflow(scenario: Scenario, capsys: pytest.CaptureFixture[str])
     refs = cap_text(cancel, "references").split()
     assert any(r.split(",")[1] == alert_id for r in refs)
     assert "quarry blast" in ET.tostring(cancel, encoding="unicode")
-    with InfluxStore.from_settings(scenario.settings) as store:
+    with InfluxStore.from_settings(scenario.settings.store) as store:
         recs = alert_records(store, ev.id)
     assert [r["msg_type"] for r in recs].count("Cancel") == 1
     # rejecting again sends nothing new
@@ -313,7 +313,7 @@ def test_review_workflow(scenario: Scenario, capsys: pytest.CaptureFixture[str])
     # the automatic pipeline re-run over the same range leaves the review in place
     summary = detect_range(scenario.settings, REF + 60, REF + 240, store=True, alerts=True)
     assert [e.id for e in summary.events] == [ev.id]
-    with InfluxStore.from_settings(scenario.settings) as store:
+    with InfluxStore.from_settings(scenario.settings.store) as store:
         latest = store.query_events(REF, REF + 600)
         versions = event_versions(store, ev.id)
     assert [(e.id, e.status, e.version) for e in latest] == [(ev.id, "rejected", 5)]
@@ -334,12 +334,12 @@ def test_confirm_sends_update_when_changed(scenario: Scenario,
 
     base = dataclasses.replace(scenario.event, id="sz20260115T03320150",
                                time=UTCDateTime("2026-01-15T03:32:00"))
-    svc = AlertService.from_settings(scenario.settings)
+    svc = AlertService.from_settings(scenario.settings.alerts, scenario.settings.network)
     first = svc.process_events([base])
     svc.deliver_due()
     assert [q.msg_type for q in first] == ["Alert"]
     revised = dataclasses.replace(base, magnitude=(base.magnitude or 0.0) + 0.5)
-    with InfluxStore.from_settings(scenario.settings) as store:
+    with InfluxStore.from_settings(scenario.settings.store) as store:
         assert store.write_events([revised]).ok
     res = review_event(scenario.settings, base.id, "confirmed", reviewer="t")
     assert res.event.version == 2 and res.alert_error is None

@@ -118,9 +118,11 @@ def quake(settings: Settings) -> Iterator[tuple[UTCDateTime, SeedLinkServer, Sim
     """The scenario quake LEAD_S after now, served in real time on a free loopback port."""
     origin = UTCDateTime(round(float(UTCDateTime()) + LEAD_S, 2))
     ref = _reference(settings, origin)
-    server = serve_simulation(settings, scenario=SCENARIO, reference=ref, host="127.0.0.1",
+    server = serve_simulation(settings.simulator, settings.network, scenario=SCENARIO,
+                              reference=ref, host="127.0.0.1",
                               port=0)
-    sim = Simulator.from_settings(settings, scenario=SCENARIO, reference=ref)
+    sim = Simulator.from_settings(settings.simulator, settings.network, scenario=SCENARIO,
+                                  reference=ref)
     try:
         yield origin, server, sim
     finally:
@@ -192,7 +194,8 @@ def test_station_disconnecting_mid_event(settings, quake, tmp_path) -> None:  # 
     near = min(truth.arrivals, key=lambda s: truth.arrivals[s][0])
     p_near = truth.arrivals[near][0]
     ref = _reference(settings, origin)
-    lone = serve_simulation(settings, scenario=SCENARIO, reference=ref, host="127.0.0.1",
+    lone = serve_simulation(settings.simulator, settings.network, scenario=SCENARIO, reference=ref,
+                            host="127.0.0.1",
                             port=0)
     alert_dir, log = tmp_path / "alerts", tmp_path / "stream.log"
     config = _config(settings, tmp_path, default=server.url, overrides={near: lone.url})

@@ -43,7 +43,7 @@ class _Parts:
                  store: InfluxStore | None = None) -> None:
         s = settings.model_copy(update={
             "alerts": settings.alerts.model_copy(update={"outbox_dir": tmp / "outbox"})})
-        self.alerts = AlertService.from_settings(s, alert_dir=tmp / "cap")
+        self.alerts = AlertService.from_settings(s.alerts, s.network, alert_dir=tmp / "cap")
         self.announced = announced or AnnouncedEvents()
         sources: dict[str, KnownEventSource] = {"stream state": self.announced,
                                                 "outbox": self.alerts}

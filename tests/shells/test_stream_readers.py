@@ -48,7 +48,8 @@ def _collect(readers: SeedLinkReaders, want: set[str], timeout_s: float) -> list
 
 
 def test_records_in_order_and_reconnection(settings) -> None:  # type: ignore[no-untyped-def]
-    server = serve_simulation(settings, scenario=None, host="127.0.0.1", port=0)
+    server = serve_simulation(settings.simulator, settings.network, scenario=None,
+                              host="127.0.0.1", port=0)
     ids = [f"{n}.{s}" for n, s in server.stations][:4]
     cfg = settings.stream.model_copy(update={"reconnect_max_s": 1.0})
     readers = SeedLinkReaders({server.url: ids}, cfg, timeout_s=5.0)
@@ -82,7 +83,8 @@ def test_records_in_order_and_reconnection(settings) -> None:  # type: ignore[no
 
 
 def test_warm_up_reads_before_the_resume_points(settings) -> None:  # type: ignore[no-untyped-def]
-    server = serve_simulation(settings, scenario=None, host="127.0.0.1", port=0)
+    server = serve_simulation(settings.simulator, settings.network, scenario=None,
+                              host="127.0.0.1", port=0)
     try:
         ids = [f"{n}.{s}" for n, s in server.stations][:2]
         readers = SeedLinkReaders({server.url: ids}, settings.stream, timeout_s=5.0)

@@ -35,7 +35,7 @@ def quiet_window(settings):  # type: ignore[no-untyped-def]
     """A window of noise only, every station delivering data: the pass finds nothing."""
     s = settings.model_copy(update={"pipeline": settings.pipeline.model_copy(
         update={"window_offset_s": 0.0})})
-    sim = Simulator.from_settings(s, scenario=None)
+    sim = Simulator.from_settings(s.simulator, s.network, scenario=None)
     window = windows_between(s, T, T + 1)[0]
     result = process_window(Context.from_settings(s), window,
                             source=lambda sid, t0, t1: sim.waveforms(*sid.split("."), t0, t1))
@@ -61,7 +61,7 @@ def test_window_pass_cancels_an_unconfirmed_stream_event(quiet_window, tmp_path)
     w = result.window
     inside = _stream_event(s, w.start + 20.0)
     edge = _stream_event(s, w.start + 2.0)  # within the guard band: the neighbour's call
-    svc = AlertService.from_settings(s, alert_dir=tmp_path / "cap")
+    svc = AlertService.from_settings(s.alerts, s.network, alert_dir=tmp_path / "cap")
     assert [m.msg_type for m in svc.process_events([inside, edge])] == ["Alert", "Alert"]
     with Runner.from_settings(s, store=False, alert_dir=tmp_path / "cap") as runner:
         rep = runner.handle(result)
@@ -85,7 +85,7 @@ def test_no_cancel_without_every_station_or_when_turned_off(quiet_window, tmp_pa
         tmp = tmp_path / sub
         s = _settings(s0, tmp, **stream)
         ev = _stream_event(s, w.start + 20.0)
-        AlertService.from_settings(s).process_events([ev])
+        AlertService.from_settings(s.alerts, s.network).process_events([ev])
         with Runner.from_settings(s, store=False) as runner:
             rep = runner.handle(res)
         assert rep.cancelled == [] and _types(tmp) == ["Alert"], sub
@@ -98,7 +98,7 @@ def test_window_solution_of_a_stream_event_is_never_a_second_alert(quiet_window,
     s = _settings(s0, tmp_path)
     w = result.window
     stream = _stream_event(s, w.start + 20.0)
-    AlertService.from_settings(s).process_events([stream])
+    AlertService.from_settings(s.alerts, s.network).process_events([stream])
     dag = dataclasses.replace(stream, id=event_id(s.pipeline.event_id_prefix, w.start + 19.5),
                               time=stream.time - 0.3, magnitude=3.4, solution="window")
     with Runner.from_settings(s, store=False) as runner:

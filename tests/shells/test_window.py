@@ -30,7 +30,7 @@ def ctx(settings):  # type: ignore[no-untyped-def]
 
 
 def _run(ctx: Context, settings, name: str, t0=None, t1=None):  # type: ignore[no-untyped-def]
-    sim = Simulator.from_settings(settings, scenario=name)
+    sim = Simulator.from_settings(settings.simulator, settings.network, scenario=name)
     truth = sim.truth()
     ref = sim.scenario.reference if sim.scenario else UTCDateTime(2026, 1, 1)
     t0 = t0 if t0 is not None else (truth[0].origin - 60 if truth else ref)
@@ -138,7 +138,7 @@ def test_two_overlapping_events(ctx, settings) -> None:  # type: ignore[no-untyp
 
 
 def test_noise_hour_with_spikes_has_no_event(ctx, settings) -> None:  # type: ignore[no-untyped-def]
-    sim = Simulator.from_settings(settings, scenario="noise_spikes")
+    sim = Simulator.from_settings(settings.simulator, settings.network, scenario="noise_spikes")
     ref = sim.scenario.reference
     _, _, events, _ = _run(ctx, settings, "noise_spikes", ref, ref + 900)
     assert events == []
@@ -157,7 +157,7 @@ def test_overlapping_reads_give_one_event_with_stable_id(ctx, settings) -> None:
 def test_dead_station_does_not_stop_others(ctx, settings) -> None:  # type: ignore[no-untyped-def]
     from seismo.errors import FeedError
 
-    sim = Simulator.from_settings(settings, scenario="felt_m3_city")
+    sim = Simulator.from_settings(settings.simulator, settings.network, scenario="felt_m3_city")
     t = sim.truth()[0]
     dead = sorted(ctx.stations)[0]
 
@@ -182,8 +182,8 @@ def test_instrument_setting_moves_picker_ml_saturation_and_health(ctx, settings,
     """
     import dataclasses
 
-    from seismo.config import InstrumentConfig
     from seismo.health import check_network
+    from seismo.station.settings import InstrumentConfig
 
     low = settings.model_copy(update={"instrument": InstrumentConfig(full_scale_counts=50_000.0)})
     ctx_low = dataclasses.replace(ctx, settings=low)
@@ -208,7 +208,7 @@ def test_instrument_setting_moves_picker_ml_saturation_and_health(ctx, settings,
     assert ev_low.n_clipped_stations == len(unused)
 
     # health: the clip check of the same station
-    sim = Simulator.from_settings(settings, scenario="felt_m3_city")
+    sim = Simulator.from_settings(settings.simulator, settings.network, scenario="felt_m3_city")
     end = sim.scenario.reference + 600.0  # the event (origin +120 s) is inside the window
     kw = {"stations": ["SZ.BUJI"], "feed_url": "sim://?scenario=felt_m3_city"}
 

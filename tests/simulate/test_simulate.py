@@ -87,7 +87,7 @@ def test_load_scenarios_is_strict(tmp_path, body: str, needle: str) -> None:  # 
 
 def test_from_settings_unknown_scenario(settings) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match="no_such_scenario"):
-        Simulator.from_settings(settings, "no_such_scenario")
+        Simulator.from_settings(settings.simulator, settings.network, "no_such_scenario")
 
 
 # --------------------------------------------------------------------------- determinism

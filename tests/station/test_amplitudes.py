@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 from obspy import Stream, Trace, UTCDateTime
 
-from seismo.config import InstrumentConfig, IntensityConfig
 from seismo.errors import DataError
+from seismo.event.settings import IntensityConfig
 from seismo.model import AmplitudeSeries
 from seismo.station.amplitudes import series_values, series_window, station_amplitudes
 from seismo.station.response import wood_anderson_paz, wood_anderson_response
+from seismo.station.settings import InstrumentConfig
 
 FS = 100.0
 N = 12_000  # 120 s
@@ -224,9 +225,9 @@ def test_series_window_and_json_round_trip() -> None:
 
 def test_waveforms_to_event_magnitude(inventory) -> None:
     """End to end: counts at a few stations -> series -> event ML of the input size."""
-    from seismo.config import MagnitudeConfig
     from seismo.event.arrivals import EventRecords
     from seismo.event.magnitude import event_magnitude, wa_amplitude_for_ml
+    from seismo.event.settings import MagnitudeConfig
     from seismo.geo import distance_km, hypocentral_km
     from seismo.inventory import station_map
 

@@ -140,7 +140,7 @@ def test_window_cuts_of_a_chunk_pick_as_the_window_itself(settings, inventory) -
 
 
 def test_bandpass_overwrite_leaves_other_callers_alone() -> None:
-    from seismo.config import BandConfig
+    from seismo.station.settings import BandConfig
 
     x = np.random.default_rng(3).standard_normal(5000)
     keep = x.copy()

@@ -12,7 +12,6 @@ import pytest
 from obspy import Stream, Trace, UTCDateTime
 from obspy.signal import trigger as obspy_trigger
 
-from seismo.config import InstrumentConfig, PickerConfig
 from seismo.errors import PickerError
 from seismo.inventory import stations
 from seismo.station.picker import (
@@ -23,6 +22,8 @@ from seismo.station.picker import (
     recursive_sta_lta,
     trigger_onsets,
 )
+from seismo.station.picker.settings import PickerConfig
+from seismo.station.settings import InstrumentConfig
 
 OBSPY_DIR = Path(obspy.__file__).parent
 T0 = UTCDateTime("2026-03-01T00:00:00Z")
@@ -514,7 +515,7 @@ def sim_errors(settings, inventory):  # type: ignore[no-untyped-def]
 
     rows = []
     for name in SIM_SCENARIOS:
-        sim = Simulator.from_settings(settings, scenario=name)
+        sim = Simulator.from_settings(settings.simulator, settings.network, scenario=name)
         truth = sim.truth(peaks=False)
         t0 = UTCDateTime(min(float(a[0]) for t in truth for a in t.arrivals.values())) - 40
         st = Stream()

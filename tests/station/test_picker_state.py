@@ -77,7 +77,7 @@ def quake(settings, inventory):  # type: ignore[no-untyped-def]
     """130 s of four stations around the felt_m3_city scenario quake (counts)."""
     from seismo.simulate import Simulator
 
-    sim = Simulator.from_settings(settings, scenario="felt_m3_city")
+    sim = Simulator.from_settings(settings.simulator, settings.network, scenario="felt_m3_city")
     origin = sim.truth(peaks=False)[0].origin
     t0 = UTCDateTime(int(origin.timestamp)) - 40
     ids = sim.station_ids[:4]

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from obspy import Stream, Trace, UTCDateTime
 
-from seismo.config import InstrumentConfig, PickerConfig
 from seismo.inventory import stations
+from seismo.station.picker.settings import PickerConfig
 from seismo.station.processing import condition_stream, prepare_stream
+from seismo.station.settings import InstrumentConfig
 
 T0 = UTCDateTime("2026-03-01T00:00:00Z")
 INSTRUMENT = InstrumentConfig()

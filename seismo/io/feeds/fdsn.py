@@ -9,12 +9,55 @@ discovery is off: only dataselect is used, so a dataselect-only server works.
 from __future__ import annotations
 
 import io
+from typing import Annotated, Literal
+from urllib.parse import SplitResult, unquote
 
 from obspy import Stream
+from pydantic import Field
 
 from seismo.errors import FeedError
 from seismo.io.feeds.base import ChannelRequest, Feed
+from seismo.io.feeds.factory import FeedOptions, FeedSource, register_feed
 from seismo.io.mseed import MiniSeedError, read_mseed
+
+
+@register_feed
+class FDSNSource(FeedSource):
+    """``fdsnws://host[:port]`` or ``http(s)://host[:port][/prefix]``; ``user:password@``
+    selects ``queryauth``."""
+
+    schemes = ("fdsnws", "http", "https")
+    label = "FDSN"
+
+    host: Annotated[str, Field(min_length=1)]
+    port: int | None = None
+    http: Literal["http", "https"] = "http"
+    path: str = ""
+    user: str | None = None
+    password: str | None = Field(None, repr=False)
+
+    @classmethod
+    def from_url(cls, url: str, parts: SplitResult) -> FDSNSource:
+        scheme = parts.scheme.lower()
+        return cls.model_validate({
+            "url": url,
+            "host": parts.hostname or "",
+            "port": parts.port,
+            "http": "http" if scheme == "fdsnws" else scheme,
+            "path": parts.path.rstrip("/"),
+            "user": unquote(parts.username) if parts.username else None,
+            "password": unquote(parts.password) if parts.password else None,
+        })
+
+    @property
+    def base_url(self) -> str:
+        """The base under which ``/fdsnws/dataselect/1/query`` lives (no credentials)."""
+        host = self.host if self.port is None else f"{self.host}:{self.port}"
+        return f"{self.http}://{host}{self.path}"
+
+    def open(self, options: FeedOptions) -> FDSNFeed:
+        return FDSNFeed(self.url, self.base_url, user=self.user, password=self.password,
+                        **options.common)
 
 
 class FDSNFeed(Feed):

@@ -30,6 +30,9 @@ from seismo.errors import FeedError
 from seismo.inventory import stations as inv_stations
 from seismo.io.feeds.base import ChannelRequest, Feed
 from seismo.io.feeds.factory import feed_url_for, open_feed
+from seismo.io.feeds.settings import FeedsConfig
+from seismo.network import NetworkConfig
+from seismo.simulate.settings import SimulatorConfig
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +77,14 @@ def _station_ids(inventory: Any, stations: Iterable[str] | None) -> list[str]:
     return [s.id for s in inv_stations(inventory)]
 
 
-def station_budget_s(feeds_cfg: Any) -> float:
+def station_budget_s(feeds_cfg: FeedsConfig) -> float:
     """Wall-clock seconds one station may take: every attempt and the delays between."""
     attempts = int(feeds_cfg.retries) + 1
     return float(feeds_cfg.timeout_s) * attempts + float(feeds_cfg.retry_delay_s) * (attempts - 1)
 
 
 def fetch_window(
-    settings: Any,
+    feeds_cfg: FeedsConfig,
     inventory: Any,
     start: UTCDateTime,
     end: UTCDateTime,
@@ -90,12 +93,14 @@ def fetch_window(
     stations: Iterable[str] | None = None,
     max_workers: int = 4,
     open_feeds: dict[str, Feed | FeedError] | None = None,
+    simulator: SimulatorConfig | None = None,
+    network: NetworkConfig | None = None,
 ) -> dict[str, FetchResult]:
     """Waveforms of ``[start, end)`` for each station, keyed ``"NET.STA"``.
 
     Args:
-        settings: configuration; ``settings.feeds`` gives the default feed, the
-            per-station overrides, timeout and retries.
+        feeds_cfg: ``[feeds]``: the default feed, the per-station overrides, timeout
+            and retries.
         inventory: station inventory; its stations are fetched unless ``stations``
             is given.
         start, end: the window (UTC).
@@ -105,6 +110,7 @@ def fetch_window(
         open_feeds: feeds opened by earlier calls, by URL, to use again (opened ones are
             added); the caller closes them (:func:`close_feeds`). Without it, every feed
             is opened for this call and closed at its end.
+        simulator, network: ``[simulator]`` and ``[network]``, for ``sim://`` feeds.
 
     Returns:
         One :class:`FetchResult` per station, in request order. Errors never raise;
@@ -115,7 +121,8 @@ def fetch_window(
     start, end = UTCDateTime(start), UTCDateTime(end)
     ids = _station_ids(inventory, stations)
     feeds: dict[str, Feed | FeedError] = {} if open_feeds is None else open_feeds
-    job = _WindowFetch(settings, inventory, start, end, feed_url, feeds)
+    job = _WindowFetch(feeds_cfg, inventory, start, end, feed_url, feeds,
+                       simulator=simulator, network=network)
     try:
         results = job.run(ids, max_workers)
     finally:
@@ -140,22 +147,25 @@ class _WindowFetch:
 
     def __init__(
         self,
-        settings: Any,
+        cfg: FeedsConfig,
         inventory: Any,
         start: UTCDateTime,
         end: UTCDateTime,
         feed_url: str | None,
         feeds: dict[str, Feed | FeedError],
+        *,
+        simulator: SimulatorConfig | None,
+        network: NetworkConfig | None,
     ) -> None:
-        self.settings, self.inventory = settings, inventory
+        self.cfg, self.inventory = cfg, inventory
+        self.simulator, self.network = simulator, network
         self.start, self.end = start, end
         self.feed_url = feed_url
         self.feeds = feeds
-        self.cfg = settings.feeds
         self._lock = threading.Lock()
 
     def url_of(self, sid: str) -> str:
-        return self.feed_url or feed_url_for(self.settings, sid)
+        return self.feed_url or feed_url_for(self.cfg, sid)
 
     def feed(self, url: str) -> Feed:
         """The open feed of ``url`` (opened once per call; an opening error is kept)."""
@@ -164,7 +174,8 @@ class _WindowFetch:
                 try:
                     self.feeds[url] = open_feed(
                         url,
-                        settings=self.settings,
+                        simulator=self.simulator,
+                        network=self.network,
                         inventory=self.inventory,
                         timeout_s=self.cfg.timeout_s,
                         retries=self.cfg.retries,

@@ -15,17 +15,40 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Annotated
+from urllib.parse import SplitResult, unquote
 
 from obspy import Stream
+from pydantic import Field
 
 from seismo.boundary import boundary
 from seismo.errors import DataError, FeedError
 from seismo.io.feeds.base import ChannelRequest, Feed
+from seismo.io.feeds.factory import FeedOptions, FeedSource, register_feed
 from seismo.io.mseed import MiniSeedError
 from seismo.io.mseed_span import read_span
 from seismo.io.sds import DATA_TYPE, day_files, max_day_file_bytes
 
 log = logging.getLogger(__name__)
+
+
+@register_feed
+class SDSSource(FeedSource):
+    """``sds:///path``: the root of an SDS archive."""
+
+    schemes = ("sds",)
+    label = "SDS"
+    form = "sds:///path/to/archive"
+
+    directory: Annotated[str, Field(min_length=1)]
+
+    @classmethod
+    def from_url(cls, url: str, parts: SplitResult) -> SDSSource:
+        return cls.model_validate({"url": url, "directory": unquote(parts.netloc + parts.path)})
+
+    def open(self, options: FeedOptions) -> SDSFeed:
+        return SDSFeed(self.url, self.directory, timeout_s=options.timeout_s,
+                       retries=options.retries, retry_delay_s=options.retry_delay_s)
 
 
 class SDSFeed(Feed):

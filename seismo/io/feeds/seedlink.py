@@ -9,10 +9,15 @@ data) must finish within ``timeout_s``.
 
 from __future__ import annotations
 
+from typing import Annotated
+from urllib.parse import SplitResult
+
 from obspy import Stream
+from pydantic import Field
 
 from seismo.errors import FeedError
 from seismo.io.feeds.base import ChannelRequest, Feed
+from seismo.io.feeds.factory import FeedOptions, FeedSource, register_feed
 from seismo.io.seedlink.client import (
     DEFAULT_PORT,
     SeedLinkClient,
@@ -21,7 +26,28 @@ from seismo.io.seedlink.client import (
     selector_for,
 )
 
-__all__ = ["DEFAULT_PORT", "SeedLinkFeed"]
+__all__ = ["DEFAULT_PORT", "SeedLinkFeed", "SeedLinkSource"]
+
+
+@register_feed
+class SeedLinkSource(FeedSource):
+    """``seedlink://host[:port]``: a SeedLink v3 server (port 18000 by default)."""
+
+    schemes = ("seedlink",)
+    label = "SeedLink"
+    form = "seedlink://host:port"
+
+    host: Annotated[str, Field(min_length=1)]
+    port: Annotated[int, Field(ge=1, le=65535)] = DEFAULT_PORT
+
+    @classmethod
+    def from_url(cls, url: str, parts: SplitResult) -> SeedLinkSource:
+        return cls.model_validate(
+            {"url": url, "host": parts.hostname or "", "port": parts.port or DEFAULT_PORT}
+        )
+
+    def open(self, options: FeedOptions) -> SeedLinkFeed:
+        return SeedLinkFeed(self.url, self.host, self.port, **options.common)
 
 
 class SeedLinkFeed(Feed):

@@ -12,12 +12,60 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from urllib.parse import SplitResult, parse_qs
 
 from obspy import Stream, UTCDateTime
+from pydantic import field_validator
 
 from seismo.errors import FeedError
 from seismo.io.feeds.base import ChannelRequest, Feed
-from seismo.simulate import Simulator
+from seismo.io.feeds.factory import FeedOptions, FeedSource, register_feed
+from seismo.network import NetworkConfig
+from seismo.simulate.settings import SimulatorConfig
+
+
+@register_feed
+class SimSource(FeedSource):
+    """``sim://[?scenario=NAME][&reference=ISO-TIME]``: the simulated network of the
+    ``[simulator]`` and ``[network]`` sections (the module doc)."""
+
+    schemes = ("sim",)
+    label = "sim"
+
+    scenario: str | None = None
+    use_config_scenario: bool = True
+    reference: str | None = None
+
+    @field_validator("reference")
+    @classmethod
+    def _iso(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                UTCDateTime(v)
+            except (TypeError, ValueError):  # what UTCDateTime raises
+                raise ValueError("is not an ISO time") from None
+        return v
+
+    @classmethod
+    def from_url(cls, url: str, parts: SplitResult) -> SimSource:
+        query = parse_qs(parts.query, keep_blank_values=True)
+        return cls.model_validate({
+            "url": url,
+            "scenario": query["scenario"][0] if "scenario" in query else None,
+            "use_config_scenario": "scenario" not in query,
+            "reference": query["reference"][0] if "reference" in query else None,
+        })
+
+    def open(self, options: FeedOptions) -> SimFeed:
+        return SimFeed(
+            self.url,
+            options.simulator,
+            options.network,
+            scenario=self.scenario,
+            reference=None if self.reference is None else UTCDateTime(self.reference),
+            use_config_scenario=self.use_config_scenario,
+            **options.common,
+        )
 
 
 class SimFeed(Feed):
@@ -28,16 +76,20 @@ class SimFeed(Feed):
     def __init__(
         self,
         url: str,
-        settings: Any,
+        sim_cfg: SimulatorConfig | None,
+        network: NetworkConfig | None,
         scenario: str | None = None,
         reference: UTCDateTime | None = None,
         use_config_scenario: bool = True,
         **kwargs: float,
     ) -> None:
         super().__init__(url, **kwargs)  # type: ignore[arg-type]
-        if settings is None:
-            raise FeedError(f"feed {self.url} needs the configuration (settings) to simulate")
-        self._settings = settings
+        if sim_cfg is None or network is None:
+            raise FeedError(
+                f"feed {self.url} needs the configuration ([simulator] and [network]) to simulate"
+            )
+        self._cfg = sim_cfg
+        self._network = network
         self._scenario = scenario
         self._reference = reference
         self._use_config_scenario = use_config_scenario
@@ -45,12 +97,14 @@ class SimFeed(Feed):
         self._lock = threading.Lock()
 
     def _simulator(self) -> Any:
+        from seismo.simulate import Simulator  # on first use (module doc)
+
         if self._sim is None:
             scenario = self._scenario
             if scenario is None and self._use_config_scenario:
-                scenario = self._settings.simulator.scenario
+                scenario = self._cfg.scenario
             self._sim = Simulator.from_settings(
-                self._settings, scenario=scenario or None, reference=self._reference
+                self._cfg, self._network, scenario=scenario or None, reference=self._reference
             )
         return self._sim
 

@@ -29,7 +29,8 @@ Modules: ``records`` (the wire format: packets, miniSEED records, sequence
 numbers, SeedLink times), ``selectors`` (``SELECT`` patterns), ``session``
 (what a client connection shares with the server), ``connection`` (one client
 session), ``server`` (:class:`SeedLinkServer`), ``simulation``
-(:func:`serve_simulation`), ``client`` (:class:`SeedLinkClient`).
+(:func:`serve_simulation`), ``client`` (:class:`SeedLinkClient`), ``link`` (the
+client's connection, ``HELLO`` and station negotiation).
 """
 
 from seismo.io.seedlink.client import (

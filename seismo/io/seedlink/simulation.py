@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from obspy import Stream, UTCDateTime
 
 from seismo.inventory import load_inventory, stations
 from seismo.io.seedlink.server import SeedLinkServer
+from seismo.network import NetworkConfig
 from seismo.simulate import Scenario, Simulator  # type: ignore[attr-defined]
+from seismo.simulate.settings import SimulatorConfig
 
 
 def serve_simulation(
-    settings: Any,
+    sim_cfg: SimulatorConfig,
+    network: NetworkConfig,
     scenario: str | Scenario | None = None,
     reference: UTCDateTime | None = None,
     host: str | None = None,
@@ -26,13 +28,13 @@ def serve_simulation(
 
     ``scenario``: a name in the scenario catalogue, a :class:`~seismo.simulate.Scenario`
     (e.g. made up by a benchmark), or None (noise only).
-    Stations come from the configured inventory; host/port default to
-    ``[simulator] seedlink_host/seedlink_port``. Call ``serve_forever()`` (or
+    Stations come from ``network.inventory``; host/port default to ``sim_cfg``'s
+    ``seedlink_host/seedlink_port`` (``[simulator]``). Call ``serve_forever()`` (or
     ``stop()``) on the result.
     """
 
-    sim = Simulator.from_settings(settings, scenario=scenario, reference=reference)
-    infos = stations(load_inventory(settings.network.inventory))
+    sim = Simulator.from_settings(sim_cfg, network, scenario=scenario, reference=reference)
+    infos = stations(load_inventory(network.inventory))
     lock = threading.Lock()
 
     def source(network: str, station: str, start: UTCDateTime, end: UTCDateTime) -> Stream:
@@ -47,12 +49,12 @@ def serve_simulation(
     server = SeedLinkServer(
         source,
         [(s.network, s.station) for s in infos],
-        host=host if host is not None else settings.simulator.seedlink_host,
-        port=port if port is not None else settings.simulator.seedlink_port,
-        record_seconds=settings.simulator.record_seconds,
+        host=host if host is not None else sim_cfg.seedlink_host,
+        port=port if port is not None else sim_cfg.seedlink_port,
+        record_seconds=sim_cfg.record_seconds,
         history_s=history_s,
         latency_s=latency_s,
-        organization=settings.network.name,
+        organization=network.name,
         descriptions={s.id: s.site_name or s.id for s in infos},
         station_latency=station_latency,
     )

@@ -3,7 +3,7 @@
 Public API::
 
     from seismo.io.store import InfluxStore
-    store = InfluxStore.from_settings(settings)
+    store = InfluxStore.from_settings(settings.store)
     report = store.write_picks(picks)        # -> WriteReport(written, spooled, rejected)
     store.write_events(events); store.write_health(healths)
     store.write_station_results(results, window_end); store.write_alerts(records)
@@ -20,13 +20,20 @@ demo and development (``InfluxServer``, ``VictoriaMetricsServer``, ``free_port``
 Schema: ``docs/influx_schema.md``.
 """
 
-from seismo.io.store.connection import (
-    InfluxConnection,
-    connection_from_airflow_fields,
-    connection_from_settings,
-)
-from seismo.io.store.influx import InfluxStore, WriteReport
-from seismo.io.store.writer import StoreRejected, StoreUnavailable
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from seismo.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from seismo.io.store.connection import (
+        InfluxConnection,
+        connection_from_airflow_fields,
+        connection_from_settings,
+    )
+    from seismo.io.store.influx import InfluxStore, WriteReport
+    from seismo.io.store.writer import StoreRejected, StoreUnavailable
 
 __all__ = [
     "InfluxConnection",
@@ -37,3 +44,15 @@ __all__ = [
     "connection_from_airflow_fields",
     "connection_from_settings",
 ]
+
+# Imported on first use: the package's settings module is read by the configuration
+# loader without importing the pipeline code (seismo.lazy).
+__getattr__ = lazy_exports(__name__, {
+    "InfluxConnection": "seismo.io.store.connection",
+    "InfluxStore": "seismo.io.store.influx",
+    "StoreRejected": "seismo.io.store.writer",
+    "StoreUnavailable": "seismo.io.store.writer",
+    "WriteReport": "seismo.io.store.influx",
+    "connection_from_airflow_fields": "seismo.io.store.connection",
+    "connection_from_settings": "seismo.io.store.connection",
+})

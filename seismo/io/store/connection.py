@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from seismo.config import Settings
 from seismo.errors import StoreError
+from seismo.io.store.settings import StoreConfig
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def _apply(conn: InfluxConnection, **changes: Any) -> InfluxConnection:
 
 
 def connection_from_settings(
-    settings: Settings,
+    st: StoreConfig,
     env: Mapping[str, str] | None = None,
     *,
     airflow_fields: Mapping[str, Any] | None = None,
@@ -149,14 +149,13 @@ def connection_from_settings(
     """Build the connection from config, Airflow Connection fields and ``env``.
 
     Args:
-        settings: the configuration (``settings.store``).
+        st: the ``[store]`` section.
         env: environment mapping (default ``os.environ``).
         airflow_fields: the fields of the Airflow Connection named by
             ``store.airflow_conn_id`` (keywords of :func:`connection_from_airflow_fields`:
             host, port, schema, login, password, extra), looked up by the caller.
     """
     env = os.environ if env is None else env
-    st = settings.store
     url, url_user, url_pw = _strip_userinfo(st.url)
     conn = InfluxConnection(
         url=url, api=st.api, database=st.database, bucket=st.bucket, org=st.org,

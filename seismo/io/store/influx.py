@@ -37,12 +37,12 @@ from typing import Any
 
 from obspy import UTCDateTime
 
-from seismo.config import Settings
 from seismo.errors import StoreError
 from seismo.io.store import points as P
 from seismo.io.store import queries as Q
 from seismo.io.store.connection import InfluxConnection, connection_from_settings
 from seismo.io.store.reader import event_from_row, health_from_row, latest_versions, pick_from_row
+from seismo.io.store.settings import StoreConfig
 from seismo.io.store.spool import Spool
 from seismo.io.store.writer import (
     StoreRejected,
@@ -141,12 +141,11 @@ class InfluxStore:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, connection: InfluxConnection | None = None
+        cls, st: StoreConfig, connection: InfluxConnection | None = None
     ) -> InfluxStore:
-        """The store configured by ``settings.store`` (+ environment / Airflow Connection)."""
-        st = settings.store
+        """The store configured by ``[store]`` (+ environment / Airflow Connection)."""
         return cls(
-            connection or connection_from_settings(settings), st.spool_dir,
+            connection or connection_from_settings(st), st.spool_dir,
             batch_size=st.batch_size, enabled=st.enabled, retry_interval_s=st.retry_interval_s,
             lock_timeout_s=st.timeout_s * 3,
         )

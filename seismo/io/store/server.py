@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Self
 from urllib.parse import urlsplit
 
-from seismo.config import Settings
 from seismo.errors import StoreError
 from seismo.io.store.connection import connection_from_settings
+from seismo.io.store.settings import StoreConfig
 
 log = logging.getLogger(__name__)
 
@@ -244,21 +244,21 @@ class VictoriaMetricsServer(_Subprocess):
         _http_status(self.url + "/internal/force_flush", 5.0)
 
 
-def ensure_local_influx(settings: Settings) -> InfluxServer | None:
+def ensure_local_influx(st: StoreConfig) -> InfluxServer | None:
     """Start ``influxd`` for the configured URL when it is loopback and nothing answers.
 
-    Data lives in ``settings.store.server_data_dir``. Returns the started server
+    Data lives in ``st.server_data_dir`` (``[store]``). Returns the started server
     (the caller stops it) or None when the URL is remote or a server already
     answers /ping.
     """
 
-    conn = connection_from_settings(settings)
+    conn = connection_from_settings(st)
     if not conn.is_loopback:
         return None
     if _http_status(conn.base_url + "/ping", 1.0) is not None:
         return None
     host = urlsplit(conn.url).hostname or "127.0.0.1"
     host = "127.0.0.1" if host == "localhost" else host
-    server = InfluxServer(settings.store.server_data_dir, conn.port, bind_host=host)
+    server = InfluxServer(st.server_data_dir, conn.port, bind_host=host)
     server.start()
     return server

@@ -13,7 +13,8 @@ Modules (each docstring gives its methods and sources):
 * :mod:`seismo.station.picker.pick` - :func:`pick_stream`: per-segment candidates (main
   and coda detectors), one pick per station per onset, P/S labels, S refinement.
 
-Picker defaults (``seismo.config.PickerConfig``), for a local urban network at 100 Hz:
+Picker defaults (:class:`seismo.station.picker.settings.PickerConfig`), for a local urban
+network at 100 Hz:
 
 * ``sta_s = 0.5`` s, ``lta_s = 10`` s: Trnkoczy (2012), IASPEI NMSOP-2 IS 8.1
   "Understanding and parameter setting of STA/LTA trigger algorithm", recommends
@@ -28,7 +29,7 @@ Picker defaults (``seismo.config.PickerConfig``), for a local urban network at 1
 * ``dead_time_s = 5`` (scautopick: 30 s, teleseismic coda; a city network sees
   local aftershocks seconds apart), ``max_gap_s = 0.5`` (scautopick 4.5 s; shorter
   here because a 0.5 s interpolated gap can hide a local P onset).
-* clipping: the ``[instrument]`` setting (:class:`seismo.config.InstrumentConfig`,
+* clipping: the ``[instrument]`` setting (:class:`seismo.station.settings.InstrumentConfig`,
   ``full_scale_counts = 2**23`` for a 24-bit digitizer, ``clip_fraction = 0.98``).
 * ``coda_sta_s = 0.25``, ``coda_lta_s = 2.5``, ``coda_trig_on = 5``: the re-arming
   detector in codas; ``polarization_window_s = 0.5``, ``polarization_dip_deg = 35.26``
@@ -37,10 +38,17 @@ Picker defaults (``seismo.config.PickerConfig``), for a local urban network at 1
   tests/test_picker.py], ``station_merge_s = 1`` s.
 """
 
-from seismo.station.picker.kernels import classic_sta_lta, recursive_sta_lta
-from seismo.station.picker.onset import aic_onset, onset_uncertainty
-from seismo.station.picker.pick import pick_segments, pick_stream
-from seismo.station.picker.trigger import trigger_onsets
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from seismo.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from seismo.station.picker.kernels import classic_sta_lta, recursive_sta_lta
+    from seismo.station.picker.onset import aic_onset, onset_uncertainty
+    from seismo.station.picker.pick import pick_segments, pick_stream
+    from seismo.station.picker.trigger import trigger_onsets
 
 __all__ = [
     "aic_onset",
@@ -51,3 +59,15 @@ __all__ = [
     "recursive_sta_lta",
     "trigger_onsets",
 ]
+
+# Imported on first use: the picker's settings module is read by the configuration
+# loader without importing the kernels (seismo.lazy).
+__getattr__ = lazy_exports(__name__, {
+    "aic_onset": "seismo.station.picker.onset",
+    "classic_sta_lta": "seismo.station.picker.kernels",
+    "onset_uncertainty": "seismo.station.picker.onset",
+    "pick_segments": "seismo.station.picker.pick",
+    "pick_stream": "seismo.station.picker.pick",
+    "recursive_sta_lta": "seismo.station.picker.kernels",
+    "trigger_onsets": "seismo.station.picker.trigger",
+})

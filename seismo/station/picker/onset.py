@@ -43,9 +43,9 @@ from typing import Any
 import numpy as np
 from obspy import Trace, UTCDateTime
 
-from seismo.config import PickerConfig
 from seismo.errors import PickerInputError
 from seismo.model import Pick, Polarity
+from seismo.station.picker.settings import PickerConfig
 from seismo.station.processing import bandpass
 
 

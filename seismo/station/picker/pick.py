@@ -50,11 +50,12 @@ from collections.abc import Mapping
 
 from obspy import Inventory, Stream, Trace, UTCDateTime
 
-from seismo.config import InstrumentConfig, PickerConfig
 from seismo.inventory import ChannelInfo
 from seismo.model import Pick
+from seismo.station.picker.settings import PickerConfig
 from seismo.station.picker.station import StationPicker
 from seismo.station.processing import channel_map, condition_stream
+from seismo.station.settings import InstrumentConfig
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 import numpy as np
 from obspy import Trace, UTCDateTime
 
-from seismo.config import BandConfig, InstrumentConfig, PickerConfig
 from seismo.model import ChannelKind, Polarity
 from seismo.station.picker.detector import sta_lta_state
 from seismo.station.picker.onset import (
@@ -43,8 +42,10 @@ from seismo.station.picker.onset import (
     onset_uncertainty,
     two_stage_onset,
 )
+from seismo.station.picker.settings import PickerConfig
 from seismo.station.picker.trigger import Trigger, TriggerInterval
 from seismo.station.processing import CausalBandpass, Despiker
+from seismo.station.settings import BandConfig, InstrumentConfig
 
 log = logging.getLogger(__name__)
 

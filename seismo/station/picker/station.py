@@ -34,14 +34,15 @@ import numpy as np
 from numpy.typing import NDArray
 from obspy import Trace, UTCDateTime
 
-from seismo.config import InstrumentConfig, PickerConfig
 from seismo.errors import SeismoError
 from seismo.inventory import ChannelInfo
 from seismo.model import Pick
 from seismo.station.picker.onset import _filter_snippet, _refine_s, _slice
 from seismo.station.picker.polarization import onset_polarization
 from seismo.station.picker.segment import Candidate, ChannelSegment, _is_vertical
+from seismo.station.picker.settings import PickerConfig
 from seismo.station.processing import ChannelJoin, channel_kind_of
+from seismo.station.settings import InstrumentConfig
 
 log = logging.getLogger(__name__)
 

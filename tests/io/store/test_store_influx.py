@@ -289,16 +289,16 @@ def test_ensure_local_influx(settings, tmp_path: Path, monkeypatch) -> None:  # 
     monkeypatch.setenv("SEISMO_INFLUX_URL", f"http://127.0.0.1:{port}")
     st = settings.store.model_copy(update={"server_data_dir": tmp_path / "influx"})
     s = settings.model_copy(update={"store": st})
-    srv = ensure_local_influx(s)
+    srv = ensure_local_influx(s.store)
     assert srv is not None
     try:
         assert srv.http_port == port and srv.is_running()
         assert (tmp_path / "influx" / "influxdb.conf").exists()
-        assert ensure_local_influx(s) is None  # already answering
+        assert ensure_local_influx(s.store) is None  # already answering
     finally:
         srv.stop()
     monkeypatch.setenv("SEISMO_INFLUX_URL", "http://influx.example.invalid:8086")
-    assert ensure_local_influx(s) is None  # not loopback
+    assert ensure_local_influx(s.store) is None  # not loopback
 
 
 def test_cli_events(influx_server: InfluxServer, tmp_path: Path, monkeypatch,  # type: ignore[no-untyped-def]

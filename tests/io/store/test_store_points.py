@@ -166,18 +166,18 @@ def test_connection_env_overrides(settings) -> None:  # type: ignore[no-untyped-
            "SEISMO_INFLUX_BUCKET": "b2", "SEISMO_INFLUX_ORG": "o2",
            "SEISMO_INFLUX_TOKEN": "tok-abcdef", "SEISMO_INFLUX_USER": "u",
            "SEISMO_INFLUX_PASSWORD": "pw-123456"}
-    c = connection_from_settings(settings, env)
+    c = connection_from_settings(settings.store, env)
     assert (c.url, c.database, c.bucket, c.org, c.username) == (
         "http://db.example:9999", "d2", "b2", "o2", "u")
     assert c.token == "tok-abcdef" and c.password == "pw-123456"
     assert "tok-abcdef" not in repr(c) and "pw-123456" not in repr(c)
     assert c.auth_headers() == {"Authorization": "Token tok-abcdef"}
-    base = connection_from_settings(settings, {})
+    base = connection_from_settings(settings.store, {})
     assert base.url == settings.store.url and base.token is None
 
 
 def test_connection_url_credentials_are_moved(settings) -> None:  # type: ignore[no-untyped-def]
-    c = connection_from_settings(settings, {"SEISMO_INFLUX_URL": "http://bob:s3cret-pw@h:8086"})
+    c = connection_from_settings(settings.store, {"SEISMO_INFLUX_URL": "http://bob:s3cret-pw@h:8086"})
     assert c.url == "http://h:8086" and c.username == "bob" and c.password == "s3cret-pw"
     assert "s3cret" not in repr(c) and "s3cret" not in c.describe()
     with pytest.raises(StoreError, match="must not embed"):

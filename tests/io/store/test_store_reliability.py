@@ -72,7 +72,7 @@ def bad_disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[P
 def _alerting(settings: Settings, tmp_path: Path) -> AlertService:
     cfg = settings.alerts.model_copy(update={"outbox_dir": tmp_path / "outbox", "enabled": True})
     s = settings.model_copy(update={"alerts": cfg})
-    return AlertService.from_settings(s, alert_dir=tmp_path / "cap")
+    return AlertService.from_settings(s.alerts, s.network, alert_dir=tmp_path / "cap")
 
 
 def _window() -> Window:
@@ -120,7 +120,8 @@ def test_airflow_task_fails_after_alerting_when_nothing_can_store(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``store_and_alert`` raises (the run is red and retried) only after the alert went out."""
-    from seismo.config import ChannelConfig, settings_to_toml
+    from seismo.alerts.channels.directory import DirectoryConfig
+    from seismo.config import settings_to_toml
     from seismo.shells import airflow_tasks
 
     spool_dir, reason = bad_disk
@@ -128,7 +129,7 @@ def test_airflow_task_fails_after_alerting_when_nothing_can_store(
         "url": f"http://127.0.0.1:{free_port()}", "spool_dir": spool_dir, "timeout_s": 2.0})
     alerts = settings.alerts.model_copy(update={
         "outbox_dir": tmp_path / "outbox",
-        "channels": {"audit": ChannelConfig(kind="directory", path=tmp_path / "cap")},
+        "channels": {"audit": DirectoryConfig(path=tmp_path / "cap")},
         "groups": {"oncall": ["audit"], "tsunami": ["audit"], "engineers": ["audit"]},
     })
     cfg = tmp_path / "seismo.toml"

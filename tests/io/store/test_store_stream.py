@@ -41,21 +41,28 @@ class _Notices:
         return []
 
 
+def _check(settings, store, notices, now):  # type: ignore[no-untyped-def]
+    """The heartbeat check as the health run calls it with ``settings``."""
+    return check_stream(store, notices, now, monitored=settings.stream.monitored,
+                        down_after_s=settings.stream.heartbeat_down_s,
+                        notify_group=settings.health.notify_group)
+
+
 def test_heartbeat_and_stream_down(settings, store: InfluxStore) -> None:  # type: ignore[no-untyped-def]
     now = UTCDateTime()
     notices = _Notices()
     store.write_picks([make_pick("ST01")])  # the database exists; no heartbeat yet
-    assert check_stream(settings, store, notices, now).up is False  # never seen
+    assert _check(settings, store, notices, now).up is False  # never seen
     store.write_heartbeat("node-1", now - 25, uptime_s=100.0, stations_live=20)
     store.write_heartbeat("node-1", now - 15, uptime_s=110.0, stations_live=19)
     row = store.last_heartbeat(now - 3600)
     assert row is not None and row["stations_live"] == 19 and row["host"] == "node-1"
-    up = check_stream(settings, store, notices, now)
+    up = _check(settings, store, notices, now)
     assert up.up is True and up.last is not None and abs(up.last - (now - 15)) < 1e-3
     later = now + settings.stream.heartbeat_down_s + 30  # the beats stopped
-    down = check_stream(settings, store, notices, later)
+    down = _check(settings, store, notices, later)
     assert down.up is False and "down" in down.detail
-    again = check_stream(settings, store, notices, later + 60)
+    again = _check(settings, store, notices, later + 60)
     assert again.up is False
     # one notice per outage (same key) to the engineers and to the on-call group
     assert {g for g, _ in notices.sent} == {settings.health.notify_group, "oncall"}
@@ -63,5 +70,5 @@ def test_heartbeat_and_stream_down(settings, store: InfluxStore) -> None:  # typ
     assert keys.count(keys[-1]) == 4 and keys[0].endswith("never")
     off = settings.model_copy(update={"stream": settings.stream.model_copy(
         update={"monitored": False})})
-    assert check_stream(off, store, notices, later).up is None
+    assert _check(off, store, notices, later).up is None
     assert stream_status(now - 5, now, 60).up is True

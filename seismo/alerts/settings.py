@@ -1,0 +1,89 @@
+"""Settings of the alerts, ``[alerts]``: rules, delivery channels, recipient groups
+(sources of every default: docs/alerts.md and seismo/alerts/rules.py).
+
+A channel table is validated by the model its ``kind`` registered
+(:class:`seismo.alerts.channels.ChannelConfig`, re-exported here); each kind's model
+lives in its own module of :mod:`seismo.alerts.channels`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SerializeAsAny, model_validator
+
+from seismo.alerts.channels import ChannelConfig
+from seismo.config.base import DistanceKm, Intensity, Magnitude, PosInt, StrictModel
+
+__all__ = ["AlertRulesConfig", "AlertsConfig", "ChannelConfig"]
+
+
+class AlertRulesConfig(StrictModel):
+    """Alert thresholds. Sources of every default: docs/alerts.md and seismo/alerts/rules.py."""
+
+    # design choice: ML 2.5 is about the threshold of being felt in a city (see docs/alerts.md)
+    oncall_min_magnitude: Magnitude = 2.5
+    # GB/T 17742-2020 degree III: felt indoors by a few people at rest [3P]
+    oncall_min_intensity: Intensity = 3.0
+    # design choice: a located event in the region without ML or intensity (missing
+    # responses) goes to on-call; an event with no magnitude is still an event
+    oncall_unmeasured: bool = True
+    # JMA NWPTAC advises for M >= 6.5 in its area incl. the South China Sea [V]
+    tsunami_min_magnitude: Magnitude = 6.5
+    # JMA NWPTAC: no tsunami potential for depth >= 100 km [V]
+    tsunami_max_depth_km: Annotated[float, Field(gt=0, le=700)] = 100.0
+    # design choice: a local ML >= 5.5 from far away or with clipped records is a lower bound
+    saturation_magnitude: Magnitude = 5.5
+    saturation_min_clipped_stations: PosInt = 3
+    # design choice: beyond ~2x a city network's aperture its location and ML are unreliable
+    saturation_far_distance_km: DistanceKm = 100.0
+    # design choice: the offshore test also probes the epicentre's uncertainty circle (capped)
+    offshore_uncertainty_max_km: Annotated[float, Field(ge=0, le=1000)] = 30.0
+    # the whole uncertainty region counts beyond this 90 % semi-major axis (km) or with a
+    # fixed depth; offshore when this share of it is sea (design choices, docs/alerts.md)
+    offshore_region_min_km: Annotated[float, Field(gt=0, le=1000)] = 30.0
+    offshore_min_sea_fraction: Annotated[float, Field(gt=0, le=1)] = 0.25
+    # Update thresholds (issue "Alerts"): |dML| >= 0.3 or hypocentre moved >= 10 km
+    update_min_magnitude_change: Annotated[float, Field(gt=0, le=2)] = 0.3
+    update_min_location_change_km: Annotated[float, Field(gt=0, le=1000)] = 10.0
+    # one CAP <area> per site whose predicted intensity reaches this (GB/T 17742 degree III)
+    area_min_site_intensity: Intensity = 3.0
+    area_site_radius_km: Annotated[float, Field(ge=0, le=1000)] = 5.0
+
+
+class AlertsConfig(StrictModel):
+    enabled: bool = True
+    sender: str = "seismo@example.invalid"
+    outbox_dir: Path = Path("../var/outbox")
+    expire_s: Annotated[float, Field(gt=0, le=7 * 86400)] = 3600.0
+    backoff_initial_s: Annotated[float, Field(gt=0, le=3600)] = 2.0
+    backoff_max_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    rules: AlertRulesConfig = Field(default_factory=AlertRulesConfig)
+    channels: dict[str, SerializeAsAny[ChannelConfig]] = Field(
+        default_factory=dict,
+        description="Delivery channels by name; each table's 'kind' chooses the model that "
+        "validates it (seismo.alerts.channels)",
+    )
+    groups: dict[str, list[str]] = Field(
+        default_factory=dict, description="Recipient group -> channel names"
+    )
+    public_groups: list[str] = Field(
+        default_factory=list, description="Groups whose CAP scope is Public (else Restricted)"
+    )
+    restriction: str = Field(
+        "seismic network duty staff and designated agencies only",
+        description="CAP <restriction> text for Restricted messages",
+    )
+
+    @model_validator(mode="after")
+    def _groups_known(self) -> AlertsConfig:
+        if self.backoff_initial_s > self.backoff_max_s:
+            raise ValueError(
+                f"backoff_initial_s ({self.backoff_initial_s}) exceeds backoff_max_s "
+                f"({self.backoff_max_s})"
+            )
+        for group, names in self.groups.items():
+            for name in names:
+                if name not in self.channels:
+                    raise ValueError(f"group '{group}' names unknown channel '{name}'")
+        return self

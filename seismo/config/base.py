@@ -1,0 +1,60 @@
+"""Validation helpers every settings model uses: the strict base model and bounded types.
+
+A section's model lives next to the package that uses it (``seismo/<package>/settings.py``)
+and derives from :class:`StrictModel`; :mod:`seismo.config.tree` composes them into
+:class:`~seismo.config.tree.Settings`. This module imports pydantic only, so that a
+settings module stays cheap to import (the DAG files read their schedules through it).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "DelayS",
+    "DepthKm",
+    "DistanceKm",
+    "GridKm",
+    "Intensity",
+    "Magnitude",
+    "NonNegFloat",
+    "PosFloat",
+    "PosInt",
+    "SpanS",
+    "StrictModel",
+    "TimeoutS",
+]
+
+PosFloat = Annotated[float, Field(gt=0)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+PosInt = Annotated[int, Field(gt=0)]
+
+# Sane bounds (design choices, listed in docs/reliability.md): each excludes only
+# values that cannot be meant, such as a 1 µs window or a 10-year timeout.
+#: A network/HTTP timeout or retry delay: at most one hour.
+TimeoutS = Annotated[float, Field(gt=0, le=3600)]
+DelayS = Annotated[float, Field(ge=0, le=3600)]
+#: A span of data around a window (pre-/post-roll, margins): at most one hour.
+SpanS = Annotated[float, Field(ge=0, le=3600)]
+#: A distance on or in the Earth: at most half its circumference.
+DistanceKm = Annotated[float, Field(gt=0, le=20038)]
+#: Earthquake depth: the deepest known earthquakes are at ~700 km.
+DepthKm = Annotated[float, Field(ge=0, le=700)]
+#: A magnitude on any local/moment scale in use: -2 .. 10.
+Magnitude = Annotated[float, Field(ge=-2, le=10)]
+#: A macroseismic intensity (GB/T 17742-2020 and MMI both run I-XII).
+Intensity = Annotated[float, Field(ge=1, le=12)]
+#: A grid step: below 0.1 km the grids grow without a gain in accuracy.
+GridKm = Annotated[float, Field(ge=0.1, le=100)]
+
+
+class StrictModel(BaseModel):
+    """Frozen, unknown keys forbidden, no NaN or infinity (the module doc of seismo.config)."""
+
+    model_config = ConfigDict(
+        # defaults are code, checked by the tests; validating them in strict (JSON)
+        # mode would refuse the Path objects they are
+        extra="forbid", frozen=True, validate_default=False, allow_inf_nan=False
+    )

@@ -1,0 +1,211 @@
+"""Settings of the event stage: ``[associate]``, ``[locate]``, ``[magnitude]`` and
+``[intensity]`` (sources of the defaults: each field's description and docs/location.md,
+docs/consistency.md, docs/references.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from seismo.config.base import (
+    DelayS,
+    DepthKm,
+    DistanceKm,
+    GridKm,
+    Magnitude,
+    NonNegFloat,
+    PosFloat,
+    PosInt,
+    StrictModel,
+    TimeoutS,
+)
+from seismo.station.settings import MotionBandConfig
+
+__all__ = ["AssociateConfig", "IntensityConfig", "LocateConfig", "MagnitudeConfig"]
+
+
+class AssociateConfig(StrictModel):
+    """Picks -> event candidates by a space-time grid stack (docs/location.md).
+
+    SeisComP scautoloc defaults (minPhaseCount 6, maxRMS 3.5 s, maxResidual 7 s)
+    are teleseismic-oriented; a local network with ~0.1 s picks and a 1-D model
+    good to a few tenths of a second uses tighter residuals (HYPOINVERSE-style
+    local practice: residuals above ~1 s mark a wrong pick).
+    """
+
+    min_stations: Annotated[int, Field(ge=3)] = 4
+    min_phases: Annotated[int, Field(ge=4)] = Field(
+        6,
+        description="4 unknowns (x, y, z, t0) + 2 redundant phases: the fewest with which one "
+        "wrong pick stands out from the rest (with 1, any pick fits); docs/consistency.md",
+    )
+    max_residual_s: PosFloat = Field(1.5, description="cap of the residual tolerance (s)")
+    residual_floor_s: PosFloat = Field(
+        0.5, description="residual tolerance at zero travel time (s): ~3-5 x a local pick error"
+    )
+    residual_fraction: NonNegFloat = Field(
+        0.05, description="tolerance growth per second of travel time: 1-D model ~5 % in velocity"
+    )
+    max_rms_s: PosFloat = Field(
+        0.5, description="local events with a 1-D model locate with RMS ~0.1-0.3 s (HYPOINVERSE)"
+    )
+    max_distance_km: DistanceKm = Field(
+        1000.0, description="extent of the association grid (km); Manila Trench ~700-900 km"
+    )
+    grid_spacing_km: GridKm = Field(3.0, description="inner grid step (km) near the network")
+    grid_margin_km: Annotated[float, Field(ge=0, le=1000)] = Field(
+        30.0, description="inner grid beyond the network (km)"
+    )
+    azimuth_step_deg: Annotated[float, Field(ge=0.1, le=90)] = Field(
+        4.0, description="outer polar grid azimuth step (deg)"
+    )
+    depths_km: tuple[float, ...] = (2.0, 6.0, 10.0, 15.0, 22.0, 30.0)
+    stack_window_s: Annotated[float, Field(gt=0, le=60)] = Field(
+        1.5, description="origin-time bin width of the stack (s)"
+    )
+    relabel_phases: bool = Field(
+        True,
+        description="an onset whose polarisation label does not fit may become the other "
+        "phase of an event at a station lacking that phase (its fit to the event)",
+    )
+    min_station_ratio: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.5, description="associated / stations closer than the farthest associated one"
+    )
+    max_attempts: PosInt = Field(20, description="stack peaks tried per call (bounds run time)")
+    glitch_min_stations: Annotated[int, Field(ge=0)] = Field(
+        4, description="simultaneous picks at this many stations are a glitch (0: off)"
+    )
+    glitch_window_s: NonNegFloat = Field(
+        0.02, description="'simultaneous' for glitches: 2 samples at 100 Hz (s)"
+    )
+    # Consistency check of every event (seismo.event.consistency, docs/consistency.md).
+    min_p_phases: Annotated[int, Field(ge=0)] = Field(
+        1, description="P picks an event needs: S-only groups are what an S coda produces"
+    )
+    far_km: NonNegFloat = Field(
+        30.0, description="beyond this distance outside the network an event needs far-event "
+        "evidence (km; the grid margin)"
+    )
+    far_min_p_stations: Annotated[int, Field(ge=3)] = Field(
+        4, description="P picks a far event needs: a plane wave (3 unknowns) + 1 redundant"
+    )
+    far_max_azimuth_deg: Annotated[float, Field(gt=0, le=180)] = Field(
+        30.0, description="largest misfit between the P plane-wave direction and the epicentre"
+    )
+
+    @property
+    def s_minus_p_tolerance_s(self) -> float:
+        """How far an S-P time may differ from the predicted one (s): the P and the S
+        association tolerances at zero travel time (docs/consistency.md, check 2)."""
+        return 2 * self.residual_floor_s
+
+    @property
+    def moveout_tolerance_s(self) -> float:
+        """P travel-time spread below which the moveout is not judged (half of it, s;
+        docs/consistency.md, check 3)."""
+        return self.residual_floor_s
+
+
+class LocateConfig(StrictModel):
+    """Grid search (polar, coarse-to-fine) + Levenberg-Marquardt (docs/location.md)."""
+
+    grid_spacing_km: GridKm = Field(5.0, description="coarse grid step (km) near the network")
+    grid_margin_km: Annotated[float, Field(ge=0, le=1000)] = Field(
+        30.0, description="constant-step zone beyond the network"
+    )
+    max_distance_km: DistanceKm = Field(
+        1000.0, description="search radius (km); covers the Manila Trench and Taiwan"
+    )
+    depth_min_km: DepthKm = 0.0
+    depth_max_km: Annotated[float, Field(gt=0, le=700)] = 40.0
+    depth_step_km: GridKm = Field(5.0, description="coarse depth step (km)")
+    max_iterations: Annotated[int, Field(gt=0, le=1000)] = 20
+    pick_sigma_s: PosFloat = Field(0.1, description="floor of the pick standard error (s)")
+    s_sigma_factor: Annotated[float, Field(ge=1)] = Field(
+        2.0, description="S floor = factor x pick_sigma_s: S onsets in the P coda are ~2x less "
+        "precise than P (Diehl et al. 2009 pick-quality classes [3P])"
+    )
+    fixed_depth_km: DepthKm = Field(
+        10.0, description="depth used when depth is unconstrained (NEIC-style 10 km default)"
+    )
+    max_depth_sigma_km: PosFloat = Field(
+        15.0, description="free-depth 1-sigma above which the depth is fixed"
+    )
+    fix_depth_beyond_km: PosFloat = Field(
+        100.0, description="fix the depth when the nearest station is farther (km)"
+    )
+    depth_distance_ratio: Annotated[float, Field(gt=0, le=1000)] = Field(
+        2.0,
+        description="fix the depth when the nearest station is farther than this times the "
+        "depth (the larger of the free and the fixed depth): depth needs a station within about "
+        "one to two focal depths (Gomberg et al. 1990; mloc 'Depth Constraint' [3P])",
+    )
+    model_error_fraction: Annotated[float, Field(ge=0, le=0.5)] = Field(
+        0.03,
+        description="travel-time model error, standard deviation as a fraction of the travel "
+        "time, added in quadrature to the pick error (NonLinLoc LOCGAU2-style travel-time "
+        "dependent error, Lomax et al. 2000 [3P]; 3 %: a 1-D model good to a few % in velocity)",
+    )
+    model_error_corr_km: Annotated[float, Field(ge=0, le=1000)] = Field(
+        20.0,
+        description="correlation length of the model errors between stations (km; NonLinLoc "
+        "LOCGAU CorrLen [3P]); 0: independent errors",
+    )
+    elevation_correction: bool = Field(True, description="vertical-ray station elevation delay")
+
+
+class MagnitudeConfig(StrictModel):
+    """ML calibration: ML = log10(A[nm]) + a*log10(R) + b*R + c (IASPEI defaults)."""
+
+    a: float = 1.11
+    b: float = 0.00189
+    c: float = -2.09
+    min_distance_km: NonNegFloat = 0.0
+    # IASPEI (2013) ML: the -log A0 term is defined for hypocentral distances up to
+    # ~1000 km (Hutton & Boore 1987 data reach ~700 km) [3P]; beyond it ML is not used.
+    max_distance_km: DistanceKm = 1000.0
+    outlier_mad: Annotated[float, Field(gt=0, le=100)] = 3.0
+    amplitude_window_s: TimeoutS = 30.0
+    # Broadband surface-wave magnitude Ms_BB (seismo.event.surface, IASPEI 2013 [3P]):
+    # 2-160 degrees, depth < 60 km; the preferred magnitude when ML is missing, a P-only
+    # lower bound, or Ms_BB >= prefer_ms_bb_from (ML saturates towards ~7, Kanamori 1983 [3P])
+    ms_bb: bool = True
+    ms_max_depth_km: DepthKm = 60.0
+    ms_group_velocity_kms: tuple[
+        Annotated[float, Field(gt=0.5, le=10)], Annotated[float, Field(gt=0.5, le=10)]
+    ] = (4.0, 2.5)
+    ms_window_pad_s: DelayS = 30.0
+    ms_noise_s: TimeoutS = 20.0
+    ms_min_snr: Annotated[float, Field(gt=0, le=100)] = 3.0
+    prefer_ms_bb_from: Magnitude = 5.5
+
+
+class IntensityConfig(MotionBandConfig):
+    """PGA/PGV processing and intensity prediction (see seismo/event/intensity.py for sources).
+
+    ``freqmin``/``freqmax`` (the PGA/PGV band) come from
+    :class:`~seismo.station.settings.MotionBandConfig`, which the station stage reads.
+    """
+
+    relation: Literal["atkinson_wald_2007", "china_east_2015"] = Field(
+        "china_east_2015",
+        description="predicted site intensity: the eastern-China relation of GB 18306-2015 "
+        "(Chinese scale directly; default) or Atkinson & Wald 2007 (California MMI)",
+    )
+    reference_vs30: Annotated[float, Field(gt=50, le=3000)] = Field(
+        500.0,
+        description="Vs30 (m/s) of the relation's average site; sites with another vs30 in "
+        "sites.toml get a Borcherdt (1994) term (design choice: the stiff-soil / soft-rock "
+        "boundary, GB 50011 site class II upper bound [3P])",
+    )
+    china_axis: Literal["mean", "long"] = Field(
+        "mean", description="China ellipse relation: mean of long/short axis, or long (upper)"
+    )
+    window_s: TimeoutS = Field(60.0, description="PGA/PGV window after the S arrival, s")
+    max_anchor_correction: NonNegFloat = Field(
+        1.5, description="Bound on the observed-minus-predicted shift applied at sites"
+    )
+    min_anchor_stations: PosInt = Field(
+        2, description="Observations needed before predictions are shifted"
+    )

@@ -1,0 +1,72 @@
+"""Settings of the station-health checks, ``[health]`` (sources: seismo/health/metrics.py
+and docs/health.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from seismo.config.base import NonNegFloat, PosFloat, StrictModel
+
+__all__ = ["HealthConfig"]
+
+
+class HealthConfig(StrictModel):
+    window_s: Annotated[float, Field(ge=60, le=86400)] = 600.0
+    warn_latency_s: Annotated[float, Field(gt=0, le=86400)] = 60.0
+    fail_latency_s: Annotated[float, Field(gt=0, le=86400)] = 600.0
+    warn_availability_pct: Annotated[float, Field(ge=0, le=100)] = 98.0
+    fail_availability_pct: Annotated[float, Field(ge=0, le=100)] = 80.0
+    spike_threshold: PosFloat = 20.0
+    flat_std_counts: NonNegFloat = 0.5
+    psd_warn_db_above_nhnm: float = 0.0
+    # --- added for seismo.health (sources in seismo/health/metrics.py and docs/health.md)
+    warn_clip_pct: NonNegFloat = Field(0.0, description="WARN when clipped samples % > this")
+    fail_clip_pct: NonNegFloat = Field(1.0, description="FAIL when clipped samples % > this")
+    flat_run_s: PosFloat = Field(10.0, description="FAIL when identical values last this long, s")
+    spike_context_s: PosFloat = Field(0.5, description="A spike is isolated within +-this, s")
+    warn_spikes: Annotated[int, Field(ge=0)] = Field(0, description="WARN when spikes > this")
+    fail_spikes: Annotated[int, Field(ge=0)] = Field(50, description="FAIL when spikes > this")
+    warn_overlaps: Annotated[int, Field(ge=0)] = Field(0, description="WARN when overlaps > this")
+    warn_offset_pct_fs: Annotated[float, Field(ge=0, le=100)] = Field(
+        10.0, description="WARN when |mean| exceeds this % of [instrument] full scale"
+    )
+    warn_timing_quality: Annotated[float, Field(ge=0, le=100)] = Field(
+        80.0, description="WARN when miniSEED blockette 1001 timing quality (%) is below this"
+    )
+    rate_tolerance: PosFloat = Field(
+        1e-4, description="FAIL when |rate/StationXML rate - 1| exceeds this"
+    )
+    psd_length_s: Annotated[float, Field(ge=10, le=86400)] = Field(
+        300.0, description="PPSD segment length, s (<= window)"
+    )
+    psd_bands_s: list[tuple[float, float]] = Field(
+        default_factory=lambda: [(0.1, 1.0), (1.0, 10.0)],
+        description="Period bands (s) compared with Peterson's NLNM/NHNM",
+    )
+    psd_warn_db_below_nlnm: float = Field(
+        0.0, description="WARN when the band-mean PSD is this many dB below NLNM"
+    )
+    state_file: Path = Field(
+        Path("../var/health_state.json"), description="Last status per station (change alerts)"
+    )
+    notify_group: str = Field("engineers", description="Alerts group told of status changes")
+
+    @model_validator(mode="after")
+    def _check_health(self) -> HealthConfig:
+        if self.fail_latency_s < self.warn_latency_s:
+            raise ValueError(
+                f"fail_latency_s ({self.fail_latency_s}) must be >= warn_latency_s "
+                f"({self.warn_latency_s})"
+            )
+        if self.fail_availability_pct > self.warn_availability_pct:
+            raise ValueError(
+                f"fail_availability_pct ({self.fail_availability_pct}) must be <= "
+                f"warn_availability_pct ({self.warn_availability_pct})"
+            )
+        for lo, hi in self.psd_bands_s:
+            if not 0 < lo < hi:
+                raise ValueError(f"psd_bands_s band ({lo}, {hi}) must satisfy 0 < low < high")
+        return self
