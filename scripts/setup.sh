@@ -9,6 +9,11 @@ cd "$ROOT"
 need_apt=()
 command -v influxd >/dev/null 2>&1 || need_apt+=(influxdb)
 command -v victoria-metrics >/dev/null 2>&1 || need_apt+=(victoria-metrics)
+# the console's browser tests drive Debian's Chromium (a browser download fails here)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+# npm vendors the console's map code below
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -30,4 +35,25 @@ if [ ! -f "$stamp" ]; then
     || .venv/bin/python -m pip install -q --no-deps -e .
   rm -f .venv/.seismo-lock-*
   touch "$stamp"
+fi
+
+# The console's map code and coastlines, vendored from npm into a git-ignored folder
+# (no CDN or tile server at run time): Leaflet (BSD-2-Clause), topojson-client (ISC)
+# and world-atlas (Natural Earth 1:10m land and borders, public domain; ISC).
+VENDOR=seismo/web/static/vendor
+NPM_PKGS="leaflet@1.9.4 topojson-client@3.1.0 world-atlas@2.0.2"
+vstamp="$VENDOR/.stamp-$(echo "$NPM_PKGS" | sha256sum | cut -c1-16)"
+if [ ! -f "$vstamp" ]; then
+  echo "setup: vendoring the console's map code from npm ($NPM_PKGS)"
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm install --silent --no-audit --no-fund --no-save $NPM_PKGS >/dev/null)
+  rm -rf "$VENDOR" && mkdir -p "$VENDOR/leaflet"
+  cp -r "$tmp/node_modules/leaflet/dist/leaflet.js" "$tmp/node_modules/leaflet/dist/leaflet.css" \
+        "$tmp/node_modules/leaflet/dist/images" "$tmp/node_modules/leaflet/LICENSE" "$VENDOR/leaflet/"
+  cp "$tmp/node_modules/topojson-client/dist/topojson-client.min.js" "$VENDOR/"
+  cp "$tmp/node_modules/topojson-client/LICENSE" "$VENDOR/LICENSE.topojson-client"
+  cp "$tmp/node_modules/world-atlas/land-10m.json" "$tmp/node_modules/world-atlas/countries-10m.json" "$VENDOR/"
+  cp "$tmp/node_modules/world-atlas/LICENSE" "$VENDOR/LICENSE.world-atlas"
+  rm -rf "$tmp"
+  touch "$vstamp"
 fi

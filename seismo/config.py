@@ -48,6 +48,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from seismo.errors import ConfigError
 
+# the console owns its section; the module imports nothing from seismo
+from seismo.web.settings import WebConfig
+
 #: Repository root (where ``config/``, ``stations/`` live when running from a clone).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "seismo.toml"
@@ -516,6 +519,17 @@ class StreamConfig(_Model):
         Path("../var/stream_state.json"),
         description="Where the stream keeps its sequence numbers, recent picks and open events",
     )
+    event_archive_dir: Path = Field(
+        Path("../var/event_waveforms"),
+        description="Where the stream writes each event's miniSEED (<id>.mseed), read by "
+        "review, plots and the console after the feed's buffer has moved on",
+    )
+    event_archive_pre_s: Annotated[float, Field(ge=0, le=600)] = Field(
+        60.0, description="seconds of waveforms kept before the origin in the event archive"
+    )
+    event_archive_post_s: Annotated[float, Field(ge=10, le=1800)] = Field(
+        180.0, description="seconds of waveforms kept after the origin in the event archive"
+    )
     pool_s: Annotated[float, Field(ge=30, le=3600)] = Field(
         120.0, description="picks this recent take part in association (s); regional S-P "
         "delays reach ~90 s"
@@ -864,6 +878,7 @@ class Settings(_Model):
     airflow: AirflowConfig = Field(default_factory=AirflowConfig)
     stream: StreamConfig = Field(default_factory=StreamConfig)
     external: ExternalConfig = Field(default_factory=ExternalConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
     source: Path = Field(Path("<memory>"), exclude=True)
 
 

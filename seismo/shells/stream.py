@@ -65,6 +65,7 @@ from seismo.event.identity import (
 )
 from seismo.event.incremental import IncrementalAssociator, TrackedEvent
 from seismo.geo import distance_km
+from seismo.io.event_archive import RecordRing, write_event_records
 from seismo.io.feeds.factory import feed_url_for
 from seismo.io.seedlink.client import (
     DEFAULT_PORT,
@@ -207,6 +208,10 @@ class StreamService:
         self.n_records = 0
         self.n_picks = 0
         self.n_versions = 0
+        # raw records of the last minutes: each event's miniSEED is archived from here
+        self.archive_dir = Path(self.cfg.event_archive_dir)
+        self.ring = RecordRing(self.cfg.event_archive_pre_s + self.cfg.event_archive_post_s
+                               + self.cfg.close_after_s)
 
     # ------------------------------------------------------------------ life cycle
     def run(self, stop: threading.Event | None = None) -> int:
@@ -272,6 +277,9 @@ class StreamService:
             except queue.Empty:
                 break
         self._save()
+        for pub in list(self.published.values()):  # open events: what has arrived so far
+            if pub.event is not None:
+                self._archive(pub.event)
         self._writes.put(None)
         self._deliver.set()
         for t in self._threads:
@@ -444,6 +452,9 @@ class StreamService:
         except FeedError as exc:
             log.warning("%s", exc)
             return
+        if len(st) and not warm:
+            self.ring.add(rec.station_id, float(st[0].stats.starttime),
+                          float(st[0].stats.endtime), rec.payload)
         new: list[Pick] = []
         for tr in st:
             try:
@@ -581,6 +592,7 @@ class StreamService:
     def _publish(self, tev: TrackedEvent, now: float) -> bool:
         """Measure ``tev`` and publish a version when it changed; True if published."""
         pub = self.published.get(tev.key)
+        first = pub is None
         provisional_id = event_id(self.settings.pipeline.event_id_prefix,
                                   first_pick_time(tev.picks))
         ev = self._measure(tev, pub.id if pub else provisional_id, now)
@@ -620,6 +632,8 @@ class StreamService:
                 self.memos[ev.id].alerted = True
                 self._deliver.set()
         self._write("event", lambda: self._store().write_events([ev]))
+        if first:
+            self._archive(ev)
         if queued:
             recs = [alert_record(q) for q in queued]
             self._write("alerts", lambda: self._store().write_alerts(recs))
@@ -669,12 +683,32 @@ class StreamService:
 
     def _forget(self, tev: TrackedEvent, *, closed: bool) -> None:
         pub = self.published.pop(tev.key, None)
+        if closed and pub is not None and pub.event is not None:
+            self._archive(pub.event)
         if pub is not None and pub.id in self.memos:
             self.memos[pub.id].closed = closed
             if not closed:  # fell apart: not a known event any more
                 self.memos.pop(pub.id, None)
 
     # ------------------------------------------------------------------ edges
+    def _archive(self, ev: Event) -> None:
+        """Write the records around ``ev``'s origin to the event archive (off this thread
+        when there is a writer; a failure is logged, never raised)."""
+        t0 = float(ev.time) - self.cfg.event_archive_pre_s
+        records = self.ring.span(t0, float(ev.time) + self.cfg.event_archive_post_s)
+        root, eid = self.archive_dir, ev.id
+
+        def write() -> None:
+            try:
+                write_event_records(root, eid, records)
+            except (OSError, SeismoError) as exc:
+                log.error("event %s: waveforms not archived in %s: %s", eid, root, exc)
+
+        if self.runner.store is not None and not self.stop.is_set():
+            self._writes.put(("event waveforms", write))
+        else:
+            write()
+
     def _store(self) -> Any:
         assert self.runner.store is not None
         return self.runner.store
