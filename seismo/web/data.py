@@ -54,6 +54,17 @@ def _num(x: float | None, nd: int = 3) -> float | None:
     return None if x is None or not math.isfinite(float(x)) else round(float(x), nd)
 
 
+def plain(v: Any) -> Any:
+    """A model's ``to_dict()`` with its times as plain ISO 8601 strings (for JSON readers)."""
+    if isinstance(v, dict):
+        if set(v) == {"__utc__"}:
+            return v["__utc__"]
+        return {k: plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [plain(x) for x in v]
+    return v
+
+
 def display_status(event: Event, thread: list[dict[str, Any]]) -> str:
     """One of :data:`STATUSES` for ``event`` given its alert records."""
     if event.status in ("confirmed", "rejected"):
@@ -180,7 +191,7 @@ class Console:
         thread = self.thread(event_id, records)
         out = self._summary(e, records)
         out.update({
-            "event": e.to_dict(),
+            "event": plain(e.to_dict()),
             "ellipse": {"azimuth_deg": _num(e.ellipse_azimuth_deg, 1),
                         "68": [_num(e.ellipse_68_major_km), _num(e.ellipse_68_minor_km)],
                         "90": [_num(e.ellipse_90_major_km), _num(e.ellipse_90_minor_km)]},
