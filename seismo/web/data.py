@@ -28,7 +28,7 @@ from seismo.alerts.messages import place_text
 from seismo.alerts.outbox import Outbox
 from seismo.alerts.rules import evaluate
 from seismo.config import Settings
-from seismo.errors import DataError, SeismoError
+from seismo.errors import DataError, SeismoError, StoreError
 from seismo.io.store import InfluxStore
 from seismo.io.store.points import utc_from_us
 from seismo.model import Event
@@ -163,7 +163,12 @@ class Console:
             raise DataError(f"status {status!r} must be one of {', '.join(STATUSES)}")
         size = page_size or self.settings.web.page_size
         with self.store() as store:
-            evs = store.query_events(since, until, min_magnitude=min_magnitude, summary=True)
+            try:
+                evs = store.query_events(since, until, min_magnitude=min_magnitude, summary=True)
+            except StoreError as exc:
+                if "database not found" not in str(exc):
+                    raise
+                evs = []  # nothing was ever written
             alerts = store.query_alerts(since, None) if evs else []
         threads: dict[str, list[dict[str, Any]]] = {}
         for r in alerts:

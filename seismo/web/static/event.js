@@ -133,7 +133,7 @@
     const ts = wf.traces.flatMap(t => [t.t0, t.t0 + t.dt * t.values.length]), ds = wf.traces.map(t => t.distance_km);
     full = ts.length ? {t0: Math.min(...ts), t1: Math.max(...ts), d0: Math.min(...ds) - 3, d1: Math.max(...ds) + 3} : {t0: -10, t1: 60, d0: 0, d1: 50};
     view = {...full};
-    document.getElementById("rs-source").textContent = wf.source ? "from " + wf.source.replace(/^.*\//, "") : "";
+    document.getElementById("rs-source").textContent = wf.source ? "from " + wf.source.replace(/ \/.*\//, " ") : "";
     const hidden = wf.traces.filter(t => !t.shows_event).map(t => `${t.station.split(".")[1]}: ${t.note}`);
     const missing = Object.entries(wf.errors || {}).map(([k, v]) => `${k.split(".").pop()}: ${v}`);
     document.getElementById("rs-note").textContent = (wf.holds_event ? "" : "These waveforms do not hold the event; picks are not drawn. ") +
