@@ -61,8 +61,14 @@ def current_user(request: Request) -> User | None:
     return user
 
 
+def app_path(request: Request) -> str:
+    """The request's path inside the application (without the prefix it is mounted at)."""
+    path, root = request.url.path, request.scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/")
+    return not app_path(request).startswith("/api/")
 
 
 def require(role: str) -> Any:
@@ -73,7 +79,7 @@ def require(role: str) -> Any:
         user = current_user(request)
         if user is None:
             if _wants_html(request):
-                raise LoginRequired(str(request.url.path))
+                raise LoginRequired(app_path(request))
             raise HTTPException(401, "sign in first (POST /login)")
         if not user.may(role):
             raise HTTPException(403, f"this needs the role {role} or above "
