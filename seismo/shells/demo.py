@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -159,7 +160,10 @@ def _demo_settings(settings: Settings, port: int, work: Path, alert_dir: Path) -
                 retry_delay_s=settings.feeds.retry_delay_s,
             ),
             "alerts": AlertsConfig.model_validate(alerts.model_dump()),
-            "stream": settings.stream.model_copy(update={"state_file": work / "stream_state.json"}),
+            "stream": settings.stream.model_copy(update={
+                "state_file": work / "stream_state.json",
+                "event_archive_dir": work / "event_waveforms"}),
+            "web": settings.web.model_copy(update={"users_db": work / "users.sqlite"}),
         }
     )
 
@@ -225,8 +229,13 @@ def run_demo(
     scenario: str | None = None,
     work_dir: Path | None = None,
     echo=print,  # type: ignore[no-untyped-def]
+    after: Callable[[DemoResult, Settings], None] | None = None,
 ) -> DemoResult:
-    """Run the whole chain once; see the module docstring."""
+    """Run the whole chain once; see the module docstring.
+
+    ``after(result, demo_settings)`` runs before InfluxDB is stopped (``seismo demo``
+    renders the result there and serves the console until Ctrl-C).
+    """
 
     name, scen = _demo_scenario(settings, scenario)
     work = work_dir or (PROJECT_ROOT / "var" / "demo")
@@ -294,7 +303,10 @@ def run_demo(
         result.dag_state = "success" if rc == 0 else f"failed (exit {rc})"
         result.dag_seconds = secs
         result.log_file = log_file
-        return _collect(result, demo_settings, alert_dir)
+        result = _collect(result, demo_settings, alert_dir)
+        if after is not None:
+            after(result, demo_settings)
+        return result
     finally:
         if stream is not None:
             stop_process(stream)

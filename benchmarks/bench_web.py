@@ -1,0 +1,87 @@
+"""Console speed: the event page of a 20-station event and the live list of a year of
+events (paged), against a real influxd (docs/web.md).
+
+A detected scenario event (felt_m3_city, 20 stations, window path) is stored, then
+copied to ``N_EVENTS`` events spread over a year, each with 3 versions. Times are
+medians of 5 requests through the application (TestClient: no network hop), after one
+warm-up request; the reference is ``/login`` (a template and nothing else) in the same run.
+
+    python benchmarks/bench_web.py [N_EVENTS]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from fastapi.testclient import TestClient
+from shells.test_review import stored_scenario
+
+from seismo.io.store import InfluxStore
+from seismo.io.store.server import InfluxServer, free_port
+from seismo.web.app import create_app
+from seismo.web.users import UserStore
+
+
+def median_s(c: TestClient, path: str, n: int = 5) -> float:
+    c.get(path)
+    ts = []
+    for _ in range(n):
+        t = time.perf_counter()
+        r = c.get(path)
+        ts.append(time.perf_counter() - t)
+        assert r.status_code == 200, (path, r.status_code, r.text[:200])
+    return statistics.median(ts)
+
+
+def main(n_events: int = 2000) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        srv = InfluxServer(tmp / "influxd", free_port())
+        srv.start()
+        try:
+            sc = stored_scenario(tmp, srv.url, "bench")
+            ev = sc.event
+            t0 = time.perf_counter()
+            copies = []
+            for i in range(n_events):
+                t = ev.time - 365 * 86400 + i * (365 * 86400 / n_events)
+                eid = f"bench{i:05d}"
+                for v in (1, 2, 3):
+                    copies.append(dataclasses.replace(ev, id=eid, time=t, version=v,
+                                                      solution="stream" if v < 3 else "window"))
+            with InfluxStore.from_settings(sc.settings) as store:
+                for k in range(0, len(copies), 500):
+                    store.write_events(copies[k:k + 500], details=False)
+            load_s = time.perf_counter() - t0
+            UserStore(sc.settings.web.users_db).add("bench", "viewer", "bench-password")
+            c = TestClient(create_app(sc.settings, secret_key="b" * 40),
+                           base_url="http://127.0.0.1")
+            c.post("/login", data={"username": "bench", "password": "bench-password"})
+            start, end = str(ev.time - 366 * 86400), str(ev.time + 60)
+            ref = median_s(c, "/login")
+            lst = median_s(c, f"/api/events?start={start}&end={end}&page=1")
+            lst2 = median_s(c, f"/api/events?start={start}&end={end}&page=20")
+            page = median_s(c, f"/events/{ev.id}")
+            api = median_s(c, f"/api/events/{ev.id}")
+            wf = median_s(c, f"/api/events/{ev.id}/waveforms")
+            n = c.get(f"/api/events?start={start}&end={end}").json()["total"]
+        finally:
+            srv.stop()
+    print(f"stored {n} events x 3 versions over a year in {load_s:.1f} s; event with "
+          f"{ev.n_stations} stations")
+    for name, s in (("/login (reference)", ref), ("live list, a year, page 1", lst),
+                    ("live list, a year, page 20", lst2), ("event page /events/{id}", page),
+                    ("event JSON /api/events/{id}", api),
+                    ("record section /api/events/{id}/waveforms (from the feed)", wf)):
+        print(f"{name:60s} {s * 1000:8.1f} ms  ({s / ref:6.1f} x reference)")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000)
