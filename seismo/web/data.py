@@ -173,12 +173,14 @@ class Console:
         threads: dict[str, list[dict[str, Any]]] = {}
         for r in alerts:
             threads.setdefault(str(r.get("event_id")), []).append(r)
-        rows = [self._summary(e, threads.get(e.id, [])) for e in reversed(evs)]
+        pairs = [(e, threads.get(e.id, [])) for e in reversed(evs)]
         if status is not None:
-            rows = [r for r in rows if r["status"] == status]
+            pairs = [(e, t) for e, t in pairs if display_status(e, t) == status]
         page = max(1, page)
-        return {"since": _iso(since), "until": _iso(until), "total": len(rows), "page": page,
-                "page_size": size, "events": rows[(page - 1) * size: page * size]}
+        # place names and the on-call rules only for the page shown
+        rows = [self._summary(e, t) for e, t in pairs[(page - 1) * size: page * size]]
+        return {"since": _iso(since), "until": _iso(until), "total": len(pairs), "page": page,
+                "page_size": size, "events": rows}
 
     def event(self, event_id: str) -> dict[str, Any]:
         """One event: its latest version in full, every version, the alert thread with
