@@ -47,6 +47,8 @@ def main(n_events: int = 2000) -> None:
         srv.start()
         try:
             sc = stored_scenario(tmp, srv.url, "bench")
+            sc.settings = sc.settings.model_copy(update={"web": sc.settings.web.model_copy(
+                update={"users_db": tmp / "users.sqlite"})})
             ev = sc.event
             t0 = time.perf_counter()
             copies = []

@@ -37,6 +37,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     srv.start()
     try:
         sc = stored_scenario(tmp, srv.url, "web")
+        sc.settings = sc.settings.model_copy(update={"web": sc.settings.web.model_copy(
+            update={"users_db": tmp / "users.sqlite"})})
         users = UserStore(sc.settings.web.users_db)
         for name, (role, pw) in PASSWORDS.items():
             users.add(name, role, pw)
