@@ -29,11 +29,14 @@ from seismo.alerts.outbox import Outbox
 from seismo.alerts.rules import evaluate
 from seismo.config import Settings
 from seismo.errors import DataError, SeismoError, StoreError
+from seismo.inventory import StationInfo
 from seismo.io.store import InfluxStore
-from seismo.io.store.points import utc_from_us
+from seismo.io.store.points import ALERTS, EVENTS, utc_from_us
 from seismo.model import Event
 from seismo.shells import review
 from seismo.shells.window import Context
+from seismo.web import stations as station_reads
+from seismo.web.basemap import Basemap, basemap
 from seismo.web.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -122,6 +125,12 @@ class Console:
             return ""
         return place_text(lat, lon, self.site_points) or f"{lat:.3f}°N {lon:.3f}°E"
 
+    def basemap(self) -> Basemap:
+        """Land, coastline and borders for the maps (:func:`seismo.web.basemap.basemap`:
+        computed once per process)."""
+        return basemap(self.settings.network.region,
+                       [(s.latitude, s.longitude) for s in self.ctx.stations.values()])
+
     def network(self) -> dict[str, Any]:
         """Stations, sites and the monitored region (for every map)."""
         return {
@@ -153,22 +162,33 @@ class Console:
     def events(
         self, since: UTCDateTime, until: UTCDateTime, *, status: str | None = None,
         min_magnitude: float | None = None, page: int = 1, page_size: int | None = None,
+        token: str | None = None,
     ) -> dict[str, Any]:
         """The events with origin time in [since, until], newest first, one page of them.
 
         Reads the numeric columns only (``query_events(summary=True)``) and the alert
-        records of the span; ``status`` filters on :data:`STATUSES`.
+        records of the span; ``status`` filters on :data:`STATUSES`. The answer carries a
+        ``token``: the number of event versions in the span and of alert records sent
+        since its start, with the filters and page. Given the ``token`` of an earlier
+        answer that still holds, only ``{"changed": False, "token": ...}`` is returned
+        (two ``COUNT`` queries instead of the list: what the live page polls with).
         """
         if status is not None and status not in STATUSES:
             raise DataError(f"status {status!r} must be one of {', '.join(STATUSES)}")
         size = page_size or self.settings.web.page_size
+        page = max(1, page)
         with self.store() as store:
             try:
+                now_token = ".".join(map(str, (
+                    store.count(EVENTS, since, until), store.count(ALERTS, since, None),
+                    status or "", "" if min_magnitude is None else min_magnitude, page, size)))
+                if token is not None and token == now_token:
+                    return {"changed": False, "token": now_token}
                 evs = store.query_events(since, until, min_magnitude=min_magnitude, summary=True)
             except StoreError as exc:
                 if "database not found" not in str(exc):
                     raise
-                evs = []  # nothing was ever written
+                evs, now_token = [], "empty"  # nothing was ever written
             alerts = store.query_alerts(since, None) if evs else []
         threads: dict[str, list[dict[str, Any]]] = {}
         for r in alerts:
@@ -176,11 +196,11 @@ class Console:
         pairs = [(e, threads.get(e.id, [])) for e in reversed(evs)]
         if status is not None:
             pairs = [(e, t) for e, t in pairs if display_status(e, t) == status]
-        page = max(1, page)
         # place names and the on-call rules only for the page shown
         rows = [self._summary(e, t) for e, t in pairs[(page - 1) * size: page * size]]
-        return {"since": _iso(since), "until": _iso(until), "total": len(pairs), "page": page,
-                "page_size": size, "events": rows}
+        return {"changed": True, "token": now_token, "since": _iso(since),
+                "until": _iso(until), "total": len(pairs), "page": page, "page_size": size,
+                "events": rows}
 
     def event(self, event_id: str) -> dict[str, Any]:
         """One event: its latest version in full, every version, the alert thread with
@@ -377,86 +397,30 @@ class Console:
         return self.users.record_action(user, event_id, "comment", text[:2000], "noted").to_dict()
 
     # ------------------------------------------------------------------ stations
-    def stations(self, now: UTCDateTime | None = None) -> dict[str, Any]:
-        """The wall: each station's latest health (status, reasons, latency, availability,
-        gaps) within two health windows, and the real-time stream's heartbeat."""
-        from seismo.health.stream import check_stream
-
-        now = now or UTCDateTime()
-        span = 2 * self.settings.health.window_s
-        with self.store() as store:
-            rows = store.query_health(now - span, now)
-            hb = check_stream(self.settings, store, None, now)
-        latest: dict[str, Any] = {}
-        gaps: dict[tuple[str, float], float] = {}
-        for h in rows:  # oldest first: the last one wins
-            sid = f"{h.network}.{h.station}"
-            if not h.channel:
-                latest[sid] = h
-            else:
-                gaps[(sid, float(h.time))] = gaps.get((sid, float(h.time)), 0.0) + float(
-                    h.metrics.get("gap", 0.0))
-        out = []
-        for s in sorted(self.ctx.stations.values(), key=lambda s: s.id):
-            last = latest.get(s.id)
-            m = last.metrics if last else {}
-            out.append({"id": s.id, "latitude": s.latitude, "longitude": s.longitude,
-                        "name": s.site_name, "status": last.status if last else "UNKNOWN",
-                        "reasons": list(last.reasons) if last else [
-                            f"no health result in the last {span / 60:.0f} min"],
-                        "time": _iso(last.time) if last else None,
-                        "latency_s": _num(m.get("latency"), 1),
-                        "availability_pct": _num(m.get("availability"), 1),
-                        "gaps": gaps.get((s.id, float(last.time))) if last else None})
-        return {"now": _iso(now), "stations": out, "stream": hb.to_dict()}
-
-    def station(self, station_id: str, hours: float = 24.0) -> dict[str, Any]:
-        """One station's health over the last ``hours``: metrics per channel over time."""
+    def _station(self, station_id: str) -> StationInfo:
         info = self.ctx.stations.get(station_id)
         if info is None:
             raise DataError(f"station {station_id!r} is not in the inventory")
-        now = UTCDateTime()
+        return info
+
+    def stations(self, now: UTCDateTime | None = None) -> dict[str, Any]:
+        """The wall (:func:`seismo.web.stations.wall`)."""
         with self.store() as store:
-            rows = store.query_health(now - hours * 3600, now, station=info.station)
-        series: dict[str, dict[str, list[Any]]] = {}
-        for h in rows:
-            if h.network != info.network:
-                continue
-            key = (h.channel and f"{h.location}.{h.channel}") or "station"
-            s = series.setdefault(key, {"time": [], "status": [], "reasons": []})
-            s["time"].append(float(h.time))
-            s["status"].append(h.status)
-            s["reasons"].append("; ".join(h.reasons))
-            for k, v in h.metrics.items():
-                s.setdefault(k, []).append(_num(v, 3))
-        return {"id": station_id, "name": info.site_name, "latitude": info.latitude,
-                "longitude": info.longitude, "elevation_m": info.elevation_m,
-                "channels": [c.seed_id for c in info.channels], "series": series}
+            return station_reads.wall(self.settings, list(self.ctx.stations.values()), store,
+                                      now or UTCDateTime())
 
-    def psd(self, station_id: str) -> dict[str, Any]:
-        """The station's noise PSD now (the health check's own, over its window), per
-        channel, with Peterson's NLNM and NHNM."""
-        from seismo.health.psd import noise_models
-        from seismo.health.run import assess_network
+    def station(self, station_id: str, hours: float = 24.0) -> dict[str, Any]:
+        """One station's health over the last ``hours`` (:func:`seismo.web.stations.history`)."""
+        info = self._station(station_id)
+        with self.store() as store:
+            out = station_reads.history(info, store, UTCDateTime(), hours)
+        return {**out, "window_s": self.settings.health.window_s}
 
-        if station_id not in self.ctx.stations:
-            raise DataError(f"station {station_id!r} is not in the inventory")
-        run = assess_network(self.settings, self.ctx.inventory, stations=[station_id])
-        periods = np.logspace(-2, 2.5, 60)
-        nlnm, nhnm = noise_models(periods)
-        chans = []
-        for ca in run.channels.get(station_id, []):
-            if ca.psd is None:
-                continue
-            h = ca.health
-            chans.append({"channel": f"{h.location}.{h.channel}", "status": h.status,
-                          "periods_s": np.round(ca.psd.periods_s, 4).tolist(),
-                          "db": np.round(ca.psd.db, 1).tolist(),
-                          "n_segments": ca.psd.n_segments})
-        return {"id": station_id, "start": _iso(run.start), "end": _iso(run.end),
-                "channels": chans, "models": {"periods_s": periods.round(4).tolist(),
-                                              "nlnm": np.round(nlnm, 1).tolist(),
-                                              "nhnm": np.round(nhnm, 1).tolist()}}
+    def psd(self, station_id: str, span_s: float | None = None) -> dict[str, Any]:
+        """The station's noise PSD and its probability density over the last ``span_s``
+        (:func:`seismo.web.stations.noise`)."""
+        self._station(station_id)
+        return station_reads.noise(self.settings, self.ctx.inventory, station_id, span_s)
 
     # ------------------------------------------------------------------ alerts
     def outbox(self, limit: int = 200) -> dict[str, Any]:
@@ -464,8 +428,10 @@ class Console:
         box = self._outbox()
         if box is None:
             return {"counts": {}, "items": {}}
+        # an engineers' notice (station health, stream down) is a CAP "Alert" too: say so
         items = {state: [{"key": i.key, "identifier": i.identifier, "channel": i.channel,
                           "msg_type": i.msg_type, "group": i.group, "subject": i.subject,
+                          "kind": "notice" if ".notice." in i.identifier else "event",
                           "sent": i.sent, "attempts": i.attempts, "last_error": i.last_error,
                           "delivered_at": i.delivered_at}
                          for i in box.items(state, limit)]

@@ -37,7 +37,11 @@ class WebConfig(BaseModel):
     login_max_failures: Annotated[int, Field(ge=1, le=1000)] = 5
     login_window_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
     poll_s: Annotated[float, Field(ge=1, le=600)] = Field(
-        5.0, description="the live pages ask for news this often")
+        5.0, description="the live list asks for news this often (s); the station wall "
+        "every 2 x poll_s")
+    pdf_span_s: Annotated[float, Field(ge=60, le=86400)] = Field(
+        3600.0, description="a station page's noise probability density covers this many "
+        "seconds before now (never less than [health] window_s)")
     page_size: Annotated[int, Field(ge=10, le=1000)] = Field(
         50, description="events per page of the live list")
     live_window_s: Annotated[float, Field(gt=0, le=366 * 86400)] = Field(

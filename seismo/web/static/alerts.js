@@ -5,7 +5,7 @@
   async function refresh() {
     const d = await api("/api/outbox"), c = d.counts;
     document.getElementById("counts").textContent = `pending ${c.pending || 0} · delivered ${c.delivered || 0} · dead ${c.dead || 0}`;
-    const msg = i => `<b>${esc(i.msg_type)}</b> ${esc(i.subject)}<br><small class="muted">${esc(i.identifier)} → ${esc(i.group)}</small>`;
+    const msg = i => `<b>${i.kind === "notice" ? "Notice" : esc(i.msg_type)}</b> ${esc(i.subject)}<br><small class="muted">${esc(i.identifier)} → ${esc(i.group)}</small>`;
     document.querySelector("#dead tbody").innerHTML = d.items.dead.map(i => `<tr><td>${esc(i.sent.slice(0, 19))}</td><td>${msg(i)}</td><td>${esc(i.channel)}</td><td>${i.attempts}</td><td class="bad">${esc(i.last_error || "")}</td>
       <td><button class="requeue" data-key="${esc(i.key)}">re-queue</button></td></tr>`).join("") || '<tr><td colspan="6" class="muted">none</td></tr>';
     document.querySelector("#pending tbody").innerHTML = d.items.pending.map(i => `<tr><td>${esc(i.sent.slice(0, 19))}</td><td>${msg(i)}</td><td>${esc(i.channel)}</td><td>${i.attempts}</td><td>${esc(i.last_error || "")}</td></tr>`).join("") || '<tr><td colspan="5" class="muted">none</td></tr>';
