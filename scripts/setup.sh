@@ -38,11 +38,14 @@ if [ ! -f "$stamp" ]; then
 fi
 
 # The console's map code and coastlines, vendored from npm into a git-ignored folder
-# (no CDN or tile server at run time): Leaflet (BSD-2-Clause), topojson-client (ISC)
-# and world-atlas (Natural Earth 1:10m land and borders, public domain; ISC).
+# (no CDN or tile server at run time): Leaflet (BSD-2-Clause) and world-atlas (Natural
+# Earth 1:10m and 1:50m land and borders, public domain; ISC). The console cuts the
+# world-atlas files to the network's region itself (seismo/web/basemap.py); pages never
+# load them whole.
 VENDOR=seismo/web/static/vendor
-NPM_PKGS="leaflet@1.9.4 topojson-client@3.1.0 world-atlas@2.0.2"
-vstamp="$VENDOR/.stamp-$(echo "$NPM_PKGS" | sha256sum | cut -c1-16)"
+NPM_PKGS="leaflet@1.9.4 world-atlas@2.0.2"
+ATLAS_FILES="countries-10m.json countries-50m.json"
+vstamp="$VENDOR/.stamp-$(echo "$NPM_PKGS $ATLAS_FILES" | sha256sum | cut -c1-16)"
 if [ ! -f "$vstamp" ]; then
   echo "setup: vendoring the console's map code from npm ($NPM_PKGS)"
   tmp="$(mktemp -d)"
@@ -50,9 +53,7 @@ if [ ! -f "$vstamp" ]; then
   rm -rf "$VENDOR" && mkdir -p "$VENDOR/leaflet"
   cp -r "$tmp/node_modules/leaflet/dist/leaflet.js" "$tmp/node_modules/leaflet/dist/leaflet.css" \
         "$tmp/node_modules/leaflet/dist/images" "$tmp/node_modules/leaflet/LICENSE" "$VENDOR/leaflet/"
-  cp "$tmp/node_modules/topojson-client/dist/topojson-client.min.js" "$VENDOR/"
-  cp "$tmp/node_modules/topojson-client/LICENSE" "$VENDOR/LICENSE.topojson-client"
-  cp "$tmp/node_modules/world-atlas/land-10m.json" "$tmp/node_modules/world-atlas/countries-10m.json" "$VENDOR/"
+  for f in $ATLAS_FILES; do cp "$tmp/node_modules/world-atlas/$f" "$VENDOR/"; done
   cp "$tmp/node_modules/world-atlas/LICENSE" "$VENDOR/LICENSE.world-atlas"
   rm -rf "$tmp"
   touch "$vstamp"

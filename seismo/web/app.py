@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -33,6 +35,16 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
+
+
+def _warm_basemap(console: Console) -> None:
+    """Cut the map layers in the background, so the first map page does not wait."""
+    try:
+        console.basemap()
+    except (OSError, ValueError, SeismoError) as exc:
+        log.warning("map layers not available: %s", exc)
+
+
 def create_app(settings: Settings, *, secret_key: str | None = None,
                root_path: str = "") -> FastAPI:
     """The console application.
@@ -58,10 +70,14 @@ def create_app(settings: Settings, *, secret_key: str | None = None,
         redoc_url=None,
     )
     app.state.console = Console(settings)
+    threading.Thread(target=_warm_basemap, args=(app.state.console,), daemon=True,
+                     name="seismo-web-basemap").start()
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES))
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie="seismo_session",
                        max_age=int(settings.web.session_max_age_s), same_site="strict",
                        https_only=os.environ.get("SEISMO_WEB_HTTPS") == "1")
+    # JSON (lists, record sections, map layers) shrinks 4-8 times
+    app.add_middleware(GZipMiddleware, minimum_size=2000)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

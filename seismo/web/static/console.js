@@ -30,21 +30,21 @@ const INTENSITY_COLOURS = ["#ffffff", "#ffffff", "#bfccff", "#a0e6ff", "#80ffff"
 function intensityColour(i) { return i == null || i < 1 ? "#ffffff" : INTENSITY_COLOURS[Math.min(12, Math.round(i))]; }
 function roman(i) { const r = ["", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"]; return i == null ? "–" : (r[Math.max(1, Math.min(12, Math.round(i)))]); }
 
+// Land, coastline and borders around the network: /api/basemap (Natural Earth 1:10m near
+// the network, 1:50m farther out, cut by the server once; the browser caches it by ETag).
 let _land = null;
 async function landLayers() {
-  if (_land) return _land;
-  if (typeof topojson === "undefined") return null;
-  try {
-    const [land, countries] = await Promise.all([
-      fetch(ROOT + "/static/vendor/land-10m.json").then(r => r.json()),
-      fetch(ROOT + "/static/vendor/countries-10m.json").then(r => r.json())]);
-    _land = {land: topojson.feature(land, land.objects.land),
-             borders: topojson.mesh(countries, countries.objects.countries, (a, b) => a !== b)};
-  } catch (e) { _land = null; }
+  if (!_land) _land = fetch(ROOT + "/api/basemap", {credentials: "same-origin"}).then(r => r.ok ? r.json() : null).catch(() => null);
   return _land;
 }
+const MAP_STYLE = {
+  land: {stroke: false, fillColor: "#f4efe4", fillOpacity: 1},
+  mask: {stroke: false, fillColor: "#b9d9ef", fillOpacity: 1},
+  coast: {color: "#8d7f6b", weight: 1, fill: false},
+  borders: {color: "#9b8f80", weight: 1, dashArray: "4 3", fill: false},
+};
 
-// A map with no tile server: sea background, Natural Earth land and borders (world-atlas).
+// A map with no tile server: sea background, then land, coastlines and borders.
 async function baseMap(el, bounds) {
   if (typeof L === "undefined") {
     el.innerHTML = '<p class="warn">Map code is not installed: run scripts/setup.sh (it vendors Leaflet and world-atlas from npm).</p>';
@@ -53,10 +53,8 @@ async function baseMap(el, bounds) {
   const map = L.map(el, {preferCanvas: true, attributionControl: false, zoomSnap: 0.25, worldCopyJump: false});
   map.fitBounds(bounds);
   const land = await landLayers();
-  if (land) {
-    L.geoJSON(land.land, {style: {color: "#8d7f6b", weight: 1, fillColor: "#f4efe4", fillOpacity: 1}, interactive: false}).addTo(map);
-    L.geoJSON(land.borders, {style: {color: "#9b8f80", weight: 1, dashArray: "4 3", fill: false}, interactive: false}).addTo(map);
-  }
+  if (land) L.geoJSON(land, {style: f => MAP_STYLE[f.properties.kind], interactive: false}).addTo(map);
+  else el.insertAdjacentHTML("afterend", '<p class="warn">No land layer (map data missing: run scripts/setup.sh).</p>');
   L.control.scale({imperial: false}).addTo(map);
   return map;
 }
@@ -78,4 +76,4 @@ function beep() {
 
 function tickClock() { const el = document.getElementById("utc-clock"); if (el) el.textContent = new Date().toISOString().slice(0, 19).replace("T", " ") + " UTC"; }
 setInterval(tickClock, 1000); tickClock();
-document.querySelectorAll("td.t[data-epoch]").forEach(td => { td.textContent = utc(Number(td.dataset.epoch)); });
+document.querySelectorAll(".t[data-epoch]").forEach(td => { td.textContent = utc(Number(td.dataset.epoch)); });
