@@ -48,15 +48,20 @@ def list_events(
     min_magnitude: Annotated[float | None, Query(ge=-2, le=10)] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    since: Annotated[str | None, Query(
+        max_length=200, description="the `token` of an earlier answer: when nothing "
+        "changed since, the answer is only `{changed: false, token}`")] = None,
 ) -> dict[str, Any]:
     """Each event has ``id``, ``time``, ``place``, ``magnitude`` and ``magnitude_type``,
     ``max_intensity``, ``status`` (streaming, automatic, confirmed, rejected, cancelled),
-    ``alert_state`` and ``oncall`` (it passed the on-call alert rules)."""
+    ``alert_state`` and ``oncall`` (it passed the on-call alert rules). ``changed`` is
+    true and ``token`` identifies the state of the span (event versions, alert records)
+    for the next poll's ``since``."""
     c = console(request)
     t1 = _time(end, "end", UTCDateTime())
     t0 = _time(start, "start", t1 - c.settings.web.live_window_s)
     return c.events(t0, t1, status=status or None, min_magnitude=min_magnitude, page=page,
-                    page_size=page_size)
+                    page_size=page_size, token=since or None)
 
 
 @api.get("/events/{event_id}", summary="One event: latest version, versions, alert thread")
@@ -98,10 +103,30 @@ def get_station(station_id: str, request: Request, user: Annotated[User, require
     return console(request).station(station_id, hours)
 
 
-@api.get("/stations/{station_id}/psd", summary="The station's noise PSD now, per channel")
-def get_psd(station_id: str, request: Request,
-            user: Annotated[User, require("viewer")]) -> dict[str, Any]:
-    return console(request).psd(station_id)
+@api.get("/stations/{station_id}/psd",
+         summary="The station's noise PSD and its probability density, per channel")
+def get_psd(station_id: str, request: Request, user: Annotated[User, require("viewer")],
+            span_s: Annotated[float | None, Query(
+                gt=0, le=86400, description="seconds before now; default and minimum: "
+                "the health window")] = None) -> dict[str, Any]:
+    """Fetched from the feed and assessed by the health check (ObsPy PPSD): per channel
+    the median PSD (dB re 1 (m/s²)²/Hz) and the probability density of the segments."""
+    return console(request).psd(station_id, span_s)
+
+
+@api.get("/basemap", summary="Land, coastline and borders around the network (GeoJSON)")
+def get_basemap(request: Request, user: Annotated[User, require("viewer")]) -> Response:
+    """Natural Earth 1:10m near the network and 1:50m farther out, clipped once per
+    process (``seismo.web.basemap``); cached by the browser (ETag)."""
+    try:
+        bm = console(request).basemap()
+    except FileNotFoundError as exc:
+        raise HTTPException(503, f"map data not installed (run scripts/setup.sh): {exc}") \
+            from None
+    headers = {"ETag": f'"{bm.etag}"', "Cache-Control": "private, max-age=86400"}
+    if request.headers.get("if-none-match") == f'"{bm.etag}"':
+        return Response(status_code=304, headers=headers)
+    return Response(bm.body, media_type="application/json", headers=headers)
 
 
 @api.get("/outbox", summary="Alert outbox: pending, delivered and dead deliveries")
@@ -235,7 +260,9 @@ def stations_page(request: Request, user: Annotated[User, require("viewer")]) ->
 @pages.get("/stations/{station_id}", response_class=HTMLResponse)
 def station_page(station_id: str, request: Request,
                  user: Annotated[User, require("viewer")]) -> Response:
-    data = console(request).station(station_id)
+    c = console(request)
+    data = {**c.station(station_id),
+            "pdf_span_s": max(c.settings.web.pdf_span_s, c.settings.health.window_s)}
     return _page(request, "station.html", user, st=data, page="stations")
 
 

@@ -8,6 +8,7 @@ order.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,10 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from obspy import UTCDateTime
 from shells.test_review import Scenario, stored_scenario
 
 from seismo.config import load_settings
 from seismo.errors import ConfigError
+from seismo.io.store import InfluxStore
 from seismo.io.store.server import InfluxServer, free_port
 from seismo.web.app import create_app
 from seismo.web.users import UserStore
@@ -136,6 +139,51 @@ def test_failed_logins_are_rate_limited(scenario: Scenario) -> None:
     UserStore(scenario.settings.web.users_db).clear_failures("addr:testclient")
 
 
+def test_relocate_with_a_pick_dropped_makes_a_reviewed_version(scenario: Scenario) -> None:
+    c = client(scenario)
+    csrf = login(c, "sina")
+    eid = scenario.event.id
+    before = c.get(f"/api/events/{eid}").json()
+    picks = {p["id"]: p for p in before["event"]["picks"]}
+    # leave out the P pick of the station farthest away (the location still holds)
+    far = max((a for a in before["event"]["arrivals"] if a["phase"].startswith("P")),
+              key=lambda a: a["distance_km"])
+    drop = far["pick_id"]
+    assert drop in picks
+    r = c.post(f"/api/events/{eid}/relocate",
+               json={"drop_picks": [drop], "comment": "P pick on a glitch"},
+               headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200, r.text
+    res = r.json()
+    assert res["version"] == before["version"] + 1 and res["status"] == "confirmed"
+    after = c.get(f"/api/events/{eid}").json()
+    new = after["event"]
+    assert after["version"] == before["version"] + 1
+    assert drop not in {p["id"] for p in new["picks"]}
+    assert len(new["picks"]) == len(picks) - 1
+    assert drop not in {a["pick_id"] for a in new["arrivals"]}
+    assert (new["latitude"], new["longitude"], new["time"]) != (
+        before["event"]["latitude"], before["event"]["longitude"], before["event"]["time"])
+    v = after["versions"][-1]
+    assert v["reviewer"] == "sina" and v["status"] == "confirmed"
+    assert drop in v["comment"] and "P pick on a glitch" in v["comment"]
+    assert [x["version"] for x in after["versions"]][-2:] == [before["version"],
+                                                               after["version"]]
+    # the audit trail: who, when, what was dropped, and the outcome
+    act = after["actions"][-1]
+    assert (act["user"], act["action"]) == ("sina", "relocate")
+    assert act["detail"] == f"drop {drop}; P pick on a glitch"
+    assert f"version {after['version']}" in act["outcome"]
+    assert abs(act["time"] - UTCDateTime().timestamp) < 120
+    # a pick id the event does not have: refused, and the refusal is in the trail too
+    r = c.post(f"/api/events/{eid}/relocate", json={"drop_picks": ["no-such-pick"]},
+               headers={"X-CSRF-Token": csrf})
+    assert r.status_code in (400, 404)
+    last = c.get(f"/api/events/{eid}").json()
+    assert last["version"] == after["version"]
+    assert last["actions"][-1]["outcome"].startswith("failed")
+
+
 def test_review_workflow_confirm_then_reject_sends_cancel(scenario: Scenario) -> None:
     c = client(scenario)
     csrf = login(c, "sina")
@@ -156,7 +204,7 @@ def test_review_workflow_confirm_then_reject_sends_cancel(scenario: Scenario) ->
     one = c.get(f"/api/events/{eid}").json()
     assert one["status"] == "rejected"
     assert one["alerts"][-1]["msg_type"] == "Cancel"
-    assert [a["action"] for a in one["actions"]] == ["comment", "confirmed", "rejected"]
+    assert [a["action"] for a in one["actions"]][-3:] == ["comment", "confirmed", "rejected"]
     assert all(a["user"] == "sina" for a in one["actions"])
     page = c.get(f"/events/{eid}").text
     assert "quarry blast" in page and "Cancel" in page
@@ -166,6 +214,92 @@ def test_review_workflow_confirm_then_reject_sends_cancel(scenario: Scenario) ->
                                         "end": str(scenario.event.time + 60),
                                         "status": "rejected"}).json()["events"]
     assert [e["id"] for e in rows] == [eid]
+
+
+def test_the_live_list_polls_with_a_token(scenario: Scenario) -> None:
+    """An unchanged span answers with the token only; a new event version changes it."""
+    c = client(scenario)
+    login(c, "vera")
+    ev = scenario.event
+    span = {"start": str(ev.time + 86400), "end": str(ev.time + 2 * 86400)}  # this test's own
+    first = c.get("/api/events", params=span).json()
+    assert first["changed"] is True and first["events"] == [] and first["token"]
+    same = c.get("/api/events", params={**span, "since": first["token"]})
+    assert same.json() == {"changed": False, "token": first["token"]}
+    assert len(same.content) < 100
+    copy = dataclasses.replace(ev, id="token-test", time=ev.time + 86400 + 600, version=1)
+    with InfluxStore.from_settings(scenario.settings) as store:
+        store.write_events([copy], details=False)
+    changed = c.get("/api/events", params={**span, "since": first["token"]}).json()
+    assert changed["changed"] is True and [e["id"] for e in changed["events"]] == ["token-test"]
+    assert changed["token"] != first["token"]
+    again = c.get("/api/events", params={**span, "since": changed["token"]}).json()
+    assert again["changed"] is False
+    # another filter or page never matches a token of this one
+    other = c.get("/api/events", params={**span, "since": changed["token"], "page": 2}).json()
+    assert other["changed"] is True and other["events"] == []
+
+
+def test_station_history_noise_and_wall_from_real_health_runs(scenario: Scenario) -> None:
+    from seismo.health import run_health
+
+    s = scenario.settings.model_copy(update={"health": scenario.settings.health.model_copy(
+        update={"state_file": scenario.root / "health_state.json"})})
+    c = client(scenario)
+    login(c, "vera")
+    sid = sorted(c.get("/api/network").json()["stations"], key=lambda x: x["id"])[0]["id"]
+    now = UTCDateTime()
+    with InfluxStore.from_settings(s) as store:
+        for k in (1, 0):  # two health runs, as the health DAG writes them
+            run_health(s, end=now - k * s.health.window_s, stations=[sid], store=store)
+    hist = c.get(f"/api/stations/{sid}").json()
+    runs = hist["series"]["station"]
+    assert len(runs["time"]) == 2 and set(runs["status"]) <= {"OK", "WARN", "FAIL"}
+    chans = [k for k in hist["series"] if k != "station"]
+    assert len(chans) == 3
+    for k in chans:
+        ser = hist["series"][k]
+        assert len(ser["availability"]) == 2 and all(v > 90 for v in ser["availability"])
+        assert all(v and v > 0 for v in ser["rms_si"]), "small SI values keep their digits"
+    wall = c.get("/api/stations").json()
+    tile = next(x for x in wall["stations"] if x["id"] == sid)
+    assert tile["status"] == runs["status"][-1] and tile["availability_pct"] > 90
+    assert wall["counts"]["UNKNOWN"] == len(wall["stations"]) - 1
+    # the noise: the health window's median PSD, and the density over a longer span
+    now_psd = c.get(f"/api/stations/{sid}/psd").json()
+    assert now_psd["span_s"] == s.health.window_s
+    dens = c.get(f"/api/stations/{sid}/psd", params={"span_s": 3 * s.health.window_s}).json()
+    assert dens["span_s"] == 3 * s.health.window_s
+    for a, b in zip(now_psd["channels"], dens["channels"], strict=True):
+        assert b["n_segments"] > a["n_segments"] > 0
+        pdf = b["pdf"]
+        pct = np.zeros((len(b["periods_s"]), len(pdf["db_edges"]) - 1))
+        for i, j, p in pdf["cells"]:
+            pct[i, j] = p
+        # each period bin's shares add up to all segments
+        assert np.allclose(pct.sum(axis=1)[pct.sum(axis=1) > 0], 100.0, atol=1.0)
+        nlnm = np.interp(np.log10(b["periods_s"]), np.log10(dens["models"]["periods_s"]),
+                         dens["models"]["nlnm"])
+        assert np.all(np.array(pdf["mode_db"]) > nlnm - 5), "the noise sits above NLNM"
+    page = c.get(f"/stations/{sid}").text
+    assert "Noise probability density" in page and "Health over the last" in page
+
+
+def test_the_map_layers_are_cut_small_and_cached_by_the_browser(scenario: Scenario) -> None:
+    c = client(scenario)
+    assert c.get("/api/basemap").status_code == 401
+    login(c, "vera")
+    r = c.get("/api/basemap", headers={"Accept-Encoding": "identity"})
+    assert r.status_code == 200 and 50_000 < len(r.content) < 1_000_000
+    doc = r.json()
+    s, n, w, e = doc["detail_box"]
+    for st in c.get("/api/network").json()["stations"]:
+        assert s < st["latitude"] < n and w < st["longitude"] < e
+    etag = r.headers["etag"]
+    assert c.get("/api/basemap", headers={"If-None-Match": etag}).status_code == 304
+    gz = c.get("/api/basemap", headers={"Accept-Encoding": "gzip"})
+    assert gz.headers.get("content-encoding") == "gzip"
+    assert int(gz.headers["content-length"]) < len(r.content) / 3
 
 
 def test_outbox_dead_item_can_be_requeued_by_oncall(scenario: Scenario) -> None:

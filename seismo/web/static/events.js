@@ -3,7 +3,12 @@
 (function () {
   const tbody = document.querySelector("#events tbody");
   const form = document.getElementById("filters");
-  let page = 1, seen = null, map = null, layer = null, net = null, pollMs = 5000;
+  // Polls every [web] poll_s with the token of the last answer: when no event version or
+  // alert record was added, the server answers {changed: false} and nothing is redrawn.
+  // Every FULL_MS the page is fetched whatever the token says (a version that replaced a
+  // stored point with the same origin time and tags leaves the counts unchanged).
+  const FULL_MS = 60000;
+  let page = 1, seen = null, map = null, layer = null, net = null, pollMs = 5000, token = null, full = 0, last = null;
   const fresh = new Map();  // id -> time it was first seen (highlight for 10 min)
 
   function query() {
@@ -11,6 +16,7 @@
     const p = new URLSearchParams({start: new Date(end - span * 1000).toISOString(), end: end.toISOString(), page: page});
     if (f.get("min_magnitude")) p.set("min_magnitude", f.get("min_magnitude"));
     if (f.get("status")) p.set("status", f.get("status"));
+    if (token && Date.now() - full < FULL_MS) p.set("since", token);
     return "/api/events?" + p.toString();
   }
 
@@ -39,6 +45,16 @@
   async function refresh() {
     let data;
     try { data = await api(query()); } catch (err) { document.getElementById("updated").textContent = "update failed: " + err.message; return; }
+    const stamp = "updated " + new Date().toISOString().slice(11, 19) + " UTC";
+    document.getElementById("updated").textContent = stamp;
+    token = data.token;
+    if (!data.changed) {
+      const u = document.getElementById("updated");
+      u.dataset.unchanged = Number(u.dataset.unchanged || 0) + 1;
+      if (expire() && last) render(last);  // a highlight ran out
+      return;
+    }
+    full = Date.now();
     const ids = new Set(data.events.map(e => e.id));
     if (seen !== null) {
       const newcomers = data.events.filter(e => !seen.has(e.id));
@@ -46,13 +62,22 @@
       if (newcomers.some(e => e.oncall) && document.getElementById("sound").checked) beep();
     }
     seen = new Set([...(seen || []), ...ids]);
-    for (const [id, t] of fresh) if (Date.now() - t > 600000) fresh.delete(id);
+    expire();
+    render(last = data);
+  }
+
+  function expire() {  // highlights last 10 min
+    let gone = false;
+    for (const [id, t] of fresh) if (Date.now() - t > 600000) { fresh.delete(id); gone = true; }
+    return gone;
+  }
+
+  function render(data) {
     tbody.innerHTML = data.events.map(row).join("") || `<tr><td colspan="7" class="muted">no event in this span</td></tr>`;
     const pages = Math.max(1, Math.ceil(data.total / data.page_size));
     document.getElementById("pageinfo").textContent = `page ${data.page} of ${pages} (${data.total} events)`;
     document.getElementById("prev").disabled = data.page <= 1;
     document.getElementById("next").disabled = data.page >= pages;
-    document.getElementById("updated").textContent = "updated " + new Date().toISOString().slice(11, 19) + " UTC";
     drawMap(data.events);
   }
 
@@ -65,8 +90,8 @@
     await refresh();
     setInterval(refresh, pollMs);
   }
-  form.addEventListener("change", () => { page = 1; refresh(); });
-  document.getElementById("prev").onclick = () => { page = Math.max(1, page - 1); refresh(); };
-  document.getElementById("next").onclick = () => { page += 1; refresh(); };
+  form.addEventListener("change", () => { page = 1; token = null; refresh(); });
+  document.getElementById("prev").onclick = () => { page = Math.max(1, page - 1); token = null; refresh(); };
+  document.getElementById("next").onclick = () => { page += 1; token = null; refresh(); };
   init();
 })();
