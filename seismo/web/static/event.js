@@ -63,10 +63,13 @@
     layers.shake = grp;
     return grp;
   }
+  const legend = document.getElementById("maplegend"), stationLegend = legend.innerHTML;
+  const shakeLegend = "cells: predicted intensity (GB/T 17742-2020) · ● station: observed intensity · " +
+    [2, 3, 4, 5, 6, 7, 8, 9].map(i => `<span class="sw" style="background:${intensityColour(i)}"></span> ${roman(i)}`).join(" ");
   document.querySelectorAll("input[name=layer]").forEach(r => r.addEventListener("change", async () => {
     if (!map) return;
-    if (r.value === "shake" && r.checked) { map.removeLayer(layers.stations); (await shake()).addTo(map); }
-    if (r.value === "stations" && r.checked) { if (layers.shake) map.removeLayer(layers.shake); layers.stations.addTo(map); }
+    if (r.value === "shake" && r.checked) { map.removeLayer(layers.stations); (await shake()).addTo(map); legend.innerHTML = shakeLegend; }
+    if (r.value === "stations" && r.checked) { if (layers.shake) map.removeLayer(layers.shake); layers.stations.addTo(map); legend.innerHTML = stationLegend; }
   }));
 
   // ---------------------------------------------------------------- record section
@@ -101,7 +104,18 @@
     }
     cx.restore();
     cx.fillStyle = "#222"; cx.font = "11px sans-serif";
-    for (const tr of wf.traces) { const y = py(tr.distance_km); if (y > M.t && y < cv.height - M.b) { cx.fillStyle = tr.shows_event ? "#222" : "#999"; cx.fillText(tr.station.split(".")[1] + (tr.shows_event ? "" : " ✕"), cv.width - M.r + 4, y + 4); } }
+    // station labels in the right margin, spread so that none overlaps (a leader line
+    // ties a moved label to its trace)
+    const labs = wf.traces.map(tr => ({tr, y: py(tr.distance_km)})).filter(l => l.y > M.t && l.y < cv.height - M.b).sort((a, b) => a.y - b.y);
+    const GAP = 11, top = M.t + 4, bottom = cv.height - M.b - 2;
+    labs.forEach((l, i) => { l.ly = i ? Math.max(l.y, labs[i - 1].ly + GAP) : Math.max(l.y, top); });
+    for (let i = labs.length - 1; i >= 0; i--) labs[i].ly = Math.max(top, Math.min(labs[i].ly, i === labs.length - 1 ? bottom : labs[i + 1].ly - GAP));
+    for (const l of labs) {
+      const x0 = cv.width - M.r;
+      cx.strokeStyle = "#bbb"; cx.lineWidth = 0.7; cx.beginPath(); cx.moveTo(x0, l.y); cx.lineTo(x0 + 8, l.ly); cx.stroke();
+      cx.fillStyle = l.tr.shows_event ? "#222" : "#999";
+      cx.fillText(l.tr.station.split(".")[1] + (l.tr.shows_event ? "" : " ✕"), x0 + 10, l.ly + 4);
+    }
     cx.strokeStyle = "#555"; cx.strokeRect(M.l, M.t, cv.width - M.l - M.r, cv.height - M.t - M.b);
     cx.fillStyle = "#222";
     const step = niceStep((view.t1 - view.t0) / 8);
