@@ -74,7 +74,7 @@
 
   // ---------------------------------------------------------------- record section
   const cv = document.getElementById("rs"), cx = cv.getContext("2d");
-  let wf = null, view = null, full = null;
+  let wf = null, view = null, full = null, home = null;
   const M = {l: 52, r: 70, t: 12, b: 34};
   function px(t) { return M.l + (t - view.t0) / (view.t1 - view.t0) * (cv.width - M.l - M.r); }
   function py(d) { return M.t + (d - view.d0) / (view.d1 - view.d0) * (cv.height - M.t - M.b); }
@@ -140,13 +140,17 @@
     view = {t0: drag.v.t0 - dt, t1: drag.v.t1 - dt, d0: drag.v.d0 - dd, d1: drag.v.d1 - dd}; draw(); });
   document.getElementById("zin").onclick = () => zoom(0.5);
   document.getElementById("zout").onclick = () => zoom(2);
-  document.getElementById("zreset").onclick = () => { view = {...full}; draw(); };
+  document.getElementById("zreset").onclick = () => { view = {...home}; draw(); };
 
   async function loadWaveforms() {
+    cx.fillStyle = "#777"; cx.font = "14px sans-serif"; cx.fillText("loading the record section…", 40, 40);
     wf = await api(`/api/events/${encodeURIComponent(id)}/waveforms`);
     const ts = wf.traces.flatMap(t => [t.t0, t.t0 + t.dt * t.values.length]), ds = wf.traces.map(t => t.distance_km);
     full = ts.length ? {t0: Math.min(...ts), t1: Math.max(...ts), d0: Math.min(...ds) - 3, d1: Math.max(...ds) + 3} : {t0: -10, t1: 60, d0: 0, d1: 50};
-    view = {...full};
+    // open on the picks (4 s before the first, 12 s after the last); zoom out shows it all
+    const pt = wf.picks.filter(p => (wf.traces.find(t => t.station === p.station) || {}).shows_event).map(p => p.t);
+    home = pt.length ? {t0: Math.max(full.t0, Math.min(...pt) - 4), t1: Math.min(full.t1, Math.max(...pt) + 12), d0: full.d0, d1: full.d1} : {...full};
+    view = {...home};
     document.getElementById("rs-source").textContent = wf.source ? "from " + wf.source.replace(/ \/.*\//, " ") : "";
     const hidden = wf.traces.filter(t => !t.shows_event).map(t => `${t.station.split(".")[1]}: ${t.note}`);
     const missing = Object.entries(wf.errors || {}).map(([k, v]) => `${k.split(".").pop()}: ${v}`);

@@ -78,9 +78,10 @@
     text(svg, W - 250, m.t + 16, `${c.channel}: ${c.n_segments} segments of ${span(pdfData.segment_s)}`);
     text(svg, W - 250, m.t + 30, "solid: median · dotted: mode", {fill: "#555", "font-size": 10});
     // colour bar: percent of segments per period bin
-    const bx = W - m.r - 150, by = H - m.b - 26;
+    const bx = m.l + 12, by = H - m.b - 22;
+    text(svg, bx, by - 4, "share of segments per period", {"font-size": 9});
     for (let q = 0; q < 50; q++) el("rect", {x: bx + q * 2.4, y: by, width: 2.5, height: 8, fill: ramp(q / 49)}, svg);
-    text(svg, bx - 2, by - 3, "0", {"font-size": 9}); text(svg, bx + 100, by - 3, `${top.toFixed(0)} % of segments`, {"font-size": 9});
+    text(svg, bx, by + 18, "0", {"font-size": 9}); text(svg, bx + 108, by + 18, `${top.toFixed(0)} %`, {"font-size": 9});
   }
   async function pdf() {
     const svg = document.getElementById("pdf");

@@ -14,7 +14,7 @@
     const order = {FAIL: 0, WARN: 1, UNKNOWN: 2, OK: 3};
     document.getElementById("wall").innerHTML = [...d.stations].sort((a, b) => order[a.status] - order[b.status] || a.id.localeCompare(b.id)).map(s => `<a class="tile t-${s.status}" data-id="${esc(s.id)}" title="${esc(s.reasons.join("; "))}" href="${ROOT}/stations/${encodeURIComponent(s.id)}">
       <b>${esc(s.id)}</b> <span class="st">${s.status}</span><br><small>${esc(s.name)}</small>
-      <div class="m">latency ${num(s.latency_s, 1)} s · avail. ${num(s.availability_pct, 1)} % · missing ${num(s.gap_s, 1)} s</div>
+      <div class="m">lat. ${num(s.latency_s, 1)} s · avail. ${num(s.availability_pct, 1)} % · gaps ${num(s.gap_s, 1)} s</div>
       <div class="why">${s.reasons.map(esc).join("<br>")}</div></a>`).join("");
     if (map) {
       if (layer) layer.remove();
