@@ -1,10 +1,14 @@
-"""Console speed: the event page of a 20-station event and the live list of a year of
-events (paged), against a real influxd (docs/web.md).
+"""Console speed and weight: the event page of a 20-station event, the live list of a
+year of events (paged, and its poll when nothing changed), and the map data a page
+downloads, against a real influxd (docs/web.md).
 
 A detected scenario event (felt_m3_city, 20 stations, window path) is stored, then
 copied to ``N_EVENTS`` events spread over a year, each with 3 versions. Times are
 medians of 5 requests through the application (TestClient: no network hop), after one
 warm-up request; the reference is ``/login`` (a template and nothing else) in the same run.
+Map data: the bytes of ``/api/basemap`` as sent (gzip) and uncompressed, against the two
+world-atlas files the pages loaded before (``countries-10m.json`` and ``land-10m.json``:
+6.7 MB), and the time to cut the layers once.
 
     python benchmarks/bench_web.py [N_EVENTS]
 """
@@ -12,6 +16,7 @@ warm-up request; the reference is ``/login`` (a template and nothing else) in th
 from __future__ import annotations
 
 import dataclasses
+import json
 import statistics
 import sys
 import tempfile
@@ -26,7 +31,12 @@ from shells.test_review import stored_scenario
 from seismo.io.store import InfluxStore
 from seismo.io.store.server import InfluxServer, free_port
 from seismo.web.app import create_app
+from seismo.web.basemap import ATLAS_DIR, layers
 from seismo.web.users import UserStore
+
+#: What every map page downloaded before the layers were cut: world-atlas 2.0.2
+#: land-10m.json (3,086,715 bytes) and countries-10m.json (3,661,071 bytes).
+BEFORE_BYTES = 3_086_715 + 3_661_071
 
 
 def median_s(c: TestClient, path: str, n: int = 5) -> float:
@@ -70,19 +80,39 @@ def main(n_events: int = 2000) -> None:
             ref = median_s(c, "/login")
             lst = median_s(c, f"/api/events?start={start}&end={end}&page=1")
             lst2 = median_s(c, f"/api/events?start={start}&end={end}&page=20")
+            tok = c.get(f"/api/events?start={start}&end={end}&page=1").json()["token"]
+            poll = median_s(c, f"/api/events?start={start}&end={end}&page=1&since={tok}")
+            poll_bytes = len(c.get(f"/api/events?start={start}&end={end}&page=1&since={tok}",
+                                   headers={"Accept-Encoding": "identity"}).content)
+            list_bytes = len(c.get(f"/api/events?start={start}&end={end}&page=1",
+                                   headers={"Accept-Encoding": "identity"}).content)
             page = median_s(c, f"/events/{ev.id}")
             api = median_s(c, f"/api/events/{ev.id}")
             wf = median_s(c, f"/api/events/{ev.id}/waveforms")
             n = c.get(f"/api/events?start={start}&end={end}").json()["total"]
+            t0 = time.perf_counter()
+            layers(*(json.loads((ATLAS_DIR / f).read_text()) for f in
+                     ("countries-50m.json", "countries-10m.json")), sc.settings.network.region)
+            cut_s = time.perf_counter() - t0
+            raw = len(c.get("/api/basemap", headers={"Accept-Encoding": "identity"}).content)
+            gz = int(c.get("/api/basemap", headers={"Accept-Encoding": "gzip"}).headers[
+                "content-length"])
         finally:
             srv.stop()
     print(f"stored {n} events x 3 versions over a year in {load_s:.1f} s; event with "
           f"{ev.n_stations} stations")
     for name, s in (("/login (reference)", ref), ("live list, a year, page 1", lst),
-                    ("live list, a year, page 20", lst2), ("event page /events/{id}", page),
+                    ("live list, a year, page 20", lst2),
+                    ("live list poll, nothing changed (since=token)", poll),
+                    ("event page /events/{id}", page),
                     ("event JSON /api/events/{id}", api),
                     ("record section /api/events/{id}/waveforms (from the feed)", wf)):
         print(f"{name:60s} {s * 1000:8.1f} ms  ({s / ref:6.1f} x reference)")
+    print(f"live list answer: {list_bytes / 1000:.1f} kB in full, {poll_bytes} bytes when "
+          "nothing changed")
+    print(f"map data per page: /api/basemap {gz / 1000:.0f} kB sent (gzip), {raw / 1000:.0f} kB "
+          f"uncompressed; before: {BEFORE_BYTES / 1e6:.1f} MB (world-atlas land-10m + "
+          f"countries-10m, whole); cut once in {cut_s:.2f} s")
 
 
 if __name__ == "__main__":
