@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fastapi.testclient import TestClient
-from shells.test_review import stored_scenario
+from web.test_web_api import web_scenario
 
 from seismo.io.store import InfluxStore
 from seismo.io.store.server import InfluxServer, free_port
@@ -56,9 +56,7 @@ def main(n_events: int = 2000) -> None:
         srv = InfluxServer(tmp / "influxd", free_port())
         srv.start()
         try:
-            sc = stored_scenario(tmp, srv.url, "bench")
-            sc.settings = sc.settings.model_copy(update={"web": sc.settings.web.model_copy(
-                update={"users_db": tmp / "users.sqlite"})})
+            sc = web_scenario(tmp, srv.url, "bench")
             ev = sc.event
             t0 = time.perf_counter()
             copies = []

@@ -33,15 +33,22 @@ PASSWORDS = {"vera": ("viewer", "viewer-pass-1"), "otto": ("oncall", "oncall-pas
              "sina": ("seismologist", "seismo-pass-1")}
 
 
+def web_scenario(tmp: Path, influx_url: str, database: str) -> Scenario:
+    """A detected scenario stored in ``database`` (see ``stored_scenario``), the console's
+    users in ``tmp`` (also the benchmark's set-up)."""
+    sc = stored_scenario(tmp, influx_url, database)
+    sc.settings = sc.settings.model_copy(update={"web": sc.settings.web.model_copy(
+        update={"users_db": tmp / "users.sqlite"})})
+    return sc
+
+
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     tmp = tmp_path_factory.mktemp("web")
     srv = InfluxServer(tmp / "influxd", free_port())
     srv.start()
     try:
-        sc = stored_scenario(tmp, srv.url, "web")
-        sc.settings = sc.settings.model_copy(update={"web": sc.settings.web.model_copy(
-            update={"users_db": tmp / "users.sqlite"})})
+        sc = web_scenario(tmp, srv.url, "web")
         users = UserStore(sc.settings.web.users_db)
         for name, (role, pw) in PASSWORDS.items():
             users.add(name, role, pw)
