@@ -69,3 +69,7 @@ class AlertError(SeismoError):
 
 class SimulationError(SeismoError):
     """The simulator was given an impossible scenario or fault."""
+
+
+class AuthError(SeismoError):
+    """A console user, role or password is wrong (``seismo user``, ``seismo web``)."""

@@ -39,7 +39,7 @@ WHOLE_SETTINGS = {
         "settings_to_toml", "effective_config", "DEFAULT_CONFIG", "PROJECT_ROOT", "ENV_CONFIG",
     )),
 }
-SHELL_LAYERS = {"shells", "cli"}
+SHELL_LAYERS = {"shells", "cli", "web"}
 
 #: Registries whose members validate tables of a section (a channel's ``kind`` picks its
 #: model): a settings module may import them, so their modules import nothing heavy at
@@ -56,9 +56,10 @@ ALLOWED: dict[str, set[str]] = {
     "alerts": {"foundation", "event"},
     "health": {"foundation", "station", "io", "alerts"},
     "shells": {"foundation", "station", "event", "simulate", "io", "alerts", "health"},
-    "cli": {"foundation", "station", "event", "simulate", "io", "alerts", "health", "shells"},
+    "web": {"foundation", "station", "event", "simulate", "io", "alerts", "health", "shells"},
+    "cli": {"foundation", "station", "event", "simulate", "io", "alerts", "health", "shells",
+            "web"},
 }
-
 
 
 def _reach(layer: str) -> set[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from seismo.alerts.cap import CapAlert, CapArea, CapInfo, cap_datetime, circle, to_xml
@@ -101,12 +102,24 @@ def _tsunami_mag(event: Event, decision: AlertDecision) -> float | None:
 
 def _near(event: Event, sites_zh: dict[str, str], lang: str) -> str:
     """ "12 km NE of Futian District" for the nearest site within 100 km (epicentral)."""
+    return place_text(event.latitude, event.longitude,
+                      [(s.name, s.latitude, s.longitude) for s in event.site_intensities],
+                      sites_zh, lang)
+
+
+def place_text(
+    lat: float, lon: float, sites: Sequence[tuple[str, float, float]],
+    sites_zh: dict[str, str] | None = None, lang: str = "en",
+) -> str:
+    """ "12 km NE of Futian District": the nearest of ``sites`` (name, lat, lon in
+    degrees) within 100 km of the epicentre; "" when none is that close."""
+    sites_zh = sites_zh or {}
     best: tuple[float, str, float] | None = None
-    for s in event.site_intensities:
-        d = float(distance_km(s.latitude, s.longitude, event.latitude, event.longitude))
+    for name, slat, slon in sites:
+        d = float(distance_km(slat, slon, lat, lon))
         if best is None or d < best[0]:
-            az = float(azimuth_deg(s.latitude, s.longitude, event.latitude, event.longitude))
-            best = (d, s.name, az)
+            az = float(azimuth_deg(slat, slon, lat, lon))
+            best = (d, name, az)
     if best is None or best[0] > 100.0:
         return ""
     d, name, az = best

@@ -335,6 +335,43 @@ class Outbox:
             for d in (self.pending, self.delivered, self.dead)
         }
 
+    def items(self, state: str, limit: int | None = None) -> list[DeliveryItem]:
+        """Delivery items in ``state`` (pending, delivered or dead), newest first.
+
+        Unreadable files are skipped (and logged); ``limit`` keeps the newest ones.
+        """
+        folders = {"pending": self.pending, "delivered": self.delivered, "dead": self.dead}
+        folder = folders.get(state)
+        if folder is None:
+            raise AlertError(f"outbox state {state!r} must be pending, delivered or dead")
+        out = []
+        for path in folder.glob("*.json"):
+            if path.name.startswith("."):
+                continue
+            try:
+                out.append(DeliveryItem.from_dict(self._load(path)))
+            except (AlertError, TypeError) as exc:
+                log.error("%s", exc)
+        out.sort(key=lambda i: (i.created, i.key), reverse=True)
+        return out if limit is None else out[:limit]
+
+    def requeue(self, key: str, now: float) -> DeliveryItem:
+        """Move the dead item ``key`` back to pending, due at once, with a fresh expiry.
+
+        Its attempts are kept (and its last error) so the history stays visible.
+        Raises AlertError when there is no dead item of that key.
+        """
+        name = f"{key}.json"
+        if "/" in key or key.startswith(".") or not (self.dead / name).is_file():
+            raise AlertError(f"no dead outbox item {key!r} in {self.dead}")
+        item = DeliveryItem.from_dict(self._load(self.dead / name))
+        again = dataclasses.replace(item, created=now, next_attempt=now, delivered_at=None)
+        if not write_atomic(self.pending / name, _dumps(again.to_dict()), new=True):
+            raise AlertError(f"outbox item {key!r} is already pending")
+        remove(self.dead / name)
+        log.warning("outbox: dead item %s re-queued for channel %s", item.identifier, item.channel)
+        return again
+
     def _move(self, item: DeliveryItem, src: Path, dest_dir: Path) -> None:
         write_atomic(dest_dir / src.name, _dumps(item.to_dict()), new=True)
         remove(src)

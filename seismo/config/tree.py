@@ -25,6 +25,7 @@ from seismo.shells.settings import AirflowConfig, PipelineConfig, ReportConfig, 
 from seismo.simulate.settings import SimulatorConfig
 from seismo.station.picker.settings import PickerConfig
 from seismo.station.settings import InstrumentConfig
+from seismo.web.settings import WebConfig
 
 __all__ = ["Settings"]
 
@@ -49,5 +50,6 @@ class Settings(StrictModel):
     airflow: AirflowConfig = Field(default_factory=AirflowConfig)
     stream: StreamConfig = Field(default_factory=StreamConfig)
     external: ExternalConfig = Field(default_factory=ExternalConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
     source: Path = Field(Path("<memory>"), exclude=True)
 

@@ -12,6 +12,10 @@ band, the mean of ``psd - NHNM`` and of ``psd - NLNM`` (dB), where ``psd`` is th
 median over the window's segments (an earthquake in one segment does not make
 the site "noisy"). NLNM/NHNM come from ``obspy.signal.spectral_estimation``
 (Peterson 1993, USGS OFR 93-322).
+
+The same PPSD also gives the probability density of the segments' PSDs
+(:class:`NoisePDF`: McNamara & Buland 2004, ``PPSD.calculate_histogram``), which
+the console draws for a longer span than the health window.
 """
 
 from __future__ import annotations
@@ -30,12 +34,26 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class NoisePDF:
+    """Probability density of a window's segment PSDs (McNamara & Buland 2004), from
+    PPSD's histogram: ``percent[i, j]`` is the share (%) of segments whose power at
+    period bin ``i`` falls in the power bin ``[db_edges[j], db_edges[j + 1])`` (dB re
+    1 (m/s²)²/Hz); ``mode_db`` the most frequent power per period bin."""
+
+    db_edges: np.ndarray
+    percent: np.ndarray
+    mode_db: np.ndarray
+
+
+@dataclass(frozen=True)
 class NoisePSD:
-    """Median PSD of a window: periods (s) and power (dB re 1 (m/s²)²/Hz)."""
+    """Median PSD of a window: periods (s) and power (dB re 1 (m/s²)²/Hz), and the
+    probability density of its segments (None when PPSD gave no histogram)."""
 
     periods_s: np.ndarray
     db: np.ndarray
     n_segments: int
+    pdf: NoisePDF | None = None
 
 
 def noise_models(periods_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -72,6 +90,22 @@ def noise_psd(traces: Sequence[Trace], response: Response, length_s: float) -> N
         periods_s=np.asarray(ppsd.period_bin_centers, dtype=np.float64),
         db=np.median(arr, axis=0),
         n_segments=arr.shape[0],
+        pdf=_pdf(ppsd),
+    )
+
+
+def _pdf(ppsd: PPSD) -> NoisePDF | None:
+    """PPSD's histogram over every segment added, as percent per period bin (public API:
+    ``calculate_histogram``, ``current_histogram``, ``db_bin_edges``, ``get_mode``)."""
+    ppsd.calculate_histogram()
+    hist = ppsd.current_histogram
+    count = ppsd.current_histogram_count
+    if hist is None or not count:
+        return None
+    return NoisePDF(
+        db_edges=np.asarray(ppsd.db_bin_edges, dtype=np.float64),
+        percent=np.asarray(hist, dtype=np.float64) * (100.0 / count),
+        mode_db=np.asarray(ppsd.get_mode()[1], dtype=np.float64),
     )
 
 

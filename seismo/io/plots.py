@@ -62,6 +62,9 @@ class TraceLine:
     """One record-section trace: normalised samples (max |x| = 1) and its times.
 
     ``times_s`` are seconds after the origin time; ``distance_km`` epicentral.
+    ``shows_event`` is False when the trace does not hold the event (it misses the
+    arrival times, or shows nothing above its noise there: ``note`` says which); no
+    pick is drawn on such a trace.
     """
 
     station_id: str
@@ -69,6 +72,8 @@ class TraceLine:
     distance_km: float
     times_s: np.ndarray
     values: np.ndarray
+    shows_event: bool = True
+    note: str = ""
 
 
 # --------------------------------------------------------------------------- map helpers
@@ -176,8 +181,10 @@ def plot_record_section(
     by_sta: dict[str, TraceLine] = {t.station_id: t for t in ordered}
     tmax = max(float(t.times_s[-1]) for t in ordered if t.times_s.size)
     for tr in ordered:
-        ax.plot(tr.times_s, tr.distance_km + scale * tr.values, color="black", linewidth=0.5)
-        ax.text(tmax, tr.distance_km, f" {tr.station_id.split('.')[-1]}", fontsize=7,
+        ax.plot(tr.times_s, tr.distance_km + scale * tr.values,
+                color="black" if tr.shows_event else "0.6", linewidth=0.5)
+        ax.text(tmax, tr.distance_km, f" {tr.station_id.split('.')[-1]}"
+                + ("" if tr.shows_event else f" ({tr.note})"), fontsize=7,
                 va="center", ha="left")
     for phase, color in (("P", "tab:red"), ("S", "tab:blue")):
         curve = predicted.get(phase)
@@ -188,7 +195,7 @@ def plot_record_section(
     marked = {"P": False, "S": False}
     for p in picks:
         line = by_sta.get(p.station_id)
-        if line is None:
+        if line is None or not line.shows_event:
             continue
         color = "tab:red" if p.phase == "P" else "tab:blue"
         label = None if marked[p.phase] else f"{p.phase} pick"
@@ -203,6 +210,10 @@ def plot_record_section(
     mag = "" if event.magnitude is None else f" ML {event.magnitude:.1f}"
     ax.set_title(f"{event.id}{mag} depth {event.depth_km:.1f} km: record section{band}",
                  fontsize=10)
+    if not any(t.shows_event for t in ordered):
+        ax.text(0.5, 0.5, "these waveforms do not hold the event: no pick is drawn",
+                transform=ax.transAxes, ha="center", va="center", fontsize=12, color="tab:red",
+                bbox={"facecolor": "white", "alpha": 0.9})
     ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
     ax.grid(True, alpha=0.3)
     return save_figure(fig, path)

@@ -11,9 +11,16 @@
    in-process executor, SQLite metadata under ``var/airflow``) with every station
    pulled over the SeedLink socket: the authoritative solution of the same event
    (a new version; an Update when it differs materially, never a second Alert).
-5. Show the result: the event's versions read back from InfluxDB (stream and
+5. Run the station-health check over the last health window of the simulated feed
+   (what the health DAG does: :func:`seismo.health.run_health`, results to
+   InfluxDB; no notice) so the console's station wall has real statuses.
+6. Show the result: the event's versions read back from InfluxDB (stream and
    DAG, with the latency of each), its intensities and the CAP files written by
    the directory channel.
+
+SIGTERM stops the demo as Ctrl-C does (``seismo demo`` turns it into
+KeyboardInterrupt): ``seismo stream``, the SeedLink server and the InfluxDB it
+started are stopped on the way out.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,6 +75,7 @@ class DemoResult:
     stream_alert_s: float | None = None  # origin -> the stream's CAP Alert file
     dag_done_s: float | None = None  # origin -> the end of the DAG run
     stream_log: Path | None = None
+    health: str = ""  # the station-health run, in a few words
 
 
 def airflow_env(home: Path, config_file: Path) -> dict[str, str]:
@@ -154,9 +163,32 @@ def _demo_settings(settings: Settings, port: int, work: Path, alert_dir: Path) -
                 retry_delay_s=settings.feeds.retry_delay_s,
             ),
             "alerts": AlertsConfig.model_validate(alerts.model_dump()),
-            "stream": settings.stream.model_copy(update={"state_file": work / "stream_state.json"}),
+            "stream": settings.stream.model_copy(update={
+                "state_file": work / "stream_state.json",
+                "event_archive_dir": work / "event_waveforms"}),
+            "web": settings.web.model_copy(update={"users_db": work / "users.sqlite"}),
+            "health": settings.health.model_copy(update={"state_file": work / "health.json"}),
         }
     )
+
+
+def _station_health(settings: Settings) -> str:
+    """The station-health run over the last health window (results to InfluxDB, no
+    notice), as the health DAG runs it; a few words on the outcome."""
+    from collections import Counter
+
+    from seismo.health import run_health
+
+    try:
+        with InfluxStore.from_settings(settings.store) as store:
+            res = run_health(settings, end=UTCDateTime(), store=store)
+    except SeismoError as exc:
+        log.error("station health failed: %s", exc)
+        return f"failed: {exc}"
+    n = Counter(h.status for h in res.run.summaries())
+    words = ", ".join(f"{n[k]} {k}" for k in ("OK", "WARN", "FAIL") if n[k])
+    return f"{words} (window {res.run.start} - {res.run.end})" + (
+        f"; {'; '.join(res.errors)}" if res.errors else "")
 
 
 def _collect(result: DemoResult, settings: Settings, alert_dir: Path) -> DemoResult:
@@ -220,8 +252,13 @@ def run_demo(
     scenario: str | None = None,
     work_dir: Path | None = None,
     echo=print,  # type: ignore[no-untyped-def]
+    after: Callable[[DemoResult, Settings], None] | None = None,
 ) -> DemoResult:
-    """Run the whole chain once; see the module docstring."""
+    """Run the whole chain once; see the module docstring.
+
+    ``after(result, demo_settings)`` runs before InfluxDB is stopped (``seismo demo``
+    renders the result there and serves the console until Ctrl-C).
+    """
 
     name, scen = _demo_scenario(settings, scenario)
     work = work_dir or (PROJECT_ROOT / "var" / "demo")
@@ -281,6 +318,8 @@ def run_demo(
             time.sleep(0.5)  # the stream's later versions (more stations, final ML)
         stop_process(stream)  # its job is done; the DAG run below gets both cores
         echo(f"seismo stream: stopped (exit {stream.returncode}, state saved)")
+        result.health = _station_health(demo_settings)
+        echo(f"Station health: {result.health}")
         log_file = work / "airflow.log"
         log_file.write_text("", encoding="utf-8")
         while UTCDateTime() < run_time:  # the DAG's minute: the window's data are complete
@@ -291,7 +330,10 @@ def run_demo(
         result.dag_state = "success" if rc == 0 else f"failed (exit {rc})"
         result.dag_seconds = secs
         result.log_file = log_file
-        return _collect(result, demo_settings, alert_dir)
+        result = _collect(result, demo_settings, alert_dir)
+        if after is not None:
+            after(result, demo_settings)
+        return result
     finally:
         if stream is not None:
             stop_process(stream)
@@ -307,6 +349,8 @@ def render(result: DemoResult) -> str:
                      "(seismo stream)")
     lines.append(f"DAG run: {result.dag_state} in {result.dag_seconds:.1f} s, done "
                  f"{result.dag_done_s or 0.0:.0f} s after the origin")
+    if result.health:
+        lines.append(f"station health: {result.health}")
     for v in sorted(result.versions, key=lambda e: (e.id, e.version)):
         made = "?" if v.creation_time is None else f"{float(v.creation_time - result.origin):.1f}"
         lines.append(

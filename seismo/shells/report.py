@@ -110,6 +110,66 @@ def _display_trace(st: Stream, ctx: Context, sid: str) -> tuple[Any, str] | None
     return sel.select(id=sel[0].id), "velocity"
 
 
+#: A trace shows the event when its peak from the first arrival to the last (+ 5 s) is
+#: at least this many times its peak before the first arrival (design choice: the peak
+#: of pure noise over two windows of similar length differs by ~1.0-1.3, so 2 leaves no
+#: doubt; a station that picked the event passed a trigger ratio of 3 or more).
+SHOWS_EVENT_RATIO = 2.0
+
+
+def shows_event(times_s: np.ndarray, values: np.ndarray, first_s: float,
+                last_s: float) -> tuple[bool, str]:
+    """Whether a trace holds the event: it covers ``first_s`` - 1 s to ``last_s`` (s after
+    the origin) and its peak there is :data:`SHOWS_EVENT_RATIO` times the peak before.
+    Returns (answer, the reason when False)."""
+    if not times_s.size or times_s[0] > first_s - 1.0 or times_s[-1] < last_s:
+        span = f"{times_s[0]:+.0f}..{times_s[-1]:+.0f} s" if times_s.size else "empty"
+        return False, f"no data at the arrivals (trace {span})"
+    a = np.abs(np.nan_to_num(values))
+    noise = a[times_s < first_s - 1.0]
+    sig = a[(times_s >= first_s - 0.5) & (times_s <= last_s + 5.0)]
+    if noise.size < 10 or not sig.size:
+        return False, "too little data before the arrivals to tell"
+    ratio = float(sig.max()) / max(float(noise.max()), 1e-30)
+    if ratio < SHOWS_EVENT_RATIO:
+        return False, f"no signal above noise (ratio {ratio:.1f})"
+    return True, ""
+
+
+def event_waveforms(
+    settings: Settings, ctx: Context, event: Event, ids: Sequence[str], t0: UTCDateTime,
+    t1: UTCDateTime, feed_url: str | None = None,
+) -> tuple[dict[str, Stream], dict[str, str], str]:
+    """The event's waveforms by station: from the event archive (written when seismo
+    detected it, :mod:`seismo.io.event_archive`) unless ``feed_url`` is given, else from
+    the feeds. Returns (streams by ``NET.STA``, errors by station, source description)."""
+    from seismo.io.event_archive import archive_path, read_event_waveforms
+
+    root = settings.stream.event_archive_dir
+    if feed_url is None:
+        st = read_event_waveforms(root, event.id)
+        if st is not None:
+            out = {}
+            for sid in ids:
+                net, sta = sid.split(".", 1)
+                sel = st.select(network=net, station=sta).slice(t0, t1)
+                if len(sel):
+                    out[sid] = sel
+            errors = {sid: "not in the event archive" for sid in ids if sid not in out}
+            return out, errors, f"event archive {archive_path(root, event.id)}"
+    fetched = fetch_window(settings.feeds, ctx.inventory, t0, t1, feed_url=feed_url,
+                           stations=list(ids), simulator=settings.simulator,
+                           network=settings.network)
+    out, errors = {}, {}
+    for sid in ids:
+        res = fetched.get(sid)
+        if res is None or res.error or res.stream is None or not len(res.stream):
+            errors[sid] = (res.error if res is not None else None) or "no data"
+        else:
+            out[sid] = res.stream
+    return out, errors, f"feed {mask_url(feed_url or settings.feeds.default)}"
+
+
 def event_traces(
     settings: Settings, ctx: Context, event: Event, feed_url: str | None = None
 ) -> tuple[list[TraceLine], dict[str, str], tuple[float, float]]:
@@ -117,8 +177,17 @@ def event_traces(
 
     The span is origin - :data:`RECORD_PRE_S` to the last predicted S arrival +
     :data:`RECORD_POST_S`. The band is the picker band of the channel kind
-    (``picker.bands``). Returns (traces, errors by station, band of velocity traces).
+    (``picker.bands``). Waveforms come from the event archive, or from ``feed_url``
+    (:func:`event_waveforms`); each trace says whether it holds the event
+    (:func:`shows_event`). Returns (traces, errors by station, band of velocity traces).
     """
+    return event_traces_from(settings, ctx, event, feed_url)[:3]  # type: ignore[return-value]
+
+
+def event_traces_from(
+    settings: Settings, ctx: Context, event: Event, feed_url: str | None = None
+) -> tuple[list[TraceLine], dict[str, str], tuple[float, float], str]:
+    """:func:`event_traces` plus the description of where the waveforms came from."""
     from seismo.io.plots import TraceLine
 
     ids = sorted({f"{a.network}.{a.station}" for a in event.arrivals}
@@ -132,17 +201,16 @@ def event_traces(
     depth = max(event.depth_km, 0.0)
     last_s = max(float(ctx.velocity.travel_time("S", d, depth)) for d in dist.values())
     t0, t1 = event.time - RECORD_PRE_S, event.time + last_s + RECORD_POST_S
-    fetched = fetch_window(settings.feeds, ctx.inventory, t0, t1, feed_url=feed_url, stations=ids,
-                           simulator=settings.simulator, network=settings.network)
+    streams, errors, source = event_waveforms(settings, ctx, event, ids, t0, t1, feed_url)
     traces: list[TraceLine] = []
-    errors: dict[str, str] = {}
     bands = settings.picker.bands
+    arrivals: dict[str, list[float]] = {}
+    for p in event.picks:
+        arrivals.setdefault(p.station_id, []).append(float(p.time - event.time))
     for sid in ids:
-        res = fetched.get(sid)
-        if res is None or res.error or res.stream is None or not len(res.stream):
-            errors[sid] = (res.error if res is not None else None) or "no data"
+        if sid not in streams:
             continue
-        chosen = _display_trace(res.stream, ctx, sid)
+        chosen = _display_trace(streams[sid], ctx, sid)
         if chosen is None:
             errors[sid] = "no vertical channel"
             continue
@@ -169,10 +237,14 @@ def event_traces(
             errors[sid] = "flat trace"
             continue
         times = tr.times() + float(tr.stats.starttime - event.time)
-        traces.append(TraceLine(sid, tr.stats.channel, dist[sid], times, tr.data / peak))
+        when = arrivals.get(sid) or [float(ctx.velocity.travel_time(ph, dist[sid], depth))
+                                     for ph in ("P", "S")]
+        ok, note = shows_event(times, tr.data, min(when), max(when))
+        traces.append(TraceLine(sid, tr.stats.channel, dist[sid], times, tr.data / peak,
+                                ok, note))
     vb = bands.get("velocity")
     band_hz = (vb.freqmin, vb.freqmax) if vb is not None else (0.0, 0.0)
-    return traces, errors, band_hz
+    return traces, errors, band_hz, source
 
 
 def plot_event(

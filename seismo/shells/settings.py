@@ -80,6 +80,17 @@ class StreamConfig(StrictModel):
         Path("../var/stream_state.json"),
         description="Where the stream keeps its sequence numbers, recent picks and open events",
     )
+    event_archive_dir: Path = Field(
+        Path("../var/event_waveforms"),
+        description="Where the stream writes each event's miniSEED (<id>.mseed), read by "
+        "review, plots and the console after the feed's buffer has moved on",
+    )
+    event_archive_pre_s: Annotated[float, Field(ge=0, le=600)] = Field(
+        60.0, description="seconds of waveforms kept before the origin in the event archive"
+    )
+    event_archive_post_s: Annotated[float, Field(ge=10, le=1800)] = Field(
+        180.0, description="seconds of waveforms kept after the origin in the event archive"
+    )
     pool_s: Annotated[float, Field(ge=30, le=3600)] = Field(
         120.0, description="picks this recent take part in association (s); regional S-P "
         "delays reach ~90 s"

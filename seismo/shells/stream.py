@@ -45,7 +45,9 @@ from obspy import UTCDateTime
 
 from seismo.config import Settings, mask_url
 from seismo.errors import SeismoError
+from seismo.io.event_archive import RecordRing, write_event_records
 from seismo.io.seedlink.client import Record
+from seismo.model import Event
 from seismo.shells.publish import Publisher, open_edges
 from seismo.shells.registry import EventRegistry, KnownEventSource, StoredSnapshot
 from seismo.shells.stream_events import EventUpdate, StreamAssociator
@@ -146,8 +148,14 @@ class StreamService:
         self.events = StreamAssociator(self.ctx, cfg, self.pickers)
         self.writer = StoreWriter()
         self.deliverer = Deliverer(self.publisher)
+        # raw records of the last minutes: each event's miniSEED is archived from here
+        self.archive_dir = Path(cfg.event_archive_dir)
+        self.ring = RecordRing(cfg.event_archive_pre_s + cfg.event_archive_post_s
+                               + cfg.close_after_s)
+        self.pickers.recorder = self.ring.add
         self.out = StreamPublisher(self.publisher, self.announced, self.writer.put,
-                                   self.deliverer.wake, cfg.cancel_after_s)
+                                   self.deliverer.wake, cfg.cancel_after_s,
+                                   archive=self._archive)
         self.heartbeat = Heartbeat(host or socket.gethostname(), cfg.heartbeat_s, time.time())
         self._threads: list[threading.Thread] = []
 
@@ -190,6 +198,7 @@ class StreamService:
             except queue.Empty:
                 break
         self._save()
+        self.out.archive_open()  # open events: what has arrived so far
         self.writer.close()
         self.deliverer.wake()
         for t in self._threads:
@@ -274,6 +283,24 @@ class StreamService:
             ev = self.out.handle(u, now)
             if ev is not None:
                 self.events.accepted(u.key, ev)
+
+    def _archive(self, ev: Event) -> None:
+        """Write the records around ``ev``'s origin to the event archive (off this thread
+        when there is a store writer; a failure is logged, never raised)."""
+        t0 = float(ev.time) - self.cfg.event_archive_pre_s
+        records = self.ring.span(t0, float(ev.time) + self.cfg.event_archive_post_s)
+        root, eid = self.archive_dir, ev.id
+
+        def write() -> None:
+            try:
+                write_event_records(root, eid, records)
+            except (OSError, SeismoError) as exc:
+                log.error("event %s: waveforms not archived in %s: %s", eid, root, exc)
+
+        if self.publisher.store is not None and not self.stop.is_set():
+            self.writer.put("event waveforms", write)
+        else:
+            write()
 
     def _beat(self, now: float) -> None:
         fields = self.heartbeat.fields(now, self.pickers, self.events, self.out,

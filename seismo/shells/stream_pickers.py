@@ -16,7 +16,7 @@ broker.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -105,6 +105,9 @@ class StationPickers:
         self.n_records = 0
         self.n_picks = 0
         self._seen: dict[tuple[str, str], None] = {}
+        #: called with (station id, start, end (epoch s), raw record) for every live record
+        #: decoded (the stream's event waveform archive); None: records are not kept
+        self.recorder: Callable[[str, float, float, bytes], None] | None = None
 
     def resume(self, positions: Mapping[str, Position]) -> None:
         """Continue after a restart: ``positions`` processed before; picks before them were
@@ -137,6 +140,9 @@ class StationPickers:
         except FeedError as exc:
             log.warning("%s", exc)
             return None
+        if self.recorder is not None and len(st) and not warm:
+            self.recorder(rec.station_id, float(st[0].stats.starttime),
+                          float(st[0].stats.endtime), rec.payload)
         new: list[Pick] = []
         for tr in st:
             try:

@@ -119,6 +119,8 @@ class StreamPublisher:
         sink: where store writes go (:meth:`StoreWriter.put`; None: no store).
         wake: called when messages were queued (wakes the :class:`Deliverer`).
         cancel_after_s: ``[stream] cancel_after_s``, for the Cancel's text.
+        archive: called with an event's first version and its last one when it closes
+            (the event waveform archive, :mod:`seismo.io.event_archive`).
     """
 
     def __init__(
@@ -128,8 +130,10 @@ class StreamPublisher:
         sink: Callable[[str, Callable[[], Any]], None] | None,
         wake: Callable[[], None],
         cancel_after_s: float,
+        archive: Callable[[Event], None] | None = None,
     ) -> None:
         self.publisher = publisher
+        self.archive = archive
         self.announced = announced
         self.sink = sink if publisher.store is not None else None
         self.wake = wake
@@ -150,6 +154,7 @@ class StreamPublisher:
     def version(self, key: int, ev: Event, now: float) -> Event:
         """Publish ``ev`` as the next version of tracked event ``key``."""
         t = self.threads.get(key)
+        first = t is None
         if t is None:
             taken = {x.id for x in self.threads.values()}
             (ev,) = self.publisher.identify([ev], taken=taken)
@@ -168,6 +173,8 @@ class StreamPublisher:
             t.alerted = True
             self.announced.alerted(ev.id)
             self.wake()
+        if first and self.archive is not None:
+            self.archive(ev)
         return ev
 
     def close(self, key: int) -> None:
@@ -175,6 +182,15 @@ class StreamPublisher:
         t = self.threads.pop(key, None)
         if t is not None:
             self.announced.close(t.id)
+            if t.event is not None and self.archive is not None:
+                self.archive(t.event)
+
+    def archive_open(self) -> None:
+        """At shutdown: archive what has arrived of every open event."""
+        if self.archive is not None:
+            for t in self.threads.values():
+                if t.event is not None:
+                    self.archive(t.event)
 
     def vanish(self, key: int) -> None:
         """Tracked event ``key`` fell apart: forgotten, and its alert thread cancelled."""

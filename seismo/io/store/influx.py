@@ -398,13 +398,17 @@ class InfluxStore:
         status: str | None = None,
         min_magnitude: float | None = None,
         all_versions: bool = False,
+        summary: bool = False,
     ) -> list[Event]:
         """Events with origin time in [since, until], latest version per event id.
 
         ``status`` / ``min_magnitude`` filter the latest versions (an event confirmed
-        in version 2 is not returned as "automatic").
+        in version 2 is not returned as "automatic"). ``summary`` reads only the
+        numeric columns (:data:`~seismo.io.store.queries.EVENT_SUMMARY_FIELDS`): events
+        without arrivals, picks or station values, for lists of many events.
         """
-        events = [event_from_row(r) for r in self.query(Q.events(since, until))]
+        fields = Q.EVENT_SUMMARY_FIELDS if summary else None
+        events = [event_from_row(r) for r in self.query(Q.events(since, until, fields))]
         if not all_versions:
             events = latest_versions(events)
         if status is not None:
@@ -460,6 +464,14 @@ class InfluxStore:
         rows = self.query(Q.alert_records(event_id, since))
         return sorted((r for r in rows if r.get("event_id") == event_id),
                       key=lambda r: (r.get("time", 0), str(r.get("identifier"))))
+
+    def query_alerts(
+        self, since: UTCDateTime | None = None, until: UTCDateTime | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows of the ``alerts`` measurement sent in [since, until] (every event), oldest
+        first; ``time`` in µs since epoch."""
+        rows = self.query(Q.alerts_between(since, until))
+        return sorted(rows, key=lambda r: (r.get("time", 0), str(r.get("identifier"))))
 
     def query_station_status(self, after: UTCDateTime, until: UTCDateTime) -> list[dict[str, Any]]:
         """``station_status`` rows (samples, error, network, station) of the windows

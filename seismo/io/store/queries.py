@@ -62,9 +62,21 @@ def select(
     return q
 
 
-def events(since: UTCDateTime | None, until: UTCDateTime | None) -> str:
-    """Every version of the events with origin time in [since, until]."""
-    return select(P.EVENTS, time_range(since, until))
+def events(
+    since: UTCDateTime | None, until: UTCDateTime | None, fields: Sequence[str] | None = None
+) -> str:
+    """Every version of the events with origin time in [since, until] (every column, or
+    only ``fields``: e.g. :data:`EVENT_SUMMARY_FIELDS`, without the full JSON)."""
+    return select(P.EVENTS, time_range(since, until), fields=fields)
+
+
+#: The ``events`` columns of a list: tags and numeric fields, not the event's JSON.
+EVENT_SUMMARY_FIELDS = (
+    "event_id", "version", "status", "solution", "latitude", "longitude", "depth_km",
+    "magnitude", "magnitude_type", "rms_s", "azimuthal_gap_deg", "n_phases", "n_stations",
+    "horizontal_uncertainty_km", "vertical_uncertainty_km", "outside_network", "depth_fixed",
+    "max_intensity", "max_mmi",
+)
 
 
 def event_versions(
@@ -111,6 +123,11 @@ def latest_heartbeat(since: UTCDateTime | None = None) -> str:
 def alert_records(event_id: str, since: UTCDateTime | None = None) -> str:
     """The ``alerts`` rows of one event, sent at or after ``since`` when given."""
     return select(P.ALERTS, [equals("event_id", event_id), *time_range(since, None)])
+
+
+def alerts_between(since: UTCDateTime | None, until: UTCDateTime | None) -> str:
+    """The ``alerts`` rows sent in [since, until] (every event)."""
+    return select(P.ALERTS, time_range(since, until))
 
 
 def station_status(after: UTCDateTime, until: UTCDateTime) -> str:

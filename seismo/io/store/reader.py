@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from seismo.errors import StoreError
-from seismo.io.store.points import STATUS_CODE, utc_from_us
+from seismo.io.store.points import STATUS_CODE, STREAM_SOLUTION, utc_from_us
 from seismo.model import Event, Pick, StationHealth
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,10 @@ def event_from_row(row: dict[str, Any]) -> Event:
             outside_network=bool(row.get("outside_network", False)),
             depth_fixed=bool(row.get("depth_fixed", False)),
             magnitude=row.get("magnitude"), max_intensity=row.get("max_intensity"),
-            max_mmi=row.get("max_mmi"), status=row.get("status", "automatic"),
+            max_mmi=row.get("max_mmi"), status=row.get("status") or "automatic",
             version=int(row.get("version", 1)),
+            magnitude_type=row.get("magnitude_type") or "ML",
+            solution="stream" if row.get("solution") == STREAM_SOLUTION else "window",
         )
     except KeyError as exc:
         raise StoreError(f"events row at {row.get('time')} lacks field {exc}") from None
