@@ -410,7 +410,7 @@ class Despiker:
         tail = [self._is_small(n0 + i, float(work[i])) for i in range(max(0, stop - 2), stop)]
         if stop and self.k > 0:
             self._replace(work, n0, stop)
-        out = work[:stop].copy()
+        out = work[:stop]  # ``work`` is this call's own array: a view is safe
         self._held = work[stop:].copy()
         if stop:
             self._last = float(out[-1])
@@ -423,37 +423,64 @@ class Despiker:
         return out
 
     def _replace(self, work: np.ndarray, n0: int, stop: int) -> None:
-        med = np.empty(work.size)
-        mad = np.empty(work.size)
-        j1 = (-n0) % self.block  # first block start in the work span
-        for j in [0, *range(j1 or self.block, work.size, self.block)]:  # per block (few)
-            e = min(work.size, j + self.block - (n0 + j) % self.block)
-            lev = self._threshold_for(n0 + j) or (float(np.median(work)), 1e300)
-            med[j:e], mad[j:e] = lev
-        dev = np.abs(work - med)
-        big = dev > self.k * mad
-        if not big[:stop].any():
+        """Replace the spikes among ``work[:stop]`` (``work[0]`` is sample ``n0``)."""
+        blk = self.block
+        b0, b1 = n0 // blk, (n0 + work.size - 1) // blk
+        starts = np.maximum(np.arange(b0, b1 + 1) * blk - n0, 0)  # block starts in work
+        ends = np.append(starts[1:], work.size)
+        med_b = np.empty(starts.size)
+        mad_b = np.empty(starts.size)
+        for j, b in enumerate(range(b0, b1 + 1)):
+            lev = self._threshold_for(b * blk) or (float(np.median(work)), 1e300)
+            med_b[j], mad_b[j] = lev
+        # a block whose extremes stay within k x MAD of its level has no spike (most
+        # blocks: two passes); the others are tested sample by sample, each run of
+        # consecutive such blocks with the 2 samples either side that the test reads
+        thr = self.k * mad_b
+        flagged = np.flatnonzero((np.maximum.reduceat(work, starts) - med_b > thr)
+                                 | (med_b - np.minimum.reduceat(work, starts) > thr))
+        if not flagged.size:
             return
+        for run in np.split(flagged, np.flatnonzero(np.diff(flagged) > 1) + 1):
+            a, e = int(starts[run[0]]), min(int(ends[run[-1]]), stop)
+            if a >= stop:
+                break
+            lo, hi = max(0, a - 2), min(work.size, e + 3)
+            j0 = int(np.searchsorted(starts, lo, "right")) - 1
+            j1 = int(np.searchsorted(starts, hi - 1, "right"))
+            counts = np.minimum(ends[j0:j1], hi) - np.maximum(starts[j0:j1], lo)
+            self._replace_run(work, n0, lo, a, e, np.repeat(med_b[j0:j1], counts),
+                              np.repeat(mad_b[j0:j1], counts))
+
+    def _replace_run(self, work: np.ndarray, n0: int, lo: int, a: int, e: int,
+                     med: np.ndarray, mad: np.ndarray) -> None:
+        """The spikes starting in ``work[a:e]``; ``med``, ``mad``: the levels of
+        ``work[lo:lo + med.size]``, which hold every sample the test reads."""
+        x = work[lo : lo + med.size]
+        dev = np.abs(x - med)
+        big = dev > self.k * mad
         small = dev < (self.k / 3.0) * mad
-        for i in np.flatnonzero(big[:stop]).tolist():
-            if not big[i] or n0 + i < 1:
+        for i in (np.flatnonzero(big[a - lo : e - lo]) + a).tolist():
+            if not big[i - lo] or n0 + i < 1:
                 continue  # replaced with the spike before / no left neighbour (segment start)
-            lefts = [bool(small[i - q]) if i >= q else self._last_small[2 + i - q] for q in (1, 2)]
+            lefts = [bool(small[i - q - lo]) if i >= q else self._last_small[2 + i - q]
+                     for q in (1, 2)]
             if n0 + i < 2:
                 lefts[1] = True  # the segment starts one sample before
             left = float(work[i - 1]) if i >= 1 else self._last
-            left_dev = float(dev[i - 1]) if i >= 1 else abs(self._last - float(med[i]))
+            left_dev = float(dev[i - 1 - lo]) if i >= 1 else abs(self._last - float(med[i - lo]))
             for w in (1, 2):  # spike of width w starting at i
                 j = i + w
                 if j >= work.size:
                     continue
-                right = bool(small[j] and (j + 1 >= work.size or small[j + 1]))
-                if not (right and all(lefts) and big[i:j].all()):
+                right = bool(small[j - lo] and (j + 1 >= work.size or small[j + 1 - lo]))
+                if not (right and all(lefts) and big[i - lo : j - lo].all()):
                     continue
-                if float(dev[i:j].min()) < _SPIKE_NEIGHBOUR_RATIO * max(left_dev, float(dev[j])):
+                if float(dev[i - lo : j - lo].min()) < _SPIKE_NEIGHBOUR_RATIO * max(
+                        left_dev, float(dev[j - lo])):
                     break  # a steep wave, not an isolated spike
                 work[i:j] = np.interp(np.arange(i, j), [i - 1, j], [left, float(work[j])])
-                big[i:j] = False
+                big[i - lo : j - lo] = False
                 self.n_spikes += w
                 break
 

@@ -104,14 +104,18 @@ class RecursiveStaLta:
         if m == 0:
             return out
         i0 = self.n
-        if i0 == 0:
-            y = y.copy()
-            y[0] = 0.0  # ObsPy's recursion starts at sample 1
         cs, cl = 1.0 / self.nsta, 1.0 / self.nlta
         jit = _jit_recursive()
         if jit is not None:
-            self._sta, self._lta = jit(y, cs, cl, self._sta, self._lta, out)
+            if i0 == 0:  # ObsPy's recursion starts at sample 1: sample 0 counts as 0
+                out[0] = 0.0
+                self._sta, self._lta = jit(y[1:], cs, cl, 0.0, 0.0, out[1:])
+            else:
+                self._sta, self._lta = jit(y, cs, cl, self._sta, self._lta, out)
         else:
+            if i0 == 0:
+                y = y.copy()
+                y[0] = 0.0  # ObsPy's recursion starts at sample 1
             s = y * y
             ys, _ = scipy.signal.lfilter([cs], [1.0, cs - 1.0], s, zi=[(1 - cs) * self._sta])
             yl, _ = scipy.signal.lfilter([cl], [1.0, cl - 1.0], s, zi=[(1 - cl) * self._lta])
