@@ -223,8 +223,13 @@ def child(args: argparse.Namespace) -> None:
     else:
         out = run_obspy(root, args.hours)
     out["tree_peak_mb"] = tree.stop()
-    out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out["worker_maxrss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out["maxrss_mb"] = me.ru_maxrss / 1024
+    out["worker_maxrss_mb"] = kids.ru_maxrss / 1024
+    # CPU seconds of the process and its (finished) workers, imports included: on a
+    # shared machine less sensitive to other jobs than the wall time
+    out["cpu_s"] = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
     print("RESULT " + json.dumps(out))
 
 

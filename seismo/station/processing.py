@@ -358,7 +358,8 @@ class Despiker:
         self._held = np.empty(0)
         self._n_out = 0  # samples released so far (index of _held[0])
         self._blk = np.empty(0)  # raw samples of the current (incomplete) block
-        self._levels: dict[int, tuple[float, float]] = {}  # block -> (median, MAD)
+        self._lev = np.empty((0, 2))  # (median, MAD) of blocks _lev0, _lev0 + 1, ...
+        self._lev0 = 0
         self._last = 0.0  # last released sample
         self._last_small = (False, False)  # whether the last two released ones were small
 
@@ -376,19 +377,35 @@ class Despiker:
     def _add_raw(self, x: np.ndarray, final: bool) -> None:
         """Levels of the blocks completed by ``x`` (and of a partial first block at the end)."""
         first = (self._n_out + self._held.size - self._blk.size) // self.block
-        buf = np.concatenate([self._blk, x]) if self._blk.size else x
-        n_full = buf.size // self.block
+        n_done = 0
+        blk = self._blk
+        if blk.size:  # the incomplete block first (joined alone: x is not copied)
+            need = self.block - blk.size
+            if x.size < need:
+                blk, x = np.concatenate([blk, x]), x[:0]
+            else:
+                self._add_levels(first, *map(np.atleast_1d, self._level(
+                    np.concatenate([blk, x[:need]]))))
+                n_done, blk, x = 1, blk[:0], x[need:]
+        n_full = x.size // self.block
         if n_full:  # every completed block at once: :meth:`_level` row by row
-            v = buf[: n_full * self.block].reshape(n_full, self.block)[:, ::_SPIKE_LEVEL_STEP]
+            v = x[: n_full * self.block].reshape(n_full, self.block)[:, ::_SPIKE_LEVEL_STEP]
             med = np.median(v, axis=1)
             mad = np.median(np.abs(v - med[:, None]), axis=1)
-            for j, (m, d) in enumerate(zip(med.tolist(), mad.tolist(), strict=True)):
-                self._levels[first + j] = (m, d or 1e-30)
-        self._blk = buf[n_full * self.block :].copy()
-        if final and first + n_full == 0 and self._blk.size and 0 not in self._levels:
+            self._add_levels(first + n_done, med, np.where(mad == 0, 1e-30, mad))
+        n_done += n_full
+        self._blk = blk if blk.size else x[n_full * self.block :].copy()
+        if final and first + n_done == 0 and self._blk.size and not self._lev.size:
             # a segment shorter than one block: its own level (none below 8 samples)
             blk = self._blk
-            self._levels[0] = self._level(blk) if blk.size >= 8 else (0.0, math.inf)
+            self._add_levels(0, *map(np.atleast_1d, self._level(blk) if blk.size >= 8
+                                     else (0.0, math.inf)))
+
+    def _add_levels(self, first: int, med: np.ndarray, mad: np.ndarray) -> None:
+        """Levels of the consecutive blocks from ``first`` on."""
+        if not self._lev.size:
+            self._lev0 = first
+        self._lev = np.concatenate([self._lev, np.column_stack([med, mad])])
 
     def _is_small(self, i: int, v: float) -> bool:
         lev = self._threshold_for(i) or (0.0, 1e-30)
@@ -396,7 +413,10 @@ class Despiker:
 
     def _threshold_for(self, i: int) -> tuple[float, float] | None:
         b = i // self.block
-        return self._levels.get(b - 1 if b >= 1 else 0)
+        k = (b - 1 if b >= 1 else 0) - self._lev0
+        if 0 <= k < self._lev.shape[0]:
+            return float(self._lev[k, 0]), float(self._lev[k, 1])
+        return None
 
     def process(self, x: np.ndarray, *, final: bool = False) -> np.ndarray:
         """Despiked samples released by this call (``final``: everything held, too)."""
@@ -418,8 +438,9 @@ class Despiker:
             self._last_small = tuple([*self._last_small, *tail][-2:])  # type: ignore[assignment]
             self._n_out += stop
             keep = self._n_out // self.block - 1  # the level of the next sample's block
-            for b in [b for b in self._levels if b < keep]:
-                del self._levels[b]
+            if keep > self._lev0:
+                self._lev = self._lev[min(keep - self._lev0, self._lev.shape[0]):]
+                self._lev0 = keep
         return out
 
     def _replace(self, work: np.ndarray, n0: int, stop: int) -> None:
@@ -428,11 +449,15 @@ class Despiker:
         b0, b1 = n0 // blk, (n0 + work.size - 1) // blk
         starts = np.maximum(np.arange(b0, b1 + 1) * blk - n0, 0)  # block starts in work
         ends = np.append(starts[1:], work.size)
-        med_b = np.empty(starts.size)
-        mad_b = np.empty(starts.size)
-        for j, b in enumerate(range(b0, b1 + 1)):
-            lev = self._threshold_for(b * blk) or (float(np.median(work)), 1e300)
-            med_b[j], mad_b[j] = lev
+        k = np.maximum(np.arange(b0, b1 + 1) - 1, 0) - self._lev0  # each block's level
+        known = (k >= 0) & (k < self._lev.shape[0])
+        if known.all():
+            med_b, mad_b = self._lev[k, 0], self._lev[k, 1]
+        else:  # not known yet: no spike can be told (a median level, an infinite MAD)
+            kk = np.clip(k, 0, max(0, self._lev.shape[0] - 1))
+            lev = self._lev[kk] if self._lev.size else np.zeros((k.size, 2))
+            med_b = np.where(known, lev[:, 0], float(np.median(work)))
+            mad_b = np.where(known, lev[:, 1], 1e300)
         # a block whose extremes stay within k x MAD of its level has no spike (most
         # blocks: two passes); the others are tested sample by sample, each run of
         # consecutive such blocks with the 2 samples either side that the test reads
