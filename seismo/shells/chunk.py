@@ -295,17 +295,36 @@ class StationWorker:
         close_feeds(self.feeds)
 
 
+def balance(weights: Mapping[str, float], n: int) -> dict[str, int]:
+    """Each key to one of ``n`` bins, the heaviest first to the lightest bin (longest
+    processing time first; ties by key): the bins' sums end up close."""
+    load = [0.0] * n
+    out: dict[str, int] = {}
+    for key in sorted(weights, key=lambda k: (-weights[k], k)):
+        i = min(range(n), key=lambda j: (load[j], j))
+        out[key] = i
+        load[i] += weights[key]
+    return out
+
+
 class StationPool:
     """Every station of the context, each served by one worker of a :class:`WorkerPool`.
 
-    Station ``i`` (in ``"NET.STA"`` order) always goes to worker ``i mod processes``;
-    its chunk stays there between :meth:`load` and :meth:`release`.
+    A station always goes to the same worker (its picker lives there for the whole
+    range, its chunk between :meth:`load` and :meth:`release`); the stations are
+    spread so that the workers get about the same number of samples per second (the
+    inventory's channels and rates, :func:`balance`).
     """
 
     def __init__(self, ctx: Context, feed_url: str | None, processes: int) -> None:
         self.station_ids = sorted(ctx.stations)
         self.processes = max(1, min(processes, len(self.station_ids) or 1))
-        self.worker = {sid: i for i, sid in enumerate(self.station_ids)}
+        rate = {sid: 0.0 for sid in self.station_ids}
+        for info in channel_map(ctx.inventory).values():
+            sid = f"{info.network}.{info.station}"
+            if sid in rate:
+                rate[sid] += info.sampling_rate
+        self.worker = balance({sid: max(r, 1.0) for sid, r in rate.items()}, self.processes)
         ctx.prepare_tables()  # once (or from the cache), shared with the forked workers
         self.pool = WorkerPool(self.processes, StationWorker, (ctx, feed_url),
                                name="seismo-station")
@@ -344,14 +363,23 @@ class StationPool:
     def associate(
         self, jobs: Sequence[tuple[Window, Sequence[StationResult]]]
     ) -> list[list[EventCandidate]]:
-        """Event candidates of each window (windows spread over the workers)."""
-        tasks = [Task(k, "associate", (w, list(r))) for k, (w, r) in enumerate(jobs)]
-        out: list[list[EventCandidate]] = []
-        for (w, _), res in zip(jobs, self.pool.run(tasks), strict=True):
+        """Event candidates of each window (windows spread over the workers).
+
+        A window without a pick of its own (time in ``[start, end)``) can own no event
+        (:func:`seismo.shells.window.owned_candidates`), so it is not associated: its
+        candidates would all belong to a neighbour, which finds them itself.
+        """
+        todo = [k for k, (w, r) in enumerate(jobs)
+                if any(w.start <= p.time < w.end for x in r for p in x.picks)]
+        tasks = [Task(i, "associate", (jobs[k][0], list(jobs[k][1])))
+                 for i, k in enumerate(todo)]
+        out: list[list[EventCandidate]] = [[] for _ in jobs]
+        for k, res in zip(todo, self.pool.run(tasks), strict=True):
             if isinstance(res, TaskError):
-                log.error("window %s: association failed: %s\n%s", w, res, res.traceback)
+                log.error("window %s: association failed: %s\n%s", jobs[k][0], res,
+                          res.traceback)
                 res = []
-            out.append(res)
+            out[k] = res
         return out
 
     def release(self) -> None:
