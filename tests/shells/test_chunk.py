@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
+import numpy as np
 import pytest
 from obspy import Stream
 
@@ -244,3 +245,21 @@ def test_a_dead_feed_station_is_reported_in_every_window_and_others_go_on(
     assert summary.n_windows >= 3
     assert summary.station_errors[dead] == summary.n_windows
     assert len(summary.events) == 1 and summary.events[0].n_stations >= 15
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_stations_are_spread_by_samples_per_second(n: int) -> None:
+    """Longest first to the lightest worker: within the heaviest station of even, over a
+    family of networks (3- and 6-channel stations, 20-200 Hz)."""
+    from seismo.shells.chunk import balance
+
+    rng = np.random.default_rng(n)
+    for _ in range(50):
+        weights = {f"XX.S{i:02d}": float(rng.choice([3, 6]) * rng.choice([20, 100, 200]))
+                   for i in range(int(rng.integers(1, 40)))}
+        got = balance(weights, n)
+        assert set(got) == set(weights) and set(got.values()) <= set(range(n))
+        sums = [sum(w for k, w in weights.items() if got[k] == i) for i in range(n)]
+        if len(weights) >= n:
+            assert max(sums) - min(sums) <= max(weights.values())
+        assert balance(weights, n) == got  # deterministic
