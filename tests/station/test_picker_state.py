@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from obspy import Stream, UTCDateTime
 
+from seismo.errors import PickerInputError
 from seismo.station.amplitudes import StationMotion, series_values, station_amplitudes
 from seismo.station.picker import pick_stream
 from seismo.station.picker.detector import ClassicStaLta, RecursiveStaLta
@@ -56,6 +57,19 @@ def test_sta_lta_state_matches_kernels(cls) -> None:  # type: ignore[no-untyped-
     assert np.array_equal(got == 0, ref == 0)
     ok = ref != 0
     assert np.max(np.abs(got[ok] - ref[ok]) / ref[ok]) < 1e-9
+
+
+@pytest.mark.parametrize("cls", [RecursiveStaLta, ClassicStaLta])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_sta_lta_state_rejects_a_non_finite_sample_anywhere(cls, bad) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(2)
+    for pos in (0, 1, 299, 300, 1500, 2999):
+        x = rng.normal(0, 1, 3000)
+        x[pos] = bad
+        det = cls(50, 1000)
+        with pytest.raises(PickerInputError, match="NaN/inf"):
+            for a, b in [(0, 300), (300, 301), (301, 3000)]:
+                det.process(x[a:b])
 
 
 def test_despiker_fed_in_pieces_equals_whole() -> None:
