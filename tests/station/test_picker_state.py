@@ -10,12 +10,13 @@ from obspy import Stream, UTCDateTime
 
 from seismo.errors import PickerInputError
 from seismo.station.amplitudes import StationMotion, series_values, station_amplitudes
+from seismo.station.despike import Despiker
 from seismo.station.picker import pick_stream
 from seismo.station.picker.detector import ClassicStaLta, RecursiveStaLta
 from seismo.station.picker.kernels import classic_sta_lta, recursive_bias, recursive_sta_lta
 from seismo.station.picker.station import StationPicker
 from seismo.station.picker.trigger import Trigger, trigger_onsets
-from seismo.station.processing import Despiker, channel_map
+from seismo.station.processing import channel_map
 
 
 def _pieces(rng: np.random.Generator, n: int, most: int) -> list[tuple[int, int]]:

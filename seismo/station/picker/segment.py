@@ -1,7 +1,7 @@
 """One gap-free segment of one channel, processed as its samples arrive.
 
 :class:`ChannelSegment` carries every stateful step of the picker from one call to
-the next: the despiker (:class:`~seismo.station.processing.Despiker`), the causal
+the next: the despiker (:class:`~seismo.station.despike.Despiker`), the causal
 trigger-band filter (:class:`~seismo.station.processing.CausalBandpass`), the main
 and the coda STA/LTA (:mod:`seismo.station.picker.detector`), both triggers
 (:class:`~seismo.station.picker.trigger.Trigger`) and rolling buffers of the raw and
@@ -37,6 +37,7 @@ from obspy import Trace, UTCDateTime
 
 from seismo.config import BandConfig, InstrumentConfig, PickerConfig
 from seismo.model import ChannelKind, Polarity
+from seismo.station.despike import Despiker
 from seismo.station.picker.detector import sta_lta_state
 from seismo.station.picker.onset import (
     POLARITY_POST_S,
@@ -46,7 +47,7 @@ from seismo.station.picker.onset import (
     two_stage_onset,
 )
 from seismo.station.picker.trigger import Trigger, TriggerInterval
-from seismo.station.processing import CausalBandpass, Despiker
+from seismo.station.processing import CausalBandpass
 
 log = logging.getLogger(__name__)
 
