@@ -154,8 +154,10 @@ class PickStream:
         self._times: dict[str, list[float]] = {}
 
     def add(self, station_id: str, picks: Sequence[Pick]) -> None:
-        got = sorted([*self.picks.get(station_id, []), *picks],
-                     key=lambda p: (float(p.time), p.id))
+        """Picks that became final (one pick per id: a picker restarted on samples it
+        had seen, after its worker died, gives the same onsets again)."""
+        by_id = {p.id: p for p in (*self.picks.get(station_id, []), *picks)}
+        got = sorted(by_id.values(), key=lambda p: (float(p.time), p.id))
         self.picks[station_id] = got
         self._times[station_id] = [float(p.time) for p in got]
 
