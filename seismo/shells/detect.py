@@ -4,14 +4,17 @@ The range is cut into the pipeline's grid-aligned windows, made lazily one chunk
 (``pipeline.chunk_s``) at a time (:func:`iter_chunks`), so a range of years costs
 no more memory than one chunk. Two methods give the same events:
 
-* ``"chunk"`` (the default): each station is read and conditioned once per
-  chunk and picked window by window, in a pool of ``pipeline.processes`` worker
-  processes (:mod:`seismo.shells.chunk`); each window is associated and located;
-  amplitudes are computed only for the windows that own an event, on the
+* ``"chunk"`` (the default): each station is read once per chunk and picked
+  continuously from the range's start to its end, each sample once, by the
+  station picker ``seismo stream`` uses, its state carried from chunk to chunk in
+  a pool of ``pipeline.processes`` worker processes (:mod:`seismo.shells.chunk`);
+  each window takes its slice of the stations' pick streams and is associated and
+  located; amplitudes are computed only for the windows that own an event, on the
   window's data span, by the worker that holds the station's chunk.
 * ``"window"``: each station's chunk is read once and every window goes through
   :func:`seismo.shells.window.process_window` on its slice, exactly as the
-  minute-by-minute DAG processes it (the reference for the chunk method).
+  minute-by-minute DAG processes it, each window picked cold from its pre-roll
+  (the same picks inside the windows, after the warm-up; tests/shells/test_chunk.py).
 
 Events, picks and station status then go to the store and alerts window by
 window, in time order, whatever the number of processes.
@@ -23,10 +26,10 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from obspy import Inventory, Stream, UTCDateTime
 
@@ -50,6 +53,9 @@ from seismo.shells.window import (
     windows_between,
 )
 from seismo.text import table
+
+if TYPE_CHECKING:
+    from seismo.shells.chunk import PickStream, StationChunk, StationPool
 
 log = logging.getLogger(__name__)
 
@@ -336,6 +342,16 @@ def detect_range(
     return summary
 
 
+def _with_last(chunks: Iterable[list[Window]]) -> Iterator[tuple[list[Window], bool]]:
+    """Each chunk and whether it is the last one."""
+    it = iter(chunks)
+    cur = next(it, None)
+    while cur is not None:
+        nxt = next(it, None)
+        yield cur, nxt is None
+        cur = nxt
+
+
 def _detect_chunks(
     ctx: Context,
     chunks: Iterable[list[Window]],
@@ -345,61 +361,94 @@ def _detect_chunks(
     handle: Callable[[WindowResult], None],
     late: LateMagnitudes,
 ) -> None:
-    """The chunk method (module docstring): stations once per chunk in a worker pool.
+    """The chunk method (module docstring): stations picked once, chunk after chunk, in a
+    worker pool; each window takes its slice of every station's pick stream once the
+    stream is complete up to the window's data end (:mod:`seismo.shells.chunk`).
+    """
+    from seismo.shells.chunk import PickStream, StationPool, settle_lookahead_s
+
+    pool = StationPool(ctx, feed_url, processes)
+    picks = PickStream()
+    ahead = settle_lookahead_s(ctx.settings.picker)
+    carry: list[Window] = []
+    ok = False
+    try:
+        for chunk, last in _with_last(chunks):
+            windows = carry + chunk
+            t0 = time.perf_counter()
+            end = windows[-1].data_end + (0.0 if last else ahead)
+            loaded = pool.load(windows[0].data_start, end, last)
+            summary.samples += sum(c.n_samples for c in loaded.values())
+            for sid, c in loaded.items():
+                picks.add(sid, c.picks)
+            limits = [c.settled for c in loaded.values() if c.settled is not None]
+            limit = min(limits) if limits and not last else None
+            ready = [w for w in windows if limit is None or w.data_end <= limit]
+            carry = windows[len(ready):]
+            if carry:
+                log.info("windows from %s wait for the next chunk: picks complete up to %s",
+                         carry[0].start, limit)
+            t1 = time.perf_counter()
+            done = _process_ready(ctx, pool, ready, loaded, picks, late) if ready else []
+            pool.release()
+            for res in done:
+                handle(res)
+            if ready:  # picks before the next window's data start are not read again
+                picks.drop_before(carry[0].data_start if carry
+                                  else ready[-1].end - ready[-1].preroll_s)
+            log.info(
+                "chunk %s - %s: %d stations read and picked in %.1f s, %d windows processed "
+                "in %.1f s", windows[0].start, chunk[-1].end, len(loaded), t1 - t0, len(ready),
+                time.perf_counter() - t1,
+            )
+        ok = True
+    finally:
+        pool.close(wait=ok)
+
+
+def _process_ready(
+    ctx: Context,
+    pool: StationPool,
+    ready: list[Window],
+    loaded: Mapping[str, StationChunk],
+    picks: PickStream,
+    late: LateMagnitudes,
+) -> list[WindowResult]:
+    """The results of the complete windows of a chunk: associated, measured, in order.
 
     Amplitude series are made for the windows that own an event and for those whose
     series the surface-wave magnitude of a distant event reads (:class:`LateMagnitudes`);
     the per-window method has them for every window, and gives the same measurements.
     """
-    from seismo.shells.chunk import StationPool, with_amplitudes
+    from seismo.shells.chunk import with_amplitudes
 
-    pool = StationPool(ctx, feed_url, processes)
-    ok = False
-    try:
-        for chunk in chunks:
-            t0 = time.perf_counter()
-            loaded = pool.load(chunk)
-            summary.samples += sum(c.n_samples for c in loaded.values())
-            t1 = time.perf_counter()
-            jobs = [
-                (w, [loaded[sid].window_result(k, w) for sid in pool.station_ids])
-                for k, w in enumerate(chunk)
-            ]
-            per_window = [
-                (w, results, cands)
-                for (w, results), cands in zip(jobs, pool.associate(jobs), strict=True)
-            ]
-            t2 = time.perf_counter()
-            busy = [k for k, (w, _, c) in enumerate(per_window) if owned_candidates(c, w)]
-            amps = dict(zip(busy, pool.amplitudes([per_window[k][0] for k in busy]),
-                            strict=True))
-            events: dict[int, list[Event]] = {}
-            for k in busy:
-                w, results, cands = per_window[k]
-                a = _live_series(results, amps[k])
-                events[k] = measure_events(ctx, cands, a, w, live_stations(results))
-            waiting = [*late.pending.values(),
-                       *(e for k in busy for e in events[k] if late.waits_for(e))]
-            extra = [k for k, (w, _, _) in enumerate(per_window)
-                     if k not in amps and any(late.reads(e, w) for e in waiting)]
-            if extra:
-                amps.update(zip(extra, pool.amplitudes([per_window[k][0] for k in extra]),
-                                strict=True))
-            pool.release()
-            t3 = time.perf_counter()
-            for k, (w, results, _) in enumerate(per_window):
-                if k in amps:
-                    results = with_amplitudes(results, _live_series(results, amps[k]))
-                handle(WindowResult(w, results, events.get(k, [])))
-            log.info(
-                "chunk %s - %s: %d stations read and picked in %.1f s, %d windows associated "
-                "in %.1f s, amplitudes of %d windows and events in %.1f s, output %.1f s",
-                chunk[0].start, chunk[-1].end, len(loaded), t1 - t0, len(chunk), t2 - t1,
-                len(amps), t3 - t2, time.perf_counter() - t3,
-            )
-        ok = True
-    finally:
-        pool.close(wait=ok)
+    jobs = [
+        (w, [loaded[sid].window_result(w, picks.window(sid, w)) for sid in pool.station_ids])
+        for w in ready
+    ]
+    per_window = [
+        (w, results, cands)
+        for (w, results), cands in zip(jobs, pool.associate(jobs), strict=True)
+    ]
+    busy = [k for k, (w, _, c) in enumerate(per_window) if owned_candidates(c, w)]
+    amps = dict(zip(busy, pool.amplitudes([per_window[k][0] for k in busy]), strict=True))
+    events: dict[int, list[Event]] = {}
+    for k in busy:
+        w, results, cands = per_window[k]
+        a = _live_series(results, amps[k])
+        events[k] = measure_events(ctx, cands, a, w, live_stations(results))
+    waiting = [*late.pending.values(),
+               *(e for k in busy for e in events[k] if late.waits_for(e))]
+    extra = [k for k, (w, _, _) in enumerate(per_window)
+             if k not in amps and any(late.reads(e, w) for e in waiting)]
+    if extra:
+        amps.update(zip(extra, pool.amplitudes([per_window[k][0] for k in extra]), strict=True))
+    out = []
+    for k, (w, results, _) in enumerate(per_window):
+        if k in amps:
+            results = with_amplitudes(results, _live_series(results, amps[k]))
+        out.append(WindowResult(w, results, events.get(k, [])))
+    return out
 
 
 def _live_series(

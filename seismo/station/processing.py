@@ -16,7 +16,7 @@ Every trace is processed at its own sampling rate. Data units stay counts.
   of the previous 5 s, while both neighbours are below a third of that and ten times
   closer to the median than the spike) are replaced by linear interpolation before
   filtering [heuristic; a real onset does not jump there and back within 20 ms at
-  100 Hz] (:class:`Despiker`).
+  100 Hz] (:class:`~seismo.station.despike.Despiker`).
 * Filtering (:func:`prepare_stream`): demean, linear detrend, cosine taper of
   ``taper_s`` at the segment start only (causal mode: the newest samples stay
   untouched; zero-phase mode also tapers the end), Butterworth band-pass per channel
@@ -38,6 +38,7 @@ from obspy import Inventory, Stream, Trace, UTCDateTime
 from seismo.errors import DataError
 from seismo.inventory import ChannelInfo, channel_infos
 from seismo.model import half_open_range
+from seismo.station.despike import Despiker, despike_in_place
 from seismo.station.picker.settings import PickerConfig
 from seismo.station.settings import BandConfig, InstrumentConfig
 
@@ -319,146 +320,6 @@ def _fill_and_split(tr: Trace, max_gap_s: float) -> list[Trace]:
     return list(t.split()) if mask.any() else [t]
 
 
-def _despike(x: np.ndarray, k: float, fs: float = 100.0) -> int:
-    """Replace isolated 1-2 sample spikes in place; return how many samples were replaced."""
-    d = Despiker(k, fs)
-    x[:] = d.process(x, final=True)
-    return d.n_spikes
-
-
-#: Length of the blocks whose median and MAD set the spike level of the next block (s).
-SPIKE_BLOCK_S = 5.0
-#: Every this many samples of a block enter its median and MAD (a level for a 50 x MAD
-#: threshold needs no more; it keeps the cost at a fifth of a full median).
-_SPIKE_LEVEL_STEP = 5
-#: A spike also stands out from both neighbours by this factor (their deviation from
-#: the median): a band-limited seismic wave does not jump that far and back within a
-#: sample or two [heuristic].
-_SPIKE_NEIGHBOUR_RATIO = 10.0
-
-
-class Despiker:
-    """Isolated-spike removal (module docstring) for samples that arrive in pieces.
-
-    The level (median and MAD) of the samples of block ``b`` (``SPIKE_BLOCK_S``
-    seconds from the segment start) is that of the raw block ``b - 1``; the first
-    block uses its own. A sample is decided once the two samples after it exist (a
-    spike is 1-2 samples wide, between two quiet samples on each side), so
-    :meth:`process` holds back the last three (and, at
-    a segment start, the first block) until more samples come or ``final``. The
-    decisions depend only on the samples, not on how they were cut into pieces: a
-    segment fed at once and fed record by record gives the same output.
-    """
-
-    HOLD = 3
-
-    def __init__(self, k: float, fs: float) -> None:
-        self.k = float(k)
-        self.block = max(8, round(SPIKE_BLOCK_S * fs))
-        self.n_spikes = 0
-        self._held = np.empty(0)
-        self._n_out = 0  # samples released so far (index of _held[0])
-        self._blk = np.empty(0)  # raw samples of the current (incomplete) block
-        self._levels: dict[int, tuple[float, float]] = {}  # block -> (median, MAD)
-        self._last = 0.0  # last released sample
-        self._last_small = (False, False)  # whether the last two released ones were small
-
-    @property
-    def held(self) -> int:
-        """Samples received but not yet released."""
-        return int(self._held.size)
-
-    @staticmethod
-    def _level(raw: np.ndarray) -> tuple[float, float]:
-        v = raw[::_SPIKE_LEVEL_STEP]
-        med = float(np.median(v))
-        return med, float(np.median(np.abs(v - med))) or 1e-30
-
-    def _add_raw(self, x: np.ndarray, final: bool) -> None:
-        """Levels of the blocks completed by ``x`` (and of a partial first block at the end)."""
-        first = (self._n_out + self._held.size - self._blk.size) // self.block
-        buf = np.concatenate([self._blk, x]) if self._blk.size else x
-        n_full = buf.size // self.block
-        if n_full:  # every completed block at once: :meth:`_level` row by row
-            v = buf[: n_full * self.block].reshape(n_full, self.block)[:, ::_SPIKE_LEVEL_STEP]
-            med = np.median(v, axis=1)
-            mad = np.median(np.abs(v - med[:, None]), axis=1)
-            for j, (m, d) in enumerate(zip(med.tolist(), mad.tolist(), strict=True)):
-                self._levels[first + j] = (m, d or 1e-30)
-        self._blk = buf[n_full * self.block :].copy()
-        if final and first + n_full == 0 and self._blk.size and 0 not in self._levels:
-            # a segment shorter than one block: its own level (none below 8 samples)
-            blk = self._blk
-            self._levels[0] = self._level(blk) if blk.size >= 8 else (0.0, math.inf)
-
-    def _is_small(self, i: int, v: float) -> bool:
-        lev = self._threshold_for(i) or (0.0, 1e-30)
-        return bool(abs(v - lev[0]) < (self.k / 3.0) * lev[1])
-
-    def _threshold_for(self, i: int) -> tuple[float, float] | None:
-        b = i // self.block
-        return self._levels.get(b - 1 if b >= 1 else 0)
-
-    def process(self, x: np.ndarray, *, final: bool = False) -> np.ndarray:
-        """Despiked samples released by this call (``final``: everything held, too)."""
-        x = np.asarray(x, dtype=np.float64)
-        self._add_raw(x, final)
-        work = np.concatenate([self._held, x]) if self._held.size else x.copy()
-        n0 = self._n_out
-        stop = work.size if final else max(0, work.size - self.HOLD)
-        if self._threshold_for(n0) is None:
-            stop = 0  # the first block's level is not known yet
-        tail = [self._is_small(n0 + i, float(work[i])) for i in range(max(0, stop - 2), stop)]
-        if stop and self.k > 0:
-            self._replace(work, n0, stop)
-        out = work[:stop].copy()
-        self._held = work[stop:].copy()
-        if stop:
-            self._last = float(out[-1])
-            # "small" of the samples as received (before replacement), as in one piece
-            self._last_small = tuple([*self._last_small, *tail][-2:])  # type: ignore[assignment]
-            self._n_out += stop
-            keep = self._n_out // self.block - 1  # the level of the next sample's block
-            for b in [b for b in self._levels if b < keep]:
-                del self._levels[b]
-        return out
-
-    def _replace(self, work: np.ndarray, n0: int, stop: int) -> None:
-        med = np.empty(work.size)
-        mad = np.empty(work.size)
-        j1 = (-n0) % self.block  # first block start in the work span
-        for j in [0, *range(j1 or self.block, work.size, self.block)]:  # per block (few)
-            e = min(work.size, j + self.block - (n0 + j) % self.block)
-            lev = self._threshold_for(n0 + j) or (float(np.median(work)), 1e300)
-            med[j:e], mad[j:e] = lev
-        dev = np.abs(work - med)
-        big = dev > self.k * mad
-        if not big[:stop].any():
-            return
-        small = dev < (self.k / 3.0) * mad
-        for i in np.flatnonzero(big[:stop]).tolist():
-            if not big[i] or n0 + i < 1:
-                continue  # replaced with the spike before / no left neighbour (segment start)
-            lefts = [bool(small[i - q]) if i >= q else self._last_small[2 + i - q] for q in (1, 2)]
-            if n0 + i < 2:
-                lefts[1] = True  # the segment starts one sample before
-            left = float(work[i - 1]) if i >= 1 else self._last
-            left_dev = float(dev[i - 1]) if i >= 1 else abs(self._last - float(med[i]))
-            for w in (1, 2):  # spike of width w starting at i
-                j = i + w
-                if j >= work.size:
-                    continue
-                right = bool(small[j] and (j + 1 >= work.size or small[j + 1]))
-                if not (right and all(lefts) and big[i:j].all()):
-                    continue
-                if float(dev[i:j].min()) < _SPIKE_NEIGHBOUR_RATIO * max(left_dev, float(dev[j])):
-                    break  # a steep wave, not an isolated spike
-                work[i:j] = np.interp(np.arange(i, j), [i - 1, j], [left, float(work[j])])
-                big[i:j] = False
-                self.n_spikes += w
-                break
-
-
 def condition_stream(
     stream: Stream,
     inventory: Inventory | None,
@@ -558,7 +419,7 @@ def _flag(
         clipped_idx = np.zeros(0, dtype=np.int64)  # nothing near full scale (the usual case)
     else:
         clipped_idx = np.flatnonzero((x >= clip_level) | (x <= -clip_level))
-    n_spikes = _despike(x, cfg.spike_mad, float(tr.stats.sampling_rate)) if despike else 0
+    n_spikes = despike_in_place(x, cfg.spike_mad, float(tr.stats.sampling_rate)) if despike else 0
     std = float(np.std(x)) if x.size else 0.0
     dead = bool(x.size < 2 or std < cfg.flat_std_counts or clipped_idx.size > 0.5 * x.size)
     tr.data = x

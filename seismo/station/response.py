@@ -329,8 +329,12 @@ def wood_anderson_sos(fs: float) -> NDArray:
     return _scaled_sos(z, p, fs, ref, wood_anderson_response([ref])[0] / (2 * math.pi * ref))
 
 
+@functools.lru_cache(maxsize=16)
 def differentiator_sos(fs: float) -> NDArray:
-    """d/dt as one causal section (Al-Alaoui differentiator, the inverse of the integrator)."""
+    """d/dt as one causal section (Al-Alaoui differentiator, the inverse of the integrator).
+
+    Cached per rate (read-only), as the other fixed designs here: every window's
+    amplitudes ask for it once per channel."""
     z, p, k = _integrators([], [], -1, fs)
     sos = scipy.signal.zpk2sos(np.array(z), np.array(p), k)
     sos.setflags(write=False)

@@ -16,7 +16,12 @@ from obspy import Stream, Trace, UTCDateTime
 
 from seismo.inventory import channel_at, channel_infos, stations
 from seismo.station.picker import pick_segments, pick_stream
-from seismo.station.picker.kernels import recursive_bias, recursive_bias_head, sosfilt_inplace
+from seismo.station.picker.kernels import (
+    recursive_bias,
+    recursive_bias_head,
+    sosfilt_inplace,
+    sosfilt_state,
+)
 from seismo.station.picker.trigger import trigger_onsets
 from seismo.station.processing import bandpass, channel_map, condition_stream, window_segments
 
@@ -47,6 +52,11 @@ def test_compiled_band_pass_gives_scipys_floats(corners: int, lo: float, hi: flo
     for n in (1, 10, 13_001, 200_000):
         x = rng.standard_normal(n) * 1e4 + 3e5
         assert np.array_equal(sosfilt_inplace(sos, x.copy()), scipy.signal.sosfilt(sos, x))
+        # with a carried state (the stateful filters of the picker and the amplitudes)
+        zi = scipy.signal.sosfilt_zi(sos) * x[0]
+        y, zf = sosfilt_state(sos, x, zi)
+        y_ref, zf_ref = scipy.signal.sosfilt(sos, x, zi=zi)
+        assert np.array_equal(y, y_ref) and np.array_equal(zf, zf_ref)
 
 
 def _triggers_reference(c: np.ndarray, on: float, off: float, *, min_len: int,

@@ -242,7 +242,7 @@ def test_kernels_without_numba_use_numpy(monkeypatch, manz) -> None:
 def test_kernels_use_numba_when_importable() -> None:
     pytest.importorskip("numba")
     jit = kernels.jit_kernels()
-    assert jit is not None and set(jit) == {"classic", "recursive", "sos"}
+    assert jit is not None and set(jit) == {"classic", "recursive", "sos", "sos4"}
 
 
 # --------------------------------------------------------------------------- triggering

@@ -1,5 +1,6 @@
-"""The stateful station processing: fed in pieces (real time) it gives what the window
-path gives on the same samples (picks within a sample, identical peaks)."""
+"""The stateful station processing: fed in pieces (real time) or span by span (``seismo
+detect``'s chunks) it gives what the window path gives on the same samples (picks within
+a sample, identical peaks)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import numpy as np
 import pytest
 from obspy import Stream, UTCDateTime
 
+from seismo.errors import PickerInputError
 from seismo.station.amplitudes import StationMotion, series_values, station_amplitudes
+from seismo.station.despike import Despiker
 from seismo.station.picker import pick_stream
 from seismo.station.picker.detector import ClassicStaLta, RecursiveStaLta
 from seismo.station.picker.kernels import classic_sta_lta, recursive_bias, recursive_sta_lta
 from seismo.station.picker.station import StationPicker
 from seismo.station.picker.trigger import Trigger, trigger_onsets
-from seismo.station.processing import Despiker, channel_map
+from seismo.station.processing import channel_map
 
 
 def _pieces(rng: np.random.Generator, n: int, most: int) -> list[tuple[int, int]]:
@@ -55,6 +58,19 @@ def test_sta_lta_state_matches_kernels(cls) -> None:  # type: ignore[no-untyped-
     assert np.array_equal(got == 0, ref == 0)
     ok = ref != 0
     assert np.max(np.abs(got[ok] - ref[ok]) / ref[ok]) < 1e-9
+
+
+@pytest.mark.parametrize("cls", [RecursiveStaLta, ClassicStaLta])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_sta_lta_state_rejects_a_non_finite_sample_anywhere(cls, bad) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(2)
+    for pos in (0, 1, 299, 300, 1500, 2999):
+        x = rng.normal(0, 1, 3000)
+        x[pos] = bad
+        det = cls(50, 1000)
+        with pytest.raises(PickerInputError, match="NaN/inf"):
+            for a, b in [(0, 300), (300, 301), (301, 3000)]:
+                det.process(x[a:b])
 
 
 def test_despiker_fed_in_pieces_equals_whole() -> None:
@@ -134,3 +150,40 @@ def test_peaks_fed_record_by_record_equal_the_window(settings, inventory, quake)
             a = series_values(getattr(got, field))[:-1]  # the last second: window flushes it
             b = series_values(getattr(window, field))[:-1]
             assert np.allclose(a, b, rtol=1e-9, equal_nan=True), (sid, field)
+
+
+def test_picks_fed_span_by_span_equal_record_by_record(settings, inventory, quake) -> None:  # type: ignore[no-untyped-def]
+    """``feed_span`` (a chunk of every channel at once, overlapping the previous one) gives
+    the record-by-record picks; ``settled_until`` is a promise: no later pick is earlier."""
+    t0, streams = quake
+    chmap = channel_map(inventory)
+    rng = np.random.default_rng(7)
+    n_picks = 0
+    for sid, st in streams.items():
+        ref = StationPicker(settings.picker, settings.instrument, chmap, retention_s=110)
+        want = [p for rec in _records(st, t0, 130) for tr in rec for p in ref.feed(tr)]
+        want += ref.flush()
+        want.sort(key=lambda p: (float(p.time), p.id))
+        for _ in range(3):
+            sp = StationPicker(settings.picker, settings.instrument, chmap, retention_s=110)
+            got: list = []
+            a, settled = 0.0, None
+            while a < 130:
+                b = min(130.0, a + float(rng.uniform(3, 40)))
+                # spans overlap the samples already fed, as detect's chunk reads do
+                new = sp.feed_span(st.slice(t0 + max(0.0, a - 20), t0 + b - 1e-6))
+                assert settled is None or all(p.time >= settled for p in new)
+                settled = sp.settled_until()
+                got += new
+                a = b
+            new = sp.flush()
+            assert settled is None or all(p.time >= settled for p in new)
+            got += new
+            got.sort(key=lambda p: (float(p.time), p.id))
+            assert [(p.phase, p.seed_id) for p in got] == [(p.phase, p.seed_id) for p in want], sid
+            for x, y in zip(got, want, strict=True):
+                assert abs(float(x.time - y.time)) <= 0.01
+                assert (x.snr, x.uncertainty_s, x.polarity) == (y.snr, y.uncertainty_s, y.polarity)
+                assert x.amplitude == pytest.approx(y.amplitude, rel=1e-9)
+        n_picks += len(want)
+    assert n_picks >= 6

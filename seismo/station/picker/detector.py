@@ -69,10 +69,15 @@ def _check_lengths(nsta: int, nlta: int) -> None:
         raise PickerInputError(f"nsta ({nsta}) must be smaller than nlta ({nlta})")
 
 
-def _finite(x: np.ndarray) -> np.ndarray:
+def _one_d(x: np.ndarray) -> np.ndarray:
     y = np.ascontiguousarray(x, dtype=np.float64)
     if y.ndim != 1:
         raise PickerInputError(f"data must be 1-D, got {y.ndim}-D")
+    return y
+
+
+def _finite(x: np.ndarray) -> np.ndarray:
+    y = _one_d(x)
     if not np.isfinite(y).all():
         _raise_non_finite(y)
     return y
@@ -97,21 +102,33 @@ class RecursiveStaLta:
         return head[i0 : i0 + m]
 
     def process(self, x: Any) -> np.ndarray:
-        """The characteristic function of the next samples ``x`` (filtered trace)."""
-        y = _finite(x)
+        """The characteristic function of the next samples ``x`` (filtered trace).
+
+        Non-finite samples raise :class:`~seismo.errors.PickerInputError`: a NaN or inf
+        leaves a non-finite average behind (squares are >= 0: no inf - inf), so the
+        final state shows it without a pass of its own; the first sample of a
+        segment, which the recursion does not use, is checked alone.
+        """
+        y = _one_d(x)
         m = y.size
         out = np.empty(m)
         if m == 0:
             return out
         i0 = self.n
-        if i0 == 0:
-            y = y.copy()
-            y[0] = 0.0  # ObsPy's recursion starts at sample 1
+        if i0 == 0 and not math.isfinite(y[0]):
+            _raise_non_finite(y)
         cs, cl = 1.0 / self.nsta, 1.0 / self.nlta
         jit = _jit_recursive()
         if jit is not None:
-            self._sta, self._lta = jit(y, cs, cl, self._sta, self._lta, out)
+            if i0 == 0:  # ObsPy's recursion starts at sample 1: sample 0 counts as 0
+                out[0] = 0.0
+                self._sta, self._lta = jit(y[1:], cs, cl, 0.0, 0.0, out[1:])
+            else:
+                self._sta, self._lta = jit(y, cs, cl, self._sta, self._lta, out)
         else:
+            if i0 == 0:
+                y = y.copy()
+                y[0] = 0.0  # ObsPy's recursion starts at sample 1
             s = y * y
             ys, _ = scipy.signal.lfilter([cs], [1.0, cs - 1.0], s, zi=[(1 - cs) * self._sta])
             yl, _ = scipy.signal.lfilter([cl], [1.0, cl - 1.0], s, zi=[(1 - cl) * self._lta])

@@ -277,6 +277,39 @@ def _sos_loop(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:  # pragma
         x[n] = x_cur
 
 
+def _sos4_loop(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:  # pragma: no cover
+    """:func:`_sos_loop` for exactly 4 sections (the picker's 4-corner band-pass), with the
+    coefficients and the state in registers: the same operations in the same order, so
+    the same floats, ~1.5x faster (the state no longer goes through memory)."""
+    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    b20, b21, b22, a21, a22 = sos[2, 0], sos[2, 1], sos[2, 2], sos[2, 4], sos[2, 5]
+    b30, b31, b32, a31, a32 = sos[3, 0], sos[3, 1], sos[3, 2], sos[3, 4], sos[3, 5]
+    z00, z01, z10, z11 = zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1]
+    z20, z21, z30, z31 = zi[2, 0], zi[2, 1], zi[3, 0], zi[3, 1]
+    for n in range(x.size):
+        x0 = x[n]
+        x1 = b00 * x0 + z00
+        z00 = b01 * x0 - a01 * x1 + z01
+        z01 = b02 * x0 - a02 * x1
+        x2 = b10 * x1 + z10
+        z10 = b11 * x1 - a11 * x2 + z11
+        z11 = b12 * x1 - a12 * x2
+        x3 = b20 * x2 + z20
+        z20 = b21 * x2 - a21 * x3 + z21
+        z21 = b22 * x2 - a22 * x3
+        x4 = b30 * x3 + z30
+        z30 = b31 * x3 - a31 * x4 + z31
+        z31 = b32 * x3 - a32 * x4
+        x[n] = x4
+    zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1] = z00, z01, z10, z11
+    zi[2, 0], zi[2, 1], zi[3, 0], zi[3, 1] = z20, z21, z30, z31
+
+
+def _sos_kernel(jit: dict[str, Any], sos: np.ndarray) -> Any:
+    return jit["sos4"] if sos.shape[0] == 4 else jit["sos"]
+
+
 def sosfilt_inplace(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``scipy.signal.sosfilt(sos, x)`` for a 1-D float64 ``x``, written into ``x``.
 
@@ -289,7 +322,7 @@ def sosfilt_inplace(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
         x[...] = scipy.signal.sosfilt(sos, x)
         return x
     sos = np.ascontiguousarray(sos, dtype=np.float64)
-    jit["sos"](sos, x, np.zeros((sos.shape[0], 2)))
+    _sos_kernel(jit, sos)(sos, x, np.zeros((sos.shape[0], 2)))
     return x
 
 
@@ -306,7 +339,8 @@ def sosfilt_state(
         return np.asarray(y), np.asarray(zf)
     y = np.array(x, dtype=np.float64)
     zf = np.array(zi, dtype=np.float64)
-    jit["sos"](np.ascontiguousarray(sos, dtype=np.float64), y, zf)
+    sos = np.ascontiguousarray(sos, dtype=np.float64)
+    _sos_kernel(jit, sos)(sos, y, zf)
     return y, zf
 
 
@@ -324,7 +358,8 @@ def jit_kernels() -> dict[str, Any] | None:
         return None
     kernels: dict[str, Any] = {}
     for name, fn in (
-        ("classic", _classic_rows_loop), ("recursive", _recursive_rows_loop), ("sos", _sos_loop)
+        ("classic", _classic_rows_loop), ("recursive", _recursive_rows_loop), ("sos", _sos_loop),
+        ("sos4", _sos4_loop),
     ):
         try:
             kernels[name] = numba.njit(cache=True, error_model="numpy", fastmath=False)(fn)

@@ -1,7 +1,7 @@
 """One gap-free segment of one channel, processed as its samples arrive.
 
 :class:`ChannelSegment` carries every stateful step of the picker from one call to
-the next: the despiker (:class:`~seismo.station.processing.Despiker`), the causal
+the next: the despiker (:class:`~seismo.station.despike.Despiker`), the causal
 trigger-band filter (:class:`~seismo.station.processing.CausalBandpass`), the main
 and the coda STA/LTA (:mod:`seismo.station.picker.detector`), both triggers
 (:class:`~seismo.station.picker.trigger.Trigger`) and rolling buffers of the raw and
@@ -27,13 +27,16 @@ which lets the station merge its channels' onsets without waiting longer than ne
 
 from __future__ import annotations
 
+import bisect
 import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from obspy import Trace, UTCDateTime
 
 from seismo.model import ChannelKind, Polarity
+from seismo.station.despike import Despiker
 from seismo.station.picker.detector import sta_lta_state
 from seismo.station.picker.onset import (
     POLARITY_POST_S,
@@ -44,7 +47,7 @@ from seismo.station.picker.onset import (
 )
 from seismo.station.picker.settings import PickerConfig
 from seismo.station.picker.trigger import Trigger, TriggerInterval
-from seismo.station.processing import CausalBandpass, Despiker
+from seismo.station.processing import CausalBandpass
 from seismo.station.settings import BandConfig, InstrumentConfig
 
 log = logging.getLogger(__name__)
@@ -54,31 +57,61 @@ _RUN_IN_S = 1.0
 
 
 class RollingBuffer:
-    """Samples of a segment from absolute index ``lo`` on (older ones dropped)."""
+    """Samples of a segment from absolute index ``lo`` on (older ones dropped).
+
+    Kept as the pieces they arrived in (appending copies nothing; a read that spans
+    pieces joins them). The arrays appended must not change afterwards.
+    """
 
     def __init__(self) -> None:
-        self.data = np.empty(0)
+        self._pieces: list[np.ndarray] = []
+        self._starts: list[int] = []  # absolute index of each piece's first sample
         self.lo = 0
+        self.hi = 0
 
     @property
-    def hi(self) -> int:
-        return self.lo + self.data.size
+    def data(self) -> np.ndarray:
+        """Every kept sample, from ``lo``, as one array."""
+        if len(self._pieces) > 1:
+            self._pieces, self._starts = [np.concatenate(self._pieces)], [self.lo]
+        return self._pieces[0] if self._pieces else np.empty(0)
 
     def append(self, x: np.ndarray) -> None:
-        self.data = np.concatenate([self.data, x]) if self.data.size else np.array(x)
+        if x.size:
+            self._pieces.append(x)
+            self._starts.append(self.hi)
+            self.hi += x.size
 
     def get(self, a: int, b: int) -> np.ndarray:
         """Samples ``[a, b)`` (clamped to what is kept)."""
         a = max(a, self.lo)
         b = min(b, self.hi)
-        return self.data[a - self.lo : max(a, b) - self.lo]
+        if b <= a:
+            return np.empty(0)
+        k = bisect.bisect_right(self._starts, a) - 1
+        s0, piece = self._starts[k], self._pieces[k]
+        if b <= s0 + piece.size:
+            return piece[a - s0 : b - s0]
+        parts = []
+        while a < b:
+            s0, piece = self._starts[k], self._pieces[k]
+            parts.append(piece[a - s0 : min(b, s0 + piece.size) - s0])
+            a = s0 + piece.size
+            k += 1
+        return np.concatenate(parts)
 
     def trim(self, keep_from: int) -> None:
-        """Drop samples before ``keep_from`` (in chunks: amortised)."""
-        cut = keep_from - self.lo
-        if cut > 0 and cut * 2 >= self.data.size:
-            self.data = self.data[cut:].copy()
-            self.lo = keep_from
+        """Drop samples before ``keep_from`` (whole pieces; the piece it falls in is cut
+        when most of it is older)."""
+        while len(self._pieces) > 1 and self._starts[1] <= keep_from:
+            self._pieces.pop(0)
+            self._starts.pop(0)
+        if self._pieces:
+            self.lo = self._starts[0]
+            cut = min(keep_from, self.hi) - self.lo
+            if cut > 0 and cut * 2 >= self._pieces[0].size:
+                self._pieces[0] = self._pieces[0][cut:].copy()
+                self._starts[0] = self.lo = self.lo + cut
 
 
 @dataclass
@@ -143,7 +176,9 @@ class ChannelSegment:
         header: network, station, location, channel.
         start: time of the first sample; ``fs``: sampling rate (Hz).
         kind, dip: channel kind and dip (degrees) from the inventory (None: unknown).
-        retention_s: seconds of samples kept (None: all, a window).
+
+    Every sample is kept until :meth:`trim` drops the old ones (the station does,
+    :meth:`~seismo.station.picker.station.StationPicker.trim`).
     """
 
     def __init__(
@@ -155,8 +190,6 @@ class ChannelSegment:
         dip: float | None,
         cfg: PickerConfig,
         instrument: InstrumentConfig,
-        *,
-        retention_s: float | None = None,
     ) -> None:
         self.header = dict(header)
         self.start = UTCDateTime(start)
@@ -165,7 +198,6 @@ class ChannelSegment:
         self.dip = dip
         self.cfg = cfg
         self.clip_level = instrument.clip_level_counts
-        self.retention = None if retention_s is None else round(retention_s * fs)
         self.n = 0  # samples released by the despiker (processed)
         self.raw = RollingBuffer()
         self.filt = RollingBuffer()
@@ -262,9 +294,8 @@ class ChannelSegment:
     def _advance(self, y: np.ndarray, final: bool) -> list[Candidate]:
         i0 = self.n
         if y.size:
-            hit = np.flatnonzero(np.abs(y) >= self.clip_level)
-            if hit.size:
-                self._clipped.append(hit + i0)
+            if y.max() >= self.clip_level or y.min() <= -self.clip_level:  # rarely
+                self._clipped.append(np.flatnonzero(np.abs(y) >= self.clip_level) + i0)
             self.raw.append(y)
         if self.picking:
             f = self.bp.process(y) if y.size else np.empty(0)
@@ -374,13 +405,20 @@ class ChannelSegment:
     def _prune(self) -> None:
         keep_n = self.merge_n + self.w_before + self.w_after
         self._ons = [o for o in self._ons if o >= self.n - keep_n]
-        if self.retention is not None:
-            lo = self.n - self.retention
-            for p in self.pending:
-                lo = min(lo, p.trigger.on - self.w_before - round(_RUN_IN_S * self.fs))
-            self.raw.trim(lo)
-            self.filt.trim(lo)
-            self._clipped = [c for c in self._clipped if c.size and c[-1] >= lo]
+
+    def index_of(self, t: UTCDateTime) -> int:
+        """Index of the first sample at or after ``t``."""
+        return math.ceil(float(t - self.start) * self.fs - 1e-6)
+
+    def trim(self, keep_from: int) -> None:
+        """Drop the samples before index ``keep_from``, except those a trigger still to
+        be decided reads (its AIC window and the filter run-in before it)."""
+        lo = keep_from
+        for p in self.pending:
+            lo = min(lo, p.trigger.on - self.w_before - round(_RUN_IN_S * self.fs))
+        self.raw.trim(lo)
+        self.filt.trim(lo)
+        self._clipped = [c for c in self._clipped if c.size and c[-1] >= lo]
 
 
 def _is_vertical(dip: float | None, channel: str) -> bool:

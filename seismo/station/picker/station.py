@@ -10,7 +10,12 @@ paths:
   segment is added whole (:meth:`StationPicker.add_segment`), then
   :meth:`StationPicker.flush`;
 * real time (``seismo stream``): each record is fed as it arrives
-  (:meth:`StationPicker.feed`).
+  (:meth:`StationPicker.feed`);
+* a long range (``seismo detect``): each chunk of an archive, every channel's
+  traces of the chunk at once, then the station settles
+  (:meth:`StationPicker.feed_span`). The state carries from chunk to chunk, so
+  every sample is picked once and the picks are those of the same samples fed
+  record by record (tests/station/test_picker_state.py).
 
 Final and provisional picks
     An onset cluster (candidates of the station within ``station_merge_s`` of its
@@ -21,13 +26,19 @@ Final and provisional picks
     and the pick is the same. Until then :meth:`StationPicker.provisional` gives the
     cluster's pick from what exists so far (real time: ~1 s after the trigger
     instead of ~3 s), which a final pick of the same onset replaces.
+
+Memory
+    With ``retention_s`` the samples older than ``retention_s`` before the newest
+    one *and* before every onset still to be settled are dropped after each
+    settling (:meth:`StationPicker.trim`): the S refinement reads back to the
+    station's P (``picker.s_max_delay_s``), so ``retention_s`` must exceed that.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -45,6 +56,10 @@ from seismo.station.processing import ChannelJoin, channel_kind_of
 from seismo.station.settings import InstrumentConfig
 
 log = logging.getLogger(__name__)
+
+#: Seconds subtracted from :meth:`StationPicker.settled_until`: an S pick is snapped
+#: to its channel's sample grid, which can move it by half a sample.
+_SETTLE_MARGIN_S = 0.05
 
 
 @functools.cache
@@ -199,7 +214,6 @@ class StationPicker:
             self._take(ch.current, ch.current.finish)
         seg = ChannelSegment(
             header, start, fs, ch.kind, ch.dip, self.cfg, self.instrument,  # type: ignore[arg-type]
-            retention_s=self.retention_s,
         )
         ch.segments.append(seg)
         return seg
@@ -226,6 +240,28 @@ class StationPicker:
         """A trace of raw counts as it arrives (e.g. one SeedLink record); returns the
         picks that became final. Overlap is dropped, short gaps are filled, a longer
         gap starts a new segment (``max_gap_s``)."""
+        self._join(tr)
+        return self._settle_new()
+
+    def feed_span(self, traces: Iterable[Trace]) -> list[Pick]:
+        """Every channel's traces of one span of raw counts (e.g. a chunk of an
+        archive; samples already fed are dropped); returns the picks that became final.
+
+        The same picks as the same samples fed record by record (:meth:`feed`), in
+        far fewer calls: the station settles once, after all its channels reached the
+        end of the span. Channels fed one after another and settled in between would
+        not wait for each other (``lag_s``). Masked (gappy) traces are split at their
+        gaps.
+        """
+        for tr in sorted(traces, key=lambda t: (t.id, t.stats.starttime)):
+            if isinstance(tr.data, np.ma.MaskedArray):
+                for piece in tr.split():
+                    self._join(piece)
+            else:
+                self._join(tr)
+        return self._settle_new()
+
+    def _join(self, tr: Trace) -> None:
         ch = self._channel(tr.id)
         header = {k: tr.stats[k] for k in ("network", "station", "location", "channel")}
         fs = float(tr.stats.sampling_rate)
@@ -234,8 +270,12 @@ class StationPicker:
             if new or seg is None:
                 seg = self._new_segment(ch, header, start, fs)
             self._take(seg, seg.feed, x)
-        self._prune()
-        return self.update()
+
+    def _settle_new(self) -> list[Pick]:
+        out = self.update()
+        if self.retention_s is not None:
+            self.trim(self.retention_s)
+        return out
 
     def flush(self) -> list[Pick]:
         """End of the data: finish every segment; return the remaining picks (final)."""
@@ -264,6 +304,22 @@ class StationPicker:
             if h is not None and h < out:
                 out = h
         return out
+
+    def settled_until(self) -> UTCDateTime | None:
+        """No pick with an earlier time can still come (None: nothing known yet).
+
+        Onsets still to come lie after :meth:`horizon`; a pending onset's pick is one
+        of its cluster's candidates, an S one re-picked no earlier than
+        ``aic_window_s`` before its trigger (:func:`~seismo.station.picker.onset._refine_s`).
+        """
+        out = self.horizon()
+        if out is None:
+            return None
+        for c in self.pending:
+            first = min(c.time, c.trigger_on - self.cfg.aic_window_s)
+            if first < out:
+                out = first
+        return out - _SETTLE_MARGIN_S
 
     def _clusters(self) -> list[list[Candidate]]:
         clusters: list[list[Candidate]] = []
@@ -362,13 +418,18 @@ class StationPicker:
             log.warning("S refinement skipped %s: %s", s.seed_id, exc)
             return s
 
-    def _prune(self) -> None:
-        """Drop finished segments older than the retention (real time)."""
-        if self.retention_s is None:
-            return
+    def trim(self, keep_s: float) -> None:
+        """Drop the samples older than ``keep_s`` before the newest one and before
+        every onset still to be settled (module docstring, Memory)."""
         newest = self.newest()
         if newest is None:
             return
-        old = newest - self.retention_s
+        old = newest - keep_s
+        for c in self.pending:
+            first = min(c.time, c.trigger_on) - keep_s
+            if first < old:
+                old = first
         for ch in self.channels.values():
             ch.segments = [s for s in ch.segments[:-1] if s.end_time >= old] + ch.segments[-1:]
+            for seg in ch.segments:
+                seg.trim(seg.index_of(old))

@@ -17,6 +17,8 @@ import numpy as np
 from seismo.errors import PickerInputError
 
 _IDLE, _CANDIDATE, _ACTIVE, _SKIP = range(4)
+#: Samples of the first step of the search for a trigger's end (:meth:`Trigger.feed`).
+_OFF_STEP = 256
 
 
 @dataclass
@@ -78,12 +80,18 @@ class Trigger:
             return []
         end = base + m
         ons = np.flatnonzero(c > self.on) + base
-        offs = np.flatnonzero(c <= self.off) + base
         out: list[TriggerInterval] = []
 
         def first_off(at: int) -> int | None:
-            j = int(np.searchsorted(offs, at))
-            return int(offs[j]) if j < offs.size else None
+            # searched forward in growing steps: a trigger ends within a few seconds,
+            # so this reads far less than the whole function
+            i, step = at - base, _OFF_STEP
+            while i < m:
+                hit = np.flatnonzero(c[i : i + step] <= self.off)
+                if hit.size:
+                    return base + i + int(hit[0])
+                i, step = i + step, step * 4
+            return None
 
         while True:
             if self._mode == _IDLE:
