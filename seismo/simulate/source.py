@@ -5,19 +5,20 @@ radiation, spreading, Q, kappa); no magnitude relation sets a level, so a
 Wood-Anderson ML read from the output saturates by itself for great events (the
 random-vibration argument of Hanks & Boore 1984, JGR 89).
 
-Each body phase (P, S, and pP/sP for deep sources) is the sum of two parts with the
-same amplitude spectrum, joined by complementary weights at ``f_x = 0.5/T`` (T the
-phase's duration):
+Each body phase (P, S, and pP/sP for deep sources) is the sum of two parts:
 
-* below ``f_x`` a deterministic far-field pulse: the Brune displacement pulse
-  ``wc² t exp(-wc t)`` (spectrum ``1/(1 + i f/fc)²``, integral 1) times the
-  phase's long-period level, through the minimum-phase attenuation operator. Its time
-  integral is exactly that level, so ``M0`` can be read back from the P displacement
-  (Mwp, Tsuboi et al. 1995);
-* above it, Boore's (2003) stochastic method: Gaussian noise under a time window of
-  the phase's duration (source duration ``1/fc`` plus ``0.05 R``), normalised to unit
+* Boore's (2003) stochastic method: Gaussian noise under a time window of the
+  phase's duration (source duration ``1/fc`` plus ``0.05 R``), normalised to unit
   mean-square spectrum, shaped by the minimum-phase filter of the amplitude spectrum
-  (real cepstrum) so nothing precedes the arrival.
+  (real cepstrum) so nothing precedes the arrival;
+* below ``f_x = min(fc, 0.5 Hz)`` the coherent far-field pulse: the Brune
+  displacement pulse ``wc² t exp(-wc t)`` (spectrum ``1/(1 + i f/fc)²``, integral 1)
+  through the minimum-phase attenuation operator, times the phase's level. The two
+  parts are joined by the causal complementary weights ``1/(1 + i f/f_x)²`` and its
+  complement, so the time integral of the displacement is exactly the level
+  ``M0 R F / (4 pi rho c³ R)`` and ``M0`` can be read back from the P displacement
+  (Mwp, Tsuboi et al. 1995); a stochastic train cannot do that, its long-period
+  energy spreads over the whole window.
 
 P windows rise with ``p_rise_s`` (impulsive, or 0.3-1 s emergent), stay flat for the
 rupture duration and decay over the path duration; S windows are Saragoni-Hart
@@ -38,6 +39,7 @@ from numpy.typing import NDArray
 from scipy.fft import irfft, next_fast_len, rfft, rfftfreq
 
 from seismo.simulate.physics import (
+    DISPERSION,
     RADIATION_P,
     RADIATION_S,
     S_PARTITION,
@@ -55,6 +57,8 @@ from seismo.simulate.physics import (
     spreading_s,
 )
 
+#: Highest crossover (Hz) between the coherent pulse and the stochastic part of a phase.
+CROSSOVER_MAX_HZ = 0.5
 #: Octave band edges (Hz) of the coda synthesis.
 CODA_BANDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
 
@@ -219,31 +223,28 @@ def _phase_spectrum(
     att = attenuation(freqs, ph.travel_s, q0, physics.q_eta, physics.kappa_s)
     amp = abs(ph.level) * brune(freqs, ph.fc) * att  # |U(f)| (m s)
     tr = t - ph.t_after_p_s
-    if ph.kind == "S":
-        w = _window_s(tr, src_s + path_s)
-        dur = 3.0 * (src_s + path_s)
-    else:
-        w = _window_p(tr, rise, src_s, path_s)
-        dur = src_s + 3.0 * path_s
+    w = _window_s(tr, src_s + path_s) if ph.kind == "S" else _window_p(tr, rise, src_s, path_s)
     noise = rng.standard_normal(n) * w
     spec = rfft(noise)
     ms = float(np.mean(np.abs(spec[1:]) ** 2)) or 1.0
     sto = spec / math.sqrt(ms) * minimum_phase(amp, n) * fs  # Boore (2003): unit mean square
-    sign = 1.0 if ph.level >= 0 else -1.0
+    sto *= 1.0 if ph.level >= 0 else -1.0
+    # below f_x = min(fc, 0.5 Hz) the phase is the coherent far-field pulse: the causal
+    # Brune pulse (integral 1) through the attenuation operator, times the level; above
+    # it the stochastic part. The complementary weights L = 1/(1 + i f/f_x)² and 1 - L
+    # are causal and sum to one; the displacement integral (DC) is exactly the level.
     wc = 2.0 * math.pi * ph.fc
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pulse = (wc / (wc + 2j * np.pi * freqs)) ** 2  # Brune pulse, integral 1
-    det = (
-        sign
-        * abs(ph.level)
-        * pulse
-        * minimum_phase(att, n)
-        * np.exp(-2j * np.pi * freqs * tau)
-        * fs
-    )
-    fx = 0.5 / max(dur, 1.0 / fs)
-    low = 1.0 / (1.0 + (freqs / fx) ** 4)
-    return low * det + (1.0 - low) * sto, amp
+    pulse = (wc / (wc + 2j * np.pi * freqs)) ** 2
+    shift = np.exp(-2j * np.pi * freqs * tau)
+    det = ph.level * pulse * minimum_phase(att, n) * shift * fs
+    fx = min(ph.fc, CROSSOVER_MAX_HZ)
+    low = 1.0 / (1.0 + 1j * freqs / fx) ** 2
+    sto = low * det + (1.0 - low) * sto
+    # the cepstral minimum-phase filters are causal only up to aliasing on the finite
+    # grid: nothing of the phase may precede its arrival
+    x = irfft(sto, n)
+    x[: max(math.floor(tau * fs), 0)] = 0.0
+    return rfft(x), amp
 
 
 def synthesize(
@@ -343,9 +344,15 @@ def synthesize(
         zne += _coda(s_phase, s_amp, t, freqs, hypo_km, origin_to_p_s, physics, rng, n)
     delta = epi_km / 111.195
     if delta >= physics.surface_min_deg:
-        zne += _rayleigh(freqs, t0, epi_km, origin_to_p_s, mw, delta, azimuth_deg, physics, fs)
+        t_s = s_phase.travel_s if s_phase is not None else origin_to_p_s
+        zne += _rayleigh(freqs, t0, t_s, epi_km, origin_to_p_s, mw, delta, azimuth_deg, physics, fs)
     acc = -((2.0 * np.pi * freqs) ** 2) * zne  # displacement -> acceleration
-    acc *= site_amplification(freqs, station.site_factor, physics.site_corner_hz)
+    # the site term as a causal (minimum-phase) filter: a zero-phase one would put
+    # energy before the onset, and cutting it there would spoil the long periods
+    if station.site_factor != 1.0:
+        acc *= minimum_phase(
+            site_amplification(freqs, station.site_factor, physics.site_corner_hz), n
+        )
     out = irfft(acc, n, axis=1)
     out[:, :onset] = 0.0  # nothing before the P arrival (wrap-round of the padding)
     return Motion(
@@ -459,6 +466,7 @@ def _coda(
 def _rayleigh(
     freqs: NDArray,
     t0: float,
+    t_s: float,
     epi_km: float,
     origin_to_p_s: float,
     mw: float,
@@ -487,7 +495,27 @@ def _rayleigh(
     n = 2 * (len(freqs) - 1)
     peak = float(np.max(np.abs(irfft(z * band, n)))) or 1.0
     target_m = rayleigh_a_over_t_um(mw, delta) * 20.0 * 1e-6  # A (m) at T = 20 s
-    z *= target_m / peak
+    # from surface_min_deg to twice that the train grows linearly to the Prague level
+    # (the surface waves form within a few wavelengths; design choice)
+    ramp = (
+        min(max(delta / physics.surface_min_deg - 1.0, 0.0), 1.0)
+        if physics.surface_min_deg > 0
+        else 1.0
+    )
+    z *= ramp * target_m / peak
+    # the train starts with the fastest group velocity of the curve, not before the S
+    # arrival, and ends a minute after the slowest (cosine tapers of 10 s): no
+    # long-period leak into the body waves
+    u_fast, _u_slow = (float(x) for x in group_velocity(np.array([200.0, 4.0]), physics.dispersion))
+    t_on = max(epi_km / max(u_fast, float(np.max(DISPERSION[physics.dispersion][1]))), t_s)
+    t_on += 10.0 - origin_to_p_s - t0  # (the taper below starts 10 s before t_on)
+    t_off = epi_km / float(np.min(DISPERSION[physics.dispersion][1])) + 60.0 - origin_to_p_s - t0
+    tb = np.arange(n) / fs
+    win = np.clip((tb - (t_on - 10.0)) / 10.0, 0.0, 1.0) * np.clip(
+        (t_off + 10.0 - tb) / 10.0, 0.0, 1.0
+    )
+    win = 0.5 - 0.5 * np.cos(np.pi * win)
+    z = rfft(irfft(z, n) * win)
     r = physics.surface_h_over_v * (-1j) * z
     az = math.radians(azimuth_deg)
     return np.vstack([z, r * math.cos(az), r * math.sin(az)])
