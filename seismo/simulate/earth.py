@@ -129,6 +129,7 @@ class EarthModel:
                 ]
         base_moho = float(base.moho_depth)
         first = True
+        core = inner = False
         for lay in base.layers:
             top, bot = float(lay["top_depth"]), float(lay["bot_depth"])
             vals_top = tuple(
@@ -155,10 +156,13 @@ class EarthModel:
                         )
                         top = moho
                     first = False
-            if abs(top - float(base.cmb_depth)) < 1e-6:
+            vs_top = float(lay["top_s_velocity"])
+            if vs_top == 0.0 and not core:  # the fluid outer core
                 rows.append("outer-core")
-            if abs(top - float(base.iocb_depth)) < 1e-6:
+                core = True
+            elif vs_top > 0.0 and core and not inner:
                 rows.append("inner-core")
+                inner = True
             rows += [_row(top, vals_top), _row(bot, vals_bot)]
         return "\n".join(rows) + "\n"
 

@@ -14,9 +14,9 @@ normalisation frequency) and a 24-bit digitizer stage of ``2**23 / 20 V`` counts
   -981 +- 1009j, -3290 +- 1263j rad/s (Kinemetrics manual, IRIS NRL) [3P].
 
 SEED channel codes follow the band code of the sampling rate (SEED manual, appendix
-A): E for 80-250 Hz short-period, H for broadband at 80-250 Hz, D/C above 250 Hz,
-B/S at 10-80 Hz; instrument code H (high-gain seismometer), N (accelerometer),
-P (geophone, short period).
+A): E for 80-250 Hz short-period, H for broadband (and accelerometers, flat to DC) at
+80-250 Hz, D/C above 250 Hz, B/S at 10-80 Hz; instrument code H (high-gain
+seismometer), N (accelerometer), P (geophone).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ SENSORS: dict[str, dict[str, object]] = {
         "units": "M/S**2",
         "preamp": 1.0,
         "inst": "N",
-        "broadband": False,
+        "broadband": True,  # flat to DC: H/B band codes like strong-motion networks (HN?)
         "description": "Kinemetrics EpiSensor ES-T, +-2 g",
     },
 }
