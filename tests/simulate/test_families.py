@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -36,7 +38,7 @@ def _family(name: str, tmp_path):  # type: ignore[no-untyped-def]
 
 
 def test_micro_family(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    fam, s, sim = _family("micro", tmp_path)
+    fam, _s, sim = _family("micro", tmp_path)
     stations = [st for net in fam.inventory for st in net]
     assert len(stations) == 5
     assert all(1250 <= st.elevation <= 1360 for st in stations)
@@ -61,14 +63,14 @@ def test_micro_family(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert len(truth) >= 3 and all(-0.6 <= t.magnitude <= 1.7 for t in truth)
     sp = [float(t.arrivals[sid][1] - t.arrivals[sid][0]) for t in truth for sid in sim.station_ids]
     assert max(sp) < 1.0 and min(sp) > 0.1  # S-P under a second
-    gaps = [float(b.origin - a.origin) for a, b in zip(truth, truth[1:], strict=False)]
+    gaps = [float(b.origin - a.origin) for a, b in itertools.pairwise(truth)]
     assert any(20.0 <= g <= 30.0 for g in gaps)  # a pair of micro-events 20-30 s apart
     _visible(sim)
     assert read_catalog(tmp_path / "micro" / "catalog.json")[0].magnitude_type == "Mw"
 
 
 def test_three_station_family(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    fam, s, sim = _family("three_station", tmp_path)
+    _fam, s, sim = _family("three_station", tmp_path)
     assert len(sim.station_ids) == 3 and s.network.inventory.name == "inventory.xml"
     _visible(sim)
 
@@ -91,13 +93,13 @@ def test_coastal16_family(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert mags == [5.8, 6.0, 6.2, 7.0, 7.3, 7.4, 7.6]
     assert any(e.depth_km == 120.0 for e in full.scenario.events)
     assert float(full.span[1] - full.span[0]) == 2700.0
-    fam, s, sim = _family("coastal16", tmp_path)
+    _fam, s, sim = _family("coastal16", tmp_path)
     assert len(sim.station_ids) == 16 and s.simulator.physics.dispersion == "oceanic"
     _visible(sim)
 
 
 def test_city20_family(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    fam, s, sim = _family("city20", tmp_path)
+    _fam, _s, sim = _family("city20", tmp_path)
     assert len(sim.station_ids) == 20
     assert (
         sim.terms("SZ.LUOH").urban_excess_db == 5.0 and sim.terms("SZ.KUIC").urban_excess_db is None
