@@ -49,6 +49,22 @@ def _train_windows(truth: list[Any], center: tuple[float, float]) -> list[tuple[
     return out
 
 
+def _nearest(x: dict[str, Any], ref: list[Any], labels: list[str]) -> str:
+    """The truth event nearest in time to an extra (what it probably is)."""
+    from obspy import UTCDateTime
+
+    from seismo.geo import distance_km
+
+    if not ref:
+        return "no truth event"
+    t = UTCDateTime(x["time"])
+    k = min(range(len(ref)), key=lambda i: abs(float(ref[i].time - t)))
+    r = ref[k]
+    d = float(distance_km(r.latitude, r.longitude, x.get("latitude", 0), x.get("longitude", 0)))
+    lab = labels[k] if k < len(labels) else ""
+    return f"nearest truth: {lab} ({float(t - r.time):+.1f} s, {d:.0f} km away)"
+
+
 def messages(events: list[Any], settings: Any) -> tuple[int, list[str]]:
     """(on-call alerts, tsunami messages as 'Severity (M type)') of the final solutions."""
     from seismo.alerts.rules import evaluate, tsunami_severity
@@ -117,9 +133,15 @@ def run_family(name: str, work: Path, quick: bool) -> dict[str, Any]:
     extras = []
     for x in e.get("extras", []):
         mag = "-" if x.get("magnitude") is None else x["magnitude"]
-        far = f" (phantom, {x.get('km_outside', 0):.0f} km out)" if x.get("phantom") else ""
-        extras.append(f"{x['time'][11:19]} {x.get('latitude', 0):.2f},{x.get('longitude', 0):.2f} "
-                      f"{x.get('magnitude_type') or ''} {mag}{far}")
+        far = (
+            f" (phantom, {x.get('outside_network_km', 0):.0f} km outside the network)"
+            if x.get("phantom")
+            else ""
+        )
+        extras.append(
+            f"{x['time'][11:19]} {x.get('latitude', 0):.2f},{x.get('longitude', 0):.2f} "
+            f"{x.get('magnitude_type') or ''} {mag}{far}; {_nearest(x, ref, fam.labels)}"
+        )
     return {
         "family": name,
         "span_s": float(end - start),

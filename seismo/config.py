@@ -130,9 +130,9 @@ class SimulatorPhysicsConfig(_Model):
     """
 
     earth_model: Path | None = Field(
-        None,
-        description="Crust-over-mantle model for TauP (config/earth/*.toml); default: "
-        "simulator.velocity_model, else network.velocity_model, over ak135",
+        PROJECT_ROOT / "config" / "earth" / "south_china_coast.toml",
+        description="Crust-over-mantle model for TauP (config/earth/*.toml); "
+        "[simulator] velocity_model, when set, takes precedence",
     )
     taup_cache: Path | None = Field(
         None, description="Directory of built TauP models (default: ~/.cache/seismo/taup)"

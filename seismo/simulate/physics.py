@@ -66,6 +66,11 @@ class Physics:
     depth_phase_min_km: float = 30.0  # pP/sP synthesised for sources at least this deep
     urban_nhnm_excess_db: float = 5.0  # urban noise above NHNM at 1-20 Hz [3P]
     coda_floor_ms2: float = 1e-8  # the coda is cut below this rms (NLNM level at 1-10 Hz)
+    # velocities of the weathered top (km/s) that set the incidence angles at the free
+    # surface (the projection of P and SV on the components): Vs ~1.5 km/s within the top
+    # ~100 m of a generic rock site (Boore & Joyner 1997, BSSA 87) [3P], Vp = 2 Vs
+    surface_vp_kms: float = 3.0
+    surface_vs_kms: float = 1.5
 
 
 # --------------------------------------------------------------------------- source

@@ -456,7 +456,8 @@ class Simulator:
         rise = float(rng.uniform(0.3, 1.0)) if emergent else None
         polarity = 1.0 if rng.random() < 0.5 else -1.0
         rad, sv, sh = (float(x) for x in rng.uniform(0.7, 1.3, size=3))
-        vp0, vs0, _ = self.earth.at(0.0)
+        # incidence at the free surface from the weathered top, not the model's first layer
+        vp0, vs0 = ph.surface_vp_kms, ph.surface_vs_kms
         return Station(vp0, vs0, self.terms(sid).site_factor, rise, polarity, rad, sv, sh)
 
     def _phases(self, idx: int, ev: ScenarioEvent, sta: StationInfo) -> tuple[list[Any], float]:
