@@ -143,7 +143,7 @@ class SimulatorPhysicsConfig(_Model):
         0.05, description="P station static N(0, sigma) fixed per station (S: times Vp/Vs)"
     )
     urban_nhnm_excess_db: Annotated[float, Field(ge=-30, le=30)] = Field(
-        5.0, description="Noise of urban stations at 1-20 Hz, dB above Peterson's NHNM"
+        3.0, description="Noise of urban stations at 1-20 Hz, dB above Peterson's NHNM"
     )
     coda_q0: Annotated[float, Field(gt=0, le=5000)] = 120.0
     coda_eta: Annotated[float, Field(ge=0, le=1.5)] = 0.8

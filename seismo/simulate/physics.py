@@ -64,7 +64,7 @@ class Physics:
     surface_h_over_v: float = 0.7  # fundamental-mode Rayleigh H/V, retrograde [3P]
     dispersion: str = "continental"  # Rayleigh group-velocity curve (DISPERSION)
     depth_phase_min_km: float = 30.0  # pP/sP synthesised for sources at least this deep
-    urban_nhnm_excess_db: float = 5.0  # urban noise above NHNM at 1-20 Hz [3P]
+    urban_nhnm_excess_db: float = 3.0  # urban noise above NHNM at 1-20 Hz [3P]
     coda_floor_ms2: float = 1e-8  # the coda is cut below this rms (NLNM level at 1-10 Hz)
     # velocities of the weathered top (km/s) that set the incidence angles at the free
     # surface (the projection of P and SV on the components): Vs ~1.5 km/s within the top

@@ -102,7 +102,7 @@ def test_city20_family(tmp_path) -> None:  # type: ignore[no-untyped-def]
     _fam, _s, sim = _family("city20", tmp_path)
     assert len(sim.station_ids) == 20
     assert (
-        sim.terms("SZ.LUOH").urban_excess_db == 5.0 and sim.terms("SZ.KUIC").urban_excess_db is None
+        sim.terms("SZ.LUOH").urban_excess_db == 3.0 and sim.terms("SZ.KUIC").urban_excess_db is None
     )
     full = load_family("city20")
     assert [e.magnitude for e in full.scenario.events] == [3.0, 7.0, 7.3, 7.5]
