@@ -264,17 +264,9 @@ def _events(
         n = int(rnd["count"])
         times = np.sort(rng.uniform(t0, t1, n))
         for t in times:
-            lat, lon = destination(
-                center[0],
-                center[1],
-                float(rng.uniform(0, 360)),
-                float(rnd["radius_km"]) * math.sqrt(rng.uniform()),
-            )
-            m = round(float(rng.uniform(*mag)), 1)
-            events.append(
-                ScenarioEvent(ref + float(t), lat, lon, round(float(rng.uniform(*dep)), 2), m)
-            )
-            labels.append(f"random Mw {m}")
+            ev = _random_event(rng, center, float(rnd["radius_km"]), ref + float(t), mag, dep)
+            events.append(ev)
+            labels.append(f"random Mw {ev.magnitude}")
     pairs = data.get("pairs")
     if pairs:
         sep = _pair(pairs["separation_s"], "pairs.separation_s", path)
@@ -284,18 +276,27 @@ def _events(
             t = float(pairs.get("start_s", 60.0)) + k * float(pairs.get("every_s", 600.0))
             dt = float(rng.uniform(*sep))
             for j, tt in enumerate((t, t + dt)):
-                lat, lon = destination(
-                    center[0],
-                    center[1],
-                    float(rng.uniform(0, 360)),
-                    float(pairs["radius_km"]) * math.sqrt(rng.uniform()),
-                )
-                m = round(float(rng.uniform(*mag)), 1)
-                events.append(
-                    ScenarioEvent(ref + tt, lat, lon, round(float(rng.uniform(*dep)), 2), m)
-                )
+                ev = _random_event(rng, center, float(pairs["radius_km"]), ref + tt, mag, dep)
+                events.append(ev)
+                m = ev.magnitude
                 labels.append(f"pair {k + 1}{'ab'[j]} Mw {m} ({dt:.0f} s apart)")
     return events, labels
+
+
+def _random_event(
+    rng: np.random.Generator,
+    center: tuple[float, float],
+    radius_km: float,
+    origin: UTCDateTime,
+    mag: tuple[float, float],
+    depth: tuple[float, float],
+) -> ScenarioEvent:
+    """An event uniform in the disc of ``radius_km`` (draws: azimuth, radius, Mw, depth)."""
+    lat, lon = destination(
+        center[0], center[1], float(rng.uniform(0, 360)), radius_km * math.sqrt(rng.uniform())
+    )
+    m = round(float(rng.uniform(*mag)), 1)
+    return ScenarioEvent(origin, lat, lon, round(float(rng.uniform(*depth)), 2), m)
 
 
 def truth_catalog(fam: Family) -> list[dict[str, Any]]:

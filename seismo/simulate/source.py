@@ -284,21 +284,25 @@ def synthesize(
     p_integral = 0.0
     s_amp: NDArray | None = None
     s_phase: Phase | None = None
+
+    def phase(ph: Phase, tau: float) -> tuple[NDArray, NDArray]:
+        return _phase_spectrum(
+            ph,
+            freqs=freqs,
+            t=t,
+            tau=tau,
+            fs=fs,
+            hypo_km=hypo_km,
+            physics=physics,
+            rise=rise,
+            rng=rng,
+            n=n,
+        )
+
     for ph in phases:
         tau = ph.t_after_p_s - t0
         if ph.kind == "P":
-            spec, _ = _phase_spectrum(
-                ph,
-                freqs=freqs,
-                t=t,
-                tau=tau,
-                fs=fs,
-                hypo_km=hypo_km,
-                physics=physics,
-                rise=rise,
-                rng=rng,
-                n=n,
-            )
+            spec, _ = phase(ph, tau)
             spec = spec * station.p_polarity * station.radiation_p
             sin_i = min(ph.p_s_per_km * station.vp0, 1.0)
             cos_i = math.sqrt(1.0 - sin_i**2)
@@ -308,30 +312,8 @@ def synthesize(
             if ph.t_after_p_s == 0.0:
                 p_integral = ph.level * station.p_polarity * station.radiation_p * cos_i
         else:
-            sv, s_amp = _phase_spectrum(
-                ph,
-                freqs=freqs,
-                t=t,
-                tau=tau,
-                fs=fs,
-                hypo_km=hypo_km,
-                physics=physics,
-                rise=rise,
-                rng=rng,
-                n=n,
-            )
-            sh, _ = _phase_spectrum(
-                ph,
-                freqs=freqs,
-                t=t,
-                tau=tau,
-                fs=fs,
-                hypo_km=hypo_km,
-                physics=physics,
-                rise=rise,
-                rng=rng,
-                n=n,
-            )
+            sv, s_amp = phase(ph, tau)
+            sh, _ = phase(ph, tau)
             s_phase = ph
             sv = sv * station.sv_weight
             sh = sh * station.sh_weight
