@@ -135,7 +135,7 @@ def scenario_reference(
             longitude=t.longitude,
             depth_km=t.depth_km,
             magnitude=t.magnitude,
-            magnitude_type="ML",
+            magnitude_type=t.magnitude_type,  # the simulator's Mw
             id=f"{name}#{k}",
         )
         for k, t in enumerate(truth)

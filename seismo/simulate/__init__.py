@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from seismo.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from seismo.simulate.earth import EarthModel, TravelTimes, load_earth_model
+    from seismo.simulate.physics import Physics
     from seismo.simulate.scenario import (
         FAULT_KINDS,
         Fault,
@@ -27,12 +29,16 @@ if TYPE_CHECKING:
 __all__ = [
     "FAULT_KINDS",
     "FULL_SCALE",
+    "EarthModel",
     "Fault",
+    "Physics",
     "Scenario",
     "ScenarioEvent",
     "Simulator",
+    "TravelTimes",
     "TruthEvent",
     "get_scenario",
+    "load_earth_model",
     "load_scenarios",
 ]
 
@@ -41,6 +47,10 @@ __all__ = [
 __getattr__ = lazy_exports(__name__, {
     "FAULT_KINDS": "seismo.simulate.scenario",
     "FULL_SCALE": "seismo.simulate.simulator",
+    "EarthModel": "seismo.simulate.earth",
+    "TravelTimes": "seismo.simulate.earth",
+    "load_earth_model": "seismo.simulate.earth",
+    "Physics": "seismo.simulate.physics",
     "Fault": "seismo.simulate.scenario",
     "Scenario": "seismo.simulate.scenario",
     "ScenarioEvent": "seismo.simulate.scenario",

@@ -63,12 +63,26 @@ def nlnm_nhnm_db(freqs: NDArray) -> tuple[NDArray, NDArray]:
     return np.interp(lp, lp_lo, db_lo), np.interp(lp, lp_hi, db_hi)
 
 
-def target_psd_db(freqs: NDArray, fraction: float) -> NDArray:
-    """Target ground-acceleration PSD (dB rel. 1 (m/s²)²/Hz) at ``freqs`` (Hz)."""
+def target_psd_db(freqs: NDArray, fraction: float, urban_excess_db: float | None = None) -> NDArray:
+    """Target ground-acceleration PSD (dB rel. 1 (m/s²)²/Hz) at ``freqs`` (Hz).
+
+    ``urban_excess_db``: an urban station, whose cultural noise (traffic, machinery)
+    stands this many dB above the NHNM from 1 to 20 Hz (urban noise exceeds Peterson's
+    high-noise model above ~1 Hz in day time: Groos & Ritter 2009, GJI 179, Bucharest
+    [3P]). It is blended in between 0.5 and 1 Hz and out between 20 and 40 Hz
+    (log-frequency ramps; design choice) over the ``fraction`` level.
+    """
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"noise fraction ({fraction}) must be within [0, 1]")
     lo, hi = nlnm_nhnm_db(freqs)
-    return lo + fraction * (hi - lo)
+    base = lo + fraction * (hi - lo)
+    if urban_excess_db is None:
+        return base
+    lf = np.log10(np.maximum(np.asarray(freqs, float), 1e-12))
+    up = np.clip((lf - np.log10(0.5)) / np.log10(2.0), 0.0, 1.0)
+    down = np.clip((np.log10(40.0) - lf) / np.log10(2.0), 0.0, 1.0)
+    weight = up * down
+    return base + weight * np.maximum(hi + urban_excess_db - base, 0.0)
 
 
 def block_length(fs: float) -> int:
@@ -77,7 +91,8 @@ def block_length(fs: float) -> int:
 
 
 def block_amplitude(
-    fs: float, n: int, fraction: float, response: NDArray, digitizer_rms: float
+    fs: float, n: int, fraction: float, response: NDArray, digitizer_rms: float,
+    urban_excess_db: float | None = None,
 ) -> NDArray:
     """Spectral amplitude ``c_k`` (counts) of one block of ``n`` samples.
 
@@ -85,7 +100,7 @@ def block_amplitude(
     """
     freqs = np.fft.rfftfreq(n, 1.0 / fs)
     psd = np.zeros_like(freqs)
-    psd[1:] = 10.0 ** (target_psd_db(freqs[1:], fraction) / 10.0)
+    psd[1:] = 10.0 ** (target_psd_db(freqs[1:], fraction, urban_excess_db) / 10.0)
     power = psd * fs * n / 4.0 * np.abs(response) ** 2 + digitizer_rms**2 * n / 2.0
     amp = np.sqrt(power)
     amp[0] = 0.0  # no DC

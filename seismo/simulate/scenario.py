@@ -46,9 +46,8 @@ _FAULT_COMMON = {"kind", "station", "channels", "start_s", "duration_s"}
 class ScenarioEvent:
     """One simulated earthquake.
 
-    ``magnitude`` is the IASPEI local magnitude ML the S waves are scaled to
-    (also used as Mw for the source spectrum, an approximation documented in
-    docs/simulator.md). ``stress_drop_bar`` is the Brune stress drop (bar).
+    ``magnitude`` is the moment magnitude Mw of the Brune source (docs/simulator.md);
+    ``stress_drop_bar`` its Brune stress drop (bar; None: the simulator's default).
     """
 
     origin: UTCDateTime
@@ -56,7 +55,7 @@ class ScenarioEvent:
     longitude: float
     depth_km: float
     magnitude: float
-    stress_drop_bar: float = 50.0
+    stress_drop_bar: float | None = None
 
 
 @dataclass(frozen=True)
@@ -143,14 +142,15 @@ def _event(data: Any, where: str, ref: UTCDateTime, path: Path) -> ScenarioEvent
     lon = _num(data["longitude"], f"{where}.longitude", path)
     depth = _num(data["depth_km"], f"{where}.depth_km", path)
     mag = _num(data["magnitude"], f"{where}.magnitude", path)
-    sd = _num(data.get("stress_drop_bar", 50.0), f"{where}.stress_drop_bar", path)
+    sd_raw = data.get("stress_drop_bar")
+    sd = None if sd_raw is None else _num(sd_raw, f"{where}.stress_drop_bar", path)
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise ConfigError(f"invalid scenario file {path}: {where}: latitude/longitude out of range")
     if not 0 <= depth <= 700:
         raise ConfigError(f"invalid scenario file {path}: {where}.depth_km: {depth} not in 0-700")
     if not -2 <= mag <= 9.5:
         raise ConfigError(f"invalid scenario file {path}: {where}.magnitude: {mag} not in -2-9.5")
-    if sd <= 0:
+    if sd is not None and sd <= 0:
         raise ConfigError(f"invalid scenario file {path}: {where}.stress_drop_bar must be > 0")
     origin = ref + _num(data["origin_s"], f"{where}.origin_s", path)
     return ScenarioEvent(origin, lat, lon, depth, mag, sd)

@@ -3,13 +3,49 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from seismo.config.base import NonNegFloat, StrictModel
+from seismo.config.base import DepthKm, NonNegFloat, StrictModel
 
-__all__ = ["SimulatorConfig"]
+__all__ = ["SimulatorConfig", "SimulatorPhysicsConfig"]
+
+#: The shipped Earth models (``config/earth`` of the repository).
+EARTH_MODELS = Path(__file__).resolve().parents[2] / "config" / "earth"
+
+
+class SimulatorPhysicsConfig(StrictModel):
+    """``[simulator.physics]``: the simulator's own Earth and wave physics.
+
+    Kept apart from the locator's settings on purpose: the simulator computes travel
+    times with ObsPy TauP through ``earth_model`` (not ``network.velocity_model``), and
+    its amplitudes from a Brune source (docs/simulator.md; sources of every default in
+    ``seismo.simulate.physics``).
+    """
+
+    earth_model: Path | None = Field(
+        EARTH_MODELS / "south_china_coast.toml",
+        description="Crust-over-mantle model for TauP (config/earth/*.toml); "
+        "[simulator] velocity_model, when set, takes precedence",
+    )
+    taup_cache: Path | None = Field(
+        None, description="Directory of built TauP models (default: ~/.cache/seismo/taup)"
+    )
+    stress_drop_bar: Annotated[float, Field(gt=0, le=1000)] = 50.0
+    kappa_s: Annotated[float, Field(ge=0, le=0.2)] = 0.03
+    statics_sigma_s: Annotated[float, Field(ge=0, le=2)] = Field(
+        0.05, description="P station static N(0, sigma) fixed per station (S: times Vp/Vs)"
+    )
+    urban_nhnm_excess_db: Annotated[float, Field(ge=-30, le=30)] = Field(
+        3.0, description="Noise of urban stations at 1-20 Hz, dB above Peterson's NHNM"
+    )
+    coda_q0: Annotated[float, Field(gt=0, le=5000)] = 120.0
+    coda_eta: Annotated[float, Field(ge=0, le=1.5)] = 0.8
+    coda_level: Annotated[float, Field(ge=0, le=2)] = 0.3
+    surface_min_deg: Annotated[float, Field(ge=0, le=180)] = 1.0
+    dispersion: Literal["continental", "oceanic"] = "continental"
+    depth_phase_min_km: DepthKm = 30.0
 
 
 class SimulatorConfig(StrictModel):
@@ -43,5 +79,9 @@ class SimulatorConfig(StrictModel):
     seedlink_port: Annotated[int, Field(ge=0, le=65535)] = 18000
     record_seconds: Annotated[float, Field(ge=0.01, le=60)] = Field(
         1.0, description="Seconds of data per SeedLink record"
+    )
+    physics: SimulatorPhysicsConfig = Field(
+        default_factory=lambda: SimulatorPhysicsConfig(),  # type: ignore[call-arg]
+        description="Earth model and wave physics of the simulator (docs/simulator.md)",
     )
 

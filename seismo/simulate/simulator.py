@@ -6,6 +6,11 @@ noise (:mod:`seismo.simulate.noise`) plus the scenario's earthquakes
 the scenario's faults (:mod:`seismo.simulate.faults`), saturated at the 24-bit
 full scale. A sample depends only on (seed, channel, time, scenario), never on
 the requested window.
+
+Arrival times come from ObsPy TauP through the simulator's own Earth model
+(:mod:`seismo.simulate.earth`), never from the locator's tables, plus each station's
+elevation (through the ray parameter) and a static fixed per station. Site terms are
+fixed per station too; the scenario magnitude is Mw.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from fractions import Fraction
 from pathlib import Path
@@ -22,26 +27,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 from obspy import Inventory, Stream, Trace, UTCDateTime
-from obspy.geodetics import kilometers2degrees
+from obspy.geodetics import locations2degrees
 from scipy.fft import next_fast_len
 
-from seismo.errors import SimulationError
+from seismo.errors import ConfigError, SimulationError
 from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.geo import azimuth_deg, distance_km, hypocentral_km
 from seismo.inventory import ChannelInfo, StationInfo, load_inventory, stations
+from seismo.simulate.earth import EarthModel, TravelTimes, earth_from_layers, load_earth_model
 from seismo.simulate.faults import apply_sample_faults, noise_gain, segments
 from seismo.simulate.grid import index_ceil, rate_fraction, time_of
 from seismo.simulate.noise import block_amplitude, block_length, block_rng, noise_segment
+from seismo.simulate.physics import Physics
 from seismo.simulate.response import ResponseCache
 from seismo.simulate.scenario import Scenario, ScenarioEvent, get_scenario
-from seismo.simulate.source import (
-    Motion,
-    SourceParams,
-    durations,
-    peak_motion,
-    rayleigh_velocity_ms,
-    synthesize,
-)
+from seismo.simulate.source import Motion, Station, body_phases, peak_motion, synthesize
+from seismo.simulate.source import _signal_end as signal_end
 
 if TYPE_CHECKING:
     from seismo.network import NetworkConfig
@@ -55,10 +56,30 @@ FULL_SCALE = 2**23
 DIGITIZER_NOISE_COUNTS = 1.0
 #: StationXML Site/Description marker of an urban (noisier) station (configurable).
 URBAN_MARKER = "urban=1"
+#: Site/Description token giving a station's own urban noise level, dB above the NHNM.
+NOISE_TOKEN = "nhnm_db="
 _PRE_P_S = 2.0  # zero samples kept before each P arrival in the event buffers (s)
-#: Rayleigh waves are added from this epicentral distance (degrees): nearer, a city
-#: network's records of the events it locates are dominated by body waves.
-SURFACE_MIN_DEG = 1.5
+_CACHE_BYTES = 256 * 2**20  # event buffers kept in memory
+
+
+def earth_model_of(model: VelocityModel | EarthModel | str | Path) -> EarthModel:
+    """An :class:`EarthModel` from a model object or file (earth-model or locator TOML).
+
+    A locator-style model (``config/velocity_model.toml`` format) becomes its layers over
+    ak135, the last layer taken as the top of the mantle.
+    """
+    if isinstance(model, EarthModel):
+        return model
+    if isinstance(model, VelocityModel):
+        vs = tuple(
+            v / (model.layer_vp_vs[i] if model.layer_vp_vs else model.vp_vs)
+            for i, v in enumerate(model.vp)
+        )
+        return earth_from_layers(model.name, model.tops_km, model.vp, vs)
+    try:
+        return load_earth_model(model)
+    except ConfigError:
+        return earth_model_of(load_velocity_model(model))
 
 
 class _Default:
@@ -72,9 +93,10 @@ SETTINGS_SCENARIO: Any = _Default()
 class TruthEvent:
     """What the simulator put in: the event and, per ``NET.STA``, its arrivals and peaks.
 
-    ``arrivals[sta] = (P time, S time)``; distances in km; ``pga`` (m/s²) and
-    ``pgv`` (m/s) are peaks of the noise-free three-component vector sum of
-    ground motion (unfiltered), empty if not requested.
+    ``magnitude`` is the moment magnitude Mw. ``arrivals[sta] = (P time, S time)``
+    as generated (TauP, elevation and the station's static included); distances in km;
+    ``pga`` (m/s²) and ``pgv`` (m/s) are peaks of the noise-free three-component vector
+    sum of ground motion (unfiltered), empty if not requested.
     """
 
     origin: UTCDateTime
@@ -87,6 +109,17 @@ class TruthEvent:
     hypocentral_km: dict[str, float] = field(default_factory=dict)
     pga: dict[str, float] = field(default_factory=dict)
     pgv: dict[str, float] = field(default_factory=dict)
+    magnitude_type: str = "Mw"
+
+
+@dataclass(frozen=True)
+class StationTerms:
+    """Terms fixed per station (seeded by its id): statics (s), site factor, noise."""
+
+    p_static_s: float
+    s_static_s: float
+    site_factor: float
+    urban_excess_db: float | None
 
 
 class Simulator:
@@ -94,20 +127,25 @@ class Simulator:
 
     Args:
         inventory: ObsPy Inventory (responses are used) or a StationXML path.
-        velocity_model: model or its TOML path (travel times).
+        velocity_model: the simulator's Earth: an :class:`EarthModel`, a locator
+            :class:`VelocityModel` (its layers over ak135) or either's TOML path.
         scenario: events and faults; None for noise only.
         seed: master seed of every random draw.
         urban_noise_fraction, rural_noise_fraction: position of the noise PSD
-            between NLNM (0) and NHNM (1) for urban / rural stations.
+            between NLNM (0) and NHNM (1) for urban / rural stations (below 1 Hz for
+            urban stations, which stand ``physics.urban_nhnm_excess_db`` above the NHNM
+            at 1-20 Hz unless their Site description says ``nhnm_db=X``).
         urban_marker: a station is urban when its StationXML Site description
             (or name) contains this text.
         digitizer_noise_counts: white self-noise added to every channel (counts RMS).
+        physics: wave physics (:class:`~seismo.simulate.physics.Physics`).
+        taup_cache: directory of built TauP models.
     """
 
     def __init__(
         self,
         inventory: Inventory | str | Path,
-        velocity_model: VelocityModel | str | Path,
+        velocity_model: VelocityModel | EarthModel | str | Path,
         scenario: Scenario | None = None,
         *,
         seed: int = 0,
@@ -115,48 +153,59 @@ class Simulator:
         rural_noise_fraction: float = 0.35,
         urban_marker: str = URBAN_MARKER,
         digitizer_noise_counts: float = DIGITIZER_NOISE_COUNTS,
-        source_params: SourceParams | None = None,
-        site_sigma_log10: float = 0.0,
-        emergent_fraction: float = 0.0,
+        physics: Physics | None = None,
+        site_sigma_log10: float | None = None,
+        emergent_fraction: float | None = None,
+        taup_cache: str | Path | None = None,
     ) -> None:
         inv = inventory if isinstance(inventory, Inventory) else load_inventory(inventory)
-        self.velocity_model = (
-            velocity_model
-            if isinstance(velocity_model, VelocityModel)
-            else load_velocity_model(velocity_model)
-        )
+        self.earth = earth_model_of(velocity_model)
+        self.travel = TravelTimes(self.earth, None if taup_cache is None else Path(taup_cache))
         for name, frac in (("urban", urban_noise_fraction), ("rural", rural_noise_fraction)):
             if not 0.0 <= frac <= 1.0:
                 raise SimulationError(f"{name}_noise_fraction ({frac}) must be within [0, 1]")
         if digitizer_noise_counts < 0:
             raise SimulationError(f"digitizer_noise_counts ({digitizer_noise_counts}) must be >= 0")
+        phys = physics or Physics()
+        if site_sigma_log10 is not None:
+            phys = replace(phys, site_sigma_log10=float(site_sigma_log10))
+        if emergent_fraction is not None:
+            phys = replace(phys, emergent_fraction=float(emergent_fraction))
+        if phys.site_sigma_log10 < 0 or not 0.0 <= phys.emergent_fraction <= 1.0:
+            raise SimulationError(
+                f"site_sigma_log10 ({phys.site_sigma_log10}) must be >= 0 and emergent_fraction "
+                f"({phys.emergent_fraction}) within [0, 1]"
+            )
+        self.physics = phys
         self.inventory = inv
         self.scenario = scenario
         self.seed = int(seed)
         self.urban_noise_fraction = float(urban_noise_fraction)
         self.rural_noise_fraction = float(rural_noise_fraction)
         self.digitizer_noise_counts = float(digitizer_noise_counts)
-        self.source_params = source_params or SourceParams()
-        if site_sigma_log10 < 0 or not 0.0 <= emergent_fraction <= 1.0:
-            raise SimulationError(
-                f"site_sigma_log10 ({site_sigma_log10}) must be >= 0 and emergent_fraction "
-                f"({emergent_fraction}) within [0, 1]"
-            )
-        self.site_sigma_log10 = float(site_sigma_log10)
-        self.emergent_fraction = float(emergent_fraction)
         self._stations: dict[str, StationInfo] = {s.id: s for s in stations(inv)}
         self._urban: set[str] = set()
+        self._noise_db: dict[str, float] = {}
         for net in inv.networks:
             for sta in net.stations:
                 site = sta.site
                 text = " ".join(x for x in (site.description, site.name) if x) if site else ""
+                sid = f"{net.code}.{sta.code}"
                 if urban_marker and urban_marker in text:
-                    self._urban.add(f"{net.code}.{sta.code}")
+                    self._urban.add(sid)
+                for tok in text.split():
+                    if tok.startswith(NOISE_TOKEN):
+                        try:
+                            self._noise_db[sid] = float(tok[len(NOISE_TOKEN) :])
+                        except ValueError:
+                            log.warning("station %s: bad %s%r ignored", sid, NOISE_TOKEN, tok)
         self._resp = ResponseCache(inv)
         self._amp: dict[tuple[str, float], NDArray] = {}
+        self._terms: dict[str, StationTerms] = {}
+        self._arr: dict[tuple[float, float, float, str], dict[str, tuple[float, float, float]]] = {}
         self._motions: OrderedDict[tuple[int, str, float], Motion] = OrderedDict()
         self._quakes: OrderedDict[tuple[int, str, float], tuple[int, NDArray]] = OrderedDict()
-        self._cache_max = 512
+        self._bytes = 0
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -168,12 +217,15 @@ class Simulator:
         reference: UTCDateTime | None = None,
         inventory: Inventory | None = None,
     ) -> Simulator:
-        """Build from ``[simulator]`` (scenario catalogue, seed, noise) and ``[network]``
-        (inventory, velocity model).
+        """Build from ``[simulator]`` (scenario catalogue, seed, noise, physics) and
+        ``[network]`` (inventory, velocity model).
 
         ``scenario`` defaults to ``sim_cfg.scenario``; a name is looked up in
         ``sim_cfg.scenarios``; None means noise only. ``reference`` rebases the
-        scenario (e.g. to "now"). ``inventory`` replaces ``network.inventory``.
+        scenario (e.g. to "now"). ``inventory`` replaces ``network.inventory``. The
+        Earth model is ``[simulator] velocity_model`` (a model-mismatch overlay), else
+        ``[simulator.physics] earth_model``, else ``[network] velocity_model`` (its
+        layers over ak135); travel times always come from TauP.
         """
         if isinstance(scenario, _Default):
             scenario = sim_cfg.scenario
@@ -181,19 +233,37 @@ class Simulator:
         if scen is not None and reference is not None:
             scen = scen.rebased(UTCDateTime(reference))
         inv = inventory if inventory is not None else load_inventory(network.inventory)
-        # [simulator] velocity_model: generate with another model than the locator's
-        model = load_velocity_model(sim_cfg.velocity_model or network.velocity_model)
+        pc = sim_cfg.physics
+        earth: Any = (
+            sim_cfg.velocity_model  # an explicit model-mismatch overlay wins
+            or pc.earth_model
+            or network.velocity_model
+        )
+        physics = Physics(
+            stress_drop_bar=pc.stress_drop_bar,
+            kappa_s=pc.kappa_s,
+            statics_sigma_s=pc.statics_sigma_s,
+            site_sigma_log10=sim_cfg.site_sigma_log10,
+            emergent_fraction=sim_cfg.emergent_fraction,
+            coda_q0=pc.coda_q0,
+            coda_eta=pc.coda_eta,
+            coda_level=pc.coda_level,
+            surface_min_deg=pc.surface_min_deg,
+            dispersion=pc.dispersion,
+            depth_phase_min_km=pc.depth_phase_min_km,
+            urban_nhnm_excess_db=pc.urban_nhnm_excess_db,
+        )
         return cls(
             inv,
-            model,
+            earth,
             scen,
             seed=sim_cfg.seed,
             urban_noise_fraction=sim_cfg.urban_noise_fraction,
             rural_noise_fraction=sim_cfg.rural_noise_fraction,
             urban_marker=sim_cfg.urban_site_marker,
             digitizer_noise_counts=sim_cfg.digitizer_noise_counts,
-            site_sigma_log10=sim_cfg.site_sigma_log10,
-            emergent_fraction=sim_cfg.emergent_fraction,
+            physics=physics,
+            taup_cache=pc.taup_cache,
         )
 
     # ------------------------------------------------------------------ metadata
@@ -210,11 +280,37 @@ class Simulator:
             raise SimulationError(msg) from None
 
     def is_urban(self, station_id: str) -> bool:
-        return station_id in self._urban
+        return station_id in self._urban or station_id in self._noise_db
 
     def noise_fraction(self, station_id: str) -> float:
         """Position of the station's noise PSD between NLNM (0) and NHNM (1)."""
         return self.urban_noise_fraction if self.is_urban(station_id) else self.rural_noise_fraction
+
+    def taup(self) -> Any:
+        """The ObsPy ``TauPyModel`` of the simulator's Earth model."""
+        return self.travel.taup()
+
+    def terms(self, station_id: str) -> StationTerms:
+        """The station's fixed terms: P/S statics, site factor, urban noise excess.
+
+        Drawn once from (seed, station id): the same for every event, window and run.
+        """
+        hit = self._terms.get(station_id)
+        if hit is not None:
+            return hit
+        rng = block_rng(self.seed, f"station-terms|{station_id}", 0)
+        ph = self.physics
+        p_static = float(rng.normal(0.0, ph.statics_sigma_s)) if ph.statics_sigma_s > 0 else 0.0
+        vp0, vs0, _ = self.earth.at(0.0)
+        site = (
+            float(10.0 ** rng.normal(0.0, ph.site_sigma_log10)) if ph.site_sigma_log10 > 0 else 1.0
+        )
+        excess = self._noise_db.get(station_id)
+        if excess is None and station_id in self._urban:
+            excess = ph.urban_nhnm_excess_db
+        out = StationTerms(p_static, p_static * vp0 / vs0, site, excess)
+        self._terms[station_id] = out
+        return out
 
     def _faults(self, station_id: str, channel: str | None = None) -> list[Any]:
         if self.scenario is None:
@@ -308,9 +404,12 @@ class Simulator:
         amp = self._amp.get(key)
         if amp is None:
             n = block_length(fs)
-            frac = self.noise_fraction(f"{ch.network}.{ch.station}")
+            sid = f"{ch.network}.{ch.station}"
+            frac = self.noise_fraction(sid)
             resp = self._resp.acc_response(ch.seed_id, fs, n)
-            amp = block_amplitude(fs, n, frac, resp, self.digitizer_noise_counts)
+            amp = block_amplitude(
+                fs, n, frac, resp, self.digitizer_noise_counts, self.terms(sid).urban_excess_db
+            )
             self._amp[key] = amp
         return amp
 
@@ -318,57 +417,69 @@ class Simulator:
     def _geometry(self, ev: ScenarioEvent, sta: StationInfo) -> tuple[float, float, float]:
         """(epicentral km, hypocentral km, azimuth epicentre -> station in degrees)."""
         epi = float(distance_km(ev.latitude, ev.longitude, sta.latitude, sta.longitude))
-        hyp = float(hypocentral_km(epi, ev.depth_km))
+        hyp = float(hypocentral_km(epi, ev.depth_km + sta.elevation_m / 1000.0))
         az = float(azimuth_deg(ev.latitude, ev.longitude, sta.latitude, sta.longitude))
         return epi, hyp, az
 
+    def _phase_times(self, ev: ScenarioEvent, sid: str) -> dict[str, tuple[float, float, float]]:
+        """Per phase: (travel time s incl. elevation and static, ray parameter s/km, 0)."""
+        key = (ev.latitude, ev.longitude, ev.depth_km, sid)
+        hit = self._arr.get(key)
+        if hit is not None:
+            return hit
+        sta = self.station(sid)
+        deg = float(locations2degrees(ev.latitude, ev.longitude, sta.latitude, sta.longitude))
+        terms = self.terms(sid)
+        out: dict[str, tuple[float, float, float]] = {}
+        for fam, static in (("P", terms.p_static_s), ("S", terms.s_static_s)):
+            a = self.travel.first(fam, ev.depth_km, deg)
+            dt = self.travel.elevation_delay_s(fam, sta.elevation_m, a.p_s_per_km)
+            out[fam] = (a.time_s + dt + static, a.p_s_per_km, 0.0)
+        if ev.depth_km >= self.physics.depth_phase_min_km:
+            for name in ("pP", "sP"):
+                dp = self.travel.arrival((name,), ev.depth_km, deg)
+                if dp is not None:
+                    dt = self.travel.elevation_delay_s("P", sta.elevation_m, dp.p_s_per_km)
+                    out[name] = (dp.time_s + dt + terms.p_static_s, dp.p_s_per_km, 0.0)
+        self._arr[key] = out
+        return out
+
     def arrivals(self, ev: ScenarioEvent, station_id: str) -> tuple[UTCDateTime, UTCDateTime]:
-        """True P and S arrival times of ``ev`` at ``NET.STA`` (1-D model, first arrivals)."""
-        epi, _, _ = self._geometry(ev, self.station(station_id))
-        tp = float(self.velocity_model.travel_time("P", epi, ev.depth_km))
-        ts = float(self.velocity_model.travel_time("S", epi, ev.depth_km))
-        return ev.origin + tp, ev.origin + ts
+        """True P and S arrival times of ``ev`` at ``NET.STA`` (TauP first arrivals,
+        station elevation and static included)."""
+        ph = self._phase_times(ev, station_id)
+        return ev.origin + ph["P"][0], ev.origin + ph["S"][0]
 
-    def _support_end(self, ev: ScenarioEvent, sta: StationInfo) -> tuple[UTCDateTime, UTCDateTime]:
-        """Conservative [start, end) of an event's signal at a station (no synthesis)."""
-        tp, ts = self.arrivals(ev, sta.id)
-        _, hyp, _ = self._geometry(ev, sta)
-        beta = self.velocity_model.velocity_at(ev.depth_km, "S")
-        *_, end_s, pad_s = durations(
-            ev.magnitude, ev.stress_drop_bar, beta, hyp, ts - tp, self.source_params
-        )
-        surf = self._surface(ev, sta, tp)
-        if surf is not None:
-            end_s = max(end_s, surf[1] + 5.0)
-        return tp - _PRE_P_S - 1.0, tp + end_s + pad_s * 2.0 + 10.0
-
-    def _surface(
-        self, ev: ScenarioEvent, sta: StationInfo, tp: UTCDateTime
-    ) -> tuple[float, float, float] | None:
-        """Rayleigh-wave train (first, last arrival after P in s, peak velocity m/s) or None.
-
-        Beyond :data:`SURFACE_MIN_DEG`; group velocities 3.6 to 2.9 km/s (continental
-        fundamental-mode Rayleigh waves at 8-25 s [3P]) from the epicentre.
-        """
-        epi, _, _ = self._geometry(ev, sta)
-        delta = float(kilometers2degrees(epi))
-        if delta < SURFACE_MIN_DEG:
-            return None
-        t_origin_to_p = float(tp - ev.origin)
-        return (
-            epi / 3.6 - t_origin_to_p,
-            epi / 2.9 - t_origin_to_p,
-            rayleigh_velocity_ms(ev.magnitude, delta),
-        )
-
-    def _station_draws(self, ev_idx: int, sta_id: str) -> tuple[float | None, float]:
-        """(P rise time or None for the default impulsive onset, site factor) of a station."""
-        rng = block_rng(self.seed, f"site|{sta_id}|{ev_idx}", 0)
-        sigma = self.site_sigma_log10
-        site = float(10.0 ** rng.normal(0.0, sigma)) if sigma > 0 else 1.0
-        emergent = self.emergent_fraction > 0 and rng.random() < self.emergent_fraction
+    def _station_record(self, idx: int, ev: ScenarioEvent, sid: str) -> Station:
+        """Per record draws (seeded by event and station): onset, polarity, radiation."""
+        rng = block_rng(self.seed, f"record|{sid}|{idx}|{ev.magnitude}|{ev.latitude}", 0)
+        ph = self.physics
+        emergent = ph.emergent_fraction > 0 and rng.random() < ph.emergent_fraction
         rise = float(rng.uniform(0.3, 1.0)) if emergent else None
-        return rise, site
+        polarity = 1.0 if rng.random() < 0.5 else -1.0
+        rad, sv, sh = (float(x) for x in rng.uniform(0.7, 1.3, size=3))
+        # incidence at the free surface from the weathered top, not the model's first layer
+        vp0, vs0 = ph.surface_vp_kms, ph.surface_vs_kms
+        return Station(vp0, vs0, self.terms(sid).site_factor, rise, polarity, rad, sv, sh)
+
+    def _phases(self, idx: int, ev: ScenarioEvent, sta: StationInfo) -> tuple[list[Any], float]:
+        times = self._phase_times(ev, sta.id)
+        tp = times["P"][0]
+        _, hyp, _ = self._geometry(ev, sta)
+        src = self.earth.at(ev.depth_km + self.earth.datum_km)
+        surf = self.earth.at(0.0)
+        arrivals = {k: (v[0] - tp, v[0], v[1]) for k, v in times.items()}
+        sd = ev.stress_drop_bar if ev.stress_drop_bar is not None else self.physics.stress_drop_bar
+        phases = body_phases(
+            mw=ev.magnitude,
+            stress_drop_bar=sd,
+            source=src,
+            hypo_km=hyp,
+            arrivals=arrivals,
+            surface=(surf[0], surf[1]),
+            physics=self.physics,
+        )
+        return phases, tp
 
     def _motion(self, idx: int, ev: ScenarioEvent, sta: StationInfo, fr: Fraction) -> Motion:
         fs = float(fr)
@@ -376,8 +487,9 @@ class Simulator:
         hit = self._motions.get(key)
         if hit is not None:
             return hit
-        tp, ts = self.arrivals(ev, sta.id)
-        _, hyp, az = self._geometry(ev, sta)
+        phases, tp_s = self._phases(idx, ev, sta)
+        tp = ev.origin + tp_s
+        epi, hyp, az = self._geometry(ev, sta)
         ip = index_ceil(tp, fr)
         npre = max(4, math.ceil(_PRE_P_S * fs))
         p_offset = float(Fraction(ip) / fr - Fraction(tp.ns, 10**9))
@@ -386,33 +498,45 @@ class Simulator:
             f"quake|{sta.id}|{fs!r}|{idx}|{ev.magnitude}|{ev.latitude}|{ev.longitude}|{ev.depth_km}",
             0,
         )
-        rise, site = self._station_draws(idx, sta.id)
         motion = synthesize(
             fs=fs,
             start_index=ip - npre,
             onset=npre,
             p_offset_s=p_offset,
-            s_delay_s=ts - tp,
-            p_travel_s=tp - ev.origin,
-            s_travel_s=ts - ev.origin,
+            phases=phases,
+            station=self._station_record(idx, ev, sta.id),
             hypo_km=hyp,
+            epi_km=epi,
             azimuth_deg=az,
-            magnitude=ev.magnitude,
-            stress_drop_bar=ev.stress_drop_bar,
-            beta_kms=self.velocity_model.velocity_at(ev.depth_km, "S"),
+            origin_to_p_s=tp_s,
+            mw=ev.magnitude,
+            physics=self.physics,
             rng=rng,
-            params=self.source_params,
-            p_rise_s=rise,
-            site_factor=site,
-            surface=self._surface(ev, sta, tp),
         )
-        self._store(self._motions, key, motion)
+        self._store(self._motions, key, motion, motion.zne.nbytes)
         return motion
 
-    def _store(self, cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    def _store(self, cache: OrderedDict[Any, Any], key: Any, value: Any, nbytes: int) -> None:
         cache[key] = value
-        if len(cache) > self._cache_max:
-            cache.popitem(last=False)
+        self._bytes += nbytes
+        while self._bytes > _CACHE_BYTES and (self._motions or self._quakes):
+            victim = self._motions if len(self._motions) >= len(self._quakes) else self._quakes
+            if not victim:
+                victim = self._quakes if self._quakes else self._motions
+            _, old = victim.popitem(last=False)
+            arr = old.zne if isinstance(old, Motion) else old[1]
+            self._bytes -= arr.nbytes
+
+    def _support_end(
+        self, idx: int, ev: ScenarioEvent, sta: StationInfo
+    ) -> tuple[UTCDateTime, UTCDateTime]:
+        """Conservative [start, end) of an event's signal at a station (no synthesis)."""
+        phases, tp_s = self._phases(idx, ev, sta)
+        epi, hyp, _ = self._geometry(ev, sta)
+        end_s = signal_end(phases, hyp, epi, tp_s, ev.magnitude, self.physics)
+        pad = 20.0 + 3.0 * max(1.0 / ph.fc for ph in phases)
+        tp = ev.origin + tp_s
+        return tp - _PRE_P_S - 1.0, tp + end_s + pad + 10.0
 
     def _quake_counts(
         self, idx: int, ev: ScenarioEvent, ch: ChannelInfo, fr: Fraction, i0: int, i1: int
@@ -424,7 +548,7 @@ class Simulator:
         if hit is not None:
             return hit
         sta = self._stations[f"{ch.network}.{ch.station}"]
-        t0, t1 = self._support_end(ev, sta)
+        t0, t1 = self._support_end(idx, ev, sta)
         if index_ceil(t1, fr) <= i0 or index_ceil(t0, fr) >= i1:
             return None  # the request does not reach this event (nothing cached)
         motion = self._motion(idx, ev, sta, fr)
@@ -434,8 +558,7 @@ class Simulator:
         acc = math.cos(dip) * (north * math.cos(az) + east * math.sin(az)) - math.sin(dip) * z
         n = acc.size
         # zero-padded (linear, not circular) convolution with the response: the long tail
-        # of a great event's waves must not wrap round to the buffer start (it made the
-        # first 0.25 s after P horizontal-dominant at some velocity sensors)
+        # of a great event's waves must not wrap round to the buffer start
         nfft = next_fast_len(2 * n, real=True)
         resp = self._resp.acc_response(ch.seed_id, fs, nfft)
         counts = np.fft.irfft(np.fft.rfft(acc, nfft) * resp, nfft)[:n]
@@ -443,8 +566,16 @@ class Simulator:
         taper = max(motion.pad // 2, 1)
         counts[n - taper :] *= 0.5 * (1.0 + np.cos(np.linspace(0.0, np.pi, taper)))
         out = (motion.start_index, counts)
-        self._store(self._quakes, key, out)
+        self._store(self._quakes, key, out, counts.nbytes)
         return out
+
+    def motion(self, event_index: int, station_id: str, sampling_rate: float) -> Motion:
+        """The noise-free ground acceleration (m/s², Z N E) of event ``event_index`` at a
+        station, on the grid of ``sampling_rate`` (for tests and truth)."""
+        if self.scenario is None:
+            raise SimulationError("no scenario: no earthquake motion")
+        ev = self.scenario.events[event_index]
+        return self._motion(event_index, ev, self.station(station_id), rate_fraction(sampling_rate))
 
     # ------------------------------------------------------------------ truth
     def truth(self, peaks: bool = True) -> list[TruthEvent]:
@@ -455,7 +586,8 @@ class Simulator:
         for idx, ev in enumerate(self.scenario.events):
             arr, epi_d, hyp_d, pga, pgv = {}, {}, {}, {}, {}
             for sid, sta in self._stations.items():
-                arr[sid] = self.arrivals(ev, sid)
+                times = self._phase_times(ev, sid)
+                arr[sid] = (ev.origin + times["P"][0], ev.origin + times["S"][0])
                 epi, hyp, _ = self._geometry(ev, sta)
                 epi_d[sid], hyp_d[sid] = epi, hyp
                 if peaks:

@@ -200,7 +200,10 @@ def test_simulated_faults_are_found(settings, inventory) -> None:
     assert any(re.search(r"1 gap totalling 30\.0 s", r) for r in summ[faulty["gap"]].reasons)
     others = [h for sid, h in summ.items() if sid not in faulty.values()]
     assert len(others) == len(summ) - 2
-    assert all(h.status == "OK" for h in others), [(h.station, h.reasons) for h in others]
+    # city stations stand above the NHNM (docs/simulator.md, urban noise): "noisy" is all
+    # that health may say of them; nothing else is a fault
+    assert all(h.status == "OK" or _only_urban_noise(h.reasons) for h in others), [
+        (h.station, h.reasons) for h in others]
 
 
 def test_felt_earthquake_is_not_a_fault(settings, inventory) -> None:
@@ -216,5 +219,15 @@ def test_felt_earthquake_is_not_a_fault(settings, inventory) -> None:
     res = check_network(settings, inventory, end, stations=ids,
                         feed_url="sim://?scenario=felt_m3_city")
     assert len(res) > 6
-    assert all(h.status == "OK" for h in res), [(h.station, h.channel, h.reasons) for h in res
-                                                 if h.status != "OK"]
+    # the earthquake is no fault; city stations are "noisy" (above the NHNM) and nothing else
+    assert all(h.status == "OK" or _only_urban_noise(h.reasons) for h in res), [
+        (h.station, h.channel, h.reasons) for h in res if h.status != "OK"]
+
+
+def _only_urban_noise(reasons: tuple[str, ...]) -> bool:
+    """Only "noisy ... above NHNM" reasons (the simulated city noise), at most 6 dB."""
+    return bool(reasons) and all(
+        re.search(r"noisy: PSD ([0-9.]+) dB above NHNM", r)
+        and float(re.search(r"([0-9.]+) dB", r).group(1)) < 6.0  # type: ignore[union-attr]
+        for r in reasons
+    )

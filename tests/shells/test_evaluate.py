@@ -180,7 +180,7 @@ def test_evaluate_scenario_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixt
     assert rc == 0
     out = capsys.readouterr().out
     assert "recall 1/1" in out and "nothing written to the store" in out
-    assert "magnitude ML - ML" in out
+    assert "magnitude ML - Mw" in out  # the simulator's truth is Mw
     data = json.loads(js.read_text())
     e = data["events"]
     assert e["n_matched"] == 1 and e["n_extra"] == 0 and e["n_phantom"] == 0

@@ -136,10 +136,14 @@ def test_noise_psd_matches_target(inventory, model) -> None:  # type: ignore[no-
         for fc in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0):
             band = (f > fc / 2**0.25) & (f < fc * 2**0.25)  # half-octave bands
             got = 10 * np.log10(p[band].mean())
-            want = target_psd_db(np.array([fc]), sim.noise_fraction(sid))[0]
+            excess = sim.terms(sid).urban_excess_db
+            want = target_psd_db(np.array([fc]), sim.noise_fraction(sid), excess)[0]
             lo, hi = nlnm_nhnm_db(np.array([fc]))
             assert abs(got - want) < 3.0, (sid, fc, got, want)
-            assert lo[0] < got < hi[0]
+            if urban and 1.0 <= fc <= 10.0:  # city noise stands above the NHNM
+                assert got > hi[0] + 1.0, (sid, fc, got, hi[0])
+            else:
+                assert lo[0] < got < hi[0]
 
 
 # --------------------------------------------------------------------------- earthquakes
@@ -155,25 +159,37 @@ def test_p_onset_sharp_and_causal(m3) -> None:  # type: ignore[no-untyped-def]
         noise = d[ip - int(20 * fs) : ip]
         # nothing of the event leaks before the P time: the last second before P is noise-like
         assert np.abs(d[ip - int(fs) : ip]).max() < 6 * noise.std()
-        assert np.abs(d[ip : ip + int(fs)]).max() > 20 * noise.std()
+        # (10 x: the urban stations' noise stands above the NHNM)
+        assert np.abs(d[ip : ip + int(fs)]).max() > 10 * noise.std()
         cft = recursive_sta_lta(np.diff(d), int(0.2 * fs), int(5 * fs))
         on = trigger_onset(cft, 5.0, 1.0)
         assert len(on) >= 1
-        assert abs(tr.stats.starttime + (on[0][0] + 1) / fs - tp) < 0.05
+        assert abs(tr.stats.starttime + (on[0][0] + 1) / fs - tp) < 0.06
 
 
-def test_arrivals_follow_the_velocity_model(m3, model) -> None:  # type: ignore[no-untyped-def]
+def test_arrivals_come_from_taup_not_the_locator(m3, model) -> None:  # type: ignore[no-untyped-def]
+    """Arrivals are TauP times through the simulator's own Earth model, plus the station's
+    elevation delay and its fixed static; they are not the locator's table times."""
+    from obspy.geodetics import locations2degrees
+
     truth = m3.truth(peaks=True)[0]
     ev = m3.scenario.events[0]
     assert truth.magnitude == ev.magnitude and truth.origin == ev.origin
+    assert truth.magnitude_type == "Mw"
+    diffs = []
     for sid in m3.station_ids:
+        sta = m3.station(sid)
         tp, ts = truth.arrivals[sid]
+        deg = locations2degrees(ev.latitude, ev.longitude, sta.latitude, sta.longitude)
+        arr = m3.taup().get_travel_times(ev.depth_km + m3.earth.datum_km, deg, ["p", "P"])
+        first = min(arr, key=lambda a: a.time)
+        terms = m3.terms(sid)
+        elev = m3.travel.elevation_delay_s("P", sta.elevation_m, first.ray_param / 6371.0)
+        assert tp - ev.origin == pytest.approx(first.time + elev + terms.p_static_s, abs=1e-6)
+        assert ts > tp and truth.pga[sid] > 0 and truth.pgv[sid] > 0
         epi = truth.epicentral_km[sid]
-        t_p = float(model.travel_time("P", epi, ev.depth_km))
-        t_s = float(model.travel_time("S", epi, ev.depth_km))
-        assert tp - ev.origin == pytest.approx(t_p, abs=1e-3)
-        assert ts - tp == pytest.approx(t_s - t_p, abs=1e-3)
-        assert truth.pga[sid] > 0 and truth.pgv[sid] > 0
+        diffs.append(float(tp - ev.origin) - float(model.travel_time("P", epi, ev.depth_km)))
+    assert max(abs(d) for d in diffs) > 0.05  # another model: the times differ
     # S energy arrives at the S time: the horizontals are much quieter between P and S
     tp, ts = truth.arrivals["SZ.GUAM"]
     tr = m3.waveforms("SZ", "GUAM", tp - 1, ts + 5, channel="HHN")[0]
@@ -194,7 +210,9 @@ def test_wood_anderson_recovers_ml(m3, inventory) -> None:  # type: ignore[no-un
                 continue
             r = truth.hypocentral_km[sid]
             ml = wa_ml(sub, inventory, r, tp - 1, ts + 40, (0.05, 0.1, 40, 45))
-            assert ml == pytest.approx(3.0, abs=0.1), (sid, band, r, ml)
+            # a Brune Mw 3.0 read with the IASPEI ML: consistent within the path-model
+            # difference (docs/simulator.md), no longer calibrated to it
+            assert ml == pytest.approx(3.0, abs=0.45), (sid, band, r, ml)
             checked.append(r)
     assert min(checked) < 15 and max(checked) > 40
 
@@ -220,7 +238,7 @@ def test_overlapping_events_add(inventory, model) -> None:  # type: ignore[no-un
     a = both.waveforms(*args, channel="HHZ")[0].data.astype(float)
     b = one.waveforms(*args, channel="HHZ")[0].data.astype(float)
     q = quiet.waveforms(*args, channel="HHZ")[0].data.astype(float)
-    assert np.abs(a - b).max() > 50 * np.std(q[:300])
+    assert np.abs(a - b).max() > 20 * np.std(q[:300])  # LUOH: urban noise
     np.testing.assert_allclose(a[:300], q[:300], atol=1)  # before any P: noise only
 
 

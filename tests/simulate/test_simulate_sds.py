@@ -82,11 +82,11 @@ def test_any_inventory(tiny_sim, tiny_inventory) -> None:  # type: ignore[no-unt
         # rotated horizontals (1/2 at 30 and 120 degrees) still give back ML at any distance
         ml = wa_ml(tiny_sim.waveforms("XX", "ALPH", tp - 60, ts + 90), tiny_inventory, r,
                    tp - 1, ts + 60, (0.05, 0.1, 20, 24))
-        assert ml == pytest.approx(ev_truth.magnitude, abs=0.15), (r, ml)
-    # the 50 Hz accelerometer records the near event far above its noise
+        assert ml == pytest.approx(ev_truth.magnitude, abs=0.45), (r, ml)  # Brune Mw, IASPEI ML
+    # the 50 Hz accelerometer records the near event above its (urban: above-NHNM) noise
     tp, ts = truth[0].arrivals["XX.BETA"]
     acc = tiny_sim.waveforms("XX", "BETA", tp - 20, ts + 20, channel="HNN")[0].data
-    assert np.abs(acc).max() > 30 * acc[: 50 * 15].std()
+    assert np.abs(acc).max() > 5 * acc[: 50 * 15].std()
 
 
 def test_sds_archive_round_trip(tiny_sim, tmp_path) -> None:  # type: ignore[no-untyped-def]
