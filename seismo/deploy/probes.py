@@ -64,7 +64,7 @@ def redis_ping(broker_url: str) -> Result:
         client = redis.Redis.from_url(broker_url, socket_timeout=2, socket_connect_timeout=2)
         try:
             client.ping()
-            info: dict[str, Any] = client.info("server")
+            info = dict(client.info("server"))  # type: ignore[arg-type]
         finally:
             client.close()
     except redis.RedisError as exc:
