@@ -7,11 +7,12 @@ restart (``seismo stream`` and the detection DAG stay connected). The service
 (``seismo stack feed``, unit ``seismo-drill-feed``) serves
 :class:`DrillSource`: every record comes from the simulator without a scenario,
 except those of a **drill**: a file ``<drills>/<name>.json`` holding ``{"scenario":
-NAME, "origin": ISO time}`` makes the records from the drill's scenario
-reference (its first event at ``origin``) to one hour later come from the
-simulator of that scenario. A sample depends only on (seed, channel, time,
-scenario) (:mod:`seismo.simulate.simulator`), so the noise is the same on both sides
-of the switch. ``seismo stack check`` writes such a file ahead of the origin.
+NAME, "origin": ISO time}`` adds that scenario's earthquakes, its first one at
+``origin``, to the simulator that makes every record from then on (all drills'
+earthquakes in one scenario, so a later drill never removes an earlier one from a
+window the DAG reads again). A sample depends only on (seed, channel, time,
+scenario) (:mod:`seismo.simulate.simulator`): the noise is the same before and after
+a drill is added. ``seismo stack check`` writes such a file ahead of the origin.
 """
 
 from __future__ import annotations
@@ -28,14 +29,10 @@ from seismo.errors import SeismoError
 from seismo.inventory import load_inventory, stations
 from seismo.io.seedlink.server import SeedLinkServer
 from seismo.network import NetworkConfig
-from seismo.simulate import Simulator, load_scenarios
+from seismo.simulate import Scenario, Simulator, load_scenarios  # type: ignore[attr-defined]
 from seismo.simulate.settings import SimulatorConfig
 
 log = logging.getLogger(__name__)
-
-#: How long after its scenario reference a drill's simulator plays (s).
-DRILL_SPAN_S = 3600.0
-
 
 @dataclass(frozen=True)
 class Drill:
@@ -69,11 +66,13 @@ class DrillSource:
     def __init__(self, sim_cfg: SimulatorConfig, network: NetworkConfig, drills: Path) -> None:
         self.sim_cfg, self.network, self.drills_dir = sim_cfg, network, drills
         self.base = Simulator.from_settings(sim_cfg, network, scenario=None)
-        self._drills: dict[str, tuple[Drill, Simulator]] = {}
+        self.current = self.base
+        self.drills: dict[str, Drill | None] = {}  # file name -> drill (None: unusable)
         self._mtime = -1.0
         self.lock = threading.Lock()
 
     def _scan(self) -> None:
+        """Read new drill files; rebuild the simulator when there are new drills."""
         try:
             mtime = self.drills_dir.stat().st_mtime
         except OSError:
@@ -81,38 +80,43 @@ class DrillSource:
         if mtime == self._mtime:
             return
         self._mtime = mtime
+        new = False
         for f in sorted(self.drills_dir.glob("*.json")):
-            if f.name in self._drills:
+            if f.name in self.drills:
                 continue
             try:
                 rec = json.loads(f.read_text(encoding="utf-8"))
                 origin = UTCDateTime(rec["origin"])
-                ref = drill_reference(self.sim_cfg, rec["scenario"], origin)
-                sim = Simulator.from_settings(self.sim_cfg, self.network,
-                                              scenario=rec["scenario"], reference=ref)
+                drill = Drill(f.name, rec["scenario"], origin,
+                              drill_reference(self.sim_cfg, rec["scenario"], origin))
             except (OSError, ValueError, KeyError, TypeError, SeismoError) as exc:
                 log.error("drill file %s ignored: %s", f, exc)
-                self._drills[f.name] = (Drill(f.name, "", UTCDateTime(0), UTCDateTime(0)),
-                                        self.base)
+                self.drills[f.name] = None
                 continue
-            drill = Drill(f.name, rec["scenario"], origin, ref)
-            self._drills[f.name] = (drill, sim)
+            self.drills[f.name] = drill
+            new = True
             log.warning("drill %s: scenario %s, earthquake at %s", f.name, drill.scenario, origin)
+        if new:
+            self.current = Simulator.from_settings(self.sim_cfg, self.network,
+                                                   scenario=self.scenario())
 
-    def simulator(self, start: UTCDateTime, end: UTCDateTime) -> Simulator:
-        """The simulator of the latest drill playing at ``end``, else the noise-only one."""
-        self._scan()
-        best: tuple[Drill, Simulator] | None = None
-        for drill, sim in self._drills.values():
-            if drill.scenario and drill.reference <= end < drill.reference + DRILL_SPAN_S and (
-                    best is None or drill.reference > best[0].reference):
-                best = (drill, sim)
-        return best[1] if best else self.base
+    def scenario(self) -> Scenario | None:
+        """Every drill's earthquakes in one scenario, in the order the drills were read (an
+        event keeps its index, hence its random draws, when later drills are added)."""
+        scenarios = load_scenarios(self.sim_cfg.scenarios)
+        drills = [d for d in self.drills.values() if d is not None]
+        if not drills:
+            return None
+        events = tuple(e for d in drills
+                       for e in scenarios[d.scenario].rebased(d.reference).events)
+        return Scenario(name="drills", reference=min(d.reference for d in drills),
+                        description="scheduled drills", events=events)
 
     def __call__(self, network: str, station: str, start: UTCDateTime, end: UTCDateTime
                  ) -> Stream:
         with self.lock:  # the simulator is not assumed to be thread-safe
-            st: Stream = self.simulator(start, end).waveforms(network, station, start, end)
+            self._scan()
+            st: Stream = self.current.waveforms(network, station, start, end)
         return st
 
     def latency(self, network: str, station: str, now: UTCDateTime) -> float:
