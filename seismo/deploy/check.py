@@ -99,8 +99,11 @@ def _scheduled_run(s: Settings, origin: UTCDateTime) -> str:
     return ""
 
 
-def _poll(s: Settings, layout: Layout, origin: UTCDateTime, since: float, seen: Observed
-          ) -> None:
+def observe(s: Settings, layout: Layout, origin: UTCDateTime, since: float, seen: Observed
+            ) -> None:
+    """Update ``seen`` from InfluxDB, the alert directory and the window ledger: the event
+    whose origin matches ``origin``, its DAG version, its CAP files written after ``since``
+    (epoch s) and the scheduled run that completed its window."""
     with InfluxStore.from_settings(s.store) as store:
         if seen.event is None:
             seen.event = _matching(store.query_events(origin - 60, origin + 60), origin, s)
@@ -143,7 +146,7 @@ def run_check(layout: Layout, echo: Echo, scenario: str | None = None,
     deadline = time.time() + LEAD_S + timeout_s
     reported: set[str] = set()
     while time.time() < deadline:
-        _poll(s, layout, origin, since, seen)
+        observe(s, layout, origin, since, seen)
         if seen.alerts and "alert" not in reported:
             echo(f"  streaming Alert {seen.alerts[0].written - float(origin):6.1f} s after the "
                  f"origin: {seen.alerts[0].path.name}")
@@ -156,7 +159,7 @@ def run_check(layout: Layout, echo: Echo, scenario: str | None = None,
             break
         time.sleep(2.0)
     time.sleep(3.0)  # the DAG run's own CAP message (an Update, or none) follows its store
-    _poll(s, layout, origin, since, seen)
+    observe(s, layout, origin, since, seen)
     return _report(seen, origin, echo)
 
 

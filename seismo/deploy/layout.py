@@ -224,7 +224,7 @@ def env_text(layout: Layout) -> str:
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         # a task whose worker died is failed (and retried) after this long without a
         # heartbeat, inside the one-minute cadence (Airflow's default: 300 s)
-        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
     }
     head = (
@@ -283,6 +283,11 @@ path = "{layout.alerts}"
 
 [airflow]
 ledger_dir = "{s / 'ledger'}"
+# Celery: a task whose worker died is retried once the scheduler misses its heartbeat
+# (AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT, 20 s) plus retry_delay_s; the run
+# must outlive that to complete; a run longer than the interval delays the next one,
+# whose window ledger takes up what was missed (docs/production.md, faults)
+run_timeout_s = 80.0
 
 [pipeline]
 cache_dir = "{s / 'cache'}"
