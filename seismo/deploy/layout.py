@@ -188,6 +188,9 @@ def env_text(layout: Layout) -> str:
     values: dict[str, object] = {
         "SEISMO_STACK_SERVICES": " ".join(services),
         "SEISMO_CONFIG": str(layout.config),
+        # the configuration the stack's overlay applies to (another network: its file)
+        "SEISMO_STACK_BASE_CONFIG": os.environ.get(
+            "SEISMO_STACK_BASE_CONFIG", str(layout.root / "config" / "seismo.toml")),
         "SEISMO_STACK_STATE": str(layout.state),
         "SEISMO_PG_PORT": p["PG_PORT"],
         "SEISMO_PG_PASSWORD": pg_pw,
@@ -254,8 +257,8 @@ def stack_config_text(layout: Layout, env: dict[str, str]) -> str:
     feed = f"seedlink://127.0.0.1:{env['SEISMO_FEED_PORT']}"
     return f"""# The stack's configuration: config/seismo.toml with the stack's store, feeds,
 # alert files and state directories (written by `scripts/stack.sh up`; edit the base
-# file for everything else, or replace this file's `base`).
-base = "{layout.root / 'config' / 'seismo.toml'}"
+# file, SEISMO_STACK_BASE_CONFIG of the environment file, for everything else).
+base = "{env.get('SEISMO_STACK_BASE_CONFIG', layout.root / 'config' / 'seismo.toml')}"
 
 [feeds]
 default = "{feed}"

@@ -25,7 +25,6 @@ from seismo.deploy.feed import write_drill
 from seismo.deploy.layout import DEFAULT_PORTS, Layout, read_env
 from seismo.deploy.stack import load_status
 from seismo.io.store.server import free_port
-from seismo.shells.window import window_for_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -122,14 +121,6 @@ class Stack:
         seen = Observed()
         observe(self.settings, self.layout, origin, since, seen)
         return seen
-
-    def run_for(self, origin: UTCDateTime) -> str:
-        """The id of the scheduled detection run whose own window holds ``origin``."""
-        s = self.settings
-        t = UTCDateTime((int(float(origin)) // 60 + 1) * 60)
-        while window_for_run(s, t).end <= origin + 2:
-            t += 60
-        return f"scheduled__{t.strftime('%Y-%m-%dT%H:%M:%S')}+00:00"
 
     def run_state(self, run_id: str) -> str | None:
         rows = self.sql("SELECT state FROM dag_run WHERE dag_id='seismo_detect' AND run_id=%s",
