@@ -36,7 +36,7 @@ def tcp(host: str, port: int, timeout_s: float = 1.0) -> Result:
         return False, f"{host}:{port}: {exc.strerror or exc}"
 
 
-def http_get(url: str, timeout_s: float = 3.0) -> tuple[int | None, bytes]:
+def http_get(url: str, timeout_s: float = 5.0) -> tuple[int | None, bytes]:
     """Status and body of a GET (None: no answer)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as resp:

@@ -245,6 +245,7 @@ def test_backup_and_restore(stack: Stack) -> None:
 
 
 def test_status_lists_every_service(stack: Stack) -> None:
+    wait_for(stack.healthy, 180, "every service healthy", every_s=5)
     out = stack.cli("status", timeout_s=60)
     assert out.returncode == 0, out.stdout
     for name in ("postgresql", "redis", "airflow-scheduler", "celery-worker@1",
