@@ -39,7 +39,7 @@ WHOLE_SETTINGS = {
         "settings_to_toml", "effective_config", "DEFAULT_CONFIG", "PROJECT_ROOT", "ENV_CONFIG",
     )),
 }
-SHELL_LAYERS = {"shells", "cli", "web"}
+SHELL_LAYERS = {"shells", "cli", "web", "deploy"}
 
 #: Registries whose members validate tables of a section (a channel's ``kind`` picks its
 #: model): a settings module may import them, so their modules import nothing heavy at
@@ -57,8 +57,10 @@ ALLOWED: dict[str, set[str]] = {
     "health": {"foundation", "station", "io", "alerts"},
     "shells": {"foundation", "station", "event", "simulate", "io", "alerts", "health"},
     "web": {"foundation", "station", "event", "simulate", "io", "alerts", "health", "shells"},
+    "deploy": {"foundation", "station", "event", "simulate", "io", "alerts", "health", "shells",
+               "web"},
     "cli": {"foundation", "station", "event", "simulate", "io", "alerts", "health", "shells",
-            "web"},
+            "web", "deploy"},
 }
 
 

@@ -136,6 +136,11 @@ class WindowLedger:
         windows = [current] + [self._window(_utc(t)) for t in todo[: cfg.max_windows_per_run - 1]]
         for w in windows:
             self._mark_planned(w, run_id)
+        # the rest of the backlog is put on record now (planned by no run yet), so later
+        # runs find it as pending: a missed window above the newest on record is only
+        # seen once; left unrecorded, it would never be processed
+        for t in todo[cfg.max_windows_per_run - 1:]:
+            self._mark_planned(self._window(_utc(t)), None)
         backlog = max(0, len(todo) - (cfg.max_windows_per_run - 1))
         if len(windows) > 1 or backlog:
             log.warning(
@@ -171,10 +176,14 @@ class WindowLedger:
             )
         return out
 
-    def _mark_planned(self, w: Window, run_id: str) -> None:
+    def _mark_planned(self, w: Window, run_id: str | None) -> None:
+        """Record that run ``run_id`` plans ``w`` (None: ``w`` is on record, still pending)."""
         path = self._dir(w) / "planned.json"
         rec = load_json(path, _planned, what="ledger file") or {"window": w.to_dict(), "runs": []}
-        rec["runs"] = [*rec.get("runs", []), {"run": run_id, "at": str(UTCDateTime())}]
+        if run_id is not None:
+            rec["runs"] = [*rec.get("runs", []), {"run": run_id, "at": str(UTCDateTime())}]
+        elif path.exists():
+            return
         _write(path, rec)
 
     # ------------------------------------------------------------------ stations

@@ -53,3 +53,33 @@ def test_bad_planned_record_does_not_stop_planning(
     assert plan.windows == [w]
     assert [r["run"] for r in json.loads(planned.read_text())["runs"]] == ["run-2"]
     assert planned.with_name("planned.json.bad").exists() and "ledger file" in caplog.text
+
+
+def test_a_backlog_longer_than_one_run_is_processed_by_the_next_runs(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Runs skipped for a while (a scheduler down for minutes): the first run back takes
+    its own window and max_windows_per_run - 1 missed ones; every other missed window
+    stays on record and later runs take it up, none is lost."""
+    ledger = WindowLedger(tmp_path, settings)
+    step = settings.pipeline.window_s
+    per_run = settings.airflow.max_windows_per_run
+
+    def w(k: int) -> Window:
+        p = settings.pipeline
+        return Window(T0 + k * step, T0 + (k + 1) * step, p.preroll_s, p.postroll_s)
+
+    ledger.complete(ledger.plan(w(0), "run-0").windows[0], {})
+    missed = list(range(1, 2 * per_run + 1))  # no run for these windows
+    done: list[int] = []
+    k = missed[-1] + 1
+    while True:
+        plan = ledger.plan(w(k), f"run-{k}")
+        for win in plan.windows:
+            ledger.complete(win, {})
+            done.append(round(float(win.start - T0) / step))
+        assert len(plan.windows) <= per_run
+        if not plan.backlog:
+            break
+        k += 1
+    assert sorted(done) == [*missed, *range(missed[-1] + 1, k + 1)]

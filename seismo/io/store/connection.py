@@ -58,6 +58,8 @@ class InfluxConnection:
     password: str | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
     timeout_s: float = 10.0
+    #: (measurement, retention policy) pairs: ``[store] retention_policies`` (InfluxDB 1.x)
+    retention: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
@@ -160,6 +162,7 @@ def connection_from_settings(
     conn = InfluxConnection(
         url=url, api=st.api, database=st.database, bucket=st.bucket, org=st.org,
         username=st.username or url_user, password=url_pw, timeout_s=st.timeout_s,
+        retention=tuple(sorted(st.retention_policies.items())),
     )
     if airflow_fields is not None:
         conn = connection_from_airflow_fields(**airflow_fields, base=conn)

@@ -32,4 +32,12 @@ class StoreConfig(StrictModel):
     retry_interval_s: DelayS = Field(
         30.0, description="After a failed write, seconds during which writes only spool"
     )
+    retention_policies: dict[
+        str, Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+    ] = Field(
+        default_factory=dict,
+        description="measurement -> the InfluxDB 1.x retention policy its points are written "
+        "to and read from (e.g. station_status = \"raw_30d\"); unnamed measurements use the "
+        "database's default policy (docs/production.md, retention)",
+    )
 

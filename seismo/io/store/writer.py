@@ -26,7 +26,7 @@ from typing import Any, Literal, Protocol
 
 from seismo.errors import StoreError
 from seismo.io.store.connection import InfluxConnection
-from seismo.io.store.queries import create_database
+from seismo.io.store.queries import create_database, quote_ident
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,25 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+def by_retention_policy(conn: InfluxConnection, lines: Sequence[str]) -> dict[str, list[str]]:
+    """Line-protocol ``lines`` grouped by the retention policy of their measurement
+    (``""``: the database's default), in their order within each group."""
+    out: dict[str, list[str]] = {}
+    for line in lines:
+        rp = next((p for m, p in conn.retention
+                   if line.startswith((m + ",", m + " "))), "")
+        out.setdefault(rp, []).append(line)
+    return out
+
+
+def with_retention_policies(conn: InfluxConnection, q: str) -> str:
+    """InfluxQL ``q`` reading each measurement that has a retention policy from it
+    (``FROM "m"`` -> ``FROM "rp"."m"``)."""
+    for m, rp in conn.retention:
+        q = q.replace(f"FROM {quote_ident(m)}", f"FROM {quote_ident(rp)}.{quote_ident(m)}")
+    return q
+
+
 class V1Transport:
     """``POST /write?db=…&precision=u`` (InfluxDB 1.x)."""
 
@@ -175,13 +194,19 @@ class V1Transport:
         self._db_checked = True
 
     def write(self, lines: Sequence[str]) -> None:
+        """Write ``lines``; those of a measurement with a retention policy
+        (``[store] retention_policies``) go to that policy, one request per policy."""
         self.ensure_database()
-        body = ("\n".join(lines) + "\n").encode("utf-8")
-        params = {"db": self.conn.database, "precision": "u"}
-        status, _, resp = _http(self.conn, "POST", "/write", params, body,
-                                {"Content-Type": "text/plain; charset=utf-8"})
-        if status // 100 != 2:
-            raise classify(self.conn, status, _error_text(resp), f"write of {len(lines)} points")
+        for rp, part in by_retention_policy(self.conn, lines).items():
+            body = ("\n".join(part) + "\n").encode("utf-8")
+            params = {"db": self.conn.database, "precision": "u"}
+            if rp:
+                params["rp"] = rp
+            status, _, resp = _http(self.conn, "POST", "/write", params, body,
+                                    {"Content-Type": "text/plain; charset=utf-8"})
+            if status // 100 != 2:
+                raise classify(self.conn, status, _error_text(resp),
+                               f"write of {len(part)} points")
 
     def close(self) -> None:
         pass
@@ -248,7 +273,7 @@ def query(
         StoreUnavailable: the server is unreachable or failed (5xx).
         StoreError: the query was refused (syntax, unknown database, auth).
     """
-    params = {"q": q, "epoch": "u"}
+    params = {"q": with_retention_policies(conn, q), "epoch": "u"}
     database = conn.database if db == "" else db
     if database:
         params["db"] = database
