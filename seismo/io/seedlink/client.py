@@ -1,4 +1,5 @@
-"""A SeedLink v3 client: windowed fetches and a resumable real-time record stream.
+"""A SeedLink client (protocol 3, and 4 where the server offers it): windowed fetches
+and a resumable real-time record stream.
 
 Two ways to use it, both in multi-station mode over one TCP connection:
 
@@ -6,8 +7,8 @@ Two ways to use it, both in multi-station mode over one TCP connection:
   one or more stations and returns an ObsPy Stream once the server has sent
   ``END``; the whole exchange must finish within ``timeout_s``.
 * :meth:`SeedLinkClient.stream` asks for real-time data (``DATA``) and returns
-  a :class:`RecordStream`, an iterator of :class:`Record` (one 512-byte
-  miniSEED record each, with its station's sequence number). Each record's
+  a :class:`RecordStream`, an iterator of :class:`Record` (one miniSEED record
+  each, of whatever length the server sends, with its station's sequence number). Each record's
   :attr:`Record.position` is what to pass back as ``resume`` after a broken
   connection: the server then continues with the next record (``DATA seq
   [time]``), so nothing is lost or received twice. Reconnection is the
@@ -36,11 +37,22 @@ seiscomp.de/doc/apps/seedlink.html; the client side of libslink and of
   one action, ``DATA [seq [time]]``, ``FETCH [seq [time]]`` or ``TIME begin
   [end]``; each is answered ``OK`` or ``ERROR``. A refused station is left
   out (and named); the others go on. ``END`` starts the transfer;
-* packets are ``SL`` + six hex digits + a 512-byte record, or ``SLINFO`` +
-  flag + an ASCII record (answers to ``INFO``, also the keepalive);
-  ``END`` closes a windowed transfer.
+* packets are ``SL`` + six hex digits + a miniSEED record (512 bytes from seismo's
+  server and SeisComP; ringserver passes 256 to 4096 bytes through: the length is read
+  from the record's blockette 1000), or ``SLINFO`` + flag + an ASCII record (answers to
+  ``INFO``, also the keepalive); ``END`` closes a windowed transfer;
+* SeedLink 4 (:mod:`seismo.io.seedlink.v4`) where the server offers it (``SLPROTO:4.0``
+  in the HELLO answer, ringserver 4 and SeisComP): ``SE`` packets that carry their
+  length and a 64-bit sequence number; ``DATA ALL begin end`` for windows.
 
-Records are parsed with ObsPy's public ``obspy.read`` (format MSEED).
+A time window ends when the server sends ``END``; ringserver sends it only once a
+record that starts after the window end exists, up to one record length later (5-7 s
+for 512-byte records of a quiet 100 Hz channel). :meth:`SeedLinkClient.fetch_records`
+therefore ends a window itself as soon as every channel received has reached its end.
+
+Records are parsed with ObsPy's public ``obspy.read`` (format MSEED); their headers
+(time, rate, length) are read without decoding (:mod:`seismo.io.seedlink.header`), so a
+record with corrupt frames still has a position to resume after.
 """
 
 from __future__ import annotations
@@ -57,6 +69,8 @@ from obspy import Stream, UTCDateTime
 
 from seismo.errors import FeedError
 from seismo.io.mseed import MiniSeedError, read_mseed
+from seismo.io.seedlink import v4
+from seismo.io.seedlink.header import RecordHeader, parse_header
 from seismo.io.seedlink.link import (
     Link,
     LinkClosed,
@@ -108,10 +122,11 @@ class Position:
 class Record:
     """One miniSEED record received over SeedLink, with its sequence number.
 
-    ``payload`` is the 512-byte record; :meth:`stream` parses it (once).
+    ``payload`` is the record (any length); :attr:`header` reads its fixed header
+    without decoding; :meth:`stream` decodes it (once).
     """
 
-    __slots__ = ("_stream", "network", "payload", "sequence", "station")
+    __slots__ = ("_header", "_stream", "network", "payload", "sequence", "station")
 
     def __init__(self, network: str, station: str, sequence: int, payload: bytes) -> None:
         self.network = network
@@ -119,6 +134,22 @@ class Record:
         self.sequence = sequence
         self.payload = payload
         self._stream: Stream | None = None
+        self._header: RecordHeader | None = None
+
+    @property
+    def header(self) -> RecordHeader:
+        """The record's fixed header (start, samples, rate, length), not decoded.
+
+        Raises:
+            FeedError: no readable miniSEED 2 header.
+        """
+        if self._header is None:
+            try:
+                self._header = parse_header(self.payload)
+            except ValueError as exc:
+                raise FeedError(f"miniSEED record {self.sequence:06X} of {self.station_id} "
+                                f"has no readable header: {exc}", self.station_id) from None
+        return self._header
 
     @property
     def station_id(self) -> str:
@@ -163,8 +194,15 @@ class Record:
 
     @property
     def position(self) -> Position:
-        """The position to resume after this record."""
-        return Position(self.sequence, self.end_time)
+        """The position to resume after this record, from its header alone (a record
+        that cannot be decoded is still stepped past; without a valid time, by its
+        sequence number alone)."""
+        try:
+            h = self.header
+        except FeedError:
+            return Position(self.sequence, None)
+        end = h.end if h.sampling_rate > 0 and h.start.year < 9999 else None
+        return Position(self.sequence, end)
 
     def __repr__(self) -> str:
         return f"Record({self.station_id} {self.location}.{self.channel} seq {self.sequence:06X})"
@@ -204,6 +242,42 @@ def selector_for(location: str, channel: str) -> str:
     return f"{loc}{cha}"
 
 
+class _Window:
+    """The records of a time window as they come, and whether it is complete: every
+    station has sent records and every channel received has reached ``end``."""
+
+    def __init__(self, stations: set[str], end: UTCDateTime) -> None:
+        self.stations = stations
+        self.end = end
+        self.records: list[Record] = []
+        self._reach: dict[tuple[str, str, str], UTCDateTime] = {}
+
+    def add(self, seq: int, body: bytes) -> None:
+        net, sta = record_station(body)
+        sid = f"{net}.{sta}"
+        if sid not in self.stations:
+            return
+        rec = Record(net, sta, seq, body)
+        self.records.append(rec)
+        try:
+            h = rec.header
+        except FeedError:
+            return
+        key = (sid, h.location, h.channel)
+        if h.sampling_rate > 0 and h.end > self._reach.get(key, UTCDateTime(0)):
+            self._reach[key] = h.end
+        elif key not in self._reach:
+            self._reach[key] = UTCDateTime(0)
+
+    def short(self) -> list[str]:
+        have = {k[0] for k in self._reach}
+        return sorted({*(s for s in self.stations if s not in have),
+                       *(".".join(k) for k, t in self._reach.items() if t < self.end)})
+
+    def complete(self) -> bool:
+        return bool(self._reach) and not self.short()
+
+
 def records_to_stream(records: Iterable[Record]) -> tuple[Stream, list[str]]:
     """Parse records into one Stream (seamless pieces merged) and the problems met.
 
@@ -231,21 +305,26 @@ def records_to_stream(records: Iterable[Record]) -> tuple[Stream, list[str]]:
 
 # --------------------------------------------------------------------------- the client
 class SeedLinkClient:
-    """A SeedLink v3 client for one server. Each call opens its own connection, so
+    """A SeedLink client for one server. Each call opens its own connection, so
     one client may be used from several threads at once.
 
     Args:
         host, port: the server.
         timeout_s: total time allowed for a windowed fetch (connection, handshake and
             data), and for the connection and handshake of a real-time stream, seconds.
+        protocol: 3 or 4 to insist on one; None: SeedLink 4 where the server offers it.
     """
 
-    def __init__(self, host: str, port: int = DEFAULT_PORT, *, timeout_s: float = 10.0) -> None:
+    def __init__(self, host: str, port: int = DEFAULT_PORT, *, timeout_s: float = 10.0,
+                 protocol: int | None = None) -> None:
         if not host:
             raise FeedError("a SeedLink client needs a host")
         if timeout_s <= 0:
             raise FeedError(f"SeedLink timeout_s ({timeout_s}) must be positive")
+        if protocol not in (None, 3, 4):
+            raise FeedError(f"SeedLink protocol {protocol!r} is not 3 or 4")
         self.host, self.port, self.timeout_s = host, int(port), float(timeout_s)
+        self.protocol = protocol
 
     @property
     def url(self) -> str:
@@ -263,7 +342,7 @@ class SeedLinkClient:
         """(server id line, organisation line) of the HELLO answer."""
         link, deadline = self._open(self.timeout_s)
         try:
-            server, org, _ = hello(link, deadline)
+            server, org, _ = hello(link, deadline, protocol=self.protocol)
             link.send("BYE", deadline - time.monotonic())
             return server, org
         finally:
@@ -277,7 +356,7 @@ class SeedLinkClient:
         """
         link, deadline = self._open(self.timeout_s)
         try:
-            hello(link, deadline)
+            hello(link, deadline, protocol=self.protocol)
             link.send(f"INFO {level.upper()}", deadline - time.monotonic())
             parts: list[bytes] = []
             while True:
@@ -291,6 +370,8 @@ class SeedLinkClient:
                     raise FeedError(f"SeedLink server {self.url} refused INFO {level}")
                 if kind != "info":
                     continue
+                if link.protocol >= 4:  # a JSON document in one packet
+                    return body.decode("utf-8", "replace")
                 for tr in read_mseed(io.BytesIO(body)):
                     parts.append(tr.data.tobytes())
                 if flag:
@@ -308,15 +389,21 @@ class SeedLinkClient:
         *,
         timeout_s: float | None = None,
     ) -> list[Record]:
-        """The records of ``stations`` overlapping ``[start, end)`` (``TIME begin end``).
+        """The records of ``stations`` overlapping ``[start, end)`` (``TIME begin end``;
+        SeedLink 4: ``DATA ALL begin end``).
 
-        SeedLink times are whole seconds: the request is widened to
-        ``[floor(start), ceil(end))``; records are returned whole, not trimmed.
+        SeedLink 3 times are whole seconds: the request is widened to
+        ``[floor(start), ceil(end))``; records are returned whole, not trimmed. The
+        window ends at the server's ``END`` or as soon as every station has sent records
+        and every channel received reaches ``end`` (module doc: a server may send
+        ``END`` only once a record past the window exists). When time runs out, the
+        records received so far are returned (the stations still short are logged);
+        with none at all it raises.
 
         Raises:
             FeedError: no connection, a protocol error, every station refused (named
-                in the message), or no ``END`` within ``timeout_s`` (default: the
-                client's).
+                in the message), or nothing received within ``timeout_s`` (default:
+                the client's).
         """
         start, end = UTCDateTime(start), UTCDateTime(end)
         if not end > start:
@@ -326,40 +413,45 @@ class SeedLinkClient:
         limit = self.timeout_s if timeout_s is None else float(timeout_s)
         t0 = UTCDateTime(math.floor(start.timestamp))
         t1 = UTCDateTime(math.ceil(end.timestamp))
-        verb = f"TIME {command_time(t0)} {command_time(t1)}"
         link, deadline = self._open(limit)
         try:
-            _, _, version = hello(link, deadline)
+            _, _, version = hello(link, deadline, protocol=self.protocol)
             if version is not None and version < (3, 0):
                 raise FeedError(
                     f"SeedLink server {self.url} speaks v{version[0]}.{version[1]}: "
                     "time windows need v3"
                 )
+            verb = (f"DATA ALL {v4.command_time(start)} {v4.command_time(end)}"
+                    if link.protocol >= 4 else
+                    f"TIME {command_time(t0)} {command_time(t1)}")
             accepted, refused = negotiate(link, stations, lambda _: verb, deadline)
             if not accepted:
                 raise refused_error(self.url, refused)
             link.send("END", deadline - time.monotonic())
-            wanted = set(accepted)
-            out: list[Record] = []
-            while True:
+            window = _Window(set(accepted), end)
+            while not window.complete():
                 pkt = link.packet(deadline - time.monotonic())
                 if pkt is None:
+                    if window.records:
+                        log.warning("SeedLink server %s: window %s - %s not complete within "
+                                    "%g s; kept what came (short: %s)", self.url, start, end,
+                                    limit, ", ".join(window.short()) or "none")
+                        return window.records
                     raise FeedError(
                         f"SeedLink server {self.url}: window {start} - {end} of "
                         f"{', '.join(accepted)} not complete within {limit:g} s"
                     )
                 kind, seq, body = pkt
                 if kind == "end":
-                    return out
+                    return window.records
                 if kind == "error":
                     raise FeedError(
                         f"SeedLink server {self.url} answered {body[:80]!r} during the "
                         f"window {start} - {end}"
                     )
                 if kind == "data":
-                    net, sta = record_station(body)
-                    if f"{net}.{sta}" in wanted:
-                        out.append(Record(net, sta, seq, body))
+                    window.add(seq, body)
+            return window.records
         finally:
             link.close()
 
@@ -419,19 +511,23 @@ class SeedLinkClient:
             raise FeedError("a SeedLink stream needs at least one station")
         positions = dict(resume or {})
         begin = None if start is None else UTCDateTime(start)
-
-        def action(req: StationRequest) -> str:
-            pos = positions.get(req.station_id)
-            if pos is not None:
-                verb = f"DATA {pos.next_sequence:06X}"
-                return verb if pos.time is None else f"{verb} {command_time(pos.time)}"
-            if begin is not None:
-                return f"TIME {command_time(begin)}"
-            return "DATA"
-
         link, deadline = self._open(self.timeout_s)
         try:
-            server, _, _ = hello(link, deadline)
+            server, _, _ = hello(link, deadline, protocol=self.protocol)
+            proto4 = link.protocol >= 4
+
+            def action(req: StationRequest) -> str:
+                pos = positions.get(req.station_id)
+                if pos is not None:
+                    if proto4:
+                        return f"DATA {pos.sequence + 1}"
+                    verb = f"DATA {pos.next_sequence:06X}"
+                    return verb if pos.time is None else f"{verb} {command_time(pos.time)}"
+                if begin is not None:
+                    return (f"DATA ALL {v4.command_time(begin)}" if proto4
+                            else f"TIME {command_time(begin)}")
+                return "DATA"
+
             accepted, refused = negotiate(link, stations, action, deadline)
             if not accepted:
                 raise refused_error(self.url, refused)
@@ -468,10 +564,16 @@ class RecordStream:
         self._wanted = set(accepted)
         self._last_rx = time.monotonic()
         self._done = False
+        self._skipped: set[bytes] = set()
 
     @property
     def url(self) -> str:
         return self._link.url
+
+    @property
+    def protocol(self) -> int:
+        """The SeedLink protocol spoken on this connection (3 or 4)."""
+        return self._link.protocol
 
     def __iter__(self) -> Iterator[Record]:
         return self
@@ -509,6 +611,10 @@ class RecordStream:
                 break
             elif kind == "error":
                 log.debug("SeedLink server %s: %s", link.url, body.decode("ascii", "replace"))
+            elif kind == "skip" and body not in self._skipped:
+                self._skipped.add(body)
+                log.warning("SeedLink server %s sends packets of format %r, which seismo does "
+                            "not decode (miniSEED 2 only): skipped", link.url, body.decode())
         self.close()
         raise StopIteration
 
