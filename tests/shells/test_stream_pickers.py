@@ -114,6 +114,7 @@ def test_resume_drops_the_picks_made_before(settings, ctx, quake_records) -> Non
     for rec in recs[:cut]:
         pk.warm(rec, _at(rec))
     assert pk.n_records == 0 and pk.n_picks == 0
-    later = [p for rec in recs[cut:] for p in (pk.process(rec, _at(rec)) or StationPicks(sid)).final]
+    later = [p for rec in recs[cut:]
+             for p in (pk.process(rec, _at(rec)) or StationPicks(sid)).final]
     assert all(p.time >= recs[cut - 1].end_time for p in later)
     assert pk.positions[sid].sequence == recs[-1].sequence

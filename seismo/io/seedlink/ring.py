@@ -7,7 +7,8 @@ what its sources feed it. It speaks SeedLink 3 and, when ``protocol4``, SeedLink
 surprises:
 
 * records are passed through as they are, whatever their length (SeedLink 3 included);
-* sequence numbers count every record of the ring (SeedLink 3: modulo 2**24);
+* sequence numbers count every record of the ring (SeedLink 3: modulo 2**24), and a
+  backlog goes out in ring order, the stations interleaved;
 * a time window (``TIME begin end``; ``DATA ALL begin end``) ends only when, for every
   channel it sent, a record that starts at or after the window end has been released
   (then ``END``): a client that waits for ``END`` waits up to one record length after
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 #: SELECT patterns one connection may hold (as seismo's own server).
 MAX_SELECTORS = 512
 _POLL_S = 0.05
+_SEND_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -134,6 +136,13 @@ class RecordRing:
                 self._entries.setdefault((net, sta), []).append(
                     _Entry(float(release), self._next_seq, start, end, rec))
                 self._next_seq += 1
+
+    def records(self) -> list[tuple[float, bytes]]:
+        """Every record served, with its release time, in the order of sequence numbers."""
+        with self._lock:
+            ents = sorted((e for es in self._entries.values() for e in es),
+                          key=lambda e: e.sequence)
+        return [(e.release, e.payload) for e in ents]
 
     @property
     def stations(self) -> list[tuple[str, str]]:
@@ -251,11 +260,15 @@ class _Session:
         self.actions: dict[tuple[str, str], tuple[str, list[str]]] = {}
         self.n_selectors = 0
 
+    def send(self, data: bytes) -> None:
+        self.sock.settimeout(_SEND_TIMEOUT_S)  # the reads poll with short timeouts
+        self.sock.sendall(data)
+
     def reply(self, ok: bool, code: str = "ARGUMENTS") -> None:
         if ok:
-            self.sock.sendall(b"OK\r\n")
+            self.send(b"OK\r\n")
         else:
-            self.sock.sendall(f"ERROR {code}\r\n".encode() if self.v4 else b"ERROR\r\n")
+            self.send(f"ERROR {code}\r\n".encode() if self.v4 else b"ERROR\r\n")
 
     def lines(self, timeout: float) -> list[str] | None:
         self.sock.settimeout(timeout)
@@ -285,7 +298,7 @@ class _Session:
         if verb == "HELLO":
             caps = "SLPROTO:3.1" + (" SLPROTO:4.0" if self.ring.protocol4 else "")
             ver = "v4.0" if self.ring.protocol4 else "v3.1"
-            self.sock.sendall(f"SeedLink {ver} (seismo ring) :: {caps}\r\n"
+            self.send(f"SeedLink {ver} (seismo ring) :: {caps}\r\n"
                               f"{self.ring.organization}\r\n".encode())
         elif verb == "SLPROTO":
             ok = self.ring.protocol4 and args[:1] == ["4.0"]
@@ -314,11 +327,11 @@ class _Session:
 
     def info(self) -> None:
         if self.v4:
-            self.sock.sendall(v4.frame("J", "I", 0, "", self.ring.info_json().encode()))
+            self.send(v4.frame("J", "I", 0, "", self.ring.info_json().encode()))
             return
         recs = info_records(f'<seedlink software="SeedLink v3.1 (seismo ring)" '
                             f'organization="{self.ring.organization}"/>')
-        self.sock.sendall(b"".join(b"SLINFO " + (b"*" if i < len(recs) - 1 else b" ") + r
+        self.send(b"".join(b"SLINFO " + (b"*" if i < len(recs) - 1 else b" ") + r
                                    for i, r in enumerate(recs)))
 
     def station(self, args: list[str]) -> None:
@@ -378,7 +391,7 @@ class _Session:
             return True
         while not self.ring._stop.is_set() and cursors:
             now = self.ring.clock()
-            out = []
+            due: list[tuple[int, bytes]] = []
             for cur in list(cursors):
                 for e in self.ring.entries(cur.station, cur.index, now):
                     cur.index += 1
@@ -391,13 +404,15 @@ class _Session:
                     if cur.begin is not None and e.end <= cur.begin:
                         continue
                     cur.seen.add((loc, cha))
-                    out.append(self._packet(cur.station, e))
+                    due.append((e.sequence, self._packet(cur.station, e)))
                 if cur.past and cur.seen <= cur.past:
                     cursors.remove(cur)
+            due.sort(key=lambda x: x[0])  # in ring order, stations interleaved
+            out = [pkt for _, pkt in due]
             if out:
-                self.sock.sendall(b"".join(out))
+                self.send(b"".join(out))
             if not cursors:
-                self.sock.sendall(b"END")
+                self.send(b"END")
                 return False
             got = self.lines(_POLL_S)
             if got is None:
