@@ -30,6 +30,7 @@ by sequence number.
 Modules: ``records`` (the wire format: packets, miniSEED records, sequence
 numbers, SeedLink times), ``header`` (a record's fixed header, read without decoding),
 ``v4`` (SeedLink 4 framing, ids, selectors, times), ``ring`` (:class:`RecordRing`),
+``values`` (what the client hands out: :class:`Record`, :class:`Position`, ...),
 ``selectors`` (``SELECT`` patterns), ``session``
 (what a client connection shares with the server), ``connection`` (one client
 session), ``server`` (:class:`SeedLinkServer`), ``simulation``
