@@ -52,7 +52,8 @@ COMPLAIN_EVERY_S = 60.0
 
 @dataclass
 class _Held:
-    start: UTCDateTime
+    start: float  # epoch s
+    end: float
     record: Record
     trace: Trace
     since: float  # host clock when held
@@ -61,7 +62,7 @@ class _Held:
 
 @dataclass
 class _Channel:
-    next_t: UTCDateTime | None = None  # end of the last record passed
+    next_t: float | None = None  # end of the last record passed (epoch s)
     held: list[_Held] = field(default_factory=list)
 
 
@@ -148,7 +149,8 @@ class RecordGate:
             n = sum(tr.stats.npts for tr in st)
             raise FeedError(f"frames decode to {n} samples, the header says {npts}")
         tr = st[0]
-        if not np.all(np.isfinite(np.asarray(tr.data, dtype=np.float64))):
+        data = np.asarray(tr.data)
+        if data.dtype.kind == "f" and not np.all(np.isfinite(data)):
             raise FeedError("samples that are not finite numbers")
         return tr
 
@@ -174,43 +176,48 @@ class RecordGate:
         samples ``tr``) arrived."""
         cid = tr.id
         ch = self.channels.setdefault(cid, _Channel())
-        start, end = tr.stats.starttime, tr.stats.endtime + tr.stats.delta
-        tol = 0.5 * tr.stats.delta
+        delta = float(tr.stats.delta)
+        start = float(tr.stats.starttime)
+        end = start + tr.stats.npts * delta
+        tol = 0.5 * delta
         if ch.next_t is not None and end <= ch.next_t + tol:
-            log.debug("%s: record at %s repeats data already passed; dropped", cid, start)
+            log.debug("%s: record at %s repeats data already passed; dropped", cid,
+                      tr.stats.starttime)
             return []
         if ch.next_t is None or start <= ch.next_t + tol:
             out = [(rec, tr)]
             ch.next_t = end if ch.next_t is None else max(ch.next_t, end)
             for h in ch.held:
                 h.passed_behind += 1
-            out += self._release_contiguous(ch)
+            if ch.held:
+                out += self._release_contiguous(ch)
             return out
-        ch.held.append(_Held(start, rec, tr, now))
-        ch.held.sort(key=lambda h: float(h.start))
+        ch.held.append(_Held(start, end, rec, tr, now))
+        ch.held.sort(key=lambda h: h.start)
         if len(ch.held) > MAX_HELD:
             return self._pass_first(ch)
         return []
 
-    def _release_contiguous(self, ch: _Channel) -> list[tuple[Record, Trace]]:
+    @staticmethod
+    def _release_contiguous(ch: _Channel) -> list[tuple[Record, Trace]]:
         out: list[tuple[Record, Trace]] = []
         while ch.held and ch.next_t is not None:
             h = ch.held[0]
-            end = h.trace.stats.endtime + h.trace.stats.delta
-            if end <= ch.next_t + 0.5 * h.trace.stats.delta:
+            tol = 0.5 * float(h.trace.stats.delta)
+            if h.end <= ch.next_t + tol:
                 ch.held.pop(0)  # covered meanwhile
                 continue
-            if h.start > ch.next_t + 0.5 * h.trace.stats.delta:
+            if h.start > ch.next_t + tol:
                 break
             ch.held.pop(0)
             out.append((h.record, h.trace))
-            ch.next_t = max(ch.next_t, end)
+            ch.next_t = max(ch.next_t, h.end)
         return out
 
     def _pass_first(self, ch: _Channel) -> list[tuple[Record, Trace]]:
         """The hole before the earliest held record is a real gap: it passes."""
         h = ch.held.pop(0)
-        ch.next_t = h.trace.stats.endtime + h.trace.stats.delta
+        ch.next_t = h.end
         return [(h.record, h.trace), *self._release_contiguous(ch)]
 
     def expire(self, now: float) -> list[tuple[Record, Trace]]:
@@ -221,10 +228,11 @@ class RecordGate:
                 h = ch.held[0]
                 if h.passed_behind:
                     ch.held.pop(0)
+                    ahead = h.start - (ch.next_t or h.start)
                     self.reject(h.record.station_id,
-                                f"record {h.record.sequence:06X} of {cid} at {h.start} lies "
-                                f"{float(h.start - ch.next_t):.0f} s ahead of its channel, "
-                                "whose records went on behind it", now)
+                                f"record {h.record.sequence:06X} of {cid} at "
+                                f"{h.trace.stats.starttime} lies {ahead:.0f} s ahead of its "
+                                "channel, whose records went on behind it", now)
                     continue
                 out += self._pass_first(ch)
         return out

@@ -159,7 +159,8 @@ class StationPickers:
         if tr is None:
             return None
         got = self._feed_passed(self.gate.order(rec, tr, now), now)
-        return got.get(sid, StationPicks(sid, (), tuple(self._provisional(sid))))
+        msg = got.get(sid)
+        return msg if msg is not None else StationPicks(sid, (), tuple(self._provisional(sid)))
 
     def flush(self, now: float | None = None) -> list[StationPicks]:
         """Records whose hold for a missing record ran out (the gate), fed now."""

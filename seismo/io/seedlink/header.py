@@ -14,6 +14,8 @@ and 1000 (encoding, word order, record length as a power of two).
 
 from __future__ import annotations
 
+import calendar
+import datetime
 import struct
 from dataclasses import dataclass
 
@@ -27,6 +29,7 @@ MIN_RECLEN, MAX_RECLEN = 128, 65536
 #: follows it directly (where every writer puts it).
 HEADER_PROBE = 64
 _FIXED = 48
+_EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
 
 
 @dataclass(frozen=True)
@@ -130,13 +133,14 @@ def parse_header(rec: bytes) -> RecordHeader:
     activity = rec[36]
     correction = struct.unpack_from(order + "i", rec, 40)[0]
     first = struct.unpack_from(order + "H", rec, 46)[0]
-    try:
-        start = UTCDateTime(year=year, julday=day, hour=hour, minute=minute,
-                            second=min(sec, 59)) + (sec - min(sec, 59)) + frac * 1e-4
-    except (ValueError, TypeError) as exc:  # e.g. day 366 of a common year
-        raise ValueError(f"invalid start time {year}-{day:03d}: {exc}") from None
+    if day > 365 + calendar.isleap(year):
+        raise ValueError(f"invalid start time: day {day} of {year}")
+    days = datetime.date(year, 1, 1).toordinal() - _EPOCH_ORDINAL + day - 1
+    ticks = ((days * 24 + hour) * 60 + minute) * 60 + sec  # s
+    ticks = ticks * 10000 + frac  # 0.1 ms
     if correction and not activity & 0x02:  # "time correction applied" not set: apply it
-        start += correction * 1e-4
+        ticks += correction
+    start = UTCDateTime(ns=ticks * 100_000)
     rate = _rate(factor, mult)
     found = _blockettes(rec, order, first, len(rec))
     reclen = encoding = None
