@@ -412,7 +412,9 @@ def _probe_report(probes: list[dict[str, float]]) -> str:
     if not probes:
         return ""
     took = [p["fetch_s"] for p in probes]
-    wait = [p["end_after_s"] for p in probes if p["end_after_s"] == p["end_after_s"]]
+    # a record past the window released before the fetch began: END at once
+    wait = [max(0.0, p["end_after_s"]) for p in probes
+            if p["end_after_s"] == p["end_after_s"]]
     return (f"Window fetches (1 station, 60 s ending 5 s ago, {len(probes)} probes): "
             f"complete after p50 {_pct(took, 0.5):.2f} s, max {max(took):.2f} s; a server "
             f"that ends a window only after a record past it would have sent END after "
