@@ -136,6 +136,24 @@ def _check_quake(p: dict[str, str], sim: Simulator) -> None:
     assert abs(float(p["magnitude"]) - truth.magnitude) <= 0.5
 
 
+def _late_alert(settings: Settings, tmp_path: Path, ring: RecordRing, sim: Simulator,
+                until: UTCDateTime) -> None:
+    """``seismo stream`` on ``ring`` until its first Alert (by ``until``): the quake, with
+    a magnitude, announced as a late alert in its parameters and its text."""
+    alert_dir, log = tmp_path / "alerts", tmp_path / "stream.log"
+    config = _config(settings, tmp_path, default=ring.url)
+    try:
+        with _stream(config, alert_dir, log) as proc:
+            _wait(lambda: bool(_alerts(alert_dir)), until, "a CAP Alert", log)
+            assert _stop(proc) == 0
+    finally:
+        ring.stop()
+    p = _first_alert_params(alert_dir)
+    _check_quake(p, sim)
+    assert p["late"] == "true" and np.isfinite(float(p["magnitude"]))
+    assert "LATE ALERT" in str(_alerts(alert_dir)[0]["description"])
+
+
 def test_hostile_servers_leave_the_stream_alerting(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     origin = UTCDateTime(round(float(UTCDateTime()) + 40.0, 2))
     sim = _sim(settings, origin)
@@ -180,18 +198,7 @@ def test_network_300_s_behind_still_alerts_and_says_it_is_late(settings, tmp_pat
     recs = [(t + lag, r) for sid in _by_distance(sim)
             for t, r in datalogger_records(_traces(sim, sid, t0, t1), 512)]
     ring = _serve(sorted(recs, key=lambda x: x[0]), protocol4=True)
-    alert_dir, log = tmp_path / "alerts", tmp_path / "stream.log"
-    config = _config(settings, tmp_path, default=ring.url)
-    try:
-        with _stream(config, alert_dir, log) as proc:
-            _wait(lambda: bool(_alerts(alert_dir)), origin + lag + 45, "a CAP Alert", log)
-            assert _stop(proc) == 0
-    finally:
-        ring.stop()
-    p = _first_alert_params(alert_dir)
-    _check_quake(p, sim)
-    assert p["late"] == "true"
-    assert "LATE ALERT" in str(_alerts(alert_dir)[0]["description"])
+    _late_alert(settings, tmp_path, ring, sim, origin + lag + 45)
 
 
 def test_backlog_quake_is_processed_as_history_and_alerted_late(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -216,16 +223,4 @@ def test_backlog_quake_is_processed_as_history_and_alerted_late(settings, tmp_pa
             positions[f"{h.network}.{h.station}"] = Position(seq, h.end)
     save_state(tmp_path / "state.json", StreamState(positions=positions,
                                                     saved=UTCDateTime(stop_at)))
-    alert_dir, log = tmp_path / "alerts", tmp_path / "stream.log"
-    config = _config(settings, tmp_path, default=ring.url)
-    try:
-        with _stream(config, alert_dir, log) as proc:
-            _wait(lambda: bool(_alerts(alert_dir)), UTCDateTime() + 90, "a CAP Alert", log)
-            assert _stop(proc) == 0
-    finally:
-        ring.stop()
-    p = _first_alert_params(alert_dir)
-    _check_quake(p, sim)
-    assert p["late"] == "true"
-    assert "LATE ALERT" in str(_alerts(alert_dir)[0]["description"])
-    assert np.isfinite(float(p["magnitude"]))
+    _late_alert(settings, tmp_path, ring, sim, UTCDateTime() + 90)
