@@ -3,11 +3,22 @@
 Usage::
 
     python benchmarks/bench_latency.py [--workdir /tmp/seismo-latency] [--spacing 45]
+                                       [--feed own|datalogger|both] [--no-dag]
 
-One real-time session on this machine:
+One real-time session on this machine per feed (``--feed``, default both):
 
-* the simulator's SeedLink server plays 12 scenario earthquakes (M2.5-M6; inside
-  the network, at its edge, offshore) one after the other, in real time;
+* ``own``: seismo's own SeedLink server plays the simulator in 1 s records (512-byte
+  records, one per channel and second, served as each second ends);
+* ``datalogger``: the same network cut into full 512-byte Steim2 records, each released
+  when its last sample has been taken, as a datalogger sends them (a
+  :class:`~seismo.io.seedlink.ring.RecordRing`, SeedLink 4): a record of a 100 Hz channel
+  then holds ~2-7 s of data, so the data arrive seconds late and the channels of one
+  station seconds apart;
+
+and in each:
+
+* the server plays 13 scenario earthquakes (M2.5-M6; inside the network, at its edge,
+  offshore) one after the other, in real time;
 * ``seismo stream`` (a subprocess, as deployed) is connected to it; its alerts go
   to a directory channel and to a webhook served by this script;
 * at the same time, at every minute boundary (the DAG's cron ``* * * * *``), the
@@ -19,8 +30,13 @@ One real-time session on this machine:
 
 Both run on the same 2 cores, as in production. For each earthquake it measures
 origin time -> first pick, -> first origin, -> CAP file written by the directory
-channel, -> webhook received, and writes ``benchmarks/latency.json`` plus a
-Markdown table (p50/p95) for benchmarks/README.md.
+channel, -> webhook received, and whether the first Alert carried a magnitude, and writes
+``benchmarks/latency.json`` plus a Markdown table (p50/p95) for benchmarks/README.md.
+
+With the datalogger feed it also probes time-window fetches (what the DAG's SeedLink
+feed does): every 15 s, one station's last minute up to 5 s ago (the DAG's safety
+margin), timed; beside it, when a server that ends a window only after a record past
+its end (ringserver) would have sent ``END``.
 
 Everything it starts (server, subprocess, threads) stops on success, failure and
 Ctrl-C.
@@ -78,6 +94,7 @@ class Quake:
     magnitude: float
     where: str = ""
     times: dict[str, dict[str, float]] = field(default_factory=dict)  # mode -> what -> s
+    magnitudes: dict[str, str] = field(default_factory=dict)  # first Alert's magnitude
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -94,6 +111,38 @@ class _Hook(BaseHTTPRequestHandler):
         pass
 
 
+def _window_probe(url: str, records: list[tuple[float, bytes]], stations: list[str],
+                  stop: threading.Event, out: list[dict[str, float]]) -> None:
+    """Every 15 s: fetch one station's window ``[now - 65, now - 5)`` and time it; and the
+    time at which every channel's first record starting after the window end is released
+    (when a ringserver-like server would end the window)."""
+    from seismo.io.seedlink.client import SeedLinkClient, StationRequest
+    from seismo.io.seedlink.header import parse_header
+
+    host, port = url.removeprefix("seedlink://").split(":")
+    client = SeedLinkClient(host, int(port), timeout_s=30)
+    k = 0
+    while not stop.wait(15.0):
+        sid = stations[k % len(stations)]
+        k += 1
+        t = time.time()
+        end = UTCDateTime(t - 5.0)
+        net, sta = sid.split(".")
+        try:
+            recs = client.fetch_records([StationRequest(net, sta)], end - 60, end)
+        except Exception as exc:  # a benchmark probe: report and go on
+            print(f"window probe {sid}: {exc}", flush=True)
+            continue
+        took = time.time() - t
+        nxt: dict[str, float] = {}
+        for release, rec in records:
+            h = parse_header(rec)
+            if f"{h.network}.{h.station}" == sid and h.start >= end:
+                nxt.setdefault(h.channel, release)
+        out.append({"fetch_s": took, "records": len(recs),
+                    "end_after_s": max(nxt.values()) - t if nxt else float("nan")})
+
+
 def _classify(lat: float, lon: float, hull: tuple[Any, Any]) -> str:
     from global_land_mask import globe
 
@@ -108,6 +157,8 @@ def _cap_fields(xml: bytes | str) -> dict[str, str]:
     root = ET.fromstring(xml)
     info = root.find(f"{CAP}info")
     out = {"msg_type": root.findtext(f"{CAP}msgType") or ""}
+    if info is not None:
+        out["headline"] = info.findtext(f"{CAP}headline") or ""
     if info is not None:
         for p in info.findall(f"{CAP}parameter"):
             out[p.findtext(f"{CAP}valueName") or ""] = p.findtext(f"{CAP}value") or ""
@@ -217,7 +268,9 @@ def _first_alert(quakes: list[Quake], mode: str, what: str, cap: bytes, at: floa
                float(p["longitude"]))
     if q is not None:
         t = q.times.setdefault(mode, {})
-        t[what] = min(t.get(what, 1e9), at - float(q.origin))
+        if at - float(q.origin) < t.get(what, 1e9):
+            t[what] = at - float(q.origin)
+            q.magnitudes[f"{mode} {what}"] = p.get("magnitude", "unknown")
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -262,38 +315,27 @@ def report(quakes: list[Quake], runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--workdir", type=Path, default=Path("/tmp/seismo-latency"))
-    ap.add_argument("--spacing", type=float, default=45.0, help="s between earthquakes")
-    ap.add_argument("--lead", type=float, default=45.0, help="s from start to the first one")
-    ap.add_argument("--quakes", type=int, default=len(QUAKES), help="play the first N")
-    ap.add_argument("--no-dag", action="store_true", help="stream only")
-    ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "latency.json")
-    args = ap.parse_args()
-
+def _session(args: argparse.Namespace, feed: str, work: Path, hook: str) -> dict[str, Any]:
+    """One real-time session with ``feed`` (module docstring); its quakes, DAG runs and
+    window probes."""
     import numpy as np
 
     from seismo.config import settings_to_toml
     from seismo.inventory import load_inventory, stations
-    from seismo.io.seedlink import serve_simulation
+    from seismo.io.seedlink import serve_datalogger_simulation, serve_simulation
     from seismo.io.store.server import free_port
     from seismo.simulate import Scenario, ScenarioEvent
 
-    work = args.workdir
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    hook_srv = ThreadingHTTPServer(("127.0.0.1", free_port()), _Hook)
-    hook = f"http://127.0.0.1:{hook_srv.server_address[1]}"
-    threading.Thread(target=hook_srv.serve_forever, daemon=True).start()
-
+    _Hook.received.clear()
     s_stream = _settings(work, "stream", hook)
     s_dag = _settings(work, "dag", hook)
     infos = stations(load_inventory(s_stream.network.inventory))
     hull = (np.array([i.latitude for i in infos]), np.array([i.longitude for i in infos]))
     start = UTCDateTime()
     quakes: list[Quake] = []
-    t = start + args.lead
+    # the datalogger feed's records are made first (~2 s per minute of network data)
+    lead = args.lead + (45.0 if feed == "datalogger" else 0.0)
+    t = start + lead
     for lat, lon, dep, mag in QUAKES[: args.quakes]:
         quakes.append(Quake(UTCDateTime(round(float(t), 2)), lat, lon, dep, mag,
                             _classify(lat, lon, hull)))
@@ -302,9 +344,22 @@ def main() -> int:
                     tuple(ScenarioEvent(q.origin, q.latitude, q.longitude, q.depth_km,
                                         q.magnitude) for q in quakes))
     end = quakes[-1].origin + (60.0 if args.no_dag else 150.0)
-
-    server = serve_simulation(s_stream.simulator, s_stream.network, scenario=scen,
-                              host="127.0.0.1", port=free_port())
+    records: list[tuple[float, bytes]] = []
+    if feed == "own":
+        server: Any = serve_simulation(s_stream.simulator, s_stream.network, scenario=scen,
+                                       host="127.0.0.1", port=free_port())
+    else:
+        t_gen = time.time()
+        server = serve_datalogger_simulation(
+            s_stream.simulator, s_stream.network, start - 120, end + 30, scenario=scen,
+            reclen=512)
+        records = server.records()
+        print(f"datalogger records made in {time.time() - t_gen:.0f} s "
+              f"({len(records)} records)", flush=True)
+        # the quakes keep their lead after the records were made
+        shift = UTCDateTime() - start
+        if shift > lead - 30:
+            raise RuntimeError(f"making the records took {shift:.0f} s; raise --lead")
     cfg = work / "stream" / "seismo.toml"
     cfg.parent.mkdir(parents=True, exist_ok=True)
     cfg.write_text(settings_to_toml(s_stream), encoding="utf-8")
@@ -313,7 +368,8 @@ def main() -> int:
     proc = None
     stop = threading.Event()
     runs: list[dict[str, Any]] = []
-    dag = None
+    probes: list[dict[str, float]] = []
+    threads = []
     try:
         with log.open("wb") as fh:
             proc = subprocess.Popen(
@@ -321,11 +377,16 @@ def main() -> int:
                  "--feed", server.url, "--no-store"],
                 stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT))
         if not args.no_dag:
-            dag = threading.Thread(target=_dag_loop, args=(s_dag, server.url, stop, runs),
-                                   daemon=True)
-            dag.start()
-        print(f"{len(quakes)} earthquakes from {quakes[0].origin} to {quakes[-1].origin}; "
-              f"done at {end}", flush=True)
+            threads.append(threading.Thread(target=_dag_loop,
+                                            args=(s_dag, server.url, stop, runs), daemon=True))
+        if records:
+            threads.append(threading.Thread(
+                target=_window_probe, args=(server.url, records, [i.id for i in infos], stop,
+                                            probes), daemon=True))
+        for th in threads:
+            th.start()
+        print(f"{feed}: {len(quakes)} earthquakes from {quakes[0].origin} to "
+              f"{quakes[-1].origin}; done at {end}", flush=True)
         while UTCDateTime() < end:
             if proc.poll() is not None:
                 raise RuntimeError(f"seismo stream exited with {proc.returncode}; see {log}")
@@ -338,24 +399,78 @@ def main() -> int:
                 proc.wait(60)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        if dag is not None:
-            dag.join(120)
+        for th in threads:
+            th.join(120)
         server.stop()
-        hook_srv.shutdown()
     _log_times(log, quakes)
     _cap_times(work, quakes)
-    table = report(quakes, runs)
-    print(table)
-    args.json.write_text(json.dumps({
-        "started": str(start),
-        "quakes": [{"origin": str(q.origin), "latitude": q.latitude, "longitude": q.longitude,
-                    "depth_km": q.depth_km, "magnitude": q.magnitude, "where": q.where,
-                    "latency_s": q.times} for q in quakes],
-        "dag_runs": runs,
-        "settings": {"window_s": s_dag.pipeline.window_s, "preroll_s": s_dag.pipeline.preroll_s,
-                     "postroll_s": s_dag.pipeline.postroll_s,
-                     "safety_margin_s": s_dag.pipeline.safety_margin_s},
-    }, indent=1), encoding="utf-8")
+    return {"feed": feed, "started": start, "quakes": quakes, "runs": runs, "probes": probes,
+            "dag": s_dag}
+
+
+def _probe_report(probes: list[dict[str, float]]) -> str:
+    if not probes:
+        return ""
+    took = [p["fetch_s"] for p in probes]
+    # a record past the window released before the fetch began: END at once
+    wait = [max(0.0, p["end_after_s"]) for p in probes
+            if p["end_after_s"] == p["end_after_s"]]
+    return (f"Window fetches (1 station, 60 s ending 5 s ago, {len(probes)} probes): "
+            f"complete after p50 {_pct(took, 0.5):.2f} s, max {max(took):.2f} s; a server "
+            f"that ends a window only after a record past it would have sent END after "
+            f"p50 {_pct(wait, 0.5):.1f} s, max {max(wait, default=float('nan')):.1f} s.")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/seismo-latency"))
+    ap.add_argument("--spacing", type=float, default=45.0, help="s between earthquakes")
+    ap.add_argument("--lead", type=float, default=45.0, help="s from start to the first one")
+    ap.add_argument("--quakes", type=int, default=len(QUAKES), help="play the first N")
+    ap.add_argument("--no-dag", action="store_true", help="stream only")
+    ap.add_argument("--feed", choices=("own", "datalogger", "both"), default="both")
+    ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "latency.json")
+    args = ap.parse_args()
+
+    from seismo.io.store.server import free_port
+
+    hook_srv = ThreadingHTTPServer(("127.0.0.1", free_port()), _Hook)
+    hook = f"http://127.0.0.1:{hook_srv.server_address[1]}"
+    threading.Thread(target=hook_srv.serve_forever, daemon=True).start()
+    feeds = ("own", "datalogger") if args.feed == "both" else (args.feed,)
+    sessions = []
+    try:
+        for feed in feeds:
+            work = args.workdir / feed
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(parents=True)
+            sessions.append(_session(args, feed, work, hook))
+    finally:
+        hook_srv.shutdown()
+    out = []
+    for ses in sessions:
+        table = report(ses["quakes"], ses["runs"])
+        print(f"\n## feed: {ses['feed']}\n\n{table}\n{_probe_report(ses['probes'])}")
+        with_mag = [q for q in ses["quakes"] if "stream cap" in q.magnitudes]
+        unknown = [q for q in with_mag if q.magnitudes["stream cap"] == "unknown"]
+        print(f"first stream Alerts with a magnitude: {len(with_mag) - len(unknown)} of "
+              f"{len(with_mag)}")
+        s_dag = ses["dag"]
+        out.append({
+            "feed": ses["feed"],
+            "started": str(ses["started"]),
+            "quakes": [{"origin": str(q.origin), "latitude": q.latitude,
+                        "longitude": q.longitude, "depth_km": q.depth_km,
+                        "magnitude": q.magnitude, "where": q.where, "latency_s": q.times,
+                        "first_alert_magnitude": q.magnitudes} for q in ses["quakes"]],
+            "dag_runs": ses["runs"],
+            "window_probes": ses["probes"],
+            "settings": {"window_s": s_dag.pipeline.window_s,
+                         "preroll_s": s_dag.pipeline.preroll_s,
+                         "postroll_s": s_dag.pipeline.postroll_s,
+                         "safety_margin_s": s_dag.pipeline.safety_margin_s},
+        })
+    args.json.write_text(json.dumps(out, indent=1), encoding="utf-8")
     return 0
 
 

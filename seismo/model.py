@@ -322,6 +322,9 @@ class Event(_Serial):
     version: int = 1
     creation_time: UTCDateTime | None = None  # when this version was made (UTC)
     solution: Solution = "window"
+    # announced late: its data reached the real-time detector long after the origin (a
+    # backlog); its messages say so (seismo.shells.stream_events)
+    late: bool = False
     # review (seismo.shells.review): who, when (UTC) and why; None for automatic versions
     reviewer: str | None = None
     review_time: UTCDateTime | None = None

@@ -157,11 +157,24 @@ def _basis(event: Event, lang: str) -> str:
     if lang == "zh":
         how = "实时" if event.solution == "stream" else "逐分钟"
         when = f"，产出于北京时间{_fmt_bjt(made.datetime.replace(tzinfo=dt.UTC))}" if made else ""
-        return f"本结果（{how}测定）基于{event.n_stations}个台站、{event.n_phases}个震相{when}。"
+        return (f"本结果（{how}测定）基于{event.n_stations}个台站、{event.n_phases}个震相{when}。"
+                f"{_late(event, lang)}")
     how = "real-time" if event.solution == "stream" else "minute-by-minute"
     when = f", made at {_fmt_utc(made.datetime.replace(tzinfo=dt.UTC))}" if made else ""
     return (f" This {how} solution rests on {event.n_stations} stations "
-            f"({event.n_phases} phases){when}.")
+            f"({event.n_phases} phases){when}.{_late(event, lang)}")
+
+
+def _late(event: Event, lang: str) -> str:
+    """The sentence of a late alert (``Event.late``): how late, and that the shaking has
+    passed."""
+    if not event.late or event.creation_time is None:
+        return ""
+    minutes = max(1, round(float(event.creation_time - event.time) / 60.0))
+    if lang == "zh":
+        return f"迟到的警报：本结果在发震后约{minutes}分钟才产出（数据延迟到达），震动已经过去。"
+    return (f" LATE ALERT: made about {minutes} min after the origin (the data arrived "
+            "late); the shaking is over.")
 
 
 def _parameters(event: Event, decision: AlertDecision, kind: str) -> tuple[tuple[str, str], ...]:
@@ -194,6 +207,7 @@ def _parameters(event: Event, decision: AlertDecision, kind: str) -> tuple[tuple
         ("n_phases", str(event.n_phases)),
         ("solution", _SOLUTION_NAME[event.solution]),
         ("solution_time", cap_datetime(event.creation_time) if event.creation_time else "unknown"),
+        ("late", "true" if event.late else "false"),
         ("review_status", event.status),
     ]
     if kind == "Tsunami":

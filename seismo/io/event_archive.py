@@ -1,7 +1,7 @@
 """The event waveform archive: each event's miniSEED, kept when seismo detects it.
 
 ``seismo stream`` keeps the raw records of the last minutes in a :class:`RecordRing`
-(the 512-byte miniSEED records as received, never re-encoded) and writes, when it
+(the miniSEED records as received, never re-encoded) and writes, when it
 publishes an event and again when the event closes, the records around the origin
 to ``<archive>/<event id>.mseed`` (:func:`write_event_records`). Review, plots and
 the console read that file (:func:`read_event_waveforms`), so they still show the

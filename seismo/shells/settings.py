@@ -131,8 +131,24 @@ class StreamConfig(StrictModel):
         10.0, description="a channel this far behind its station's newest is not waited for (s)"
     )
     live_s: Annotated[float, Field(gt=0, le=3600)] = Field(
-        30.0, description="a station whose newest sample is older counts as not delivering "
-        "(who should have picked an event) (s)"
+        30.0, description="a station whose newest sample is this far behind the network's "
+        "data time counts as not delivering (who should have picked an event) (s)"
+    )
+    history_s: Annotated[float, Field(ge=60, le=86400)] = Field(
+        3600.0, description="records that start longer ago than this (host clock) are "
+        "skipped: a backlog older than that is the window pass's (s)"
+    )
+    max_ahead_s: Annotated[float, Field(ge=0, le=300)] = Field(
+        5.0, description="records that end more than this after the host clock are skipped "
+        "(a station or host clock gone wrong) (s)"
+    )
+    reorder_s: Annotated[float, Field(ge=0, le=60)] = Field(
+        2.0, description="a record that leaves a hole in its channel is held this long for "
+        "the missing records (out-of-order delivery) (s, host clock)"
+    )
+    late_after_s: Annotated[float, Field(ge=10, le=86400)] = Field(
+        60.0, description="an event whose first version is made this long after its origin "
+        "(data that arrived late, a backlog) is announced as a late alert (s)"
     )
     keepalive_s: TimeoutS = Field(10.0, description="SeedLink keepalive when nothing comes (s)")
     idle_timeout_s: TimeoutS = Field(

@@ -43,6 +43,7 @@ from typing import Any
 
 from obspy import UTCDateTime
 
+from seismo.boundary import boundary
 from seismo.config import Settings, mask_url
 from seismo.errors import SeismoError
 from seismo.io.event_archive import RecordRing, write_event_records
@@ -51,7 +52,7 @@ from seismo.model import Event
 from seismo.shells.publish import Publisher, open_edges
 from seismo.shells.registry import EventRegistry, KnownEventSource, StoredSnapshot
 from seismo.shells.stream_events import EventUpdate, StreamAssociator
-from seismo.shells.stream_pickers import StationPickers
+from seismo.shells.stream_pickers import StationPickers, StationPicks
 from seismo.shells.stream_publish import Deliverer, StoreWriter, StreamPublisher
 from seismo.shells.stream_readers import SeedLinkReaders, seedlink_groups
 from seismo.shells.stream_state import AnnouncedEvents, StreamState, load_state, save_state
@@ -93,6 +94,7 @@ class Heartbeat:
             "events_open": events.n_open,
             "queue": queued,
             "lag_s": pickers.lag_s(now),
+            "records_rejected": pickers.gate.n_rejected,
         }
 
 
@@ -257,11 +259,14 @@ class StreamService:
                 except queue.Empty:
                     rec = None
             now = time.time()
+            for msg in self.pickers.flush(now):  # records held for a missing one
+                self._handle(msg)
+            at = self.pickers.clock(now)  # the network's data time: liveness, pool, closing
             if self.events.due(now, last_assoc):
-                self._route(self.events.update(now, self.pickers.live(now)), now)
+                self._route(self.events.update(now, self.pickers.live(now), at), now)
                 last_assoc = now
             if now - last_measure >= 1.0:
-                self._route(self.events.remeasure(now), now)
+                self._route(self.events.remeasure(now, at), now)
                 last_measure = now
             if now - last_save >= 1.0:
                 self._save()
@@ -271,10 +276,15 @@ class StreamService:
                 last_beat = now
 
     def _process(self, rec: Record) -> None:
-        """One record: the station pickers, then the associator and the store."""
-        msg = self.pickers.process(rec)
-        if msg is None:
-            return
+        """One record: the station pickers, then the associator and the store. Nothing
+        one record does stops the stream (the pickers' gate and boundary; this one is for
+        what lies outside them)."""
+        with boundary("stream record", logger=log, station=rec.station_id):
+            msg = self.pickers.process(rec)
+            if msg is not None:
+                self._handle(msg)
+
+    def _handle(self, msg: StationPicks) -> None:
         self.events.add(msg)
         self.out.picks(msg.final)
 

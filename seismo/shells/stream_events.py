@@ -4,9 +4,18 @@
 on the pool of recent picks (at most every ``associate_every_s``); each event it
 follows is located, measured by the measurement stage
 (:class:`~seismo.event.measure.EventMeasurer`, the window's) on the per-second peaks of
-the stations its S wave has reached, and becomes a *version* to publish when its
-picks changed or its magnitude or intensity moved. Closed after ``close_after_s`` of
-quiet; vanished when it falls apart.
+the stations whose horizontal channels have *delivered* data past their S wave (+ 2 s;
+channels arrive seconds apart with long records, and a station's newest channel says
+nothing of the others), and becomes a *version* to publish when its picks changed or
+its magnitude or intensity moved. Closed after ``close_after_s`` of quiet; vanished when
+it falls apart.
+
+Two clocks: ``now`` is this host's (when a version is made), ``at`` the network's data
+time (:meth:`~seismo.shells.stream_pickers.StationPickers.clock`), which runs the pool,
+closing, vanishing and the wait for the first magnitude: data 300 s late or a backlog
+caught up at full speed are associated as if on time. An event whose first version is
+made more than ``[stream] late_after_s`` after its origin is marked late
+(``Event.late``): its messages say so.
 
 In: :class:`~seismo.shells.stream_pickers.StationPicks` messages and an
 :class:`~seismo.shells.stream_pickers.AmplitudeSource`. Out: :class:`EventUpdate`
@@ -39,6 +48,8 @@ from seismo.shells.window import Context, next_arrivals
 
 log = logging.getLogger(__name__)
 
+#: Component codes of horizontal channels (SEED: N, E; 1, 2 for other azimuths).
+HORIZONTALS = "NE12"
 #: Seconds of amplitudes before the origin handed to the measurement.
 BEFORE_ORIGIN_S = 30.0
 #: A new version is published when ML moves this much (the stored ML has 2 decimals;
@@ -112,6 +123,7 @@ class StreamAssociator:
             close_after_s=cfg.close_after_s, cancel_after_s=cfg.cancel_after_s,
         )
         self.sent: dict[int, Event] = {}  # per tracked event: the last version sent
+        self.late: set[int] = set()  # tracked events announced late
 
     # ------------------------------------------------------------------ input
     def add(self, msg: StationPicks) -> None:
@@ -161,10 +173,12 @@ class StreamAssociator:
             log.warning("association warm-up failed: %s", exc)
 
     # ------------------------------------------------------------------ runs
-    def update(self, now: float, live: set[str]) -> list[EventUpdate]:
-        """One association run at ``now`` (s, UTC) with the stations ``live``."""
+    def update(self, now: float, live: set[str], at: float | None = None) -> list[EventUpdate]:
+        """One association run at host time ``now`` and data time ``at`` (default ``now``;
+        s, UTC) with the stations ``live``."""
+        at = now if at is None else at
         try:
-            changes = self.assoc.update(UTCDateTime(now), live)
+            changes = self.assoc.update(UTCDateTime(at), live)
         except SeismoError as exc:
             log.warning("association failed: %s", exc)
             return []
@@ -175,39 +189,48 @@ class StreamAssociator:
                      o.n_stations, o.n_phases, now - float(o.time))
         out: list[EventUpdate] = []
         for tev in changes.new + changes.relocated:
-            out += self._version(tev, now)
+            out += self._version(tev, now, at)
         for tev in changes.closed:
-            out += self._version(tev, now)
+            out += self._version(tev, now, at)
             self.sent.pop(tev.key, None)
+            self.late.discard(tev.key)
             out.append(EventUpdate("close", tev.key))
         for tev in changes.vanished:
             last = self.sent.pop(tev.key, None)
+            self.late.discard(tev.key)
             out.append(EventUpdate("vanish", tev.key, last))
         return out
 
-    def remeasure(self, now: float) -> list[EventUpdate]:
+    def remeasure(self, now: float, at: float | None = None) -> list[EventUpdate]:
         """New amplitudes move magnitudes and intensities: the versions of open events that
         moved (and of events that waited for their first magnitude)."""
+        at = now if at is None else at
         out: list[EventUpdate] = []
         for tev in list(self.assoc.events.values()):
-            got = self._version(tev, now)
+            got = self._version(tev, now, at)
             if got and tev.key in self.sent:
-                self.assoc.touch(tev.key, UTCDateTime(now))
+                self.assoc.touch(tev.key, UTCDateTime(at))
             out += got
         return out
 
     # ------------------------------------------------------------------ one event
-    def _version(self, tev: TrackedEvent, now: float) -> list[EventUpdate]:
+    def _version(self, tev: TrackedEvent, now: float, at: float) -> list[EventUpdate]:
         """``tev`` measured; a version when it is worth publishing."""
         last = self.sent.get(tev.key)
         ev = self._measure(tev, last.id if last else None, now)
         if ev is None:
             return []
         if last is None:
-            if self._awaiting_magnitude(ev, now):
+            if self._awaiting_magnitude(ev, at):
                 return []
+            if now - float(ev.time) > self.cfg.late_after_s:
+                self.late.add(tev.key)
+                log.warning("event %s is announced %.0f s after its origin: a late alert "
+                            "(its data arrived late)", ev.id, now - float(ev.time))
         elif not material(last, ev):
             return []
+        if tev.key in self.late:
+            ev = dataclasses.replace(ev, late=True)
         tev.changed = False
         self.sent[tev.key] = ev
         return [EventUpdate("version", tev.key, ev)]
@@ -230,28 +253,41 @@ class StreamAssociator:
             return None
         return dataclasses.replace(m.event, solution="stream")
 
-    def _awaiting_magnitude(self, ev: Event, now: float) -> bool:
-        """No ML yet while the S wave (+ 2 s) has not reached the event's third-nearest
-        station: the first message waits for it (a location without size is of little
-        use); after that an event without ML is published as it is."""
+    def _awaiting_magnitude(self, ev: Event, at: float) -> bool:
+        """No magnitude yet while the horizontals of one of the event's three nearest
+        stations have not delivered data past its S wave (+ 2 s): the first message waits
+        for them (a location without size is of little use). A station that stays more
+        than ``[stream] lag_s`` of data time behind that is not waited for; then an event
+        without magnitude is published as it is."""
         if ev.magnitude is not None:
             return False
-        dists = sorted(a.distance_km for a in ev.arrivals)
-        if not dists:
-            return False
-        d = dists[min(2, len(dists) - 1)]
-        return now < float(ev.time) + self.ctx.s_time(d, ev.depth_km) + 2.0
-
-    def _amplitudes(self, ev: Event) -> dict[str, AmplitudeSeries]:
-        """Per-second peaks of the stations whose S has arrived (an ML from P waves
-        alone would be low; those stations join when their S is in)."""
-        out: dict[str, AmplitudeSeries] = {}
-        for sid, info in self.ctx.stations.items():
-            newest = self.amplitudes.newest(sid)
-            if newest is None:
+        near = sorted(ev.arrivals, key=lambda a: a.distance_km)
+        seen: list[str] = []
+        for a in near:
+            if f"{a.network}.{a.station}" not in seen:
+                seen.append(f"{a.network}.{a.station}")
+        for sid in seen[:3]:
+            info = self.ctx.stations.get(sid)
+            if info is None:
                 continue
             d = float(distance_km(ev.latitude, ev.longitude, info.latitude, info.longitude))
-            if newest < ev.time + self.ctx.s_time(d, ev.depth_km) + 2.0:
+            need = ev.time + self.ctx.s_time(d, ev.depth_km) + 2.0
+            got = self.amplitudes.reached(sid, HORIZONTALS)
+            if (got is None or got < need) and at < float(need) + self.cfg.lag_s:
+                return True
+        return False
+
+    def _amplitudes(self, ev: Event) -> dict[str, AmplitudeSeries]:
+        """Per-second peaks of the stations whose horizontals have delivered past their S
+        wave (+ 2 s): an ML from P waves alone, or from one horizontal and not the other,
+        would be low; those stations join when their data are in."""
+        out: dict[str, AmplitudeSeries] = {}
+        for sid, info in self.ctx.stations.items():
+            got = self.amplitudes.reached(sid, HORIZONTALS)
+            if got is None:
+                continue
+            d = float(distance_km(ev.latitude, ev.longitude, info.latitude, info.longitude))
+            if got < ev.time + self.ctx.s_time(d, ev.depth_km) + 2.0:
                 continue
             series = self.amplitudes.series(sid, ev.time - BEFORE_ORIGIN_S)
             if series is not None:

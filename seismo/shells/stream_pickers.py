@@ -1,9 +1,19 @@
 """The station pickers of ``seismo stream``: records in, picks and amplitude peaks out.
 
-Each record feeds its station's :class:`~seismo.station.realtime.StationState` (the
-same picker and amplitude classes as a window, state carried from record to record):
-final picks, provisional picks, per-second peaks. A station that lags or stops delays
-nobody else; one bad record or channel costs that record or channel only.
+Each record first passes the gate (:class:`~seismo.shells.stream_gate.RecordGate`: rate,
+time, frames, order), then feeds its station's
+:class:`~seismo.station.realtime.StationState` (the same picker and amplitude classes as
+a window, state carried from record to record): final picks, provisional picks,
+per-second peaks. A station that lags or stops delays nobody else; one bad record or
+channel costs that record or channel only, and no exception from one record leaves
+this module (each is fed inside :func:`~seismo.boundary.boundary`).
+
+**Data time.** Whether a station delivers is judged by the data, not by this host's
+clock: :meth:`StationPickers.clock` is the network's data time now (the median over the
+stations that delivered lately of their newest sample, carried forward by the host time
+since it came), and a station is live while its newest sample is within
+``[stream] live_s`` of it. Data that arrive 300 s late, or a backlog caught up at full
+speed, are associated as if they were on time.
 
 What leaves this part are small serialisable messages, :class:`StationPicks` (a
 station's new final picks and its current provisional ones), and, when the measurement
@@ -16,19 +26,23 @@ broker.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import statistics
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from obspy import Inventory, UTCDateTime
+from obspy import Inventory, Trace, UTCDateTime
 
-from seismo.errors import FeedError, SeismoError
+from seismo.boundary import boundary
 from seismo.event.settings import IntensityConfig
 from seismo.inventory import StationInfo
 from seismo.io.seedlink.client import Position, Record
 from seismo.model import AmplitudeSeries, Pick
 from seismo.shells.settings import StreamConfig
+from seismo.shells.stream_gate import RecordGate
 from seismo.station.picker.settings import PickerConfig
+from seismo.station.processing import channel_map
 from seismo.station.realtime import StationState
 from seismo.station.settings import InstrumentConfig
 
@@ -68,6 +82,11 @@ class AmplitudeSource(Protocol):
         """The time just after the station's newest sample (None: no data yet)."""
         ...
 
+    def reached(self, station_id: str, channels: str) -> UTCDateTime | None:
+        """The time up to which every channel of the station whose code ends in one of
+        ``channels`` (e.g. "NE12" for the horizontals) has data (None: one has none)."""
+        ...
+
 
 class StationPickers:
     """Every station's picker and amplitude state (module docstring).
@@ -105,6 +124,13 @@ class StationPickers:
         self.n_records = 0
         self.n_picks = 0
         self._seen: dict[tuple[str, str], None] = {}
+        ours = set(stations)
+        self.gate = RecordGate(
+            {cid: ch.sampling_rate for cid, ch in channel_map(inventory).items()
+             if ch.sampling_rate and cid.rsplit(".", 2)[0] in ours},
+            history_s=cfg.history_s, max_ahead_s=cfg.max_ahead_s, reorder_s=cfg.reorder_s)
+        #: per station: host clock (UTC s) when its newest record passed the gate
+        self.arrived: dict[str, float] = {}
         #: called with (station id, start, end (epoch s), raw record) for every live record
         #: decoded (the stream's event waveform archive); None: records are not kept
         self.recorder: Callable[[str, float, float, bytes], None] | None = None
@@ -116,50 +142,81 @@ class StationPickers:
         self.resume_after.update(
             {k: v.time for k, v in self.positions.items() if v.time is not None})
 
-    def process(self, rec: Record) -> StationPicks | None:
-        """One record in real time: the station's picks (None: not a station of ours or an
-        unreadable record); its position counts as processed."""
-        out = self.feed(rec)
-        try:
-            self.positions[rec.station_id] = rec.position
-        except FeedError:  # unreadable (logged by feed): the position stays where it was
+    def process(self, rec: Record, now: float | None = None) -> StationPicks | None:
+        """One record in real time at ``now`` (host clock, UTC s; default: the clock).
+
+        Its position counts as processed whatever becomes of it (a bad record is stepped
+        past). Returns the station's picks from the records that passed the gate with it
+        (usually itself; an out-of-order record can release held ones), None when it is
+        not a station of ours or the record was rejected (logged)."""
+        now = time.time() if now is None else now
+        sid = rec.station_id
+        self.positions[sid] = rec.position
+        if sid not in self.states:
             return None
         self.n_records += 1
+        tr = self.gate.check(rec, now)
+        if tr is None:
+            return None
+        got = self._feed_passed(self.gate.order(rec, tr, now), now)
+        msg = got.get(sid)
+        return msg if msg is not None else StationPicks(sid, (), tuple(self._provisional(sid)))
+
+    def flush(self, now: float | None = None) -> list[StationPicks]:
+        """Records whose hold for a missing record ran out (the gate), fed now."""
+        now = time.time() if now is None else now
+        return list(self._feed_passed(self.gate.expire(now), now).values())
+
+    def warm(self, rec: Record, now: float | None = None) -> None:
+        """One record of the warm-up re-read: the state learns, the picks are dropped."""
+        now = time.time() if now is None else now
+        if rec.station_id not in self.states:
+            return
+        tr = self.gate.check(rec, now)
+        if tr is not None:
+            for r, t in self.gate.order(rec, tr, now):
+                self.feed(r, t, warm=True)
+
+    def _feed_passed(self, passed: Iterable[tuple[Record, Trace]],
+                     now: float) -> dict[str, StationPicks]:
+        out: dict[str, StationPicks] = {}
+        for rec, tr in passed:
+            sid = rec.station_id
+            msg = None
+            with boundary("stream record", logger=log, station=sid,
+                          record=f"{rec.sequence:06X}"):
+                msg = self.feed(rec, tr)
+            self.arrived[sid] = now
+            if msg is None:
+                continue
+            old = out.get(sid)
+            out[sid] = msg if old is None else StationPicks(sid, old.final + msg.final,
+                                                            msg.provisional)
         return out
 
-    def warm(self, rec: Record) -> None:
-        """One record of the warm-up re-read: the state learns, the picks are dropped."""
-        self.feed(rec, warm=True)
-
-    def feed(self, rec: Record, *, warm: bool = False) -> StationPicks | None:
-        state = self.states.get(rec.station_id)
-        if state is None:
-            return None
-        try:
-            st = rec.stream(copy=False)  # StationState.feed does not modify traces
-        except FeedError as exc:
-            log.warning("%s", exc)
-            return None
-        if self.recorder is not None and len(st) and not warm:
-            self.recorder(rec.station_id, float(st[0].stats.starttime),
-                          float(st[0].stats.endtime), rec.payload)
-        new: list[Pick] = []
-        for tr in st:
-            try:
-                new += state.feed(tr)
-            except SeismoError as exc:  # one bad record or channel never stops the others
-                log.warning("station %s: %s", rec.station_id, exc)
+    def feed(self, rec: Record, tr: Trace, *, warm: bool = False) -> StationPicks | None:
+        """One checked record (its samples ``tr``) into its station's state; the station's
+        new final picks and current provisional ones (None when ``warm``)."""
+        state = self.states[rec.station_id]
+        if self.recorder is not None and not warm:
+            self.recorder(rec.station_id, float(tr.stats.starttime),
+                          float(tr.stats.endtime), rec.payload)
+        new = state.feed(tr)
         if warm:
             return None
         after = self.resume_after.get(rec.station_id)
-        prov = state.provisional()
         if after is not None:
             new = [p for p in new if p.time >= after]
-            prov = [p for p in prov if p.time >= after]
+        prov = self._provisional(rec.station_id)
         self.n_picks += len(new)
         self._log(prov, "provisional")
         self._log(new, "final")
         return StationPicks(rec.station_id, tuple(new), tuple(prov))
+
+    def _provisional(self, sid: str) -> list[Pick]:
+        prov = self.states[sid].provisional()
+        after = self.resume_after.get(sid)
+        return prov if after is None else [p for p in prov if p.time >= after]
 
     def _log(self, picks: list[Pick], kind: str) -> None:
         for p in picks:
@@ -179,12 +236,33 @@ class StationPickers:
         state = self.states.get(station_id)
         return None if state is None else state.newest
 
+    def reached(self, station_id: str, channels: str) -> UTCDateTime | None:
+        state = self.states.get(station_id)
+        return None if state is None else state.reached(channels)
+
+    def clock(self, now: float) -> float:
+        """The network's data time at host time ``now`` (module docstring): the median,
+        over the stations that delivered in the last ``live_s`` of host time (else all
+        that ever did), of their newest sample plus the host time since it came; ``now``
+        itself before any data."""
+        def front(sids: Iterable[str]) -> list[float]:
+            return [float(self.states[s].newest) + (now - self.arrived[s])  # type: ignore[arg-type]
+                    for s in sids if self.states[s].newest is not None]
+
+        recent = [s for s, t in self.arrived.items() if now - t <= self.cfg.live_s]
+        ahead = front(recent) or front(self.arrived)
+        return statistics.median_high(ahead) if ahead else now
+
     def live(self, now: float) -> set[str]:
-        """The stations that delivered data in the last ``[stream] live_s``."""
+        """The stations whose newest sample is within ``[stream] live_s`` of the network's
+        data time (:meth:`clock`) at host time ``now``."""
+        at = self.clock(now)
         return {sid for sid, s in self.states.items()
-                if s.newest is not None and now - float(s.newest) <= self.cfg.live_s}
+                if s.newest is not None and at - float(s.newest) <= self.cfg.live_s}
 
     def lag_s(self, now: float) -> float | None:
-        """Seconds from the newest sample of any station to ``now`` (None: no data yet)."""
+        """Seconds from the network's data time to ``now`` (None: no data yet)."""
+        if not self.arrived:
+            return None
         newest = [float(s.newest) for s in self.states.values() if s.newest is not None]
-        return round(now - max(newest), 2) if newest else None
+        return round(now - statistics.median_high(newest), 2) if newest else None

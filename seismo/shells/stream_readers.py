@@ -8,9 +8,15 @@ resuming after the last record received. Records go through one bounded queue
 servers back (no loss). After a restart, :meth:`SeedLinkReaders.warm_up` re-reads the
 data before each resume point so that the station pickers start warm.
 
+A record's position is read from its header, never from decoding it: a record whose
+frames are corrupt is handed on (the pickers' gate rejects it) and the stream resumes
+after it. A packet that cannot even be framed (no record length) ends the connection; the
+reader then resumes after that packet's sequence number, so one bad packet never makes it
+fetch the same packet forever.
+
 The queue is the boundary to the station pickers (:mod:`seismo.shells.stream_pickers`):
 a deployment that runs readers and pickers apart would replace it by a broker topic of
-miniSEED records (each :class:`~seismo.io.seedlink.client.Record` is its 512 bytes, its
+miniSEED records (each :class:`~seismo.io.seedlink.client.Record` is its bytes, its
 station and its sequence number).
 """
 
@@ -36,6 +42,7 @@ from seismo.io.seedlink.client import (
     SeedLinkClient,
     StationRequest,
 )
+from seismo.io.seedlink.link import BadPacket
 from seismo.shells.settings import StreamConfig
 
 log = logging.getLogger(__name__)
@@ -132,8 +139,8 @@ class SeedLinkReaders:
                 rs = client.stream(reqs, resume=resume, keepalive_s=self.cfg.keepalive_s,
                                    idle_timeout_s=self.cfg.idle_timeout_s)
                 self._links[url] = rs
-                log.info("SeedLink %s: streaming %d stations (%d resumed)", shown,
-                         len(rs.accepted), len(resume))
+                log.info("SeedLink %s: streaming %d stations (%d resumed), protocol %d", shown,
+                         len(rs.accepted), len(resume), rs.protocol)
                 with rs:
                     for rec in rs:
                         self.received[rec.station_id] = rec.position
@@ -146,6 +153,12 @@ class SeedLinkReaders:
                                 continue
                         if stop.is_set():
                             break
+            except BadPacket as exc:
+                log.error("SeedLink %s: %s; resuming after it", shown, exc)
+                if exc.station in sids:
+                    old = self.received.get(exc.station)
+                    self.received[exc.station] = Position(exc.sequence,
+                                                          old.time if old else None)
             except FeedError as exc:
                 log.warning("SeedLink %s: %s", shown, exc)
             except Exception:  # the connection's error boundary: whatever ends it, reconnect
@@ -181,11 +194,7 @@ class SeedLinkReaders:
             n = 0
             for rec in records:
                 until = pos.get(rec.station_id)
-                try:
-                    end = rec.end_time
-                except FeedError as exc:  # an unreadable record: the others warm up
-                    log.warning("%s", exc)
-                    continue
+                end = rec.position.time  # from the header: the pickers' gate checks the rest
                 if until is None or end is None or end > until:
                     continue
                 n += 1

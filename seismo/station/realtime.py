@@ -50,6 +50,8 @@ class StationState:
                                     instrument=instrument, origin=UTCDateTime(0),
                                     keep_s=keep_s, lag_s=lag_s, at=at)
         self.newest: UTCDateTime | None = None
+        #: per channel (``LOC.CHA``): the time just after its newest sample
+        self.ends: dict[str, UTCDateTime] = {}
         self._motion_errors: set[str] = set()
 
     @property
@@ -68,7 +70,25 @@ class StationState:
         end = tr.stats.endtime + tr.stats.delta
         if self.newest is None or end > self.newest:
             self.newest = end
+        key = f"{tr.stats.location}.{tr.stats.channel}"
+        if key not in self.ends or end > self.ends[key]:
+            self.ends[key] = end
         return picks
+
+    def reached(self, components: str, lag_s: float | None = None) -> UTCDateTime | None:
+        """The time up to which every channel whose component code (last letter) is in
+        ``components`` has delivered (e.g. "NE12": the horizontals), leaving out channels
+        more than ``lag_s`` (default: the picker's) behind the newest of them; the
+        station's newest sample when it has no such channel; None before any data.
+
+        Channels arrive apart (a 512-byte record of each channel is sent when it is
+        full, seconds apart): a measurement on the horizontals waits for both."""
+        ends = [t for k, t in self.ends.items() if k[-1:] in components]
+        if not ends:
+            return self.newest
+        lag = self.picker.lag_s if lag_s is None else lag_s
+        top = max(ends)
+        return min(t for t in ends if t >= top - lag)
 
     def provisional(self) -> list[Pick]:
         """Picks of the onsets not final yet (empty when none is pending)."""

@@ -179,3 +179,30 @@ def test_repeated_station_wildcard_gives_a_bounded_answer() -> None:
         once = _fetch_packets(port, 1)
         assert once > 0
         assert _fetch_packets(port, 200) == once
+
+
+def test_select_flood_is_capped_per_connection() -> None:
+    """A flood of SELECT lines (before: every pattern was kept, 2.6 GB for a long flood):
+    the connection holds at most MAX_SELECTORS patterns, refuses the rest with ERROR, and
+    its request still works."""
+    from seismo.io.seedlink.connection import MAX_SELECTORS
+
+    n = 20 * MAX_SELECTORS
+    with _server(idle_timeout_s=30) as srv, _connect(srv.address[1]) as s:
+        f = s.makefile("rb")
+        s.sendall(b"STATION AAA SZ\r\n")
+        assert f.readline() == b"OK\r\n"
+        answers: dict[bytes, int] = {}
+        for k in range(0, n, 1000):
+            s.sendall(b"SELECT HH?\r\n" * min(1000, n - k))
+            for _ in range(min(1000, n - k)):
+                line = f.readline()
+                answers[line] = answers.get(line, 0) + 1
+        assert answers == {b"OK\r\n": MAX_SELECTORS, b"ERROR\r\n": n - MAX_SELECTORS}
+        t0 = T_NOW - 60
+        s.sendall(f"TIME {t0.strftime('%Y,%m,%d,%H,%M,%S')} "
+                  f"{(t0 + 2).strftime('%Y,%m,%d,%H,%M,%S')}\r\n".encode())
+        assert f.readline() == b"OK\r\n"
+        s.sendall(b"END\r\n")
+        data = f.read()
+    assert data.startswith(b"SL") and data.endswith(b"END")

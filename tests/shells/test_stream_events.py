@@ -33,7 +33,7 @@ def fed(settings, ctx, quake_records):  # type: ignore[no-untyped-def]
     sub = {k: v for k, v in ctx.stations.items() if k in q.stations}
     pk = StationPickers(sub, ctx.inventory, settings.picker, settings.intensity,
                         settings.instrument, settings.stream, at=q.t0)
-    msgs = [(float(r.end_time), pk.process(r)) for r in q.records]
+    msgs = [(float(r.end_time), pk.process(r, float(r.end_time) + 0.5)) for r in q.records]
     return pk, [(t, m) for t, m in msgs if m is not None]
 
 

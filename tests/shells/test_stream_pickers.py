@@ -24,6 +24,11 @@ def ctx(settings):  # type: ignore[no-untyped-def]
     return Context.from_settings(settings, check_responses=False)
 
 
+def _at(rec: Record) -> float:
+    """The host clock when a feed in real time delivers ``rec``: just after its end."""
+    return float(rec.header.end) + 0.5
+
+
 def _pickers(settings, ctx, q, stations) -> StationPickers:  # type: ignore[no-untyped-def]
     sub = {k: v for k, v in ctx.stations.items() if k in stations}
     return StationPickers(sub, ctx.inventory, settings.picker, settings.intensity,
@@ -36,7 +41,7 @@ def test_records_in_picks_and_peaks_out(settings, ctx, quake_records) -> None:  
     msgs: list[StationPicks] = []
     first_prov: dict[str, UTCDateTime] = {}
     for rec in q.records:
-        msg = pk.process(rec)
+        msg = pk.process(rec, _at(rec))
         assert msg is not None and msg.station_id == rec.station_id
         msgs.append(msg)
         for p in msg.provisional:
@@ -85,8 +90,8 @@ def test_bad_records_and_other_stations_cost_nothing_else(settings, ctx, quake_r
     got = []
     for k, rec in enumerate(recs):
         if k == 100:
-            assert pk.process(bad) is None  # unreadable: logged, skipped
-        msg = pk.process(rec)
+            assert pk.process(bad, _at(recs[5])) is None  # unreadable: logged, skipped
+        msg = pk.process(rec, _at(rec))
         if rec.station_id == q.stations[2]:
             assert msg is None  # not a station of ours, but its position is kept
         else:
@@ -107,8 +112,9 @@ def test_resume_drops_the_picks_made_before(settings, ctx, quake_records) -> Non
     pk = _pickers(settings, ctx, q, (sid,))
     pk.resume({sid: Position(recs[cut - 1].sequence, recs[cut - 1].end_time)})
     for rec in recs[:cut]:
-        pk.warm(rec)
+        pk.warm(rec, _at(rec))
     assert pk.n_records == 0 and pk.n_picks == 0
-    later = [p for rec in recs[cut:] for p in (pk.process(rec) or StationPicks(sid)).final]
+    later = [p for rec in recs[cut:]
+             for p in (pk.process(rec, _at(rec)) or StationPicks(sid)).final]
     assert all(p.time >= recs[cut - 1].end_time for p in later)
     assert pk.positions[sid].sequence == recs[-1].sequence

@@ -4,6 +4,7 @@ and which stations a configuration streams."""
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -101,3 +102,65 @@ def test_warm_up_reads_before_the_resume_points(settings) -> None:  # type: igno
         assert list(down.warm_up(at)) == []  # logged: the stations start cold
     finally:
         server.stop()
+
+
+def _ring_records(n_seconds: int = 40) -> list[tuple[float, bytes]]:
+    import numpy as np
+    from obspy import Trace
+
+    from seismo.io.seedlink.ring import datalogger_records
+
+    t0 = UTCDateTime() - n_seconds
+    rng = np.random.default_rng(3)
+    trs = [Trace(np.cumsum(rng.normal(0, 50, n_seconds * 100)).astype(np.int32),
+                 header={"network": "SZ", "station": "AAA", "location": "00",
+                         "channel": f"HH{c}", "sampling_rate": 100.0, "starttime": t0})
+           for c in "ZNE"]
+    return datalogger_records(trs, 512)
+
+
+@pytest.mark.parametrize("damage", ["corrupt frames", "no record length"])
+def test_a_bad_record_is_read_past_once(settings, damage: str, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Before: a record whose frames could not be decoded made the reader fail, reconnect
+    and fetch the same record forever (every station of the server froze). Now its
+    position comes from its header and the readers go on; a packet that cannot even be
+    framed ends the connection once, and the reader resumes after it."""
+    from seismo.io.seedlink.ring import RecordRing
+
+    caplog.set_level(logging.INFO, logger="seismo.shells.stream_readers")
+    recs = _ring_records()
+    k = len(recs) // 2
+    bad = bytearray(recs[k][1])
+    if damage == "corrupt frames":
+        for i in range(80, 200):
+            bad[i] = (bad[i] * 7 + 13) % 256
+    else:
+        b1000 = bytes(bad).index(b"\x03\xe8", 48)  # blockette 1000 (big-endian type)
+        bad[b1000 + 6] = 3  # its record length: 2**3 bytes
+    recs[k] = (recs[k][0], bytes(bad))
+    ring = RecordRing(protocol4=False)
+    ring.add(recs)
+    ring.start()
+    cfg = settings.stream.model_copy(update={"reconnect_max_s": 1.0})
+    readers = SeedLinkReaders({ring.url: ["SZ.AAA"]}, cfg, timeout_s=5.0)
+    stop = threading.Event()
+    try:
+        readers.received = {"SZ.AAA": Position(0, None)}  # from the ring's first record
+        threads = readers.start(stop)
+        got: list[Record] = []
+        want = {r for i, (_, r) in enumerate(recs) if i != k}
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not want <= {r.payload for r in got}:
+            try:
+                got.append(readers.queue.get(timeout=0.2))
+            except queue.Empty:
+                continue
+    finally:
+        stop.set()
+        readers.close()
+        ring.stop()
+    assert want <= {r.payload for r in got}
+    opened = [r for r in caplog.records if "streaming 1 stations" in r.getMessage()]
+    assert len(opened) == (1 if damage == "corrupt frames" else 2)
+    for t in threads:
+        t.join(10)

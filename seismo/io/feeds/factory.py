@@ -1,7 +1,7 @@
 """Feed backends by URL scheme: each backend module registers its own settings model.
 
 ========================  ==============================================
-``seedlink://host[:port]``  SeedLink v3 server (:mod:`.seedlink`)
+``seedlink://host[:port]``  SeedLink 3/4 server (:mod:`.seedlink`)
 ``fdsnws://host[:port]``    FDSN dataselect over HTTP (:mod:`.fdsn`)
 ``http(s)://base``          FDSN dataselect under ``base`` (:mod:`.fdsn`)
 ``sds:///path``             SDS miniSEED archive (:mod:`.sds`)

@@ -1,10 +1,13 @@
-"""SeedLink feed: time-window requests through seismo's own SeedLink v3 client.
+"""SeedLink feed: time-window requests through seismo's own SeedLink client (protocol 4
+where the server offers it, else 3; records of any length).
 
 URL: ``seedlink://host[:port]`` (port 18000 by default, the IANA-registered
 SeedLink port). Each request opens its own connection
 (:meth:`~seismo.io.seedlink.client.SeedLinkClient.fetch_records`), so one feed
 may serve several threads at once; the whole request (connection, handshake,
-data) must finish within ``timeout_s``.
+data) must finish within ``timeout_s``. A window ends at the server's ``END`` or as
+soon as every channel received has reached its end (a server such as ringserver sends
+``END`` only once a record past the window exists).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ __all__ = ["DEFAULT_PORT", "SeedLinkFeed", "SeedLinkSource"]
 
 @register_feed
 class SeedLinkSource(FeedSource):
-    """``seedlink://host[:port]``: a SeedLink v3 server (port 18000 by default)."""
+    """``seedlink://host[:port]``: a SeedLink 3 or 4 server (port 18000 by default)."""
 
     schemes = ("seedlink",)
     label = "SeedLink"
@@ -51,7 +54,8 @@ class SeedLinkSource(FeedSource):
 
 
 class SeedLinkFeed(Feed):
-    """Waveforms from a SeedLink v3 server (``TIME begin end`` window requests)."""
+    """Waveforms from a SeedLink server (``TIME begin end`` window requests; SeedLink 4:
+    ``DATA ALL begin end``)."""
 
     scheme = "seedlink"
 

@@ -1,4 +1,6 @@
-"""SeedLink v3 over TCP: a server generic over a data source, and a client.
+"""SeedLink over TCP: a server generic over a data source, a server of ready-made records
+(``ring``: any record length, released as dataloggers send them, SeedLink 3 and 4), and a
+client that speaks SeedLink 3 and 4.
 
 The server answers the SeedLink 3.1 protocol as spoken by ObsPy's clients
 (``basic_client.Client``, ``SLClient``, ``EasySeedLinkClient``) and by
@@ -26,7 +28,10 @@ time windows for the SeedLink feed and streams real-time records, resumable
 by sequence number.
 
 Modules: ``records`` (the wire format: packets, miniSEED records, sequence
-numbers, SeedLink times), ``selectors`` (``SELECT`` patterns), ``session``
+numbers, SeedLink times), ``header`` (a record's fixed header, read without decoding),
+``v4`` (SeedLink 4 framing, ids, selectors, times), ``ring`` (:class:`RecordRing`),
+``values`` (what the client hands out: :class:`Record`, :class:`Position`, ...),
+``selectors`` (``SELECT`` patterns), ``session``
 (what a client connection shares with the server), ``connection`` (one client
 session), ``server`` (:class:`SeedLinkServer`), ``simulation``
 (:func:`serve_simulation`), ``client`` (:class:`SeedLinkClient`), ``link`` (the
@@ -43,8 +48,9 @@ from seismo.io.seedlink.client import (
     StationRequest,
 )
 from seismo.io.seedlink.records import RECLEN, SeedLinkServerError
+from seismo.io.seedlink.ring import RecordRing, datalogger_records
 from seismo.io.seedlink.server import SeedLinkServer, Source
-from seismo.io.seedlink.simulation import serve_simulation
+from seismo.io.seedlink.simulation import serve_datalogger_simulation, serve_simulation
 
 __all__ = [
     "DEFAULT_PORT",
@@ -52,11 +58,14 @@ __all__ = [
     "Backoff",
     "Position",
     "Record",
+    "RecordRing",
     "RecordStream",
     "SeedLinkClient",
     "SeedLinkServer",
     "SeedLinkServerError",
     "Source",
     "StationRequest",
+    "datalogger_records",
+    "serve_datalogger_simulation",
     "serve_simulation",
 ]

@@ -1,4 +1,5 @@
-"""A SeedLink v3 client: windowed fetches and a resumable real-time record stream.
+"""A SeedLink client (protocol 3, and 4 where the server offers it): windowed fetches
+and a resumable real-time record stream.
 
 Two ways to use it, both in multi-station mode over one TCP connection:
 
@@ -6,8 +7,8 @@ Two ways to use it, both in multi-station mode over one TCP connection:
   one or more stations and returns an ObsPy Stream once the server has sent
   ``END``; the whole exchange must finish within ``timeout_s``.
 * :meth:`SeedLinkClient.stream` asks for real-time data (``DATA``) and returns
-  a :class:`RecordStream`, an iterator of :class:`Record` (one 512-byte
-  miniSEED record each, with its station's sequence number). Each record's
+  a :class:`RecordStream`, an iterator of :class:`Record` (one miniSEED record
+  each, of whatever length the server sends, with its station's sequence number). Each record's
   :attr:`Record.position` is what to pass back as ``resume`` after a broken
   connection: the server then continues with the next record (``DATA seq
   [time]``), so nothing is lost or received twice. Reconnection is the
@@ -36,11 +37,22 @@ seiscomp.de/doc/apps/seedlink.html; the client side of libslink and of
   one action, ``DATA [seq [time]]``, ``FETCH [seq [time]]`` or ``TIME begin
   [end]``; each is answered ``OK`` or ``ERROR``. A refused station is left
   out (and named); the others go on. ``END`` starts the transfer;
-* packets are ``SL`` + six hex digits + a 512-byte record, or ``SLINFO`` +
-  flag + an ASCII record (answers to ``INFO``, also the keepalive);
-  ``END`` closes a windowed transfer.
+* packets are ``SL`` + six hex digits + a miniSEED record (512 bytes from seismo's
+  server and SeisComP; ringserver passes 256 to 4096 bytes through: the length is read
+  from the record's blockette 1000), or ``SLINFO`` + flag + an ASCII record (answers to
+  ``INFO``, also the keepalive); ``END`` closes a windowed transfer;
+* SeedLink 4 (:mod:`seismo.io.seedlink.v4`) where the server offers it (``SLPROTO:4.0``
+  in the HELLO answer, ringserver 4 and SeisComP): ``SE`` packets that carry their
+  length and a 64-bit sequence number; ``DATA ALL begin end`` for windows.
 
-Records are parsed with ObsPy's public ``obspy.read`` (format MSEED).
+A time window ends when the server sends ``END``; ringserver sends it only once a
+record that starts after the window end exists, up to one record length later (5-7 s
+for 512-byte records of a quiet 100 Hz channel). :meth:`SeedLinkClient.fetch_records`
+therefore ends a window itself as soon as every channel received has reached its end.
+
+Records are parsed with ObsPy's public ``obspy.read`` (format MSEED); their headers
+(time, rate, length) are read without decoding (:mod:`seismo.io.seedlink.header`), so a
+record with corrupt frames still has a position to resume after.
 """
 
 from __future__ import annotations
@@ -49,14 +61,13 @@ import io
 import logging
 import math
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
 
 from obspy import Stream, UTCDateTime
 
 from seismo.errors import FeedError
-from seismo.io.mseed import MiniSeedError, read_mseed
+from seismo.io.mseed import read_mseed
+from seismo.io.seedlink import v4
 from seismo.io.seedlink.link import (
     Link,
     LinkClosed,
@@ -65,12 +76,27 @@ from seismo.io.seedlink.link import (
     negotiate,
     refused_error,
 )
-from seismo.io.seedlink.records import (
-    SEQ_MOD,
-    command_time,
-    record_station,
-    record_stream_id,
+from seismo.io.seedlink.records import command_time, record_station
+from seismo.io.seedlink.values import (
+    Backoff,
+    Position,
+    Record,
+    Window,
+    records_to_stream,
+    selector_for,
 )
+
+__all__ = [
+    "DEFAULT_PORT",
+    "Backoff",
+    "Position",
+    "Record",
+    "RecordStream",
+    "SeedLinkClient",
+    "StationRequest",
+    "records_to_stream",
+    "selector_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -78,174 +104,28 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT = 18000
 
 
-# --------------------------------------------------------------------------- values
-@dataclass(frozen=True)
-class Position:
-    """Where one station's stream stands: the last sequence number received.
-
-    ``time`` (the end of that record) lets the server restart from a time when
-    the sequence number has left its buffer (SeedLink times are whole seconds, so
-    such a restart may repeat the end of one record). JSON-able with :meth:`to_dict`.
-    """
-
-    sequence: int
-    time: UTCDateTime | None = None
-
-    @property
-    def next_sequence(self) -> int:
-        """The sequence number to resume from (the one after ``sequence``)."""
-        return (self.sequence + 1) % SEQ_MOD
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"sequence": self.sequence, "time": None if self.time is None else str(self.time)}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Position:
-        t = d.get("time")
-        return cls(int(d["sequence"]), None if t is None else UTCDateTime(t))
-
-
-class Record:
-    """One miniSEED record received over SeedLink, with its sequence number.
-
-    ``payload`` is the 512-byte record; :meth:`stream` parses it (once).
-    """
-
-    __slots__ = ("_stream", "network", "payload", "sequence", "station")
-
-    def __init__(self, network: str, station: str, sequence: int, payload: bytes) -> None:
-        self.network = network
-        self.station = station
-        self.sequence = sequence
-        self.payload = payload
-        self._stream: Stream | None = None
-
-    @property
-    def station_id(self) -> str:
-        """``NET.STA``."""
-        return f"{self.network}.{self.station}"
-
-    @property
-    def location(self) -> str:
-        return record_stream_id(self.payload)[0].strip()
-
-    @property
-    def channel(self) -> str:
-        return record_stream_id(self.payload)[1]
-
-    def stream(self, *, copy: bool = True) -> Stream:
-        """The record as an ObsPy Stream (counts), parsed with ``obspy.read`` once.
-
-        ``copy=False`` returns the parsed stream itself, for a caller that does not
-        modify it (saves a deep copy per record in real time).
-
-        Raises:
-            FeedError: the record cannot be parsed (the message names it).
-        """
-        if self._stream is None:
-            try:
-                self._stream = read_mseed(io.BytesIO(self.payload))
-            except MiniSeedError as exc:
-                raise FeedError(
-                    f"unreadable miniSEED record {self.sequence:06X} of {self.station_id}: "
-                    f"{exc}",
-                    self.station_id,
-                ) from None
-        return self._stream.copy() if copy else self._stream
-
-    @property
-    def end_time(self) -> UTCDateTime | None:
-        """Time just after the last sample of the record (None if it has no samples)."""
-        st = self.stream(copy=False)
-        if not len(st):
-            return None
-        return max(tr.stats.endtime + tr.stats.delta for tr in st)
-
-    @property
-    def position(self) -> Position:
-        """The position to resume after this record."""
-        return Position(self.sequence, self.end_time)
-
-    def __repr__(self) -> str:
-        return f"Record({self.station_id} {self.location}.{self.channel} seq {self.sequence:06X})"
-
-
-class Backoff:
-    """Reconnection delays: ``first_s``, then multiplied by ``factor`` up to ``max_s``."""
-
-    def __init__(self, first_s: float = 1.0, max_s: float = 60.0, factor: float = 2.0) -> None:
-        if first_s <= 0 or max_s < first_s or factor < 1:
-            raise FeedError(
-                f"Backoff(first_s={first_s}, max_s={max_s}, factor={factor}): need "
-                "0 < first_s <= max_s and factor >= 1"
-            )
-        self.first_s, self.max_s, self.factor = float(first_s), float(max_s), float(factor)
-        self._next = self.first_s
-
-    def next_delay(self) -> float:
-        """The delay before the next attempt, seconds (grows each call)."""
-        d = self._next
-        self._next = min(self.max_s, self._next * self.factor)
-        return d
-
-    def reset(self) -> None:
-        """Back to ``first_s`` (call it once data flows again)."""
-        self._next = self.first_s
-
-
-def selector_for(location: str, channel: str) -> str:
-    """A SeedLink selector for feed-style codes (``*`` globs): ``LLCCC`` or ``CCC``.
-
-    ``*`` becomes ``?`` wildcards; an empty location selects any location
-    (filter the result when only the blank location is wanted).
-    """
-    loc = "??" if "*" in location else location
-    cha = (channel.replace("*", "???")[:3] if "*" in channel else channel).ljust(3, "?")
-    return f"{loc}{cha}"
-
-
-def records_to_stream(records: Iterable[Record]) -> tuple[Stream, list[str]]:
-    """Parse records into one Stream (seamless pieces merged) and the problems met.
-
-    All records are parsed in one ``obspy.read`` call; if that fails they are
-    parsed one by one and each unreadable record is named in the problems.
-    """
-    recs = list(records)
-    problems: list[str] = []
-    if not recs:
-        return Stream(), problems
-    try:
-        st = read_mseed(io.BytesIO(b"".join(r.payload for r in recs)))
-    except MiniSeedError:  # find the bad record
-        st = Stream()
-        for r in recs:
-            try:
-                st += r.stream()
-            except FeedError as exc:
-                problems.append(str(exc))
-    if len(st) > 1:
-        st.merge(method=-1)
-    st.sort(keys=["network", "station", "location", "channel", "starttime"])
-    return st, problems
-
-
 # --------------------------------------------------------------------------- the client
 class SeedLinkClient:
-    """A SeedLink v3 client for one server. Each call opens its own connection, so
+    """A SeedLink client for one server. Each call opens its own connection, so
     one client may be used from several threads at once.
 
     Args:
         host, port: the server.
         timeout_s: total time allowed for a windowed fetch (connection, handshake and
             data), and for the connection and handshake of a real-time stream, seconds.
+        protocol: 3 or 4 to insist on one; None: SeedLink 4 where the server offers it.
     """
 
-    def __init__(self, host: str, port: int = DEFAULT_PORT, *, timeout_s: float = 10.0) -> None:
+    def __init__(self, host: str, port: int = DEFAULT_PORT, *, timeout_s: float = 10.0,
+                 protocol: int | None = None) -> None:
         if not host:
             raise FeedError("a SeedLink client needs a host")
         if timeout_s <= 0:
             raise FeedError(f"SeedLink timeout_s ({timeout_s}) must be positive")
+        if protocol not in (None, 3, 4):
+            raise FeedError(f"SeedLink protocol {protocol!r} is not 3 or 4")
         self.host, self.port, self.timeout_s = host, int(port), float(timeout_s)
+        self.protocol = protocol
 
     @property
     def url(self) -> str:
@@ -263,7 +143,7 @@ class SeedLinkClient:
         """(server id line, organisation line) of the HELLO answer."""
         link, deadline = self._open(self.timeout_s)
         try:
-            server, org, _ = hello(link, deadline)
+            server, org, _ = hello(link, deadline, protocol=self.protocol)
             link.send("BYE", deadline - time.monotonic())
             return server, org
         finally:
@@ -277,7 +157,7 @@ class SeedLinkClient:
         """
         link, deadline = self._open(self.timeout_s)
         try:
-            hello(link, deadline)
+            hello(link, deadline, protocol=self.protocol)
             link.send(f"INFO {level.upper()}", deadline - time.monotonic())
             parts: list[bytes] = []
             while True:
@@ -291,6 +171,8 @@ class SeedLinkClient:
                     raise FeedError(f"SeedLink server {self.url} refused INFO {level}")
                 if kind != "info":
                     continue
+                if link.protocol >= 4:  # a JSON document in one packet
+                    return body.decode("utf-8", "replace")
                 for tr in read_mseed(io.BytesIO(body)):
                     parts.append(tr.data.tobytes())
                 if flag:
@@ -308,15 +190,21 @@ class SeedLinkClient:
         *,
         timeout_s: float | None = None,
     ) -> list[Record]:
-        """The records of ``stations`` overlapping ``[start, end)`` (``TIME begin end``).
+        """The records of ``stations`` overlapping ``[start, end)`` (``TIME begin end``;
+        SeedLink 4: ``DATA ALL begin end``).
 
-        SeedLink times are whole seconds: the request is widened to
-        ``[floor(start), ceil(end))``; records are returned whole, not trimmed.
+        SeedLink 3 times are whole seconds: the request is widened to
+        ``[floor(start), ceil(end))``; records are returned whole, not trimmed. The
+        window ends at the server's ``END`` or as soon as every station has sent records
+        and every channel received reaches ``end`` (module doc: a server may send
+        ``END`` only once a record past the window exists). When time runs out, the
+        records received so far are returned (the stations still short are logged);
+        with none at all it raises.
 
         Raises:
             FeedError: no connection, a protocol error, every station refused (named
-                in the message), or no ``END`` within ``timeout_s`` (default: the
-                client's).
+                in the message), or nothing received within ``timeout_s`` (default:
+                the client's).
         """
         start, end = UTCDateTime(start), UTCDateTime(end)
         if not end > start:
@@ -326,40 +214,45 @@ class SeedLinkClient:
         limit = self.timeout_s if timeout_s is None else float(timeout_s)
         t0 = UTCDateTime(math.floor(start.timestamp))
         t1 = UTCDateTime(math.ceil(end.timestamp))
-        verb = f"TIME {command_time(t0)} {command_time(t1)}"
         link, deadline = self._open(limit)
         try:
-            _, _, version = hello(link, deadline)
+            _, _, version = hello(link, deadline, protocol=self.protocol)
             if version is not None and version < (3, 0):
                 raise FeedError(
                     f"SeedLink server {self.url} speaks v{version[0]}.{version[1]}: "
                     "time windows need v3"
                 )
+            verb = (f"DATA ALL {v4.command_time(start)} {v4.command_time(end)}"
+                    if link.protocol >= 4 else
+                    f"TIME {command_time(t0)} {command_time(t1)}")
             accepted, refused = negotiate(link, stations, lambda _: verb, deadline)
             if not accepted:
                 raise refused_error(self.url, refused)
             link.send("END", deadline - time.monotonic())
-            wanted = set(accepted)
-            out: list[Record] = []
-            while True:
+            window = Window(set(accepted), end)
+            while not window.complete():
                 pkt = link.packet(deadline - time.monotonic())
                 if pkt is None:
+                    if window.records:
+                        log.warning("SeedLink server %s: window %s - %s not complete within "
+                                    "%g s; kept what came (short: %s)", self.url, start, end,
+                                    limit, ", ".join(window.short()) or "none")
+                        return window.records
                     raise FeedError(
                         f"SeedLink server {self.url}: window {start} - {end} of "
                         f"{', '.join(accepted)} not complete within {limit:g} s"
                     )
                 kind, seq, body = pkt
                 if kind == "end":
-                    return out
+                    return window.records
                 if kind == "error":
                     raise FeedError(
                         f"SeedLink server {self.url} answered {body[:80]!r} during the "
                         f"window {start} - {end}"
                     )
                 if kind == "data":
-                    net, sta = record_station(body)
-                    if f"{net}.{sta}" in wanted:
-                        out.append(Record(net, sta, seq, body))
+                    window.add(seq, body)
+            return window.records
         finally:
             link.close()
 
@@ -419,19 +312,23 @@ class SeedLinkClient:
             raise FeedError("a SeedLink stream needs at least one station")
         positions = dict(resume or {})
         begin = None if start is None else UTCDateTime(start)
-
-        def action(req: StationRequest) -> str:
-            pos = positions.get(req.station_id)
-            if pos is not None:
-                verb = f"DATA {pos.next_sequence:06X}"
-                return verb if pos.time is None else f"{verb} {command_time(pos.time)}"
-            if begin is not None:
-                return f"TIME {command_time(begin)}"
-            return "DATA"
-
         link, deadline = self._open(self.timeout_s)
         try:
-            server, _, _ = hello(link, deadline)
+            server, _, _ = hello(link, deadline, protocol=self.protocol)
+            proto4 = link.protocol >= 4
+
+            def action(req: StationRequest) -> str:
+                pos = positions.get(req.station_id)
+                if pos is not None:
+                    if proto4:
+                        return f"DATA {pos.sequence + 1}"
+                    verb = f"DATA {pos.next_sequence:06X}"
+                    return verb if pos.time is None else f"{verb} {command_time(pos.time)}"
+                if begin is not None:
+                    return (f"DATA ALL {v4.command_time(begin)}" if proto4
+                            else f"TIME {command_time(begin)}")
+                return "DATA"
+
             accepted, refused = negotiate(link, stations, action, deadline)
             if not accepted:
                 raise refused_error(self.url, refused)
@@ -468,10 +365,16 @@ class RecordStream:
         self._wanted = set(accepted)
         self._last_rx = time.monotonic()
         self._done = False
+        self._skipped: set[bytes] = set()
 
     @property
     def url(self) -> str:
         return self._link.url
+
+    @property
+    def protocol(self) -> int:
+        """The SeedLink protocol spoken on this connection (3 or 4)."""
+        return self._link.protocol
 
     def __iter__(self) -> Iterator[Record]:
         return self
@@ -509,6 +412,10 @@ class RecordStream:
                 break
             elif kind == "error":
                 log.debug("SeedLink server %s: %s", link.url, body.decode("ascii", "replace"))
+            elif kind == "skip" and body not in self._skipped:
+                self._skipped.add(body)
+                log.warning("SeedLink server %s sends packets of format %r, which seismo does "
+                            "not decode (miniSEED 2 only): skipped", link.url, body.decode())
         self.close()
         raise StopIteration
 

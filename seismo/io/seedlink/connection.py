@@ -33,6 +33,10 @@ from seismo.io.seedlink.session import (
 log = logging.getLogger(__name__)
 
 _SEND_TIMEOUT_S = 30.0
+#: SELECT patterns one connection may hold (all its stations together): a network's
+#: client names a few per station; a flood of SELECT lines beyond it is answered ERROR
+#: and stored nowhere (bounded memory, docs/reliability.md).
+MAX_SELECTORS = 512
 _POLLER: type[selectors.BaseSelector] = getattr(
     selectors, "PollSelector", selectors.DefaultSelector
 )
@@ -59,6 +63,7 @@ class Connection:
         self.cursors: list[Cursor] = []
         self.closed = False
         self.streaming = False
+        self.selector_limit_logged = False
         # poll(2), not select(2): select cannot watch descriptors above 1024
         self._poller: selectors.BaseSelector = _POLLER()
         self._poller.register(sock, selectors.EVENT_READ)
@@ -192,6 +197,14 @@ class Connection:
         try:
             parsed = [Selector.parse(a) for a in args]
         except ValueError:
+            self.reply(False)
+            return
+        held = len(self.uni_selectors) + sum(len(r.selectors) for r in self.requests)
+        if held + len(parsed) > MAX_SELECTORS:
+            if not self.selector_limit_logged:
+                self.selector_limit_logged = True
+                log.warning("SeedLink client %s: more than %d SELECT patterns refused",
+                            self.peer, MAX_SELECTORS)
             self.reply(False)
             return
         target.extend(parsed)

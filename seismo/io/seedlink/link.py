@@ -1,6 +1,13 @@
-"""The SeedLink v3 handshake and the wire, client side: one TCP connection sending
-command lines and receiving reply lines and packets (:class:`Link`), ``HELLO``, and the
-per-station ``STATION``/``SELECT``/action negotiation (:func:`negotiate`).
+"""The SeedLink handshake and the wire, client side: one TCP connection sending
+command lines and receiving reply lines and packets (:class:`Link`), ``HELLO`` (and the
+switch to protocol 4 where the server offers it), and the per-station
+``STATION``/``SELECT``/action negotiation (:func:`negotiate`).
+
+Packets of any record length are read: a SeedLink 3 packet's length comes from its
+record's blockette 1000 (:func:`~seismo.io.seedlink.header.record_length`), a
+SeedLink 4 packet says it (:mod:`seismo.io.seedlink.v4`). A packet that cannot be
+framed raises :class:`BadPacket`, which names its sequence number so that the reader
+resumes after it instead of fetching it again.
 
 Protocol references: the module doc of :mod:`seismo.io.seedlink.client`.
 """
@@ -16,16 +23,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from seismo.errors import FeedError
+from seismo.io.seedlink import v4
+from seismo.io.seedlink.header import record_length
 from seismo.io.seedlink.records import (
     DATA_SIGNATURE,
     END_SIGNATURE,
     HEADER_LEN,
     INFO_SIGNATURE,
-    PACKET_LEN,
+    record_station,
 )
 from seismo.io.seedlink.selectors import Selector
 
-__all__ = ["Link", "LinkClosed", "StationRequest", "hello", "negotiate", "refused_error"]
+__all__ = ["BadPacket", "Link", "LinkClosed", "StationRequest", "hello", "negotiate",
+           "refused_error"]
 
 #: The client's logger: the link's messages (lines sent and received, refused stations)
 #: are the client's, configured under one name.
@@ -34,6 +44,7 @@ log = logging.getLogger("seismo.io.seedlink.client")
 ERROR_REPLY = b"ERROR"
 _HEX = re.compile(rb"^[0-9A-Fa-f]{6}$")
 _VERSION = re.compile(r"SeedLink v(\d+)\.(\d+)", re.IGNORECASE)
+_PROTO = re.compile(r"SLPROTO:(\d+)\.(\d+)")
 _MAX_LINE = 4096
 
 
@@ -74,6 +85,7 @@ class Link:
         self.url = url
         self.buf = bytearray()
         self.closed = False
+        self.protocol = 3  # 4 after a successful SLPROTO 4.0
         try:
             self.sock = socket.create_connection((host, port), timeout=timeout_s)
         except TimeoutError:
@@ -182,42 +194,103 @@ class Link:
             line = bytes(buf[: i + 1]).strip()
             del buf[: i + 1]
             return ("error", 0, line)
+        if self.protocol >= 4 and buf[:2] == v4.SIGNATURE:
+            return self._parse_v4()
         if len(buf) < HEADER_LEN:
             return None
-        if buf[:6] == INFO_SIGNATURE:
-            if len(buf) < PACKET_LEN:
-                return None
-            last = buf[7:8] != b"*"
-            rec = bytes(buf[HEADER_LEN:PACKET_LEN])
-            del buf[:PACKET_LEN]
-            return ("info", int(last), rec)
-        if buf[:2] != DATA_SIGNATURE or not _HEX.match(bytes(buf[2:8])):
+        info = buf[:6] == INFO_SIGNATURE
+        if not info and (buf[:2] != DATA_SIGNATURE or not _HEX.match(bytes(buf[2:8]))):
             self._garbage()
-        if len(buf) < PACKET_LEN:
+        seq = 0 if info else int(bytes(buf[2:8]), 16)
+        try:
+            n = record_length(bytes(buf[HEADER_LEN : HEADER_LEN + 256]))
+        except ValueError as exc:
+            self._unframed(seq, exc)
+        if n is None or len(buf) < HEADER_LEN + n:
             return None
-        seq = int(bytes(buf[2:8]), 16)
-        rec = bytes(buf[HEADER_LEN:PACKET_LEN])
-        del buf[:PACKET_LEN]
+        last = buf[7:8] != b"*"
+        rec = bytes(buf[HEADER_LEN : HEADER_LEN + n])
+        del buf[: HEADER_LEN + n]
+        if info:
+            return ("info", int(last), rec)
         return ("data", seq, rec)
+
+    def _parse_v4(self) -> tuple[str, int, bytes] | None:
+        buf = self.buf
+        try:
+            head = v4.parse_header(bytes(buf[: v4.HEADER_LEN]))
+        except ValueError as exc:
+            raise FeedError(f"SeedLink server {self.url}: {exc}") from None
+        if head is None:
+            return None
+        total = v4.HEADER_LEN + head.station_len + head.length
+        if len(buf) < total:
+            return None
+        payload = bytes(buf[v4.HEADER_LEN + head.station_len : total])
+        del buf[:total]
+        if head.format == "2" and head.subformat == "D":
+            return ("data", head.sequence, payload)
+        if head.format == "J" and head.subformat == "I":
+            return ("info", 1, payload)
+        if head.format == "J" and head.subformat == "E":
+            return ("error", 0, payload)
+        return ("skip", head.sequence, head.format.encode() + head.subformat.encode())
+
+    def _unframed(self, seq: int, exc: Exception) -> None:
+        station = None
+        try:
+            net, sta = record_station(bytes(self.buf[HEADER_LEN : HEADER_LEN + 48]))
+            station = f"{net}.{sta}" if net and sta else None
+        except (ValueError, UnicodeError):
+            pass
+        raise BadPacket(
+            f"SeedLink server {self.url} sent packet {seq:06X} that cannot be framed ({exc})",
+            station, seq)
 
     def _garbage(self) -> None:
         raise FeedError(
             f"SeedLink server {self.url} sent {bytes(self.buf[:16])!r} where a packet "
-            "('SL' + 6 hex digits, 'SLINFO', 'END') was expected"
+            "('SL' + 6 hex digits, 'SLINFO', 'SE', 'END') was expected"
         )
+
+
+class BadPacket(FeedError):
+    """A packet whose record length cannot be read: the stream cannot go on past it on
+    this connection. ``station`` and ``sequence`` name it, so that the reader resumes
+    after it (its record is lost; everything else is not)."""
+
+    def __init__(self, message: str, station: str | None, sequence: int) -> None:
+        super().__init__(message, station)
+        self.station = station
+        self.sequence = sequence
 
 
 class LinkClosed(Exception):
     """The link was closed by our own side (RecordStream.close from another thread)."""
 
 
-def hello(link: Link, deadline: float) -> tuple[str, str, tuple[int, int] | None]:
+def hello(
+    link: Link, deadline: float, *, protocol: int | None = None
+) -> tuple[str, str, tuple[int, int] | None]:
+    """``HELLO``: (server line, organisation line, server version). With ``protocol``
+    4 (or None: the highest both speak), a server that offers SeedLink 4 is switched to
+    it (``SLPROTO 4.0``; :attr:`Link.protocol` becomes 4)."""
     link.send("HELLO", deadline - time.monotonic())
     server = link.read_line(deadline, "HELLO")
     org = link.read_line(deadline, "HELLO")
     m = _VERSION.search(server)
     if not m:
         raise FeedError(f"SeedLink server {link.url}: {server[:80]!r} is not a SeedLink HELLO")
+    offered = {(int(a), int(b)) for a, b in _PROTO.findall(server)}
+    if protocol != 3 and any(major == 4 for major, _ in offered):
+        ok, reply = link.command("SLPROTO 4.0", deadline)
+        if ok:
+            link.protocol = 4
+            link.command("USERAGENT seismo", deadline)  # informative; a refusal is harmless
+        elif protocol == 4:
+            raise FeedError(f"SeedLink server {link.url} refused SLPROTO 4.0 ({reply})")
+    elif protocol == 4:
+        raise FeedError(f"SeedLink server {link.url} does not offer SeedLink 4 ({server!r})")
     return server, org, (int(m.group(1)), int(m.group(2)))
 
 
@@ -232,13 +305,16 @@ def negotiate(
     refused: dict[str, str] = {}
     for req in stations:
         sid = req.station_id
-        ok, reply = link.command(f"STATION {req.station} {req.network}", deadline)
+        station = (f"STATION {v4.station_id(req.network, req.station)}" if link.protocol >= 4
+                   else f"STATION {req.station} {req.network}")
+        ok, reply = link.command(station, deadline)
         if not ok:
             refused[sid] = f"STATION refused ({reply})"
             continue
         bad = None
         for sel in req.selectors:
-            ok, reply = link.command(f"SELECT {sel}", deadline)
+            text = v4.selector(sel) if link.protocol >= 4 else sel
+            ok, reply = link.command(f"SELECT {text}", deadline)
             if not ok:
                 bad = f"SELECT {sel} refused ({reply})"
                 break

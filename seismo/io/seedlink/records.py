@@ -1,7 +1,12 @@
-"""The SeedLink v3 wire format shared by the server and the client.
+"""The SeedLink wire format shared by the server and the client.
 
-Packets: ``SL`` + six hexadecimal digits (the sequence number, modulo 2**24)
-+ one 512-byte miniSEED 2 record; INFO answers: ``SLINFO`` + a blank + ``*``
+SeedLink 3 packets: ``SL`` + six hexadecimal digits (the sequence number, modulo
+2**24) + one miniSEED 2 record. seismo's own server sends 512-byte records; other
+servers pass through what their sources send (ringserver: 256 to 4096 bytes), so a
+client reads the record length from the record itself (blockette 1000,
+:func:`record_length`). SeedLink 4 packets (``SE``) carry their payload length
+(docs.fdsn.org/projects/seedlink, "Protocol"; :mod:`seismo.io.seedlink.v4`).
+INFO answers: ``SLINFO`` + a blank + ``*``
 (more follow) or a blank (last) + one ASCII miniSEED record; the server ends a
 windowed transfer (TIME with an end, FETCH) with the three bytes ``END``.
 Commands carry times as ``YYYY,MM,DD,hh,mm,ss``. Reference: SeisComP
@@ -23,8 +28,15 @@ from obspy import Stream, Trace, UTCDateTime
 
 from seismo.errors import SeismoError
 from seismo.io.mseed import write_mseed
+from seismo.io.seedlink.header import (
+    MAX_RECLEN,
+    MIN_RECLEN,
+    RecordHeader,
+    parse_header,
+    record_length,
+)
 
-RECLEN = 512  # SeedLink 3 carries fixed 512-byte miniSEED 2 records
+RECLEN = 512  # the record length seismo's server writes (SeedLink 3's classic size)
 SEQ_SLOTS = 64  # sequence numbers the server reserves per station and block
 SEQ_MOD = 0x1000000  # six hex digits
 HEADER_LEN = 8  # "SL" + 6 hex digits, or "SLINFO" + blank + flag
@@ -34,6 +46,13 @@ INFO_SIGNATURE = b"SLINFO"
 END_SIGNATURE = b"END"
 _INFO_CHUNK = 400  # XML bytes per ASCII INFO record (fits the 456-byte payload of 512)
 _INT32 = np.iinfo(np.int32)
+
+
+__all__ = [
+    "MAX_RECLEN", "MIN_RECLEN", "RECLEN", "RecordHeader", "SeedLinkServerError",
+    "command_time", "encode_records", "info_records", "info_time", "parse_command_time",
+    "parse_header", "record_length", "record_station", "record_stream_id", "to_int32",
+]
 
 
 class SeedLinkServerError(SeismoError):
@@ -50,13 +69,14 @@ def to_int32(tr: Trace) -> np.ndarray:
     return np.clip(data, _INT32.min, _INT32.max).astype(np.int32)
 
 
-def encode_records(traces: Sequence[Trace]) -> list[bytes]:
-    """512-byte miniSEED records for ``traces`` (each trace starts a new record)."""
+def encode_records(traces: Sequence[Trace], reclen: int = RECLEN) -> list[bytes]:
+    """miniSEED records of ``reclen`` bytes (default 512) for ``traces`` (each trace
+    starts a new record)."""
     from obspy.io.mseed import InternalMSEEDError
 
     def write(trs: Sequence[Trace], encoding: str) -> bytes:
         buf = io.BytesIO()
-        write_mseed(Stream(list(trs)), buf, reclen=RECLEN, encoding=encoding, byteorder=">")
+        write_mseed(Stream(list(trs)), buf, reclen=reclen, encoding=encoding, byteorder=">")
         return buf.getvalue()
 
     try:
@@ -69,11 +89,11 @@ def encode_records(traces: Sequence[Trace]) -> list[bytes]:
             except InternalMSEEDError:  # differences beyond 30 bits: store plain integers
                 parts.append(write([tr], "INT32"))
         raw = b"".join(parts)
-    if len(raw) % RECLEN:
+    if len(raw) % reclen:
         raise SeedLinkServerError(
-            f"miniSEED encoder produced {len(raw)} bytes, not 512-byte records"
+            f"miniSEED encoder produced {len(raw)} bytes, not {reclen}-byte records"
         )
-    return [raw[i : i + RECLEN] for i in range(0, len(raw), RECLEN)]
+    return [raw[i : i + reclen] for i in range(0, len(raw), reclen)]
 
 
 def info_records(xml: str) -> list[bytes]:

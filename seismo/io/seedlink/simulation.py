@@ -1,4 +1,6 @@
-"""A SeedLink server playing the built-in simulator."""
+"""SeedLink servers playing the built-in simulator: seismo's own server (1 s records made
+on demand) and a datalogger-style ring (records of a fixed length released as they fill).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import threading
 from obspy import Stream, UTCDateTime
 
 from seismo.inventory import load_inventory, stations
+from seismo.io.seedlink.ring import RecordRing, datalogger_records
 from seismo.io.seedlink.server import SeedLinkServer
 from seismo.network import NetworkConfig
 from seismo.simulate import Scenario, Simulator  # type: ignore[attr-defined]
@@ -59,3 +62,34 @@ def serve_simulation(
         station_latency=station_latency,
     )
     return server.start()
+
+
+def serve_datalogger_simulation(
+    sim_cfg: SimulatorConfig,
+    network: NetworkConfig,
+    start: UTCDateTime,
+    end: UTCDateTime,
+    scenario: str | Scenario | None = None,
+    reference: UTCDateTime | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    reclen: int = 512,
+    delay_s: float = 0.0,
+    protocol4: bool = True,
+) -> RecordRing:
+    """A SeedLink server playing the simulator as dataloggers send it: ``[start, end)`` of
+    every station cut into ``reclen``-byte Steim2 records, each released when its last
+    sample has been taken (+ ``delay_s``), through a :class:`~seismo.io.seedlink.ring.
+    RecordRing` (SeedLink 3, and 4 when ``protocol4``). The records are made before the
+    server starts (seconds per minute of network data). Returns it running; ``stop()``
+    ends it."""
+    sim = Simulator.from_settings(sim_cfg, network, scenario=scenario, reference=reference)
+    records = []
+    for s in stations(load_inventory(network.inventory)):
+        records += datalogger_records(sim.waveforms(s.network, s.station, start, end),
+                                      reclen, delay_s)
+    records.sort(key=lambda r: r[0])
+    ring = RecordRing(host, port, protocol4=protocol4, organization=network.name)
+    ring.add(records)
+    return ring.start()
