@@ -132,8 +132,10 @@ def assess_network(
     stations: Sequence[str] | None = None,
     feed_url: str | None = None,
     now: UTCDateTime | None = None,
+    tracker: HealthStateTracker | None = None,
 ) -> HealthRun:
-    """Fetch ``[end - window_s, end)`` from every station and assess it (see check_network)."""
+    """Fetch ``[end - window_s, end)`` from every station and assess it (see check_network);
+    ``tracker`` (the health state) gives each channel's noise baseline (read only)."""
 
     inv = inventory if inventory is not None else load_inventory(settings.network.inventory)
     start, end, now = window_for(settings.health, end, now)
@@ -152,6 +154,7 @@ def assess_network(
             chans, summary = assess_station_full(
                 stream, info, start, end, now, settings.health,
                 instrument=settings.instrument, fetch_error=error, inventory=inv,
+                baselines=tracker.baselines(info.id) if tracker is not None else None,
             )
         if failure:  # one failing station never stops the others
             chans, summary = assess_station_full(
@@ -224,14 +227,15 @@ def run_health(
     is retried next run. ``store``/``alerts`` None: that side effect is skipped.
     Store and alert failures are logged and listed in ``errors``; they never raise.
     """
-    run = assess_network(settings, inventory, end, stations=stations, feed_url=feed_url, now=now)
+    tr = tracker if tracker is not None else HealthStateTracker(settings.health.state_file)
+    run = assess_network(settings, inventory, end, stations=stations, feed_url=feed_url, now=now,
+                         tracker=tr)
     out = HealthRunResult(run=run, changes=[])
     if store is not None:
         with boundary("writing health results", logger=log, level=logging.ERROR) as failure:
             out.write_report = store.write_health(run.results)
         if failure:
             out.errors.append(f"store: {failure.reason}")
-    tr = tracker if tracker is not None else HealthStateTracker(settings.health.state_file)
     summaries = run.summaries()
     out.changes = tr.changes(summaries)
     for c in out.changes:
@@ -247,5 +251,5 @@ def run_health(
             out.errors.append(f"alerts: {failure.reason}")
             commit = False
     if commit:
-        tr.record(summaries)
+        tr.record(run.results, settings.health.psd_baseline_runs)
     return out
