@@ -25,6 +25,8 @@ class NetworkConfig(StrictModel):
     velocity_model: Path = Field(description="1-D layered velocity model (TOML)")
     sites: Path = Field(description="Sites for predicted intensity (TOML)")
     name: str = Field("seismo network", description="Human-readable network name")
+    name_zh: str = Field("", description="The network's name in Chinese, for the Chinese "
+                         "texts of alerts (default: name)")
     region: tuple[float, float, float, float] = Field(
         description="Monitored region: lat_min, lat_max, lon_min, lon_max (degrees)"
     )

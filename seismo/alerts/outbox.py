@@ -42,7 +42,7 @@ from typing import Any
 
 from obspy import UTCDateTime
 
-from seismo.alerts.cap import short_hash
+from seismo.alerts.cap import cap_datetime, short_hash
 from seismo.boundary import boundary
 from seismo.durable import json_object, quarantine, read_json, remove, write_atomic
 from seismo.errors import AlertError, StateFileError
@@ -122,6 +122,11 @@ class QueuedMessage:
     intensity: float | None = None  # max observed/predicted GB/T 17742 intensity alerted
     tsunami: bool | None = None  # the tsunami decision alerted (None: not recorded)
     solution: str = ""  # "stream" or "window": which path made the alerted version
+    review_status: str = ""  # the event's review status alerted ("automatic", "confirmed")
+    final: bool = False  # the Update that announced the complete solution
+    tsunami_magnitude: float | None = None  # the magnitude the tsunami rule used
+    tsunami_radius_km: float | None = None  # the tsunami area alerted (never shrinks)
+    imported: str = ""  # where a record made elsewhere came from (the store), else ""
 
     @property
     def reference(self) -> str:
@@ -137,6 +142,40 @@ class QueuedMessage:
             out.update(magnitude=e.magnitude, latitude=e.latitude, longitude=e.longitude,
                        depth_km=e.depth_km, origin_time=str(e.time))
         return out
+
+    @classmethod
+    def from_record(cls, row: dict[str, Any], stream: str) -> QueuedMessage | None:
+        """A message sent by another process or installation, from its record in the
+        store's ``alerts`` measurement (the second source of the alert record; None when
+        the row is not a message of ``stream`` with a sequence number). It has no channels
+        and no XML: it only says that its identifier is taken and what it said."""
+        ident = str(row.get("identifier") or "")
+        group = str(row.get("group") or "")
+        subject = str(row.get("event_id") or "")
+        status = str(row.get("status") or "")
+        msg_type = str(row.get("msg_type") or "")
+        seq = row.get("seq")
+        if seq is None:
+            m = re.search(r"\.v(\d+)(?:\.[a-z]+)?$", ident)
+            seq = int(m.group(1)) if m else None
+        if not (ident and group and subject and msg_type and isinstance(seq, int | float)):
+            return None
+        if (status == "Actual") != (stream == "actual"):
+            return None
+        thread = thread_key(stream, subject, group)
+        sent = str(row.get("sent") or "")
+        if not sent and isinstance(row.get("time"), int):  # the point's time: the sent time
+            sent = cap_datetime(UTCDateTime(row["time"] / 1e6))
+        data = {k: v for k, v in row.items() if v is not None}
+        data.update(key=f"{thread}__{int(seq):03d}__{msg_type}", thread=thread, seq=int(seq),
+                    identifier=ident,
+                    sender=str(row.get("sender") or ident.split(f".{subject}.")[0]),
+                    sent=sent, status=status, msg_type=msg_type,
+                    subject_id=subject, group=group, channels=(), subject="", text="",
+                    xml="", created=float(row.get("created") or 0.0), imported="store")
+        if not data["sent"]:
+            return None
+        return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QueuedMessage:

@@ -46,6 +46,12 @@ class AlertRulesConfig(StrictModel):
     # Update thresholds (issue "Alerts"): |dML| >= 0.3 or hypocentre moved >= 10 km
     update_min_magnitude_change: Annotated[float, Field(gt=0, le=2)] = 0.3
     update_min_location_change_km: Annotated[float, Field(gt=0, le=1000)] = 10.0
+    # hysteresis (docs/alerts.md, "Updates"): a change for the worse is sent at once; a
+    # lower intensity degree, a smaller magnitude or a tsunami decision withdrawn only when
+    # it has held this long (s) or a complete solution (every station) or a review says so.
+    # Design choice: longer than the first seconds in which a real-time solution gains its
+    # farther stations, shorter than the minute-by-minute pass that settles it anyway.
+    update_downgrade_hold_s: Annotated[float, Field(ge=0, le=3600)] = 60.0
     # one CAP <area> per site whose predicted intensity reaches this (GB/T 17742 degree III)
     area_min_site_intensity: Intensity = 3.0
     area_site_radius_km: Annotated[float, Field(ge=0, le=1000)] = 5.0
@@ -74,6 +80,14 @@ class AlertsConfig(StrictModel):
         "seismic network duty staff and designated agencies only",
         description="CAP <restriction> text for Restricted messages",
     )
+    contact: str = Field(
+        "seismic network duty office", min_length=1,
+        description="CAP <contact>: who a recipient calls about a message",
+    )
+    info_expires_s: Annotated[float, Field(ge=600, le=7 * 86400)] = Field(
+        21600.0, description="CAP <expires>: a message's information holds this long after "
+        "it was sent (s); design choice: six hours, the span of a tsunami's crossing of the "
+        "South China Sea and of an aftershock sequence's first hours")
 
     @model_validator(mode="after")
     def _groups_known(self) -> AlertsConfig:

@@ -56,7 +56,8 @@ class HealthSink(Protocol):
 class NoticeSender(Protocol):
     """What :func:`run_health` needs from the alerts (``seismo.alerts.AlertService``)."""
 
-    def send_notice(self, group: str, subject: str, text: str, key: str) -> Any: ...
+    def send_notice(self, group: str, subject: str, text: str, key: str, *,
+                    subject_zh: str | None = None, text_zh: str | None = None) -> Any: ...
 
 
 @dataclass
@@ -191,6 +192,9 @@ def check_network(
     ).results
 
 
+_STATUS_ZH = {"OK": "正常", "WARN": "警告", "FAIL": "故障"}
+
+
 def notice_text(changes: Sequence[StatusChange], run: HealthRun) -> tuple[str, str, str]:
     """``(subject, text, key)`` of the engineers' notice for status changes."""
     worse = sum(1 for c in changes if c.new != "OK")
@@ -202,6 +206,17 @@ def notice_text(changes: Sequence[StatusChange], run: HealthRun) -> tuple[str, s
     lines += [c.describe() for c in changes]
     key = "health:" + ",".join(f"{c.station_id}={c.new}" for c in changes) + f"@{run.end}"
     return subject, "\n".join(lines) + "\n", key
+
+
+def notice_text_zh(changes: Sequence[StatusChange], run: HealthRun) -> tuple[str, str]:
+    """``(subject, text)`` of the notice in Chinese (the reasons stay as measured)."""
+    worse = sum(1 for c in changes if c.new != "OK")
+    subject = (f"台站状态：{len(changes)}个台站状态变化（{worse}个变差，"
+               f"{len(changes) - worse}个恢复）")
+    lines = [f"时段 {run.start} 至 {run.end}（UTC）", ""]
+    lines += [f"{c.station_id}：{_STATUS_ZH[c.old]} → {_STATUS_ZH[c.new]}"
+              f"（{'；'.join(c.reasons) if c.reasons else '各项检查通过'}）" for c in changes]
+    return subject, "\n".join(lines) + "\n"
 
 
 def run_health(
@@ -243,9 +258,11 @@ def run_health(
     commit = True
     if out.changes and alerts is not None:
         subject, text, key = notice_text(out.changes, run)
+        subject_zh, text_zh = notice_text_zh(out.changes, run)
         with boundary("health notice", logger=log, level=logging.ERROR,
                       group=settings.health.notify_group) as failure:
-            alerts.send_notice(settings.health.notify_group, subject, text, key)
+            alerts.send_notice(settings.health.notify_group, subject, text, key,
+                               subject_zh=subject_zh, text_zh=text_zh)
             out.notice_sent = True
         if failure:  # the state is kept, so the notice is tried again next run
             out.errors.append(f"alerts: {failure.reason}")

@@ -17,10 +17,10 @@ from urllib.parse import quote
 
 from obspy import UTCDateTime
 
-from seismo.alerts.service import AlertService
 from seismo.config import Settings
 from seismo.errors import SeismoError
 from seismo.shells.detect import DetectSummary, detect_range
+from seismo.shells.publish import alert_service
 from seismo.simulate import load_scenarios
 
 log = logging.getLogger(__name__)
@@ -67,8 +67,7 @@ def run_drill(
     summary = detect_range(
         settings, t0, t1, feed_url=url, store=store, alerts=True, alert_dir=alert_dir, exercise=True
     )
-    svc = AlertService.from_settings(settings.alerts, settings.network, exercise=True,
-                                     alert_dir=alert_dir)
+    svc = alert_service(settings, exercise=True, alert_dir=alert_dir)
     decisions = {e.id: list(svc.decide(e).groups) for e in summary.events}
     notes = []
     for e in summary.events:

@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING, Any
 from obspy import UTCDateTime
 
 from seismo.alerts.outbox import Outbox, safe_name
-from seismo.alerts.service import AlertService
 from seismo.config import Settings
 from seismo.errors import AlertError, DataError, StoreError
 from seismo.event.identity import origin_time_bounds
@@ -51,7 +50,7 @@ from seismo.event.locate import locate
 from seismo.io.store import InfluxStore
 from seismo.io.store.points import one_line, utc_from_us
 from seismo.model import Event, Pick
-from seismo.shells.publish import alert_record
+from seismo.shells.publish import alert_record, alert_service
 from seismo.shells.window import Context
 from seismo.text import table
 
@@ -275,7 +274,7 @@ def _store_and_alert(
         return res
     try:
 
-        svc = AlertService.from_settings(settings.alerts, settings.network, alert_dir=alert_dir)
+        svc = alert_service(settings, alert_dir=alert_dir, store=store)
         if new.status == "rejected":
             reason = f"rejected by seismologist review ({new.reviewer})"
             if new.review_comment:
