@@ -30,8 +30,10 @@ reused for other content (the record is copied into this outbox, without channel
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -54,6 +56,7 @@ from seismo.alerts.messages import (
     tsunami_area_km,
 )
 from seismo.alerts.outbox import (
+    DEFAULT_DEADLINE_S,
     DeliveryItem,
     DeliveryReport,
     Outbox,
@@ -165,6 +168,9 @@ class AlertService:
         self.outbox = Outbox(config.outbox_dir)
         #: thread -> when (epoch s) a lower value was first seen (hysteresis, this process)
         self._lower_since: dict[str, float] = {}
+        #: messages the outbox could not record (disk full, read-only): delivered directly
+        #: and kept here, key -> (message, channel -> delivered at), until it takes them
+        self._unsent: dict[str, tuple[QueuedMessage, dict[str, float]]] = {}
 
     @classmethod
     def from_settings(
@@ -281,13 +287,84 @@ class AlertService:
             tsunami_magnitude=None if decision is None else finite(decision.tsunami_magnitude),
             tsunami_radius_km=tsunami_radius_km,
         )
-        return self.outbox.add(msg)
+        try:
+            return self.outbox.add(msg)
+        except OSError as exc:  # the alert path is the last thing that may fail
+            return self._unrecorded(msg, exc, now), True
+
+    # ------------------------------------------------------------------ outbox unwritable
+    def _unrecorded(self, msg: QueuedMessage, exc: OSError, now: float) -> QueuedMessage:
+        """The outbox cannot record ``msg``: deliver it directly to its channels and keep it
+        (with the channels that have it) until the outbox takes it (:meth:`_flush_unsent`)."""
+        log.error("OUTBOX UNWRITABLE (%s): %s delivered directly to %s; kept in memory and "
+                  "recorded as soon as %s can be written", exc, msg.identifier,
+                  ", ".join(msg.channels) or "no channel", self.outbox.root)
+        self._unsent[msg.key] = (msg, self._deliver_directly(msg, {}, now))
+        return msg
+
+    def _deliver_directly(self, msg: QueuedMessage, done: dict[str, float],
+                          now: float) -> dict[str, float]:
+        """Deliver ``msg`` to its channels not in ``done``, each in its own thread under its
+        deadline; ``done`` plus the channels that took it (channel -> epoch s)."""
+        got: dict[str, float] = {}
+
+        def one(channel: str) -> None:
+            with boundary("direct delivery", expected=(Exception,), logger=log,
+                          delivery=msg.identifier, channel=channel) as failure:
+                self._send(Outbox.item_for(msg, channel))
+            if not failure:
+                got[channel] = now
+
+        todo = [ch for ch in msg.channels if ch not in done]
+        threads = [threading.Thread(target=one, args=(ch,), daemon=True,
+                                    name=f"direct-{ch}") for ch in todo]
+        for t in threads:
+            t.start()
+        until = time.monotonic() + max((self._deadline(ch) for ch in todo), default=0.0) + 5.0
+        for t in threads:
+            t.join(max(0.0, until - time.monotonic()))
+        return {**done, **got}
+
+    def _flush_unsent(self, now: float) -> None:
+        """Record the messages the outbox could not take, once it can (the channels that
+        have them get delivered markers, the others pending items); until then retry the
+        direct delivery of the channels that do not have them."""
+        for key, (msg, done) in list(self._unsent.items()):
+            try:
+                self.outbox.add(msg, delivered=done)
+            except OSError:
+                if set(done) != set(msg.channels):
+                    self._unsent[key] = (msg, self._deliver_directly(msg, done, now))
+                continue
+            del self._unsent[key]
+            log.warning("outbox %s writable again: %s recorded (delivered directly to %s)",
+                        self.outbox.root, msg.identifier, ", ".join(done) or "no channel")
+
+    def _repair(self, msg: QueuedMessage) -> None:
+        """Re-create the delivery items of a recorded message lost to a crash (a no-op
+        for a message the outbox does not hold, or when it cannot be written now)."""
+        if msg.key in self._unsent:
+            return
+        try:
+            self.outbox.add(msg)
+        except OSError as exc:
+            log.warning("outbox %s: lost items of %s not re-created now: %s",
+                        self.outbox.root, msg.identifier, exc)
+
+    @property
+    def unsent(self) -> int:
+        """Messages not yet recorded in the outbox (it could not be written)."""
+        return len(self._unsent)
 
     def _thread(self, thread: str, subject_id: str, group: str) -> list[QueuedMessage]:
         """The thread's messages, oldest first: the outbox's, completed from the second
         source (the store) with any message recorded elsewhere (copied into the outbox
         without channels, so its identifier is never given to other content)."""
         mine = self.outbox.history(thread)
+        held = [m for m, _ in self._unsent.values()
+                if m.thread == thread and m.seq not in {x.seq for x in mine}]
+        if held:  # messages the outbox could not take yet are part of the thread
+            mine = sorted([*mine, *held], key=lambda m: m.seq)
         if self.history is None:
             return mine
         try:
@@ -302,8 +379,12 @@ class AlertService:
             log.warning("alert record: %s (%s) was sent by another process or installation "
                         "(found in the store, not in %s); the thread continues after it",
                         m.identifier, m.msg_type, self.outbox.root)
-            self.outbox.add(m)  # no channels: recorded, never delivered from here
-        return self.outbox.history(thread) if new else mine
+            try:
+                self.outbox.add(m)  # no channels: recorded, never delivered from here
+            except OSError as exc:
+                log.warning("outbox %s: %s not copied now: %s", self.outbox.root,
+                            m.identifier, exc)
+        return sorted([*mine, *new], key=lambda m: m.seq) if new else mine
 
     def _update_reason(self, thread: str, history: list[QueuedMessage], event: Event,
                        decision: AlertDecision, now: float) -> Reason:
@@ -413,7 +494,7 @@ class AlertService:
                         continue
                     why = self._update_reason(thread, history, event, decision, now)
                     if why is None:
-                        self.outbox.add(last)  # idempotent: re-creates lost items only
+                        self._repair(last)  # idempotent: re-creates lost items only
                         continue
                     msg_type, seq = "Update", last.seq + 1
                     refs = [m.reference for m in history]
@@ -471,7 +552,7 @@ class AlertService:
                     continue
                 last = history[-1]
                 if last.msg_type == "Cancel":
-                    self.outbox.add(last)
+                    self._repair(last)
                     continue
                 seq = last.seq + 1
                 header = self._header(
@@ -512,7 +593,7 @@ class AlertService:
         with self.outbox.enqueue_lock():
             history = self.outbox.history(thread)
             if history:
-                self.outbox.add(history[0])
+                self._repair(history[0])
                 return []
             header = self._header(subject_id, group, 1, "Alert", [], t)
             built = build_notice_message(notice, header, self.network_name, self.ctx)
@@ -578,11 +659,22 @@ class AlertService:
         channel.send(item)
 
     def deliver_due(self, now: UTCDateTime | None = None) -> DeliveryReport:
-        """Deliver every due outbox item; failures are retried with exponential backoff."""
-        return self.outbox.deliver_due(
+        """Deliver every due outbox item; failures are retried with exponential backoff.
+        Messages the outbox could not record are recorded first, when it can."""
+        if self._unsent:
+            self._flush_unsent(_epoch(now))
+        rep = self.outbox.deliver_due(
             self._send,
             _epoch(now),
             backoff_initial_s=self.config.backoff_initial_s,
             backoff_max_s=self.config.backoff_max_s,
             expire_s=self.config.expire_s,
+            deadline_s=self._deadline,
         )
+        if self._unsent:  # not recorded yet: still pending
+            rep = dataclasses.replace(rep, pending=rep.pending + len(self._unsent))
+        return rep
+
+    def _deadline(self, channel: str) -> float:
+        """The total deadline of one delivery attempt on ``channel`` (s)."""
+        return float(getattr(self.channels.get(channel), "timeout_s", DEFAULT_DEADLINE_S))

@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Literal
 
 from obspy import Inventory, Stream, UTCDateTime
 
+from seismo.alerts.notation import intensity_cell, magnitude_cell
 from seismo.config import Settings, mask_url
 from seismo.errors import DataError, FeedError
-from seismo.event.intensity import intensity_cell
 from seismo.io.feeds import fetch_window
 from seismo.model import AmplitudeSeries, Event, StationResult
 from seismo.shells.publish import Runner, RunReport
@@ -131,10 +131,7 @@ class DetectSummary:
                     f"{e.latitude:.3f}",
                     f"{e.longitude:.3f}",
                     f"{e.depth_km:.1f}",
-                    "-" if e.magnitude is None else (
-                        f"{e.magnitude_type}{'>=' if e.magnitude_lower_bound else ' '}"
-                        f"{e.magnitude:.1f}"
-                    ),
+                    magnitude_cell(e.magnitude, e.magnitude_type, e.magnitude_lower_bound),
                     intensity_cell(e.max_intensity),
                     e.n_stations,
                     f"{e.rms_s:.2f}",
@@ -152,7 +149,7 @@ class DetectSummary:
                         "lon",
                         "depth",
                         "M",
-                        "I_cn",
+                        "GB/T 17742",
                         "nsta",
                         "rms",
                         "gap",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
+import socket
 import ssl
+import threading
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -62,7 +65,11 @@ class SmtpChannel:
     """Send each message as an e-mail: the SMS text as body, the CAP XML attached.
 
     The Message-ID is derived from the CAP identifier, so a duplicate sent in
-    the at-least-once window can be recognised by the receiver.
+    the at-least-once window can be recognised by the receiver. ``timeout_s`` is a
+    *total* deadline for one attempt — connect, greeting, STARTTLS, login and the whole
+    transaction: a server that trickles its greeting or its replies is cut off when it
+    expires (smtplib's own timeout bounds each socket operation only, so a server
+    answering one byte at a time could hold a delivery indefinitely).
     """
 
     def __init__(
@@ -119,8 +126,22 @@ class SmtpChannel:
                 raise AlertError(
                     f"{where}: environment variable {self.password_env} (password) is not set"
                 )
+        smtp = smtplib.SMTP(timeout=self.timeout_s)  # connects below, under the deadline
+        expired = threading.Event()
+
+        def cut_off() -> None:
+            expired.set()
+            sock = smtp.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(self.timeout_s, cut_off)
+        timer.daemon = True
+        timer.start()
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
+            with smtp:
+                smtp.connect(self.host, self.port)
                 if self.starttls:
                     smtp.starttls(context=ssl.create_default_context())
                 if self.username and password is not None:
@@ -129,7 +150,12 @@ class SmtpChannel:
         except smtplib.SMTPAuthenticationError as exc:
             raise AlertError(f"{where}: authentication failed ({exc.smtp_code})") from None
         except (smtplib.SMTPException, OSError) as exc:
+            if expired.is_set():
+                raise AlertError(f"{where}: no complete SMTP transaction within the "
+                                 f"{self.timeout_s:g} s deadline") from None
             raise AlertError(f"{where}: {type(exc).__name__}: {exc}") from None
+        finally:
+            timer.cancel()  # a transaction that completed is a delivery, deadline or not
         if refused:
             # Retrying would duplicate the mail for the accepted recipients.
             log.warning("%s: recipients refused %s for %s", where, sorted(refused), item.identifier)
