@@ -13,7 +13,14 @@ from typing import Annotated
 from pydantic import Field, SerializeAsAny, model_validator
 
 from seismo.alerts.channels import ChannelConfig
-from seismo.config.base import DistanceKm, Intensity, Magnitude, PosInt, StrictModel
+from seismo.config.base import (
+    PRINTABLE,
+    DistanceKm,
+    Intensity,
+    Magnitude,
+    PosInt,
+    StrictModel,
+)
 
 __all__ = ["AlertRulesConfig", "AlertsConfig", "ChannelConfig"]
 
@@ -59,9 +66,14 @@ class AlertRulesConfig(StrictModel):
 
 class AlertsConfig(StrictModel):
     enabled: bool = True
-    sender: str = "seismo@example.invalid"
+    # CAP 1.2 3.2.1: sender and identifier without spaces, commas or restricted characters
+    # (< &): one such character makes every message invalid, i.e. switches alerting off
+    sender: Annotated[str, Field(min_length=1, pattern=r"^[^\s,<&]+$")] = \
+        "seismo@example.invalid"
     outbox_dir: Path = Path("../var/outbox")
-    expire_s: Annotated[float, Field(gt=0, le=7 * 86400)] = 3600.0
+    # at least a minute: an item must live long enough for its first attempts (design choice;
+    # expire_s = 0.001 sent every alert to dead/ without one attempt)
+    expire_s: Annotated[float, Field(ge=60, le=7 * 86400)] = 3600.0
     backoff_initial_s: Annotated[float, Field(gt=0, le=3600)] = 2.0
     backoff_max_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
     rules: AlertRulesConfig = Field(default_factory=AlertRulesConfig)
@@ -77,11 +89,11 @@ class AlertsConfig(StrictModel):
         default_factory=list, description="Groups whose CAP scope is Public (else Restricted)"
     )
     restriction: str = Field(
-        "seismic network duty staff and designated agencies only",
+        "seismic network duty staff and designated agencies only", pattern=PRINTABLE,
         description="CAP <restriction> text for Restricted messages",
     )
     contact: str = Field(
-        "seismic network duty office", min_length=1,
+        "seismic network duty office", min_length=1, pattern=PRINTABLE,
         description="CAP <contact>: who a recipient calls about a message",
     )
     info_expires_s: Annotated[float, Field(ge=600, le=7 * 86400)] = Field(
@@ -91,6 +103,11 @@ class AlertsConfig(StrictModel):
 
     @model_validator(mode="after")
     def _groups_known(self) -> AlertsConfig:
+        if self.expire_s <= self.backoff_initial_s:
+            raise ValueError(
+                f"expire_s ({self.expire_s}) must exceed backoff_initial_s "
+                f"({self.backoff_initial_s}): an item would expire before its first retry"
+            )
         if self.backoff_initial_s > self.backoff_max_s:
             raise ValueError(
                 f"backoff_initial_s ({self.backoff_initial_s}) exceeds backoff_max_s "

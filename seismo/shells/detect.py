@@ -76,6 +76,9 @@ class DetectSummary:
     alerts_queued: int = 0
     alerts_delivered: int = 0
     store_errors: list[str] = field(default_factory=list)
+    alerts_pending: int = 0  # delivery items not delivered when the range was done
+    spool_kept: dict[str, int] = field(default_factory=dict)  # segments of other destinations
+    outbox: str = ""  # where they wait
     network_down: int = 0
     store_on: bool = True
     alerts_on: bool = True
@@ -90,6 +93,7 @@ class DetectSummary:
         self.spooled += rep.spooled
         self.alerts_queued += rep.alerts_queued
         self.alerts_delivered += rep.alerts_delivered
+        self.spool_kept.update(rep.spool_kept)
 
     def render(self) -> str:
 
@@ -119,6 +123,18 @@ class DetectSummary:
             lines.append(
                 f"STORE FAILED in {len(self.store_errors)} windows (alerts were still "
                 f"processed); first: {self.store_errors[0]}"
+            )
+        if self.spool_kept:
+            kept = "; ".join(f"{n} for {d}" for d, n in sorted(self.spool_kept.items()))
+            lines.append(
+                f"SPOOL: segments kept for another destination ({kept}): not replayed here; "
+                "a store configured for that destination replays them"
+            )
+        if self.alerts_pending:
+            lines.append(
+                f"ALERTS PENDING: {self.alerts_pending} deliveries not done yet (the outbox "
+                f"{self.outbox} retries them: the stream, the DAG or the next seismo detect "
+                "delivers them; see the console's outbox page)"
             )
         if self.station_errors:
             worst = ", ".join(f"{k} ({v})" for k, v in self.station_errors.most_common(5))
@@ -324,6 +340,11 @@ def detect_range(
                     handle(process_window(ctx, w, source=source))
         else:
             _detect_chunks(ctx, chunks, feed_url, n_proc, summary, handle, late)
+        if runner.alerts is not None:  # what is still pending on a channel when the range is done
+            summary.outbox = str(runner.alerts.outbox.root)
+            final = runner.alerts.deliver_due()
+            summary.alerts_delivered += final.delivered
+            summary.alerts_pending = final.pending
     finally:
         runner.close()
     if summary.samples == 0:

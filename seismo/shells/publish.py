@@ -121,6 +121,7 @@ class RunReport:
     alert_error: str | None = None
     network_down: str | None = None
     cancelled: list[str] = field(default_factory=list)  # stream events not confirmed
+    spool_kept: dict[str, int] = field(default_factory=dict)  # segments of other destinations
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -440,6 +441,7 @@ class Runner:
             rep.written += wr.written
             rep.spooled += wr.spooled
             rep.rejected += wr.n_rejected
+            rep.spool_kept.update(wr.kept_foreign)
         if errors:
             rep.store_error = "; ".join(errors)
             log.error("STORE FAILED for window %s (alerts were processed first): %s",

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import Field
 
 from seismo.alerts.channels import ChannelConfig, register_channel
-from seismo.config import mask_url, secret
+from seismo.config import secret, url_origin
 from seismo.errors import AlertError
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class WebhookChannel:
         fmt: str = "cap",
     ) -> None:
         if urlsplit(url).scheme not in ("http", "https"):
-            raise AlertError(f"webhook channel '{name}': url {mask_url(url)!r} is not http(s)")
+            raise AlertError(f"webhook channel '{name}': url {url_origin(url)!r} is not http(s)")
         if fmt not in ("cap", "json"):
             raise AlertError(f"webhook channel '{name}': format {fmt!r} is not cap or json")
         self.name = name
@@ -107,7 +107,8 @@ class WebhookChannel:
                     "(bearer token) is not set"
                 )
             headers["Authorization"] = f"Bearer {token}"
-        where = f"webhook channel '{self.name}' ({mask_url(self.url)})"
+        # scheme and host only: the path or query of a webhook URL is often its secret
+        where = f"webhook channel '{self.name}' ({url_origin(self.url)})"
         status, reason = self._post(body, headers, where)
         if not 200 <= status < 300:
             raise AlertError(f"{where}: HTTP {status} {reason}".rstrip())
