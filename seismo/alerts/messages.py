@@ -24,9 +24,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from seismo.alerts.cap import CapAlert, CapArea, CapInfo, cap_datetime, circle, to_xml
+from seismo.alerts.cap import CapArea, CapInfo, cap_datetime, circle, to_xml
 from seismo.alerts.gazetteer import NamedSite, Place, place_name
 from seismo.alerts.notation import MAG_PENDING, intensity_text, km
 from seismo.alerts.region import felt_radius_km
@@ -40,100 +39,30 @@ from seismo.alerts.rules import (
     tsunami_severity,
 )
 from seismo.alerts.settings import AlertRulesConfig
+from seismo.alerts.texts import (
+    Built,
+    Context,
+    Header,
+    Progress,
+    cap_alert,
+    digits,
+    expires,
+    fmt_bjt,
+    fmt_utc,
+    latlon,
+    location_uncertainty_km,
+    prefix,
+)
+from seismo.alerts.texts import finite_or_none as _f
 from seismo.model import Event
 
-BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
-
-
-@dataclass(frozen=True)
-class Built:
-    """A finished message: the CAP model, its XML, an e-mail subject and an SMS text."""
-
-    alert: CapAlert
-    xml: str
-    subject: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Header:
-    """The alert-level fields shared by every message kind."""
-
-    identifier: str
-    sender: str
-    sent: str
-    status: str
-    msg_type: str
-    scope: str
-    restriction: str | None
-    references: tuple[str, ...] = ()
-    sender_name: str = ""
-
-
-@dataclass(frozen=True)
-class Context:
-    """What every message of one service shares: the rules, the gazetteer's sites, the
-    contact, the console's base URL (``web``: the event page is ``<web>/events/<id>``)
-    and how long a message's information holds (``expires_s``)."""
-
-    rules: AlertRulesConfig
-    sites: tuple[NamedSite, ...] = ()
-    contact: str = ""
-    web: str = ""
-    expires_s: float = 21600.0
-    network_zh: str = ""
-
-    def event_url(self, event_id: str) -> str | None:
-        return f"{self.web.rstrip('/')}/events/{event_id}" if self.web else None
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a message stands in its thread: ``final`` (an Update that announces the
-    complete solution), ``tsunami_radius_km`` (the tsunami area, never shrinking while
-    the magnitude grows; None: computed from the magnitude)."""
-
-    final: bool = False
-    tsunami_radius_km: float | None = None
+__all__ = [
+    "Built", "Context", "Header", "Notice", "Progress", "build_cancel_message",
+    "build_event_message", "build_notice_message", "magnitude_text", "tsunami_area_km",
+]
 
 
 # --------------------------------------------------------------------------- small pieces
-def _digits(unc_km: float | None) -> int:
-    """Decimals of a coordinate that the location uncertainty supports (0.01° ~ 1 km)."""
-    if unc_km is None:
-        return 2
-    return 3 if unc_km < 1.0 else 2 if unc_km < 10.0 else 1 if unc_km < 100.0 else 0
-
-
-def _latlon(lat: float, lon: float, unc_km: float | None = None) -> str:
-    d = _digits(unc_km)
-    ns = "N" if lat >= 0 else "S"
-    ew = "E" if lon >= 0 else "W"
-    return f"{abs(lat):.{d}f}°{ns} {abs(lon):.{d}f}°{ew}"
-
-
-def _fmt_utc(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _fmt_bjt(t: dt.datetime) -> str:
-    return t.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _f(x: float | None) -> float | None:
-    return x if x is not None and math.isfinite(x) else None
-
-
-def location_uncertainty_km(event: Event) -> tuple[float | None, str]:
-    """(radius km, "90 %" or "1σ") of the epicentre: the 90 % ellipse's semi-major axis,
-    else the 1-sigma horizontal uncertainty."""
-    a90 = _f(event.ellipse_90_major_km)
-    if a90 is not None:
-        return a90, "90 %"
-    h = _f(event.horizontal_uncertainty_km)
-    return (h, "1σ") if h is not None else (None, "")
-
-
 def _ml_saturated(event: Event, decision: AlertDecision) -> bool:
     """Whether the magnitude the message reports is a saturated ML."""
     return decision.saturated and (event.magnitude_type or "ML") == "ML"
@@ -259,7 +188,7 @@ def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place
     mag = magnitude_text(event, decision.saturated, lang)
     short = _short_mag(event, decision, lang)
     unc, level = location_uncertainty_km(event)
-    pos = _latlon(event.latitude, event.longitude, unc)
+    pos = latlon(event.latitude, event.longitude, unc)
     here = place.zh if lang == "zh" else place.en
     depth = km(event.depth_km)
     zunc = _f(event.vertical_uncertainty_km)
@@ -278,7 +207,7 @@ def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place
                 else f"{what}：{here}发生地震（震级测定中）")
         if status == "final":
             head = "最终结果 — " + head
-        d = [f"{network}{_STATUS_WORDS[status][0]}：北京时间{_fmt_bjt(t)}（{_fmt_utc(t)}），"
+        d = [f"{network}{_STATUS_WORDS[status][0]}：北京时间{fmt_bjt(t)}（{fmt_utc(t)}），"
              f"{here}（震中{pos}"
              + (f"，误差±{unc:.0f}千米，{level}" if unc is not None else "") + "）"
              + (f"发生{mag}级地震" if _f(event.magnitude) is not None else "发生地震，震级测定中")
@@ -315,7 +244,7 @@ def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place
         head = "Final: " + head
     loc = (f"{pos}" + (f" ± {unc:.0f} km ({level})" if unc is not None else ""))
     d = [f"{_STATUS_WORDS[status][1][0].upper()}{_STATUS_WORDS[status][1][1:]} of the "
-         f"{network}: earthquake at {_fmt_utc(t)} ({_fmt_bjt(t)} Beijing time), {here}, "
+         f"{network}: earthquake at {fmt_utc(t)} ({fmt_bjt(t)} Beijing time), {here}, "
          f"epicentre {loc}, "
          + ("depth not resolved" if event.depth_fixed else
             f"depth {depth} km" + (f" ± {zunc:.0f} km" if zunc is not None else ""))
@@ -353,7 +282,7 @@ def _parameters(event: Event, decision: AlertDecision, kind: str, place: Place,
         return "unknown" if _f(x) is None else format(x, fmt)
 
     unc, level = location_uncertainty_km(event)
-    d = _digits(unc)
+    d = digits(unc)
     zunc = _f(event.vertical_uncertainty_km)
     params = [
         ("event_id", event.id),
@@ -426,11 +355,6 @@ def _areas(event: Event, decision: AlertDecision, kind: str, ctx: Context,
     return tuple(areas)
 
 
-def _expires(header: Header, ctx: Context) -> str:
-    sent = dt.datetime.fromisoformat(header.sent)
-    return cap_datetime(sent + dt.timedelta(seconds=ctx.expires_s))
-
-
 def _info(event: Event, decision: AlertDecision, kind: str, ctx: Context, header: Header,
           progress: Progress, place: Place, lang: str) -> CapInfo:
     status = solution_status(event, progress.final)
@@ -472,38 +396,10 @@ def _info(event: Event, decision: AlertDecision, kind: str, ctx: Context, header
         parameters=_parameters(event, decision, kind, place, status, radius),
         areas=_areas(event, decision, kind, ctx, radius, lang),
         response_types=(response,),
-        expires=_expires(header, ctx),
+        expires=expires(header, ctx),
         web=ctx.event_url(event.id),
         contact=ctx.contact or None,
     )
-
-
-def _cap_alert(
-    header: Header, infos: tuple[CapInfo, ...], *, incidents: str | None = None
-) -> CapAlert:
-    """The CAP alert element of ``header`` with ``infos`` (restriction only when the
-    scope is Restricted, CAP 1.2 section 3.2.1)."""
-    return CapAlert(
-        identifier=header.identifier,
-        sender=header.sender,
-        sent=header.sent,
-        status=header.status,
-        msg_type=header.msg_type,
-        scope=header.scope,
-        restriction=header.restriction if header.scope == "Restricted" else None,
-        references=header.references,
-        incidents=incidents,
-        infos=infos,
-    )
-
-
-def _prefix(header: Header) -> str:
-    tags = []
-    if header.status != "Actual":
-        tags.append(header.status.upper())
-    if header.msg_type != "Alert":
-        tags.append(header.msg_type.upper())
-    return "".join(f"[{t}]" for t in tags) + (" " if tags else "")
 
 
 def _sms(event: Event, decision: AlertDecision, kind: str, header: Header, place: Place,
@@ -517,14 +413,14 @@ def _sms(event: Event, decision: AlertDecision, kind: str, header: Header, place
     zh_k = "【海啸信息】" if kind == "Tsunami" else "【地震】"
     en_k = "TSUNAMI INFORMATION: " if kind == "Tsunami" else ""
     zh_m = _short_mag(event, decision, "zh")
-    zh = (f"{zh_k}北京时间{_fmt_bjt(t)} {place.zh}"
+    zh = (f"{zh_k}北京时间{fmt_bjt(t)} {place.zh}"
           + (f" {zh_m}级" if _f(event.magnitude) is not None else f" 地震（{zh_m}）")
           + f"，深度{depth}{zh_i}")
     en_m = (f"{_short_mag(event, decision, 'en')} earthquake" if _f(event.magnitude) is not None
             else "Earthquake, magnitude being determined,")
-    en = f"{en_k}{en_m} {_fmt_utc(t)}, {place.en}, depth {depth_en}{en_i}."
+    en = f"{en_k}{en_m} {fmt_utc(t)}, {place.en}, depth {depth_en}{en_i}."
     url = ctx.event_url(event.id)
-    return f"{_prefix(header)}{zh}\n{en}" + (f" {url}" if url else f" id {event.id}")
+    return f"{prefix(header)}{zh}\n{en}" + (f" {url}" if url else f" id {event.id}")
 
 
 def build_event_message(
@@ -533,98 +429,22 @@ def build_event_message(
     kind: str,
     header: Header,
     ctx: Context,
-    progress: Progress = Progress(),
+    progress: Progress | None = None,
 ) -> Built:
     """An Alert or Update for ``event``; ``kind`` is "Earthquake" (on-call) or "Tsunami"
     (the tsunami centre): one kind of block per document, so one severity, zh and en."""
     place = place_name(event.latitude, event.longitude, ctx.sites)
+    progress = progress or Progress()
     infos = tuple(_info(event, decision, kind, ctx, header, progress, place, lang)
                   for lang in ("zh", "en"))
-    alert = _cap_alert(header, infos, incidents=event.id.replace(" ", "_").replace(",", "_"))
-    return Built(alert, to_xml(alert), f"{_prefix(header)}{infos[1].headline}",
+    alert = cap_alert(header, infos, incidents=event.id.replace(" ", "_").replace(",", "_"))
+    return Built(alert, to_xml(alert), f"{prefix(header)}{infos[1].headline}",
                  _sms(event, decision, kind, header, place, ctx))
 
 
-def build_cancel_message(event: Event, kind: str, reason: str, header: Header,
-                         ctx: Context) -> Built:
-    """A Cancel of earlier messages about ``event`` (e.g. rejected by the seismologist)."""
-    t = event.time.datetime.replace(tzinfo=dt.UTC)
-    place = place_name(event.latitude, event.longitude, ctx.sites)
-    unc, _ = location_uncertainty_km(event)
-    r = max(unc or 0.0, felt_radius_km(event.magnitude, event.depth_km))
-    pos = _latlon(event.latitude, event.longitude, unc)
-    infos = []
-    for lang in ("zh", "en"):
-        if lang == "zh":
-            what = "海啸信息" if kind == "Tsunami" else "地震速报"
-            head = f"取消：北京时间{_fmt_bjt(t)} {place.zh}{what}"
-            desc = (f"此前发布的关于{place.zh}（{pos}）地震（事件{event.id}）的信息已撤销。"
-                    f"原因：{reason}")
-            area = CapArea("原通报震中", (circle(event.latitude, event.longitude, r),))
-        else:
-            what = "tsunami information" if kind == "Tsunami" else "earthquake message"
-            head = f"CANCELLED: {what} for {_fmt_utc(t)}, {place.en}"
-            desc = (f"Earlier messages about the earthquake {place.en} ({pos}, event "
-                    f"{event.id}) are withdrawn. Reason: {reason}")
-            area = CapArea("Epicentre of the withdrawn message",
-                           (circle(event.latitude, event.longitude, r),))
-        infos.append(CapInfo(
-            language="zh-CN" if lang == "zh" else "en-US",
-            category="Geo",
-            event=("海啸" if kind == "Tsunami" else "地震") if lang == "zh" else kind,
-            urgency="Past",
-            severity="Minor",
-            certainty="Unlikely",
-            headline=head,
-            description=desc,
-            sender_name=header.sender_name,
-            parameters=(("event_id", event.id), ("region", place.en), ("cancel_reason", reason)),
-            areas=(area,),
-            response_types=("AllClear",),
-            expires=_expires(header, ctx),
-            web=ctx.event_url(event.id),
-            contact=ctx.contact or None,
-        ))
-    alert = _cap_alert(header, tuple(infos),
-                       incidents=event.id.replace(" ", "_").replace(",", "_"))
-    subject = f"{_prefix(header)}{infos[1].headline}"
-    text = f"{_prefix(header)}{infos[0].headline}\n{infos[1].headline}. {reason}"
-    return Built(alert, to_xml(alert), subject, text)
-
-
-@dataclass(frozen=True)
-class Notice:
-    """An operational notice in both languages (station health, network down)."""
-
-    subject: str
-    text: str
-    subject_zh: str
-    text_zh: str
-
-
-def build_notice_message(notice: Notice, header: Header, area_desc: str,
-                         ctx: Context) -> Built:
-    """An operational notice as CAP category Infra: zh-CN and en-US blocks."""
-    infos = tuple(
-        CapInfo(
-            language=lang,
-            category="Infra",
-            event="地震台网状态" if lang == "zh-CN" else "Seismic network status",
-            urgency="Expected",
-            severity="Minor",
-            certainty="Observed",
-            headline=(head[:160]),
-            description=text,
-            sender_name=header.sender_name,
-            areas=(CapArea(area_desc or "seismic network"),),
-            response_types=("Monitor",),
-            expires=_expires(header, ctx),
-            web=ctx.web.rstrip("/") + "/stations" if ctx.web else None,
-            contact=ctx.contact or None,
-        )
-        for lang, head, text in (("zh-CN", notice.subject_zh, notice.text_zh),
-                                 ("en-US", notice.subject, notice.text))
-    )
-    alert = _cap_alert(header, infos)
-    return Built(alert, to_xml(alert), f"{_prefix(header)}{notice.subject}",
-                 f"{_prefix(header)}{notice.text_zh}\n{notice.text}")
+# the other kinds, re-exported: one import for the service
+from seismo.alerts.notices import (  # noqa: E402
+    Notice,
+    build_cancel_message,
+    build_notice_message,
+)

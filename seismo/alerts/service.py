@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import threading
 import time
 from collections.abc import Iterable
@@ -53,7 +52,6 @@ from seismo.alerts.messages import (
     build_cancel_message,
     build_event_message,
     build_notice_message,
-    tsunami_area_km,
 )
 from seismo.alerts.outbox import (
     DEFAULT_DEADLINE_S,
@@ -71,14 +69,13 @@ from seismo.alerts.rules import (
     TSUNAMI,
     AlertDecision,
     evaluate,
-    intensity_degree,
 )
 from seismo.alerts.settings import AlertsConfig
+from seismo.alerts.thread import ThreadRules, tsunami_radius
 from seismo.boundary import boundary
 from seismo.errors import AlertError, ConfigError, SeismoError
 from seismo.event.identity import origin_time_bounds
 from seismo.event.sites import load_sites
-from seismo.geo import distance_km
 from seismo.model import Event, EventSummary
 from seismo.network import NetworkConfig
 
@@ -116,8 +113,6 @@ class SentHistory(Protocol):
         ...
 
 
-#: Why a version makes an Update (None: nothing to send).
-Reason = str | None
 
 
 class AlertService:
@@ -166,8 +161,7 @@ class AlertService:
         self.status = "Exercise" if exercise else "Actual"
         self.stream = "exercise" if exercise else "actual"
         self.outbox = Outbox(config.outbox_dir)
-        #: thread -> when (epoch s) a lower value was first seen (hysteresis, this process)
-        self._lower_since: dict[str, float] = {}
+        self.thread_rules = ThreadRules(config.rules)  # Updates, hysteresis, tsunami area
         #: messages the outbox could not record (disk full, read-only): delivered directly
         #: and kept here, key -> (message, channel -> delivered at), until it takes them
         self._unsent: dict[str, tuple[QueuedMessage, dict[str, float]]] = {}
@@ -386,66 +380,6 @@ class AlertService:
                             m.identifier, exc)
         return sorted([*mine, *new], key=lambda m: m.seq) if new else mine
 
-    def _update_reason(self, thread: str, history: list[QueuedMessage], event: Event,
-                       decision: AlertDecision, now: float) -> Reason:
-        """Why ``event`` makes an Update of the thread, or None (module docstring).
-
-        Returns "change" (sent at once: worse, moved, other flags), "downgrade" (better,
-        held long enough or confirmed), "review" (the review status changed) or "final"
-        (a complete solution confirms a real-time one without a material change).
-        """
-        last = history[-1]
-        was = last.event
-        r = self.rules
-        worse = better = other = False
-        last_mag = None if was is None else was.magnitude
-        mag = finite(event.magnitude)
-        if (mag is None) != (last_mag is None):
-            worse |= mag is not None  # a magnitude at last: news
-            other |= mag is None
-        elif mag is not None and last_mag is not None:
-            dmag = mag - last_mag
-            if abs(dmag) >= r.update_min_magnitude_change - 1e-9:  # 3.5-3.2 < 0.3
-                worse |= dmag > 0
-                better |= dmag < 0
-        if decision.saturated != last.saturated:
-            other = True
-        if last.tsunami is not None and last.tsunami != decision.tsunami:
-            worse |= decision.tsunami
-            better |= not decision.tsunami
-        now_i = finite(decision.max_intensity)
-        if last.intensity is not None and now_i is not None:
-            d_now, d_was = intensity_degree(now_i), intensity_degree(last.intensity)
-            worse |= d_now > d_was
-            better |= d_now < d_was
-        if was is None:
-            other = True
-        else:
-            epi = float(distance_km(was.latitude, was.longitude, event.latitude,
-                                    event.longitude))
-            depth = finite(event.depth_km)
-            dz = depth - was.depth_km if depth is not None and was.depth_km is not None else 0.0
-            other |= math.hypot(epi, dz) >= r.update_min_location_change_km
-        complete = event.solution == "window" or event.status == "confirmed"
-        if worse or other:
-            self._lower_since.pop(thread, None)
-            return "change"
-        if better:
-            since = self._lower_since.setdefault(thread, now)
-            if complete or now - since >= r.update_downgrade_hold_s - 1e-9:
-                self._lower_since.pop(thread, None)
-                return "downgrade"
-            log.info("%s: a lower value held %.0f s of %.0f s before its Update (hysteresis)",
-                     thread, now - since, r.update_downgrade_hold_s)
-            return None
-        self._lower_since.pop(thread, None)
-        if last.review_status and event.status != last.review_status:
-            return "review"
-        if (event.solution == "window" and last.solution == "stream"
-                and not any(m.final for m in history)):
-            return "final"
-        return None
-
     # ------------------------------------------------------------------ public API
     def decide(self, event: Event) -> AlertDecision:
         """The rule decision for ``event`` (no side effect)."""
@@ -492,7 +426,7 @@ class AlertService:
                     last = history[-1]
                     if last.msg_type == "Cancel":
                         continue
-                    why = self._update_reason(thread, history, event, decision, now)
+                    why = self.thread_rules.update_reason(thread, history, event, decision, now)
                     if why is None:
                         self._repair(last)  # idempotent: re-creates lost items only
                         continue
@@ -503,7 +437,7 @@ class AlertService:
                     msg_type, seq, refs = "Alert", 1, []
                 radius = None
                 if group == TSUNAMI:
-                    radius = self._tsunami_radius(history, event, decision)
+                    radius = tsunami_radius(history, event, decision)
                 kind = "Tsunami" if group == TSUNAMI else "Earthquake"
                 header = self._header(event.id, group, seq, msg_type, refs, now)
                 built = build_event_message(event, decision, kind, header, self.ctx,
@@ -516,21 +450,6 @@ class AlertService:
                 if new:
                     out.append(rec)
         return out
-
-    @staticmethod
-    def _tsunami_radius(history: list[QueuedMessage], event: Event,
-                        decision: AlertDecision) -> float:
-        """The tsunami area of this version: never smaller than the thread's last one
-        while the tsunami magnitude has not decreased (a saturated ML's 1000 km circle
-        stays when the moment magnitude that replaces it is larger)."""
-        r = tsunami_area_km(event, decision)
-        last = next((m for m in reversed(history) if m.tsunami_radius_km is not None), None)
-        if last is None or not decision.tsunami:
-            return r
-        m_now, m_was = finite(decision.tsunami_magnitude), last.tsunami_magnitude
-        if m_now is None or m_was is None or m_now >= m_was - 1e-9:
-            return max(r, float(last.tsunami_radius_km or 0.0))
-        return r
 
     def cancel(
         self, event: Event, reason: str, *, now: UTCDateTime | None = None

@@ -642,7 +642,7 @@ def test_backoff_and_expiry(tmp_path: Path, caplog: pytest.LogCaptureFixture) ->
         "outbox_dir": str(tmp_path / "outbox"),
         "backoff_initial_s": 1.0,
         "backoff_max_s": 3.0,
-        "expire_s": 10.0,
+        "expire_s": 60.0,  # the least that config accepts
         "channels": {"bad": {"kind": "directory", "path": str(blocker)}},
         "groups": {"oncall": ["bad"]},
     }
@@ -661,7 +661,7 @@ def test_backoff_and_expiry(tmp_path: Path, caplog: pytest.LogCaptureFixture) ->
         t = UTCDateTime(item.next_attempt)
     assert delays == [1.0, 2.0, 3.0, 3.0]  # exponential, capped at backoff_max_s
     with caplog.at_level(logging.ERROR, logger="seismo.alerts.outbox"):
-        r = svc.deliver_due(now=T0 + 10)
+        r = svc.deliver_due(now=T0 + 60)
     assert r.expired == 1 and r.pending == 0
     assert svc.outbox.counts() == {"pending": 0, "delivered": 0, "dead": 1}
     assert "EXPIRED UNDELIVERED" in caplog.text

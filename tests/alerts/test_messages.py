@@ -24,7 +24,7 @@ from seismo.alerts.gazetteer import NamedSite, place_name, sea_area
 from seismo.alerts.notation import intensity_text, magnitude_text
 from seismo.alerts.outbox import QueuedMessage
 from seismo.alerts.rules import AlertDecision
-from seismo.alerts.service import AlertService
+from seismo.alerts.thread import tsunami_radius
 from seismo.model import Magnitude
 
 FUTIAN = NamedSite("Futian District", "福田区", "district", 22.541, 114.055)
@@ -183,8 +183,8 @@ def test_tsunami_area_never_shrinks_while_the_magnitude_grows() -> None:
     last = QueuedMessage("k", "t", 1, "i", "s", "2026-11-29T12:01:00+00:00", "Actual", "Alert",
                          "e", "tsunami", (), "", "", "", 0.0, tsunami_magnitude=6.1,
                          tsunami_radius_km=1000.0)
-    assert AlertService._tsunami_radius([last], ev, _decision(7.2)) == 1000.0
-    assert AlertService._tsunami_radius([last], ev, _decision(5.9)) == 300.0
+    assert tsunami_radius([last], ev, _decision(7.2)) == 1000.0
+    assert tsunami_radius([last], ev, _decision(5.9)) == 300.0
 
 
 def test_saturated_then_moment_magnitude_keeps_the_wider_area(tmp_path: Path) -> None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import smtplib
-import socket
 import ssl
-import threading
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -15,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field
 
 from seismo.alerts.channels import ChannelConfig, register_channel
+from seismo.alerts.channels.deadline import total_deadline
 from seismo.config import secret
 from seismo.errors import AlertError
 
@@ -127,35 +125,23 @@ class SmtpChannel:
                     f"{where}: environment variable {self.password_env} (password) is not set"
                 )
         smtp = smtplib.SMTP(timeout=self.timeout_s)  # connects below, under the deadline
-        expired = threading.Event()
-
-        def cut_off() -> None:
-            expired.set()
-            sock = smtp.sock
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-        timer = threading.Timer(self.timeout_s, cut_off)
-        timer.daemon = True
-        timer.start()
-        try:
-            with smtp:
-                smtp.connect(self.host, self.port)
-                if self.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if self.username and password is not None:
-                    smtp.login(self.username, password)
-                refused = smtp.send_message(self._message(item))
-        except smtplib.SMTPAuthenticationError as exc:
-            raise AlertError(f"{where}: authentication failed ({exc.smtp_code})") from None
-        except (smtplib.SMTPException, OSError) as exc:
-            if expired.is_set():
-                raise AlertError(f"{where}: no complete SMTP transaction within the "
-                                 f"{self.timeout_s:g} s deadline") from None
-            raise AlertError(f"{where}: {type(exc).__name__}: {exc}") from None
-        finally:
-            timer.cancel()  # a transaction that completed is a delivery, deadline or not
+        with total_deadline(self.timeout_s, lambda: smtp.sock) as expired:
+            try:
+                with smtp:
+                    smtp.connect(self.host, self.port)
+                    if self.starttls:
+                        smtp.starttls(context=ssl.create_default_context())
+                    if self.username and password is not None:
+                        smtp.login(self.username, password)
+                    refused = smtp.send_message(self._message(item))
+            except smtplib.SMTPAuthenticationError as exc:
+                raise AlertError(f"{where}: authentication failed ({exc.smtp_code})") from None
+            except (smtplib.SMTPException, OSError) as exc:
+                if expired.is_set():
+                    raise AlertError(f"{where}: no complete SMTP transaction within the "
+                                     f"{self.timeout_s:g} s deadline") from None
+                raise AlertError(f"{where}: {type(exc).__name__}: {exc}") from None
+        # a transaction that completed is a delivery, even if the deadline passed just after
         if refused:
             # Retrying would duplicate the mail for the accepted recipients.
             log.warning("%s: recipients refused %s for %s", where, sorted(refused), item.identifier)
