@@ -128,7 +128,7 @@ _STATUS_WORDS = {
     "final": ("自动测定最终结果（全部台站数据，逐分钟处理已复核）",
               "reviewed automatic solution, final (every station's data, checked by the "
               "minute-by-minute pass)"),
-    "complete": ("自动测定结果（全部台站数据）", "automatic solution from every station's data"),
+    "complete": ("逐分钟处理自动测定结果", "automatic solution of the minute-by-minute pass"),
     "preliminary": ("实时自动测定初步结果", "preliminary real-time automatic solution"),
 }
 
