@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from seismo.config.base import StrictModel
+from seismo.config.base import PRINTABLE, StrictModel
 
 __all__ = ["NetworkConfig"]
 
@@ -24,7 +24,10 @@ class NetworkConfig(StrictModel):
     inventory: Path = Field(description="StationXML file (or directory of files)")
     velocity_model: Path = Field(description="1-D layered velocity model (TOML)")
     sites: Path = Field(description="Sites for predicted intensity (TOML)")
-    name: str = Field("seismo network", description="Human-readable network name")
+    name: str = Field("seismo network", description="Human-readable network name",
+                      pattern=PRINTABLE, min_length=1)
+    name_zh: str = Field("", description="The network's name in Chinese, for the Chinese "
+                         "texts of alerts (default: name)", pattern=PRINTABLE)
     region: tuple[float, float, float, float] = Field(
         description="Monitored region: lat_min, lat_max, lon_min, lon_max (degrees)"
     )

@@ -168,7 +168,8 @@ def test_instrument_is_one_setting(tmp_path: Path) -> None:
 def test_report_dir_is_a_setting(tmp_path: Path) -> None:
     s = load_settings(DEFAULT_CONFIG)
     assert s.report.dir == (DEFAULT_CONFIG.parent.parent / "var" / "reports").resolve()
-    p = _write(tmp_path, BASE.replace('[report]\ndir = "../var/reports"', '[report]\ndir = "out"'))
+    assert '[report]\n' in BASE
+    p = _write(tmp_path, BASE.replace('[report]\n', '[report]\ndir = "out"\n'))
     s = load_settings(p)
     assert reports_root(s) == tmp_path / "out"
     assert default_bulletin_dir(s, UTCDateTime(2026, 1, 15)) == tmp_path / "out" / "2026-01-15"
@@ -309,3 +310,27 @@ def test_overlay_base_errors(tmp_path: Path) -> None:
     a.write_text("base = 3\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="base: must be a file path"):
         load_settings(a)
+
+
+def test_state_paths_live_under_the_installation_directory(tmp_path: Path) -> None:
+    """One alert record per installation: every state path derives from [installation] dir
+    unless set explicitly; a demo or drill installation moves all of them (and the
+    directory channels under the old one) and nothing else."""
+    from seismo.config.installation import INSTALLATION_PATHS
+    from seismo.config.tree import relocated
+
+    p = _write(tmp_path, BASE.replace('[installation]\ndir = "../var"',
+                                      f'[installation]\ndir = "{tmp_path / "inst"}"'))
+    s = load_settings(p)
+    for section, key, name in INSTALLATION_PATHS:
+        assert getattr(getattr(s, section), key) == tmp_path / "inst" / name, (section, key)
+    p2 = _write(tmp_path, BASE.replace('[alerts]\n', f'[alerts]\noutbox_dir = "{tmp_path}/box"\n'))
+    assert load_settings(p2).alerts.outbox_dir == tmp_path / "box"  # explicit wins
+    base = load_settings(DEFAULT_CONFIG)
+    drill = relocated(base, tmp_path / "drills")
+    assert drill.installation.dir == tmp_path / "drills"
+    assert drill.alerts.outbox_dir == tmp_path / "drills" / "outbox"
+    assert drill.stream.state_file == tmp_path / "drills" / "stream_state.json"
+    assert drill.alerts.channels["audit"].path == tmp_path / "drills" / "alerts"  # type: ignore[attr-defined]
+    assert drill.pipeline.cache_dir == base.pipeline.cache_dir  # a cache, not state
+    assert drill.store.url == base.store.url and drill.alerts.groups == base.alerts.groups

@@ -321,7 +321,8 @@ def test_every_feed_down_raises_one_network_down_notice(
     caps = list((tmp_path / "cap").glob("*.xml"))
     assert len(caps) == 1 and ".oncall." in caps[0].name and "network-down" in caps[0].name
     body = caps[0].read_text()
-    assert "NETWORK DOWN" in body and "0 of 20 stations delivered data" in body
+    assert "Seismic network down: 20 of 20 stations deliver no data" in body
+    assert "Only 0 of the 20 stations delivered data" in body and "地震台网中断" in body
 
 
 def test_station_health_names_the_stations_that_are_down(

@@ -3,9 +3,10 @@
 XML is produced with :mod:`xml.etree.ElementTree` in the namespace
 ``urn:oasis:names:tc:emergency:cap:1.2`` and element order of the CAP 1.2 XML
 schema (alert: identifier, sender, sent, status, msgType, scope, restriction,
-note, references, incidents, info; info: language, category, event, urgency,
-severity, certainty, onset, senderName, headline, description, instruction,
-parameter, area; area: areaDesc, circle, geocode).
+note, references, incidents, info; info: language, category, event, responseType,
+urgency, severity, certainty, onset, expires, senderName, headline, description,
+instruction, web, contact, parameter, area; area: areaDesc, circle, geocode). The
+tests validate every message against the OASIS XML schema (``CAP-v1.2-schema.xsd``).
 
 Times: CAP ``dateTime`` is ``YYYY-MM-DDThh:mm:ss`` with an explicit offset
 (``+00:00``; "Z" is not allowed) and no fractional seconds.
@@ -37,6 +38,10 @@ CATEGORIES = (
 URGENCY = ("Immediate", "Expected", "Future", "Past", "Unknown")
 SEVERITY = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
 CERTAINTY = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
+RESPONSE_TYPES = (
+    "Shelter", "Evacuate", "Prepare", "Execute", "Avoid", "Monitor", "Assess", "AllClear",
+    "None",
+)  # fmt: skip
 
 _DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
 _FORBIDDEN_ID = re.compile(r"[\s,<&]")
@@ -109,6 +114,10 @@ class CapInfo:
     onset: str | None = None
     parameters: tuple[tuple[str, str], ...] = ()
     areas: tuple[CapArea, ...] = ()
+    response_types: tuple[str, ...] = ()
+    expires: str | None = None
+    web: str | None = None
+    contact: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,14 +169,19 @@ def to_xml(alert: CapAlert) -> str:
         _sub(el, "language", info.language)
         _sub(el, "category", info.category)
         _sub(el, "event", info.event)
+        for rt in info.response_types:
+            _sub(el, "responseType", rt)
         _sub(el, "urgency", info.urgency)
         _sub(el, "severity", info.severity)
         _sub(el, "certainty", info.certainty)
         _sub(el, "onset", info.onset)
+        _sub(el, "expires", info.expires)
         _sub(el, "senderName", info.sender_name)
         _sub(el, "headline", info.headline)
         _sub(el, "description", info.description)
         _sub(el, "instruction", info.instruction)
+        _sub(el, "web", info.web)
+        _sub(el, "contact", info.contact)
         for name, value in info.parameters:
             p = ET.SubElement(el, f"{q}parameter")
             _sub(p, "valueName", name)
@@ -281,6 +295,8 @@ def validate_cap(xml: str | bytes) -> list[str]:
         _check_enum(errors, f"{w}/urgency", _text(info, "urgency"), URGENCY)
         _check_enum(errors, f"{w}/severity", _text(info, "severity"), SEVERITY)
         _check_enum(errors, f"{w}/certainty", _text(info, "certainty"), CERTAINTY)
+        for rt in info.findall(f"{{{CAP_NS}}}responseType"):
+            _check_enum(errors, f"{w}/responseType", (rt.text or "").strip(), RESPONSE_TYPES)
         for tag in ("effective", "onset", "expires"):
             _check_datetime(errors, f"{w}/{tag}", _text(info, tag))
         for j, p in enumerate(info.findall(f"{{{CAP_NS}}}parameter")):

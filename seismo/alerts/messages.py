@@ -1,9 +1,22 @@
 """Bilingual (zh-CN, en-US) alert content: CAP info blocks, e-mail subject, SMS text.
 
-Origin times are given in UTC and in Beijing time (UTC+08:00). Intensities
-are GB/T 17742-2020 degrees (Roman numerals) with one-decimal values in the
-CAP parameters. Magnitudes flagged as saturated are written as lower bounds
-("≥ 6.1 (ML saturated)").
+What a duty officer reads (docs/alerts.md, "What a message says"):
+
+* **one document, one audience, one severity**: an on-call message carries Earthquake
+  blocks, a tsunami message Tsunami blocks (each with the earthquake's parameters in
+  words and as parameters), in zh-CN and en-US;
+* **a headline with a magnitude**, its type named ("ML 3.1", "Mwp 7.2", "Mpd 3.4"), or
+  "magnitude being determined" (震级测定中) in words, and the place: the district near
+  home or the sea area and Flinn-Engdahl region beyond (:mod:`seismo.alerts.gazetteer`);
+* **one notation per quantity** (:mod:`seismo.alerts.notation`): intensity as "GB/T 17742
+  IV" (Roman degree and scale), km, UTC and Beijing time;
+* **the uncertainties**: epicentre (90 % ellipse), depth (or "depth not resolved"),
+  magnitude, the number of stations, coordinates rounded to what the location supports;
+* ``responseType``, ``expires``, ``web`` (the console's event page) and ``contact``;
+* whether the solution is preliminary (real-time), complete (every station, the
+  minute-by-minute pass), final (an Update that says the complete pass confirms the
+  solution) or reviewed by a seismologist;
+* no internal words: flags of the solution are said in plain words.
 """
 
 from __future__ import annotations
@@ -11,158 +24,160 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from seismo.alerts.cap import CapAlert, CapArea, CapInfo, cap_datetime, circle, to_xml
+from seismo.alerts.cap import CapArea, CapInfo, cap_datetime, circle, to_xml
+from seismo.alerts.gazetteer import NamedSite, Place, place_name
+from seismo.alerts.notation import MAG_PENDING, intensity_text, km
 from seismo.alerts.region import felt_radius_km
 from seismo.alerts.rules import (
     TSUNAMI_CERTAINTY,
     AlertDecision,
     earthquake_certainty,
-    roman,
+    intensity_degree,
     severity_from_intensity,
     tsunami_radius_km,
     tsunami_severity,
 )
 from seismo.alerts.settings import AlertRulesConfig
-from seismo.event.intensity import NOT_FELT_TEXT, felt
-from seismo.geo import azimuth_deg, distance_km
+from seismo.alerts.texts import (
+    Built,
+    Context,
+    Header,
+    Progress,
+    cap_alert,
+    digits,
+    expires,
+    fmt_bjt,
+    fmt_utc,
+    latlon,
+    location_uncertainty_km,
+    prefix,
+)
+from seismo.alerts.texts import finite_or_none as _f
 from seismo.model import Event
 
-BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
-_DIRS_EN = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
-_DIRS_ZH = ("北", "东北", "东", "东南", "南", "西南", "西", "西北")
+__all__ = [
+    "Built", "Context", "Header", "Notice", "Progress", "build_cancel_message",
+    "build_event_message", "build_notice_message", "magnitude_text", "tsunami_area_km",
+]
 
 
-@dataclass(frozen=True)
-class Built:
-    """A finished message: the CAP model, its XML, an e-mail subject and an SMS text."""
-
-    alert: CapAlert
-    xml: str
-    subject: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Header:
-    """The alert-level fields shared by every message kind."""
-
-    identifier: str
-    sender: str
-    sent: str
-    status: str
-    msg_type: str
-    scope: str
-    restriction: str | None
-    references: tuple[str, ...] = ()
-    sender_name: str = ""
-
-
-def _latlon(lat: float, lon: float) -> str:
-    ns = "N" if lat >= 0 else "S"
-    ew = "E" if lon >= 0 else "W"
-    return f"{abs(lat):.2f}°{ns} {abs(lon):.2f}°{ew}"
-
-
-def _fmt_utc(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _fmt_bjt(t: dt.datetime) -> str:
-    return t.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def magnitude_text(event: Event, saturated: bool, lang: str) -> str:
-    """The magnitude with its type; a lower bound when an ML is saturated ("≥ 6.1 (ML
-    saturated)") or was read on P waves only ("ML ≥ 4.2 (P waves only)"). ``saturated``
-    (the ML saturation of :func:`seismo.alerts.rules.is_saturated`) applies to an ML
-    only: a preferred Ms_BB or Mw is written as it is."""
-    m = event.magnitude
-    mt = event.magnitude_type or "ML"
-    if m is None or not math.isfinite(m):
-        if saturated:
-            return "未知（记录限幅）" if lang == "zh" else "unknown (records clipped)"
-        return "未测定" if lang == "zh" else "not determined"
-    if saturated and mt == "ML":
-        return f"≥{m:.1f}（{mt}饱和）" if lang == "zh" else f"≥ {m:.1f} ({mt} saturated)"
-    if event.magnitude_lower_bound:
-        return f"{mt}≥{m:.1f}（仅P波）" if lang == "zh" else f"{mt} ≥ {m:.1f} (P waves only)"
-    return f"{mt}{m:.1f}" if lang == "zh" else f"{mt} {m:.1f}"
-
-
+# --------------------------------------------------------------------------- small pieces
 def _ml_saturated(event: Event, decision: AlertDecision) -> bool:
     """Whether the magnitude the message reports is a saturated ML."""
     return decision.saturated and (event.magnitude_type or "ML") == "ML"
+
+
+def _lower_bound(event: Event, decision: AlertDecision) -> bool:
+    """Whether the magnitude shown is only a lower bound (saturated ML or P waves only)."""
+    return _f(event.magnitude) is not None and (
+        _ml_saturated(event, decision) or event.magnitude_lower_bound)
+
+
+def magnitude_text(event: Event, saturated: bool, lang: str) -> str:
+    """The magnitude with its type, a lower bound with the reason ("≥ 6.1 (ML saturated)",
+    "ML ≥ 4.2 (P waves only)"), or "magnitude being determined" (震级测定中). ``saturated``
+    (:func:`seismo.alerts.rules.is_saturated`) applies to an ML only; any other type
+    (Ms_BB, Mwp, Mwpd, Mpd, Mww, ...) is written as it is named."""
+    m = _f(event.magnitude)
+    mt = event.magnitude_type or "ML"
+    if m is None:
+        return MAG_PENDING[lang]
+    if saturated and mt == "ML":
+        return f"{mt}≥{m:.1f}（饱和）" if lang == "zh" else f"{mt} ≥ {m:.1f} (saturated)"
+    if event.magnitude_lower_bound:
+        return f"{mt}≥{m:.1f}（仅P波）" if lang == "zh" else f"{mt} ≥ {m:.1f} (P waves only)"
+    unc = _f(event.magnitude_uncertainty)
+    if lang == "zh":
+        return f"{mt}{m:.1f}"
+    return f"{mt} {m:.1f}" + (f" ± {unc:.1f}" if unc is not None and unc >= 0.05 else "")
+
+
+def _short_mag(event: Event, decision: AlertDecision, lang: str) -> str:
+    """The magnitude for a headline: no ± and no reason, "≥" kept."""
+    m = _f(event.magnitude)
+    mt = event.magnitude_type or "ML"
+    if m is None:
+        return MAG_PENDING[lang]
+    ge = "≥" if _lower_bound(event, decision) else ""
+    return f"{mt}{ge}{m:.1f}" if lang == "zh" else f"{mt} {ge + ' ' if ge else ''}{m:.1f}"
 
 
 def _tsunami_mag(event: Event, decision: AlertDecision) -> float | None:
     return decision.tsunami_magnitude if decision.tsunami_magnitude is not None else event.magnitude
 
 
-def _near(event: Event, sites_zh: dict[str, str], lang: str) -> str:
-    """ "12 km NE of Futian District" for the nearest site within 100 km (epicentral)."""
-    return place_text(event.latitude, event.longitude,
-                      [(s.name, s.latitude, s.longitude) for s in event.site_intensities],
-                      sites_zh, lang)
+def tsunami_area_km(event: Event, decision: AlertDecision) -> float:
+    """The tsunami area's radius for this version alone (the thread keeps it from
+    shrinking, :class:`Progress`)."""
+    return tsunami_radius_km(_tsunami_mag(event, decision), _ml_saturated(event, decision))
 
 
-def place_text(
-    lat: float, lon: float, sites: Sequence[tuple[str, float, float]],
-    sites_zh: dict[str, str] | None = None, lang: str = "en",
-) -> str:
-    """ "12 km NE of Futian District": the nearest of ``sites`` (name, lat, lon in
-    degrees) within 100 km of the epicentre; "" when none is that close."""
-    sites_zh = sites_zh or {}
-    best: tuple[float, str, float] | None = None
-    for name, slat, slon in sites:
-        d = float(distance_km(slat, slon, lat, lon))
-        if best is None or d < best[0]:
-            az = float(azimuth_deg(slat, slon, lat, lon))
-            best = (d, name, az)
-    if best is None or best[0] > 100.0:
-        return ""
-    d, name, az = best
-    k = int(((az + 22.5) % 360) // 45)
-    if lang == "zh":
-        return f"{sites_zh.get(name, name)}{_DIRS_ZH[k]}{d:.0f}千米"
-    return f"{d:.0f} km {_DIRS_EN[k]} of {name}"
+def solution_status(event: Event, final: bool) -> str:
+    """preliminary (the real-time solution), complete (the minute-by-minute pass over every
+    station), final (the complete pass confirms the solution), reviewed (a seismologist)."""
+    if event.status == "confirmed":
+        return "reviewed"
+    if final:
+        return "final"
+    return "preliminary" if event.solution == "stream" else "complete"
 
 
-def _site_lines(
-    event: Event, rules: AlertRulesConfig, sites_zh: dict[str, str], lang: str
-) -> list[tuple[str, str, float, float]]:
-    """(description, intensity roman, lat, lon) of sites at or above the area threshold."""
+_STATUS_WORDS = {
+    "reviewed": ("经地震分析人员审核的正式结果", "solution reviewed by a seismologist"),
+    "final": ("自动测定最终结果（全部台站数据，逐分钟处理已复核）",
+              "reviewed automatic solution, final (every station's data, checked by the "
+              "minute-by-minute pass)"),
+    "complete": ("逐分钟处理自动测定结果", "automatic solution of the minute-by-minute pass"),
+    "preliminary": ("实时自动测定初步结果", "preliminary real-time automatic solution"),
+}
+
+
+def _flags(event: Event, lang: str, depth: bool = True) -> list[str]:
+    """The solution's caveats in plain words: depth not resolved (``depth``), outside the
+    network, and any flag the solution carries (``Event.flags`` when present)."""
     out = []
-    sites = sorted(event.site_intensities, key=lambda s: -s.intensity_cn)
-    for s in sites:
-        if not math.isfinite(s.intensity_cn) or s.intensity_cn < rules.area_min_site_intensity:
-            continue
-        r = roman(s.intensity_cn)
-        if lang == "zh":
-            desc = f"{sites_zh.get(s.name, s.name)}：预测烈度{r}度（{s.intensity_cn:.1f}）"
-        else:
-            desc = f"{s.name}: predicted intensity {r} ({s.intensity_cn:.1f}, GB/T 17742)"
-        out.append((desc, r, s.latitude, s.longitude))
+    if event.depth_fixed and depth:
+        out.append("震源深度未能测定" if lang == "zh" else "depth not resolved")
+    if event.outside_network:
+        out.append("震中位于台网外，位置误差较大" if lang == "zh" else
+                   "epicentre outside the network: location less certain")
+    for flag in getattr(event, "flags", ()) or ():
+        words = str(flag).replace("_", " ").strip()
+        if words:
+            out.append(words)
     return out
 
 
-#: CAP ``solution`` parameter: which path made the version (model.Solution).
-_SOLUTION_NAME = {"stream": "real-time", "window": "minute-by-minute"}
+def _site_areas(event: Event, rules: AlertRulesConfig,
+                sites: Sequence[NamedSite]) -> list[tuple[str, str, float, float, float]]:
+    """(name, name_zh, intensity, lat, lon) of sites at or above the area threshold."""
+    zh = {s.name: s.name_zh or s.name for s in sites}
+    out = []
+    for s in sorted(event.site_intensities, key=lambda s: -s.intensity_cn):
+        if math.isfinite(s.intensity_cn) and s.intensity_cn >= rules.area_min_site_intensity:
+            out.append((s.name, zh.get(s.name, s.name), s.intensity_cn, s.latitude, s.longitude))
+    return out
 
 
-def _basis(event: Event, lang: str) -> str:
-    """How many stations the solution rests on and when it was made."""
-    made = event.creation_time
+def _prediction_caveat(event: Event, lang: str) -> str:
+    """Why the predicted intensity exceeds the observed one by a degree or more, in words."""
+    obs = _f(event.max_intensity)
+    pred = max((s.intensity_cn for s in event.site_intensities
+                if math.isfinite(s.intensity_cn)), default=None)
+    if obs is None or pred is None or intensity_degree(pred) <= intensity_degree(obs):
+        return ""
+    near_station = min((s.epi_distance_km for s in event.station_intensities
+                        if math.isfinite(s.epi_distance_km)), default=math.inf)
+    top = max(event.site_intensities, key=lambda s: s.intensity_cn)
+    nearer = top.distance_km < near_station
     if lang == "zh":
-        how = "实时" if event.solution == "stream" else "逐分钟"
-        when = f"，产出于北京时间{_fmt_bjt(made.datetime.replace(tzinfo=dt.UTC))}" if made else ""
-        return (f"本结果（{how}测定）基于{event.n_stations}个台站、{event.n_phases}个震相{when}。"
-                f"{_late(event, lang)}")
-    how = "real-time" if event.solution == "stream" else "minute-by-minute"
-    when = f", made at {_fmt_utc(made.datetime.replace(tzinfo=dt.UTC))}" if made else ""
-    return (f" This {how} solution rests on {event.n_stations} stations "
-            f"({event.n_phases} phases){when}.{_late(event, lang)}")
+        return ("预测烈度高于台站观测：该地点比所有台站更靠近震中。" if nearer else
+                "预测烈度高于台站观测，预测仅供参考，以观测为准。")
+    return (" The predicted intensity exceeds what the stations observed: that place is "
+            "nearer the epicentre than any station." if nearer else
+            " The predicted intensity exceeds what the stations observed; rely on the "
+            "observations.")
 
 
 def _late(event: Event, lang: str) -> str:
@@ -177,174 +192,195 @@ def _late(event: Event, lang: str) -> str:
             "late); the shaking is over.")
 
 
-def _parameters(event: Event, decision: AlertDecision, kind: str) -> tuple[tuple[str, str], ...]:
+# --------------------------------------------------------------------------- texts
+def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place: Place,
+           status: str, network: str, lang: str) -> tuple[str, str, str]:
+    """(headline, description, instruction) in ``lang`` ("zh" or "en")."""
+    t = event.time.datetime.replace(tzinfo=dt.UTC)
+    mag = magnitude_text(event, decision.saturated, lang)
+    short = _short_mag(event, decision, lang)
+    unc, level = location_uncertainty_km(event)
+    pos = latlon(event.latitude, event.longitude, unc)
+    here = place.zh if lang == "zh" else place.en
+    depth = km(event.depth_km)
+    zunc = _f(event.vertical_uncertainty_km)
+    sites = _site_areas(event, ctx.rules, ctx.sites)
+    obs = _f(event.max_intensity)
+    n_mag = event.n_magnitude_stations or max((m.n_stations for m in event.magnitudes
+                                               if m.type == event.magnitude_type), default=0)
+    flags = _flags(event, lang, depth=False)  # the depth clause says it already
+    ext = ""
+    if kind == "Tsunami" and decision.tsunami_magnitude_type.endswith(")"):
+        tm = decision.tsunami_magnitude  # an authoritative magnitude decided: name it
+        ext = "" if tm is None else f"{decision.tsunami_magnitude_type} {tm:.1f}"
+    if lang == "zh":
+        what = "海啸信息" if kind == "Tsunami" else "地震速报"
+        head = (f"{what}：{here}发生{short}级地震" if _f(event.magnitude) is not None
+                else f"{what}：{here}发生地震（震级测定中）")
+        if status == "final":
+            head = "最终结果 — " + head
+        d = [f"{network}{_STATUS_WORDS[status][0]}：北京时间{fmt_bjt(t)}（{fmt_utc(t)}），"
+             f"{here}（震中{pos}"
+             + (f"，误差±{unc:.0f}千米，{level}" if unc is not None else "") + "）"
+             + (f"发生{mag}级地震" if _f(event.magnitude) is not None else "发生地震，震级测定中")
+             + (f"（震级误差±{event.magnitude_uncertainty:.1f}）"
+                if _f(event.magnitude_uncertainty) else "")
+             + ("，震源深度未能测定。" if event.depth_fixed else
+                f"，震源深度{depth}千米" + (f"±{zunc:.0f}千米。" if zunc is not None else "。"))]
+        if ext:
+            d.append(f"权威机构震级：{ext}。")
+        if obs is not None:
+            d.append(f"台站观测最大烈度：{intensity_text(obs, 'cn', 'zh')}。")
+        if sites:
+            d.append("预测烈度：" + "；".join(
+                f"{zh_n} {intensity_text(i, 'cn', 'zh')}" for _, zh_n, i, _, _ in sites) + "。")
+        d.append(_prediction_caveat(event, "zh"))
+        d.append(f"本结果基于{event.n_stations}个台站（{event.n_phases}个震相）"
+                 + (f"，震级由{n_mag}个台站测定" if n_mag else "") + "。" + _late(event, "zh"))
+        if flags:
+            d.append("注意：" + "；".join(flags) + "。")
+        if _ml_saturated(event, decision):
+            d.append("本地震级已饱和或不可靠（记录限幅或震中远离台网），实际震级可能更大。")
+        if kind == "Tsunami":
+            d.append("震中位于海域且震源较浅，可能引发海啸。本系统不计算海浪高度，请结合潮位站观测评估。")
+            instr = "请立即评估海啸风险并按预案发布预警。"
+        elif status in ("final", "reviewed"):
+            instr = "结果已确定，请按预案处置。"
+        else:
+            instr = "请值班人员复核自动结果。"
+        return head, "".join(d), instr
+    what = "Tsunami information: " if kind == "Tsunami" else ""
+    head = (f"{what}{short} earthquake, {here}" if _f(event.magnitude) is not None
+            else f"{what}earthquake, {here}, magnitude being determined")
+    if status == "final":
+        head = "Final: " + head
+    loc = (f"{pos}" + (f" ± {unc:.0f} km ({level})" if unc is not None else ""))
+    d = [f"{_STATUS_WORDS[status][1][0].upper()}{_STATUS_WORDS[status][1][1:]} of the "
+         f"{network}: earthquake at {fmt_utc(t)} ({fmt_bjt(t)} Beijing time), {here}, "
+         f"epicentre {loc}, "
+         + ("depth not resolved" if event.depth_fixed else
+            f"depth {depth} km" + (f" ± {zunc:.0f} km" if zunc is not None else ""))
+         + f", magnitude {mag}."]
+    if ext:
+        d.append(f" Authoritative magnitude: {ext}.")
+    if obs is not None:
+        d.append(f" Strongest shaking observed at the stations: {intensity_text(obs)}.")
+    if sites:
+        d.append(" Predicted intensity: " + "; ".join(
+            f"{n} {intensity_text(i)}" for n, _, i, _, _ in sites) + ".")
+    d.append(_prediction_caveat(event, "en"))
+    d.append(f" Located with {event.n_stations} stations ({event.n_phases} phases)"
+             + (f"; magnitude from {n_mag} stations" if n_mag else "") + "."
+             + _late(event, "en"))
+    if flags:
+        d.append(" Note: " + "; ".join(flags) + ".")
+    if _ml_saturated(event, decision):
+        d.append(" Caution: the local magnitude is saturated or unreliable (clipped records or"
+                 " an epicentre far outside the network); the true magnitude may be much"
+                 " larger.")
+    if kind == "Tsunami":
+        d.append(" Shallow offshore epicentre: tsunami potential. This system does not model"
+                 " wave heights; evaluate with tide-gauge observations.")
+        instr = "Evaluate the tsunami threat now and warn according to the plan."
+    elif status in ("final", "reviewed"):
+        instr = "The solution is settled; act according to the plan."
+    else:
+        instr = "Duty seismologist: review the automatic solution."
+    return head, "".join(d), instr
+
+
+def _parameters(event: Event, decision: AlertDecision, kind: str, place: Place,
+                status: str, radius_km: float | None) -> tuple[tuple[str, str], ...]:
     def num(x: float | None, fmt: str) -> str:
-        return "unknown" if x is None or not math.isfinite(x) else format(x, fmt)
+        return "unknown" if _f(x) is None else format(x, fmt)
 
-    def inum(x: float | None) -> str:  # below degree II: "not felt (< II)", never "1.0"
-        return num(x, ".1f") if x is None or felt(x) else NOT_FELT_TEXT["en"]
-
+    unc, level = location_uncertainty_km(event)
+    d = digits(unc)
+    zunc = _f(event.vertical_uncertainty_km)
     params = [
         ("event_id", event.id),
         ("event_version", str(event.version)),
         ("origin_time", cap_datetime(event.time)),
-        ("latitude", num(event.latitude, ".4f")),
-        ("longitude", num(event.longitude, ".4f")),
-        ("depth_km", num(event.depth_km, ".1f")),
-        ("magnitude", num(event.magnitude, ".1f")),
-        ("magnitude_type", event.magnitude_type or "ML"),
-        ("magnitude_saturated", "true" if _ml_saturated(event, decision) else "false"),
-        ("magnitude_lower_bound", "true" if event.magnitude_lower_bound else "false"),
+        ("region", place.en),
+        ("latitude", num(event.latitude, f".{d}f")),
+        ("longitude", num(event.longitude, f".{d}f")),
+        ("location_uncertainty_km", num(unc, ".1f") + (f" ({level})" if level else "")),
+        ("depth_km", "not resolved" if event.depth_fixed else num(event.depth_km, ".1f")),
+        ("depth_uncertainty_km", "not resolved" if event.depth_fixed else num(zunc, ".1f")),
+        ("magnitude", "being determined" if _f(event.magnitude) is None
+         else num(event.magnitude, ".1f")),
+        ("magnitude_type", (event.magnitude_type or "ML") if _f(event.magnitude) is not None
+         else "none yet"),
+        ("magnitude_uncertainty", num(event.magnitude_uncertainty, ".1f")),
+        ("magnitude_lower_bound", "true" if _lower_bound(event, decision) else "false"),
+        ("magnitude_stations", str(event.n_magnitude_stations)),
         ("magnitudes", "; ".join(
-            f"{m.type}{'>=' if m.lower_bound else ' '}{m.value:.1f}"
+            f"{m.type}{' >=' if m.lower_bound else ''} {m.value:.1f}"
             + (f" ({m.agency})" if m.agency else "")
-            for m in event.magnitudes
-        ) or "none"),
-        ("max_intensity", inum(event.max_intensity)),
-        ("max_predicted_or_observed_intensity", inum(decision.max_intensity)),
-        ("intensity_scale", "GB/T 17742-2020"),
+            for m in event.magnitudes if _f(m.value) is not None
+        ) or (f"{event.magnitude_type or 'ML'} {event.magnitude:.1f}"
+              if _f(event.magnitude) is not None else "none")),
+        ("max_observed_intensity", intensity_text(event.max_intensity)),
+        ("max_intensity", intensity_text(decision.max_intensity)),
         ("n_stations", str(event.n_stations)),
         ("n_phases", str(event.n_phases)),
-        ("solution", _SOLUTION_NAME[event.solution]),
+        ("solution", {"stream": "real-time", "window": "minute-by-minute"}[event.solution]),
+        ("solution_status", status),
         ("solution_time", cap_datetime(event.creation_time) if event.creation_time else "unknown"),
         ("late", "true" if event.late else "false"),
         ("review_status", event.status),
     ]
+    flags = _flags(event, "en")
+    if flags:
+        params.append(("flags", "; ".join(flags)))
     if kind == "Tsunami":
         off = {True: "true", False: "false", None: "not evaluated"}[decision.offshore]
-        params += [("offshore", off), ("tsunami_criteria_met", str(decision.tsunami).lower())]
-        params += [
-            ("tsunami_magnitude", num(decision.tsunami_magnitude, ".1f")),
-            ("tsunami_magnitude_type", decision.tsunami_magnitude_type or "unknown"),
-        ]
+        params += [("offshore", off), ("tsunami_criteria_met", str(decision.tsunami).lower()),
+                   ("tsunami_magnitude", num(decision.tsunami_magnitude, ".1f")),
+                   ("tsunami_magnitude_type", decision.tsunami_magnitude_type or "unknown")]
+        if radius_km is not None:
+            params.append(("tsunami_area_radius_km", f"{radius_km:.0f}"))
         if decision.sea_fraction is not None:
             params.append(("uncertainty_region_sea_fraction", f"{decision.sea_fraction:.2f}"))
     return tuple(params)
 
 
-def _texts(
-    event: Event,
-    decision: AlertDecision,
-    kind: str,
-    rules: AlertRulesConfig,
-    sites_zh: dict[str, str],
-    network: str,
-    lang: str,
-) -> tuple[str, str, str]:
-    """(headline, description, instruction) in ``lang`` ("zh" or "en")."""
-    t = event.time.datetime.replace(tzinfo=dt.UTC)
-    mag = magnitude_text(event, decision.saturated, lang)
-    if kind == "Tsunami" and decision.tsunami_magnitude_type.endswith(")"):
-        # an authoritative magnitude decided: name it and its agency
-        tm = decision.tsunami_magnitude
-        mag = f"{mag}; {decision.tsunami_magnitude_type} {tm:.1f}" if tm is not None else mag
-    near = _near(event, sites_zh, lang)
-    pos = _latlon(event.latitude, event.longitude)
-    depth = "?" if not math.isfinite(event.depth_km) else f"{event.depth_km:.0f}"
-    sites = _site_lines(event, rules, sites_zh, lang)
-    review = event.status == "confirmed"
-    if lang == "zh":
-        what = "海啸可能性通报" if kind == "Tsunami" else "地震速报"
-        head = f"{what}：{near or pos} {mag}级地震"
-        desc = [
-            f"{network}{'正式' if review else '自动'}测定：北京时间{_fmt_bjt(t)}"
-            f"（{_fmt_utc(t)}），{pos}{'（' + near + '）' if near else ''}发生{mag}级地震，"
-            f"震源深度{depth}千米。"
-        ]
-        if event.max_intensity is not None and math.isfinite(event.max_intensity):
-            if felt(event.max_intensity):
-                desc.append(f"台站观测最大烈度{roman(event.max_intensity)}度（GB/T 17742-2020）。")
-            else:
-                desc.append(f"台站观测烈度：{NOT_FELT_TEXT['zh']}（GB/T 17742-2020）。")
-        if sites:
-            desc.append("预测烈度：" + "；".join(s[0] for s in sites) + "。")
-        desc.append(_basis(event, "zh"))
-        if _ml_saturated(event, decision):
-            desc.append(
-                "注意：本地震级已饱和或不可靠（记录限幅或震中远离台网），实际震级可能更大。"
-            )
-        if kind == "Tsunami":
-            desc.append(
-                "震中位于海域且震源较浅，可能引发海啸。本系统不计算海浪高度，请结合潮位站观测评估。"
-            )
-            instr = "请立即评估海啸风险并按预案发布预警。"
-        else:
-            instr = "请值班人员复核自动结果。" if not review else "请按预案处置。"
-        return head, "".join(desc), instr
-    what = "Tsunami potential: " if kind == "Tsunami" else ""
-    head = f"{what}{mag} earthquake {near or pos}"
-    desc = [
-        f"{'Reviewed' if review else 'Automatic'} solution of the {network}: origin time "
-        f"{_fmt_utc(t)} ({_fmt_bjt(t)} Beijing time), epicentre {pos}"
-        f"{' (' + near + ')' if near else ''}, depth {depth} km, magnitude {mag}."
-    ]
-    if event.max_intensity is not None and math.isfinite(event.max_intensity):
-        if felt(event.max_intensity):
-            desc.append(
-                f" Maximum observed intensity {roman(event.max_intensity)} (GB/T 17742-2020)."
-            )
-        else:
-            desc.append(f" Observed intensity: {NOT_FELT_TEXT['en']} (GB/T 17742-2020).")
-    if event.intensity_note:
-        desc.append(f" Note: {event.intensity_note}.")
-    if sites:
-        desc.append(" Predicted intensity: " + "; ".join(s[0] for s in sites) + ".")
-    desc.append(_basis(event, "en"))
-    if _ml_saturated(event, decision):
-        desc.append(
-            " Caution: the local magnitude is saturated or unreliable (clipped records or an"
-            " epicentre far outside the network); the true magnitude may be much larger."
-        )
+def _areas(event: Event, decision: AlertDecision, kind: str, ctx: Context,
+           radius_km: float | None, lang: str) -> tuple[CapArea, ...]:
     if kind == "Tsunami":
-        desc.append(
-            " Shallow offshore epicentre: tsunami potential. seismo does not model wave"
-            " heights; evaluate with tide-gauge observations."
-        )
-        instr = "Evaluate the tsunami threat now and warn according to the plan."
-    else:
-        instr = "Duty seismologist: review the automatic solution." if not review else ""
-    return head, "".join(desc), instr
-
-
-def _areas(
-    event: Event,
-    decision: AlertDecision,
-    kind: str,
-    rules: AlertRulesConfig,
-    sites_zh: dict[str, str],
-    lang: str,
-) -> tuple[CapArea, ...]:
-    if kind == "Tsunami":
-        r = tsunami_radius_km(_tsunami_mag(event, decision), _ml_saturated(event, decision))
-        desc = (
-            f"震中周边{r:.0f}千米海域及沿岸" if lang == "zh"
-            else f"Sea and coasts within {r:.0f} km of the epicentre"
-        )  # fmt: skip
-    else:
+        r = radius_km if radius_km is not None else tsunami_area_km(event, decision)
+        desc = (f"震中周边{r:.0f}千米海域及沿岸" if lang == "zh"
+                else f"Sea and coasts within {r:.0f} km of the epicentre")
+    elif decision.max_intensity is not None and decision.max_intensity >= 2.5:
+        # felt (observed or predicted degree III): where it may be felt
         r = felt_radius_km(event.magnitude, event.depth_km)
-        desc = (
-            f"震中周边有感范围（半径{r:.0f}千米）" if lang == "zh"
-            else f"Felt area around the epicentre (radius {r:.0f} km, predicted MMI III)"
-        )  # fmt: skip
+        desc = (f"可能有感范围（震中周边{r:.0f}千米）" if lang == "zh"
+                else f"Where the earthquake may be felt (within {r:.0f} km of the epicentre)")
+    else:  # not felt: no felt area, the epicentre and its uncertainty
+        unc, _ = location_uncertainty_km(event)
+        r = max(unc or 0.0, 1.0)
+        desc = (f"震中及其误差范围（{r:.0f}千米）" if lang == "zh"
+                else f"Epicentre and its uncertainty ({r:.0f} km)")
     areas = [CapArea(desc, (circle(event.latitude, event.longitude, r),))]
-    for sdesc, _, lat, lon in _site_lines(event, rules, sites_zh, lang):
-        areas.append(CapArea(sdesc, (circle(lat, lon, rules.area_site_radius_km),)))
+    for name, name_zh, i, lat, lon in _site_areas(event, ctx.rules, ctx.sites):
+        sdesc = (f"{name_zh}：预测烈度 {intensity_text(i, 'cn', 'zh')}" if lang == "zh"
+                 else f"{name}: predicted intensity {intensity_text(i)}")
+        areas.append(CapArea(sdesc, (circle(lat, lon, ctx.rules.area_site_radius_km),)))
     return tuple(areas)
 
 
-def _info(
-    event: Event,
-    decision: AlertDecision,
-    kind: str,
-    rules: AlertRulesConfig,
-    sites_zh: dict[str, str],
-    header: Header,
-    lang: str,
-) -> CapInfo:
-    head, desc, instr = _texts(event, decision, kind, rules, sites_zh, header.sender_name, lang)
+def _info(event: Event, decision: AlertDecision, kind: str, ctx: Context, header: Header,
+          progress: Progress, place: Place, lang: str) -> CapInfo:
+    status = solution_status(event, progress.final)
+    network = (ctx.network_zh or header.sender_name) if lang == "zh" else header.sender_name
+    head, desc, instr = _texts(event, decision, kind, ctx, place, status, network, lang)
+    radius = None
+    if kind == "Tsunami":
+        radius = progress.tsunami_radius_km or tsunami_area_km(event, decision)
+    response = "Assess"
     if kind == "Tsunami" and not decision.tsunami:
         # An Update after revision below the criteria: say so, do not keep warning.
-        severity, certainty = "Minor", "Unlikely"
+        severity, certainty, response = "Minor", "Unlikely", "AllClear"
         if lang == "zh":
             head = "修正：已不满足海啸可能性条件 — " + head
             instr = "修正后的参数已不满足海啸可能性条件，请据此复核。"
@@ -357,6 +393,8 @@ def _info(
     else:
         severity = severity_from_intensity(decision.max_intensity)
         certainty = earthquake_certainty(event, _ml_saturated(event, decision))
+        if status in ("final", "reviewed"):
+            response = "Monitor"
     return CapInfo(
         language="zh-CN" if lang == "zh" else "en-US",
         category="Geo",
@@ -367,61 +405,36 @@ def _info(
         headline=head,
         description=desc,
         instruction=instr,
-        sender_name=header.sender_name,
+        sender_name=network,
         onset=cap_datetime(event.time),
-        parameters=_parameters(event, decision, kind),
-        areas=_areas(event, decision, kind, rules, sites_zh, lang),
+        parameters=_parameters(event, decision, kind, place, status, radius),
+        areas=_areas(event, decision, kind, ctx, radius, lang),
+        response_types=(response,),
+        expires=expires(header, ctx),
+        web=ctx.event_url(event.id),
+        contact=ctx.contact or None,
     )
 
 
-def _cap_alert(
-    header: Header, infos: tuple[CapInfo, ...], *, incidents: str | None = None
-) -> CapAlert:
-    """The CAP alert element of ``header`` with ``infos`` (restriction only when the
-    scope is Restricted, CAP 1.2 section 3.2.1)."""
-    return CapAlert(
-        identifier=header.identifier,
-        sender=header.sender,
-        sent=header.sent,
-        status=header.status,
-        msg_type=header.msg_type,
-        scope=header.scope,
-        restriction=header.restriction if header.scope == "Restricted" else None,
-        references=header.references,
-        incidents=incidents,
-        infos=infos,
-    )
-
-
-def _prefix(header: Header) -> str:
-    tags = []
-    if header.status != "Actual":
-        tags.append(header.status.upper())
-    if header.msg_type != "Alert":
-        tags.append(header.msg_type.upper())
-    return "".join(f"[{t}]" for t in tags) + (" " if tags else "")
-
-
-def _sms(event: Event, decision: AlertDecision, kind: str, header: Header) -> str:
+def _sms(event: Event, decision: AlertDecision, kind: str, header: Header, place: Place,
+         ctx: Context) -> str:
     t = event.time.datetime.replace(tzinfo=dt.UTC)
-    depth = "?" if not math.isfinite(event.depth_km) else f"{event.depth_km:.0f}"
+    depth = "未测定" if event.depth_fixed else f"{km(event.depth_km)}千米"
+    depth_en = "not resolved" if event.depth_fixed else f"{km(event.depth_km)} km"
     imax = decision.max_intensity
-    if imax is not None and not felt(imax):
-        zh_i, en_i = f"，{NOT_FELT_TEXT['zh']}", f", {NOT_FELT_TEXT['en']}"
-    else:
-        zh_i = f"，最大烈度（观测/预测）{roman(imax)}度" if imax is not None else ""
-        en_i = f", max intensity (obs./pred.) {roman(imax)}" if imax is not None else ""
-    zh_k = "【海啸可能】" if kind == "Tsunami" else "【地震】"
-    en_k = "TSUNAMI POTENTIAL: " if kind == "Tsunami" else ""
-    zh = (
-        f"{zh_k}北京时间{_fmt_bjt(t)} {_latlon(event.latitude, event.longitude)} "
-        f"{magnitude_text(event, decision.saturated, 'zh')}级，深度{depth}千米{zh_i}"
-    )
-    en = (
-        f"{en_k}{magnitude_text(event, decision.saturated, 'en')} quake {_fmt_utc(t)} "
-        f"{_latlon(event.latitude, event.longitude)} depth {depth} km{en_i}. id {event.id}"
-    )
-    return f"{_prefix(header)}{zh}\n{en}"
+    zh_i = f"，最大烈度{intensity_text(imax, 'cn', 'zh')}" if imax is not None else ""
+    en_i = f", max intensity {intensity_text(imax)}" if imax is not None else ""
+    zh_k = "【海啸信息】" if kind == "Tsunami" else "【地震】"
+    en_k = "TSUNAMI INFORMATION: " if kind == "Tsunami" else ""
+    zh_m = _short_mag(event, decision, "zh")
+    zh = (f"{zh_k}北京时间{fmt_bjt(t)} {place.zh}"
+          + (f" {zh_m}级" if _f(event.magnitude) is not None else f" 地震（{zh_m}）")
+          + f"，深度{depth}{zh_i}")
+    en_m = (f"{_short_mag(event, decision, 'en')} earthquake" if _f(event.magnitude) is not None
+            else "Earthquake, magnitude being determined,")
+    en = f"{en_k}{en_m} {fmt_utc(t)}, {place.en}, depth {depth_en}{en_i}."
+    url = ctx.event_url(event.id)
+    return f"{prefix(header)}{zh}\n{en}" + (f" {url}" if url else f" id {event.id}")
 
 
 def build_event_message(
@@ -429,91 +442,23 @@ def build_event_message(
     decision: AlertDecision,
     kind: str,
     header: Header,
-    rules: AlertRulesConfig,
-    sites_zh: dict[str, str],
+    ctx: Context,
+    progress: Progress | None = None,
 ) -> Built:
-    """An Alert or Update for ``event``; ``kind`` is "Earthquake" or "Tsunami".
-
-    A Tsunami message carries the Tsunami info blocks (zh-CN, en-US) followed by
-    the Earthquake blocks, so the tsunami centre also gets the earthquake
-    parameters with their (possibly lowered) certainty.
-    """
-    kinds = ["Tsunami", "Earthquake"] if kind == "Tsunami" else ["Earthquake"]
-    infos = tuple(
-        _info(event, decision, k, rules, sites_zh, header, lang)
-        for k in kinds
-        for lang in ("zh", "en")
-    )
-    alert = _cap_alert(header, infos, incidents=event.id.replace(" ", "_").replace(",", "_"))
-    head_en = infos[1].headline
-    return Built(
-        alert, to_xml(alert), f"{_prefix(header)}{head_en}", _sms(event, decision, kind, header)
-    )
+    """An Alert or Update for ``event``; ``kind`` is "Earthquake" (on-call) or "Tsunami"
+    (the tsunami centre): one kind of block per document, so one severity, zh and en."""
+    place = place_name(event.latitude, event.longitude, ctx.sites)
+    progress = progress or Progress()
+    infos = tuple(_info(event, decision, kind, ctx, header, progress, place, lang)
+                  for lang in ("zh", "en"))
+    alert = cap_alert(header, infos, incidents=event.id.replace(" ", "_").replace(",", "_"))
+    return Built(alert, to_xml(alert), f"{prefix(header)}{infos[1].headline}",
+                 _sms(event, decision, kind, header, place, ctx))
 
 
-def build_cancel_message(event: Event, kind: str, reason: str, header: Header) -> Built:
-    """A Cancel of earlier messages about ``event`` (e.g. rejected by the seismologist)."""
-    t = event.time.datetime.replace(tzinfo=dt.UTC)
-    pos = _latlon(event.latitude, event.longitude)
-    r = felt_radius_km(event.magnitude, event.depth_km)
-    infos = []
-    for lang in ("zh", "en"):
-        if lang == "zh":
-            what = "地震/海啸" if kind == "Tsunami" else "地震"
-            head = f"取消：{_fmt_bjt(t)}（北京时间）{pos}{what}信息"
-            desc = f"此前发布的事件{event.id}信息已撤销。原因：{reason}"
-            area = CapArea("原通报震中", (circle(event.latitude, event.longitude, r),))
-        else:
-            head = f"CANCELLED: {kind.lower()} message for {_fmt_utc(t)} at {pos}"
-            desc = f"Earlier messages about event {event.id} are withdrawn. Reason: {reason}"
-            area = CapArea(
-                "Epicentre of the withdrawn message", (circle(event.latitude, event.longitude, r),)
-            )
-        infos.append(
-            CapInfo(
-                language="zh-CN" if lang == "zh" else "en-US",
-                category="Geo",
-                event=("海啸" if kind == "Tsunami" else "地震") if lang == "zh" else kind,
-                urgency="Past",
-                severity="Minor",
-                certainty="Unlikely",
-                headline=head,
-                description=desc,
-                sender_name=header.sender_name,
-                parameters=(("event_id", event.id), ("cancel_reason", reason)),
-                areas=(area,),
-            )
-        )
-    alert = CapAlert(
-        identifier=header.identifier,
-        sender=header.sender,
-        sent=header.sent,
-        status=header.status,
-        msg_type="Cancel",
-        scope=header.scope,
-        restriction=header.restriction if header.scope == "Restricted" else None,
-        references=header.references,
-        incidents=event.id.replace(" ", "_").replace(",", "_"),
-        infos=tuple(infos),
-    )
-    subject = f"{_prefix(header)}{infos[1].headline}"
-    text = f"{_prefix(header)}{infos[0].headline}\n{infos[1].headline}. {reason}"
-    return Built(alert, to_xml(alert), subject, text)
-
-
-def build_notice_message(subject: str, text: str, header: Header, area_desc: str) -> Built:
-    """A generic operational notice (e.g. station health change) as CAP category Infra."""
-    info = CapInfo(
-        language="en-US",
-        category="Infra",
-        event="Seismic network status",
-        urgency="Expected",
-        severity="Minor",
-        certainty="Observed",
-        headline=subject[:160],
-        description=text,
-        sender_name=header.sender_name,
-        areas=(CapArea(area_desc or "seismic network"),),
-    )
-    alert = _cap_alert(header, (info,))
-    return Built(alert, to_xml(alert), f"{_prefix(header)}{subject}", f"{_prefix(header)}{text}")
+# the other kinds, re-exported: one import for the service
+from seismo.alerts.notices import (  # noqa: E402
+    Notice,
+    build_cancel_message,
+    build_notice_message,
+)

@@ -35,6 +35,8 @@ import logging
 import math
 import os
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +44,7 @@ from typing import Any
 
 from obspy import UTCDateTime
 
-from seismo.alerts.cap import short_hash
+from seismo.alerts.cap import cap_datetime, short_hash
 from seismo.boundary import boundary
 from seismo.durable import json_object, quarantine, read_json, remove, write_atomic
 from seismo.errors import AlertError, StateFileError
@@ -51,6 +53,14 @@ from seismo.model import Event, EventSummary
 log = logging.getLogger(__name__)
 
 _SAFE = re.compile(r"^[A-Za-z0-9.@\-]+$")
+
+#: A channel's total deadline per attempt when it states none (s).
+DEFAULT_DEADLINE_S = 30.0
+#: Waited beyond a channel's deadlines before its thread is left behind (s).
+DEADLINE_MARGIN_S = 5.0
+#: Pending item files a channel thread of this process is delivering (never sent twice
+#: at once, even when a pass left a thread behind).
+_IN_FLIGHT: set[str] = set()
 
 
 def safe_name(text: str) -> str:
@@ -122,6 +132,11 @@ class QueuedMessage:
     intensity: float | None = None  # max observed/predicted GB/T 17742 intensity alerted
     tsunami: bool | None = None  # the tsunami decision alerted (None: not recorded)
     solution: str = ""  # "stream" or "window": which path made the alerted version
+    review_status: str = ""  # the event's review status alerted ("automatic", "confirmed")
+    final: bool = False  # the Update that announced the complete solution
+    tsunami_magnitude: float | None = None  # the magnitude the tsunami rule used
+    tsunami_radius_km: float | None = None  # the tsunami area alerted (never shrinks)
+    imported: str = ""  # where a record made elsewhere came from (the store), else ""
 
     @property
     def reference(self) -> str:
@@ -137,6 +152,40 @@ class QueuedMessage:
             out.update(magnitude=e.magnitude, latitude=e.latitude, longitude=e.longitude,
                        depth_km=e.depth_km, origin_time=str(e.time))
         return out
+
+    @classmethod
+    def from_record(cls, row: dict[str, Any], stream: str) -> QueuedMessage | None:
+        """A message sent by another process or installation, from its record in the
+        store's ``alerts`` measurement (the second source of the alert record; None when
+        the row is not a message of ``stream`` with a sequence number). It has no channels
+        and no XML: it only says that its identifier is taken and what it said."""
+        ident = str(row.get("identifier") or "")
+        group = str(row.get("group") or "")
+        subject = str(row.get("event_id") or "")
+        status = str(row.get("status") or "")
+        msg_type = str(row.get("msg_type") or "")
+        seq = row.get("seq")
+        if seq is None:
+            m = re.search(r"\.v(\d+)(?:\.[a-z]+)?$", ident)
+            seq = int(m.group(1)) if m else None
+        if not (ident and group and subject and msg_type and isinstance(seq, int | float)):
+            return None
+        if (status == "Actual") != (stream == "actual"):
+            return None
+        thread = thread_key(stream, subject, group)
+        sent = str(row.get("sent") or "")
+        if not sent and isinstance(row.get("time"), int):  # the point's time: the sent time
+            sent = cap_datetime(UTCDateTime(row["time"] / 1e6))
+        data = {k: v for k, v in row.items() if v is not None}
+        data.update(key=f"{thread}__{int(seq):03d}__{msg_type}", thread=thread, seq=int(seq),
+                    identifier=ident,
+                    sender=str(row.get("sender") or ident.split(f".{subject}.")[0]),
+                    sent=sent, status=status, msg_type=msg_type,
+                    subject_id=subject, group=group, channels=(), subject="", text="",
+                    xml="", created=float(row.get("created") or 0.0), imported="store")
+        if not data["sent"]:
+            return None
+        return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QueuedMessage:
@@ -218,7 +267,13 @@ class Outbox:
     # ------------------------------------------------------------------ locks
     @contextlib.contextmanager
     def _lock(self, name: str, blocking: bool) -> Iterator[bool]:
-        fd = os.open(self.root / name, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.root / name, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # a full or read-only disk: go on unlocked, say so
+            log.error("OUTBOX %s: lock %s unavailable (%s): going on without it", self.root,
+                      name, exc)
+            yield True
+            return
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
@@ -290,40 +345,49 @@ class Outbox:
         found = {Path(p).name.rsplit("__", 2)[0] for p in glob.glob(pattern)}
         return sorted(found)
 
-    def add(self, msg: QueuedMessage) -> tuple[QueuedMessage, bool]:
+    def add(
+        self, msg: QueuedMessage, delivered: dict[str, float] | None = None
+    ) -> tuple[QueuedMessage, bool]:
         """Record ``msg`` and create its missing delivery items (idempotent).
 
-        Returns the recorded message (the earlier one if ``msg.key`` was already
-        recorded) and whether it was new.
+        ``delivered`` (channel -> epoch s) names channels that already have the message
+        (delivered directly while the outbox could not be written): they get the delivered
+        marker instead of a pending item. Returns the recorded message (the earlier one if
+        ``msg.key`` was already recorded) and whether it was new.
+
+        Raises:
+            OSError: the outbox cannot be written (disk full, read-only).
         """
         path = self.messages / f"{msg.key}.json"
         created = write_atomic(path, _dumps(msg.to_dict()), new=True)
         rec = msg if created else QueuedMessage.from_dict(self._load(path))
         for ch in rec.channels:
-            self._ensure_item(rec, ch)
+            self._ensure_item(rec, ch, (delivered or {}).get(ch))
         return rec, created
 
-    def _ensure_item(self, msg: QueuedMessage, channel: str) -> None:
-        name = f"{msg.key}__{safe_name(channel)}.json"
+    @staticmethod
+    def item_for(msg: QueuedMessage, channel: str) -> DeliveryItem:
+        """The delivery item of ``msg`` on ``channel``."""
+        name = f"{msg.key}__{safe_name(channel)}"
+        return DeliveryItem(
+            key=name, message_key=msg.key, channel=channel, identifier=msg.identifier,
+            sender=msg.sender, sent=msg.sent, msg_type=msg.msg_type, group=msg.group,
+            subject=msg.subject, text=msg.text, xml=msg.xml, created=msg.created,
+            next_attempt=msg.created,
+        )
+
+    def _ensure_item(self, msg: QueuedMessage, channel: str,
+                     delivered_at: float | None = None) -> None:
+        item = self.item_for(msg, channel)
+        name = f"{item.key}.json"
         # Order matters: pending, then delivered, then dead (see module docstring).
         for d in (self.pending, self.delivered, self.dead):
             if (d / name).exists():
                 return
-        item = DeliveryItem(
-            key=name[:-5],
-            message_key=msg.key,
-            channel=channel,
-            identifier=msg.identifier,
-            sender=msg.sender,
-            sent=msg.sent,
-            msg_type=msg.msg_type,
-            group=msg.group,
-            subject=msg.subject,
-            text=msg.text,
-            xml=msg.xml,
-            created=msg.created,
-            next_attempt=msg.created,
-        )
+        if delivered_at is not None:
+            done = dataclasses.replace(item, attempts=1, delivered_at=delivered_at)
+            write_atomic(self.delivered / name, _dumps(done.to_dict()), new=True)
+            return
         if write_atomic(self.pending / name, _dumps(item.to_dict()), new=True):
             log.info("queued %s for channel %s", msg.identifier, channel)
 
@@ -384,21 +448,26 @@ class Outbox:
         backoff_initial_s: float,
         backoff_max_s: float,
         expire_s: float,
+        deadline_s: Callable[[str], float] = lambda channel: DEFAULT_DEADLINE_S,
     ) -> DeliveryReport:
         """Attempt every pending item that is due at ``now`` (epoch s).
 
-        ``send`` delivers one item or raises. A failed item is retried after
-        ``min(backoff_max_s, backoff_initial_s * 2**(attempts-1))`` seconds; an
-        item older than ``expire_s`` is moved to dead/ and logged as an error.
-        After a failure, further items of the same channel wait for the next
-        pass (a down server costs one timeout per pass, not one per item).
+        ``send`` delivers one item or raises. Each channel delivers in its own thread,
+        so one slow or hanging channel never holds the others up; a channel's thread is
+        waited for ``deadline_s(channel)`` per item (its channel's total deadline per
+        attempt) plus a margin, then left behind (its items stay pending and are not
+        sent again while it runs). A failed item is retried after
+        ``min(backoff_max_s, backoff_initial_s * 2**(attempts-1))`` seconds; an item
+        older than ``expire_s`` is moved to dead/ and logged as an error. After a failure,
+        further items of the same channel wait for the next pass (a down server costs one
+        timeout per pass, not one per item).
         """
         with self._lock(".deliver.lock", blocking=False) as got:
             if not got:
                 log.info("outbox %s: another process is delivering", self.root)
                 return DeliveryReport(busy=True)
-            delivered = failed = pending = expired = 0
-            down: set[str] = set()
+            pending = expired = 0
+            due: dict[str, list[tuple[Path, DeliveryItem]]] = {}
             paths = sorted(p for p in self.pending.glob("*.json") if not p.name.startswith("."))
             for path in paths:
                 try:
@@ -419,12 +488,70 @@ class Outbox:
                         item.identifier, item.channel, item.attempts, item.last_error, self.dead,
                     )  # fmt: skip
                     continue
-                if item.next_attempt > now or item.channel in down:
+                if item.next_attempt > now or str(path) in _IN_FLIGHT:
+                    pending += 1
+                    continue
+                due.setdefault(item.channel, []).append((path, item))
+            counts = self._deliver_channels(due, send, now, backoff_initial_s, backoff_max_s,
+                                            deadline_s)
+            return DeliveryReport(counts[0], counts[1], pending + counts[2], expired)
+
+    def _deliver_channels(
+        self,
+        due: dict[str, list[tuple[Path, DeliveryItem]]],
+        send: Callable[[DeliveryItem], None],
+        now: float,
+        backoff_initial_s: float,
+        backoff_max_s: float,
+        deadline_s: Callable[[str], float],
+    ) -> tuple[int, int, int]:
+        """One thread per channel (:meth:`deliver_due`); (delivered, failed, pending)."""
+        results: dict[str, list[int]] = {}
+        threads = []
+        start = time.monotonic()
+        for channel, items in due.items():
+            for path, _ in items:
+                _IN_FLIGHT.add(str(path))
+            t = threading.Thread(
+                target=self._deliver_channel, name=f"deliver-{channel}", daemon=True,
+                args=(channel, items, send, now, backoff_initial_s, backoff_max_s, results))
+            t.start()
+            wait = deadline_s(channel) * len(items) + DEADLINE_MARGIN_S
+            threads.append((t, channel, items, start + wait))
+        delivered = failed = pending = 0
+        for t, channel, items, until in threads:
+            t.join(max(0.0, until - time.monotonic()))
+            if t.is_alive():  # its items stay in flight until the thread ends
+                pending += len(items)
+                log.error("ALERT CHANNEL %s did not finish %d item(s) within its deadline "
+                          "(%.0f s each): left behind, the other channels went on; its items "
+                          "stay pending", channel, len(items), deadline_s(channel))
+                continue
+            d, f, p = results.get(channel, [0, 0, len(items)])
+            delivered, failed, pending = delivered + d, failed + f, pending + p
+        return delivered, failed, pending
+
+    def _deliver_channel(
+        self,
+        channel: str,
+        items: list[tuple[Path, DeliveryItem]],
+        send: Callable[[DeliveryItem], None],
+        now: float,
+        backoff_initial_s: float,
+        backoff_max_s: float,
+        results: dict[str, list[int]],
+    ) -> None:
+        """Deliver one channel's due items in order (a thread of :meth:`deliver_due`)."""
+        delivered = failed = pending = 0
+        down = False
+        try:
+            for path, item in items:
+                if down:
                     pending += 1
                     continue
                 # any channel failure is retried, never fatal (logged below, with the retry)
                 with boundary("delivery", expected=(Exception,), level=None,
-                              delivery=item.identifier, channel=item.channel) as failure:
+                              delivery=item.identifier, channel=channel) as failure:
                     send(item)
                 if failure:
                     attempts = item.attempts + 1
@@ -433,17 +560,27 @@ class Outbox:
                     new = dataclasses.replace(
                         item, attempts=attempts, next_attempt=now + delay, last_error=err
                     )
-                    write_atomic(path, _dumps(new.to_dict()))
-                    down.add(item.channel)
+                    with boundary("outbox write", logger=log, level=logging.ERROR,
+                                  delivery=item.identifier):
+                        write_atomic(path, _dumps(new.to_dict()))
+                    down = True
                     failed += 1
                     pending += 1
                     log.warning(
                         "delivery of %s to %s failed (attempt %d, retry in %.1f s): %s",
-                        item.identifier, item.channel, attempts, delay, err,
+                        item.identifier, channel, attempts, delay, err,
                     )  # fmt: skip
                     continue
                 done = dataclasses.replace(item, attempts=item.attempts + 1, delivered_at=now)
-                self._move(done, path, self.delivered)
+                with boundary("outbox write", logger=log, level=logging.ERROR,
+                              delivery=item.identifier) as unmarked:
+                    self._move(done, path, self.delivered)
+                if unmarked:  # sent, but the marker could not be written: sent again later
+                    pending += 1
+                    continue
                 delivered += 1
-                log.info("delivered %s to %s", item.identifier, item.channel)
-            return DeliveryReport(delivered, failed, pending, expired)
+                log.info("delivered %s to %s", item.identifier, channel)
+        finally:
+            for path, _ in items:
+                _IN_FLIGHT.discard(str(path))
+            results[channel] = [delivered, failed, pending]

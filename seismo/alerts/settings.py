@@ -13,7 +13,14 @@ from typing import Annotated
 from pydantic import Field, SerializeAsAny, model_validator
 
 from seismo.alerts.channels import ChannelConfig
-from seismo.config.base import DistanceKm, Intensity, Magnitude, PosInt, StrictModel
+from seismo.config.base import (
+    PRINTABLE,
+    DistanceKm,
+    Intensity,
+    Magnitude,
+    PosInt,
+    StrictModel,
+)
 
 __all__ = ["AlertRulesConfig", "AlertsConfig", "ChannelConfig"]
 
@@ -46,6 +53,12 @@ class AlertRulesConfig(StrictModel):
     # Update thresholds (issue "Alerts"): |dML| >= 0.3 or hypocentre moved >= 10 km
     update_min_magnitude_change: Annotated[float, Field(gt=0, le=2)] = 0.3
     update_min_location_change_km: Annotated[float, Field(gt=0, le=1000)] = 10.0
+    # hysteresis (docs/alerts.md, "Updates"): a change for the worse is sent at once; a
+    # lower intensity degree, a smaller magnitude or a tsunami decision withdrawn only when
+    # it has held this long (s) or a complete solution (every station) or a review says so.
+    # Design choice: longer than the first seconds in which a real-time solution gains its
+    # farther stations, shorter than the minute-by-minute pass that settles it anyway.
+    update_downgrade_hold_s: Annotated[float, Field(ge=0, le=3600)] = 60.0
     # one CAP <area> per site whose predicted intensity reaches this (GB/T 17742 degree III)
     area_min_site_intensity: Intensity = 3.0
     area_site_radius_km: Annotated[float, Field(ge=0, le=1000)] = 5.0
@@ -53,9 +66,14 @@ class AlertRulesConfig(StrictModel):
 
 class AlertsConfig(StrictModel):
     enabled: bool = True
-    sender: str = "seismo@example.invalid"
+    # CAP 1.2 3.2.1: sender and identifier without spaces, commas or restricted characters
+    # (< &): one such character makes every message invalid, i.e. switches alerting off
+    sender: Annotated[str, Field(min_length=1, pattern=r"^[^\s,<&]+$")] = \
+        "seismo@example.invalid"
     outbox_dir: Path = Path("../var/outbox")
-    expire_s: Annotated[float, Field(gt=0, le=7 * 86400)] = 3600.0
+    # at least a minute: an item must live long enough for its first attempts (design choice;
+    # expire_s = 0.001 sent every alert to dead/ without one attempt)
+    expire_s: Annotated[float, Field(ge=60, le=7 * 86400)] = 3600.0
     backoff_initial_s: Annotated[float, Field(gt=0, le=3600)] = 2.0
     backoff_max_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
     rules: AlertRulesConfig = Field(default_factory=AlertRulesConfig)
@@ -71,12 +89,25 @@ class AlertsConfig(StrictModel):
         default_factory=list, description="Groups whose CAP scope is Public (else Restricted)"
     )
     restriction: str = Field(
-        "seismic network duty staff and designated agencies only",
+        "seismic network duty staff and designated agencies only", pattern=PRINTABLE,
         description="CAP <restriction> text for Restricted messages",
     )
+    contact: str = Field(
+        "seismic network duty office", min_length=1, pattern=PRINTABLE,
+        description="CAP <contact>: who a recipient calls about a message",
+    )
+    info_expires_s: Annotated[float, Field(ge=600, le=7 * 86400)] = Field(
+        21600.0, description="CAP <expires>: a message's information holds this long after "
+        "it was sent (s); design choice: six hours, the span of a tsunami's crossing of the "
+        "South China Sea and of an aftershock sequence's first hours")
 
     @model_validator(mode="after")
     def _groups_known(self) -> AlertsConfig:
+        if self.expire_s <= self.backoff_initial_s:
+            raise ValueError(
+                f"expire_s ({self.expire_s}) must exceed backoff_initial_s "
+                f"({self.backoff_initial_s}): an item would expire before its first retry"
+            )
         if self.backoff_initial_s > self.backoff_max_s:
             raise ValueError(
                 f"backoff_initial_s ({self.backoff_initial_s}) exceeds backoff_max_s "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from seismo.cli.common import Subcommands, settings_from_args
 from seismo.config import DEFAULT_CONFIG, Settings, dump_toml, effective_config
@@ -21,8 +22,18 @@ def register(sub: Subcommands) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    """Validate, then fail (exit 1) on settings that would switch alerting off silently."""
+    from seismo.shells.checks import alerting_problems
+
     settings = settings_from_args(args)
     _check_feed_urls(settings)
+    problems, warnings = alerting_problems(settings)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if problems:
+        for p in problems:
+            print(f"ALERTING SWITCHED OFF: {p}", file=sys.stderr)
+        return 1
     print(f"# {settings.source}: OK")
     print(dump_toml(effective_config(settings)), end="")
     return 0

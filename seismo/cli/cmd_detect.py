@@ -23,7 +23,8 @@ def register(sub: Subcommands) -> None:
         help="detect, locate and characterise events over a time range (replay / backfill)",
         description="Process [--start, --end) from the configured feeds (or --feed) in windows, "
         "exactly as the minute-by-minute pipeline does. Exit code 3: alerts were processed "
-        "but some results could not be stored (spool unusable and InfluxDB unreachable).",
+        "but some results could not be stored (spool unusable and InfluxDB unreachable); "
+        "exit code 4: an alert is still pending on a channel (the outbox retries it).",
     )
     p.add_argument("--start", required=True, help="range start, ISO 8601 UTC")
     p.add_argument("--end", required=True, help="range end, ISO 8601 UTC")
@@ -168,4 +169,6 @@ def _run(args: argparse.Namespace) -> int:
 
         write_json(summary.events, args.json)
     print(summary.render())
-    return 3 if summary.store_errors else 0
+    if summary.store_errors:
+        return 3
+    return 4 if summary.alerts_pending else 0  # an alert still pending on a channel

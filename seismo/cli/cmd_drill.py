@@ -16,6 +16,9 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--scenario", required=True, help="scenario name in the scenario file")
     p.add_argument("--alert-dir", type=Path, help="also write every CAP message into DIR")
     p.add_argument("--store", action="store_true", help="also write the drill's events to InfluxDB")
+    p.add_argument("--installation", type=Path, metavar="DIR",
+                   help="the drill's own installation directory: its alert record and state "
+                   "(default: <[installation] dir>/drills)")
     p.set_defaults(func=_run)
 
 
@@ -23,9 +26,11 @@ def _run(args: argparse.Namespace) -> int:
     from seismo.shells.drill import run_drill
 
     res = run_drill(
-        settings_from_args(args), args.scenario, alert_dir=args.alert_dir, store=args.store
+        settings_from_args(args), args.scenario, alert_dir=args.alert_dir, store=args.store,
+        installation=args.installation,
     )
-    print(f"drill {res.scenario} (scenario reference {res.reference}), status Exercise")
+    print(f"drill {res.scenario} (scenario reference {res.reference}), status Exercise; "
+          f"alert record in {res.installation}")
     print(res.summary.render())
     for eid, groups in res.decisions.items():
         print(f"{eid}: alerted groups: {', '.join(groups) or 'none'}")

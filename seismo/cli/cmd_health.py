@@ -1,9 +1,17 @@
-"""``seismo health``: station QC of one window, as a table and optionally an HTML report."""
+"""``seismo health``: station QC of one window, as a table and optionally an HTML report.
+
+The exit code is the worst station status, as monitoring checks expect (the Nagios
+plugin convention, which Icinga, Zabbix and Prometheus' blackbox checks follow): 0 all
+OK, 1 a WARN, 2 a FAIL, 3 the check itself could not run (bad configuration, no
+inventory). Noise is judged against each channel's baseline in the installation's health
+state (read, never written: the health DAG keeps it).
+"""
 
 from __future__ import annotations
 
 import argparse
 import re
+import sys
 
 from seismo.cli.common import Subcommands, UsageError, parse_time, settings_from_args, table
 
@@ -41,7 +49,35 @@ def register(sub: Subcommands) -> None:
     p.set_defaults(func=_run)
 
 
+#: Exit codes (Nagios plugin guidelines): OK, WARNING, CRITICAL, UNKNOWN.
+EXIT = {"OK": 0, "WARN": 1, "FAIL": 2}
+EXIT_UNKNOWN = 3
+
+
 def _run(args: argparse.Namespace) -> int:
+    from seismo.errors import SeismoError
+
+    try:
+        return _check(args)
+    except (SeismoError, OSError) as exc:
+        print(f"seismo health: UNKNOWN: {exc}", file=sys.stderr)
+        return EXIT_UNKNOWN
+
+
+def _tracker(settings):  # type: ignore[no-untyped-def]
+    """The installation's health state (noise baselines), or None when unreadable."""
+    from seismo.errors import SeismoError
+    from seismo.health.state import HealthStateTracker
+
+    try:
+        return HealthStateTracker(settings.health.state_file)
+    except SeismoError as exc:
+        print(f"health state unreadable, noise judged against the NHNM only: {exc}",
+              file=sys.stderr)
+        return None
+
+
+def _check(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.window:
         health = settings.health.model_copy(update={"window_s": parse_duration(args.window)})
@@ -50,7 +86,8 @@ def _run(args: argparse.Namespace) -> int:
 
     from seismo.health.run import assess_network
 
-    run = assess_network(settings, end=end, stations=args.station, feed_url=args.feed)
+    run = assess_network(settings, end=end, stations=args.station, feed_url=args.feed,
+                         tracker=_tracker(settings))
     rows = []
     for h in run.results:
         if h.channel and not args.channels:
@@ -73,4 +110,6 @@ def _run(args: argparse.Namespace) -> int:
 
         path = write_report(run, args.report)
         print(f"report: {path}")
-    return 0
+    from seismo.health.status import worst
+
+    return EXIT[worst([h.status for h in summ])]

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from seismo.config.masking import MASK, mask_secrets, mask_url, secret
+from seismo.config.masking import MASK, mask_secrets, mask_url, secret, url_origin
 from seismo.config.toml import dump_toml, read_toml
 from seismo.lazy import lazy_exports
 
@@ -80,6 +80,7 @@ __all__ = [
     "read_toml",
     "secret",
     "settings_to_toml",
+    "url_origin",
 ]
 
 _LOADER = "seismo.config.loader"

@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "PRINTABLE",
     "DelayS",
     "DepthKm",
     "DistanceKm",
@@ -26,6 +27,10 @@ __all__ = [
     "StrictModel",
     "TimeoutS",
 ]
+
+#: A text without control characters (CR, LF, TAB, ...): names and texts that end up in
+#: e-mail headers, CAP elements and InfluxDB line protocol, where a CR/LF breaks them all.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
 PosFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]

@@ -15,6 +15,7 @@ from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from seismo.config.installation import derive_paths
 from seismo.config.masking import mask_config
 from seismo.config.toml import dump_toml, read_toml
 from seismo.config.tree import Settings
@@ -90,7 +91,8 @@ def _non_finite(node: Any, key: str = "") -> list[str]:
 
 
 def parse_settings(data: dict[str, Any], source: Path, base: Path | None = None) -> Settings:
-    """Validate a configuration mapping strictly; relative paths resolve against ``base``.
+    """Validate a configuration mapping strictly; relative paths resolve against ``base``;
+    the installation's state paths not given derive from ``[installation] dir``.
 
     Strict means as TOML/JSON types: a string never stands for a number or a
     boolean; NaN and infinities are rejected with the key named.
@@ -98,6 +100,7 @@ def parse_settings(data: dict[str, Any], source: Path, base: Path | None = None)
     bad = _non_finite(data)
     if bad:
         raise ConfigError(f"invalid configuration in {source}: " + "; ".join(bad))
+    data = derive_paths(data)  # state paths not set explicitly: under [installation] dir
     try:
         settings = Settings.model_validate_json(json.dumps(data, default=str), strict=True)
     except ValidationError as exc:

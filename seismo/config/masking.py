@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["MASK", "mask_config", "mask_secrets", "mask_url", "secret"]
+__all__ = ["MASK", "mask_config", "mask_secrets", "mask_url", "secret", "url_origin"]
 
 
 def secret(env_name: str | None) -> str | None:
@@ -28,7 +28,8 @@ def secret(env_name: str | None) -> str | None:
 
 
 #: Query parameters whose value is a credential (``?apikey=…``, ``&token=…``).
-_SECRET_PARAM = re.compile(r"key|token|secret|pass|pwd|auth|sig|credential", re.IGNORECASE)
+_SECRET_PARAM = re.compile(r"key|token|secret|pass|pwd|auth|sig|credential|^code$|jwt",
+                           re.IGNORECASE)
 _URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 MASK = "***"
 
@@ -61,6 +62,25 @@ def mask_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def url_origin(url: str) -> str:
+    """Scheme, host and port of ``url`` only: ``https://hooks.slack.com``.
+
+    For URLs whose path or query is itself the credential (Slack and Teams incoming
+    webhooks carry their tokens in the path, Azure Functions a ``code=`` and others a
+    ``jwt=``): a webhook URL is shown this way everywhere (configuration check, logs,
+    outbox files).
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "<unparsable url>"
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
 def mask_secrets(text: str) -> str:
     """``text`` with every URL in it passed through :func:`mask_url`."""
     return _URL_IN_TEXT.sub(lambda m: mask_url(m.group(0)), text)
@@ -72,9 +92,12 @@ def mask_config(node: Any) -> Any:
         return mask_secrets(node)
     if isinstance(node, dict):
         out = {}
+        webhook = node.get("kind") == "webhook"
         for k, v in node.items():
             if isinstance(k, str) and k.endswith("_env") and isinstance(v, str):
                 out[k] = f"{v} ({'set' if secret(v) else 'unset'})"
+            elif webhook and k == "url" and isinstance(v, str):
+                out[k] = url_origin(v) + " (path and query not shown)"
             else:
                 out[k] = mask_config(v)
         return out

@@ -40,11 +40,17 @@ class Site:
     vs30: float | None = None  # m/s; None: no site term (the relation's average site)
 
 
+#: Text without control characters (CR, LF, TAB, ...).
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
 class _SiteModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    name: Annotated[str, Field(min_length=1)]
-    name_zh: str = ""
+    # no control characters: a name goes into e-mail headers, CAP and InfluxDB line protocol,
+    # where a CR/LF breaks every message and every stored event
+    name: Annotated[str, Field(min_length=1, pattern=_PRINTABLE)]
+    name_zh: Annotated[str, Field(pattern=_PRINTABLE)] = ""
     kind: Annotated[str, Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")]
     latitude: Annotated[float, Field(ge=-90, le=90)]
     longitude: Annotated[float, Field(ge=-180, le=180)]

@@ -56,7 +56,8 @@ class HealthSink(Protocol):
 class NoticeSender(Protocol):
     """What :func:`run_health` needs from the alerts (``seismo.alerts.AlertService``)."""
 
-    def send_notice(self, group: str, subject: str, text: str, key: str) -> Any: ...
+    def send_notice(self, group: str, subject: str, text: str, key: str, *,
+                    subject_zh: str | None = None, text_zh: str | None = None) -> Any: ...
 
 
 @dataclass
@@ -132,8 +133,10 @@ def assess_network(
     stations: Sequence[str] | None = None,
     feed_url: str | None = None,
     now: UTCDateTime | None = None,
+    tracker: HealthStateTracker | None = None,
 ) -> HealthRun:
-    """Fetch ``[end - window_s, end)`` from every station and assess it (see check_network)."""
+    """Fetch ``[end - window_s, end)`` from every station and assess it (see check_network);
+    ``tracker`` (the health state) gives each channel's noise baseline (read only)."""
 
     inv = inventory if inventory is not None else load_inventory(settings.network.inventory)
     start, end, now = window_for(settings.health, end, now)
@@ -152,6 +155,7 @@ def assess_network(
             chans, summary = assess_station_full(
                 stream, info, start, end, now, settings.health,
                 instrument=settings.instrument, fetch_error=error, inventory=inv,
+                baselines=tracker.baselines(info.id) if tracker is not None else None,
             )
         if failure:  # one failing station never stops the others
             chans, summary = assess_station_full(
@@ -188,6 +192,9 @@ def check_network(
     ).results
 
 
+_STATUS_ZH = {"OK": "正常", "WARN": "警告", "FAIL": "故障"}
+
+
 def notice_text(changes: Sequence[StatusChange], run: HealthRun) -> tuple[str, str, str]:
     """``(subject, text, key)`` of the engineers' notice for status changes."""
     worse = sum(1 for c in changes if c.new != "OK")
@@ -199,6 +206,17 @@ def notice_text(changes: Sequence[StatusChange], run: HealthRun) -> tuple[str, s
     lines += [c.describe() for c in changes]
     key = "health:" + ",".join(f"{c.station_id}={c.new}" for c in changes) + f"@{run.end}"
     return subject, "\n".join(lines) + "\n", key
+
+
+def notice_text_zh(changes: Sequence[StatusChange], run: HealthRun) -> tuple[str, str]:
+    """``(subject, text)`` of the notice in Chinese (the reasons stay as measured)."""
+    worse = sum(1 for c in changes if c.new != "OK")
+    subject = (f"台站状态：{len(changes)}个台站状态变化（{worse}个变差，"
+               f"{len(changes) - worse}个恢复）")
+    lines = [f"时段 {run.start} 至 {run.end}（UTC）", ""]
+    lines += [f"{c.station_id}：{_STATUS_ZH[c.old]} → {_STATUS_ZH[c.new]}"
+              f"（{'；'.join(c.reasons) if c.reasons else '各项检查通过'}）" for c in changes]
+    return subject, "\n".join(lines) + "\n"
 
 
 def run_health(
@@ -224,14 +242,15 @@ def run_health(
     is retried next run. ``store``/``alerts`` None: that side effect is skipped.
     Store and alert failures are logged and listed in ``errors``; they never raise.
     """
-    run = assess_network(settings, inventory, end, stations=stations, feed_url=feed_url, now=now)
+    tr = tracker if tracker is not None else HealthStateTracker(settings.health.state_file)
+    run = assess_network(settings, inventory, end, stations=stations, feed_url=feed_url, now=now,
+                         tracker=tr)
     out = HealthRunResult(run=run, changes=[])
     if store is not None:
         with boundary("writing health results", logger=log, level=logging.ERROR) as failure:
             out.write_report = store.write_health(run.results)
         if failure:
             out.errors.append(f"store: {failure.reason}")
-    tr = tracker if tracker is not None else HealthStateTracker(settings.health.state_file)
     summaries = run.summaries()
     out.changes = tr.changes(summaries)
     for c in out.changes:
@@ -239,13 +258,15 @@ def run_health(
     commit = True
     if out.changes and alerts is not None:
         subject, text, key = notice_text(out.changes, run)
+        subject_zh, text_zh = notice_text_zh(out.changes, run)
         with boundary("health notice", logger=log, level=logging.ERROR,
                       group=settings.health.notify_group) as failure:
-            alerts.send_notice(settings.health.notify_group, subject, text, key)
+            alerts.send_notice(settings.health.notify_group, subject, text, key,
+                               subject_zh=subject_zh, text_zh=text_zh)
             out.notice_sent = True
         if failure:  # the state is kept, so the notice is tried again next run
             out.errors.append(f"alerts: {failure.reason}")
             commit = False
     if commit:
-        tr.record(summaries)
+        tr.record(run.results, settings.health.psd_baseline_runs)
     return out

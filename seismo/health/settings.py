@@ -21,7 +21,10 @@ class HealthConfig(StrictModel):
     fail_availability_pct: Annotated[float, Field(ge=0, le=100)] = 80.0
     spike_threshold: PosFloat = 20.0
     flat_std_counts: NonNegFloat = 0.5
-    psd_warn_db_above_nhnm: float = 0.0
+    # design choice: a channel without a noise baseline yet is noisy 10 dB above Peterson's
+    # NHNM; cultural noise at urban sites commonly exceeds the NHNM at 1-10 Hz by a few dB
+    # (McNamara & Buland 2004), which is their normal, not a fault (docs/health.md)
+    psd_warn_db_above_nhnm: Annotated[float, Field(ge=-50, le=100)] = 10.0
     # --- added for seismo.health (sources in seismo/health/metrics.py and docs/health.md)
     warn_clip_pct: NonNegFloat = Field(0.0, description="WARN when clipped samples % > this")
     fail_clip_pct: NonNegFloat = Field(1.0, description="FAIL when clipped samples % > this")
@@ -49,6 +52,22 @@ class HealthConfig(StrictModel):
     psd_warn_db_below_nlnm: float = Field(
         0.0, description="WARN when the band-mean PSD is this many dB below NLNM"
     )
+    # the channel's own noise baseline (station deviation, Ringler et al. 2015 DQA): the
+    # median of its last psd_baseline_runs band levels, used from psd_baseline_min_runs on
+    psd_baseline_runs: Annotated[int, Field(ge=1, le=10000)] = Field(
+        144, description="Band levels kept per channel for its noise baseline (144: a day "
+        "of 10-minute runs)")
+    psd_baseline_min_runs: Annotated[int, Field(ge=1, le=10000)] = Field(
+        6, description="Runs before a channel's baseline replaces the NHNM reference")
+    # design choice: more than the day/night swing of cultural noise at 1-10 Hz (about
+    # 10 dB, McNamara & Buland 2004), less than a failing sensor or a loose mass (20-40 dB)
+    psd_warn_db_above_baseline: Annotated[float, Field(gt=0, le=100)] = Field(
+        15.0, description="WARN when the band level exceeds the channel's baseline by this (dB)")
+    psd_warn_db_below_baseline: Annotated[float, Field(gt=0, le=100)] = Field(
+        15.0, description="WARN when the band level is this much below the baseline (dB)")
+    psd_nhnm_allowance_db: dict[str, Annotated[float, Field(ge=0, le=100)]] = Field(
+        default_factory=dict, description="NET.STA -> dB added to psd_warn_db_above_nhnm "
+        "for a station known to be noisier (until it has a baseline)")
     state_file: Path = Field(
         Path("../var/health_state.json"), description="Last status per station (change alerts)"
     )
@@ -65,6 +84,11 @@ class HealthConfig(StrictModel):
             raise ValueError(
                 f"fail_availability_pct ({self.fail_availability_pct}) must be <= "
                 f"warn_availability_pct ({self.warn_availability_pct})"
+            )
+        if self.psd_baseline_min_runs > self.psd_baseline_runs:
+            raise ValueError(
+                f"psd_baseline_min_runs ({self.psd_baseline_min_runs}) exceeds "
+                f"psd_baseline_runs ({self.psd_baseline_runs})"
             )
         for lo, hi in self.psd_bands_s:
             if not 0 < lo < hi:

@@ -4,14 +4,26 @@ Thresholds come from :class:`seismo.health.settings.HealthConfig`; every rule is
 in docs/health.md. Metric names follow SeisComP scqc (availability, latency,
 gap, overlap, offset, rms, spike, timing, outage) plus ``clip_pct``,
 ``flat_s``, ``rate_hz`` and the PSD band deviations ``psd_minus_nhnm_db_<band>``
-and ``psd_minus_nlnm_db_<band>``.
+and ``psd_minus_nlnm_db_<band>`` (and, once a station has a noise baseline,
+``psd_minus_baseline_db_<band>``).
+
+Reasons are listed root cause first (:func:`cause_rank`): a station engineer reads the
+first reason and fixes that; clipping comes before the spikes and the noise it causes.
+
+"Noisy" is judged against what is normal for the channel: its own noise baseline (the
+median of its earlier band levels, kept in the health state,
+:class:`seismo.health.state.HealthStateTracker`), as the station-deviation metric of the
+USGS Data Quality Analyzer does (Ringler et al. 2015); until a channel has one, against
+Peterson's NHNM plus a margin. An urban station that always sits a few dB above the NHNM
+is then normal, and a station whose noise rises far above its own level is not.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +57,37 @@ class ChannelAssessment:
     intervals: tuple[tuple[float, float], ...] = ()
 
 
+#: Kinds of reason, root causes first (what the word at the start of a reason says):
+#: no data at all; a wrong sampling rate or a dead or stuck sensor (every other metric of
+#: the channel is then meaningless); clipping (which makes spikes, an offset and noise);
+#: latency (late data also lower the availability), gaps and availability, the feed,
+#: overlaps (delivery); offset, timing; and last the symptoms: spikes, then the noise level.
+_CAUSES = (
+    ("outage",), ("sampling rate",), ("dead channel",), ("flat line",), ("clipping",),
+    ("latency",), ("gap", "availability"), ("feed error",), ("overlap",), ("offset",),
+    ("timing",), ("spike",), ("psd", "noisy", "quieter"),
+)
+
+
+_LABEL = re.compile(r"^(?:[0-9A-Za-z]{0,2}\.)?[A-Z0-9]{3}: ")
+
+
+def cause_rank(reason: str) -> int:
+    """Position of ``reason`` (a channel reason, or a station's ``"HHZ: reason"``) in the
+    root-cause order of :data:`_CAUSES`; unknown kinds come last."""
+    text = _LABEL.sub("", reason, count=1).lower()
+    text = re.sub(r"^[\d.]+\s+", "", text)  # "3 gaps totalling ..." -> "gaps totalling ..."
+    for rank, keys in enumerate(_CAUSES):
+        if text.startswith(keys):
+            return rank
+    return len(_CAUSES)
+
+
+def root_cause_first(reasons: Sequence[str]) -> list[str]:
+    """``reasons`` ordered root cause first (stable within one kind)."""
+    return sorted(reasons, key=cause_rank)
+
+
 @dataclass
 class _Verdict:
     status: HealthStatus = "OK"
@@ -54,6 +97,15 @@ class _Verdict:
         self.reasons.append(reason)
         if _RANK[status] > _RANK[self.status]:
             self.status = status
+
+    def ordered(self) -> tuple[str, ...]:
+        """The reasons, root cause first; spikes on a clipping channel say where they
+        come from."""
+        out = root_cause_first(self.reasons)
+        if any(r.startswith("clipping") for r in out):
+            out = [f"{r} (from the clipping)" if cause_rank(r) == cause_rank("spike") else r
+                   for r in out]
+        return tuple(out)
 
 
 def _fmt_s(v: float) -> str:
@@ -173,6 +225,10 @@ def _check_amplitudes(
     return dead
 
 
+def _median(values: Sequence[float]) -> float:
+    return float(np.median(np.asarray(values, dtype=np.float64)))
+
+
 def _check_noise(
     v: _Verdict,
     met: dict[str, float],
@@ -181,8 +237,18 @@ def _check_noise(
     response: Response,
     window_s: float,
     cfg: HealthConfig,
+    baseline: Mapping[str, Sequence[float]] | None = None,
 ) -> NoisePSD | None:
-    """Noise PSD against Peterson's models in the configured period bands."""
+    """Noise PSD in the configured period bands, against the channel's own baseline.
+
+    ``baseline`` maps a band (:func:`~seismo.health.psd.band_key`) to the channel's earlier
+    band levels (PSD - NHNM, dB; the health state). With at least
+    ``psd_baseline_min_runs`` of them the level is compared with their median (noisy or
+    quieter by more than ``psd_warn_db_above_baseline`` / ``..._below_baseline``);
+    without, with the NHNM plus ``psd_warn_db_above_nhnm`` and the station's allowance.
+    A level below the NLNM is always suspect (gain or response). ``psd_flag_<band>`` is 1
+    when the band was flagged: a flagged level never enters the baseline.
+    """
     try:
         psd = noise_psd(traces, response, min(cfg.psd_length_s, window_s))
     except Exception as exc:  # PPSD raises plain exceptions on odd responses
@@ -190,21 +256,39 @@ def _check_noise(
         return None
     if psd is None:
         return None
+    allowance = cfg.psd_nhnm_allowance_db.get(f"{info.network}.{info.station}", 0.0)
     for lo, hi in cfg.psd_bands_s:
         dev = band_deviation(psd, lo, hi)
         if dev is None:
             continue
         above_hi, above_lo = dev
         key = band_key(lo, hi)
+        band = f"{lo:g}-{hi:g} s"
         met[f"psd_minus_nhnm_db_{key}"] = above_hi
         met[f"psd_minus_nlnm_db_{key}"] = above_lo
-        if above_hi > cfg.psd_warn_db_above_nhnm:
-            v.add("WARN", f"noisy: PSD {above_hi:.1f} dB above NHNM at {lo:g}-{hi:g} s")
-        elif -above_lo > cfg.psd_warn_db_below_nlnm:
-            v.add(
-                "WARN",
-                f"PSD {-above_lo:.1f} dB below NLNM at {lo:g}-{hi:g} s (check gain/response)",
-            )
+        history = list((baseline or {}).get(key, ()))
+        flagged = True
+        if len(history) >= cfg.psd_baseline_min_runs:
+            ref = _median(history)
+            rel = above_hi - ref
+            met[f"psd_minus_baseline_db_{key}"] = rel
+            what = f"this channel's usual level at {band} (median of its last {len(history)} runs)"
+            if rel > cfg.psd_warn_db_above_baseline:
+                v.add("WARN", f"noisy: PSD {rel:.1f} dB above {what}")
+            elif -rel > cfg.psd_warn_db_below_baseline:
+                v.add("WARN", f"PSD {-rel:.1f} dB quieter than {what} (check gain/response)")
+            else:
+                flagged = False
+        elif above_hi > cfg.psd_warn_db_above_nhnm + allowance:
+            v.add("WARN", f"noisy: PSD {above_hi:.1f} dB above NHNM at {band} (no baseline "
+                          f"of this channel yet; WARN above NHNM + "
+                          f"{cfg.psd_warn_db_above_nhnm + allowance:g} dB)")
+        else:
+            flagged = False
+        if -above_lo > cfg.psd_warn_db_below_nlnm:
+            flagged = True
+            v.add("WARN", f"PSD {-above_lo:.1f} dB below NLNM at {band} (check gain/response)")
+        met[f"psd_flag_{key}"] = 1.0 if flagged else 0.0
     return psd
 
 
@@ -218,6 +302,7 @@ def assess_channel_full(
     *,
     instrument: InstrumentConfig,
     response: Response | None = None,
+    baseline: Mapping[str, Sequence[float]] | None = None,
 ) -> ChannelAssessment:
     """:func:`assess_channel` plus the PSD and covered intervals (for reports)."""
     if window_end <= window_start:
@@ -243,7 +328,7 @@ def assess_channel_full(
         _check_timeliness(v, met, gs, traces, info, now, cfg)
         dead = _check_amplitudes(v, met, traces, info, gs.covered_s, cfg, instrument)
         if response is not None and not dead:
-            psd = _check_noise(v, met, traces, info, response, window, cfg)
+            psd = _check_noise(v, met, traces, info, response, window, cfg, baseline)
     health = StationHealth(
         network=info.network,
         station=info.station,
@@ -251,7 +336,7 @@ def assess_channel_full(
         channel=info.channel,
         time=window_end,
         status=v.status,
-        reasons=tuple(v.reasons),
+        reasons=v.ordered(),
         metrics=met,
     )
     return ChannelAssessment(health, psd, gs.intervals if traces else ())
@@ -267,13 +352,15 @@ def assess_channel(
     *,
     instrument: InstrumentConfig,
     response: Response | None = None,
+    baseline: Mapping[str, Sequence[float]] | None = None,
 ) -> StationHealth:
     """Health of one channel over ``[window_start, window_end)`` as seen at ``now``.
 
     ``trace_or_stream`` holds the channel's data in counts (other channels are
     ignored; several traces mean gaps or overlaps). ``instrument`` gives the
     digitizer full scale and clip level. ``response`` (StationXML)
-    enables the noise-PSD checks; rms/offset in SI units use
+    enables the noise-PSD checks, judged against ``baseline`` (the channel's earlier band
+    levels, :func:`_check_noise`) when given; rms/offset in SI units use
     ``channel_info.sensitivity``.
 
     Raises:
@@ -281,7 +368,7 @@ def assess_channel(
     """
     return assess_channel_full(
         trace_or_stream, channel_info, window_start, window_end, now, cfg,
-        instrument=instrument, response=response,
+        instrument=instrument, response=response, baseline=baseline,
     ).health
 
 
@@ -328,6 +415,7 @@ def summarize_station(
         for c in channels:
             label = labels.get((c.location, c.channel), c.channel)
             reasons.extend(f"{label}: {r}" for r in c.reasons)
+        reasons = root_cause_first(reasons)
     return StationHealth(
         network=station_info.network,
         station=station_info.station,
@@ -351,8 +439,12 @@ def assess_station_full(
     instrument: InstrumentConfig,
     fetch_error: str | None = None,
     inventory: Inventory | None = None,
+    baselines: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
 ) -> tuple[list[ChannelAssessment], StationHealth]:
-    """:func:`assess_station` plus per-channel PSDs and intervals (for reports)."""
+    """:func:`assess_station` plus per-channel PSDs and intervals (for reports).
+
+    ``baselines`` maps ``"LOC.CHA"`` to the channel's noise baseline (:func:`_check_noise`).
+    """
     traces = [
         t for t in _as_traces(stream)
         if (t.stats.network, t.stats.station) == (station_info.network, station_info.station)
@@ -367,6 +459,7 @@ def assess_station_full(
             assess_channel_full(
                 traces, info, window_start, window_end, now, cfg,
                 instrument=instrument, response=response_for(inventory, info, window_start),
+                baseline=(baselines or {}).get(f"{info.location}.{info.channel}"),
             )
         )
     summary = summarize_station(
@@ -386,15 +479,18 @@ def assess_station(
     instrument: InstrumentConfig,
     fetch_error: str | None = None,
     inventory: Inventory | None = None,
+    baselines: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
 ) -> list[StationHealth]:
     """Health of every StationXML channel of a station, then the station summary (last).
 
     A station with no data in any channel is FAIL "outage" (with
     ``fetch_error`` as the reason when given). ``inventory`` supplies responses
-    for the noise-PSD checks (skipped without it).
+    for the noise-PSD checks (skipped without it), judged against each channel's noise
+    baseline in ``baselines`` (``"LOC.CHA"`` -> band -> earlier levels) when it has one.
     """
     chans, summary = assess_station_full(
         stream, station_info, window_start, window_end, now, cfg,
         instrument=instrument, fetch_error=fetch_error, inventory=inventory,
+        baselines=baselines,
     )
     return [a.health for a in chans] + [summary]

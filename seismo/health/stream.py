@@ -80,10 +80,15 @@ def check_stream(
             key = f"stream-down.{last.strftime('%Y%m%dT%H%M%S') if last else 'never'}"
             text = (f"{status.detail}.\nUntil it is back, alerts come from the "
                     "minute-by-minute detection only (a minute or two later).")
+            when = ("最近一次心跳：" + last.strftime("%Y-%m-%d %H:%M:%S") + "（UTC）"
+                    if last else f"最近{LOOKBACK_S / 3600:.0f}小时内无心跳")
+            text_zh = (f"实时检测（seismo stream）已中断，{when}。恢复之前，地震速报仅来自逐分钟"
+                       "处理（晚一到两分钟）。")
             for group in dict.fromkeys((notify_group, "oncall")):
                 # the health run goes on
                 with boundary("stream-down notice", logger=log, level=logging.ERROR,
                               group=group):
                     alerts.send_notice(group, "Real-time detector (seismo stream) down", text,
-                                       key)
+                                       key, subject_zh="实时检测（seismo stream）中断",
+                                       text_zh=text_zh)
     return status

@@ -357,9 +357,9 @@ def station_health(
 
         store = InfluxStore.from_settings(s.store, store_connection)
     if s.alerts.enabled:
-        from seismo.alerts.service import AlertService
+        from seismo.shells.publish import alert_service
 
-        alerts = AlertService.from_settings(s.alerts, s.network)
+        alerts = alert_service(s, store=store)
     try:
         res = run_health(s, end=end, store=store, alerts=alerts)
         stream = check_stream(

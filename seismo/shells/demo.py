@@ -36,12 +36,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from obspy import UTCDateTime
 
 from seismo.alerts.channels.directory import DirectoryConfig
+from seismo.alerts.notation import intensity_text, magnitude_text
 from seismo.alerts.settings import AlertsConfig
 from seismo.config import PROJECT_ROOT, Settings, mask_url, settings_to_toml
+from seismo.config.tree import relocated
 from seismo.errors import SeismoError
 from seismo.io.feeds.settings import FeedsConfig
 from seismo.io.seedlink import serve_simulation
@@ -76,6 +79,7 @@ class DemoResult:
     dag_done_s: float | None = None  # origin -> the end of the DAG run
     stream_log: Path | None = None
     health: str = ""  # the station-health run, in a few words
+    feed: str = ""  # the same simulated data as a sim:// URL (for a replay with seismo detect)
 
 
 def airflow_env(home: Path, config_file: Path) -> dict[str, str]:
@@ -137,25 +141,21 @@ def _demo_scenario(settings: Settings, scenario: str | None) -> tuple[str, Scena
     return name, scen
 
 
-def _demo_settings(settings: Settings, port: int, work: Path, alert_dir: Path) -> Settings:
-    """``settings`` with the feed on the loopback SeedLink server and a demo alert channel."""
-    alerts = settings.alerts.model_copy(
+def demo_installation(settings: Settings, port: int, work: Path, alert_dir: Path) -> Settings:
+    """``settings`` as the demo's own installation under ``work``
+    (:func:`seismo.config.installation.relocated`: its alert record, ledger, state, console
+    users; nothing lands in the installation it was started from), with the feed on the
+    loopback SeedLink server and one alert channel, a directory (``alert_dir``): a demo's
+    messages (status Actual, about a simulated earthquake) never reach the configured
+    webhooks or mail."""
+    own = relocated(settings, work)
+    groups = sorted({"oncall", "tsunami", "engineers", *settings.alerts.groups})
+    alerts = own.alerts.model_copy(update={
+        "channels": {"demo": DirectoryConfig(path=alert_dir)},
+        "groups": {g: ["demo"] for g in groups},
+    })
+    return own.model_copy(
         update={
-            "outbox_dir": work / "outbox",
-            "channels": {
-                **settings.alerts.channels,
-                "demo": DirectoryConfig(path=alert_dir),
-            },
-            "groups": {
-                g: [*names, "demo"]
-                for g, names in (settings.alerts.groups or {"oncall": [], "tsunami": []}).items()
-            },
-        }
-    )
-    airflow = settings.airflow.model_copy(update={"ledger_dir": work / "ledger"})
-    return settings.model_copy(
-        update={
-            "airflow": airflow,
             "feeds": FeedsConfig(
                 default=f"seedlink://127.0.0.1:{port}",
                 timeout_s=settings.feeds.timeout_s,
@@ -163,11 +163,6 @@ def _demo_settings(settings: Settings, port: int, work: Path, alert_dir: Path) -
                 retry_delay_s=settings.feeds.retry_delay_s,
             ),
             "alerts": AlertsConfig.model_validate(alerts.model_dump()),
-            "stream": settings.stream.model_copy(update={
-                "state_file": work / "stream_state.json",
-                "event_archive_dir": work / "event_waveforms"}),
-            "web": settings.web.model_copy(update={"users_db": work / "users.sqlite"}),
-            "health": settings.health.model_copy(update={"state_file": work / "health.json"}),
         }
     )
 
@@ -253,27 +248,36 @@ def run_demo(
     work_dir: Path | None = None,
     echo=print,  # type: ignore[no-untyped-def]
     after: Callable[[DemoResult, Settings], None] | None = None,
+    lead_s: float = LEAD_S,
+    dag: bool = True,
+    health: bool = True,
 ) -> DemoResult:
     """Run the whole chain once; see the module docstring.
 
     ``after(result, demo_settings)`` runs before InfluxDB is stopped (``seismo demo``
-    renders the result there and serves the console until Ctrl-C).
+    renders the result there and serves the console until Ctrl-C). The demo is an
+    installation of its own under ``work_dir`` (default ``<installation>/demo``,
+    :func:`demo_installation`); its configuration file is ``<work_dir>/seismo.toml``, for
+    the commands that follow it (``seismo --config <work_dir>/seismo.toml event review``).
+    ``lead_s`` is the time from the start to the earthquake; ``dag=False`` leaves out the
+    Airflow run and ``health=False`` the station-health run (a short run, for tests).
     """
 
     name, scen = _demo_scenario(settings, scenario)
-    work = work_dir or (PROJECT_ROOT / "var" / "demo")
+    work = (work_dir or settings.installation.dir / "demo").resolve()
     work.mkdir(parents=True, exist_ok=True)
     alert_dir = work / "alerts"
     (work / "stream_state.json").unlink(missing_ok=True)  # a new network session
 
-    origin = UTCDateTime(round(float(UTCDateTime()) + LEAD_S, 2))
+    origin = UTCDateTime(round(float(UTCDateTime()) + lead_s, 2))
     reference = origin - (scen.events[0].origin - scen.reference)
     sim = Simulator.from_settings(settings.simulator, settings.network, scenario=name,
                                   reference=reference)
     first_pick = min(a[0] for a in sim.truth(peaks=False)[0].arrivals.values())
 
-    influx = ensure_local_influx(settings.store)
-    state = f"started, data in {settings.store.server_data_dir}" if influx else "already running"
+    own = relocated(settings, work)  # its InfluxDB data (when it starts one) under work too
+    influx = ensure_local_influx(own.store)
+    state = f"started, data in {own.store.server_data_dir}" if influx else "already running"
     echo(f"InfluxDB: {mask_url(settings.store.url)} ({state})")
     port = free_port()
     server = serve_simulation(
@@ -287,7 +291,7 @@ def run_demo(
             f"scenario {name!r}: {scen.description}"
         )
         shutil.rmtree(work / "ledger", ignore_errors=True)  # this demo's run starts afresh
-        demo_settings = _demo_settings(settings, port, work, alert_dir)
+        demo_settings = demo_installation(settings, port, work, alert_dir)
         cfg_file = work / "seismo.toml"
         cfg_file.write_text(settings_to_toml(demo_settings), encoding="utf-8")
         # the first minute whose DAG run owns the earthquake's window
@@ -295,12 +299,16 @@ def run_demo(
         while window_for_run(demo_settings, run_time).end <= first_pick:
             run_time += 60
         window = window_for_run(demo_settings, run_time)
-        echo(f"          earthquake at {origin} (in {LEAD_S:.0f} s; DAG window {window})")
+        echo(f"          earthquake at {origin} (in {lead_s:.0f} s; DAG window {window})")
+        echo(f"demo installation: {work} (configuration {cfg_file}; its alert record: "
+             f"{demo_settings.alerts.outbox_dir})")
         stream_log = work / "stream.log"
         started = time.time()
         stream = _stream_proc(cfg_file, alert_dir, stream_log)
         echo(f"seismo stream: running (log: {stream_log})")
-        result = DemoResult(window=window, origin=origin, stream_log=stream_log)
+        result = DemoResult(window=window, origin=origin, stream_log=stream_log,
+                            feed=f"sim://?scenario={quote(name)}"
+                                 f"&reference={quote(reference.isoformat() + 'Z')}")
         while UTCDateTime() < origin + 60:
             found = _first_alert(alert_dir, started) if alert_dir.exists() else None
             if found is not None:
@@ -318,18 +326,22 @@ def run_demo(
             time.sleep(0.5)  # the stream's later versions (more stations, final ML)
         stop_process(stream)  # its job is done; the DAG run below gets both cores
         echo(f"seismo stream: stopped (exit {stream.returncode}, state saved)")
-        result.health = _station_health(demo_settings)
-        echo(f"Station health: {result.health}")
-        log_file = work / "airflow.log"
-        log_file.write_text("", encoding="utf-8")
-        while UTCDateTime() < run_time:  # the DAG's minute: the window's data are complete
-            time.sleep(0.5)
-        echo(f"Airflow: running DAG seismo_detect for run time {run_time} (log: {log_file})")
-        rc, secs = run_detect_dag(work / "airflow", cfg_file, run_time, log_file)
-        result.dag_done_s = float(UTCDateTime() - origin)
-        result.dag_state = "success" if rc == 0 else f"failed (exit {rc})"
-        result.dag_seconds = secs
-        result.log_file = log_file
+        if health:
+            result.health = _station_health(demo_settings)
+            echo(f"Station health: {result.health}")
+        if dag:
+            log_file = work / "airflow.log"
+            log_file.write_text("", encoding="utf-8")
+            while UTCDateTime() < run_time:  # the DAG's minute: the window's data are complete
+                time.sleep(0.5)
+            echo(f"Airflow: running DAG seismo_detect for run time {run_time} (log: {log_file})")
+            rc, secs = run_detect_dag(work / "airflow", cfg_file, run_time, log_file)
+            result.dag_done_s = float(UTCDateTime() - origin)
+            result.dag_state = "success" if rc == 0 else f"failed (exit {rc})"
+            result.dag_seconds = secs
+            result.log_file = log_file
+        else:
+            result.dag_state = "not run"
         result = _collect(result, demo_settings, alert_dir)
         if after is not None:
             after(result, demo_settings)
@@ -340,6 +352,10 @@ def run_demo(
         server.stop()
         if influx is not None:
             influx.stop()
+
+
+def _mag(e: Event) -> str:
+    return magnitude_text(e.magnitude, e.magnitude_type, lower_bound=e.magnitude_lower_bound)
 
 
 def render(result: DemoResult) -> str:
@@ -355,7 +371,7 @@ def render(result: DemoResult) -> str:
         made = "?" if v.creation_time is None else f"{float(v.creation_time - result.origin):.1f}"
         lines.append(
             f"  {v.id} v{v.version} ({'stream' if v.solution == 'stream' else 'DAG'}): "
-            f"made {made} s after the origin, ML {v.magnitude}, {v.n_stations} stations, "
+            f"made {made} s after the origin, {_mag(v)}, {v.n_stations} stations, "
             f"{v.latitude:.3f} {v.longitude:.3f} {v.depth_km:.1f} km"
         )
     if not result.events:
@@ -363,7 +379,7 @@ def render(result: DemoResult) -> str:
     for e in result.events:
         lines.append(
             f"event {e.id}: origin {e.time} lat {e.latitude:.3f} lon {e.longitude:.3f} "
-            f"depth {e.depth_km:.1f} km  ML {e.magnitude}  ({e.n_stations} stations, "
+            f"depth {e.depth_km:.1f} km  {_mag(e)}  ({e.n_stations} stations, "
             f"rms {e.rms_s:.2f} s, gap {e.azimuthal_gap_deg:.0f}°, "
             f"±{e.horizontal_uncertainty_km:.1f} km)"
         )
@@ -374,20 +390,20 @@ def render(result: DemoResult) -> str:
         top = sorted(e.station_intensities, key=lambda s: (-s.intensity_cn, -s.pga_ms2))[:5]
         if top:
             lines.append(
-                f"  max observed intensity {e.max_intensity} (GB/T 17742-2020), "
-                f"MMI {e.max_mmi} (Worden et al. 2012); strongest stations:"
+                f"  max observed intensity {intensity_text(e.max_intensity)} (GB/T 17742-2020), "
+                f"{intensity_text(e.max_mmi, 'mmi')} (Worden et al. 2012); strongest stations:"
             )
             lines.extend(
                 f"    {s.network}.{s.station:<6} {s.epi_distance_km:5.1f} km  "
-                f"PGA {100 * s.pga_ms2:6.2f} cm/s²  PGV {100 * s.pgv_ms:6.3f} cm/s  "
-                f"I {s.intensity_cn:.1f}  MMI {s.mmi:.1f}"
+                f"PGA {s.pga_ms2:8.4f} m/s²  PGV {s.pgv_ms:8.5f} m/s  "
+                f"{intensity_text(s.intensity_cn)}  {intensity_text(s.mmi, 'mmi')}"
                 for s in top
             )
         sites = sorted(e.site_intensities, key=lambda s: -s.intensity_cn)[:5]
         if sites:
             lines.append(
                 "  predicted at sites: "
-                + ", ".join(f"{s.name} {s.intensity_cn:.1f}" for s in sites)
+                + ", ".join(f"{s.name} {intensity_text(s.intensity_cn)}" for s in sites)
             )
     for f in result.alert_files:
         lines.append(f"alert file: {f}")

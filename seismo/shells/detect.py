@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Literal
 
 from obspy import Inventory, Stream, UTCDateTime
 
+from seismo.alerts.notation import intensity_cell, magnitude_cell
 from seismo.config import Settings, mask_url
 from seismo.errors import DataError, FeedError
-from seismo.event.intensity import intensity_cell
 from seismo.io.feeds import fetch_window
 from seismo.model import AmplitudeSeries, Event, StationResult
 from seismo.shells.publish import Runner, RunReport
@@ -76,6 +76,9 @@ class DetectSummary:
     alerts_queued: int = 0
     alerts_delivered: int = 0
     store_errors: list[str] = field(default_factory=list)
+    alerts_pending: int = 0  # delivery items not delivered when the range was done
+    spool_kept: dict[str, int] = field(default_factory=dict)  # segments of other destinations
+    outbox: str = ""  # where they wait
     network_down: int = 0
     store_on: bool = True
     alerts_on: bool = True
@@ -90,6 +93,7 @@ class DetectSummary:
         self.spooled += rep.spooled
         self.alerts_queued += rep.alerts_queued
         self.alerts_delivered += rep.alerts_delivered
+        self.spool_kept.update(rep.spool_kept)
 
     def render(self) -> str:
 
@@ -120,6 +124,18 @@ class DetectSummary:
                 f"STORE FAILED in {len(self.store_errors)} windows (alerts were still "
                 f"processed); first: {self.store_errors[0]}"
             )
+        if self.spool_kept:
+            kept = "; ".join(f"{n} for {d}" for d, n in sorted(self.spool_kept.items()))
+            lines.append(
+                f"SPOOL: segments kept for another destination ({kept}): not replayed here; "
+                "a store configured for that destination replays them"
+            )
+        if self.alerts_pending:
+            lines.append(
+                f"ALERTS PENDING: {self.alerts_pending} deliveries not done yet (the outbox "
+                f"{self.outbox} retries them: the stream, the DAG or the next seismo detect "
+                "delivers them; see the console's outbox page)"
+            )
         if self.station_errors:
             worst = ", ".join(f"{k} ({v})" for k, v in self.station_errors.most_common(5))
             lines.append(f"station errors (windows): {worst}")
@@ -131,10 +147,7 @@ class DetectSummary:
                     f"{e.latitude:.3f}",
                     f"{e.longitude:.3f}",
                     f"{e.depth_km:.1f}",
-                    "-" if e.magnitude is None else (
-                        f"{e.magnitude_type}{'>=' if e.magnitude_lower_bound else ' '}"
-                        f"{e.magnitude:.1f}"
-                    ),
+                    magnitude_cell(e.magnitude, e.magnitude_type, e.magnitude_lower_bound),
                     intensity_cell(e.max_intensity),
                     e.n_stations,
                     f"{e.rms_s:.2f}",
@@ -152,7 +165,7 @@ class DetectSummary:
                         "lon",
                         "depth",
                         "M",
-                        "I_cn",
+                        "GB/T 17742",
                         "nsta",
                         "rms",
                         "gap",
@@ -327,6 +340,11 @@ def detect_range(
                     handle(process_window(ctx, w, source=source))
         else:
             _detect_chunks(ctx, chunks, feed_url, n_proc, summary, handle, late)
+        if runner.alerts is not None:  # what is still pending on a channel when the range is done
+            summary.outbox = str(runner.alerts.outbox.root)
+            final = runner.alerts.deliver_due()
+            summary.alerts_delivered += final.delivered
+            summary.alerts_pending = final.pending
     finally:
         runner.close()
     if summary.samples == 0:

@@ -6,6 +6,12 @@ exactly as a replay would be; every CAP message carries ``status=Exercise``
 and its own identifier thread, so receivers can tell a drill from a real
 event. By default a drill does not write to InfluxDB (``store=True`` does):
 drill events must not mix with the real catalogue.
+
+A drill is an installation of its own (:func:`seismo.config.installation.relocated`):
+its alert record, ledger and state live under ``<installation>/drills`` (or
+``installation=``), never in the production installation's outbox, while its Exercise
+messages go through the configured channels, to the people a drill exercises (a
+directory channel under the production installation writes under the drill's instead).
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ from urllib.parse import quote
 
 from obspy import UTCDateTime
 
-from seismo.alerts.service import AlertService
 from seismo.config import Settings
+from seismo.config.tree import relocated
 from seismo.errors import SeismoError
 from seismo.shells.detect import DetectSummary, detect_range
+from seismo.shells.publish import alert_service
 from seismo.simulate import load_scenarios
 
 log = logging.getLogger(__name__)
@@ -37,6 +44,7 @@ class DrillResult:
     summary: DetectSummary
     decisions: dict[str, list[str]] = field(default_factory=dict)  # event id -> groups
     notes: list[str] = field(default_factory=list)
+    installation: Path | None = None  # where the drill kept its alert record
 
 
 def run_drill(
@@ -47,8 +55,10 @@ def run_drill(
     store: bool = False,
     now: UTCDateTime | None = None,
     minutes_ago: float = 10.0,
+    installation: Path | None = None,
 ) -> DrillResult:
-    """Play ``scenario`` (its first origin ``minutes_ago`` before ``now``) with Exercise alerts."""
+    """Play ``scenario`` (its first origin ``minutes_ago`` before ``now``) with Exercise alerts,
+    as an installation of its own (``installation``, default ``<installation>/drills``)."""
 
     scenarios = load_scenarios(settings.simulator.scenarios)
     if scenario not in scenarios:
@@ -56,6 +66,7 @@ def run_drill(
     scen = scenarios[scenario]
     if not scen.events:
         raise SeismoError(f"scenario {scenario!r} has no earthquake to drill on")
+    settings = relocated(settings, installation or settings.installation.dir / "drills")
     now = now or UTCDateTime()
     first = min(e.origin for e in scen.events) - scen.reference
     last = max(e.origin for e in scen.events) - scen.reference
@@ -67,8 +78,7 @@ def run_drill(
     summary = detect_range(
         settings, t0, t1, feed_url=url, store=store, alerts=True, alert_dir=alert_dir, exercise=True
     )
-    svc = AlertService.from_settings(settings.alerts, settings.network, exercise=True,
-                                     alert_dir=alert_dir)
+    svc = alert_service(settings, exercise=True, alert_dir=alert_dir)
     decisions = {e.id: list(svc.decide(e).groups) for e in summary.events}
     notes = []
     for e in summary.events:
@@ -78,4 +88,5 @@ def run_drill(
                 "resolves the back-azimuth and apparent velocity, not the distance; location "
                 f"±{e.horizontal_uncertainty_km:.0f} km and ML are indicative only"
             )
-    return DrillResult(scenario, reference, summary, decisions, notes)
+    return DrillResult(scenario, reference, summary, decisions, notes,
+                       settings.installation.dir)

@@ -31,19 +31,26 @@ as the Airflow DAG has them) and
 
 A window in which fewer stations delivered data than an event needs
 (``associate.min_stations``) cannot show an earthquake however strong. The
-runner then queues a *network-down notice* to the on-call group through the
-outbox (the same channels as earthquake alerts; at most one per clock hour
-while the outage lasts) and logs an error. The run itself succeeds: the
-notice, not a red task in Airflow, is what reaches the people on call
-(docs/reliability.md).
+runner then queues a *network-down notice* (:func:`network_down`: which stations
+delivered nothing and why, in Chinese and English) to the on-call group through the
+outbox (the same channels as earthquake alerts) and logs an error. It is rate-limited by
+the wall clock and by outage, never by data time: one notice when an outage starts in
+this process, and at most one per wall-clock hour per installation (the notice's key), so
+a backfill over a ten-year data gap sends one, not one per data hour. A window without
+any station result (a later re-measurement of its events) is never "down". The run
+itself succeeds: the notice, not a red task in Airflow, is what reaches the people on
+call (docs/reliability.md).
 
 A window pass that finds no event where ``seismo stream`` announced one (the
 event's first pick inside the window, ``UNCONFIRMED_GUARD_S`` from its edges) cancels
 the stream's alert thread, when ``[stream] dag_cancels`` is on and the window had
 every station's data (docs/streaming.md, "Reconciliation"): the complete pass is
-the authority. It never sends a second Alert: its own solution of an event the
-stream announced takes that event's id (the registry knows the stream's events from
-the outbox and the store).
+the authority. Unless the window held the stream event's picks (at least
+``associate.min_stations`` stations' picks within ``PICK_MATCH_S`` of the stored
+stream version's): then the window pass failed to associate an event its data show,
+and a correct Alert is not withdrawn for that (it is logged). It never sends a second
+Alert: its own solution of an event the stream announced takes that event's id (the
+registry knows the stream's events from the outbox and the store).
 
 A storage failure that loses points (spool unusable *and* server unreachable)
 is logged as an error and recorded in :attr:`RunReport.store_error`; the shells
@@ -54,17 +61,20 @@ retried; ``seismo detect`` exits non-zero).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from obspy import UTCDateTime
 
 from seismo.alerts.outbox import QueuedMessage
 from seismo.alerts.rules import ONCALL
 from seismo.alerts.service import AlertService
 from seismo.config import Settings
 from seismo.errors import AlertError, SeismoError, StoreError
-from seismo.event.identity import event_id_time
+from seismo.event.identity import event_id_time, origin_time_bounds
 from seismo.io.external import ExternalSource
 from seismo.io.store import InfluxStore
 from seismo.model import Event, EventSummary, Pick, StationResult
@@ -73,6 +83,7 @@ from seismo.shells.registry import (
     EventRegistry,
     KnownEventSource,
     RecentEvents,
+    StoredAlerts,
     StoredEvents,
 )
 from seismo.shells.window import Window, WindowResult
@@ -85,6 +96,10 @@ log = logging.getLogger(__name__)
 #: A stream event whose first pick is this close to a window edge is left to the
 #: neighbouring window (its first pick there may differ by a sample or two), s.
 UNCONFIRMED_GUARD_S = 5.0
+#: A window pick and a stream pick of one station and phase this close are one onset (s):
+#: the two pickers refine the same onset to within a few samples; design choice, a
+#: margin well above that and well below an S-P time.
+PICK_MATCH_S = 0.5
 
 
 @dataclass
@@ -106,6 +121,7 @@ class RunReport:
     alert_error: str | None = None
     network_down: str | None = None
     cancelled: list[str] = field(default_factory=list)  # stream events not confirmed
+    spool_kept: dict[str, int] = field(default_factory=dict)  # segments of other destinations
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -125,6 +141,21 @@ class Publication:
     alert_error: str | None = None
 
 
+def alert_service(
+    settings: Settings,
+    *,
+    exercise: bool = False,
+    alert_dir: Path | None = None,
+    store: InfluxStore | None = None,
+) -> AlertService:
+    """The installation's alert service: its outbox (``[alerts] outbox_dir``), the store's
+    alert record as the second source (``store``, when given), the console's public
+    address for links (``[web]``). Every shell builds its alert service here."""
+    return AlertService.from_settings(
+        settings.alerts, settings.network, exercise=exercise, alert_dir=alert_dir,
+        web=settings.web.base_url, history=None if store is None else StoredAlerts(store))
+
+
 def open_edges(
     settings: Settings,
     *,
@@ -142,8 +173,7 @@ def open_edges(
         st = InfluxStore.from_settings(settings.store, connection)
     al = None
     if alerts and (settings.alerts.enabled or alert_dir is not None):
-        al = AlertService.from_settings(settings.alerts, settings.network, exercise=exercise,
-                                        alert_dir=alert_dir)
+        al = alert_service(settings, exercise=exercise, alert_dir=alert_dir, store=st)
     return st, al
 
 
@@ -237,6 +267,7 @@ class Runner:
         self.publisher = Publisher(registry, store=store, alerts=alerts)
         # authoritative solutions (FDSN event service / QuakeML folder), when configured
         self.external = ExternalSource(settings.external)
+        self._outage = False  # the previous window of this process was down
 
     @classmethod
     def from_settings(
@@ -278,11 +309,35 @@ class Runner:
         ids = {e.id for e in events}
         return {e.id: e for e in stored if e.id in ids and e.status != "automatic"}
 
+    def _held_picks(self, event_id: str, picks: Sequence[Pick]) -> int:
+        """How many stations' picks of the stored stream version of ``event_id`` the
+        window's ``picks`` hold (same station and phase within ``PICK_MATCH_S``); 0 when
+        the store has no version with picks."""
+        if self.stored is None:
+            return 0
+        bounds = origin_time_bounds(event_id)
+        if bounds is None:
+            return 0
+        try:
+            stored = self.stored.events(bounds[0] - MATCH_SPAN_S, bounds[1] + MATCH_SPAN_S)
+        except (SeismoError, OSError) as exc:
+            log.warning("stream event %s: stored picks unreadable: %s", event_id, exc)
+            return 0
+        theirs = next((e.picks for e in stored if e.id == event_id), ())
+        held = set()
+        for p in theirs:
+            if any(q.station_id == p.station_id and q.phase == p.phase
+                   and abs(q.time - p.time) <= PICK_MATCH_S for q in picks):
+                held.add(p.station_id)
+        return len(held)
+
     def cancel_unconfirmed(
-        self, window: Window, events: Sequence[Event], sink: Sink | None = None
+        self, window: Window, events: Sequence[Event], sink: Sink | None = None,
+        picks: Sequence[Pick] = (),
     ) -> tuple[list[QueuedMessage], list[str]]:
         """Cancel the stream's announced events of ``window`` that the window pass did not
-        find (module docstring); returns (queued messages, cancelled event ids)."""
+        find, unless the window held their picks (module docstring); returns (queued
+        messages, cancelled event ids)."""
         if self.alerts is None or not self.settings.stream.dag_cancels:
             return [], []
         found = {e.id for e in events}
@@ -295,6 +350,12 @@ class Runner:
             if first is None or not lo <= first < hi or m.subject_id in found:
                 continue
             if m.subject_id in done or m.event is None:
+                continue
+            held = self._held_picks(m.subject_id, picks)
+            if held >= self.settings.associate.min_stations:
+                log.warning("stream event %s: the window pass over %s found no event although "
+                            "it holds the picks of %d of its stations (association failed): "
+                            "the stream's alert stands", m.subject_id, window, held)
                 continue
             reason = (f"the minute-by-minute (authoritative) pass over {window} finds no "
                       "event for this real-time solution")
@@ -331,9 +392,10 @@ class Runner:
         rep.skipped_reviewed = sorted(reviewed)
         rep.events = len(events)
         rep.event_ids = [e.id for e in events]
-        rep.network_down = network_down(window, stations, self.settings.associate.min_stations)
-        if rep.network_down:
-            log.error("%s", rep.network_down)
+        down = network_down(window, stations, self.settings.associate.min_stations)
+        rep.network_down = None if down is None else down.text
+        if down is not None:
+            log.error("%s", down.text)
         writes: list[tuple[str, Callable[[], Any]]] = []
 
         def later(what: str, write: Callable[[], Any]) -> None:
@@ -349,15 +411,18 @@ class Runner:
         queued = list(published.queued)
         if self.alerts is not None:
             try:  # the alert path of the window: what was queued stays in the outbox
-                if rep.network_down:
+                if down is not None and not self._outage:  # an outage starts (this process)
+                    # at most one per wall-clock hour per installation: the notice's key
+                    hour = UTCDateTime(time.time()).strftime("%Y-%m-%dT%H")
                     notice = self.alerts.send_notice(
-                        ONCALL, "Seismic network down: earthquakes cannot be detected",
-                        rep.network_down, f"network-down.{window.start.strftime('%Y-%m-%dT%H')}",
-                    )
+                        ONCALL, down.subject, down.text, f"network-down.{hour}",
+                        subject_zh=down.subject_zh, text_zh=down.text_zh)
                     self.publisher.record(notice, sink)
                     queued += notice
+                if stations:  # a window without station results says nothing of the network
+                    self._outage = down is not None
                 if not rep.network_down and not rep.station_errors and not rep.alert_error:
-                    more, rep.cancelled = self.cancel_unconfirmed(window, events, sink)
+                    more, rep.cancelled = self.cancel_unconfirmed(window, events, sink, own)
                     queued += more
                 dr = self.alerts.deliver_due()
                 rep.alerts_delivered = dr.delivered
@@ -376,6 +441,7 @@ class Runner:
             rep.written += wr.written
             rep.spooled += wr.spooled
             rep.rejected += wr.n_rejected
+            rep.spool_kept.update(wr.kept_foreign)
         if errors:
             rep.store_error = "; ".join(errors)
             log.error("STORE FAILED for window %s (alerts were processed first): %s",
@@ -395,32 +461,80 @@ def _stub_event(m: EventSummary) -> Event:
     )
 
 
+@dataclass(frozen=True)
+class NetworkDown:
+    """A network-down notice: the stations that delivered nothing, in both languages."""
+
+    live: tuple[str, ...]
+    silent: tuple[tuple[str, str], ...]  # (station id, why)
+    subject: str
+    text: str
+    subject_zh: str
+    text_zh: str
+
+
 def network_down(
     window: Window, stations: Sequence[StationResult], min_stations: int
-) -> str | None:
-    """The network-down message when fewer than ``min_stations`` delivered data, else None."""
+) -> NetworkDown | None:
+    """The network-down notice when fewer than ``min_stations`` stations delivered data,
+    else None. No station results at all (a re-measurement of a window's events) is not
+    an outage: None."""
+    if not stations:
+        return None
     live = [r for r in stations if not r.error and r.n_samples > 0]
     if len(live) >= min_stations:
         return None
-    dead = [r for r in stations if r not in live]
-    detail = "; ".join(f"{r.station_id}: {r.error or 'no data'}" for r in dead[:10])
-    more = f" (and {len(dead) - 10} more)" if len(dead) > 10 else ""
-    return (
-        f"NETWORK DOWN for window {window}: {len(live)} of {len(stations)} stations delivered "
-        f"data, fewer than the {min_stations} an event needs (associate.min_stations): an "
-        f"earthquake in this window cannot be detected. Without data: {detail}{more}"
+    silent = [(r.station_id, r.error or "no data") for r in stations if r not in live]
+    shown = silent[:20]
+    more = len(silent) - len(shown)
+    t0 = window.start.strftime("%Y-%m-%d %H:%M:%S")
+    t1 = window.end.strftime("%H:%M:%S")
+    names = ", ".join(f"{sid} ({why})" for sid, why in shown) + (
+        f" and {more} more" if more else "")
+    names_zh = "、".join(f"{sid}（{why}）" for sid, why in shown) + (
+        f"等另{more}个台站" if more else "")
+    n = len(stations)
+    text = (f"Only {len(live)} of the {n} stations delivered data for {t0}-{t1} UTC, fewer "
+            f"than the {min_stations} an earthquake location needs: an earthquake in this "
+            f"time cannot be detected. Stations that delivered nothing: {names}.")
+    text_zh = (f"{t0}至{t1}（UTC）期间{n}个台站中仅{len(live)}个有数据，少于地震定位所需的"
+               f"{min_stations}个：此期间发生的地震无法被检测。无数据的台站：{names_zh}。")
+    return NetworkDown(
+        tuple(r.station_id for r in live), tuple(silent),
+        f"Seismic network down: {len(silent)} of {n} stations deliver no data",
+        text,
+        f"地震台网中断：{n}个台站中{len(silent)}个无数据",
+        text_zh,
     )
 
 
 def alert_record(q: QueuedMessage) -> dict[str, Any]:
-    """The ``alerts`` measurement record of a queued CAP message."""
+    """The ``alerts`` measurement record of a queued CAP message: what every process and
+    installation reads as the second source of the alert record
+    (:meth:`QueuedMessage.from_record`)."""
+    e = q.event
     return {
         "event_id": q.subject_id,
         "identifier": q.identifier,
+        "sender": q.sender,
+        "seq": q.seq,
         "msg_type": q.msg_type,
         "status": q.status,
         "group": q.group,
         "channel": ",".join(q.channels),
         "sent": q.sent,
-        "magnitude": None if q.event is None else q.event.magnitude,
+        "created": q.created,
+        "magnitude": None if e is None else e.magnitude,
+        "latitude": None if e is None else e.latitude,
+        "longitude": None if e is None else e.longitude,
+        "depth_km": None if e is None else e.depth_km,
+        "origin_time": None if e is None else str(e.time),
+        "intensity": q.intensity,
+        "tsunami": q.tsunami,
+        "saturated": q.saturated,
+        "solution": q.solution or None,
+        "review_status": q.review_status or None,
+        "final": q.final,
+        "tsunami_magnitude": q.tsunami_magnitude,
+        "tsunami_radius_km": q.tsunami_radius_km,
     }

@@ -17,18 +17,25 @@ thread. The events known come from sources with one small interface,
   store).
 
 One unreadable source never stops detection: it is logged and the others decide.
+
+The store is also the second source of the **alert record** (:class:`StoredAlerts`,
+:class:`StoredSnapshot`; :class:`seismo.alerts.service.SentHistory`): the messages other
+processes and installations recorded in its ``alerts`` measurement, so a thread continues
+after them and an identifier is never reused.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from obspy import UTCDateTime
 
+from seismo.alerts.outbox import QueuedMessage
 from seismo.errors import SeismoError
-from seismo.event.identity import identify, merge_known
+from seismo.event.identity import identify, merge_known, origin_time_bounds
 from seismo.model import Event, EventSummary
 
 if TYPE_CHECKING:
@@ -79,24 +86,68 @@ class StoredEvents:
         return [EventSummary.of(e) for e in self.events(since, until)]
 
 
+def _messages(rows: list[dict], stream: str) -> list[QueuedMessage]:  # type: ignore[type-arg]
+    out = []
+    for r in rows:
+        m = QueuedMessage.from_record(r, stream)
+        if m is not None:
+            out.append(m)
+    return out
+
+
 class StoredSnapshot:
-    """The events stored in InfluxDB over the last ``span_s`` (and ``ahead_s`` ahead),
-    read by :meth:`refresh` (from a background thread): answering never waits for the
-    database. Empty until the first refresh."""
+    """The events stored in InfluxDB over the last ``span_s`` (and ``ahead_s`` ahead), and
+    the alert records sent over that span, read by :meth:`refresh` (from a background
+    thread): answering never waits for the database. Empty until the first refresh."""
 
     def __init__(self, store: InfluxStore, span_s: float = 3600.0, ahead_s: float = 60.0) -> None:
         self.store = store
         self.span_s = span_s
         self.ahead_s = ahead_s
         self._events: list[EventSummary] = []
+        self._alerts: dict[str, list[dict]] = {}  # type: ignore[type-arg]
 
     def refresh(self, now: UTCDateTime) -> None:
         """Read the store (raises StoreError; the previous snapshot then stays)."""
         found = self.store.query_events(now - self.span_s, now + self.ahead_s)
+        rows = self.store.query_alerts(now - self.span_s, now + self.ahead_s)
         self._events = [EventSummary.of(e) for e in found]
+        alerts: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+        for r in rows:
+            alerts.setdefault(str(r.get("event_id")), []).append(r)
+        self._alerts = alerts
 
     def known_events(self, since: UTCDateTime, until: UTCDateTime) -> list[EventSummary]:
         return [k for k in self._events if since <= k.time <= until]
+
+    def sent_messages(self, subject_id: str, stream: str) -> list[QueuedMessage]:
+        """The messages about ``subject_id`` in the last snapshot (never waits)."""
+        return _messages(self._alerts.get(subject_id, []), stream)
+
+
+class StoredAlerts:
+    """The store's alert record, read per event when asked (the window path, review).
+
+    After a failed read the store is not asked again for ``retry_s`` (the outbox decides
+    meanwhile), so a store that is down costs one timeout, not one per event.
+    """
+
+    def __init__(self, store: InfluxStore, retry_s: float = 60.0) -> None:
+        self.store = store
+        self.retry_s = retry_s
+        self._down_until = 0.0
+
+    def sent_messages(self, subject_id: str, stream: str) -> list[QueuedMessage]:
+        if subject_id.startswith("notice.") or time.monotonic() < self._down_until:
+            return []
+        bounds = origin_time_bounds(subject_id)
+        try:
+            rows = self.store.query_alert_records(subject_id,
+                                                  None if bounds is None else bounds[0])
+        except (SeismoError, OSError):
+            self._down_until = time.monotonic() + self.retry_s
+            raise
+        return _messages(rows, stream)
 
 
 class RecentEvents:

@@ -295,8 +295,10 @@ class StationAvailability:
     windows: int
 
     @property
-    def percent(self) -> float:
-        return 100.0 * self.windows_with_data / self.windows if self.windows else 0.0
+    def percent(self) -> float | None:
+        """Windows with data / windows processed (%); None when no window was processed
+        (unknown, never 0 %)."""
+        return 100.0 * self.windows_with_data / self.windows if self.windows else None
 
 
 def station_availability(
@@ -356,8 +358,8 @@ def _events_table(events: Sequence[Event]) -> str:
 def _availability_table(avail: Sequence[StationAvailability]) -> str:
     rows = "".join(
         f'<tr><td class="l">{html.escape(a.station_id)}</td><td>{a.windows_with_data}</td>'
-        f"<td>{a.windows}</td><td>{a.percent:.1f}</td></tr>" for a in avail)
-    return ("<table><tr><th>station</th><th>windows with data</th><th>windows</th>"
+        f"<td>{a.windows}</td><td>{_fmt(a.percent, '.1f')}</td></tr>" for a in avail)
+    return ("<table><tr><th>station</th><th>windows with data</th><th>windows processed</th>"
             f"<th>availability (%)</th></tr>{rows}</table>")
 
 
@@ -393,7 +395,9 @@ Generated {str(UTCDateTime())[:19]} UTC. Files: <a href="events.xml">QuakeML</a>
 <img src="{img['magnitude_time']}" alt="ML against origin time">
 <h2>Station availability</h2>
 <p>Windows processed: {n_windows} of {expected} ({cover:.1f} % pipeline coverage).
-Availability = windows with data / windows processed.</p>
+Availability = windows with data / windows processed: it counts only the {n_windows}
+windows the pipeline processed, not the day's {expected}{
+"; no window was processed, so availability is unknown" if not n_windows else ""}.</p>
 <img src="{img['availability']}" alt="station availability">
 {_availability_table(avail)}
 </body>
@@ -435,8 +439,9 @@ def write_bulletin(
         plot_events_map(events, _station_points(ctx), out / "map.png",
                         f"{settings.network.name}: {date} ({len(events)} events)"),
         plot_magnitude_time(events, d0, d1, out / "magnitude_time.png", f"ML, {date}"),
-        plot_availability({a.station_id: a.percent for a in avail}, out / "availability.png",
-                          f"station availability {date} ({n_windows} windows)",
+        plot_availability({a.station_id: a.percent for a in avail if a.percent is not None},
+                          out / "availability.png",
+                          f"station availability {date} (of the {n_windows} windows processed)",
                           warn_pct=settings.health.warn_availability_pct,
                           fail_pct=settings.health.fail_availability_pct),
     ]

@@ -41,17 +41,16 @@ from typing import TYPE_CHECKING, Any
 
 from obspy import UTCDateTime
 
+from seismo.alerts.notation import intensity_cell, intensity_text
 from seismo.alerts.outbox import Outbox, safe_name
-from seismo.alerts.service import AlertService
 from seismo.config import Settings
 from seismo.errors import AlertError, DataError, StoreError
 from seismo.event.identity import origin_time_bounds
-from seismo.event.intensity import intensity_cell
 from seismo.event.locate import locate
 from seismo.io.store import InfluxStore
 from seismo.io.store.points import one_line, utc_from_us
 from seismo.model import Event, Pick
-from seismo.shells.publish import alert_record
+from seismo.shells.publish import alert_record, alert_service
 from seismo.shells.window import Context
 from seismo.text import table
 
@@ -201,8 +200,8 @@ def format_event(
         + ("   P waves only: a lower bound" if e.magnitude_lower_bound else "")
         + "".join(f"; {m.type} {m.value:.2f}" for m in e.magnitudes
                   if m.type != e.magnitude_type),
-        f"  intensity   max {_n(e.max_intensity, '.1f')} (GB/T 17742-2020), max MMI "
-        f"{_n(e.max_mmi, '.1f')}, clipped stations {e.n_clipped_stations}",
+        f"  intensity   max {intensity_text(e.max_intensity)}, max "
+        f"{intensity_text(e.max_mmi, 'mmi')}, clipped stations {e.n_clipped_stations}",
         f"  created     {e.creation_time or '-'}",
         "",
         f"Arrivals ({len(e.arrivals)})",
@@ -222,14 +221,15 @@ def format_event(
          for m in sorted(e.station_magnitudes, key=lambda m: (m.hypo_distance_km, m.channel))]))
     out += ["", f"Station intensities ({len(e.station_intensities)})"]
     out.append(table(
-        ["station", "epi_km", "PGA_m/s2", "PGV_m/s", "I_cn", "MMI"],
+        ["station", "epi_km", "PGA_m/s2", "PGV_m/s", "GB/T 17742", "MMI"],
         [(f"{s.network}.{s.station}", _n(s.epi_distance_km, ".2f"), f"{s.pga_ms2:.4g}",
-          f"{s.pgv_ms:.4g}", intensity_cell(s.intensity_cn), f"{s.mmi:.1f}")
+          f"{s.pgv_ms:.4g}", intensity_cell(s.intensity_cn), intensity_cell(s.mmi))
          for s in sorted(e.station_intensities, key=lambda s: -s.intensity_cn)]))
     out += ["", f"Site intensities, predicted ({len(e.site_intensities)})"]
     out.append(table(
-        ["site", "kind", "hypo_km", "I_cn", "MMI"],
-        [(s.name, s.kind, f"{s.distance_km:.1f}", intensity_cell(s.intensity_cn), f"{s.mmi:.1f}")
+        ["site", "kind", "hypo_km", "GB/T 17742", "MMI"],
+        [(s.name, s.kind, f"{s.distance_km:.1f}", intensity_cell(s.intensity_cn),
+          intensity_cell(s.mmi))
          for s in sorted(e.site_intensities, key=lambda s: -s.intensity_cn)]))
     out += ["", f"Alerts sent ({len(alerts)}; source: {alerts_source})"]
     rows = []
@@ -275,7 +275,7 @@ def _store_and_alert(
         return res
     try:
 
-        svc = AlertService.from_settings(settings.alerts, settings.network, alert_dir=alert_dir)
+        svc = alert_service(settings, alert_dir=alert_dir, store=store)
         if new.status == "rejected":
             reason = f"rejected by seismologist review ({new.reviewer})"
             if new.review_comment:

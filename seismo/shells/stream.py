@@ -133,6 +133,8 @@ class StreamService:
                             exercise=exercise)
         self.announced = AnnouncedEvents()
         self.stored = StoredSnapshot(st) if st is not None else None
+        if al is not None:  # the store's alert record, from the background snapshot only:
+            al.history = self.stored  # the alert path never waits for the database
         sources: dict[str, KnownEventSource] = {"stream state": self.announced}
         if al is not None:
             sources["outbox"] = al

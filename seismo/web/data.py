@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from obspy import UTCDateTime
 
-from seismo.alerts.messages import place_text
+from seismo.alerts.gazetteer import NamedSite, place_name
 from seismo.alerts.outbox import Outbox
 from seismo.alerts.rules import evaluate
 from seismo.config import Settings
@@ -121,9 +121,12 @@ class Console:
         return [(s.name, s.latitude, s.longitude) for s in self.ctx.sites]
 
     def place(self, lat: float, lon: float) -> str:
+        """The place name the alerts give (:mod:`seismo.alerts.gazetteer`)."""
         if not (math.isfinite(lat) and math.isfinite(lon)):
             return ""
-        return place_text(lat, lon, self.site_points) or f"{lat:.3f}°N {lon:.3f}°E"
+        sites = [NamedSite(s.name, s.name_zh, s.kind, s.latitude, s.longitude)
+                 for s in self.ctx.sites]
+        return place_name(lat, lon, sites).en
 
     def basemap(self) -> Basemap:
         """Land, coastline and borders for the maps (:func:`seismo.web.basemap.basemap`:
@@ -440,13 +443,13 @@ class Console:
 
     def requeue(self, user: str, key: str) -> dict[str, Any]:
         """Move a dead outbox item back to pending and try to deliver it now."""
-        from seismo.alerts.service import AlertService
+        from seismo.shells.publish import alert_service
 
         box = self._outbox()
         if box is None:
             raise DataError("the outbox is not readable")
         item = box.requeue(key, time.time())
-        rep = AlertService.from_settings(self.settings.alerts, self.settings.network).deliver_due()
+        rep = alert_service(self.settings).deliver_due()
         self.users.record_action(user, str(item.identifier), "requeue", key,
                                  f"delivered {rep.delivered}, pending {rep.pending}")
         return {"key": key, "delivered": rep.delivered, "pending": rep.pending}

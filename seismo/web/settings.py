@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from seismo.config.base import StrictModel
 
@@ -27,6 +27,10 @@ class WebConfig(StrictModel):
 
     host: str = Field("127.0.0.1", description="address the console binds to")
     port: Annotated[int, Field(ge=1, le=65535)] = 8089
+    public_url: str | None = Field(
+        None, description="the console's address as recipients of alerts reach it (e.g. "
+        "https://seismo.example.org); every CAP message links <public_url>/events/<id>. "
+        "Default: http://<host>:<port>")
     users_db: Path = Field(Path("../var/web/users.sqlite"),
                            description="SQLite file: users, review audit trail, comments")
     secret_env: str = Field("SEISMO_WEB_SECRET",
@@ -45,3 +49,20 @@ class WebConfig(StrictModel):
         50, description="events per page of the live list")
     live_window_s: Annotated[float, Field(gt=0, le=366 * 86400)] = Field(
         7 * 86400.0, description="the live list shows this span by default")
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.startswith(("http://", "https://")) or any(c in v for c in " \r\n\t"):
+            raise ValueError(f"public_url {v!r} must be an http(s) URL without spaces")
+        return v.rstrip("/")
+
+    @property
+    def base_url(self) -> str:
+        """The console's address for links in messages (``public_url`` or host:port)."""
+        if self.public_url:
+            return self.public_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from cap_schema import assert_cap_valid
 from obspy import UTCDateTime
 
 from seismo.alerts import region as geo
@@ -138,7 +139,7 @@ def params(info: ET.Element) -> dict[str, str]:
 
 
 def assert_valid(xml: str) -> None:
-    assert validate_cap(xml) == [], xml
+    assert_cap_valid(xml)  # the OASIS XSD and seismo's own checks
 
 
 # --------------------------------------------------------------------------- geography
@@ -208,7 +209,12 @@ def test_location_only_event_in_region_alerts_oncall(tmp_path: Path) -> None:
     (msg,) = svc.process_events([ev], now=T0 + 60)
     assert msg.msg_type == "Alert" and msg.group == "oncall"
     assert_valid(msg.xml)
-    assert "not determined" in msg.text and "未测定" in msg.text
+    # no headline without a magnitude: "magnitude being determined", in both languages
+    assert "magnitude being determined" in msg.text and "震级测定中" in msg.text
+    zh, en = infos(msg.xml)
+    assert "magnitude being determined" in field(en, "c:headline")
+    assert "震级测定中" in field(zh, "c:headline")
+    assert "None" not in msg.xml
     # outside the region, or switched off: no alert on a location alone
     assert evaluate(make_event(lat=25.0, mag=None), RULES, REGION).groups == ()
     off = AlertRulesConfig(oncall_unmeasured=False)
@@ -437,15 +443,27 @@ def test_alert_message_content(tmp_path: Path) -> None:
     assert field(en, "c:severity") == "Moderate"  # max(4.6 observed, 4.8 predicted) -> V
     assert field(en, "c:certainty") == "Likely"
     p = params(en)
-    assert p["magnitude"] == "3.4" and p["depth_km"] == "10.0" and p["max_intensity"] == "4.6"
+    assert p["magnitude"] == "3.4" and p["depth_km"] == "10.0"
+    assert p["magnitude_type"] == "ML" and p["n_stations"] == str(ev.n_stations)
+    # one notation for intensity: the Roman degree with the scale's name
+    assert p["max_intensity"] == "GB/T 17742 V" and p["max_observed_intensity"] == "GB/T 17742 V"
     assert p["event_id"] == "SZ.2026ABC" and p["origin_time"] == "2026-11-29T12:00:00+00:00"
+    assert p["location_uncertainty_km"].endswith("(1σ)") and p["depth_uncertainty_km"] != ""
+    assert p["region"] == "3 km W of Luohu District"
+    for b in (zh, en):  # what a recipient needs beside the headline
+        assert field(b, "c:responseType") == "Assess"
+        assert field(b, "c:expires") == "2026-11-29T18:00:30+00:00"  # sent + 6 h
+        assert field(b, "c:contact")
+    assert "GB/T 17742 V" in field(en, "c:description")
+    assert "4.6" not in field(en, "c:description")  # no decimals of an intensity
     areas = en.findall("c:area", NS)
-    # epicentre circle + Futian (4.8 >= 3.0); Dapeng (2.1) is below the area threshold
+    # felt area + Futian (4.8 >= 3.0); Dapeng (2.1) is below the area threshold
     assert len(areas) == 2
     assert field(areas[0], "c:circle").startswith("22.5500,114.1000 ")
-    assert "Futian District" in field(areas[1], "c:areaDesc")
+    assert field(areas[1], "c:areaDesc") == "Futian District: predicted intensity GB/T 17742 V"
     assert "福田区" in field(zh.findall("c:area", NS)[1], "c:areaDesc")
-    assert "ML 3.4" in msg.subject
+    assert msg.subject == "ML 3.4 earthquake, 3 km W of Luohu District"
+    assert "罗湖区西3千米" in field(zh, "c:headline")
     assert "ML3.4" in msg.text and "ML 3.4" in msg.text and len(msg.text) < 400
 
 
@@ -454,19 +472,28 @@ def test_manila_trench_message_reports_lower_bound(tmp_path: Path) -> None:
     ev = make_event(*MANILA, depth=20.0, mag=6.1, outside=True, station_km=690.0, hunc=80.0)
     msgs = svc.process_events([ev], now=T0 + 60)
     assert [m.group for m in msgs] == ["oncall", "tsunami"]
-    tsu = msgs[1]
+    oncall, tsu = msgs
     assert_valid(tsu.xml)
     blocks = infos(tsu.xml)
-    assert [field(b, "c:event") for b in blocks] == ["海啸", "Tsunami", "地震", "Earthquake"]
-    tsu_en, eq_en = blocks[1], blocks[3]
-    assert "≥ 6.1 (ML saturated)" in field(tsu_en, "c:headline")
-    assert "≥6.1（ML饱和）" in field(blocks[0], "c:headline")
+    # one document per audience, one severity per document
+    assert [field(b, "c:event") for b in blocks] == ["海啸", "Tsunami"]
+    assert len({field(b, "c:severity") for b in blocks}) == 1
+    assert [field(b, "c:event") for b in infos(oncall.xml)] == ["地震", "Earthquake"]
+    tsu_en = blocks[1]
+    assert "ML ≥ 6.1" in field(tsu_en, "c:headline")
+    assert "South China Sea" in field(tsu_en, "c:headline")  # the place, not coordinates
+    assert "南海" in field(blocks[0], "c:headline") and "ML≥6.1" in field(blocks[0], "c:headline")
+    assert "ML ≥ 6.1 (saturated)" in field(tsu_en, "c:description")
     assert field(tsu_en, "c:certainty") == "Possible"
     assert field(tsu_en, "c:severity") == "Severe"
+    eq_en = infos(oncall.xml)[1]
     assert field(eq_en, "c:certainty") == "Possible"  # Likely lowered one step
-    assert params(tsu_en)["magnitude_saturated"] == "true"
+    p = params(tsu_en)
+    assert p["magnitude_lower_bound"] == "true"  # "≥" and the flag agree
+    assert p["location_uncertainty_km"] == "80.0 (1σ)"
+    assert p["latitude"] == "19.5"  # rounded to what an 80 km uncertainty supports
     assert field(tsu_en.find("c:area", NS), "c:circle").endswith(" 1000.0")  # type: ignore[arg-type]
-    assert "≥ 6.1 (ML saturated)" in tsu.subject
+    assert "ML ≥ 6.1" in tsu.subject
 
 
 def test_update_on_magnitude_change_and_cancel(tmp_path: Path) -> None:
@@ -615,7 +642,7 @@ def test_backoff_and_expiry(tmp_path: Path, caplog: pytest.LogCaptureFixture) ->
         "outbox_dir": str(tmp_path / "outbox"),
         "backoff_initial_s": 1.0,
         "backoff_max_s": 3.0,
-        "expire_s": 10.0,
+        "expire_s": 60.0,  # the least that config accepts
         "channels": {"bad": {"kind": "directory", "path": str(blocker)}},
         "groups": {"oncall": ["bad"]},
     }
@@ -634,7 +661,7 @@ def test_backoff_and_expiry(tmp_path: Path, caplog: pytest.LogCaptureFixture) ->
         t = UTCDateTime(item.next_attempt)
     assert delays == [1.0, 2.0, 3.0, 3.0]  # exponential, capped at backoff_max_s
     with caplog.at_level(logging.ERROR, logger="seismo.alerts.outbox"):
-        r = svc.deliver_due(now=T0 + 10)
+        r = svc.deliver_due(now=T0 + 60)
     assert r.expired == 1 and r.pending == 0
     assert svc.outbox.counts() == {"pending": 0, "delivered": 0, "dead": 1}
     assert "EXPIRED UNDELIVERED" in caplog.text

@@ -155,7 +155,7 @@ def test_cli_health_table_and_report(archive, capsys, tmp_path) -> None:
     a, b, _ = archive["ids"]
     args = ["health", "--feed", archive["url"], "--end", str(T_END), "--window", "10m",
             "--station", a, "--station", b, "--report", str(tmp_path / "rep")]
-    assert main(args) == 0
+    assert main(args) == 2  # a FAIL station: the monitoring check's CRITICAL
     out = capsys.readouterr().out
     assert re.search(rf"^{re.escape(a)}\s+OK", out, re.M)
     assert re.search(rf"^{re.escape(b)}\s+FAIL\s.*HHZ: dead channel", out, re.M)
@@ -200,10 +200,9 @@ def test_simulated_faults_are_found(settings, inventory) -> None:
     assert any(re.search(r"1 gap totalling 30\.0 s", r) for r in summ[faulty["gap"]].reasons)
     others = [h for sid, h in summ.items() if sid not in faulty.values()]
     assert len(others) == len(summ) - 2
-    # city stations stand above the NHNM (docs/simulator.md, urban noise): "noisy" is all
-    # that health may say of them; nothing else is a fault
-    assert all(h.status == "OK" or _only_urban_noise(h.reasons) for h in others), [
-        (h.station, h.reasons) for h in others]
+    # city stations stand a few dB above the NHNM (docs/simulator.md, urban noise): that
+    # is their normal, not a fault: every other station is OK
+    assert all(h.status == "OK" for h in others), [(h.station, h.reasons) for h in others]
 
 
 def test_felt_earthquake_is_not_a_fault(settings, inventory) -> None:
@@ -219,15 +218,6 @@ def test_felt_earthquake_is_not_a_fault(settings, inventory) -> None:
     res = check_network(settings, inventory, end, stations=ids,
                         feed_url="sim://?scenario=felt_m3_city")
     assert len(res) > 6
-    # the earthquake is no fault; city stations are "noisy" (above the NHNM) and nothing else
-    assert all(h.status == "OK" or _only_urban_noise(h.reasons) for h in res), [
+    # the earthquake is no fault, nor is the city stations' urban noise
+    assert all(h.status == "OK" for h in res), [
         (h.station, h.channel, h.reasons) for h in res if h.status != "OK"]
-
-
-def _only_urban_noise(reasons: tuple[str, ...]) -> bool:
-    """Only "noisy ... above NHNM" reasons (the simulated city noise), at most 6 dB."""
-    return bool(reasons) and all(
-        re.search(r"noisy: PSD ([0-9.]+) dB above NHNM", r)
-        and float(re.search(r"([0-9.]+) dB", r).group(1)) < 6.0  # type: ignore[union-attr]
-        for r in reasons
-    )

@@ -79,6 +79,36 @@ def test_detect_from_sds_writes_json_and_quakeml(
     assert cat[0].magnitudes[0].magnitude_type == "ML"
 
 
+@pytest.mark.network
+def test_detect_exits_non_zero_while_an_alert_is_pending(
+    sds: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The on-call webhook is down: the Alert stays pending on its channel after the range,
+    so ``seismo detect`` says so and exits 4 (not 0: nobody has been alerted yet)."""
+    import socket
+
+    from seismo.alerts.settings import AlertsConfig
+    from seismo.config import settings_to_toml
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    s = load_settings(DEFAULT_CONFIG)
+    hook = {"kind": "webhook", "url": f"http://127.0.0.1:{port}/cap", "timeout_s": 1.0}
+    alerts = AlertsConfig.model_validate({
+        **s.alerts.model_dump(), "outbox_dir": str(tmp_path / "outbox"),
+        "channels": {"pager": hook},
+        "groups": {"oncall": ["pager"], "tsunami": ["pager"], "engineers": ["pager"]},
+    })
+    cfg = tmp_path / "seismo.toml"
+    cfg.write_text(settings_to_toml(s.model_copy(update={"alerts": alerts})), encoding="utf-8")
+    rc = main(["--config", str(cfg), "detect", "--start", str(REF + 60), "--end",
+               str(REF + 240), "--feed", f"sds://{sds}", "--no-store", "--quiet", "--alerts"])
+    out = capsys.readouterr().out
+    assert rc == 4, out
+    assert "ALERTS PENDING: 1 deliveries not done yet" in out
+
+
 def test_detect_with_alert_dir_writes_cap(
     sds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

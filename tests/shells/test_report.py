@@ -89,6 +89,8 @@ def test_bulletin_default_dir_and_empty_day(scenario: Scenario) -> None:
     page = empty[0].read_text(encoding="utf-8")
     assert "0 events listed" in page and "no events" in page
     assert "Windows processed: 0 of 1440" in page
+    assert "no window was processed, so availability is unknown" in page
+    assert "<td>0.0</td>" not in page  # unknown, never 0 %
     assert len(read_events(str(scenario.root / "empty" / "events.xml"))) == 0
     for p in empty:
         if p.suffix == ".png":

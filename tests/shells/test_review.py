@@ -244,17 +244,22 @@ def test_review_workflow(scenario: Scenario, capsys: pytest.CaptureFixture[str])
     assert len(alerts0) == 1, sorted(before)  # felt M3 in the city: one on-call alert
     alert_id = cap_text(alerts0[0], "identifier")
 
-    # confirm: version 2, no message (nothing changed)
+    # confirm: version 2, one Update saying the solution is reviewed (nothing else changed)
     rc, out, err = run_cli(capsys, "event", "review", ev.id, "--status", "confirmed",
                            "--comment", "clear P and S", "--reviewer", "duty-seismologist")
     assert rc == 0, err
-    assert "version 2 (confirmed)" in out
+    assert "version 2 (confirmed)" in out and "alert queued: Update" in out
     with InfluxStore.from_settings(scenario.settings.store) as store:
         latest = event_versions(store, ev.id)[-1]
     assert (latest.version, latest.status, latest.reviewer) == (2, "confirmed", "duty-seismologist")
     assert latest.review_comment == "clear P and S" and latest.review_time is not None
     assert latest.arrivals == ev.arrivals and latest.magnitude == ev.magnitude
-    assert cap_files(scenario.alert_dir).keys() == before.keys()
+    confirmed = {k: v for k, v in cap_files(scenario.alert_dir).items() if k not in before}
+    assert len(confirmed) == 1, sorted(confirmed)
+    upd = next(iter(confirmed.values()))
+    assert cap_text(upd, "msgType") == "Update" and alert_id in cap_text(upd, "references")
+    assert "reviewed by a seismologist" in ET.tostring(upd, encoding="unicode")
+    before = cap_files(scenario.alert_dir)
     rc, out, _ = run_cli(capsys, "events", "--since", str(REF), "--until", str(REF + 600),
                          "--status", "confirmed")
     assert ev.id in out

@@ -153,7 +153,7 @@ def test_stream_alerts_then_dag_continues_the_same_thread(settings, quake, tmp_p
     assert abs(float(p["magnitude"]) - truth.magnitude) <= 0.5
     assert int(p["n_stations"]) >= settings.associate.min_stations
     assert p["solution"] == "real-time" and UTCDateTime(str(p["solution_time"])) > origin
-    assert f"rests on {p['n_stations']} stations" in str(a["description"])
+    assert f"Located with {p['n_stations']} stations" in str(a["description"])
     event = str(p["event_id"])
     # every message of the stream is about that one event
     assert {c["params"]["event_id"] for c in _caps(alert_dir)} == {event}  # type: ignore[index]

@@ -105,3 +105,39 @@ def test_window_solution_of_a_stream_event_is_never_a_second_alert(quiet_window,
         rep = runner.handle(WindowResult(w, result.stations, [dag]))
     assert rep.event_ids == [stream.id] and rep.cancelled == []
     assert _types(tmp_path) == ["Alert", "Update"]
+
+
+@pytest.mark.influx
+def test_a_pass_that_fails_to_associate_keeps_a_stream_alert_whose_picks_it_held(
+    quiet_window, influx_server, tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    """The window holds the stream event's picks (six stations) but associates nothing:
+    the pass failed, not the event; its Alert is not withdrawn. The same pass without
+    those picks still cancels (the test above)."""
+    import uuid
+
+    from seismo.io.store import InfluxStore
+    from seismo.io.store.connection import InfluxConnection
+    from seismo.model import Pick
+
+    s0, result = quiet_window
+    s = _settings(s0, tmp_path)
+    w = result.window
+    first = w.start + 20.0
+    picks = tuple(
+        Pick(Pick.make_id(f"{r.network}.{r.station}..HHZ", "P", first + 0.4 * i), r.network,
+             r.station, "", "HHZ", "P", first + 0.4 * i, 0.05, 20.0, 1000.0)
+        for i, r in enumerate(result.stations[:6]))
+    stream = dataclasses.replace(_stream_event(s, first), picks=picks)
+    conn = InfluxConnection(url=influx_server.url, database=f"t_{uuid.uuid4().hex[:12]}")
+    store = InfluxStore(conn, tmp_path / "spool", retry_interval_s=0.0)
+    store.write_events([stream])  # the stream's version, with its picks
+    AlertService.from_settings(s.alerts, s.network).process_events([stream])
+    # the window pass: the same onsets (a window pick differs by a few samples), no event
+    held = [dataclasses.replace(r, picks=tuple(
+        dataclasses.replace(p, id=p.id + "w", time=p.time + 0.03)
+        for p in picks if p.station == r.station)) for r in result.stations]
+    runner = Runner(s, store=store, alerts=AlertService.from_settings(s.alerts, s.network))
+    rep = runner.handle(WindowResult(w, held, []))
+    store.close()
+    assert rep.cancelled == [] and _types(tmp_path) == ["Alert"]

@@ -26,7 +26,11 @@ class DirectoryConfig(ChannelConfig):
 
 
 class DirectoryChannel:
-    """Write each message as ``<identifier>.cap.xml`` in ``path`` (atomic; the audit trail)."""
+    """Write each message as ``<identifier>.cap.xml`` in ``path`` (atomic; the audit trail).
+
+    A file is written once: the same message again is a no-op, and a *different* message
+    under an identifier already on file is refused (an identifier is never reused for
+    other content; the audit trail keeps what was sent first)."""
 
     def __init__(self, name: str, path: Path) -> None:
         self.name = name
@@ -36,8 +40,15 @@ class DirectoryChannel:
         from seismo.alerts.outbox import safe_name  # on use: package docstring
         from seismo.durable import write_atomic
 
+        target = self.path / f"{safe_name(item.identifier)}.cap.xml"
+        data = item.xml.encode()
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path / f"{safe_name(item.identifier)}.cap.xml", item.xml.encode())
+            if write_atomic(target, data, new=True) or target.read_bytes() == data:
+                return
         except OSError as exc:
             raise AlertError(f"directory channel '{self.name}' ({self.path}): {exc}") from None
+        raise AlertError(
+            f"directory channel '{self.name}': {target} already holds another message with "
+            f"the identifier {item.identifier}; not overwritten (an identifier is never "
+            "reused for other content)")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field
 
 from seismo.alerts.channels import ChannelConfig, register_channel
+from seismo.alerts.channels.deadline import total_deadline
 from seismo.config import secret
 from seismo.errors import AlertError
 
@@ -62,7 +63,11 @@ class SmtpChannel:
     """Send each message as an e-mail: the SMS text as body, the CAP XML attached.
 
     The Message-ID is derived from the CAP identifier, so a duplicate sent in
-    the at-least-once window can be recognised by the receiver.
+    the at-least-once window can be recognised by the receiver. ``timeout_s`` is a
+    *total* deadline for one attempt — connect, greeting, STARTTLS, login and the whole
+    transaction: a server that trickles its greeting or its replies is cut off when it
+    expires (smtplib's own timeout bounds each socket operation only, so a server
+    answering one byte at a time could hold a delivery indefinitely).
     """
 
     def __init__(
@@ -119,17 +124,24 @@ class SmtpChannel:
                 raise AlertError(
                     f"{where}: environment variable {self.password_env} (password) is not set"
                 )
-        try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
-                if self.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if self.username and password is not None:
-                    smtp.login(self.username, password)
-                refused = smtp.send_message(self._message(item))
-        except smtplib.SMTPAuthenticationError as exc:
-            raise AlertError(f"{where}: authentication failed ({exc.smtp_code})") from None
-        except (smtplib.SMTPException, OSError) as exc:
-            raise AlertError(f"{where}: {type(exc).__name__}: {exc}") from None
+        smtp = smtplib.SMTP(timeout=self.timeout_s)  # connects below, under the deadline
+        with total_deadline(self.timeout_s, lambda: smtp.sock) as expired:
+            try:
+                with smtp:
+                    smtp.connect(self.host, self.port)
+                    if self.starttls:
+                        smtp.starttls(context=ssl.create_default_context())
+                    if self.username and password is not None:
+                        smtp.login(self.username, password)
+                    refused = smtp.send_message(self._message(item))
+            except smtplib.SMTPAuthenticationError as exc:
+                raise AlertError(f"{where}: authentication failed ({exc.smtp_code})") from None
+            except (smtplib.SMTPException, OSError) as exc:
+                if expired.is_set():
+                    raise AlertError(f"{where}: no complete SMTP transaction within the "
+                                     f"{self.timeout_s:g} s deadline") from None
+                raise AlertError(f"{where}: {type(exc).__name__}: {exc}") from None
+        # a transaction that completed is a delivery, even if the deadline passed just after
         if refused:
             # Retrying would duplicate the mail for the accepted recipients.
             log.warning("%s: recipients refused %s for %s", where, sorted(refused), item.identifier)

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import http.client
 import json
-import socket
 import ssl
-import threading
 from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field
 
 from seismo.alerts.channels import ChannelConfig, register_channel
-from seismo.config import mask_url, secret
+from seismo.alerts.channels.deadline import total_deadline
+from seismo.config import secret, url_origin
 from seismo.errors import AlertError
 
 if TYPE_CHECKING:
@@ -70,7 +68,7 @@ class WebhookChannel:
         fmt: str = "cap",
     ) -> None:
         if urlsplit(url).scheme not in ("http", "https"):
-            raise AlertError(f"webhook channel '{name}': url {mask_url(url)!r} is not http(s)")
+            raise AlertError(f"webhook channel '{name}': url {url_origin(url)!r} is not http(s)")
         if fmt not in ("cap", "json"):
             raise AlertError(f"webhook channel '{name}': format {fmt!r} is not cap or json")
         self.name = name
@@ -107,7 +105,8 @@ class WebhookChannel:
                     "(bearer token) is not set"
                 )
             headers["Authorization"] = f"Bearer {token}"
-        where = f"webhook channel '{self.name}' ({mask_url(self.url)})"
+        # scheme and host only: the path or query of a webhook URL is often its secret
+        where = f"webhook channel '{self.name}' ({url_origin(self.url)})"
         status, reason = self._post(body, headers, where)
         if not 200 <= status < 300:
             raise AlertError(f"{where}: HTTP {status} {reason}".rstrip())
@@ -127,32 +126,20 @@ class WebhookChannel:
                                                context=ssl.create_default_context())
         else:
             conn = http.client.HTTPConnection(host, port, timeout=self.timeout_s)
-        expired = threading.Event()
-
-        def cut_off() -> None:
-            expired.set()
-            sock = conn.sock
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-        timer = threading.Timer(self.timeout_s, cut_off)
-        timer.daemon = True
-        timer.start()
-        try:
-            conn.request("POST", path, body=body, headers=headers)
-            resp = conn.getresponse()
-            resp.read(_MAX_ANSWER)
-            status, reason = resp.status, resp.reason
-        except (OSError, http.client.HTTPException) as exc:
-            if expired.is_set():
-                raise AlertError(
-                    f"{where}: no complete answer within the {self.timeout_s:g} s deadline"
-                ) from None
-            raise AlertError(f"{where}: {type(exc).__name__}: {exc}") from None
-        finally:
-            timer.cancel()
-            conn.close()
+        with total_deadline(self.timeout_s, lambda: conn.sock) as expired:
+            try:
+                conn.request("POST", path, body=body, headers=headers)
+                resp = conn.getresponse()
+                resp.read(_MAX_ANSWER)
+                status, reason = resp.status, resp.reason
+            except (OSError, http.client.HTTPException) as exc:
+                if expired.is_set():
+                    raise AlertError(
+                        f"{where}: no complete answer within the {self.timeout_s:g} s deadline"
+                    ) from None
+                raise AlertError(f"{where}: {type(exc).__name__}: {exc}") from None
+            finally:
+                conn.close()
         if expired.is_set():  # the answer completed as the deadline passed: not a delivery
             raise AlertError(
                 f"{where}: no complete answer within the {self.timeout_s:g} s deadline"

@@ -37,6 +37,7 @@ from typing import Any
 
 from obspy import UTCDateTime
 
+from seismo.config import mask_secrets
 from seismo.errors import StoreError
 from seismo.io.store import points as P
 from seismo.io.store import queries as Q
@@ -71,6 +72,9 @@ class WriteReport:
     rejected: list[tuple[str, str]] = field(default_factory=list)
     replayed: int = 0
     skipped: int = 0
+    #: spool segments kept for another destination (masked URL and database -> count):
+    #: a changed configuration left them; only that destination's store replays them
+    kept_foreign: dict[str, int] = field(default_factory=dict)
 
     @property
     def n_rejected(self) -> int:
@@ -85,7 +89,7 @@ class WriteReport:
         return WriteReport(
             self.written + other.written, self.spooled + other.spooled,
             self.rejected + other.rejected, self.replayed + other.replayed,
-            self.skipped + other.skipped,
+            self.skipped + other.skipped, {**self.kept_foreign, **other.kept_foreign},
         )
 
     def __str__(self) -> str:
@@ -103,6 +107,7 @@ class _DrainResult:
     sent: dict[Path, int] = field(default_factory=dict)
     rejected: dict[Path, list[tuple[str, str]]] = field(default_factory=dict)
     error: str | None = None
+    foreign: dict[str, int] = field(default_factory=dict)  # destination -> segments kept
 
 
 class InfluxStore:
@@ -138,6 +143,7 @@ class InfluxStore:
         self.lock_timeout_s = lock_timeout_s
         self._transport: Transport | None = None
         self._down_until = 0.0
+        self._foreign_said: dict[str, int] = {}  # spool segments of other destinations logged
 
     @classmethod
     def from_settings(
@@ -265,6 +271,7 @@ class InfluxStore:
             else:
                 report.spooled += n
         report.replayed = sum(n for p, n in result.sent.items() if p not in own_paths)
+        report.kept_foreign = self._report_foreign(result.foreign)
         for p, bad in result.rejected.items():
             if p not in own_paths:
                 report.rejected += bad
@@ -311,11 +318,22 @@ class InfluxStore:
         report.replayed -= report.n_rejected
         if result.error:
             log.warning("spool flush stopped: %s", result.error)
-        for dest, n in self.spool.foreign().items():
-            log.warning("%d spool segments in %s are for %s, not for this store (%s): kept "
-                        "for that destination", n, self.spool.directory, dest,
-                        self.spool.destination)
+        self._foreign_said.clear()  # a flush always says it
+        report.kept_foreign = self._report_foreign(self.spool.foreign())
         return report
+
+    def _report_foreign(self, foreign: dict[str, int]) -> dict[str, int]:
+        """Segments a replay left for another destination: logged (once per destination
+        and count in this process) and returned for the write report."""
+        out = {mask_secrets(d): n for d, n in foreign.items()}
+        for dest, n in out.items():
+            if self._foreign_said.get(dest) != n:
+                self._foreign_said[dest] = n
+                log.warning("%d spool segments in %s are for %s, not for this store (%s): kept "
+                            "for that destination (a store with that configuration replays "
+                            "them)", n, self.spool.directory, dest,
+                            mask_secrets(self.spool.destination or ""))
+        return out
 
     def pending(self) -> int:
         """Points waiting in the spool."""
@@ -334,8 +352,13 @@ class InfluxStore:
                 transport = self._get_transport()
                 group: list[tuple[Path, list[str]]] = []
                 for seg in self.spool.segments():
-                    lines = self.spool.read(seg)
-                    if lines is None:  # removed, quarantined or for another destination
+                    segment = self.spool.read_segment(seg)
+                    if segment is None:  # removed or quarantined
+                        continue
+                    dest, lines = segment
+                    mine = self.spool.destination
+                    if dest is not None and mine is not None and dest != mine:
+                        out.foreign[dest] = out.foreign.get(dest, 0) + 1  # kept for it
                         continue
                     if group and sum(len(g[1]) for g in group) + len(lines) > self.batch_size:
                         self._send_group(transport, group, out)

@@ -185,6 +185,32 @@ def test_segment_is_replayed_only_to_its_destination(
     b.close()
 
 
+def test_replay_reports_segments_kept_for_another_destination(
+    influx_server: InfluxServer, settings: Settings, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every write replays the spool; segments left for another destination are reported
+    in the write report (and in a window's report, so ``seismo detect`` says so) and logged
+    once, not silently skipped on every write."""
+    spool = tmp_path / "spool"
+    a = InfluxStore(InfluxConnection(url=influx_server.url, database=f"a_{uuid.uuid4().hex[:8]}"),
+                    spool, retry_interval_s=0.0)
+    b = InfluxStore(InfluxConnection(url=influx_server.url, database=f"b_{uuid.uuid4().hex[:8]}"),
+                    spool, retry_interval_s=0.0)
+    a.spool.append([P.to_line(P.pick_point(make_pick("ST01")))])
+    a.spool.append([P.to_line(P.pick_point(make_pick("ST02")))])
+    first = b.write_picks([make_pick("BB01")])
+    second = b.write_picks([make_pick("BB02")])
+    want = {a.spool.destination: 2}
+    assert first.kept_foreign == want and second.kept_foreign == want
+    assert caplog.text.count("2 spool segments") == 1  # said once, reported every time
+    runner = Runner(settings, store=b)
+    rep = runner.handle_parts(_window(), [make_result("ST03")], [])
+    assert rep.spool_kept == want
+    a.close()
+    b.close()
+
+
 def test_headerless_segment_from_older_release_is_replayed(store: InfluxStore) -> None:
     lines = [P.to_line(P.pick_point(make_pick(f"ST{i:02d}"))) for i in range(3)]
     Spool(store.spool.directory).append(lines)  # no destination: the old format

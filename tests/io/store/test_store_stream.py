@@ -36,7 +36,8 @@ class _Notices:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
 
-    def send_notice(self, group: str, subject: str, text: str, key: str) -> list[object]:
+    def send_notice(self, group: str, subject: str, text: str, key: str,
+                    **_zh: str | None) -> list[object]:
         self.sent.append((group, key))
         return []
 
