@@ -22,7 +22,6 @@ from seismo.alerts.rules import (
     roman,
     severity_from_intensity,
     tsunami_radius_km,
-    tsunami_severity,
 )
 from seismo.alerts.settings import AlertRulesConfig
 from seismo.event.intensity import NOT_FELT_TEXT, felt
@@ -94,10 +93,6 @@ def magnitude_text(event: Event, saturated: bool, lang: str) -> str:
 def _ml_saturated(event: Event, decision: AlertDecision) -> bool:
     """Whether the magnitude the message reports is a saturated ML."""
     return decision.saturated and (event.magnitude_type or "ML") == "ML"
-
-
-def _tsunami_mag(event: Event, decision: AlertDecision) -> float | None:
-    return decision.tsunami_magnitude if decision.tsunami_magnitude is not None else event.magnitude
 
 
 def _near(event: Event, sites_zh: dict[str, str], lang: str) -> str:
@@ -220,10 +215,11 @@ def _texts(
     """(headline, description, instruction) in ``lang`` ("zh" or "en")."""
     t = event.time.datetime.replace(tzinfo=dt.UTC)
     mag = magnitude_text(event, decision.saturated, lang)
-    if kind == "Tsunami" and decision.tsunami_magnitude_type.endswith(")"):
-        # an authoritative magnitude decided: name it and its agency
+    if kind == "Tsunami" and decision.tsunami_magnitude is not None and (
+            decision.tsunami_magnitude_type != (event.magnitude_type or "ML")):
+        # the moment magnitude that decided, when it is not the preferred one
         tm = decision.tsunami_magnitude
-        mag = f"{mag}; {decision.tsunami_magnitude_type} {tm:.1f}" if tm is not None else mag
+        mag = f"{mag}; {decision.tsunami_magnitude_type} {tm:.1f}"
     near = _near(event, sites_zh, lang)
     pos = _latlon(event.latitude, event.longitude)
     depth = "?" if not math.isfinite(event.depth_km) else f"{event.depth_km:.0f}"
@@ -231,6 +227,8 @@ def _texts(
     review = event.status == "confirmed"
     if lang == "zh":
         what = "海啸可能性通报" if kind == "Tsunami" else "地震速报"
+        if kind == "Tsunami" and decision.tsunami_pending:
+            what = "海啸信息：震级测定中"
         head = f"{what}：{near or pos} {mag}级地震"
         desc = [
             f"{network}{'正式' if review else '自动'}测定：北京时间{_fmt_bjt(t)}"
@@ -258,6 +256,8 @@ def _texts(
             instr = "请值班人员复核自动结果。" if not review else "请按预案处置。"
         return head, "".join(desc), instr
     what = "Tsunami potential: " if kind == "Tsunami" else ""
+    if kind == "Tsunami" and decision.tsunami_pending:
+        what = "Tsunami information: magnitude being determined: "
     head = f"{what}{mag} earthquake {near or pos}"
     desc = [
         f"{'Reviewed' if review else 'Automatic'} solution of the {network}: origin time "
@@ -301,7 +301,7 @@ def _areas(
     lang: str,
 ) -> tuple[CapArea, ...]:
     if kind == "Tsunami":
-        r = tsunami_radius_km(_tsunami_mag(event, decision), _ml_saturated(event, decision))
+        r = tsunami_radius_km(decision.tsunami_magnitude, decision.tsunami_pending)
         desc = (
             f"震中周边{r:.0f}千米海域及沿岸" if lang == "zh"
             else f"Sea and coasts within {r:.0f} km of the epicentre"
@@ -338,7 +338,7 @@ def _info(
             head = "Revised: tsunami criteria no longer met — " + head
             instr = "The revised parameters no longer meet the tsunami-potential criteria."
     elif kind == "Tsunami":
-        severity = tsunami_severity(_tsunami_mag(event, decision), _ml_saturated(event, decision))
+        severity = decision.tsunami_severity  # from a moment-type magnitude only
         certainty = TSUNAMI_CERTAINTY
     else:
         severity = severity_from_intensity(decision.max_intensity)

@@ -237,6 +237,9 @@ class AlertService:
         mag = finite(event.magnitude)
         if (mag is None) != (last_mag is None) or decision.saturated != last.saturated:
             return True
+        if (was is not None and mag is not None and was.magnitude_type is not None
+                and was.magnitude_type != event.magnitude_type):
+            return True  # another magnitude type supersedes (Mpd -> ML, ML -> Mwp, -> Mww)
         if last.tsunami is not None and last.tsunami != decision.tsunami:
             return True
         now_i = finite(decision.max_intensity)

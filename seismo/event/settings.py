@@ -179,6 +179,58 @@ class MagnitudeConfig(StrictModel):
     ms_noise_s: TimeoutS = 20.0
     ms_min_snr: Annotated[float, Field(gt=0, le=100)] = 3.0
     prefer_ms_bb_from: Magnitude = 5.5
+    ms_max_ml_difference: Annotated[float, Field(gt=0, le=5)] = Field(
+        1.0, description="an Ms_BB this far from a complete, unsaturated ML (below "
+        "ms_ml_saturation) and confirmed by no P-wave moment magnitude is held for review "
+        "(issue 22: noise through a geophone read as surface waves)",
+    )
+    ms_ml_saturation: Magnitude = Field(
+        5.5, description="from this ML on, ML may saturate (Kanamori 1983 [3P]): a larger "
+        "Ms_BB is then not held",
+    )
+    ms_other_event_margin: Annotated[float, Field(ge=0, le=10)] = Field(
+        1.5, description="another event's picks in a station's surface-wave window leave "
+        "the station out unless that event is known to be this much smaller (its waves "
+        "then stand far below the surface waves at 3-60 s)",
+    )
+    # Mwp and Mwpd from the P displacement (seismo.event.moment): Tsuboi et al. (1995),
+    # Lomax & Michelini (2009) [3P]
+    mwp: bool = True
+    mwp_min_deg: Annotated[float, Field(ge=0, le=30)] = Field(
+        0.3, description="nearest station distance (deg): the P window before S must hold "
+        "a few seconds (S-P 4 s at 0.3 deg)")
+    mwp_max_deg: Annotated[float, Field(gt=0, le=30)] = Field(
+        10.0, description="farthest station (deg): beyond, the whole-space spreading of the "
+        "regional form departs further from Pn (docs/magnitude_intensity.md)")
+    mwp_pre_event_s: Annotated[int, Field(ge=2, le=600)] = Field(
+        20, description="pre-event seconds whose mean velocity is the baseline (Boore 2001)")
+    mwp_max_window_s: Annotated[int, Field(ge=5, le=600)] = Field(
+        120, description="longest P window integrated (s); the window ends before S anyway")
+    mwp_min_snr: Annotated[float, Field(gt=0, le=100)] = Field(
+        3.0, description="P displacement / pre-event displacement needed")
+    mwp_min_magnitude: Magnitude = Field(
+        5.0, description="Mwp and Mwpd below this are not reported (module docstring)")
+    mwp_moho_km: DepthKm = Field(
+        30.0, description="sources above use crustal rho and alpha, below Tsuboi's mantle")
+    mwp_t0_level: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.5, description="T0: where the 1-5 Hz envelope last stands at this share of its "
+        "peak (Lomax & Michelini 2009 read 0.9-0.2 levels [3P]; 0.5 keeps the regional P "
+        "coda out)")
+    prefer_mwp_from: Magnitude = Field(
+        5.5, description="Mwp replaces a complete ML from here (ML saturates, Kanamori 1983)")
+    mwpd_prefer_from: Magnitude = Field(
+        7.5, description="Mwpd replaces a smaller preferred magnitude from here (great and "
+        "slow ruptures; Early-est prefers Mwpd from 7.5-8 [3P])")
+    # Mpd, the P-wave magnitude of the first seconds (seismo.event.pwave): Wu & Zhao (2006)
+    mpd: bool = True
+    pd_window_s: Annotated[float, Field(gt=0, le=10)] = Field(
+        3.0, description="seconds of P read for Pd (Wu & Zhao 2006: the first 3 s)")
+    pd_min_window_s: Annotated[float, Field(gt=0, le=10)] = Field(
+        1.0, description="fewest seconds of P before a station counts (ElarmS-style "
+        "growing window; design choice)")
+    pd_max_distance_km: DistanceKm = Field(
+        100.0, description="farthest station for Pd (hypocentral km; the relation's "
+        "data are near-source records, design choice)")
 
 
 class IntensityConfig(MotionBandConfig):
