@@ -166,16 +166,17 @@ class AmplitudeSeries(_Serial):
     # vertical ground velocity in the Ms_BB band (flat 3-60 s), |peak| per step, nm/s (IASPEI
     # 2013), on a sensor usable at long periods (seismo.station.response.long_period_usable)
     lp_z_nms: tuple[float | None, ...] = ()
-    # the same sensor's broadband vertical velocity (high-pass 0.005 Hz), the *mean* of each
-    # step, nm/s (signed): its running sum is the displacement of Mwp and Mwpd
-    vz_nms: tuple[float | None, ...] = ()
+    # the same sensor's broadband vertical displacement (velocity high-passed at 0.005 Hz,
+    # summed), the *mean* of each step, nm (signed, offset arbitrary): its sum over the steps
+    # of a P window is the displacement integral of Mwp and Mwpd
+    dz_nm: tuple[float | None, ...] = ()
     # vertical velocity 1-5 Hz, |peak| per step, nm/s: the envelope of the P duration T0
     hf_z_nms: tuple[float | None, ...] = ()
     # vertical displacement high-passed at 0.075 Hz, |peak| per step, nm: Pd (Wu & Zhao 2006)
     pd_z_nm: tuple[float | None, ...] = ()
     clipped: tuple[int, ...] = ()
     # "LOC.CHA" of the channels behind wa_n_nm, wa_e_nm (e.g. ("00.HHN", "00.HHE")) and behind
-    # pga_ms2/pgv_ms (e.g. ("10.HNZ", "10.HNN", "10.HNE")); behind lp_z_nms/vz_nms and
+    # pga_ms2/pgv_ms (e.g. ("10.HNZ", "10.HNN", "10.HNE")); behind lp_z_nms/dz_nm and
     # behind hf_z_nms/pd_z_nm (one vertical each)
     wa_channels: tuple[str, ...] = ()
     motion_channels: tuple[str, ...] = ()

@@ -35,9 +35,12 @@ read as a small one. The duration is kept (``Magnitude.duration_s``).
 A station counts when its window has a long-period vertical (a broadband, or an
 accelerometer where the broadband clipped, :mod:`seismo.station.amplitudes`), did not
 clip, and its P displacement stands ``mwp_min_snr`` times above the pre-event
-displacement. Station values are combined as ML's (median, Hampel outliers). Values
-below ``mwp_min_magnitude`` are not reported: below M ~5 the long-period P displacement
-is below the noise of a city's broadbands, and the 1-s series cannot resolve it.
+displacement; the event needs ``mwp_min_stations`` such stations and at least
+``mwp_min_station_fraction`` of those with a long-period P window (a local event inside a
+great one's wave train otherwise reads the great one's motion at the few stations where
+it stands out, and gets its moment). Station values are combined as ML's (median,
+Hampel outliers). Values below ``mwp_min_magnitude`` are not reported: below M ~5 the
+long-period P displacement is below the noise of a city's broadbands.
 """
 
 from __future__ import annotations
@@ -127,7 +130,11 @@ def station_moments(motions: Motions, cfg: MagnitudeConfig) -> tuple[list[Statio
         pre_s=cfg.mwp_pre_event_s, max_s=cfg.mwp_max_window_s, min_s=3,
     )
     usable = [w for w in windows if _usable(w, cfg)]
-    if not usable:
+    need = max(cfg.mwp_min_stations, cfg.mwp_min_station_fraction * len(windows))
+    if len(usable) < need:
+        if usable:
+            log.info("Mwp: %d of %d stations above the noise, %g needed: none", len(usable),
+                     len(windows), need)
         return [], waiting
     durations = [duration_s(w.hf_nms, cfg.mwp_t0_level) for w in usable]
     t0_net = int(np.median([d for d, _ in durations]))

@@ -14,8 +14,9 @@ amplitude in earthquake early warning", GRL 33, L16312) [V: the abstract]::
   with catalogue magnitudes within 0.18 below M 6.5 and saturates above (Pd of the first
   seconds stops growing once the rupture outlasts them).
 
-A station counts when it has at least ``pd_min_window_s`` seconds of P before S (the
-window is cut at the predicted S) within ``pd_max_distance_km``; station values are
+A station counts when it has at least ``pd_min_window_s`` seconds after P within
+``pd_max_distance_km`` (the window is not cut at S: Wu & Zhao read the first 3 s
+whatever arrived in them, and near stations had S inside); station values are
 combined as ML's (median, Hampel outliers). Mpd is preferred only while no complete ML
 is known: ML supersedes it when S is in the data (:meth:`PWaveMagnitude.preferred`
 and the local magnitude's own rule). The per-second series give the peak of the seconds
@@ -73,7 +74,7 @@ class PWaveMagnitude:
         windows, _ = p_windows(
             motions, min_deg=0.0, max_deg=max_deg, pre_s=0,
             max_s=math.ceil(cfg.pd_window_s), min_s=math.ceil(cfg.pd_min_window_s),
-            need_long_period=False, partial=True,
+            need_long_period=False, partial=True, stop_at_s=False,
         )
         values = []
         for w in windows:

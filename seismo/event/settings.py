@@ -208,6 +208,11 @@ class MagnitudeConfig(StrictModel):
         120, description="longest P window integrated (s); the window ends before S anyway")
     mwp_min_snr: Annotated[float, Field(gt=0, le=100)] = Field(
         3.0, description="P displacement / pre-event displacement needed")
+    mwp_min_stations: Annotated[int, Field(ge=1, le=1000)] = Field(
+        3, description="stations an Mwp needs (their median; one or two decide nothing)")
+    mwp_min_station_fraction: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.5, description="share of the stations with a long-period P window that must see "
+        "the P displacement above the noise (seismo.event.moment)")
     mwp_min_magnitude: Magnitude = Field(
         5.0, description="Mwp and Mwpd below this are not reported (module docstring)")
     mwp_moho_km: DepthKm = Field(

@@ -100,12 +100,13 @@ _PRUNE_EVERY_STEPS = 30
 class ChannelMotion:
     """Counts of one gap-free piece of a channel -> ``vel``, ``acc`` (band-passed),
     ``vel_raw``, ``acc_raw`` (unfiltered), and (``want_wa``) ``wa``, (``vertical``) ``hf``
-    and ``pd``, (``want_lp``) ``lp`` and ``vz`` sample streams (m/s, m/s², nm, nm/s),
+    and ``pd``, (``want_lp``) ``lp`` and ``dz`` sample streams (m/s, m/s², nm, nm/s),
     state carried between calls.
 
     A vertical of a sensor usable at long periods (``want_lp``) is corrected with
-    ``lp_pre_filt`` (:func:`~seismo.station.response.long_period_pre_filt`): its ``vz`` is
-    the broadband ground velocity of Mwp and Mwpd, its ``lp`` the Ms_BB band."""
+    ``lp_pre_filt`` (:func:`~seismo.station.response.long_period_pre_filt`): its ``dz`` is
+    the broadband ground displacement of Mwp and Mwpd (a running sum of the velocity,
+    offset arbitrary), its ``lp`` the Ms_BB band."""
 
     def __init__(
         self,
@@ -127,6 +128,8 @@ class ChannelMotion:
         self.wa = SosState(wood_anderson_sos(fs)) if want_wa else None
         self.lp = SosState(motion_bandpass_sos(fs, *MS_BB_BAND_HZ)) if want_lp else None
         self.want_lp = want_lp
+        self.disp_nm = 0.0  # the running displacement (nm) at the end of the last sample
+        self.dt = 1.0 / fs
         self.hf = SosState(motion_bandpass_sos(fs, *HF_BAND_HZ)) if vertical else None
         self.pd = SosState(displacement_highpass_sos(fs)) if vertical else None
 
@@ -138,8 +141,11 @@ class ChannelMotion:
             out["wa"] = self.wa(v) * 1e9  # m -> nm
         if self.lp is not None:
             out["lp"] = self.lp(v) * 1e9  # m/s -> nm/s
-        if self.want_lp:
-            out["vz"] = v * 1e9  # m/s -> nm/s
+        if self.want_lp:  # displacement: running sum of the velocity (nm)
+            d = self.disp_nm + np.cumsum(v) * (self.dt * 1e9)
+            if d.size:
+                self.disp_nm = float(d[-1])
+            out["dz"] = d
         if self.hf is not None:
             out["hf"] = self.hf(v) * 1e9  # m/s -> nm/s
         if self.pd is not None:
@@ -225,8 +231,8 @@ class _Sensor:
     pga_h: dict[int, float] = field(default_factory=dict)  # larger horizontal, unfiltered
     pgv_h: dict[int, float] = field(default_factory=dict)
     lp_z: dict[int, float] = field(default_factory=dict)  # vertical, Ms_BB band
-    vz_sum: dict[int, float] = field(default_factory=dict)  # vertical broadband velocity
-    vz_n: dict[int, int] = field(default_factory=dict)  # ... samples summed per step
+    dz_sum: dict[int, float] = field(default_factory=dict)  # vertical broadband displacement
+    dz_n: dict[int, int] = field(default_factory=dict)  # ... samples summed per step
     hf_z: dict[int, float] = field(default_factory=dict)  # vertical, 1-5 Hz
     pd_z: dict[int, float] = field(default_factory=dict)  # vertical displacement, Pd
     clipped: set[int] = field(default_factory=set)
@@ -393,8 +399,8 @@ class StationMotion:
                 _step_max(sensor.wa[comp.slot], k, np.abs(out["wa"]), spp)
             if "lp" in out:
                 _step_max(sensor.lp_z, k, np.abs(out["lp"]), spp)
-            if "vz" in out:
-                _step_sum(sensor.vz_sum, sensor.vz_n, k, out["vz"], spp)
+            if "dz" in out:
+                _step_sum(sensor.dz_sum, sensor.dz_n, k, out["dz"], spp)
             if "hf" in out:
                 _step_max(sensor.hf_z, k, np.abs(out["hf"]), spp)
             if "pd" in out:
@@ -457,8 +463,8 @@ class StationMotion:
         self._pruned_to = first
         for sensor in self.sensors.values():
             for peaks in (sensor.wa["N"], sensor.wa["E"], sensor.pga, sensor.pgv,
-                          sensor.pga_h, sensor.pgv_h, sensor.lp_z, sensor.vz_sum,
-                          sensor.vz_n, sensor.hf_z, sensor.pd_z):
+                          sensor.pga_h, sensor.pgv_h, sensor.lp_z, sensor.dz_sum,
+                          sensor.dz_n, sensor.hf_z, sensor.pd_z):
                 for s in [s for s in peaks if s < first]:
                     del peaks[s]
             sensor.clipped = {s for s in sensor.clipped if s >= first}
@@ -511,7 +517,7 @@ class StationMotion:
                 return tuple(math.nan for _ in span)
             full = spp[id(sensor)]
             return tuple(
-                sensor.vz_sum[i] / full if sensor.vz_n.get(i) == full else math.nan
+                sensor.dz_sum[i] / full if sensor.dz_n.get(i) == full else math.nan
                 for i in span
             )
 
@@ -538,7 +544,7 @@ class StationMotion:
             pga_h_ms2=values(mo_s.pga_h if mo_s else None),
             pgv_h_ms=values(mo_s.pgv_h if mo_s else None),
             lp_z_nms=values(lp_s.lp_z if lp_s else None),
-            vz_nms=means(lp_s),
+            dz_nm=means(lp_s),
             hf_z_nms=values(z_s.hf_z if z_s else None),
             pd_z_nm=values(z_s.pd_z if z_s else None),
             clipped=tuple(sorted(clip)),
