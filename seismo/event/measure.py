@@ -226,6 +226,7 @@ class EventMeasurer:
             site = predict_sites(
                 ev.latitude, ev.longitude, ev.depth_km, ev.magnitude, self.sites,
                 list(ev.station_intensities), self.intensity, ev.magnitude_type,
+                {k: v.vs30 for k, v in self.stations.items()},
             )
             ev = dataclasses.replace(ev, site_intensities=tuple(site),
                                      intensity_note=intensity_note(ev.station_intensities, site))

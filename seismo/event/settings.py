@@ -245,24 +245,31 @@ class IntensityConfig(MotionBandConfig):
     :class:`~seismo.station.settings.MotionBandConfig`, which the station stage reads.
     """
 
-    relation: Literal["atkinson_wald_2007", "china_east_2015"] = Field(
-        "china_east_2015",
-        description="predicted site intensity: the eastern-China relation of GB 18306-2015 "
-        "(Chinese scale directly; default) or Atkinson & Wald 2007 (California MMI)",
+    relation: Literal["bssa14", "yu2013"] = Field(
+        "bssa14",
+        description="predicted site intensity: 'bssa14' (default) PGA and PGV of Boore et al. "
+        "(2014) with its China/Turkey term, conditioned on the observations, through the GB/T "
+        "17742-2020 formulas (one instrumental basis with the observations); 'yu2013' the "
+        "macroseismic relation of GB 18306-2015 (Yu, Li & Xiao 2013), from Ms 4.5 only",
+    )
+    macroseismic_region: Literal["moderate_strong", "eastern_strong"] = Field(
+        "moderate_strong",
+        description="zone of the Yu, Li & Xiao (2013) relation: South China and the Pearl "
+        "River Delta lie in the moderate-to-strong earthquake region (docs/magnitude_intensity.md)",
     )
     reference_vs30: Annotated[float, Field(gt=50, le=3000)] = Field(
         500.0,
-        description="Vs30 (m/s) of the relation's average site; sites with another vs30 in "
-        "sites.toml get a Borcherdt (1994) term (design choice: the stiff-soil / soft-rock "
-        "boundary, GB 50011 site class II upper bound [3P])",
+        description="Vs30 (m/s) assumed for a site or station that states none (design "
+        "choice: the stiff-soil / soft-rock boundary, GB 50011 site class II upper bound [3P]); "
+        "the macroseismic relation's average site",
     )
     china_axis: Literal["mean", "long"] = Field(
         "mean", description="China ellipse relation: mean of long/short axis, or long (upper)"
     )
     window_s: TimeoutS = Field(60.0, description="PGA/PGV window after the S arrival, s")
     max_anchor_correction: NonNegFloat = Field(
-        1.5, description="Bound on the observed-minus-predicted shift applied at sites"
+        1.5, description="macroseismic basis: bound on the observed-minus-predicted shift"
     )
     min_anchor_stations: PosInt = Field(
-        2, description="Observations needed before predictions are shifted"
+        2, description="macroseismic basis: observations needed before predictions shift"
     )
