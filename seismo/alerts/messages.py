@@ -177,11 +177,7 @@ def _parameters(event: Event, decision: AlertDecision, kind: str) -> tuple[tuple
         ("magnitude_type", event.magnitude_type or "ML"),
         ("magnitude_saturated", "true" if _ml_saturated(event, decision) else "false"),
         ("magnitude_lower_bound", "true" if event.magnitude_lower_bound else "false"),
-        ("magnitudes", "; ".join(
-            f"{m.type}{'>=' if m.lower_bound else ' '}{m.value:.1f}"
-            + (f" ({m.agency})" if m.agency else "")
-            for m in event.magnitudes
-        ) or "none"),
+        ("magnitudes", "; ".join(m.label() for m in event.magnitudes if m.published) or "none"),
         ("max_intensity", inum(event.max_intensity)),
         ("max_predicted_or_observed_intensity", inum(decision.max_intensity)),
         ("intensity_scale", "GB/T 17742-2020"),

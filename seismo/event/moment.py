@@ -34,8 +34,9 @@ read as a small one. The duration is kept (``Magnitude.duration_s``).
 
 A station counts when its window has a long-period vertical (a broadband, or an
 accelerometer where the broadband clipped, :mod:`seismo.station.amplitudes`), did not
-clip, and its P displacement stands ``mwp_min_snr`` times above the pre-event
-displacement; the event needs ``mwp_min_stations`` such stations and at least
+clip, and the P displacement of its first ``mwp_pre_event_s`` seconds stands
+``mwp_min_snr`` times above that of the pre-event seconds; the event needs
+``mwp_min_stations`` such stations and at least
 ``mwp_min_station_fraction`` of those with a long-period P window (a local event inside a
 great one's wave train otherwise reads the great one's motion at the few stations where
 it stands out, and gets its moment). Station values are combined as ML's (median,
@@ -113,10 +114,13 @@ class StationMoment:
 
 
 def _usable(w: PWindow, cfg: MagnitudeConfig) -> bool:
+    """Not clipped, and the P displacement of the first seconds (as many as the pre-event
+    sample, like for like) stands ``mwp_min_snr`` times above the pre-event displacement."""
     if w.clipped:
         log.info("Mwp: %s clipped in its P window, left out", w.station_id)
         return False
-    peak = float(np.nanmax(np.abs(w.disp_nm))) if w.disp_nm.size else math.nan
+    first = w.disp_nm[: max(cfg.mwp_pre_event_s, 1)]
+    peak = float(np.nanmax(np.abs(first))) if first.size else math.nan
     if not (math.isfinite(peak) and peak > 0):
         return False
     return not (math.isfinite(w.noise_nm) and peak < cfg.mwp_min_snr * w.noise_nm)

@@ -15,11 +15,13 @@ before it is read (its filters have settled longest): :func:`stitch`.
 
 **Displacement.** The mean displacement of each second, summed, is the time integral of
 the displacement exactly (a sum of end points would not be: a 1-s sampling of a Brune
-pulse of 3 s period reads its integral 30 % low). Baseline: the straight line fitted to
-the pre-event seconds is removed, i.e. the pre-event mean of the velocity (the first step
-of Boore's 2001 baseline correction of strong-motion records, BSSA 91(5); its later steps
-need the record after the shaking and cannot run in real time). The station's causal
-0.005 Hz two-pole high-pass (which bounds the drift of integrated accelerometers) would
+pulse of 3 s period reads its integral 30 % low). Baseline: the pre-event mean of the
+displacement is removed. The pre-event mean of the velocity, the first step of Boore's
+2001 baseline correction of strong-motion records (BSSA 91(5)), is already zero: the
+station's causal 0.005 Hz two-pole high-pass removes any velocity offset of a broadband or
+an integrated accelerometer (Boore's later steps need the record after the shaking and
+cannot run in real time; a straight line fitted to the pre-event displacement instead
+extrapolates its noise over the window). That high-pass would
 cost an Mwp 0.05 units at 10 s of source duration and 0.13 at 20 s: it is undone over the
 window, ``d + sqrt(2) w_c int d + w_c² int int d`` (the inverse of
 ``s² / (s² + sqrt(2) w_c s + w_c²)`` started at the P onset, where the pre-event motion
@@ -196,9 +198,7 @@ def p_windows(
 def baseline_displacement(dz_nm: NDArray[np.float64], pre_s: int) -> tuple[NDArray, float]:
     """(P-window displacement, pre-event noise) from per-second mean displacements whose
     first ``pre_s`` seconds are pre-event (module docstring: baseline, high-pass undone)."""
-    k = np.arange(dz_nm.size, dtype=float)
-    slope, icpt = np.polyfit(k[:pre_s], dz_nm[:pre_s], 1)
-    d = dz_nm - (slope * k + icpt)
+    d = dz_nm - float(np.mean(dz_nm[:pre_s]))
     noise = float(np.max(np.abs(d[:pre_s])))
     p = d[pre_s:]
     w = 2.0 * math.pi * LONG_PERIOD_HIGHPASS_HZ
