@@ -180,13 +180,13 @@ class MagnitudeConfig(StrictModel):
     ms_min_snr: Annotated[float, Field(gt=0, le=100)] = 3.0
     prefer_ms_bb_from: Magnitude = 5.5
     ms_max_ml_difference: Annotated[float, Field(gt=0, le=5)] = Field(
-        1.0, description="an Ms_BB this far from a complete, unsaturated ML (below "
-        "ms_ml_saturation) and confirmed by no P-wave moment magnitude is held for review "
-        "(issue 22: noise through a geophone read as surface waves)",
+        1.0, description="an Ms_BB, Mwp or Mwpd this far from a complete, unsaturated ML "
+        "(below ms_ml_saturation) and confirmed by no magnitude from independent data is held "
+        "for review (issue 22: noise through a geophone read as surface waves)",
     )
     ms_ml_saturation: Magnitude = Field(
         5.5, description="from this ML on, ML may saturate (Kanamori 1983 [3P]): a larger "
-        "Ms_BB is then not held",
+        "moment-type magnitude is then not held",
     )
     ms_other_event_margin: Annotated[float, Field(ge=0, le=10)] = Field(
         1.5, description="another event's picks in a station's surface-wave window leave "

@@ -212,27 +212,37 @@ def event_ms_bb(
     )
 
 
+#: Moment-type magnitudes and the ones each needs for confirmation when the ML contradicts
+#: it: independent data (the P wave against the surface waves) or an agency's.
+CONFIRMED_BY = {"Ms_BB": ("Mwp", "Mwpd"), "Mwp": ("Ms_BB",), "Mwpd": ("Ms_BB",)}
+
+
 def hold_surface_magnitude(mags: Sequence[Magnitude], cfg: MagnitudeConfig) -> list[Magnitude]:
-    """``mags`` with Ms_BB held for review (``Magnitude.held``) when it differs from a
-    complete ML below ``ms_ml_saturation`` by more than ``ms_max_ml_difference`` and no
-    P-wave moment magnitude (Mwp, Mwpd) or authoritative one confirms it within half a unit:
-    a surface-wave magnitude the local records contradict is noise or another event's
-    waves until a seismologist says otherwise (issue 22: a geophone's noise read as
-    Ms_BB 5.8 outranked the ML)."""
-    ms = next((m for m in mags if m.type == "Ms_BB" and not m.agency), None)
+    """``mags`` with each own moment-type magnitude (Ms_BB, Mwp, Mwpd) held for review
+    (``Magnitude.held``) when it differs from a complete ML below ``ms_ml_saturation`` by
+    more than ``ms_max_ml_difference`` and no magnitude from independent data
+    (:data:`CONFIRMED_BY`, or an agency's) agrees with it within half a unit: a long-period
+    magnitude the local records contradict is noise or another event's waves until a
+    seismologist says otherwise (issue 22: a geophone's noise read as Ms_BB 5.8 outranked
+    the ML; coastal16: a local ML 3.9 in an Mw 7.0's surface waves read "Mwp 6.1")."""
     ml = next((m for m in mags if m.type == "ML" and not m.agency), None)
-    if ms is None or ml is None or ml.lower_bound or ml.value >= cfg.ms_ml_saturation:
+    if ml is None or ml.lower_bound or ml.value >= cfg.ms_ml_saturation:
         return list(mags)
-    if abs(ms.value - ml.value) <= cfg.ms_max_ml_difference:
-        return list(mags)
-    confirm = [m for m in mags if m is not ms and m.published
-               and (m.type in ("Mwp", "Mwpd") or m.agency) and abs(m.value - ms.value) <= 0.5]
-    if confirm:
-        return list(mags)
-    why = (f"Ms_BB {ms.value:.1f} differs from ML {ml.value:.1f} by more than "
-           f"{cfg.ms_max_ml_difference:g} and no P-wave moment magnitude confirms it")
-    log.warning("%s: held for review", why)
-    return [dataclasses.replace(m, held=why) if m is ms else m for m in mags]
+    out = list(mags)
+    for k, m in enumerate(mags):
+        if m.agency or m.type not in CONFIRMED_BY:
+            continue
+        if abs(m.value - ml.value) <= cfg.ms_max_ml_difference:
+            continue
+        confirm = [x for x in mags if x.published and x is not m and abs(x.value - m.value) <= 0.5
+                   and (x.agency or x.type in CONFIRMED_BY[m.type])]
+        if confirm:
+            continue
+        why = (f"{m.type} {m.value:.1f} differs from ML {ml.value:.1f} by more than "
+               f"{cfg.ms_max_ml_difference:g} and no independent magnitude confirms it")
+        log.warning("%s: held for review", why)
+        out[k] = dataclasses.replace(m, held=why)
+    return out
 
 
 def preferred_magnitude(

@@ -269,6 +269,14 @@ def test_ms_bb_that_contradicts_the_ml_is_held_for_review() -> None:
     assert not confirmed[1].held
     big = hold_surface_magnitude([Magnitude("ML", 5.9, 0.2, 9), Magnitude("Ms_BB", 7.3)], CFG)
     assert not big[1].held
+    # the same for a P-wave moment magnitude: a local ML 3.9 inside a great event's surface
+    # waves read "Mwp 6.1" (coastal16); Ms_BB, independent data, would confirm it
+    p_read = hold_surface_magnitude([Magnitude("ML", 3.9, 0.2, 16), Magnitude("Mwp", 6.1),
+                                     Magnitude("Mwpd", 6.0)], CFG)
+    assert p_read[1].held and p_read[2].held
+    ok = hold_surface_magnitude([Magnitude("ML", 3.9), Magnitude("Mwp", 6.1),
+                                 Magnitude("Ms_BB", 6.0)], CFG)
+    assert not ok[1].held and not ok[2].held
 
 
 def test_every_path_measures_the_new_types() -> None:
