@@ -297,6 +297,8 @@ class StationIntensity(_Serial):
     intensity_cn: float  # GB/T 17742-2020 instrumental intensity, one decimal
     mmi: float  # Worden et al. (2012), from the larger horizontal peak (unfiltered)
     epi_distance_km: float = float("nan")
+    # the record reached past the S arrival (False: P waves only, a lower bound)
+    complete: bool = True
 
 
 @dataclass(frozen=True)

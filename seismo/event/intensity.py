@@ -170,6 +170,8 @@ def station_intensities(
         pga_h, pgv_h = _horizontal_peaks(w.series, w.steps)
         mmi = mmi_worden2012(pga_h or pga, pgv_h or pgv)
         info = w.station
+        n = len(w.series.pga_ms2)
+        complete = w.series.start + n * w.series.step_s >= w.s_time + S_COMPLETE_S
         out.append(
             StationIntensity(
                 network=info.network,
@@ -181,9 +183,16 @@ def station_intensities(
                 intensity_cn=float(intensity_cn(pga, pgv)),
                 mmi=float(mmi),
                 epi_distance_km=round(w.epi_km, 3),
+                complete=complete,
             )
         )
     return out
+
+
+#: A station's PGA/PGV is complete once its record reaches this far past the predicted S
+#: (s); before, it is a P-wave lower bound, observed but not used to condition the
+#: predictions (design choice: the S peak of a local event comes within a few seconds).
+S_COMPLETE_S = 5.0
 
 
 #: An intensity below this rounds to degree I: "not felt" (GB/T 17742-2020 degree II is
@@ -335,7 +344,8 @@ def _predict_instrumental(
     shypo = np.asarray(hypocentral_km(sepi, max(depth_km, 0.0)), dtype=float)
     svs = _vs30_of([s.vs30 for s in sites], ref)
     sx, sy = local_xy(latitude, longitude, slat, slon)
-    obs = [o for o in observed if o.pga_ms2 > 0 and o.pgv_ms > 0]
+    # P-only peaks (the record ends before S) are lower bounds: they do not condition
+    obs = [o for o in observed if o.pga_ms2 > 0 and o.pgv_ms > 0 and o.complete]
     olat = np.array([o.latitude for o in obs])
     olon = np.array([o.longitude for o in obs])
     oepi = np.asarray(distance_km(latitude, longitude, olat, olon), dtype=float) if obs \
@@ -392,6 +402,7 @@ def _predict_macroseismic(
     d = max(depth_km, 0.0)
     axis = cfg.china_axis
     shift_cn = shift_mmi = 0.0
+    observed = [o for o in observed if o.complete]
     if observed:
         olat = np.array([o.latitude for o in observed])
         olon = np.array([o.longitude for o in observed])
