@@ -11,7 +11,8 @@ pattern and the free-surface factor, divided by ``4 pi rho alpha^3 r`` (Aki & Ri
     M0 = max |int_tP^t u_z dt| * 4 pi rho alpha^3 r / (R_P F),    Mw = (log10 M0 - 9.1) / 1.5
 
 ``u_z`` the vertical ground displacement (m), the integral taken from the P onset to just
-before S (:mod:`seismo.event.pwindow`), ``r`` the hypocentral distance (m; a whole-space
+before S (:mod:`seismo.event.pwindow`), its peak searched up to 1.25 T0 + 3 s (the
+rupture is over; Tsuboi et al. read the first peak), ``r`` the hypocentral distance (m; a whole-space
 spreading: at 3-10 degrees a regional Pn decays faster, so Mwp there reads low, see
 docs/magnitude_intensity.md), ``R_P = 0.52`` the P radiation pattern averaged over the
 focal sphere (rms, Boore & Boatwright 1984, BSSA 74) and ``F = 2`` the free surface;
@@ -144,7 +145,11 @@ def station_moments(motions: Motions, cfg: MagnitudeConfig) -> tuple[list[Statio
     t0_net = int(np.median([d for d, _ in durations]))
     out = []
     for w, (t0, resolved) in zip(usable, durations, strict=True):
-        integ = np.cumsum(w.disp_nm) * 1e-9  # m s, 1 s steps
+        # the peak of the integral once the rupture is over (Tsuboi read its first peak):
+        # searched up to 1.25 T0 + 3 s, not over the whole window, where long-period noise
+        # (an accelerometer's double integral) drifts
+        reach = min(w.length_s, math.ceil(1.25 * max(t0_net, 1)) + 3)
+        integ = np.cumsum(w.disp_nm[:reach]) * 1e-9  # m s, 1 s steps
         peak = float(np.max(np.abs(integ)))
         n = min(max(t0_net, 1), w.length_s)
         u = w.disp_nm[:n] * 1e-9
