@@ -12,8 +12,8 @@ pattern and the free-surface factor, divided by ``4 pi rho alpha^3 r`` (Aki & Ri
 
 ``u_z`` the vertical ground displacement (m), the integral taken from the P onset to just
 before S (:mod:`seismo.event.pwindow`), its peak searched up to 1.25 T0 + 3 s (the
-rupture is over; Tsuboi et al. read the first peak), ``r`` the hypocentral distance (m; a whole-space
-spreading: at 3-10 degrees a regional Pn decays faster, so Mwp there reads low, see
+rupture is over; Tsuboi et al. read the first peak), ``r`` the hypocentral distance (m;
+a whole-space spreading: at 3-10 degrees a regional Pn decays otherwise, see
 docs/magnitude_intensity.md), ``R_P = 0.52`` the P radiation pattern averaged over the
 focal sphere (rms, Boore & Boatwright 1984, BSSA 74) and ``F = 2`` the free surface;
 ``rho``, ``alpha`` at the source: a crust of 2800 kg/m³ and 6.3 km/s above
