@@ -67,17 +67,19 @@ def _nearest(x: dict[str, Any], ref: list[Any], labels: list[str]) -> str:
 
 def messages(events: list[Any], settings: Any) -> tuple[int, list[str]]:
     """(on-call alerts, tsunami messages as 'Severity (M type)') of the final solutions."""
-    from seismo.alerts.rules import evaluate, tsunami_severity
+    from seismo.alerts.rules import evaluate
 
     oncall, tsunami = 0, []
     for ev in events:
         d = evaluate(ev, settings.alerts.rules, settings.network.region)
         oncall += int(d.oncall)
         if d.tsunami:
-            sev = tsunami_severity(d.tsunami_magnitude, d.saturated)
+            if d.tsunami_pending:
+                tsunami.append(f"{d.tsunami_severity} (magnitude being determined, "
+                               f"{ev.magnitude_type} {ev.magnitude})")
+                continue
             mag = "-" if d.tsunami_magnitude is None else f"{d.tsunami_magnitude:.1f}"
-            sat = " saturated" if d.saturated else ""
-            tsunami.append(f"{sev} ({d.tsunami_magnitude_type or 'M'} {mag}{sat})")
+            tsunami.append(f"{d.tsunami_severity} ({d.tsunami_magnitude_type or 'M'} {mag})")
     return oncall, tsunami
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,10 @@ class StationInfo:
     elevation_m: float
     site_name: str
     channels: tuple[ChannelInfo, ...]
+    #: Vs30 of the site (m/s), from a ``vs30=NNN`` token of the StationXML Site description
+    #: (StationXML has no element for it); None: not stated. It sets the station's own site
+    #: term when predicted intensities are conditioned on its observations.
+    vs30: float | None = None
 
     @property
     def id(self) -> str:
@@ -122,6 +127,19 @@ def channel_kind(channel: Channel) -> ChannelKind | None:
     return None
 
 
+_VS30_TOKEN = re.compile(r"(?:^|[\s;,])vs30=(\d+(?:\.\d+)?)(?:$|[\s;,])", re.IGNORECASE)
+
+
+def site_vs30(description: str | None) -> float | None:
+    """The ``vs30=NNN`` (m/s) of a StationXML Site description, when it states a plausible
+    one (50-3000 m/s); None otherwise."""
+    m = _VS30_TOKEN.search(description or "")
+    if m is None:
+        return None
+    v = float(m.group(1))
+    return v if 50.0 < v <= 3000.0 else None
+
+
 def stations(inv: Inventory, time: UTCDateTime | None = None) -> list[StationInfo]:
     """Stations and their channels, sorted by id; ``time`` selects active epochs."""
     out: list[StationInfo] = []
@@ -162,6 +180,7 @@ def stations(inv: Inventory, time: UTCDateTime | None = None) -> list[StationInf
                     elevation_m=sta.elevation,
                     site_name=(sta.site.name if sta.site and sta.site.name else ""),
                     channels=tuple(sorted(chans, key=lambda c: (c.location, c.channel))),
+                    vs30=site_vs30(sta.site.description if sta.site else None),
                 )
             )
     out.sort(key=lambda s: s.id)

@@ -163,13 +163,25 @@ class AmplitudeSeries(_Serial):
     # larger horizontal peak of unfiltered (instrument-corrected) motion, for MMI (Worden 2012)
     pga_h_ms2: tuple[float | None, ...] = ()  # m/s²
     pgv_h_ms: tuple[float | None, ...] = ()  # m/s
-    # vertical ground velocity in the Ms_BB band (3-60 s), |peak| per step, nm/s (IASPEI 2013)
+    # vertical ground velocity in the Ms_BB band (flat 3-60 s), |peak| per step, nm/s (IASPEI
+    # 2013), on a sensor usable at long periods (seismo.station.response.long_period_usable)
     lp_z_nms: tuple[float | None, ...] = ()
+    # the same sensor's broadband vertical displacement (velocity high-passed at 0.005 Hz,
+    # summed), the *mean* of each step, nm (signed, offset arbitrary): its sum over the steps
+    # of a P window is the displacement integral of Mwp and Mwpd
+    dz_nm: tuple[float | None, ...] = ()
+    # vertical velocity 1-5 Hz, |peak| per step, nm/s: the envelope of the P duration T0
+    hf_z_nms: tuple[float | None, ...] = ()
+    # vertical displacement high-passed at 0.075 Hz, |peak| per step, nm: Pd (Wu & Zhao 2006)
+    pd_z_nm: tuple[float | None, ...] = ()
     clipped: tuple[int, ...] = ()
     # "LOC.CHA" of the channels behind wa_n_nm, wa_e_nm (e.g. ("00.HHN", "00.HHE")) and behind
-    # pga_ms2/pgv_ms (e.g. ("10.HNZ", "10.HNN", "10.HNE")).
+    # pga_ms2/pgv_ms (e.g. ("10.HNZ", "10.HNN", "10.HNE")); behind lp_z_nms/dz_nm and
+    # behind hf_z_nms/pd_z_nm (one vertical each)
     wa_channels: tuple[str, ...] = ()
     motion_channels: tuple[str, ...] = ()
+    lp_channels: tuple[str, ...] = ()
+    z_channels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -219,9 +231,13 @@ class Magnitude(_Serial):
     """One network magnitude of an event, with its type (ML, Ms_BB, Mw, ...).
 
     ``lower_bound`` marks a value that is only a lower limit (an ML read on P
-    amplitudes before S reached the stations); such a value is never reported
-    as a plain magnitude. ``agency`` is empty for seismo's own magnitudes and
-    names the author of an external (authoritative) one.
+    amplitudes before S reached the stations, an Mwp whose rupture outlasted the P
+    window); such a value is never reported as a plain magnitude. ``agency`` is empty
+    for seismo's own magnitudes and names the author of an external (authoritative)
+    one. ``duration_s``: the apparent source duration T0 behind a P-wave moment
+    magnitude (Mwp, Mwpd), s. ``held``: why the value is held for review and not
+    published (empty: published); a held magnitude is stored and shown to review, never
+    preferred, alerted or written into a message.
     """
 
     type: str
@@ -230,6 +246,25 @@ class Magnitude(_Serial):
     n_stations: int = 0
     lower_bound: bool = False
     agency: str = ""
+    duration_s: float | None = None
+    held: str = ""
+
+    @property
+    def published(self) -> bool:
+        """Whether the value may be published (not held for review)."""
+        return not self.held
+
+    def label(self) -> str:
+        """The magnitude for people: type, value, uncertainty and station count, e.g.
+        "Mwp 7.2 ± 0.2 (8 stations)", "ML ≥ 4.3 (3 stations)", "Mww 7.4 (USGS)"."""
+        sign = " ≥ " if self.lower_bound else " "
+        unc = "" if self.uncertainty is None else f" ± {self.uncertainty:.1f}"
+        who = [f"{self.n_stations} station{'s' if self.n_stations != 1 else ''}"] \
+            if self.n_stations else []
+        if self.agency:
+            who.append(self.agency)
+        extra = f" ({', '.join(who)})" if who else ""
+        return f"{self.type}{sign}{self.value:.1f}{unc}{extra}"
 
 
 @dataclass(frozen=True)
@@ -262,10 +297,17 @@ class StationIntensity(_Serial):
     intensity_cn: float  # GB/T 17742-2020 instrumental intensity, one decimal
     mmi: float  # Worden et al. (2012), from the larger horizontal peak (unfiltered)
     epi_distance_km: float = float("nan")
+    # the record reached past the S arrival (False: P waves only, a lower bound)
+    complete: bool = True
 
 
 @dataclass(frozen=True)
 class SiteIntensity(_Serial):
+    """A predicted intensity at a site. ``sigma_cn``: its standard deviation on the Chinese
+    scale (degrees; None: not known); ``basis``: "instrumental" (a ground-motion model's
+    PGA and PGV through the GB/T 17742-2020 formulas, conditioned on the observations) or
+    "macroseismic" (an isoseismal relation, valid from Ms 4.5)."""
+
     name: str
     kind: str  # district, nuclear_plant, shelter, ...
     latitude: float
@@ -273,6 +315,8 @@ class SiteIntensity(_Serial):
     distance_km: float  # hypocentral
     intensity_cn: float
     mmi: float
+    sigma_cn: float | None = None
+    basis: str = "instrumental"
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ from seismo.alerts.rules import (
     intensity_degree,
     severity_from_intensity,
     tsunami_radius_km,
-    tsunami_severity,
 )
 from seismo.alerts.settings import AlertRulesConfig
 from seismo.alerts.texts import (
@@ -103,14 +102,11 @@ def _short_mag(event: Event, decision: AlertDecision, lang: str) -> str:
     return f"{mt}{ge}{m:.1f}" if lang == "zh" else f"{mt} {ge + ' ' if ge else ''}{m:.1f}"
 
 
-def _tsunami_mag(event: Event, decision: AlertDecision) -> float | None:
-    return decision.tsunami_magnitude if decision.tsunami_magnitude is not None else event.magnitude
-
-
 def tsunami_area_km(event: Event, decision: AlertDecision) -> float:
     """The tsunami area's radius for this version alone (the thread keeps it from
     shrinking, :class:`Progress`)."""
-    return tsunami_radius_km(_tsunami_mag(event, decision), _ml_saturated(event, decision))
+    return tsunami_radius_km(decision.tsunami_magnitude,
+                             decision.tsunami_pending or _ml_saturated(event, decision))
 
 
 def solution_status(event: Event, final: bool) -> str:
@@ -209,12 +205,18 @@ def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place
     n_mag = event.n_magnitude_stations or max((m.n_stations for m in event.magnitudes
                                                if m.type == event.magnitude_type), default=0)
     flags = _flags(event, lang, depth=False)  # the depth clause says it already
-    ext = ""
-    if kind == "Tsunami" and decision.tsunami_magnitude_type.endswith(")"):
-        tm = decision.tsunami_magnitude  # an authoritative magnitude decided: name it
-        ext = "" if tm is None else f"{decision.tsunami_magnitude_type} {tm:.1f}"
+    ext, agency = "", False
+    tm = decision.tsunami_magnitude
+    if kind == "Tsunami" and tm is not None and (
+            decision.tsunami_magnitude_type != (event.magnitude_type or "ML")):
+        # the magnitude that decided, when it is not the preferred one: name it
+        agency = decision.tsunami_magnitude_type.endswith(")")
+        ext = f"{decision.tsunami_magnitude_type} {tm:.1f}"
+    pending = kind == "Tsunami" and decision.tsunami_pending
     if lang == "zh":
         what = "海啸信息" if kind == "Tsunami" else "地震速报"
+        if pending:
+            what = "海啸信息（震级测定中）"
         head = (f"{what}：{here}发生{short}级地震" if _f(event.magnitude) is not None
                 else f"{what}：{here}发生地震（震级测定中）")
         if status == "final":
@@ -228,7 +230,7 @@ def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place
              + ("，震源深度未能测定。" if event.depth_fixed else
                 f"，震源深度{depth}千米" + (f"±{zunc:.0f}千米。" if zunc is not None else "。"))]
         if ext:
-            d.append(f"权威机构震级：{ext}。")
+            d.append(f"{'权威机构震级' if agency else '海啸判定所用震级'}：{ext}。")
         if obs is not None:
             d.append(f"台站观测最大烈度：{intensity_text(obs, 'cn', 'zh')}。")
         if sites:
@@ -250,6 +252,8 @@ def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place
             instr = "请值班人员复核自动结果。"
         return head, "".join(d), instr
     what = "Tsunami information: " if kind == "Tsunami" else ""
+    if pending:
+        what = "Tsunami information, magnitude being determined: "
     head = (f"{what}{short} earthquake, {here}" if _f(event.magnitude) is not None
             else f"{what}earthquake, {here}, magnitude being determined")
     if status == "final":
@@ -262,7 +266,7 @@ def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place
             f"depth {depth} km" + (f" ± {zunc:.0f} km" if zunc is not None else ""))
          + f", magnitude {mag}."]
     if ext:
-        d.append(f" Authoritative magnitude: {ext}.")
+        d.append(f" {'Authoritative magnitude' if agency else 'Tsunami decided on'}: {ext}.")
     if obs is not None:
         d.append(f" Strongest shaking observed at the stations: {intensity_text(obs)}.")
     if sites:
@@ -314,14 +318,14 @@ def _parameters(event: Event, decision: AlertDecision, kind: str, place: Place,
         ("magnitude_uncertainty", num(event.magnitude_uncertainty, ".1f")),
         ("magnitude_lower_bound", "true" if _lower_bound(event, decision) else "false"),
         ("magnitude_stations", str(event.n_magnitude_stations)),
+        ("magnitude_saturated", "true" if _ml_saturated(event, decision) else "false"),
         ("magnitudes", "; ".join(
-            f"{m.type}{' >=' if m.lower_bound else ''} {m.value:.1f}"
-            + (f" ({m.agency})" if m.agency else "")
-            for m in event.magnitudes if _f(m.value) is not None
+            m.label() for m in event.magnitudes if m.published and _f(m.value) is not None
         ) or (f"{event.magnitude_type or 'ML'} {event.magnitude:.1f}"
               if _f(event.magnitude) is not None else "none")),
         ("max_observed_intensity", intensity_text(event.max_intensity)),
         ("max_intensity", intensity_text(decision.max_intensity)),
+        ("intensity_scale", "GB/T 17742-2020"),
         ("n_stations", str(event.n_stations)),
         ("n_phases", str(event.n_phases)),
         ("solution", {"stream": "real-time", "window": "minute-by-minute"}[event.solution]),
@@ -388,7 +392,7 @@ def _info(event: Event, decision: AlertDecision, kind: str, ctx: Context, header
             head = "Revised: tsunami criteria no longer met — " + head
             instr = "The revised parameters no longer meet the tsunami-potential criteria."
     elif kind == "Tsunami":
-        severity = tsunami_severity(_tsunami_mag(event, decision), _ml_saturated(event, decision))
+        severity = decision.tsunami_severity  # from a moment-type magnitude only
         certainty = TSUNAMI_CERTAINTY
     else:
         severity = severity_from_intensity(decision.max_intensity)

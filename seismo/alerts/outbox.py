@@ -77,7 +77,7 @@ def thread_key(stream: str, subject_id: str, group: str) -> str:
 
 
 #: The keys of a flat message record (:meth:`QueuedMessage.to_dict`) that hold its event.
-_EVENT_KEYS = ("magnitude", "latitude", "longitude", "depth_km", "origin_time")
+_EVENT_KEYS = ("magnitude", "latitude", "longitude", "depth_km", "origin_time", "magnitude_type")
 
 
 def finite(x: float | None) -> float | None:
@@ -94,8 +94,10 @@ def event_snapshot(event: Event) -> EventSummary | None:
     lat, lon = finite(event.latitude), finite(event.longitude)
     if lat is None or lon is None:
         return None
+    mag = finite(event.magnitude)
     return EventSummary(event.id, UTCDateTime(str(event.time)), lat, lon,
-                        finite(event.depth_km), finite(event.magnitude))
+                        finite(event.depth_km), mag, 0,
+                        event.magnitude_type if mag is not None else None)
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,8 @@ class QueuedMessage:
         out.update(dict.fromkeys(_EVENT_KEYS))
         if e is not None:
             out.update(magnitude=e.magnitude, latitude=e.latitude, longitude=e.longitude,
-                       depth_km=e.depth_km, origin_time=str(e.time))
+                       depth_km=e.depth_km, origin_time=str(e.time),
+                       magnitude_type=e.magnitude_type)
         return out
 
     @classmethod
@@ -198,6 +201,7 @@ class QueuedMessage:
                 str(data.get("subject_id", "")), UTCDateTime(t), float(lat), float(lon),
                 None if data.get("depth_km") is None else float(data["depth_km"]),
                 None if data.get("magnitude") is None else float(data["magnitude"]),
+                0, data.get("magnitude_type"),
             )
         return cls(**kw)
 

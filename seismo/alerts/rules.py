@@ -28,31 +28,33 @@ Tsunami centre ("tsunami")
     * the shallowest plausible depth (depth minus its 1-sigma uncertainty) is
       below ``tsunami_max_depth_km`` (JMA NWPTAC: no tsunami potential for
       depth >= 100 km [V]), AND
-    * the tsunami magnitude (:func:`tsunami_magnitude`) >= ``tsunami_min_magnitude``
-      (JMA NWPTAC advises for M >= 6.5 [V]), OR the ML is saturated (below) and
-      no non-saturating magnitude is known.
+    * either a **moment-type magnitude** (:func:`tsunami_magnitude`) reaches
+      ``tsunami_min_magnitude`` (JMA NWPTAC advises for M >= 6.5 [V]): the message's
+      severity follows that magnitude (:func:`tsunami_severity`);
+    * or none is known yet and the ML (or its P-wave lower bound) reaches
+      ``saturation_magnitude``, or records clip with no ML: the tsunami centre gets
+      "Tsunami information: magnitude being determined" with severity **Unknown**
+      (``AlertDecision.tsunami_pending``). A local ML never sets a tsunami severity:
+      Wood-Anderson ML departs from Mw only around 6-7 (Kanamori 1983 [3P]), so "ML
+      5.7" of an Mw 5.8 is no reason for a Severe message, and an ML that saturates
+      for an Mw 7.5 is no measure of it either.
 
-The tsunami magnitude is, in this order: an authoritative external magnitude
-(``Event.external``, an FDSN event service or a QuakeML bulletin); when the ML
-is saturated or only a P-wave lower bound, seismo's own non-saturating magnitude
-(Ms_BB, Mwp or Mw in ``Event.magnitudes``); else the preferred magnitude.
+The tsunami magnitude is a moment-type magnitude only: an authoritative external
+moment magnitude (``Event.external``: Mww, Mw, Mwc, ... of an FDSN event service or a
+QuakeML bulletin), else the largest of seismo's own Mwp, Mwpd and Ms_BB that is not held
+for review (a lower bound counts at its value). When the moment magnitude arrives the
+message thread gets an Update with its severity, or, below ``tsunami_min_magnitude``,
+one that says the criteria are no longer met.
 
-ML saturation (the magnitude is only a lower bound)
-    A local ML saturates for great earthquakes (Wood-Anderson amplitudes of
-    ~1 s period stop growing near ML 7 [3P, Kanamori 1983]), clipped records
-    under-estimate amplitudes, and a small-aperture city network mislocates and
-    under-estimates distant events (an epicentral distance error of 200 km at
-    700 km changes the IASPEI ML by ~0.5). The event is *saturated* when ML >=
-    ``saturation_magnitude`` (or ML is missing while records clip) and either
-
-    * ``n_clipped_stations >= saturation_min_clipped_stations``, or
-    * the event is outside the network and its nearest station is at least
-      ``saturation_far_distance_km`` away.
-
-    A saturated event's magnitude is reported as "≥ X (ML saturated)", the
-    earthquake certainty is lowered one step, and offshore + shallow is enough
-    for the tsunami centre to be told (no magnitude threshold beyond
-    ``saturation_magnitude``): a great offshore event is never under-reported.
+ML saturation (the ML is only a lower bound)
+    The event's ML is *saturated* when it is a P-wave lower bound at or above
+    ``saturation_magnitude``, or when at least ``saturation_min_clipped_stations``
+    stations clipped and the ML is at or above ``saturation_magnitude`` (or missing).
+    Its message says "≥ X (ML saturated)" and the earthquake certainty is lowered one
+    step; it informs the tsunami centre (above) but sets no tsunami severity.
+    (An earlier rule called every ML >= 5.5 of an event far outside the network
+    saturated and sent Severe tsunami messages on it; it is gone: distance does not
+    saturate ML.)
 """
 
 from __future__ import annotations
@@ -113,32 +115,29 @@ def severity_from_intensity(intensity: float | None) -> str:
     return "Extreme"
 
 
-def tsunami_severity(magnitude: float | None, saturated: bool) -> str:
-    """CAP severity of a tsunami-potential message from the (lower-bound) magnitude.
+def tsunami_severity(magnitude: float | None) -> str:
+    """CAP severity of a tsunami-potential message from its moment-type magnitude.
 
     Bands follow the magnitude ranges of PTWC threat messages [3P: 6.5-7.0 no
     widespread threat; 7.1-7.5 hazardous waves possible within 300 km; 7.6-7.8
-    within 1000 km; >= 7.9 beyond]: Moderate, Severe, Severe, Extreme. A
-    saturated magnitude is a lower bound, so the result is at least Severe.
+    within 1000 km; >= 7.9 beyond]: Moderate, Severe, Severe, Extreme. No moment-type
+    magnitude yet ("magnitude being determined"): Unknown, never Severe on a local ML.
     """
     m = _finite(magnitude)
     if m is None:
-        sev = "Unknown"
-    elif m >= 7.85:
-        sev = "Extreme"
-    elif m >= 7.05:
-        sev = "Severe"
-    else:
-        sev = "Moderate"
-    if saturated and sev in ("Unknown", "Moderate"):
-        sev = "Severe"
-    return sev
+        return "Unknown"
+    if m >= 7.85:
+        return "Extreme"
+    if m >= 7.05:
+        return "Severe"
+    return "Moderate"
 
 
-def tsunami_radius_km(magnitude: float | None, saturated: bool) -> float:
-    """Radius (km) of the tsunami-potential area: 300 km below M 7.6, else 1000 km [3P, PTWC]."""
+def tsunami_radius_km(magnitude: float | None, pending: bool = False) -> float:
+    """Radius (km) of the tsunami-potential area: 300 km below M 7.6, else 1000 km [3P,
+    PTWC]; 1000 km while the magnitude is being determined."""
     m = _finite(magnitude)
-    if saturated or m is None or m >= 7.55:
+    if pending or m is None or m >= 7.55:
         return 1000.0
     return 300.0
 
@@ -163,9 +162,13 @@ class AlertDecision:
     max_intensity: float | None
     nearest_station_km: float | None
     reasons: tuple[str, ...] = ()
-    tsunami_magnitude: float | None = None  # the magnitude the tsunami rule used
+    tsunami_magnitude: float | None = None  # the moment-type magnitude the tsunami rule used
     tsunami_magnitude_type: str = ""  # its type, "type (agency)" when authoritative
     sea_fraction: float | None = None  # share of the uncertainty region at sea
+    # the tsunami centre is informed before a moment-type magnitude exists: "Tsunami
+    # information: magnitude being determined", severity Unknown
+    tsunami_pending: bool = False
+    tsunami_severity: str = "Unknown"  # CAP severity of the tsunami message
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -178,9 +181,12 @@ class AlertDecision:
         return tuple(out)
 
 
-#: Magnitude types that do not saturate for the events the tsunami rule is about
-#: (Ms_BB to Mw ~8: IASPEI 2013 / Bormann 2012 NMSOP-2 ch. 3 [3P]; Mwp, Mw).
-NON_SATURATING = ("Mw", "Mww", "Mwp", "Ms_BB", "Ms_20", "Ms")
+#: Moment-type magnitudes: the only ones that set a tsunami severity. seismo's own
+#: Mwp, Mwpd (from the P wave) and Ms_BB (follows Mw to about 8: IASPEI 2013 / Bormann
+#: 2012 NMSOP-2 ch. 3 [3P]); an agency's Mw of any kind (W phase, centroid, body or
+#: regional waveform inversion).
+MOMENT_TYPES = ("Mwp", "Mwpd", "Ms_BB")
+AUTHORITATIVE_MOMENT_PREFIX = "Mw"
 
 
 def _ml(event: Event) -> tuple[float | None, bool]:
@@ -193,26 +199,21 @@ def _ml(event: Event) -> tuple[float | None, bool]:
     return None, False
 
 
-def tsunami_magnitude(
-    event: Event, ml_saturated: bool
-) -> tuple[float | None, str, bool]:
-    """(magnitude, "type" or "type (agency)", authoritative) for the tsunami rule.
-
-    See the module docstring for the order. ``ml_saturated`` is the result of
-    :func:`is_saturated`, which includes an ML that is only a P-wave lower bound.
-    """
-    for ext in event.external:
-        m = _finite(ext.magnitude)
-        if m is not None:
-            return m, f"{ext.magnitude_type or 'M'} ({ext.agency})", True
-    own = [
-        m for m in event.magnitudes
-        if m.type in NON_SATURATING and not m.agency and not m.lower_bound
-    ]
-    if ml_saturated and own:
+def tsunami_magnitude(event: Event) -> tuple[float | None, str, bool]:
+    """(magnitude, "type" or "type (agency)", authoritative) for the tsunami rule: a
+    moment-type magnitude only (module docstring), (None, "", False) before one exists."""
+    ext = [(m, e) for e in event.external
+           if (m := _finite(e.magnitude)) is not None
+           and (e.magnitude_type or "").startswith(AUTHORITATIVE_MOMENT_PREFIX)]
+    if ext:
+        m, e = max(ext, key=lambda x: x[0])
+        return m, f"{e.magnitude_type} ({e.agency})", True
+    own = [m for m in event.magnitudes if m.type in MOMENT_TYPES and m.published
+           and (_finite(m.value) is not None)]
+    if own:
         best = max(own, key=lambda m: m.value)
         return best.value, best.type, False
-    return _finite(event.magnitude), event.magnitude_type or "ML", False
+    return None, "", False
 
 
 def max_intensity(event: Event) -> float | None:
@@ -249,7 +250,8 @@ def is_saturated(
     """Whether the event's ML is only a lower bound (see module docstring), with reasons.
 
     An ML read on P amplitudes only (S not yet in the data) is a lower bound too
-    when it reaches ``saturation_magnitude``.
+    when it reaches ``saturation_magnitude``. ``region`` is not used any more (the
+    distance rule is gone); it stays in the signature for the callers.
     """
     mag, p_only = _ml(event)
     if mag is None and (event.magnitude_type or "ML") != "ML":
@@ -266,19 +268,6 @@ def is_saturated(
             f"{event.n_clipped_stations} stations clipped "
             f"(>= {rules.saturation_min_clipped_stations}) with ML "
             f"{'unknown' if mag is None else f'{mag:.1f}'}"
-        )
-    dist = nearest_station_km(event, region)
-    if (
-        event.outside_network
-        and dist is not None
-        and dist >= rules.saturation_far_distance_km
-        and mag is not None
-        and mag >= rules.saturation_magnitude
-    ):
-        reasons.append(
-            f"outside the network, nearest station {dist:.0f} km "
-            f"(>= {rules.saturation_far_distance_km:g} km), ML {mag:.1f} "
-            f">= {rules.saturation_magnitude:g}"
         )
     return bool(reasons), reasons
 
@@ -307,26 +296,31 @@ def evaluate(
     shallowest = None if depth is None else max(0.0, depth - max(0.0, vunc))
     shallow = shallowest is None or shallowest < rules.tsunami_max_depth_km
 
-    tmag, ttype, authoritative = tsunami_magnitude(event, saturated)
-    non_saturating = authoritative or ttype in NON_SATURATING
+    tmag, ttype, _authoritative = tsunami_magnitude(event)
     big = tmag is not None and tmag >= rules.tsunami_min_magnitude
-    # a saturated ML counts only while no magnitude that does not saturate is known
-    sat_counts = saturated and not non_saturating
+    ml, _ = _ml(event)
+    # before a moment-type magnitude: a possibly large event informs the tsunami centre,
+    # "magnitude being determined", severity Unknown (never a severity on ML)
+    pending = tmag is None and (
+        saturated or (ml is not None and ml >= rules.saturation_magnitude)
+    )
     offshore: bool | None = None  # the land mask costs ~1-2 s: asked only when it matters
     frac: float | None = None
     where = ""
-    if big or sat_counts:
+    if big or pending:
         offshore, frac, where = offshore_decision(event, rules)
         for ext in event.external:  # an authoritative epicentre at sea counts too
             known = math.isfinite(ext.latitude) and math.isfinite(ext.longitude)
             if not offshore and known and is_offshore(ext.latitude, ext.longitude):
                 offshore, where = True, f"epicentre of {ext.agency} at sea"
-    tsunami = bool(offshore) and shallow and (big or sat_counts)
+    tsunami = bool(offshore) and shallow and (big or pending)
+    severity = tsunami_severity(tmag if big else None)
     if tsunami:
         why = (
             f"{ttype} {tmag:.1f} >= {rules.tsunami_min_magnitude:g}"
             if big and tmag is not None
-            else "ML saturated, no non-saturating magnitude yet"
+            else "no moment magnitude yet (magnitude being determined), ML "
+            + ("unknown" if ml is None else f"{ml:.1f}")
         )
         reasons.append(
             f"tsunami: offshore ({where}), shallowest depth "
@@ -362,6 +356,8 @@ def evaluate(
         tsunami_magnitude=tmag,
         tsunami_magnitude_type=ttype,
         sea_fraction=frac,
+        tsunami_pending=tsunami and not big,
+        tsunami_severity=severity,
     )
 
 

@@ -15,7 +15,6 @@ from pydantic import Field, SerializeAsAny, model_validator
 from seismo.alerts.channels import ChannelConfig
 from seismo.config.base import (
     PRINTABLE,
-    DistanceKm,
     Intensity,
     Magnitude,
     PosInt,
@@ -39,11 +38,11 @@ class AlertRulesConfig(StrictModel):
     tsunami_min_magnitude: Magnitude = 6.5
     # JMA NWPTAC: no tsunami potential for depth >= 100 km [V]
     tsunami_max_depth_km: Annotated[float, Field(gt=0, le=700)] = 100.0
-    # design choice: a local ML >= 5.5 from far away or with clipped records is a lower bound
+    # design choice: an ML >= 5.5 read on P waves only or with clipped records is a lower
+    # bound; before a moment-type magnitude exists, an offshore ML >= 5.5 informs the
+    # tsunami centre ("magnitude being determined", severity Unknown; seismo/alerts/rules.py)
     saturation_magnitude: Magnitude = 5.5
     saturation_min_clipped_stations: PosInt = 3
-    # design choice: beyond ~2x a city network's aperture its location and ML are unreliable
-    saturation_far_distance_km: DistanceKm = 100.0
     # design choice: the offshore test also probes the epicentre's uncertainty circle (capped)
     offshore_uncertainty_max_km: Annotated[float, Field(ge=0, le=1000)] = 30.0
     # the whole uncertainty region counts beyond this 90 % semi-major axis (km) or with a

@@ -60,6 +60,9 @@ class ThreadRules:
             if abs(dmag) >= r.update_min_magnitude_change - 1e-9:  # 3.5-3.2 < 0.3
                 worse |= dmag > 0
                 better |= dmag < 0
+        if (was is not None and mag is not None and was.magnitude_type is not None
+                and was.magnitude_type != event.magnitude_type):
+            other = True  # another magnitude type supersedes (Mpd -> ML, ML -> Mwp, -> Mww)
         if decision.saturated != last.saturated:
             other = True
         if last.tsunami is not None and last.tsunami != decision.tsunami:

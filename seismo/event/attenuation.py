@@ -8,11 +8,17 @@ against the cited source, **[3P]** = from third-party code or a secondary page
 
 * Atkinson & Wald (2007), "Did You Feel It?" intensity attenuation, California
   coefficients [3P], MMI from moment magnitude and rupture distance.
-* China, eastern region, GB 18306-2015 background attenuation [3P], elliptical;
-  used here isotropically (fault strike unknown in real time) as the mean of the
-  long- and short-axis values, or the long axis (upper, conservative). It takes
-  Ms; we use Ms ≈ ML (our assumption, [3P]: reasonable for M 3-6 in South China,
-  unverified here).
+* China, the isoseismal (macroseismic) relations of GB 18306-2015 (Yu, Li & Xiao 2013,
+  "Development of ground motion attenuation relations for the new seismic hazard map
+  of China", Technology for Earthquake Disaster Prevention 8(1), 24-33) [3P: the
+  coefficient table as reproduced in a secondary source], for two of its four zones:
+  the eastern strong-earthquake region and the moderate-to-strong region, to which South
+  China and the Pearl River Delta belong (the zone of "Central, South and Northeast
+  China" of the same group's moderate-region study, Lu, Li & Li 2009, World Earthquake
+  Engineering 25(4) [3P]). Elliptical; used here isotropically (fault strike unknown in
+  real time) as the mean of the long- and short-axis values, or the long axis (upper,
+  conservative). Fitted to isoseismals of Ms >= 4.5: used from there only
+  (:mod:`seismo.event.intensity`). It takes Ms; we use Ms ≈ ML (our assumption, [3P]).
 
 Scale ranges: MMI I-X as ShakeMap reports it (Worden et al. 2012), Chinese
 intensity I-XII (GB/T 17742-2020).
@@ -32,8 +38,8 @@ CN_MIN, CN_MAX = 1.0, 12.0
 #: Range of MMI as reported (ShakeMap, Worden et al. 2012: I-X).
 MMI_MIN, MMI_MAX = 1.0, 10.0
 
-#: Names of the relations :func:`predict_intensity` knows (``IntensityConfig.relation``).
-RELATIONS = ("atkinson_wald_2007", "china_east_2015")
+#: Names of the relations :func:`predict_intensity` knows.
+RELATIONS = ("atkinson_wald_2007", "yu2013")
 
 # Atkinson & Wald (2007), "Did You Feel It?" intensity attenuation, California [3P]:
 # MMI = c1 + c2(M-6) + c3(M-6)² + c4 log R + c5 R + c6 B + c7 M log R,
@@ -60,24 +66,51 @@ def mmi_atkinson_wald_2007(magnitude: float, rrup_km: ArrayLike) -> NDArray | fl
     return float(out) if out.ndim == 0 else out
 
 
-# China, eastern region (GB 18306-2015 background attenuation) [3P], epicentral distance
-# R in km along the ellipse axes:
-#   long axis:  I = 5.7123 + 1.3626 Ms - 4.2903 lg(R + 25)
-#   short axis: I = 3.6588 + 1.3626 Ms - 3.5406 lg(R + 13)
-def intensity_china_east(
-    ms: float, epi_km: ArrayLike, axis: Literal["mean", "long", "short"] = "mean"
+# Yu, Li & Xiao (2013), GB 18306-2015 intensity attenuation [3P], epicentral distance R
+# (km) along the ellipse axes: I = A + B Ms + C lg(R + R0), (A, B, C, R0) per axis, and the
+# standard deviation (degrees) per zone. The secondary table lists six R0 values for
+# eight cells; read as merged cells, the moderate-to-strong zone has R0 = 15 km on both
+# axes (an assumption, [3P]).
+YU2013: dict[str, dict[str, tuple[float, float, float, float]]] = {
+    "eastern_strong": {"long": (5.7123, 1.3626, -4.2903, 25.0),
+                       "short": (3.6588, 1.3626, -3.5406, 13.0)},
+    "moderate_strong": {"long": (5.8410, 1.0710, -3.6570, 15.0),
+                        "short": (3.9440, 1.0710, -2.8450, 15.0)},
+}
+YU2013_SIGMA = {"eastern_strong": 0.5826, "moderate_strong": 0.5200}
+
+
+def intensity_yu2013(
+    ms: float, epi_km: ArrayLike, axis: Literal["mean", "long", "short"] = "mean",
+    region: str = "moderate_strong",
 ) -> NDArray | float:
-    """Predicted Chinese-scale intensity, eastern China ellipse relation [3P].
+    """Predicted Chinese-scale intensity of Yu, Li & Xiao (2013) in ``region`` [3P].
 
     ``axis="mean"`` averages long and short axes (no fault strike known);
     ``"long"`` is the upper (conservative) value. Clipped to [1, 12].
     """
+    if region not in YU2013:
+        raise DataError(f"unknown macroseismic region {region!r}; known: {', '.join(YU2013)}")
     r = np.asarray(epi_km, dtype=float)
-    long_ = 5.7123 + 1.3626 * ms - 4.2903 * np.log10(r + 25.0)
-    short = 3.6588 + 1.3626 * ms - 3.5406 * np.log10(r + 13.0)
-    i = {"mean": (long_ + short) / 2.0, "long": long_, "short": short}[axis]
+    vals = {}
+    for ax, (a, b, c, r0) in YU2013[region].items():
+        vals[ax] = a + b * ms + c * np.log10(r + r0)
+    i = {"mean": (vals["long"] + vals["short"]) / 2.0, "long": vals["long"],
+         "short": vals["short"]}[axis]
     out = np.clip(i, CN_MIN, CN_MAX)
     return float(out) if out.ndim == 0 else out
+
+
+def intensity_china_east(
+    ms: float, epi_km: ArrayLike, axis: Literal["mean", "long", "short"] = "mean"
+) -> NDArray | float:
+    """:func:`intensity_yu2013` of the eastern strong-earthquake region."""
+    return intensity_yu2013(ms, epi_km, axis, "eastern_strong")
+
+
+def macroseismic_sigma(region: str) -> float:
+    """Standard deviation (degrees) of the Yu, Li & Xiao (2013) relation in ``region``."""
+    return YU2013_SIGMA[region]
 
 
 #: Borcherdt (1994), Earthquake Spectra 10(4): long-period (mid-period) site factor
@@ -122,26 +155,24 @@ def predict_intensity(
     hypo_km: NDArray,
     axis: Literal["mean", "long", "short"] = "mean",
     magnitude_type: str = "ML",
+    region: str = "moderate_strong",
 ) -> tuple[NDArray, NDArray]:
-    """(Chinese-scale intensity, MMI) predicted at the given distances (km).
-
-    The China relation takes Ms: a magnitude of type Ms, Ms_BB or Ms_20 is used as
-    it is, any other as Ms ~ ML (:func:`ms_from_ml`).
+    """(Chinese-scale intensity, MMI) of a macroseismic relation at the distances (km).
 
     MMI always comes from Atkinson & Wald (2007) at the hypocentral distance; the
-    Chinese-scale intensity from ``relation``: "china_east_2015" (the GB
-    18306-2015 ellipse relation at the epicentral distance, ``axis`` as in
-    :func:`intensity_china_east`) or "atkinson_wald_2007" (the AW2007 MMI taken
-    as Chinese degree: GB/T 17742 descriptions mirror MMI degree for degree; our
-    approximation, [3P]).
+    Chinese-scale intensity from ``relation``: "yu2013" (the GB 18306-2015 ellipse relation
+    of ``region`` at the epicentral distance, ``axis`` as in :func:`intensity_yu2013`; it
+    takes Ms: a magnitude of type Ms, Ms_BB or Ms_20 as it is, any other as Ms ~ ML,
+    :func:`ms_from_ml`) or "atkinson_wald_2007" (the AW2007 MMI taken as Chinese degree:
+    GB/T 17742 descriptions mirror MMI degree for degree; our approximation, [3P]).
 
     Raises:
-        DataError: an unknown ``relation``.
+        DataError: an unknown ``relation`` or ``region``.
     """
     mmi = np.asarray(mmi_atkinson_wald_2007(magnitude, hypo_km), dtype=float)
-    if relation == "china_east_2015":
+    if relation == "yu2013":
         ms = magnitude if magnitude_type.startswith("Ms") else ms_from_ml(magnitude)
-        cn = np.asarray(intensity_china_east(ms, epi_km, axis), dtype=float)
+        cn = np.asarray(intensity_yu2013(ms, epi_km, axis, region), dtype=float)
     elif relation == "atkinson_wald_2007":
         cn = mmi.copy()
     else:

@@ -34,25 +34,27 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from seismo.errors import DataError
+from seismo.event import gmm
 from seismo.event.arrivals import EventRecords, arrival_windows
 from seismo.event.attenuation import (
     CN_MAX,
     CN_MIN,
     MMI_MAX,
     MMI_MIN,
+    macroseismic_sigma,
     predict_intensity,
     site_terms,
 )
 from seismo.event.settings import IntensityConfig
 from seismo.event.sites import Site
-from seismo.geo import distance_km, hypocentral_km
+from seismo.geo import distance_km, hypocentral_km, local_xy
 from seismo.model import SiteIntensity, StationIntensity
 from seismo.station.series import series_values
 
@@ -168,6 +170,8 @@ def station_intensities(
         pga_h, pgv_h = _horizontal_peaks(w.series, w.steps)
         mmi = mmi_worden2012(pga_h or pga, pgv_h or pgv)
         info = w.station
+        n = len(w.series.pga_ms2)
+        complete = w.series.start + n * w.series.step_s >= w.s_time + S_COMPLETE_S
         out.append(
             StationIntensity(
                 network=info.network,
@@ -179,9 +183,16 @@ def station_intensities(
                 intensity_cn=float(intensity_cn(pga, pgv)),
                 mmi=float(mmi),
                 epi_distance_km=round(w.epi_km, 3),
+                complete=complete,
             )
         )
     return out
+
+
+#: A station's PGA/PGV is complete once its record reaches this far past the predicted S
+#: (s); before, it is a P-wave lower bound, observed but not used to condition the
+#: predictions (design choice: the S peak of a local event comes within a few seconds).
+S_COMPLETE_S = 5.0
 
 
 #: An intensity below this rounds to degree I: "not felt" (GB/T 17742-2020 degree II is
@@ -244,8 +255,8 @@ def intensity_note(
     """Why predicted site intensities exceed every observation by a degree or more, or "".
 
     Sites nearer the epicentre than any station are the usual reason (the
-    prediction extrapolates inwards); otherwise the anchoring was bounded by
-    ``max_anchor_correction`` and the text says so.
+    prediction extrapolates inwards); on the macroseismic basis the shift towards the
+    observations is bounded (``max_anchor_correction``) and the text says so.
     """
     if not observed or not sites:
         return ""
@@ -263,9 +274,12 @@ def intensity_note(
             f"km) exceeds the observed maximum {obs_max:.1f}: the site is nearer the source than "
             f"any station (nearest {nearest:.0f} km epicentral)"
         )
+    if top.basis != "macroseismic":
+        return ""  # instrumental: the model conditioned on the stations, σ says the rest
     return (
         f"predicted {top.intensity_cn:.1f} at {top.name} exceeds the observed maximum "
-        f"{obs_max:.1f}: the anchoring to observations reached its bound"
+        f"{obs_max:.1f}: the isoseismal relation is moved towards the observations by at most "
+        "1.5 degrees"
     )
 
 
@@ -278,55 +292,150 @@ def predict_sites(
     observed: Sequence[StationIntensity],
     cfg: IntensityConfig,
     magnitude_type: str = "ML",
+    station_vs30: Mapping[str, float | None] | None = None,
 ) -> list[SiteIntensity]:
-    """Predicted intensity at ``sites``, shifted by the observed station residual.
+    """Predicted intensity at ``sites``, on the basis ``cfg.relation`` says.
 
-    MMI always comes from Atkinson & Wald (2007); the Chinese-scale intensity
-    from ``cfg.relation`` ("china_east_2015", the default: the GB 18306-2015
-    ellipse relation; "atkinson_wald_2007": the AW2007 MMI taken as Chinese
-    degree). The China relation takes Ms: an Ms magnitude (``magnitude_type``
-    Ms_BB, Ms) is used as it is, an ML as Ms ~ ML. Each is shifted by
-    :func:`anchor_correction` computed at the stations, then the site's Vs30 term
-    (:func:`seismo.event.attenuation.site_terms`, reference ``cfg.reference_vs30``)
-    is added. Chinese intensity is clipped to [1, 12] and rounded to one decimal,
-    MMI to [1, 10] and two decimals.
+    * "bssa14" (default, ``basis="instrumental"``): PGA and PGV of the ground-motion
+      model (:mod:`seismo.event.gmm`, BSSA14 with its China/Turkey term) at each site's
+      Vs30, conditioned on the observed PGA and PGV with each station's own site term
+      removed first (ShakeMap 4's scheme), turned into the GB/T 17742-2020 intensity by
+      the same formulas as the observations (:func:`intensity_cn`) and into MMI by Worden
+      et al. (2012). Each site carries its standard deviation (``sigma_cn``).
+    * "yu2013" (``basis="macroseismic"``): the isoseismal relation of GB 18306-2015 (Yu,
+      Li & Xiao 2013; :func:`seismo.event.attenuation.predict_intensity`), only where it is
+      valid, from Ms 4.5 (below, the instrumental basis is used and said so); anchored to
+      the observations with each station's site term removed first, the site's own term
+      added after.
+
+    ``station_vs30``: per ``"NET.STA"``, the station's Vs30 (m/s; None or missing: the
+    reference site ``cfg.reference_vs30``). A site without vs30 is the reference site too.
     """
     if not math.isfinite(magnitude):
         raise DataError(f"magnitude ({magnitude}) must be finite")
+    if not sites:
+        return []
+    vs = dict(station_vs30 or {})
+    if cfg.relation == "yu2013" and magnitude >= MACROSEISMIC_MIN_MS:
+        return _predict_macroseismic(latitude, longitude, depth_km, magnitude, sites,
+                                     observed, cfg, magnitude_type, vs)
+    return _predict_instrumental(latitude, longitude, depth_km, magnitude, sites, observed,
+                                 cfg, vs)
+
+
+#: The macroseismic relation is used from this Ms on: it was fitted to isoseismals of
+#: Ms >= 4.5 events (Yu, Li & Xiao 2013) [3P].
+MACROSEISMIC_MIN_MS = 4.5
+
+
+def _vs30_of(values: Sequence[float | None], reference: float) -> NDArray:
+    return np.array([reference if v is None else v for v in values], dtype=float)
+
+
+def _predict_instrumental(
+    latitude: float, longitude: float, depth_km: float, magnitude: float,
+    sites: Sequence[Site], observed: Sequence[StationIntensity], cfg: IntensityConfig,
+    station_vs30: Mapping[str, float | None],
+) -> list[SiteIntensity]:
+    ref = cfg.reference_vs30
+    slat = np.array([s.latitude for s in sites])
+    slon = np.array([s.longitude for s in sites])
+    sepi = np.asarray(distance_km(latitude, longitude, slat, slon), dtype=float)
+    shypo = np.asarray(hypocentral_km(sepi, max(depth_km, 0.0)), dtype=float)
+    svs = _vs30_of([s.vs30 for s in sites], ref)
+    sx, sy = local_xy(latitude, longitude, slat, slon)
+    # P-only peaks (the record ends before S) are lower bounds: they do not condition
+    obs = [o for o in observed if o.pga_ms2 > 0 and o.pgv_ms > 0 and o.complete]
+    olat = np.array([o.latitude for o in obs])
+    olon = np.array([o.longitude for o in obs])
+    oepi = np.asarray(distance_km(latitude, longitude, olat, olon), dtype=float) if obs \
+        else np.zeros(0)
+    ovs = _vs30_of([station_vs30.get(f"{o.network}.{o.station}") for o in obs], ref)
+    ox, oy = local_xy(latitude, longitude, olat, olon)
+    got: dict[str, gmm.Conditioned] = {}
+    for imt in ("pga", "pgv"):
+        # observations are 3-component vector sums: back to RotD50, the model's component
+        vals = [(o.pga_ms2 if imt == "pga" else o.pgv_ms) / gmm.VECTOR_SUM_OVER_ROTD50[imt]
+                for o in obs]
+        got[imt] = gmm.condition(imt, magnitude, sepi, svs, np.column_stack([sx, sy]), vals,
+                                 oepi, ovs, np.column_stack([ox, oy]).reshape(-1, 2))
+    ln_a = got["pga"].ln_y + math.log(gmm.VECTOR_SUM_OVER_ROTD50["pga"])
+    ln_v = got["pgv"].ln_y + math.log(gmm.VECTOR_SUM_OVER_ROTD50["pgv"])
+    pga, pgv = np.exp(ln_a), np.exp(ln_v)
+    cn = np.asarray(intensity_cn(pga, pgv), dtype=float)
+    sig = intensity_cn_sigma(pga, pgv, got["pga"].sigma, got["pgv"].sigma)
+    mmi = np.asarray(mmi_worden2012(
+        np.exp(got["pga"].ln_y) * gmm.LARGER_H_OVER_ROTD50["pga"],
+        np.exp(got["pgv"].ln_y) * gmm.LARGER_H_OVER_ROTD50["pgv"]), dtype=float)
+    log.debug("intensity: BSSA14 conditioned on %d stations, bias PGA %+.2f PGV %+.2f (ln)",
+              got["pga"].n_stations, got["pga"].bias, got["pgv"].bias)
+    return [
+        SiteIntensity(name=s.name, kind=s.kind, latitude=s.latitude, longitude=s.longitude,
+                      distance_km=round(float(h), 3), intensity_cn=float(c),
+                      mmi=float(np.round(m, 2)), sigma_cn=round(float(sd), 2),
+                      basis="instrumental")
+        for s, h, c, m, sd in zip(sites, shypo, cn.reshape(-1), mmi.reshape(-1),
+                                  sig.reshape(-1), strict=True)
+    ]
+
+
+def intensity_cn_sigma(
+    pga_ms2: ArrayLike, pgv_ms: ArrayLike, sigma_ln_pga: ArrayLike, sigma_ln_pgv: ArrayLike
+) -> NDArray:
+    """Standard deviation (degrees) of the GB/T 17742-2020 intensity of PGA and PGV with
+    lognormal standard deviations ``sigma_ln_*`` (natural log): I_A and I_V move by 3.17 and
+    3.00 per log10 unit; the mean of the two (below degree VI) combines them with the
+    PGA-PGV correlation :data:`seismo.event.gmm.RHO_PGA_PGV`; from VI on I = I_V."""
+    sa = 3.17 * np.asarray(sigma_ln_pga, float) / math.log(10.0)
+    sv = 3.00 * np.asarray(sigma_ln_pgv, float) / math.log(10.0)
+    ia, iv = intensity_cn_components(pga_ms2, pgv_ms)
+    high = (ia >= CN_SWITCH) & (iv >= CN_SWITCH)
+    mean = 0.5 * np.sqrt(sa**2 + sv**2 + 2.0 * gmm.RHO_PGA_PGV * sa * sv)
+    return np.asarray(np.where(high, sv, mean), dtype=float)
+
+
+def _predict_macroseismic(
+    latitude: float, longitude: float, depth_km: float, magnitude: float,
+    sites: Sequence[Site], observed: Sequence[StationIntensity], cfg: IntensityConfig,
+    magnitude_type: str, station_vs30: Mapping[str, float | None],
+) -> list[SiteIntensity]:
     d = max(depth_km, 0.0)
     axis = cfg.china_axis
     shift_cn = shift_mmi = 0.0
+    observed = [o for o in observed if o.complete]
     if observed:
         olat = np.array([o.latitude for o in observed])
         olon = np.array([o.longitude for o in observed])
         oepi = np.asarray(distance_km(latitude, longitude, olat, olon), dtype=float)
         cn_p, mmi_p = predict_intensity(
-            cfg.relation, magnitude, oepi, hypocentral_km(oepi, d), axis, magnitude_type
+            "yu2013", magnitude, oepi, hypocentral_km(oepi, d), axis, magnitude_type,
+            cfg.macroseismic_region,
         )
+        # the stations' own site terms come off the observations before the shift
+        ovs = _vs30_of([station_vs30.get(f"{o.network}.{o.station}") for o in observed],
+                       cfg.reference_vs30)
+        t_cn, t_mmi = site_terms(ovs, cfg.reference_vs30, mmi_p)
         bound, min_n = cfg.max_anchor_correction, cfg.min_anchor_stations
-        shift_cn = anchor_correction([o.intensity_cn for o in observed], cn_p, bound, min_n)
-        shift_mmi = anchor_correction([o.mmi for o in observed], mmi_p, bound, min_n)
+        shift_cn = anchor_correction([o.intensity_cn - t for o, t in zip(observed, t_cn,
+                                                                         strict=True)],
+                                     cn_p, bound, min_n)
+        shift_mmi = anchor_correction([o.mmi - t for o, t in zip(observed, t_mmi, strict=True)],
+                                      mmi_p, bound, min_n)
         log.debug("intensity anchor: CN %+.2f, MMI %+.2f", shift_cn, shift_mmi)
-    if not sites:
-        return []
     slat = np.array([s.latitude for s in sites])
     slon = np.array([s.longitude for s in sites])
     sepi = np.asarray(distance_km(latitude, longitude, slat, slon), dtype=float)
     shypo = np.asarray(hypocentral_km(sepi, d), dtype=float)
-    cn, mmi = predict_intensity(cfg.relation, magnitude, sepi, shypo, axis, magnitude_type)
+    cn, mmi = predict_intensity("yu2013", magnitude, sepi, shypo, axis, magnitude_type,
+                                cfg.macroseismic_region)
     vs30 = np.array([np.nan if s.vs30 is None else s.vs30 for s in sites], dtype=float)
     d_cn, d_mmi = site_terms(vs30, cfg.reference_vs30, mmi + shift_mmi)
     cn = np.round(np.clip(cn + shift_cn + d_cn, CN_MIN, CN_MAX), 1)
     mmi = np.round(np.clip(mmi + shift_mmi + d_mmi, MMI_MIN, MMI_MAX), 2)
+    sigma = macroseismic_sigma(cfg.macroseismic_region)
     return [
-        SiteIntensity(
-            name=s.name,
-            kind=s.kind,
-            latitude=s.latitude,
-            longitude=s.longitude,
-            distance_km=round(float(h), 3),
-            intensity_cn=float(c),
-            mmi=float(m),
-        )
+        SiteIntensity(name=s.name, kind=s.kind, latitude=s.latitude, longitude=s.longitude,
+                      distance_km=round(float(h), 3), intensity_cn=float(c), mmi=float(m),
+                      sigma_cn=sigma, basis="macroseismic")
         for s, h, c, m in zip(sites, shypo, cn, mmi, strict=True)
     ]

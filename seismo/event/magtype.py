@@ -38,10 +38,15 @@ class Motions:
     (``"NET.STA"``), the per-second peaks of the event's own window (arrival windows:
     ML, intensity). ``windows``: per station, the series of every window read so far
     (the event's and later ones), when the measurement has more than the event's own.
+    ``event``: the event measured (its picks place the P onsets, its epicentral
+    uncertainty and magnitudes so far enter some types' rules), when known. ``others``:
+    other located events near in time, whose waves must not be read as this one's.
     """
 
     records: EventRecords
     windows: Mapping[str, Sequence[AmplitudeSeries]] | None = None
+    event: Event | None = None
+    others: Sequence[Event] = ()
 
     def series(self) -> Mapping[str, Sequence[AmplitudeSeries]]:
         """Per station, every series available (one per window read)."""

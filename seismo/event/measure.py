@@ -4,10 +4,12 @@ One sequence, one home. Every shell that measures an event calls
 :class:`EventMeasurer` (the window, ``seismo detect``'s chunks, ``seismo stream``,
 the late magnitudes of distant events and a seismologist's relocation):
 
-1. **magnitudes**: each magnitude type of :func:`magnitude_types` (ML, then Ms_BB;
-   :mod:`seismo.event.magtype`) measures its network magnitude and, where it keeps
-   them, its station magnitudes; the preferred magnitude and its type follow the types'
-   own rules (:meth:`EventMeasurer.with_magnitudes`);
+1. **magnitudes**: each magnitude type of :func:`magnitude_types` (ML, Mpd, Mwp,
+   Ms_BB, Mwpd; :mod:`seismo.event.magtype`) measures its network magnitude and, where
+   it keeps them, its station magnitudes; an Ms_BB the local records contradict is held
+   for review (:func:`seismo.event.surface.hold_surface_magnitude`); the preferred
+   magnitude and its type follow the types' own rules
+   (:meth:`EventMeasurer.with_magnitudes`);
 2. **observed intensities** (GB/T 17742-2020 and MMI) and the **clipped-station count**,
    in each station's arrival window (:mod:`seismo.event.arrivals`);
 3. **predicted site intensities**, anchored to the observations
@@ -39,17 +41,23 @@ from seismo.event.consistency import check_amplitudes
 from seismo.event.intensity import intensity_note, predict_sites, station_intensities
 from seismo.event.magnitude import LocalMagnitude
 from seismo.event.magtype import MagnitudeReading, MagnitudeType, Motions
+from seismo.event.moment import DurationMomentMagnitude, PMomentMagnitude
+from seismo.event.pwave import PWaveMagnitude
 from seismo.event.settings import IntensityConfig, MagnitudeConfig
 from seismo.event.sites import Site
-from seismo.event.surface import SurfaceMagnitude
+from seismo.event.surface import SurfaceMagnitude, hold_surface_magnitude
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo
 from seismo.model import AmplitudeSeries, Event, Magnitude
 
 
 def magnitude_types(cfg: MagnitudeConfig) -> list[MagnitudeType]:
-    """The magnitude types measured, in the order the preferred magnitude is decided."""
-    return [LocalMagnitude(cfg), SurfaceMagnitude(cfg)]
+    """The magnitude types measured, in the order the preferred magnitude is decided:
+    ML, the P-wave magnitude Mpd (only while no complete ML is known), Mwp (large events
+    from the P wave), Ms_BB (surface waves beyond 2 degrees), Mwpd (great and slow
+    ruptures)."""
+    return [LocalMagnitude(cfg), PWaveMagnitude(cfg), PMomentMagnitude(cfg),
+            SurfaceMagnitude(cfg), DurationMomentMagnitude(cfg)]
 
 
 @dataclass(frozen=True)
@@ -119,17 +127,19 @@ class EventMeasurer:
         event: Event,
         amplitudes: Mapping[str, AmplitudeSeries],
         next_p: Mapping[str, UTCDateTime] | None = None,
+        others: Sequence[Event] = (),
     ) -> Measurement:
         """``event`` (located) measured on the stations' per-second peaks ``amplitudes``.
 
         Every station is read inside its arrival window, which ends before ``next_p``
-        (per station, the predicted P of the next located event there).
+        (per station, the predicted P of the next located event there). ``others``: the
+        other located events of the data, whose waves are not this event's.
         """
         records = EventRecords(
             event.time, event.latitude, event.longitude, event.depth_km, amplitudes,
             self.stations, self.p_time, self.s_time, next_p=dict(next_p or {}),
         )
-        motions = Motions(records)
+        motions = Motions(records, event=event, others=tuple(others))
         readings = {t.name: t.measure(motions) for t in self.types}
         obs = station_intensities(records, self.intensity)
         ev = dataclasses.replace(
@@ -149,10 +159,14 @@ class EventMeasurer:
         return any(t.awaits(event, self.stations) for t in self.types)
 
     def remeasure(
-        self, event: Event, windows: Mapping[str, Sequence[AmplitudeSeries]]
+        self,
+        event: Event,
+        windows: Mapping[str, Sequence[AmplitudeSeries]],
+        others: Sequence[Event] = (),
     ) -> Remeasurement:
         """The magnitudes ``event`` awaits (:meth:`awaits`), measured on every window's
-        series per station (``windows``); the others stay as measured."""
+        series per station (``windows``); the others stay as measured. ``others``: other
+        located events near in time."""
         awaited = [t for t in self.types if t.awaits(event, self.stations)]
         if not awaited:
             return Remeasurement(None, False)
@@ -160,7 +174,7 @@ class EventMeasurer:
             event.time, event.latitude, event.longitude, event.depth_km, {},
             self.stations, self.p_time, self.s_time,
         )
-        motions = Motions(records, windows)
+        motions = Motions(records, windows, event=event, others=tuple(others))
         readings = {t.name: t.measure(motions) for t in awaited}
         waiting = any(r.waiting and r.magnitude is None for r in readings.values())
         got = {k: r for k, r in readings.items() if r.magnitude is not None}
@@ -200,7 +214,7 @@ class EventMeasurer:
         station magnitudes, the site predictions for its preferred magnitude, the verdict."""
         mags = [m for m in event.magnitudes if m.type not in readings]
         mags += [r.magnitude for r in readings.values() if r.magnitude is not None]
-        ev = self.with_magnitudes(event, mags)
+        ev = self.with_magnitudes(event, hold_surface_magnitude(mags, self.magnitude))
         kept = [r.station_magnitudes for r in readings.values() if r.station_magnitudes is not None]
         if kept:
             smags = tuple(m for group in kept for m in group)
@@ -212,6 +226,7 @@ class EventMeasurer:
             site = predict_sites(
                 ev.latitude, ev.longitude, ev.depth_km, ev.magnitude, self.sites,
                 list(ev.station_intensities), self.intensity, ev.magnitude_type,
+                {k: v.vs30 for k, v in self.stations.items()},
             )
             ev = dataclasses.replace(ev, site_intensities=tuple(site),
                                      intensity_note=intensity_note(ev.station_intensities, site))
@@ -227,8 +242,8 @@ def apply_magnitudes(
     order = {t.name: k for k, t in enumerate(types)}
     mags = sorted(mags, key=lambda m: order.get(m.type, len(order)))
     pref: Magnitude | None = None
-    for t in types:
-        mine = next((m for m in mags if m.type == t.name), None)
+    for t in types:  # a magnitude held for review is never preferred
+        mine = next((m for m in mags if m.type == t.name and m.published), None)
         if mine is not None and t.preferred(pref, mine):
             pref = mine
     if pref is None:

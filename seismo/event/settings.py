@@ -179,6 +179,63 @@ class MagnitudeConfig(StrictModel):
     ms_noise_s: TimeoutS = 20.0
     ms_min_snr: Annotated[float, Field(gt=0, le=100)] = 3.0
     prefer_ms_bb_from: Magnitude = 5.5
+    ms_max_ml_difference: Annotated[float, Field(gt=0, le=5)] = Field(
+        1.0, description="an Ms_BB, Mwp or Mwpd this far from a complete, unsaturated ML "
+        "(below ms_ml_saturation) and confirmed by no magnitude from independent data is held "
+        "for review (issue 22: noise through a geophone read as surface waves)",
+    )
+    ms_ml_saturation: Magnitude = Field(
+        5.5, description="from this ML on, ML may saturate (Kanamori 1983 [3P]): a larger "
+        "moment-type magnitude is then not held",
+    )
+    ms_other_event_margin: Annotated[float, Field(ge=0, le=10)] = Field(
+        1.5, description="another event's picks in a station's surface-wave window leave "
+        "the station out unless that event is known to be this much smaller (its waves "
+        "then stand far below the surface waves at 3-60 s)",
+    )
+    # Mwp and Mwpd from the P displacement (seismo.event.moment): Tsuboi et al. (1995),
+    # Lomax & Michelini (2009) [3P]
+    mwp: bool = True
+    mwp_min_deg: Annotated[float, Field(ge=0, le=30)] = Field(
+        0.3, description="nearest station distance (deg): the P window before S must hold "
+        "a few seconds (S-P 4 s at 0.3 deg)")
+    mwp_max_deg: Annotated[float, Field(gt=0, le=30)] = Field(
+        10.0, description="farthest station (deg): beyond, the whole-space spreading of the "
+        "regional form departs further from Pn (docs/magnitude_intensity.md)")
+    mwp_pre_event_s: Annotated[int, Field(ge=2, le=600)] = Field(
+        20, description="pre-event seconds whose mean velocity is the baseline (Boore 2001)")
+    mwp_max_window_s: Annotated[int, Field(ge=5, le=600)] = Field(
+        120, description="longest P window integrated (s); the window ends before S anyway")
+    mwp_min_snr: Annotated[float, Field(gt=0, le=100)] = Field(
+        3.0, description="P displacement / pre-event displacement needed")
+    mwp_min_stations: Annotated[int, Field(ge=1, le=1000)] = Field(
+        3, description="stations an Mwp needs (their median; one or two decide nothing)")
+    mwp_min_station_fraction: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.5, description="share of the stations with a long-period P window that must see "
+        "the P displacement above the noise (seismo.event.moment)")
+    mwp_min_magnitude: Magnitude = Field(
+        5.0, description="Mwp and Mwpd below this are not reported (module docstring)")
+    mwp_moho_km: DepthKm = Field(
+        30.0, description="sources above use crustal rho and alpha, below Tsuboi's mantle")
+    mwp_t0_level: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.5, description="T0: where the 1-5 Hz envelope last stands at this share of its "
+        "peak (Lomax & Michelini 2009 read 0.9-0.2 levels [3P]; 0.5 keeps the regional P "
+        "coda out)")
+    prefer_mwp_from: Magnitude = Field(
+        5.5, description="Mwp replaces a complete ML from here (ML saturates, Kanamori 1983)")
+    mwpd_prefer_from: Magnitude = Field(
+        7.5, description="Mwpd replaces a smaller preferred magnitude from here (great and "
+        "slow ruptures; Early-est prefers Mwpd from 7.5-8 [3P])")
+    # Mpd, the P-wave magnitude of the first seconds (seismo.event.pwave): Wu & Zhao (2006)
+    mpd: bool = True
+    pd_window_s: Annotated[float, Field(gt=0, le=10)] = Field(
+        3.0, description="seconds of P read for Pd (Wu & Zhao 2006: the first 3 s)")
+    pd_min_window_s: Annotated[float, Field(gt=0, le=10)] = Field(
+        1.0, description="fewest seconds of P before a station counts (ElarmS-style "
+        "growing window; design choice)")
+    pd_max_distance_km: DistanceKm = Field(
+        100.0, description="farthest station for Pd (hypocentral km; the relation's "
+        "data are near-source records, design choice)")
 
 
 class IntensityConfig(MotionBandConfig):
@@ -188,24 +245,31 @@ class IntensityConfig(MotionBandConfig):
     :class:`~seismo.station.settings.MotionBandConfig`, which the station stage reads.
     """
 
-    relation: Literal["atkinson_wald_2007", "china_east_2015"] = Field(
-        "china_east_2015",
-        description="predicted site intensity: the eastern-China relation of GB 18306-2015 "
-        "(Chinese scale directly; default) or Atkinson & Wald 2007 (California MMI)",
+    relation: Literal["bssa14", "yu2013"] = Field(
+        "bssa14",
+        description="predicted site intensity: 'bssa14' (default) PGA and PGV of Boore et al. "
+        "(2014) with its China/Turkey term, conditioned on the observations, through the GB/T "
+        "17742-2020 formulas (one instrumental basis with the observations); 'yu2013' the "
+        "macroseismic relation of GB 18306-2015 (Yu, Li & Xiao 2013), from Ms 4.5 only",
+    )
+    macroseismic_region: Literal["moderate_strong", "eastern_strong"] = Field(
+        "moderate_strong",
+        description="zone of the Yu, Li & Xiao (2013) relation: South China and the Pearl "
+        "River Delta lie in the moderate-to-strong earthquake region (docs/magnitude_intensity.md)",
     )
     reference_vs30: Annotated[float, Field(gt=50, le=3000)] = Field(
         500.0,
-        description="Vs30 (m/s) of the relation's average site; sites with another vs30 in "
-        "sites.toml get a Borcherdt (1994) term (design choice: the stiff-soil / soft-rock "
-        "boundary, GB 50011 site class II upper bound [3P])",
+        description="Vs30 (m/s) assumed for a site or station that states none (design "
+        "choice: the stiff-soil / soft-rock boundary, GB 50011 site class II upper bound [3P]); "
+        "the macroseismic relation's average site",
     )
     china_axis: Literal["mean", "long"] = Field(
         "mean", description="China ellipse relation: mean of long/short axis, or long (upper)"
     )
     window_s: TimeoutS = Field(60.0, description="PGA/PGV window after the S arrival, s")
     max_anchor_correction: NonNegFloat = Field(
-        1.5, description="Bound on the observed-minus-predicted shift applied at sites"
+        1.5, description="macroseismic basis: bound on the observed-minus-predicted shift"
     )
     min_anchor_stations: PosInt = Field(
-        2, description="Observations needed before predictions are shifted"
+        2, description="macroseismic basis: observations needed before predictions shift"
     )

@@ -36,7 +36,7 @@ from seismo.errors import DataError, FeedError
 from seismo.geo import distance_km
 from seismo.io.output import read_quakeml
 from seismo.io.settings import ExternalConfig
-from seismo.model import Event, ExternalSolution
+from seismo.model import Event, ExternalSolution, Magnitude
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,8 @@ class ExternalSource:
         return out
 
     def attach(self, events: Sequence[Event]) -> list[Event]:
-        """``events`` with their matching external solutions in ``Event.external``."""
+        """``events`` with their matching external solutions in ``Event.external``, and an
+        authoritative moment magnitude (:func:`with_authoritative_moment`) as preferred."""
         if not self.enabled or not events:
             return list(events)
         pad = self.cfg.max_time_s
@@ -171,5 +172,24 @@ class ExternalSource:
             if m:
                 log.info("event %s: external solution(s) %s", e.id,
                          ", ".join(f"{s.agency} {s.magnitude_type} {s.magnitude}" for s in m))
-            out.append(dataclasses.replace(e, external=m) if m else e)
+            out.append(with_authoritative_moment(dataclasses.replace(e, external=m)) if m else e)
         return out
+
+
+def with_authoritative_moment(event: Event) -> Event:
+    """``event`` with the largest moment magnitude (Mww, Mw, Mwc, ...) of its external
+    solutions among its magnitudes (with its agency) and as its preferred magnitude: an
+    agency's moment tensor supersedes seismo's own magnitudes (the alert service then
+    sends an Update). Without one, ``event`` unchanged."""
+    ext = [e for e in event.external if e.magnitude is not None and math.isfinite(e.magnitude)
+           and (e.magnitude_type or "").startswith("Mw")]
+    if not ext:
+        return event
+    best = max(ext, key=lambda e: float(e.magnitude or 0.0))
+    mag = Magnitude(best.magnitude_type or "Mw", round(float(best.magnitude or 0.0), 2),
+                    agency=best.agency)
+    mags = (*(m for m in event.magnitudes if not m.agency), mag)
+    return dataclasses.replace(
+        event, magnitudes=mags, magnitude=mag.value, magnitude_type=mag.type,
+        magnitude_uncertainty=None, magnitude_lower_bound=False,
+    )

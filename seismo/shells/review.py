@@ -198,8 +198,8 @@ def format_event(
         f"{_n(e.magnitude, '.2f')} +/- "
         f"{_n(e.magnitude_uncertainty, '.2f')} ({e.n_magnitude_stations} stations)"
         + ("   P waves only: a lower bound" if e.magnitude_lower_bound else "")
-        + "".join(f"; {m.type} {m.value:.2f}" for m in e.magnitudes
-                  if m.type != e.magnitude_type),
+        + "".join(f"; {m.label()}" + (f", held for review: {m.held}" if m.held else "")
+                  for m in e.magnitudes if m.type != e.magnitude_type),
         f"  intensity   max {intensity_text(e.max_intensity)}, max "
         f"{intensity_text(e.max_mmi, 'mmi')}, clipped stations {e.n_clipped_stations}",
         f"  created     {e.creation_time or '-'}",

@@ -435,7 +435,8 @@ def measure_events(
         first = first_pick_time(cand.origin.picks)
         origin = final_location(ctx, cand.origin, stations)
         ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
-        m = ctx.measurer.measure(ev, amps, next_arrivals(ctx, cand.origin, candidates))
+        others = [c.origin.to_event("") for c in candidates if c is not cand]
+        m = ctx.measurer.measure(ev, amps, next_arrivals(ctx, cand.origin, candidates), others)
         if not m.verdict.consistent:
             log.warning("event %s dropped: %s (docs/consistency.md)", ev.id, m.verdict)
             continue
@@ -471,6 +472,7 @@ class LateMagnitudes:
         self.keep_s = keep_s
         self.series: dict[str, list[AmplitudeSeries]] = {}
         self.pending: dict[str, Event] = {}
+        self.recent: dict[str, Event] = {}  # every event of the kept span (other events)
 
     def waits_for(self, ev: Event) -> bool:
         """Whether ``ev`` (new) awaits a magnitude from later windows."""
@@ -493,14 +495,17 @@ class LateMagnitudes:
                 if a.start + a.step_s * len(a.lp_z_nms or a.pga_ms2) > horizon
             ]
         for ev in result.events:
+            self.recent[ev.id] = ev
             if ev.id not in self.pending and self.waits_for(ev):
                 self.pending[ev.id] = ev
+        self.recent = {k: e for k, e in self.recent.items() if e.time > horizon - 60.0}
         updated: list[Event] = []
         for eid, ev in list(self.pending.items()):
             if result.window.data_end - ev.time > self.keep_s:
                 del self.pending[eid]  # gave up: the waves never came into the data
                 continue
-            got = self.ctx.measurer.remeasure(ev, self.series)
+            others = [e for k, e in self.recent.items() if k != eid]
+            got = self.ctx.measurer.remeasure(ev, self.series, others)
             if got.measurement is None:
                 if not got.waiting:
                     del self.pending[eid]

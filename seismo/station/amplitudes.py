@@ -76,7 +76,12 @@ from seismo.inventory import channel_kind, usable_response
 from seismo.model import AmplitudeSeries, ChannelKind
 from seismo.station.processing import ChannelJoin, SosState
 from seismo.station.response import (
+    HF_BAND_HZ,
+    MS_BB_BAND_HZ,
     differentiator_sos,
+    displacement_highpass_sos,
+    long_period_pre_filt,
+    long_period_usable,
     motion_bandpass_sos,
     velocity_sos,
     wood_anderson_sos,
@@ -90,14 +95,18 @@ log = logging.getLogger(__name__)
 
 #: Old steps are dropped once this many more are past ``keep_s`` (a batch, not per record).
 _PRUNE_EVERY_STEPS = 30
-#: Ms_BB pass band (Hz): periods 3-60 s (IASPEI 2013 standard, Bormann & Dewey 2014 [3P]).
-MS_BB_BAND_HZ = (1.0 / 60.0, 1.0 / 3.0)
 
 
 class ChannelMotion:
     """Counts of one gap-free piece of a channel -> ``vel``, ``acc`` (band-passed),
-    ``vel_raw``, ``acc_raw`` (unfiltered), and (``want_wa``) ``wa`` and (``want_lp``)
-    ``lp`` sample streams (m/s, m/s², nm, nm/s), state carried between calls."""
+    ``vel_raw``, ``acc_raw`` (unfiltered), and (``want_wa``) ``wa``, (``vertical``) ``hf``
+    and ``pd``, (``want_lp``) ``lp`` and ``dz`` sample streams (m/s, m/s², nm, nm/s),
+    state carried between calls.
+
+    A vertical of a sensor usable at long periods (``want_lp``) is corrected with
+    ``lp_pre_filt`` (:func:`~seismo.station.response.long_period_pre_filt`): its ``dz`` is
+    the broadband ground displacement of Mwp and Mwpd (a running sum of the velocity,
+    offset arbitrary), its ``lp`` the Ms_BB band."""
 
     def __init__(
         self,
@@ -107,13 +116,22 @@ class ChannelMotion:
         want_wa: bool,
         pre_filt: tuple[float, float, float, float] | None,
         want_lp: bool = False,
+        *,
+        vertical: bool = False,
+        lp_pre_filt: tuple[float, float, float, float] | None = None,
     ) -> None:
-        self.to_vel = SosState(velocity_sos(response, fs, pre_filt))
+        correction = (lp_pre_filt or long_period_pre_filt(fs)) if want_lp else pre_filt
+        self.to_vel = SosState(velocity_sos(response, fs, correction))
         self.band = SosState(motion_bandpass_sos(fs, cfg.freqmin, cfg.freqmax))
         self.diff = SosState(differentiator_sos(fs))
         self.diff_raw = SosState(differentiator_sos(fs))
         self.wa = SosState(wood_anderson_sos(fs)) if want_wa else None
         self.lp = SosState(motion_bandpass_sos(fs, *MS_BB_BAND_HZ)) if want_lp else None
+        self.want_lp = want_lp
+        self.disp_nm = 0.0  # the running displacement (nm) at the end of the last sample
+        self.dt = 1.0 / fs
+        self.hf = SosState(motion_bandpass_sos(fs, *HF_BAND_HZ)) if vertical else None
+        self.pd = SosState(displacement_highpass_sos(fs)) if vertical else None
 
     def process(self, counts: NDArray) -> dict[str, NDArray]:
         v = self.to_vel(np.asarray(counts, dtype=np.float64))
@@ -123,6 +141,15 @@ class ChannelMotion:
             out["wa"] = self.wa(v) * 1e9  # m -> nm
         if self.lp is not None:
             out["lp"] = self.lp(v) * 1e9  # m/s -> nm/s
+        if self.want_lp:  # displacement: running sum of the velocity (nm)
+            d = self.disp_nm + np.cumsum(v) * (self.dt * 1e9)
+            if d.size:
+                self.disp_nm = float(d[-1])
+            out["dz"] = d
+        if self.hf is not None:
+            out["hf"] = self.hf(v) * 1e9  # m/s -> nm/s
+        if self.pd is not None:
+            out["pd"] = self.pd(v) * 1e9  # m -> nm
         return out
 
 
@@ -137,6 +164,39 @@ class _Comp:
     k0: int = 0  # sample index of buf[...][0]
     vel: NDArray = field(default_factory=lambda: np.empty(0))
     acc: NDArray = field(default_factory=lambda: np.empty(0))
+
+
+_LP_USABLE: dict[int, tuple[Response, bool]] = {}
+
+
+def _long_period_usable(response: Response, kind: ChannelKind) -> bool:
+    """:func:`~seismo.station.response.long_period_usable`, once per response object."""
+    hit = _LP_USABLE.get(id(response))
+    if hit is not None and hit[0] is response:
+        return hit[1]
+    ok = long_period_usable(response, kind)
+    if len(_LP_USABLE) > 1024:
+        _LP_USABLE.clear()
+    _LP_USABLE[id(response)] = (response, ok)
+    return ok
+
+
+def _step_sum(
+    sums: dict[int, float], counts: dict[int, int], k0: int, values: NDArray, spp: int
+) -> None:
+    """Merge per-step sums and sample counts of ``values`` (sample ``k0`` first, ``spp``
+    per step) into ``sums`` and ``counts`` (a step's mean: sum / count, when complete)."""
+    if values.size == 0:
+        return
+    first = k0 // spp
+    edges = np.arange((first + 1) * spp, k0 + values.size, spp) - k0
+    starts = np.concatenate([[0], edges]).astype(np.int64)
+    tot = np.add.reduceat(values, starts)
+    num = np.diff(np.concatenate([starts, [values.size]]))
+    for j, (v, c) in enumerate(zip(tot.tolist(), num.tolist(), strict=True)):
+        s = first + j
+        sums[s] = sums.get(s, 0.0) + v
+        counts[s] = counts.get(s, 0) + c
 
 
 def _step_max(peaks: dict[int, float], k0: int, values: NDArray, spp: int) -> None:
@@ -171,7 +231,12 @@ class _Sensor:
     pga_h: dict[int, float] = field(default_factory=dict)  # larger horizontal, unfiltered
     pgv_h: dict[int, float] = field(default_factory=dict)
     lp_z: dict[int, float] = field(default_factory=dict)  # vertical, Ms_BB band
+    dz_sum: dict[int, float] = field(default_factory=dict)  # vertical broadband displacement
+    dz_n: dict[int, int] = field(default_factory=dict)  # ... samples summed per step
+    hf_z: dict[int, float] = field(default_factory=dict)  # vertical, 1-5 Hz
+    pd_z: dict[int, float] = field(default_factory=dict)  # vertical displacement, Pd
     clipped: set[int] = field(default_factory=set)
+    lp_ok: bool = False  # the vertical's response is usable at 3-60 s (Ms_BB, Mwp)
 
     def slot_code(self, slot: str) -> str | None:
         return next((c.code for c in self.comps.values() if c.slot == slot), None)
@@ -253,6 +318,11 @@ class StationMotion:
             az = ch.azimuth if ch.azimuth is not None else 0.0
             slot = "Z" if abs(dip) > 45 else f"H{abs(math.sin(math.radians(az))):.6f}"
             sensor.comps[ch.code] = _Comp(ch.code, slot, response)
+            if slot == "Z":
+                sensor.lp_ok = response is ch.response and _long_period_usable(response, kind)
+                if not sensor.lp_ok:
+                    log.debug("amplitudes: %s.%s.%s.%s not usable at 3-60 s (no Ms_BB, Mwp)",
+                              self.network, self.station, ch.location_code, ch.code)
         for sensor in self.sensors.values():
             # Horizontal slots: the most north-pointing channel fills "N", the other "E".
             hor = sorted((c for c in sensor.comps.values() if c.slot.startswith("H")),
@@ -310,7 +380,7 @@ class StationMotion:
             if new or comp.motion is None:
                 comp.motion = ChannelMotion(
                     comp.response, fs, self.cfg, comp.slot in ("N", "E"), self.pre_filt,
-                    want_lp=comp.slot == "Z" and sensor.kind == "velocity",
+                    want_lp=comp.slot == "Z" and sensor.lp_ok, vertical=comp.slot == "Z",
                 )
             if comp.next_k is not None and k > comp.next_k:  # a gap: NaN until k
                 pad = np.full(k - comp.next_k, np.nan)
@@ -329,6 +399,12 @@ class StationMotion:
                 _step_max(sensor.wa[comp.slot], k, np.abs(out["wa"]), spp)
             if "lp" in out:
                 _step_max(sensor.lp_z, k, np.abs(out["lp"]), spp)
+            if "dz" in out:
+                _step_sum(sensor.dz_sum, sensor.dz_n, k, out["dz"], spp)
+            if "hf" in out:
+                _step_max(sensor.hf_z, k, np.abs(out["hf"]), spp)
+            if "pd" in out:
+                _step_max(sensor.pd_z, k, np.abs(out["pd"]), spp)
             if comp.slot in ("N", "E"):  # the larger horizontal: the max over both
                 _step_max(sensor.pga_h, k, np.abs(out["acc_raw"]), spp)
                 _step_max(sensor.pgv_h, k, np.abs(out["vel_raw"]), spp)
@@ -387,7 +463,8 @@ class StationMotion:
         self._pruned_to = first
         for sensor in self.sensors.values():
             for peaks in (sensor.wa["N"], sensor.wa["E"], sensor.pga, sensor.pgv,
-                          sensor.pga_h, sensor.pgv_h, sensor.lp_z):
+                          sensor.pga_h, sensor.pgv_h, sensor.lp_z, sensor.dz_sum,
+                          sensor.dz_n, sensor.hf_z, sensor.pd_z):
                 for s in [s for s in peaks if s < first]:
                     del peaks[s]
             sensor.clipped = {s for s in sensor.clipped if s >= first}
@@ -423,14 +500,29 @@ class StationMotion:
         mo_s = choose(acc + vel, ("Z", "N", "E"))
         if wa_s is None and mo_s is None:
             return None
+        # the vertical's long-period chain: a sensor usable at 3-60 s, the velocity sensor
+        # unless it clipped in the span, then an accelerometer (integrated); the P-wave
+        # products (Pd, the high-frequency envelope) from any vertical, in the same order
+        lp_s = choose([s for s in vel + acc if s.lp_ok], ("Z",))
+        z_s = choose(vel + acc, ("Z",))
+        spp = {id(x): self._spp(x) for x in (lp_s, z_s) if x is not None}
 
         def values(peaks: dict[int, float] | None) -> tuple[float, ...]:
             if peaks is None:
                 return tuple(math.nan for _ in span)
             return tuple(float(peaks.get(i, math.nan)) for i in span)
 
+        def means(sensor: _Sensor | None) -> tuple[float, ...]:
+            if sensor is None:
+                return tuple(math.nan for _ in span)
+            full = spp[id(sensor)]
+            return tuple(
+                sensor.dz_sum[i] / full if sensor.dz_n.get(i) == full else math.nan
+                for i in span
+            )
+
         clip: set[int] = set()
-        for used in {id(s): s for s in (wa_s, mo_s) if s is not None}.values():
+        for used in {id(s): s for s in (wa_s, mo_s, lp_s, z_s) if s is not None}.values():
             clip |= clipped(used)
         if clip:
             log.info("amplitudes: %s.%s clipped in %d s", self.network, self.station, len(clip))
@@ -451,10 +543,15 @@ class StationMotion:
             pgv_ms=values(mo_s.pgv if mo_s else None),
             pga_h_ms2=values(mo_s.pga_h if mo_s else None),
             pgv_h_ms=values(mo_s.pgv_h if mo_s else None),
-            lp_z_nms=values(wa_s.lp_z if wa_s and wa_s.kind == "velocity" else None),
+            lp_z_nms=values(lp_s.lp_z if lp_s else None),
+            dz_nm=means(lp_s),
+            hf_z_nms=values(z_s.hf_z if z_s else None),
+            pd_z_nm=values(z_s.pd_z if z_s else None),
             clipped=tuple(sorted(clip)),
             wa_channels=labels(wa_s, ("N", "E")),
             motion_channels=labels(mo_s, ("Z", "N", "E")),
+            lp_channels=labels(lp_s, ("Z",)),
+            z_channels=labels(z_s, ("Z",)),
         )
 
 

@@ -17,7 +17,15 @@ from obspy import UTCDateTime
 
 from seismo.model import AmplitudeSeries
 
-__all__ = ["series_values", "series_window"]
+__all__ = ["LONG_PERIOD_HIGHPASS_HZ", "series_values", "series_window"]
+
+#: High-pass (Hz, a two-pole Butterworth) of the long-period vertical behind
+#: ``AmplitudeSeries.lp_z_nms`` and ``dz_nm``: the Early-est broadband high-pass (0.005 Hz),
+#: which keeps the long-period displacement carrying the moment of great earthquakes
+#: (Lomax & Michelini 2009, GJI 176; its port in SeisComP's Mwpd plugin [3P]). The event
+#: stage undoes it over a P window (:mod:`seismo.event.pwindow`), so it lives here, beside
+#: the series, not with the filters that SciPy designs.
+LONG_PERIOD_HIGHPASS_HZ = 0.005
 
 
 def series_window(series: AmplitudeSeries, t0: UTCDateTime, t1: UTCDateTime) -> slice:

@@ -335,8 +335,8 @@ class Console:
 
     def shakemap(self, event_id: str, n: int = 41) -> dict[str, Any]:
         """Predicted intensity on a grid around the epicentre (GB/T 17742 degrees), with
-        the observed station intensities: the relation and site term of
-        :func:`seismo.event.intensity.predict_sites`."""
+        the observed station intensities: :func:`seismo.event.intensity.predict_sites` (the
+        ground-motion model conditioned on the stations)."""
         from seismo.event.intensity import predict_sites
         from seismo.event.sites import Site
 
@@ -352,7 +352,8 @@ class Console:
                  for i, la in enumerate(lats) for j, lo in enumerate(lons)]
         pred = predict_sites(e.latitude, e.longitude, e.depth_km, e.magnitude, cells,
                              list(e.station_intensities), self.settings.intensity,
-                             e.magnitude_type)
+                             e.magnitude_type,
+                             {k: v.vs30 for k, v in self.ctx.stations.items()})
         grid = np.full((n, n), np.nan)
         for p in pred:
             i, j = (int(x) for x in p.name[1:].split("_"))

@@ -233,10 +233,34 @@ def test_intensity_alerts_oncall_outside_region() -> None:
     assert evaluate(felt, RULES, REGION).groups == ("oncall",)
 
 
+def with_moment(ev: Event, value: float, kind: str = "Mwp", **kw: Any) -> Event:
+    """``ev`` with a moment-type magnitude (Mwp, Mwpd, Ms_BB) beside its ML, the preferred
+    one chosen as the measurement stage does."""
+    from seismo.event.measure import with_magnitudes
+
+    ml = [Magnitude("ML", ev.magnitude, None, 5)] if ev.magnitude is not None else []
+    return with_magnitudes(ev, [*ml, Magnitude(kind, value, 0.2, 6, **kw)], MagnitudeConfig())
+
+
 def test_offshore_shallow_m68_alerts_tsunami() -> None:
-    d = evaluate(make_event(*DAYA_BAY_SEA, depth=10.0, mag=6.8), RULES, REGION)
+    d = evaluate(with_moment(make_event(*DAYA_BAY_SEA, depth=10.0, mag=6.3), 6.8), RULES, REGION)
     assert d.offshore and d.shallow and not d.saturated
     assert d.groups == ("oncall", "tsunami")
+    assert d.tsunami_magnitude_type == "Mwp" and d.tsunami_severity == "Moderate"
+    assert not d.tsunami_pending
+
+
+def test_tsunami_severity_never_from_ml() -> None:
+    """Only an ML (6.8, not yet a moment magnitude): the tsunami centre is told that the
+    magnitude is being determined, severity Unknown, never Severe on ML (issue 23)."""
+    d = evaluate(make_event(*DAYA_BAY_SEA, depth=10.0, mag=6.8), RULES, REGION)
+    assert d.tsunami and d.tsunami_pending and d.tsunami_severity == "Unknown"
+    assert d.tsunami_magnitude is None
+    # a saturated ML (clipped records) is no severity either
+    d2 = evaluate(make_event(*DAYA_BAY_SEA, depth=15.0, mag=6.9, clipped=6), RULES, REGION)
+    assert d2.saturated and d2.tsunami_pending and d2.tsunami_severity == "Unknown"
+    # below the saturation threshold an ML says nothing of a tsunami
+    assert not evaluate(make_event(*DAYA_BAY_SEA, depth=10.0, mag=5.2), RULES, REGION).tsunami
 
 
 def test_onshore_m7_is_not_a_tsunami() -> None:
@@ -246,41 +270,63 @@ def test_onshore_m7_is_not_a_tsunami() -> None:
 
 
 def test_offshore_m6_below_tsunami_threshold() -> None:
-    d = evaluate(make_event(*DAYA_BAY_SEA, depth=10.0, mag=6.0), RULES, REGION)
-    assert d.groups == ("oncall",)
+    d = evaluate(with_moment(make_event(*DAYA_BAY_SEA, depth=10.0, mag=6.0), 6.0), RULES, REGION)
+    assert d.groups == ("oncall",) and not d.tsunami_pending
+
+
+@pytest.mark.parametrize(("mw", "dist_km"), [(5.8, 270.0), (6.2, 550.0)])
+def test_moderate_offshore_events_send_no_severe_tsunami_message(mw: float, dist_km: float) -> None:
+    """Mw 5.8 and 6.2 offshore at 250-600 km (issue 23): their ML reads 5.7 or so and may
+    be called saturated (clipped records); before a moment magnitude the tsunami centre
+    hears "magnitude being determined" (Unknown), after it nothing, never Severe."""
+    from seismo.geo import destination
+
+    lat, lon = destination(*SZ_CENTRE, 150.0, dist_km)
+    for ml in (5.7, 6.1):
+        first = make_event(lat, lon, depth=15.0, mag=ml, outside=True, station_km=dist_km,
+                           hunc=20.0, clipped=4)
+        d = evaluate(first, RULES, REGION)
+        assert d.tsunami_severity not in ("Severe", "Extreme")
+        assert not d.tsunami or d.tsunami_pending
+        for kind in ("Mwp", "Ms_BB", "Mwpd"):
+            later = evaluate(with_moment(first, mw, kind), RULES, REGION)
+            assert not later.tsunami and later.tsunami_severity == "Unknown"
 
 
 def test_deep_offshore_m7_no_tsunami() -> None:
-    ev = make_event(*DAYA_BAY_SEA, depth=150.0, mag=7.0, vunc=10.0)
+    ev = with_moment(make_event(*DAYA_BAY_SEA, depth=150.0, mag=6.5, vunc=10.0), 7.0)
     d = evaluate(ev, RULES, REGION)
     assert d.offshore and not d.shallow and not d.tsunami
     # within one sigma of 100 km the rule errs toward alerting
-    d2 = evaluate(make_event(*DAYA_BAY_SEA, depth=105.0, mag=7.0, vunc=10.0), RULES, REGION)
-    assert d2.tsunami
+    near = with_moment(make_event(*DAYA_BAY_SEA, depth=105.0, mag=6.5, vunc=10.0), 7.0)
+    assert evaluate(near, RULES, REGION).tsunami
 
 
-def test_manila_trench_saturated_ml_still_alerts_tsunami() -> None:
-    # A 20-station city network ~690 km away reports an unreliable ML 6.1 for an M7.5.
+def test_manila_trench_ml_informs_the_tsunami_centre() -> None:
+    # A 20-station city network ~690 km away reports an unreliable ML 6.1 for an M7.5:
+    # not "saturated" by distance any more, but large enough to tell the tsunami centre
+    # that the magnitude is being determined; its Mwp then decides the severity.
     ev = make_event(*MANILA, depth=20.0, mag=6.1, outside=True, station_km=690.0, hunc=80.0)
     d = evaluate(ev, RULES, REGION)
-    assert d.saturated and d.offshore and d.tsunami
-    assert d.groups == ("oncall", "tsunami")
-    assert any("saturated" in r for r in d.reasons)
+    assert not d.saturated and d.offshore and d.tsunami and d.tsunami_pending
+    assert d.groups == ("oncall", "tsunami") and d.tsunami_severity == "Unknown"
+    d2 = evaluate(with_moment(ev, 7.5), RULES, REGION)
+    assert d2.tsunami and not d2.tsunami_pending and d2.tsunami_severity == "Severe"
 
 
 def test_mislocated_great_event_at_grid_edge_still_alerts() -> None:
     # The locator may pin a distant event at its grid edge ~150 km away with a low ML.
     ev = make_event(21.3, 115.6, depth=10.0, mag=5.6, outside=True, station_km=150.0)
-    assert evaluate(ev, RULES, REGION).tsunami
+    assert evaluate(ev, RULES, REGION).tsunami_pending
 
 
 def test_clipped_records_saturate() -> None:
     ev = make_event(*DAYA_BAY_SEA, depth=15.0, mag=5.8, clipped=6)
     d = evaluate(ev, RULES, REGION)
-    assert d.saturated and d.tsunami
+    assert d.saturated and d.tsunami and d.tsunami_pending
     # magnitude unknown but many clipped records: still told
     d2 = evaluate(make_event(*DAYA_BAY_SEA, depth=15.0, mag=None, clipped=6), RULES, REGION)
-    assert d2.saturated and d2.tsunami
+    assert d2.saturated and d2.tsunami and d2.tsunami_severity == "Unknown"
     # a small event clipping nearby broadband sensors is not a tsunami
     d3 = evaluate(make_event(*DAYA_BAY_SEA, depth=15.0, mag=4.0, clipped=6), RULES, REGION)
     assert not d3.saturated and not d3.tsunami
@@ -290,6 +336,19 @@ def test_moderate_far_offshore_event_is_not_saturated() -> None:
     ev = make_event(21.0, 116.5, depth=10.0, mag=4.8, outside=True, station_km=250.0)
     d = evaluate(ev, RULES, REGION)
     assert not d.saturated and d.groups == ()
+
+
+def test_held_or_ml_magnitudes_never_set_the_tsunami_magnitude() -> None:
+    import dataclasses
+
+    ev = with_moment(make_event(*DAYA_BAY_SEA, depth=10.0, mag=4.0), 7.2, "Ms_BB",
+                     held="differs from ML")
+    d = evaluate(ev, RULES, REGION)
+    assert d.tsunami_magnitude is None and not d.tsunami
+    # an agency's body-wave magnitude is no moment magnitude
+    ext = ExternalSolution("USGS", "x", T0, *DAYA_BAY_SEA, 10.0, 7.0, "mb", "fdsn")
+    with_mb = dataclasses.replace(ev, external=(ext,))
+    assert evaluate(with_mb, RULES, REGION).tsunami_magnitude is None
 
 
 def test_rejected_event_alerts_nobody() -> None:
@@ -309,11 +368,10 @@ def test_severity_from_intensity(intensity: float | None, severity: str) -> None
 
 
 def test_tsunami_severity_bands() -> None:
-    assert tsunami_severity(6.6, False) == "Moderate"
-    assert tsunami_severity(7.3, False) == "Severe"
-    assert tsunami_severity(8.0, False) == "Extreme"
-    assert tsunami_severity(6.1, True) == "Severe"
-    assert tsunami_severity(None, True) == "Severe"
+    assert tsunami_severity(6.6) == "Moderate"
+    assert tsunami_severity(7.3) == "Severe"
+    assert tsunami_severity(8.0) == "Extreme"
+    assert tsunami_severity(None) == "Unknown"
 
 
 # --------------------------------------------------------------------------- CAP
@@ -467,9 +525,10 @@ def test_alert_message_content(tmp_path: Path) -> None:
     assert "ML3.4" in msg.text and "ML 3.4" in msg.text and len(msg.text) < 400
 
 
-def test_manila_trench_message_reports_lower_bound(tmp_path: Path) -> None:
+def test_manila_trench_message_says_magnitude_being_determined(tmp_path: Path) -> None:
     svc = service(make_settings(tmp_path))
-    ev = make_event(*MANILA, depth=20.0, mag=6.1, outside=True, station_km=690.0, hunc=80.0)
+    ev = make_event(*MANILA, depth=20.0, mag=6.1, outside=True, station_km=690.0, hunc=80.0,
+                    clipped=5)
     msgs = svc.process_events([ev], now=T0 + 60)
     assert [m.group for m in msgs] == ["oncall", "tsunami"]
     oncall, tsu = msgs
@@ -485,7 +544,10 @@ def test_manila_trench_message_reports_lower_bound(tmp_path: Path) -> None:
     assert "南海" in field(blocks[0], "c:headline") and "ML≥6.1" in field(blocks[0], "c:headline")
     assert "ML ≥ 6.1 (saturated)" in field(tsu_en, "c:description")
     assert field(tsu_en, "c:certainty") == "Possible"
-    assert field(tsu_en, "c:severity") == "Severe"
+    assert field(tsu_en, "c:severity") == "Unknown"  # never Severe on ML
+    assert field(tsu_en, "c:headline").startswith(
+        "Tsunami information, magnitude being determined")
+    assert field(blocks[0], "c:headline").startswith("海啸信息（震级测定中）")
     eq_en = infos(oncall.xml)[1]
     assert field(eq_en, "c:certainty") == "Possible"  # Likely lowered one step
     p = params(tsu_en)
@@ -494,6 +556,15 @@ def test_manila_trench_message_reports_lower_bound(tmp_path: Path) -> None:
     assert p["latitude"] == "19.5"  # rounded to what an 80 km uncertainty supports
     assert field(tsu_en.find("c:area", NS), "c:circle").endswith(" 1000.0")  # type: ignore[arg-type]
     assert "ML ≥ 6.1" in tsu.subject
+    # the moment magnitude decides: an Update with its severity
+    import dataclasses
+
+    later = dataclasses.replace(with_moment(ev, 7.5), version=2)
+    upd = svc.process_events([later], now=T0 + 150)
+    tsu2 = next(m for m in upd if m.group == "tsunami")
+    assert tsu2.msg_type == "Update"
+    en2 = infos(tsu2.xml)[1]
+    assert field(en2, "c:severity") == "Severe" and "7.5" in field(en2, "c:headline")
 
 
 def test_update_on_magnitude_change_and_cancel(tmp_path: Path) -> None:
@@ -527,9 +598,10 @@ def test_update_on_magnitude_change_and_cancel(tmp_path: Path) -> None:
 
 def test_tsunami_update_when_revised_below_criteria(tmp_path: Path) -> None:
     svc = service(make_settings(tmp_path))
-    first = svc.process_events([make_event(*DAYA_BAY_SEA, mag=6.7)], now=T0)
+    first = svc.process_events([with_moment(make_event(*DAYA_BAY_SEA, mag=6.2), 6.7)], now=T0)
     assert [m.group for m in first] == ["oncall", "tsunami"]
-    revised = svc.process_events([make_event(*DAYA_BAY_SEA, mag=6.1)], now=T0 + 60)
+    revised = svc.process_events(
+        [with_moment(make_event(*DAYA_BAY_SEA, mag=5.2, version=2), 6.1)], now=T0 + 60)
     assert [(m.group, m.msg_type) for m in revised] == [
         ("oncall", "Update"), ("tsunami", "Update"),
     ]  # fmt: skip
@@ -802,8 +874,8 @@ def test_manila_trench_p_only_region_along_backazimuth() -> None:
     off, frac, how = offshore_decision(ev, RULES)
     assert off and frac is not None and frac > 0.5, how
     d = evaluate(ev, RULES, REGION)
-    assert d.saturated and d.tsunami and d.tsunami_magnitude_type == "Ms_BB"
-    # a non-saturating magnitude below the threshold overrides the saturated ML
+    assert d.tsunami and d.tsunami_magnitude_type == "Ms_BB" and d.tsunami_severity == "Severe"
+    # a moment magnitude below the threshold decides, whatever the ML
     low = _far_event(lat, lon, mags=(Magnitude("ML", 5.9, 0.2, 17), Magnitude("Ms_BB", 6.0)),
                      a90=1000.0, b90=1000.0, az=float("nan"), baz=baz, station_km=640.0)
     assert not evaluate(low, RULES, REGION).tsunami

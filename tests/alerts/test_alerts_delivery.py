@@ -321,6 +321,9 @@ def test_manila_trench_reaches_tsunami_centre(tmp_path: Path) -> None:
         first = root.findall("c:info", NS)[1]
         assert text(first, "event") == "Tsunami" and text(first, "certainty") == "Possible"
         assert "ML ≥ 6.1" in text(first, "headline")
+        assert text(first, "headline").startswith(
+            "Tsunami information, magnitude being determined")
+        assert text(first, "severity") == "Unknown"  # never Severe on an ML (issue 23)
         assert len(oncall.requests) == 1
     finally:
         oncall.stop()

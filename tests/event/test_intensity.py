@@ -183,7 +183,8 @@ def _observed_at(smap, lat, lon, depth, mag, cfg, delta: float) -> list[StationI
         epi = float(distance_km(lat, lon, info.latitude, info.longitude))
         hypo = float(hypocentral_km(epi, depth))
         cn, mmi = A.predict_intensity(
-            cfg.relation, mag, np.array([epi]), np.array([hypo]), cfg.china_axis
+            cfg.relation, mag, np.array([epi]), np.array([hypo]), cfg.china_axis, "ML",
+            cfg.macroseismic_region,
         )
         out.append(
             StationIntensity(
@@ -206,11 +207,13 @@ SITES = [
 ]
 
 
-@pytest.mark.parametrize("relation", ["atkinson_wald_2007", "china_east_2015"])
-def test_predict_sites_anchored(smap, relation: str) -> None:
-    cfg = IntensityConfig(relation=relation)
+@pytest.mark.parametrize("region", ["moderate_strong", "eastern_strong"])
+def test_macroseismic_prediction_anchored(smap, region: str) -> None:
+    cfg = IntensityConfig(relation="yu2013", macroseismic_region=region)
     lat, lon, depth, mag = 22.62, 114.06, 8.0, 5.0
     plain = I.predict_sites(lat, lon, depth, mag, SITES, [], cfg)
+    assert {s.basis for s in plain} == {"macroseismic"}
+    assert plain[0].sigma_cn == A.YU2013_SIGMA[region]
     assert [s.name for s in plain] == ["Near", "Far"]
     assert plain[0].intensity_cn > plain[1].intensity_cn and plain[0].mmi > plain[1].mmi
     assert plain[0].distance_km < plain[1].distance_km
@@ -228,8 +231,8 @@ def test_predict_sites_anchored(smap, relation: str) -> None:
 
 
 def test_predict_sites_needs_enough_observations(smap) -> None:
-    cfg = IntensityConfig(min_anchor_stations=3)
-    lat, lon, depth, mag = 22.62, 114.06, 8.0, 4.0
+    cfg = IntensityConfig(relation="yu2013", min_anchor_stations=3)
+    lat, lon, depth, mag = 22.62, 114.06, 8.0, 4.6
     obs = _observed_at(smap, lat, lon, depth, mag, cfg, 1.0)
     plain = I.predict_sites(lat, lon, depth, mag, SITES, [], cfg)
     two = I.predict_sites(lat, lon, depth, mag, SITES, obs[:2], cfg)
@@ -273,15 +276,20 @@ def test_site_terms_borcherdt() -> None:
     assert sited[1].intensity_cn < plain[1].intensity_cn
 
 
-def test_default_relation_predicts_the_chinese_scale() -> None:
-    """The default is the eastern-China relation (GB 18306-2015), not California MMI read
-    as Chinese degrees: at M5-6.5 the latter reads lower (issue 14)."""
-    cfg = IntensityConfig()
-    assert cfg.relation == "china_east_2015"
-    epi = np.array([10.0, 30.0])
-    cn, _ = A.predict_intensity(cfg.relation, 6.0, epi, np.hypot(epi, 10.0))
-    aw, _ = A.predict_intensity("atkinson_wald_2007", 6.0, epi, np.hypot(epi, 10.0))
-    assert np.all(cn > aw)
+def test_macroseismic_relation_of_the_moderate_to_strong_region() -> None:
+    """The Pearl River Delta lies in the moderate-to-strong earthquake region of GB
+    18306-2015: its coefficients (Yu, Li & Xiao 2013) are the default zone, and the
+    relation serves only from Ms 4.5 (below it the instrumental basis does)."""
+    cfg = IntensityConfig(relation="yu2013")
+    assert cfg.macroseismic_region == "moderate_strong"
+    got = A.intensity_yu2013(5.0, 20.0, "long")
+    assert got == pytest.approx(5.8410 + 1.0710 * 5 - 3.6570 * math.log10(35.0))
+    assert A.intensity_yu2013(5.0, 20.0, "short") == pytest.approx(
+        3.9440 + 1.0710 * 5 - 2.8450 * math.log10(35.0))
+    small = I.predict_sites(22.62, 114.06, 8.0, 3.0, SITES, [], cfg)
+    assert {s.basis for s in small} == {"instrumental"}
+    with pytest.raises(DataError, match="region"):
+        A.intensity_yu2013(5.0, 10.0, region="tibet")
 
 
 def test_mmi_from_the_larger_unfiltered_horizontal(smap) -> None:
@@ -315,3 +323,104 @@ def test_intensity_note_explains_sites_nearer_than_stations() -> None:
     assert "nearer the source than any station" in I.intensity_note(obs, near)
     same = [SiteIntensity("Far", "district", 22.6, 114.1, 40.0, 3.4, 3.2)]
     assert I.intensity_note(obs, same) == ""
+
+
+# ---------------------------------------------------------------- instrumental basis (GMM)
+# BSSA14 with the China/Turkey term (hazardlib BooreEtAl2014HighQ, release 3.26.2, sof
+# unspecified): (M, Rjb km, Vs30) -> PGA g, PGV cm/s, total sigma PGA, PGV (ln) from that
+# implementation (docs/magnitude_intensity.md)
+BSSA14_REFERENCE = [
+    (3.0, 5.0, 760.0, 0.0038721, 0.0563633, 0.8009, 0.7586),
+    (3.0, 30.0, 300.0, 0.000701872, 0.0154134, 0.8009, 0.7586),
+    (4.5, 10.0, 500.0, 0.0314248, 1.11411, 0.8009, 0.7586),
+    (5.5, 50.0, 760.0, 0.0301935, 0.969454, 0.6051, 0.6515),
+    (6.5, 100.0, 400.0, 0.0356992, 3.91269, 0.6051, 0.6515),
+    (7.0, 200.0, 250.0, 0.025102, 5.3982, 0.6234, 0.6556),
+    (7.5, 300.0, 760.0, 0.00968717, 2.88162, 0.6893, 0.7223),
+    (2.5, 2.0, 180.0, 0.00686472, 0.0815084, 0.7410, 0.6920),
+]
+
+
+@pytest.mark.parametrize(("m", "r", "vs", "pga", "pgv", "sa", "sv"), BSSA14_REFERENCE)
+def test_bssa14_matches_the_hazardlib_implementation(m, r, vs, pga, pgv, sa, sv) -> None:
+    from seismo.event import gmm
+
+    for imt, want, sig in (("pga", pga, sa), ("pgv", pgv, sv)):
+        ln_y, tau, phi = gmm.bssa14(imt, m, [r], [vs])
+        assert math.exp(ln_y[0]) == pytest.approx(want, rel=1e-4)
+        assert math.hypot(tau[0], phi[0]) == pytest.approx(sig, abs=1e-4)
+    with pytest.raises(DataError, match="Vs30"):
+        gmm.bssa14("pga", 5.0, [10.0], [0.0])
+    with pytest.raises(DataError, match="unknown"):
+        gmm.bssa14("sa1", 5.0, [10.0], [500.0])  # type: ignore[arg-type]
+
+
+def _gmm_observed(smap, lat, lon, mag, ln_shift: float, vs30: float | None = None,
+                  ) -> list[StationIntensity]:
+    """Observations at every station: the model (at ``vs30``, else the reference) times
+    exp(``ln_shift``), as 3-component vector sums."""
+    from seismo.event import gmm
+
+    out = []
+    for info in smap.values():
+        epi = float(distance_km(lat, lon, info.latitude, info.longitude))
+        v = vs30 or IntensityConfig().reference_vs30
+        pga = float(gmm.to_si("pga", gmm.bssa14("pga", mag, [epi], [v])[0])[0])
+        pgv = float(gmm.to_si("pgv", gmm.bssa14("pgv", mag, [epi], [v])[0])[0])
+        pga *= math.exp(ln_shift) * gmm.VECTOR_SUM_OVER_ROTD50["pga"]
+        pgv *= math.exp(ln_shift) * gmm.VECTOR_SUM_OVER_ROTD50["pgv"]
+        out.append(StationIntensity(info.network, info.station, info.latitude, info.longitude,
+                                    pga, pgv, float(I.intensity_cn(pga, pgv)), 1.0, epi))
+    return out
+
+
+def test_instrumental_prediction_on_the_observations_basis(smap) -> None:
+    """The default basis: BSSA14 PGA and PGV through the GB/T 17742-2020 formulas of the
+    observations, with sigma; conditioned on observations it moves towards them, and its
+    sigma shrinks; a felt M3 predicts about what the stations observe (issue 23: the
+    macroseismic relation said 3.4 at 5 km where the stations read 1.9)."""
+    cfg = IntensityConfig()
+    assert cfg.relation == "bssa14"
+    lat, lon, depth, mag = 22.62, 114.06, 8.0, 3.0
+    plain = I.predict_sites(lat, lon, depth, mag, SITES, [], cfg)
+    assert {s.basis for s in plain} == {"instrumental"}
+    assert all(s.sigma_cn is not None and 0.8 < s.sigma_cn < 1.3 for s in plain)
+    assert plain[0].intensity_cn > plain[1].intensity_cn
+    # observations exactly on the model: the prediction stays, its sigma shrinks
+    same = I.predict_sites(lat, lon, depth, mag, SITES, _gmm_observed(smap, lat, lon, mag, 0.0),
+                           cfg)
+    assert same[0].intensity_cn == pytest.approx(plain[0].intensity_cn, abs=0.15)
+    assert same[0].sigma_cn < plain[0].sigma_cn  # type: ignore[operator]
+    # observations a factor e^0.7 (2x) above: the prediction follows (about 3.1 x 0.7 /
+    # ln 10 ~ 0.9 degree), more where the stations are
+    m4 = I.predict_sites(lat, lon, depth, 4.0, SITES, [], cfg)
+    up = I.predict_sites(lat, lon, depth, 4.0, SITES, _gmm_observed(smap, lat, lon, 4.0, 0.7),
+                         cfg)
+    for p, u in zip(m4, up, strict=True):
+        assert 0.5 < u.intensity_cn - p.intensity_cn < 1.05
+
+
+def test_station_site_terms_come_off_before_conditioning(smap) -> None:
+    """Soft-soil stations (Vs30 200 m/s) that record what the model predicts for soft soil
+    say nothing about the event: the sites' predictions stay (ShakeMap 4); the same records
+    taken as reference-site records would raise every site (the double count of issue 23)."""
+    cfg = IntensityConfig()
+    lat, lon, depth, mag = 22.62, 114.06, 8.0, 4.0
+    obs = _gmm_observed(smap, lat, lon, mag, 0.0, vs30=200.0)
+    soft = {k: 200.0 for k in smap}
+    plain = I.predict_sites(lat, lon, depth, mag, SITES, [], cfg)
+    known = I.predict_sites(lat, lon, depth, mag, SITES, obs, cfg, "ML", soft)
+    blind = I.predict_sites(lat, lon, depth, mag, SITES, obs, cfg, "ML", {})
+    for p, k, b in zip(plain, known, blind, strict=True):
+        assert k.intensity_cn == pytest.approx(p.intensity_cn, abs=0.15)
+        assert b.intensity_cn > p.intensity_cn + 0.3
+
+
+def test_intensity_sigma_propagation() -> None:
+    from seismo.event import gmm
+
+    s = I.intensity_cn_sigma(0.05, 0.003, 0.6, 0.6)  # below VI: the mean of I_A and I_V
+    sa, sv = 3.17 * 0.6 / math.log(10), 3.00 * 0.6 / math.log(10)
+    want = 0.5 * math.sqrt(sa**2 + sv**2 + 2 * gmm.RHO_PGA_PGV * sa * sv)
+    assert float(s) == pytest.approx(want)
+    assert float(I.intensity_cn_sigma(2.0, 0.3, 0.6, 0.6)) == pytest.approx(sv)  # I = I_V

@@ -181,7 +181,7 @@ def test_late_ms_bb_of_a_distant_event(network) -> None:  # type: ignore[no-unty
     assert new.magnitude_type == "Ms_BB" and new.magnitude == ms.value  # >= prefer_ms_bb_from
     assert [x.type for x in new.magnitudes] == ["ML", "Ms_BB"]
     assert new.station_magnitudes == ev.station_magnitudes  # ML untouched
-    assert not measurer.awaits(new)
+    assert not SurfaceMagnitude(MAG).awaits(new, network)  # Ms_BB is in
     # a measurer without Ms_BB awaits nothing: adding or removing a type is the list
     only_ml = _measurer(network, types=[LocalMagnitude(MAG)])
     assert not only_ml.awaits(ev) and only_ml.remeasure(ev, later).measurement is None

@@ -70,6 +70,10 @@ def test_fdsn_event_service_polled_and_matched(tmp_path: Path) -> None:
         # the tsunami rule uses the authoritative magnitude
         attached = ExternalSource(cfg).attach([own])[0]
         assert srv.requests and "/fdsnws/event/1/query" in srv.requests[-1]
+    # the agency's moment magnitude supersedes seismo's own as the preferred one
+    assert (attached.magnitude, attached.magnitude_type) == (7.6, "Mww")
+    assert [m.label() for m in attached.magnitudes] == ["ML 5.9 ± 0.2 (17 stations)",
+                                                        "Mww 7.6 (us)"]
     s = load_settings(DEFAULT_CONFIG)
     alerts = AlertsConfig.model_validate(
         {**s.alerts.model_dump(), "outbox_dir": str(tmp_path / "outbox"), "channels": {},

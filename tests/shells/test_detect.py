@@ -255,14 +255,15 @@ def test_drill_far_offshore_event_reaches_tsunami_centre(
     tmp_path: Path, scenario: str, mw: float
 ) -> None:
     """Manila Trench M7.5 (~700 km) and Nan'ao-type M7.3 (~335 km ENE): located outside
-    the network, the tsunami centre is told, and a tsunami message carries a magnitude
-    that does not saturate (Ms_BB, measured once the surface waves are in the data).
+    the network, the tsunami centre is told, and a tsunami message carries a moment-type
+    magnitude that does not saturate (Mwp from the P wave, Ms_BB once the surface waves
+    are in the data, Mwpd).
 
     The simulator generates with its own crust through TauP and a Brune source whose
     Wood-Anderson ML saturates by itself (docs/simulator.md), so the ML alone would
     under-report."""
     from seismo.alerts.cap import validate_cap
-    from seismo.alerts.rules import NON_SATURATING
+    from seismo.alerts.rules import MOMENT_TYPES
     from seismo.shells.drill import run_drill
 
     s = load_settings(DEFAULT_CONFIG)
@@ -284,7 +285,7 @@ def test_drill_far_offshore_event_reaches_tsunami_centre(
     assert "tsunami" in res.decisions[ev.id]
     ml = next(m for m in ev.magnitudes if m.type == "ML")
     assert ml.value < mw - 0.3  # the simulated ML saturates
-    assert ev.magnitude_type == "Ms_BB" and abs(ev.magnitude - mw) < 0.5
+    assert ev.magnitude_type in MOMENT_TYPES and abs(ev.magnitude - mw) < 0.5
     files = sorted((tmp_path / "cap").glob("*.xml"))
     tsunami = [f for f in files if ".tsunami." in f.name]
     assert tsunami
@@ -297,8 +298,17 @@ def test_drill_far_offshore_event_reaches_tsunami_centre(
         for p in root.iter(f"{CAP}parameter"):
             if p.findtext(f"{CAP}valueName") == "tsunami_magnitude_type":
                 types.add(p.findtext(f"{CAP}value"))
-    assert types & set(NON_SATURATING), types
-    assert any("Ms_BB 7." in xml and "saturated" not in xml.split("Ms_BB")[1][:20] for xml in texts)
+    assert types & set(MOMENT_TYPES), types
+    assert any(f"{t} 7." in xml for xml in texts for t in MOMENT_TYPES)
+    # never a Severe tsunami message on an ML (issue 23)
+    for xml in texts:
+        root = ET.fromstring(xml)
+        for info in root.iter(f"{CAP}info"):
+            sev = info.findtext(f"{CAP}severity")
+            tm = {p.findtext(f"{CAP}valueName"): p.findtext(f"{CAP}value")
+                  for p in info.iter(f"{CAP}parameter")}
+            if info.findtext(f"{CAP}event") == "Tsunami" and sev in ("Severe", "Extreme"):
+                assert tm.get("tsunami_magnitude_type") in MOMENT_TYPES, tm
 
 
 def test_long_range_windows_are_made_lazily() -> None:

@@ -84,3 +84,67 @@ def test_wood_anderson_sos_and_differentiator() -> None:
     assert np.allclose(d, 1.0, atol=0.005)
     bp = np.abs(_freqz(motion_bandpass_sos(FS, 0.1, 10.0), np.array([0.1, 1.0, 10.0])))
     assert bp == pytest.approx([2**-0.5, 1.0, 2**-0.5], abs=1e-3)
+
+
+# --------------------------------------------------------------------------- long periods
+MS_PERIODS = np.array([3.0, 20.0, 40.0, 60.0])
+
+
+@pytest.mark.parametrize("sensor", ["broadband", "accelerometer"])
+@pytest.mark.parametrize("rate", [100.0, 20.0])
+def test_ms_bb_chain_is_velocity_flat_from_3_to_60_s(sensor: str, rate: float) -> None:
+    """IASPEI (2013): Ms_BB on a record proportional to velocity over 3-60 s. The
+    long-period correction times the Ms_BB band-pass is within 2 % of 1 at 3, 20, 40 and
+    60 s (the band-pass of 1/60-1/3 Hz with the 0.04 Hz correction read 0.71, 0.84, 0.36
+    and 0.12 there: -0.15, -0.07, -0.44, -0.92 magnitude units)."""
+    from seismo.simulate.instruments import response
+    from seismo.station.response import MS_BB_BAND_HZ, long_period_pre_filt
+
+    resp = response(sensor, rate)
+    f = 1.0 / MS_PERIODS
+    vel = resp.get_evalresp_response_for_frequencies(
+        f, output="VEL", hide_sensitivity_mismatch_warning=True)
+    corr = scipy.signal.sosfreqz(velocity_sos(resp, rate, long_period_pre_filt(rate)),
+                                 worN=f, fs=rate)[1]
+    band = scipy.signal.sosfreqz(motion_bandpass_sos(rate, *MS_BB_BAND_HZ), worN=f, fs=rate)[1]
+    gain = np.abs(vel * corr * band)
+    assert np.allclose(gain, 1.0, atol=0.02), gain
+    # the short-period correction alone (0.04 Hz high-pass) is not flat there
+    short = scipy.signal.sosfreqz(velocity_sos(resp, rate), worN=f, fs=rate)[1]
+    assert abs(vel[-1] * short[-1]) < 0.5
+
+
+@pytest.mark.parametrize(
+    ("sensor", "usable"),
+    [("broadband", True), ("accelerometer", True), ("geophone_1hz", False),
+     ("geophone_4.5hz", False)],
+)
+def test_long_period_usable_refuses_geophones(sensor: str, usable: bool) -> None:
+    """Ms_BB and Mwp need a response usable at 3-60 s (issue 22): broadbands and
+    accelerometers, never geophones; nor a response reduced to its sensitivity."""
+    from obspy.core.inventory import InstrumentSensitivity, Response
+
+    from seismo.simulate.instruments import SENSORS, response
+    from seismo.station.response import long_period_usable
+
+    kind = "acceleration" if "S**2" in str(SENSORS[sensor]["units"]) else "velocity"
+    assert long_period_usable(response(sensor, 100.0), kind) is usable
+    flat = Response(instrument_sensitivity=InstrumentSensitivity(
+        value=1e9, frequency=1.0, input_units="M/S", output_units="COUNTS"))
+    assert long_period_usable(flat, "velocity") is False
+
+
+def test_displacement_highpass_is_wu_kanamori_pd_filter() -> None:
+    """Velocity -> displacement high-passed by a two-pole Butterworth at 0.075 Hz (Pd,
+    Wu & Kanamori 2005): within 1 % of the analogue 1/(i w) x HP(f) from 0.2 to 10 Hz."""
+    from seismo.station.response import PD_HIGHPASS_HZ, displacement_highpass_sos
+
+    f = np.array([0.2, 0.5, 1.0, 3.0, 10.0])
+    h = _freqz(displacement_highpass_sos(FS), f)
+    b, a = scipy.signal.butter(2, 2 * math.pi * PD_HIGHPASS_HZ, "highpass", analog=True)
+    hp = scipy.signal.freqs(b, a, worN=2 * math.pi * f)[1]
+    want = hp / (2j * math.pi * f)
+    assert np.allclose(np.abs(h), np.abs(want), rtol=0.01)
+    assert abs(_freqz(displacement_highpass_sos(FS), np.array([0.01]))[0]) < 2.0  # bounded
+    with pytest.raises(Exception, match="impossible"):
+        displacement_highpass_sos(0.1)

@@ -31,6 +31,7 @@ from obspy import UTCDateTime
 from seismo.errors import StoreError
 from seismo.model import (
     Event,
+    Magnitude,
     Pick,
     SiteIntensity,
     StationHealth,
@@ -255,6 +256,15 @@ def pick_point(p: Pick, solution: str | None = None) -> StorePoint:
     )
 
 
+def magnitude_token(m: Magnitude) -> str:
+    """One magnitude in the ``events.magnitudes`` field: type, value, uncertainty, station
+    count, agency and a held mark, e.g. ``Mwp=7.21±0.12/14``, ``ML>=4.30/5``,
+    ``Ms_BB=5.80/2!held``, ``Mww=7.40@USGS``."""
+    unc = "" if m.uncertainty is None else f"±{m.uncertainty:.2f}"
+    return (f"{m.type}{'>=' if m.lower_bound else '='}{m.value:.2f}{unc}/{m.n_stations}"
+            + (f"@{m.agency}" if m.agency else "") + ("!held" if m.held else ""))
+
+
 def event_json(e: Event) -> tuple[str, str]:
     """(field name, value) holding ``Event.to_dict()``: ``json`` or, if large, ``json_z``."""
     text = json.dumps(e.to_dict(), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -278,10 +288,7 @@ def event_point(e: Event) -> StorePoint:
          "magnitude": _f(e.magnitude), "magnitude_type": e.magnitude_type,
          "magnitude_uncertainty": _f(e.magnitude_uncertainty),
          "magnitude_lower_bound": bool(e.magnitude_lower_bound),
-         "magnitudes": ";".join(
-             f"{m.type}{'>=' if m.lower_bound else '='}{m.value:.2f}"
-             + (f"@{m.agency}" if m.agency else "") for m in e.magnitudes
-         ),
+         "magnitudes": ";".join(magnitude_token(m) for m in e.magnitudes),
          "ellipse_90_major_km": _f(e.ellipse_90_major_km),
          "ellipse_90_minor_km": _f(e.ellipse_90_minor_km),
          "ellipse_azimuth_deg": _f(e.ellipse_azimuth_deg),
@@ -333,7 +340,7 @@ def site_intensity_point(
         {"site": s.name, "kind": s.kind},
         {"event_id": event_id, "latitude": _f(s.latitude), "longitude": _f(s.longitude),
          "distance_km": _f(s.distance_km), "intensity_cn": _f(s.intensity_cn),
-         "mmi": _f(s.mmi)},
+         "mmi": _f(s.mmi), "sigma_cn": _f(s.sigma_cn), "basis": s.basis},
         origin,
     )
 
