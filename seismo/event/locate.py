@@ -29,13 +29,23 @@ Method (details, limits and the far-event discussion in ``docs/location.md``):
    depth 1-sigma; both are capped at ``cfg.max_distance_km``.
 5. **Depth fallback**: when the free-depth 1-sigma exceeds
    ``cfg.max_depth_sigma_km`` or the nearest station is farther than
-   ``cfg.fix_depth_beyond_km`` (depth needs a station within about one to two
-   focal depths; Gomberg et al. 1990 [3P]), or the free depth ends on a search
-   bound (within 0.5 km of ``depth_min_km`` or ``depth_max_km``: the misfit kept
-   falling towards the bound, the data do not resolve depth), the depth is fixed
-   at ``cfg.fixed_depth_km`` and the event relocated; ``Origin.depth_fixed`` (and
-   ``Event.depth_fixed``) says so, and the vertical uncertainty is reported as half
-   the allowed depth range. A depth of 0.0 km is therefore never a solution.
+   ``cfg.fix_depth_beyond_km`` or than ``cfg.depth_distance_ratio`` times the depth
+   below the surface (depth needs a station within about one to two focal depths;
+   Gomberg et al. 1990 [3P]), or the free depth ends on the deep bound (within 0.5 km
+   of ``depth_max_km``: the misfit kept falling towards it), the depth is fixed at
+   ``cfg.fixed_depth_km`` (the network sets it, :mod:`seismo.event.geometry`) and the
+   event relocated; ``Origin.depth_fixed`` (and ``Event.depth_fixed``) says so, and
+   the vertical uncertainty is reported as half the allowed depth range. A free depth
+   on the shallow bound (``depth_min_km``: unset, the highest station, the velocity
+   model's datum) is a valid shallow solution when a station lies within
+   ``depth_distance_ratio`` depths of it (the depth below that station, at least
+   0.5 km): the data then say "at the surface", and forcing such an event to the
+   fallback depth moves its origin time and magnitude (:func:`shallow_resolved`).
+   Otherwise it is fixed as above.
+
+Depths are km below sea level; the shallowest is ``depth_min_km``, else the model's
+surface (``model.min_depth_km``, its datum). Stations' elevations enter every
+travel time (:func:`elevation_delay_s`).
 
 ``outside_network`` is set when the epicentre lies outside the convex hull of
 the stations used, or the azimuthal gap exceeds 180 deg.
@@ -181,12 +191,15 @@ def select_picks(picks: Sequence[Pick]) -> list[Pick]:
 
 
 def elevation_delay_s(model: VelocityModel, phase: str, elevation_m: float) -> float:
-    """Vertical-ray delay (s) of a station ``elevation_m`` above the datum (sea level).
+    """Vertical-ray delay (s) of a station ``elevation_m`` above sea level relative to
+    the model's surface (``model.datum_km`` above sea level; negative below it).
 
-    The model's top velocity is used above the datum (Lee & Stewart 1981, the
-    usual HYPO71 elevation correction without a separate near-surface layer).
+    The model's top velocity is used between the datum and the station (Lee & Stewart
+    1981, the usual HYPO71 elevation correction without a separate near-surface layer).
+    With the datum at the highest station (:mod:`seismo.event.geometry`) the vertical-ray
+    approximation only spans the network's elevation differences.
     """
-    return (elevation_m / 1000.0) / model.velocity_at(0.0, phase)
+    return (elevation_m / 1000.0 - model.datum_km) / model.velocity_at(0.0, phase)
 
 
 def _prepare(
@@ -281,11 +294,16 @@ def _misfit(d: PickData, tt: NDArray) -> tuple[NDArray, NDArray]:
 
 
 # --------------------------------------------------------------------------- grid search
+def _zmin(cfg: LocateConfig) -> float:
+    """The shallowest depth (km below sea level; resolved by :func:`locate`)."""
+    return 0.0 if cfg.depth_min_km is None else cfg.depth_min_km
+
+
 def _depths(cfg: LocateConfig, step: float, fixed: float | None) -> NDArray:
     if fixed is not None:
         return np.array([fixed])
-    n = max(int(np.ceil((cfg.depth_max_km - cfg.depth_min_km) / step)), 1)
-    return np.linspace(cfg.depth_min_km, cfg.depth_max_km, n + 1)
+    n = max(int(np.ceil((cfg.depth_max_km - _zmin(cfg)) / step)), 1)
+    return np.linspace(_zmin(cfg), cfg.depth_max_km, n + 1)
 
 
 def _coarse(
@@ -339,7 +357,7 @@ def _refine(
         dx, dy = np.meshgrid(g * h, g * h, indexing="ij")
         la, lo = from_local_xy(lat0, lon0, dx.ravel(), dy.ravel())
         if fixed is None:
-            zs = np.unique(np.clip(z0 + gz * hz, cfg.depth_min_km, cfg.depth_max_km))
+            zs = np.unique(np.clip(z0 + gz * hz, _zmin(cfg), cfg.depth_max_km))
         else:
             zs = np.array([fixed])
         lat = np.repeat(la, len(zs))
@@ -368,7 +386,7 @@ def _jacobian(
     )
     zs = np.full(5, z)
     tt = predicted(model, d, la, lo, zs)
-    zp, zm = z + h, max(z - h, 0.0)
+    zp, zm = z + h, max(z - h, model.min_depth_km)
     ttz = predicted(model, d, np.array([lat, lat]), np.array([lon, lon]), np.array([zp, zm]))
     j = np.ones((d.n, 4))
     j[:, 0] = (tt[1] - tt[2]) / (2 * h)
@@ -406,7 +424,7 @@ def _lm(
                 step = np.linalg.lstsq(a, g, rcond=None)[0]
             nla, nlo = from_local_xy(lat, lon, step[0], step[1])
             nla_f, nlo_f = float(nla), float(nlo)
-            nz = float(np.clip(z + step[2], cfg.depth_min_km, cfg.depth_max_km)) if not fixed else z
+            nz = float(np.clip(z + step[2], _zmin(cfg), cfg.depth_max_km)) if not fixed else z
             if float(distance_km(centre[0], centre[1], nla_f, nlo_f)) > cfg.max_distance_km:
                 lam *= 10.0
                 continue
@@ -474,9 +492,16 @@ def locate(
     used. Raises
     :class:`~seismo.errors.LocationError` with fewer than 3 stations or 4 phases.
     """
-    if cfg.depth_max_km <= cfg.depth_min_km:
+    if cfg.depth_min_km is None:
+        cfg = cfg.model_copy(update={"depth_min_km": model.min_depth_km})
+    if cfg.depth_max_km <= _zmin(cfg):
         raise LocationError(
             f"depth_max_km ({cfg.depth_max_km}) must exceed depth_min_km ({cfg.depth_min_km})"
+        )
+    if _zmin(cfg) < model.min_depth_km - 1e-6:
+        raise LocationError(
+            f"depth_min_km ({cfg.depth_min_km}) lies above the velocity model's surface "
+            f"({model.min_depth_km} km)"
         )
     d = _prepare(picks, stations, model, cfg, phases)
     centre = (float(np.mean(d.lat)), float(np.mean(d.lon)))
@@ -520,29 +545,19 @@ def locate(
         )
         lat, lon, z, t0, chi2, jtwj = solve(d, None, (lat, lon, z))
     cov = covariance(jtwj, chi2, d.n, fixed=False)
-    dist = distance_km(lat, lon, d.lat, d.lon)
+    dist = np.asarray(distance_km(lat, lon, d.lat, d.lon), float)
     _, dz, _ = sigmas(cov, cfg.max_distance_km)
-    # a free depth that ends on the search bound is not a solution: the misfit kept
-    # falling towards the bound, so the data do not resolve the depth (0.0 km is never
-    # reported as a solved depth)
-    at_bound = z <= cfg.depth_min_km + _BOUND_KM or z >= cfg.depth_max_km - _BOUND_KM
-    nearest = float(dist.min())
-    fixed = (
-        dz > cfg.max_depth_sigma_km
-        or nearest > cfg.fix_depth_beyond_km
-        or nearest > cfg.depth_distance_ratio * max(z, cfg.fixed_depth_km)
-        or at_bound
-    )
+    why = depth_unresolved(cfg, z, dz, dist, [stations[p.station_id].elevation_m
+                                              for p in d.picks])
+    fixed = why is not None
     if fixed:
-        log.info(
-            "depth unconstrained (sigma %.1f km, nearest station %.0f km, free depth %.1f km): "
-            "fixed at %.1f km", dz, nearest, z, cfg.fixed_depth_km,
-        )
+        log.info("depth unconstrained (%s; free depth %.2f km): fixed at %.2f km",
+                 why, z, cfg.fixed_depth_km)
         lat, lon, z, t0, chi2, jtwj = solve(d, cfg.fixed_depth_km)
         cov = covariance(jtwj, chi2, d.n, fixed=True)
     eh, ez, et = sigmas(cov, cfg.max_distance_km)
     if fixed:
-        ez = (cfg.depth_max_km - cfg.depth_min_km) / 2.0
+        ez = (cfg.depth_max_km - _zmin(cfg)) / 2.0
     origin = _build(d, model, lat, lon, z, t0, eh, ez, et, fixed, centre)
     cap = cfg.max_distance_km
     a68, b68, az = confidence_ellipse(cov[:2, :2], 0.68, cap)
@@ -553,6 +568,45 @@ def locate(
         ellipse_90=(round(a90, 3), round(b90, 3)),
         ellipse_azimuth_deg=round(az, 1) if np.isfinite(az) else float("nan"),
     )
+
+
+def shallow_resolved(
+    cfg: LocateConfig, depth_km: float, distances_km: NDArray, elevations_m: Sequence[float]
+) -> bool:
+    """Whether a station resolves a shallow ``depth_km`` (below sea level): one lies
+    within ``depth_distance_ratio`` times the depth below it (at least ``_BOUND_KM``)
+    in epicentral distance (Gomberg et al. 1990 [3P]; module docstring, step 5)."""
+    below = depth_km + np.asarray(elevations_m, float) / 1000.0
+    reach = cfg.depth_distance_ratio * np.maximum(below, _BOUND_KM)
+    return bool(np.any(np.asarray(distances_km, float) <= reach))
+
+
+def depth_unresolved(
+    cfg: LocateConfig, depth_km: float, sigma_km: float, distances_km: NDArray,
+    elevations_m: Sequence[float],
+) -> str | None:
+    """Why a free ``depth_km`` (km below sea level, 1-sigma ``sigma_km``) of an origin
+    with stations at epicentral ``distances_km`` and ``elevations_m`` is not resolved
+    (None: it is). The rules of the module docstring, step 5; ``cfg.depth_min_km`` must
+    be set (:func:`locate` sets it)."""
+    zmin = _zmin(cfg)
+    nearest = float(np.min(distances_km))
+    if sigma_km > cfg.max_depth_sigma_km:
+        return f"depth sigma {sigma_km:.1f} km > {cfg.max_depth_sigma_km:g} km"
+    if nearest > cfg.fix_depth_beyond_km:
+        return f"nearest station {nearest:.0f} km > {cfg.fix_depth_beyond_km:g} km"
+    below = max(depth_km, cfg.fixed_depth_km) - zmin
+    if nearest > cfg.depth_distance_ratio * below:
+        return (f"nearest station {nearest:.1f} km > {cfg.depth_distance_ratio:g} x "
+                f"{below:.1f} km depth")
+    if depth_km >= cfg.depth_max_km - _BOUND_KM:
+        return f"on the deep bound {cfg.depth_max_km:g} km"
+    if depth_km <= zmin + _BOUND_KM and not shallow_resolved(
+        cfg, depth_km, distances_km, elevations_m
+    ):
+        return f"on the shallow bound {zmin:g} km with no station within " \
+               f"{cfg.depth_distance_ratio:g} depths"
+    return None
 
 
 def _build(

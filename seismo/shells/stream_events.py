@@ -107,8 +107,8 @@ class StreamAssociator:
         self.amplitudes = amplitudes
         self.prefix = s.pipeline.event_id_prefix
         self.assoc = IncrementalAssociator(
-            ctx.stations, ctx.velocity, s.associate, s.locate,
-            s_picks=s.picker.s_picks, pool_s=cfg.pool_s,
+            ctx.stations, ctx.velocity, ctx.assoc_cfg, ctx.locate_cfg,
+            s_picks=s.picker.s_picks, separable_s=ctx.separable_s, pool_s=cfg.pool_s,
             close_after_s=cfg.close_after_s, cancel_after_s=cfg.cancel_after_s,
         )
         self.sent: dict[int, Event] = {}  # per tracked event: the last version sent
@@ -155,8 +155,8 @@ class StreamAssociator:
                 picks.append(Pick(Pick.make_id(f"{i.id}..HHZ", ph, pt), i.network, i.station,
                                   "", "HHZ", ph, pt, 0.05, 10.0, 1.0))  # type: ignore[arg-type]
         try:
-            associate(picks, ctx.stations, ctx.velocity, s.associate, s.locate,
-                      s_picks=s.picker.s_picks)
+            associate(picks, ctx.stations, ctx.velocity, ctx.assoc_cfg, ctx.locate_cfg,
+                      s_picks=s.picker.s_picks, separable_s=ctx.separable_s)
         except SeismoError as exc:
             log.warning("association warm-up failed: %s", exc)
 

@@ -47,9 +47,11 @@ from seismo.boundary import boundary
 from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
 from seismo.event.associate import EventCandidate, associate
+from seismo.event.geometry import Derived, derive
 from seismo.event.identity import event_id, first_pick_time
 from seismo.event.locate import Origin, locate
 from seismo.event.measure import EventMeasurer
+from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.sites import load_sites
 from seismo.event.velocity import PHASES, TravelTimeTable, VelocityModel, load_velocity_model
 from seismo.geo import distance_km
@@ -131,12 +133,49 @@ def windows_between(settings: Settings, start: UTCDateTime, end: UTCDateTime) ->
 
 @dataclass
 class Context:
-    """What every window needs, loaded once: settings, inventory, model, sites."""
+    """What every window needs, loaded once: settings, inventory, model, sites, and the
+    thresholds the inventory sets (:mod:`seismo.event.geometry`).
+
+    ``velocity`` is the configured model with its datum at the highest station;
+    :attr:`assoc_cfg` and :attr:`locate_cfg` are ``[associate]`` and ``[locate]`` with
+    the network's grid, depth range, maximum distance and fallback depth. Every stage
+    call of the shells takes them from here.
+    """
 
     settings: Settings
     inventory: Inventory
     velocity: VelocityModel
     sites: list = field(default_factory=list)
+    derived: Derived | None = None
+
+    def __post_init__(self) -> None:
+        if self.derived is None and self.stations:
+            s = self.settings
+            self.derived = derive(
+                self.stations, self.velocity, s.associate, s.locate,
+                merge_s=s.picker.station_merge_s, s_picks=s.picker.s_picks,
+            )
+            self.velocity = self.derived.model
+            self.derived.log(log)
+
+    @property
+    def assoc_cfg(self) -> AssociateConfig:
+        """``[associate]`` with the network's thresholds."""
+        return self.derived.associate if self.derived else self.settings.associate
+
+    @property
+    def locate_cfg(self) -> LocateConfig:
+        """``[locate]`` with the network's thresholds."""
+        return self.derived.locate if self.derived else self.settings.locate
+
+    @property
+    def separable_s(self) -> frozenset[str] | None:
+        """Stations whose S the picker can separate from their P (None: unknown)."""
+        return self.derived.separable_s if self.derived else None
+
+    def threshold_lines(self) -> list[str]:
+        """The effective thresholds and their rules, one line each."""
+        return self.derived.lines() if self.derived else []
 
     @classmethod
     def from_settings(
@@ -351,7 +390,7 @@ def final_location(ctx: Context, origin: Origin, stations: Mapping[str, StationI
     A local search from the associated hypocentre with the same picks; on failure
     the associated origin is kept (logged).
     """
-    cfg = ctx.settings.locate
+    cfg = ctx.locate_cfg
     if cfg.model_error_fraction <= 0.0:
         return origin
     try:
@@ -398,7 +437,8 @@ def associate_window(
         # association locates with pick errors alone; the model error enters the
         # event's final location and its uncertainty (final_location)
         return associate(
-            picks, stations, ctx.velocity, s.associate, s.locate, s_picks=s.picker.s_picks
+            picks, stations, ctx.velocity, ctx.assoc_cfg, ctx.locate_cfg,
+            s_picks=s.picker.s_picks, separable_s=ctx.separable_s,
         )
     except LocationError as exc:
         log.warning("window %s: association failed: %s", window, exc)
