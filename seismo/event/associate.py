@@ -49,7 +49,7 @@ from obspy import UTCDateTime
 
 from seismo.errors import LocationError
 from seismo.event.consistency import check_origin
-from seismo.event.geometry import depth_nodes, phase_minimum_rule
+from seismo.event.geometry import depth_nodes, node_bottom_km, phase_minimum_rule
 from seismo.event.locate import Origin, elevation_delay_s, locate, polar_nodes
 from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.velocity import VelocityModel
@@ -149,11 +149,12 @@ def grid_depths(
 ) -> tuple[float, ...]:
     """Trial depths of the grid (km below sea level): ``cfg.depths_km`` when set, else
     from the shallowest depth (``loc_cfg.depth_min_km``, else the model's surface) down
-    to ``loc_cfg.depth_max_km`` (:func:`seismo.event.geometry.depth_nodes`)."""
+    to the model's crust (:func:`seismo.event.geometry.depth_nodes`,
+    :func:`~seismo.event.geometry.node_bottom_km`)."""
     if cfg.depths_km is not None:
         return tuple(sorted(cfg.depths_km))
     top = model.min_depth_km if loc_cfg.depth_min_km is None else loc_cfg.depth_min_km
-    return depth_nodes(top, cfg.grid_spacing_km, loc_cfg.depth_max_km)
+    return depth_nodes(top, cfg.grid_spacing_km, node_bottom_km(model, loc_cfg)[0])
 
 
 def stack_grid(

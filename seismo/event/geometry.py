@@ -31,9 +31,10 @@ The rules (docs/location.md, "Thresholds from the inventory"):
   margin, r_c), at most the configured ``max_distance_km``.
 * **depth nodes**: from the datum downward, first step the association grid step,
   growing by 30 % of the depth below the datum (depth resolution falls with depth as
-  the stations' distances become small against it), down to ``[locate]
-  depth_max_km`` (unless ``[associate] depths_km`` lists them); the locator's coarse
-  depth step is its coarse grid step.
+  the stations' distances become small against it), down to the model's crust (the
+  top of its half-space), at most ``[locate] depth_max_km`` (unless ``[associate]
+  depths_km`` lists them): the stack seeds crustal sources, the locator then searches
+  the whole range; the locator's coarse depth step is its coarse grid step.
 * **fallback depth** (a depth the data do not resolve): the region's default depth
   (``[locate] fixed_depth_km``; NEIC's 10 km for crustal events, ISC uses regional
   default depths, Bondár & Storchak 2011, GJI 186 [3P]), but no deeper than A / k below
@@ -135,6 +136,16 @@ def depth_nodes(top_km: float, step_km: float, bottom_km: float) -> tuple[float,
         z = out[-1] + max(step, DEPTH_STEP_GROWTH * (out[-1] - top_km))
         out.append(min(z, float(bottom_km)))
     return tuple(round(z, 3) for z in out)
+
+
+def node_bottom_km(model: VelocityModel, loc: LocateConfig) -> tuple[float, str]:
+    """The deepest trial depth of the association grid (km below sea level) and its
+    rule: the model's crust (the top of its half-space, the Moho of a crustal model),
+    at most ``[locate] depth_max_km``; the locator itself searches down to the latter."""
+    moho = float(model.tops_km[-1])
+    if 0.0 < moho < loc.depth_max_km:
+        return moho, f"the top of the velocity model's half-space ({moho:g} km)"
+    return loc.depth_max_km, f"[locate] depth_max_km {loc.depth_max_km:g}"
 
 
 def curvature_distance_km(aperture_km: float, velocity_kms: float, sigma_s: float) -> float:
@@ -262,12 +273,12 @@ def derive(
     z_step = capped("[locate] depth_step_km", l_step, loc.depth_step_km,
                     "the locator's coarse grid step")
     if assoc.depths_km is None:
-        depths = depth_nodes(zmin, a_step, loc.depth_max_km)
+        bottom, where = node_bottom_km(model, loc)
+        depths = depth_nodes(zmin, a_step, bottom)
         out.append(Threshold(
             "[associate] depths_km", ", ".join(f"{z:g}" for z in depths),
-            f"from {zmin:.3f} km (the datum) down to [locate] depth_max_km "
-            f"{loc.depth_max_km:g}, steps from {a_step:g} km growing by "
-            f"{DEPTH_STEP_GROWTH:g} x the depth below the datum",
+            f"from {zmin:.3f} km (the datum) down to {where}, steps from {a_step:g} km "
+            f"growing by {DEPTH_STEP_GROWTH:g} x the depth below the datum",
         ))
     else:
         depths = tuple(sorted(assoc.depths_km))

@@ -87,7 +87,7 @@ log = logging.getLogger(__name__)
 
 #: A free depth within this of a search bound counts as "at the bound" (km; the LM step
 #: is clamped to the bound, the grid refinement ends at ~0.1 km).
-_BOUND_KM = 0.5
+BOUND_KM = 0.5
 
 
 @dataclass(frozen=True)
@@ -571,13 +571,14 @@ def locate(
 
 
 def shallow_resolved(
-    cfg: LocateConfig, depth_km: float, distances_km: NDArray, elevations_m: Sequence[float]
+    cfg: LocateConfig, depth_km: float, distances_km: Sequence[float] | NDArray,
+    elevations_m: Sequence[float],
 ) -> bool:
     """Whether a station resolves a shallow ``depth_km`` (below sea level): one lies
-    within ``depth_distance_ratio`` times the depth below it (at least ``_BOUND_KM``)
+    within ``depth_distance_ratio`` times the depth below it (at least ``BOUND_KM``)
     in epicentral distance (Gomberg et al. 1990 [3P]; module docstring, step 5)."""
     below = depth_km + np.asarray(elevations_m, float) / 1000.0
-    reach = cfg.depth_distance_ratio * np.maximum(below, _BOUND_KM)
+    reach = cfg.depth_distance_ratio * np.maximum(below, BOUND_KM)
     return bool(np.any(np.asarray(distances_km, float) <= reach))
 
 
@@ -599,9 +600,9 @@ def depth_unresolved(
     if nearest > cfg.depth_distance_ratio * below:
         return (f"nearest station {nearest:.1f} km > {cfg.depth_distance_ratio:g} x "
                 f"{below:.1f} km depth")
-    if depth_km >= cfg.depth_max_km - _BOUND_KM:
+    if depth_km >= cfg.depth_max_km - BOUND_KM:
         return f"on the deep bound {cfg.depth_max_km:g} km"
-    if depth_km <= zmin + _BOUND_KM and not shallow_resolved(
+    if depth_km <= zmin + BOUND_KM and not shallow_resolved(
         cfg, depth_km, distances_km, elevations_m
     ):
         return f"on the shallow bound {zmin:g} km with no station within " \

@@ -222,6 +222,10 @@ class StreamAssociator:
         origin = tev.candidate.origin
         eid = eid or event_id(self.prefix, first_pick_time(tev.picks))
         ev = origin.to_event(eid, creation_time=UTCDateTime(now))
+        insane = self.ctx.sanity(ev, UTCDateTime(now) - self.cfg.pool_s, UTCDateTime(now))
+        if insane:
+            log.info("stream event %s not published: %s", eid, "; ".join(insane))
+            return None
         others = [t.candidate for t in self.assoc.events.values() if t.key != tev.key]
         m = self.ctx.measurer.measure(ev, self._amplitudes(ev),
                                       next_arrivals(self.ctx, origin, others))

@@ -51,12 +51,14 @@ from seismo.event.geometry import Derived, derive
 from seismo.event.identity import event_id, first_pick_time
 from seismo.event.locate import Origin, locate
 from seismo.event.measure import EventMeasurer
+from seismo.event.sanity import sanity_reasons
 from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.sites import load_sites
 from seismo.event.velocity import PHASES, TravelTimeTable, VelocityModel, load_velocity_model
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo, load_inventory, report_response_gaps, station_map
 from seismo.model import AmplitudeSeries, Event, Pick, StationResult
+from seismo.station.picker.settings import PickerConfig
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +149,7 @@ class Context:
     velocity: VelocityModel
     sites: list = field(default_factory=list)
     derived: Derived | None = None
+    _pickers: dict[str, PickerConfig] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.derived is None and self.stations:
@@ -172,6 +175,34 @@ class Context:
     def separable_s(self) -> frozenset[str] | None:
         """Stations whose S the picker can separate from their P (None: unknown)."""
         return self.derived.separable_s if self.derived else None
+
+    @cached_property
+    def max_travel_s(self) -> float:
+        """The longest P travel time (s) the association grid allows (its farthest node,
+        shallowest or deepest)."""
+        d = self.assoc_cfg.max_distance_km
+        zs = (self.velocity.min_depth_km, self.locate_cfg.depth_max_km)
+        return max(float(self.velocity.travel_time("P", d, z)) for z in zs)
+
+    def sanity(self, event: Event, start: UTCDateTime, end: UTCDateTime) -> list[str]:
+        """Why ``event``, located from picks of ``[start, end)``, must not be published
+        (:func:`seismo.event.sanity.sanity_reasons`; empty: it may)."""
+        return sanity_reasons(event, self.locate_cfg, self.stations, (start, end),
+                              self.max_travel_s)
+
+    def picker_cfg(self, station_id: str) -> PickerConfig:
+        """``[picker]`` for one station: the S inside a P's onset cluster is looked for
+        only where the network expects S-P shorter than the merge span (stations without
+        a separable S, :func:`seismo.event.geometry.separable_s_stations`); elsewhere an
+        onset cluster that close is an S with a precursor, not a P and an S."""
+        cfg = self.settings.picker
+        sep = self.separable_s
+        if sep is None or not cfg.inner_s or station_id not in sep:
+            return cfg
+        got = self._pickers.get(station_id)
+        if got is None:
+            got = self._pickers[station_id] = cfg.model_copy(update={"inner_s": False})
+        return got
 
     def threshold_lines(self) -> list[str]:
         """The effective thresholds and their rules, one line each."""
@@ -372,7 +403,7 @@ def process_station(
         return StationResult(network=net, station=sta, error="no data in window", channels=channels)
     with boundary("processing", logger=log, station=station_id) as failure:
         picks = pick_stream(
-            st, ctx.inventory, ctx.settings.picker, instrument=ctx.settings.instrument,
+            st, ctx.inventory, ctx.picker_cfg(station_id), instrument=ctx.settings.instrument,
             start=window.data_start, end=window.data_end,
         )
         amps = station_window_amplitudes(ctx, st, window)
@@ -475,6 +506,10 @@ def measure_events(
         first = first_pick_time(cand.origin.picks)
         origin = final_location(ctx, cand.origin, stations)
         ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
+        insane = ctx.sanity(ev, window.data_start, window.data_end)
+        if insane:
+            log.warning("event %s at %s not published: %s", ev.id, ev.time, "; ".join(insane))
+            continue
         m = ctx.measurer.measure(ev, amps, next_arrivals(ctx, cand.origin, candidates))
         if not m.verdict.consistent:
             log.warning("event %s dropped: %s (docs/consistency.md)", ev.id, m.verdict)

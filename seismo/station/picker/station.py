@@ -154,13 +154,16 @@ def _polarization_label(
     # the cluster's samples: up to station_merge_s after its first onset (they exist
     # when it settles)
     after = float(min(c.time for c in cl) + cfg.station_merge_s - ref)
-    got = _instrument_zne(inst, ref, w, cfg, after_s=after)
+    got = _instrument_zne(inst, ref, w, cfg, after_s=after) if cfg.inner_s else None
     if got is not None:
         zne, k = got
         fs = float(cl[0].segment.fs)
         band = cfg.bands.get(cl[0].segment.kind or "", next(iter(cfg.bands.values())))
         split = split_cluster(zne, k, fs, cfg, band)
         if split is not None:
+            log.debug("%s: P at %s (dip %.0f) and S %.2f s later (dip %.0f, energy x %.0f)",
+                      best.seed_id, ref, split.p_dip_deg, split.lag / fs, split.s_dip_deg,
+                      split.energy_ratio)
             return "P", ref + split.lag / fs
     got = _instrument_zne(inst, ref, w, cfg)
     if got is None:
