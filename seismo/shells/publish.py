@@ -398,8 +398,14 @@ def _stub_event(m: EventSummary) -> Event:
 def network_down(
     window: Window, stations: Sequence[StationResult], min_stations: int
 ) -> str | None:
-    """The network-down message when fewer than ``min_stations`` delivered data, else None."""
+    """The network-down message when fewer than ``min_stations`` delivered data, else None.
+
+    A network smaller than ``min_stations`` needs all its stations, and at least 3 (the
+    minimum of :func:`seismo.event.associate.adapt_to_network`): a 3-station network
+    with every station live is not down.
+    """
     live = [r for r in stations if not r.error and r.n_samples > 0]
+    min_stations = max(3, min(min_stations, len(stations)))
     if len(live) >= min_stations:
         return None
     dead = [r for r in stations if r not in live]

@@ -46,7 +46,7 @@ from obspy import Inventory, Stream, UTCDateTime
 from seismo.boundary import boundary
 from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
-from seismo.event.associate import EventCandidate, associate
+from seismo.event.associate import EventCandidate, Shortfall, associate, shortfall
 from seismo.event.geometry import Derived, derive
 from seismo.event.identity import event_id, first_pick_time
 from seismo.event.locate import Origin, locate
@@ -150,6 +150,7 @@ class Context:
     sites: list = field(default_factory=list)
     derived: Derived | None = None
     _pickers: dict[str, PickerConfig] = field(default_factory=dict, repr=False)
+    shortfall: Shortfall = field(default_factory=Shortfall)  # summed over windows measured
 
     def __post_init__(self) -> None:
         if self.derived is None and self.stations:
@@ -488,6 +489,27 @@ def owned_candidates(
     return [c for c in candidates if window.start <= first_pick_time(c.origin.picks) < window.end]
 
 
+def count_shortfall(
+    ctx: Context, results: Sequence[StationResult], candidates: Sequence[EventCandidate],
+    window: Window,
+) -> Shortfall:
+    """The window's own pick groups that no event took and that never reached the phase
+    minimum (:func:`seismo.event.associate.shortfall`), added to ``ctx.shortfall``."""
+    live = live_stations(results)
+    stations = {k: v for k, v in ctx.stations.items() if k in live}
+    picks = [p for r in results for p in r.picks]
+    if len(stations) < 3 or not picks:
+        return Shortfall()
+    sf = shortfall(picks, candidates, stations, ctx.velocity, ctx.assoc_cfg,
+                   s_picks=ctx.settings.picker.s_picks, separable_s=ctx.separable_s,
+                   since=window.start, until=window.end)
+    if sf.short:
+        log.debug("window %s: %d of %d multi-station pick groups below %d phases", window,
+                  sf.short, sf.groups, sf.min_phases)
+    ctx.shortfall = ctx.shortfall + sf
+    return sf
+
+
 def measure_events(
     ctx: Context,
     candidates: Sequence[EventCandidate],
@@ -522,6 +544,7 @@ def measure_events(
 def process_events(ctx: Context, results: Sequence[StationResult], window: Window) -> list[Event]:
     """Associate, locate, and add magnitude and intensity for the window's events."""
     candidates = associate_window(ctx, results, window)
+    count_shortfall(ctx, results, candidates, window)
     amps = {r.station_id: r.amplitudes for r in results if r.amplitudes is not None}
     return measure_events(ctx, candidates, amps, window, live_stations(results))
 
