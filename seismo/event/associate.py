@@ -50,7 +50,7 @@ from obspy import UTCDateTime
 from seismo.errors import LocationError
 from seismo.event.consistency import check_origin
 from seismo.event.geometry import depth_nodes, node_bottom_km, phase_minimum_rule
-from seismo.event.locate import Origin, elevation_delay_s, locate, polar_nodes
+from seismo.event.locate import Origin, locate, polar_nodes
 from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.velocity import VelocityModel
 from seismo.geo import distance_km
@@ -96,8 +96,8 @@ class EventCandidate:
 class StackGrid:
     """Trial hypocentres and their travel times to the stations (s).
 
-    ``tt`` has shape (2, n_nodes, n_stations): index 0 P, 1 S, elevation delay
-    included.
+    ``tt`` has shape (2, n_nodes, n_stations): index 0 P, 1 S, to each station at its
+    elevation (:meth:`seismo.event.velocity.VelocityModel.station_time`).
     """
 
     station_ids: tuple[str, ...]
@@ -136,10 +136,10 @@ def _grid(
     z = np.concatenate([np.tile(zs, int(deep.sum())), np.full(int((~deep).sum()), z_far)])
     dist = distance_km(lat[:, None], lon[:, None], slat[None, :], slon[None, :])
     zz = np.broadcast_to(z[:, None], dist.shape)
+    ee = np.broadcast_to(selev[None, :] if elevation else 1000.0 * model.datum_km, dist.shape)
     tt = np.empty((2, *dist.shape))
     for k, ph in enumerate(("P", "S")):
-        delay = np.array([elevation_delay_s(model, ph, e) if elevation else 0.0 for e in selev])
-        tt[k] = model.travel_time(ph, dist, zz) + delay[None, :]
+        tt[k] = model.station_time(ph, dist, zz, ee)
     log.debug("association grid: %d nodes x %d stations", len(lat), len(ids))
     return StackGrid(ids, lat, lon, z, tt)
 
@@ -234,12 +234,10 @@ def _residuals(
         s = stations[p.station_id]
         fam = phase or p.phase
         d = distance_km(origin.latitude, origin.longitude, s.latitude, s.longitude)
-        delay = (
-            elevation_delay_s(model, fam, s.elevation_m) if loc_cfg.elevation_correction else 0.0
-        )
+        elev = s.elevation_m if loc_cfg.elevation_correction else 1000.0 * model.datum_km
         best = ("", np.inf, 0.0)
         for ph in (f"{fam}g", f"{fam}n"):
-            t = float(model.travel_time(ph, d, origin.depth_km)) + delay
+            t = float(model.station_time(ph, d, origin.depth_km, elev))
             r = float(p.time - origin.time) - t
             if abs(r) < abs(best[1]):
                 best = (ph, r, t)

@@ -15,7 +15,7 @@ The rules (docs/location.md, "Thresholds from the inventory"):
 * **datum** (the velocity model's surface): the highest station. Depths stay km
   below sea level; the depth range starts at the datum (``[locate] depth_min_km``
   unless set), and every station's elevation enters its travel times
-  (:func:`seismo.event.locate.elevation_delay_s`, relative to the datum).
+  (:meth:`seismo.event.velocity.VelocityModel.station_time`).
 * **association grid step**: half the median nearest-station distance (a node within
   a quarter spacing of every epicentre between two stations), at most ``[associate]
   grid_spacing_km``; the locator's coarse step one spacing, at most ``[locate]
@@ -42,6 +42,11 @@ The rules (docs/location.md, "Thresholds from the inventory"):
   station lies within k focal depths (Gomberg et al. 1990 [3P]), so a source near the
   network (nearest station within about A) whose depth stays unresolved is shallower
   than A / k.
+* **rms limit** of an associated event: the configured ``max_rms_s`` (the pick errors
+  of a local network), or twice the rms that the pick error and the model error
+  (``[locate] model_error_fraction`` x travel time, the locator's error model) give at
+  the network's median travel time, when larger: the model error grows with the
+  travel times of a large network.
 * **separable S**: a station contributes an S phase to the phase minimum only when the
   S-P time expected there (a source at the network's centre at the fallback depth)
   is at least the picker's merge span ``[picker] station_merge_s``: closer onsets are
@@ -135,7 +140,7 @@ def depth_nodes(top_km: float, step_km: float, bottom_km: float) -> tuple[float,
     while out[-1] < bottom_km:
         z = out[-1] + max(step, DEPTH_STEP_GROWTH * (out[-1] - top_km))
         out.append(min(z, float(bottom_km)))
-    return tuple(round(z, 3) for z in out)
+    return tuple(out)
 
 
 def node_bottom_km(model: VelocityModel, loc: LocateConfig) -> tuple[float, str]:
@@ -181,13 +186,37 @@ def separable_s_stations(
     out = set()
     for sid, s in stations.items():
         d = float(distance_km(c[0], c[1], s.latitude, s.longitude))
-        sp = float(model.travel_time("S", d, depth_km)) - float(model.travel_time("P", d, depth_km))
-        # the elevation terms add (S-P) over the datum-to-station leg as well
-        leg = max(model.datum_km - s.elevation_m / 1000.0, 0.0)
-        sp -= leg * (1.0 / model.velocity_at(0.0, "S") - 1.0 / model.velocity_at(0.0, "P"))
+        e = s.elevation_m
+        sp = float(model.station_time("S", d, depth_km, e)) - float(
+            model.station_time("P", d, depth_km, e))
         if sp >= merge_s:
             out.add(sid)
     return out
+
+
+def rms_limit(
+    stations: Mapping[str, StationInfo], model: VelocityModel, depth_km: float,
+    centre: tuple[float, float], assoc: AssociateConfig, loc: LocateConfig,
+) -> tuple[float, str]:
+    """The largest rms (s) an associated event may have, and its rule: the configured
+    ``max_rms_s`` (a local network's pick errors), or twice the rms the pick error and the
+    travel-time model error give at the network's median travel time when that is larger
+    (``[locate] model_error_fraction`` x time; a 250 km network's 20 s times carry
+    ~0.6 s of model error, which no 0.5 s limit admits)."""
+    times = []
+    for s in stations.values():
+        d = float(distance_km(centre[0], centre[1], s.latitude, s.longitude))
+        times += [float(model.station_time(ph, d, depth_km, s.elevation_m)) for ph in ("P", "S")]
+    t_med = float(np.median(times))
+    expected = float(np.hypot(loc.pick_sigma_s, loc.model_error_fraction * t_med))
+    if 2.0 * expected > assoc.max_rms_s:
+        return round(2.0 * expected, 3), (
+            f"2 x the rms of pick error {loc.pick_sigma_s:g} s and model error "
+            f"{loc.model_error_fraction:g} x the median travel time {t_med:.1f} s "
+            f"(above the configured {assoc.max_rms_s:g} s)")
+    return assoc.max_rms_s, (
+        f"configured (2 x the pick and model error at the median travel time {t_med:.1f} s: "
+        f"{2.0 * expected:.2f} s)")
 
 
 @dataclass(frozen=True)
@@ -276,7 +305,7 @@ def derive(
         bottom, where = node_bottom_km(model, loc)
         depths = depth_nodes(zmin, a_step, bottom)
         out.append(Threshold(
-            "[associate] depths_km", ", ".join(f"{z:g}" for z in depths),
+            "[associate] depths_km", ", ".join(f"{z:.3f}" for z in depths),
             f"from {zmin:.3f} km (the datum) down to {where}, steps from {a_step:g} km "
             f"growing by {DEPTH_STEP_GROWTH:g} x the depth below the datum",
         ))
@@ -286,6 +315,8 @@ def derive(
                              "configured"))
     fixed, why_fixed = fallback_depth_km(g, loc, datum)
     out.append(Threshold("[locate] fixed_depth_km", f"{fixed:g}", why_fixed))
+    max_rms, why_rms = rms_limit(stations, m, fixed, g.centre, assoc, loc)
+    out.append(Threshold("[associate] max_rms_s", f"{max_rms:.3g}", why_rms))
     sep = separable_s_stations(stations, m, fixed, merge_s, g.centre) if s_picks else set()
     out.append(Threshold(
         "stations with a separable S", f"{len(sep)} of {g.n_stations}",
@@ -294,7 +325,7 @@ def derive(
     ))
     a2 = assoc.model_copy(update={
         "grid_spacing_km": a_step, "grid_margin_km": a_margin, "max_distance_km": a_max,
-        "depths_km": depths,
+        "depths_km": depths, "max_rms_s": max_rms,
     })
     l2 = loc.model_copy(update={
         "grid_spacing_km": l_step, "grid_margin_km": l_margin, "max_distance_km": l_max,

@@ -45,7 +45,7 @@ Method (details, limits and the far-event discussion in ``docs/location.md``):
 
 Depths are km below sea level; the shallowest is ``depth_min_km``, else the model's
 surface (``model.min_depth_km``, its datum). Stations' elevations enter every
-travel time (:func:`elevation_delay_s`).
+travel time (:meth:`seismo.event.velocity.VelocityModel.station_time`).
 
 ``outside_network`` is set when the epicentre lies outside the convex hull of
 the stations used, or the azimuthal gap exceeds 180 deg.
@@ -190,18 +190,6 @@ def select_picks(picks: Sequence[Pick]) -> list[Pick]:
     return sorted(best.values(), key=lambda p: (p.time, p.station_id, p.phase))
 
 
-def elevation_delay_s(model: VelocityModel, phase: str, elevation_m: float) -> float:
-    """Vertical-ray delay (s) of a station ``elevation_m`` above sea level relative to
-    the model's surface (``model.datum_km`` above sea level; negative below it).
-
-    The model's top velocity is used between the datum and the station (Lee & Stewart
-    1981, the usual HYPO71 elevation correction without a separate near-surface layer).
-    With the datum at the highest station (:mod:`seismo.event.geometry`) the vertical-ray
-    approximation only spans the network's elevation differences.
-    """
-    return (elevation_m / 1000.0 - model.datum_km) / model.velocity_at(0.0, phase)
-
-
 def _prepare(
     picks: Sequence[Pick], stations: Mapping[str, StationInfo], model: VelocityModel,
     cfg: LocateConfig, phases: Mapping[str, str] | None = None,
@@ -229,12 +217,7 @@ def _prepare(
     t_ref = min(p.time for p in chosen)
     st = [stations[p.station_id] for p in chosen]
     names = tuple(_phase_name(p, phases) for p in chosen)
-    delay = np.array(
-        [
-            elevation_delay_s(model, p.phase, s.elevation_m) if cfg.elevation_correction else 0.0
-            for p, s in zip(chosen, st, strict=True)
-        ]
-    )
+    elev = np.array([s.elevation_m / 1000.0 for s in st]) if cfg.elevation_correction else None
     sigma = np.array(
         [
             max(float(p.uncertainty_s),
@@ -250,19 +233,21 @@ def _prepare(
         ulat=np.array([stations[i].latitude for i in ids]),
         ulon=np.array([stations[i].longitude for i in ids]),
         sta=np.array([ids.index(p.station_id) for p in chosen]),
-        delay=delay,
+        delay=np.zeros(len(chosen)),
         is_s=np.array([p.phase == "S" for p in chosen]),
         phase=names,
         t=np.array([float(p.time - t_ref) for p in chosen]),
         w=1.0 / sigma**2,
         t_ref=t_ref,
+        elev_km=elev,
     )
 
 
 def predicted(
     model: VelocityModel, d: PickData, lat: NDArray, lon: NDArray, depth: NDArray
 ) -> NDArray:
-    """Predicted travel times (s), shape (n_nodes, n_picks)."""
+    """Predicted travel times (s), shape (n_nodes, n_picks), each to its station at its
+    elevation (:meth:`~seismo.event.velocity.VelocityModel.station_time`)."""
     lat, lon, depth = (np.atleast_1d(np.asarray(a, float)) for a in (lat, lon, depth))
     dist = distance_km(lat[:, None], lon[:, None], d.ulat[None, :], d.ulon[None, :])[:, d.sta]
     z = np.broadcast_to(depth[:, None], dist.shape)
@@ -270,7 +255,11 @@ def predicted(
     names = np.asarray(d.phase)
     for ph in sorted(set(d.phase)):
         m = names == ph
-        tt[:, m] = model.travel_time(ph, dist[:, m], z[:, m])
+        if d.elev_km is None:
+            tt[:, m] = model.travel_time(ph, dist[:, m], z[:, m])
+        else:
+            elev = np.broadcast_to(1000.0 * d.elev_km[None, m], dist[:, m].shape)
+            tt[:, m] = model.station_time(ph, dist[:, m], z[:, m], elev)
     return tt + d.delay[None, :]
 
 

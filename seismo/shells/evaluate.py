@@ -21,7 +21,6 @@ from obspy import Inventory, UTCDateTime
 
 from seismo.config import Settings
 from seismo.event.geometry import derive
-from seismo.event.locate import elevation_delay_s
 from seismo.event.residuals import residual_lines
 from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.inventory import StationInfo, load_inventory, station_map
@@ -150,11 +149,11 @@ def scenario_reference(
 
 
 def travel_time_fn(model: VelocityModel, stations: dict[str, StationInfo]) -> TravelTime:
-    """Predicted travel time (s) of a phase to a station, with its elevation delay."""
+    """Predicted travel time (s) of a phase to a station at its elevation
+    (:meth:`seismo.event.velocity.VelocityModel.station_time`)."""
 
     def tt(phase: str, sid: str, epi_km: float, depth_km: float) -> float:
-        t = float(model.travel_time(phase, epi_km, depth_km))
-        return t + elevation_delay_s(model, phase, stations[sid].elevation_m)
+        return float(model.station_time(phase, epi_km, depth_km, stations[sid].elevation_m))
 
     return tt
 
