@@ -56,7 +56,7 @@ The rules (docs/location.md, "Thresholds from the inventory"):
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -341,8 +341,3 @@ def phase_minimum_rule(
     separable S, can reach: at most ``cfg``'s, at least 3 stations (epicentre and origin
     time) and 4 phases (4 unknowns, or 3 with the depth fixed plus one redundant)."""
     return max(3, min(cfg.min_stations, n_live)), max(4, min(cfg.min_phases, n_live + n_s))
-
-
-def station_list(ids: Sequence[str]) -> str:
-    """A short list of station ids for a log line."""
-    return ", ".join(sorted(ids)[:8]) + (", ..." if len(ids) > 8 else "")

@@ -62,6 +62,7 @@ from numpy.typing import NDArray
 from obspy import UTCDateTime
 
 from seismo.errors import LocationError
+from seismo.event.depth import depth_unresolved, shallowest_km
 from seismo.event.settings import LocateConfig
 from seismo.event.uncertainty import (
     PickData,
@@ -85,9 +86,6 @@ from seismo.model import Arrival, Event, Pick
 
 log = logging.getLogger(__name__)
 
-#: A free depth within this of a search bound counts as "at the bound" (km; the LM step
-#: is clamped to the bound, the grid refinement ends at ~0.1 km).
-BOUND_KM = 0.5
 
 
 @dataclass(frozen=True)
@@ -283,16 +281,11 @@ def _misfit(d: PickData, tt: NDArray) -> tuple[NDArray, NDArray]:
 
 
 # --------------------------------------------------------------------------- grid search
-def _zmin(cfg: LocateConfig) -> float:
-    """The shallowest depth (km below sea level; resolved by :func:`locate`)."""
-    return 0.0 if cfg.depth_min_km is None else cfg.depth_min_km
-
-
 def _depths(cfg: LocateConfig, step: float, fixed: float | None) -> NDArray:
     if fixed is not None:
         return np.array([fixed])
-    n = max(int(np.ceil((cfg.depth_max_km - _zmin(cfg)) / step)), 1)
-    return np.linspace(_zmin(cfg), cfg.depth_max_km, n + 1)
+    n = max(int(np.ceil((cfg.depth_max_km - shallowest_km(cfg)) / step)), 1)
+    return np.linspace(shallowest_km(cfg), cfg.depth_max_km, n + 1)
 
 
 def _coarse(
@@ -346,7 +339,7 @@ def _refine(
         dx, dy = np.meshgrid(g * h, g * h, indexing="ij")
         la, lo = from_local_xy(lat0, lon0, dx.ravel(), dy.ravel())
         if fixed is None:
-            zs = np.unique(np.clip(z0 + gz * hz, _zmin(cfg), cfg.depth_max_km))
+            zs = np.unique(np.clip(z0 + gz * hz, shallowest_km(cfg), cfg.depth_max_km))
         else:
             zs = np.array([fixed])
         lat = np.repeat(la, len(zs))
@@ -413,7 +406,8 @@ def _lm(
                 step = np.linalg.lstsq(a, g, rcond=None)[0]
             nla, nlo = from_local_xy(lat, lon, step[0], step[1])
             nla_f, nlo_f = float(nla), float(nlo)
-            nz = float(np.clip(z + step[2], _zmin(cfg), cfg.depth_max_km)) if not fixed else z
+            zlo = shallowest_km(cfg)
+            nz = float(np.clip(z + step[2], zlo, cfg.depth_max_km)) if not fixed else z
             if float(distance_km(centre[0], centre[1], nla_f, nlo_f)) > cfg.max_distance_km:
                 lam *= 10.0
                 continue
@@ -483,11 +477,11 @@ def locate(
     """
     if cfg.depth_min_km is None:
         cfg = cfg.model_copy(update={"depth_min_km": model.min_depth_km})
-    if cfg.depth_max_km <= _zmin(cfg):
+    if cfg.depth_max_km <= shallowest_km(cfg):
         raise LocationError(
             f"depth_max_km ({cfg.depth_max_km}) must exceed depth_min_km ({cfg.depth_min_km})"
         )
-    if _zmin(cfg) < model.min_depth_km - 1e-6:
+    if shallowest_km(cfg) < model.min_depth_km - 1e-6:
         raise LocationError(
             f"depth_min_km ({cfg.depth_min_km}) lies above the velocity model's surface "
             f"({model.min_depth_km} km)"
@@ -546,7 +540,7 @@ def locate(
         cov = covariance(jtwj, chi2, d.n, fixed=True)
     eh, ez, et = sigmas(cov, cfg.max_distance_km)
     if fixed:
-        ez = (cfg.depth_max_km - _zmin(cfg)) / 2.0
+        ez = (cfg.depth_max_km - shallowest_km(cfg)) / 2.0
     origin = _build(d, model, lat, lon, z, t0, eh, ez, et, fixed, centre)
     cap = cfg.max_distance_km
     a68, b68, az = confidence_ellipse(cov[:2, :2], 0.68, cap)
@@ -557,46 +551,6 @@ def locate(
         ellipse_90=(round(a90, 3), round(b90, 3)),
         ellipse_azimuth_deg=round(az, 1) if np.isfinite(az) else float("nan"),
     )
-
-
-def shallow_resolved(
-    cfg: LocateConfig, depth_km: float, distances_km: Sequence[float] | NDArray,
-    elevations_m: Sequence[float],
-) -> bool:
-    """Whether a station resolves a shallow ``depth_km`` (below sea level): one lies
-    within ``depth_distance_ratio`` times the depth below it (at least ``BOUND_KM``)
-    in epicentral distance (Gomberg et al. 1990 [3P]; module docstring, step 5)."""
-    below = depth_km + np.asarray(elevations_m, float) / 1000.0
-    reach = cfg.depth_distance_ratio * np.maximum(below, BOUND_KM)
-    return bool(np.any(np.asarray(distances_km, float) <= reach))
-
-
-def depth_unresolved(
-    cfg: LocateConfig, depth_km: float, sigma_km: float, distances_km: NDArray,
-    elevations_m: Sequence[float],
-) -> str | None:
-    """Why a free ``depth_km`` (km below sea level, 1-sigma ``sigma_km``) of an origin
-    with stations at epicentral ``distances_km`` and ``elevations_m`` is not resolved
-    (None: it is). The rules of the module docstring, step 5; ``cfg.depth_min_km`` must
-    be set (:func:`locate` sets it)."""
-    zmin = _zmin(cfg)
-    nearest = float(np.min(distances_km))
-    if sigma_km > cfg.max_depth_sigma_km:
-        return f"depth sigma {sigma_km:.1f} km > {cfg.max_depth_sigma_km:g} km"
-    if nearest > cfg.fix_depth_beyond_km:
-        return f"nearest station {nearest:.0f} km > {cfg.fix_depth_beyond_km:g} km"
-    below = max(depth_km, cfg.fixed_depth_km) - zmin
-    if nearest > cfg.depth_distance_ratio * below:
-        return (f"nearest station {nearest:.1f} km > {cfg.depth_distance_ratio:g} x "
-                f"{below:.1f} km depth")
-    if depth_km >= cfg.depth_max_km - BOUND_KM:
-        return f"on the deep bound {cfg.depth_max_km:g} km"
-    if depth_km <= zmin + BOUND_KM and not shallow_resolved(
-        cfg, depth_km, distances_km, elevations_m
-    ):
-        return f"on the shallow bound {zmin:g} km with no station within " \
-               f"{cfg.depth_distance_ratio:g} depths"
-    return None
 
 
 def _build(

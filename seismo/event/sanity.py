@@ -15,7 +15,7 @@ an origin (a window, ``seismo stream``, a relocation), it is published only when
    :mod:`seismo.event.uncertainty`) (:func:`rms_excess`);
 3. **its depth is not on a search bound**: a free depth on the deep bound, or on the
    shallow bound without a station close enough to resolve it
-   (:func:`seismo.event.locate.shallow_resolved`), or a fixed depth that is itself a
+   (:func:`seismo.event.depth.shallow_resolved`), or a fixed depth that is itself a
    bound, is a depth the data did not give (:func:`depth_on_bound`).
 
 Each check is a function that returns the reason it fails (None: passes);
@@ -30,7 +30,7 @@ from collections.abc import Mapping
 
 from obspy import UTCDateTime
 
-from seismo.event.locate import BOUND_KM, shallow_resolved
+from seismo.event.depth import BOUND_KM, shallow_resolved, shallowest_km
 from seismo.event.settings import LocateConfig
 from seismo.inventory import StationInfo
 from seismo.model import Event
@@ -81,7 +81,7 @@ def depth_on_bound(
     """Reason when ``event``'s depth (km below sea level) lies on a bound of the depth
     range ``cfg`` (``depth_min_km`` resolved, as :func:`seismo.event.locate.locate` does)
     that the data did not resolve."""
-    zmin = 0.0 if cfg.depth_min_km is None else cfg.depth_min_km
+    zmin = shallowest_km(cfg)
     z = event.depth_km
     if z >= cfg.depth_max_km - BOUND_KM:
         return f"depth {z:.1f} km on the deep bound ({cfg.depth_max_km:g} km)"

@@ -46,13 +46,14 @@ from obspy import Inventory, Stream, UTCDateTime
 from seismo.boundary import boundary
 from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
-from seismo.event.associate import EventCandidate, Shortfall, associate, shortfall
+from seismo.event.associate import EventCandidate, associate
 from seismo.event.geometry import Derived, derive
 from seismo.event.identity import event_id, first_pick_time
 from seismo.event.locate import Origin, locate
 from seismo.event.measure import EventMeasurer
 from seismo.event.sanity import sanity_reasons
 from seismo.event.settings import AssociateConfig, LocateConfig
+from seismo.event.shortfall import Shortfall, shortfall
 from seismo.event.sites import load_sites
 from seismo.event.velocity import PHASES, TravelTimeTable, VelocityModel, load_velocity_model
 from seismo.geo import distance_km
@@ -494,7 +495,7 @@ def count_shortfall(
     window: Window,
 ) -> Shortfall:
     """The window's own pick groups that no event took and that never reached the phase
-    minimum (:func:`seismo.event.associate.shortfall`), added to ``ctx.shortfall``."""
+    minimum (:func:`seismo.event.shortfall.shortfall`), added to ``ctx.shortfall``."""
     live = live_stations(results)
     stations = {k: v for k, v in ctx.stations.items() if k in live}
     picks = [p for r in results for p in r.picks]

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from obspy import UTCDateTime
 
-from seismo.event.associate import adapt_to_network, associate, shortfall
+from seismo.event.associate import adapt_to_network, associate
 from seismo.event.geometry import (
     curvature_distance_km,
     depth_nodes,
@@ -27,6 +27,7 @@ from seismo.event.geometry import (
     separable_s_stations,
 )
 from seismo.event.settings import AssociateConfig, LocateConfig
+from seismo.event.shortfall import shortfall
 from seismo.event.velocity import VelocityModel
 from seismo.geo import destination, distance_km
 from seismo.inventory import StationInfo

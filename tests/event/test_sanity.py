@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from obspy import UTCDateTime
 
-from seismo.event.locate import depth_unresolved, shallow_resolved
+from seismo.event.depth import depth_unresolved, shallow_resolved
 from seismo.event.sanity import (
     MAX_RMS_RATIO,
     depth_on_bound,
