@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -49,7 +49,8 @@ from obspy import UTCDateTime
 
 from seismo.errors import LocationError
 from seismo.event.consistency import check_origin
-from seismo.event.locate import Origin, elevation_delay_s, locate, polar_nodes
+from seismo.event.geometry import depth_nodes, node_bottom_km, phase_minimum_rule
+from seismo.event.locate import Origin, locate, polar_nodes
 from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.velocity import VelocityModel
 from seismo.geo import distance_km
@@ -95,8 +96,8 @@ class EventCandidate:
 class StackGrid:
     """Trial hypocentres and their travel times to the stations (s).
 
-    ``tt`` has shape (2, n_nodes, n_stations): index 0 P, 1 S, elevation delay
-    included.
+    ``tt`` has shape (2, n_nodes, n_stations): index 0 P, 1 S, to each station at its
+    elevation (:meth:`seismo.event.velocity.VelocityModel.station_time`).
     """
 
     station_ids: tuple[str, ...]
@@ -116,6 +117,7 @@ def _grid(
     az_step: float,
     depths: tuple[float, ...],
     elevation: bool,
+    z_far_km: float = 10.0,
 ) -> StackGrid:
     ids = tuple(k[0] for k in stakey)
     slat = np.array([k[1] for k in stakey])
@@ -128,31 +130,47 @@ def _grid(
     # far away the moveout across the network hardly depends on depth (head waves:
     # depth only shifts the intercept time, which the origin time absorbs): one depth
     deep = distance_km(lat0, lon0, la, lo) <= r_net + _DEPTH_BLIND_KM
-    z_far = zs[np.argmin(np.abs(zs - 10.0))]
+    z_far = zs[np.argmin(np.abs(zs - z_far_km))]
     lat = np.concatenate([np.repeat(la[deep], len(zs)), la[~deep]])
     lon = np.concatenate([np.repeat(lo[deep], len(zs)), lo[~deep]])
     z = np.concatenate([np.tile(zs, int(deep.sum())), np.full(int((~deep).sum()), z_far)])
     dist = distance_km(lat[:, None], lon[:, None], slat[None, :], slon[None, :])
     zz = np.broadcast_to(z[:, None], dist.shape)
+    ee = np.broadcast_to(selev[None, :] if elevation else 1000.0 * model.datum_km, dist.shape)
     tt = np.empty((2, *dist.shape))
     for k, ph in enumerate(("P", "S")):
-        delay = np.array([elevation_delay_s(model, ph, e) if elevation else 0.0 for e in selev])
-        tt[k] = model.travel_time(ph, dist, zz) + delay[None, :]
+        tt[k] = model.station_time(ph, dist, zz, ee)
     log.debug("association grid: %d nodes x %d stations", len(lat), len(ids))
     return StackGrid(ids, lat, lon, z, tt)
 
 
+def grid_depths(
+    cfg: AssociateConfig, loc_cfg: LocateConfig, model: VelocityModel
+) -> tuple[float, ...]:
+    """Trial depths of the grid (km below sea level): ``cfg.depths_km`` when set, else
+    from the shallowest depth (``loc_cfg.depth_min_km``, else the model's surface) down
+    to the model's crust (:func:`seismo.event.geometry.depth_nodes`,
+    :func:`~seismo.event.geometry.node_bottom_km`)."""
+    if cfg.depths_km is not None:
+        return tuple(sorted(cfg.depths_km))
+    top = model.min_depth_km if loc_cfg.depth_min_km is None else loc_cfg.depth_min_km
+    return depth_nodes(top, cfg.grid_spacing_km, node_bottom_km(model, loc_cfg)[0])
+
+
 def stack_grid(
     stations: Mapping[str, StationInfo], model: VelocityModel, cfg: AssociateConfig,
-    elevation_correction: bool = True,
+    elevation_correction: bool = True, loc_cfg: LocateConfig | None = None,
 ) -> StackGrid:
-    """The (cached) association grid of ``stations``."""
+    """The (cached) association grid of ``stations`` (depths: :func:`grid_depths`; far
+    nodes at the one trial depth nearest ``loc_cfg.fixed_depth_km``)."""
+    loc_cfg = loc_cfg or LocateConfig()
     key = tuple(
         (sid, s.latitude, s.longitude, s.elevation_m) for sid, s in sorted(stations.items())
     )
     return _grid(
         model, key, cfg.grid_spacing_km, cfg.grid_margin_km, cfg.max_distance_km,
-        cfg.azimuth_step_deg, tuple(sorted(cfg.depths_km)), elevation_correction,
+        cfg.azimuth_step_deg, grid_depths(cfg, loc_cfg, model), elevation_correction,
+        loc_cfg.fixed_depth_km,
     )
 
 
@@ -216,12 +234,10 @@ def _residuals(
         s = stations[p.station_id]
         fam = phase or p.phase
         d = distance_km(origin.latitude, origin.longitude, s.latitude, s.longitude)
-        delay = (
-            elevation_delay_s(model, fam, s.elevation_m) if loc_cfg.elevation_correction else 0.0
-        )
+        elev = s.elevation_m if loc_cfg.elevation_correction else 1000.0 * model.datum_km
         best = ("", np.inf, 0.0)
         for ph in (f"{fam}g", f"{fam}n"):
-            t = float(model.travel_time(ph, d, origin.depth_km)) + delay
+            t = float(model.station_time(ph, d, origin.depth_km, elev))
             r = float(p.time - origin.time) - t
             if abs(r) < abs(best[1]):
                 best = (ph, r, t)
@@ -280,7 +296,7 @@ class _Stack:
         cfg: AssociateConfig,
         loc_cfg: LocateConfig,
     ) -> _Stack:
-        grid = stack_grid(stations, model, cfg, loc_cfg.elevation_correction)
+        grid = stack_grid(stations, model, cfg, loc_cfg.elevation_correction, loc_cfg)
         t_ref = min(p.time for p in pool)
         w = cfg.stack_window_s
         tmax = max(float(p.time - t_ref) for p in pool)
@@ -346,28 +362,35 @@ def _has_horizontals(s: StationInfo) -> bool:
 
 
 def adapt_to_network(
-    cfg: AssociateConfig, stations: Mapping[str, StationInfo], s_picks: bool = True
+    cfg: AssociateConfig, stations: Mapping[str, StationInfo], s_picks: bool = True,
+    separable_s: Collection[str] | None = None,
 ) -> AssociateConfig:
     """``cfg`` with station and phase minimums no larger than ``stations`` can give.
 
-    A network of N live stations, M of them with horizontals (S picks), gives at most
-    N + M phases. ``min_stations`` drops to N (not below 3: an epicentre and origin
-    time need 3 stations) and ``min_phases`` to N + M (not below 4: four unknowns,
-    or three with the depth fixed plus one redundant datum). A network that cannot
-    reach those floors (fewer than 3 stations, or 3 vertical-only ones) locates
-    nothing, and says so in the log.
+    A network of N live stations, M of them able to give an S pick apart from their P,
+    gives at most N + M phases. A station counts in M when it has horizontals (S picks)
+    and, given ``separable_s`` (the stations whose expected S-P is at least the
+    picker's merge span, :func:`seismo.event.geometry.separable_s_stations`), is one of
+    them: the picker merges onsets closer than ``station_merge_s`` into one pick, so a
+    network whose S-P is shorter gives one phase per station. ``min_stations`` drops to
+    N (not below 3: an epicentre and origin time need 3 stations) and ``min_phases`` to
+    N + M (not below 4: four unknowns, or three with the depth fixed plus one redundant
+    datum). A network that cannot reach those floors (fewer than 3 stations, or 3
+    vertical-only ones) locates nothing, and says so in the log.
     """
     n = len(stations)
-    m = sum(1 for s in stations.values() if _has_horizontals(s)) if s_picks else 0
-    min_sta = max(3, min(cfg.min_stations, n))
-    min_ph = max(4, min(cfg.min_phases, n + m))
+    m = sum(
+        1 for sid, s in stations.items()
+        if _has_horizontals(s) and (separable_s is None or sid in separable_s)
+    ) if s_picks else 0
+    min_sta, min_ph = phase_minimum_rule(n, m, cfg)
     if (min_sta, min_ph) == (cfg.min_stations, cfg.min_phases):
         return cfg
     if n < 3 or n + m < 4:
-        log.warning("%d live station(s) (%d with horizontals) cannot locate an event", n, m)
+        log.warning("%d live station(s) (%d with a separable S) cannot locate an event", n, m)
     else:
-        log.info("small network (%d stations, %d with S): min_stations %d, min_phases %d",
-                 n, m, min_sta, min_ph)
+        log.debug("%d live stations, %d with a separable S: min_stations %d, min_phases %d",
+                  n, m, min_sta, min_ph)
     return cfg.model_copy(update={"min_stations": min_sta, "min_phases": min_ph})
 
 
@@ -388,19 +411,21 @@ def associate(
     loc_cfg: LocateConfig,
     *,
     s_picks: bool = True,
+    separable_s: Collection[str] | None = None,
 ) -> list[EventCandidate]:
     """Group ``picks`` into located event candidates, earliest first.
 
     Picks of stations absent from ``stations`` are ignored (logged). Picks that
     fit no event are left out. ``stations`` maps "NET.STA" to StationInfo (the
     stations that delivered data: the thresholds adapt to them, see
-    :func:`adapt_to_network`; ``s_picks``: whether the picker gives S picks).
+    :func:`adapt_to_network`; ``s_picks``: whether the picker gives S picks;
+    ``separable_s``: the stations whose S the picker can separate from their P).
     Candidates are located with pick errors alone (``loc_cfg.model_error_fraction``
     is not applied here: association tests the picks' mutual consistency; the caller
     relocates with the model error, :func:`seismo.shells.window.final_location`).
     """
     loc_cfg = loc_cfg.model_copy(update={"model_error_fraction": 0.0})
-    cfg = adapt_to_network(cfg, stations, s_picks)
+    cfg = adapt_to_network(cfg, stations, s_picks, separable_s)
     pool = _usable_picks(picks, stations, cfg)
     if len({p.station_id for p in pool}) < cfg.min_stations:
         return []

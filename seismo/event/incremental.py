@@ -25,7 +25,7 @@ Pure: no clock, no I/O. ``now`` is passed in (seconds, UTC).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from obspy import UTCDateTime
@@ -100,6 +100,7 @@ class IncrementalAssociator:
         locate: LocateConfig,
         *,
         s_picks: bool = True,
+        separable_s: Collection[str] | None = None,
         pool_s: float = 120.0,
         close_after_s: float = 60.0,
         cancel_after_s: float = 20.0,
@@ -109,6 +110,7 @@ class IncrementalAssociator:
         self.assoc = assoc
         self.locate = locate
         self.s_picks = s_picks
+        self.separable_s = separable_s
         self.pool_s = float(pool_s)
         self.close_after_s = float(close_after_s)
         self.cancel_after_s = float(cancel_after_s)
@@ -174,7 +176,7 @@ class IncrementalAssociator:
         if pool:
             try:
                 cands = associate(pool, stations, self.velocity, self.assoc, self.locate,
-                                  s_picks=self.s_picks)
+                                  s_picks=self.s_picks, separable_s=self.separable_s)
             except LocationError as exc:
                 log.warning("incremental association failed: %s", exc)
                 return changes

@@ -29,13 +29,23 @@ Method (details, limits and the far-event discussion in ``docs/location.md``):
    depth 1-sigma; both are capped at ``cfg.max_distance_km``.
 5. **Depth fallback**: when the free-depth 1-sigma exceeds
    ``cfg.max_depth_sigma_km`` or the nearest station is farther than
-   ``cfg.fix_depth_beyond_km`` (depth needs a station within about one to two
-   focal depths; Gomberg et al. 1990 [3P]), or the free depth ends on a search
-   bound (within 0.5 km of ``depth_min_km`` or ``depth_max_km``: the misfit kept
-   falling towards the bound, the data do not resolve depth), the depth is fixed
-   at ``cfg.fixed_depth_km`` and the event relocated; ``Origin.depth_fixed`` (and
-   ``Event.depth_fixed``) says so, and the vertical uncertainty is reported as half
-   the allowed depth range. A depth of 0.0 km is therefore never a solution.
+   ``cfg.fix_depth_beyond_km`` or than ``cfg.depth_distance_ratio`` times the depth
+   below the surface (depth needs a station within about one to two focal depths;
+   Gomberg et al. 1990 [3P]), or the free depth ends on the deep bound (within 0.5 km
+   of ``depth_max_km``: the misfit kept falling towards it), the depth is fixed at
+   ``cfg.fixed_depth_km`` (the network sets it, :mod:`seismo.event.geometry`) and the
+   event relocated; ``Origin.depth_fixed`` (and ``Event.depth_fixed``) says so, and
+   the vertical uncertainty is reported as half the allowed depth range. A free depth
+   on the shallow bound (``depth_min_km``: unset, the highest station, the velocity
+   model's datum) is a valid shallow solution when a station lies within
+   ``depth_distance_ratio`` depths of it (the depth below that station, at least
+   0.5 km): the data then say "at the surface", and forcing such an event to the
+   fallback depth moves its origin time and magnitude (:func:`shallow_resolved`).
+   Otherwise it is fixed as above.
+
+Depths are km below sea level; the shallowest is ``depth_min_km``, else the model's
+surface (``model.min_depth_km``, its datum). Stations' elevations enter every
+travel time (:meth:`seismo.event.velocity.VelocityModel.station_time`).
 
 ``outside_network`` is set when the epicentre lies outside the convex hull of
 the stations used, or the azimuthal gap exceeds 180 deg.
@@ -52,6 +62,7 @@ from numpy.typing import NDArray
 from obspy import UTCDateTime
 
 from seismo.errors import LocationError
+from seismo.event.depth import depth_unresolved, shallowest_km
 from seismo.event.settings import LocateConfig
 from seismo.event.uncertainty import (
     PickData,
@@ -75,9 +86,6 @@ from seismo.model import Arrival, Event, Pick
 
 log = logging.getLogger(__name__)
 
-#: A free depth within this of a search bound counts as "at the bound" (km; the LM step
-#: is clamped to the bound, the grid refinement ends at ~0.1 km).
-_BOUND_KM = 0.5
 
 
 @dataclass(frozen=True)
@@ -180,15 +188,6 @@ def select_picks(picks: Sequence[Pick]) -> list[Pick]:
     return sorted(best.values(), key=lambda p: (p.time, p.station_id, p.phase))
 
 
-def elevation_delay_s(model: VelocityModel, phase: str, elevation_m: float) -> float:
-    """Vertical-ray delay (s) of a station ``elevation_m`` above the datum (sea level).
-
-    The model's top velocity is used above the datum (Lee & Stewart 1981, the
-    usual HYPO71 elevation correction without a separate near-surface layer).
-    """
-    return (elevation_m / 1000.0) / model.velocity_at(0.0, phase)
-
-
 def _prepare(
     picks: Sequence[Pick], stations: Mapping[str, StationInfo], model: VelocityModel,
     cfg: LocateConfig, phases: Mapping[str, str] | None = None,
@@ -216,12 +215,7 @@ def _prepare(
     t_ref = min(p.time for p in chosen)
     st = [stations[p.station_id] for p in chosen]
     names = tuple(_phase_name(p, phases) for p in chosen)
-    delay = np.array(
-        [
-            elevation_delay_s(model, p.phase, s.elevation_m) if cfg.elevation_correction else 0.0
-            for p, s in zip(chosen, st, strict=True)
-        ]
-    )
+    elev = np.array([s.elevation_m / 1000.0 for s in st]) if cfg.elevation_correction else None
     sigma = np.array(
         [
             max(float(p.uncertainty_s),
@@ -237,19 +231,21 @@ def _prepare(
         ulat=np.array([stations[i].latitude for i in ids]),
         ulon=np.array([stations[i].longitude for i in ids]),
         sta=np.array([ids.index(p.station_id) for p in chosen]),
-        delay=delay,
+        delay=np.zeros(len(chosen)),
         is_s=np.array([p.phase == "S" for p in chosen]),
         phase=names,
         t=np.array([float(p.time - t_ref) for p in chosen]),
         w=1.0 / sigma**2,
         t_ref=t_ref,
+        elev_km=elev,
     )
 
 
 def predicted(
     model: VelocityModel, d: PickData, lat: NDArray, lon: NDArray, depth: NDArray
 ) -> NDArray:
-    """Predicted travel times (s), shape (n_nodes, n_picks)."""
+    """Predicted travel times (s), shape (n_nodes, n_picks), each to its station at its
+    elevation (:meth:`~seismo.event.velocity.VelocityModel.station_time`)."""
     lat, lon, depth = (np.atleast_1d(np.asarray(a, float)) for a in (lat, lon, depth))
     dist = distance_km(lat[:, None], lon[:, None], d.ulat[None, :], d.ulon[None, :])[:, d.sta]
     z = np.broadcast_to(depth[:, None], dist.shape)
@@ -257,7 +253,11 @@ def predicted(
     names = np.asarray(d.phase)
     for ph in sorted(set(d.phase)):
         m = names == ph
-        tt[:, m] = model.travel_time(ph, dist[:, m], z[:, m])
+        if d.elev_km is None:
+            tt[:, m] = model.travel_time(ph, dist[:, m], z[:, m])
+        else:
+            elev = np.broadcast_to(1000.0 * d.elev_km[None, m], dist[:, m].shape)
+            tt[:, m] = model.station_time(ph, dist[:, m], z[:, m], elev)
     return tt + d.delay[None, :]
 
 
@@ -284,8 +284,8 @@ def _misfit(d: PickData, tt: NDArray) -> tuple[NDArray, NDArray]:
 def _depths(cfg: LocateConfig, step: float, fixed: float | None) -> NDArray:
     if fixed is not None:
         return np.array([fixed])
-    n = max(int(np.ceil((cfg.depth_max_km - cfg.depth_min_km) / step)), 1)
-    return np.linspace(cfg.depth_min_km, cfg.depth_max_km, n + 1)
+    n = max(int(np.ceil((cfg.depth_max_km - shallowest_km(cfg)) / step)), 1)
+    return np.linspace(shallowest_km(cfg), cfg.depth_max_km, n + 1)
 
 
 def _coarse(
@@ -339,7 +339,7 @@ def _refine(
         dx, dy = np.meshgrid(g * h, g * h, indexing="ij")
         la, lo = from_local_xy(lat0, lon0, dx.ravel(), dy.ravel())
         if fixed is None:
-            zs = np.unique(np.clip(z0 + gz * hz, cfg.depth_min_km, cfg.depth_max_km))
+            zs = np.unique(np.clip(z0 + gz * hz, shallowest_km(cfg), cfg.depth_max_km))
         else:
             zs = np.array([fixed])
         lat = np.repeat(la, len(zs))
@@ -368,7 +368,7 @@ def _jacobian(
     )
     zs = np.full(5, z)
     tt = predicted(model, d, la, lo, zs)
-    zp, zm = z + h, max(z - h, 0.0)
+    zp, zm = z + h, max(z - h, model.min_depth_km)
     ttz = predicted(model, d, np.array([lat, lat]), np.array([lon, lon]), np.array([zp, zm]))
     j = np.ones((d.n, 4))
     j[:, 0] = (tt[1] - tt[2]) / (2 * h)
@@ -406,7 +406,8 @@ def _lm(
                 step = np.linalg.lstsq(a, g, rcond=None)[0]
             nla, nlo = from_local_xy(lat, lon, step[0], step[1])
             nla_f, nlo_f = float(nla), float(nlo)
-            nz = float(np.clip(z + step[2], cfg.depth_min_km, cfg.depth_max_km)) if not fixed else z
+            zlo = shallowest_km(cfg)
+            nz = float(np.clip(z + step[2], zlo, cfg.depth_max_km)) if not fixed else z
             if float(distance_km(centre[0], centre[1], nla_f, nlo_f)) > cfg.max_distance_km:
                 lam *= 10.0
                 continue
@@ -474,9 +475,16 @@ def locate(
     used. Raises
     :class:`~seismo.errors.LocationError` with fewer than 3 stations or 4 phases.
     """
-    if cfg.depth_max_km <= cfg.depth_min_km:
+    if cfg.depth_min_km is None:
+        cfg = cfg.model_copy(update={"depth_min_km": model.min_depth_km})
+    if cfg.depth_max_km <= shallowest_km(cfg):
         raise LocationError(
             f"depth_max_km ({cfg.depth_max_km}) must exceed depth_min_km ({cfg.depth_min_km})"
+        )
+    if shallowest_km(cfg) < model.min_depth_km - 1e-6:
+        raise LocationError(
+            f"depth_min_km ({cfg.depth_min_km}) lies above the velocity model's surface "
+            f"({model.min_depth_km} km)"
         )
     d = _prepare(picks, stations, model, cfg, phases)
     centre = (float(np.mean(d.lat)), float(np.mean(d.lon)))
@@ -520,29 +528,19 @@ def locate(
         )
         lat, lon, z, t0, chi2, jtwj = solve(d, None, (lat, lon, z))
     cov = covariance(jtwj, chi2, d.n, fixed=False)
-    dist = distance_km(lat, lon, d.lat, d.lon)
+    dist = np.asarray(distance_km(lat, lon, d.lat, d.lon), float)
     _, dz, _ = sigmas(cov, cfg.max_distance_km)
-    # a free depth that ends on the search bound is not a solution: the misfit kept
-    # falling towards the bound, so the data do not resolve the depth (0.0 km is never
-    # reported as a solved depth)
-    at_bound = z <= cfg.depth_min_km + _BOUND_KM or z >= cfg.depth_max_km - _BOUND_KM
-    nearest = float(dist.min())
-    fixed = (
-        dz > cfg.max_depth_sigma_km
-        or nearest > cfg.fix_depth_beyond_km
-        or nearest > cfg.depth_distance_ratio * max(z, cfg.fixed_depth_km)
-        or at_bound
-    )
+    why = depth_unresolved(cfg, z, dz, dist, [stations[p.station_id].elevation_m
+                                              for p in d.picks])
+    fixed = why is not None
     if fixed:
-        log.info(
-            "depth unconstrained (sigma %.1f km, nearest station %.0f km, free depth %.1f km): "
-            "fixed at %.1f km", dz, nearest, z, cfg.fixed_depth_km,
-        )
+        log.info("depth unconstrained (%s; free depth %.2f km): fixed at %.2f km",
+                 why, z, cfg.fixed_depth_km)
         lat, lon, z, t0, chi2, jtwj = solve(d, cfg.fixed_depth_km)
         cov = covariance(jtwj, chi2, d.n, fixed=True)
     eh, ez, et = sigmas(cov, cfg.max_distance_km)
     if fixed:
-        ez = (cfg.depth_max_km - cfg.depth_min_km) / 2.0
+        ez = (cfg.depth_max_km - shallowest_km(cfg)) / 2.0
     origin = _build(d, model, lat, lon, z, t0, eh, ez, et, fixed, centre)
     cap = cfg.max_distance_km
     a68, b68, az = confidence_ellipse(cov[:2, :2], 0.68, cap)

@@ -51,16 +51,24 @@ class AssociateConfig(StrictModel):
         0.5, description="local events with a 1-D model locate with RMS ~0.1-0.3 s (HYPOINVERSE)"
     )
     max_distance_km: DistanceKm = Field(
-        1000.0, description="extent of the association grid (km); Manila Trench ~700-900 km"
+        1000.0, description="largest extent of the association grid (km; Manila Trench "
+        "~700-900 km); the network sets a smaller one (seismo.event.geometry)"
     )
-    grid_spacing_km: GridKm = Field(3.0, description="inner grid step (km) near the network")
+    grid_spacing_km: GridKm = Field(
+        3.0, description="largest inner grid step (km) near the network; the network sets a "
+        "finer one: half its station spacing (seismo.event.geometry)"
+    )
     grid_margin_km: Annotated[float, Field(ge=0, le=1000)] = Field(
-        30.0, description="inner grid beyond the network (km)"
+        30.0, description="largest inner grid zone beyond the network (km); the network sets "
+        "one aperture when smaller (seismo.event.geometry)"
     )
     azimuth_step_deg: Annotated[float, Field(ge=0.1, le=90)] = Field(
         4.0, description="outer polar grid azimuth step (deg)"
     )
-    depths_km: tuple[float, ...] = (2.0, 6.0, 10.0, 15.0, 22.0, 30.0)
+    depths_km: tuple[Annotated[float, Field(ge=-11, le=700)], ...] | None = Field(
+        None, description="trial depths of the grid (km below sea level); unset: from the "
+        "highest station down to [locate] depth_max_km (seismo.event.geometry)"
+    )
     stack_window_s: Annotated[float, Field(gt=0, le=60)] = Field(
         1.5, description="origin-time bin width of the stack (s)"
     )
@@ -110,16 +118,26 @@ class AssociateConfig(StrictModel):
 class LocateConfig(StrictModel):
     """Grid search (polar, coarse-to-fine) + Levenberg-Marquardt (docs/location.md)."""
 
-    grid_spacing_km: GridKm = Field(5.0, description="coarse grid step (km) near the network")
+    grid_spacing_km: GridKm = Field(
+        5.0, description="largest coarse grid step (km) near the network; the network sets "
+        "its station spacing when smaller (seismo.event.geometry)"
+    )
     grid_margin_km: Annotated[float, Field(ge=0, le=1000)] = Field(
-        30.0, description="constant-step zone beyond the network"
+        30.0, description="largest constant-step zone beyond the network (km; the network: "
+        "one aperture when smaller)"
     )
     max_distance_km: DistanceKm = Field(
-        1000.0, description="search radius (km); covers the Manila Trench and Taiwan"
+        1000.0, description="largest search radius (km; covers the Manila Trench and Taiwan); "
+        "the network sets a smaller one (seismo.event.geometry)"
     )
-    depth_min_km: DepthKm = 0.0
+    depth_min_km: Annotated[float, Field(ge=-11, le=700)] | None = Field(
+        None, description="shallowest depth (km below sea level); unset: the highest station "
+        "(the velocity model's datum, seismo.event.geometry)"
+    )
     depth_max_km: Annotated[float, Field(gt=0, le=700)] = 40.0
-    depth_step_km: GridKm = Field(5.0, description="coarse depth step (km)")
+    depth_step_km: GridKm = Field(
+        5.0, description="largest coarse depth step (km); the network: its coarse grid step"
+    )
     max_iterations: Annotated[int, Field(gt=0, le=1000)] = 20
     pick_sigma_s: PosFloat = Field(0.1, description="floor of the pick standard error (s)")
     s_sigma_factor: Annotated[float, Field(ge=1)] = Field(
@@ -127,7 +145,10 @@ class LocateConfig(StrictModel):
         "precise than P (Diehl et al. 2009 pick-quality classes [3P])"
     )
     fixed_depth_km: DepthKm = Field(
-        10.0, description="depth used when depth is unconstrained (NEIC-style 10 km default)"
+        10.0, description="the region's default depth (km below sea level) used when the depth "
+        "is unconstrained (NEIC's 10 km for crustal events; ISC: regional default depths, "
+        "Bondar & Storchak 2011 [3P]); a network of small aperture sets a shallower one "
+        "(seismo.event.geometry)"
     )
     max_depth_sigma_km: PosFloat = Field(
         15.0, description="free-depth 1-sigma above which the depth is fixed"

@@ -50,6 +50,7 @@ class PickData:
     w: NDArray  # 1/sigma², 1/s² (pick errors; the diagonal weights)
     t_ref: UTCDateTime
     wmat: NDArray | None = None  # full weight matrix C_d^-1 with correlated model errors
+    elev_km: NDArray | None = None  # per pick: station height a.s.l., km (None: at the datum)
 
     def weigh(self, r: NDArray) -> NDArray:
         """W r for residual rows ``r`` (shape (k, n) or (n,))."""

@@ -209,8 +209,8 @@ class StationWorker:
             chans = {k: v for k, v in channel_map(self.ctx.inventory).items()
                      if k.startswith(prefix)}
             sp = self.pickers[station_id] = StationPicker(
-                s.picker, s.instrument, chans, retention_s=s.stream.retention_s,
-                lag_s=s.stream.lag_s,
+                self.ctx.picker_cfg(station_id), s.instrument, chans,
+                retention_s=s.stream.retention_s, lag_s=s.stream.lag_s,
             )
         return sp
 

@@ -45,6 +45,7 @@ from seismo.shells.window import (
     LateMagnitudes,
     Window,
     WindowResult,
+    count_shortfall,
     live_stations,
     measure_events,
     owned_candidates,
@@ -83,6 +84,7 @@ class DetectSummary:
     store_on: bool = True
     alerts_on: bool = True
     notes: list[str] = field(default_factory=list)
+    thresholds: list[str] = field(default_factory=list)  # effective, with their rules
 
     def add(self, rep: RunReport) -> None:
         if rep.network_down:
@@ -357,6 +359,11 @@ def detect_range(
         )
     summary.events.sort(key=lambda e: e.time)
     summary.elapsed_s = time.perf_counter() - t_start
+    summary.thresholds = ctx.threshold_lines()
+    short = ctx.shortfall.warning()
+    if short:
+        log.warning("%s", short)
+        summary.notes.append(short)
     return summary
 
 
@@ -448,6 +455,8 @@ def _process_ready(
         (w, results, cands)
         for (w, results), cands in zip(jobs, pool.associate(jobs), strict=True)
     ]
+    for w, results, cands in per_window:
+        count_shortfall(ctx, results, cands, w)
     busy = [k for k, (w, _, c) in enumerate(per_window) if owned_candidates(c, w)]
     amps = dict(zip(busy, pool.amplitudes([per_window[k][0] for k in busy]), strict=True))
     events: dict[int, list[Event]] = {}

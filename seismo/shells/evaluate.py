@@ -20,7 +20,8 @@ from typing import Any
 from obspy import Inventory, UTCDateTime
 
 from seismo.config import Settings
-from seismo.event.locate import elevation_delay_s
+from seismo.event.geometry import derive
+from seismo.event.residuals import residual_lines
 from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.inventory import StationInfo, load_inventory, station_map
 from seismo.io.catalog import CatalogEvent, CatalogPick
@@ -72,6 +73,7 @@ class DetectionRun:
     notes: list[str] = field(default_factory=list)
     raw_events: list[Event] = field(default_factory=list)
     raw_picks: list[Pick] = field(default_factory=list)
+    thresholds: list[str] = field(default_factory=list)  # effective, with their rules
 
 
 def run_detection(
@@ -110,6 +112,7 @@ def run_detection(
         notes=list(summary.notes),
         raw_events=list(summary.events),
         raw_picks=raw,
+        thresholds=list(summary.thresholds),
     )
 
 
@@ -146,11 +149,11 @@ def scenario_reference(
 
 
 def travel_time_fn(model: VelocityModel, stations: dict[str, StationInfo]) -> TravelTime:
-    """Predicted travel time (s) of a phase to a station, with its elevation delay."""
+    """Predicted travel time (s) of a phase to a station at its elevation
+    (:meth:`seismo.event.velocity.VelocityModel.station_time`)."""
 
     def tt(phase: str, sid: str, epi_km: float, depth_km: float) -> float:
-        t = float(model.travel_time(phase, epi_km, depth_km))
-        return t + elevation_delay_s(model, phase, stations[sid].elevation_m)
+        return float(model.station_time(phase, epi_km, depth_km, stations[sid].elevation_m))
 
     return tt
 
@@ -214,6 +217,7 @@ def evaluate(
         live=run.live if run is not None else None,
     )
     picks["source"] = "all picks of the run" if run is not None else "picks of the detected events"
+    thresholds = run.thresholds if run is not None else derived_thresholds(settings, stations)
     return Evaluation(
         label=label,
         events=events,
@@ -229,7 +233,19 @@ def evaluate(
             "rules": rules.__dict__,
         },
         raw_events=[] if run is None else run.raw_events,
+        thresholds=thresholds,
+        residuals=residual_lines(run.raw_events) if run is not None else [],
     )
+
+
+def derived_thresholds(settings: Settings, stations: dict[str, StationInfo]) -> list[str]:
+    """The thresholds the inventory sets (:mod:`seismo.event.geometry`), as text lines."""
+    if not stations:
+        return []
+    s = settings
+    d = derive(stations, load_velocity_model(s.network.velocity_model), s.associate, s.locate,
+               merge_s=s.picker.station_merge_s, s_picks=s.picker.s_picks)
+    return d.lines()
 
 
 # --------------------------------------------------------------------------- text output
@@ -301,6 +317,10 @@ def render(ev: Evaluation) -> str:
         )
         lines.append(table(["arrival", "picked", "label right", "label wrong",
                             "median res (s)", "p90 |res| (s)"], prow))
+    if ev.thresholds:
+        lines.append("effective thresholds (what the inventory sets, and the rule):")
+        lines.extend(f"  {t}" for t in ev.thresholds)
+    lines.extend(ev.residuals)
     if e["missed"]:
         lines.append("missed: " + ", ".join(
             f"{m['time'][:22]} M{_fmt(m['magnitude'], '.1f')}" for m in e["missed"]))

@@ -478,10 +478,16 @@ def network_down(
 ) -> NetworkDown | None:
     """The network-down notice when fewer than ``min_stations`` stations delivered data,
     else None. No station results at all (a re-measurement of a window's events) is not
-    an outage: None."""
+    an outage: None.
+
+    A network smaller than ``min_stations`` needs all its stations, and at least 3 (the
+    minimum of :func:`seismo.event.associate.adapt_to_network`): a 3-station network
+    with every station live is not down.
+    """
     if not stations:
         return None
     live = [r for r in stations if not r.error and r.n_samples > 0]
+    min_stations = max(3, min(min_stations, len(stations)))
     if len(live) >= min_stations:
         return None
     silent = [(r.station_id, r.error or "no data") for r in stations if r not in live]

@@ -426,7 +426,7 @@ def relocate_event(
             raise DataError(f"event {event_id}: the stored version {prev.version} has no picks "
                             "to relocate from")
         picks = edit_picks(prev.picks, list(drop_picks), manual)
-        origin = locate(picks, ctx.stations, ctx.velocity, settings.locate,
+        origin = locate(picks, ctx.stations, ctx.velocity, ctx.locate_cfg,
                         initial=(prev.latitude, prev.longitude, prev.depth_km))
         loc = origin.to_event(prev.id)
         moved = dataclasses.replace(

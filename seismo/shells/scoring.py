@@ -383,6 +383,8 @@ class Evaluation:
     notes: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     raw_events: list[Any] = field(default_factory=list)  # seismo Events of the run (not in JSON)
+    thresholds: list[str] = field(default_factory=list)  # effective thresholds and their rules
+    residuals: list[str] = field(default_factory=list)  # velocity-model check, station terms
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -392,6 +394,8 @@ class Evaluation:
             "events": self.events,
             "picks": self.picks,
             "notes": self.notes,
+            "thresholds": self.thresholds,
+            "residuals": self.residuals,
             "settings": self.settings,
         }
 

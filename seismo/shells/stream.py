@@ -146,7 +146,8 @@ class StreamService:
             store=st, alerts=al)
         self.readers = SeedLinkReaders(seedlink_groups(settings, sorted(self.ctx.stations), feed),
                                        cfg, timeout_s=settings.feeds.timeout_s)
-        self.pickers = StationPickers(self.ctx.stations, self.ctx.inventory, settings.picker,
+        self.pickers = StationPickers(self.ctx.stations, self.ctx.inventory,
+                                      {sid: self.ctx.picker_cfg(sid) for sid in self.ctx.stations},
                                       settings.intensity, settings.instrument, cfg,
                                       at=UTCDateTime())
         self.events = StreamAssociator(self.ctx, cfg, self.pickers)

@@ -118,8 +118,8 @@ class StreamAssociator:
         self.amplitudes = amplitudes
         self.prefix = s.pipeline.event_id_prefix
         self.assoc = IncrementalAssociator(
-            ctx.stations, ctx.velocity, s.associate, s.locate,
-            s_picks=s.picker.s_picks, pool_s=cfg.pool_s,
+            ctx.stations, ctx.velocity, ctx.assoc_cfg, ctx.locate_cfg,
+            s_picks=s.picker.s_picks, separable_s=ctx.separable_s, pool_s=cfg.pool_s,
             close_after_s=cfg.close_after_s, cancel_after_s=cfg.cancel_after_s,
         )
         self.sent: dict[int, Event] = {}  # per tracked event: the last version sent
@@ -167,8 +167,8 @@ class StreamAssociator:
                 picks.append(Pick(Pick.make_id(f"{i.id}..HHZ", ph, pt), i.network, i.station,
                                   "", "HHZ", ph, pt, 0.05, 10.0, 1.0))  # type: ignore[arg-type]
         try:
-            associate(picks, ctx.stations, ctx.velocity, s.associate, s.locate,
-                      s_picks=s.picker.s_picks)
+            associate(picks, ctx.stations, ctx.velocity, ctx.assoc_cfg, ctx.locate_cfg,
+                      s_picks=s.picker.s_picks, separable_s=ctx.separable_s)
         except SeismoError as exc:
             log.warning("association warm-up failed: %s", exc)
 
@@ -245,6 +245,10 @@ class StreamAssociator:
         origin = tev.candidate.origin
         eid = eid or event_id(self.prefix, first_pick_time(tev.picks))
         ev = origin.to_event(eid, creation_time=UTCDateTime(now))
+        insane = self.ctx.sanity(ev, UTCDateTime(now) - self.cfg.pool_s, UTCDateTime(now))
+        if insane:
+            log.info("stream event %s not published: %s", eid, "; ".join(insane))
+            return None
         others = [t.candidate for t in self.assoc.events.values() if t.key != tev.key]
         m = self.ctx.measurer.measure(ev, self._amplitudes(ev),
                                       next_arrivals(self.ctx, origin, others))

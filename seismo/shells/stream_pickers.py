@@ -94,7 +94,8 @@ class StationPickers:
     Args:
         stations: ``"NET.STA"`` -> info (the inventory's stations).
         inventory: the inventory (responses, channels).
-        picker, intensity, instrument: their settings.
+        picker, intensity, instrument: their settings (``picker``: one for every station,
+            or one per station id).
         cfg: the ``[stream]`` section (retention, peaks kept, lag, liveness).
         at: the time the states start from (now).
     """
@@ -103,7 +104,7 @@ class StationPickers:
         self,
         stations: Mapping[str, StationInfo],
         inventory: Inventory,
-        picker: PickerConfig,
+        picker: PickerConfig | Mapping[str, PickerConfig],
         intensity: IntensityConfig,
         instrument: InstrumentConfig,
         cfg: StreamConfig,
@@ -113,7 +114,9 @@ class StationPickers:
         self.cfg = cfg
         self.states: dict[str, StationState] = {
             sid: StationState(
-                info.network, info.station, inventory, picker, intensity, instrument,
+                info.network, info.station, inventory,
+                picker if isinstance(picker, PickerConfig) else picker[sid], intensity,
+                instrument,
                 retention_s=cfg.retention_s, keep_s=cfg.amplitude_keep_s, lag_s=cfg.lag_s,
                 at=at,
             )

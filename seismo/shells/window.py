@@ -47,14 +47,19 @@ from seismo.boundary import boundary
 from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
 from seismo.event.associate import EventCandidate, associate
+from seismo.event.geometry import Derived, derive
 from seismo.event.identity import event_id, first_pick_time
 from seismo.event.locate import Origin, locate
 from seismo.event.measure import EventMeasurer
+from seismo.event.sanity import sanity_reasons
+from seismo.event.settings import AssociateConfig, LocateConfig
+from seismo.event.shortfall import Shortfall, shortfall
 from seismo.event.sites import load_sites
 from seismo.event.velocity import PHASES, TravelTimeTable, VelocityModel, load_velocity_model
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo, load_inventory, report_response_gaps, station_map
 from seismo.model import AmplitudeSeries, Event, Pick, StationResult
+from seismo.station.picker.settings import PickerConfig
 
 log = logging.getLogger(__name__)
 
@@ -131,12 +136,79 @@ def windows_between(settings: Settings, start: UTCDateTime, end: UTCDateTime) ->
 
 @dataclass
 class Context:
-    """What every window needs, loaded once: settings, inventory, model, sites."""
+    """What every window needs, loaded once: settings, inventory, model, sites, and the
+    thresholds the inventory sets (:mod:`seismo.event.geometry`).
+
+    ``velocity`` is the configured model with its datum at the highest station;
+    :attr:`assoc_cfg` and :attr:`locate_cfg` are ``[associate]`` and ``[locate]`` with
+    the network's grid, depth range, maximum distance and fallback depth. Every stage
+    call of the shells takes them from here.
+    """
 
     settings: Settings
     inventory: Inventory
     velocity: VelocityModel
     sites: list = field(default_factory=list)
+    derived: Derived | None = None
+    _pickers: dict[str, PickerConfig] = field(default_factory=dict, repr=False)
+    shortfall: Shortfall = field(default_factory=Shortfall)  # summed over windows measured
+
+    def __post_init__(self) -> None:
+        if self.derived is None and self.stations:
+            s = self.settings
+            self.derived = derive(
+                self.stations, self.velocity, s.associate, s.locate,
+                merge_s=s.picker.station_merge_s, s_picks=s.picker.s_picks,
+            )
+            self.velocity = self.derived.model
+            self.derived.log(log)
+
+    @property
+    def assoc_cfg(self) -> AssociateConfig:
+        """``[associate]`` with the network's thresholds."""
+        return self.derived.associate if self.derived else self.settings.associate
+
+    @property
+    def locate_cfg(self) -> LocateConfig:
+        """``[locate]`` with the network's thresholds."""
+        return self.derived.locate if self.derived else self.settings.locate
+
+    @property
+    def separable_s(self) -> frozenset[str] | None:
+        """Stations whose S the picker can separate from their P (None: unknown)."""
+        return self.derived.separable_s if self.derived else None
+
+    @cached_property
+    def max_travel_s(self) -> float:
+        """The longest P travel time (s) the association grid allows (its farthest node,
+        shallowest or deepest)."""
+        d = self.assoc_cfg.max_distance_km
+        zs = (self.velocity.min_depth_km, self.locate_cfg.depth_max_km)
+        return max(float(self.velocity.travel_time("P", d, z)) for z in zs)
+
+    def sanity(self, event: Event, start: UTCDateTime, end: UTCDateTime) -> list[str]:
+        """Why ``event``, located from picks of ``[start, end)``, must not be published
+        (:func:`seismo.event.sanity.sanity_reasons`; empty: it may)."""
+        return sanity_reasons(event, self.locate_cfg, self.stations, (start, end),
+                              self.max_travel_s)
+
+    def picker_cfg(self, station_id: str) -> PickerConfig:
+        """``[picker]`` for one station: the S inside a P's onset cluster is looked for
+        only where the network expects S-P shorter than the merge span (stations without
+        a separable S, :func:`seismo.event.geometry.separable_s_stations`); elsewhere an
+        onset cluster that close is an S with a precursor, not a P and an S."""
+        cfg = self.settings.picker
+        sep = self.separable_s
+        if sep is None or not cfg.inner_s or station_id not in sep:
+            return cfg
+        got = self._pickers.get(station_id)
+        if got is None:
+            got = self._pickers[station_id] = cfg.model_copy(update={"inner_s": False})
+        return got
+
+    def threshold_lines(self) -> list[str]:
+        """The effective thresholds and their rules, one line each."""
+        return self.derived.lines() if self.derived else []
 
     @classmethod
     def from_settings(
@@ -333,7 +405,7 @@ def process_station(
         return StationResult(network=net, station=sta, error="no data in window", channels=channels)
     with boundary("processing", logger=log, station=station_id) as failure:
         picks = pick_stream(
-            st, ctx.inventory, ctx.settings.picker, instrument=ctx.settings.instrument,
+            st, ctx.inventory, ctx.picker_cfg(station_id), instrument=ctx.settings.instrument,
             start=window.data_start, end=window.data_end,
         )
         amps = station_window_amplitudes(ctx, st, window)
@@ -351,7 +423,7 @@ def final_location(ctx: Context, origin: Origin, stations: Mapping[str, StationI
     A local search from the associated hypocentre with the same picks; on failure
     the associated origin is kept (logged).
     """
-    cfg = ctx.settings.locate
+    cfg = ctx.locate_cfg
     if cfg.model_error_fraction <= 0.0:
         return origin
     try:
@@ -398,7 +470,8 @@ def associate_window(
         # association locates with pick errors alone; the model error enters the
         # event's final location and its uncertainty (final_location)
         return associate(
-            picks, stations, ctx.velocity, s.associate, s.locate, s_picks=s.picker.s_picks
+            picks, stations, ctx.velocity, ctx.assoc_cfg, ctx.locate_cfg,
+            s_picks=s.picker.s_picks, separable_s=ctx.separable_s,
         )
     except LocationError as exc:
         log.warning("window %s: association failed: %s", window, exc)
@@ -415,6 +488,27 @@ def owned_candidates(
 ) -> list[EventCandidate]:
     """The candidates this window owns: their earliest pick lies in ``[start, end)``."""
     return [c for c in candidates if window.start <= first_pick_time(c.origin.picks) < window.end]
+
+
+def count_shortfall(
+    ctx: Context, results: Sequence[StationResult], candidates: Sequence[EventCandidate],
+    window: Window,
+) -> Shortfall:
+    """The window's own pick groups that no event took and that never reached the phase
+    minimum (:func:`seismo.event.shortfall.shortfall`), added to ``ctx.shortfall``."""
+    live = live_stations(results)
+    stations = {k: v for k, v in ctx.stations.items() if k in live}
+    picks = [p for r in results for p in r.picks]
+    if len(stations) < 3 or not picks:
+        return Shortfall()
+    sf = shortfall(picks, candidates, stations, ctx.velocity, ctx.assoc_cfg,
+                   s_picks=ctx.settings.picker.s_picks, separable_s=ctx.separable_s,
+                   since=window.start, until=window.end)
+    if sf.short:
+        log.debug("window %s: %d of %d multi-station pick groups below %d phases", window,
+                  sf.short, sf.groups, sf.min_phases)
+    ctx.shortfall = ctx.shortfall + sf
+    return sf
 
 
 def measure_events(
@@ -435,6 +529,10 @@ def measure_events(
         first = first_pick_time(cand.origin.picks)
         origin = final_location(ctx, cand.origin, stations)
         ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
+        insane = ctx.sanity(ev, window.data_start, window.data_end)
+        if insane:
+            log.warning("event %s at %s not published: %s", ev.id, ev.time, "; ".join(insane))
+            continue
         others = [c.origin.to_event("") for c in candidates if c is not cand]
         m = ctx.measurer.measure(ev, amps, next_arrivals(ctx, cand.origin, candidates), others)
         if not m.verdict.consistent:
@@ -448,6 +546,7 @@ def measure_events(
 def process_events(ctx: Context, results: Sequence[StationResult], window: Window) -> list[Event]:
     """Associate, locate, and add magnitude and intensity for the window's events."""
     candidates = associate_window(ctx, results, window)
+    count_shortfall(ctx, results, candidates, window)
     amps = {r.station_id: r.amplitudes for r in results if r.amplitudes is not None}
     return measure_events(ctx, candidates, amps, window, live_stations(results))
 

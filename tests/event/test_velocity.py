@@ -164,3 +164,65 @@ def test_mantle_vp_vs_from_the_model_file(settings) -> None:  # type: ignore[no-
     assert m.ratios()[-1] == pytest.approx(1.80) and m.ratios()[0] == pytest.approx(1.73)
     assert m.velocities("S")[-1] == pytest.approx(m.vp[-1] / 1.80)
     assert m.travel_time("S", 40.0, 10.0) == pytest.approx(1.73 * m.travel_time("P", 40.0, 10.0))
+
+
+def test_reduced_interpolation_is_exact_near_the_source(halfspace: VelocityModel) -> None:
+    """The table interpolates T - R/v0: in the top layer the direct ray is exact at any
+    distance, also within a grid step of the source (a plain bilinear cone is ~40 ms off
+    for S there)."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0.0, 3.0, 300)
+    z = rng.uniform(0.0, 3.0, 300)
+    for ph, v in (("P", 6.0), ("S", 6.0 / 1.75)):
+        np.testing.assert_allclose(halfspace.travel_time(ph, x, z), np.hypot(x, z) / v,
+                                   atol=1e-9)
+
+
+@pytest.mark.parametrize("datum_km", [0.0, 0.35, 1.3, 2.7])
+def test_datum_extends_the_top_layer_upwards(datum_km: float) -> None:
+    """With the surface ``datum_km`` above sea level, a source between sea level and the
+    datum exists, interfaces stay at their depths below sea level, and times are to the
+    datum."""
+    m = VelocityModel("two", (0.0, 10.0), (5.0, 8.0), max_distance_km=200.0,
+                      max_depth_km=40.0).with_datum(datum_km)
+    assert m.min_depth_km == -datum_km
+    assert m.velocity_at(-datum_km) == 5.0 and m.velocity_at(9.9) == 5.0
+    assert m.velocity_at(10.1) == 8.0
+    # a source above sea level, straight rays in the top layer
+    z = -0.5 * datum_km
+    x = np.array([0.0, 0.7, 2.0, 5.0])
+    np.testing.assert_allclose(m.travel_time("P", x, z), np.hypot(x, z + datum_km) / 5.0,
+                               atol=1e-9)
+    # the head wave along the interface 10 km below sea level, from a source at sea
+    # level: a down leg of 10 km and an up leg of 10 km + the datum (Shearer, ch. 4)
+    far = 150.0
+    expect = far / 8.0 + (10.0 + (10.0 + datum_km)) * np.sqrt(1 / 5.0**2 - 1 / 8.0**2)
+    assert float(m.travel_time("Pn", far, 0.0)) == pytest.approx(expect, abs=2e-3)
+
+
+def test_station_time_for_straight_rays() -> None:
+    """Source and stations in the top layer: the time to a station at its elevation is
+    the straight ray to first order in the station's depth below the datum (the highest
+    station), above or below sea level; the vertical-ray (HYPO71) term is not."""
+    high = VelocityModel("hs", (0.0,), (6.0,), max_distance_km=100.0,
+                         max_depth_km=30.0).with_datum(1.4)
+    rng = np.random.default_rng(2)
+    worst = worst_vertical = 0.0
+    for _ in range(200):
+        x, z, elev = rng.uniform(2, 15), rng.uniform(-0.4, 8.0), rng.uniform(900.0, 1400.0)
+        exact = np.hypot(x, z + elev / 1000.0) / 6.0
+        got = float(high.station_time("P", x, z, elev))
+        vertical = float(high.travel_time("P", x, z)) + (elev / 1000.0 - 1.4) / 6.0
+        worst = max(worst, abs(got - exact))
+        worst_vertical = max(worst_vertical, abs(vertical - exact))
+    assert worst < 0.01 < worst_vertical
+    # at the datum the term vanishes; with the correction off the station is there
+    assert float(high.station_time("S", 7.0, 3.0, 1400.0)) == float(
+        high.travel_time("S", 7.0, 3.0))
+
+
+def test_datum_bounds() -> None:
+    with pytest.raises(ConfigError, match="datum"):
+        VelocityModel("hs", (0.0,), (6.0,), datum_km=12.0)
+    m = VelocityModel("hs", (0.0,), (6.0,))
+    assert m.with_datum(0.0) is m and m.with_datum(1.0).fingerprint() != m.fingerprint()

@@ -196,10 +196,15 @@ def _slice(tr: Trace, t0: UTCDateTime, n: int) -> np.ndarray | None:
     return np.asarray(tr.data[i0 : i0 + n], dtype=np.float64)
 
 
-def _refine_s(s: Pick, p_time: UTCDateTime, horiz: list[Trace], cfg: PickerConfig) -> Pick:
+def _refine_s(
+    s: Pick, p_time: UTCDateTime, horiz: list[Trace], cfg: PickerConfig,
+    lo: UTCDateTime | None = None, hi: UTCDateTime | None = None,
+) -> Pick:
     """S onset by AIC on the transverse component (module docstring), else unchanged.
 
-    ``horiz``: conditioned horizontal segments of the S pick's instrument.
+    ``horiz``: conditioned horizontal segments of the S pick's instrument; ``lo``,
+    ``hi``: the AIC window (default: from ``s_min_delay_s`` after the P or
+    ``aic_window_s`` before the trigger, to half of it after the trigger).
     """
     own = [tr for tr in horiz if tr.stats.channel == s.channel]
     if not own or s.trigger_on is None:
@@ -207,8 +212,10 @@ def _refine_s(s: Pick, p_time: UTCDateTime, horiz: list[Trace], cfg: PickerConfi
     fs = float(own[0].stats.sampling_rate)
     others = [tr for tr in horiz if tr.stats.channel != s.channel and tr.stats.sampling_rate == fs]
     pair = own[:1] + others[:1]
-    lo = max(p_time + cfg.s_min_delay_s, s.trigger_on - cfg.aic_window_s)
-    hi = s.trigger_on + cfg.aic_window_s / 2
+    if lo is None:
+        lo = max(p_time + cfg.s_min_delay_s, s.trigger_on - cfg.aic_window_s)
+    if hi is None:
+        hi = s.trigger_on + cfg.aic_window_s / 2
     pad = 1.0
     n = round(float(hi - lo) * fs)
     npad = round(pad * fs)

@@ -48,6 +48,12 @@ class PickerConfig(StrictModel):
     amplitude_window_s: TimeoutS = Field(2.0, description="Peak-amplitude window after onset")
     station_merge_s: PosFloat = Field(1.0, description="P picks of one station this close: one")
     polarity_min_ratio: PosFloat = Field(5.0, description="First motion / noise rms for polarity")
+    inner_s: bool = Field(
+        True,
+        description="look for an S-polarised onset after a P-polarised one inside one onset "
+        "cluster (S-P shorter than station_merge_s; seismo.station.picker.split); the network "
+        "switches it off at stations whose expected S-P is longer (seismo.event.geometry)",
+    )
     s_min_delay_s: PosFloat = Field(0.5, description="Minimum S-P delay for S picks (s)")
     s_max_delay_s: TimeoutS = Field(
         90.0,

@@ -52,6 +52,7 @@ from seismo.station.picker.onset import _filter_snippet, _refine_s, _slice
 from seismo.station.picker.polarization import onset_polarization
 from seismo.station.picker.segment import Candidate, ChannelSegment, _is_vertical
 from seismo.station.picker.settings import PickerConfig
+from seismo.station.picker.split import min_lag_s, split_cluster
 from seismo.station.processing import ChannelJoin, channel_kind_of
 from seismo.station.settings import InstrumentConfig
 
@@ -108,18 +109,21 @@ def candidate_pick(c: Candidate) -> Pick:
 
 
 def _instrument_zne(
-    segs: list[Trace], t: UTCDateTime, half_s: float, cfg: PickerConfig
+    segs: list[Trace], t: UTCDateTime, half_s: float, cfg: PickerConfig,
+    after_s: float | None = None,
 ) -> tuple[NDArray, int] | None:
-    """Band-passed (Z, H1, H2) of one instrument around ``t`` and the index of ``t``.
+    """Band-passed (Z, H1, H2) of one instrument from ``half_s`` before ``t`` to
+    ``after_s`` (default ``half_s``) after it, and the index of ``t``.
 
     The horizontal orientation does not matter: only the dip of the principal axis is
     used. None without a vertical and two horizontals covering the span.
     """
     pad = 2.0  # s of filter run-in before the span
+    after = half_s if after_s is None else after_s
     for z in (tr for tr in segs if _vertical(tr)):
         fs = float(z.stats.sampling_rate)
         t0 = t - half_s - pad
-        n = round((2 * half_s + pad) * fs)
+        n = round((half_s + after + pad) * fs)
         rz = _slice(z, t0, n)
         if rz is None:
             continue
@@ -140,16 +144,33 @@ def _instrument_zne(
 
 def _polarization_label(
     cl: list[Candidate], best: Pick, inst: list[Trace], cfg: PickerConfig
-) -> str | None:
-    """P or S of an onset cluster from the particle motion it adds; None: undecided."""
+) -> tuple[str | None, UTCDateTime | None]:
+    """P or S of an onset cluster from the particle motion it adds (None: undecided),
+    and the time of an S onset inside the cluster after a P one
+    (:mod:`seismo.station.picker.split`; None: no such second onset)."""
     verticals = [c for c in cl if _is_vertical(c.segment.dip, c.segment.header["channel"])]
     ref = min(verticals, key=_rank).time if verticals else best.time
-    got = _instrument_zne(inst, ref, cfg.polarization_window_s, cfg)
+    w = cfg.polarization_window_s
+    # the cluster's samples: up to station_merge_s after its first onset (they exist
+    # when it settles)
+    after = float(min(c.time for c in cl) + cfg.station_merge_s - ref)
+    got = _instrument_zne(inst, ref, w, cfg, after_s=after) if cfg.inner_s else None
+    if got is not None:
+        zne, k = got
+        fs = float(cl[0].segment.fs)
+        band = cfg.bands.get(cl[0].segment.kind or "", next(iter(cfg.bands.values())))
+        split = split_cluster(zne, k, fs, cfg, band)
+        if split is not None:
+            log.debug("%s: P at %s (dip %.0f) and S %.2f s later (dip %.0f, energy x %.0f)",
+                      best.seed_id, ref, split.p_dip_deg, split.lag / fs, split.s_dip_deg,
+                      split.energy_ratio)
+            return "P", ref + split.lag / fs
+    got = _instrument_zne(inst, ref, w, cfg)
     if got is None:
-        return None
+        return None, None
     zne, k = got
     pol = onset_polarization(zne, k, k)
-    return None if pol is None else pol.phase(cfg.polarization_dip_deg)
+    return (None if pol is None else pol.phase(cfg.polarization_dip_deg)), None
 
 
 @dataclass
@@ -340,11 +361,11 @@ class StationPicker:
             if not final and (horizon is None or
                               float(cl[0].time) + self.cfg.station_merge_s >= float(horizon)):
                 break
-            pick = self._settle(cl, self.last_p)
+            picks = self._settle(cl, self.last_p)
             done = {id(c) for c in cl}
             self.pending = [c for c in self.pending if id(c) not in done]
-            if pick is not None:
-                out.append(pick)
+            out.extend(picks)
+            for pick in picks:
                 if pick.phase == "P":
                     self.last_p = pick.time
         return out
@@ -362,9 +383,9 @@ class StationPicker:
         out: list[Pick] = []
         last_p = self.last_p
         for cl in self._clusters():
-            pick = self._settle(cl, last_p)
-            if pick is not None:
-                out.append(pick)
+            picks = self._settle(cl, last_p)
+            out.extend(picks)
+            for pick in picks:
                 if pick.phase == "P":
                     last_p = pick.time
         self._prov = (key, out)
@@ -379,8 +400,10 @@ class StationPicker:
             if seg.raw.data.size
         ]
 
-    def _settle(self, cl: list[Candidate], last_p: UTCDateTime | None) -> Pick | None:
-        """One pick for an onset cluster, labelled P or S (module docstring of ``pick``)."""
+    def _settle(self, cl: list[Candidate], last_p: UTCDateTime | None) -> list[Pick]:
+        """The pick of an onset cluster, labelled P or S (module docstring of ``pick``), or
+        its P and its S when an S-polarised onset follows a P one inside it
+        (:mod:`seismo.station.picker.split`)."""
         cfg = self.cfg
         ranked = sorted(cl, key=_rank)
         best = ranked[0]
@@ -390,7 +413,10 @@ class StationPicker:
         label = "P"
         if cfg.s_picks:
             inst = self._traces(best.segment.seed_id[:-1])
-            label = _polarization_label(ranked, best_pick, inst, cfg) or ""
+            got, s_time = _polarization_label(ranked, best_pick, inst, cfg)
+            if s_time is not None:
+                return [best_pick, self._inner_s(ranked, best_pick, s_time)]
+            label = got or ""
             if not label:
                 # no three components: a horizontal-dominant onset after a P is the S
                 z_snr = max((c.snr for c in cl if _is_vertical(c.segment.dip,
@@ -399,24 +425,48 @@ class StationPicker:
                              c.segment.header["channel"])), default=0.0)
                 label = "S" if after_p and h_snr > z_snr else "P"
         if label != "S":
-            return best_pick
+            return [best_pick]
         # the S onset is taken on a horizontal (the best one) when there is one
         horizontal = [c for c in ranked
                       if not _is_vertical(c.segment.dip, c.segment.header["channel"])]
         p = candidate_pick(horizontal[0]) if horizontal else best_pick
         s = replace(p, phase="S", polarity=None, id=Pick.make_id(p.seed_id, "S", p.time))
         if not after_p or last_p is None:
-            return s  # no P before it on this station: its own channel's onset
+            return [s]  # no P before it on this station: its own channel's onset
+        return [self._refined_s(s, last_p)]
+
+    def _refined_s(
+        self, s: Pick, p_time: UTCDateTime, lo: UTCDateTime | None = None,
+        hi: UTCDateTime | None = None,
+    ) -> Pick:
+        """``s`` re-picked on the transverse component (:func:`_refine_s`)."""
         trs = [
             tr
             for tr in self._traces(s.seed_id[:-1])
             if not _vertical(tr) and tr.stats.starttime <= s.time <= tr.stats.endtime
         ]
         try:
-            return _refine_s(s, last_p, trs, cfg)
+            return _refine_s(s, p_time, trs, self.cfg, lo=lo, hi=hi)
         except SeismoError as exc:
             log.warning("S refinement skipped %s: %s", s.seed_id, exc)
             return s
+
+    def _inner_s(self, ranked: list[Candidate], p: Pick, s_time: UTCDateTime) -> Pick:
+        """The S pick of an S onset at ``s_time`` inside the cluster of the P pick ``p``:
+        on the best horizontal, refined between the earliest S a split considers and the
+        cluster's end (:mod:`seismo.station.picker.split`)."""
+        cfg = self.cfg
+        horizontal = [c for c in ranked
+                      if not _is_vertical(c.segment.dip, c.segment.header["channel"])]
+        c = horizontal[0] if horizontal else ranked[0]
+        h = candidate_pick(c)
+        band = cfg.bands.get(c.segment.kind or "", next(iter(cfg.bands.values())))
+        first = min(x.time for x in ranked)
+        s = replace(h, phase="S", polarity=None, time=s_time, trigger_on=s_time,
+                    trigger_off=None, id=Pick.make_id(h.seed_id, "S", s_time))
+        lo = p.time + min_lag_s(band)
+        hi = first + cfg.station_merge_s
+        return self._refined_s(s, p.time, lo=lo, hi=min(hi, s_time + (s_time - lo)))
 
     def trim(self, keep_s: float) -> None:
         """Drop the samples older than ``keep_s`` before the newest one and before

@@ -1,0 +1,102 @@
+"""Station residuals over many events: where the velocity model and the network disagree.
+
+Every located event keeps its arrivals' residuals (observed minus predicted travel
+time, s; :class:`seismo.model.Arrival`, shown by ``seismo event show`` and written to
+QuakeML). One event's residuals are small by construction: the origin time and the
+hypocentre absorb what they can. Over many events two things remain and show a
+velocity model that is not the network's (a "foreign" model):
+
+* **station terms**: a station whose residuals share a sign event after event (its
+  site, its elevation, a wrong position; the static station corrections of HYPOINVERSE
+  or NonLinLoc are their means, Lomax et al. 2009 [3P]) (:func:`station_residuals`);
+* **a velocity scale**: within each event, the residuals grow with the travel time
+  when the model is uniformly too slow or too fast. With the event's mean removed
+  (the origin time's share), the pooled least-squares slope of residual against
+  travel time, ``b``, says that the observed times are about ``(1 + b)`` times the
+  predicted ones: the model's velocities are about ``-b`` too low (``b`` < 0: the
+  waves are faster than the model) (:func:`velocity_scale`). The location trades part
+  of it into the depth, so ``b`` understates the misfit; its sign and order are what
+  a reader needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from seismo.model import Event
+from seismo.text import table
+
+#: Events a station term or a velocity scale needs before it is reported (design choice:
+#: fewer are anecdotes).
+MIN_EVENTS = 3
+
+
+@dataclass(frozen=True)
+class StationResidual:
+    """Residuals (s) of one station and phase family ("P"/"S") over ``n`` events."""
+
+    station: str  # "NET.STA"
+    phase: str
+    n: int
+    median_s: float
+    mean_s: float
+    spread_s: float  # median absolute deviation x 1.4826
+
+
+def station_residuals(
+    events: Sequence[Event], min_events: int = MIN_EVENTS
+) -> list[StationResidual]:
+    """Per station and phase family, the residuals of ``events`` (those with at least
+    ``min_events``), by station then phase."""
+    got: dict[tuple[str, str], list[float]] = {}
+    for ev in events:
+        for a in ev.arrivals:
+            got.setdefault((f"{a.network}.{a.station}", a.phase[:1]), []).append(a.residual_s)
+    out = []
+    for (sid, ph), r in sorted(got.items()):
+        if len(r) < min_events:
+            continue
+        x = np.asarray(r, float)
+        med = float(np.median(x))
+        out.append(StationResidual(sid, ph, len(r), round(med, 3), round(float(x.mean()), 3),
+                                   round(1.4826 * float(np.median(np.abs(x - med))), 3)))
+    return out
+
+
+def velocity_scale(events: Sequence[Event], min_events: int = MIN_EVENTS) -> float | None:
+    """The pooled slope of residual against travel time with each event's mean removed
+    (module docstring; None with fewer than ``min_events`` events of 3 arrivals)."""
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    for ev in events:
+        if len(ev.arrivals) < 3:
+            continue
+        t = np.array([float(a.time - ev.time) for a in ev.arrivals])
+        r = np.array([a.residual_s for a in ev.arrivals])
+        xs.append(t - t.mean())
+        ys.append(r - r.mean())
+    if len(xs) < min_events:
+        return None
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    den = float(np.sum(x * x))
+    return None if den <= 0 else round(float(np.sum(x * y)) / den, 4)
+
+
+def residual_lines(events: Sequence[Event]) -> list[str]:
+    """The velocity scale and the station terms as text lines (empty: too few events)."""
+    b = velocity_scale(events)
+    rows = station_residuals(events)
+    out = []
+    if b is not None:
+        side = "faster" if b < 0 else "slower"
+        out.append(f"velocity model check: observed travel times are {1 + b:.3f} x the "
+                   f"predicted ones over {len(events)} events (the waves are {abs(b):.1%} "
+                   f"{side} than the model; 0 % is a model that fits)")
+    if rows:
+        out.append(table(["station", "phase", "n", "median res (s)", "mean (s)", "spread (s)"],
+                         [(r.station, r.phase, r.n, f"{r.median_s:+.3f}", f"{r.mean_s:+.3f}",
+                           f"{r.spread_s:.3f}") for r in rows]))
+    return out
