@@ -140,7 +140,8 @@ def test_credentials_in_urls_are_masked(
     for secret_text in ("Hunter2pw", "S3cretTok", "K3yV4lue", "ops:", "bot:"):
         assert secret_text not in out
     assert "seedlink://***@10.1.2.3:18000" in out
-    assert "https://***@hooks.example/x?apikey=***&room=1" in out
+    # a webhook URL is shown by scheme and host only (its path or query may be the token)
+    assert "https://hooks.example" in out and "room=1" not in out
 
 
 def test_cross_field_rule_is_named(tmp_path: Path) -> None:

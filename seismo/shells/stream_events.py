@@ -217,7 +217,7 @@ class StreamAssociator:
     def _version(self, tev: TrackedEvent, now: float, at: float) -> list[EventUpdate]:
         """``tev`` measured; a version when it is worth publishing."""
         last = self.sent.get(tev.key)
-        ev = self._measure(tev, last.id if last else None, now)
+        ev = self._measure(tev, last.id if last else None, now, at)
         if ev is None:
             return []
         if last is None:
@@ -241,11 +241,14 @@ class StreamAssociator:
         if key in self.sent:
             self.sent[key] = ev
 
-    def _measure(self, tev: TrackedEvent, eid: str | None, now: float) -> Event | None:
+    def _measure(self, tev: TrackedEvent, eid: str | None, now: float,
+                 at: float) -> Event | None:
+        """The measured version (made at host time ``now``), or None; the sanity span is
+        the pool's on data time ``at`` (a network running late is no reason to refuse)."""
         origin = tev.candidate.origin
         eid = eid or event_id(self.prefix, first_pick_time(tev.picks))
         ev = origin.to_event(eid, creation_time=UTCDateTime(now))
-        insane = self.ctx.sanity(ev, UTCDateTime(now) - self.cfg.pool_s, UTCDateTime(now))
+        insane = self.ctx.sanity(ev, UTCDateTime(at) - self.cfg.pool_s, UTCDateTime(at))
         if insane:
             log.info("stream event %s not published: %s", eid, "; ".join(insane))
             return None

@@ -222,6 +222,8 @@ class Console:
         out = self._summary(e, records)
         out.update({
             "event": plain(e.to_dict()),
+            "magnitudes": [{"label": m.label(), "duration_s": m.duration_s, "held": m.held}
+                           for m in e.magnitudes],
             "ellipse": {"azimuth_deg": _num(e.ellipse_azimuth_deg, 1),
                         "68": [_num(e.ellipse_68_major_km), _num(e.ellipse_68_minor_km)],
                         "90": [_num(e.ellipse_90_major_km), _num(e.ellipse_90_minor_km)]},

@@ -122,7 +122,8 @@ def test_a_failing_outbox_never_stops_publication(settings, tmp_path: Path) -> N
         d.rmdir()
     (tmp_path / "outbox").rmdir()
     got = p.publisher.cancel(ev, "test", p.out.sink)
-    assert got.queued == [] and got.alert_error is not None
+    # nothing was alerted for this event: nothing to cancel, and no outbox error escapes
+    assert got.queued == []
     assert p.out.handle(EventUpdate("vanish", 3, ev), float(T) + 30) is None  # logged, goes on
 
 

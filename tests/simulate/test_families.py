@@ -15,7 +15,8 @@ from seismo.simulate.families import family_names, load_family, write_family
 
 
 def test_shipped_families() -> None:
-    assert family_names() == ["city20", "coastal16", "micro", "regional60", "three_station"]
+    assert family_names() == ["city20", "coastal16", "micro", "province500", "regional60",
+                              "three_station"]
 
 
 def _visible(sim: Simulator, k: int = 0, factor: float = 5.0) -> None:
