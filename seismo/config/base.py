@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = [
     "PRINTABLE",
@@ -26,6 +26,7 @@ __all__ = [
     "SpanS",
     "StrictModel",
     "TimeoutS",
+    "validation_problems",
 ]
 
 #: A text without control characters (CR, LF, TAB, ...): names and texts that end up in
@@ -63,3 +64,17 @@ class StrictModel(BaseModel):
         # mode would refuse the Path objects they are
         extra="forbid", frozen=True, validate_default=False, allow_inf_nan=False
     )
+
+
+def validation_problems(err: ValidationError, *, indexed: bool = False) -> list[str]:
+    """One ``key: message (got value)`` per error of ``err`` for a message that names the
+    key; list positions as ``[i]`` when ``indexed``, else dotted like the other keys."""
+    out = []
+    for e in err.errors():
+        key = ""
+        for p in e["loc"]:
+            key += f"[{p}]" if indexed and isinstance(p, int) else (f".{p}" if key else str(p))
+        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        got = "" if e["type"] in ("missing", "extra_forbidden") else f" (got {e.get('input')!r})"
+        out.append(f"{key or '<top level>'}: {msg}{got}")
+    return out

@@ -15,6 +15,7 @@ from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from seismo.config.base import validation_problems
 from seismo.config.installation import derive_paths
 from seismo.config.masking import mask_config
 from seismo.config.toml import dump_toml, read_toml
@@ -37,19 +38,6 @@ __all__ = [
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "seismo.toml"
 ENV_CONFIG = "SEISMO_CONFIG"
-
-
-def _format_error(path: Path, err: ValidationError) -> str:
-    lines = []
-    for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "<top level>"
-        msg = e["msg"]
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key"
-        got = e.get("input")
-        got_s = "" if e["type"] in ("missing", "extra_forbidden") else f" (got {got!r})"
-        lines.append(f"{key}: {msg}{got_s}")
-    return f"invalid configuration in {path}: " + "; ".join(lines)
 
 
 def _resolve_paths(node: Any, base: Path) -> Any:
@@ -104,10 +92,11 @@ def parse_settings(data: dict[str, Any], source: Path, base: Path | None = None)
     try:
         settings = Settings.model_validate_json(json.dumps(data, default=str), strict=True)
     except ValidationError as exc:
-        raise ConfigError(_format_error(source, exc)) from None
+        raise ConfigError(
+            f"invalid configuration in {source}: " + "; ".join(validation_problems(exc))
+        ) from None
     resolved = _resolve_paths(settings, (base or source.parent).resolve())
     return resolved.model_copy(update={"source": source})
-
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -112,22 +112,23 @@ def _wgrw12(y: NDArray, which: str) -> NDArray:
     return np.clip(np.where(ly <= t1, c1 + c2 * ly, c3 + c4 * ly), MMI_MIN, MMI_MAX)
 
 
+def _mmi_from(peak: ArrayLike, which: str, unit: str) -> NDArray | float:
+    """MMI from a positive peak in SI ``unit`` (m/s² or m/s; ``which``: "pga"/"pgv")."""
+    x = np.asarray(peak, dtype=float)
+    if np.any(~(x > 0)):
+        raise DataError(f"{which.upper()} ({peak!r}) must be > 0 {unit}")
+    out = _wgrw12(x * 100.0, which)  # the relation is in cm/s² and cm/s
+    return float(out) if out.ndim == 0 else out
+
+
 def mmi_from_pga(pga_ms2: ArrayLike) -> NDArray | float:
     """MMI from PGA (m/s²), Worden et al. 2012. 0.1 g -> 5.77."""
-    a = np.asarray(pga_ms2, dtype=float)
-    if np.any(~(a > 0)):
-        raise DataError(f"PGA ({pga_ms2!r}) must be > 0 m/s²")
-    out = _wgrw12(a * 100.0, "pga")
-    return float(out) if out.ndim == 0 else out
+    return _mmi_from(pga_ms2, "pga", "m/s²")
 
 
 def mmi_from_pgv(pgv_ms: ArrayLike) -> NDArray | float:
     """MMI from PGV (m/s), Worden et al. 2012. 10 cm/s -> 6.05."""
-    v = np.asarray(pgv_ms, dtype=float)
-    if np.any(~(v > 0)):
-        raise DataError(f"PGV ({pgv_ms!r}) must be > 0 m/s")
-    out = _wgrw12(v * 100.0, "pgv")
-    return float(out) if out.ndim == 0 else out
+    return _mmi_from(pgv_ms, "pgv", "m/s")
 
 
 def mmi_worden2012(pga_ms2: ArrayLike, pgv_ms: ArrayLike) -> NDArray | float:

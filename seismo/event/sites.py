@@ -25,6 +25,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from seismo.config import read_toml
+from seismo.config.base import PRINTABLE, validation_problems
 from seismo.errors import ConfigError
 
 
@@ -41,16 +42,13 @@ class Site:
 
 
 #: Text without control characters (CR, LF, TAB, ...).
-_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
-
-
 class _SiteModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     # no control characters: a name goes into e-mail headers, CAP and InfluxDB line protocol,
     # where a CR/LF breaks every message and every stored event
-    name: Annotated[str, Field(min_length=1, pattern=_PRINTABLE)]
-    name_zh: Annotated[str, Field(pattern=_PRINTABLE)] = ""
+    name: Annotated[str, Field(min_length=1, pattern=PRINTABLE)]
+    name_zh: Annotated[str, Field(pattern=PRINTABLE)] = ""
     kind: Annotated[str, Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")]
     latitude: Annotated[float, Field(ge=-90, le=90)]
     longitude: Annotated[float, Field(ge=-180, le=180)]
@@ -69,26 +67,15 @@ class _SitesFile(BaseModel):
     sites: list[_SiteModel] = Field(default_factory=list)
 
 
-def _format(path: Path, err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        loc = e["loc"]
-        key = ""
-        for p in loc:
-            key += f"[{p}]" if isinstance(p, int) else (f".{p}" if key else str(p))
-        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
-        got = "" if e["type"] in ("missing", "extra_forbidden") else f" (got {e.get('input')!r})"
-        parts.append(f"{key or '<top level>'}: {msg}{got}")
-    return f"invalid sites file {path}: " + "; ".join(parts)
-
-
 def parse_sites(data: dict[str, object], source: Path | str = "<memory>") -> list[Site]:
     """Validate a parsed sites mapping. Raises ConfigError naming ``source`` and the key."""
     src = Path(source)
     try:
         model = _SitesFile.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format(src, exc)) from None
+        raise ConfigError(
+            f"invalid sites file {src}: " + "; ".join(validation_problems(exc, indexed=True))
+        ) from None
     seen: dict[str, int] = {}
     out = []
     for i, s in enumerate(model.sites):
@@ -98,16 +85,7 @@ def parse_sites(data: dict[str, object], source: Path | str = "<memory>") -> lis
                 f"(first at sites[{seen[s.name]}])"
             )
         seen[s.name] = i
-        out.append(
-            Site(
-                name=s.name,
-                kind=s.kind,
-                latitude=s.latitude,
-                longitude=s.longitude,
-                name_zh=s.name_zh,
-                vs30=s.vs30,
-            )
-        )
+        out.append(Site(**s.model_dump()))  # the model's fields are the Site's
     return out
 
 

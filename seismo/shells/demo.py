@@ -51,8 +51,9 @@ from seismo.io.seedlink import serve_simulation
 from seismo.io.store import InfluxStore
 from seismo.io.store.server import ensure_local_influx, free_port
 from seismo.model import Event
+from seismo.shells.drill import earthquake_scenario
 from seismo.shells.window import Window, window_for_run
-from seismo.simulate import Simulator, load_scenarios
+from seismo.simulate import Simulator
 
 if TYPE_CHECKING:
     from seismo.simulate import Scenario
@@ -132,13 +133,7 @@ def _demo_scenario(settings: Settings, scenario: str | None) -> tuple[str, Scena
     name = scenario or settings.simulator.scenario
     if not name:
         raise SeismoError("no scenario: give --scenario or set [simulator] scenario")
-    scenarios = load_scenarios(settings.simulator.scenarios)
-    if name not in scenarios:
-        raise SeismoError(f"unknown scenario {name!r}; known: {', '.join(sorted(scenarios))}")
-    scen = scenarios[name]
-    if not scen.events:
-        raise SeismoError(f"scenario {name!r} has no earthquake")
-    return name, scen
+    return name, earthquake_scenario(settings, name)
 
 
 def demo_installation(settings: Settings, port: int, work: Path, alert_dir: Path) -> Settings:

@@ -28,7 +28,7 @@ from seismo.config.tree import relocated
 from seismo.errors import SeismoError
 from seismo.shells.detect import DetectSummary, detect_range
 from seismo.shells.publish import alert_service
-from seismo.simulate import load_scenarios
+from seismo.simulate import Scenario, load_scenarios
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,18 @@ class DrillResult:
     installation: Path | None = None  # where the drill kept its alert record
 
 
+def earthquake_scenario(settings: Settings, name: str, purpose: str = "") -> Scenario:
+    """Scenario ``name`` of the configured catalogue; SeismoError when it is unknown or holds
+    no earthquake (``purpose`` ends that message, e.g. "to drill on")."""
+    scenarios = load_scenarios(settings.simulator.scenarios)
+    if name not in scenarios:
+        raise SeismoError(f"unknown scenario {name!r}; known: {', '.join(sorted(scenarios))}")
+    scen = scenarios[name]
+    if not scen.events:
+        raise SeismoError(" ".join(filter(None, (f"scenario {name!r} has no earthquake", purpose))))
+    return scen
+
+
 def run_drill(
     settings: Settings,
     scenario: str,
@@ -60,12 +72,7 @@ def run_drill(
     """Play ``scenario`` (its first origin ``minutes_ago`` before ``now``) with Exercise alerts,
     as an installation of its own (``installation``, default ``<installation>/drills``)."""
 
-    scenarios = load_scenarios(settings.simulator.scenarios)
-    if scenario not in scenarios:
-        raise SeismoError(f"unknown scenario {scenario!r}; known: {', '.join(sorted(scenarios))}")
-    scen = scenarios[scenario]
-    if not scen.events:
-        raise SeismoError(f"scenario {scenario!r} has no earthquake to drill on")
+    scen = earthquake_scenario(settings, scenario, "to drill on")
     settings = relocated(settings, installation or settings.installation.dir / "drills")
     now = now or UTCDateTime()
     first = min(e.origin for e in scen.events) - scen.reference

@@ -27,6 +27,7 @@ from seismo.io.seedlink.session import (
     SOFTWARE,
     Cursor,
     ServerState,
+    ends_stream,
     make_cursors,
 )
 
@@ -262,14 +263,8 @@ class Connection:
             if progressed:
                 continue
             lines = self.read_commands(min(POLL_S, srv.seconds_to_next_block()))
-            if lines is None:
+            if lines is None or ends_stream(lines, self.info):
                 return False
-            for line in lines:
-                verb = line.split()[0].upper()
-                if verb == "BYE":
-                    return False
-                if verb == "INFO":
-                    self.info(line.split()[1].upper() if len(line.split()) > 1 else "")
         return False
 
     def send_blocks(self, cur: Cursor, b0: int, b1: int) -> None:

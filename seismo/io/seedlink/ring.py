@@ -52,6 +52,7 @@ from seismo.io.seedlink.records import (
     to_int32,
 )
 from seismo.io.seedlink.selectors import Selector, selected
+from seismo.io.seedlink.session import ends_stream
 
 log = logging.getLogger(__name__)
 
@@ -415,14 +416,8 @@ class _Session:
                 self.send(b"END")
                 return False
             got = self.lines(_POLL_S)
-            if got is None:
+            if got is None or ends_stream(got, lambda _level: self.info()):
                 return False
-            for line in got:
-                word = line.split()[0].upper()
-                if word == "BYE":
-                    return False
-                if word == "INFO":
-                    self.info()
         return False
 
     def _packet(self, st: tuple[str, str], e: _Entry) -> bytes:

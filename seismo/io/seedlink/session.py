@@ -5,11 +5,14 @@ that one connection uses (stations, blocks, records, INFO); :class:`Cursor` is
 where one station of one connection stands, and :func:`make_cursors` turns an
 action command (``DATA``, ``FETCH``, ``TIME``) into cursors. The server module
 and the connection module both import this one, never each other's privates.
+:func:`ends_stream` reads the commands a client sends while data flow (this server and
+:mod:`seismo.io.seedlink.ring` alike).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -133,3 +136,17 @@ def make_cursor(
         end_block=end,
         stop_when_caught_up=stop,
     )
+
+
+def ends_stream(lines: Sequence[str], info: Callable[[str], None]) -> bool:
+    """True when ``lines`` (commands read while streaming) hold ``BYE``; each ``INFO``
+    before it is answered through ``info`` (its level in upper case, "" without one);
+    any other command is ignored while data flow (SeedLink 3.1)."""
+    for line in lines:
+        words = line.split()
+        verb = words[0].upper()
+        if verb == "BYE":
+            return True
+        if verb == "INFO":
+            info(words[1].upper() if len(words) > 1 else "")
+    return False
