@@ -151,6 +151,21 @@ def _site_lines(
 _SOLUTION_NAME = {"stream": "real-time", "window": "minute-by-minute"}
 
 
+def depth_text(event: Event, lang: str) -> str:
+    """The depth in words: "depth 12 km"; "depth not resolved" when it was fixed (the data
+    did not resolve it: a fixed 10 km is no shallow source, issue 23); "depth at least 97
+    km (depth phase)" when a depth phase gave it (seismo.event.regional)."""
+    z = event.depth_km
+    if not math.isfinite(z):
+        return "深度未知" if lang == "zh" else "depth unknown"
+    if event.depth_fixed:
+        return "深度未能测定" if lang == "zh" else "depth not resolved"
+    if event.depth_method == "depth phase":
+        return (f"深度至少{z:.0f}千米（深度震相）" if lang == "zh"
+                else f"depth at least {z:.0f} km (depth phase)")
+    return f"深度{z:.0f}千米" if lang == "zh" else f"depth {z:.0f} km"
+
+
 def _basis(event: Event, lang: str) -> str:
     """How many stations the solution rests on and when it was made."""
     made = event.creation_time
@@ -178,6 +193,7 @@ def _parameters(event: Event, decision: AlertDecision, kind: str) -> tuple[tuple
         ("latitude", num(event.latitude, ".4f")),
         ("longitude", num(event.longitude, ".4f")),
         ("depth_km", num(event.depth_km, ".1f")),
+        ("depth_resolved", "false" if event.depth_fixed else "true"),
         ("magnitude", num(event.magnitude, ".1f")),
         ("magnitude_type", event.magnitude_type or "ML"),
         ("magnitude_saturated", "true" if _ml_saturated(event, decision) else "false"),
@@ -196,6 +212,8 @@ def _parameters(event: Event, decision: AlertDecision, kind: str) -> tuple[tuple
         ("solution_time", cap_datetime(event.creation_time) if event.creation_time else "unknown"),
         ("review_status", event.status),
     ]
+    if event.flags:  # why the solution is doubtful (docs/consistency.md)
+        params.append(("solution_flags", "; ".join(event.flags)))
     if kind == "Tsunami":
         off = {True: "true", False: "false", None: "not evaluated"}[decision.offshore]
         params += [("offshore", off), ("tsunami_criteria_met", str(decision.tsunami).lower())]
@@ -226,7 +244,6 @@ def _texts(
         mag = f"{mag}; {decision.tsunami_magnitude_type} {tm:.1f}" if tm is not None else mag
     near = _near(event, sites_zh, lang)
     pos = _latlon(event.latitude, event.longitude)
-    depth = "?" if not math.isfinite(event.depth_km) else f"{event.depth_km:.0f}"
     sites = _site_lines(event, rules, sites_zh, lang)
     review = event.status == "confirmed"
     if lang == "zh":
@@ -235,7 +252,7 @@ def _texts(
         desc = [
             f"{network}{'正式' if review else '自动'}测定：北京时间{_fmt_bjt(t)}"
             f"（{_fmt_utc(t)}），{pos}{'（' + near + '）' if near else ''}发生{mag}级地震，"
-            f"震源深度{depth}千米。"
+            f"震源{depth_text(event, 'zh')}。"
         ]
         if event.max_intensity is not None and math.isfinite(event.max_intensity):
             if felt(event.max_intensity):
@@ -262,7 +279,7 @@ def _texts(
     desc = [
         f"{'Reviewed' if review else 'Automatic'} solution of the {network}: origin time "
         f"{_fmt_utc(t)} ({_fmt_bjt(t)} Beijing time), epicentre {pos}"
-        f"{' (' + near + ')' if near else ''}, depth {depth} km, magnitude {mag}."
+        f"{' (' + near + ')' if near else ''}, {depth_text(event, 'en')}, magnitude {mag}."
     ]
     if event.max_intensity is not None and math.isfinite(event.max_intensity):
         if felt(event.max_intensity):
@@ -390,7 +407,6 @@ def _prefix(header: Header) -> str:
 
 def _sms(event: Event, decision: AlertDecision, kind: str, header: Header) -> str:
     t = event.time.datetime.replace(tzinfo=dt.UTC)
-    depth = "?" if not math.isfinite(event.depth_km) else f"{event.depth_km:.0f}"
     imax = decision.max_intensity
     if imax is not None and not felt(imax):
         zh_i, en_i = f"，{NOT_FELT_TEXT['zh']}", f", {NOT_FELT_TEXT['en']}"
@@ -401,11 +417,12 @@ def _sms(event: Event, decision: AlertDecision, kind: str, header: Header) -> st
     en_k = "TSUNAMI POTENTIAL: " if kind == "Tsunami" else ""
     zh = (
         f"{zh_k}北京时间{_fmt_bjt(t)} {_latlon(event.latitude, event.longitude)} "
-        f"{magnitude_text(event, decision.saturated, 'zh')}级，深度{depth}千米{zh_i}"
+        f"{magnitude_text(event, decision.saturated, 'zh')}级，{depth_text(event, 'zh')}{zh_i}"
     )
     en = (
         f"{en_k}{magnitude_text(event, decision.saturated, 'en')} quake {_fmt_utc(t)} "
-        f"{_latlon(event.latitude, event.longitude)} depth {depth} km{en_i}. id {event.id}"
+        f"{_latlon(event.latitude, event.longitude)} {depth_text(event, 'en')}{en_i}. "
+        f"id {event.id}"
     )
     return f"{_prefix(header)}{zh}\n{en}"
 

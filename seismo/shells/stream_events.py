@@ -35,7 +35,7 @@ from seismo.geo import distance_km
 from seismo.model import AmplitudeSeries, Event, Pick
 from seismo.shells.settings import StreamConfig
 from seismo.shells.stream_pickers import AmplitudeSource, StationPicks
-from seismo.shells.window import Context, next_arrivals
+from seismo.shells.window import Context, flag_unconstrained, next_arrivals
 
 log = logging.getLogger(__name__)
 
@@ -222,12 +222,12 @@ class StreamAssociator:
         origin = tev.candidate.origin
         eid = eid or event_id(self.prefix, first_pick_time(tev.picks))
         ev = origin.to_event(eid, creation_time=UTCDateTime(now))
+        ev = flag_unconstrained(self.ctx, ev, origin, self.ctx.stations)
         others = [t.candidate for t in self.assoc.events.values() if t.key != tev.key]
         m = self.ctx.measurer.measure(ev, self._amplitudes(ev),
                                       next_arrivals(self.ctx, origin, others))
-        if not m.verdict.consistent:
-            log.info("stream event %s not published: %s (docs/consistency.md)", eid, m.verdict)
-            return None
+        if not m.verdict.consistent:  # published with its flags (docs/consistency.md)
+            log.info("stream event %s flagged: %s", eid, m.verdict)
         return dataclasses.replace(m.event, solution="stream")
 
     def _awaiting_magnitude(self, ev: Event, now: float) -> bool:

@@ -46,6 +46,7 @@ from obspy import Inventory, Stream, UTCDateTime
 from seismo.boundary import boundary
 from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
+from seismo.event import regional
 from seismo.event.associate import EventCandidate, associate
 from seismo.event.identity import event_id, first_pick_time
 from seismo.event.locate import Origin, locate
@@ -344,25 +345,39 @@ def process_station(
 
 
 # --------------------------------------------------------------------------- events
-def final_location(ctx: Context, origin: Origin, stations: Mapping[str, StationInfo]) -> Origin:
+def final_location(
+    ctx: Context, origin: Origin, stations: Mapping[str, StationInfo],
+    depth_phase: bool = False,
+) -> Origin:
     """The associated origin relocated with the travel-time model error
     (``[locate] model_error_fraction``), which sets its confidence ellipses.
 
-    A local search from the associated hypocentre with the same picks; on failure
-    the associated origin is kept (logged).
+    A local search from the associated hypocentre with the same picks, with the
+    epicentre's probability density; on failure the associated origin is kept (logged).
+    ``depth_phase``: the origin's depth came
+    from a depth phase (:mod:`seismo.event.regional`) and stays where it is, with its
+    uncertainty.
     """
     cfg = ctx.settings.locate
     if cfg.model_error_fraction <= 0.0:
         return origin
+    z = origin.depth_km
+    if depth_phase:  # the locator holds a depth at its bound at fixed_depth_km
+        cfg = cfg.model_copy(update={"fixed_depth_km": z, "depth_min_km": max(z - 1.0, 0.0),
+                                     "depth_max_km": z + 1.0})
     try:
-        return locate(
+        new = locate(
             origin.picks, stations, ctx.velocity, cfg,
             initial=(origin.latitude, origin.longitude, origin.depth_km), full_search=False,
-            phases={a.pick_id: a.phase for a in origin.arrivals},
+            phases={a.pick_id: a.phase for a in origin.arrivals}, pdf=True,
         )
     except LocationError as exc:
         log.warning("final location with model error failed (%s); associated origin kept", exc)
         return origin
+    if depth_phase:
+        new = dataclasses.replace(new, depth_fixed=False,
+                                  vertical_uncertainty_km=origin.vertical_uncertainty_km)
+    return new
 
 
 def next_arrivals(
@@ -381,12 +396,14 @@ def next_arrivals(
 
 
 def associate_window(
-    ctx: Context, results: Sequence[StationResult], window: Window
+    ctx: Context, results: Sequence[StationResult], window: Window,
+    known: Sequence[regional.WaveTrain] = (),
 ) -> list[EventCandidate]:
     """Every located event candidate of the window's picks (also those another window owns).
 
     Only the stations that delivered data count for "who should have picked it".
-    An association failure is logged and gives no candidate.
+    ``known``: the wave trains of distant events found in earlier windows
+    (:class:`DistantTrains`). An association failure is logged and gives no candidate.
     """
     s = ctx.settings
     picks: list[Pick] = [p for r in results for p in r.picks]
@@ -398,7 +415,8 @@ def associate_window(
         # association locates with pick errors alone; the model error enters the
         # event's final location and its uncertainty (final_location)
         return associate(
-            picks, stations, ctx.velocity, s.associate, s.locate, s_picks=s.picker.s_picks
+            picks, stations, ctx.velocity, s.associate, s.locate, s_picks=s.picker.s_picks,
+            known=known,
         )
     except LocationError as exc:
         log.warning("window %s: association failed: %s", window, exc)
@@ -423,25 +441,70 @@ def measure_events(
     amps: Mapping[str, AmplitudeSeries],
     window: Window,
     live: Collection[str],
+    *,
+    defer: bool = False,
+    skip: Collection[str] = (),
 ) -> list[Event]:
     """The window's own events of ``candidates`` (:func:`associate_window`), finally
     located with the stations ``live`` (:func:`live_stations`) and measured on the
-    stations' amplitude series ``amps`` (``"NET.STA"`` -> series), by origin time."""
-    s = ctx.settings
+    stations' amplitude series ``amps`` (``"NET.STA"`` -> series), by origin time.
+
+    ``defer``: leave out the candidates the window has not seen whole yet
+    (:func:`revisit_window` processes the window again for them); ``skip``: event ids
+    already published for this window (by its first pass, when this is a revisit).
+    A solution the consistency checks doubt is published with its flags; one the data
+    do not constrain is flagged unconstrained (:func:`event_of`).
+    """
+    from seismo.shells.revisit import waits  # the window-edge rules live there
+
     stations = {k: v for k, v in ctx.stations.items() if k in live}
     events: list[Event] = []
     now = UTCDateTime()
     for cand in owned_candidates(candidates, window):
-        first = first_pick_time(cand.origin.picks)
-        origin = final_location(ctx, cand.origin, stations)
-        ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
-        m = ctx.measurer.measure(ev, amps, next_arrivals(ctx, cand.origin, candidates))
-        if not m.verdict.consistent:
-            log.warning("event %s dropped: %s (docs/consistency.md)", ev.id, m.verdict)
+        if defer and waits(ctx, cand, window, stations):
             continue
+        ev = event_of(ctx, cand, stations, now)
+        if ev.id in skip:
+            continue
+        m = ctx.measurer.measure(ev, amps, next_arrivals(ctx, cand.origin, candidates))
+        if m.event.flags:
+            log.warning("event %s flagged: %s (docs/consistency.md)", ev.id,
+                        "; ".join(m.event.flags))
         events.append(m.event)
     events.sort(key=lambda e: e.time)
     return events
+
+
+def event_of(
+    ctx: Context, cand: EventCandidate, stations: Mapping[str, StationInfo],
+    now: UTCDateTime | None = None,
+) -> Event:
+    """The event of a candidate: finally located (:func:`final_location`), flagged
+    unconstrained when the data do not constrain its location
+    (:func:`seismo.event.regional.unconstrained`), its depth method said."""
+    s = ctx.settings
+    first = first_pick_time(cand.origin.picks)
+    deep = cand.depth_phase_s is not None
+    origin = final_location(ctx, cand.origin, stations, depth_phase=deep)
+    ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
+    if deep:
+        ev = dataclasses.replace(ev, depth_method="depth phase", flags=(
+            f"depth from a depth phase {cand.depth_phase_s:.1f} s after P (read as sP: at "
+            f"least {origin.depth_km:.0f} km deep)",))
+    return flag_unconstrained(ctx, ev, origin, stations)
+
+
+def flag_unconstrained(
+    ctx: Context, ev: Event, origin: Origin, stations: Mapping[str, StationInfo]
+) -> Event:
+    """``ev`` flagged unconstrained, with the reasons, when the data do not constrain
+    ``origin``'s location (:func:`seismo.event.regional.unconstrained`)."""
+    why = regional.unconstrained(origin, stations, ctx.settings.associate)
+    if not why:
+        return ev
+    log.warning("event %s unconstrained: %s", ev.id, "; ".join(why))
+    return dataclasses.replace(ev, unconstrained=True,
+                               flags=(*ev.flags, *(f"unconstrained: {w}" for w in why)))
 
 
 def process_events(ctx: Context, results: Sequence[StationResult], window: Window) -> list[Event]:
@@ -525,6 +588,11 @@ class WindowResult:
     stations: list[StationResult]
     events: list[Event]
     elapsed_s: float = 0.0
+    # the window again with a longer post-roll, for own events still crossing the network
+    # at its data end (seismo.shells.revisit); ``revisit_of``: this result is such a pass
+    # (its events are those the first pass left out)
+    revisit: Window | None = None
+    revisit_of: bool = False
 
     @property
     def picks(self) -> list[Pick]:
@@ -544,15 +612,41 @@ def process_window(
     station_ids: Iterable[str] | None = None,
     feed_url: str | None = None,
     source: StreamSource | None = None,
+    trains: Any = None,
 ) -> WindowResult:
-    """Every station, then events, for one window.
+    """Every station, then events, for one window, whole.
 
     ``source(station_id, t0, t1)`` supplies the stream when given (``seismo
     detect`` reads long spans once and slices them); otherwise each station is
-    fetched from its feed.
+    fetched from its feed. The data are complete (a replay): an own event still crossing
+    the network at the window's data end is picked up by processing the window again
+    with the post-roll it needs (:func:`seismo.shells.revisit.window_events`), at once.
+    ``trains``: the :class:`~seismo.shells.revisit.DistantTrains` of earlier windows.
     """
+    from seismo.shells.revisit import window_events
+
     t0 = time.perf_counter()
     ids = list(station_ids) if station_ids is not None else list(ctx.stations)
+    results = _station_results(ctx, ids, window, feed_url, source)
+    events, again = window_events(ctx, results, window, trains)
+    seen = {e.id for e in events}
+    for _ in range(3):
+        if again is None:
+            break
+        more_results = _station_results(ctx, ids, again, feed_url, source)
+        final = again.postroll_s >= ctx.settings.pipeline.revisit_max_s
+        more, nxt = window_events(ctx, more_results, again, trains, skip=seen, final=final)
+        events += more
+        seen |= {e.id for e in more}
+        again = None if nxt is None or nxt.data_end <= again.data_end else nxt
+    events.sort(key=lambda e: e.time)
+    return WindowResult(window, results, events, time.perf_counter() - t0)
+
+
+def _station_results(
+    ctx: Context, ids: Sequence[str], window: Window, feed_url: str | None,
+    source: StreamSource | None,
+) -> list[StationResult]:
     results = []
     for sid in ids:
         stream = None
@@ -564,5 +658,4 @@ def process_window(
                 results.append(StationResult(network=net, station=sta, error=str(exc)))
                 continue
         results.append(process_station(ctx, sid, window, stream=stream, feed_url=feed_url))
-    events = process_events(ctx, results, window)
-    return WindowResult(window, results, events, time.perf_counter() - t0)
+    return results

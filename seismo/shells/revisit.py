@@ -1,0 +1,201 @@
+"""Window edges: an event is seen whole by the window that owns it, and distant events'
+wave trains are remembered from window to window (docs/location.md, "Window edges").
+
+A window owns the events whose first pick lies in it (:func:`seismo.shells.window.
+owned_candidates`) and reads ``postroll_s`` of data after its end. An event whose P is
+still crossing the network at the window's data end (a regional network is crossed in
+up to ~30 s), or a distant event whose S (its distance) comes a minute or more after its
+P, is not complete there: the window leaves it out (:func:`waits`) and is processed
+again with the post-roll the event needs (:func:`revisit_window`), once that much data
+is in, up to ``[pipeline] revisit_max_s`` after its end. Ownership does not change, so
+no other window publishes the event, and wherever the window grid falls the event is
+published once, whole.
+
+:class:`DistantTrains` carries the wave trains of the distant events found so far
+into the windows that follow: a local candidate inside one must prove itself
+(:func:`seismo.event.regional.prove_local`), whichever window found the distant event.
+
+Used by every shell that processes windows: ``seismo detect`` and drills (both
+methods), and the detection DAG (through its window ledger).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Collection, Mapping, Sequence
+
+import numpy as np
+from obspy import UTCDateTime
+
+from seismo.event import regional
+from seismo.event.associate import EventCandidate
+from seismo.event.identity import first_pick_time
+from seismo.geo import distance_km
+from seismo.inventory import StationInfo
+from seismo.model import Event, StationResult
+from seismo.shells.window import Context, Window, owned_candidates
+
+log = logging.getLogger(__name__)
+
+
+def completion_time(
+    ctx: Context, cand: EventCandidate, stations: Mapping[str, StationInfo]
+) -> UTCDateTime:
+    """When every arrival of ``cand`` that its window must see is in the data.
+
+    Its P at every station of ``stations`` (the live ones), and for a distant event
+    (:func:`seismo.event.regional.is_distant`) its first S as well: the distance rests on
+    S-P. A distant candidate located from P alone may lie much farther than its
+    epicentre: its S is awaited as if it were twice its 90 % ellipse (or half its
+    distance) farther. Each with the distant-event tolerance
+    (:func:`seismo.event.regional.tolerance_far_s`).
+    """
+    o = cand.origin
+    cfg = ctx.settings.associate
+    far = regional.is_distant(o.latitude, o.longitude, stations, cfg)
+    has_s = any(a.phase.startswith("S") for a in o.arrivals)
+    lat = np.array([x.latitude for x in stations.values()])
+    lon = np.array([x.longitude for x in stations.values()])
+    if lat.size == 0:
+        return o.time
+    d = np.asarray(distance_km(o.latitude, o.longitude, lat, lon), float)
+    if far and not has_s:
+        a90 = o.ellipse_90[0] if math.isfinite(o.ellipse_90[0]) else 0.0
+        d = d + max(2.0 * a90, 0.5 * float(d.min()))
+    d = np.minimum(d, ctx.velocity.max_distance_km)
+    latest = 0.0
+    for ph in ("P", "S") if far else ("P",):
+        tt = np.asarray(ctx.velocity.travel_time(ph, d, o.depth_km), float)
+        latest = max(latest, float(np.max(tt + regional.tolerance_far_s(cfg, tt))))
+    return o.time + latest
+
+
+def waits(
+    ctx: Context, cand: EventCandidate, window: Window, stations: Mapping[str, StationInfo]
+) -> bool:
+    """Whether ``cand`` (owned by ``window``) is not complete in the window's data and the
+    window can still be processed again for it (``[pipeline] revisit_max_s``)."""
+    limit = window.end + ctx.settings.pipeline.revisit_max_s
+    return window.data_end < limit and completion_time(ctx, cand, stations) > window.data_end
+
+
+def revisit_window(
+    ctx: Context, candidates: Sequence[EventCandidate], window: Window, live: Collection[str]
+) -> Window | None:
+    """The window again with the post-roll its incomplete own events need (None: every
+    own event is complete, or the window cannot wait longer): the revisit processes it
+    when that much data is in, and publishes what the first pass left out
+    (docs/location.md, "Window edges")."""
+    stations = {k: v for k, v in ctx.stations.items() if k in live}
+    late = [c for c in owned_candidates(candidates, window) if waits(ctx, c, window, stations)]
+    if not late:
+        return None
+    limit = window.end + ctx.settings.pipeline.revisit_max_s
+    need = max(completion_time(ctx, c, stations) for c in late)
+    until = min(need, limit)
+    log.info("window %s: %d event(s) still crossing the network at the data end; processed "
+             "again with data until %s", window, len(late), until)
+    return Window(window.start, window.end, window.preroll_s, float(until - window.end))
+
+
+class DistantTrains:
+    """The wave trains of the distant events seen by the windows processed so far, for
+    the windows that follow (:func:`seismo.event.regional.prove_local`): a candidate of a
+    later window that lies inside one must prove itself, whichever window found the
+    distant event."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.trains: dict[str, regional.WaveTrain] = {}
+
+    def add(self, candidates: Sequence[EventCandidate], live: Collection[str]) -> None:
+        """Remember the distant ones among ``candidates``."""
+        cfg = self.ctx.settings.associate
+        stations = {k: v for k, v in self.ctx.stations.items() if k in live}
+        for c in candidates:
+            key = str(first_pick_time(c.origin.picks))
+            if key in self.trains or not regional.is_distant(c.latitude, c.longitude,
+                                                             stations, cfg):
+                continue
+            self.trains[key] = regional.train_of(
+                f"the distant event at {c.time}", c.origin, self.ctx.stations,
+                self.ctx.velocity, cfg, c.depth_phase_s)
+
+    def add_events(self, events: Sequence[Event]) -> None:
+        """Remember the distant ones among published ``events``."""
+        cfg = self.ctx.settings.associate
+        for e in events:
+            key = str(first_pick_time(e.picks)) if e.picks else str(e.time)
+            if key in self.trains or not e.outside_network or not regional.is_distant(
+                    e.latitude, e.longitude, self.ctx.stations, cfg):
+                continue
+            self.trains[key] = regional.WaveTrain.of(
+                f"the distant event at {e.time}", e.time, e.latitude, e.longitude, e.depth_km,
+                self.ctx.stations, self.ctx.velocity, cfg)
+
+    def during(self, window: Window) -> list[regional.WaveTrain]:
+        """The trains that overlap ``window``'s data (older ones are forgotten)."""
+        return [t for _, t in self._during(window)]
+
+    def _during(self, window: Window) -> list[tuple[str, regional.WaveTrain]]:
+        out = []
+        for key, t in list(self.trains.items()):
+            end = t.origin_time + max(t.end.values(), default=0.0)
+            if end < window.data_start:
+                del self.trains[key]
+            elif t.origin_time < window.data_end:
+                out.append((key, t))
+        return out
+
+    def vet(
+        self, candidates: Sequence[EventCandidate], window: Window,
+        results: Sequence[StationResult],
+    ) -> list[EventCandidate]:
+        """``candidates`` without the local ones inside a known train that do not prove
+        themselves (:func:`seismo.event.regional.prove_local`)."""
+        own = {str(first_pick_time(c.origin.picks)) for c in candidates}
+        trains = [t for k, t in self._during(window) if k not in own]
+        if not trains:
+            return list(candidates)
+        labelled_p = {p.id for r in results for p in r.picks if p.phase == "P"}
+        out = []
+        for c in candidates:
+            why = None if c.distant else regional.prove_local(
+                c.origin, trains, labelled_p, self.ctx.settings.associate)
+            if why:
+                log.info("window %s: candidate at %s %.3f %.3f dropped: %s", window, c.time,
+                         c.latitude, c.longitude, why)
+                continue
+            out.append(c)
+        return out
+
+
+def window_events(
+    ctx: Context,
+    results: Sequence[StationResult],
+    window: Window,
+    trains: DistantTrains | None = None,
+    *,
+    skip: Collection[str] = (),
+    final: bool = False,
+) -> tuple[list[Event], Window | None]:
+    """A window's events and, when some of its own events are still crossing the network,
+    the window to process again for them (:func:`revisit_window`).
+
+    The association knows the distant trains of earlier windows (``trains``), vets its
+    candidates against them and adds its own distant ones; ``skip``: event ids the
+    window's earlier pass published (a revisit publishes only what that pass left out);
+    ``final``: the data will not grow, publish every own event as it is.
+    """
+    from seismo.shells.window import associate_window, live_stations, measure_events
+
+    live = live_stations(results)
+    known = trains.during(window) if trains is not None else ()
+    cands = associate_window(ctx, results, window, known)
+    if trains is not None:
+        cands = trains.vet(cands, window, results)
+        trains.add(cands, live)
+    amps = {r.station_id: r.amplitudes for r in results if r.amplitudes is not None}
+    events = measure_events(ctx, cands, amps, window, live, defer=not final, skip=skip)
+    return events, None if final else revisit_window(ctx, cands, window, live)
