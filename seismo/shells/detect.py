@@ -39,7 +39,7 @@ from seismo.event.intensity import intensity_cell
 from seismo.io.feeds import fetch_window
 from seismo.model import AmplitudeSeries, Event, StationResult
 from seismo.shells.publish import Runner, RunReport
-from seismo.shells.revisit import DistantTrains, revisit_window
+from seismo.shells.revisit import DistantTrains
 from seismo.shells.settings import available_cores
 from seismo.shells.window import (
     Context,
@@ -50,6 +50,7 @@ from seismo.shells.window import (
     measure_events,
     owned_candidates,
     process_window,
+    revisit_window,
     window_stream,
     windows_between,
 )

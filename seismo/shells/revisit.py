@@ -7,9 +7,10 @@ still crossing the network at the window's data end (a regional network is cross
 up to ~30 s), or a distant event whose S (its distance) comes a minute or more after its
 P, is not complete there: the window leaves it out (:func:`waits`) and is processed
 again with the post-roll the event needs (:func:`revisit_window`), once that much data
-is in, up to ``[pipeline] revisit_max_s`` after its end. Ownership does not change, so
-no other window publishes the event, and wherever the window grid falls the event is
-published once, whole.
+is in, up to ``[pipeline] revisit_max_s`` after its end
+(:func:`seismo.shells.window.revisit_window`, :func:`seismo.shells.window.window_events`).
+Ownership does not change, so no other window publishes the event, and wherever the
+window grid falls the event is published once, whole.
 
 :class:`DistantTrains` carries the wave trains of the distant events found so far
 into the windows that follow: a local candidate inside one must prove itself
@@ -24,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Collection, Mapping, Sequence
+from typing import Protocol
 
 import numpy as np
 from obspy import UTCDateTime
@@ -34,13 +36,29 @@ from seismo.event.identity import first_pick_time
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo
 from seismo.model import Event, StationResult
-from seismo.shells.window import Context, Window, owned_candidates
+from seismo.shells.solution import Network
 
 log = logging.getLogger(__name__)
 
 
+class Span(Protocol):
+    """A processing window (:class:`seismo.shells.window.Window`)."""
+
+    @property
+    def start(self) -> UTCDateTime: ...
+
+    @property
+    def end(self) -> UTCDateTime: ...
+
+    @property
+    def data_start(self) -> UTCDateTime: ...
+
+    @property
+    def data_end(self) -> UTCDateTime: ...
+
+
 def completion_time(
-    ctx: Context, cand: EventCandidate, stations: Mapping[str, StationInfo]
+    ctx: Network, cand: EventCandidate, stations: Mapping[str, StationInfo]
 ) -> UTCDateTime:
     """When every arrival of ``cand`` that its window must see is in the data.
 
@@ -72,31 +90,12 @@ def completion_time(
 
 
 def waits(
-    ctx: Context, cand: EventCandidate, window: Window, stations: Mapping[str, StationInfo]
+    ctx: Network, cand: EventCandidate, window: Span, stations: Mapping[str, StationInfo]
 ) -> bool:
     """Whether ``cand`` (owned by ``window``) is not complete in the window's data and the
     window can still be processed again for it (``[pipeline] revisit_max_s``)."""
     limit = window.end + ctx.settings.pipeline.revisit_max_s
     return window.data_end < limit and completion_time(ctx, cand, stations) > window.data_end
-
-
-def revisit_window(
-    ctx: Context, candidates: Sequence[EventCandidate], window: Window, live: Collection[str]
-) -> Window | None:
-    """The window again with the post-roll its incomplete own events need (None: every
-    own event is complete, or the window cannot wait longer): the revisit processes it
-    when that much data is in, and publishes what the first pass left out
-    (docs/location.md, "Window edges")."""
-    stations = {k: v for k, v in ctx.stations.items() if k in live}
-    late = [c for c in owned_candidates(candidates, window) if waits(ctx, c, window, stations)]
-    if not late:
-        return None
-    limit = window.end + ctx.settings.pipeline.revisit_max_s
-    need = max(completion_time(ctx, c, stations) for c in late)
-    until = min(need, limit)
-    log.info("window %s: %d event(s) still crossing the network at the data end; processed "
-             "again with data until %s", window, len(late), until)
-    return Window(window.start, window.end, window.preroll_s, float(until - window.end))
 
 
 class DistantTrains:
@@ -105,7 +104,7 @@ class DistantTrains:
     later window that lies inside one must prove itself, whichever window found the
     distant event."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Network) -> None:
         self.ctx = ctx
         self.trains: dict[str, regional.WaveTrain] = {}
 
@@ -134,11 +133,11 @@ class DistantTrains:
                 f"the distant event at {e.time}", e.time, e.latitude, e.longitude, e.depth_km,
                 self.ctx.stations, self.ctx.velocity, cfg)
 
-    def during(self, window: Window) -> list[regional.WaveTrain]:
+    def during(self, window: Span) -> list[regional.WaveTrain]:
         """The trains that overlap ``window``'s data (older ones are forgotten)."""
         return [t for _, t in self._during(window)]
 
-    def _during(self, window: Window) -> list[tuple[str, regional.WaveTrain]]:
+    def _during(self, window: Span) -> list[tuple[str, regional.WaveTrain]]:
         out = []
         for key, t in list(self.trains.items()):
             end = t.origin_time + max(t.end.values(), default=0.0)
@@ -149,7 +148,7 @@ class DistantTrains:
         return out
 
     def vet(
-        self, candidates: Sequence[EventCandidate], window: Window,
+        self, candidates: Sequence[EventCandidate], window: Span,
         results: Sequence[StationResult],
     ) -> list[EventCandidate]:
         """``candidates`` without the local ones inside a known train that do not prove
@@ -169,33 +168,3 @@ class DistantTrains:
                 continue
             out.append(c)
         return out
-
-
-def window_events(
-    ctx: Context,
-    results: Sequence[StationResult],
-    window: Window,
-    trains: DistantTrains | None = None,
-    *,
-    skip: Collection[str] = (),
-    final: bool = False,
-) -> tuple[list[Event], Window | None]:
-    """A window's events and, when some of its own events are still crossing the network,
-    the window to process again for them (:func:`revisit_window`).
-
-    The association knows the distant trains of earlier windows (``trains``), vets its
-    candidates against them and adds its own distant ones; ``skip``: event ids the
-    window's earlier pass published (a revisit publishes only what that pass left out);
-    ``final``: the data will not grow, publish every own event as it is.
-    """
-    from seismo.shells.window import associate_window, live_stations, measure_events
-
-    live = live_stations(results)
-    known = trains.during(window) if trains is not None else ()
-    cands = associate_window(ctx, results, window, known)
-    if trains is not None:
-        cands = trains.vet(cands, window, results)
-        trains.add(cands, live)
-    amps = {r.station_id: r.amplitudes for r in results if r.amplitudes is not None}
-    events = measure_events(ctx, cands, amps, window, live, defer=not final, skip=skip)
-    return events, None if final else revisit_window(ctx, cands, window, live)

@@ -34,8 +34,9 @@ from seismo.event.incremental import IncrementalAssociator, TrackedEvent
 from seismo.geo import distance_km
 from seismo.model import AmplitudeSeries, Event, Pick
 from seismo.shells.settings import StreamConfig
+from seismo.shells.solution import flag_unconstrained
 from seismo.shells.stream_pickers import AmplitudeSource, StationPicks
-from seismo.shells.window import Context, flag_unconstrained, next_arrivals
+from seismo.shells.window import Context, next_arrivals
 
 log = logging.getLogger(__name__)
 

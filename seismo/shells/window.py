@@ -48,14 +48,16 @@ from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
 from seismo.event import regional
 from seismo.event.associate import EventCandidate, associate
-from seismo.event.identity import event_id, first_pick_time
-from seismo.event.locate import Origin, locate
+from seismo.event.identity import first_pick_time
+from seismo.event.locate import Origin
 from seismo.event.measure import EventMeasurer
 from seismo.event.sites import load_sites
 from seismo.event.velocity import PHASES, TravelTimeTable, VelocityModel, load_velocity_model
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo, load_inventory, report_response_gaps, station_map
 from seismo.model import AmplitudeSeries, Event, Pick, StationResult
+from seismo.shells.revisit import DistantTrains, completion_time, waits
+from seismo.shells.solution import event_of
 
 log = logging.getLogger(__name__)
 
@@ -345,41 +347,6 @@ def process_station(
 
 
 # --------------------------------------------------------------------------- events
-def final_location(
-    ctx: Context, origin: Origin, stations: Mapping[str, StationInfo],
-    depth_phase: bool = False,
-) -> Origin:
-    """The associated origin relocated with the travel-time model error
-    (``[locate] model_error_fraction``), which sets its confidence ellipses.
-
-    A local search from the associated hypocentre with the same picks, with the
-    epicentre's probability density; on failure the associated origin is kept (logged).
-    ``depth_phase``: the origin's depth came
-    from a depth phase (:mod:`seismo.event.regional`) and stays where it is, with its
-    uncertainty.
-    """
-    cfg = ctx.settings.locate
-    if cfg.model_error_fraction <= 0.0:
-        return origin
-    z = origin.depth_km
-    if depth_phase:  # the locator holds a depth at its bound at fixed_depth_km
-        cfg = cfg.model_copy(update={"fixed_depth_km": z, "depth_min_km": max(z - 1.0, 0.0),
-                                     "depth_max_km": z + 1.0})
-    try:
-        new = locate(
-            origin.picks, stations, ctx.velocity, cfg,
-            initial=(origin.latitude, origin.longitude, origin.depth_km), full_search=False,
-            phases={a.pick_id: a.phase for a in origin.arrivals}, pdf=True,
-        )
-    except LocationError as exc:
-        log.warning("final location with model error failed (%s); associated origin kept", exc)
-        return origin
-    if depth_phase:
-        new = dataclasses.replace(new, depth_fixed=False,
-                                  vertical_uncertainty_km=origin.vertical_uncertainty_km)
-    return new
-
-
 def next_arrivals(
     ctx: Context, origin: Origin, candidates: Sequence[Any]
 ) -> dict[str, UTCDateTime]:
@@ -455,8 +422,6 @@ def measure_events(
     A solution the consistency checks doubt is published with its flags; one the data
     do not constrain is flagged unconstrained (:func:`event_of`).
     """
-    from seismo.shells.revisit import waits  # the window-edge rules live there
-
     stations = {k: v for k, v in ctx.stations.items() if k in live}
     events: list[Event] = []
     now = UTCDateTime()
@@ -475,43 +440,58 @@ def measure_events(
     return events
 
 
-def event_of(
-    ctx: Context, cand: EventCandidate, stations: Mapping[str, StationInfo],
-    now: UTCDateTime | None = None,
-) -> Event:
-    """The event of a candidate: finally located (:func:`final_location`), flagged
-    unconstrained when the data do not constrain its location
-    (:func:`seismo.event.regional.unconstrained`), its depth method said."""
-    s = ctx.settings
-    first = first_pick_time(cand.origin.picks)
-    deep = cand.depth_phase_s is not None
-    origin = final_location(ctx, cand.origin, stations, depth_phase=deep)
-    ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
-    if deep:
-        ev = dataclasses.replace(ev, depth_method="depth phase", flags=(
-            f"depth from a depth phase {cand.depth_phase_s:.1f} s after P (read as sP: at "
-            f"least {origin.depth_km:.0f} km deep)",))
-    return flag_unconstrained(ctx, ev, origin, stations)
-
-
-def flag_unconstrained(
-    ctx: Context, ev: Event, origin: Origin, stations: Mapping[str, StationInfo]
-) -> Event:
-    """``ev`` flagged unconstrained, with the reasons, when the data do not constrain
-    ``origin``'s location (:func:`seismo.event.regional.unconstrained`)."""
-    why = regional.unconstrained(origin, stations, ctx.settings.associate)
-    if not why:
-        return ev
-    log.warning("event %s unconstrained: %s", ev.id, "; ".join(why))
-    return dataclasses.replace(ev, unconstrained=True,
-                               flags=(*ev.flags, *(f"unconstrained: {w}" for w in why)))
-
-
 def process_events(ctx: Context, results: Sequence[StationResult], window: Window) -> list[Event]:
     """Associate, locate, and add magnitude and intensity for the window's events."""
     candidates = associate_window(ctx, results, window)
     amps = {r.station_id: r.amplitudes for r in results if r.amplitudes is not None}
     return measure_events(ctx, candidates, amps, window, live_stations(results))
+
+
+def revisit_window(
+    ctx: Context, candidates: Sequence[EventCandidate], window: Window, live: Collection[str]
+) -> Window | None:
+    """The window again with the post-roll its incomplete own events need (None: every
+    own event is complete, or the window cannot wait longer): the revisit processes it
+    when that much data is in, and publishes what the first pass left out
+    (docs/location.md, "Window edges")."""
+    stations = {k: v for k, v in ctx.stations.items() if k in live}
+    late = [c for c in owned_candidates(candidates, window) if waits(ctx, c, window, stations)]
+    if not late:
+        return None
+    limit = window.end + ctx.settings.pipeline.revisit_max_s
+    need = max(completion_time(ctx, c, stations) for c in late)
+    until = min(need, limit)
+    log.info("window %s: %d event(s) still crossing the network at the data end; processed "
+             "again with data until %s", window, len(late), until)
+    return Window(window.start, window.end, window.preroll_s, float(until - window.end))
+
+
+def window_events(
+    ctx: Context,
+    results: Sequence[StationResult],
+    window: Window,
+    trains: DistantTrains | None = None,
+    *,
+    skip: Collection[str] = (),
+    final: bool = False,
+) -> tuple[list[Event], Window | None]:
+    """A window's events and, when some of its own events are still crossing the network,
+    the window to process again for them (:func:`revisit_window`).
+
+    The association knows the distant trains of earlier windows (``trains``), vets its
+    candidates against them and adds its own distant ones; ``skip``: event ids the
+    window's earlier pass published (a revisit publishes only what that pass left out);
+    ``final``: the data will not grow, publish every own event as it is.
+    """
+    live = live_stations(results)
+    known = trains.during(window) if trains is not None else ()
+    cands = associate_window(ctx, results, window, known)
+    if trains is not None:
+        cands = trains.vet(cands, window, results)
+        trains.add(cands, live)
+    amps = {r.station_id: r.amplitudes for r in results if r.amplitudes is not None}
+    events = measure_events(ctx, cands, amps, window, live, defer=not final, skip=skip)
+    return events, None if final else revisit_window(ctx, cands, window, live)
 
 
 class LateMagnitudes:
@@ -612,7 +592,7 @@ def process_window(
     station_ids: Iterable[str] | None = None,
     feed_url: str | None = None,
     source: StreamSource | None = None,
-    trains: Any = None,
+    trains: DistantTrains | None = None,
 ) -> WindowResult:
     """Every station, then events, for one window, whole.
 
@@ -623,8 +603,6 @@ def process_window(
     with the post-roll it needs (:func:`seismo.shells.revisit.window_events`), at once.
     ``trains``: the :class:`~seismo.shells.revisit.DistantTrains` of earlier windows.
     """
-    from seismo.shells.revisit import window_events
-
     t0 = time.perf_counter()
     ids = list(station_ids) if station_ids is not None else list(ctx.stations)
     results = _station_results(ctx, ids, window, feed_url, source)
