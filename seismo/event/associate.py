@@ -421,10 +421,15 @@ def associate(
     n_nodes = len(st.grid.lat)
     alive = np.ones(len(pool), dtype=bool)
     labelled_p = {p.id for p in pool if p.phase == "P"}
-    events, trains = _distant(pool, alive, stations, model, cfg, loc_cfg)
-    trains = [*known, *trains]
+    # the phases of distant events found before explain their picks here: they leave the
+    # pool, then this pool's own distant events are found, then its local ones
+    for i in range(len(pool)):
+        if any(t.explains(pool[i]) for t in known):
+            alive[i] = False
+    events, own_trains = _distant(pool, alive, stations, model, cfg, loc_cfg)
+    trains = [*known, *own_trains]
     for i in np.nonzero(alive)[0].tolist():
-        if any(t.explains(pool[i]) for t in trains):
+        if any(t.explains(pool[i]) for t in own_trains):
             alive[i] = False
     tried: set[frozenset[int]] = set()
     attempts = 0
@@ -497,6 +502,11 @@ def _distant(
     for wave in waves:
         live = [pool[i] for i in np.nonzero(alive)[0].tolist()]
         if not {p.id for p in wave.picks} <= {p.id for p in live}:
+            continue
+        near = regional.near_sp(wave, live, stations, model, cfg)
+        if near is not None:
+            log.info("plane wave at %s (baz %.0f deg, %.1f km/s) is no distant event: %s",
+                     wave.time, wave.backazimuth_deg, wave.apparent_velocity_kms, near)
             continue
         found = regional.locate_distant(wave, live, stations, model, cfg, loc_cfg)
         if found is None:

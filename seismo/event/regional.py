@@ -70,6 +70,10 @@ from seismo.model import ArrivalPhase, Pick
 
 log = logging.getLogger(__name__)
 
+#: Share of the stations with a P onset in a plane wave's seconds that the wave must hold
+#: (design choice: a distant event's first arrivals are picked everywhere; a few stations
+#: may miss it or pick something else).
+_PLANE_SHARE = 0.8
 #: Depth (km) at which S-P distances are read before the depth is known (the locator's
 #: usual fixed depth for distant events; S-P at 300-1000 km changes by < 1 s over 0-30 km).
 _SP_DEPTH_KM = 10.0
@@ -246,7 +250,14 @@ def detect_plane_waves(
         alive[[i for i in idx.tolist() if pool[i].id in used]] = False
         fast = wave.slowness_s_km - 3 * wave.slowness_sigma_s_km <= s_max
         resolved = wave.slowness_sigma_s_km < s_max / 3.0
-        if fast and resolved:
+        # a plane wave accounts for the P onsets around it: one side of a local event's
+        # onsets looks planar, and the other side has its P onsets in the same seconds
+        t_lo = min(p.time for p in wave.picks) - tol
+        t_hi = max(p.time for p in wave.picks) + tol
+        others = {pool[i].station_id for i in idx.tolist()
+                  if t_lo <= pool[i].time <= t_hi and pool[i].station_id not in wave.stations}
+        whole = len(wave.stations) >= _PLANE_SHARE * (len(wave.stations) + len(others))
+        if fast and resolved and whole:
             waves.append(wave)
         else:
             log.debug("plane wave at %s rejected: slowness %.4f +- %.4f s/km", wave.time,
@@ -378,6 +389,31 @@ def sp_distance(
         if best is not None:
             out.append(best[2])
     return out
+
+
+def near_sp(
+    wave: PlaneWave, picks: Sequence[Pick], stations: Mapping[str, StationInfo],
+    model: VelocityModel, cfg: AssociateConfig,
+) -> str | None:
+    """Why the P onsets of ``wave`` are a near source's (None: they may be distant).
+
+    A source below or beside a network makes a nearly plane wave too (very steep, or
+    curved less than the pick errors across a small array), but its S follows its P by
+    the S-P time of a near source: when at least ``regional.min_sp_stations`` and half of
+    the wave's stations have an S-labelled onset sooner after their P than S-P at
+    ``far_km`` plus the aperture (the model's first arrivals at ``_SP_DEPTH_KM``), the
+    wave is no distant event (S-P grows ~0.7-0.8 s per 6-8 km of distance in the crust;
+    Lay & Wallace 1995, Modern Global Seismology, ch. 6).
+    """
+    x = cfg.far_km + aperture_km(stations)
+    limit = float(model.travel_time("S", x, _SP_DEPTH_KM) - model.travel_time("P", x, _SP_DEPTH_KM))
+    p_at = {p.station_id: p.time for p in wave.picks}
+    near = {p.station_id for p in picks if p.phase == "S" and p.station_id in p_at
+            and 0.0 < p.time - p_at[p.station_id] < limit}
+    if len(near) >= max(cfg.regional.min_sp_stations, 0.5 * len(p_at)):
+        return (f"S within {limit:.1f} s of P (a source within {x:.0f} km) at "
+                f"{len(near)} of its {len(p_at)} stations")
+    return None
 
 
 # --------------------------------------------------------------------------- depth phases
@@ -624,8 +660,10 @@ def _locate_branch(
         return {p.id: ("P" if p.phase == "P" else branch or "S") for p in picks}
 
     try:
+        # the S-P consensus starts close (within the S-P tolerance): a local search; from
+        # P alone the distance is open along the back-azimuth: the full grid
         origin = locate(sel, stations, model, loc_cfg, initial=initial, phases=phases_of(sel),
-                        full_search=start is None)
+                        full_search=start is None and sp is None)
         for _ in range(3):
             sel = _gather(origin, pool, stations, model, cfg, loc_cfg, branch, sel)
             while True:
