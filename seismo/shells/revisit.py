@@ -107,6 +107,7 @@ class DistantTrains:
     def __init__(self, ctx: Network) -> None:
         self.ctx = ctx
         self.trains: dict[str, regional.WaveTrain] = {}
+        self.first: dict[str, UTCDateTime] = {}  # the first pick of each train's event
 
     def add(self, candidates: Sequence[EventCandidate], live: Collection[str]) -> None:
         """Remember the distant ones among ``candidates``."""
@@ -117,6 +118,7 @@ class DistantTrains:
             if key in self.trains or not regional.is_distant(c.latitude, c.longitude,
                                                              stations, cfg):
                 continue
+            self.first[key] = first_pick_time(c.origin.picks)
             self.trains[key] = regional.train_of(
                 f"the distant event at {c.time}", c.origin, self.ctx.stations,
                 self.ctx.velocity, cfg, c.depth_phase_s)
@@ -125,26 +127,28 @@ class DistantTrains:
         """Remember the distant ones among published ``events``."""
         cfg = self.ctx.settings.associate
         for e in events:
-            key = str(first_pick_time(e.picks)) if e.picks else str(e.time)
+            first = first_pick_time(e.picks) if e.picks else e.time
+            key = str(first)
             if key in self.trains or not e.outside_network or not regional.is_distant(
                     e.latitude, e.longitude, self.ctx.stations, cfg):
                 continue
+            self.first[key] = first
             self.trains[key] = regional.WaveTrain.of(
                 f"the distant event at {e.time}", e.time, e.latitude, e.longitude, e.depth_km,
                 self.ctx.stations, self.ctx.velocity, cfg)
 
     def during(self, window: Span) -> list[regional.WaveTrain]:
-        """The trains that overlap ``window``'s data (older ones are forgotten)."""
-        return [t for _, t in self._during(window)]
-
-    def _during(self, window: Span) -> list[tuple[str, regional.WaveTrain]]:
+        """The trains that overlap ``window``'s data, of events that ``window`` does not own
+        (its own events it finds itself; older trains are forgotten)."""
         out = []
         for key, t in list(self.trains.items()):
             end = t.origin_time + max(t.end.values(), default=0.0)
+            first = self.first[key]
             if end < window.data_start:
                 del self.trains[key]
-            elif t.origin_time < window.data_end:
-                out.append((key, t))
+                del self.first[key]
+            elif t.origin_time < window.data_end and not window.start <= first < window.end:
+                out.append(t)
         return out
 
     def vet(
@@ -154,7 +158,8 @@ class DistantTrains:
         """``candidates`` without the local ones inside a known train that do not prove
         themselves (:func:`seismo.event.regional.prove_local`)."""
         own = {str(first_pick_time(c.origin.picks)) for c in candidates}
-        trains = [t for k, t in self._during(window) if k not in own]
+        current = {id(t) for t in self.during(window)}
+        trains = [t for k, t in self.trains.items() if id(t) in current and k not in own]
         if not trains:
             return list(candidates)
         labelled_p = {p.id for r in results for p in r.picks if p.phase == "P"}

@@ -483,6 +483,8 @@ def window_events(
     window's earlier pass published (a revisit publishes only what that pass left out);
     ``final``: the data will not grow, publish every own event as it is.
     """
+    if not any(window.start <= p.time < window.end for r in results for p in r.picks):
+        return [], None  # no pick of its own: it owns no event
     live = live_stations(results)
     known = trains.during(window) if trains is not None else ()
     cands = associate_window(ctx, results, window, known)
@@ -594,26 +596,39 @@ def process_window(
     source: StreamSource | None = None,
     trains: DistantTrains | None = None,
 ) -> WindowResult:
-    """Every station, then events, for one window, whole.
+    """Every station, then events, for one window, whole (:func:`process_results`).
 
     ``source(station_id, t0, t1)`` supplies the stream when given (``seismo
     detect`` reads long spans once and slices them); otherwise each station is
-    fetched from its feed. The data are complete (a replay): an own event still crossing
-    the network at the window's data end is picked up by processing the window again
-    with the post-roll it needs (:func:`seismo.shells.revisit.window_events`), at once.
+    fetched from its feed. ``trains``: the distant trains of earlier windows.
+    """
+    ids = list(station_ids) if station_ids is not None else list(ctx.stations)
+    return process_results(
+        ctx, window, lambda w: _station_results(ctx, ids, w, feed_url, source), trains)
+
+
+def process_results(
+    ctx: Context,
+    window: Window,
+    results_of: Callable[[Window], list[StationResult]],
+    trains: DistantTrains | None = None,
+) -> WindowResult:
+    """The events of one window from its stations' results (``results_of(window)``), whole.
+
+    The data are complete (a replay): an own event still crossing the network at the
+    window's data end is picked up at once by processing the window again with the
+    post-roll it needs (:func:`window_events`; at most three times, the last one final).
     ``trains``: the :class:`~seismo.shells.revisit.DistantTrains` of earlier windows.
     """
     t0 = time.perf_counter()
-    ids = list(station_ids) if station_ids is not None else list(ctx.stations)
-    results = _station_results(ctx, ids, window, feed_url, source)
+    results = results_of(window)
     events, again = window_events(ctx, results, window, trains)
     seen = {e.id for e in events}
-    for _ in range(3):
+    for k in range(3):
         if again is None:
             break
-        more_results = _station_results(ctx, ids, again, feed_url, source)
-        final = again.postroll_s >= ctx.settings.pipeline.revisit_max_s
-        more, nxt = window_events(ctx, more_results, again, trains, skip=seen, final=final)
+        final = k == 2 or again.postroll_s >= ctx.settings.pipeline.revisit_max_s
+        more, nxt = window_events(ctx, results_of(again), again, trains, skip=seen, final=final)
         events += more
         seen |= {e.id for e in more}
         again = None if nxt is None or nxt.data_end <= again.data_end else nxt
