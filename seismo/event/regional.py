@@ -402,8 +402,8 @@ def near_sp(
     the S-P time of a near source: when at least ``regional.min_sp_stations`` and half of
     the wave's stations have an S-labelled onset sooner after their P than S-P at
     ``far_km`` plus the aperture (the model's first arrivals at ``_SP_DEPTH_KM``), the
-    wave is no distant event (S-P grows ~0.7-0.8 s per 6-8 km of distance in the crust;
-    Lay & Wallace 1995, Modern Global Seismology, ch. 6).
+    wave is no distant event (S-P grows by 1/Vs - 1/Vp, ~0.12 s per km in the crust: in
+    the shipped model 10.7 s at 90 km, against 33 s for S-P at 300 km; design choice).
     """
     x = cfg.far_km + aperture_km(stations)
     limit = float(model.travel_time("S", x, _SP_DEPTH_KM) - model.travel_time("P", x, _SP_DEPTH_KM))
