@@ -347,8 +347,8 @@ def ray_layers(model: VelocityModel, depth_km: float = 0.0) -> RayLayers:
 def _ray_layers(model: VelocityModel, bottom_km: float) -> RayLayers:
     """The layers of ``model`` the rays are traced in.
 
-    Spherical model (``earth_radius_km``): the Earth-flattening transform (Müller 1971,
-    J. Geophys. 37; Chapman 1973, GJRAS 35; Shearer, *Introduction to Seismology*,
+    Spherical model (``earth_radius_km``): the Earth-flattening transform (Müller 1977,
+    J. Geophys. 42; Chapman 1973, GJRAS 35; Shearer, *Introduction to Seismology*,
     ch. 4.5): a depth z maps to z_f = R ln(R / (R - z)) and a velocity v(z) to
     v R / (R - z), after which flat-earth rays give the travel times of the sphere
     exactly. The transformed velocity grows with depth within every layer, so each
