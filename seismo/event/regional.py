@@ -316,8 +316,10 @@ class SPDistance:
     """The distance (km, from the plane wave's centre) most S-P times agree on."""
 
     distance_km: float
-    branch: str  # "Sn" or "Sg"
+    branch: str  # "Sn" or "Sg"; "S" (the first-arrival S) for :func:`first_sp`
     s_picks: tuple[Pick, ...]
+    #: one station's S-P time (:func:`first_sp`), not a consensus
+    single: bool = False
 
 
 def _sp_curve(model: VelocityModel, branch: str, depth_km: float) -> tuple[NDArray, NDArray]:
@@ -389,6 +391,49 @@ def sp_distance(
         if best is not None:
             out.append(best[2])
     return out
+
+
+def first_sp(
+    wave: PlaneWave, picks: Sequence[Pick], stations: Mapping[str, StationInfo],
+    model: VelocityModel,
+    depth_km: float = _SP_DEPTH_KM,
+) -> SPDistance | None:
+    """The distance from the earliest S-P time of ``wave``'s stations, read on the model's
+    first-arrival S; None without an S-labelled pick.
+
+    For when no ``regional.min_sp_stations`` S-P times agree (:func:`sp_distance`): the
+    back-azimuth comes from the P plane wave, the distance from one S-P time, as an array
+    or a three-component station locates a regional event on its own (back-azimuth and
+    travel-time differences: Schweitzer 2001, Pure Appl. Geophys. 158, HYPOSAT; P, S and
+    azimuth at one station: SEISAN manual, HYP, section 7.1.2). An S-labelled onset after
+    a distant event's P is its first S or a later part of its S train (Sg, Lg, the S
+    coda), never earlier than its first S, so when S-P times disagree the earliest is read
+    as the first S and the later ones are not used (an early spurious S onset, P coda
+    labelled S, would pull the distance short: that risk is not in the ellipse). Its
+    error enters the location as that pick's and the P picks' errors (and, in the final
+    location, the travel-time model error), which set the ellipse along the ray; the
+    ellipse then decides whether the location is constrained (:func:`unconstrained`).
+    """
+    p_at = {p.station_id: p for p in wave.picks}
+    s_picks = [p for p in picks if p.phase == "S" and p.station_id in p_at]
+    if not s_picks:
+        return None
+    lat0, lon0 = wave.centre
+    baz = math.radians(wave.backazimuth_deg)
+    sp_tab, x_tab = _sp_curve(model, "S", depth_km)
+    best: tuple[float, Pick] | None = None
+    for s in s_picks:
+        sp = float(s.time - p_at[s.station_id].time)
+        if sp_tab[0] < sp < sp_tab[-1] and (best is None or sp < best[0]):
+            best = (sp, s)
+    if best is None:
+        return None
+    sp, s = best
+    x = float(np.interp(sp, sp_tab, x_tab))
+    info = stations[s.station_id]
+    ex, ny = local_xy(lat0, lon0, info.latitude, info.longitude)
+    u = float(ex) * math.sin(baz) + float(ny) * math.cos(baz)  # towards the source
+    return SPDistance(x + u, "S", (s,), single=True)
 
 
 def near_sp(
@@ -584,10 +629,12 @@ def locate_distant(
 
     Each S branch's S-P consensus (:func:`sp_distance`) starts a location on the
     back-azimuth; the one that fits better (more phases, then lower RMS) is kept. Without
-    one the P picks alone are located (the distance then rests on the wavefront
-    curvature). The picks that fit are gathered (P-labelled as P, S-labelled as the S
-    branch), the worst outlier is dropped while any residual exceeds its tolerance, and a
-    depth phase, if the data hold one, fixes the depth. None when nothing can be located.
+    one the earliest S-P time gives the distance (:func:`first_sp`, its error in the
+    ellipse); without any S the P picks alone are located (the distance then rests
+    on the wavefront curvature). The picks that fit are gathered (P-labelled as P,
+    S-labelled as the S branch; with one S-P time only P), the worst outlier is dropped
+    while any residual exceeds its tolerance, and a depth phase, if the data hold one,
+    fixes the depth. None when nothing can be located.
     """
     tries: list[tuple[str | None, SPDistance | None]] = [
         (sp.branch, sp) for sp in sp_distance(wave, pool, stations, model, cfg)]
@@ -601,6 +648,13 @@ def locate_distant(
             continue
         if best is None or (o.n_phases, -o.rms_s) > (best[0].n_phases, -best[0].rms_s):
             best = (o, branch)
+    if best is None:
+        # no S-P consensus: the distance of the earliest S-P time (its error in the ellipse)
+        one = first_sp(wave, pool, stations, model)
+        if one is not None:
+            o = _locate_branch(wave, pool, stations, model, cfg, loc_cfg, one.branch, one)
+            if o is not None and any(a.phase.startswith("S") for a in o.arrivals):
+                best = (o, one.branch)
     if best is None and tries:
         o = _locate_branch(wave, pool, stations, model, cfg, loc_cfg, None, None)
         best = None if o is None else (o, None)
@@ -665,7 +719,9 @@ def _locate_branch(
         origin = locate(sel, stations, model, loc_cfg, initial=initial, phases=phases_of(sel),
                         full_search=start is None and sp is None)
         for _ in range(3):
-            sel = _gather(origin, pool, stations, model, cfg, loc_cfg, branch, sel)
+            # one S-P time (first_sp): the other S onsets disagreed with it, none gathered
+            sel = _gather(origin, pool, stations, model, cfg, loc_cfg,
+                          None if sp is not None and sp.single else branch, sel)
             while True:
                 new = locate(sel, stations, model, loc_cfg, full_search=False,
                              initial=(origin.latitude, origin.longitude, origin.depth_km),
@@ -802,9 +858,10 @@ def unconstrained(
 
     * its 90 % ellipse's semi-major axis exceeds ``regional.max_ellipse_fraction`` of its
       distance from the network centre (the location is comparable to its error);
-    * its azimuthal gap exceeds ``regional.max_gap_deg`` and fewer than
-      ``regional.min_sp_stations`` stations have both P and S (nothing but the wavefront
-      curvature gives the distance; S-P gives it at any gap).
+    * its azimuthal gap exceeds ``regional.max_gap_deg`` and no station has both P and S
+      (nothing but the wavefront curvature gives the distance; S-P gives it at any gap).
+      One S-P time is enough to give a distance (:func:`first_sp`; NMSOP-2 IS 11.1): its
+      pick and model errors are in the ellipse, which the first rule judges.
     """
     rc = cfg.regional
     lat0, lon0 = centroid(stations)
@@ -818,7 +875,7 @@ def unconstrained(
         for a in origin.arrivals:
             fam.setdefault(f"{a.network}.{a.station}", set()).add(a.phase[:1])
         n_sp = sum(1 for v in fam.values() if v == {"P", "S"})
-        if n_sp < rc.min_sp_stations:
+        if n_sp == 0:
             out.append(f"azimuthal gap {origin.azimuthal_gap_deg:.0f} deg with S-P at "
                        f"{n_sp} station(s): the distance is not constrained")
     return out

@@ -60,7 +60,8 @@ class RegionalConfig(StrictModel):
         "constrains is 'unconstrained' (its distance rests on the wavefront curvature alone)",
     )
     min_sp_stations: Annotated[int, Field(ge=1)] = Field(
-        2, description="S-P times (S-labelled picks) that constrain a distant event's distance",
+        2, description="S-P times (S-labelled picks) that must agree for a distant event's "
+        "distance; with fewer the earliest S-P time alone gives it (regional.first_sp)",
     )
     train_surface_velocity_kms: Annotated[float, Field(gt=0.5, le=10)] = Field(
         2.5, description="a distant event's wave train lasts at least until its slowest "

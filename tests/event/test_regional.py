@@ -3,6 +3,7 @@ phases, far-event evidence, unconstrained locations and wave trains, on syntheti
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -370,3 +371,37 @@ def test_taup_distant_event_located_and_not_rejected(  # type: ignore[no-untyped
     err = float(distance_km(o.latitude, o.longitude, lat, lon))
     assert err < 0.1 * dist, err
     assert regional.far_evidence(o, net, model, ACFG, LCFG) == []
+
+
+@pytest.mark.parametrize("net_name", ["sz", "strip", "ring"])
+@pytest.mark.parametrize(("baz", "dist"), [(120.0, 700.0), (300.0, 450.0)])
+def test_one_s_minus_p_among_late_s_onsets_locates(sz, model, net_name, baz, dist) -> None:  # type: ignore[no-untyped-def]
+    """S onsets that disagree (one the first S, two later in the S train, 8 and 11 s late):
+    no two agree, so the earliest S-P gives the distance along the plane wave's
+    back-azimuth (first_sp); the location is constrained and within a few per cent of its
+    distance. Without the one good S the distance rests on the late onsets' S-P and the
+    event is located too far, never nearer than the truth."""
+    net = _geometry(net_name, sz)
+    picks, (lat, lon) = _distant_picks(net, model, baz, dist, noise=0.05, seed=4)
+    p_only = [p for p in picks if p.phase == "P"]
+    s_all = sorted((p for p in picks if p.phase == "S"), key=lambda p: p.station_id)
+    good, late1, late2 = s_all[0], s_all[len(s_all) // 2], s_all[-1]
+    late = [dataclasses.replace(late1, time=late1.time + 8.0),
+            dataclasses.replace(late2, time=late2.time + 11.0)]
+    pool = [*p_only, good, *late]
+    wave = regional.detect_plane_waves(pool, net, ACFG)[0]
+    found = regional.locate_distant(wave, pool, net, model, ACFG, LCFG)
+    assert found is not None and found.branch == "S"
+    o = found.origin
+    assert [a.pick_id for a in o.arrivals if a.phase.startswith("S")] == [good.id]
+    assert float(distance_km(o.latitude, o.longitude, lat, lon)) < 0.05 * dist
+    assert regional.far_evidence(o, net, model, ACFG, LCFG) == []
+    assert regional.unconstrained(o, net, ACFG) == []
+    # the ellipse's major axis lies along the ray (the distance is what S-P gives)
+    assert o.ellipse_90[0] > o.ellipse_90[1]
+    # late S onsets alone: the distance comes out too large, not too small
+    found_late = regional.locate_distant(wave, p_only + late, net, model, ACFG, LCFG)
+    assert found_late is not None
+    c = regional.centroid(net)
+    d_late = float(distance_km(*c, found_late.origin.latitude, found_late.origin.longitude))
+    assert d_late > float(distance_km(*c, lat, lon))
