@@ -352,6 +352,9 @@ class Event(_Serial):
     ellipse_90_minor_km: float = float("nan")
     ellipse_azimuth_deg: float = float("nan")
     backazimuth_deg: float | None = None  # plane-wave fit of the P picks (towards the source)
+    # the epicentre's probability density on a grid, ((lat, lon, p), ...), p summing to 1
+    # (seismo.event.uncertainty.epicentre_pdf): P(at sea) is taken from it
+    epicentre_pdf: tuple[tuple[float, float, float], ...] = ()
     external: tuple[ExternalSolution, ...] = ()  # matched authoritative solutions
     n_magnitude_stations: int = 0
     station_magnitudes: tuple[StationMagnitude, ...] = ()
@@ -362,6 +365,17 @@ class Event(_Serial):
     # why predicted site intensities exceed the observations, when they do (seismo.event.intensity)
     intensity_note: str = ""
     n_clipped_stations: int = 0
+    # why this solution is doubtful, each reason in words (consistency checks that flag
+    # rather than drop, docs/consistency.md; why it is unconstrained): shown by review, the
+    # console and CAP
+    flags: tuple[str, ...] = ()
+    # the data do not constrain the location (a distant event whose 90 % ellipse is
+    # comparable to its distance, seismo.event.regional.unconstrained): stored, flagged and
+    # shown for review; no magnitude, never alerted
+    unconstrained: bool = False
+    # how the depth is known: "" travel times (depth_fixed False) or fixed (depth_fixed);
+    # "depth phase": a pP/sP delay at regional distance (seismo.event.regional)
+    depth_method: str = ""
     status: ReviewStatus = "automatic"
     version: int = 1
     creation_time: UTCDateTime | None = None  # when this version was made (UTC)

@@ -156,6 +156,21 @@ def _site_areas(event: Event, rules: AlertRulesConfig,
     return out
 
 
+def depth_text(event: Event, lang: str) -> str:
+    """The depth in words: "depth 12 km"; "depth not resolved" when it was fixed (the data
+    did not resolve it: a fixed 10 km is no shallow source, issue 23); "depth at least 97
+    km (depth phase)" when a depth phase gave it (seismo.event.regional)."""
+    z = event.depth_km
+    if not math.isfinite(z):
+        return "深度未知" if lang == "zh" else "depth unknown"
+    if event.depth_fixed:
+        return "深度未能测定" if lang == "zh" else "depth not resolved"
+    if event.depth_method == "depth phase":
+        return (f"深度至少{z:.0f}千米（深度震相）" if lang == "zh"
+                else f"depth at least {z:.0f} km (depth phase)")
+    return f"深度{z:.0f}千米" if lang == "zh" else f"depth {z:.0f} km"
+
+
 def _prediction_caveat(event: Event, lang: str) -> str:
     """Why the predicted intensity exceeds the observed one by a degree or more, in words."""
     obs = _f(event.max_intensity)
@@ -228,6 +243,7 @@ def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place
              + (f"（震级误差±{event.magnitude_uncertainty:.1f}）"
                 if _f(event.magnitude_uncertainty) else "")
              + ("，震源深度未能测定。" if event.depth_fixed else
+                f"，震源{depth_text(event, 'zh')}。" if event.depth_method == "depth phase" else
                 f"，震源深度{depth}千米" + (f"±{zunc:.0f}千米。" if zunc is not None else "。"))]
         if ext:
             d.append(f"{'权威机构震级' if agency else '海啸判定所用震级'}：{ext}。")
@@ -263,6 +279,7 @@ def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place
          f"{network}: earthquake at {fmt_utc(t)} ({fmt_bjt(t)} Beijing time), {here}, "
          f"epicentre {loc}, "
          + ("depth not resolved" if event.depth_fixed else
+            depth_text(event, "en") if event.depth_method == "depth phase" else
             f"depth {depth} km" + (f" ± {zunc:.0f} km" if zunc is not None else ""))
          + f", magnitude {mag}."]
     if ext:
@@ -318,6 +335,7 @@ def _parameters(event: Event, decision: AlertDecision, kind: str, place: Place,
         ("magnitude_uncertainty", num(event.magnitude_uncertainty, ".1f")),
         ("magnitude_lower_bound", "true" if _lower_bound(event, decision) else "false"),
         ("magnitude_stations", str(event.n_magnitude_stations)),
+        ("depth_resolved", "false" if event.depth_fixed else "true"),
         ("magnitude_saturated", "true" if _ml_saturated(event, decision) else "false"),
         ("magnitudes", "; ".join(
             m.label() for m in event.magnitudes if m.published and _f(m.value) is not None

@@ -19,15 +19,17 @@ On-call group ("oncall")
 
 Tsunami centre ("tsunami")
     * the epicentre is offshore (GLOBE land mask via ``global-land-mask``, see
-      :func:`offshore_decision`): for a well-constrained epicentre, the epicentre
-      or a point of its 1-sigma circle is sea; when the depth is fixed or the 90 %
-      ellipse's semi-major axis exceeds ``offshore_region_min_km``, the event is
-      offshore when at least ``offshore_min_sea_fraction`` of the points sampling
-      its 90 % confidence ellipse (or, with no ellipse orientation, the segment of
-      the P back-azimuth within that distance) are sea, AND
-    * the shallowest plausible depth (depth minus its 1-sigma uncertainty) is
-      below ``tsunami_max_depth_km`` (JMA NWPTAC: no tsunami potential for
-      depth >= 100 km [V]), AND
+      :func:`offshore_decision`): P(at sea), the share of the location's probability
+      density (``Event.epicentre_pdf``, the locator's grid-search likelihood) at sea,
+      reaches ``offshore_min_sea_fraction``; an event without a density falls back to
+      the region rule (the epicentre or its 1-sigma circle; the points sampling its 90 %
+      ellipse or the P back-azimuth segment), AND
+    * the event may be shallow: a fixed depth is no depth (``Event.depth_fixed``: the
+      data did not resolve it; the messages say "depth not resolved"), so it cannot
+      exclude a tsunami; a resolved depth (travel times, or a depth phase at regional
+      distance) excludes one when depth minus its 1-sigma uncertainty is at least
+      ``tsunami_max_depth_km`` (JMA NWPTAC: no tsunami potential for depth >= 100 km
+      [V]), AND
     * either a **moment-type magnitude** (:func:`tsunami_magnitude`) reaches
       ``tsunami_min_magnitude`` (JMA NWPTAC advises for M >= 6.5 [V]): the message's
       severity follows that magnitude (:func:`tsunami_severity`);
@@ -38,6 +40,10 @@ Tsunami centre ("tsunami")
       Wood-Anderson ML departs from Mw only around 6-7 (Kanamori 1983 [3P]), so "ML
       5.7" of an Mw 5.8 is no reason for a Severe message, and an ML that saturates
       for an Mw 7.5 is no measure of it either.
+
+An event the data do not locate (``Event.unconstrained``: a distant event whose ellipse
+is comparable to its distance, seismo.event.regional) alerts nobody until a seismologist
+confirms it: it is stored, flagged and shown for review.
 
 The tsunami magnitude is a moment-type magnitude only: an authoritative external
 moment magnitude (``Event.external``: Mww, Mw, Mwc, ... of an FDSN event service or a
@@ -164,11 +170,12 @@ class AlertDecision:
     reasons: tuple[str, ...] = ()
     tsunami_magnitude: float | None = None  # the moment-type magnitude the tsunami rule used
     tsunami_magnitude_type: str = ""  # its type, "type (agency)" when authoritative
-    sea_fraction: float | None = None  # share of the uncertainty region at sea
     # the tsunami centre is informed before a moment-type magnitude exists: "Tsunami
     # information: magnitude being determined", severity Unknown
     tsunami_pending: bool = False
     tsunami_severity: str = "Unknown"  # CAP severity of the tsunami message
+    sea_fraction: float | None = None  # P(at sea) of the epicentre (or share of its region)
+    depth_resolved: bool = True  # False: the depth was fixed, the data did not resolve it
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -282,10 +289,14 @@ def evaluate(
     located = math.isfinite(event.latitude) and math.isfinite(event.longitude)
     inside = located and in_region(event.latitude, event.longitude, region)
     dist = nearest_station_km(event, region)
-    if event.status == "rejected" or not located:
-        why = "rejected by review" if event.status == "rejected" else "not located"
+    if event.status == "rejected" or not located or (
+            event.unconstrained and event.status != "confirmed"):
+        why = ("rejected by review" if event.status == "rejected" else "not located"
+               if not located else "location not constrained by the data (stored for "
+               "review, not alerted): " + "; ".join(event.flags))
         return AlertDecision(
-            event.id, False, False, inside, False, False, False, imax, dist, (why,)
+            event.id, False, False, inside, False, False, False, imax, dist, (why,),
+            depth_resolved=not event.depth_fixed,
         )
 
     saturated, sat_reasons = is_saturated(event, rules, region)
@@ -293,7 +304,10 @@ def evaluate(
 
     depth = _finite(event.depth_km)
     vunc = _finite(event.vertical_uncertainty_km) or 0.0
-    shallowest = None if depth is None else max(0.0, depth - max(0.0, vunc))
+    # a fixed depth is no depth: the data did not resolve it, so the event may be shallow
+    # (and the messages say "depth not resolved"), whatever the fixed value
+    resolved = depth is not None and not event.depth_fixed
+    shallowest = max(0.0, depth - max(0.0, vunc)) if resolved and depth is not None else None
     shallow = shallowest is None or shallowest < rules.tsunami_max_depth_km
 
     tmag, ttype, _authoritative = tsunami_magnitude(event)
@@ -323,9 +337,16 @@ def evaluate(
             + ("unknown" if ml is None else f"{ml:.1f}")
         )
         reasons.append(
-            f"tsunami: offshore ({where}), shallowest depth "
-            f"{'unknown' if shallowest is None else f'{shallowest:.0f} km'} "
-            f"< {rules.tsunami_max_depth_km:g} km, {why}"
+            f"tsunami: offshore ({where}), "
+            + ("depth not resolved" if shallowest is None else
+               f"shallowest depth {shallowest:.0f} km < {rules.tsunami_max_depth_km:g} km")
+            + f", {why}"
+        )
+    elif (big or pending) and offshore and not shallow:
+        reasons.append(
+            f"no tsunami: the depth ({depth:.0f} +- {vunc:.0f} km"
+            f"{', ' + event.depth_method if event.depth_method else ''}) is at least "
+            f"{rules.tsunami_max_depth_km:g} km"
         )
 
     oncall = False
@@ -358,13 +379,36 @@ def evaluate(
         sea_fraction=frac,
         tsunami_pending=tsunami and not big,
         tsunami_severity=severity,
+        depth_resolved=resolved,
     )
+
+
+def offshore_probability(event: Event, rules: AlertRulesConfig) -> tuple[bool, float, str]:
+    """(offshore, P(at sea), how) from the location's probability density.
+
+    P(at sea) = sum of p over the samples of ``Event.epicentre_pdf`` (the grid-search
+    likelihood of the locator, :func:`seismo.event.uncertainty.epicentre_pdf`) that lie
+    at sea (GLOBE 1 km land mask); the event is offshore when it reaches
+    ``offshore_min_sea_fraction`` (a tsunami message must not be lost to a coastal
+    location error: a quarter of the probability at sea is already material;
+    docs/alerts.md).
+    """
+    pts = [(la, lo) for la, lo, _ in event.epicentre_pdf]
+    sea = is_ocean_many(pts)
+    prob = float(sum(p for (_, _, p), s in zip(event.epicentre_pdf, sea, strict=True) if s))
+    prob = min(max(prob, 0.0), 1.0)
+    off = prob >= rules.offshore_min_sea_fraction
+    return off, round(prob, 3), f"P(at sea) {100 * prob:.0f} % from the location's density"
 
 
 def offshore_decision(
     event: Event, rules: AlertRulesConfig
 ) -> tuple[bool, float | None, str]:
-    """(offshore, sea fraction of the region or None, how it was decided).
+    """(offshore, P(at sea) or sea fraction of the region or None, how it was decided).
+
+    With the location's probability density (``Event.epicentre_pdf``, every event the
+    pipeline locates): :func:`offshore_probability`. Without it (an event stored before
+    the density was kept, an external-only solution), the region rule below.
 
     A well-constrained epicentre (depth free and 90 % semi-major axis <=
     ``offshore_region_min_km``) is offshore when it, or one of eight points on
@@ -375,6 +419,8 @@ def offshore_decision(
     offshore when the epicentre is sea or at least ``offshore_min_sea_fraction``
     of the region's points are. docs/alerts.md explains the rule.
     """
+    if event.epicentre_pdf:
+        return offshore_probability(event, rules)
     lat, lon = event.latitude, event.longitude
     a90 = _finite(event.ellipse_90_major_km)
     b90 = _finite(event.ellipse_90_minor_km)

@@ -48,9 +48,11 @@ from numpy.typing import NDArray
 from obspy import UTCDateTime
 
 from seismo.errors import LocationError
+from seismo.event import regional
 from seismo.event.consistency import check_origin
 from seismo.event.geometry import depth_nodes, node_bottom_km, phase_minimum_rule
 from seismo.event.locate import Origin, locate, polar_nodes
+from seismo.event.regional import WaveTrain
 from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.velocity import VelocityModel
 from seismo.geo import distance_km
@@ -70,6 +72,10 @@ class EventCandidate:
     picks: tuple[Pick, ...]
     origin: Origin
     stack_count: int  # picks that agreed at the grid node that seeded the event
+    # a distant event found by its P plane wave (seismo.event.regional): the delay (s) of
+    # its depth phase after P when one fixed its depth
+    distant: bool = False
+    depth_phase_s: float | None = None
 
     @property
     def time(self) -> UTCDateTime:
@@ -412,8 +418,15 @@ def associate(
     *,
     s_picks: bool = True,
     separable_s: Collection[str] | None = None,
+    known: Sequence[WaveTrain] = (),
 ) -> list[EventCandidate]:
     """Group ``picks`` into located event candidates, earliest first.
+
+    Distant events come first (:func:`_distant`: their P plane wave, located with S-P,
+    :mod:`seismo.event.regional`); the picks their phases, or those of the ``known``
+    distant events' wave trains (found in earlier windows), explain leave the pool, and a
+    local candidate inside a train must prove itself
+    (:func:`seismo.event.regional.prove_local`).
 
     Picks of stations absent from ``stations`` are ignored (logged). Picks that
     fit no event are left out. ``stations`` maps "NET.STA" to StationInfo (the
@@ -431,8 +444,18 @@ def associate(
         return []
     st = _Stack.build(pool, stations, model, cfg, loc_cfg)
     n_nodes = len(st.grid.lat)
-    events: list[EventCandidate] = []
     alive = np.ones(len(pool), dtype=bool)
+    labelled_p = {p.id for p in pool if p.phase == "P"}
+    # the phases of distant events found before explain their picks here: they leave the
+    # pool, then this pool's own distant events are found, then its local ones
+    for i in range(len(pool)):
+        if any(t.explains(pool[i]) for t in known):
+            alive[i] = False
+    events, own_trains = _distant(pool, alive, stations, model, cfg, loc_cfg)
+    trains = [*known, *own_trains]
+    for i in np.nonzero(alive)[0].tolist():
+        if any(t.explains(pool[i]) for t in own_trains):
+            alive[i] = False
     tried: set[frozenset[int]] = set()
     attempts = 0
     found = True
@@ -462,6 +485,16 @@ def associate(
             initial = (float(st.grid.lat[node]), float(st.grid.lon[node]),
                        float(st.grid.depth[node]))
             cand = _grow(seed, pool, alive, stations, model, cfg, loc_cfg, initial)
+            if cand is not None:
+                why = regional.prove_local(cand.origin, trains, labelled_p, cfg)
+                if why is None and cfg.regional.enabled and regional.is_distant(
+                        cand.latitude, cand.longitude, stations, cfg) and not (
+                        regional.slowness_resolved(cand.origin, stations, model, cfg, loc_cfg)):
+                    why = _local_partition(cand, stations, model, cfg, loc_cfg, s_picks)
+                if why:
+                    log.info("candidate at %s %.3f %.3f rejected: %s", cand.time,
+                             cand.latitude, cand.longitude, why)
+                    cand = None
             if cand is None:
                 if attempts >= cfg.max_attempts:
                     log.warning("association stopped after %d attempts", attempts)
@@ -478,6 +511,102 @@ def associate(
             break
     events.sort(key=lambda e: e.time)
     return events
+
+
+def _distant(
+    pool: list[Pick], alive: NDArray, stations: Mapping[str, StationInfo],
+    model: VelocityModel, cfg: AssociateConfig, loc_cfg: LocateConfig,
+) -> tuple[list[EventCandidate], list[WaveTrain]]:
+    """Distant events of the pool, found by their P plane waves and located with S-P
+    (:mod:`seismo.event.regional`), their picks (and depth-phase onsets) retired from
+    ``alive``; with their wave trains. A plane wave whose location fails the far-event
+    evidence, or whose picks a local partition explains as well, is left to the stack."""
+    out: list[EventCandidate] = []
+    trains: list[WaveTrain] = []
+    waves = regional.detect_plane_waves(pool, stations, cfg, loc_cfg.pick_sigma_s)
+    for wave in waves:
+        live = [pool[i] for i in np.nonzero(alive)[0].tolist()]
+        if not {p.id for p in wave.picks} <= {p.id for p in live}:
+            continue
+        near = regional.near_sp(wave, live, stations, model, cfg)
+        if near is not None:
+            log.info("plane wave at %s (baz %.0f deg, %.1f km/s) is no distant event: %s",
+                     wave.time, wave.backazimuth_deg, wave.apparent_velocity_kms, near)
+            continue
+        found = regional.locate_distant(wave, live, stations, model, cfg, loc_cfg)
+        if found is None:
+            continue
+        o = found.origin
+        why = check_origin(o, stations, model, cfg) + regional.far_evidence(
+            o, stations, model, cfg, loc_cfg)
+        if o.rms_s > max_rms_s(cfg, o):
+            why.append(f"rms {o.rms_s:.2f} s")
+        if not regional.is_distant(o.latitude, o.longitude, stations, cfg):
+            why.append("not outside the network")
+        cand = EventCandidate(picks=o.picks, origin=o, stack_count=len(wave.picks),
+                              distant=True,
+                              depth_phase_s=None if found.depth_phase is None
+                              else found.depth_phase.delay_s)
+        if not why and not regional.slowness_resolved(o, stations, model, cfg, loc_cfg):
+            local = _local_partition(cand, stations, model, cfg, loc_cfg, True)
+            why += [local] if local else []
+        if why:
+            log.info("plane wave at %s (baz %.0f deg, %.1f km/s) is no distant event: %s",
+                     wave.time, wave.backazimuth_deg, wave.apparent_velocity_kms,
+                     "; ".join(why))
+            continue
+        _retire(alive, pool, cand)
+        explained = set(found.explained)
+        for i in np.nonzero(alive)[0].tolist():
+            if pool[i].id in explained:
+                alive[i] = False
+        out.append(cand)
+        trains.append(regional.train_of(
+            f"the distant event at {o.time}", o, stations, model, cfg, cand.depth_phase_s))
+        log.info("distant event at %s %.3f %.3f %.0f km (plane wave from %.0f deg at %.1f km/s,"
+                 " S as %s): %d stations, %d phases, rms %.2f s", o.time, o.latitude,
+                 o.longitude, o.depth_km, wave.backazimuth_deg, wave.apparent_velocity_kms,
+                 found.branch or "-", o.n_stations, o.n_phases, o.rms_s)
+    return out, trains
+
+
+def _local_partition(
+    cand: EventCandidate, stations: Mapping[str, StationInfo], model: VelocityModel,
+    cfg: AssociateConfig, loc_cfg: LocateConfig, s_picks: bool,
+) -> str | None:
+    """Why the far candidate ``cand`` loses against local events made of its own picks
+    (None: it wins). The same picks are associated on the grid within the network (its
+    radius plus ``grid_margin_km``); when the local events explain at least as many of
+    them, a larger stack far away does not win by default (issue: compare against a
+    local partition)."""
+    lat = np.array([s.latitude for s in stations.values()])
+    lon = np.array([s.longitude for s in stations.values()])
+    r_net = float(distance_km(lat.mean(), lon.mean(), lat, lon).max())
+    reach = r_net + cfg.grid_margin_km
+    local_cfg = cfg.model_copy(update={
+        "max_distance_km": reach,
+        "regional": cfg.regional.model_copy(update={"enabled": False}),
+    })
+    local_loc = loc_cfg.model_copy(update={"max_distance_km": reach})
+    try:
+        local = associate(list(cand.picks), stations, model, local_cfg, local_loc,
+                          s_picks=s_picks)
+    except LocationError:
+        return None
+    n_local = sum(len(c.picks) for c in local)
+    if local and n_local >= len(cand.picks):
+        return (f"{len(local)} local event(s) explain {n_local} of its {len(cand.picks)} "
+                "picks")
+    return None
+
+
+def max_rms_s(cfg: AssociateConfig, origin: Origin) -> float:
+    """Largest RMS (s) an origin may have: ``max_rms_s`` and the model error of its median
+    travel time (``residual_fraction`` of it) added in quadrature: a 1-D model that is
+    good to a few per cent misfits a distant event by seconds (docs/location.md)."""
+    tt = [float(a.time - origin.time) - a.residual_s for a in origin.arrivals]
+    model = cfg.residual_fraction * (float(np.median(tt)) if tt else 0.0)
+    return float(np.hypot(cfg.max_rms_s, model))
 
 
 def _grow(
@@ -513,15 +642,16 @@ def _grow(
             best = alt
     if best is None:
         return None
-    if best.rms_s > cfg.max_rms_s:
-        log.debug("candidate rejected: rms %.2f s > %.2f s", best.rms_s, cfg.max_rms_s)
+    if best.rms_s > max_rms_s(cfg, best):
+        log.debug("candidate rejected: rms %.2f s > %.2f s", best.rms_s, max_rms_s(cfg, best))
         return None
     ratio = _station_ratio(best, stations)
     if ratio < cfg.min_station_ratio:
         log.debug("candidate rejected: only %.0f %% of the stations within reach picked it",
                   100 * ratio)
         return None
-    why = check_origin(best, stations, model, cfg)
+    why = check_origin(best, stations, model, cfg) + regional.far_evidence(
+        best, stations, model, cfg, loc_cfg)
     if why:
         log.info("candidate at %s %.3f %.3f rejected as inconsistent: %s", best.time,
                  best.latitude, best.longitude, "; ".join(why))
@@ -546,7 +676,10 @@ def _settle(
         )
         sel = [cands[j] for j in chosen]
         if cfg.relabel_phases:
-            sel = _relabel(origin, cands, sel, stations, model, cfg, loc_cfg, phases)
+            # a distant event's S must come from S-polarised onsets (issue 22): only S->P
+            far = regional.is_distant(origin.latitude, origin.longitude, stations, cfg)
+            sel = _relabel(origin, cands, sel, stations, model, cfg, loc_cfg, phases,
+                           to_s=not far)
         # drop the worst outliers one by one after each relocation
         while True:
             if (
@@ -609,9 +742,12 @@ def _station_ratio(origin: Origin, stations: Mapping[str, StationInfo]) -> float
 def _relabel(
     origin: Origin, cands: Sequence[Pick], sel: list[Pick], stations: Mapping[str, StationInfo],
     model: VelocityModel, cfg: AssociateConfig, loc_cfg: LocateConfig,
-    phases: dict[str, str] | None = None,
+    phases: dict[str, str] | None = None, to_s: bool = True,
 ) -> list[Pick]:
     """Add picks that fit the event as the other phase where the station lacks that phase.
+
+    ``to_s=False``: P-labelled onsets never become S (a distant event's S needs S
+    polarisation; the other way, an S-labelled first arrival may still become its P).
 
     The label from the picker (polarisation) stands where it fits; an onset whose label
     does not fit but which fits the event as the other phase at a station that has none
@@ -620,7 +756,7 @@ def _relabel(
     usable horizontals.
     """
     out = list(sel)
-    pairs: tuple[tuple[Phase, Phase], ...] = (("S", "P"), ("P", "S"))
+    pairs: tuple[tuple[Phase, Phase], ...] = (("S", "P"), ("P", "S")) if to_s else (("S", "P"),)
     for new, old in pairs:
         have = {(p.station_id, p.phase) for p in out}
         used = {p.id for p in out} | {_as_phase(p, "S" if p.phase == "P" else "P").id

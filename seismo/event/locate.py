@@ -68,10 +68,12 @@ from seismo.event.uncertainty import (
     PickData,
     confidence_ellipse,
     covariance,
+    epicentre_pdf,
+    scaled_dof,
     sigmas,
     with_model_error,
 )
-from seismo.event.velocity import PHASES, VelocityModel
+from seismo.event.velocity import DEEP_MAX_KM, PHASES, VelocityModel
 from seismo.geo import (
     azimuth_deg,
     azimuthal_gap_deg,
@@ -114,6 +116,8 @@ class Origin:
     ellipse_68: tuple[float, float] = (float("nan"), float("nan"))  # semi-major, semi-minor km
     ellipse_90: tuple[float, float] = (float("nan"), float("nan"))
     ellipse_azimuth_deg: float = float("nan")  # of the major axis, from north
+    # the epicentre's probability density, ((lat, lon, p), ...): uncertainty.epicentre_pdf
+    epicentre_pdf: tuple[tuple[float, float, float], ...] = ()
 
     def to_event(self, event_id: str, creation_time: UTCDateTime | None = None) -> Event:
         """The :class:`~seismo.model.Event` of this origin (no magnitude yet)."""
@@ -140,6 +144,7 @@ class Origin:
             ellipse_90_minor_km=self.ellipse_90[1],
             ellipse_azimuth_deg=self.ellipse_azimuth_deg,
             backazimuth_deg=self.backazimuth_deg,
+            epicentre_pdf=self.epicentre_pdf,
         )
 
 
@@ -460,6 +465,7 @@ def locate(
     initial: tuple[float, float, float] | None = None,
     full_search: bool = True,
     phases: Mapping[str, str] | None = None,
+    pdf: bool = False,
 ) -> Origin:
     """Locate one event from its P and S ``picks``.
 
@@ -470,8 +476,9 @@ def locate(
     ``stations`` maps "NET.STA" to :class:`~seismo.inventory.StationInfo`;
     ``initial`` is an optional (lat, lon, depth_km) trial hypocentre (added to
     the coarse grid); with ``full_search=False`` only a local search around
-    ``initial`` is made (relocation after adding picks). Picks of unknown
-    stations are ignored (logged); at most one P and one S per station are
+    ``initial`` is made (relocation after adding picks); ``pdf``: sample the
+    epicentre's probability density (:func:`seismo.event.uncertainty.epicentre_pdf`).
+    Picks of unknown stations are ignored (logged); at most one P and one S per station are
     used. Raises
     :class:`~seismo.errors.LocationError` with fewer than 3 stations or 4 phases.
     """
@@ -489,17 +496,19 @@ def locate(
     d = _prepare(picks, stations, model, cfg, phases)
     centre = (float(np.mean(d.lat)), float(np.mean(d.lon)))
     r_net = float(np.max(distance_km(centre[0], centre[1], d.lat, d.lon)))
-    # the travel-time table clamps beyond its edges: keep the search inside it
+    # the travel-time table clamps beyond its edges: keep the search inside it (sources
+    # below the tables are traced on demand down to DEEP_MAX_KM)
     reach = model.max_distance_km - r_net
-    if cfg.max_distance_km > reach or cfg.depth_max_km > model.max_depth_km:
+    deepest = max(model.max_depth_km, DEEP_MAX_KM)
+    if cfg.max_distance_km > reach or cfg.depth_max_km > deepest:
         log.warning(
             "search limited to the velocity model's table (%.0f km, %.0f km deep)",
-            reach, model.max_depth_km,
+            reach, deepest,
         )
         cfg = cfg.model_copy(
             update={
                 "max_distance_km": min(cfg.max_distance_km, reach),
-                "depth_max_km": min(cfg.depth_max_km, model.max_depth_km),
+                "depth_max_km": min(cfg.depth_max_km, deepest),
             }
         )
 
@@ -543,13 +552,23 @@ def locate(
         ez = (cfg.depth_max_km - shallowest_km(cfg)) / 2.0
     origin = _build(d, model, lat, lon, z, t0, eh, ez, et, fixed, centre)
     cap = cfg.max_distance_km
-    a68, b68, az = confidence_ellipse(cov[:2, :2], 0.68, cap)
-    a90, b90, _ = confidence_ellipse(cov[:2, :2], 0.90, cap)
+    dof = scaled_dof(chi2, d.n, fixed)  # the quantile follows the scaling (uncertainty.py)
+    a68, b68, az = confidence_ellipse(cov[:2, :2], 0.68, cap, dof)
+    a90, b90, _ = confidence_ellipse(cov[:2, :2], 0.90, cap, dof)
+    density: tuple[tuple[float, float, float], ...] = ()
+    if pdf:
+
+        def misfit_at(la: NDArray, lo: NDArray) -> NDArray:
+            return _misfit(d, predicted(model, d, la, lo, np.full(la.shape, z)))[1]
+
+        density = epicentre_pdf(misfit_at, lat, lon, chi2,
+                                1.0 if dof is None else chi2 / dof, a90, b90, az)
     return replace(
         origin,
         ellipse_68=(round(a68, 3), round(b68, 3)),
         ellipse_90=(round(a90, 3), round(b90, 3)),
         ellipse_azimuth_deg=round(az, 1) if np.isfinite(az) else float("nan"),
+        epicentre_pdf=density,
     )
 
 

@@ -16,8 +16,9 @@ the late magnitudes of distant events and a seismologist's relocation):
    (:func:`seismo.event.intensity.predict_sites`), with the note that explains a
    prediction above every observation;
 4. the **consistency verdict** (:class:`Verdict`: the amplitudes must not grow with
-   distance, :func:`seismo.event.consistency.check_amplitudes`). The stage says; the
-   shell decides what an inconsistent event becomes (today: not published).
+   distance, :func:`seismo.event.consistency.check_amplitudes`). Its reasons become the
+   event's ``flags``: an inconsistent event is published with them, for review
+   (docs/consistency.md), not dropped.
 
 It offers a first measurement (:meth:`EventMeasurer.measure`) and two re-measurements
 with more data: the magnitude types an event still awaits, on the series of later
@@ -211,9 +212,15 @@ class EventMeasurer:
 
     def _finish(self, event: Event, readings: Mapping[str, MagnitudeReading]) -> Measurement:
         """``event`` with the magnitudes of ``readings`` (types not read keep theirs), its
-        station magnitudes, the site predictions for its preferred magnitude, the verdict."""
+        station magnitudes, the site predictions for its preferred magnitude, the verdict
+        (its reasons become the event's flags, replacing those of an earlier verdict).
+
+        An unconstrained event (``Event.unconstrained``) gets no magnitude: one computed
+        at a location the data do not support would be as wrong as the location."""
         mags = [m for m in event.magnitudes if m.type not in readings]
         mags += [r.magnitude for r in readings.values() if r.magnitude is not None]
+        if event.unconstrained:
+            mags = []
         ev = self.with_magnitudes(event, hold_surface_magnitude(mags, self.magnitude))
         kept = [r.station_magnitudes for r in readings.values() if r.station_magnitudes is not None]
         if kept:
@@ -230,7 +237,10 @@ class EventMeasurer:
             )
             ev = dataclasses.replace(ev, site_intensities=tuple(site),
                                      intensity_note=intensity_note(ev.station_intensities, site))
-        return Measurement(ev, self.verdict(ev))
+        verdict = self.verdict(ev)
+        earlier = set(self.verdict(event).reasons)
+        flags = tuple(f for f in ev.flags if f not in earlier) + verdict.reasons
+        return Measurement(dataclasses.replace(ev, flags=tuple(dict.fromkeys(flags))), verdict)
 
 
 def apply_magnitudes(

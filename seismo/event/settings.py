@@ -22,7 +22,67 @@ from seismo.config.base import (
 )
 from seismo.station.settings import MotionBandConfig
 
-__all__ = ["AssociateConfig", "IntensityConfig", "LocateConfig", "MagnitudeConfig"]
+__all__ = [
+    "AssociateConfig", "IntensityConfig", "LocateConfig", "MagnitudeConfig", "RegionalConfig",
+]
+
+
+class RegionalConfig(StrictModel):
+    """Distant events (``[associate.regional]``; seismo.event.regional, docs/location.md
+    "Distant events", docs/consistency.md): the plane-wave detector, the far-event
+    evidence and the wave trains of distant events."""
+
+    enabled: bool = Field(True, description="detect distant events by their P plane wave")
+    min_velocity_kms: Annotated[float, Field(gt=1, le=30)] = Field(
+        7.0,
+        description="slowest P apparent velocity of a distant event's plane wave (km/s): Pn "
+        "travels at 7.8-8.2 km/s under continents and oceans (iasp91 8.04, ak135 8.04; "
+        "Kennett & Engdahl 1991, Kennett et al. 1995), so 7.0 leaves room for pick errors and "
+        "a dipping Moho; crustal Pg (~6 km/s) is slower",
+    )
+    min_station_fraction: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.5, description="a plane wave needs P at this fraction of the live stations (and at "
+        "[associate] far_min_p_stations): a distant event large enough to matter is picked "
+        "across the network",
+    )
+    slowness_model_fraction: Annotated[float, Field(ge=0, le=0.5)] = Field(
+        0.05, description="model error of a predicted slowness (fraction), added to 3 sigma of "
+        "the observed one when the apparent velocity is compared with the predicted phase: a "
+        "1-D model is good to a few per cent in velocity",
+    )
+    max_ellipse_fraction: Annotated[float, Field(gt=0, le=10)] = Field(
+        0.25, description="a distant event whose 90 % ellipse semi-major axis exceeds this "
+        "fraction of its distance from the network is 'unconstrained': stored and shown for "
+        "review, never alerted, no magnitude (issue: the ellipse comparable to the distance)",
+    )
+    max_gap_deg: Annotated[float, Field(gt=180, le=360)] = Field(
+        300.0, description="beyond this azimuthal gap an event whose distance no S-P time "
+        "constrains is 'unconstrained' (its distance rests on the wavefront curvature alone)",
+    )
+    min_sp_stations: Annotated[int, Field(ge=1)] = Field(
+        2, description="S-P times (S-labelled picks) that must agree for a distant event's "
+        "distance; with fewer the earliest S-P time alone gives it (regional.first_sp)",
+    )
+    train_surface_velocity_kms: Annotated[float, Field(gt=0.5, le=10)] = Field(
+        2.5, description="a distant event's wave train lasts at least until its slowest "
+        "surface waves of interest pass (group velocity, km/s; Rayleigh waves at 3-60 s "
+        "periods travel at 2.5-4 km/s, IASPEI 2013 Ms_BB window)",
+    )
+    train_tail_s: Annotated[float, Field(ge=0, le=3600)] = Field(
+        240.0, description="and its coda this long after them (s; design choice: the coda "
+        "of an M6-7 at 3-5 deg lasts minutes, Herrmann 1975 duration magnitude)",
+    )
+    train_min_p_stations: Annotated[int, Field(ge=3)] = Field(
+        3, description="a local event inside a distant event's wave train needs clean P "
+        "onsets (P polarisation, not explained by the distant event) at this many stations",
+    )
+    depth_phase_min_stations: Annotated[int, Field(ge=3)] = Field(
+        4, description="a depth phase (pP/sP) is a second plane wave of the same slowness at "
+        "this many stations (and half of the P stations)",
+    )
+    max_depth_km: Annotated[float, Field(gt=0, le=700)] = Field(
+        300.0, description="deepest source a depth phase may indicate (km)",
+    )
 
 
 class AssociateConfig(StrictModel):
@@ -101,6 +161,7 @@ class AssociateConfig(StrictModel):
     far_max_azimuth_deg: Annotated[float, Field(gt=0, le=180)] = Field(
         30.0, description="largest misfit between the P plane-wave direction and the epicentre"
     )
+    regional: RegionalConfig = Field(default_factory=RegionalConfig)
 
     @property
     def s_minus_p_tolerance_s(self) -> float:

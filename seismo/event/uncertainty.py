@@ -5,7 +5,10 @@
   spatially correlated model errors (NonLinLoc LOCGAU/LOCGAU2, Lomax et al. 2000 [3P]);
 * :func:`covariance`: C = (J^T W J)^-1 * max(1, chi²/(n - m)) of (east, north, depth,
   t0), and :func:`sigmas`, its 1-sigma horizontal semi-major axis, depth and time;
-* :func:`confidence_ellipse`, :func:`ellipse_scale`: the p-confidence ellipse.
+* :func:`confidence_ellipse`, :func:`ellipse_scale`: the p-confidence ellipse, its
+  quantile following the degrees of freedom of the scaling (:func:`scaled_dof`);
+* :func:`epicentre_pdf`: the epicentre's probability density from the misfit on a grid
+  (what P(at sea) is taken from, :func:`seismo.alerts.rules.offshore_decision`).
 
 Method and sources: the module doc of :mod:`seismo.event.locate` (step 4) and
 docs/location.md.
@@ -13,13 +16,15 @@ docs/location.md.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 from obspy import UTCDateTime
 
-from seismo.geo import distance_km
+from seismo.geo import destinations, distance_km
 from seismo.model import Pick
 
 __all__ = [
@@ -27,6 +32,8 @@ __all__ = [
     "confidence_ellipse",
     "covariance",
     "ellipse_scale",
+    "epicentre_pdf",
+    "scaled_dof",
     "sigmas",
     "with_model_error",
 ]
@@ -92,30 +99,53 @@ def sigmas(cov: NDArray, cap: float) -> tuple[float, float, float]:
     return min(semi, cap), min(dz, cap), min(dt, cap)
 
 
-#: Scale from the 1-sigma to the p-confidence ellipse of a 2-D Gaussian marginal:
-#: k = sqrt(chi²_2(p)) = sqrt(-2 ln(1 - p)) (the chi² distribution with 2 degrees of
-#: freedom; Press et al. 2007, Numerical Recipes 3rd ed., §15.6.5: Delta chi² = 2.30 for
-#: 68.3 % and 4.61 for 90 % with two parameters). The 1-sigma ellipse covers 39.3 %.
-def ellipse_scale(p: float) -> float:
-    """sqrt(-2 ln(1 - p)): 1.510 for 68 %, 2.146 for 90 %."""
+def scaled_dof(chi2: float, n: int, fixed: bool) -> int | None:
+    """The degrees of freedom n - m of the a-posteriori variance when :func:`covariance`
+    scaled the covariance by chi²/(n - m) (it does when that exceeds 1), else None (the
+    data errors were taken as known)."""
+    m = 3 if fixed else 4
+    if n > m and chi2 / (n - m) > 1.0:
+        return n - m
+    return None
+
+
+#: Scale from the 1-sigma to the p-confidence ellipse of a 2-D marginal. With the data
+#: errors known: k = sqrt(chi²_2(p)) = sqrt(-2 ln(1 - p)) (the chi² distribution with 2
+#: degrees of freedom; Press et al. 2007, Numerical Recipes 3rd ed., §15.6.5: Delta chi² =
+#: 2.30 for 68.3 % and 4.61 for 90 % with two parameters). With the covariance scaled by
+#: the a-posteriori variance chi²/(n - m), k² = 2 F(2, n - m; p) (Jordan & Sverdrup 1981,
+#: BSSA 71, with no prior knowledge of the variance, K = 0; Flinn 1965): for two
+#: numerator degrees of freedom the F quantile is closed-form, F(2, v; p) =
+#: (v/2) ((1 - p)^(-2/v) - 1) (the F(2, v) CDF is 1 - (1 + 2x/v)^(-v/2); Johnson, Kotz &
+#: Balakrishnan 1995, Continuous Univariate Distributions 2, ch. 27), which tends to the
+#: chi² value as v grows. The 1-sigma ellipse covers 39.3 % (known errors).
+def ellipse_scale(p: float, dof: int | None = None) -> float:
+    """k of the p-ellipse: sqrt(-2 ln(1 - p)) (1.510 for 68 %, 2.146 for 90 %) with known
+    errors; sqrt(2 F(2, dof; p)) when the covariance was scaled with ``dof`` degrees of
+    freedom (e.g. 2.94 for 90 % with dof 4)."""
     if not 0.0 < p < 1.0:
         raise ValueError(f"confidence level ({p}) must be within (0, 1)")
-    return float(np.sqrt(-2.0 * np.log1p(-p)))
+    if dof is None:
+        return float(np.sqrt(-2.0 * np.log1p(-p)))
+    if dof < 1:
+        raise ValueError(f"degrees of freedom ({dof}) must be >= 1")
+    return float(np.sqrt(dof * ((1.0 - p) ** (-2.0 / dof) - 1.0)))
 
 
 def confidence_ellipse(
-    cov_en: NDArray, p: float, cap: float = np.inf
+    cov_en: NDArray, p: float, cap: float = np.inf, dof: int | None = None
 ) -> tuple[float, float, float]:
     """Semi-major, semi-minor (km) and major-axis azimuth (deg from north) of the p-ellipse.
 
-    ``cov_en`` is the 2x2 covariance of (east, north) in km². Axes are capped at
-    ``cap``; an infinite covariance gives (cap, cap, nan).
+    ``cov_en`` is the 2x2 covariance of (east, north) in km²; ``dof``: the degrees of
+    freedom of its a-posteriori scaling (:func:`scaled_dof`; :func:`ellipse_scale`). Axes
+    are capped at ``cap``; an infinite covariance gives (cap, cap, nan).
     """
     c = np.asarray(cov_en, float)
     if not np.all(np.isfinite(c)):
         return cap, cap, float("nan")
     vals, vecs = np.linalg.eigh(c)
-    k = ellipse_scale(p)
+    k = ellipse_scale(p, dof)
     major = k * float(np.sqrt(max(vals[1], 0.0)))
     minor = k * float(np.sqrt(max(vals[0], 0.0)))
     e, n = float(vecs[0, 1]), float(vecs[1, 1])
@@ -155,3 +185,51 @@ def with_model_error(
     except np.linalg.LinAlgError:
         return replace(d, wmat=None, w=1.0 / (1.0 / d.w + sm**2))
     return replace(d, wmat=0.5 * (wmat + wmat.T))
+
+
+def epicentre_pdf(
+    misfit: Callable[[NDArray, NDArray], NDArray],
+    lat: float,
+    lon: float,
+    chi2_min: float,
+    variance: float,
+    major_km: float,
+    minor_km: float,
+    azimuth_deg: float,
+    *,
+    extent: float = 2.5,
+    n_major: int = 25,
+    n_minor: int = 15,
+    min_p: float = 1e-4,
+) -> tuple[tuple[float, float, float], ...]:
+    """The epicentre's probability density sampled on a grid: ((lat, lon, p), ...), p
+    summing to 1.
+
+    The grid spans ``extent`` times the 90 % ellipse along its axes (``n_major`` by
+    ``n_minor`` nodes); at every node ``misfit(lat, lon)`` gives chi² (the locator's,
+    origin time solved, depth at the solution's), and the likelihood is
+    exp(-(chi² - chi2_min) / (2 ``variance``)), ``variance`` the a-posteriori variance
+    factor the covariance was scaled with (NonLinLoc's grid-search PDF, Lomax et al.
+    2000, on a 2-D grid; Tarantola & Valette 1982). Unlike the linearised ellipse it
+    follows a curved or one-sided misfit valley. Nodes below ``min_p`` are left out.
+    """
+    a = major_km if math.isfinite(major_km) and major_km > 0 else 1.0
+    b = minor_km if math.isfinite(minor_km) and minor_km > 0 else a
+    az = azimuth_deg if math.isfinite(azimuth_deg) else 0.0
+    uu, vv = np.meshgrid(np.linspace(-extent * a, extent * a, n_major),
+                         np.linspace(-extent * b, extent * b, n_minor), indexing="ij")
+    u, v = uu.ravel(), vv.ravel()
+    r = np.hypot(u, v)
+    bearing = az + np.degrees(np.arctan2(v, u))
+    la, lo = destinations(lat, lon, bearing, r)
+    chi2 = np.asarray(misfit(np.asarray(la, float), np.asarray(lo, float)), float)
+    like = np.exp(-np.clip(chi2 - chi2_min, 0.0, None) / (2.0 * max(variance, 1e-9)))
+    like[~np.isfinite(like)] = 0.0
+    total = float(like.sum())
+    if total <= 0.0:
+        return ((round(lat, 4), round(lon, 4), 1.0),)
+    p = like / total
+    keep = p >= min_p
+    p = p[keep] / p[keep].sum()
+    return tuple((round(float(x), 4), round(float(y), 4), round(float(w), 5))
+                 for x, y, w in zip(np.asarray(la)[keep], np.asarray(lo)[keep], p, strict=True))

@@ -50,9 +50,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,11 @@ PHASES = ("P", "S", "Pg", "Pn", "Sg", "Sn")
 #: Travel time (s) tabulated where a phase does not exist (finite, so that the bilinear
 #: interpolation stays finite; any residual against it is rejected).
 NO_ARRIVAL_S = 1.0e6
+#: Deepest source the travel times reach (km): below the tables, rows are traced on demand.
+DEEP_MAX_KM = 400.0
+#: Mean Earth radius (km) of the Earth-flattening transform (the radius of iasp91 and
+#: ak135, Kennett & Engdahl 1991; Kennett et al. 1995).
+EARTH_RADIUS_KM = 6371.0
 
 
 def phase_family(phase: str) -> str:
@@ -86,7 +92,14 @@ class VelocityModel:
     max_depth_km: float = 80.0
     layer_vp_vs: tuple[float, ...] | None = None
     datum_km: float = 0.0  # the model surface's height above sea level (km)
+    #: Earth radius (km) of the Earth-flattening transform (module docstring); None: the
+    #: layers are flat (exact layered-earth times, as HYPO71)
+    earth_radius_km: float | None = None
     _tables: dict[str, TravelTimeTable] = field(default_factory=dict, compare=False, repr=False)
+    # rows (one per km of source depth) below the tables, built when a deeper source is asked
+    _deep: dict[tuple[str, int], NDArray] = field(
+        default_factory=dict, compare=False, repr=False, init=False
+    )
 
     def __post_init__(self) -> None:
         if len(self.tops_km) != len(self.vp) or not self.vp:
@@ -106,6 +119,13 @@ class VelocityModel:
         ):
             raise ConfigError(
                 f"velocity model {self.name!r}: one vp_vs > 1 per layer ({self.layer_vp_vs})"
+            )
+        if self.earth_radius_km is not None and not (
+            1000.0 <= self.earth_radius_km <= 10000.0
+        ):
+            raise ConfigError(
+                f"velocity model {self.name!r}: earth_radius_km ({self.earth_radius_km}) must "
+                "lie within 1000-10000 km"
             )
 
     def with_datum(self, datum_km: float) -> VelocityModel:
@@ -212,10 +232,49 @@ class VelocityModel:
         return t + (np.asarray(elevation_m, dtype=float) / 1000.0 - self.datum_km) * eta
 
     def travel_time(self, phase: str, distance_km: ArrayLike, depth_km: ArrayLike) -> NDArray:
-        """Time (s) of ``phase`` at epicentral ``distance_km`` from ``depth_km`` (below sea
-        level) to the model's surface (the datum; add a station's elevation term)."""
-        z = np.asarray(depth_km, dtype=float) + self.datum_km if self.datum_km else depth_km
-        return self.table(phase).time(distance_km, z)
+        """First-arrival time (s) of ``phase`` at epicentral ``distance_km`` from ``depth_km``
+        (below sea level) to the model's surface (the datum; add a station's elevation term).
+
+        Sources deeper than the tables (``max_depth_km``, down to :data:`DEEP_MAX_KM`: an
+        intermediate-depth event recognised by its depth phases) are traced row by row
+        (1 km of depth) when first asked, and interpolated the same way.
+        """
+        table = self.table(phase)
+        # depths below sea level -> below the model's surface (the datum)
+        z = np.asarray(depth_km, dtype=float) + self.datum_km
+        if not np.any(z > table.depths_km[-1]):
+            return table.time(distance_km, z)
+        x = np.asarray(distance_km, dtype=float)
+        x, z = np.broadcast_arrays(x, z)
+        out = np.asarray(table.time(x, z), dtype=float).copy()
+        deep = z > table.depths_km[-1]
+        zd = np.clip(z[deep], 0.0, DEEP_MAX_KM)
+        xd = np.clip(x[deep], 0.0, table.distances_km[-1])
+        iz = np.floor(zd).astype(int)
+        tz = zd - iz
+        dx = float(table.distances_km[1] - table.distances_km[0])
+        fx = xd / dx
+        ix = np.minimum(fx.astype(int), len(table.distances_km) - 2)
+        tx = fx - ix
+        res = np.empty(zd.shape)
+        for k in np.unique(iz):
+            m = iz == k
+            r0, r1 = self._deep_row(phase, int(k)), self._deep_row(phase, int(k) + 1)
+            a = r0[ix[m]] * (1 - tx[m]) + r0[ix[m] + 1] * tx[m]
+            b = r1[ix[m]] * (1 - tx[m]) + r1[ix[m] + 1] * tx[m]
+            res[m] = a * (1 - tz[m]) + b * tz[m]
+        out[deep] = res
+        return out
+
+    def _deep_row(self, phase: str, depth_km: int) -> NDArray:
+        """Times of ``phase`` on the tables' distance axis from a source ``depth_km`` deep."""
+        key = (phase, depth_km)
+        row = self._deep.get(key)
+        if row is None:
+            dists, _ = _grid_axes(self)
+            row = first_arrival(self, phase, dists, float(depth_km))
+            self._deep[key] = row
+        return row
 
 
 def load_velocity_model(path: str | Path) -> VelocityModel:
@@ -223,13 +282,16 @@ def load_velocity_model(path: str | Path) -> VelocityModel:
     (and optionally the layer's own ``vp_vs``, else the model's)."""
     p = Path(path)
     data = read_toml(p, "velocity model")
-    allowed = {"name", "vp_vs", "layers", "max_distance_km", "max_depth_km"}
+    allowed = {"name", "vp_vs", "layers", "max_distance_km", "max_depth_km", "spherical"}
     extra = set(data) - allowed
     if extra:
         raise ConfigError(f"invalid velocity model {p}: unknown key(s) {sorted(extra)}")
     layers = data.get("layers")
     if not isinstance(layers, list) or not layers:
         raise ConfigError(f"invalid velocity model {p}: 'layers' must be a non-empty list")
+    spherical = data.get("spherical", True)
+    if not isinstance(spherical, bool):
+        raise ConfigError(f"invalid velocity model {p}: 'spherical' must be true or false")
     tops, vps, ratios = [], [], []
     default_ratio = data.get("vp_vs", 1.73)
     for i, layer in enumerate(layers):
@@ -257,6 +319,7 @@ def load_velocity_model(path: str | Path) -> VelocityModel:
             max_distance_km=float(data.get("max_distance_km", 1500.0)),
             max_depth_km=float(data.get("max_depth_km", 80.0)),
             layer_vp_vs=tuple(ratios) if any("vp_vs" in x for x in layers) else None,
+            earth_radius_km=EARTH_RADIUS_KM if spherical else None,
         )
     except ConfigError as exc:
         raise ConfigError(f"invalid velocity model {p}: {exc}") from None
@@ -304,6 +367,83 @@ def _direct_ray(v: NDArray, tops: NDArray, x: NDArray, depth_km: float) -> NDArr
     return direct + np.abs(x - xp) / vl.max()
 
 
+@dataclass(frozen=True)
+class RayLayers:
+    """The layers the rays are traced in: the model's own (flat earth) or its
+    Earth-flattened sublayers (module docstring), with the index of the first mantle
+    (half-space) layer, ``moho`` (None for a one-layer model)."""
+
+    tops_km: NDArray  # flattened depths when the model is spherical
+    vp: NDArray
+    ratios: NDArray
+    moho: int | None
+    earth_radius_km: float | None = None
+
+    def velocities(self, phase: str) -> NDArray:
+        return self.vp if phase.startswith("P") else self.vp / self.ratios
+
+    def depth(self, depth_km: float) -> float:
+        """The (flattened) depth of a source ``depth_km`` below the surface."""
+        r = self.earth_radius_km
+        if r is None:
+            return float(depth_km)
+        return float(r * np.log(r / (r - depth_km)))
+
+
+#: Sublayer thickness (km) of the Earth-flattening transform, and how far below the
+#: deepest tabulated source the mantle is sublayered (diving rays to 1500 km bottom
+#: ~45 km below the Moho in a sphere: (R - z_moho)(1 - cos(delta / 2))).
+_EFT_STEP_KM = 5.0
+_EFT_BELOW_KM = 100.0
+
+
+def ray_layers(model: VelocityModel, depth_km: float = 0.0) -> RayLayers:
+    """The layers of ``model`` the rays from a source ``depth_km`` deep are traced in
+    (:func:`_ray_layers`; the sublayers reach ``_EFT_BELOW_KM`` below the deeper of the
+    source and the tables, in steps of 50 km so that they are shared)."""
+    deepest = max(model.max_depth_km, min(float(depth_km), DEEP_MAX_KM)) + _EFT_BELOW_KM
+    return _ray_layers(model, float(np.ceil(deepest / 50.0) * 50.0))
+
+
+@lru_cache(maxsize=32)
+def _ray_layers(model: VelocityModel, bottom_km: float) -> RayLayers:
+    """The layers of ``model`` the rays are traced in.
+
+    Spherical model (``earth_radius_km``): the Earth-flattening transform (Müller 1977,
+    J. Geophys. 42; Chapman 1973, GJRAS 35; Shearer, *Introduction to Seismology*,
+    ch. 4.5): a depth z maps to z_f = R ln(R / (R - z)) and a velocity v(z) to
+    v R / (R - z), after which flat-earth rays give the travel times of the sphere
+    exactly. The transformed velocity grows with depth within every layer, so each
+    layer is cut into sublayers of at most ``_EFT_STEP_KM``, each with the transformed
+    velocity at its mid-depth; the half-space is cut down to ``_EFT_BELOW_KM`` below
+    the deepest source, so that the mantle's "head wave" becomes the diving wave of a
+    sphere (down to ``bottom_km``).
+    """
+    tops = model.table_tops()  # below the model's surface (the datum)
+    vp = np.asarray(model.vp, dtype=float)
+    ratios = model.ratios()
+    moho = len(tops) - 1 if len(tops) > 1 else None
+    r = model.earth_radius_km
+    if r is None:
+        return RayLayers(tops, vp, ratios, moho)
+    bottoms = np.append(tops[1:], max(bottom_km, tops[-1] + _EFT_STEP_KM))
+    ft: list[float] = []
+    fv: list[float] = []
+    fr: list[float] = []
+    f_moho: int | None = None
+    for i, (top, bot) in enumerate(zip(tops, bottoms, strict=True)):
+        if i == moho:
+            f_moho = len(ft)
+        n = max(1, int(np.ceil((bot - top) / _EFT_STEP_KM)))
+        edges = np.linspace(top, bot, n + 1)
+        for a, b in itertools.pairwise(edges):
+            mid = 0.5 * (a + b)
+            ft.append(r * np.log(r / (r - a)))
+            fv.append(vp[i] * r / (r - mid))
+            fr.append(ratios[i])
+    return RayLayers(np.array(ft), np.array(fv), np.array(fr), f_moho, r)
+
+
 def first_arrival(
     model: VelocityModel,
     phase: str,
@@ -316,16 +456,18 @@ def first_arrival(
 
     "P"/"S": first arrival; "Pg"/"Sg", "Pn"/"Sn": module docstring. ``direct``: the
     direct-ray times of the same velocities, distances and depth when already known
-    (P, Pg and Pn share them; so do S, Sg and Sn).
+    (P, Pg and Pn share them; so do S, Sg and Sn). Traced in :func:`ray_layers`.
     """
     branch = phase[1:]  # "", "g" or "n"
-    v = model.velocities(phase)
-    tops = model.table_tops()
+    lay = ray_layers(model, depth_km)
+    v = lay.velocities(phase)
+    tops = lay.tops_km
+    z = lay.depth(depth_km)
     x = np.asarray(x_km, dtype=float)
     if direct is None:
-        direct = _direct_ray(v, tops, x, depth_km)
-    last = len(tops) - 1
-    in_mantle = last > 0 and depth_km >= tops[last]
+        direct = _direct_ray(v, tops, x, z)
+    moho = lay.moho
+    in_mantle = moho is not None and z >= tops[moho]
     if branch == "n" and not in_mantle:
         best = np.full_like(x, NO_ARRIVAL_S)
     elif branch == "g" and in_mantle:
@@ -333,18 +475,19 @@ def first_arrival(
     else:
         best = direct
     # head waves along the top of every layer below the source faster than all above
+    bottoms = np.append(tops[1:], np.inf)
     for n in range(1, len(tops)):
-        if (branch == "n" and n != last) or (branch == "g" and n == last):
+        mantle = moho is not None and n >= moho
+        if (branch == "n" and not mantle) or (branch == "g" and mantle):
             continue
-        if tops[n] < depth_km:
+        if tops[n] < z:
             continue
         vn = v[n]
         above = v[:n]
         if np.any(above >= vn):
             continue
         up, iu = _legs(tops, tops[n])
-        bottoms = np.append(tops[1:], np.inf)
-        down_thick = np.clip(np.minimum(bottoms, tops[n]) - np.maximum(tops, depth_km), 0, None)
+        down_thick = np.clip(np.minimum(bottoms, tops[n]) - np.maximum(tops, z), 0, None)
         idn = np.nonzero(down_thick > 0)[0]
         legs_h = np.concatenate([up, down_thick[idn]])
         legs_v = np.concatenate([v[iu], v[idn]])
@@ -379,11 +522,11 @@ class TravelTimeTable:
         if len({phase_family(p) for p in phases}) != 1:
             raise ValueError(f"phases {phases} are not of one family")
         dists, depths = _grid_axes(model)
-        v = model.velocities(phases[0])
-        tops = model.table_tops()
+        lay = ray_layers(model)  # the tables' sources are all above its bottom
+        v = lay.velocities(phases[0])
         rows: list[list[NDArray]] = [[] for _ in phases]
         for z in depths:
-            direct = _direct_ray(v, tops, dists, float(z))
+            direct = _direct_ray(v, lay.tops_km, dists, lay.depth(float(z)))
             for k, ph in enumerate(phases):
                 rows[k].append(first_arrival(model, ph, dists, float(z), direct=direct))
         return [cls(ph, depths, dists, np.vstack(r), float(v[0]))

@@ -60,6 +60,7 @@ from obspy import Stream, UTCDateTime
 from seismo.boundary import boundary
 from seismo.errors import FeedError, SeismoError
 from seismo.event.associate import EventCandidate
+from seismo.event.regional import WaveTrain
 from seismo.io.feeds import fetch_window
 from seismo.io.feeds.base import Feed
 from seismo.io.feeds.fetch import close_feeds
@@ -275,10 +276,11 @@ class StationWorker:
         return out
 
     def associate(
-        self, window: Window, results: Sequence[StationResult]
+        self, window: Window, results: Sequence[StationResult],
+        known: Sequence[WaveTrain] = (),
     ) -> list[EventCandidate]:
         """:func:`seismo.shells.window.associate_window` (any worker can do it)."""
-        return associate_window(self.ctx, results, window)
+        return associate_window(self.ctx, results, window, known)
 
     def release(self) -> int:
         """Drop every held chunk; returns how many were held."""
@@ -359,9 +361,11 @@ class StationPool:
         return out
 
     def associate(
-        self, jobs: Sequence[tuple[Window, Sequence[StationResult]]]
+        self, jobs: Sequence[tuple[Window, Sequence[StationResult]]],
+        known: Sequence[Sequence[WaveTrain]] | None = None,
     ) -> list[list[EventCandidate]]:
-        """Event candidates of each window (windows spread over the workers).
+        """Event candidates of each window (windows spread over the workers); ``known``:
+        per window, the wave trains of distant events found before it.
 
         A window without a pick of its own (time in ``[start, end)``) can own no event
         (:func:`seismo.shells.window.owned_candidates`), so it is not associated: its
@@ -369,7 +373,8 @@ class StationPool:
         """
         todo = [k for k, (w, r) in enumerate(jobs)
                 if any(w.start <= p.time < w.end for x in r for p in x.picks)]
-        tasks = [Task(i, "associate", (jobs[k][0], list(jobs[k][1])))
+        tasks = [Task(i, "associate", (jobs[k][0], list(jobs[k][1]),
+                                       list(known[k]) if known is not None else []))
                  for i, k in enumerate(todo)]
         out: list[list[EventCandidate]] = [[] for _ in jobs]
         for k, res in zip(todo, self.pool.run(tasks), strict=True):

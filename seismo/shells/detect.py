@@ -39,6 +39,7 @@ from seismo.errors import DataError, FeedError
 from seismo.io.feeds import fetch_window
 from seismo.model import AmplitudeSeries, Event, StationResult
 from seismo.shells.publish import Runner, RunReport
+from seismo.shells.revisit import DistantTrains
 from seismo.shells.settings import available_cores
 from seismo.shells.window import (
     Context,
@@ -50,6 +51,7 @@ from seismo.shells.window import (
     measure_events,
     owned_candidates,
     process_window,
+    revisit_window,
     window_stream,
     windows_between,
 )
@@ -313,14 +315,21 @@ def detect_range(
 
     def handle(res: WindowResult) -> None:
         nonlocal done
-        for sid, err in res.errors.items():
-            summary.station_errors[sid] += 1
-            log.debug("window %s station %s: %s", res.window, sid, err)
-        summary.n_picks += len(res.picks)
         new = [e for e in res.events if e.id not in seen]
         seen.update(e.id for e in new)
         summary.events.extend(new)
         summary.add(runner.handle(res))
+        if res.revisit_of:  # a window processed again: its events only (counted before)
+            updates = late.add(WindowResult(res.window, [], res.events))
+            if updates:
+                byid = {e.id: e for e in updates}
+                summary.events = [byid.pop(e.id, e) for e in summary.events]
+                summary.add(runner.handle_parts(res.window, [], updates))
+            return
+        for sid, err in res.errors.items():
+            summary.station_errors[sid] += 1
+            log.debug("window %s station %s: %s", res.window, sid, err)
+        summary.n_picks += len(res.picks)
         updates = late.add(res)
         if updates:  # distant events: Ms_BB once the surface waves are in
             byid = {e.id: e for e in updates}
@@ -334,14 +343,17 @@ def detect_range(
 
     try:
         chunks = iter_chunks(settings, start, end)
+        trains = DistantTrains(ctx)
         if method == "window":
             source = ChunkSource(ctx, feed_url)
-            for chunk in chunks:
-                summary.samples += source.load(chunk[0].data_start, chunk[-1].data_end)
+            ahead = settings.pipeline.revisit_max_s  # a window processed again reads on
+            for chunk, last in _with_last(chunks):
+                t1 = chunk[-1].data_end + (0.0 if last else ahead)
+                summary.samples += source.load(chunk[0].data_start, t1)
                 for w in chunk:
-                    handle(process_window(ctx, w, source=source))
+                    handle(process_window(ctx, w, source=source, trains=trains))
         else:
-            _detect_chunks(ctx, chunks, feed_url, n_proc, summary, handle, late)
+            _detect_chunks(ctx, chunks, feed_url, n_proc, summary, handle, late, trains)
         if runner.alerts is not None:  # what is still pending on a channel when the range is done
             summary.outbox = str(runner.alerts.outbox.root)
             final = runner.alerts.deliver_due()
@@ -385,10 +397,13 @@ def _detect_chunks(
     summary: DetectSummary,
     handle: Callable[[WindowResult], None],
     late: LateMagnitudes,
+    trains: DistantTrains,
 ) -> None:
     """The chunk method (module docstring): stations picked once, chunk after chunk, in a
     worker pool; each window takes its slice of every station's pick stream once the
-    stream is complete up to the window's data end (:mod:`seismo.shells.chunk`).
+    stream is complete up to the window's data end (:mod:`seismo.shells.chunk`). A
+    window processed again for an event still crossing the network (a revisit,
+    :mod:`seismo.shells.revisit`) waits the same way for its longer data span.
     """
     from seismo.shells.chunk import PickStream, StationPool, settle_lookahead_s
 
@@ -396,13 +411,15 @@ def _detect_chunks(
     picks = PickStream()
     ahead = settle_lookahead_s(ctx.settings.picker)
     carry: list[Window] = []
+    pending: list[tuple[Window, frozenset[str]]] = []  # revisits and what was published
     ok = False
     try:
         for chunk, last in _with_last(chunks):
             windows = carry + chunk
             t0 = time.perf_counter()
             end = windows[-1].data_end + (0.0 if last else ahead)
-            loaded = pool.load(windows[0].data_start, end, last)
+            first = min([windows[0].data_start, *(w.data_start for w, _ in pending)])
+            loaded = pool.load(first, end, last)
             summary.samples += sum(c.n_samples for c in loaded.values())
             for sid, c in loaded.items():
                 picks.add(sid, c.picks)
@@ -414,13 +431,28 @@ def _detect_chunks(
                 log.info("windows from %s wait for the next chunk: picks complete up to %s",
                          carry[0].start, limit)
             t1 = time.perf_counter()
-            done = _process_ready(ctx, pool, ready, loaded, picks, late) if ready else []
+            done: list[WindowResult] = []
+            work, more = ready, True
+            while more:
+                due = [r for r in pending if limit is None or r[0].data_end <= limit]
+                pending = [r for r in pending if r not in due]
+                if last:  # the data end here: a revisit takes what there is, finally
+                    due = [(_clip(w, end), ids) for w, ids in due]
+                if not work and not due:
+                    break
+                got, again = _process_ready(ctx, pool, work, due, loaded, picks, late,
+                                            trains, end if last else None)
+                done += got
+                pending += again
+                work, more = [], bool(again)
             pool.release()
-            for res in done:
+            for res in sorted(done, key=lambda r: (r.window.start, r.revisit_of)):
                 handle(res)
             if ready:  # picks before the next window's data start are not read again
-                picks.drop_before(carry[0].data_start if carry
-                                  else ready[-1].end - ready[-1].preroll_s)
+                keep = [w.data_start for w, _ in pending]
+                keep.append(carry[0].data_start if carry
+                            else ready[-1].end - ready[-1].preroll_s)
+                picks.drop_before(min(keep))
             log.info(
                 "chunk %s - %s: %d stations read and picked in %.1f s, %d windows processed "
                 "in %.1f s", windows[0].start, chunk[-1].end, len(loaded), t1 - t0, len(ready),
@@ -431,15 +463,27 @@ def _detect_chunks(
         pool.close(wait=ok)
 
 
+def _clip(w: Window, end: UTCDateTime) -> Window:
+    """``w`` with its data ending no later than ``end`` (the end of the range's data)."""
+    return Window(w.start, w.end, w.preroll_s, max(0.0, min(w.postroll_s, float(end - w.end))))
+
+
 def _process_ready(
     ctx: Context,
     pool: StationPool,
     ready: list[Window],
+    revisits: list[tuple[Window, frozenset[str]]],
     loaded: Mapping[str, StationChunk],
     picks: PickStream,
     late: LateMagnitudes,
-) -> list[WindowResult]:
-    """The results of the complete windows of a chunk: associated, measured, in order.
+    trains: DistantTrains,
+    data_end: UTCDateTime | None,
+) -> tuple[list[WindowResult], list[tuple[Window, frozenset[str]]]]:
+    """The results of the complete windows of a chunk (and of the windows processed again,
+    ``revisits``, with the ids their earlier passes published): associated, vetted
+    against the distant trains known so far, measured, in order; and the windows to
+    process again (:mod:`seismo.shells.revisit`; none beyond ``data_end``, the end of the
+    range's data, when given).
 
     Amplitude series are made for the windows that own an event and for those whose
     series the surface-wave magnitude of a distant event reads (:class:`LateMagnitudes`);
@@ -447,35 +491,55 @@ def _process_ready(
     """
     from seismo.shells.chunk import with_amplitudes
 
+    windows = ready + [w for w, _ in revisits]
+    skip: list[frozenset[str]] = [frozenset()] * len(ready) + [ids for _, ids in revisits]
     jobs = [
         (w, [loaded[sid].window_result(w, picks.window(sid, w)) for sid in pool.station_ids])
-        for w in ready
+        for w in windows
     ]
+    known = [trains.during(w) for w in windows]
     per_window = [
         (w, results, cands)
-        for (w, results), cands in zip(jobs, pool.associate(jobs), strict=True)
+        for (w, results), cands in zip(jobs, pool.associate(jobs, known), strict=True)
     ]
+    order = sorted(range(len(per_window)), key=lambda k: (per_window[k][0].start, k))
+    for k in order:  # in time order: each window knows the distant events before it
+        w, results, cands = per_window[k]
+        cands = trains.vet(cands, w, results)
+        trains.add(cands, live_stations(results))
+        per_window[k] = (w, results, cands)
     for w, results, cands in per_window:
         count_shortfall(ctx, results, cands, w)
     busy = [k for k, (w, _, c) in enumerate(per_window) if owned_candidates(c, w)]
     amps = dict(zip(busy, pool.amplitudes([per_window[k][0] for k in busy]), strict=True))
     events: dict[int, list[Event]] = {}
+    again: list[tuple[Window, frozenset[str]]] = []
+    limit = ctx.settings.pipeline.revisit_max_s
     for k in busy:
         w, results, cands = per_window[k]
         a = _live_series(results, amps[k])
-        events[k] = measure_events(ctx, cands, a, w, live_stations(results))
+        live = live_stations(results)
+        final = (data_end is not None and w.data_end >= data_end) or w.postroll_s >= limit
+        events[k] = measure_events(ctx, cands, a, w, live, defer=not final, skip=skip[k])
+        rv = None if final else revisit_window(ctx, cands, w, live)
+        if rv is not None and (k < len(ready) or rv.data_end > w.data_end):
+            if data_end is not None:
+                rv = _clip(rv, data_end)
+            again.append((rv, skip[k] | {e.id for e in events[k]}))
     waiting = [*late.pending.values(),
                *(e for k in busy for e in events[k] if late.waits_for(e))]
     extra = [k for k, (w, _, _) in enumerate(per_window)
-             if k not in amps and any(late.reads(e, w) for e in waiting)]
+             if k < len(ready) and k not in amps and any(late.reads(e, w) for e in waiting)]
     if extra:
         amps.update(zip(extra, pool.amplitudes([per_window[k][0] for k in extra]), strict=True))
     out = []
     for k, (w, results, _) in enumerate(per_window):
+        if k >= len(ready) and not events.get(k):
+            continue  # a window processed again that found nothing new
         if k in amps:
             results = with_amplitudes(results, _live_series(results, amps[k]))
-        out.append(WindowResult(w, results, events.get(k, [])))
-    return out
+        out.append(WindowResult(w, results, events.get(k, []), revisit_of=k >= len(ready)))
+    return out, again
 
 
 def _live_series(

@@ -190,7 +190,9 @@ def format_event(
         f"  latitude    {e.latitude:.4f} deg   longitude {e.longitude:.4f} deg   "
         f"(horizontal uncertainty {_n(e.horizontal_uncertainty_km, '.2f')} km, 1 sigma)",
         f"  depth       {e.depth_km:.2f} km   (vertical uncertainty "
-        f"{_n(e.vertical_uncertainty_km, '.2f')} km)",
+        f"{_n(e.vertical_uncertainty_km, '.2f')} km)"
+        + ("   NOT RESOLVED (fixed)" if e.depth_fixed else "")
+        + (f"   from a {e.depth_method}" if e.depth_method else ""),
         f"  rms         {_n(e.rms_s, '.3f')} s   azimuthal gap {_n(e.azimuthal_gap_deg, '.0f')} deg"
         f"   phases {e.n_phases}   stations {e.n_stations}"
         + ("   OUTSIDE NETWORK" if e.outside_network else ""),
@@ -203,6 +205,9 @@ def format_event(
         f"  intensity   max {intensity_text(e.max_intensity)}, max "
         f"{intensity_text(e.max_mmi, 'mmi')}, clipped stations {e.n_clipped_stations}",
         f"  created     {e.creation_time or '-'}",
+        *(["  UNCONSTRAINED: the data do not locate it; stored for review, no magnitude, "
+           "not alerted"] if e.unconstrained else []),
+        *(f"  flag        {f}" for f in e.flags),
         "",
         f"Arrivals ({len(e.arrivals)})",
     ]

@@ -50,6 +50,14 @@ class PipelineConfig(StrictModel):
     processes: Annotated[int, Field(ge=0, le=256)] = Field(
         0, description="seismo detect worker processes (0: one per core; 1: in-process)"
     )
+    revisit_max_s: Annotated[float, Field(ge=0, le=1800)] = Field(
+        240.0, description="a window whose own event has not crossed the network whole by the "
+        "window's data end (its P at every station; a distant event's S too) is processed "
+        "again once it has, up to this long after the window's end (s; docs/location.md, "
+        "'Window edges'; design choice: the S of an event 1000 km away, the association's "
+        "reach, comes ~100 s after its P, and a distant event's P takes up to ~30 s to cross "
+        "a regional network; 0: never)"
+    )
     cache_dir: Path | None = Field(
         Path("../var/cache"),
         description="travel-time tables computed once and reused by every process (none: "

@@ -43,6 +43,7 @@ from seismo.event.incremental import IncrementalAssociator, TrackedEvent
 from seismo.geo import distance_km
 from seismo.model import AmplitudeSeries, Event, Pick
 from seismo.shells.settings import StreamConfig
+from seismo.shells.solution import flag_unconstrained
 from seismo.shells.stream_pickers import AmplitudeSource, StationPicks
 from seismo.shells.window import Context, next_arrivals
 
@@ -252,12 +253,12 @@ class StreamAssociator:
         if insane:
             log.info("stream event %s not published: %s", eid, "; ".join(insane))
             return None
+        ev = flag_unconstrained(self.ctx, ev, origin, self.ctx.stations)
         others = [t.candidate for t in self.assoc.events.values() if t.key != tev.key]
         m = self.ctx.measurer.measure(ev, self._amplitudes(ev),
                                       next_arrivals(self.ctx, origin, others))
-        if not m.verdict.consistent:
-            log.info("stream event %s not published: %s (docs/consistency.md)", eid, m.verdict)
-            return None
+        if not m.verdict.consistent:  # published with its flags (docs/consistency.md)
+            log.info("stream event %s flagged: %s", eid, m.verdict)
         return dataclasses.replace(m.event, solution="stream")
 
     def _awaiting_magnitude(self, ev: Event, at: float) -> bool:

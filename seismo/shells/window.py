@@ -46,10 +46,11 @@ from obspy import Inventory, Stream, UTCDateTime
 from seismo.boundary import boundary
 from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
+from seismo.event import regional
 from seismo.event.associate import EventCandidate, associate
 from seismo.event.geometry import Derived, derive
-from seismo.event.identity import event_id, first_pick_time
-from seismo.event.locate import Origin, locate
+from seismo.event.identity import first_pick_time
+from seismo.event.locate import Origin
 from seismo.event.measure import EventMeasurer
 from seismo.event.sanity import sanity_reasons
 from seismo.event.settings import AssociateConfig, LocateConfig
@@ -59,6 +60,8 @@ from seismo.event.velocity import PHASES, TravelTimeTable, VelocityModel, load_v
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo, load_inventory, report_response_gaps, station_map
 from seismo.model import AmplitudeSeries, Event, Pick, StationResult
+from seismo.shells.revisit import DistantTrains, completion_time, waits
+from seismo.shells.solution import event_of
 from seismo.station.picker.settings import PickerConfig
 
 log = logging.getLogger(__name__)
@@ -416,27 +419,6 @@ def process_station(
 
 
 # --------------------------------------------------------------------------- events
-def final_location(ctx: Context, origin: Origin, stations: Mapping[str, StationInfo]) -> Origin:
-    """The associated origin relocated with the travel-time model error
-    (``[locate] model_error_fraction``), which sets its confidence ellipses.
-
-    A local search from the associated hypocentre with the same picks; on failure
-    the associated origin is kept (logged).
-    """
-    cfg = ctx.locate_cfg
-    if cfg.model_error_fraction <= 0.0:
-        return origin
-    try:
-        return locate(
-            origin.picks, stations, ctx.velocity, cfg,
-            initial=(origin.latitude, origin.longitude, origin.depth_km), full_search=False,
-            phases={a.pick_id: a.phase for a in origin.arrivals},
-        )
-    except LocationError as exc:
-        log.warning("final location with model error failed (%s); associated origin kept", exc)
-        return origin
-
-
 def next_arrivals(
     ctx: Context, origin: Origin, candidates: Sequence[Any]
 ) -> dict[str, UTCDateTime]:
@@ -453,12 +435,14 @@ def next_arrivals(
 
 
 def associate_window(
-    ctx: Context, results: Sequence[StationResult], window: Window
+    ctx: Context, results: Sequence[StationResult], window: Window,
+    known: Sequence[regional.WaveTrain] = (),
 ) -> list[EventCandidate]:
     """Every located event candidate of the window's picks (also those another window owns).
 
     Only the stations that delivered data count for "who should have picked it".
-    An association failure is logged and gives no candidate.
+    ``known``: the wave trains of distant events found in earlier windows
+    (:class:`DistantTrains`). An association failure is logged and gives no candidate.
     """
     s = ctx.settings
     picks: list[Pick] = [p for r in results for p in r.picks]
@@ -471,7 +455,7 @@ def associate_window(
         # event's final location and its uncertainty (final_location)
         return associate(
             picks, stations, ctx.velocity, ctx.assoc_cfg, ctx.locate_cfg,
-            s_picks=s.picker.s_picks, separable_s=ctx.separable_s,
+            s_picks=s.picker.s_picks, separable_s=ctx.separable_s, known=known,
         )
     except LocationError as exc:
         log.warning("window %s: association failed: %s", window, exc)
@@ -517,27 +501,38 @@ def measure_events(
     amps: Mapping[str, AmplitudeSeries],
     window: Window,
     live: Collection[str],
+    *,
+    defer: bool = False,
+    skip: Collection[str] = (),
 ) -> list[Event]:
     """The window's own events of ``candidates`` (:func:`associate_window`), finally
     located with the stations ``live`` (:func:`live_stations`) and measured on the
-    stations' amplitude series ``amps`` (``"NET.STA"`` -> series), by origin time."""
-    s = ctx.settings
+    stations' amplitude series ``amps`` (``"NET.STA"`` -> series), by origin time.
+
+    ``defer``: leave out the candidates the window has not seen whole yet
+    (:func:`revisit_window` processes the window again for them); ``skip``: event ids
+    already published for this window (by its first pass, when this is a revisit).
+    A solution the consistency checks doubt is published with its flags; one the data
+    do not constrain is flagged unconstrained (:func:`event_of`).
+    """
     stations = {k: v for k, v in ctx.stations.items() if k in live}
     events: list[Event] = []
     now = UTCDateTime()
     for cand in owned_candidates(candidates, window):
-        first = first_pick_time(cand.origin.picks)
-        origin = final_location(ctx, cand.origin, stations)
-        ev = origin.to_event(event_id(s.pipeline.event_id_prefix, first), creation_time=now)
+        if defer and waits(ctx, cand, window, stations):
+            continue
+        ev = event_of(ctx, cand, stations, now)
+        if ev.id in skip:
+            continue
         insane = ctx.sanity(ev, window.data_start, window.data_end)
         if insane:
             log.warning("event %s at %s not published: %s", ev.id, ev.time, "; ".join(insane))
             continue
         others = [c.origin.to_event("") for c in candidates if c is not cand]
         m = ctx.measurer.measure(ev, amps, next_arrivals(ctx, cand.origin, candidates), others)
-        if not m.verdict.consistent:
-            log.warning("event %s dropped: %s (docs/consistency.md)", ev.id, m.verdict)
-            continue
+        if m.event.flags:
+            log.warning("event %s flagged: %s (docs/consistency.md)", ev.id,
+                        "; ".join(m.event.flags))
         events.append(m.event)
     events.sort(key=lambda e: e.time)
     return events
@@ -549,6 +544,55 @@ def process_events(ctx: Context, results: Sequence[StationResult], window: Windo
     count_shortfall(ctx, results, candidates, window)
     amps = {r.station_id: r.amplitudes for r in results if r.amplitudes is not None}
     return measure_events(ctx, candidates, amps, window, live_stations(results))
+
+
+def revisit_window(
+    ctx: Context, candidates: Sequence[EventCandidate], window: Window, live: Collection[str]
+) -> Window | None:
+    """The window again with the post-roll its incomplete own events need (None: every
+    own event is complete, or the window cannot wait longer): the revisit processes it
+    when that much data is in, and publishes what the first pass left out
+    (docs/location.md, "Window edges")."""
+    stations = {k: v for k, v in ctx.stations.items() if k in live}
+    late = [c for c in owned_candidates(candidates, window) if waits(ctx, c, window, stations)]
+    if not late:
+        return None
+    limit = window.end + ctx.settings.pipeline.revisit_max_s
+    need = max(completion_time(ctx, c, stations) for c in late)
+    until = min(need, limit)
+    log.info("window %s: %d event(s) still crossing the network at the data end; processed "
+             "again with data until %s", window, len(late), until)
+    return Window(window.start, window.end, window.preroll_s, float(until - window.end))
+
+
+def window_events(
+    ctx: Context,
+    results: Sequence[StationResult],
+    window: Window,
+    trains: DistantTrains | None = None,
+    *,
+    skip: Collection[str] = (),
+    final: bool = False,
+) -> tuple[list[Event], Window | None]:
+    """A window's events and, when some of its own events are still crossing the network,
+    the window to process again for them (:func:`revisit_window`).
+
+    The association knows the distant trains of earlier windows (``trains``), vets its
+    candidates against them and adds its own distant ones; ``skip``: event ids the
+    window's earlier pass published (a revisit publishes only what that pass left out);
+    ``final``: the data will not grow, publish every own event as it is.
+    """
+    if not any(window.start <= p.time < window.end for r in results for p in r.picks):
+        return [], None  # no pick of its own: it owns no event
+    live = live_stations(results)
+    known = trains.during(window) if trains is not None else ()
+    cands = associate_window(ctx, results, window, known)
+    if trains is not None:
+        cands = trains.vet(cands, window, results)
+        trains.add(cands, live)
+    amps = {r.station_id: r.amplitudes for r in results if r.amplitudes is not None}
+    events = measure_events(ctx, cands, amps, window, live, defer=not final, skip=skip)
+    return events, None if final else revisit_window(ctx, cands, window, live)
 
 
 class LateMagnitudes:
@@ -629,6 +673,11 @@ class WindowResult:
     stations: list[StationResult]
     events: list[Event]
     elapsed_s: float = 0.0
+    # the window again with a longer post-roll, for own events still crossing the network
+    # at its data end (seismo.shells.revisit); ``revisit_of``: this result is such a pass
+    # (its events are those the first pass left out)
+    revisit: Window | None = None
+    revisit_of: bool = False
 
     @property
     def picks(self) -> list[Pick]:
@@ -648,15 +697,52 @@ def process_window(
     station_ids: Iterable[str] | None = None,
     feed_url: str | None = None,
     source: StreamSource | None = None,
+    trains: DistantTrains | None = None,
 ) -> WindowResult:
-    """Every station, then events, for one window.
+    """Every station, then events, for one window, whole (:func:`process_results`).
 
     ``source(station_id, t0, t1)`` supplies the stream when given (``seismo
     detect`` reads long spans once and slices them); otherwise each station is
-    fetched from its feed.
+    fetched from its feed. ``trains``: the distant trains of earlier windows.
+    """
+    ids = list(station_ids) if station_ids is not None else list(ctx.stations)
+    return process_results(
+        ctx, window, lambda w: _station_results(ctx, ids, w, feed_url, source), trains)
+
+
+def process_results(
+    ctx: Context,
+    window: Window,
+    results_of: Callable[[Window], list[StationResult]],
+    trains: DistantTrains | None = None,
+) -> WindowResult:
+    """The events of one window from its stations' results (``results_of(window)``), whole.
+
+    The data are complete (a replay): an own event still crossing the network at the
+    window's data end is picked up at once by processing the window again with the
+    post-roll it needs (:func:`window_events`; at most three times, the last one final).
+    ``trains``: the :class:`~seismo.shells.revisit.DistantTrains` of earlier windows.
     """
     t0 = time.perf_counter()
-    ids = list(station_ids) if station_ids is not None else list(ctx.stations)
+    results = results_of(window)
+    events, again = window_events(ctx, results, window, trains)
+    seen = {e.id for e in events}
+    for k in range(3):
+        if again is None:
+            break
+        final = k == 2 or again.postroll_s >= ctx.settings.pipeline.revisit_max_s
+        more, nxt = window_events(ctx, results_of(again), again, trains, skip=seen, final=final)
+        events += more
+        seen |= {e.id for e in more}
+        again = None if nxt is None or nxt.data_end <= again.data_end else nxt
+    events.sort(key=lambda e: e.time)
+    return WindowResult(window, results, events, time.perf_counter() - t0)
+
+
+def _station_results(
+    ctx: Context, ids: Sequence[str], window: Window, feed_url: str | None,
+    source: StreamSource | None,
+) -> list[StationResult]:
     results = []
     for sid in ids:
         stream = None
@@ -668,5 +754,4 @@ def process_window(
                 results.append(StationResult(network=net, station=sta, error=str(exc)))
                 continue
         results.append(process_station(ctx, sid, window, stream=stream, feed_url=feed_url))
-    events = process_events(ctx, results, window)
-    return WindowResult(window, results, events, time.perf_counter() - t0)
+    return results

@@ -299,6 +299,7 @@ def event_point(e: Event) -> StorePoint:
          "vertical_uncertainty_km": _f(e.vertical_uncertainty_km),
          "max_intensity": _f(e.max_intensity), "max_mmi": _f(e.max_mmi),
          "outside_network": bool(e.outside_network), "depth_fixed": bool(e.depth_fixed),
+         "unconstrained": bool(e.unconstrained),
          "n_clipped_stations": int(e.n_clipped_stations), jkey: jval},
         e.time,
     )
