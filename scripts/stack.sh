@@ -11,15 +11,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 if [ "${1:-}" = "up" ]; then
   bash scripts/setup.sh
-  need_apt=()
-  [ -x /usr/lib/postgresql/15/bin/postgres ] || need_apt+=(postgresql)
-  command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
-  if [ ${#need_apt[@]} -gt 0 ]; then
-    echo "stack: installing Debian packages: ${need_apt[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-  fi
+  bash scripts/stack_deps.sh
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
 exec seismo stack "$@"
