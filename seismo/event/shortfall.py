@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from obspy import UTCDateTime
 
-from seismo.event.associate import EventCandidate, _as_phase, adapt_to_network
+from seismo.event.associate import adapt_to_network
+from seismo.event.candidate import EventCandidate, _as_phase
 from seismo.event.geometry import network_geometry
 from seismo.event.settings import AssociateConfig
 from seismo.event.velocity import VelocityModel

@@ -59,8 +59,8 @@ from obspy import Stream, UTCDateTime
 
 from seismo.boundary import boundary
 from seismo.errors import FeedError, SeismoError
-from seismo.event.associate import EventCandidate
-from seismo.event.regional import WaveTrain
+from seismo.event.candidate import EventCandidate
+from seismo.event.trains import WaveTrain
 from seismo.io.feeds import fetch_window
 from seismo.io.feeds.base import Feed
 from seismo.io.feeds.fetch import close_feeds

@@ -46,8 +46,8 @@ from obspy import Inventory, Stream, UTCDateTime
 from seismo.boundary import boundary
 from seismo.config import Settings
 from seismo.errors import FeedError, LocationError, SeismoError
-from seismo.event import regional
-from seismo.event.associate import EventCandidate, associate
+from seismo.event.associate import associate
+from seismo.event.candidate import EventCandidate
 from seismo.event.geometry import Derived, derive
 from seismo.event.identity import first_pick_time
 from seismo.event.locate import Origin
@@ -56,6 +56,7 @@ from seismo.event.sanity import sanity_reasons
 from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.shortfall import Shortfall, shortfall
 from seismo.event.sites import load_sites
+from seismo.event.trains import WaveTrain
 from seismo.event.velocity import PHASES, TravelTimeTable, VelocityModel, load_velocity_model
 from seismo.geo import distance_km
 from seismo.inventory import StationInfo, load_inventory, report_response_gaps, station_map
@@ -436,7 +437,7 @@ def next_arrivals(
 
 def associate_window(
     ctx: Context, results: Sequence[StationResult], window: Window,
-    known: Sequence[regional.WaveTrain] = (),
+    known: Sequence[WaveTrain] = (),
 ) -> list[EventCandidate]:
     """Every located event candidate of the window's picks (also those another window owns).
 
