@@ -172,7 +172,7 @@ def associate(
     ``separable_s``: the stations whose S the picker can separate from their P).
     Candidates are located with pick errors alone (``loc_cfg.model_error_fraction``
     is not applied here: association tests the picks' mutual consistency; the caller
-    relocates with the model error, :func:`seismo.shells.window.final_location`).
+    relocates with the model error, :func:`seismo.shells.solution.final_location`).
     """
     loc_cfg = loc_cfg.model_copy(update={"model_error_fraction": 0.0})
     cfg = adapt_to_network(cfg, stations, s_picks, separable_s)

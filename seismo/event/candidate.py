@@ -235,7 +235,8 @@ def _settle(
 
 
 def _station_ratio(origin: Origin, stations: Mapping[str, StationInfo]) -> float:
-    """Associated stations / stations within :func:`_reach` of the epicentre.
+    """Associated stations / stations within :func:`seismo.event.gridstack._reach` of the
+    epicentre.
 
     A real event is picked at most of the stations that are as close as the
     ones that picked it; a chance alignment of noise picks is not.

@@ -32,10 +32,9 @@ from numpy.typing import NDArray
 from obspy import UTCDateTime
 
 from seismo.event.geometry import depth_nodes, node_bottom_km
-from seismo.event.locate import polar_nodes
 from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.velocity import VelocityModel
-from seismo.geo import distance_km
+from seismo.geo import distance_km, polar_nodes
 from seismo.inventory import StationInfo
 from seismo.model import Pick
 

@@ -8,7 +8,8 @@ up to ~30 s), or a distant event whose S (its distance) comes a minute or more a
 P, is not complete there: the window leaves it out (:func:`waits`) and is processed
 again with the post-roll the event needs (:func:`revisit_window`), once that much data
 is in, up to ``[pipeline] revisit_max_s`` after its end
-(:func:`seismo.shells.window.revisit_window`, :func:`seismo.shells.window.window_events`).
+(:func:`seismo.shells.window_events.revisit_window`,
+:func:`seismo.shells.window_events.window_events`).
 Ownership does not change, so no other window publishes the event, and wherever the
 window grid falls the event is published once, whole.
 
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 
 class Span(Protocol):
-    """A processing window (:class:`seismo.shells.window.Window`)."""
+    """A processing window (:class:`seismo.shells.window_context.Window`)."""
 
     @property
     def start(self) -> UTCDateTime: ...

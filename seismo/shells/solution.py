@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 
 class Network(Protocol):
-    """What the solution needs of the shells' context (:class:`seismo.shells.window.Context`)."""
+    """What the solution needs of the shells' context
+    (:class:`seismo.shells.window_context.Context`)."""
 
     settings: Settings
     velocity: VelocityModel
