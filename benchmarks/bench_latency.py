@@ -201,7 +201,8 @@ def _settings(work: Path, mode: str, hook: str) -> Any:
 def _dag_loop(settings: Any, url: str, stop: threading.Event, runs: list[dict[str, Any]]) -> None:
     """The DAG's schedule: at each minute boundary, the window of window_for_run."""
     from seismo.shells.publish import Runner
-    from seismo.shells.window import Context, process_window, window_for_run
+    from seismo.shells.window import process_window
+    from seismo.shells.window_context import Context, window_for_run
 
     s = settings.model_copy(update={"feeds": settings.feeds.model_copy(update={"default": url})})
     ctx = Context.from_settings(s)

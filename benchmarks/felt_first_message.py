@@ -41,7 +41,8 @@ def _cut(series: Any, until: Any) -> Any:
 def main() -> None:
     from seismo.config import load_settings
     from seismo.geo import distance_km
-    from seismo.shells.window import Context, process_window, windows_between
+    from seismo.shells.window import process_window
+    from seismo.shells.window_context import Context, windows_between
 
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -37,7 +37,8 @@ def run_family(name: str, work: Path) -> dict[str, Any]:
     from seismo.config import DEFAULT_CONFIG, load_settings
     from seismo.geo import distance_km
     from seismo.io.catalog import read_catalog
-    from seismo.shells.window import Context, LateMagnitudes
+    from seismo.shells.window import LateMagnitudes
+    from seismo.shells.window_context import Context
     from seismo.simulate.families import load_family, write_family
 
     fam = load_family(name)

@@ -1,4 +1,5 @@
-"""Geodesy: distance, azimuth, the direct problem and local plane coordinates.
+"""Geodesy: distance, azimuth, the direct problem, local plane coordinates and rings of
+nodes around a point (the trial epicentres of location and association).
 
 The one home of every Earth-geometry formula in seismo. Distances use a
 spherical approximation with the WGS84 mean radius (6371.0088 km, Moritz 2000,
@@ -148,3 +149,33 @@ def hull_distance_km(lat: float, lon: float, lats: ArrayLike, lons: ArrayLike) -
     ll = np.maximum(np.sum(d * d, axis=1), 1e-30)
     t = np.clip(((x - a[:, 0]) * d[:, 0] + (y - a[:, 1]) * d[:, 1]) / ll, 0.0, 1.0)
     return float(np.min(np.hypot(x - a[:, 0] - t * d[:, 0], y - a[:, 1] - t * d[:, 1])))
+
+
+def polar_nodes(
+    lat0: float, lon0: float, r_inner_km: float, r_max_km: float, step_km: float,
+    max_az_step_deg: float = 5.0, growth: float = 0.1,
+) -> tuple[NDArray, NDArray, NDArray]:
+    """Epicentre nodes (lat, lon, cell size km) on rings around (lat0, lon0).
+
+    Rings are ``step_km`` apart up to ``r_inner_km``, then ``growth`` x distance
+    apart up to ``r_max_km``; along a ring nodes are one ring step apart (in
+    arc length) but never more than ``max_az_step_deg``.
+    """
+    radii = [0.0]
+    r = 0.0
+    while r < r_max_km:
+        r = min(r + max(step_km, growth * r if r > r_inner_km else step_km), r_max_km)
+        radii.append(r)
+    lats, lons, cells = [np.array([lat0])], [np.array([lon0])], [np.array([step_km])]
+    prev = 0.0
+    for r in radii[1:]:
+        dr = r - prev
+        prev = r
+        daz = min(np.degrees(max(dr, step_km) / r), max_az_step_deg)
+        n = max(int(np.ceil(360.0 / daz)), 6)
+        az = np.arange(n) * (360.0 / n)
+        la, lo = destinations(lat0, lon0, az, np.full(n, r))
+        lats.append(la)
+        lons.append(lo)
+        cells.append(np.full(n, max(dr, np.radians(360.0 / n) * r)))
+    return np.concatenate(lats), np.concatenate(lons), np.concatenate(cells)

@@ -370,11 +370,11 @@ class Event(_Serial):
     # console and CAP
     flags: tuple[str, ...] = ()
     # the data do not constrain the location (a distant event whose 90 % ellipse is
-    # comparable to its distance, seismo.event.regional.unconstrained): stored, flagged and
+    # comparable to its distance, seismo.event.trains.unconstrained): stored, flagged and
     # shown for review; no magnitude, never alerted
     unconstrained: bool = False
     # how the depth is known: "" travel times (depth_fixed False) or fixed (depth_fixed);
-    # "depth phase": a pP/sP delay at regional distance (seismo.event.regional)
+    # "depth phase": a pP/sP delay at regional distance (seismo.event.depthphase)
     depth_method: str = ""
     status: ReviewStatus = "automatic"
     version: int = 1

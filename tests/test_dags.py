@@ -17,7 +17,7 @@ from seismo.config import DEFAULT_CONFIG, Settings, load_settings, settings_to_t
 from seismo.io.feeds.settings import FeedsConfig
 from seismo.io.store.settings import StoreConfig
 from seismo.shells.settings import AirflowConfig, ReportConfig
-from seismo.shells.window import window_for_run
+from seismo.shells.window_context import window_for_run
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.airflow, pytest.mark.influx, pytest.mark.network]

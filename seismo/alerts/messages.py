@@ -159,7 +159,7 @@ def _site_areas(event: Event, rules: AlertRulesConfig,
 def depth_text(event: Event, lang: str) -> str:
     """The depth in words: "depth 12 km"; "depth not resolved" when it was fixed (the data
     did not resolve it: a fixed 10 km is no shallow source, issue 23); "depth at least 97
-    km (depth phase)" when a depth phase gave it (seismo.event.regional)."""
+    km (depth phase)" when a depth phase gave it (seismo.event.depthphase)."""
     z = event.depth_km
     if not math.isfinite(z):
         return "深度未知" if lang == "zh" else "depth unknown"

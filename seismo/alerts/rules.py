@@ -42,8 +42,8 @@ Tsunami centre ("tsunami")
       for an Mw 7.5 is no measure of it either.
 
 An event the data do not locate (``Event.unconstrained``: a distant event whose ellipse
-is comparable to its distance, seismo.event.regional) alerts nobody until a seismologist
-confirms it: it is stored, flagged and shown for review.
+is comparable to its distance, seismo.event.trains.unconstrained) alerts nobody until a
+seismologist confirms it: it is stored, flagged and shown for review.
 
 The tsunami magnitude is a moment-type magnitude only: an authoritative external
 moment magnitude (``Event.external``: Mww, Mw, Mwc, ... of an FDSN event service or a

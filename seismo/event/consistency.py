@@ -32,7 +32,7 @@ far outside the network, where the geometry forgives almost any timing (the
    3-6 stations and 0.2-0.3 log units of site scatter it fails for a few per cent of
    real events.
 
-Far events need more (:func:`seismo.event.regional.far_evidence`, called with these
+Far events need more (:func:`seismo.event.trains.far_evidence`, called with these
 checks by the associator): the P apparent velocity must match the phase the model
 predicts at the located distance.
 

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from obspy import UTCDateTime
 
 from seismo.errors import LocationError
-from seismo.event.associate import EventCandidate, associate
+from seismo.event.associate import associate
+from seismo.event.candidate import EventCandidate
 from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.velocity import VelocityModel
 from seismo.inventory import StationInfo

@@ -77,11 +77,11 @@ from seismo.event.velocity import DEEP_MAX_KM, PHASES, VelocityModel
 from seismo.geo import (
     azimuth_deg,
     azimuthal_gap_deg,
-    destinations,
     distance_km,
     from_local_xy,
     inside_hull,
     local_xy,
+    polar_nodes,
 )
 from seismo.inventory import StationInfo
 from seismo.model import Arrival, Event, Pick
@@ -146,37 +146,6 @@ class Origin:
             backazimuth_deg=self.backazimuth_deg,
             epicentre_pdf=self.epicentre_pdf,
         )
-
-
-# --------------------------------------------------------------------------- grids
-def polar_nodes(
-    lat0: float, lon0: float, r_inner_km: float, r_max_km: float, step_km: float,
-    max_az_step_deg: float = 5.0, growth: float = 0.1,
-) -> tuple[NDArray, NDArray, NDArray]:
-    """Epicentre nodes (lat, lon, cell size km) on rings around (lat0, lon0).
-
-    Rings are ``step_km`` apart up to ``r_inner_km``, then ``growth`` x distance
-    apart up to ``r_max_km``; along a ring nodes are one ring step apart (in
-    arc length) but never more than ``max_az_step_deg``.
-    """
-    radii = [0.0]
-    r = 0.0
-    while r < r_max_km:
-        r = min(r + max(step_km, growth * r if r > r_inner_km else step_km), r_max_km)
-        radii.append(r)
-    lats, lons, cells = [np.array([lat0])], [np.array([lon0])], [np.array([step_km])]
-    prev = 0.0
-    for r in radii[1:]:
-        dr = r - prev
-        prev = r
-        daz = min(np.degrees(max(dr, step_km) / r), max_az_step_deg)
-        n = max(int(np.ceil(360.0 / daz)), 6)
-        az = np.arange(n) * (360.0 / n)
-        la, lo = destinations(lat0, lon0, az, np.full(n, r))
-        lats.append(la)
-        lons.append(lo)
-        cells.append(np.full(n, max(dr, np.radians(360.0 / n) * r)))
-    return np.concatenate(lats), np.concatenate(lons), np.concatenate(cells)
 
 
 # --------------------------------------------------------------------------- data

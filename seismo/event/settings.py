@@ -28,9 +28,9 @@ __all__ = [
 
 
 class RegionalConfig(StrictModel):
-    """Distant events (``[associate.regional]``; seismo.event.regional, docs/location.md
-    "Distant events", docs/consistency.md): the plane-wave detector, the far-event
-    evidence and the wave trains of distant events."""
+    """Distant events (``[associate.regional]``; seismo.event.planewave, distant,
+    depthphase and trains, docs/location.md "Distant events", docs/consistency.md): the
+    plane-wave detector, the far-event evidence and the wave trains of distant events."""
 
     enabled: bool = Field(True, description="detect distant events by their P plane wave")
     min_velocity_kms: Annotated[float, Field(gt=1, le=30)] = Field(
@@ -61,7 +61,7 @@ class RegionalConfig(StrictModel):
     )
     min_sp_stations: Annotated[int, Field(ge=1)] = Field(
         2, description="S-P times (S-labelled picks) that must agree for a distant event's "
-        "distance; with fewer the earliest S-P time alone gives it (regional.first_sp)",
+        "distance; with fewer the earliest S-P time alone gives it (distant.first_sp)",
     )
     train_surface_velocity_kms: Annotated[float, Field(gt=0.5, le=10)] = Field(
         2.5, description="a distant event's wave train lasts at least until its slowest "

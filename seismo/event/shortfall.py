@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from obspy import UTCDateTime
 
-from seismo.event.associate import EventCandidate, _as_phase, adapt_to_network
+from seismo.event.associate import adapt_to_network
+from seismo.event.candidate import EventCandidate, _as_phase
 from seismo.event.geometry import network_geometry
 from seismo.event.settings import AssociateConfig
 from seismo.event.velocity import VelocityModel
@@ -69,7 +70,7 @@ def shortfall(
 
     Many short groups are the signature of a phase minimum the network cannot reach
     (e.g. S-P shorter than the picker's merge span: one pick per station); the shells
-    warn about it (:func:`seismo.shells.window.count_shortfall`).
+    warn about it (:func:`seismo.shells.window_events.count_shortfall`).
     """
     cfg = adapt_to_network(cfg, stations, s_picks, separable_s)
     used = {p.id for e in events for p in e.picks}

@@ -32,15 +32,9 @@ from seismo.config import Settings, current_settings
 from seismo.errors import StoreError
 from seismo.model import Event, StationResult, station_result_from_dict
 from seismo.shells.ledger import WindowLedger
-from seismo.shells.window import (
-    Context,
-    Window,
-    fetch_stations,
-    process_events,
-    process_station,
-    report_station_responses,
-    window_for_run,
-)
+from seismo.shells.window_context import Context, Window, window_for_run
+from seismo.shells.window_events import process_events
+from seismo.shells.window_stations import fetch_stations, process_station, report_station_responses
 
 if TYPE_CHECKING:
     from seismo.io.store.connection import InfluxConnection
@@ -63,7 +57,7 @@ def context() -> Context:
 
     Responses are not all evaluated here (that costs ~2 s for 80 channels in every
     task process): each station task checks its own stations
-    (:func:`seismo.shells.window.report_station_responses`).
+    (:func:`seismo.shells.window_stations.report_station_responses`).
     """
     s = current_settings()  # the same object until the file changes
     hit = _contexts.get(id(s))

@@ -36,7 +36,7 @@ its stations' pickers cold, logged).
 
 Amplitude series (response removal, Wood-Anderson, PGA/PGV, per-second peaks) are
 computed only for windows that own an event, on exactly that window's data span
-(:func:`seismo.shells.window.station_window_amplitudes`), from the raw chunk the
+(:func:`seismo.shells.window_stations.station_window_amplitudes`), from the raw chunk the
 worker holds: they are what the per-window path measures (the same ML and
 intensity), and with a few events a day a window's span costs far less than
 running the response removal over the whole chunk.
@@ -59,20 +59,16 @@ from obspy import Stream, UTCDateTime
 
 from seismo.boundary import boundary
 from seismo.errors import FeedError, SeismoError
-from seismo.event.associate import EventCandidate
-from seismo.event.regional import WaveTrain
+from seismo.event.candidate import EventCandidate
+from seismo.event.trains import WaveTrain
 from seismo.io.feeds import fetch_window
 from seismo.io.feeds.base import Feed
 from seismo.io.feeds.fetch import close_feeds
 from seismo.model import AmplitudeSeries, Pick, StationResult, half_open_range
 from seismo.shells.pool import Task, TaskError, WorkerPool
-from seismo.shells.window import (
-    Context,
-    Window,
-    associate_window,
-    station_window_amplitudes,
-    window_stream,
-)
+from seismo.shells.window_context import Context, Window
+from seismo.shells.window_events import associate_window
+from seismo.shells.window_stations import station_window_amplitudes, window_stream
 from seismo.station.picker.settings import PickerConfig
 from seismo.station.picker.station import StationPicker
 from seismo.station.processing import channel_map, drop_foreign_rates
@@ -120,7 +116,7 @@ class StationChunk:
 
     def window_result(self, window: Window, picks: Sequence[Pick]) -> StationResult:
         """The station's :class:`~seismo.model.StationResult` for ``window`` (no
-        amplitudes yet), as :func:`seismo.shells.window.process_station` makes it;
+        amplitudes yet), as :func:`seismo.shells.window_stations.process_station` makes it;
         ``picks``: the station's picks in the window's data span (:class:`PickStream`)."""
         net, _, sta = self.station_id.partition(".")
         if self.feed_error is not None:
@@ -279,7 +275,7 @@ class StationWorker:
         self, window: Window, results: Sequence[StationResult],
         known: Sequence[WaveTrain] = (),
     ) -> list[EventCandidate]:
-        """:func:`seismo.shells.window.associate_window` (any worker can do it)."""
+        """:func:`seismo.shells.window_events.associate_window` (any worker can do it)."""
         return associate_window(self.ctx, results, window, known)
 
     def release(self) -> int:
@@ -368,7 +364,7 @@ class StationPool:
         per window, the wave trains of distant events found before it.
 
         A window without a pick of its own (time in ``[start, end)``) can own no event
-        (:func:`seismo.shells.window.owned_candidates`), so it is not associated: its
+        (:func:`seismo.shells.window_events.owned_candidates`), so it is not associated: its
         candidates would all belong to a neighbour, which finds them itself.
         """
         todo = [k for k, (w, r) in enumerate(jobs)

@@ -52,7 +52,7 @@ from seismo.io.store import InfluxStore
 from seismo.io.store.server import ensure_local_influx, free_port
 from seismo.model import Event
 from seismo.shells.drill import earthquake_scenario
-from seismo.shells.window import Window, window_for_run
+from seismo.shells.window_context import Window, window_for_run
 from seismo.simulate import Simulator
 
 if TYPE_CHECKING:

@@ -41,20 +41,16 @@ from seismo.model import AmplitudeSeries, Event, StationResult
 from seismo.shells.publish import Runner, RunReport
 from seismo.shells.revisit import DistantTrains
 from seismo.shells.settings import available_cores
-from seismo.shells.window import (
-    Context,
-    LateMagnitudes,
-    Window,
-    WindowResult,
+from seismo.shells.window import LateMagnitudes, WindowResult, process_window
+from seismo.shells.window_context import Context, Window, windows_between
+from seismo.shells.window_events import (
     count_shortfall,
     live_stations,
     measure_events,
     owned_candidates,
-    process_window,
     revisit_window,
-    window_stream,
-    windows_between,
 )
+from seismo.shells.window_stations import window_stream
 from seismo.text import table
 
 if TYPE_CHECKING:

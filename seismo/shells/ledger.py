@@ -40,7 +40,7 @@ from seismo.config import Settings
 from seismo.durable import json_object, load_json, write_json
 from seismo.errors import SeismoError
 from seismo.model import StationResult, station_result_from_dict
-from seismo.shells.window import Window
+from seismo.shells.window_context import Window
 
 log = logging.getLogger(__name__)
 

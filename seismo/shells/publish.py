@@ -86,7 +86,8 @@ from seismo.shells.registry import (
     StoredAlerts,
     StoredEvents,
 )
-from seismo.shells.window import Window, WindowResult
+from seismo.shells.window import WindowResult
+from seismo.shells.window_context import Window
 
 if TYPE_CHECKING:
     from seismo.io.store.connection import InfluxConnection

@@ -38,13 +38,13 @@ from seismo.io.feeds import fetch_window
 from seismo.io.output import write_json, write_quakeml
 from seismo.io.store import InfluxStore
 from seismo.model import Event
-from seismo.shells.window import Context
+from seismo.shells.window_context import Context
 
 if TYPE_CHECKING:
     from seismo.io.plots import StationPoint, TraceLine
     from seismo.io.store import InfluxStore
     from seismo.io.store.connection import InfluxConnection
-    from seismo.shells.window import Context
+    from seismo.shells.window_context import Context
 
 log = logging.getLogger(__name__)
 

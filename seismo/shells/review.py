@@ -51,13 +51,13 @@ from seismo.io.store import InfluxStore
 from seismo.io.store.points import one_line, utc_from_us
 from seismo.model import Event, Pick
 from seismo.shells.publish import alert_record, alert_service
-from seismo.shells.window import Context
+from seismo.shells.window_context import Context
 from seismo.text import table
 
 if TYPE_CHECKING:
     from seismo.inventory import StationInfo
     from seismo.io.store import InfluxStore
-    from seismo.shells.window import Context
+    from seismo.shells.window_context import Context
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from obspy import UTCDateTime
 
 from seismo.config import Settings
 from seismo.errors import LocationError
-from seismo.event import regional
-from seismo.event.associate import EventCandidate
+from seismo.event import trains
+from seismo.event.candidate import EventCandidate
 from seismo.event.identity import event_id, first_pick_time
 from seismo.event.locate import Origin, locate
 from seismo.event.settings import AssociateConfig, LocateConfig
@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 
 class Network(Protocol):
-    """What the solution needs of the shells' context (:class:`seismo.shells.window.Context`)."""
+    """What the solution needs of the shells' context
+    (:class:`seismo.shells.window_context.Context`)."""
 
     settings: Settings
     velocity: VelocityModel
@@ -52,7 +53,7 @@ def final_location(
     A local search from the associated hypocentre with the same picks, with the
     epicentre's probability density; on failure the associated origin is kept (logged).
     ``depth_phase``: the origin's depth came
-    from a depth phase (:mod:`seismo.event.regional`) and stays where it is, with its
+    from a depth phase (:mod:`seismo.event.depthphase`) and stays where it is, with its
     uncertainty.
     """
     cfg = ctx.locate_cfg  # [locate] with the network's derived geometry
@@ -83,7 +84,7 @@ def event_of(
 ) -> Event:
     """The event of a candidate: finally located (:func:`final_location`), flagged
     unconstrained when the data do not constrain its location
-    (:func:`seismo.event.regional.unconstrained`), its depth method said."""
+    (:func:`seismo.event.trains.unconstrained`), its depth method said."""
     s = ctx.settings
     first = first_pick_time(cand.origin.picks)
     deep = cand.depth_phase_s is not None
@@ -100,8 +101,8 @@ def flag_unconstrained(
     ctx: Network, ev: Event, origin: Origin, stations: Mapping[str, StationInfo]
 ) -> Event:
     """``ev`` flagged unconstrained, with the reasons, when the data do not constrain
-    ``origin``'s location (:func:`seismo.event.regional.unconstrained`)."""
-    why = regional.unconstrained(origin, stations, ctx.assoc_cfg)
+    ``origin``'s location (:func:`seismo.event.trains.unconstrained`)."""
+    why = trains.unconstrained(origin, stations, ctx.assoc_cfg)
     if not why:
         return ev
     log.warning("event %s unconstrained: %s", ev.id, "; ".join(why))

@@ -56,7 +56,7 @@ from seismo.shells.stream_pickers import StationPickers, StationPicks
 from seismo.shells.stream_publish import Deliverer, StoreWriter, StreamPublisher
 from seismo.shells.stream_readers import SeedLinkReaders, seedlink_groups
 from seismo.shells.stream_state import AnnouncedEvents, StreamState, load_state, save_state
-from seismo.shells.window import Context
+from seismo.shells.window_context import Context
 
 log = logging.getLogger(__name__)
 

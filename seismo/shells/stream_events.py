@@ -45,7 +45,8 @@ from seismo.model import AmplitudeSeries, Event, Pick
 from seismo.shells.settings import StreamConfig
 from seismo.shells.solution import flag_unconstrained
 from seismo.shells.stream_pickers import AmplitudeSource, StationPicks
-from seismo.shells.window import Context, next_arrivals
+from seismo.shells.window_context import Context
+from seismo.shells.window_events import next_arrivals
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from seismo.io.store import InfluxStore
 from seismo.io.store.points import ALERTS, EVENTS, utc_from_us
 from seismo.model import Event
 from seismo.shells import review
-from seismo.shells.window import Context
+from seismo.shells.window_context import Context
 from seismo.web import stations as station_reads
 from seismo.web.basemap import Basemap, basemap
 from seismo.web.users import UserStore

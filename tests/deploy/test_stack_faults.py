@@ -114,7 +114,7 @@ def test_scheduler_restart_resumes_and_the_ledger_catches_up(stack: Stack) -> No
     # every window from before the outage to the restart is done, missed ones by later runs
     from obspy import UTCDateTime
 
-    from seismo.shells.window import window_for_run
+    from seismo.shells.window_context import window_for_run
 
     cfg = stack.settings
     first = window_for_run(cfg, UTCDateTime(t0)).start

@@ -7,13 +7,9 @@ import pytest
 from obspy import UTCDateTime
 from test_locate import T0, ring_network, synth_picks  # shared synthetic-pick helpers
 
-from seismo.event.associate import (
-    EventCandidate,
-    associate,
-    remove_glitches,
-    stack_grid,
-    tolerance_s,
-)
+from seismo.event.associate import associate, remove_glitches
+from seismo.event.candidate import EventCandidate, tolerance_s
+from seismo.event.gridstack import stack_grid
 from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.geo import distance_km

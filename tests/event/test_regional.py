@@ -1,5 +1,6 @@
-"""Distant events (seismo.event.regional): the plane-wave detector, S-P distance, depth
-phases, far-event evidence, unconstrained locations and wave trains, on synthetic picks."""
+"""Distant events (seismo.event.planewave, distant, depthphase, trains): the plane-wave
+detector, S-P distance, depth phases, far-event evidence, unconstrained locations and wave
+trains, on synthetic picks."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from obspy import UTCDateTime
 from test_locate import T0, ring_network, synth_picks
 
-from seismo.event import regional
+from seismo.event import depthphase, distant, planewave, trains
 from seismo.event.associate import associate
 from seismo.event.locate import locate
 from seismo.event.settings import AssociateConfig, LocateConfig
@@ -35,7 +36,7 @@ def sz(inventory) -> dict[str, StationInfo]:  # type: ignore[no-untyped-def]
 
 
 def _centre(stations: dict[str, StationInfo]) -> tuple[float, float]:
-    return regional.centroid(stations)
+    return planewave.centroid(stations)
 
 
 def _distant_picks(
@@ -63,20 +64,20 @@ def test_plane_wave_fit_recovers_slowness_and_backazimuth() -> None:
     baz, v = 75.0, 8.0  # the wave comes from 75 deg: it travels towards 255 deg
     sx, sy = -math.sin(math.radians(baz)) / v, -math.cos(math.radians(baz)) / v
     t = 3.0 + sx * x + sy * y + rng.normal(0, 0.05, 12)
-    fit = regional.fit_plane(t, x, y, np.full(12, 0.05))
+    fit = planewave.fit_plane(t, x, y, np.full(12, 0.05))
     assert fit is not None
     sig_s, sig_a = fit.sigmas()
     assert fit.backazimuth_deg == pytest.approx(baz, abs=3 * sig_a + 0.5)
     assert 1.0 / fit.slowness == pytest.approx(v, rel=0.05)
     assert 0 < sig_s < 0.01 and 0 < sig_a < 5.0
     # collinear stations fix no plane
-    assert regional.fit_plane(t[:3] * 0 + 1.0, np.array([0.0, 1, 2]), np.array([0.0, 1, 2]),
+    assert planewave.fit_plane(t[:3] * 0 + 1.0, np.array([0.0, 1, 2]), np.array([0.0, 1, 2]),
                               np.full(3, 0.1)) is None
 
 
 def test_plane_wave_detector_finds_a_distant_event_and_not_noise(sz, model) -> None:  # type: ignore[no-untyped-def]
     picks, _ = _distant_picks(sz, model, 60.0, 335.0, noise=0.05)
-    waves = regional.detect_plane_waves(picks, sz, ACFG)
+    waves = planewave.detect_plane_waves(picks, sz, ACFG)
     assert len(waves) == 1
     w = waves[0]
     assert w.backazimuth_deg == pytest.approx(60.0, abs=5.0)
@@ -84,7 +85,7 @@ def test_plane_wave_detector_finds_a_distant_event_and_not_noise(sz, model) -> N
     assert len(w.picks) >= 0.9 * len(sz)
     # a local event below the network is no plane wave of Pn speed
     local = synth_picks(sz, model, 22.66, 114.18, 9.0, phases=("P",))
-    assert regional.detect_plane_waves(local, sz, ACFG) == []
+    assert planewave.detect_plane_waves(local, sz, ACFG) == []
     # random onsets are none either
     rng = np.random.default_rng(5)
     ids = sorted(sz)
@@ -94,7 +95,7 @@ def test_plane_wave_detector_finds_a_distant_event_and_not_noise(sz, model) -> N
         t = T0 + float(rng.uniform(0, 60))
         noise.append(Pick(Pick.make_id(f"{s.id}.00.HHZ", "P", t), s.network, s.station, "00",
                           "HHZ", "P", t, 0.1, 4.0, 50.0))
-    assert regional.detect_plane_waves(noise, sz, ACFG) == []
+    assert planewave.detect_plane_waves(noise, sz, ACFG) == []
 
 
 @pytest.mark.parametrize(("s_phase", "dist"), [("Sn", 530.0), ("Sg", 300.0)])
@@ -102,14 +103,14 @@ def test_distant_event_located_from_s_minus_p(sz, model, s_phase, dist) -> None:
     """Each S branch is tried from its S-P consensus; the one the S picks fit wins, and the
     epicentre comes out within a few km, its S named as it was made."""
     picks, (lat, lon) = _distant_picks(sz, model, 150.0, dist, s_phase=s_phase, noise=0.05)
-    wave = regional.detect_plane_waves(picks, sz, ACFG)[0]
-    found = regional.locate_distant(wave, picks, sz, model, ACFG, LCFG)
+    wave = planewave.detect_plane_waves(picks, sz, ACFG)[0]
+    found = distant.locate_distant(wave, picks, sz, model, ACFG, LCFG)
     assert found is not None and found.branch == s_phase
     o = found.origin
     assert float(distance_km(o.latitude, o.longitude, lat, lon)) < 10.0
     assert {a.phase for a in o.arrivals} == {"Pn", s_phase}
-    assert regional.far_evidence(o, sz, model, ACFG, LCFG) == []
-    assert regional.unconstrained(o, sz, ACFG) == []
+    assert trains.far_evidence(o, sz, model, ACFG, LCFG) == []
+    assert trains.unconstrained(o, sz, ACFG) == []
 
 
 def test_p_only_distant_event_is_unconstrained(sz, model) -> None:  # type: ignore[no-untyped-def]
@@ -117,7 +118,7 @@ def test_p_only_distant_event_is_unconstrained(sz, model) -> None:  # type: igno
     picks, _ = _distant_picks(sz, model, 150.0, 700.0, noise=0.05)
     p_only = [p for p in picks if p.phase == "P"]
     o = locate(p_only, sz, model, LocateConfig())
-    why = regional.unconstrained(o, sz, ACFG)
+    why = trains.unconstrained(o, sz, ACFG)
     assert why and any("ellipse" in w or "gap" in w for w in why)
 
 
@@ -135,12 +136,12 @@ def test_local_pg_fitted_far_away_fails_the_apparent_velocity(model) -> None:  #
                initial=(far_lat, far_lon, 10.0), full_search=False,
                phases={p.id: "Pn" for p in picks})
     assert float(distance_km(o.latitude, o.longitude, 47.0, 8.0)) > 2 * ACFG.far_km
-    why = regional.far_evidence(o, net, model, ACFG, LCFG)
+    why = trains.far_evidence(o, net, model, ACFG, LCFG)
     assert why and "km/s" in why[0]
     # the true distance passes
     o_true = locate(picks, net, model, LocateConfig(model_error_fraction=0.0),
                     initial=(lat, lon, 5.0), full_search=False)
-    assert regional.far_evidence(o_true, net, model, ACFG, LCFG) == []
+    assert trains.far_evidence(o_true, net, model, ACFG, LCFG) == []
 
 
 def test_depth_phase_gives_a_deep_source(sz, model) -> None:  # type: ignore[no-untyped-def]
@@ -149,12 +150,12 @@ def test_depth_phase_gives_a_deep_source(sz, model) -> None:  # type: ignore[no-
     z = 120.0
     picks, (lat, lon) = _distant_picks(sz, model, 100.0, 380.0, depth=z, s_phase="S")
     p_first = {p.station_id: p for p in picks if p.phase == "P"}
-    wave = regional.detect_plane_waves([p for p in picks if p.phase == "P"], sz, ACFG)[0]
-    delay = regional.vertical_delay_s(model, wave.slowness_s_km, z, "sP")
+    wave = planewave.detect_plane_waves([p for p in picks if p.phase == "P"], sz, ACFG)[0]
+    delay = depthphase.vertical_delay_s(model, wave.slowness_s_km, z, "sP")
     assert 15.0 < delay < 40.0
     sp = [Pick(Pick.make_id(f"{sid}.00.HHZ", "P", p.time + delay), p.network, p.station, "00",
                "HHZ", "P", p.time + delay, 0.05, 8.0, 500.0) for sid, p in p_first.items()]
-    found = regional.locate_distant(wave, picks + sp, sz, model, ACFG, LCFG)
+    found = distant.locate_distant(wave, picks + sp, sz, model, ACFG, LCFG)
     assert found is not None and found.depth_phase is not None
     assert found.depth_phase.depth_sp_km == pytest.approx(z, rel=0.05)
     assert found.origin.depth_km == pytest.approx(z, rel=0.05)
@@ -162,12 +163,12 @@ def test_depth_phase_gives_a_deep_source(sz, model) -> None:  # type: ignore[no-
     assert float(distance_km(found.origin.latitude, found.origin.longitude, lat, lon)) < 15.0
     assert len(found.explained) >= 0.9 * len(sz)
     # the pP reading of the same delay is deeper: the sP one is a lower bound
-    z_pp = regional.depth_from_delay(model, wave.slowness_s_km, delay, "pP", 400.0)
+    z_pp = depthphase.depth_from_delay(model, wave.slowness_s_km, delay, "pP", 400.0)
     assert z_pp is None or z_pp > z
     # a shallow event has no depth phase
     shallow, _ = _distant_picks(sz, model, 100.0, 380.0, depth=15.0)
-    w2 = regional.detect_plane_waves(shallow, sz, ACFG)[0]
-    assert regional.depth_phase({p.station_id: p.time for p in w2.picks}, shallow,
+    w2 = planewave.detect_plane_waves(shallow, sz, ACFG)[0]
+    assert depthphase.depth_phase({p.station_id: p.time for p in w2.picks}, shallow,
                                 w2.slowness_s_km, model, ACFG) is None
 
 
@@ -187,7 +188,7 @@ def test_associate_finds_the_distant_event_and_no_local_one_in_its_train(sz, mod
     assert len(events) == 1
     ev = events[0]
     assert ev.distant and float(distance_km(ev.latitude, ev.longitude, lat, lon)) < 15.0
-    train = regional.train_of("x", ev.origin, sz, model, ACFG)
+    train = trains.train_of("x", ev.origin, sz, model, ACFG)
     assert all(train.covers(p) for p in coda)
     assert sum(train.explains(p) for p in picks) >= 0.9 * len(picks)
 
@@ -197,18 +198,18 @@ def test_prove_local_in_a_train(sz, model) -> None:  # type: ignore[no-untyped-d
     a real local event has them, a group of S-labelled coda onsets does not."""
     far, _ = _distant_picks(sz, model, 60.0, 335.0)
     o_far = associate(far, sz, model, ACFG, LocateConfig())[0].origin
-    train = regional.train_of("the distant event", o_far, sz, model, ACFG)
+    train = trains.train_of("the distant event", o_far, sz, model, ACFG)
     t_local = o_far.time + 120.0  # in the coda
     local = synth_picks(sz, model, 22.66, 114.18, 9.0, t0=t_local)
     o_local = locate(local, sz, model, LCFG)
     labelled_p = {p.id for p in local if p.phase == "P"}
     assert train.covers(local[0])
-    assert regional.prove_local(o_local, [train], labelled_p, ACFG) is None
+    assert trains.prove_local(o_local, [train], labelled_p, ACFG) is None
     # the same origin with its P onsets relabelled from S (not P-polarised): not proven
-    why = regional.prove_local(o_local, [train], set(), ACFG)
+    why = trains.prove_local(o_local, [train], set(), ACFG)
     assert why is not None and "clean P onsets at 0" in why
     # outside any train nothing is asked
-    assert regional.prove_local(o_local, [], set(), ACFG) is None
+    assert trains.prove_local(o_local, [], set(), ACFG) is None
 
 
 def test_micro_array_prefers_the_local_partition(model) -> None:  # type: ignore[no-untyped-def]
@@ -233,7 +234,7 @@ def test_micro_array_prefers_the_local_partition(model) -> None:  # type: ignore
 def test_wave_train_explains_and_covers(sz, model) -> None:  # type: ignore[no-untyped-def]
     lat, lon = destination(*_centre(sz), 150.0, 500.0)
     t0 = UTCDateTime(2026, 1, 1)
-    train = regional.WaveTrain.of("t", t0, lat, lon, 10.0, sz, model, ACFG, 20.0)
+    train = trains.WaveTrain.of("t", t0, lat, lon, 10.0, sz, model, ACFG, 20.0)
     sid = sorted(sz)[0]
     s = sz[sid]
     d = float(distance_km(lat, lon, s.latitude, s.longitude))
@@ -323,10 +324,10 @@ def test_plane_wave_matches_taup_ray_parameter(sz, iasp91, net_name, baz, dist) 
     from obspy.geodetics import gps2dist_azimuth
 
     net = _geometry(net_name, sz)
-    lat0, lon0 = regional.centroid(net)
+    lat0, lon0 = planewave.centroid(net)
     lat, lon = destination(lat0, lon0, baz, dist)
     picks = _taup_picks(iasp91, net, lat, lon, 15.0, with_s=False)
-    waves = regional.detect_plane_waves(picks, net, ACFG)
+    waves = planewave.detect_plane_waves(picks, net, ACFG)
     assert len(waves) == 1
     w = waves[0]
     d_km, az, _ = gps2dist_azimuth(lat0, lon0, lat, lon)
@@ -342,15 +343,15 @@ def test_plane_wave_matches_taup_ray_parameter(sz, iasp91, net_name, baz, dist) 
 def test_local_event_below_the_network_is_no_distant_event(sz, model, iasp91, net_name) -> None:  # type: ignore[no-untyped-def]
     """A source below the middle of a network crosses it nearly as a steep plane wave
     (below a ring, exactly); its S-P of a near source makes it a local event, located
-    there, never a distant one (regional.near_sp)."""
+    there, never a distant one (distant.near_sp)."""
     net = _geometry(net_name, sz)
-    lat0, lon0 = regional.centroid(net)
+    lat0, lon0 = planewave.centroid(net)
     local = _taup_picks(iasp91, net, lat0, lon0, 8.0)
     events = associate(local, net, model, ACFG, LocateConfig())
     assert len(events) == 1 and not events[0].distant
     assert float(distance_km(events[0].latitude, events[0].longitude, lat0, lon0)) < 5.0
-    waves = regional.detect_plane_waves(local, net, ACFG)
-    assert all(regional.near_sp(w, local, net, model, ACFG) for w in waves)
+    waves = planewave.detect_plane_waves(local, net, ACFG)
+    assert all(distant.near_sp(w, local, net, model, ACFG) for w in waves)
 
 
 @pytest.mark.parametrize("net_name", ["sz", "strip"])
@@ -362,15 +363,15 @@ def test_taup_distant_event_located_and_not_rejected(  # type: ignore[no-untyped
     its S-P branch within a tenth of its distance, and its P slowness supports the
     location (no far-event evidence against it)."""
     net = _geometry(net_name, sz)
-    lat, lon = destination(*regional.centroid(net), baz, dist)
+    lat, lon = destination(*planewave.centroid(net), baz, dist)
     picks = _taup_picks(iasp91, net, lat, lon, 10.0)
-    wave = regional.detect_plane_waves(picks, net, ACFG)[0]
-    found = regional.locate_distant(wave, picks, net, model, ACFG, LCFG)
+    wave = planewave.detect_plane_waves(picks, net, ACFG)[0]
+    found = distant.locate_distant(wave, picks, net, model, ACFG, LCFG)
     assert found is not None and found.branch == "Sn"
     o = found.origin
     err = float(distance_km(o.latitude, o.longitude, lat, lon))
     assert err < 0.1 * dist, err
-    assert regional.far_evidence(o, net, model, ACFG, LCFG) == []
+    assert trains.far_evidence(o, net, model, ACFG, LCFG) == []
 
 
 @pytest.mark.parametrize("net_name", ["sz", "strip", "ring"])
@@ -389,19 +390,19 @@ def test_one_s_minus_p_among_late_s_onsets_locates(sz, model, net_name, baz, dis
     late = [dataclasses.replace(late1, time=late1.time + 8.0),
             dataclasses.replace(late2, time=late2.time + 11.0)]
     pool = [*p_only, good, *late]
-    wave = regional.detect_plane_waves(pool, net, ACFG)[0]
-    found = regional.locate_distant(wave, pool, net, model, ACFG, LCFG)
+    wave = planewave.detect_plane_waves(pool, net, ACFG)[0]
+    found = distant.locate_distant(wave, pool, net, model, ACFG, LCFG)
     assert found is not None and found.branch == "S"
     o = found.origin
     assert [a.pick_id for a in o.arrivals if a.phase.startswith("S")] == [good.id]
     assert float(distance_km(o.latitude, o.longitude, lat, lon)) < 0.05 * dist
-    assert regional.far_evidence(o, net, model, ACFG, LCFG) == []
-    assert regional.unconstrained(o, net, ACFG) == []
+    assert trains.far_evidence(o, net, model, ACFG, LCFG) == []
+    assert trains.unconstrained(o, net, ACFG) == []
     # the ellipse's major axis lies along the ray (the distance is what S-P gives)
     assert o.ellipse_90[0] > o.ellipse_90[1]
     # late S onsets alone: the distance comes out too large, not too small
-    found_late = regional.locate_distant(wave, p_only + late, net, model, ACFG, LCFG)
+    found_late = distant.locate_distant(wave, p_only + late, net, model, ACFG, LCFG)
     assert found_late is not None
-    c = regional.centroid(net)
+    c = planewave.centroid(net)
     d_late = float(distance_km(*c, found_late.origin.latitude, found_late.origin.longitude))
     assert d_late > float(distance_km(*c, lat, lon))

@@ -31,7 +31,9 @@ from seismo.config import Settings
 from seismo.io.feeds import fetch_window
 from seismo.model import Event, Pick, StationResult
 from seismo.shells.detect import DetectSummary, detect_range, iter_chunks
-from seismo.shells.window import Context, WindowResult, process_events
+from seismo.shells.window import WindowResult
+from seismo.shells.window_context import Context
+from seismo.shells.window_events import process_events
 from seismo.simulate import Simulator
 from seismo.station.realtime import StationState
 

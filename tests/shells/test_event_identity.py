@@ -22,7 +22,8 @@ from seismo.errors import FeedError
 from seismo.io.store import InfluxConnection, InfluxStore
 from seismo.io.store.server import InfluxServer
 from seismo.shells.publish import Runner
-from seismo.shells.window import Context, process_window, windows_between
+from seismo.shells.window import process_window
+from seismo.shells.window_context import Context, windows_between
 from seismo.simulate import Simulator
 
 pytestmark = pytest.mark.influx

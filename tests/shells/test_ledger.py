@@ -11,7 +11,7 @@ from obspy import UTCDateTime
 from seismo.config import Settings
 from seismo.model import StationResult
 from seismo.shells.ledger import WindowLedger
-from seismo.shells.window import Window
+from seismo.shells.window_context import Window
 
 T0 = UTCDateTime(2026, 1, 15, 3, 1, 0)
 

@@ -14,7 +14,8 @@ from obspy import Inventory, Stream, UTCDateTime
 
 from seismo.alerts.rules import evaluate
 from seismo.config import Settings
-from seismo.shells.window import Context, process_window, windows_between
+from seismo.shells.window import process_window
+from seismo.shells.window_context import Context, windows_between
 from seismo.simulate import Simulator
 
 
@@ -83,7 +84,8 @@ def test_stray_rate_record_drops_only_itself(
 
     from seismo.io.feeds import fetch_window
     from seismo.io.sds import write_sds
-    from seismo.shells.window import Window, process_station
+    from seismo.shells.window_context import Window
+    from seismo.shells.window_stations import process_station
 
     ref = UTCDateTime("2026-01-15T03:00:00")  # felt_m3_city: origin at ref + 120 s
     sim = Simulator.from_settings(settings.simulator, settings.network, scenario="felt_m3_city")

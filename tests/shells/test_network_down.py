@@ -11,7 +11,7 @@ from obspy import UTCDateTime
 
 from seismo.model import StationResult
 from seismo.shells.publish import Runner, network_down
-from seismo.shells.window import windows_between
+from seismo.shells.window_context import windows_between
 
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
 T = UTCDateTime("2016-03-01T00:00:00")  # a backfill: data time far from the wall clock

@@ -209,7 +209,7 @@ def test_event_plot(scenario: Scenario, tmp_path: Path,
 def test_event_traces_cover_picks(scenario: Scenario) -> None:
     """Record-section data: every station, span origin-10 s .. last S + 30 s, normalised."""
     from seismo.shells.report import RECORD_POST_S, RECORD_PRE_S, event_traces
-    from seismo.shells.window import Context
+    from seismo.shells.window_context import Context
 
     ctx = Context.from_settings(scenario.settings)
     ev = scenario.event

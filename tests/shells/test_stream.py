@@ -161,7 +161,8 @@ def test_stream_alerts_then_dag_continues_the_same_thread(settings, quake, tmp_p
 
     # The window pass over the same data, with the same outbox (what the DAG runs).
     from seismo.shells.publish import Runner
-    from seismo.shells.window import Context, process_window, windows_between
+    from seismo.shells.window import process_window
+    from seismo.shells.window_context import Context, windows_between
 
     run_settings = settings.model_copy(update={
         "alerts": settings.alerts.model_copy(update={"outbox_dir": tmp_path / "outbox"})})

@@ -16,7 +16,7 @@ from seismo.geo import distance_km
 from seismo.model import Event, SiteIntensity
 from seismo.shells.stream_events import EventUpdate, StreamAssociator, material
 from seismo.shells.stream_pickers import StationPickers, StationPicks
-from seismo.shells.window import Context
+from seismo.shells.window_context import Context
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from seismo.io.seedlink.client import Record
 from seismo.io.seedlink.records import encode_records, to_int32
 from seismo.shells.stream_events import StreamAssociator
 from seismo.shells.stream_pickers import StationPickers
-from seismo.shells.window import Context
+from seismo.shells.window_context import Context
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from seismo.shells.stream_events import StreamAssociator
 from seismo.shells.stream_pickers import StationPickers, StationPicks
 from seismo.shells.stream_publish import StreamPublisher
 from seismo.shells.stream_state import AnnouncedEvents
-from seismo.shells.window import Context
+from seismo.shells.window_context import Context
 
 
 @pytest.fixture(scope="module")

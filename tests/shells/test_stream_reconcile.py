@@ -14,7 +14,8 @@ from seismo.alerts.service import AlertService
 from seismo.event.identity import event_id
 from seismo.model import Event, StationResult
 from seismo.shells.publish import Runner
-from seismo.shells.window import Context, WindowResult, process_window, windows_between
+from seismo.shells.window import WindowResult, process_window
+from seismo.shells.window_context import Context, windows_between
 from seismo.simulate import Simulator
 
 T = UTCDateTime("2026-02-01T10:00:00")

@@ -20,7 +20,8 @@ from obspy import UTCDateTime
 
 from seismo.event.intensity import intensity_cn
 from seismo.geo import distance_km
-from seismo.shells.window import Context, Window, process_window, window_for_run, windows_between
+from seismo.shells.window import process_window
+from seismo.shells.window_context import Context, Window, window_for_run, windows_between
 from seismo.simulate import Simulator
 
 

@@ -26,7 +26,7 @@ from seismo.io.store import points as P
 from seismo.io.store.server import InfluxServer, free_port
 from seismo.io.store.spool import QUARANTINE, Spool
 from seismo.shells.publish import Runner
-from seismo.shells.window import Window
+from seismo.shells.window_context import Window
 
 pytestmark = pytest.mark.influx
 
