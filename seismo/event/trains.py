@@ -131,8 +131,10 @@ def unconstrained(
 ) -> list[str]:
     """Why the location of ``origin`` cannot be trusted (empty: it can).
 
-    * its 90 % ellipse's semi-major axis exceeds ``regional.max_ellipse_fraction`` of its
-      distance from the network centre (the location is comparable to its error);
+    * it lies more than ``far_km`` outside the network (:func:`is_distant`) and its 90 %
+      ellipse's semi-major axis exceeds ``regional.max_ellipse_fraction`` of its distance
+      from the network centre (the location is comparable to its error; inside and near
+      the network that distance says nothing: the consistency checks judge those);
     * its azimuthal gap exceeds ``regional.max_gap_deg`` and no station has both P and S
       (nothing but the wavefront curvature gives the distance; S-P gives it at any gap).
       One S-P time is enough to give a distance (:func:`seismo.event.distant.first_sp`;
@@ -144,7 +146,8 @@ def unconstrained(
     d = float(distance_km(lat0, lon0, origin.latitude, origin.longitude))
     out = []
     a90 = origin.ellipse_90[0]
-    if math.isfinite(a90) and d > 0 and a90 > rc.max_ellipse_fraction * d:
+    if (math.isfinite(a90) and a90 > rc.max_ellipse_fraction * d
+            and is_distant(origin.latitude, origin.longitude, stations, cfg)):
         out.append(f"90 % ellipse {a90:.0f} km at {d:.0f} km from the network")
     if origin.azimuthal_gap_deg > rc.max_gap_deg:
         fam: dict[str, set[str]] = {}

@@ -270,7 +270,10 @@ def test_drill_far_offshore_event_reaches_tsunami_centre(
         }
     )
     s = s.model_copy(update={"alerts": alerts})
-    res = run_drill(s, scenario, alert_dir=tmp_path / "cap", now=UTCDateTime("2026-03-01T00:00:00"))
+    # a drill is an installation of its own: here under tmp_path, never the repository's var/
+    # (a second run in the same installation rightly sends nothing new for the same event)
+    res = run_drill(s, scenario, alert_dir=tmp_path / "cap", installation=tmp_path / "inst",
+                    now=UTCDateTime("2026-03-01T00:00:00"))
     assert len(res.summary.events) == 1
     ev = res.summary.events[0]
     assert ev.outside_network
@@ -282,7 +285,7 @@ def test_drill_far_offshore_event_reaches_tsunami_centre(
     assert ev.magnitude_type in MOMENT_TYPES and abs(ev.magnitude - mw) < 0.5
     files = sorted((tmp_path / "cap").glob("*.xml"))
     tsunami = [f for f in files if ".tsunami." in f.name]
-    assert tsunami
+    assert tsunami, ([f.name for f in files], res.decisions)
     texts = [f.read_text(encoding="utf-8") for f in tsunami]
     for xml in texts:
         assert validate_cap(xml) == [] and "<status>Exercise</status>" in xml
