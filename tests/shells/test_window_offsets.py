@@ -46,8 +46,6 @@ from seismo.simulate import Simulator
 
 SCENARIOS = ("m73_nanao", "m75_manila_trench")
 OFFSETS = range(60)
-#: a known split or loss at one offset: {(scenario, offset): reason} (strict xfail)
-KNOWN: dict[tuple[str, int], str] = {}
 
 
 @dataclass(frozen=True)
@@ -212,9 +210,7 @@ def _reference(settings: Settings, played: Played, runs: dict[int, Outcome]) -> 
 
 @pytest.mark.parametrize(
     ("scenario", "offset"),
-    [pytest.param(s, k, marks=[pytest.mark.xfail(strict=True, reason=KNOWN[(s, k)])]
-                  if (s, k) in KNOWN else [], id=f"{s}-{k:02d}")
-     for s in SCENARIOS for k in OFFSETS],
+    [pytest.param(s, k, id=f"{s}-{k:02d}") for s in SCENARIOS for k in OFFSETS],
 )
 def test_every_grid_offset_gives_the_same_alert(
     settings: Settings, played: dict[str, Played], outcomes: dict[str, dict[int, Outcome]],
