@@ -38,18 +38,20 @@ _KIND_BY_UNITS: dict[str, ChannelKind] = {
 
 #: FDSN Source Identifiers v1.0, "Definition of identifiers"
 #: (https://docs.fdsn.org/projects/source-identifiers/en/v1.0/definition.html): codes of
-#: uppercase A-Z and 0-9, station and location codes also "-"; network and station 1-8
-#: characters, location 0-8 and never "--"; a channel is a SEED channel (3 characters) or
-#: band_source_subsource. Nothing else may reach a file name (SDS archive, window ledger).
+#: A-Z and 0-9, station and location codes also "-"; network and station 1-8 characters,
+#: location 0-8 and never "--"; a channel is a SEED channel (3 characters) or
+#: band_source_subsource. Lowercase letters are accepted too (the FDSN writes codes in
+#: uppercase; archives hold lowercase ones, and the feeds read them:
+#: seismo.io.feeds.base.check_codes). Nothing else may reach a file name (SDS archive,
+#: window ledger): no "/", "\\", ".", NUL or space.
 _CODE_RULES: dict[str, tuple[re.Pattern[str], str]] = {
-    "network": (re.compile(r"[A-Z0-9]{1,8}"), "1-8 of A-Z, 0-9"),
-    "station": (re.compile(r"[A-Z0-9-]{1,8}"), "1-8 of A-Z, 0-9, '-'"),
-    "location": (re.compile(r"(?!--$)[A-Z0-9-]{0,8}"), "0-8 of A-Z, 0-9, '-', not '--'"),
-    "channel": (re.compile(r"[A-Z0-9]{3}|[A-Z0-9]+_[A-Z0-9]+_[A-Z0-9]*"),
-                "3 of A-Z, 0-9, or band_source_subsource"),
+    "network": (re.compile(r"[A-Za-z0-9]{1,8}"), "1-8 letters or digits"),
+    "station": (re.compile(r"[A-Za-z0-9-]{1,8}"), "1-8 letters, digits or '-'"),
+    "location": (re.compile(r"(?!--$)[A-Za-z0-9-]{0,8}"), "0-8 letters, digits or '-', not '--'"),
+    "channel": (re.compile(r"[A-Za-z0-9]{3}|[A-Za-z0-9]+_[A-Za-z0-9]+_[A-Za-z0-9]*"),
+                "3 letters or digits, or band_source_subsource"),
 }
-
-_PATTERN = re.compile(r"[A-Z0-9_*?-]{1,17}")
+_PATTERN = re.compile(r"[A-Za-z0-9_*?-]{1,17}")
 
 
 def code_problem(kind: str, code: str, *, wildcards: bool = False) -> str | None:
