@@ -113,12 +113,13 @@ def run_drill(
 def why_nobody(event: Event, decision: AlertDecision, rules: AlertRulesConfig) -> list[str]:
     """Why the alert rules (:func:`seismo.alerts.rules.evaluate`, ``[alerts.rules]``) send
     ``event`` to no group, one reason per rule, in words a duty seismologist can check."""
-    if decision.reasons:  # rejected, not located, not constrained by the data
-        return list(decision.reasons)
+    located = math.isfinite(event.latitude) and math.isfinite(event.longitude)
+    if event.status == "rejected" or not located or event.unconstrained:
+        return list(decision.reasons)  # the rules looked no further
     mag = event.magnitude if event.magnitude is not None and math.isfinite(event.magnitude) \
         else None
     magtext = "magnitude unknown" if mag is None else f"{event.magnitude_type or 'M'} {mag:.1f}"
-    out = []
+    out = list(decision.reasons)  # e.g. "no tsunami: the depth ..."
     if not decision.in_region:
         out.append(f"on-call: the epicentre ({event.latitude:.2f}, {event.longitude:.2f}) "
                    "is outside the monitored region, so the magnitude rule does not apply")
@@ -130,17 +131,17 @@ def why_nobody(event: Event, decision: AlertDecision, rules: AlertRulesConfig) -
                f"on-call: intensity {imax:.1f} is below oncall_min_intensity "
                f"{rules.oncall_min_intensity:g}")
     tmag, ttype, _ = tsunami_magnitude(event)
-    if tmag is None:
-        out.append(f"tsunami: no moment magnitude (Mwp, Mwpd, Ms_BB) and {magtext} is below "
-                   f"saturation_magnitude {rules.saturation_magnitude:g}, the ML not saturated")
-    elif tmag < rules.tsunami_min_magnitude:
-        out.append(f"tsunami: {ttype} {tmag:.1f} is below tsunami_min_magnitude "
-                   f"{rules.tsunami_min_magnitude:g}")
-    elif decision.offshore is False:
-        out.append(f"tsunami: {ttype} {tmag:.1f}, but the epicentre is on land")
-    elif not decision.shallow:
-        out.append(f"tsunami: {ttype} {tmag:.1f}, but the depth is at least "
-                   f"tsunami_max_depth_km {rules.tsunami_max_depth_km:g}")
+    what = "no moment magnitude yet" if tmag is None else f"{ttype} {tmag:.1f}"
+    if decision.offshore is None:  # neither big enough nor possibly saturated
+        out.append(f"tsunami: {what}, below tsunami_min_magnitude "
+                   f"{rules.tsunami_min_magnitude:g}" if tmag is not None else
+                   f"tsunami: {what}, and {magtext} is below saturation_magnitude "
+                   f"{rules.saturation_magnitude:g}")
+    elif not decision.offshore:
+        out.append(f"tsunami: {what}, but the epicentre is on land")
+    elif not decision.shallow and not any(r.startswith("no tsunami") for r in out):
+        out.append(f"tsunami: {what}, but the depth is at least tsunami_max_depth_km "
+                   f"{rules.tsunami_max_depth_km:g}")
     return out
 
 
