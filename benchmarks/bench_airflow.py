@@ -49,6 +49,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = "felt_m3_city"
 DAG = "seismo_detect"
+#: The scheduler without its worker log server: Airflow 3.3's ``serve_logs`` binds every
+#: interface (``host=""`` in airflow/utils/serve_logs/core.py; no setting chooses the
+#: host, ``[logging] worker_log_server_port`` only the port, 8793 by default). On one
+#: machine the API server reads the task logs from their files under the same
+#: AIRFLOW_HOME, so the benchmark opens no port beyond loopback.
+SCHEDULER = ["scheduler", "--skip-serve-logs"]
 
 
 # --------------------------------------------------------------------------- stopping
@@ -468,7 +474,7 @@ def local_executor(work: Path, cfg: Path, run_times: list[Any], label: str) -> l
     procs = [
         STARTED.popen([_airflow(), "api-server", "--port", str(api_port), "--workers", "1"], env,
                       logs / "api-server.log"),
-        STARTED.popen([_airflow(), "scheduler"], env, logs / "scheduler.log"),
+        STARTED.popen([_airflow(), *SCHEDULER], env, logs / "scheduler.log"),
         STARTED.popen([_airflow(), "dag-processor"], env, logs / "dag-processor.log"),
     ]
     api = Api(api_port)
@@ -517,7 +523,7 @@ def continuous(work: Path, base_cfg_args: dict[str, Any], timeout_s: float = 420
     logs = work / "logs"
     logs.mkdir(exist_ok=True)
     for name, cmd in (("api-server", ["api-server", "--port", str(api_port), "--workers", "1"]),
-                      ("scheduler", ["scheduler"]), ("dag-processor", ["dag-processor"])):
+                      ("scheduler", SCHEDULER), ("dag-processor", ["dag-processor"])):
         STARTED.popen([_airflow(), *cmd], env, logs / f"{name}.log")
     api = Api(api_port)
     api.wait_up()

@@ -36,6 +36,75 @@ _KIND_BY_UNITS: dict[str, ChannelKind] = {
 }
 
 
+#: FDSN Source Identifiers v1.0, "Definition of identifiers"
+#: (https://docs.fdsn.org/projects/source-identifiers/en/v1.0/definition.html): codes of
+#: A-Z and 0-9, station and location codes also "-"; network and station 1-8 characters,
+#: location 0-8 and never "--"; a channel is a SEED channel (3 characters) or
+#: band_source_subsource. Lowercase letters are accepted too (the FDSN writes codes in
+#: uppercase; archives hold lowercase ones, and the feeds read them:
+#: seismo.io.feeds.base.check_codes). Nothing else may reach a file name (SDS archive,
+#: window ledger): no "/", "\\", ".", NUL or space.
+_CODE_RULES: dict[str, tuple[re.Pattern[str], str]] = {
+    "network": (re.compile(r"[A-Za-z0-9]{1,8}"), "1-8 letters or digits"),
+    "station": (re.compile(r"[A-Za-z0-9-]{1,8}"), "1-8 letters, digits or '-'"),
+    "location": (re.compile(r"(?!--$)[A-Za-z0-9-]{0,8}"), "0-8 letters, digits or '-', not '--'"),
+    "channel": (re.compile(r"[A-Za-z0-9]{3}|[A-Za-z0-9]+_[A-Za-z0-9]+_[A-Za-z0-9]*"),
+                "3 letters or digits, or band_source_subsource"),
+}
+_PATTERN = re.compile(r"[A-Za-z0-9_*?-]{1,17}")
+
+
+def code_problem(kind: str, code: str, *, wildcards: bool = False) -> str | None:
+    """Why ``code`` is not a valid FDSN ``kind`` code ("network", "station", "location",
+    "channel"; see ``_CODE_RULES``), or None when it is. ``wildcards``: ``*`` and ``?``
+    stand for valid characters (glob patterns of the SDS reader)."""
+    pattern, rule = _CODE_RULES[kind]
+    if isinstance(code, str):
+        if wildcards and ("*" in code or "?" in code):
+            pattern = _PATTERN  # a glob: the codes' characters and the two wildcards
+        if pattern.fullmatch(code):
+            return None
+    return f"invalid {kind} code {code!r} (FDSN source identifiers: {rule})"
+
+
+def check_codes(*, wildcards: bool = False, **codes: str) -> None:
+    """Raise InventoryError unless every code is valid (:func:`code_problem`), e.g.
+    ``check_codes(network="SZ", station="FUT")``; used wherever codes make file names."""
+    problems = [p for k, c in codes.items() if (p := code_problem(k, c, wildcards=wildcards))]
+    if problems:
+        raise InventoryError("; ".join(problems))
+
+
+def drop_invalid_codes(inv: Inventory, source: str | Path) -> Inventory:
+    """``inv`` (as read from ``source``) without the networks, stations and channels whose
+    codes are invalid (:func:`code_problem`), each logged at ERROR with the code and the
+    file: the other stations keep working. Changes ``inv`` in place and returns it."""
+    def bad(kind: str, code: str, where: str) -> bool:
+        why = code_problem(kind, code)
+        if why:
+            log.error("StationXML %s: %s%s: ignored", source, why, where)
+        return why is not None
+
+    nets = []
+    for net in inv.networks:
+        if bad("network", net.code, f" ({len(net.stations)} stations)"):
+            continue
+        stas = []
+        for sta in net.stations:
+            if bad("station", sta.code, f" in network {net.code}"):
+                continue
+            sta.channels = [
+                ch for ch in sta.channels
+                if not bad("location", ch.location_code or "", f" at {net.code}.{sta.code}")
+                and not bad("channel", ch.code, f" at {net.code}.{sta.code}")
+            ]
+            stas.append(sta)
+        net.stations = stas
+        nets.append(net)
+    inv.networks = nets
+    return inv
+
+
 @dataclass(frozen=True)
 class ChannelInfo:
     network: str
@@ -86,9 +155,12 @@ class StationInfo:
 def load_inventory(path: str | Path) -> Inventory:
     """Read StationXML from a file or from every ``*.xml`` in a directory.
 
+    Networks, stations and channels with invalid codes are left out, each named at ERROR
+    with its file (:func:`drop_invalid_codes`).
+
     Raises:
-        InventoryError: the path does not exist, holds no StationXML, or does
-            not parse.
+        InventoryError: the path does not exist, holds no StationXML, does
+            not parse, or has no station with valid codes.
     """
     p = Path(path)
     if not p.exists():
@@ -99,9 +171,10 @@ def load_inventory(path: str | Path) -> Inventory:
     inv = Inventory(networks=[], source="seismo")
     for f in files:
         try:
-            inv += read_inventory(str(f))
+            got = read_inventory(str(f))
         except Exception as exc:  # ObsPy raises many types for bad XML
             raise InventoryError(f"cannot read StationXML {f}: {exc}") from None
+        inv += drop_invalid_codes(got, f)
     if not inv.networks or not any(n.stations for n in inv.networks):
         raise InventoryError(f"inventory {p} contains no stations")
     return inv

@@ -151,3 +151,44 @@ def test_usable_response_falls_back_on_the_stated_sensitivity(inventory) -> None
     assert np.isfinite(got)
     full.response = None
     assert usable_response(full) is None
+
+
+def _with_codes(inventory, tmp_path: Path, codes: list[str], location: str = "") -> Path:  # type: ignore[no-untyped-def]
+    """A StationXML file of the first station of ``inventory`` under each of ``codes``."""
+    import copy
+
+    net = copy.deepcopy(inventory.networks[0])
+    first = net.stations[0]
+    net.stations = []
+    for code in codes:
+        sta = copy.deepcopy(first)
+        sta.code = code
+        for ch in sta.channels:
+            ch.location_code = location if code == "LOC" else ch.location_code
+        net.stations.append(sta)
+    inv = copy.deepcopy(inventory)
+    inv.networks = [net]
+    path = tmp_path / "stations.xml"
+    inv.write(str(path), format="STATIONXML")
+    return path
+
+
+@pytest.mark.parametrize("bad", ["../../x", "A/B", "A\\B", "A B", "..", "TOOLONGCODE"])
+def test_a_station_code_outside_the_fdsn_rules_is_ignored_with_an_error(
+    inventory, tmp_path: Path, caplog: pytest.LogCaptureFixture, bad: str  # type: ignore[no-untyped-def]
+) -> None:
+    """FDSN source identifiers v1.0: A-Z, 0-9 (and '-' in station and location codes).
+    The station is left out, named with its file; the other stations keep working."""
+    path = _with_codes(inventory, tmp_path, ["GOOD", bad, "LOC"], location="../")
+    got = load_inventory(path)
+    assert [s.id for s in stations(got)] == [f"{inventory.networks[0].code}.GOOD",
+                                             f"{inventory.networks[0].code}.LOC"]
+    assert not next(s for s in stations(got) if s.station == "LOC").channels
+    assert f"invalid station code {bad!r}" in caplog.text and str(path) in caplog.text
+    assert "invalid location code '../'" in caplog.text
+
+
+def test_an_inventory_of_bad_codes_only_is_refused(inventory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = _with_codes(inventory, tmp_path, ["../x"])
+    with pytest.raises(InventoryError, match="contains no stations"):
+        load_inventory(path)

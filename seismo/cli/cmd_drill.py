@@ -34,6 +34,8 @@ def _run(args: argparse.Namespace) -> int:
     print(res.summary.render())
     for eid, groups in res.decisions.items():
         print(f"{eid}: alerted groups: {', '.join(groups) or 'none'}")
+        for why in res.silent.get(eid, ()):
+            print(f"  why: {why}")
     for n in res.notes:
         print(f"note: {n}")
     return 0 if res.summary.events else 1

@@ -35,8 +35,8 @@ from typing import Protocol
 
 from obspy import Stream, Trace, UTCDateTime
 
-from seismo.errors import SimulationError
-from seismo.inventory import StationInfo
+from seismo.errors import InventoryError, SimulationError
+from seismo.inventory import StationInfo, check_codes
 from seismo.io.mseed import MiniSeedError, read_mseed, write_mseed
 
 log = logging.getLogger(__name__)
@@ -92,8 +92,15 @@ def day_file(
 ) -> Path:
     """The day file of one channel for the UTC day containing ``day``.
 
-    Codes may hold the glob wildcards ``*`` and ``?`` (for :func:`day_files`).
+    Codes may hold the glob wildcards ``*`` and ``?`` (for :func:`day_files`); any other
+    character outside the FDSN codes (``/``, ``..``, NUL, spaces) is refused, so no path
+    leaves ``root``.
+
+    Raises:
+        InventoryError: a code is not a valid FDSN code (:func:`seismo.inventory.check_codes`).
     """
+    check_codes(network=network, station=station, location=location, channel=channel,
+                wildcards=True)
     year, doy = day.year, day.julday
     name = f"{network}.{station}.{location}.{channel}.{sds_type}.{year:04d}.{doy:03d}"
     return Path(root) / f"{year:04d}" / network / station / f"{channel}.{sds_type}" / name
@@ -152,8 +159,13 @@ class WaveformSource(Protocol):
 
 
 def sds_path(root: Path, tr: Trace, day: UTCDateTime) -> Path:
-    """The SDS day file of trace ``tr`` for the day starting at ``day``."""
+    """The SDS day file of trace ``tr`` for the day starting at ``day``.
+
+    Raises:
+        InventoryError: a code of the trace is not a valid FDSN code (no wildcards either).
+    """
     s = tr.stats
+    check_codes(network=s.network, station=s.station, location=s.location, channel=s.channel)
     return day_file(root, s.network, s.station, s.location, s.channel, day)
 
 
@@ -192,7 +204,9 @@ def write_sds(
 ) -> int:
     """Write ``[start, end)`` of ``stations`` (``NET.STA``; default all) under ``root``.
 
-    Returns the number of distinct day files written.
+    Returns the number of distinct day files written. A station whose codes are not valid
+    FDSN codes (:func:`seismo.inventory.check_codes`) is logged at ERROR and not written;
+    the others are.
     """
     if end <= start:
         raise SimulationError(f"SDS range is empty: start {start} >= end {end}")
@@ -202,6 +216,13 @@ def write_sds(
     touched: set[Path] = set()
     for sid in ids:
         info = sim.station(sid)
+        try:
+            check_codes(network=info.network, station=info.station)
+            for ch in info.channels:
+                check_codes(location=ch.location, channel=ch.channel)
+        except InventoryError as exc:
+            log.error("station %r not written to %s: %s", sid, root, exc)
+            continue
         t = start
         while t < end:
             t_next = min(t + chunk_s, _day_start(t) + 86400, end)

@@ -17,15 +17,19 @@ directory channel under the production installation writes under the drill's ins
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
 from obspy import UTCDateTime
 
+from seismo.alerts.rules import AlertDecision, tsunami_magnitude
+from seismo.alerts.settings import AlertRulesConfig
 from seismo.config import Settings
 from seismo.config.tree import relocated
 from seismo.errors import SeismoError
+from seismo.model import Event
 from seismo.shells.detect import DetectSummary, detect_range
 from seismo.shells.publish import alert_service
 from seismo.simulate import Scenario, load_scenarios
@@ -43,6 +47,8 @@ class DrillResult:
     reference: UTCDateTime
     summary: DetectSummary
     decisions: dict[str, list[str]] = field(default_factory=dict)  # event id -> groups
+    # event id -> why the rules alerted nobody (only events that alert nobody)
+    silent: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     installation: Path | None = None  # where the drill kept its alert record
 
@@ -86,7 +92,10 @@ def run_drill(
         settings, t0, t1, feed_url=url, store=store, alerts=True, alert_dir=alert_dir, exercise=True
     )
     svc = alert_service(settings, exercise=True, alert_dir=alert_dir)
-    decisions = {e.id: list(svc.decide(e).groups) for e in summary.events}
+    decided = {e.id: svc.decide(e) for e in summary.events}
+    decisions = {k: list(d.groups) for k, d in decided.items()}
+    silent = {e.id: why_nobody(e, decided[e.id], settings.alerts.rules)
+              for e in summary.events if not decided[e.id].groups}
     notes = []
     for e in summary.events:
         if e.outside_network and e.n_stations and e.horizontal_uncertainty_km > 20:
@@ -95,5 +104,53 @@ def run_drill(
                 "resolves the back-azimuth and apparent velocity, not the distance; location "
                 f"±{e.horizontal_uncertainty_km:.0f} km and ML are indicative only"
             )
-    return DrillResult(scenario, reference, summary, decisions, notes,
+    if not summary.events:
+        notes.append(no_event_reason(summary))
+    return DrillResult(scenario, reference, summary, decisions, silent, notes,
                        settings.installation.dir)
+
+
+def why_nobody(event: Event, decision: AlertDecision, rules: AlertRulesConfig) -> list[str]:
+    """Why the alert rules (:func:`seismo.alerts.rules.evaluate`, ``[alerts.rules]``) send
+    ``event`` to no group, one reason per rule, in words a duty seismologist can check."""
+    located = math.isfinite(event.latitude) and math.isfinite(event.longitude)
+    if event.status == "rejected" or not located or event.unconstrained:
+        return list(decision.reasons)  # the rules looked no further
+    mag = event.magnitude if event.magnitude is not None and math.isfinite(event.magnitude) \
+        else None
+    magtext = "magnitude unknown" if mag is None else f"{event.magnitude_type or 'M'} {mag:.1f}"
+    out = list(decision.reasons)  # e.g. "no tsunami: the depth ..."
+    if not decision.in_region:
+        out.append(f"on-call: the epicentre ({event.latitude:.2f}, {event.longitude:.2f}) "
+                   "is outside the monitored region, so the magnitude rule does not apply")
+    elif mag is None or mag < rules.oncall_min_magnitude:
+        out.append(f"on-call: {magtext} is below oncall_min_magnitude "
+                   f"{rules.oncall_min_magnitude:g}")
+    imax = decision.max_intensity
+    out.append("on-call: no intensity observed or predicted" if imax is None else
+               f"on-call: intensity {imax:.1f} is below oncall_min_intensity "
+               f"{rules.oncall_min_intensity:g}")
+    tmag, ttype, _ = tsunami_magnitude(event)
+    what = "no moment magnitude yet" if tmag is None else f"{ttype} {tmag:.1f}"
+    if decision.offshore is None:  # neither big enough nor possibly saturated
+        out.append(f"tsunami: {what}, below tsunami_min_magnitude "
+                   f"{rules.tsunami_min_magnitude:g}" if tmag is not None else
+                   f"tsunami: {what}, and {magtext} is below saturation_magnitude "
+                   f"{rules.saturation_magnitude:g}")
+    elif not decision.offshore:
+        out.append(f"tsunami: {what}, but the epicentre is on land")
+    elif not decision.shallow and not any(r.startswith("no tsunami") for r in out):
+        out.append(f"tsunami: {what}, but the depth is at least tsunami_max_depth_km "
+                   f"{rules.tsunami_max_depth_km:g}")
+    return out
+
+
+def no_event_reason(summary: DetectSummary) -> str:
+    """Why a drill published no event (and so alerted nobody)."""
+    parts = [f"no event detected: {summary.n_picks} picks in {summary.n_windows} windows"]
+    if summary.network_down:
+        parts.append(f"too few stations delivered data in {summary.network_down} windows")
+    if summary.station_errors:
+        parts.append(f"{len(summary.station_errors)} stations failed in some windows")
+    parts += summary.notes  # e.g. pick groups below the association's phase minimum
+    return "; ".join(parts)

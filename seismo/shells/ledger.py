@@ -38,7 +38,8 @@ from obspy import UTCDateTime
 
 from seismo.config import Settings
 from seismo.durable import json_object, load_json, write_json
-from seismo.errors import SeismoError
+from seismo.errors import InventoryError, SeismoError
+from seismo.inventory import check_codes
 from seismo.model import StationResult, station_result_from_dict
 from seismo.shells.window_context import Window
 
@@ -188,7 +189,15 @@ class WindowLedger:
 
     # ------------------------------------------------------------------ stations
     def save_station(self, w: Window, result: StationResult) -> None:
-        """Keep one station's result for ``w`` (a later run reuses it)."""
+        """Keep one station's result for ``w`` (a later run reuses it). A station whose
+        codes are not valid FDSN codes (:func:`seismo.inventory.check_codes`) would make
+        the file name: it is logged at ERROR and not kept (a later run fetches it again)."""
+        try:
+            check_codes(network=result.network, station=result.station)
+        except InventoryError as exc:
+            log.error("window %s: station result not kept in the ledger %s: %s", w,
+                      self.root, exc)
+            return
         _write(self._dir(w) / "stations" / f"{result.station_id}.json", result.to_dict())
 
     def stations(self, w: Window) -> dict[str, StationResult]:

@@ -83,3 +83,22 @@ def test_a_backlog_longer_than_one_run_is_processed_by_the_next_runs(
             break
         k += 1
     assert sorted(done) == [*missed, *range(missed[-1] + 1, k + 1)]
+
+
+@pytest.mark.parametrize("station", ["../../x", "A/B", "A\\B", "A B", "A\x00B", ".."])
+def test_a_station_code_never_makes_a_ledger_path(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture, station: str
+) -> None:
+    """A station id that is not an FDSN code is not kept (logged), and nothing is written
+    outside the window's ``stations`` directory; the other stations are kept."""
+    w = _window(settings)
+    root = tmp_path / "ledger"
+    ledger = WindowLedger(root, settings)
+    ledger.save_station(w, StationResult("SZ", station, n_samples=6000))
+    ledger.save_station(w, StationResult("SZ", "A", n_samples=6000))
+    assert list(ledger.stations(w)) == ["SZ.A"]
+    files = [p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()]
+    assert [p.parts[-2:] for p in files if p.parent.name == "stations"] == [
+        ("stations", "SZ.A.json")]
+    assert all(p.parts[0] == "ledger" for p in files)
+    assert f"invalid station code {station!r}" in caplog.text
