@@ -5,7 +5,7 @@ offsets across a one-minute window: every offset must give one event, owned by o
 with the same stations and the same alert groups (:func:`seismo.alerts.rules.evaluate`).
 
 A fast test of the window arithmetic: each scenario is simulated, picked and measured once,
-over one span, by the real station stages (:func:`seismo.shells.window.process_station`, as
+over one span, by the real station stages (:func:`seismo.shells.window_stations.process_station`, as
 ``seismo detect`` picks each sample once); each window of each grid then gets its slice of
 those picks and per-second amplitudes (what :class:`seismo.shells.chunk.StationChunk` gives a
 window), and goes through the real window path: ownership, association, distant wave trains,
@@ -29,19 +29,14 @@ from obspy import UTCDateTime
 
 from seismo.alerts.rules import evaluate
 from seismo.config import Settings
-from seismo.event.associate import EventCandidate
-from seismo.event.regional import WaveTrain
+from seismo.event.candidate import EventCandidate
+from seismo.event.trains import WaveTrain
 from seismo.model import AmplitudeSeries, Event, Pick, StationResult
 from seismo.shells.drill import POST_S, PRE_S
 from seismo.shells.revisit import DistantTrains
-from seismo.shells.window import (
-    Context,
-    LateMagnitudes,
-    Window,
-    process_results,
-    process_station,
-    windows_between,
-)
+from seismo.shells.window import LateMagnitudes, process_results
+from seismo.shells.window_context import Context, Window, windows_between
+from seismo.shells.window_stations import process_station
 from seismo.simulate import Simulator
 
 SCENARIOS = ("m73_nanao", "m75_manila_trench")
@@ -125,11 +120,11 @@ class Memo:
 
 @pytest.fixture(scope="module")
 def memo() -> Iterator[Memo]:
-    import seismo.shells.window as window
+    import seismo.shells.window_events as window_events
 
-    m = Memo(window.associate)
+    m = Memo(window_events.associate)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(window, "associate", m)
+        mp.setattr(window_events, "associate", m)
         yield m
 
 
