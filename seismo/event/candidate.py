@@ -33,6 +33,7 @@ from seismo.errors import LocationError
 from seismo.event.consistency import check_origin
 from seismo.event.gridstack import _best_per_station, _reach
 from seismo.event.locate import Origin, locate
+from seismo.event.residuals import worst_outlier
 from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.trains import far_evidence, is_distant
 from seismo.event.velocity import VelocityModel
@@ -215,18 +216,12 @@ def _settle(
             except LocationError as exc:
                 log.debug("candidate rejected: %s", exc)
                 return None
-            res_abs = np.array([abs(a.residual_s) for a in new.arrivals])
-            tol = tolerance_s(cfg, np.array([float(a.time - new.time) for a in new.arrivals])
-                              - np.array([a.residual_s for a in new.arrivals]))
-            # robust trim: a least-squares fit spreads an outlier's error over the good
-            # picks, so also cut at 4 robust sigmas (1.4826 x median |res|, Gaussian MAD),
-            # never below the tolerance floor
-            robust = max(4.0 * 1.4826 * float(np.median(res_abs)), cfg.residual_floor_s)
-            excess = res_abs / np.minimum(tol, robust)
-            k = int(np.argmax(excess))
-            if excess[k] <= 1.0:
+            # robust trim (worst_outlier: the tolerance, or 4 robust sigmas)
+            worst = worst_outlier(new.arrivals, new.time, lambda tt: tolerance_s(cfg, tt),
+                                  cfg.residual_floor_s)
+            if worst is None:
                 break
-            sel = [p for p in sel if p.id != new.arrivals[k].pick_id]
+            sel = [p for p in sel if p.id != worst]
         same = {p.id for p in new.picks} == {p.id for p in origin.picks}
         origin = new
         if same:

@@ -29,6 +29,7 @@ from seismo.errors import LocationError
 from seismo.event.depthphase import DepthPhase, depth_phase
 from seismo.event.locate import Origin, locate
 from seismo.event.planewave import PlaneWave, aperture_km
+from seismo.event.residuals import worst_outlier
 from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.velocity import NO_ARRIVAL_S, VelocityModel
 from seismo.geo import destination, distance_km, local_xy
@@ -365,14 +366,11 @@ def _locate_branch(
                 new = locate(sel, stations, model, loc_cfg, full_search=False,
                              initial=(origin.latitude, origin.longitude, origin.depth_km),
                              phases=phases_of(sel))
-                res = np.array([abs(a.residual_s) for a in new.arrivals])
-                tt = np.array([float(a.time - new.time) - a.residual_s for a in new.arrivals])
-                robust = max(4.0 * 1.4826 * float(np.median(res)), cfg.residual_floor_s)
-                excess = res / np.minimum(tolerance_far_s(cfg, tt), robust)
-                k = int(np.argmax(excess))
-                if excess[k] <= 1.0 or len({p.station_id for p in sel}) <= cfg.far_min_p_stations:
+                worst = worst_outlier(new.arrivals, new.time,
+                                      lambda tt: tolerance_far_s(cfg, tt), cfg.residual_floor_s)
+                if worst is None or len({p.station_id for p in sel}) <= cfg.far_min_p_stations:
                     break
-                sel = [p for p in sel if p.id != new.arrivals[k].pick_id]
+                sel = [p for p in sel if p.id != worst]
             same = {p.id for p in new.picks} == {p.id for p in origin.picks}
             origin = new
             if same:

@@ -17,21 +17,48 @@ velocity model that is not the network's (a "foreign" model):
   waves are faster than the model) (:func:`velocity_scale`). The location trades part
   of it into the depth, so ``b`` understates the misfit; its sign and order are what
   a reader needs.
+
+One event's fit also uses them: :func:`worst_outlier` names the arrival a location
+drops next (the robust trim of the associators).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
+from obspy import UTCDateTime
 
-from seismo.model import Event
+from seismo.model import Arrival, Event
 from seismo.text import table
 
 #: Events a station term or a velocity scale needs before it is reported (design choice:
 #: fewer are anecdotes).
 MIN_EVENTS = 3
+
+
+def worst_outlier(
+    arrivals: Sequence[Arrival],
+    origin_time: UTCDateTime,
+    tolerance: Callable[[NDArray], NDArray],
+    floor_s: float,
+) -> str | None:
+    """The pick id of the arrival furthest outside its allowed residual, None when every
+    arrival is within it.
+
+    An arrival's allowed |residual| (s) is the smaller of ``tolerance(travel time s)``
+    and 4 robust sigmas of the event's residuals (1.4826 x median |residual|, the MAD
+    scaled to a Gaussian sigma; never below ``floor_s``): a least-squares fit spreads an
+    outlier's error over the good picks, so a fixed tolerance alone keeps it.
+    """
+    res = np.array([abs(a.residual_s) for a in arrivals])
+    tt = np.array([float(a.time - origin_time) - a.residual_s for a in arrivals])
+    robust = max(4.0 * 1.4826 * float(np.median(res)), floor_s)
+    excess = res / np.minimum(tolerance(tt), robust)
+    k = int(np.argmax(excess))
+    return arrivals[k].pick_id if excess[k] > 1.0 else None
 
 
 @dataclass(frozen=True)
