@@ -37,7 +37,7 @@ from seismo.deploy.layout import DEFAULT_PORTS, Layout, read_env  # noqa: E402
 from seismo.deploy.stack import load_status  # noqa: E402
 from seismo.io.store.connection import connection_from_settings  # noqa: E402
 from seismo.io.store.server import free_port  # noqa: E402
-from seismo.io.store.writer import query  # noqa: E402
+from seismo.io.store.writer import query, with_retention_policies  # noqa: E402
 from seismo.simulate.families import load_family, write_family  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -110,8 +110,10 @@ def run(args: argparse.Namespace) -> dict:
         result.update(runs(senv, start))
         s = load_settings(layout.config)
         conn = connection_from_settings(s.store)
-        rows = query(conn, "SELECT lag_s, queue, stations_live, records FROM stream_heartbeat "
-                     f"WHERE time >= {int(start * 1e9)}")
+        # the stack keeps heartbeats in the raw_30d retention policy (docs/production.md)
+        rows = query(conn, with_retention_policies(
+            conn, 'SELECT lag_s, queue, stations_live, records FROM "stream_heartbeat" '
+            f"WHERE time >= {int(start * 1e9)}"))
         lags = [r["lag_s"] for r in rows if r.get("lag_s") is not None]
         result["stream"] = {
             "beats": len(rows), "lag_s_median": round(statistics.median(lags), 1) if lags else None,
