@@ -281,7 +281,9 @@ def detect_range(
 
     ``on_window(done, total, n_events)`` reports progress; ``on_result`` gets
     every window's :class:`~seismo.shells.window.WindowResult` (picks, station
-    errors) after it was stored and alerted, in time order. ``processes``: worker
+    errors) after it was stored and alerted, in time order, and every revisit of a
+    window (``revisit_of``: its events are those the first pass left out; its picks are
+    the window's again). ``processes``: worker
     processes of the chunk method (None: ``pipeline.processes``, whose 0 means one
     per core; 1 works in this process). ``method``: see the module docstring.
 
@@ -321,6 +323,8 @@ def detect_range(
                 byid = {e.id: e for e in updates}
                 summary.events = [byid.pop(e.id, e) for e in summary.events]
                 summary.add(runner.handle_parts(res.window, [], updates))
+            if on_result:  # the events a revisit publishes are results too
+                on_result(res)
             return
         for sid, err in res.errors.items():
             summary.station_errors[sid] += 1

@@ -94,6 +94,8 @@ def run_detection(
     live: set[str] = set()
 
     def keep(res: Any) -> None:
+        if res.revisit_of:  # a window processed again: its picks are counted already
+            return
         raw.extend(res.picks)
         live.update(r.station_id for r in res.stations if not r.error and r.n_samples > 0)
 

@@ -60,7 +60,8 @@ def _run(
     picks: list[Pick] = []
 
     def keep(res: WindowResult) -> None:
-        picks.extend(res.picks)
+        if not res.revisit_of:  # a revisit's picks are its window's, counted already
+            picks.extend(res.picks)
 
     summary = detect_range(
         _small_chunks(settings), ref + a, ref + b, feed_url=_url(settings, name), store=False,
