@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from obspy import UTCDateTime
 from test_locate import T0, ring_network, synth_picks  # shared synthetic-pick helpers
 
@@ -11,21 +10,9 @@ from seismo.event.associate import associate, remove_glitches
 from seismo.event.candidate import EventCandidate, tolerance_s
 from seismo.event.gridstack import stack_grid
 from seismo.event.settings import AssociateConfig, LocateConfig
-from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.geo import distance_km
-from seismo.inventory import StationInfo, station_map
+from seismo.inventory import StationInfo
 from seismo.model import Pick
-
-
-@pytest.fixture(scope="module")
-def model(settings) -> VelocityModel:  # type: ignore[no-untyped-def]
-    return load_velocity_model(settings.network.velocity_model)
-
-
-@pytest.fixture(scope="module")
-def sz(inventory) -> dict[str, StationInfo]:  # type: ignore[no-untyped-def]
-    return station_map(inventory)
-
 
 ACFG = AssociateConfig()
 LCFG = LocateConfig()

@@ -10,17 +10,11 @@ from test_locate import ring_network, synth_picks
 from seismo.event.consistency import check_amplitudes, check_origin
 from seismo.event.locate import locate
 from seismo.event.settings import AssociateConfig, LocateConfig
-from seismo.event.velocity import VelocityModel, load_velocity_model
 from seismo.geo import destination, hull_distance_km
 from seismo.model import StationMagnitude
 
 LAT, LON = 37.8, 140.0
 RULES = AssociateConfig()  # the thresholds of [associate]
-
-
-@pytest.fixture(scope="module")
-def model(settings) -> VelocityModel:  # type: ignore[no-untyped-def]
-    return load_velocity_model(settings.network.velocity_model)
 
 
 @pytest.fixture(scope="module")

@@ -19,22 +19,12 @@ from obspy import UTCDateTime
 from seismo.errors import LocationError
 from seismo.event.locate import Origin, locate
 from seismo.event.settings import LocateConfig
-from seismo.event.velocity import VelocityModel, load_velocity_model
+from seismo.event.velocity import VelocityModel
 from seismo.geo import azimuth_deg, destination, distance_km, inside_hull, local_xy
-from seismo.inventory import StationInfo, station_map
+from seismo.inventory import StationInfo
 from seismo.model import Event, Pick
 
 T0 = UTCDateTime("2024-03-01T02:03:04.500Z")
-
-
-@pytest.fixture(scope="module")
-def model(settings) -> VelocityModel:  # type: ignore[no-untyped-def]
-    return load_velocity_model(settings.network.velocity_model)
-
-
-@pytest.fixture(scope="module")
-def sz(inventory) -> dict[str, StationInfo]:  # type: ignore[no-untyped-def]
-    return station_map(inventory)
 
 
 @pytest.fixture(scope="module")

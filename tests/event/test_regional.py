@@ -16,23 +16,13 @@ from seismo.event import depthphase, distant, planewave, trains
 from seismo.event.associate import associate
 from seismo.event.locate import locate
 from seismo.event.settings import AssociateConfig, LocateConfig
-from seismo.event.velocity import VelocityModel, load_velocity_model
+from seismo.event.velocity import VelocityModel
 from seismo.geo import azimuth_deg, destination, distance_km
-from seismo.inventory import StationInfo, station_map
+from seismo.inventory import StationInfo
 from seismo.model import Pick
 
 ACFG = AssociateConfig()
 LCFG = LocateConfig(model_error_fraction=0.0)
-
-
-@pytest.fixture(scope="module")
-def model(settings) -> VelocityModel:  # type: ignore[no-untyped-def]
-    return load_velocity_model(settings.network.velocity_model)
-
-
-@pytest.fixture(scope="module")
-def sz(inventory) -> dict[str, StationInfo]:  # type: ignore[no-untyped-def]
-    return station_map(inventory)
 
 
 def _centre(stations: dict[str, StationInfo]) -> tuple[float, float]:
