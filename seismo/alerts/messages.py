@@ -157,18 +157,20 @@ def _site_areas(event: Event, rules: AlertRulesConfig,
 
 
 def depth_text(event: Event, lang: str) -> str:
-    """The depth in words: "depth 12 km"; "depth not resolved" when it was fixed (the data
-    did not resolve it: a fixed 10 km is no shallow source, issue 23); "depth at least 97
-    km (depth phase)" when a depth phase gave it (seismo.event.depthphase)."""
-    z = event.depth_km
-    if not math.isfinite(z):
-        return "深度未知" if lang == "zh" else "depth unknown"
+    """The depth clause of a description: "depth 12 km ± 3 km" (深度12千米±3千米); "depth not
+    resolved" when it was fixed (the data did not resolve it: a fixed 10 km is no shallow
+    source, issue 23); "depth at least 97 km (depth phase)" when a depth phase gave it
+    (seismo.event.depthphase)."""
     if event.depth_fixed:
         return "深度未能测定" if lang == "zh" else "depth not resolved"
+    z = km(event.depth_km)
     if event.depth_method == "depth phase":
-        return (f"深度至少{z:.0f}千米（深度震相）" if lang == "zh"
-                else f"depth at least {z:.0f} km (depth phase)")
-    return f"深度{z:.0f}千米" if lang == "zh" else f"depth {z:.0f} km"
+        return (f"深度至少{z}千米（深度震相）" if lang == "zh"
+                else f"depth at least {z} km (depth phase)")
+    zunc = _f(event.vertical_uncertainty_km)
+    if lang == "zh":
+        return f"深度{z}千米" + (f"±{zunc:.0f}千米" if zunc is not None else "")
+    return f"depth {z} km" + (f" ± {zunc:.0f} km" if zunc is not None else "")
 
 
 def _prediction_caveat(event: Event, lang: str) -> str:
@@ -213,8 +215,6 @@ def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place
     unc, level = location_uncertainty_km(event)
     pos = latlon(event.latitude, event.longitude, unc)
     here = place.zh if lang == "zh" else place.en
-    depth = km(event.depth_km)
-    zunc = _f(event.vertical_uncertainty_km)
     sites = _site_areas(event, ctx.rules, ctx.sites)
     obs = _f(event.max_intensity)
     n_mag = event.n_magnitude_stations or max((m.n_stations for m in event.magnitudes
@@ -242,9 +242,7 @@ def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place
              + (f"发生{mag}级地震" if _f(event.magnitude) is not None else "发生地震，震级测定中")
              + (f"（震级误差±{event.magnitude_uncertainty:.1f}）"
                 if _f(event.magnitude_uncertainty) else "")
-             + ("，震源深度未能测定。" if event.depth_fixed else
-                f"，震源{depth_text(event, 'zh')}。" if event.depth_method == "depth phase" else
-                f"，震源深度{depth}千米" + (f"±{zunc:.0f}千米。" if zunc is not None else "。"))]
+             + f"，震源{depth_text(event, 'zh')}。"]
         if ext:
             d.append(f"{'权威机构震级' if agency else '海啸判定所用震级'}：{ext}。")
         if obs is not None:
@@ -260,7 +258,9 @@ def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place
         if _ml_saturated(event, decision):
             d.append("本地震级已饱和或不可靠（记录限幅或震中远离台网），实际震级可能更大。")
         if kind == "Tsunami":
-            d.append("震中位于海域且震源较浅，可能引发海啸。本系统不计算海浪高度，请结合潮位站观测评估。")
+            d.append(("震中位于海域，震源深度未能测定（可能较浅）" if event.depth_fixed else
+                      "震中位于海域且震源较浅")
+                     + "，可能引发海啸。本系统不计算海浪高度，请结合潮位站观测评估。")
             instr = "请立即评估海啸风险并按预案发布预警。"
         elif status in ("final", "reviewed"):
             instr = "结果已确定，请按预案处置。"
@@ -278,9 +278,7 @@ def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place
     d = [f"{_STATUS_WORDS[status][1][0].upper()}{_STATUS_WORDS[status][1][1:]} of the "
          f"{network}: earthquake at {fmt_utc(t)} ({fmt_bjt(t)} Beijing time), {here}, "
          f"epicentre {loc}, "
-         + ("depth not resolved" if event.depth_fixed else
-            depth_text(event, "en") if event.depth_method == "depth phase" else
-            f"depth {depth} km" + (f" ± {zunc:.0f} km" if zunc is not None else ""))
+         + depth_text(event, "en")
          + f", magnitude {mag}."]
     if ext:
         d.append(f" {'Authoritative magnitude' if agency else 'Tsunami decided on'}: {ext}.")
@@ -300,8 +298,10 @@ def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place
                  " an epicentre far outside the network); the true magnitude may be much"
                  " larger.")
     if kind == "Tsunami":
-        d.append(" Shallow offshore epicentre: tsunami potential. This system does not model"
-                 " wave heights; evaluate with tide-gauge observations.")
+        d.append((" Offshore epicentre, depth not resolved (it may be shallow)"
+                  if event.depth_fixed else " Shallow offshore epicentre")
+                 + ": tsunami potential. This system does not model wave heights; evaluate"
+                 " with tide-gauge observations.")
         instr = "Evaluate the tsunami threat now and warn according to the plan."
     elif status in ("final", "reviewed"):
         instr = "The solution is settled; act according to the plan."
