@@ -20,12 +20,15 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import threading
 import urllib.error
 import urllib.request
 
 log = logging.getLogger(__name__)
 
 Result = tuple[bool, str]
+
+_IMPORT_LOCK = threading.Lock()
 
 
 def tcp(host: str, port: int, timeout_s: float = 1.0) -> Result:
@@ -85,10 +88,13 @@ def airflow_component(api_base: str, component: str) -> Result:
 
 
 def celery_ping(broker_url: str, node: str, timeout_s: float = 2.0) -> Result:
-    try:
-        from celery import Celery
-    except ImportError:
-        return False, "the celery package is not installed"
+    # Celery builds its top-level module lazily; two probe threads importing it at once can see
+    # it half-initialised (an ImportError that is not a missing package), so imports are serial.
+    with _IMPORT_LOCK:
+        try:
+            from celery import Celery
+        except ImportError as exc:
+            return False, f"celery cannot be imported: {exc}"
     app = Celery("seismo-probe", broker=broker_url)
     try:
         replies = app.control.ping(destination=[node], timeout=timeout_s) or []
