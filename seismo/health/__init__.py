@@ -2,7 +2,7 @@
 
 See docs/health.md. Public API::
 
-    assess_channel, assess_station          pure: ObsPy data -> StationHealth
+    assess_channel, assess_station          pure: ObsPy data -> StationHealth (+ PSDs)
     check_network, run_health               fetch + assess (+ store, notices)
     HealthStateTracker                      status changes since the last run
     seismo.health.report.write_report       offline HTML report (imports matplotlib)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 from obspy import Inventory, UTCDateTime
 
@@ -17,7 +17,7 @@ from seismo.boundary import boundary
 from seismo.errors import InventoryError
 from seismo.health.settings import HealthConfig
 from seismo.health.state import HealthStateTracker, StatusChange
-from seismo.health.status import ChannelAssessment, assess_station_full
+from seismo.health.status import ChannelAssessment, assess_station
 from seismo.inventory import StationInfo, load_inventory
 from seismo.inventory import stations as inv_stations
 from seismo.io.feeds import fetch_window
@@ -125,24 +125,34 @@ def window_for(
     return end - cfg.window_s, end, now
 
 
+class Selection(TypedDict, total=False):
+    """What a health run assesses besides its window's end (all optional): ``stations``
+    restricts it to ``NET.STA`` ids (or unambiguous station codes), ``feed_url``
+    overrides the configured feeds, ``now`` is when latency is measured (default: the
+    window's end)."""
+
+    stations: Sequence[str] | None
+    feed_url: str | None
+    now: UTCDateTime | None
+
+
 def assess_network(
     settings: HealthRunSettings,
     inventory: Inventory | None = None,
     end: UTCDateTime | None = None,
     *,
-    stations: Sequence[str] | None = None,
-    feed_url: str | None = None,
-    now: UTCDateTime | None = None,
     tracker: HealthStateTracker | None = None,
+    **selection: Unpack[Selection],
 ) -> HealthRun:
     """Fetch ``[end - window_s, end)`` from every station and assess it (see check_network);
     ``tracker`` (the health state) gives each channel's noise baseline (read only)."""
 
     inv = inventory if inventory is not None else load_inventory(settings.network.inventory)
-    start, end, now = window_for(settings.health, end, now)
-    infos = _select(inv, stations, start)
+    start, end, now = window_for(settings.health, end, selection.get("now"))
+    infos = _select(inv, selection.get("stations"), start)
     fetched = fetch_window(
-        settings.feeds, inv, start, end, feed_url=feed_url, stations=[s.id for s in infos],
+        settings.feeds, inv, start, end, feed_url=selection.get("feed_url"),
+        stations=[s.id for s in infos],
         simulator=settings.simulator, network=settings.network,
     )
     results: list[StationHealth] = []
@@ -152,13 +162,13 @@ def assess_network(
         stream = fr.stream if fr is not None else None
         error = fr.error if fr is not None else "not fetched"
         with boundary("health assessment", logger=log, station=info.id) as failure:
-            chans, summary = assess_station_full(
+            chans, summary = assess_station(
                 stream, info, start, end, now, settings.health,
                 instrument=settings.instrument, fetch_error=error, inventory=inv,
                 baselines=tracker.baselines(info.id) if tracker is not None else None,
             )
         if failure:  # one failing station never stops the others
-            chans, summary = assess_station_full(
+            chans, summary = assess_station(
                 None, info, start, end, now, settings.health,
                 instrument=settings.instrument, fetch_error=failure.reason,
             )
@@ -172,10 +182,7 @@ def check_network(
     settings: HealthRunSettings,
     inventory: Inventory | None = None,
     end: UTCDateTime | None = None,
-    *,
-    stations: Sequence[str] | None = None,
-    feed_url: str | None = None,
-    now: UTCDateTime | None = None,
+    **selection: Unpack[Selection],
 ) -> list[StationHealth]:
     """Health of every station (channels then summary) over ``[end - window_s, end)``.
 
@@ -187,9 +194,7 @@ def check_network(
     Raises:
         InventoryError: a requested station is not in the inventory.
     """
-    return assess_network(
-        settings, inventory, end, stations=stations, feed_url=feed_url, now=now
-    ).results
+    return assess_network(settings, inventory, end, **selection).results
 
 
 _STATUS_ZH = {"OK": "正常", "WARN": "警告", "FAIL": "故障"}
@@ -224,12 +229,10 @@ def run_health(
     inventory: Inventory | None = None,
     end: UTCDateTime | None = None,
     *,
-    stations: Sequence[str] | None = None,
-    feed_url: str | None = None,
-    now: UTCDateTime | None = None,
     store: HealthSink | None = None,
     alerts: NoticeSender | None = None,
     tracker: HealthStateTracker | None = None,
+    **selection: Unpack[Selection],
 ) -> HealthRunResult:
     """Assess the network, write every result to ``store``, notify engineers of changes.
 
@@ -243,8 +246,7 @@ def run_health(
     Store and alert failures are logged and listed in ``errors``; they never raise.
     """
     tr = tracker if tracker is not None else HealthStateTracker(settings.health.state_file)
-    run = assess_network(settings, inventory, end, stations=stations, feed_url=feed_url, now=now,
-                         tracker=tr)
+    run = assess_network(settings, inventory, end, tracker=tr, **selection)
     out = HealthRunResult(run=run, changes=[])
     if store is not None:
         with boundary("writing health results", logger=log, level=logging.ERROR) as failure:

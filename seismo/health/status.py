@@ -25,6 +25,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from obspy import Inventory, Stream, Trace, UTCDateTime
@@ -292,7 +293,7 @@ def _check_noise(
     return psd
 
 
-def assess_channel_full(
+def assess_channel(
     data: Trace | Stream | Sequence[Trace] | None,
     info: ChannelInfo,
     window_start: UTCDateTime,
@@ -304,7 +305,19 @@ def assess_channel_full(
     response: Response | None = None,
     baseline: Mapping[str, Sequence[float]] | None = None,
 ) -> ChannelAssessment:
-    """:func:`assess_channel` plus the PSD and covered intervals (for reports)."""
+    """Health of one channel over ``[window_start, window_end)`` as seen at ``now``
+    (``.health``), with the PSD and covered intervals that reports draw.
+
+    ``data`` holds the channel's data in counts (other channels are
+    ignored; several traces mean gaps or overlaps). ``instrument`` gives the
+    digitizer full scale and clip level. ``response`` (StationXML)
+    enables the noise-PSD checks, judged against ``baseline`` (the channel's earlier band
+    levels, :func:`_check_noise`) when given; rms/offset in SI units use
+    ``info.sensitivity``.
+
+    Raises:
+        DataError: the window is empty or reversed.
+    """
     if window_end <= window_start:
         raise DataError(
             f"{info.seed_id}: health window end {window_end} is not after start {window_start}"
@@ -340,36 +353,6 @@ def assess_channel_full(
         metrics=met,
     )
     return ChannelAssessment(health, psd, gs.intervals if traces else ())
-
-
-def assess_channel(
-    trace_or_stream: Trace | Stream | Sequence[Trace] | None,
-    channel_info: ChannelInfo,
-    window_start: UTCDateTime,
-    window_end: UTCDateTime,
-    now: UTCDateTime,
-    cfg: HealthConfig,
-    *,
-    instrument: InstrumentConfig,
-    response: Response | None = None,
-    baseline: Mapping[str, Sequence[float]] | None = None,
-) -> StationHealth:
-    """Health of one channel over ``[window_start, window_end)`` as seen at ``now``.
-
-    ``trace_or_stream`` holds the channel's data in counts (other channels are
-    ignored; several traces mean gaps or overlaps). ``instrument`` gives the
-    digitizer full scale and clip level. ``response`` (StationXML)
-    enables the noise-PSD checks, judged against ``baseline`` (the channel's earlier band
-    levels, :func:`_check_noise`) when given; rms/offset in SI units use
-    ``channel_info.sensitivity``.
-
-    Raises:
-        DataError: the window is empty or reversed.
-    """
-    return assess_channel_full(
-        trace_or_stream, channel_info, window_start, window_end, now, cfg,
-        instrument=instrument, response=response, baseline=baseline,
-    ).health
 
 
 def _labels(infos: Sequence[ChannelInfo]) -> dict[tuple[str, str], str]:
@@ -428,44 +411,17 @@ def summarize_station(
     )
 
 
-def assess_station_full(
-    stream: Stream | Sequence[Trace] | None,
-    station_info: StationInfo,
-    window_start: UTCDateTime,
-    window_end: UTCDateTime,
-    now: UTCDateTime,
-    cfg: HealthConfig,
-    *,
-    instrument: InstrumentConfig,
-    fetch_error: str | None = None,
-    inventory: Inventory | None = None,
-    baselines: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
-) -> tuple[list[ChannelAssessment], StationHealth]:
-    """:func:`assess_station` plus per-channel PSDs and intervals (for reports).
+class StationAssessment(NamedTuple):
+    """A station's assessment: each StationXML channel's (with what reports draw), then
+    the station summary."""
 
-    ``baselines`` maps ``"LOC.CHA"`` to the channel's noise baseline (:func:`_check_noise`).
-    """
-    traces = [
-        t for t in _as_traces(stream)
-        if (t.stats.network, t.stats.station) == (station_info.network, station_info.station)
-    ]
-    known = {(c.location, c.channel) for c in station_info.channels}
-    extra = sorted({t.id for t in traces if (t.stats.location or "", t.stats.channel) not in known})
-    if extra:
-        log.warning("%s: channels not in StationXML ignored: %s", station_info.id, ", ".join(extra))
-    out = []
-    for info in station_info.channels:
-        out.append(
-            assess_channel_full(
-                traces, info, window_start, window_end, now, cfg,
-                instrument=instrument, response=response_for(inventory, info, window_start),
-                baseline=(baselines or {}).get(f"{info.location}.{info.channel}"),
-            )
-        )
-    summary = summarize_station(
-        station_info, [a.health for a in out], window_end, fetch_error=fetch_error
-    )
-    return out, summary
+    channels: list[ChannelAssessment]
+    summary: StationHealth
+
+    @property
+    def results(self) -> list[StationHealth]:
+        """Health of every channel, then the station summary (last)."""
+        return [a.health for a in self.channels] + [self.summary]
 
 
 def assess_station(
@@ -480,17 +436,34 @@ def assess_station(
     fetch_error: str | None = None,
     inventory: Inventory | None = None,
     baselines: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
-) -> list[StationHealth]:
-    """Health of every StationXML channel of a station, then the station summary (last).
+) -> StationAssessment:
+    """Health of every StationXML channel of a station (with per-channel PSDs and
+    intervals for reports), then the station summary (``.results``: all as one list).
 
     A station with no data in any channel is FAIL "outage" (with
     ``fetch_error`` as the reason when given). ``inventory`` supplies responses
     for the noise-PSD checks (skipped without it), judged against each channel's noise
-    baseline in ``baselines`` (``"LOC.CHA"`` -> band -> earlier levels) when it has one.
+    baseline in ``baselines`` (``"LOC.CHA"`` -> band -> earlier levels, see
+    :func:`_check_noise`) when it has one.
     """
-    chans, summary = assess_station_full(
-        stream, station_info, window_start, window_end, now, cfg,
-        instrument=instrument, fetch_error=fetch_error, inventory=inventory,
-        baselines=baselines,
+    traces = [
+        t for t in _as_traces(stream)
+        if (t.stats.network, t.stats.station) == (station_info.network, station_info.station)
+    ]
+    known = {(c.location, c.channel) for c in station_info.channels}
+    extra = sorted({t.id for t in traces if (t.stats.location or "", t.stats.channel) not in known})
+    if extra:
+        log.warning("%s: channels not in StationXML ignored: %s", station_info.id, ", ".join(extra))
+    out = []
+    for info in station_info.channels:
+        out.append(
+            assess_channel(
+                traces, info, window_start, window_end, now, cfg,
+                instrument=instrument, response=response_for(inventory, info, window_start),
+                baseline=(baselines or {}).get(f"{info.location}.{info.channel}"),
+            )
+        )
+    summary = summarize_station(
+        station_info, [a.health for a in out], window_end, fetch_error=fetch_error
     )
-    return [a.health for a in chans] + [summary]
+    return StationAssessment(out, summary)

@@ -42,7 +42,7 @@ def cfg(settings):
 def _assess(st, info, cfg, inventory, now=None, **kw) -> dict[str, StationHealth]:
     res = assess_station(
         st, info, T0, T1, now or T1 + 2.0, cfg, instrument=INSTRUMENT, inventory=inventory, **kw
-    )
+    ).results
     assert res[-1].channel == ""
     return {h.channel: h for h in res}
 
@@ -238,7 +238,7 @@ def test_timing_quality_from_blockette_1001(clean, info, cfg, tmp_path) -> None:
     path = tmp_path / "tq.mseed"
     tr.write(str(path), format="MSEED", encoding="STEIM2")
     st = read(str(path), details=True)
-    h = assess_channel(st, _chan(info, "HHZ"), T0, T1, T1, cfg, instrument=INSTRUMENT)
+    h = assess_channel(st, _chan(info, "HHZ"), T0, T1, T1, cfg, instrument=INSTRUMENT).health
     assert h.metrics["timing"] == pytest.approx(30.0)
     assert h.status == "WARN"
     assert h.reasons == ("timing quality 30 % < 80 %",)
@@ -374,9 +374,9 @@ def test_flagged_levels_never_enter_the_baseline(inventory, info, cfg, tmp_path)
 
     tr = HealthStateTracker(tmp_path / "state.json")
     quiet = assess_station(clean_stream(inventory, info, T0, WIN, seed=3), info, T0, T1,
-                           T1, cfg, instrument=INSTRUMENT, inventory=inventory)
+                           T1, cfg, instrument=INSTRUMENT, inventory=inventory).results
     loud = assess_station(clean_stream(inventory, info, T0, WIN, seed=3, gain_db=40.0), info,
-                          T0, T1, T1, cfg, instrument=INSTRUMENT, inventory=inventory)
+                          T0, T1, T1, cfg, instrument=INSTRUMENT, inventory=inventory).results
     for _ in range(3):
         tr.record(quiet, keep=2)
     tr.record(loud, keep=2)
