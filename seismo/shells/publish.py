@@ -63,9 +63,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from obspy import UTCDateTime
 
@@ -157,40 +157,43 @@ def alert_service(
         web=settings.web.base_url, history=None if store is None else StoredAlerts(store))
 
 
+class EdgeOptions(TypedDict, total=False):
+    """How a shell opens its edges (:func:`open_edges`), all optional: ``store`` and
+    ``alerts`` False turn that edge off (default True: as configured); ``alert_dir`` adds
+    a directory channel to every alert group; ``exercise`` marks the messages as a drill
+    (:meth:`AlertService.from_settings`); ``connection`` replaces the store connection of
+    the settings (e.g. one from an Airflow Connection)."""
+
+    store: bool
+    alerts: bool
+    alert_dir: Path | None
+    exercise: bool
+    connection: InfluxConnection | None
+
+
 def open_edges(
-    settings: Settings,
-    *,
-    store: bool = True,
-    alerts: bool = True,
-    alert_dir: Path | None = None,
-    exercise: bool = False,
-    connection: InfluxConnection | None = None,
+    settings: Settings, **options: Unpack[EdgeOptions]
 ) -> tuple[InfluxStore | None, AlertService | None]:
-    """The store and the alert service as configured (None when off); ``connection``
-    replaces the store connection of the settings (e.g. one from an Airflow Connection),
-    ``alert_dir`` adds a directory channel to every alert group."""
+    """The store and the alert service as configured (None when off, :class:`EdgeOptions`)."""
+    alert_dir = options.get("alert_dir")
     st = None
-    if store and settings.store.enabled:
-        st = InfluxStore.from_settings(settings.store, connection)
+    if options.get("store", True) and settings.store.enabled:
+        st = InfluxStore.from_settings(settings.store, options.get("connection"))
     al = None
-    if alerts and (settings.alerts.enabled or alert_dir is not None):
-        al = alert_service(settings, exercise=exercise, alert_dir=alert_dir, store=st)
+    if options.get("alerts", True) and (settings.alerts.enabled or alert_dir is not None):
+        al = alert_service(settings, exercise=options.get("exercise", False),
+                           alert_dir=alert_dir, store=st)
     return st, al
 
 
+@dataclass(eq=False)
 class Publisher:
     """The publishing edge (module docstring). ``store``/``alerts`` may be None (off)."""
 
-    def __init__(
-        self,
-        registry: EventRegistry,
-        *,
-        store: InfluxStore | None = None,
-        alerts: AlertService | None = None,
-    ) -> None:
-        self.registry = registry
-        self.store = store
-        self.alerts = alerts
+    registry: EventRegistry
+    _: KW_ONLY
+    store: InfluxStore | None = None
+    alerts: AlertService | None = None
 
     def identify(self, events: Sequence[Event], *, taken: Collection[str] = ()) -> list[Event]:
         """New solutions with the id and version of the known events they are."""
@@ -271,19 +274,9 @@ class Runner:
         self._outage = False  # the previous window of this process was down
 
     @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        *,
-        store: bool = True,
-        alerts: bool = True,
-        alert_dir: Path | None = None,
-        exercise: bool = False,
-        connection: InfluxConnection | None = None,
-    ) -> Runner:
+    def from_settings(cls, settings: Settings, **options: Unpack[EdgeOptions]) -> Runner:
         """Store and alerts as configured (:func:`open_edges`)."""
-        st, al = open_edges(settings, store=store, alerts=alerts, alert_dir=alert_dir,
-                            exercise=exercise, connection=connection)
+        st, al = open_edges(settings, **options)
         return cls(settings, store=st, alerts=al)
 
     def close(self) -> None:
