@@ -121,8 +121,9 @@ class CapInfo:
 
 
 @dataclass(frozen=True)
-class CapAlert:
-    """One CAP ``<alert>``. ``references`` are "sender,identifier,sent" triplets."""
+class AlertIdentity:
+    """The elements that identify a CAP ``<alert>`` and say what kind it is (CAP 1.2
+    section 3.2.1: identifier, sender, sent, status, msgType, scope)."""
 
     identifier: str
     sender: str
@@ -130,6 +131,12 @@ class CapAlert:
     status: str
     msg_type: str
     scope: str
+
+
+@dataclass(frozen=True)
+class CapAlert(AlertIdentity):
+    """One CAP ``<alert>``. ``references`` are "sender,identifier,sent" triplets."""
+
     restriction: str | None = None
     note: str | None = None
     references: tuple[str, ...] = ()

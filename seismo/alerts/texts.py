@@ -8,7 +8,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from seismo.alerts.cap import CapAlert, CapInfo, cap_datetime
+from seismo.alerts.cap import AlertIdentity, CapAlert, CapInfo, cap_datetime
 from seismo.alerts.gazetteer import NamedSite
 from seismo.alerts.settings import AlertRulesConfig
 from seismo.model import Event
@@ -27,15 +27,9 @@ class Built:
 
 
 @dataclass(frozen=True)
-class Header:
+class Header(AlertIdentity):
     """The alert-level fields shared by every message kind."""
 
-    identifier: str
-    sender: str
-    sent: str
-    status: str
-    msg_type: str
-    scope: str
     restriction: str | None
     references: tuple[str, ...] = ()
     sender_name: str = ""
