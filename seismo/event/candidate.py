@@ -33,7 +33,7 @@ from seismo.errors import LocationError
 from seismo.event.consistency import check_origin
 from seismo.event.gridstack import _best_per_station, _reach
 from seismo.event.locate import Origin, locate
-from seismo.event.residuals import worst_outlier
+from seismo.event.residuals import settle, worst_outlier
 from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.trains import far_evidence, is_distant
 from seismo.event.velocity import VelocityModel
@@ -187,7 +187,8 @@ def _settle(
 ) -> Origin | None:
     """Gather the live picks that fit ``origin`` (each as the phase that fits it best),
     relocate and trim outliers until the pick set is stable; None below the minimums."""
-    for _ in range(3):
+
+    def step(origin: Origin) -> Origin | None:
         live = [int(i) for i in np.nonzero(alive)[0]]
         cands = [pool[i] for i in live]
         res, tt, names = _residuals(origin, cands, stations, model, loc_cfg)
@@ -220,13 +221,10 @@ def _settle(
             worst = worst_outlier(new.arrivals, new.time, lambda tt: tolerance_s(cfg, tt),
                                   cfg.residual_floor_s)
             if worst is None:
-                break
+                return new
             sel = [p for p in sel if p.id != worst]
-        same = {p.id for p in new.picks} == {p.id for p in origin.picks}
-        origin = new
-        if same:
-            break
-    return origin
+
+    return settle(origin, step)
 
 
 def _station_ratio(origin: Origin, stations: Mapping[str, StationInfo]) -> float:

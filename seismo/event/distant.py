@@ -29,7 +29,7 @@ from seismo.errors import LocationError
 from seismo.event.depthphase import DepthPhase, depth_phase
 from seismo.event.locate import Origin, locate
 from seismo.event.planewave import PlaneWave, aperture_km
-from seismo.event.residuals import worst_outlier
+from seismo.event.residuals import settle, worst_outlier
 from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.velocity import NO_ARRIVAL_S, VelocityModel
 from seismo.geo import destination, distance_km, local_xy
@@ -353,32 +353,31 @@ def _locate_branch(
     def phases_of(picks: Sequence[Pick]) -> dict[str, str]:
         return {p.id: ("P" if p.phase == "P" else branch or "S") for p in picks}
 
+    def step(origin: Origin) -> Origin:
+        nonlocal sel
+        # one S-P time (first_sp): the other S onsets disagreed with it, none gathered
+        sel = _gather(origin, pool, stations, model, cfg, loc_cfg,
+                      None if sp is not None and sp.single else branch, sel)
+        while True:
+            new = locate(sel, stations, model, loc_cfg, full_search=False,
+                         initial=(origin.latitude, origin.longitude, origin.depth_km),
+                         phases=phases_of(sel))
+            worst = worst_outlier(new.arrivals, new.time,
+                                  lambda tt: tolerance_far_s(cfg, tt), cfg.residual_floor_s)
+            if worst is None or len({p.station_id for p in sel}) <= cfg.far_min_p_stations:
+                return new
+            sel = [p for p in sel if p.id != worst]
+
     try:
         # the S-P consensus starts close (within the S-P tolerance): a local search; from
         # P alone the distance is open along the back-azimuth: the full grid
-        origin = locate(sel, stations, model, loc_cfg, initial=initial, phases=phases_of(sel),
-                        full_search=start is None and sp is None)
-        for _ in range(3):
-            # one S-P time (first_sp): the other S onsets disagreed with it, none gathered
-            sel = _gather(origin, pool, stations, model, cfg, loc_cfg,
-                          None if sp is not None and sp.single else branch, sel)
-            while True:
-                new = locate(sel, stations, model, loc_cfg, full_search=False,
-                             initial=(origin.latitude, origin.longitude, origin.depth_km),
-                             phases=phases_of(sel))
-                worst = worst_outlier(new.arrivals, new.time,
-                                      lambda tt: tolerance_far_s(cfg, tt), cfg.residual_floor_s)
-                if worst is None or len({p.station_id for p in sel}) <= cfg.far_min_p_stations:
-                    break
-                sel = [p for p in sel if p.id != worst]
-            same = {p.id for p in new.picks} == {p.id for p in origin.picks}
-            origin = new
-            if same:
-                break
+        first = locate(sel, stations, model, loc_cfg, initial=initial, phases=phases_of(sel),
+                       full_search=start is None and sp is None)
+        origin = settle(first, step)
     except LocationError as exc:
         log.debug("distant event of the plane wave at %s not located: %s", wave.time, exc)
         return None
-    return _explicit(origin, stations, model, loc_cfg)
+    return None if origin is None else _explicit(origin, stations, model, loc_cfg)
 
 
 def _explicit(

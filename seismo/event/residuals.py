@@ -19,13 +19,15 @@ velocity model that is not the network's (a "foreign" model):
   a reader needs.
 
 One event's fit also uses them: :func:`worst_outlier` names the arrival a location
-drops next (the robust trim of the associators).
+drops next (the robust trim of the associators), and :func:`settle` repeats gathering,
+relocating and trimming until the pick set no longer changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,6 +35,9 @@ from obspy import UTCDateTime
 
 from seismo.model import Arrival, Event
 from seismo.text import table
+
+if TYPE_CHECKING:
+    from seismo.event.locate import Origin
 
 #: Events a station term or a velocity scale needs before it is reported (design choice:
 #: fewer are anecdotes).
@@ -59,6 +64,23 @@ def worst_outlier(
     excess = res / np.minimum(tolerance(tt), robust)
     k = int(np.argmax(excess))
     return arrivals[k].pick_id if excess[k] > 1.0 else None
+
+
+def settle(
+    origin: Origin, step: Callable[[Origin], Origin | None], rounds: int = 3
+) -> Origin | None:
+    """``origin`` after at most ``rounds`` of ``step`` (gather the picks that fit it,
+    relocate, trim the outliers), stopping once a round keeps the same pick set; None
+    when a step rejects the event."""
+    for _ in range(rounds):
+        new = step(origin)
+        if new is None:
+            return None
+        same = {p.id for p in new.picks} == {p.id for p in origin.picks}
+        origin = new
+        if same:
+            break
+    return origin
 
 
 @dataclass(frozen=True)
