@@ -37,7 +37,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from obspy import UTCDateTime
 
@@ -257,15 +257,26 @@ def format_event(
 
 
 # --------------------------------------------------------------------------- writing
+class ReviewOptions(TypedDict, total=False):
+    """What a review takes besides its verdict (all optional): ``comment``, ``reviewer``
+    (default :func:`default_reviewer`), ``now`` (the review time, default the wall clock),
+    ``alerts`` (False: no messages; default True) and ``alert_dir`` (a directory channel
+    added to every alert group)."""
+
+    comment: str | None
+    reviewer: str | None
+    now: UTCDateTime | None
+    alerts: bool
+    alert_dir: Path | None
+
+
 def _store_and_alert(
     settings: Settings,
     store: InfluxStore,
     new: Event,
     previous: Event,
-    *,
-    alerts: bool,
-    alert_dir: Path | None,
     now: UTCDateTime,
+    options: ReviewOptions,
 ) -> ReviewResult:
 
     rep = store.write_events([new])
@@ -276,11 +287,11 @@ def _store_and_alert(
     if rep.spooled:
         log.warning("event %s version %d spooled (store unavailable); it will be written by "
                     "the next successful store write", new.id, new.version)
-    if not alerts:
+    if not options.get("alerts", True):
         return res
     try:
 
-        svc = alert_service(settings, alert_dir=alert_dir, store=store)
+        svc = alert_service(settings, alert_dir=options.get("alert_dir"), store=store)
         if new.status == "rejected":
             reason = f"rejected by seismologist review ({new.reviewer})"
             if new.review_comment:
@@ -298,13 +309,18 @@ def _store_and_alert(
     return res
 
 
+def _review_time(options: ReviewOptions) -> UTCDateTime:
+    now = options.get("now")
+    return UTCDateTime() if now is None else UTCDateTime(now)
+
+
 def _reviewed(
-    event: Event, status: str, reviewer: str | None, comment: str | None, now: UTCDateTime
+    event: Event, status: str, comment: str | None, now: UTCDateTime, options: ReviewOptions
 ) -> dict[str, Any]:
     return {
         "status": status,
         "version": event.version + 1,
-        "reviewer": reviewer or default_reviewer(),
+        "reviewer": options.get("reviewer") or default_reviewer(),
         "review_time": now,
         "review_comment": comment or None,
         "creation_time": now,
@@ -315,12 +331,7 @@ def review_event(
     settings: Settings,
     event_id: str,
     status: str,
-    *,
-    comment: str | None = None,
-    reviewer: str | None = None,
-    now: UTCDateTime | None = None,
-    alerts: bool = True,
-    alert_dir: Path | None = None,
+    **options: Unpack[ReviewOptions],
 ) -> ReviewResult:
     """Confirm or reject ``event_id``: store version+1 with the review, then alert.
 
@@ -331,12 +342,12 @@ def review_event(
 
     if status not in REVIEW_STATUSES:
         raise DataError(f"review status {status!r} must be one of {', '.join(REVIEW_STATUSES)}")
-    now = UTCDateTime() if now is None else UTCDateTime(now)
+    now = _review_time(options)
     with InfluxStore.from_settings(settings.store) as store:
         prev = load_event(store, event_id)
-        new = dataclasses.replace(prev, **_reviewed(prev, status, reviewer, comment, now))
-        return _store_and_alert(settings, store, new, prev, alerts=alerts, alert_dir=alert_dir,
-                                now=now)
+        new = dataclasses.replace(
+            prev, **_reviewed(prev, status, options.get("comment"), now, options))
+        return _store_and_alert(settings, store, new, prev, now, options)
 
 
 # --------------------------------------------------------------------------- relocation
@@ -405,11 +416,7 @@ def relocate_event(
     *,
     drop_picks: Sequence[str] = (),
     add_picks: Sequence[str] = (),
-    comment: str | None = None,
-    reviewer: str | None = None,
-    now: UTCDateTime | None = None,
-    alerts: bool = True,
-    alert_dir: Path | None = None,
+    **options: Unpack[ReviewOptions],
 ) -> ReviewResult:
     """Relocate ``event_id`` from edited picks; store it as a confirmed (manual) version.
 
@@ -422,7 +429,7 @@ def relocate_event(
         LocationError: too few picks remain to locate.
     """
 
-    now = UTCDateTime() if now is None else UTCDateTime(now)
+    now = _review_time(options)
     ctx = Context.from_settings(settings)
     manual = [parse_manual_pick(t, ctx.stations) for t in add_picks]
     with InfluxStore.from_settings(settings.store) as store:
@@ -453,13 +460,13 @@ def relocate_event(
         if manual:
             note.append("added " + ", ".join(f"{p.station_id}:{p.phase}:{p.time}" for p in manual))
         text = "relocated" + (f" ({'; '.join(note)})" if note else "")
+        comment = options.get("comment")
         if comment:
             text += f": {comment}"
-        new = dataclasses.replace(moved, **_reviewed(prev, "confirmed", reviewer, text, now))
+        new = dataclasses.replace(moved, **_reviewed(prev, "confirmed", text, now, options))
         if manual:
             store.write_picks(manual)
         log.info("event %s relocated: %.4f %.4f %.1f km -> %.4f %.4f %.1f km, ML %s -> %s",
                  event_id, prev.latitude, prev.longitude, prev.depth_km, new.latitude,
                  new.longitude, new.depth_km, prev.magnitude, new.magnitude)
-        return _store_and_alert(settings, store, new, prev, alerts=alerts, alert_dir=alert_dir,
-                                now=now)
+        return _store_and_alert(settings, store, new, prev, now, options)
