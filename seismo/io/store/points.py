@@ -33,10 +33,7 @@ from seismo.model import (
     Event,
     Magnitude,
     Pick,
-    SiteIntensity,
     StationHealth,
-    StationIntensity,
-    StationMagnitude,
     StationResult,
 )
 
@@ -305,54 +302,37 @@ def event_point(e: Event) -> StorePoint:
     )
 
 
-def station_magnitude_point(
-    m: StationMagnitude, event_id: str, origin: UTCDateTime
-) -> StorePoint:
-    """``station_magnitudes``: one point per component amplitude, at the origin time."""
-    return make_point(
-        STATION_MAGNITUDES,
-        {"network": m.network, "station": m.station, "channel": m.channel},
-        {"event_id": event_id, "amplitude_nm": _f(m.amplitude_nm),
-         "hypo_distance_km": _f(m.hypo_distance_km), "ml": _f(m.ml), "used": bool(m.used)},
-        origin,
-    )
-
-
-def station_intensity_point(
-    s: StationIntensity, event_id: str, origin: UTCDateTime
-) -> StorePoint:
-    """``station_intensity``: observed PGA/PGV/intensity per station, at the origin time."""
-    return make_point(
-        STATION_INTENSITY,
-        {"network": s.network, "station": s.station},
-        {"event_id": event_id, "latitude": _f(s.latitude), "longitude": _f(s.longitude),
-         "pga_ms2": _f(s.pga_ms2), "pgv_ms": _f(s.pgv_ms), "intensity_cn": _f(s.intensity_cn),
-         "mmi": _f(s.mmi), "epi_distance_km": _f(s.epi_distance_km)},
-        origin,
-    )
-
-
-def site_intensity_point(
-    s: SiteIntensity, event_id: str, origin: UTCDateTime
-) -> StorePoint:
-    """``site_intensity``: predicted intensity at a configured site, at the origin time."""
-    return make_point(
-        SITE_INTENSITY,
-        {"site": s.name, "kind": s.kind},
-        {"event_id": event_id, "latitude": _f(s.latitude), "longitude": _f(s.longitude),
-         "distance_km": _f(s.distance_km), "intensity_cn": _f(s.intensity_cn),
-         "mmi": _f(s.mmi), "sigma_cn": _f(s.sigma_cn), "basis": s.basis},
-        origin,
-    )
-
-
 def event_points(e: Event, details: bool = True) -> list[StorePoint]:
-    """The ``events`` point plus (``details``) its station magnitudes and intensities."""
+    """The ``events`` point plus (``details``) its station magnitudes and intensities:
+    ``station_magnitudes`` (one point per component amplitude), ``station_intensity``
+    (observed PGA/PGV/intensity per station) and ``site_intensity`` (predicted intensity
+    at a configured site), each with the event id, at the origin time."""
     pts = [event_point(e)]
-    if details:
-        pts += [station_magnitude_point(m, e.id, e.time) for m in e.station_magnitudes]
-        pts += [station_intensity_point(s, e.id, e.time) for s in e.station_intensities]
-        pts += [site_intensity_point(s, e.id, e.time) for s in e.site_intensities]
+    if not details:
+        return pts
+    rows: list[tuple[str, dict[str, str | None], dict[str, Any]]] = []
+    rows += [
+        (STATION_MAGNITUDES, {"network": m.network, "station": m.station, "channel": m.channel},
+         {"amplitude_nm": _f(m.amplitude_nm), "hypo_distance_km": _f(m.hypo_distance_km),
+          "ml": _f(m.ml), "used": bool(m.used)})
+        for m in e.station_magnitudes
+    ]
+    rows += [
+        (STATION_INTENSITY, {"network": s.network, "station": s.station},
+         {"latitude": _f(s.latitude), "longitude": _f(s.longitude), "pga_ms2": _f(s.pga_ms2),
+          "pgv_ms": _f(s.pgv_ms), "intensity_cn": _f(s.intensity_cn), "mmi": _f(s.mmi),
+          "epi_distance_km": _f(s.epi_distance_km)})
+        for s in e.station_intensities
+    ]
+    rows += [
+        (SITE_INTENSITY, {"site": site.name, "kind": site.kind},
+         {"latitude": _f(site.latitude), "longitude": _f(site.longitude),
+          "distance_km": _f(site.distance_km), "intensity_cn": _f(site.intensity_cn),
+          "mmi": _f(site.mmi), "sigma_cn": _f(site.sigma_cn), "basis": site.basis})
+        for site in e.site_intensities
+    ]
+    pts += [make_point(name, tags, {"event_id": e.id, **fields}, e.time)
+            for name, tags, fields in rows]
     return pts
 
 
