@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 from obspy import UTCDateTime
 
@@ -90,31 +90,23 @@ class Changes:
         return bool(self.new or self.relocated or self.vanished or self.closed)
 
 
+@dataclass(eq=False)
 class IncrementalAssociator:
-    """Picks in, tracked events out (module docstring)."""
+    """Picks in, tracked events out (module docstring). Spans in seconds."""
 
-    def __init__(
-        self,
-        stations: Mapping[str, StationInfo],
-        velocity: VelocityModel,
-        assoc: AssociateConfig,
-        locate: LocateConfig,
-        *,
-        s_picks: bool = True,
-        separable_s: Collection[str] | None = None,
-        pool_s: float = 120.0,
-        close_after_s: float = 60.0,
-        cancel_after_s: float = 20.0,
-    ) -> None:
-        self.stations = dict(stations)
-        self.velocity = velocity
-        self.assoc = assoc
-        self.locate = locate
-        self.s_picks = s_picks
-        self.separable_s = separable_s
-        self.pool_s = float(pool_s)
-        self.close_after_s = float(close_after_s)
-        self.cancel_after_s = float(cancel_after_s)
+    stations: Mapping[str, StationInfo]
+    velocity: VelocityModel
+    assoc: AssociateConfig
+    locate: LocateConfig
+    _: KW_ONLY
+    s_picks: bool = True
+    separable_s: Collection[str] | None = None
+    pool_s: float = 120.0
+    close_after_s: float = 60.0
+    cancel_after_s: float = 20.0
+
+    def __post_init__(self) -> None:
+        self.stations = dict(self.stations)
         self.final: dict[str, Pick] = {}  # pick id -> pick
         self.provisional: dict[str, list[Pick]] = {}  # station -> its provisional picks
         self.retired: dict[tuple[str, int], UTCDateTime] = {}  # onset -> pick time
