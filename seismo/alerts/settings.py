@@ -19,6 +19,7 @@ from seismo.config.base import (
     Magnitude,
     PosInt,
     StrictModel,
+    require_order,
 )
 
 __all__ = ["AlertRulesConfig", "AlertsConfig", "ChannelConfig"]
@@ -102,16 +103,9 @@ class AlertsConfig(StrictModel):
 
     @model_validator(mode="after")
     def _groups_known(self) -> AlertsConfig:
-        if self.expire_s <= self.backoff_initial_s:
-            raise ValueError(
-                f"expire_s ({self.expire_s}) must exceed backoff_initial_s "
-                f"({self.backoff_initial_s}): an item would expire before its first retry"
-            )
-        if self.backoff_initial_s > self.backoff_max_s:
-            raise ValueError(
-                f"backoff_initial_s ({self.backoff_initial_s}) exceeds backoff_max_s "
-                f"({self.backoff_max_s})"
-            )
+        require_order(self, "expire_s", "must exceed", "backoff_initial_s",
+                      ": an item would expire before its first retry")
+        require_order(self, "backoff_initial_s", "exceeds", "backoff_max_s")
         for group, names in self.groups.items():
             for name in names:
                 if name not in self.channels:

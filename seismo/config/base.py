@@ -8,7 +8,9 @@ settings module stays cheap to import (the DAG files read their schedules throug
 
 from __future__ import annotations
 
-from typing import Annotated
+import operator
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,6 +28,7 @@ __all__ = [
     "SpanS",
     "StrictModel",
     "TimeoutS",
+    "require_order",
     "validation_problems",
 ]
 
@@ -64,6 +67,27 @@ class StrictModel(BaseModel):
         # mode would refuse the Path objects they are
         extra="forbid", frozen=True, validate_default=False, allow_inf_nan=False
     )
+
+
+#: How two settings must compare, by the words of the message that says they do not
+#: ("exceeds" names the fault itself: the first may not exceed the second).
+ORDERS: dict[str, Callable[[Any, Any], bool]] = {
+    "must be below": operator.lt,
+    "must be shorter than": operator.lt,
+    "must be <=": operator.le,
+    "must be >=": operator.ge,
+    "must exceed": operator.gt,
+    "exceeds": operator.le,
+}
+
+
+def require_order(model: BaseModel, first: str, words: str, second: str, why: str = "") -> None:
+    """Raise ValueError ``"<first> (<value>) <words> <second> (<value>)<why>"`` unless the
+    settings ``first`` and ``second`` of ``model`` compare as ``words`` says
+    (:data:`ORDERS`); for a model validator."""
+    a, b = getattr(model, first), getattr(model, second)
+    if not ORDERS[words](a, b):
+        raise ValueError(f"{first} ({a}) {words} {second} ({b}){why}")
 
 
 def validation_problems(err: ValidationError, *, indexed: bool = False) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from seismo.config.base import NonNegFloat, PosFloat, StrictModel
+from seismo.config.base import NonNegFloat, PosFloat, StrictModel, require_order
 
 __all__ = ["HealthConfig"]
 
@@ -75,21 +75,9 @@ class HealthConfig(StrictModel):
 
     @model_validator(mode="after")
     def _check_health(self) -> HealthConfig:
-        if self.fail_latency_s < self.warn_latency_s:
-            raise ValueError(
-                f"fail_latency_s ({self.fail_latency_s}) must be >= warn_latency_s "
-                f"({self.warn_latency_s})"
-            )
-        if self.fail_availability_pct > self.warn_availability_pct:
-            raise ValueError(
-                f"fail_availability_pct ({self.fail_availability_pct}) must be <= "
-                f"warn_availability_pct ({self.warn_availability_pct})"
-            )
-        if self.psd_baseline_min_runs > self.psd_baseline_runs:
-            raise ValueError(
-                f"psd_baseline_min_runs ({self.psd_baseline_min_runs}) exceeds "
-                f"psd_baseline_runs ({self.psd_baseline_runs})"
-            )
+        require_order(self, "fail_latency_s", "must be >=", "warn_latency_s")
+        require_order(self, "fail_availability_pct", "must be <=", "warn_availability_pct")
+        require_order(self, "psd_baseline_min_runs", "exceeds", "psd_baseline_runs")
         for lo, hi in self.psd_bands_s:
             if not 0 < lo < hi:
                 raise ValueError(f"psd_bands_s band ({lo}, {hi}) must satisfy 0 < low < high")

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from seismo.config.base import DelayS, SpanS, StrictModel, TimeoutS
+from seismo.config.base import DelayS, SpanS, StrictModel, TimeoutS, require_order
 
 __all__ = ["AirflowConfig", "PipelineConfig", "ReportConfig", "StreamConfig", "available_cores"]
 
@@ -66,13 +66,8 @@ class PipelineConfig(StrictModel):
 
     @model_validator(mode="after")
     def _chunk(self) -> PipelineConfig:
-        if self.chunk_s < self.window_s:
-            raise ValueError(f"chunk_s ({self.chunk_s}) must be >= window_s ({self.window_s})")
-        if self.window_offset_s >= self.window_s:
-            raise ValueError(
-                f"window_offset_s ({self.window_offset_s}) must be below window_s "
-                f"({self.window_s})"
-            )
+        require_order(self, "chunk_s", "must be >=", "window_s")
+        require_order(self, "window_offset_s", "must be below", "window_s")
         return self
 
 # --------------------------------------------------------------------------- stream
@@ -235,10 +230,6 @@ class AirflowConfig(StrictModel):
 
     @model_validator(mode="after")
     def _margin(self) -> AirflowConfig:
-        if self.finish_margin_s >= self.run_timeout_s:
-            raise ValueError(
-                f"finish_margin_s ({self.finish_margin_s}) must be below run_timeout_s "
-                f"({self.run_timeout_s})"
-            )
+        require_order(self, "finish_margin_s", "must be below", "run_timeout_s")
         return self
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from seismo.config.base import PosFloat, StrictModel
+from seismo.config.base import PosFloat, StrictModel, require_order
 
 __all__ = ["BandConfig", "InstrumentConfig", "MotionBandConfig"]
 
@@ -50,8 +50,7 @@ class BandConfig(StrictModel):
 
     @model_validator(mode="after")
     def _order(self) -> BandConfig:
-        if self.freqmin >= self.freqmax:
-            raise ValueError(f"freqmin ({self.freqmin}) must be below freqmax ({self.freqmax})")
+        require_order(self, "freqmin", "must be below", "freqmax")
         return self
 
 

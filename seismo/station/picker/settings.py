@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from seismo.config.base import NonNegFloat, PosFloat, SpanS, StrictModel, TimeoutS
+from seismo.config.base import NonNegFloat, PosFloat, SpanS, StrictModel, TimeoutS, require_order
 from seismo.station.settings import BandConfig
 
 __all__ = ["PickerConfig"]
@@ -91,13 +91,7 @@ class PickerConfig(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> PickerConfig:
-        if self.sta_s >= self.lta_s:
-            raise ValueError(f"sta_s ({self.sta_s}) must be shorter than lta_s ({self.lta_s})")
-        if self.trig_off >= self.trig_on:
-            raise ValueError(f"trig_off ({self.trig_off}) must be below trig_on ({self.trig_on})")
-        if self.coda_sta_s >= self.coda_lta_s:
-            raise ValueError(
-                f"coda_sta_s ({self.coda_sta_s}) must be shorter than coda_lta_s "
-                f"({self.coda_lta_s})"
-            )
+        require_order(self, "sta_s", "must be shorter than", "lta_s")
+        require_order(self, "trig_off", "must be below", "trig_on")
+        require_order(self, "coda_sta_s", "must be shorter than", "coda_lta_s")
         return self
