@@ -138,8 +138,9 @@ def load_family(path: str | Path, *, quick: bool = False) -> Family:
     ref = UTCDateTime(str(data["reference"]))
     dur = float(data.get("quick_duration_s", 300.0) if quick else data["duration_s"])
     center = _pair(data["center"], "center", p)
-    inv = _inventory(data, p, rng, center, ref)
-    events, labels = _events(data, p, rng, center, ref)
+    draft = _Draft(data, p, rng, center, ref)
+    inv = draft.inventory()
+    events, labels = draft.events()
     keep = [(e, lab) for e, lab in zip(events, labels, strict=True) if e.origin < ref + dur]
     keep.sort(key=lambda x: x[0].origin)
     scen = Scenario(
@@ -163,124 +164,132 @@ def load_family(path: str | Path, *, quick: bool = False) -> Family:
     )
 
 
-def _inventory(
-    data: dict[str, Any],
-    path: Path,
-    rng: np.random.Generator,
-    center: tuple[float, float],
-    ref: UTCDateTime,
-) -> Inventory:
-    st = data.get("stations", {})
-    if "inventory" in st:
-        return load_inventory((path.parent / str(st["inventory"])).resolve())
-    count = int(st["count"])
-    aperture = float(st["aperture_km"])
-    elev = _pair(st.get("elevation_m", [0.0, 0.0]), "stations.elevation_m", path)
-    urban = float(st.get("urban_fraction", 0.0))
-    sensors = list(st.get("sensors", ["broadband"]))
-    secondary = list(st.get("secondary_sensors", []))
-    every = int(st.get("primary_every", 1))
-    for s in sensors + secondary:
-        if s not in SENSORS:
-            raise ConfigError(f"invalid family file {path}: stations.sensors: {s!r} unknown")
-    rate = float(st.get("sampling_rate", 100.0))
-    layout = str(st.get("layout", "random"))
-    nhnm = st.get("nhnm_db")
-    net = str(data.get("network", "XF"))
-    start = ref - 86400 * 30
-    stations = []
-    pts: list[tuple[float, float]] = []
-    for k in range(count):
-        if layout == "ring":
-            az, r = 360.0 * k / count, aperture / 2.0
-        else:  # uniform in the disc, at least aperture/(3 sqrt(count)) from the others
-            for _ in range(200):
-                az, r = float(rng.uniform(0, 360)), aperture / 2.0 * math.sqrt(rng.uniform())
-                lat, lon = destination(center[0], center[1], az, r)
-                gap = aperture / (3.0 * math.sqrt(count))
-                if all(float(distance_km(lat, lon, a, b)) > gap for a, b in pts):
-                    break
-        lat, lon = destination(center[0], center[1], az, r)
-        pts.append((lat, lon))
-        el = float(rng.uniform(*elev))
-        is_urban = bool(rng.uniform() < urban)
-        desc = f"urban={int(is_urban)}" + (
-            f" nhnm_db={nhnm}" if is_urban and nhnm is not None else ""
-        )
-        chans = []
-        # every primary_every-th station carries ``sensors`` (locations 00, 10, ...), the
-        # others ``secondary_sensors``
-        kinds = sensors if k % every == 0 or not secondary else secondary
-        for i, sensor in enumerate(kinds):
-            loc = f"{10 * i:02d}" if len(kinds) > 1 else ""
-            chans += channels(sensor, rate, lat, lon, el, loc, start)
-        stations.append(
-            Station(
-                f"{net[0]}{k + 1:03d}"[-4:],
-                lat,
-                lon,
-                el,
-                channels=chans,
-                site=Site(name=f"{net} site {k + 1}", description=desc),
-                start_date=start,
-                creation_date=start,
+@dataclass(frozen=True)
+class _Draft:
+    """A family file being built: its table, its path (for messages and relative paths),
+    the seeded random draws, its centre (lat, lon) and reference time. The stations are
+    drawn before the events: the order of the draws is part of the family."""
+
+    data: dict[str, Any]
+    path: Path
+    rng: np.random.Generator
+    center: tuple[float, float]
+    ref: UTCDateTime
+
+    def inventory(self) -> Inventory:
+        """The stations: the file's inventory, or drawn as its ``[stations]`` say."""
+        st = self.data.get("stations", {})
+        if "inventory" in st:
+            return load_inventory((self.path.parent / str(st["inventory"])).resolve())
+        count = int(st["count"])
+        aperture = float(st["aperture_km"])
+        elev = _pair(st.get("elevation_m", [0.0, 0.0]), "stations.elevation_m", self.path)
+        urban = float(st.get("urban_fraction", 0.0))
+        sensors = list(st.get("sensors", ["broadband"]))
+        secondary = list(st.get("secondary_sensors", []))
+        every = int(st.get("primary_every", 1))
+        for s in sensors + secondary:
+            if s not in SENSORS:
+                raise ConfigError(
+                    f"invalid family file {self.path}: stations.sensors: {s!r} unknown")
+        rate = float(st.get("sampling_rate", 100.0))
+        layout = str(st.get("layout", "random"))
+        nhnm = st.get("nhnm_db")
+        net = str(self.data.get("network", "XF"))
+        start = self.ref - 86400 * 30
+        stations = []
+        pts: list[tuple[float, float]] = []
+        for k in range(count):
+            if layout == "ring":
+                az, r = 360.0 * k / count, aperture / 2.0
+            else:  # uniform in the disc, at least aperture/(3 sqrt(count)) from the others
+                for _ in range(200):
+                    az = float(self.rng.uniform(0, 360))
+                    r = aperture / 2.0 * math.sqrt(self.rng.uniform())
+                    lat, lon = destination(self.center[0], self.center[1], az, r)
+                    gap = aperture / (3.0 * math.sqrt(count))
+                    if all(float(distance_km(lat, lon, a, b)) > gap for a, b in pts):
+                        break
+            lat, lon = destination(self.center[0], self.center[1], az, r)
+            pts.append((lat, lon))
+            el = float(self.rng.uniform(*elev))
+            is_urban = bool(self.rng.uniform() < urban)
+            desc = f"urban={int(is_urban)}" + (
+                f" nhnm_db={nhnm}" if is_urban and nhnm is not None else ""
             )
+            chans = []
+            # every primary_every-th station carries ``sensors`` (locations 00, 10, ...), the
+            # others ``secondary_sensors``
+            kinds = sensors if k % every == 0 or not secondary else secondary
+            for i, sensor in enumerate(kinds):
+                loc = f"{10 * i:02d}" if len(kinds) > 1 else ""
+                chans += channels(sensor, rate, lat, lon, el, loc, start)
+            stations.append(
+                Station(
+                    f"{net[0]}{k + 1:03d}"[-4:],
+                    lat,
+                    lon,
+                    el,
+                    channels=chans,
+                    site=Site(name=f"{net} site {k + 1}", description=desc),
+                    start_date=start,
+                    creation_date=start,
+                )
+            )
+        return Inventory(
+            [Network(net, stations=stations, start_date=start)], source="seismo.simulate.families"
         )
-    return Inventory(
-        [Network(net, stations=stations, start_date=start)], source="seismo.simulate.families"
-    )
 
 
-def _events(
-    data: dict[str, Any],
-    path: Path,
-    rng: np.random.Generator,
-    center: tuple[float, float],
-    ref: UTCDateTime,
-) -> tuple[list[ScenarioEvent], list[str]]:
-    events: list[ScenarioEvent] = []
-    labels: list[str] = []
-    for i, e in enumerate(data.get("events", [])):
-        where = f"events[{i}]"
-        if "latitude" in e:
-            lat, lon = float(e["latitude"]), float(e["longitude"])
-        elif "distance_km" in e:
-            lat, lon = destination(
-                center[0], center[1], float(e["azimuth_deg"]), float(e["distance_km"])
+    def events(self) -> tuple[list[ScenarioEvent], list[str]]:
+        """The listed, random and paired events, with their labels."""
+        events: list[ScenarioEvent] = []
+        labels: list[str] = []
+        for i, e in enumerate(self.data.get("events", [])):
+            where = f"events[{i}]"
+            if "latitude" in e:
+                lat, lon = float(e["latitude"]), float(e["longitude"])
+            elif "distance_km" in e:
+                lat, lon = destination(
+                    self.center[0], self.center[1], float(e["azimuth_deg"]), float(e["distance_km"])
+                )
+            else:
+                raise ConfigError(f"invalid family file {self.path}: {where}: no position")
+            events.append(
+                ScenarioEvent(
+                    self.ref + float(e["origin_s"]), lat, lon, float(e["depth_km"]),
+                    float(e["magnitude"])
+                )
             )
-        else:
-            raise ConfigError(f"invalid family file {path}: {where}: no position")
-        events.append(
-            ScenarioEvent(
-                ref + float(e["origin_s"]), lat, lon, float(e["depth_km"]), float(e["magnitude"])
-            )
-        )
-        labels.append(str(e.get("label", f"Mw {e['magnitude']}")))
-    rnd = data.get("random_events")
-    if rnd:
-        mag = _pair(rnd["magnitude"], "random_events.magnitude", path)
-        dep = _pair(rnd["depth_km"], "random_events.depth_km", path)
-        t0, t1 = float(rnd.get("start_s", 30.0)), float(rnd.get("end_s", data["duration_s"]))
-        n = int(rnd["count"])
-        times = np.sort(rng.uniform(t0, t1, n))
-        for t in times:
-            ev = _random_event(rng, center, float(rnd["radius_km"]), ref + float(t), mag, dep)
-            events.append(ev)
-            labels.append(f"random Mw {ev.magnitude}")
-    pairs = data.get("pairs")
-    if pairs:
-        sep = _pair(pairs["separation_s"], "pairs.separation_s", path)
-        mag = _pair(pairs["magnitude"], "pairs.magnitude", path)
-        dep = _pair(pairs["depth_km"], "pairs.depth_km", path)
-        for k in range(int(pairs["count"])):
-            t = float(pairs.get("start_s", 60.0)) + k * float(pairs.get("every_s", 600.0))
-            dt = float(rng.uniform(*sep))
-            for j, tt in enumerate((t, t + dt)):
-                ev = _random_event(rng, center, float(pairs["radius_km"]), ref + tt, mag, dep)
+            labels.append(str(e.get("label", f"Mw {e['magnitude']}")))
+        rnd = self.data.get("random_events")
+        if rnd:
+            mag = _pair(rnd["magnitude"], "random_events.magnitude", self.path)
+            dep = _pair(rnd["depth_km"], "random_events.depth_km", self.path)
+            t0 = float(rnd.get("start_s", 30.0))
+            t1 = float(rnd.get("end_s", self.data["duration_s"]))
+            n = int(rnd["count"])
+            times = np.sort(self.rng.uniform(t0, t1, n))
+            for t in times:
+                ev = _random_event(self.rng, self.center, float(rnd["radius_km"]),
+                                   self.ref + float(t), mag, dep)
                 events.append(ev)
-                m = ev.magnitude
-                labels.append(f"pair {k + 1}{'ab'[j]} Mw {m} ({dt:.0f} s apart)")
-    return events, labels
+                labels.append(f"random Mw {ev.magnitude}")
+        pairs = self.data.get("pairs")
+        if pairs:
+            sep = _pair(pairs["separation_s"], "pairs.separation_s", self.path)
+            mag = _pair(pairs["magnitude"], "pairs.magnitude", self.path)
+            dep = _pair(pairs["depth_km"], "pairs.depth_km", self.path)
+            for k in range(int(pairs["count"])):
+                t = float(pairs.get("start_s", 60.0)) + k * float(pairs.get("every_s", 600.0))
+                dt = float(self.rng.uniform(*sep))
+                for j, tt in enumerate((t, t + dt)):
+                    ev = _random_event(self.rng, self.center, float(pairs["radius_km"]),
+                                       self.ref + tt, mag, dep)
+                    events.append(ev)
+                    m = ev.magnitude
+                    labels.append(f"pair {k + 1}{'ab'[j]} Mw {m} ({dt:.0f} s apart)")
+        return events, labels
 
 
 def _random_event(
