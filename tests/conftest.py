@@ -24,9 +24,14 @@ os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    """The shipped configuration (config/seismo.toml)."""
-    return load_settings(DEFAULT_CONFIG)
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The shipped configuration (config/seismo.toml) as an installation of its own in a
+    temporary directory: what tests write (alert record, audit CAP files, spool, state
+    files, event waveforms, reports) never lands in the repository's ``var/``, and a
+    second run starts from an empty alert record."""
+    from seismo.config.tree import relocated
+
+    return relocated(load_settings(DEFAULT_CONFIG), tmp_path_factory.mktemp("installation"))
 
 
 @pytest.fixture(scope="session")

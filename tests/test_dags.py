@@ -14,6 +14,7 @@ from obspy import UTCDateTime
 from seismo.alerts.channels.directory import DirectoryConfig
 from seismo.alerts.settings import AlertsConfig
 from seismo.config import DEFAULT_CONFIG, Settings, load_settings, settings_to_toml
+from seismo.config.tree import relocated
 from seismo.io.feeds.settings import FeedsConfig
 from seismo.io.store.settings import StoreConfig
 from seismo.shells.settings import AirflowConfig, ReportConfig
@@ -65,7 +66,9 @@ def _config(
     name: str = "seismo.toml",
     database: str | None = None,
 ) -> Path:
-    s = load_settings(DEFAULT_CONFIG)
+    # an installation of its own: the health state, the stream state and the event
+    # waveforms land in ``tmp``, not in the repository's var/
+    s = relocated(load_settings(DEFAULT_CONFIG), tmp / "installation")
     store = StoreConfig.model_validate(
         {
             **s.store.model_dump(),

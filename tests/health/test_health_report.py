@@ -12,6 +12,8 @@ from obspy import Stream, UTCDateTime
 from test_health_synth import clean_stream
 
 from seismo.cli.main import main
+from seismo.config import settings_to_toml
+from seismo.config.tree import relocated
 from seismo.errors import DataError, InventoryError
 from seismo.health import HealthStateTracker, check_network, run_health
 from seismo.health.run import assess_network
@@ -151,9 +153,15 @@ def test_html_report_offline_with_pngs(settings, inventory, archive, tmp_path) -
     assert "dead channel (std 0.0 counts over 600 s)" in doc
 
 
-def test_cli_health_table_and_report(archive, capsys, tmp_path) -> None:
+def test_cli_health_table_and_report(settings, archive, capsys, tmp_path) -> None:
     a, b, _ = archive["ids"]
-    args = ["health", "--feed", archive["url"], "--end", str(T_END), "--window", "10m",
+    # an installation of its own: no health state of an earlier run (the shipped
+    # configuration's var/health_state.json) carries a station's status over
+    config = tmp_path / "seismo.toml"
+    config.write_text(settings_to_toml(relocated(settings, tmp_path / "inst")),
+                      encoding="utf-8")
+    args = ["--config", str(config), "health", "--feed", archive["url"], "--end", str(T_END),
+            "--window", "10m",
             "--station", a, "--station", b, "--report", str(tmp_path / "rep")]
     assert main(args) == 2  # a FAIL station: the monitoring check's CRITICAL
     out = capsys.readouterr().out
