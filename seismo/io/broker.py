@@ -104,11 +104,24 @@ class StreamBroker:
         """Entries for ``consumer`` of ``group``: new ones (waiting up to ``block_ms``), or
         with ``pending`` those delivered to it before and not acknowledged."""
         with self._call("XREADGROUP"):
-            got = cast(list[Any], self.client.xreadgroup(
-                group, consumer, {self.key: "0" if pending else ">"}, count=count,
-                block=None if pending else block_ms))
+            try:
+                got = self._read_group(group, consumer, count, block_ms, pending)
+            except self._redis.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                # Redis restarted without its data: the group (and stream) start afresh
+                log.warning("Redis %s: group %s of %s is gone, created again", self.shown,
+                            group, self.key)
+                self.client.xgroup_create(self.key, group, id="0", mkstream=True)
+                got = self._read_group(group, consumer, count, block_ms, pending)
         return [(i, self._decode(i, f)) for _, entries in got or [] for i, f in entries
                 if f is not None]
+
+    def _read_group(self, group: str, consumer: str, count: int, block_ms: int | None,
+                    pending: bool) -> list[Any]:
+        return cast(list[Any], self.client.xreadgroup(
+            group, consumer, {self.key: "0" if pending else ">"}, count=count,
+            block=None if pending else block_ms))
 
     def ack(self, group: str, ids: list[str]) -> None:
         if ids:
