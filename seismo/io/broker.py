@@ -135,6 +135,19 @@ class StreamBroker:
             got = cast(list[Any], self.client.xrange(self.key, start, end, count=count))
         return [(i, self._decode(i, f)) for i, f in got]
 
+    def last_id(self) -> str:
+        """The id of the newest entry ("0-0" when the stream is empty or missing)."""
+        with self._call("XREVRANGE"):
+            got = cast(list[Any], self.client.xrevrange(self.key, "+", "-", count=1))
+        return str(got[0][0]) if got else "0-0"
+
+    def read_after(self, after: str, count: int) -> list[Entry]:
+        """Up to ``count`` entries after id ``after``, without waiting (XREAD: every reader
+        sees every entry, no group)."""
+        with self._call("XREAD"):
+            got = cast(list[Any], self.client.xread({self.key: after}, count=count))
+        return [(i, self._decode(i, f)) for _, entries in got or [] for i, f in entries]
+
     def length(self) -> int:
         with self._call("XLEN"):
             return int(cast(int, self.client.xlen(self.key)))

@@ -93,10 +93,11 @@ class BrokerConfig(StrictModel):
     prefix: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9:_.-]+$")] = (
         Field("seismo:stream", description="key prefix of the streams (<prefix>:stations)")
     )
-    maxlen: Annotated[int, Field(ge=1000, le=10_000_000)] = Field(
-        20000, description="entries kept in the stream (XADD MAXLEN ~, approximate trimming); "
-        "enough for the associator to rebuild [stream] amplitude_keep_s of peaks after a "
-        "restart (one entry per part every publish_every_s)"
+    maxlen: Annotated[int, Field(ge=100, le=10_000_000)] = Field(
+        2000, description="entries kept in the stream (XADD MAXLEN ~, approximate trimming): "
+        "one per part every publish_every_s, ~1.2 kB per station and second (2 parts, 0.5 s: "
+        "2000 entries = 500 s, ~300 MB at 500 stations); a restarted associator replays "
+        "the peaks of what is kept"
     )
     publish_every_s: Annotated[float, Field(gt=0, le=10)] = Field(
         0.5, description="a picker part publishes its new picks and peaks this often (s)"

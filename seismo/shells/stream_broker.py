@@ -20,6 +20,13 @@ first re-reads what the stream still holds up to the group's last delivered entr
 had them; picks already processed are re-added to the pool, which ignores duplicates),
 then its pending entries (delivered, not acknowledged: a crash between the two), then
 the new ones.
+
+**Event waveforms.** The raw records stay in the picker parts. When the associator
+would archive an event's waveforms (first version, close, shutdown) it appends an
+:class:`ArchiveRequest` to ``<prefix>:archive``; every part reads that stream (XREAD,
+no group: each part serves every request) and writes the records it holds of its own
+stations to ``<event id>.pickers-KofN.mseed`` in ``[stream] event_archive_dir``
+(:func:`~seismo.io.event_archive.read_event_waveforms` reads the parts' files together).
 """
 
 from __future__ import annotations
@@ -69,8 +76,25 @@ class PartBatch:
                    {str(k): int(v) for k, v in d.get("counts", {}).items()})
 
 
-def open_broker(cfg: BrokerConfig, *, timeout_s: float = 5.0) -> StreamBroker:
-    """The stream of ``cfg``, checked: Redis answers now.
+@dataclass(frozen=True)
+class ArchiveRequest:
+    """Archive the records of ``event_id`` from ``t0`` to ``t1`` (UTC s)."""
+
+    event_id: str
+    t0: float
+    t1: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event_id": self.event_id, "t0": self.t0, "t1": self.t1}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ArchiveRequest:
+        return cls(str(d["event_id"]), float(d["t0"]), float(d["t1"]))
+
+
+def open_broker(cfg: BrokerConfig, *, stream: str = "stations",
+                timeout_s: float = 5.0) -> StreamBroker:
+    """The stream ``<prefix>:<stream>`` of ``cfg``, checked: Redis answers now.
 
     Raises:
         ConfigError: no ``[stream.broker] url``.
@@ -78,7 +102,7 @@ def open_broker(cfg: BrokerConfig, *, timeout_s: float = 5.0) -> StreamBroker:
     if not cfg.url:
         raise ConfigError("seismo stream --role needs a broker: set [stream.broker] url "
                           "(redis://host:port/db; the stack writes its own)")
-    broker = StreamBroker(cfg.url, f"{cfg.prefix}:stations", maxlen=cfg.maxlen,
+    broker = StreamBroker(cfg.url, f"{cfg.prefix}:{stream}", maxlen=cfg.maxlen,
                           password=secret(cfg.password_env), timeout_s=timeout_s)
     try:
         version = broker.ping()

@@ -25,14 +25,16 @@ for the broker.
 **Broker down.** Batches wait in a bounded buffer (``[stream.broker] buffer_s``) and go
 out when Redis is back; the part keeps reading and picking.
 
-**Not in a part.** Association, alerts, storing picks and events (the associator does
-that), and the event waveform archive: the raw records stay in the part, which does not
-know the events, so the split stream writes no ``[stream] event_archive_dir`` files
-(review and the console read the waveforms from the feed's archive instead).
+**Event waveforms.** The part keeps the raw records of its stations for the last
+minutes and writes them to ``<event id>.pickers-KofN.mseed`` when the associator asks
+(:class:`~seismo.shells.stream_broker.ArchiveRequest`, stream ``<prefix>:archive``).
+
+**Not in a part.** Association, alerts, storing picks and events: the associator's.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import socket
@@ -47,11 +49,12 @@ from obspy import UTCDateTime
 
 from seismo.boundary import boundary
 from seismo.config import Settings, mask_url
-from seismo.errors import ConfigError, SeismoError
+from seismo.errors import BrokerError, ConfigError, SeismoError
+from seismo.io.event_archive import RecordRing, write_event_records
 from seismo.shells.publish import open_edges
 from seismo.shells.stream import Heartbeat
 from seismo.shells.stream_amplitudes import station_update
-from seismo.shells.stream_broker import BatchSender, PartBatch, open_broker
+from seismo.shells.stream_broker import ArchiveRequest, BatchSender, PartBatch, open_broker
 from seismo.shells.stream_pickers import StationPickers, StationPicks
 from seismo.shells.stream_publish import StoreWriter
 from seismo.shells.stream_readers import SeedLinkReaders, seedlink_groups
@@ -134,6 +137,13 @@ class PickerPart:
                                       {s: ctx.picker_cfg(s) for s in mine}, settings.intensity,
                                       settings.instrument, cfg, at=UTCDateTime())
         self.state_file = Path(state_file or role_state_file(Path(cfg.state_file), self.tag))
+        # the raw records of the last minutes, for the associator's archive requests
+        self.ring = RecordRing(cfg.event_archive_pre_s + cfg.event_archive_post_s
+                               + cfg.close_after_s)
+        self.pickers.recorder = self.ring.add
+        self.archive_dir = Path(cfg.event_archive_dir)
+        self.requests = open_broker(cfg.broker, stream="archive")
+        self._after = self.requests.last_id()  # requests from now on
         st, _ = open_edges(settings, store=store, alerts=False)
         self.store = st
         self.writer = StoreWriter()
@@ -190,6 +200,7 @@ class PickerPart:
             except queue.Empty:
                 break
         self._publish(time.time())
+        self._serve_archive(now_write=True)
         self._save()
         if self.sender.buffer:
             log.error("shutdown: %d batches not delivered to the broker (it is down)",
@@ -204,6 +215,7 @@ class PickerPart:
                 log.error("shutdown: spool not flushed (kept on disk): %s", exc)
             self.store.close()
         self.broker.close()
+        self.requests.close()
         log.info("picker part %s stopped: %d records, %d picks, %d batches sent; %.0f s "
                  "running, %.1f s of CPU", self.part, self.pickers.n_records,
                  self.pickers.n_picks, self.sender.n_sent,
@@ -234,6 +246,7 @@ class PickerPart:
                 self._collect(msg)
             if now - last_pub >= every:
                 self._publish(now)
+                self._serve_archive()
                 last_pub = now
             if now - last_save >= 1.0:
                 self._save()
@@ -274,6 +287,34 @@ class PickerPart:
                 "rejected": self.pickers.n_rejected, "stations": self.pickers.n_stations})
             self._picks = []
         self.sender.send(batch, now)
+
+    def _serve_archive(self, now_write: bool = False) -> None:
+        """The associator's archive requests since the last look: this part's records of
+        each event to its file (off this thread, unless ``now_write``)."""
+        try:
+            got = self.requests.read_after(self._after, 100)
+        except BrokerError as exc:  # the broker is down: the sender says so
+            log.debug("archive requests not read: %s", exc)
+            return
+        for entry, msg in got:
+            self._after = entry
+            try:
+                req = ArchiveRequest.from_dict(msg)
+            except (KeyError, TypeError, ValueError) as exc:
+                log.error("archive request %s unreadable, skipped: %s", entry, exc)
+                continue
+            write = functools.partial(self._write_archive, req, self.ring.span(req.t0, req.t1))
+            if now_write:
+                write()
+            else:
+                self.writer.put("event waveforms", write)
+
+    def _write_archive(self, req: ArchiveRequest, records: list[bytes]) -> None:
+        try:
+            write_event_records(self.archive_dir, req.event_id, records, part=self.tag)
+        except (OSError, SeismoError) as exc:
+            log.error("event %s: waveforms not archived in %s: %s", req.event_id,
+                      self.archive_dir, exc)
 
     def _beat(self, now: float) -> None:
         fields = self.heartbeat.fields(now, self.pickers, None, None, self.readers.queue.qsize())

@@ -19,6 +19,9 @@ re-added to the pool, which ignores duplicates, and not stored again); then the
 entries delivered before and never acknowledged; then new ones. A batch is
 acknowledged after it was processed.
 
+**Event waveforms.** Asked of the picker parts (:class:`~seismo.shells.stream_broker.
+ArchiveRequest`), which hold the records.
+
 **Broker down.** The associator logs once and retries every second (up to 5 s apart);
 open events keep being measured and closed on what arrived.
 """
@@ -34,9 +37,10 @@ from pathlib import Path
 from seismo.boundary import boundary
 from seismo.config import Settings
 from seismo.errors import BrokerError
+from seismo.model import Event
 from seismo.shells.stream import StreamService
 from seismo.shells.stream_amplitudes import AmplitudeMirror
-from seismo.shells.stream_broker import BatchReceiver, PartBatch, open_broker
+from seismo.shells.stream_broker import ArchiveRequest, BatchReceiver, PartBatch, open_broker
 from seismo.shells.stream_part import role_state_file
 from seismo.shells.stream_state import StreamState, load_state, save_state
 
@@ -60,12 +64,14 @@ class AssociatorService(StreamService):
         state = state_file or role_state_file(Path(settings.stream.state_file), "associator")
         super().__init__(settings, state_file=state, **kwargs)  # type: ignore[arg-type]
         self.heartbeat.host = f"{self.heartbeat.host}:associator"
+        self.out.archive = self._request_archive
         self._retry_at = 0.0
         self._retry_s = 1.0
 
     def _open_input(self, feed: str | None) -> None:
         cfg = self.cfg
         self.broker = open_broker(cfg.broker)
+        self.requests = open_broker(cfg.broker, stream="archive")
         self.receiver = BatchReceiver(self.broker, cfg.broker.group, socket.gethostname())
         self.mirror = AmplitudeMirror(self.ctx.stations, cfg)
         self.stations = self.mirror
@@ -81,6 +87,17 @@ class AssociatorService(StreamService):
 
     def _close_input(self) -> None:
         self.broker.close()
+
+    def _request_archive(self, ev: Event) -> None:
+        """Ask the picker parts for ``ev``'s records (they hold them; the broker module
+        docstring); a failure is logged, never raised (the alert path goes on)."""
+        req = ArchiveRequest(ev.id, float(ev.time) - self.cfg.event_archive_pre_s,
+                             float(ev.time) + self.cfg.event_archive_post_s)
+        try:
+            self.requests.add(req.to_dict())
+        except BrokerError as exc:
+            log.error("event %s: waveforms not archived (no request to the picker parts): "
+                      "%s", ev.id, exc)
 
     def stations_clock(self, now: float) -> float:
         return self.mirror.clock(now)

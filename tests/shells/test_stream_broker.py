@@ -14,7 +14,13 @@ from seismo.config import DEFAULT_CONFIG, load_settings
 from seismo.errors import BrokerError, ConfigError
 from seismo.shells.settings import BrokerConfig
 from seismo.shells.stream_amplitudes import station_update
-from seismo.shells.stream_broker import BatchReceiver, BatchSender, PartBatch, open_broker
+from seismo.shells.stream_broker import (
+    ArchiveRequest,
+    BatchReceiver,
+    BatchSender,
+    PartBatch,
+    open_broker,
+)
 from seismo.shells.stream_pickers import StationPickers, StationPicks
 from seismo.shells.window_context import Context
 
@@ -90,6 +96,19 @@ def test_batches_through_redis_and_a_restart(batches, tmp_path, monkeypatch) -> 
         assert rx2.read(50) == []  # nothing more (waited 50 ms)
         assert broker.length() == len(batches)
         broker.close()
+        # the archive requests: every part reads every one after the newest it saw
+        requests = open_broker(_cfg(server), stream="archive")
+        assert requests.key == "test:split:archive" and requests.last_id() == "0-0"
+        reqs = [ArchiveRequest("sz1", 10.0, 250.5), ArchiveRequest("sz2", 20.0, 260.0)]
+        first = requests.add(reqs[0].to_dict())
+        requests.add(reqs[1].to_dict())
+        for reader in ("part 1", "part 2"):
+            got = requests.read_after("0-0", 10)
+            assert [ArchiveRequest.from_dict(m) for _, m in got] == reqs, reader
+        assert [ArchiveRequest.from_dict(m) for _, m in requests.read_after(first, 10)] == [
+            reqs[1]]
+        assert requests.read_after(requests.last_id(), 10) == []
+        requests.close()
 
 
 def test_picker_buffers_through_an_outage(batches, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -25,6 +25,7 @@ from test_stream import SCENARIO, _alerts, _config, _reference, _stop, _wait
 
 from seismo.config import PROJECT_ROOT, Settings
 from seismo.geo import distance_km
+from seismo.io.event_archive import read_event_waveforms
 from seismo.io.seedlink import serve_simulation
 from seismo.shells.demo import stop_process
 from seismo.shells.stream_part import part_stations
@@ -65,10 +66,10 @@ def test_split_stream_publishes_the_single_process_event(settings: Settings, tmp
         redis = stack.enter_context(redis_server(tmp_path / "redis"))
         broker = settings.stream.broker.model_copy(update={"url": redis.url,
                                                            "prefix": "test:split"})
-        split_settings = settings.model_copy(update={
-            "stream": settings.stream.model_copy(update={"broker": broker})})
-        one_cfg = _config(settings, single)
-        two_cfg = _config(split_settings, split)
+        one_cfg = _config(settings.model_copy(update={"stream": settings.stream.model_copy(
+            update={"event_archive_dir": single / "waveforms"})}), single)
+        two_cfg = _config(settings.model_copy(update={"stream": settings.stream.model_copy(
+            update={"broker": broker, "event_archive_dir": split / "waveforms"})}), split)
         procs = {
             "single": stack.enter_context(_seismo(
                 one_cfg, single / "stream.log", "--feed", server.url, "--alert-dir",
@@ -102,5 +103,14 @@ def test_split_stream_publishes_the_single_process_event(settings: Settings, tmp
              for k in (1, 2)]
     assert parts == [part_stations(served, 1, 2), part_stations(served, 2, 2)]
     assert parts[0] and parts[1] and sorted(parts[0] + parts[1]) == served
+    # the event's waveforms: the parts' records together, the stations of the single one
+    eid = str(two["id"])
+    assert eid == one["id"]
+    ws = read_event_waveforms(split / "waveforms", eid)
+    w1 = read_event_waveforms(single / "waveforms", eid)
+    assert ws is not None and w1 is not None
+    assert sorted(p.name for p in (split / "waveforms").iterdir()) == [
+        f"{eid}.pickers-1of2.mseed", f"{eid}.pickers-2of2.mseed"]
+    assert {tr.stats.station for tr in ws} == {tr.stats.station for tr in w1}
     text = (split / "associator.log").read_text(errors="replace")
     assert "seismo stream, associator" in text and "Traceback" not in text
