@@ -55,8 +55,13 @@ from seismo.shells.registry import EventRegistry, KnownEventSource, StoredSnapsh
 from seismo.shells.stream_events import EventUpdate, StreamAssociator
 from seismo.shells.stream_pickers import AmplitudeSource, StationPickers, StationPicks
 from seismo.shells.stream_publish import Deliverer, StoreWriter, StreamPublisher
-from seismo.shells.stream_readers import SeedLinkReaders, seedlink_groups
-from seismo.shells.stream_state import AnnouncedEvents, StreamState, load_state, save_state
+from seismo.shells.stream_readers import SeedLinkReaders, resume_pickers, seedlink_groups
+from seismo.shells.stream_state import (
+    AnnouncedEvents,
+    StreamState,
+    load_state,
+    save_state_logged,
+)
 from seismo.shells.window_context import Context
 
 log = logging.getLogger(__name__)
@@ -87,6 +92,21 @@ class StationView(Protocol):
     def live(self, now: float) -> set[str]: ...
 
     def lag_s(self, now: float) -> float | None: ...
+
+
+@dataclass
+class Ticker:
+    """Something to do every ``every_s`` seconds of host time (``last``: when it was)."""
+
+    every_s: float
+    last: float = 0.0
+
+    def due(self, now: float) -> bool:
+        """Whether it is due at ``now``; if so, it counts as done now."""
+        if now - self.last < self.every_s:
+            return False
+        self.last = now
+        return True
 
 
 @dataclass
@@ -263,28 +283,22 @@ class StreamService:
     # ------------------------------------------------------------------ state
     def _restore(self) -> None:
         st = load_state(self.state_file)
-        self.pickers.resume(st.positions)
-        self.readers.received = dict(self.pickers.positions)
         self.events.restore(st.picks)
         self.announced.restore(st.events)
-        if self.pickers.positions:
-            log.info("resuming %d stations from %s (state saved %s)",
-                     len(self.pickers.positions), self.state_file, st.saved)
-            for rec in self.readers.warm_up(self.pickers.positions):
-                self.pickers.warm(rec)
+        resume_pickers(self.readers, self.pickers, st, self.state_file)
 
     def _save(self) -> None:
-        state = StreamState(positions=dict(self.pickers.positions), picks=self.events.pool,
-                            events=self.announced.memos(), saved=UTCDateTime())
-        try:
-            save_state(self.state_file, state)
-        except OSError as exc:
-            log.error("cannot save the stream state to %s: %s", self.state_file, exc)
+        save_state_logged(self.state_file, self._state())
+
+    def _state(self) -> StreamState:
+        return StreamState(positions=dict(self.pickers.positions), picks=self.events.pool,
+                           events=self.announced.memos(), saved=UTCDateTime())
 
     # ------------------------------------------------------------------ main loop
     def _loop(self) -> None:
-        last_assoc = last_measure = last_save = 0.0
-        last_beat = time.time()
+        last_assoc = 0.0
+        measure, save = Ticker(1.0), Ticker(1.0)
+        beat = Ticker(self.heartbeat.every_s, time.time())
         while not self.stop.is_set():
             self._drain()
             now = time.time()
@@ -292,15 +306,12 @@ class StreamService:
             if self.events.due(now, last_assoc):
                 self._route(self.events.update(now, self.stations.live(now), at), now)
                 last_assoc = now
-            if now - last_measure >= 1.0:
+            if measure.due(now):
                 self._route(self.events.remeasure(now, at), now)
-                last_measure = now
-            if now - last_save >= 1.0:
+            if save.due(now):
                 self._save()
-                last_save = now
-            if now - last_beat >= self.heartbeat.every_s:
+            if beat.due(now):
                 self._beat(now)
-                last_beat = now
 
     def stations_clock(self, now: float) -> float:
         return self.pickers.clock(now)
@@ -308,20 +319,8 @@ class StreamService:
     def _drain(self) -> None:
         """The records queued (up to a batch; waits up to 0.2 s for the first one), and
         those whose hold for a missing one ran out."""
-        try:
-            rec: Record | None = self.readers.queue.get(timeout=0.2)
-        except queue.Empty:
-            rec = None
-        n = 0
-        while rec is not None:
+        for rec in self.readers.take(_BATCH, 0.2):
             self._process(rec)
-            n += 1
-            if n >= _BATCH:
-                break
-            try:
-                rec = self.readers.queue.get_nowait()
-            except queue.Empty:
-                rec = None
         for msg in self.pickers.flush(time.time()):  # records held for a missing one
             self._handle(msg)
 

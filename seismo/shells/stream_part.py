@@ -52,13 +52,13 @@ from seismo.config import Settings, mask_url
 from seismo.errors import BrokerError, ConfigError, SeismoError
 from seismo.io.event_archive import RecordRing, write_event_records
 from seismo.shells.publish import open_edges
-from seismo.shells.stream import Heartbeat
+from seismo.shells.stream import Heartbeat, Ticker
 from seismo.shells.stream_amplitudes import station_update
 from seismo.shells.stream_broker import ArchiveRequest, BatchSender, PartBatch, open_broker
 from seismo.shells.stream_pickers import StationPickers, StationPicks
 from seismo.shells.stream_publish import StoreWriter
-from seismo.shells.stream_readers import SeedLinkReaders, seedlink_groups
-from seismo.shells.stream_state import StreamState, load_state, save_state
+from seismo.shells.stream_readers import SeedLinkReaders, resume_pickers, seedlink_groups
+from seismo.shells.stream_state import StreamState, load_state, save_state_logged
 from seismo.shells.window_context import Context
 
 log = logging.getLogger(__name__)
@@ -174,21 +174,12 @@ class PickerPart:
         return 0
 
     def _restore(self) -> None:
-        st = load_state(self.state_file)
-        self.pickers.resume(st.positions)
-        self.readers.received = dict(self.pickers.positions)
-        if self.pickers.positions:
-            log.info("resuming %d stations from %s (state saved %s)",
-                     len(self.pickers.positions), self.state_file, st.saved)
-            for rec in self.readers.warm_up(self.pickers.positions):
-                self.pickers.warm(rec)
+        resume_pickers(self.readers, self.pickers, load_state(self.state_file),
+                       self.state_file)
 
     def _save(self) -> None:
-        try:
-            save_state(self.state_file, StreamState(positions=dict(self.pickers.positions),
-                                                    saved=UTCDateTime()))
-        except OSError as exc:
-            log.error("cannot save the stream state to %s: %s", self.state_file, exc)
+        save_state_logged(self.state_file, StreamState(
+            positions=dict(self.pickers.positions), saved=UTCDateTime()))
 
     def _shutdown(self) -> None:
         self.stop.set()
@@ -224,36 +215,21 @@ class PickerPart:
     # ------------------------------------------------------------------ main loop
     def _loop(self) -> None:
         every = self.cfg.broker.publish_every_s
-        last_pub = last_save = 0.0
-        last_beat = time.time()
+        publish, save = Ticker(every), Ticker(1.0)
+        beat = Ticker(self.heartbeat.every_s, time.time())
         while not self.stop.is_set():
-            try:
-                rec = self.readers.queue.get(timeout=min(0.2, every))
-            except queue.Empty:
-                rec = None
-            n = 0
-            while rec is not None:
+            for rec in self.readers.take(_BATCH, min(0.2, every)):
                 self._process(rec)
-                n += 1
-                if n >= _BATCH:
-                    break
-                try:
-                    rec = self.readers.queue.get_nowait()
-                except queue.Empty:
-                    rec = None
             now = time.time()
             for msg in self.pickers.flush(now):
                 self._collect(msg)
-            if now - last_pub >= every:
+            if publish.due(now):
                 self._publish(now)
                 self._serve_archive()
-                last_pub = now
-            if now - last_save >= 1.0:
+            if save.due(now):
                 self._save()
-                last_save = now
-            if now - last_beat >= self.heartbeat.every_s:
+            if beat.due(now):
                 self._beat(now)
-                last_beat = now
 
     def _process(self, rec: Any) -> None:
         with boundary("stream record", logger=log, station=rec.station_id):

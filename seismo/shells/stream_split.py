@@ -34,6 +34,8 @@ import threading
 import time
 from pathlib import Path
 
+from obspy import UTCDateTime
+
 from seismo.boundary import boundary
 from seismo.config import Settings
 from seismo.errors import BrokerError
@@ -42,7 +44,7 @@ from seismo.shells.stream import StreamService
 from seismo.shells.stream_amplitudes import AmplitudeMirror
 from seismo.shells.stream_broker import ArchiveRequest, BatchReceiver, PartBatch, open_broker
 from seismo.shells.stream_part import role_state_file
-from seismo.shells.stream_state import StreamState, load_state, save_state
+from seismo.shells.stream_state import StreamState, load_state
 
 log = logging.getLogger(__name__)
 
@@ -117,13 +119,9 @@ class AssociatorService(StreamService):
         log.info("associator: %d pool picks and %d events from %s, %d batches replayed "
                  "from %s", len(st.picks), len(st.events), self.state_file, n, self.broker.key)
 
-    def _save(self) -> None:
-        state = StreamState(picks=self.events.pool, events=self.announced.memos(),
-                            saved=None)
-        try:
-            save_state(self.state_file, state)
-        except OSError as exc:
-            log.error("cannot save the stream state to %s: %s", self.state_file, exc)
+    def _state(self) -> StreamState:
+        return StreamState(picks=self.events.pool, events=self.announced.memos(),
+                           saved=UTCDateTime())
 
     # ------------------------------------------------------------------ input
     def _drain(self) -> None:

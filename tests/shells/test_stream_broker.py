@@ -103,8 +103,8 @@ def test_batches_through_redis_and_a_restart(batches, tmp_path, monkeypatch) -> 
         first = requests.add(reqs[0].to_dict())
         requests.add(reqs[1].to_dict())
         for reader in ("part 1", "part 2"):
-            got = requests.read_after("0-0", 10)
-            assert [ArchiveRequest.from_dict(m) for _, m in got] == reqs, reader
+            entries = requests.read_after("0-0", 10)
+            assert [ArchiveRequest.from_dict(m) for _, m in entries] == reqs, reader
         assert [ArchiveRequest.from_dict(m) for _, m in requests.read_after(first, 10)] == [
             reqs[1]]
         assert requests.read_after(requests.last_id(), 10) == []

@@ -5,13 +5,15 @@ associator``) as subprocesses, beside the single process (``seismo stream``) on 
 same server. The associator publishes the event the single process publishes, with
 one CAP Alert.
 
-The quake is placed LEAD_S after the server starts (the filters' warm-up), so the test
+The quake is placed LEAD_S after the server starts (the filters' warm-up), so a test
 takes about 40 s."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,7 +23,7 @@ from pathlib import Path
 import pytest
 from obspy import UTCDateTime
 from redis_helpers import PASSWORD, redis_server
-from test_stream import SCENARIO, _alerts, _config, _reference, _stop, _wait
+from test_stream import SCENARIO, _alerts, _caps, _config, _reference, _stop, _wait
 
 from seismo.config import PROJECT_ROOT, Settings
 from seismo.geo import distance_km
@@ -47,6 +49,10 @@ def _seismo(config: Path, log: Path, *args: str) -> Iterator[subprocess.Popen]:
         yield proc
     finally:
         stop_process(proc)
+
+
+def _alerted(alert_dir: Path) -> bool:
+    return bool(_alerts(alert_dir))
 
 
 def _events(state: Path) -> list[dict[str, object]]:
@@ -81,9 +87,8 @@ def test_split_stream_publishes_the_single_process_event(settings: Settings, tmp
                 two_cfg, split / f"part{k}.log", "--role", "pickers", "--part", f"{k}/2",
                 "--feed", server.url)) for k in (1, 2)},
         }
-        for where in (single, split):
-            log = where / ("stream.log" if where is single else "associator.log")
-            _wait(lambda w=where: bool(_alerts(w / "alerts")), origin + 35, "a CAP Alert", log)
+        for where, log in ((single, single / "stream.log"), (split, split / "associator.log")):
+            _wait(functools.partial(_alerted, where / "alerts"), origin + 35, "a CAP Alert", log)
         # the versions that follow the first (magnitude from more stations) settle
         _wait(lambda: UTCDateTime() > origin + 14, origin + 20, "the wait", single / "stream.log")
         codes = {name: _stop(p) for name, p in procs.items()}
@@ -114,3 +119,39 @@ def test_split_stream_publishes_the_single_process_event(settings: Settings, tmp
     assert {tr.stats.station for tr in ws} == {tr.stats.station for tr in w1}
     text = (split / "associator.log").read_text(errors="replace")
     assert "seismo stream, associator" in text and "Traceback" not in text
+
+
+def test_associator_restart_mid_event_sends_no_second_alert(settings: Settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """SIGTERM of the associator right after its Alert, restart at once: it replays the
+    peaks the stream still holds, reads what came meanwhile through its group and keeps
+    the event's id and alert thread (Updates at most, one Alert)."""
+    origin = UTCDateTime(round(float(UTCDateTime()) + LEAD_S, 2))
+    server = serve_simulation(settings.simulator, settings.network, scenario=SCENARIO,
+                              reference=_reference(settings, origin), host="127.0.0.1",
+                              port=0)
+    with ExitStack() as stack:
+        stack.callback(server.stop)
+        redis = stack.enter_context(redis_server(tmp_path / "redis"))
+        broker = settings.stream.broker.model_copy(update={"url": redis.url})
+        cfg = _config(settings.model_copy(update={"stream": settings.stream.model_copy(
+            update={"broker": broker, "event_archive_dir": tmp_path / "waveforms"})}),
+            tmp_path)
+        alerts, log = tmp_path / "alerts", tmp_path / "associator.log"
+        parts = [stack.enter_context(_seismo(
+            cfg, tmp_path / f"part{k}.log", "--role", "pickers", "--part", f"{k}/2",
+            "--feed", server.url)) for k in (1, 2)]
+        with _seismo(cfg, log, "--role", "associator", "--alert-dir", str(alerts)) as first:
+            _wait(lambda: bool(_alerts(alerts)), origin + 35, "a CAP Alert", log)
+            assert _stop(first) == 0
+        with _seismo(cfg, log, "--role", "associator", "--alert-dir", str(alerts)) as again:
+            _wait(lambda: UTCDateTime() > origin + 16, origin + 40, "the event's end", log)
+            assert _stop(again) == 0
+        assert [_stop(p) for p in parts] == [0, 0]
+    caps = _caps(alerts)
+    assert len([c for c in caps if c["msg_type"] == "Alert"]) == 1
+    assert {c["params"]["event_id"] for c in caps} == {  # type: ignore[index]
+        _alerts(alerts)[0]["params"]["event_id"]}  # type: ignore[index]
+    assert all(c["msg_type"] in ("Alert", "Update") for c in caps)
+    text = log.read_text(errors="replace")
+    replayed = [int(n) for n in re.findall(r"(\d+) batches replayed", text)]
+    assert len(replayed) == 2 and replayed[0] == 0 and replayed[1] > 0
