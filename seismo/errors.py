@@ -63,6 +63,10 @@ class StoreError(SeismoError):
     """The result store (InfluxDB) failed or rejected data."""
 
 
+class BrokerError(SeismoError):
+    """The message broker (Redis Streams between the parts of a split stream) failed."""
+
+
 class AlertError(SeismoError):
     """An alert could not be built or delivered."""
 

@@ -168,6 +168,17 @@ def _port(name: str) -> int:
     return int(raw)
 
 
+def stream_parts() -> int:
+    """``SEISMO_STACK_STREAM_PARTS`` at the first ``up``: 0 (default) runs ``seismo stream``
+    as one process; N (1-16) runs N picker parts and one associator joined by the
+    stack's Redis (docs/streaming.md, "Split"; docs/production.md)."""
+    raw = os.environ.get("SEISMO_STACK_STREAM_PARTS", "0")
+    if not raw.isdigit() or not 0 <= int(raw) <= 16:
+        raise ConfigError(f"SEISMO_STACK_STREAM_PARTS={raw!r}: 0 (one process) or 1-16 "
+                          "picker parts")
+    return int(raw)
+
+
 def _fernet_key() -> str:
     """A Fernet key (32 random bytes, URL-safe base64): Airflow encrypts connections with it."""
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
@@ -185,6 +196,11 @@ def env_text(layout: Layout) -> str:
     services = [s for s in DEFAULT_SERVICES if not s.startswith("seismo-celery-worker@")]
     at = services.index("seismo-stream")
     services[at:at] = [f"seismo-celery-worker@{i}" for i in range(1, int(workers) + 1)]
+    parts = stream_parts()
+    if parts:  # the split stream: N picker parts and the associator instead of one process
+        at = services.index("seismo-stream")
+        services[at:at + 1] = [*(f"seismo-stream-pickers@{i}" for i in range(1, parts + 1)),
+                               "seismo-stream-associator"]
     values: dict[str, object] = {
         "SEISMO_STACK_SERVICES": " ".join(services),
         "SEISMO_CONFIG": str(layout.config),
@@ -202,6 +218,7 @@ def env_text(layout: Layout) -> str:
         "SEISMO_WEB_PORT": p["WEB_PORT"],
         "SEISMO_WEB_SECRET": secrets.token_hex(32),
         "SEISMO_WORKER_CONCURRENCY": os.environ.get("SEISMO_STACK_WORKER_CONCURRENCY", "2"),
+        "SEISMO_STREAM_PARTS": parts,
         **{f"SEISMO_WORKER_LOG_PORT_{i}": p[f"WORKER_LOG_PORT_{i}"]
            for i in range(1, int(workers) + 1)},
         "PYTHONUNBUFFERED": "1",
@@ -267,6 +284,10 @@ default = "{feed}"
 feed = "{feed}"
 state_file = "{s / 'stream' / 'state.json'}"
 event_archive_dir = "{s / 'event_waveforms'}"
+
+[stream.broker]  # the split stream (SEISMO_STREAM_PARTS > 0): Redis database 1, apart
+# from Celery's database 0; the password is SEISMO_REDIS_PASSWORD of stack.env
+url = "redis://127.0.0.1:{env['SEISMO_REDIS_PORT']}/1"
 
 [store]
 url = "http://127.0.0.1:{env['SEISMO_INFLUX_PORT']}"

@@ -10,6 +10,8 @@
 ``celery:NODE``            the Celery worker NODE answers a broker ping
 ``heartbeat``              ``seismo stream``'s newest heartbeat in InfluxDB is
                            younger than ``[stream] heartbeat_down_s``
+``heartbeat:HOST``         the same for the heartbeats tagged ``HOST`` (one part
+                           of the split stream, e.g. ``node:pickers-1of2``)
 =========================  =================================================
 
 Each probe returns ``(ok, detail)`` within a few seconds and never raises.
@@ -107,7 +109,7 @@ def celery_ping(broker_url: str, node: str, timeout_s: float = 2.0) -> Result:
     return False, f"no ping answer within {timeout_s:.0f} s"
 
 
-def stream_heartbeat() -> Result:
+def stream_heartbeat(host: str | None = None) -> Result:
     from obspy import UTCDateTime
 
     from seismo.config import current_settings
@@ -117,7 +119,7 @@ def stream_heartbeat() -> Result:
     s = current_settings()
     try:
         with InfluxStore.from_settings(s.store) as store:
-            beat = store.last_heartbeat(UTCDateTime() - s.stream.heartbeat_down_s)
+            beat = store.last_heartbeat(UTCDateTime() - s.stream.heartbeat_down_s, host)
     except SeismoError as exc:
         return False, f"InfluxDB: {exc}"
     if not beat:
@@ -143,7 +145,7 @@ def probe(spec: str, env: dict[str, str]) -> Result:
     if kind == "celery":
         return celery_ping(broker, arg)
     if kind == "heartbeat":
-        return stream_heartbeat()
+        return stream_heartbeat(arg or None)
     if not spec:
         return True, "running (no probe)"
     return False, f"unknown probe {spec!r}"

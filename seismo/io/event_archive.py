@@ -12,6 +12,7 @@ Times are epoch seconds (UTC) or ObsPy ``UTCDateTime``.
 
 from __future__ import annotations
 
+import glob
 import io
 import logging
 import threading
@@ -28,11 +29,15 @@ from seismo.io.mseed import read_mseed
 log = logging.getLogger(__name__)
 
 
-def archive_path(root: Path, event_id: str) -> Path:
-    """``<root>/<event id>.mseed``; an id that is no plain file name is refused."""
-    if not event_id or "/" in event_id or "\\" in event_id or event_id.startswith("."):
-        raise DataError(f"event id {event_id!r} cannot name an archive file")
-    return Path(root) / f"{event_id}.mseed"
+def archive_path(root: Path, event_id: str, part: str | None = None) -> Path:
+    """``<root>/<event id>.mseed``, or ``<root>/<event id>.<part>.mseed`` for the records
+    of one picker part of a split stream; an id or part that is no plain file name is
+    refused."""
+    for name in (event_id, part):
+        if name is not None and (not name or "/" in name or "\\" in name
+                                 or name.startswith(".")):
+            raise DataError(f"{name!r} cannot name an archive file")
+    return Path(root) / (f"{event_id}.mseed" if part is None else f"{event_id}.{part}.mseed")
 
 
 class RecordRing:
@@ -65,15 +70,17 @@ class RecordRing:
             return [p for k in keys for (a, b, p) in self._rings[k] if b >= t0 and a <= t1]
 
 
-def write_event_records(root: Path, event_id: str, records: Iterable[bytes]) -> Path | None:
-    """Write ``records`` (raw miniSEED) to the event's archive file, atomically.
+def write_event_records(root: Path, event_id: str, records: Iterable[bytes],
+                        part: str | None = None) -> Path | None:
+    """Write ``records`` (raw miniSEED) to the event's archive file (of picker part
+    ``part`` when given), atomically.
 
     Returns the path, or None when there was no record to write.
     """
     data = b"".join(records)
     if not data:
         return None
-    path = archive_path(root, event_id)
+    path = archive_path(root, event_id, part)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, data)
     log.info("event %s: %d bytes of waveforms archived in %s", event_id, len(data), path)
@@ -81,16 +88,21 @@ def write_event_records(root: Path, event_id: str, records: Iterable[bytes]) -> 
 
 
 def read_event_waveforms(root: Path, event_id: str) -> Stream | None:
-    """The archived waveforms of ``event_id`` (records as written), or None if none.
+    """The archived waveforms of ``event_id`` (records as written; the files of the
+    picker parts of a split stream together), or None if none.
 
     Raises:
-        DataError: the file exists but cannot be read as miniSEED.
+        DataError: a file exists but cannot be read as miniSEED.
     """
     path = archive_path(root, event_id)
-    if not path.is_file():
+    paths = [path] if path.is_file() else []
+    paths += sorted(Path(root).glob(f"{glob.escape(event_id)}.pickers-*.mseed"))
+    if not paths:
         return None
-    try:
-        st = read_mseed(io.BytesIO(path.read_bytes()))
-    except Exception as exc:  # ObsPy raises many types for a corrupt file
-        raise DataError(f"event archive {path}: unreadable miniSEED: {exc}") from None
+    st = Stream()
+    for p in paths:
+        try:
+            st += read_mseed(io.BytesIO(p.read_bytes()))
+        except Exception as exc:  # ObsPy raises many types for a corrupt file
+            raise DataError(f"event archive {p}: unreadable miniSEED: {exc}") from None
     return st

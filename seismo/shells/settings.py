@@ -12,7 +12,8 @@ from pydantic import Field, model_validator
 
 from seismo.config.base import DelayS, SpanS, StrictModel, TimeoutS, require_order
 
-__all__ = ["AirflowConfig", "PipelineConfig", "ReportConfig", "StreamConfig", "available_cores"]
+__all__ = ["AirflowConfig", "BrokerConfig", "PipelineConfig", "ReportConfig", "StreamConfig",
+           "available_cores"]
 
 
 class PipelineConfig(StrictModel):
@@ -71,6 +72,40 @@ class PipelineConfig(StrictModel):
         return self
 
 # --------------------------------------------------------------------------- stream
+class BrokerConfig(StrictModel):
+    """``[stream.broker]``: the Redis Streams between the picker parts and the associator
+    of ``seismo stream --role pickers|associator`` (docs/streaming.md, "Split"). Unused
+    by the single process."""
+
+    url: str | None = Field(
+        None, description="Redis URL (redis://host:port/db, no password: see password_env); "
+        "the stack writes its own Redis there (a database apart from Celery's)"
+    )
+    password_env: str = Field(
+        "SEISMO_REDIS_PASSWORD", description="environment variable holding Redis's password "
+        "(unset: none)"
+    )
+    prefix: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9:_.-]+$")] = (
+        Field("seismo:stream", description="key prefix of the streams (<prefix>:stations)")
+    )
+    maxlen: Annotated[int, Field(ge=100, le=10_000_000)] = Field(
+        2000, description="entries kept in the stream (XADD MAXLEN ~, approximate trimming): "
+        "one per part every publish_every_s, ~1.2 kB per station and second (2 parts, 0.5 s: "
+        "2000 entries = 500 s, ~300 MB at 500 stations); a restarted associator replays "
+        "the peaks of what is kept"
+    )
+    publish_every_s: Annotated[float, Field(gt=0, le=10)] = Field(
+        0.5, description="a picker part publishes its new picks and peaks this often (s)"
+    )
+    buffer_s: Annotated[float, Field(ge=10, le=3600)] = Field(
+        300.0, description="while Redis is unreachable a picker part keeps this much of "
+        "its messages (s; older ones are dropped, logged) and sends them when it is back"
+    )
+    group: Annotated[str, Field(min_length=1, max_length=100)] = Field(
+        "associator", description="consumer group of the associator"
+    )
+
+
 class StreamConfig(StrictModel):
     """``seismo stream``, the real-time detector (docs/streaming.md; every default's
     reasoning there)."""
@@ -165,6 +200,10 @@ class StreamConfig(StrictModel):
         True, description="a window pass with every station's data that finds no event "
         "where the stream announced one cancels the stream's alert (the complete pass is "
         "the authority)"
+    )
+    broker: BrokerConfig = Field(
+        default_factory=BrokerConfig,
+        description="Redis Streams of the split stream (pickers apart from the associator)",
     )
 
 # --------------------------------------------------------------------------- reports

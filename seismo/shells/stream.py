@@ -22,8 +22,9 @@ and the **state** (:mod:`seismo.shells.stream_state`: positions, pool picks and
 announced events, saved every second to ``[stream] state_file``).
 
 The parts meet through the queue of records and two kinds of small JSON-able
-messages, so a later deployment could run the pickers and the associator as separate
-processes joined by a broker.
+messages. ``seismo stream --role pickers --part K/N`` and ``--role associator`` run
+them as separate processes joined by Redis Streams (:mod:`seismo.shells.stream_split`,
+docs/streaming.md, "Split"); without ``--role`` this one process runs them all.
 
 SIGTERM (or Ctrl-C): the feeds stop, queued records are processed, the state is
 saved, the writer drains and the spool is flushed, due alerts are delivered
@@ -39,7 +40,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from obspy import UTCDateTime
 
@@ -52,10 +53,15 @@ from seismo.model import Event
 from seismo.shells.publish import Publisher, open_edges
 from seismo.shells.registry import EventRegistry, KnownEventSource, StoredSnapshot
 from seismo.shells.stream_events import EventUpdate, StreamAssociator
-from seismo.shells.stream_pickers import StationPickers, StationPicks
+from seismo.shells.stream_pickers import AmplitudeSource, StationPickers, StationPicks
 from seismo.shells.stream_publish import Deliverer, StoreWriter, StreamPublisher
-from seismo.shells.stream_readers import SeedLinkReaders, seedlink_groups
-from seismo.shells.stream_state import AnnouncedEvents, StreamState, load_state, save_state
+from seismo.shells.stream_readers import SeedLinkReaders, resume_pickers, seedlink_groups
+from seismo.shells.stream_state import (
+    AnnouncedEvents,
+    StreamState,
+    load_state,
+    save_state_logged,
+)
 from seismo.shells.window_context import Context
 
 log = logging.getLogger(__name__)
@@ -64,6 +70,43 @@ log = logging.getLogger(__name__)
 STORE_KNOWN_S = 30.0
 #: Records processed in a row before the loop looks at its clocks.
 _BATCH = 500
+
+
+class StationView(Protocol):
+    """What the heartbeat and the association read of the stations: the station pickers
+    (:class:`~seismo.shells.stream_pickers.StationPickers`) or, in the split stream's
+    associator, their mirror."""
+
+    @property
+    def n_records(self) -> int: ...
+
+    @property
+    def n_picks(self) -> int: ...
+
+    @property
+    def n_stations(self) -> int: ...
+
+    @property
+    def n_rejected(self) -> int: ...
+
+    def live(self, now: float) -> set[str]: ...
+
+    def lag_s(self, now: float) -> float | None: ...
+
+
+@dataclass
+class Ticker:
+    """Something to do every ``every_s`` seconds of host time (``last``: when it was)."""
+
+    every_s: float
+    last: float = 0.0
+
+    def due(self, now: float) -> bool:
+        """Whether it is due at ``now``; if so, it counts as done now."""
+        if now - self.last < self.every_s:
+            return False
+        self.last = now
+        return True
 
 
 @dataclass
@@ -78,23 +121,23 @@ class Heartbeat:
     def fields(
         self,
         now: float,
-        pickers: StationPickers,
-        events: StreamAssociator,
-        out: StreamPublisher,
+        pickers: StationView,
+        events: StreamAssociator | None,
+        out: StreamPublisher | None,
         queued: int,
     ) -> dict[str, Any]:
         """The heartbeat's fields at ``now`` (s, UTC); ``lag_s`` None before any data."""
         return {
             "uptime_s": round(now - self.started, 1),
             "stations_live": len(pickers.live(now)),
-            "stations": len(pickers.states),
+            "stations": pickers.n_stations,
             "records": pickers.n_records,
             "picks": pickers.n_picks,
-            "event_versions": out.n_versions,
-            "events_open": events.n_open,
+            "event_versions": 0 if out is None else out.n_versions,
+            "events_open": 0 if events is None else events.n_open,
             "queue": queued,
             "lag_s": pickers.lag_s(now),
-            "records_rejected": pickers.gate.n_rejected,
+            "records_rejected": pickers.n_rejected,
         }
 
 
@@ -144,25 +187,32 @@ class StreamService:
         self.publisher = Publisher(
             EventRegistry(sources, tol.event_match_time_s, tol.event_match_distance_km),
             store=st, alerts=al)
+        self._open_input(feed)
+        self.events = StreamAssociator(self.ctx, cfg, self.amplitudes)
+        self.writer = StoreWriter()
+        self.deliverer = Deliverer(self.publisher)
+        self.archive_dir = Path(cfg.event_archive_dir)
+        self.out = StreamPublisher(self.publisher, self.announced, self.writer.put,
+                                   self.deliverer.wake, cfg.cancel_after_s,
+                                   archive=self._archive if self.ring is not None else None)
+        self.heartbeat = Heartbeat(host or socket.gethostname(), cfg.heartbeat_s, time.time())
+        self._threads: list[threading.Thread] = []
+
+    def _open_input(self, feed: str | None) -> None:
+        """The SeedLink readers and the station pickers (here, in this process), and the
+        raw records of the last minutes (each event's miniSEED is archived from there)."""
+        settings, cfg = self.settings, self.cfg
         self.readers = SeedLinkReaders(seedlink_groups(settings, sorted(self.ctx.stations), feed),
                                        cfg, timeout_s=settings.feeds.timeout_s)
         self.pickers = StationPickers(self.ctx.stations, self.ctx.inventory,
                                       {sid: self.ctx.picker_cfg(sid) for sid in self.ctx.stations},
                                       settings.intensity, settings.instrument, cfg,
                                       at=UTCDateTime())
-        self.events = StreamAssociator(self.ctx, cfg, self.pickers)
-        self.writer = StoreWriter()
-        self.deliverer = Deliverer(self.publisher)
-        # raw records of the last minutes: each event's miniSEED is archived from here
-        self.archive_dir = Path(cfg.event_archive_dir)
-        self.ring = RecordRing(cfg.event_archive_pre_s + cfg.event_archive_post_s
-                               + cfg.close_after_s)
+        self.stations: StationView = self.pickers
+        self.amplitudes: AmplitudeSource = self.pickers
+        self.ring: RecordRing | None = RecordRing(
+            cfg.event_archive_pre_s + cfg.event_archive_post_s + cfg.close_after_s)
         self.pickers.recorder = self.ring.add
-        self.out = StreamPublisher(self.publisher, self.announced, self.writer.put,
-                                   self.deliverer.wake, cfg.cancel_after_s,
-                                   archive=self._archive)
-        self.heartbeat = Heartbeat(host or socket.gethostname(), cfg.heartbeat_s, time.time())
-        self._threads: list[threading.Thread] = []
 
     # ------------------------------------------------------------------ life cycle
     def run(self, stop: threading.Event | None = None) -> int:
@@ -174,13 +224,19 @@ class StreamService:
         t = time.perf_counter()
         self.events.warm_caches()
         log.info("association caches warm in %.1f s", time.perf_counter() - t)
-        log.info("seismo stream: %d stations from %s", len(self.pickers.states),
-                 ", ".join(mask_url(u) for u in self.readers.groups))
+        self._started()
         try:
             self._loop()
         finally:
             self._shutdown()
         return 0
+
+    def _started(self) -> None:
+        log.info("seismo stream: %d stations from %s", len(self.pickers.states),
+                 ", ".join(mask_url(u) for u in self.readers.groups))
+
+    def _inputs(self) -> list[threading.Thread]:
+        return self.readers.start(self.stop)
 
     def _start_threads(self) -> None:
         own = [threading.Thread(target=self.writer.run, name="stream-store", daemon=True),
@@ -191,17 +247,20 @@ class StreamService:
                                         daemon=True))
         for t in own:
             t.start()
-        self._threads = [*self.readers.start(self.stop), *own]
+        self._threads = [*self._inputs(), *own]
 
-    def _shutdown(self) -> None:
-        self.stop.set()
+    def _close_input(self) -> None:
         self.readers.close()
-        deadline = time.monotonic() + self.cfg.shutdown_s
         while True:  # what was received is processed (its position is then saved)
             try:
                 self._process(self.readers.queue.get_nowait())
             except queue.Empty:
                 break
+
+    def _shutdown(self) -> None:
+        self.stop.set()
+        deadline = time.monotonic() + self.cfg.shutdown_s
+        self._close_input()
         self._save()
         self.out.archive_open()  # open events: what has arrived so far
         self.writer.close()
@@ -218,65 +277,52 @@ class StreamService:
                 log.error("shutdown: spool not flushed (kept on disk): %s", exc)
         self.publisher.close()
         log.info("seismo stream stopped: %d records, %d picks, %d event versions; "
-                 "%.0f s running, %.1f s of CPU", self.pickers.n_records, self.pickers.n_picks,
+                 "%.0f s running, %.1f s of CPU", self.stations.n_records, self.stations.n_picks,
                  self.out.n_versions, time.time() - self.heartbeat.started, time.process_time())
 
     # ------------------------------------------------------------------ state
     def _restore(self) -> None:
         st = load_state(self.state_file)
-        self.pickers.resume(st.positions)
-        self.readers.received = dict(self.pickers.positions)
         self.events.restore(st.picks)
         self.announced.restore(st.events)
-        if self.pickers.positions:
-            log.info("resuming %d stations from %s (state saved %s)",
-                     len(self.pickers.positions), self.state_file, st.saved)
-            for rec in self.readers.warm_up(self.pickers.positions):
-                self.pickers.warm(rec)
+        resume_pickers(self.readers, self.pickers, st, self.state_file)
 
     def _save(self) -> None:
-        state = StreamState(positions=dict(self.pickers.positions), picks=self.events.pool,
-                            events=self.announced.memos(), saved=UTCDateTime())
-        try:
-            save_state(self.state_file, state)
-        except OSError as exc:
-            log.error("cannot save the stream state to %s: %s", self.state_file, exc)
+        save_state_logged(self.state_file, self._state())
+
+    def _state(self) -> StreamState:
+        return StreamState(positions=dict(self.pickers.positions), picks=self.events.pool,
+                           events=self.announced.memos(), saved=UTCDateTime())
 
     # ------------------------------------------------------------------ main loop
     def _loop(self) -> None:
-        last_assoc = last_measure = last_save = 0.0
-        last_beat = time.time()
+        last_assoc = 0.0
+        measure, save = Ticker(1.0), Ticker(1.0)
+        beat = Ticker(self.heartbeat.every_s, time.time())
         while not self.stop.is_set():
-            try:
-                rec: Record | None = self.readers.queue.get(timeout=0.2)
-            except queue.Empty:
-                rec = None
-            n = 0
-            while rec is not None:
-                self._process(rec)
-                n += 1
-                if n >= _BATCH:
-                    break
-                try:
-                    rec = self.readers.queue.get_nowait()
-                except queue.Empty:
-                    rec = None
+            self._drain()
             now = time.time()
-            for msg in self.pickers.flush(now):  # records held for a missing one
-                self._handle(msg)
-            at = self.pickers.clock(now)  # the network's data time: liveness, pool, closing
+            at = self.stations_clock(now)  # the network's data time: liveness, pool, closing
             if self.events.due(now, last_assoc):
-                self._route(self.events.update(now, self.pickers.live(now), at), now)
+                self._route(self.events.update(now, self.stations.live(now), at), now)
                 last_assoc = now
-            if now - last_measure >= 1.0:
+            if measure.due(now):
                 self._route(self.events.remeasure(now, at), now)
-                last_measure = now
-            if now - last_save >= 1.0:
+            if save.due(now):
                 self._save()
-                last_save = now
-            if now - last_beat >= self.heartbeat.every_s:
+            if beat.due(now):
                 self._beat(now)
-                last_beat = now
+
+    def stations_clock(self, now: float) -> float:
+        return self.pickers.clock(now)
+
+    def _drain(self) -> None:
+        """The records queued (up to a batch; waits up to 0.2 s for the first one), and
+        those whose hold for a missing one ran out."""
+        for rec in self.readers.take(_BATCH, 0.2):
+            self._process(rec)
+        for msg in self.pickers.flush(time.time()):  # records held for a missing one
+            self._handle(msg)
 
     def _process(self, rec: Record) -> None:
         """One record: the station pickers, then the associator and the store. Nothing
@@ -300,6 +346,7 @@ class StreamService:
     def _archive(self, ev: Event) -> None:
         """Write the records around ``ev``'s origin to the event archive (off this thread
         when there is a store writer; a failure is logged, never raised)."""
+        assert self.ring is not None
         t0 = float(ev.time) - self.cfg.event_archive_pre_s
         records = self.ring.span(t0, float(ev.time) + self.cfg.event_archive_post_s)
         root, eid = self.archive_dir, ev.id
@@ -316,10 +363,13 @@ class StreamService:
             write()
 
     def _beat(self, now: float) -> None:
-        fields = self.heartbeat.fields(now, self.pickers, self.events, self.out,
-                                       self.readers.queue.qsize())
+        fields = self.heartbeat.fields(now, self.stations, self.events, self.out,
+                                       self._queued())
         log.info("heartbeat: %s", fields)
         self.out.heartbeat(self.heartbeat.host, UTCDateTime(now), fields)
+
+    def _queued(self) -> int:
+        return self.readers.queue.qsize()
 
     def _known_refresher(self) -> None:
         """Events stored in InfluxDB (e.g. the DAG's), for identity; off the main thread."""

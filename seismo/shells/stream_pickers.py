@@ -244,28 +244,60 @@ class StationPickers:
         return None if state is None else state.reached(channels)
 
     def clock(self, now: float) -> float:
-        """The network's data time at host time ``now`` (module docstring): the median,
-        over the stations that delivered in the last ``live_s`` of host time (else all
-        that ever did), of their newest sample plus the host time since it came; ``now``
-        itself before any data."""
-        def front(sids: Iterable[str]) -> list[float]:
-            return [float(self.states[s].newest) + (now - self.arrived[s])  # type: ignore[arg-type]
-                    for s in sids if self.states[s].newest is not None]
-
-        recent = [s for s, t in self.arrived.items() if now - t <= self.cfg.live_s]
-        ahead = front(recent) or front(self.arrived)
-        return statistics.median_high(ahead) if ahead else now
+        """The network's data time at host time ``now`` (:func:`data_clock`)."""
+        return data_clock(self._newest(), self.arrived, now, self.cfg.live_s)
 
     def live(self, now: float) -> set[str]:
         """The stations whose newest sample is within ``[stream] live_s`` of the network's
         data time (:meth:`clock`) at host time ``now``."""
-        at = self.clock(now)
-        return {sid for sid, s in self.states.items()
-                if s.newest is not None and at - float(s.newest) <= self.cfg.live_s}
+        return live_stations(self._newest(), self.arrived, now, self.cfg.live_s)
 
     def lag_s(self, now: float) -> float | None:
         """Seconds from the network's data time to ``now`` (None: no data yet)."""
-        if not self.arrived:
-            return None
-        newest = [float(s.newest) for s in self.states.values() if s.newest is not None]
-        return round(now - statistics.median_high(newest), 2) if newest else None
+        return data_lag_s(self._newest(), self.arrived, now)
+
+    def _newest(self) -> dict[str, UTCDateTime | None]:
+        return {sid: s.newest for sid, s in self.states.items()}
+
+    @property
+    def n_stations(self) -> int:
+        return len(self.states)
+
+    @property
+    def n_rejected(self) -> int:
+        return self.gate.n_rejected
+
+
+def data_clock(newest: Mapping[str, UTCDateTime | None], arrived: Mapping[str, float],
+               now: float, live_s: float) -> float:
+    """The network's data time at host time ``now`` (module docstring): the median, over
+    the stations that delivered in the last ``live_s`` of host time (else all that ever
+    did), of their newest sample plus the host time since it came (``arrived``: host
+    clock, UTC s, when a station's newest record came); ``now`` itself before any data."""
+    def front(sids: Iterable[str]) -> list[float]:
+        out = []
+        for s in sids:
+            t = newest.get(s)
+            if t is not None:
+                out.append(float(t) + (now - arrived[s]))
+        return out
+
+    recent = [s for s, t in arrived.items() if now - t <= live_s]
+    ahead = front(recent) or front(arrived)
+    return statistics.median_high(ahead) if ahead else now
+
+
+def live_stations(newest: Mapping[str, UTCDateTime | None], arrived: Mapping[str, float],
+                  now: float, live_s: float) -> set[str]:
+    """The stations whose newest sample is within ``live_s`` of :func:`data_clock`."""
+    at = data_clock(newest, arrived, now, live_s)
+    return {sid for sid, t in newest.items() if t is not None and at - float(t) <= live_s}
+
+
+def data_lag_s(newest: Mapping[str, UTCDateTime | None], arrived: Mapping[str, float],
+               now: float) -> float | None:
+    """Seconds from the median newest sample to ``now`` (None: no data yet)."""
+    if not arrived:
+        return None
+    got = [float(t) for t in newest.values() if t is not None]
+    return round(now - statistics.median_high(got), 2) if got else None

@@ -26,6 +26,7 @@ import logging
 import queue
 import threading
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from obspy import UTCDateTime
@@ -44,6 +45,8 @@ from seismo.io.seedlink.client import (
 )
 from seismo.io.seedlink.link import BadPacket
 from seismo.shells.settings import StreamConfig
+from seismo.shells.stream_pickers import StationPickers
+from seismo.shells.stream_state import StreamState
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,20 @@ def seedlink_groups(settings: Settings, station_ids: list[str], feed: str | None
             "`seismo simulate --serve`"
         )
     return groups
+
+
+def resume_pickers(readers: SeedLinkReaders, pickers: StationPickers, state: StreamState,
+                   source: Path) -> None:
+    """After a restart: the pickers continue after the positions of ``state`` (read from
+    ``source``), the readers resume there, and the filters warm up on the ``warmup_s``
+    before (:meth:`SeedLinkReaders.warm_up`)."""
+    pickers.resume(state.positions)
+    readers.received = dict(pickers.positions)
+    if pickers.positions:
+        log.info("resuming %d stations from %s (state saved %s)", len(pickers.positions),
+                 source, state.saved)
+        for rec in readers.warm_up(pickers.positions):
+            pickers.warm(rec)
 
 
 class SeedLinkReaders:
@@ -121,6 +138,20 @@ class SeedLinkReaders:
         for t in threads:
             t.start()
         return threads
+
+    def take(self, max_n: int, timeout_s: float) -> list[Record]:
+        """Up to ``max_n`` queued records, oldest first, waiting up to ``timeout_s`` for
+        the first one (empty when none came)."""
+        try:
+            out = [self.queue.get(timeout=timeout_s)]
+        except queue.Empty:
+            return []
+        while len(out) < max_n:
+            try:
+                out.append(self.queue.get_nowait())
+            except queue.Empty:
+                break
+        return out
 
     def close(self) -> None:
         """Close the open connections (the threads then see their stop event)."""

@@ -149,3 +149,13 @@ def save_state(path: Path, state: StreamState) -> None:
         "picks": [p.to_dict() for p in state.picks],
         "events": [e.to_dict() for e in state.events],
     }, separators=(",", ":"))
+
+
+def save_state_logged(path: Path, state: StreamState) -> bool:
+    """:func:`save_state`; a failure is logged (the stream goes on; the next save retries)."""
+    try:
+        save_state(path, state)
+    except OSError as exc:
+        log.error("cannot save the stream state to %s: %s", path, exc)
+        return False
+    return True

@@ -63,8 +63,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -74,6 +74,7 @@ from obspy.core.inventory import Response
 from seismo.errors import DataError
 from seismo.inventory import channel_kind, usable_response
 from seismo.model import AmplitudeSeries, ChannelKind
+from seismo.station.peaks import SensorPeaks, assemble_series
 from seismo.station.processing import ChannelJoin, SosState
 from seismo.station.response import (
     HF_BAND_HZ,
@@ -217,26 +218,11 @@ def _step_max(peaks: dict[int, float], k0: int, values: NDArray, spp: int) -> No
 
 
 @dataclass
-class _Sensor:
-    location: str
-    prefix: str  # first two channel letters, e.g. "HH"
-    kind: ChannelKind
-    fs: float
+class _Sensor(SensorPeaks):
+    """A sensor's peaks (:class:`~seismo.station.peaks.SensorPeaks`) and its components."""
+
     comps: dict[str, _Comp] = field(default_factory=dict)  # channel code -> component
-    done_k: int | None = None  # vector sums formed up to here
     first_k: int | None = None  # first sample index any component delivered
-    wa: dict[str, dict[int, float]] = field(default_factory=lambda: {"N": {}, "E": {}})
-    pga: dict[int, float] = field(default_factory=dict)
-    pgv: dict[int, float] = field(default_factory=dict)
-    pga_h: dict[int, float] = field(default_factory=dict)  # larger horizontal, unfiltered
-    pgv_h: dict[int, float] = field(default_factory=dict)
-    lp_z: dict[int, float] = field(default_factory=dict)  # vertical, Ms_BB band
-    dz_sum: dict[int, float] = field(default_factory=dict)  # vertical broadband displacement
-    dz_n: dict[int, int] = field(default_factory=dict)  # ... samples summed per step
-    hf_z: dict[int, float] = field(default_factory=dict)  # vertical, 1-5 Hz
-    pd_z: dict[int, float] = field(default_factory=dict)  # vertical displacement, Pd
-    clipped: set[int] = field(default_factory=set)
-    lp_ok: bool = False  # the vertical's response is usable at 3-60 s (Ms_BB, Mwp)
 
     def slot_code(self, slot: str) -> str | None:
         return next((c.code for c in self.comps.values() if c.slot == slot), None)
@@ -286,6 +272,7 @@ class StationMotion:
         self.sensors: dict[tuple[str, str], _Sensor] = {}
         self.newest: UTCDateTime | None = None
         self._pruned_to = -(2**62)  # steps before this are dropped (:meth:`_prune`)
+        self._dirty: int | None = None  # the lowest step changed since :meth:`take_changes`
         self._build(inventory, at)
 
     # ------------------------------------------------------------------ set-up
@@ -391,6 +378,7 @@ class StationMotion:
                 if sensor.first_k is None:
                     sensor.first_k = k
             spp = self._spp(sensor)
+            self._touched(k // spp)
             hit = np.flatnonzero(np.abs(x) >= self.clip_level)
             if hit.size:
                 sensor.clipped.update(((k + hit) // spp).tolist())
@@ -447,6 +435,7 @@ class StationMotion:
             cut = min(max(frontier - c.k0, 0), c.vel.size)
             c.vel, c.acc, c.k0 = c.vel[cut:], c.acc[cut:], c.k0 + cut
         spp = self._spp(sensor)
+        self._touched(start // spp)
         for stack, peaks in ((acc, sensor.pga), (vel, sensor.pgv)):
             have = np.any(np.isfinite(stack), axis=0)
             vsum = np.sqrt(np.nansum(stack**2, axis=0))
@@ -462,98 +451,38 @@ class StationMotion:
             return  # amortised: steps are dropped in batches, not at every record
         self._pruned_to = first
         for sensor in self.sensors.values():
-            for peaks in (sensor.wa["N"], sensor.wa["E"], sensor.pga, sensor.pgv,
-                          sensor.pga_h, sensor.pgv_h, sensor.lp_z, sensor.dz_sum,
-                          sensor.dz_n, sensor.hf_z, sensor.pd_z):
-                for s in [s for s in peaks if s < first]:
-                    del peaks[s]
-            sensor.clipped = {s for s in sensor.clipped if s >= first}
+            sensor.prune(first)
 
     # ------------------------------------------------------------------ output
     def series(self, start: UTCDateTime, n_seconds: float) -> AmplitudeSeries | None:
         """The series of the steps ``[start, start + n_seconds)`` (start on the step grid:
         it is rounded to it), sensors chosen over that span; None without a usable channel.
         """
-        if n_seconds <= 0:
-            raise DataError(f"n_seconds ({n_seconds}) must be > 0")
-        s0 = round(float(UTCDateTime(start) - self.origin) / self.step_s)
-        n = math.ceil(n_seconds / self.step_s - 1e-9)
-        have = [s for s in self.sensors.values() if s.done_k is not None or any(s.wa.values())]
-        if not have:
-            return None
-        span = range(s0, s0 + n)
+        return assemble_series(self.network, self.station, self.origin, self.step_s,
+                               self.sensors.values(), start, n_seconds)
 
-        def clipped(s: _Sensor) -> set[int]:
-            return {i - s0 for i in s.clipped if s0 <= i < s0 + n}
+    # ------------------------------------------------------------------ changes
+    @property
+    def pruned_to(self) -> int:
+        """Steps before this one were dropped (``keep_s``)."""
+        return self._pruned_to
 
-        def choose(cands: list[_Sensor], need: Sequence[str]) -> _Sensor | None:
-            ok = [s for s in cands if any(s.slot_code(x) for x in need)]
-            if not ok:
-                return None
-            clean = [s for s in ok if not clipped(s)]
-            return clean[0] if clean else min(ok, key=lambda s: len(clipped(s)))
+    def take_changes(self) -> list[dict[str, Any]]:
+        """The steps that changed since the last call, per sensor
+        (:meth:`~seismo.station.peaks.SensorPeaks.delta`: from the lowest step fed or
+        summed since then to the newest), and forget them; empty when nothing changed."""
+        first, self._dirty = self._dirty, None
+        if first is None or self.newest is None:
+            return []
+        end = math.floor(float(self.newest - self.origin) / self.step_s) + 1
+        first = max(first, self._pruned_to)
+        if end <= first:
+            return []
+        return [s.delta(first, end) for s in self.sensors.values()]
 
-        ordered = sorted(have, key=lambda s: (s.location, s.prefix))
-        vel = [s for s in ordered if s.kind == "velocity"]
-        acc = [s for s in ordered if s.kind == "acceleration"]
-        wa_s = choose(vel + acc, ("N", "E"))
-        mo_s = choose(acc + vel, ("Z", "N", "E"))
-        if wa_s is None and mo_s is None:
-            return None
-        # the vertical's long-period chain: a sensor usable at 3-60 s, the velocity sensor
-        # unless it clipped in the span, then an accelerometer (integrated); the P-wave
-        # products (Pd, the high-frequency envelope) from any vertical, in the same order
-        lp_s = choose([s for s in vel + acc if s.lp_ok], ("Z",))
-        z_s = choose(vel + acc, ("Z",))
-        spp = {id(x): self._spp(x) for x in (lp_s, z_s) if x is not None}
-
-        def values(peaks: dict[int, float] | None) -> tuple[float, ...]:
-            if peaks is None:
-                return tuple(math.nan for _ in span)
-            return tuple(float(peaks.get(i, math.nan)) for i in span)
-
-        def means(sensor: _Sensor | None) -> tuple[float, ...]:
-            if sensor is None:
-                return tuple(math.nan for _ in span)
-            full = spp[id(sensor)]
-            return tuple(
-                sensor.dz_sum[i] / full if sensor.dz_n.get(i) == full else math.nan
-                for i in span
-            )
-
-        clip: set[int] = set()
-        for used in {id(s): s for s in (wa_s, mo_s, lp_s, z_s) if s is not None}.values():
-            clip |= clipped(used)
-        if clip:
-            log.info("amplitudes: %s.%s clipped in %d s", self.network, self.station, len(clip))
-
-        def labels(s: _Sensor | None, slots: Sequence[str]) -> tuple[str, ...]:
-            if s is None:
-                return ()
-            return tuple(f"{s.location}.{s.slot_code(x)}" for x in slots if s.slot_code(x))
-
-        return AmplitudeSeries(
-            network=self.network,
-            station=self.station,
-            start=self.origin + s0 * self.step_s,
-            step_s=self.step_s,
-            wa_n_nm=values(wa_s.wa["N"] if wa_s and wa_s.slot_code("N") else None),
-            wa_e_nm=values(wa_s.wa["E"] if wa_s and wa_s.slot_code("E") else None),
-            pga_ms2=values(mo_s.pga if mo_s else None),
-            pgv_ms=values(mo_s.pgv if mo_s else None),
-            pga_h_ms2=values(mo_s.pga_h if mo_s else None),
-            pgv_h_ms=values(mo_s.pgv_h if mo_s else None),
-            lp_z_nms=values(lp_s.lp_z if lp_s else None),
-            dz_nm=means(lp_s),
-            hf_z_nms=values(z_s.hf_z if z_s else None),
-            pd_z_nm=values(z_s.pd_z if z_s else None),
-            clipped=tuple(sorted(clip)),
-            wa_channels=labels(wa_s, ("N", "E")),
-            motion_channels=labels(mo_s, ("Z", "N", "E")),
-            lp_channels=labels(lp_s, ("Z",)),
-            z_channels=labels(z_s, ("Z",)),
-        )
-
+    def _touched(self, step: int) -> None:
+        if self._dirty is None or step < self._dirty:
+            self._dirty = step
 
 def station_amplitudes(
     stream: Stream,

@@ -24,6 +24,28 @@ from seismo.station.settings import InstrumentConfig, MotionBandConfig
 log = logging.getLogger(__name__)
 
 
+def reached_time(ends: dict[str, UTCDateTime], newest: UTCDateTime | None, components: str,
+                 lag_s: float) -> UTCDateTime | None:
+    """:meth:`StationState.reached` from the channels' ends (``LOC.CHA`` -> the time just
+    after its newest sample) and the station's newest sample."""
+    got = [t for k, t in ends.items() if k[-1:] in components]
+    if not got:
+        return newest
+    top = max(got)
+    return min(t for t in got if t >= top - lag_s)
+
+
+def complete_span(newest: UTCDateTime | None,
+                  start: UTCDateTime) -> tuple[UTCDateTime, int] | None:
+    """The whole seconds from ``start`` (floored) to the newest complete one before
+    ``newest``, as (first, count); None when there is none."""
+    if newest is None:
+        return None
+    t0 = UTCDateTime(math.floor(float(start)))
+    n = math.floor(float(newest - t0))
+    return None if n <= 0 else (t0, n)
+
+
 class StationState:
     """Picker and amplitude state of one station (module docstring)."""
 
@@ -83,12 +105,8 @@ class StationState:
 
         Channels arrive apart (a 512-byte record of each channel is sent when it is
         full, seconds apart): a measurement on the horizontals waits for both."""
-        ends = [t for k, t in self.ends.items() if k[-1:] in components]
-        if not ends:
-            return self.newest
-        lag = self.picker.lag_s if lag_s is None else lag_s
-        top = max(ends)
-        return min(t for t in ends if t >= top - lag)
+        return reached_time(self.ends, self.newest, components,
+                            self.picker.lag_s if lag_s is None else lag_s)
 
     def provisional(self) -> list[Pick]:
         """Picks of the onsets not final yet (empty when none is pending)."""
@@ -97,10 +115,5 @@ class StationState:
     def series(self, start: UTCDateTime) -> AmplitudeSeries | None:
         """Per-second peaks from ``start`` (floored to the second) to the newest complete
         second; None when there is none."""
-        if self.newest is None:
-            return None
-        t0 = UTCDateTime(math.floor(float(start)))
-        n = math.floor(float(self.newest - t0))
-        if n <= 0:
-            return None
-        return self.motion.series(t0, n)
+        span = complete_span(self.newest, start)
+        return None if span is None else self.motion.series(*span)

@@ -66,3 +66,38 @@ def test_unset_variable_and_missing_unit_are_errors(layout: Layout, tmp_path: Pa
         load_service("seismo-x", lay, {})
     with pytest.raises(ConfigError, match="no unit file"):
         load_service("seismo-y", lay, {})
+
+
+def test_split_stream_units(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SEISMO_STACK_STREAM_PARTS=2 at the first up: two picker parts and the associator
+    in place of the one stream process, each with its own heartbeat probe; the stack's
+    configuration names its Redis as the broker."""
+    import socket
+
+    from seismo.config import load_settings
+    from seismo.deploy.layout import stack_config_text
+
+    monkeypatch.setenv("SEISMO_STACK_STREAM_PARTS", "2")
+    lay = Layout(root=ROOT, state=tmp_path / "stack")
+    env, _ = ensure_env(lay)
+    by = {s.name: s for s in load_services(lay, env)}
+    assert "seismo-stream" not in by
+    names = list(by)
+    at = names.index("seismo-stream-pickers@1")
+    assert names[at:at + 3] == ["seismo-stream-pickers@1", "seismo-stream-pickers@2",
+                                "seismo-stream-associator"]
+    p2, assoc = by["seismo-stream-pickers@2"], by["seismo-stream-associator"]
+    assert p2.argv[-5:] == ("stream", "--role", "pickers", "--part", "2/2")
+    assert assoc.argv[-3:] == ("stream", "--role", "associator")
+    host = socket.gethostname()
+    assert p2.health == f"heartbeat:{host}:pickers-2of2"
+    assert assoc.health == f"heartbeat:{host}:associator"
+    assert "seismo-redis" in p2.after and "seismo-redis" in assoc.after
+    lay.etc.mkdir(parents=True, exist_ok=True)
+    lay.config.write_text(stack_config_text(lay, env), encoding="utf-8")
+    broker = load_settings(lay.config).stream.broker
+    assert broker.url == f"redis://127.0.0.1:{env['SEISMO_REDIS_PORT']}/1"
+    assert broker.password_env in env  # the units read the password from stack.env
+    monkeypatch.setenv("SEISMO_STACK_STREAM_PARTS", "many")
+    with pytest.raises(ConfigError, match="SEISMO_STACK_STREAM_PARTS"):
+        ensure_env(Layout(root=ROOT, state=tmp_path / "other"))

@@ -213,9 +213,11 @@ class InfluxStore:
         """One ``stream_heartbeat`` point."""
         return self._convert([fields], lambda f: P.heartbeat_point(host, time, f))
 
-    def last_heartbeat(self, since: UTCDateTime | None = None) -> dict[str, Any] | None:
-        """The newest ``stream_heartbeat`` row (``time`` in µs since epoch), or None."""
-        rows = self.query(Q.latest_heartbeat(since))
+    def last_heartbeat(self, since: UTCDateTime | None = None,
+                       host: str | None = None) -> dict[str, Any] | None:
+        """The newest ``stream_heartbeat`` row (``time`` in µs since epoch; of the ``host``
+        tag when given), or None."""
+        rows = self.query(Q.latest_heartbeat(since, host))
         return rows[0] if rows else None
 
     def write_events(self, events: Iterable[Event], details: bool = True) -> WriteReport:

@@ -115,9 +115,11 @@ def health(
     return select(P.STATION_HEALTH, conds)
 
 
-def latest_heartbeat(since: UTCDateTime | None = None) -> str:
-    """The newest ``stream_heartbeat`` point (at or after ``since`` when given)."""
-    return select(P.STREAM_HEARTBEAT, time_range(since, None)) + " ORDER BY time DESC LIMIT 1"
+def latest_heartbeat(since: UTCDateTime | None = None, host: str | None = None) -> str:
+    """The newest ``stream_heartbeat`` point (at or after ``since`` when given; of the
+    ``host`` tag when given, e.g. one part of a split stream)."""
+    conds = time_range(since, None) + ([equals("host", host)] if host is not None else [])
+    return select(P.STREAM_HEARTBEAT, conds) + " ORDER BY time DESC LIMIT 1"
 
 
 def alert_records(event_id: str, since: UTCDateTime | None = None) -> str:

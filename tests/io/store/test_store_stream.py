@@ -58,6 +58,12 @@ def test_heartbeat_and_stream_down(settings, store: InfluxStore) -> None:  # typ
     store.write_heartbeat("node-1", now - 15, uptime_s=110.0, stations_live=19)
     row = store.last_heartbeat(now - 3600)
     assert row is not None and row["stations_live"] == 19 and row["host"] == "node-1"
+    # a split stream: each part beats with its own host tag, read apart
+    store.write_heartbeat("node-1:pickers-1of2", now - 20, uptime_s=5.0, stations_live=9)
+    part = store.last_heartbeat(now - 3600, host="node-1:pickers-1of2")
+    assert part is not None and part["stations_live"] == 9
+    assert store.last_heartbeat(now - 3600, host="node-1:pickers-2of2") is None
+    assert store.last_heartbeat(now - 3600)["host"] == "node-1"  # type: ignore[index]
     up = _check(settings, store, notices, now)
     assert up.up is True and up.last is not None and abs(up.last - (now - 15)) < 1e-3
     later = now + settings.stream.heartbeat_down_s + 30  # the beats stopped
