@@ -34,7 +34,6 @@ saved, the writer drains and the spool is flushed, due alerts are delivered
 from __future__ import annotations
 
 import logging
-import queue
 import socket
 import threading
 import time
@@ -251,11 +250,8 @@ class StreamService:
 
     def _close_input(self) -> None:
         self.readers.close()
-        while True:  # what was received is processed (its position is then saved)
-            try:
-                self._process(self.readers.queue.get_nowait())
-            except queue.Empty:
-                break
+        for rec in self.readers.drain():  # what was received is processed (then saved)
+            self._process(rec)
 
     def _shutdown(self) -> None:
         self.stop.set()

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import queue
 import socket
 import threading
 import time
@@ -185,11 +184,8 @@ class PickerPart:
         self.stop.set()
         deadline = time.monotonic() + self.cfg.shutdown_s
         self.readers.close()
-        while True:  # what was received is processed and published
-            try:
-                self._process(self.readers.queue.get_nowait())
-            except queue.Empty:
-                break
+        for rec in self.readers.drain():  # what was received is processed and published
+            self._process(rec)
         self._publish(time.time())
         self._serve_archive(now_write=True)
         self._save()

@@ -153,6 +153,15 @@ class SeedLinkReaders:
                 break
         return out
 
+    def drain(self) -> Iterator[Record]:
+        """The records still queued, oldest first, without waiting (at shutdown, once the
+        connections are closed)."""
+        while True:
+            try:
+                yield self.queue.get_nowait()
+            except queue.Empty:
+                return
+
     def close(self) -> None:
         """Close the open connections (the threads then see their stop event)."""
         for rs in list(self._links.values()):

@@ -39,6 +39,7 @@ from obspy import UTCDateTime
 from seismo.boundary import boundary
 from seismo.config import Settings
 from seismo.errors import BrokerError
+from seismo.io.seedlink import Backoff
 from seismo.model import Event
 from seismo.shells.stream import StreamService
 from seismo.shells.stream_amplitudes import AmplitudeMirror
@@ -68,7 +69,7 @@ class AssociatorService(StreamService):
         self.heartbeat.host = f"{self.heartbeat.host}:associator"
         self.out.archive = self._request_archive
         self._retry_at = 0.0
-        self._retry_s = 1.0
+        self._backoff = Backoff(1.0, 5.0)  # 1, 2, 4, then every 5 s
 
     def _open_input(self, feed: str | None) -> None:
         cfg = self.cfg
@@ -133,11 +134,10 @@ class AssociatorService(StreamService):
             got = self.receiver.read(BLOCK_MS)
         except BrokerError as exc:
             self.receiver.failed(exc)
-            self._retry_at = now + self._retry_s
-            self._retry_s = min(5.0, self._retry_s * 2)
+            self._retry_at = now + self._backoff.next_delay()
             return
         self.receiver.recovered()
-        self._retry_s = 1.0
+        self._backoff.reset()
         done = []
         for entry, batch in got:
             if batch is not None:
