@@ -56,6 +56,16 @@ def family(n: int) -> Path:
     return write_family(load_family(path), out, ROOT / "config" / "seismo.toml")
 
 
+def stat_fields(pid: int | str) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (index 0 is the state,
+    2 the process group, 11-14 utime, stime, cutime, cstime); None: the process is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2:].split()
+
+
 def cpu_groups(pids: dict[str, int]) -> dict[str, float]:
     """CPU seconds (user+system, with waited-for children) of each process group."""
     out = dict.fromkeys(pids, 0.0)
@@ -63,11 +73,9 @@ def cpu_groups(pids: dict[str, int]) -> dict[str, float]:
     for p in os.listdir("/proc"):
         if not p.isdigit():
             continue
-        try:
-            stat = Path(f"/proc/{p}/stat").read_text()
-        except OSError:
+        fields = stat_fields(p)
+        if fields is None:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
         name = by_pgid.get(int(fields[2]))  # pgrp
         if name is not None:
             out[name] += sum(int(x) for x in fields[11:15]) / TICKS  # utime stime cutime cstime

@@ -36,22 +36,17 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from redis_helpers import PASSWORD, redis_server  # noqa: E402
-from stack_scale import family  # noqa: E402
+from stack_scale import TICKS, family, stat_fields  # noqa: E402
 
 from seismo.io.store.server import free_port  # noqa: E402
 
-TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def cpu_s(pid: int) -> float | None:
     """User + system CPU seconds of ``pid`` (None: gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    f = stat[stat.rindex(")") + 2:].split()
-    return (int(f[11]) + int(f[12])) / TICKS
+    f = stat_fields(pid)
+    return None if f is None else (int(f[11]) + int(f[12])) / TICKS
 
 
 def rss_mb(pid: int) -> float | None:
