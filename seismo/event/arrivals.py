@@ -86,6 +86,11 @@ class EventRecords:
     #: per "NET.STA": the predicted P of the next located event there; the window
     #: ends :data:`P_LEAD_S` before it (where that event's own window opens)
     next_p: Mapping[str, UTCDateTime] = field(default_factory=dict)
+    #: for a source whose depth is resolved below the Moho: ``fn(epicentral km, depth km)``
+    #: -> the pP - P delay (s); the P windows of the moment magnitudes end before the pP
+    #: (Tsuboi et al. 1999, :mod:`seismo.event.pwindow`). None: a crustal or unresolved
+    #: depth, whose pP is part of the P pulse the moment magnitudes integrate.
+    pp_delay_fn: TravelTimeFn | None = None
 
 
 def arrival_windows(

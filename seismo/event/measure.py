@@ -99,6 +99,10 @@ class EventMeasurer:
     Args:
         stations: the inventory's stations (``"NET.STA"`` -> info).
         p_time, s_time: travel times, ``fn(epicentral km, depth km) -> s``.
+        pp_delay: the pP - P delay, ``fn(epicentral km, depth km) -> s``; with it the P
+            windows of an event whose depth is resolved below the Moho
+            (``[magnitude] mwp_moho_km``) end before the pP
+            (:attr:`seismo.event.arrivals.EventRecords.pp_delay_fn`).
         sites: the sites whose intensity is predicted.
         magnitude, intensity: their settings.
         types: the magnitude types (default :func:`magnitude_types`).
@@ -113,10 +117,12 @@ class EventMeasurer:
         magnitude: MagnitudeConfig,
         intensity: IntensityConfig,
         types: Sequence[MagnitudeType] | None = None,
+        pp_delay: TravelTimeFn | None = None,
     ) -> None:
         self.stations = stations
         self.p_time = p_time
         self.s_time = s_time
+        self.pp_delay = pp_delay
         self.sites = list(sites)
         self.magnitude = magnitude
         self.intensity = intensity
@@ -139,6 +145,7 @@ class EventMeasurer:
         records = EventRecords(
             event.time, event.latitude, event.longitude, event.depth_km, amplitudes,
             self.stations, self.p_time, self.s_time, next_p=dict(next_p or {}),
+            pp_delay_fn=self._pp_delay(event),
         )
         motions = Motions(records, event=event, others=tuple(others))
         readings = {t.name: t.measure(motions) for t in self.types}
@@ -153,6 +160,12 @@ class EventMeasurer:
             n_clipped_stations=count_clipped_stations(records, self.intensity.window_s),
         )
         return self._finish(ev, readings)
+
+    def _pp_delay(self, event: Event) -> TravelTimeFn | None:
+        """The pP delay function for ``event``'s P windows: only for a depth the data
+        resolved (not fixed) below the Moho, where the pP leaves the P pulse."""
+        deep = not event.depth_fixed and event.depth_km >= self.magnitude.mwp_moho_km
+        return self.pp_delay if deep else None
 
     # ------------------------------------------------------------------ re-measurements
     def awaits(self, event: Event) -> bool:
@@ -173,7 +186,7 @@ class EventMeasurer:
             return Remeasurement(None, False)
         records = EventRecords(
             event.time, event.latitude, event.longitude, event.depth_km, {},
-            self.stations, self.p_time, self.s_time,
+            self.stations, self.p_time, self.s_time, pp_delay_fn=self._pp_delay(event),
         )
         motions = Motions(records, windows, event=event, others=tuple(others))
         readings = {t.name: t.measure(motions) for t in awaited}

@@ -140,7 +140,8 @@ def p_windows(
     whether a station in range still waits for data (its window is not all in yet).
 
     The window runs from the second of the P onset (:func:`p_time_at`) to the predicted
-    S less a margin (:data:`S_MARGIN_FRACTION`, at least :data:`S_MARGIN_MIN_S`), at most
+    S less a margin (:data:`S_MARGIN_FRACTION`, at least :data:`S_MARGIN_MIN_S`), or for a
+    deep source (``records.pp_delay_fn``) to :data:`S_MARGIN_MIN_S` before its pP, at most
     ``max_s`` seconds; ``pre_s`` seconds before it are the pre-event baseline. A station
     whose window is shorter than ``min_s``, or (``need_long_period``) whose series has no
     long-period vertical or a gap in the window, is left out. With ``partial``, a window
@@ -164,7 +165,13 @@ def p_windows(
         except (SeismoError, ValueError):
             continue
         margin = max(S_MARGIN_MIN_S, S_MARGIN_FRACTION * float(ts - r.origin_time))
-        length = min(math.floor(float(ts - margin - tp)), max_s) if stop_at_s else max_s
+        end_s = ts - margin
+        if r.pp_delay_fn is not None:
+            # a deep source: its pP (and the later sP) would be read as more moment; the
+            # window ends before the pP (Tsuboi, Whitmore & Sokolowski 1999, BSSA 89,
+            # 1345-1351: Mwp of deep events from the P before pP) [3P]
+            end_s = min(end_s, tp + float(r.pp_delay_fn(epi, r.depth_km)) - S_MARGIN_MIN_S)
+        length = min(math.floor(float(end_s - tp)), max_s) if stop_at_s else max_s
         if length < min_s:
             continue
         k_p = UTCDateTime(math.floor(float(tp)))

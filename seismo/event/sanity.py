@@ -16,7 +16,10 @@ an origin (a window, ``seismo stream``, a relocation), it is published only when
 3. **its depth is not on a search bound**: a free depth on the deep bound, or on the
    shallow bound without a station close enough to resolve it
    (:func:`seismo.event.depth.shallow_resolved`), or a fixed depth that is itself a
-   bound, is a depth the data did not give (:func:`depth_on_bound`).
+   bound, is a depth the data did not give (:func:`depth_on_bound`). A depth read from a
+   depth phase (``depth_method`` "depth phase", :mod:`seismo.event.depthphase`) is the
+   data's own: the locator holds it there, and it may lie below the local search range
+   (an intermediate-depth slab event at 100-300 km under a crustal range of 0-40 km).
 
 Each check is a function that returns the reason it fails (None: passes);
 :func:`sanity_reasons` runs them all. The shells log a failing solution with its
@@ -81,6 +84,8 @@ def depth_on_bound(
     """Reason when ``event``'s depth (km below sea level) lies on a bound of the depth
     range ``cfg`` (``depth_min_km`` resolved, as :func:`seismo.event.locate.locate` does)
     that the data did not resolve."""
+    if event.depth_method == "depth phase":  # the data's own depth (module doc, 3)
+        return None
     zmin = shallowest_km(cfg)
     z = event.depth_km
     if z >= cfg.depth_max_km - BOUND_KM:

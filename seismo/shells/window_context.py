@@ -38,6 +38,7 @@ from obspy import Inventory, UTCDateTime
 
 from seismo.config import Settings
 from seismo.errors import SeismoError
+from seismo.event.depthphase import vertical_delay_s
 from seismo.event.geometry import Derived, derive
 from seismo.event.measure import EventMeasurer
 from seismo.event.sanity import sanity_reasons
@@ -268,10 +269,18 @@ class Context:
         """The measurement stage (:mod:`seismo.event.measure`) for this network."""
         s = self.settings
         return EventMeasurer(self.stations, self.p_time, self.s_time, self.sites, s.magnitude,
-                             s.intensity)
+                             s.intensity, pp_delay=self.pp_delay)
 
     def p_time(self, distance_km: float, depth_km: float) -> float:
         return float(self.velocity.travel_time("P", distance_km, depth_km))
 
     def s_time(self, distance_km: float, depth_km: float) -> float:
         return float(self.velocity.travel_time("S", distance_km, depth_km))
+
+    def pp_delay(self, distance_km: float, depth_km: float) -> float:
+        """pP - P delay (s) at ``distance_km`` from a source at ``depth_km``: the vertical
+        slowness integral (:func:`seismo.event.depthphase.vertical_delay_s`) at the P ray
+        parameter, the travel time's slope over +-2 km."""
+        x = max(float(distance_km), 2.0)
+        p = (self.p_time(x + 2.0, depth_km) - self.p_time(x - 2.0, depth_km)) / 4.0
+        return vertical_delay_s(self.velocity, p, depth_km, "pP")

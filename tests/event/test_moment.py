@@ -59,25 +59,33 @@ def _ring(delta_deg: float, n: int = 8) -> dict[str, StationInfo]:
 
 def _series(info: StationInfo, mw: float, *, start: UTCDateTime, n: int, rng: np.random.Generator,
             noise_nm: float = 2.0, duration_s: float | None = None, clip_at: int | None = None,
-            lp_nms: float | None = None, pd_m: float | None = None) -> AmplitudeSeries:
+            lp_nms: float | None = None, pd_m: float | None = None, depth: float = DEPTH,
+            echo: tuple[float, float] | None = None) -> AmplitudeSeries:
     """One station: a Brune P displacement pulse whose integral is Mw's (Tsuboi), through
-    the 0.005 Hz high-pass, as per-second means; an envelope lasting the rupture; Pd."""
+    the 0.005 Hz high-pass, as per-second means; an envelope lasting the rupture; Pd.
+    ``echo`` = (delay s, level): a depth phase, that much later, ``level`` x the P pulse,
+    with its own high-frequency envelope."""
     epi = float(distance_km(LAT0, LON0, info.latitude, info.longitude))
-    hypo = float(hypocentral_km(epi, DEPTH))
-    tp = ORIGIN + p_time(epi, DEPTH)
+    hypo = float(hypocentral_km(epi, depth))
+    tp = ORIGIN + p_time(epi, depth)
     fs = 20.0
     t = np.arange(n * int(fs)) / fs
-    level_nm_s = integral_for_mw(mw, hypo, DEPTH, CFG.mwp_moho_km) * 1e9
+    level_nm_s = integral_for_mw(mw, hypo, depth, CFG.mwp_moho_km) * 1e9
     dur = duration_s if duration_s is not None else 10 ** (0.5 * mw - 2.6)  # ~1/fc
     wc = 2.0 / dur
     tt = np.clip(t - float(tp - start), 0.0, None)
     u = level_nm_s * wc**2 * tt * np.exp(-wc * tt) + noise_nm * rng.standard_normal(t.size)
+    if echo is not None:
+        te = np.clip(t - float(tp - start) - echo[0], 0.0, None)
+        u += echo[1] * level_nm_s * wc**2 * te * np.exp(-wc * te)
     sos = scipy.signal.butter(2, LONG_PERIOD_HIGHPASS_HZ, "highpass", fs=fs, output="sos")
     u = scipy.signal.sosfilt(sos, u) + 1234.0  # the station's offset is arbitrary
     dz = u.reshape(n, int(fs)).mean(axis=1)
     sec = np.arange(n) - float(tp - start)
     hf = np.where((sec >= -1) & (sec < dur), 1e4, 1e4 * np.exp(-np.clip(sec - dur, 0, None) / 2))
     hf = np.where(sec < -1, 10.0, hf)
+    if echo is not None:
+        hf = np.where((sec >= echo[0] - 1) & (sec < echo[0] + dur), 1e4, hf)
     pd = np.full(n, 1.0)
     if pd_m is not None:
         pd[(sec >= -1) & (sec < 3)] = pd_m * 1e9
@@ -92,8 +100,10 @@ def _series(info: StationInfo, mw: float, *, start: UTCDateTime, n: int, rng: np
                            lp_z_nms=tuple(lp), clipped=clipped)
 
 
-def _motions(stations, series, event: Event | None = None, windows=None) -> Motions:
-    rec = EventRecords(ORIGIN, LAT0, LON0, DEPTH, series, stations, p_time, s_time)
+def _motions(stations, series, event: Event | None = None, windows=None, depth: float = DEPTH,
+             pp_delay=None) -> Motions:
+    rec = EventRecords(ORIGIN, LAT0, LON0, depth, series, stations, p_time, s_time,
+                       pp_delay_fn=pp_delay)
     return Motions(rec, windows, event=event)
 
 
@@ -127,6 +137,30 @@ def test_the_station_high_pass_is_undone() -> None:
     st, ser = _network(3.0, 7.3)
     got = PMomentMagnitude(CFG).measure(_motions(st, ser)).magnitude
     assert got is not None and abs(got.value - 7.3) < 0.05
+
+
+def test_a_deep_source_is_read_before_its_pp() -> None:
+    """An Mw 6.0 120 km deep at 3 deg: its sP, 26 s after P and three times the P pulse
+    (S radiation converted at the free surface), lies in the P window before S (41 s) and
+    was read as moment (Mwp and Mwpd 0.3-0.6 high). The window that ends before the pP (Tsuboi et al. 1999) reads
+    the P alone."""
+    depth, mw = 120.0, 6.0
+    st = _ring(3.0)
+    rng = np.random.default_rng(7)
+    start = ORIGIN - 40.0
+    n = int(s_time(3.0 * 111.2, depth)) + 80
+    ser = {sid: _series(info, mw, start=start, n=n, rng=rng, depth=depth, echo=(26.0, 3.0))
+           for sid, info in st.items()}
+
+    def pp_delay(epi: float, z: float) -> float:  # 2 z cos(i) / Vp, the homogeneous model
+        return 2.0 * z * z / (math.hypot(epi, z) * VP)
+
+    assert pp_delay(3.0 * 111.2, depth) == pytest.approx(12.9, abs=0.2)
+    for t in (PMomentMagnitude(CFG), DurationMomentMagnitude(CFG)):
+        high = t.measure(_motions(st, ser, depth=depth)).magnitude
+        assert high is not None and high.value > mw + 0.25
+        got = t.measure(_motions(st, ser, depth=depth, pp_delay=pp_delay)).magnitude
+        assert got is not None and got.value == pytest.approx(mw, abs=0.15)
 
 
 def test_a_rupture_longer_than_the_p_window_gives_lower_bounds() -> None:

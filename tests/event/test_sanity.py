@@ -69,6 +69,12 @@ def test_depth_on_a_bound() -> None:
     assert "shallow bound" in (depth_on_bound(far, CFG, STATIONS) or "")
     assert "deep bound" in (depth_on_bound(event(CFG.depth_max_km), CFG, STATIONS) or "")
     assert "fixed depth" in (depth_on_bound(event(-1.2, fixed=True), CFG, STATIONS) or "")
+    # a depth read from a depth phase (sP - P) is the data's, below the local range or not
+    slab = dataclasses.replace(event(96.7, dist_km=(340.0, 360.0, 380.0, 400.0, 420.0)),
+                               depth_method="depth phase")
+    assert depth_on_bound(slab, CFG, STATIONS) is None
+    assert "deep bound" in (depth_on_bound(dataclasses.replace(slab, depth_method=""), CFG,
+                                           STATIONS) or "")
 
 
 def test_all_reasons_together() -> None:
