@@ -201,7 +201,7 @@ def associate(
         idx = np.nonzero(alive)[0]
         if len({pool[i].station_id for i in idx}) < cfg.min_stations:
             break
-        t0, b, score = st.stack(idx)
+        sp, score = st.stack(idx)
         # walk the nodes by their best stack value until one grows into an accepted event;
         # nodes of one cluster share their seed picks, so repeats are skipped cheaply
         node_bin = np.argmax(score, axis=1)
@@ -211,7 +211,7 @@ def associate(
             bbest, best = int(node_bin[node]), int(node_best[node])
             if best < cfg.min_phases:
                 break
-            seed = st.seed(node, bbest, idx, t0, b)
+            seed = st.seed(node, bbest, sp)
             key = frozenset(seed)
             if key in tried:
                 continue

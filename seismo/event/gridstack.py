@@ -41,6 +41,11 @@ from seismo.model import Pick
 log = logging.getLogger(__name__)
 
 _DEPTH_BLIND_KM = 150.0  # beyond network radius + this, one trial depth per node
+#: Elements (nodes x stations, or picks x nodes) of one block of the grid's travel times
+#: and of the stack: the temporaries of a block stay near 100 MB however large the
+#: network (a 500-station network has ~180 000 nodes: its whole-grid temporaries took
+#: 13 GB; benchmarks/README.md).
+_BLOCK_ELEMENTS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -85,12 +90,16 @@ def _grid(
     lat = np.concatenate([np.repeat(la[deep], len(zs)), la[~deep]])
     lon = np.concatenate([np.repeat(lo[deep], len(zs)), lo[~deep]])
     z = np.concatenate([np.tile(zs, int(deep.sum())), np.full(int((~deep).sum()), z_far)])
-    dist = distance_km(lat[:, None], lon[:, None], slat[None, :], slon[None, :])
-    zz = np.broadcast_to(z[:, None], dist.shape)
-    ee = np.broadcast_to(selev[None, :] if elevation else 1000.0 * model.datum_km, dist.shape)
-    tt = np.empty((2, *dist.shape))
-    for k, ph in enumerate(("P", "S")):
-        tt[k] = model.station_time(ph, dist, zz, ee)
+    tt = np.empty((2, len(lat), len(slat)))
+    step = max(1, _BLOCK_ELEMENTS // max(len(slat), 1))
+    for a in range(0, len(lat), step):  # in blocks of nodes (_BLOCK_ELEMENTS)
+        b = min(a + step, len(lat))
+        dist = distance_km(lat[a:b, None], lon[a:b, None], slat[None, :], slon[None, :])
+        zz = np.broadcast_to(z[a:b, None], dist.shape)
+        ee = np.broadcast_to(selev[None, :] if elevation else 1000.0 * model.datum_km,
+                             dist.shape)
+        for k, ph in enumerate(("P", "S")):
+            tt[k, a:b] = model.station_time(ph, dist, zz, ee)
     log.debug("association grid: %d nodes x %d stations", len(lat), len(ids))
     return StackGrid(ids, lat, lon, z, tt)
 
@@ -137,6 +146,17 @@ def _best_per_station(
     return sorted(best.values())
 
 
+@dataclass(frozen=True)
+class StackPicks:
+    """Picks as the stack reads them: pool indices, station columns, phase (0 P, 1 S)
+    and times (s after the stack's reference time)."""
+
+    idx: NDArray
+    sta: NDArray
+    ph: NDArray
+    t: NDArray
+
+
 @dataclass
 class _Stack:
     """The space-time stack of a pick pool: origin-time bins of width ``w`` per grid node."""
@@ -177,29 +197,50 @@ class _Stack:
             slon=np.array([stations[sid].longitude for sid in grid.station_ids]),
         )
 
-    def stack(self, idx: NDArray) -> tuple[NDArray, NDArray, NDArray]:
-        """For the picks ``idx``: origin times (n_picks, n_nodes), their bins, and the
-        score (picks in two neighbouring bins, shape (n_nodes, nbins - 1): one row per
-        node, so that the best bin of a node is found along contiguous memory)."""
-        n_nodes = len(self.grid.lat)
+    def picks_of(self, idx: NDArray) -> StackPicks:
+        """The picks ``idx`` as the stack reads them."""
         pool = self.pool
-        sta = np.array([self.col[pool[i].station_id] for i in idx])
-        ph = np.array([1 if pool[i].phase == "S" else 0 for i in idx])
-        t = np.array([float(pool[i].time - self.t_ref) for i in idx])
-        t0 = t[:, None] - self.grid.tt[ph, :, sta]  # (n_picks, n_nodes)
-        b = np.floor((t0 - self.t0_min) / self.w).astype(np.int64)
-        counts = np.bincount(
-            (np.arange(n_nodes)[None, :] * self.nbins + b).ravel(),
-            minlength=self.nbins * n_nodes,
-        ).reshape(n_nodes, self.nbins)
-        return t0, b, counts[:, :-1] + counts[:, 1:]
+        return StackPicks(
+            idx=np.asarray(idx),
+            sta=np.array([self.col[pool[i].station_id] for i in idx], dtype=np.int64),
+            ph=np.array([1 if pool[i].phase == "S" else 0 for i in idx], dtype=np.int64),
+            t=np.array([float(pool[i].time - self.t_ref) for i in idx]),
+        )
 
-    def seed(self, node: int, bbest: int, idx: NDArray, t0: NDArray, b: NDArray) -> list[int]:
+    def origin_times(self, sp: StackPicks, nodes: slice | int) -> NDArray:
+        """Origin times of the picks ``sp`` back-projected to ``nodes``, (n_picks, n)
+        for a slice, (n_picks,) for one node, and their bins."""
+        return sp.t[:, None] - self.grid.tt[sp.ph, nodes, sp.sta] if isinstance(nodes, slice) \
+            else sp.t - self.grid.tt[sp.ph, nodes, sp.sta]
+
+    def stack(self, idx: NDArray) -> tuple[StackPicks, NDArray]:
+        """For the picks ``idx``: the picks as read (:meth:`picks_of`) and the score (picks
+        in two neighbouring origin-time bins, shape (n_nodes, nbins - 1): one row per
+        node, so that the best bin of a node is found along contiguous memory). Built in
+        blocks of nodes (:data:`_BLOCK_ELEMENTS`)."""
+        n_nodes = len(self.grid.lat)
+        sp = self.picks_of(idx)
+        score = np.empty((n_nodes, self.nbins - 1), dtype=np.int64)
+        step = max(1, _BLOCK_ELEMENTS // max(len(sp.t), 1))
+        for a in range(0, n_nodes, step):
+            n = min(step, n_nodes - a)
+            b = np.floor((self.origin_times(sp, slice(a, a + n)) - self.t0_min)
+                         / self.w).astype(np.int64)
+            counts = np.bincount(
+                (np.arange(n)[None, :] * self.nbins + b).ravel(), minlength=self.nbins * n,
+            ).reshape(n, self.nbins)
+            score[a:a + n] = counts[:, :-1] + counts[:, 1:]
+        return sp, score
+
+    def seed(self, node: int, bbest: int, sp: StackPicks) -> list[int]:
         """Pool indices seeding an event at ``node``: the picks within ``w`` of the median
         origin time of the best bin pair, the best per station."""
-        members = np.nonzero((b[:, node] == bbest) | (b[:, node] == bbest + 1))[0]
-        t0_est = float(np.median(t0[members, node]))
-        dev = np.abs(t0[:, node] - t0_est)
+        idx = sp.idx
+        t0 = self.origin_times(sp, node)
+        b = np.floor((t0 - self.t0_min) / self.w).astype(np.int64)
+        members = np.nonzero((b == bbest) | (b == bbest + 1))[0]
+        t0_est = float(np.median(t0[members]))
+        dev = np.abs(t0 - t0_est)
         close = [int(idx[j]) for j in np.nonzero(dev <= self.w)[0]]
         misfit = np.full(len(self.pool), np.inf)
         misfit[idx] = dev

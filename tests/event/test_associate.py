@@ -258,3 +258,30 @@ def test_small_networks_adapt(model) -> None:  # type: ignore[no-untyped-def]
     assert len(associate(picks, four_z, model, ACFG, LCFG)) == 1
     # the shipped network is left alone
     assert adapt_to_network(ACFG, net(20, vertical_only=False)) is ACFG
+
+
+def test_grid_and_stack_in_blocks_equal_the_whole(sz, model, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The grid's travel times and the stack are built in blocks of nodes, so that a
+    500-station network's temporaries stay small: blocks of 7 elements give exactly what
+    one block gives, and the associator finds the same event."""
+    from seismo.event import gridstack
+
+    rng = np.random.default_rng(5)
+    picks = synth_picks(sz, model, 22.66, 114.18, 9.0, t0=T0 + 10, noise=0.05, rng=rng)
+    picks += spurious(sz, 15, rng)
+    out = {}
+    for block in (10**12, 7):
+        monkeypatch.setattr(gridstack, "_BLOCK_ELEMENTS", block)
+        gridstack._grid.cache_clear()
+        st = gridstack._Stack.build(picks, sz, model, ACFG, LCFG)
+        sp, score = st.stack(np.arange(len(picks)))
+        node = int(np.argmax(score.max(axis=1)))
+        seed = st.seed(node, int(np.argmax(score[node])), sp)
+        events = associate(picks, sz, model, ACFG, LCFG)
+        out[block] = (st.grid.tt, score, seed, [(e.time, e.latitude, e.longitude, e.depth_km)
+                                                for e in events])
+    gridstack._grid.cache_clear()
+    (tt_a, sc_a, seed_a, ev_a), (tt_b, sc_b, seed_b, ev_b) = out.values()
+    assert np.array_equal(tt_a, tt_b) and np.array_equal(sc_a, sc_b)
+    assert seed_a == seed_b and len(seed_a) >= ACFG.min_phases
+    assert ev_a == ev_b and len(ev_a) == 1
