@@ -142,8 +142,8 @@ def test_the_station_high_pass_is_undone() -> None:
 def test_a_deep_source_is_read_before_its_pp() -> None:
     """An Mw 6.0 120 km deep at 3 deg: its sP, 26 s after P and three times the P pulse
     (S radiation converted at the free surface), lies in the P window before S (41 s) and
-    was read as moment (Mwp and Mwpd 0.3-0.6 high). The window that ends before the pP (Tsuboi et al. 1999) reads
-    the P alone."""
+    was read as moment (Mwp and Mwpd 0.3-0.6 high). The window that ends before the pP
+    (Tsuboi et al. 1999) reads the P alone."""
     depth, mw = 120.0, 6.0
     st = _ring(3.0)
     rng = np.random.default_rng(7)
