@@ -255,6 +255,10 @@ def _misfit(d: PickData, tt: NDArray) -> tuple[NDArray, NDArray]:
 
 
 # --------------------------------------------------------------------------- grid search
+#: Elements (nodes x picks) of one block of the coarse grid search (:func:`_coarse`).
+_BLOCK_ELEMENTS = 2_000_000
+
+
 def _depths(cfg: LocateConfig, step: float, fixed: float | None) -> NDArray:
     if fixed is not None:
         return np.array([fixed])
@@ -283,7 +287,13 @@ def _coarse(
     lon = np.concatenate([np.repeat(lo[deep], len(zs)), lo[~deep]])
     z = np.concatenate([np.tile(zs, int(deep.sum())), np.repeat(z_far, int((~deep).sum()))])
     cells = np.concatenate([np.repeat(cell[deep], len(zs)), cell[~deep]])
-    _, chi2 = _misfit(d, predicted(model, d, lat, lon, z))
+    # in blocks of nodes: the (nodes x picks) temporaries of a 500-station network's
+    # whole grid took several GB; a block's stay near 100 MB (each node's chi² is its own)
+    step = max(1, _BLOCK_ELEMENTS // max(d.n, 1))
+    chi2 = np.concatenate([
+        _misfit(d, predicted(model, d, lat[a:a + step], lon[a:a + step], z[a:a + step]))[1]
+        for a in range(0, len(lat), step)
+    ])
     order = np.argsort(chi2)
     out: list[tuple[float, float, float, float]] = []
     for k in order:

@@ -87,6 +87,21 @@ def test_inside_network_exact(sz, model, cfg) -> None:  # type: ignore[no-untype
         assert abs(a.residual_s) < 0.1
 
 
+def test_the_grid_search_in_blocks_equals_the_whole(sz, model, cfg, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The coarse grid search runs in blocks of nodes (a 500-station network's whole grid
+    took GB): blocks of 7 elements give the hypocentre one block gives."""
+    from seismo.event import locate as loc
+
+    picks = synth_picks(sz, model, 22.60, 114.05, 12.0, noise=0.05,
+                        rng=np.random.default_rng(4))
+    got = []
+    for block in (10**12, 7):
+        monkeypatch.setattr(loc, "_BLOCK_ELEMENTS", block)
+        o = locate(picks, sz, model, cfg)
+        got.append((o.latitude, o.longitude, o.depth_km, float(o.time - T0), o.rms_s))
+    assert got[0] == pytest.approx(got[1], abs=1e-9)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_inside_network_noisy(sz, model, cfg, seed: int) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(seed)
