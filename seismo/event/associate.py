@@ -56,27 +56,52 @@ log = logging.getLogger(__name__)
 _MAX_PEAKS = 2000  # grid nodes inspected per pass (cheap; locations are capped by max_attempts)
 
 
+#: The picks within this of a burst (outside it) give the onset rate the burst is
+#: measured against (s): long enough to hold tens of onsets of a dense network's
+#: wavefront, short enough that the rate is the local one.
+GLITCH_CONTEXT_S = 2.0
+#: A burst is a glitch when so many stations within ``glitch_window_s`` are less likely
+#: than this under the onset rate around it (Poisson): a one-in-a-million coincidence.
+GLITCH_P = 1e-6
+
+
 def remove_glitches(picks: Sequence[Pick], cfg: AssociateConfig) -> list[Pick]:
     """Drop bursts of picks at ``cfg.glitch_min_stations`` or more stations within
-    ``cfg.glitch_window_s`` of each other.
+    ``cfg.glitch_window_s`` of each other that the onset rate around them cannot explain.
 
     Seismic waves reach stations at different distances at different times; a
     burst of simultaneous onsets across the network is a telemetry, timing or
     power glitch (any 3 stations are equidistant from their circumcentre, so the
-    test starts at 4). ``glitch_min_stations = 0`` disables it.
+    test starts at 4). On a dense network, though, an event's wavefronts cross tens
+    of stations a second, and 4 onsets within 20 ms happen by chance: a 500-station
+    network lost 69 of an Mw 4's 904 picks to that. So a burst of k stations is a
+    glitch only when k or more onsets in the window are improbable (Poisson, below
+    :data:`GLITCH_P`) at the rate of the picks within :data:`GLITCH_CONTEXT_S` around
+    it, outside it; on a quiet network (a rate near zero) every burst of
+    ``glitch_min_stations`` is one, as before. ``glitch_min_stations = 0`` disables it.
     """
+    from scipy.stats import poisson
+
     n_min = cfg.glitch_min_stations
     if n_min == 0 or len(picks) < n_min:
         return list(picks)
     order = sorted(picks, key=lambda p: p.time)
     times = np.array([float(p.time - order[0].time) for p in order])
+    w = cfg.glitch_window_s
     bad: set[int] = set()
     j = 0
     for i in range(len(order)):
-        while times[i] - times[j] > cfg.glitch_window_s:
+        while times[i] - times[j] > w:
             j += 1
         group = range(j, i + 1)
-        if len({order[k].station_id for k in group}) >= n_min:
+        k = len({order[q].station_id for q in group})
+        if k < n_min:
+            continue
+        lo, hi = np.searchsorted(times, [times[j] - GLITCH_CONTEXT_S,
+                                         times[i] + GLITCH_CONTEXT_S], side="left")
+        around = int(hi - lo) - len(group)
+        rate = around / max(2.0 * GLITCH_CONTEXT_S, 1e-9)  # onsets per second around it
+        if float(poisson.sf(k - 1, rate * max(w, 1e-3))) < GLITCH_P:
             bad.update(group)
     if bad:
         log.warning(

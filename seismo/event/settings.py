@@ -142,7 +142,8 @@ class AssociateConfig(StrictModel):
     )
     max_attempts: PosInt = Field(20, description="stack peaks tried per call (bounds run time)")
     glitch_min_stations: Annotated[int, Field(ge=0)] = Field(
-        4, description="simultaneous picks at this many stations are a glitch (0: off)"
+        4, description="simultaneous picks at this many stations are a glitch when the onset "
+        "rate around them cannot explain them (seismo.event.associate.remove_glitches; 0: off)"
     )
     glitch_window_s: NonNegFloat = Field(
         0.02, description="'simultaneous' for glitches: 2 samples at 100 Hz (s)"

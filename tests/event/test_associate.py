@@ -197,6 +197,27 @@ def test_remove_glitches(sz) -> None:  # type: ignore[no-untyped-def]
     assert len(remove_glitches(burst, off)) == 5
 
 
+def test_glitches_against_the_onset_rate_of_a_dense_network() -> None:
+    """A dense network's wavefronts give tens of onsets a second: 4 of them within 20 ms
+    happen by chance and are kept; a 12-station burst at the same rate is still a
+    glitch."""
+    rng = np.random.default_rng(3)
+
+    def pk(k: int, t: float) -> Pick:
+        return Pick(f"d{k}", "PV", f"S{k:03d}", "00", "HNZ", "P", T0 + t, 0.05, 9.0, 1.0)
+
+    # 30 onsets/s over 4 s at distinct stations, and 4 of them within 12 ms at 2 s
+    wave = [pk(k, float(t)) for k, t in enumerate(np.sort(rng.uniform(0.0, 4.0, 120)))
+            if abs(t - 2.0) > 0.03]
+    chance = [pk(200 + k, 2.0 + 0.004 * k) for k in range(4)]
+    kept = remove_glitches(wave + chance, ACFG)
+    assert {p.id for p in kept} == {p.id for p in wave + chance}
+    burst = [pk(300 + k, 3.0 + 0.001 * k) for k in range(12)]
+    kept = remove_glitches(wave + burst, ACFG)
+    assert {p.id for p in burst} - {p.id for p in kept} == {p.id for p in burst}
+    assert len(kept) >= len(wave) - 2  # at most the onsets that fell inside the burst
+
+
 def test_tolerance_grows_with_travel_time() -> None:
     tol = tolerance_s(ACFG, np.array([0.0, 10.0, 100.0]))
     np.testing.assert_allclose(tol, [ACFG.residual_floor_s, ACFG.residual_floor_s + 0.5,
