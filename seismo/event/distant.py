@@ -227,11 +227,9 @@ def _predict(
     z = origin.depth_km if depth_km is None else depth_km
     if not loc_cfg.elevation_correction:
         return float(model.travel_time(phase, d, z))
-    # the station's elevation above the model's surface (datum) along a vertical ray in
-    # the top layer (HYPO71's static term, Lee & Lahr 1975): a distant event's ray is steep
-    # there (Pn: i ~ 40 deg under 5.5 km/s), the oblique-ray term differs by < 0.05 s/km
-    v0 = float(model.velocities(phase)[0])
-    return float(model.travel_time(phase, d, z)) + (s.elevation_m / 1000.0 - model.datum_km) / v0
+    # the station's elevation term along the ray's own vertical slowness, as the locator
+    # times it (:meth:`~seismo.event.velocity.VelocityModel.station_time`)
+    return float(model.station_time(phase, d, z, s.elevation_m))
 
 
 def _gather(

@@ -226,7 +226,21 @@ class VelocityModel:
         (:meth:`seismo.simulate.earth.TravelTimes.elevation_delay_s`), which is physics,
         not an assumption of the locator."""
         z = np.asarray(depth_km, dtype=float) + self.datum_km
-        t, p = self.table(phase).time_slowness(distance_km, z)
+        table = self.table(phase)
+        t, p = table.time_slowness(distance_km, z)
+        if np.any(z > table.depths_km[-1]):
+            # a source below the tables (a depth phase's intermediate depth): the deep
+            # rows of :meth:`travel_time`, the slope by a central difference over +-1 km
+            # (the tables clamp the depth to their last row: 80 km read for 97 km)
+            x, zz = np.broadcast_arrays(np.asarray(distance_km, dtype=float),
+                                        np.asarray(depth_km, dtype=float))
+            t, p = np.broadcast_to(t, x.shape).copy(), np.broadcast_to(p, x.shape).copy()
+            deep = zz + self.datum_km > table.depths_km[-1]
+            xd, zd = x[deep], zz[deep]
+            lo = np.maximum(xd - 1.0, 0.0)
+            t[deep] = self.travel_time(phase, xd, zd)
+            p[deep] = (self.travel_time(phase, xd + 1.0, zd)
+                       - self.travel_time(phase, lo, zd)) / (xd + 1.0 - lo)
         v0 = float(self.velocities(phase)[0])
         eta = np.sqrt(np.maximum(1.0 / v0**2 - p**2, 0.0))
         return t + (np.asarray(elevation_m, dtype=float) / 1000.0 - self.datum_km) * eta

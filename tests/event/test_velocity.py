@@ -286,6 +286,23 @@ def test_station_time_for_straight_rays() -> None:
         high.travel_time("S", 7.0, 3.0))
 
 
+def test_station_time_below_the_tables() -> None:
+    """A source below the tables (an intermediate-depth event whose depth a depth phase
+    gave) is timed from its own depth, as travel_time does, not from the tables' last row:
+    in a half-space the straight ray, to a station at the datum and 600 m below it."""
+    hs = VelocityModel("hs", (0.0,), (8.0,), max_distance_km=600.0, max_depth_km=80.0)
+    x = np.array([250.0, 360.0, 420.0])
+    for z in (97.0, 140.0):
+        exact = np.hypot(x, z) / 8.0
+        assert hs.station_time("P", x, z, 0.0) == pytest.approx(exact, abs=0.05)
+        # the elevation term uses the ray's own vertical slowness at that depth
+        p = x / (np.hypot(x, z) * 8.0)
+        below = exact - 0.6 * np.sqrt(1 / 64.0 - p**2)
+        assert hs.station_time("P", x, z, -600.0) == pytest.approx(below, abs=0.05)
+    assert float(hs.station_time("P", 360.0, 97.0, 0.0)) - float(
+        hs.station_time("P", 360.0, 80.0, 0.0)) > 0.2  # not the clamped 80 km row
+
+
 def test_datum_bounds() -> None:
     with pytest.raises(ConfigError, match="datum"):
         VelocityModel("hs", (0.0,), (6.0,), datum_km=12.0)
