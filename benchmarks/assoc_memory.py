@@ -29,13 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def one(family: str, whole: bool) -> dict[str, object]:
     """One case in this process (the child)."""
     sys.path.insert(0, str(ROOT))
-    from obspy import UTCDateTime
-
     from seismo.config import DEFAULT_CONFIG, load_settings
     from seismo.event import gridstack, locate
     from seismo.event.associate import associate
-    from seismo.geo import distance_km
-    from seismo.model import Pick
+    from seismo.shells.stream_events import warmup_picks
     from seismo.shells.window_context import Context
     from seismo.simulate.families import load_family, write_family
 
@@ -46,24 +43,15 @@ def one(family: str, whole: bool) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         s = load_settings(write_family(fam, Path(tmp) / family, DEFAULT_CONFIG))
         ctx = Context.from_settings(s)
-        infos = list(ctx.stations.values())
-        lat = sum(i.latitude for i in infos) / len(infos)
-        lon = sum(i.longitude for i in infos) / len(infos)
-        t0 = UTCDateTime(0)
-        picks = []
-        for i in infos:
-            d = float(distance_km(lat, lon, i.latitude, i.longitude))
-            for ph, tt in (("P", ctx.p_time(d, 10.0)), ("S", ctx.s_time(d, 10.0))):
-                pt = t0 + tt
-                picks.append(Pick(Pick.make_id(f"{i.id}..HHZ", ph, pt), i.network, i.station,
-                                  "", "HHZ", ph, pt, 0.05, 10.0, 1.0))
+        picks = warmup_picks(ctx)
+        n_sta = len(ctx.stations)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         t = time.perf_counter()
         events = associate(picks, ctx.stations, ctx.velocity, ctx.assoc_cfg, ctx.locate_cfg,
                            s_picks=s.picker.s_picks, separable_s=ctx.separable_s)
         wall = time.perf_counter() - t
     return {
-        "family": family, "stations": len(infos), "picks": len(picks),
+        "family": family, "stations": n_sta, "picks": len(picks),
         "case": "one block (before)" if whole else "blocks (shipped)",
         "wall_s": round(wall, 1),
         "rss_before_mb": round(before / 1024),

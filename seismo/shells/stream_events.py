@@ -61,6 +61,23 @@ ML_STEP = 0.1
 INTENSITY_STEP = 0.2
 
 
+def warmup_picks(ctx: Context) -> list[Pick]:
+    """A P and an S at every station of ``ctx`` from a made-up source 10 km under the
+    network's centre (:meth:`StreamAssociator.warm_caches`; benchmarks/assoc_memory.py)."""
+    infos = list(ctx.stations.values())
+    lat = sum(i.latitude for i in infos) / len(infos)
+    lon = sum(i.longitude for i in infos) / len(infos)
+    t0 = UTCDateTime(0)
+    picks = []
+    for i in infos:
+        d = float(distance_km(lat, lon, i.latitude, i.longitude))
+        for ph, tt in (("P", ctx.p_time(d, 10.0)), ("S", ctx.s_time(d, 10.0))):
+            pt = t0 + tt
+            picks.append(Pick(Pick.make_id(f"{i.id}..HHZ", ph, pt), i.network, i.station,
+                              "", "HHZ", ph, pt, 0.05, 10.0, 1.0))  # type: ignore[arg-type]
+    return picks
+
+
 @dataclass(frozen=True)
 class EventUpdate:
     """One message to the publisher about tracked event ``key``: a measured ``version``
@@ -157,19 +174,8 @@ class StreamAssociator:
         """One association of a made-up event at the network centre: the association grid
         and the travel-time tables are built now (seconds), not at the first earthquake."""
         ctx, s = self.ctx, self.ctx.settings
-        infos = list(ctx.stations.values())
-        lat = sum(i.latitude for i in infos) / len(infos)
-        lon = sum(i.longitude for i in infos) / len(infos)
-        t0 = UTCDateTime(0)
-        picks = []
-        for i in infos:
-            d = float(distance_km(lat, lon, i.latitude, i.longitude))
-            for ph, tt in (("P", ctx.p_time(d, 10.0)), ("S", ctx.s_time(d, 10.0))):
-                pt = t0 + tt
-                picks.append(Pick(Pick.make_id(f"{i.id}..HHZ", ph, pt), i.network, i.station,
-                                  "", "HHZ", ph, pt, 0.05, 10.0, 1.0))  # type: ignore[arg-type]
         try:
-            associate(picks, ctx.stations, ctx.velocity, ctx.assoc_cfg, ctx.locate_cfg,
+            associate(warmup_picks(ctx), ctx.stations, ctx.velocity, ctx.assoc_cfg, ctx.locate_cfg,
                       s_picks=s.picker.s_picks, separable_s=ctx.separable_s)
         except SeismoError as exc:
             log.warning("association warm-up failed: %s", exc)
