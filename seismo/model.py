@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 from obspy import UTCDateTime
 
@@ -412,10 +412,13 @@ class EventSummary(_Serial):
     magnitude_type: str | None = None
 
     @classmethod
-    def of(cls, e: Event) -> EventSummary:
-        """The summary of an event version."""
-        return cls(e.id, e.time, e.latitude, e.longitude, e.depth_km, e.magnitude, e.version,
-                   e.magnitude_type if e.magnitude is not None else None)
+    def of(cls, e: Event, **more: Any) -> Self:
+        """The summary of an event version (``more``: the fields a subclass adds, e.g.
+        a :class:`~seismo.io.catalog.CatalogEvent`'s picks)."""
+        return cls(id=e.id, time=e.time, latitude=e.latitude, longitude=e.longitude,
+                   depth_km=e.depth_km, magnitude=e.magnitude, version=e.version,
+                   magnitude_type=e.magnitude_type if e.magnitude is not None else None,
+                   **more)
 
 
 @dataclass(frozen=True)

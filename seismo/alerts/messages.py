@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from seismo.alerts.cap import CapArea, CapInfo, cap_datetime, circle, to_xml
 from seismo.alerts.gazetteer import NamedSite, Place, place_name
@@ -206,6 +207,90 @@ def _late(event: Event, lang: str) -> str:
 
 
 # --------------------------------------------------------------------------- texts
+@dataclass(frozen=True)
+class _Words:
+    """An event message's headline and the clauses of its description after the first
+    sentence, in one language (``{}``: the value); both languages say the same in the
+    same order."""
+
+    what_quake: str  # what the headline announces
+    what_tsunami: str
+    what_pending: str  # a tsunami message whose magnitude is being determined
+    headline: str
+    headline_no_magnitude: str
+    final: str  # the headline of the final Update
+    authoritative: str  # the agency's magnitude that decided a tsunami message
+    decided_on: str  # our own magnitude that decided it, when not the preferred one
+    observed: str  # the strongest intensity observed at the stations
+    predicted: str  # the predicted site intensities
+    sep: str  # between the items of a list
+    basis: str  # stations and phases of the solution
+    magnitude_stations: str
+    stop: str
+    note: str  # the solution's flags
+    saturated: str
+    tsunami_depth_unresolved: str
+    tsunami_shallow: str
+    tsunami_potential: str
+    instr_tsunami: str
+    instr_settled: str
+    instr_review: str
+
+
+_WORDS = {
+    "zh": _Words(
+        what_quake="地震速报",
+        what_tsunami="海啸信息",
+        what_pending="海啸信息（震级测定中）",
+        headline="{what}：{here}发生{short}级地震",
+        headline_no_magnitude="{what}：{here}发生地震（震级测定中）",
+        final="最终结果 — {}",
+        authoritative="权威机构震级：{}。",
+        decided_on="海啸判定所用震级：{}。",
+        observed="台站观测最大烈度：{}。",
+        predicted="预测烈度：{}。",
+        sep="；",
+        basis="本结果基于{}个台站（{}个震相）",
+        magnitude_stations="，震级由{}个台站测定",
+        stop="。",
+        note="注意：{}。",
+        saturated="本地震级已饱和或不可靠（记录限幅或震中远离台网），实际震级可能更大。",
+        tsunami_depth_unresolved="震中位于海域，震源深度未能测定（可能较浅）",
+        tsunami_shallow="震中位于海域且震源较浅",
+        tsunami_potential="，可能引发海啸。本系统不计算海浪高度，请结合潮位站观测评估。",
+        instr_tsunami="请立即评估海啸风险并按预案发布预警。",
+        instr_settled="结果已确定，请按预案处置。",
+        instr_review="请值班人员复核自动结果。",
+    ),
+    "en": _Words(
+        what_quake="",
+        what_tsunami="Tsunami information: ",
+        what_pending="Tsunami information, magnitude being determined: ",
+        headline="{what}{short} earthquake, {here}",
+        headline_no_magnitude="{what}earthquake, {here}, magnitude being determined",
+        final="Final: {}",
+        authoritative=" Authoritative magnitude: {}.",
+        decided_on=" Tsunami decided on: {}.",
+        observed=" Strongest shaking observed at the stations: {}.",
+        predicted=" Predicted intensity: {}.",
+        sep="; ",
+        basis=" Located with {} stations ({} phases)",
+        magnitude_stations="; magnitude from {} stations",
+        stop=".",
+        note=" Note: {}.",
+        saturated=" Caution: the local magnitude is saturated or unreliable (clipped records or"
+        " an epicentre far outside the network); the true magnitude may be much larger.",
+        tsunami_depth_unresolved=" Offshore epicentre, depth not resolved (it may be shallow)",
+        tsunami_shallow=" Shallow offshore epicentre",
+        tsunami_potential=": tsunami potential. This system does not model wave heights; "
+        "evaluate with tide-gauge observations.",
+        instr_tsunami="Evaluate the tsunami threat now and warn according to the plan.",
+        instr_settled="The solution is settled; act according to the plan.",
+        instr_review="Duty seismologist: review the automatic solution.",
+    ),
+}
+
+
 def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place: Place,
            status: str, network: str, lang: str) -> tuple[str, str, str]:
     """(headline, description, instruction) in ``lang`` ("zh" or "en")."""
@@ -228,14 +313,13 @@ def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place
         agency = decision.tsunami_magnitude_type.endswith(")")
         ext = f"{decision.tsunami_magnitude_type} {tm:.1f}"
     pending = kind == "Tsunami" and decision.tsunami_pending
+    w = _WORDS[lang]
+    what = w.what_pending if pending else w.what_tsunami if kind == "Tsunami" else w.what_quake
+    head = (w.headline if _f(event.magnitude) is not None else w.headline_no_magnitude).format(
+        what=what, here=here, short=short)
+    if status == "final":
+        head = w.final.format(head)
     if lang == "zh":
-        what = "海啸信息" if kind == "Tsunami" else "地震速报"
-        if pending:
-            what = "海啸信息（震级测定中）"
-        head = (f"{what}：{here}发生{short}级地震" if _f(event.magnitude) is not None
-                else f"{what}：{here}发生地震（震级测定中）")
-        if status == "final":
-            head = "最终结果 — " + head
         d = [f"{network}{_STATUS_WORDS[status][0]}：北京时间{fmt_bjt(t)}（{fmt_utc(t)}），"
              f"{here}（震中{pos}"
              + (f"，误差±{unc:.0f}千米，{level}" if unc is not None else "") + "）"
@@ -243,71 +327,49 @@ def _texts(event: Event, decision: AlertDecision, kind: str, ctx: Context, place
              + (f"（震级误差±{event.magnitude_uncertainty:.1f}）"
                 if _f(event.magnitude_uncertainty) else "")
              + f"，震源{depth_text(event, 'zh')}。"]
-        if ext:
-            d.append(f"{'权威机构震级' if agency else '海啸判定所用震级'}：{ext}。")
-        if obs is not None:
-            d.append(f"台站观测最大烈度：{intensity_text(obs, 'cn', 'zh')}。")
-        if sites:
-            d.append("预测烈度：" + "；".join(
-                f"{zh_n} {intensity_text(i, 'cn', 'zh')}" for _, zh_n, i, _, _ in sites) + "。")
-        d.append(_prediction_caveat(event, "zh"))
-        d.append(f"本结果基于{event.n_stations}个台站（{event.n_phases}个震相）"
-                 + (f"，震级由{n_mag}个台站测定" if n_mag else "") + "。" + _late(event, "zh"))
-        if flags:
-            d.append("注意：" + "；".join(flags) + "。")
-        if _ml_saturated(event, decision):
-            d.append("本地震级已饱和或不可靠（记录限幅或震中远离台网），实际震级可能更大。")
-        if kind == "Tsunami":
-            d.append(("震中位于海域，震源深度未能测定（可能较浅）" if event.depth_fixed else
-                      "震中位于海域且震源较浅")
-                     + "，可能引发海啸。本系统不计算海浪高度，请结合潮位站观测评估。")
-            instr = "请立即评估海啸风险并按预案发布预警。"
-        elif status in ("final", "reviewed"):
-            instr = "结果已确定，请按预案处置。"
-        else:
-            instr = "请值班人员复核自动结果。"
-        return head, "".join(d), instr
-    what = "Tsunami information: " if kind == "Tsunami" else ""
-    if pending:
-        what = "Tsunami information, magnitude being determined: "
-    head = (f"{what}{short} earthquake, {here}" if _f(event.magnitude) is not None
-            else f"{what}earthquake, {here}, magnitude being determined")
-    if status == "final":
-        head = "Final: " + head
-    loc = (f"{pos}" + (f" ± {unc:.0f} km ({level})" if unc is not None else ""))
-    d = [f"{_STATUS_WORDS[status][1][0].upper()}{_STATUS_WORDS[status][1][1:]} of the "
-         f"{network}: earthquake at {fmt_utc(t)} ({fmt_bjt(t)} Beijing time), {here}, "
-         f"epicentre {loc}, "
-         + depth_text(event, "en")
-         + f", magnitude {mag}."]
-    if ext:
-        d.append(f" {'Authoritative magnitude' if agency else 'Tsunami decided on'}: {ext}.")
-    if obs is not None:
-        d.append(f" Strongest shaking observed at the stations: {intensity_text(obs)}.")
-    if sites:
-        d.append(" Predicted intensity: " + "; ".join(
-            f"{n} {intensity_text(i)}" for n, _, i, _, _ in sites) + ".")
-    d.append(_prediction_caveat(event, "en"))
-    d.append(f" Located with {event.n_stations} stations ({event.n_phases} phases)"
-             + (f"; magnitude from {n_mag} stations" if n_mag else "") + "."
-             + _late(event, "en"))
-    if flags:
-        d.append(" Note: " + "; ".join(flags) + ".")
-    if _ml_saturated(event, decision):
-        d.append(" Caution: the local magnitude is saturated or unreliable (clipped records or"
-                 " an epicentre far outside the network); the true magnitude may be much"
-                 " larger.")
-    if kind == "Tsunami":
-        d.append((" Offshore epicentre, depth not resolved (it may be shallow)"
-                  if event.depth_fixed else " Shallow offshore epicentre")
-                 + ": tsunami potential. This system does not model wave heights; evaluate"
-                 " with tide-gauge observations.")
-        instr = "Evaluate the tsunami threat now and warn according to the plan."
-    elif status in ("final", "reviewed"):
-        instr = "The solution is settled; act according to the plan."
     else:
-        instr = "Duty seismologist: review the automatic solution."
-    return head, "".join(d), instr
+        loc = (f"{pos}" + (f" ± {unc:.0f} km ({level})" if unc is not None else ""))
+        d = [f"{_STATUS_WORDS[status][1][0].upper()}{_STATUS_WORDS[status][1][1:]} of the "
+             f"{network}: earthquake at {fmt_utc(t)} ({fmt_bjt(t)} Beijing time), {here}, "
+             f"epicentre {loc}, "
+             + depth_text(event, "en")
+             + f", magnitude {mag}."]
+    return (head, *_clauses(d, event, decision, kind, status, lang, ext, agency, obs, sites,
+                            n_mag, flags))
+
+
+def _clauses(d: list[str], event: Event, decision: AlertDecision, kind: str, status: str,
+             lang: str, ext: str, agency: bool, obs: float | None,
+             sites: Sequence[tuple[str, str, float, float, float]], n_mag: int,
+             flags: list[str]) -> tuple[str, str]:
+    """(description, instruction): the first sentence ``d`` and the clauses after it, in
+    ``lang`` (:data:`_WORDS`)."""
+    w = _WORDS[lang]
+    if ext:
+        d.append((w.authoritative if agency else w.decided_on).format(ext))
+    if obs is not None:
+        d.append(w.observed.format(intensity_text(obs, "cn", lang)))
+    if sites:
+        d.append(w.predicted.format(w.sep.join(
+            f"{zh_n if lang == 'zh' else n} {intensity_text(i, 'cn', lang)}"
+            for n, zh_n, i, _, _ in sites)))
+    d.append(_prediction_caveat(event, lang))
+    d.append(w.basis.format(event.n_stations, event.n_phases)
+             + (w.magnitude_stations.format(n_mag) if n_mag else "") + w.stop
+             + _late(event, lang))
+    if flags:
+        d.append(w.note.format(w.sep.join(flags)))
+    if _ml_saturated(event, decision):
+        d.append(w.saturated)
+    if kind == "Tsunami":
+        d.append((w.tsunami_depth_unresolved if event.depth_fixed else w.tsunami_shallow)
+                 + w.tsunami_potential)
+        instr = w.instr_tsunami
+    elif status in ("final", "reviewed"):
+        instr = w.instr_settled
+    else:
+        instr = w.instr_review
+    return "".join(d), instr
 
 
 def _parameters(event: Event, decision: AlertDecision, kind: str, place: Place,

@@ -37,6 +37,7 @@ from obspy import Stream, Trace, UTCDateTime
 
 from seismo.errors import InventoryError, SimulationError
 from seismo.inventory import StationInfo, check_codes
+from seismo.io.feeds.base import ChannelRequest
 from seismo.io.mseed import MiniSeedError, read_mseed, write_mseed
 
 log = logging.getLogger(__name__)
@@ -113,28 +114,23 @@ def border_s(channel: str) -> float:
 
 
 def day_files(
-    root: str | Path,
-    network: str,
-    station: str,
-    location: str,
-    channel: str,
-    start: UTCDateTime,
-    end: UTCDateTime,
-    sds_type: str = DATA_TYPE,
+    root: str | Path, request: ChannelRequest, sds_type: str = DATA_TYPE
 ) -> list[Path]:
-    """Existing day files that may hold data of ``[start, end)``, sorted.
+    """Existing day files that may hold data of ``request`` (its channels over
+    ``[start, end)``), sorted.
 
     ``location`` and ``channel`` may hold ``*``/``?`` wildcards; network and
     station are taken literally.
     """
     root = Path(root)
-    margin = border_s(channel)
-    first = UTCDateTime((start - margin).date)
-    last = end + margin
+    margin = border_s(request.channel)
+    first = UTCDateTime((request.start - margin).date)
+    last = request.end + margin
     found: set[Path] = set()
     day = first
     while day <= last:
-        pattern = day_file(".", network, station, location, channel, day, sds_type)
+        pattern = day_file(".", request.network, request.station, request.location,
+                           request.channel, day, sds_type)
         found.update(root.glob(str(pattern)))
         day += 86400
     return sorted(p for p in found if p.is_file())

@@ -43,14 +43,8 @@ SCENARIO_TAIL_S = 120.0
 
 def event_record(ev: Event) -> CatalogEvent:
     """A seismo :class:`~seismo.model.Event` as a scored :class:`CatalogEvent`."""
-    return CatalogEvent(
-        time=ev.time,
-        latitude=ev.latitude,
-        longitude=ev.longitude,
-        depth_km=ev.depth_km,
-        magnitude=ev.magnitude,
-        magnitude_type=ev.magnitude_type if ev.magnitude is not None else None,
-        id=ev.id,
+    return CatalogEvent.of(
+        ev,
         picks=tuple(pick_record(p) for p in ev.picks),
         depth_fixed=bool(getattr(ev, "depth_fixed", False)),
         flags=tuple(getattr(ev, "flags", ()) or ()),

@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Collection, Mapping, Sequence
-from typing import Protocol
 
 import numpy as np
 from obspy import UTCDateTime
@@ -39,24 +38,9 @@ from seismo.geo import distance_km
 from seismo.inventory import StationInfo
 from seismo.model import Event, StationResult
 from seismo.shells.solution import Network
+from seismo.shells.window_context import Window
 
 log = logging.getLogger(__name__)
-
-
-class Span(Protocol):
-    """A processing window (:class:`seismo.shells.window_context.Window`)."""
-
-    @property
-    def start(self) -> UTCDateTime: ...
-
-    @property
-    def end(self) -> UTCDateTime: ...
-
-    @property
-    def data_start(self) -> UTCDateTime: ...
-
-    @property
-    def data_end(self) -> UTCDateTime: ...
 
 
 def completion_time(
@@ -92,7 +76,7 @@ def completion_time(
 
 
 def waits(
-    ctx: Network, cand: EventCandidate, window: Span, stations: Mapping[str, StationInfo]
+    ctx: Network, cand: EventCandidate, window: Window, stations: Mapping[str, StationInfo]
 ) -> bool:
     """Whether ``cand`` (owned by ``window``) is not complete in the window's data and the
     window can still be processed again for it (``[pipeline] revisit_max_s``)."""
@@ -139,7 +123,7 @@ class DistantTrains:
                 f"the distant event at {e.time}", e.time, e.latitude, e.longitude, e.depth_km,
                 self.ctx.stations, self.ctx.velocity, cfg)
 
-    def during(self, window: Span) -> list[WaveTrain]:
+    def during(self, window: Window) -> list[WaveTrain]:
         """The trains that overlap ``window``'s data, of events that ``window`` does not own
         (its own events it finds itself; older trains are forgotten)."""
         out = []
@@ -154,7 +138,7 @@ class DistantTrains:
         return out
 
     def vet(
-        self, candidates: Sequence[EventCandidate], window: Span,
+        self, candidates: Sequence[EventCandidate], window: Window,
         results: Sequence[StationResult],
     ) -> list[EventCandidate]:
         """``candidates`` without the local ones inside a known train that do not prove

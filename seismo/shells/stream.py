@@ -37,6 +37,7 @@ import logging
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -140,7 +141,43 @@ class Heartbeat:
         }
 
 
-class StreamService:
+class StreamProcess(ABC):
+    """The life cycle every ``seismo stream`` process shares (the single process, a
+    picker part, the associator): restore the saved state, start the threads, loop until
+    :attr:`stop` is set, then shut down, whatever the loop raised."""
+
+    stop: threading.Event
+
+    def run(self, stop: threading.Event | None = None) -> int:
+        """Run until ``stop`` (or :attr:`stop`) is set; returns the exit code (0)."""
+        if stop is not None:
+            self.stop = stop
+        self._restore()
+        self._start()
+        try:
+            self._loop()
+        finally:
+            self._shutdown()
+        return 0
+
+    @abstractmethod
+    def _restore(self) -> None:
+        """Load the saved state (positions, picks, events) before anything starts."""
+
+    @abstractmethod
+    def _start(self) -> None:
+        """Start the threads; return when the loop may begin."""
+
+    @abstractmethod
+    def _loop(self) -> None:
+        """The main loop, until :attr:`stop` is set."""
+
+    @abstractmethod
+    def _shutdown(self) -> None:
+        """Stop the threads, process what arrived, save the state, close the edges."""
+
+
+class StreamService(StreamProcess):
     """The real-time detector (module docstring).
 
     Args:
@@ -214,21 +251,12 @@ class StreamService:
         self.pickers.recorder = self.ring.add
 
     # ------------------------------------------------------------------ life cycle
-    def run(self, stop: threading.Event | None = None) -> int:
-        """Run until ``stop`` (or :attr:`stop`) is set; returns the exit code (0)."""
-        if stop is not None:
-            self.stop = stop
-        self._restore()
+    def _start(self) -> None:
         self._start_threads()  # records queue up while the caches warm
         t = time.perf_counter()
         self.events.warm_caches()
         log.info("association caches warm in %.1f s", time.perf_counter() - t)
         self._started()
-        try:
-            self._loop()
-        finally:
-            self._shutdown()
-        return 0
 
     def _started(self) -> None:
         log.info("seismo stream: %d stations from %s", len(self.pickers.states),

@@ -51,7 +51,7 @@ from seismo.config import Settings, mask_url
 from seismo.errors import BrokerError, ConfigError, SeismoError
 from seismo.io.event_archive import RecordRing, write_event_records
 from seismo.shells.publish import open_edges
-from seismo.shells.stream import Heartbeat, Ticker
+from seismo.shells.stream import Heartbeat, StreamProcess, Ticker
 from seismo.shells.stream_amplitudes import station_update
 from seismo.shells.stream_broker import ArchiveRequest, BatchSender, PartBatch, open_broker
 from seismo.shells.stream_pickers import StationPickers, StationPicks
@@ -95,7 +95,7 @@ def role_state_file(path: Path, role: str) -> Path:
     return path.with_name(f"{path.stem}.{role}{path.suffix}")
 
 
-class PickerPart:
+class PickerPart(StreamProcess):
     """Part ``part`` of ``parts`` of the station pickers (module docstring).
 
     Args:
@@ -155,22 +155,13 @@ class PickerPart:
         self._threads: list[threading.Thread] = []
 
     # ------------------------------------------------------------------ life cycle
-    def run(self, stop: threading.Event | None = None) -> int:
-        """Run until ``stop`` (or :attr:`stop`) is set; returns the exit code (0)."""
-        if stop is not None:
-            self.stop = stop
-        self._restore()
+    def _start(self) -> None:
         writer = threading.Thread(target=self.writer.run, name="stream-store", daemon=True)
         writer.start()
         self._threads = [*self.readers.start(self.stop), writer]
         log.info("seismo stream, picker part %s: %d stations from %s, to %s", self.part,
                  len(self.pickers.states), ", ".join(mask_url(u) for u in self.readers.groups),
                  self.broker.shown)
-        try:
-            self._loop()
-        finally:
-            self._shutdown()
-        return 0
 
     def _restore(self) -> None:
         resume_pickers(self.readers, self.pickers, load_state(self.state_file),

@@ -131,6 +131,7 @@ def test_sds_gap_is_kept(tmp_path: Path) -> None:
 
 
 def test_sds_layout_and_data_past_midnight_in_the_previous_day_file(tmp_path: Path) -> None:
+    from seismo.io.feeds.base import ChannelRequest
     from seismo.io.sds import border_s, day_file, day_files
 
     day = UTCDateTime(2026, 2, 1)
@@ -143,8 +144,10 @@ def test_sds_layout_and_data_past_midnight_in_the_previous_day_file(tmp_path: Pa
     path = day_file(tmp_path, "SZ", "AAA", "00", "HHZ", day - 30)
     path.parent.mkdir(parents=True)
     st.write(str(path), format="MSEED", reclen=512)
-    assert day_files(tmp_path, "SZ", "AAA", "*", "HH?", day + 5, day + 20) == [path]
-    assert day_files(tmp_path, "SZ", "AAA", "*", "HH?", day + 600, day + 620) == []
+    assert day_files(tmp_path, ChannelRequest("SZ", "AAA", "*", "HH?", day + 5, day + 20)) == [
+        path
+    ]
+    assert day_files(tmp_path, ChannelRequest("SZ", "AAA", "*", "HH?", day + 600, day + 620)) == []
     out = open_feed(f"sds://{tmp_path}").get_waveforms("SZ", "AAA", "00", "HHZ", day + 5, day + 20)
     assert [tr.stats.npts for tr in out] == [1500] and out[0].stats.starttime == day + 5
 

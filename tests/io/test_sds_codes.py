@@ -9,6 +9,7 @@ import pytest
 from obspy import Trace, UTCDateTime
 
 from seismo.errors import InventoryError
+from seismo.io.feeds.base import ChannelRequest
 from seismo.io.sds import day_file, day_files, sds_path
 
 DAY = UTCDateTime(2026, 1, 15)
@@ -42,7 +43,7 @@ def test_good_codes_and_wildcards_still_make_paths(tmp_path: Path) -> None:
     assert p == tmp_path / "2026" / "SZ" / "FUT-1" / "HHZ.D" / "SZ.FUT-1.00.HHZ.D.2026.015"
     p.parent.mkdir(parents=True)
     p.write_bytes(b"")
-    assert day_files(tmp_path, "SZ", "FUT-1", "*", "HH?", DAY, DAY + 60) == [p]
+    assert day_files(tmp_path, ChannelRequest("SZ", "FUT-1", "*", "HH?", DAY, DAY + 60)) == [p]
     tr = Trace(np.zeros(10, np.int32), header={"network": "SZ", "station": "FUT",
                                               "channel": "HHZ", "starttime": DAY})
     assert sds_path(tmp_path, tr, DAY).parent == tmp_path / "2026" / "SZ" / "FUT" / "HHZ.D"

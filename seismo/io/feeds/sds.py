@@ -66,10 +66,7 @@ class SDSFeed(Feed):
         self.sds_type = sds_type
 
     def _request(self, req: ChannelRequest, warnings: list[str]) -> Stream:
-        paths = day_files(
-            self.root, req.network, req.station, req.location, req.channel,
-            req.start, req.end, self.sds_type,
-        )
+        paths = day_files(self.root, req, self.sds_type)
         out = Stream()
         bad: list[str] = []
         n_read = 0
