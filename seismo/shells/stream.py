@@ -287,6 +287,7 @@ class StreamService(StreamProcess):
         self._close_input()
         self._save()
         self.out.archive_open()  # open events: what has arrived so far
+        self._beat(time.time(), stopped=True)
         self.writer.close()
         self.deliverer.wake()
         for t in self._threads:
@@ -386,9 +387,11 @@ class StreamService(StreamProcess):
         else:
             write()
 
-    def _beat(self, now: float) -> None:
+    def _beat(self, now: float, stopped: bool = False) -> None:
         fields = self.heartbeat.fields(now, self.stations, self.events, self.out,
                                        self._queued())
+        if stopped:  # the last beat of a clean shutdown (seismo.health.stream)
+            fields["stopped"] = True
         log.info("heartbeat: %s", fields)
         self.out.heartbeat(self.heartbeat.host, UTCDateTime(now), fields)
 

@@ -183,6 +183,7 @@ class PickerPart(StreamProcess):
         if self.sender.buffer:
             log.error("shutdown: %d batches not delivered to the broker (it is down)",
                       len(self.sender.buffer))
+        self._beat(time.time(), stopped=True)
         self.writer.close()
         for t in self._threads:
             t.join(max(0.1, deadline - time.monotonic()))
@@ -279,8 +280,10 @@ class PickerPart(StreamProcess):
             log.error("event %s: waveforms not archived in %s: %s", req.event_id,
                       self.archive_dir, exc)
 
-    def _beat(self, now: float) -> None:
+    def _beat(self, now: float, stopped: bool = False) -> None:
         fields = self.heartbeat.fields(now, self.pickers, None, None, self.readers.queue.qsize())
+        if stopped:  # the last beat of a clean shutdown (seismo.health.stream)
+            fields["stopped"] = True
         fields["broker_buffer"] = len(self.sender.buffer)
         fields["broker_dropped"] = self.sender.n_dropped
         log.info("heartbeat: %s", fields)

@@ -220,6 +220,12 @@ class InfluxStore:
         rows = self.query(Q.latest_heartbeat(since, host))
         return rows[0] if rows else None
 
+    def last_heartbeats(self, since: UTCDateTime | None = None) -> list[dict[str, Any]]:
+        """The newest ``stream_heartbeat`` row of every ``host`` tag (``time`` in µs since
+        epoch), newest first."""
+        rows = self.query(Q.latest_heartbeat_per_host(since))
+        return sorted(rows, key=lambda r: -int(r["time"]))
+
     def write_events(self, events: Iterable[Event], details: bool = True) -> WriteReport:
         """``events`` (one point per version) plus station magnitudes/intensities, site
         intensities when ``details``."""

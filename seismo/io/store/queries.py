@@ -122,6 +122,13 @@ def latest_heartbeat(since: UTCDateTime | None = None, host: str | None = None) 
     return select(P.STREAM_HEARTBEAT, conds) + " ORDER BY time DESC LIMIT 1"
 
 
+def latest_heartbeat_per_host(since: UTCDateTime | None = None) -> str:
+    """The newest ``stream_heartbeat`` point of every ``host`` (at or after ``since`` when
+    given): one per process of a split stream."""
+    return (select(P.STREAM_HEARTBEAT, time_range(since, None))
+            + ' GROUP BY "host" ORDER BY time DESC LIMIT 1')
+
+
 def alert_records(event_id: str, since: UTCDateTime | None = None) -> str:
     """The ``alerts`` rows of one event, sent at or after ``since`` when given."""
     return select(P.ALERTS, [equals("event_id", event_id), *time_range(since, None)])

@@ -79,3 +79,30 @@ def test_heartbeat_and_stream_down(settings, store: InfluxStore) -> None:  # typ
         update={"monitored": False})})
     assert _check(off, store, notices, later).up is None
     assert stream_status(now - 5, now, 60).up is True
+
+
+def test_one_dead_process_of_a_split_stream(settings, store: InfluxStore) -> None:  # type: ignore[no-untyped-def]
+    """A split stream beats once per process. While the others beat, a process whose
+    beats stopped without a last "stopped" beat is down on its own, and named; one that
+    shut down cleanly (a part retired when the split changed) is not."""
+    now = UTCDateTime()
+    notices = _Notices()
+    for host in ("node-1:associator", "node-1:pickers-1of2", "node-1:pickers-2of2"):
+        store.write_heartbeat(host, now - 200, uptime_s=10.0, stations_live=10)
+    store.write_heartbeat("node-1", now - 300, uptime_s=900.0, stations_live=20,
+                          stopped=True)  # the single process, retired cleanly
+    store.write_heartbeat("node-1:associator", now - 10, uptime_s=200.0, stations_live=20)
+    store.write_heartbeat("node-1:pickers-1of2", now - 5, uptime_s=195.0, stations_live=10)
+    # pickers-2of2 stopped beating 200 s ago: it died
+    rows = store.last_heartbeats(now - 3600)
+    assert [r["host"] for r in rows] == [
+        "node-1:pickers-1of2", "node-1:associator", "node-1:pickers-2of2", "node-1"]
+    st = _check(settings, store, notices, now)
+    assert st.up is True and st.down_hosts == ("node-1:pickers-2of2",)
+    assert "node-1:pickers-2of2" in st.detail and st.to_dict()["down_hosts"] == [
+        "node-1:pickers-2of2"]
+    assert {g for g, _ in notices.sent} == {settings.health.notify_group, "oncall"}
+    assert all(k.startswith("stream-host-down.node-1:pickers-2of2.") for _, k in notices.sent)
+    # it comes back: nobody is down
+    store.write_heartbeat("node-1:pickers-2of2", now - 2, uptime_s=3.0, stations_live=10)
+    assert _check(settings, store, _Notices(), now).down_hosts == ()
