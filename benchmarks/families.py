@@ -65,7 +65,7 @@ def _nearest(
     from obspy import UTCDateTime
 
     from seismo.geo import distance_km
-    from seismo.shells.scoring import MatchRules
+    from seismo.shells.scoring import MatchRules, StationXY
 
     if not ref:
         return "no truth event", False
@@ -74,9 +74,8 @@ def _nearest(
     r = ref[k]
     d = float(distance_km(r.latitude, r.longitude, x.get("latitude", 0), x.get("longitude", 0)))
     lab = labels[k] if k < len(labels) else ""
-    rules = MatchRules()
-    near = min(float(distance_km(r.latitude, r.longitude, a, b)) for a, b in sta)
-    dmax = max(rules.max_distance_km, rules.distance_fraction * near)
+    rules = MatchRules()  # what seismo evaluate matched with (its default)
+    dmax = rules.distance_limit_km(r, [StationXY("", a, b) for a, b in sta])
     mislocated = (k in missed and abs(float(t - r.time)) <= MISLOCATED_FACTOR * rules.max_time_s
                   and d <= MISLOCATED_FACTOR * dmax)
     what = f" (the missed truth event, mislocated: the rule allows {dmax:.0f} km and " \

@@ -59,6 +59,13 @@ class MatchRules:
     max_magnitude_error: float = 1.0
     magnitude_bin: float = 0.5
 
+    def distance_limit_km(self, ref: CatalogEvent, stations: Sequence[StationXY]) -> float:
+        """The epicentral tolerance (km) of reference event ``ref``:
+        ``max(max_distance_km, distance_fraction x D)``, D its distance from the nearest
+        station (module docstring)."""
+        return max(self.max_distance_km,
+                   self.distance_fraction * _nearest_station_km(ref, stations))
+
 
 @dataclass(frozen=True)
 class StationXY:
@@ -111,8 +118,7 @@ def match_events(
     """One-to-one (reference index, detected index) pairs, by the module's rules."""
     pairs: list[tuple[float, int, int]] = []
     for i, r in enumerate(reference):
-        far = rules.distance_fraction * _nearest_station_km(r, stations)
-        dmax = max(rules.max_distance_km, far)
+        dmax = rules.distance_limit_km(r, stations)
         for j, d in enumerate(detected):
             dt = abs(float(d.time - r.time))
             if dt > rules.max_time_s:
