@@ -7,7 +7,7 @@ Each case runs in its own process (its peak RSS is its own, ``ru_maxrss``): the
 association of the stream's warm-up picks (``StreamAssociator.warm_caches``: a P and
 an S at every station from a source at the network centre) on the family's network,
 (a) with the association grid and the locator's coarse grid search built in blocks of
-nodes (``_BLOCK_ELEMENTS``, the shipped code), (b) in one block each (the whole
+nodes (``seismo.event.locate.BLOCK_ELEMENTS``, the shipped code), (b) in one block each (the whole
 (nodes x stations) and (nodes x picks) arrays at once, as before). Same events in
 both (checked). Results: benchmarks/README.md, "Association memory".
 """
@@ -30,15 +30,14 @@ def one(family: str, whole: bool) -> dict[str, object]:
     """One case in this process (the child)."""
     sys.path.insert(0, str(ROOT))
     from seismo.config import DEFAULT_CONFIG, load_settings
-    from seismo.event import gridstack, locate
+    from seismo.event import locate
     from seismo.event.associate import associate
     from seismo.shells.stream_events import warmup_picks
     from seismo.shells.window_context import Context
     from seismo.simulate.families import load_family, write_family
 
     if whole:
-        gridstack._BLOCK_ELEMENTS = 10**13
-        locate._BLOCK_ELEMENTS = 10**13
+        locate.BLOCK_ELEMENTS = 10**13
     fam = load_family(family)
     with tempfile.TemporaryDirectory() as tmp:
         s = load_settings(write_family(fam, Path(tmp) / family, DEFAULT_CONFIG))

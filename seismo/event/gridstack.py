@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from obspy import UTCDateTime
 
 from seismo.event.geometry import depth_nodes, node_bottom_km
+from seismo.event.locate import node_blocks
 from seismo.event.settings import AssociateConfig, LocateConfig
 from seismo.event.velocity import VelocityModel
 from seismo.geo import distance_km, polar_nodes
@@ -41,11 +42,6 @@ from seismo.model import Pick
 log = logging.getLogger(__name__)
 
 _DEPTH_BLIND_KM = 150.0  # beyond network radius + this, one trial depth per node
-#: Elements (nodes x stations, or picks x nodes) of one block of the grid's travel times
-#: and of the stack: the temporaries of a block stay near 100 MB however large the
-#: network (a 500-station network has ~180 000 nodes: its whole-grid temporaries took
-#: 13 GB; benchmarks/README.md).
-_BLOCK_ELEMENTS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -91,15 +87,13 @@ def _grid(
     lon = np.concatenate([np.repeat(lo[deep], len(zs)), lo[~deep]])
     z = np.concatenate([np.tile(zs, int(deep.sum())), np.full(int((~deep).sum()), z_far)])
     tt = np.empty((2, len(lat), len(slat)))
-    step = max(1, _BLOCK_ELEMENTS // max(len(slat), 1))
-    for a in range(0, len(lat), step):  # in blocks of nodes (_BLOCK_ELEMENTS)
-        b = min(a + step, len(lat))
-        dist = distance_km(lat[a:b, None], lon[a:b, None], slat[None, :], slon[None, :])
-        zz = np.broadcast_to(z[a:b, None], dist.shape)
+    for b in node_blocks(len(lat), len(slat)):
+        dist = distance_km(lat[b, None], lon[b, None], slat[None, :], slon[None, :])
+        zz = np.broadcast_to(z[b, None], dist.shape)
         ee = np.broadcast_to(selev[None, :] if elevation else 1000.0 * model.datum_km,
                              dist.shape)
         for k, ph in enumerate(("P", "S")):
-            tt[k, a:b] = model.station_time(ph, dist, zz, ee)
+            tt[k, b] = model.station_time(ph, dist, zz, ee)
     log.debug("association grid: %d nodes x %d stations", len(lat), len(ids))
     return StackGrid(ids, lat, lon, z, tt)
 
@@ -207,36 +201,32 @@ class _Stack:
             t=np.array([float(pool[i].time - self.t_ref) for i in idx]),
         )
 
-    def origin_times(self, sp: StackPicks, nodes: slice | int) -> NDArray:
-        """Origin times of the picks ``sp`` back-projected to ``nodes``, (n_picks, n)
-        for a slice, (n_picks,) for one node, and their bins."""
-        return sp.t[:, None] - self.grid.tt[sp.ph, nodes, sp.sta] if isinstance(nodes, slice) \
-            else sp.t - self.grid.tt[sp.ph, nodes, sp.sta]
+    def origin_times(self, sp: StackPicks, nodes: slice) -> NDArray:
+        """Origin times of the picks ``sp`` back-projected to ``nodes``: (n_picks, n)."""
+        return sp.t[:, None] - self.grid.tt[sp.ph, nodes, sp.sta]
 
     def stack(self, idx: NDArray) -> tuple[StackPicks, NDArray]:
         """For the picks ``idx``: the picks as read (:meth:`picks_of`) and the score (picks
         in two neighbouring origin-time bins, shape (n_nodes, nbins - 1): one row per
         node, so that the best bin of a node is found along contiguous memory). Built in
-        blocks of nodes (:data:`_BLOCK_ELEMENTS`)."""
+        blocks of nodes (:func:`seismo.event.locate.node_blocks`)."""
         n_nodes = len(self.grid.lat)
         sp = self.picks_of(idx)
         score = np.empty((n_nodes, self.nbins - 1), dtype=np.int64)
-        step = max(1, _BLOCK_ELEMENTS // max(len(sp.t), 1))
-        for a in range(0, n_nodes, step):
-            n = min(step, n_nodes - a)
-            b = np.floor((self.origin_times(sp, slice(a, a + n)) - self.t0_min)
-                         / self.w).astype(np.int64)
+        for nodes in node_blocks(n_nodes, len(sp.t)):
+            n = nodes.stop - nodes.start
+            b = np.floor((self.origin_times(sp, nodes) - self.t0_min) / self.w).astype(np.int64)
             counts = np.bincount(
                 (np.arange(n)[None, :] * self.nbins + b).ravel(), minlength=self.nbins * n,
             ).reshape(n, self.nbins)
-            score[a:a + n] = counts[:, :-1] + counts[:, 1:]
+            score[nodes] = counts[:, :-1] + counts[:, 1:]
         return sp, score
 
     def seed(self, node: int, bbest: int, sp: StackPicks) -> list[int]:
         """Pool indices seeding an event at ``node``: the picks within ``w`` of the median
         origin time of the best bin pair, the best per station."""
         idx = sp.idx
-        t0 = self.origin_times(sp, node)
+        t0 = self.origin_times(sp, slice(node, node + 1))[:, 0]
         b = np.floor((t0 - self.t0_min) / self.w).astype(np.int64)
         members = np.nonzero((b == bbest) | (b == bbest + 1))[0]
         t0_est = float(np.median(t0[members]))

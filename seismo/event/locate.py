@@ -54,7 +54,7 @@ the stations used, or the azimuthal gap exceeds 180 deg.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -255,8 +255,18 @@ def _misfit(d: PickData, tt: NDArray) -> tuple[NDArray, NDArray]:
 
 
 # --------------------------------------------------------------------------- grid search
-#: Elements (nodes x picks) of one block of the coarse grid search (:func:`_coarse`).
-_BLOCK_ELEMENTS = 2_000_000
+#: Elements of one block of (nodes x stations) or (nodes x picks) arrays (the grid search
+#: here, the association grid and stack): ~100 MB of temporaries however large the
+#: network (500 stations, 184 437 nodes: 13 GB in one block; benchmarks/README.md).
+BLOCK_ELEMENTS = 2_000_000
+
+
+def node_blocks(n_nodes: int, per_node: int) -> Iterator[slice]:
+    """The nodes ``0 .. n_nodes`` in consecutive blocks of at most
+    :data:`BLOCK_ELEMENTS` / ``per_node`` nodes (at least one)."""
+    step = max(1, BLOCK_ELEMENTS // max(per_node, 1))
+    for a in range(0, n_nodes, step):
+        yield slice(a, min(a + step, n_nodes))
 
 
 def _depths(cfg: LocateConfig, step: float, fixed: float | None) -> NDArray:
@@ -287,13 +297,9 @@ def _coarse(
     lon = np.concatenate([np.repeat(lo[deep], len(zs)), lo[~deep]])
     z = np.concatenate([np.tile(zs, int(deep.sum())), np.repeat(z_far, int((~deep).sum()))])
     cells = np.concatenate([np.repeat(cell[deep], len(zs)), cell[~deep]])
-    # in blocks of nodes: the (nodes x picks) temporaries of a 500-station network's
-    # whole grid took several GB; a block's stay near 100 MB (each node's chi² is its own)
-    step = max(1, _BLOCK_ELEMENTS // max(d.n, 1))
-    chi2 = np.concatenate([
-        _misfit(d, predicted(model, d, lat[a:a + step], lon[a:a + step], z[a:a + step]))[1]
-        for a in range(0, len(lat), step)
-    ])
+    # in blocks of nodes (node_blocks; each node's chi² is its own)
+    chi2 = np.concatenate([_misfit(d, predicted(model, d, lat[b], lon[b], z[b]))[1]
+                           for b in node_blocks(len(lat), d.n)])
     order = np.argsort(chi2)
     out: list[tuple[float, float, float, float]] = []
     for k in order:

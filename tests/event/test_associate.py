@@ -282,17 +282,18 @@ def test_small_networks_adapt(model) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_grid_and_stack_in_blocks_equal_the_whole(sz, model, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The grid's travel times and the stack are built in blocks of nodes, so that a
-    500-station network's temporaries stay small: blocks of 7 elements give exactly what
-    one block gives, and the associator finds the same event."""
-    from seismo.event import gridstack
+    """The grid's travel times, the stack and the locator's grid search are built in
+    blocks of nodes (locate.node_blocks), so that a 500-station network's temporaries
+    stay small: blocks of 7 elements give exactly what one block gives, and the
+    associator finds the same event."""
+    from seismo.event import gridstack, locate
 
     rng = np.random.default_rng(5)
     picks = synth_picks(sz, model, 22.66, 114.18, 9.0, t0=T0 + 10, noise=0.05, rng=rng)
     picks += spurious(sz, 15, rng)
     out = {}
     for block in (10**12, 7):
-        monkeypatch.setattr(gridstack, "_BLOCK_ELEMENTS", block)
+        monkeypatch.setattr(locate, "BLOCK_ELEMENTS", block)
         gridstack._grid.cache_clear()
         st = gridstack._Stack.build(picks, sz, model, ACFG, LCFG)
         sp, score = st.stack(np.arange(len(picks)))

@@ -96,7 +96,7 @@ def test_the_grid_search_in_blocks_equals_the_whole(sz, model, cfg, monkeypatch)
                         rng=np.random.default_rng(4))
     got = []
     for block in (10**12, 7):
-        monkeypatch.setattr(loc, "_BLOCK_ELEMENTS", block)
+        monkeypatch.setattr(loc, "BLOCK_ELEMENTS", block)
         o = locate(picks, sz, model, cfg)
         got.append((o.latitude, o.longitude, o.depth_km, float(o.time - T0), o.rms_s))
     assert got[0] == pytest.approx(got[1], abs=1e-9)
