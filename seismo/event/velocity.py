@@ -225,13 +225,23 @@ class VelocityModel:
         for 0.6 km at 20 km from an 8 km deep source. The same term as the simulator's
         (:meth:`seismo.simulate.earth.TravelTimes.elevation_delay_s`), which is physics,
         not an assumption of the locator."""
+        t, p = self.time_slowness(phase, distance_km, depth_km)
+        v0 = float(self.velocities(phase)[0])
+        eta = np.sqrt(np.maximum(1.0 / v0**2 - p**2, 0.0))
+        return t + (np.asarray(elevation_m, dtype=float) / 1000.0 - self.datum_km) * eta
+
+    def time_slowness(
+        self, phase: str, distance_km: ArrayLike, depth_km: ArrayLike
+    ) -> tuple[NDArray, NDArray]:
+        """Time (s) of ``phase`` from ``depth_km`` (below sea level) to the datum,
+        ``distance_km`` away, and its ray parameter (horizontal slowness, s/km): the
+        tables' bilinear time and slope; a source below the tables (a depth phase's
+        intermediate depth) from the deep rows of :meth:`travel_time`, the slope by a
+        central difference over +-1 km (the tables would clamp it to their last row)."""
         z = np.asarray(depth_km, dtype=float) + self.datum_km
         table = self.table(phase)
         t, p = table.time_slowness(distance_km, z)
         if np.any(z > table.depths_km[-1]):
-            # a source below the tables (a depth phase's intermediate depth): the deep
-            # rows of :meth:`travel_time`, the slope by a central difference over +-1 km
-            # (the tables clamp the depth to their last row: 80 km read for 97 km)
             x, zz = np.broadcast_arrays(np.asarray(distance_km, dtype=float),
                                         np.asarray(depth_km, dtype=float))
             t, p = np.broadcast_to(t, x.shape).copy(), np.broadcast_to(p, x.shape).copy()
@@ -241,9 +251,7 @@ class VelocityModel:
             t[deep] = self.travel_time(phase, xd, zd)
             p[deep] = (self.travel_time(phase, xd + 1.0, zd)
                        - self.travel_time(phase, lo, zd)) / (xd + 1.0 - lo)
-        v0 = float(self.velocities(phase)[0])
-        eta = np.sqrt(np.maximum(1.0 / v0**2 - p**2, 0.0))
-        return t + (np.asarray(elevation_m, dtype=float) / 1000.0 - self.datum_km) * eta
+        return t, p
 
     def travel_time(self, phase: str, distance_km: ArrayLike, depth_km: ArrayLike) -> NDArray:
         """First-arrival time (s) of ``phase`` at epicentral ``distance_km`` from ``depth_km``

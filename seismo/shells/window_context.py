@@ -280,7 +280,6 @@ class Context:
     def pp_delay(self, distance_km: float, depth_km: float) -> float:
         """pP - P delay (s) at ``distance_km`` from a source at ``depth_km``: the vertical
         slowness integral (:func:`seismo.event.depthphase.vertical_delay_s`) at the P ray
-        parameter, the travel time's slope over +-2 km."""
-        x = max(float(distance_km), 2.0)
-        p = (self.p_time(x + 2.0, depth_km) - self.p_time(x - 2.0, depth_km)) / 4.0
+        parameter (:meth:`~seismo.event.velocity.VelocityModel.time_slowness`)."""
+        p = float(self.velocity.time_slowness("P", distance_km, depth_km)[1])
         return vertical_delay_s(self.velocity, p, depth_km, "pP")
