@@ -100,7 +100,7 @@ def remove_glitches(picks: Sequence[Pick], cfg: AssociateConfig) -> list[Pick]:
         lo, hi = np.searchsorted(times, [times[j] - GLITCH_CONTEXT_S,
                                          times[i] + GLITCH_CONTEXT_S], side="left")
         around = int(hi - lo) - len(group)
-        rate = around / max(2.0 * GLITCH_CONTEXT_S, 1e-9)  # onsets per second around it
+        rate = around / (2.0 * GLITCH_CONTEXT_S)  # onsets per second around it
         if float(poisson.sf(k - 1, rate * max(w, 1e-3))) < GLITCH_P:
             bad.update(group)
     if bad:
