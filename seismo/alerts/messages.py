@@ -251,7 +251,7 @@ _WORDS = {
         predicted="预测烈度：{}。",
         sep="；",
         basis="本结果基于{}个台站（{}个震相）",
-        magnitude_stations="，震级由{}个台站测定",
+        magnitude_stations="，震级由{n}个台站测定",
         stop="。",
         note="注意：{}。",
         saturated="本地震级已饱和或不可靠（记录限幅或震中远离台网），实际震级可能更大。",
@@ -275,7 +275,7 @@ _WORDS = {
         predicted=" Predicted intensity: {}.",
         sep="; ",
         basis=" Located with {} stations ({} phases)",
-        magnitude_stations="; magnitude from {} stations",
+        magnitude_stations="; magnitude from {n} station{s}",
         stop=".",
         note=" Note: {}.",
         saturated=" Caution: the local magnitude is saturated or unreliable (clipped records or"
@@ -355,7 +355,8 @@ def _clauses(d: list[str], event: Event, decision: AlertDecision, kind: str, sta
             for n, zh_n, i, _, _ in sites)))
     d.append(_prediction_caveat(event, lang))
     d.append(w.basis.format(event.n_stations, event.n_phases)
-             + (w.magnitude_stations.format(n_mag) if n_mag else "") + w.stop
+             + (w.magnitude_stations.format(n=n_mag, s="" if n_mag == 1 else "s")
+                if n_mag else "") + w.stop
              + _late(event, lang))
     if flags:
         d.append(w.note.format(w.sep.join(flags)))

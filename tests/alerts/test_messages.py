@@ -59,6 +59,18 @@ def test_message_renders_a_p_wave_magnitude_type_it_does_not_know(tmp_path: Path
     assert p["magnitude_stations"] == "4"
 
 
+def test_station_counts_read_as_numbers_of_stations(tmp_path: Path) -> None:
+    """A first real-time version whose magnitude rests on one station says so in the
+    singular, as the magnitudes parameter does ("1 station")."""
+    for n, words in ((1, "magnitude from 1 station."), (4, "magnitude from 4 stations.")):
+        ev = dataclasses.replace(make_event(mag=2.8), magnitudes=(Magnitude("ML", 2.8, 0.3, n),),
+                                 n_magnitude_stations=n)
+        [msg] = service(make_settings(tmp_path / str(n))).process_events([ev], now=T0 + 5)
+        zh, en = infos(msg.xml)
+        assert words in field(en, "c:description")
+        assert f"震级由{n}个台站测定" in field(zh, "c:description")
+
+
 # --------------------------------------------------------------------------- places
 def test_place_names_from_the_offline_gazetteer() -> None:
     home = place_name(22.60, 114.10, [FUTIAN])
