@@ -127,6 +127,10 @@ class Pick(_Serial):
     kind: ChannelKind = "velocity"
     trigger_on: UTCDateTime | None = None
     trigger_off: UTCDateTime | None = None
+    #: S only: the onset of an emergent S in a long P coda, from an AIC window a share
+    #: of S-P wide (:func:`seismo.station.picker.onset.s_aic_lead_s`); None where it is
+    #: ``time``. Read by the distant-event locator only (:mod:`seismo.event.distant`).
+    early_onset: UTCDateTime | None = None
 
     @property
     def station_id(self) -> str:

@@ -4,7 +4,8 @@
    station (:mod:`seismo.event.planewave`) gives a distance for each S branch of the
    model (Sn or Sg, each with the first-arrival P): the branch and distance most
    stations agree on (within the S-P tolerance) start the location. An S onset is never
-   made from a P-labelled pick (polarisation decides, issue 22). Without a consensus the
+   made from a P-labelled pick (polarisation decides, issue 22); an S pick counts at its
+   emergent onset (:func:`emergent_s`). Without a consensus the
    earliest S-P time gives it (:func:`first_sp`); S too soon after P marks a near source
    (:func:`near_sp`).
 2. **Location** (:func:`locate_distant`): the P and S picks located by
@@ -259,6 +260,22 @@ def _gather(
     return out
 
 
+def emergent_s(pick: Pick) -> Pick:
+    """``pick`` at its ``early_onset`` when it has one (an S), else itself.
+
+    A distant event's S crosses the network inside its own P coda and is emergent: its
+    trigger lags the onset by seconds (a share of S-P), and the picker's wide AIC window
+    (:func:`seismo.station.picker.onset.s_aic_lead_s`) holds its onset as the pick's
+    ``early_onset``. Only here, where the plane wave has shown the event to be distant, is
+    that onset the S: after a local event's P the same wide window can hold another
+    event's unpicked P (on the Hi-net Aizu records 83 of 576 S picks moved, up to 16 s,
+    when every S took it). The pick keeps its id (one onset detection).
+    """
+    if pick.phase != "S" or pick.early_onset is None:
+        return pick
+    return replace(pick, time=pick.early_onset)
+
+
 def locate_distant(
     wave: PlaneWave, pool: Sequence[Pick], stations: Mapping[str, StationInfo],
     model: VelocityModel, cfg: AssociateConfig, loc_cfg: LocateConfig,
@@ -274,6 +291,7 @@ def locate_distant(
     while any residual exceeds its tolerance, and a depth phase, if the data hold one,
     fixes the depth. None when nothing can be located.
     """
+    pool = [emergent_s(p) for p in pool]
     tries: list[tuple[str | None, SPDistance | None]] = [
         (sp.branch, sp) for sp in sp_distance(wave, pool, stations, model, cfg)]
     best: tuple[Origin, str | None] | None = None

@@ -248,7 +248,8 @@ def pick_point(p: Pick, solution: str | None = None) -> StorePoint:
         {"pick_id": p.id, "uncertainty_s": _f(p.uncertainty_s), "snr": _f(p.snr),
          "amplitude": _f(p.amplitude), "polarity": p.polarity,
          "trigger_on_us": time_us(p.trigger_on) if p.trigger_on is not None else None,
-         "trigger_off_us": time_us(p.trigger_off) if p.trigger_off is not None else None},
+         "trigger_off_us": time_us(p.trigger_off) if p.trigger_off is not None else None,
+         "early_onset_us": time_us(p.early_onset) if p.early_onset is not None else None},
         p.time,
     )
 

@@ -63,7 +63,7 @@ def latest_versions(events: Iterable[Event]) -> list[Event]:
 
 def pick_from_row(row: dict[str, Any]) -> Pick:
     """Rebuild a Pick from a ``picks`` row."""
-    on, off = row.get("trigger_on_us"), row.get("trigger_off_us")
+    on, off, early = row.get("trigger_on_us"), row.get("trigger_off_us"), row.get("early_onset_us")
     return Pick(
         id=str(row["pick_id"]), network=row.get("network", ""), station=row.get("station", ""),
         location=row.get("location", ""), channel=row.get("channel", ""),
@@ -74,6 +74,7 @@ def pick_from_row(row: dict[str, Any]) -> Pick:
         polarity=row.get("polarity"), kind=row.get("kind", "velocity"),
         trigger_on=utc_from_us(on) if on is not None else None,
         trigger_off=utc_from_us(off) if off is not None else None,
+        early_onset=utc_from_us(early) if early is not None else None,
     )
 
 

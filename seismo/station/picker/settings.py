@@ -55,6 +55,12 @@ class PickerConfig(StrictModel):
         "switches it off at stations whose expected S-P is longer (seismo.event.geometry)",
     )
     s_min_delay_s: PosFloat = Field(0.5, description="Minimum S-P delay for S picks (s)")
+    s_aic_fraction: Annotated[float, Field(ge=0, le=0.5)] = Field(
+        0.2,
+        description="The S re-pick's AIC window starts this share of the trigger's delay "
+        "after P before the trigger, when longer than aic_window_s: a regional S onset is "
+        "emergent over a time that grows with distance (seismo.station.picker.onset)",
+    )
     s_max_delay_s: TimeoutS = Field(
         90.0,
         description="S-P delay up to which a station's P guides the S refinement (s); "

@@ -26,6 +26,8 @@ def _rows(store: InfluxStore, measurement: str) -> list[dict]:
 def test_picks_round_trip_and_v1_detected(store: InfluxStore) -> None:
     picks = [make_pick(f"ST{i:02d}", ph, dt=i * 1.5 + (3.0 if ph == "S" else 0.0))
              for i in range(6) for ph in ("P", "S")]
+    # an emergent regional S: its wide-window onset 4.32 s before the pick
+    picks[3] = dataclasses.replace(picks[3], early_onset=picks[3].time - 4.32)
     picks.append(make_pick("ST99", polarity=None, trigger_on=None, trigger_off=None,
                            location="", kind="acceleration", channel="HNZ"))
     rep = store.write_picks(picks)
