@@ -57,9 +57,10 @@ class PickerConfig(StrictModel):
     s_min_delay_s: PosFloat = Field(0.5, description="Minimum S-P delay for S picks (s)")
     s_aic_fraction: Annotated[float, Field(ge=0, le=0.5)] = Field(
         0.2,
-        description="The S re-pick's AIC window starts this share of the trigger's delay "
-        "after P before the trigger, when longer than aic_window_s: a regional S onset is "
-        "emergent over a time that grows with distance (seismo.station.picker.onset)",
+        description="An S trigger's early_onset: the AIC onset in a window starting this "
+        "share of the trigger's delay after P before the trigger, when longer than "
+        "aic_window_s; a regional S is emergent over a time that grows with distance, and "
+        "the distant-event locator reads it (seismo.station.picker.onset)",
     )
     s_max_delay_s: TimeoutS = Field(
         90.0,
