@@ -269,7 +269,9 @@ def emergent_s(pick: Pick) -> Pick:
     ``early_onset``. Only here, where the plane wave has shown the event to be distant, is
     that onset the S: after a local event's P the same wide window can hold another
     event's unpicked P (on the Hi-net Aizu records 83 of 576 S picks moved, up to 16 s,
-    when every S took it). The pick keeps its id (one onset detection).
+    when every S took it). The pick keeps its id (one onset detection): the event's
+    pick and arrival carry the onset it was located with, the ``picks`` measurement the
+    pick as picked, with its ``early_onset``.
     """
     if pick.phase != "S" or pick.early_onset is None:
         return pick
