@@ -13,16 +13,7 @@ S picks (``s_picks``): an onset on a station's horizontals between ``s_min_delay
 and ``s_max_delay_s`` after its P, with horizontal SNR above the vertical one, is
 the S arrival: the best horizontal pick (unclipped, velocity, SNR) becomes phase "S".
 Its onset is then re-picked by AIC on the *transverse* component in
-``[max(P + s_min_delay_s, trigger_on - lead), trigger_on + aic_window_s / 2]``, the lead
-(:func:`s_aic_lead_s`) the larger of ``aic_window_s`` and ``s_aic_fraction`` (0.2) of the
-trigger's delay after P. A regional S is emergent: its envelope rises over a share of a
-duration that grows with distance (Saragoni-Hart window, rise at 0.2 of the duration,
-Boore 2003 eq. 7; path duration ~0.05 s/km, Atkinson & Boore 1995 via Boore 2003 [3P];
-scattering broadens the onset, Sato 1989 JGR 94), and its trigger over the P coda lags the
-onset by seconds. Measured on a Mw 7.5 at 650-715 km (city20): with a 2 s lead the S
-picks were 4-9 s late (the S-P distance then came out 93 km short); with 0.2 x S-P,
-0.0-0.5 s late at four of its eight S stations (0.1 x S-P: still 2-6 s late). Local
-S-P under 10 s keeps the 2 s lead. Design choice, the share from that measurement:
+``[max(P + s_min_delay_s, trigger_on - aic_window_s), trigger_on + aic_window_s / 2]``:
 the horizontal P direction is the principal axis of the P particle motion on the two
 horizontals of the same instrument over ``s_polarization_s`` after P (no channel
 orientation needed), and S is picked on the perpendicular axis, where the P coda is
@@ -32,6 +23,21 @@ rectilinear (``1 - l2/l1 < 0.5``) or only one horizontal exists, the pick's own 
 is used. Both on the causal ``refine_band``. Measured: S bias +0.13..+0.27 s (AIC on
 the 2-15 Hz single horizontal) -> +0.03..+0.06 s. The remaining late bias comes from
 the emergent S envelope (an onset has no visible first sample).
+
+A regional S is emergent over seconds: its envelope rises over a share of a duration that
+grows with distance (Saragoni-Hart window, rise at 0.2 of the duration, Boore 2003 eq. 7;
+path duration ~0.05 s/km, Atkinson & Boore 1995 via Boore 2003 [3P]; scattering broadens
+the onset, Sato 1989 JGR 94), and its trigger over the P coda lags the onset by seconds.
+So when ``s_aic_fraction`` (0.2) of the trigger's delay after P exceeds ``aic_window_s``
+(:func:`s_aic_lead_s`), the same AIC runs again from that far before the trigger, and
+its onset, when at least ``aic_window_s / 2`` earlier, is the pick's ``early_onset``.
+The pick's time stays that of the short window: only the distant-event locator reads
+the early onset (:func:`seismo.event.distant.emergent_s`), because after a local
+event's P a wide window can hold another event's unpicked P. Measured on city20's Mw 7.5
+at 640-715 km: S triggers 6.3-8.8 s late at four stations, their early onsets -0.02 to
++0.5 s from the true S (0.1 x S-P: still 2-6 s late). Design choice, the share from that
+measurement.
+
 S onsets that do not trigger the STA/LTA over the P coda are missed (known limit:
 with ``dead_time_s`` 5 s, S within 5 s of P on the same channel do not trigger).
 
@@ -246,7 +252,9 @@ def _refine_s(
             w = _transverse_onset(p_time, pair, cfg, wide, hi)
             early = None if w is None or float((got or (s.time, 0.0))[0] - w[0]) < \
                 cfg.aic_window_s / 2 else w[0]
-    time, unc = got if got is not None else (s.time, s.uncertainty_s)
+    if got is None:
+        return s if early is None else replace(s, early_onset=early)
+    time, unc = got
     return replace(s, time=time, uncertainty_s=round(unc, 4),
                    id=Pick.make_id(s.seed_id, "S", time), early_onset=early)
 
