@@ -59,6 +59,25 @@ class StackGrid:
     tt: NDArray
 
 
+def _nodes(
+    slat: NDArray, slon: NDArray, spacing: float, margin: float, max_dist: float,
+    az_step: float, depths: tuple[float, ...], z_far_km: float,
+) -> tuple[NDArray, NDArray, NDArray]:
+    """(lat, lon, depth) of the grid's nodes around the stations at ``slat``, ``slon``."""
+    lat0, lon0 = float(slat.mean()), float(slon.mean())
+    r_net = float(distance_km(lat0, lon0, slat, slon).max())
+    la, lo, _ = polar_nodes(lat0, lon0, r_net + margin, max_dist, spacing, az_step)
+    zs = np.asarray(depths, float)
+    # far away the moveout across the network hardly depends on depth (head waves:
+    # depth only shifts the intercept time, which the origin time absorbs): one depth
+    deep = distance_km(lat0, lon0, la, lo) <= r_net + _DEPTH_BLIND_KM
+    z_far = zs[np.argmin(np.abs(zs - z_far_km))]
+    lat = np.concatenate([np.repeat(la[deep], len(zs)), la[~deep]])
+    lon = np.concatenate([np.repeat(lo[deep], len(zs)), lo[~deep]])
+    z = np.concatenate([np.tile(zs, int(deep.sum())), np.full(int((~deep).sum()), z_far)])
+    return lat, lon, z
+
+
 @lru_cache(maxsize=8)
 def _grid(
     model: VelocityModel,
@@ -75,17 +94,7 @@ def _grid(
     slat = np.array([k[1] for k in stakey])
     slon = np.array([k[2] for k in stakey])
     selev = np.array([k[3] for k in stakey])
-    lat0, lon0 = float(slat.mean()), float(slon.mean())
-    r_net = float(distance_km(lat0, lon0, slat, slon).max())
-    la, lo, _ = polar_nodes(lat0, lon0, r_net + margin, max_dist, spacing, az_step)
-    zs = np.asarray(depths, float)
-    # far away the moveout across the network hardly depends on depth (head waves:
-    # depth only shifts the intercept time, which the origin time absorbs): one depth
-    deep = distance_km(lat0, lon0, la, lo) <= r_net + _DEPTH_BLIND_KM
-    z_far = zs[np.argmin(np.abs(zs - z_far_km))]
-    lat = np.concatenate([np.repeat(la[deep], len(zs)), la[~deep]])
-    lon = np.concatenate([np.repeat(lo[deep], len(zs)), lo[~deep]])
-    z = np.concatenate([np.tile(zs, int(deep.sum())), np.full(int((~deep).sum()), z_far)])
+    lat, lon, z = _nodes(slat, slon, spacing, margin, max_dist, az_step, depths, z_far_km)
     tt = np.empty((2, len(lat), len(slat)))
     for b in node_blocks(len(lat), len(slat)):
         dist = distance_km(lat[b, None], lon[b, None], slat[None, :], slon[None, :])
@@ -96,6 +105,30 @@ def _grid(
             tt[k, b] = model.station_time(ph, dist, zz, ee)
     log.debug("association grid: %d nodes x %d stations", len(lat), len(ids))
     return StackGrid(ids, lat, lon, z, tt)
+
+
+#: Memory (bytes) an associating process needs beyond its travel-time grid: the
+#: interpreter, the travel-time tables, the pick pool and the blocks of
+#: :data:`~seismo.event.locate.BLOCK_ELEMENTS` (measured: benchmarks/assoc_memory.py, 500
+#: stations, a peak of 2,192 MB with 1,475 MB of grid travel times; design margin).
+ASSOCIATION_OVERHEAD_BYTES = 750 * 2**20
+
+
+def association_bytes(
+    stations: Mapping[str, StationInfo], model: VelocityModel, cfg: AssociateConfig,
+    loc_cfg: LocateConfig | None = None,
+) -> tuple[int, int]:
+    """(nodes of the association grid of ``stations``, bytes an associating process needs
+    for it): the P and S travel times of every node to every station (float64) plus
+    :data:`ASSOCIATION_OVERHEAD_BYTES`. Counts the nodes without computing travel times."""
+    loc_cfg = loc_cfg or LocateConfig()
+    slat = np.array([s.latitude for s in stations.values()])
+    slon = np.array([s.longitude for s in stations.values()])
+    lat, _, _ = _nodes(slat, slon, cfg.grid_spacing_km, cfg.grid_margin_km,
+                       cfg.max_distance_km, cfg.azimuth_step_deg,
+                       grid_depths(cfg, loc_cfg, model), loc_cfg.fixed_depth_km)
+    n = len(lat)
+    return n, 2 * n * len(stations) * 8 + ASSOCIATION_OVERHEAD_BYTES
 
 
 def grid_depths(

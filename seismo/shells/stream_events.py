@@ -32,12 +32,14 @@ import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from obspy import UTCDateTime
 
 from seismo.errors import SeismoError
 from seismo.event.associate import associate
+from seismo.event.gridstack import association_bytes
 from seismo.event.identity import event_id, first_pick_time
 from seismo.event.incremental import IncrementalAssociator, TrackedEvent
 from seismo.geo import distance_km
@@ -59,6 +61,60 @@ BEFORE_ORIGIN_S = 30.0
 ML_STEP = 0.1
 #: ... or the highest intensity (observed or predicted, GB/T 17742) moves this much.
 INTENSITY_STEP = 0.2
+
+
+def memory_limit_bytes(root: Path = Path("/")) -> int | None:
+    """The memory limit of this process's control group (bytes; None: none or unknown).
+
+    cgroup v2: ``memory.max`` of the group named in ``/proc/self/cgroup`` (``0::/path``;
+    systemd's ``MemoryMax=`` sets it); v1: ``memory.limit_in_bytes`` of the ``memory``
+    hierarchy (a value near 2**63 means none). ``root``: the file-system root to read
+    (a test's tree)."""
+    try:
+        lines = (root / "proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        hid, ctrl, path = [*line.split(":", 2), "", ""][:3]
+        rel = path.lstrip("/")
+        if hid == "0" and ctrl == "":
+            base, name = root / "sys/fs/cgroup", "memory.max"
+        elif "memory" in ctrl.split(","):
+            base, name = root / "sys/fs/cgroup/memory", "memory.limit_in_bytes"
+        else:
+            continue
+        # inside a container the group's own directory is the mounted root
+        for f in (base / rel / name, base / name):
+            try:
+                text = f.read_text().strip()
+            except OSError:
+                continue
+            if text.isdigit() and int(text) < 2**62:
+                return int(text)
+            break
+    return None
+
+
+def check_association_memory(ctx: Context, limit: int | None = None) -> str | None:
+    """Log the association grid's size and what an associating process needs for it
+    (:func:`seismo.event.gridstack.association_bytes`); when the process's memory limit
+    (``limit``, default :func:`memory_limit_bytes`) is smaller, log an error that says
+    what to change, and return it (None: enough, or no limit). A 500-station network
+    needs ~2.2 GB: a unit's ``MemoryMax=1G`` had the kernel kill the associator at its
+    first association, and systemd restart it into the same end."""
+    n, need = association_bytes(ctx.stations, ctx.velocity, ctx.assoc_cfg, ctx.locate_cfg)
+    mb = 2**20
+    log.info("association grid: %d nodes x %d stations; an associating process needs "
+             "about %.0f MB", n, len(ctx.stations), need / mb)
+    limit = memory_limit_bytes() if limit is None else limit
+    if limit is None or need <= limit:
+        return None
+    why = (f"the association grid of {len(ctx.stations)} stations ({n} nodes) needs about "
+           f"{need / mb:.0f} MB and this process may use {limit / mb:.0f} MB (its cgroup's "
+           "memory limit): raise MemoryMax= in its unit (deploy/), or coarsen [associate] "
+           "grid_spacing_km")
+    log.error("%s", why)
+    return why
 
 
 def warmup_picks(ctx: Context) -> list[Pick]:
@@ -172,8 +228,11 @@ class StreamAssociator:
 
     def warm_caches(self) -> None:
         """One association of a made-up event at the network centre: the association grid
-        and the travel-time tables are built now (seconds), not at the first earthquake."""
+        and the travel-time tables are built now (seconds), not at the first earthquake.
+        First, what the grid will need is logged, and an error when the process's memory
+        limit is smaller (:func:`check_association_memory`)."""
         ctx, s = self.ctx, self.ctx.settings
+        check_association_memory(ctx)
         try:
             associate(warmup_picks(ctx), ctx.stations, ctx.velocity, ctx.assoc_cfg, ctx.locate_cfg,
                       s_picks=s.picker.s_picks, separable_s=ctx.separable_s)

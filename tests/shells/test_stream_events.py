@@ -117,3 +117,47 @@ def test_material_changes() -> None:
     assert not material(ev, dataclasses.replace(ev, max_intensity=4.1))
     site = SiteIntensity("x", "district", 22.6, 114.0, 5.0, 4.2, 4.0)
     assert material(ev, dataclasses.replace(ev, site_intensities=(site,)))
+
+
+# --------------------------------------------------------------------------- memory
+def test_memory_limit_of_the_control_group(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """cgroup v2 (the group's memory.max), v1 (memory.limit_in_bytes), a container whose
+    group is the mounted root, and no limit."""
+    from seismo.shells.stream_events import memory_limit_bytes
+
+    def tree(name: str, cgroup: str, files: dict[str, str]):  # type: ignore[no-untyped-def]
+        root = tmp_path / name
+        (root / "proc/self").mkdir(parents=True)
+        (root / "proc/self/cgroup").write_text(cgroup)
+        for rel, text in files.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text)
+        return root
+
+    v2 = tree("v2", "0::/system.slice/seismo-stream.service\n",
+              {"sys/fs/cgroup/system.slice/seismo-stream.service/memory.max": "1073741824\n"})
+    assert memory_limit_bytes(v2) == 2**30
+    v1 = tree("v1", "4:memory:/docker/abc\n1:cpu:/\n0::/\n",
+              {"sys/fs/cgroup/memory/memory.limit_in_bytes": "536870912\n"})
+    assert memory_limit_bytes(v1) == 2**29
+    none = tree("none", "0::/user.slice\n", {"sys/fs/cgroup/user.slice/memory.max": "max\n"})
+    assert memory_limit_bytes(none) is None
+    unlimited = tree("unl", "4:memory:/\n",
+                     {"sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n"})
+    assert memory_limit_bytes(unlimited) is None
+    assert memory_limit_bytes(tmp_path / "nothing") is None
+
+
+def test_association_memory_against_the_limit(ctx) -> None:  # type: ignore[no-untyped-def]
+    """The grid's node count is the grid's own; a limit below what the grid needs gives
+    the error that names the unit's MemoryMax=, a larger one none."""
+    from seismo.event.gridstack import association_bytes, stack_grid
+    from seismo.shells.stream_events import check_association_memory
+
+    n, need = association_bytes(ctx.stations, ctx.velocity, ctx.assoc_cfg, ctx.locate_cfg)
+    grid = stack_grid(ctx.stations, ctx.velocity, ctx.assoc_cfg,
+                      ctx.locate_cfg.elevation_correction, ctx.locate_cfg)
+    assert n == len(grid.lat) and need >= grid.tt.nbytes
+    why = check_association_memory(ctx, limit=need // 2)
+    assert why is not None and "MemoryMax=" in why and f"{n} nodes" in why
+    assert check_association_memory(ctx, limit=2 * need) is None
