@@ -124,11 +124,19 @@ def association_bytes(
     loc_cfg = loc_cfg or LocateConfig()
     slat = np.array([s.latitude for s in stations.values()])
     slon = np.array([s.longitude for s in stations.values()])
-    lat, _, _ = _nodes(slat, slon, cfg.grid_spacing_km, cfg.grid_margin_km,
-                       cfg.max_distance_km, cfg.azimuth_step_deg,
-                       grid_depths(cfg, loc_cfg, model), loc_cfg.fixed_depth_km)
+    spacing, margin, max_dist, az_step, depths, z_far = _node_rules(cfg, loc_cfg, model)
+    lat, _, _ = _nodes(slat, slon, spacing, margin, max_dist, az_step, depths, z_far)
     n = len(lat)
     return n, 2 * n * len(stations) * 8 + ASSOCIATION_OVERHEAD_BYTES
+
+
+def _node_rules(
+    cfg: AssociateConfig, loc_cfg: LocateConfig, model: VelocityModel
+) -> tuple[float, float, float, float, tuple[float, ...], float]:
+    """What places the grid's nodes (:func:`_nodes`): spacing, margin, maximum distance,
+    azimuth step, trial depths and the one depth of the far nodes."""
+    return (cfg.grid_spacing_km, cfg.grid_margin_km, cfg.max_distance_km,
+            cfg.azimuth_step_deg, grid_depths(cfg, loc_cfg, model), loc_cfg.fixed_depth_km)
 
 
 def grid_depths(
@@ -154,11 +162,9 @@ def stack_grid(
     key = tuple(
         (sid, s.latitude, s.longitude, s.elevation_m) for sid, s in sorted(stations.items())
     )
-    return _grid(
-        model, key, cfg.grid_spacing_km, cfg.grid_margin_km, cfg.max_distance_km,
-        cfg.azimuth_step_deg, grid_depths(cfg, loc_cfg, model), elevation_correction,
-        loc_cfg.fixed_depth_km,
-    )
+    spacing, margin, max_dist, az_step, depths, z_far = _node_rules(cfg, loc_cfg, model)
+    return _grid(model, key, spacing, margin, max_dist, az_step, depths, elevation_correction,
+                 z_far)
 
 
 def _best_per_station(
