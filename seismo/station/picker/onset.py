@@ -203,10 +203,10 @@ def two_stage_onset(
 
 
 def s_aic_lead_s(cfg: PickerConfig, trigger_on: UTCDateTime, p_time: UTCDateTime) -> float:
-    """Seconds before an S trigger at ``trigger_on`` where its AIC re-pick may place the
-    onset, after a P at ``p_time`` (module docstring): the larger of ``aic_window_s``
-    and ``s_aic_fraction`` of the trigger's delay after P, that delay at most
-    ``s_max_delay_s`` (no P guides an S trigger later than that)."""
+    """Seconds before an S trigger at ``trigger_on`` where the window of its
+    ``early_onset`` starts, after a P at ``p_time`` (module docstring): the larger of
+    ``aic_window_s`` and ``s_aic_fraction`` of the trigger's delay after P, that delay at
+    most ``s_max_delay_s`` (no P guides an S trigger later than that)."""
     delay = min(float(trigger_on - p_time), cfg.s_max_delay_s)
     return max(cfg.aic_window_s, cfg.s_aic_fraction * delay)
 
@@ -250,8 +250,9 @@ def _refine_s(
         wide = max(floor, s.trigger_on - s_aic_lead_s(cfg, s.trigger_on, p_time))
         if wide < lo:
             w = _transverse_onset(p_time, pair, cfg, wide, hi)
-            early = None if w is None or float((got or (s.time, 0.0))[0] - w[0]) < \
-                cfg.aic_window_s / 2 else w[0]
+            onset = s.time if got is None else got[0]
+            if w is not None and float(onset - w[0]) >= cfg.aic_window_s / 2:
+                early = w[0]
     if got is None:
         return s if early is None else replace(s, early_onset=early)
     time, unc = got
